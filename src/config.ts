@@ -1,0 +1,95 @@
+/**
+ * Typed configuration from the environment. A bad value stops start-up with a message naming the variable.
+ */
+import path from 'node:path';
+import os from 'node:os';
+
+export type NodeEnv = 'development' | 'production' | 'test';
+
+export interface AppConfig {
+  nodeEnv: NodeEnv;
+  port: number;
+  host: string;
+  secretKey: string | null;
+  databasePath: string;
+  uploadDir: string;
+  nasaDataDir: string;
+  /** Exact origins allowed cross-origin; `*` allows any. */
+  corsOrigins: string[];
+  maxUploadBytes: number;
+  trainingConcurrency: number;
+  /** Threads a training run may use inside its worker (random forest trees in parallel). */
+  trainingThreads: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function readInt(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got ${value}`);
+  return value;
+}
+
+function readEnum<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = raw.trim() as T;
+  if (!allowed.includes(value)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return value;
+}
+
+const DEV_ORIGINS = ['http://localhost:3000', 'http://localhost:5173', 'http://127.0.0.1:3000', 'http://127.0.0.1:5173'];
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConfig {
+  const nodeEnv = readEnum<NodeEnv>(env, 'NODE_ENV', ['development', 'production', 'test'], 'development');
+  const secretKey = env.SECRET_KEY?.trim() || null;
+  if (nodeEnv === 'production' && !secretKey) {
+    throw new ConfigError('SECRET_KEY', 'is required when NODE_ENV=production (set a long random string)');
+  }
+  if (secretKey !== null && nodeEnv === 'production' && secretKey.length < 16) {
+    throw new ConfigError('SECRET_KEY', 'must be at least 16 characters in production');
+  }
+  const host = env.HOST?.trim() || (nodeEnv === 'production' ? '0.0.0.0' : '127.0.0.1');
+  const corsRaw = env.CORS_ORIGINS;
+  let corsOrigins: string[];
+  if (corsRaw === undefined || corsRaw.trim() === '') {
+    corsOrigins = nodeEnv === 'production' ? [] : DEV_ORIGINS;
+  } else {
+    corsOrigins = corsRaw.split(',').map((origin) => origin.trim()).filter(Boolean);
+    for (const origin of corsOrigins) {
+      if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+        throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin like https://example.org (comma-separated list, or *)`);
+      }
+    }
+  }
+  const resolve = (value: string) => path.resolve(cwd, value);
+  const databasePath = env.DATABASE_PATH?.trim() || 'data/playground.db';
+  return {
+    nodeEnv,
+    port: readInt(env, 'PORT', 5000, 0, 65535),
+    host,
+    secretKey,
+    databasePath: databasePath === ':memory:' ? databasePath : resolve(databasePath),
+    uploadDir: resolve(env.UPLOAD_DIR?.trim() || 'uploads'),
+    nasaDataDir: resolve(env.NASA_DATA_DIR?.trim() || 'data/nasa'),
+    corsOrigins,
+    maxUploadBytes: readInt(env, 'MAX_UPLOAD_MB', 50, 1, 2048) * 1024 * 1024,
+    trainingConcurrency: readInt(env, 'TRAINING_CONCURRENCY', Math.max(1, Math.floor(os.availableParallelism() / 2)), 1, 64),
+    trainingThreads: readInt(env, 'TRAINING_THREADS', Math.max(1, Math.min(4, os.availableParallelism())), 1, 64),
+    logLevel: readEnum(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], nodeEnv === 'test' ? 'warn' : 'info'),
+  };
+}

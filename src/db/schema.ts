@@ -1,0 +1,144 @@
+/**
+ * Tables. JSON columns hold plain values (config snapshots, metrics); ids are server-made random strings.
+ */
+import { sqliteTable, text, integer, real, blob, index, primaryKey } from 'drizzle-orm/sqlite-core';
+
+const createdAt = () => integer('created_at', { mode: 'timestamp_ms' }).notNull();
+
+/** Uploaded CSV datasets. The NASA missions are not rows here: they come from the data folder. */
+export const datasets = sqliteTable('datasets', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  /** Server-made file name inside UPLOAD_DIR (never a client path). */
+  fileName: text('file_name').notNull(),
+  originalName: text('original_name'),
+  /** NASA mission whose format the upload has, or null for a custom CSV. */
+  mission: text('mission'),
+  labelColumn: text('label_column').notNull(),
+  rowCount: integer('row_count').notNull(),
+  sizeBytes: integer('size_bytes').notNull(),
+  checksum: text('checksum').notNull(),
+  createdAt: createdAt(),
+});
+
+export const sessions = sqliteTable('sessions', {
+  id: text('id').primaryKey(),
+  datasetId: text('dataset_id'),
+  modelType: text('model_type'),
+  hyperparameters: text('hyperparameters', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+  features: text('features', { mode: 'json' }).$type<string[] | null>(),
+  task: text('task', { enum: ['THREE_CLASS', 'BINARY'] }).notNull(),
+  trainShare: real('train_share').notNull(),
+  validationShare: real('validation_share').notNull(),
+  testShare: real('test_share').notNull(),
+  seed: integer('seed').notNull(),
+  useVettingFeatures: integer('use_vetting_features', { mode: 'boolean' }).notNull(),
+  createdAt: createdAt(),
+  updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+});
+
+export const trainingRuns = sqliteTable(
+  'training_runs',
+  {
+    id: text('id').primaryKey(),
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    /** Monotonic per database: FIFO order of the queue and cursor of run paging. */
+    seq: integer('seq').notNull(),
+    status: text('status', { enum: ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] }).notNull(),
+    stage: text('stage').notNull(),
+    progress: real('progress').notNull(),
+    step: integer('step').notNull(),
+    totalSteps: integer('total_steps').notNull(),
+    message: text('message'),
+    /** Immutable snapshot of the session config that this run trains. */
+    config: text('config', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    datasetId: text('dataset_id').notNull(),
+    modelType: text('model_type').notNull(),
+    datasetChecksum: text('dataset_checksum'),
+    versions: text('versions', { mode: 'json' }).$type<Record<string, string>>(),
+    metrics: text('metrics', { mode: 'json' }).$type<Record<string, unknown>>(),
+    featureImportance: text('feature_importance', { mode: 'json' }).$type<unknown[]>(),
+    timings: text('timings', { mode: 'json' }).$type<Record<string, number>>(),
+    details: text('details', { mode: 'json' }).$type<Record<string, unknown>>(),
+    error: text('error'),
+    createdAt: createdAt(),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }),
+    finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [index('training_runs_session_idx').on(t.sessionId, t.seq), index('training_runs_status_idx').on(t.status, t.seq)],
+);
+
+/** Every progress event of a run, so the loss curve can be drawn after the fact. */
+export const progressEvents = sqliteTable(
+  'progress_events',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => trainingRuns.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+    status: text('status').notNull(),
+    stage: text('stage').notNull(),
+    progress: real('progress').notNull(),
+    step: integer('step').notNull(),
+    totalSteps: integer('total_steps').notNull(),
+    metrics: text('metrics', { mode: 'json' }).$type<{ loss?: number; valLoss?: number; valAccuracy?: number }>(),
+    message: text('message'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.seq] })],
+);
+
+/** The trained artefact of a successful run: preprocessing + model, serialised. */
+export const models = sqliteTable('models', {
+  runId: text('run_id')
+    .primaryKey()
+    .references(() => trainingRuns.id, { onDelete: 'cascade' }),
+  format: text('format').notNull(),
+  bytes: blob('bytes', { mode: 'buffer' }).notNull(),
+  sizeBytes: integer('size_bytes').notNull(),
+  createdAt: createdAt(),
+});
+
+export const predictions = sqliteTable(
+  'predictions',
+  {
+    id: text('id').primaryKey(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => trainingRuns.id, { onDelete: 'cascade' }),
+    datasetId: text('dataset_id'),
+    source: text('source').notNull(),
+    rowCount: integer('row_count').notNull(),
+    classes: text('classes', { mode: 'json' }).$type<string[]>().notNull(),
+    idColumns: text('id_columns', { mode: 'json' }).$type<string[]>().notNull(),
+    summary: text('summary', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('predictions_run_idx').on(t.runId)],
+);
+
+export const predictionRows = sqliteTable(
+  'prediction_rows',
+  {
+    predictionId: text('prediction_id')
+      .notNull()
+      .references(() => predictions.id, { onDelete: 'cascade' }),
+    rowIndex: integer('row_index').notNull(),
+    ids: text('ids', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    label: text('label').notNull(),
+    confidence: real('confidence').notNull(),
+    /** Probabilities in the run's class order. */
+    probabilities: text('probabilities', { mode: 'json' }).$type<number[]>().notNull(),
+    warnings: text('warnings', { mode: 'json' }).$type<string[]>(),
+  },
+  (t) => [primaryKey({ columns: [t.predictionId, t.rowIndex] })],
+);
+
+export type DatasetRow = typeof datasets.$inferSelect;
+export type SessionRow = typeof sessions.$inferSelect;
+export type TrainingRunRow = typeof trainingRuns.$inferSelect;
+export type ProgressEventRow = typeof progressEvents.$inferSelect;
+export type PredictionRow = typeof predictions.$inferSelect;
+export type PredictionRowRow = typeof predictionRows.$inferSelect;

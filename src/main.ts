@@ -1,0 +1,44 @@
+/**
+ * Entry point: read the environment, start the server, stop gracefully on SIGINT/SIGTERM.
+ */
+import { loadConfig, ConfigError } from './config.js';
+import { buildApp } from './server.js';
+import { createLogger } from './logger.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const app = await buildApp(config, { logger });
+  const { port } = await app.start();
+  const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  process.stdout.write(`Exoplanet Playground: GraphiQL at http://${shown}:${port}/graphql (REST at http://${shown}:${port}/)\n`);
+  let signalled = false;
+  const shutdown = (signal: string) => {
+    if (signalled) process.exit(1);
+    signalled = true;
+    logger.info('shutting down', { signal });
+    app.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { err: error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

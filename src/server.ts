@@ -1,0 +1,129 @@
+/**
+ * buildApp(config) → { start, stop }: one Node HTTP server with GraphQL (yoga) at /graphql, graphql-ws on the same
+ * port and path, and the REST compatibility routes everywhere else.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { ExecutionArgs, execute as graphqlExecute, subscribe as graphqlSubscribe } from 'graphql';
+import type { AppConfig } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+import { createServices, type Services } from './services/container.js';
+import { createGraphQLApp, GRAPHQL_PATH, requestIdFrom, type Yoga } from './graphql-app.js';
+import { createRestHandler } from './rest/router.js';
+import { corsOriginFor } from './cors.js';
+
+export interface App {
+  readonly services: Services;
+  readonly yoga: Yoga;
+  /** Listens on config.host:config.port (0 = any free port) and resolves with the bound address. */
+  start(): Promise<{ url: string; port: number; host: string }>;
+  /** Stops accepting, closes WebSocket and HTTP connections, waits for training workers, closes the DB. */
+  stop(): Promise<void>;
+}
+
+export interface BuildOptions {
+  logger?: Logger;
+}
+
+type OperationResult = ReturnType<typeof graphqlExecute> | ReturnType<typeof graphqlSubscribe>;
+type EnvelopedRoot = {
+  execute: (args: ExecutionArgs) => OperationResult;
+  subscribe: (args: ExecutionArgs) => OperationResult;
+};
+
+export async function buildApp(config: AppConfig, options: BuildOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const services = await createServices(config, logger);
+  const corsOrigin = (origin: string | null) => corsOriginFor(config.corsOrigins, origin);
+  const yoga = createGraphQLApp(config, services, logger, corsOrigin);
+  const rest = createRestHandler({ yoga, config, logger, services, corsOrigin });
+
+  const server = http.createServer((req, res) => {
+    const pathname = (req.url ?? '/').split('?')[0];
+    if (pathname === GRAPHQL_PATH) {
+      const length = Number(req.headers['content-length'] ?? 0);
+      // Refuse an oversized body before yoga buffers it (yoga reads multipart requests whole).
+      if (length > config.maxUploadBytes + 1024 * 1024) {
+        res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+        res.end(
+          JSON.stringify({
+            errors: [{ message: `The request body is larger than MAX_UPLOAD_MB (${config.maxUploadBytes / 1024 / 1024} MB).`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+          }),
+        );
+        req.resume();
+        return;
+      }
+      void yoga(req, res);
+      return;
+    }
+    void rest(req, res);
+  });
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 300_000;
+
+  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: 1024 * 1024 });
+  const wsCleanup = useServer(
+    {
+      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
+      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      onSubscribe: async (ctx, _id, payload) => {
+        const request = ctx.extra.request;
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: request,
+          socket: ctx.extra.socket,
+          params: payload,
+          request: { headers: new Headers({ 'x-request-id': requestIdFrom(String(request.headers['x-request-id'] ?? '')) }) },
+        });
+        const document = parse(payload.query);
+        const args: ExecutionArgs = {
+          schema,
+          operationName: payload.operationName,
+          document,
+          variableValues: payload.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe } satisfies EnvelopedRoot,
+        };
+        const errors = validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args;
+      },
+    },
+    wsServer,
+  );
+
+  let stopping: Promise<void> | null = null;
+
+  return {
+    services,
+    yoga,
+    start: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          logger.info('server listening', { url: `http://${host}:${address.port}${GRAPHQL_PATH}` });
+          resolve({ url: `http://${host}:${address.port}`, port: address.port, host: address.address });
+        });
+      }),
+    stop: () => {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const client of wsServer.clients) client.close(1001, 'Server shutting down');
+        await wsCleanup.dispose();
+        await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+        server.closeIdleConnections();
+        const force = setTimeout(() => server.closeAllConnections(), 2000);
+        await closed;
+        clearTimeout(force);
+        await services.close();
+        logger.info('server stopped');
+      })();
+      return stopping;
+    },
+  };
+}
