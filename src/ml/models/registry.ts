@@ -1,0 +1,29 @@
+/**
+ * Model type id → trainer. The catalog (src/ml/catalog.ts) describes the models; this maps them to code.
+ */
+import type { ModelTrainer, ModelTypeId, SerializedModel, TrainedClassifier } from '../types.js';
+import { decisionTreeTrainer, randomForestTrainer, xgboostTrainer } from './trees/index.js';
+import { neuralNetworkTrainer } from './neural.js';
+import { logisticRegressionTrainer } from './linear.js';
+import { svmTrainer } from './svm.js';
+import { pcaTrainer } from './pca.js';
+
+const TRAINERS: Record<ModelTypeId, ModelTrainer> = {
+  random_forest: randomForestTrainer,
+  xgboost: xgboostTrainer,
+  decision_tree: decisionTreeTrainer,
+  neural_network: neuralNetworkTrainer,
+  logistic_regression: logisticRegressionTrainer,
+  svm: svmTrainer,
+  pca: pcaTrainer,
+};
+
+export function trainerFor(modelType: ModelTypeId): ModelTrainer {
+  const trainer = TRAINERS[modelType];
+  if (!trainer) throw new RangeError(`no trainer for model type '${String(modelType)}'`);
+  return trainer;
+}
+
+export function loadModel(json: SerializedModel): Promise<TrainedClassifier> {
+  return trainerFor(json.modelType).load(json);
+}

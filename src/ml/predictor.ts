@@ -1,0 +1,249 @@
+/**
+ * The prediction path of a trained pipeline: raw rows keyed by column name → the saved preprocessing → the model.
+ * Also explains single predictions (exact TreeSHAP for tree models, sampling Shapley for the others).
+ */
+import { getModelSpec } from './catalog.js';
+import { DataError } from './data/errors.js';
+import { parseNumber } from './data/csv.js';
+import { explanationReasons, samplingShapley } from './explain/shapley.js';
+import { loadModel } from './models/registry.js';
+import { treeEnsembleOf, treeShap } from './models/trees/index.js';
+import type { PipelineArtifact } from './pipeline.js';
+import { Preprocessor } from './preprocess.js';
+import type { Matrix, ModelTypeId, TrainedClassifier } from './types.js';
+
+export interface ClassProbability {
+  label: string;
+  probability: number;
+}
+
+export interface RowPrediction {
+  label: string;
+  confidence: number;
+  probabilities: ClassProbability[];
+  warnings: string[];
+}
+
+export interface FeatureContribution {
+  feature: string;
+  /** The row's raw value (null = missing). */
+  value: number | null;
+  contribution: number;
+}
+
+export interface RowExplanation {
+  label: string;
+  /** 'probability' for forests, trees and model-agnostic estimates; 'margin' (softmax score) for boosting. */
+  outputSpace: 'probability' | 'margin';
+  method: 'tree_shap' | 'sampling_shapley';
+  /** The expected model output over the background (tree cover for TreeSHAP). */
+  baseValue: number;
+  /** The model output explained: baseValue + Σ contributions. */
+  output: number;
+  contributions: FeatureContribution[];
+  /** output − baseValue − Σ contributions (≈ 0). */
+  residual: number;
+  reasons: string[];
+  warnings: string[];
+}
+
+export interface ParsedRows {
+  X: Matrix;
+  warnings: string[][];
+}
+
+/** Most rows one `predict` call takes (larger sets go through a batch prediction). */
+export const MAX_PREDICT_ROWS = 1000;
+const SHAPLEY_PERMUTATIONS = 32;
+
+function describeValue(value: unknown): string {
+  const text = typeof value === 'string' ? `"${value}"` : JSON.stringify(value);
+  return text === undefined ? String(value) : text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+export class Predictor {
+  private readonly featureIndex: Map<string, number>;
+  private readonly tableColumns: Set<string>;
+
+  private constructor(
+    readonly artifact: PipelineArtifact,
+    readonly model: TrainedClassifier,
+    readonly preprocessor: Preprocessor,
+  ) {
+    this.featureIndex = new Map(artifact.features.map((f, i) => [f, i]));
+    this.tableColumns = new Set(artifact.tableColumns);
+  }
+
+  static async load(artifact: PipelineArtifact): Promise<Predictor> {
+    if (artifact.formatVersion !== 1) throw new Error(`unsupported pipeline format ${String(artifact.formatVersion)}`);
+    const model = await loadModel(artifact.model);
+    return new Predictor(artifact, model, Preprocessor.fromJSON(artifact.preprocessor));
+  }
+
+  get classes(): string[] {
+    return this.artifact.classes;
+  }
+
+  get features(): string[] {
+    return this.artifact.features;
+  }
+
+  get modelType(): ModelTypeId {
+    return this.artifact.modelType;
+  }
+
+  /**
+   * Rows keyed by column name → raw feature matrix. Missing features become NaN (imputed or routed by the model)
+   * with a warning; a non-numeric value or a row with no usable feature is refused, naming the row and column.
+   */
+  parseRows(rows: readonly unknown[], field = 'rows'): ParsedRows {
+    const { features } = this.artifact;
+    const cols = features.length;
+    const data = new Float64Array(rows.length * cols).fill(NaN);
+    const warnings: string[][] = [];
+    const ranges = this.preprocessor.ranges;
+    rows.forEach((row, r) => {
+      const where = `${field}[${r}]`;
+      if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+        throw new DataError('BAD_USER_INPUT', `${where} must be an object of column name → value.`, where);
+      }
+      const rowWarnings: string[] = [];
+      const record = row as Record<string, unknown>;
+      const unknown: string[] = [];
+      for (const key of Object.keys(record)) {
+        if (!this.featureIndex.has(key) && !this.tableColumns.has(key)) unknown.push(key);
+      }
+      let present = 0;
+      const missing: string[] = [];
+      features.forEach((feature, j) => {
+        const raw = record[feature];
+        let value: number;
+        if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
+          missing.push(feature);
+          return;
+        } else if (typeof raw === 'number') {
+          value = raw;
+        } else if (typeof raw === 'string') {
+          value = parseNumber(raw.trim());
+        } else {
+          value = NaN;
+        }
+        if (!Number.isFinite(value)) {
+          throw new DataError('BAD_USER_INPUT', `${where}.${feature}: ${describeValue(raw)} is not a number.`, `${where}.${feature}`);
+        }
+        data[r * cols + j] = value;
+        present++;
+        const range = ranges[j];
+        if (range && Number.isFinite(range.min) && Number.isFinite(range.max) && (value < range.min || value > range.max)) {
+          rowWarnings.push(`${feature} = ${value} is outside the training range [${range.min}, ${range.max}].`);
+        }
+      });
+      if (present === 0) {
+        throw new DataError(
+          'BAD_USER_INPUT',
+          `${where} has no usable feature: give at least one of ${features.slice(0, 8).join(', ')}${features.length > 8 ? ', …' : ''}.`,
+          where,
+        );
+      }
+      if (missing.length > 0) {
+        const how = getModelSpec(this.artifact.modelType).preprocessing.impute ? 'imputed with the training median' : "sent down each tree's learned default branch";
+        rowWarnings.unshift(`Missing feature${missing.length > 1 ? 's' : ''} ${how}: ${missing.join(', ')}.`);
+      }
+      if (unknown.length > 0) rowWarnings.push(`Unknown column${unknown.length > 1 ? 's' : ''} ignored: ${unknown.join(', ')}.`);
+      warnings.push(rowWarnings);
+    });
+    return { X: { rows: rows.length, cols, data }, warnings };
+  }
+
+  /** rows × classes probabilities for a raw feature matrix. */
+  predictMatrix(X: Matrix): Float64Array {
+    return this.model.predictProba(this.preprocessor.transform(X));
+  }
+
+  toPredictions(proba: Float64Array, warnings: string[][]): RowPrediction[] {
+    const { classes } = this.artifact;
+    const k = classes.length;
+    const out: RowPrediction[] = [];
+    for (let r = 0; r < proba.length / k; r++) {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (proba[r * k + c] > proba[r * k + best]) best = c;
+      out.push({
+        label: classes[best],
+        confidence: proba[r * k + best],
+        probabilities: classes.map((label, c) => ({ label, probability: proba[r * k + c] })),
+        warnings: warnings[r] ?? [],
+      });
+    }
+    return out;
+  }
+
+  predictRows(rows: readonly unknown[]): RowPrediction[] {
+    if (rows.length > MAX_PREDICT_ROWS) {
+      throw new DataError('BAD_USER_INPUT', `At most ${MAX_PREDICT_ROWS} rows per call (got ${rows.length}); use a batch prediction for more.`, 'rows');
+    }
+    const { X, warnings } = this.parseRows(rows);
+    return this.toPredictions(this.predictMatrix(X), warnings);
+  }
+
+  /** Explains the prediction of one row for `label` (default: the predicted class). */
+  explain(row: unknown, label?: string | null, options: { seed?: number } = {}): RowExplanation {
+    const { X, warnings } = this.parseRows([row], 'row');
+    const { classes, features } = this.artifact;
+    const proba = this.predictMatrix(X);
+    let outputIndex = 0;
+    if (label !== undefined && label !== null) {
+      outputIndex = classes.indexOf(label);
+      if (outputIndex === -1) throw new DataError('BAD_USER_INPUT', `Unknown label "${label}"; the classes are ${classes.join(', ')}.`, 'label');
+    } else {
+      for (let c = 1; c < classes.length; c++) if (proba[c] > proba[outputIndex]) outputIndex = c;
+    }
+    const rawRow = X.data;
+    const ensemble = treeEnsembleOf(this.model);
+    let baseValue: number;
+    let contributions: Float64Array;
+    let output: number;
+    let outputSpace: 'probability' | 'margin';
+    let method: RowExplanation['method'];
+    if (ensemble) {
+      const transformed = this.preprocessor.transform(X).data;
+      const shap = treeShap(ensemble, transformed, outputIndex);
+      baseValue = shap.baseValue;
+      contributions = shap.contributions;
+      outputSpace = ensemble.outputSpace;
+      output = baseValue + contributions.reduce((a, b) => a + b, 0);
+      method = 'tree_shap';
+    } else {
+      const background = this.backgroundMatrix();
+      const shapley = samplingShapley((M) => this.predictMatrix(M), rawRow, background, outputIndex, classes.length, {
+        seed: options.seed ?? 42,
+        permutations: SHAPLEY_PERMUTATIONS,
+      });
+      baseValue = shapley.baseValue;
+      contributions = shapley.contributions;
+      output = shapley.output;
+      outputSpace = 'probability';
+      method = 'sampling_shapley';
+    }
+    const sum = contributions.reduce((a, b) => a + b, 0);
+    const values = Array.from(rawRow, (v) => (Number.isNaN(v) ? null : v));
+    return {
+      label: classes[outputIndex],
+      outputSpace,
+      method,
+      baseValue,
+      output,
+      contributions: features.map((feature, j) => ({ feature, value: values[j], contribution: contributions[j] })),
+      residual: output - baseValue - sum,
+      reasons: explanationReasons(contributions, features, values, { className: classes[outputIndex], outputSpace }),
+      warnings: warnings[0],
+    };
+  }
+
+  private backgroundMatrix(): Matrix {
+    const rows = this.artifact.background;
+    const cols = this.artifact.features.length;
+    const data = new Float64Array(rows.length * cols);
+    rows.forEach((row, i) => row.forEach((v, j) => (data[i * cols + j] = v === null ? NaN : v)));
+    return { rows: rows.length, cols, data };
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Worker-thread entry (piscina): training, batch prediction and explanations run here, never on the event loop.
+ * Progress travels back over a MessagePort; cancellation terminates the thread (piscina's abort signal).
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { loadDataLocation, type DataLocation } from './data/location.js';
+import { readFile } from 'node:fs/promises';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { parseCsvBuffer, parseNumber, type Table } from './data/csv.js';
+import { DataError } from './data/errors.js';
+import { trainPipeline, type PipelineArtifact, type PipelineConfig, type PipelineResult, type Stage } from './pipeline.js';
+import { Predictor, type RowExplanation } from './predictor.js';
+import type { StepProgress } from './types.js';
+
+export type WorkerMessage = { type: 'stage'; stage: Stage; message: string } | { type: 'step'; progress: StepProgress };
+
+export interface TrainTask {
+  kind: 'train';
+  location: DataLocation;
+  config: PipelineConfig;
+  threads: number;
+  port: MessagePort;
+}
+
+export interface TrainOutput extends Omit<PipelineResult, 'artifact'> {
+  /** The artifact as gzipped JSON: stored as is, so a reload sees exactly these numbers. */
+  artifactGzip: Uint8Array;
+  loadSeconds: number;
+}
+
+export interface BatchTask {
+  kind: 'predictBatch';
+  artifactGzip: Uint8Array;
+  /** A dataset, or an uploaded file to predict on (`upload` with any labelColumn: labels are not needed). */
+  location: DataLocation;
+  /** NASA tables: predict only the unresolved CANDIDATE rows. */
+  candidatesOnly: boolean;
+}
+
+export interface BatchOutput {
+  classes: string[];
+  idColumns: string[];
+  ids: Record<string, string>[];
+  /** rows × classes */
+  probabilities: Float64Array;
+  /** Rows whose every feature is missing (their probabilities are the model's answer to an all-missing row). */
+  skippedRows: number[];
+  /** Model features absent from the data (missing in every row). */
+  missingFeatures: string[];
+}
+
+export interface ExplainTask {
+  kind: 'explain';
+  cacheKey: string;
+  artifactGzip: Uint8Array;
+  row: unknown;
+  label: string | null;
+}
+
+export type WorkerTask = TrainTask | BatchTask | ExplainTask;
+
+const predictors = new Map<string, Promise<Predictor>>();
+
+function readArtifact(artifactGzip: Uint8Array): PipelineArtifact {
+  return JSON.parse(gunzipSync(artifactGzip).toString('utf8')) as PipelineArtifact;
+}
+
+function predictorFor(cacheKey: string, artifactGzip: Uint8Array): Promise<Predictor> {
+  let predictor = predictors.get(cacheKey);
+  if (!predictor) {
+    if (predictors.size >= 8) predictors.delete(predictors.keys().next().value as string);
+    predictor = Predictor.load(readArtifact(artifactGzip));
+    predictors.set(cacheKey, predictor);
+  }
+  return predictor;
+}
+
+async function train(task: TrainTask): Promise<TrainOutput> {
+  const send = (message: WorkerMessage) => task.port.postMessage(message);
+  try {
+    send({ type: 'stage', stage: 'LOADING', message: 'Loading the dataset' });
+    const started = performance.now();
+    const table = await loadDataLocation(task.location);
+    const loadSeconds = (performance.now() - started) / 1000;
+    const result = await trainPipeline(table, task.config, {
+      threads: task.threads,
+      onStage: (stage, message) => send({ type: 'stage', stage, message }),
+      onStep: (progress) => send({ type: 'step', progress }),
+    });
+    const { artifact, ...rest } = result;
+    return { ...rest, artifactGzip: gzipSync(JSON.stringify(artifact), { level: 6 }), loadSeconds };
+  } finally {
+    task.port.close();
+  }
+}
+
+async function predictBatch(task: BatchTask): Promise<BatchOutput> {
+  const artifact = readArtifact(task.artifactGzip);
+  const predictor = await Predictor.load(artifact);
+  let table: Table;
+  if (task.location.kind === 'nasa') {
+    const labeled = await loadDataLocation(task.location);
+    table = labeled.table;
+    if (task.candidatesOnly) {
+      const candidate = labeled.classes.indexOf('candidate');
+      table = { columns: table.columns, rows: table.rows.filter((_, i) => labeled.labels[i] === candidate) };
+    }
+  } else {
+    // Uploads to predict on need no label column: read the raw table.
+    table = parseCsvBuffer(await readFile(task.location.path));
+  }
+  const present = artifact.features.filter((f) => table.columns.includes(f));
+  if (present.length === 0) {
+    throw new DataError('BAD_USER_INPUT', `The data has none of the model's features (${artifact.features.join(', ')}).`, 'datasetId');
+  }
+  const cols = artifact.features.length;
+  const columnIndex = artifact.features.map((f) => table.columns.indexOf(f));
+  const X = { rows: table.rows.length, cols, data: new Float64Array(table.rows.length * cols).fill(NaN) };
+  const skippedRows: number[] = [];
+  table.rows.forEach((row, r) => {
+    let any = false;
+    for (let j = 0; j < cols; j++) {
+      if (columnIndex[j] === -1) continue;
+      const v = parseNumber(row[columnIndex[j]]);
+      X.data[r * cols + j] = v;
+      if (!Number.isNaN(v)) any = true;
+    }
+    if (!any) skippedRows.push(r);
+  });
+  const idColumns = artifact.idColumns.filter((c) => table.columns.includes(c));
+  const idIndex = idColumns.map((c) => table.columns.indexOf(c));
+  const ids = table.rows.map((row) => Object.fromEntries(idColumns.map((c, i) => [c, row[idIndex[i]]])));
+  return { classes: predictor.classes, idColumns, ids, probabilities: predictor.predictMatrix(X), skippedRows, missingFeatures: artifact.features.filter((f) => !present.includes(f)) };
+}
+
+async function explain(task: ExplainTask): Promise<RowExplanation> {
+  const predictor = await predictorFor(task.cacheKey, task.artifactGzip);
+  return predictor.explain(task.row, task.label);
+}
+
+export default async function run(task: WorkerTask): Promise<TrainOutput | BatchOutput | RowExplanation> {
+  switch (task.kind) {
+    case 'train':
+      return train(task);
+    case 'predictBatch':
+      return predictBatch(task);
+    case 'explain':
+      return explain(task);
+  }
+}

@@ -1,0 +1,100 @@
+import { builder } from './builder.js';
+import type { DatasetSummary } from '../services/datasets.js';
+import type { ColumnProfile } from '../ml/data/index.js';
+
+const DatasetKind = builder.enumType('DatasetKind', { values: ['NASA', 'UPLOAD'] as const });
+
+const ClassCount = builder.objectRef<{ label: string; count: number }>('ClassCount').implement({
+  fields: (t) => ({ label: t.exposeString('label'), count: t.exposeInt('count') }),
+});
+
+const Column = builder.objectRef<ColumnProfile>('Column').implement({
+  description: 'A column of the table: its type and how often it is empty.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    type: t.string({ description: 'numeric or text', resolve: (column) => column.type }),
+    missingShare: t.exposeFloat('missingShare'),
+    min: t.float({ nullable: true, resolve: (column) => (column.type === 'numeric' && Number.isFinite(column.min) ? (column.min as number) : null) }),
+    max: t.float({ nullable: true, resolve: (column) => (column.type === 'numeric' && Number.isFinite(column.max) ? (column.max as number) : null) }),
+  }),
+});
+
+export const Dataset = builder.objectRef<DatasetSummary>('Dataset').implement({
+  description: 'A NASA table (kepler, k2, tess) or an uploaded CSV.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    kind: t.field({ type: DatasetKind, resolve: (d) => d.kind }),
+    mission: t.exposeString('mission', { nullable: true, description: 'NASA mission of the table or of the upload\'s format.' }),
+    available: t.exposeBoolean('available'),
+    hint: t.exposeString('hint', { nullable: true, description: 'Why the dataset is unavailable and how to fix it.' }),
+    originalFileName: t.exposeString('originalFileName', { nullable: true }),
+    sizeBytes: t.exposeInt('sizeBytes', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', nullable: true }),
+    rowCount: t.int({
+      nullable: true,
+      description: 'Labelled rows (K2: one per object, default_flag = 1).',
+      resolve: async (d, _args, { services }) => (d.available ? (await services.datasets.describe(d.id)).rowCount : null),
+    }),
+    labelColumn: t.string({ nullable: true, resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).labelColumn : null) }),
+    groupColumn: t.string({
+      nullable: true,
+      description: 'The star column: splits never put one star on both sides.',
+      resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).groupColumn : null),
+    }),
+    classes: t.stringList({ resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).classes : []) }),
+    classCounts: t.field({
+      type: [ClassCount],
+      resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).classCounts : []),
+    }),
+    featureColumns: t.stringList({
+      description: 'The default features (physics only for NASA tables).',
+      resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).featureColumns : []),
+    }),
+    featureCandidates: t.stringList({
+      description: 'Every numeric column that may be chosen as a feature.',
+      resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).featureCandidates : []),
+    }),
+    vettingColumns: t.stringList({
+      description: 'Columns from the vetting that produced the label (leakage): only used with useVettingFeatures.',
+      resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).vettingColumns : []),
+    }),
+    columns: t.field({
+      type: [Column],
+      resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).columns : []),
+    }),
+    previewRows: t.field({
+      type: ['JSON'],
+      description: 'A page of raw rows (column → value, null when empty).',
+      args: { offset: t.arg.int({ defaultValue: 0, required: true }), limit: t.arg.int({ defaultValue: 10, required: true }) },
+      resolve: async (d, { offset, limit }, { services }) => (d.available ? services.datasets.preview(d.id, offset, limit) : []),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  datasets: t.field({
+    type: [Dataset],
+    description: 'The NASA missions and every uploaded dataset.',
+    resolve: (_root, _args, { services }) => services.datasets.list(),
+  }),
+  dataset: t.field({
+    type: Dataset,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, { services }) => services.datasets.get(String(id)),
+  }),
+}));
+
+builder.mutationField('uploadDataset', (t) =>
+  t.field({
+    type: Dataset,
+    description: 'Upload a CSV (multipart request). NASA-format tables are recognised; other CSVs need a label column.',
+    args: {
+      file: t.arg({ type: 'File', required: true }),
+      name: t.arg.string(),
+      labelColumn: t.arg.string(),
+    },
+    resolve: (_root, { file, name, labelColumn }, { services }) => services.datasets.upload({ file, name, labelColumn }),
+  }),
+);

@@ -1,0 +1,44 @@
+import { builder } from './builder.js';
+import type { HealthReport } from '../services/health.js';
+
+const Health = builder.objectRef<HealthReport>('Health').implement({
+  description: 'Liveness and the state of the training queue.',
+  fields: (t) => ({
+    status: t.exposeString('status'),
+    version: t.exposeString('version'),
+    uptimeSeconds: t.exposeInt('uptimeSeconds'),
+    tfBackend: t.exposeString('tfBackend', {
+      nullable: true,
+      description: 'TensorFlow.js backend in use: tensorflow (native), wasm or cpu; null until first loaded.',
+    }),
+    queuedRuns: t.exposeInt('queuedRuns'),
+    runningRuns: t.exposeInt('runningRuns'),
+    nodeVersion: t.exposeString('nodeVersion'),
+  }),
+});
+
+builder.queryField('health', (t) =>
+  t.field({
+    type: Health,
+    resolve: (_root, _args, { services }) => services.health.report(),
+  }),
+);
+
+builder.subscriptionField('heartbeat', (t) =>
+  t.int({
+    description: 'Counts up once per `intervalMs`, `count` times, then completes: a connectivity check for clients.',
+    args: {
+      count: t.arg.int({ defaultValue: 3, required: true }),
+      intervalMs: t.arg.int({ defaultValue: 1000, required: true }),
+    },
+    subscribe: async function* (_root, { count, intervalMs }) {
+      const times = Math.min(Math.max(count, 1), 100);
+      const interval = Math.min(Math.max(intervalMs, 10), 60_000);
+      for (let i = 1; i <= times; i++) {
+        if (i > 1) await new Promise((resolve) => setTimeout(resolve, interval));
+        yield i;
+      }
+    },
+    resolve: (value) => value,
+  }),
+);

@@ -1,0 +1,263 @@
+import { builder } from './builder.js';
+import type { TrainingRunRecord } from '../services/training.js';
+import type { TrainingProgressEvent } from '../services/progress-bus.js';
+import type { Metrics, ClassMetrics, Curve } from '../ml/evaluate.js';
+import type { FeatureImportanceEntry, SplitCounts } from '../ml/pipeline.js';
+import type { HistoryPoint } from '../ml/types.js';
+
+export const RunStatus = builder.enumType('RunStatus', { values: ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const });
+export const Stage = builder.enumType('Stage', {
+  values: ['QUEUED', 'LOADING', 'PREPROCESSING', 'TRAINING', 'EVALUATING', 'EXPLAINING', 'DONE'] as const,
+});
+
+const ProgressMetrics = builder
+  .objectRef<{ loss?: number; valLoss?: number; valAccuracy?: number }>('ProgressMetrics')
+  .implement({
+    description: 'Latest loss / validation figures, where the model has them.',
+    fields: (t) => ({
+      loss: t.float({ nullable: true, resolve: (m) => m.loss ?? null }),
+      valLoss: t.float({ nullable: true, resolve: (m) => m.valLoss ?? null }),
+      valAccuracy: t.float({ nullable: true, resolve: (m) => m.valAccuracy ?? null }),
+    }),
+  });
+
+export const TrainingProgress = builder.objectRef<TrainingProgressEvent>('TrainingProgress').implement({
+  description: 'One progress event of a run. The first event of a subscription is the current snapshot.',
+  fields: (t) => ({
+    runId: t.exposeID('runId'),
+    seq: t.exposeInt('seq', { description: 'Increases by one per event of the run.' }),
+    status: t.field({ type: RunStatus, resolve: (e) => e.status }),
+    stage: t.field({ type: Stage, resolve: (e) => e.stage }),
+    progress: t.exposeFloat('progress', { description: '0..1 over the whole run.' }),
+    step: t.exposeInt('step', { description: 'Trees, boosting rounds or epochs done.' }),
+    totalSteps: t.exposeInt('totalSteps'),
+    metrics: t.field({ type: ProgressMetrics, nullable: true, resolve: (e) => e.metrics }),
+    message: t.exposeString('message', { nullable: true }),
+    etaSeconds: t.exposeFloat('etaSeconds', { nullable: true }),
+    queuePosition: t.exposeInt('queuePosition', { nullable: true }),
+    at: t.expose('at', { type: 'DateTime' }),
+  }),
+});
+
+const ConfusionMatrix = builder.objectRef<{ labels: string[]; matrix: number[][] }>('ConfusionMatrix').implement({
+  description: 'Rows are the true class, columns the predicted class.',
+  fields: (t) => ({ labels: t.exposeStringList('labels'), matrix: t.field({ type: t.listRef(t.listRef('Int')), resolve: (m) => m.matrix }) }),
+});
+
+const ClassMetricsRef = builder.objectRef<ClassMetrics>('ClassMetrics').implement({
+  fields: (t) => ({
+    label: t.exposeString('label'),
+    precision: t.exposeFloat('precision', { nullable: true }),
+    recall: t.exposeFloat('recall', { nullable: true }),
+    f1: t.exposeFloat('f1', { nullable: true }),
+    support: t.exposeInt('support'),
+    rocAuc: t.exposeFloat('rocAuc', { nullable: true }),
+    prAuc: t.exposeFloat('prAuc', { nullable: true }),
+  }),
+});
+
+const CurveRef = builder.objectRef<Curve>('Curve').implement({
+  description: 'ROC (x = false-positive rate, y = true-positive rate) or PR (x = recall, y = precision), one class vs rest.',
+  fields: (t) => ({
+    label: t.exposeString('label'),
+    x: t.exposeFloatList('x'),
+    y: t.exposeFloatList('y'),
+    thresholds: t.field({ type: ['Float'], nullable: { list: false, items: true }, resolve: (c) => c.thresholds }),
+  }),
+});
+
+const MetricsRef = builder.objectRef<Metrics & { usesVettingFeatures: boolean }>('Metrics').implement({
+  description: 'Metrics on the held-out test split (grouped by star). Undefined values are null.',
+  fields: (t) => ({
+    numSamples: t.exposeInt('numSamples'),
+    classes: t.exposeStringList('classes'),
+    accuracy: t.exposeFloat('accuracy', { nullable: true }),
+    balancedAccuracy: t.exposeFloat('balancedAccuracy', { nullable: true }),
+    macroPrecision: t.float({ nullable: true, resolve: (m) => m.macro.precision }),
+    macroRecall: t.float({ nullable: true, resolve: (m) => m.macro.recall }),
+    macroF1: t.float({ nullable: true, resolve: (m) => m.macro.f1 }),
+    weightedPrecision: t.float({ nullable: true, resolve: (m) => m.weighted.precision }),
+    weightedRecall: t.float({ nullable: true, resolve: (m) => m.weighted.recall }),
+    weightedF1: t.float({ nullable: true, resolve: (m) => m.weighted.f1 }),
+    rocAucOvr: t.float({ nullable: true, description: 'Macro one-vs-rest ROC AUC.', resolve: (m) => m.rocAucOvrMacro }),
+    prAucMacro: t.exposeFloat('prAucMacro', { nullable: true }),
+    logLoss: t.exposeFloat('logLoss', { nullable: true }),
+    brierScore: t.exposeFloat('brierScore', { nullable: true }),
+    perClass: t.field({ type: [ClassMetricsRef], resolve: (m) => m.perClass }),
+    confusionMatrix: t.field({ type: ConfusionMatrix, resolve: (m) => m.confusionMatrix }),
+    rocCurves: t.field({ type: [CurveRef], resolve: (m) => m.rocCurves }),
+    prCurves: t.field({ type: [CurveRef], resolve: (m) => m.prCurves }),
+    calibration: t.field({ type: 'JSON', resolve: (m) => m.calibration }),
+    majorityBaselineAccuracy: t.float({ nullable: true, resolve: (m) => m.majorityBaseline.accuracy }),
+    majorityBaselineMacroF1: t.float({ nullable: true, resolve: (m) => m.majorityBaseline.macroF1 }),
+    usesVettingFeatures: t.exposeBoolean('usesVettingFeatures', { description: 'True when vetting (leakage) columns were features.' }),
+  }),
+});
+
+const FeatureImportance = builder.objectRef<FeatureImportanceEntry>('FeatureImportance').implement({
+  fields: (t) => ({
+    feature: t.exposeString('feature'),
+    importance: t.exposeFloat('importance', { description: "The model's own importance (gain / impurity / |weights|), normalised." }),
+    permutationImportance: t.exposeFloat('permutationImportance', { description: 'Permutation importance on the test split, normalised.' }),
+    permutationMean: t.exposeFloat('permutationMean', { description: 'Mean macro-F1 drop when the feature is shuffled (5 repeats).' }),
+    permutationStd: t.exposeFloat('permutationStd'),
+  }),
+});
+
+const HistoryPointRef = builder.objectRef<HistoryPoint>('HistoryPoint').implement({
+  description: 'Loss and validation figures per tree, round or epoch.',
+  fields: (t) => ({
+    step: t.exposeInt('step'),
+    loss: t.float({ nullable: true, resolve: (p) => p.loss ?? null }),
+    valLoss: t.float({ nullable: true, resolve: (p) => p.valLoss ?? null }),
+    valAccuracy: t.float({ nullable: true, resolve: (p) => p.valAccuracy ?? null }),
+  }),
+});
+
+interface Timings {
+  queuedSeconds?: number;
+  loadSeconds?: number;
+  preprocessSeconds?: number;
+  fitSeconds?: number;
+  evaluateSeconds?: number;
+  explainSeconds?: number;
+  totalSeconds?: number;
+}
+
+const TimingsRef = builder.objectRef<Timings>('Timings').implement({
+  fields: (t) => ({
+    queuedSeconds: t.float({ nullable: true, resolve: (x) => x.queuedSeconds ?? null }),
+    loadSeconds: t.float({ nullable: true, resolve: (x) => x.loadSeconds ?? null }),
+    preprocessSeconds: t.float({ nullable: true, resolve: (x) => x.preprocessSeconds ?? null }),
+    fitSeconds: t.float({ nullable: true, resolve: (x) => x.fitSeconds ?? null }),
+    evaluateSeconds: t.float({ nullable: true, resolve: (x) => x.evaluateSeconds ?? null }),
+    explainSeconds: t.float({ nullable: true, resolve: (x) => x.explainSeconds ?? null }),
+    totalSeconds: t.float({ nullable: true, resolve: (x) => x.totalSeconds ?? null }),
+  }),
+});
+
+const SplitCountsRef = builder.objectRef<SplitCounts>('SplitCounts').implement({
+  description: 'Rows in each split (grouped by star, stratified by class).',
+  fields: (t) => ({ train: t.exposeInt('train'), validation: t.exposeInt('validation'), test: t.exposeInt('test') }),
+});
+
+const Reproducibility = builder.objectRef<TrainingRunRecord>('Reproducibility').implement({
+  description: 'What produced the run: config, data checksum and library versions.',
+  fields: (t) => ({
+    config: t.field({ type: 'JSON', resolve: (r) => r.config }),
+    datasetChecksum: t.exposeString('datasetChecksum', { nullable: true, description: 'sha256 of the data file.' }),
+    versions: t.field({ type: 'JSON', nullable: true, resolve: (r) => r.versions }),
+  }),
+});
+
+function usesVetting(run: TrainingRunRecord): boolean {
+  const resolved = (run.details as { usesVettingFeatures?: boolean } | null)?.usesVettingFeatures;
+  return resolved ?? (run.config as { useVettingFeatures?: boolean }).useVettingFeatures === true;
+}
+
+export const TrainingRun = builder.objectRef<TrainingRunRecord>('TrainingRun').implement({
+  description: 'One immutable training of one session config.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    sessionId: t.exposeID('sessionId'),
+    status: t.field({ type: RunStatus, resolve: (r) => r.status }),
+    stage: t.field({ type: Stage, resolve: (r) => r.stage }),
+    progress: t.exposeFloat('progress'),
+    step: t.exposeInt('step'),
+    totalSteps: t.exposeInt('totalSteps'),
+    message: t.exposeString('message', { nullable: true }),
+    queuePosition: t.int({ nullable: true, resolve: (r, _a, { services }) => (r.status === 'QUEUED' ? services.training.queuePosition(r.id) : null) }),
+    modelType: t.exposeString('modelType'),
+    datasetId: t.exposeString('datasetId'),
+    hyperparameters: t.field({ type: 'JSON', resolve: (r) => (r.config as { hyperparameters?: unknown }).hyperparameters ?? {} }),
+    features: t.stringList({
+      nullable: true,
+      description: 'The features the model used (null until preprocessing resolved them).',
+      resolve: (r) => ((r.details as { features?: string[] } | null)?.features ?? (r.config as { features?: string[] | null }).features ?? null),
+    }),
+    usesVettingFeatures: t.boolean({ resolve: (r) => usesVetting(r) }),
+    error: t.exposeString('error', { nullable: true, description: 'Why a FAILED run failed.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    timings: t.field({ type: TimingsRef, nullable: true, resolve: (r) => r.timings as Timings | null }),
+    metrics: t.field({
+      type: MetricsRef,
+      nullable: true,
+      resolve: (r) => (r.metrics ? { ...(r.metrics as unknown as Metrics), usesVettingFeatures: usesVetting(r) } : null),
+    }),
+    featureImportance: t.field({
+      type: [FeatureImportance],
+      nullable: true,
+      resolve: (r) => (r.featureImportance as FeatureImportanceEntry[] | null) ?? null,
+    }),
+    history: t.field({
+      type: [HistoryPointRef],
+      description: 'Loss curve: per step of the finished model, or from progress events while it runs.',
+      resolve: (r, _a, { services }) => {
+        const stored = (r.details as { history?: HistoryPoint[] } | null)?.history;
+        if (stored) return stored;
+        return services.training
+          .events(r.id)
+          .filter((e) => e.stage === 'TRAINING' && e.step > 0)
+          .map((e) => ({ step: e.step, loss: e.metrics?.loss, valLoss: e.metrics?.valLoss, valAccuracy: e.metrics?.valAccuracy }));
+      },
+    }),
+    events: t.field({ type: [TrainingProgress], description: 'Every persisted progress event.', resolve: (r, _a, { services }) => services.training.events(r.id) }),
+    splitCounts: t.field({ type: SplitCountsRef, nullable: true, resolve: (r) => (r.details as { splitCounts?: SplitCounts } | null)?.splitCounts ?? null }),
+    reproducibility: t.field({ type: Reproducibility, resolve: (r) => r }),
+  }),
+});
+
+export const TrainingRunConnection = builder
+  .objectRef<{ runs: TrainingRunRecord[]; hasNextPage: boolean; totalCount: number }>('TrainingRunConnection')
+  .implement({
+    description: 'A page of runs, newest first; pass the last id as `after` for the next page.',
+    fields: (t) => ({
+      nodes: t.field({ type: [TrainingRun], resolve: (c) => c.runs }),
+      hasNextPage: t.exposeBoolean('hasNextPage'),
+      totalCount: t.exposeInt('totalCount'),
+      endCursor: t.id({ nullable: true, resolve: (c) => c.runs.at(-1)?.id ?? null }),
+    }),
+  });
+
+builder.queryFields((t) => ({
+  trainingRun: t.field({
+    type: TrainingRun,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, { services }) => services.training.get(String(id)),
+  }),
+  trainingRuns: t.field({
+    type: TrainingRunConnection,
+    args: { sessionId: t.arg.id({ required: true }), first: t.arg.int({ defaultValue: 20, required: true }), after: t.arg.id() },
+    resolve: (_root, { sessionId, first, after }, { services }) => {
+      services.sessions.require(String(sessionId));
+      return services.training.list(String(sessionId), first, after ? String(after) : null);
+    },
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  startTraining: t.field({
+    type: TrainingRun,
+    description: "Snapshots the session's config into a new run and queues it. CONFLICT while another run of the session is active.",
+    args: { sessionId: t.arg.id({ required: true }) },
+    resolve: (_root, { sessionId }, { services }) => services.training.start(String(sessionId)),
+  }),
+  cancelTraining: t.field({
+    type: TrainingRun,
+    args: { runId: t.arg.id({ required: true }) },
+    resolve: (_root, { runId }, { services }) => services.training.cancel(String(runId)),
+  }),
+}));
+
+builder.subscriptionField('trainingProgress', (t) =>
+  t.field({
+    type: TrainingProgress,
+    description: 'Live progress: the current snapshot first, then every event; completes after the terminal status.',
+    args: { runId: t.arg.id({ required: true }) },
+    subscribe: (_root, { runId }, { services }) => services.training.progressStream(String(runId)),
+    resolve: (event) => event,
+  }),
+);

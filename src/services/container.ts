@@ -1,0 +1,64 @@
+/**
+ * Creates every service once per app, with the DB they own. Resolvers and REST routes reach them through the context.
+ */
+import type { AppConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import { openDatabase } from '../db/client.js';
+import { initTensorflow, tfBackendName } from '../ml/models/tf-backend.js';
+import { HealthService } from './health.js';
+import { DatasetService } from './datasets.js';
+import { SessionService } from './sessions.js';
+import { ModelStore } from './models.js';
+import { TrainingService } from './training.js';
+import { PredictionService } from './predictions.js';
+import { createInMemoryProgressBus, type ProgressBus } from './progress-bus.js';
+import { InMemoryJobQueue } from './job-queue.js';
+import { createWorkerPool } from './worker-pool.js';
+
+export interface Services {
+  health: HealthService;
+  datasets: DatasetService;
+  sessions: SessionService;
+  training: TrainingService;
+  predictions: PredictionService;
+  models: ModelStore;
+  progressBus: ProgressBus;
+  close(): Promise<void>;
+}
+
+export async function createServices(config: AppConfig, logger: Logger): Promise<Services> {
+  const handle = openDatabase(config.databasePath);
+  const { db } = handle;
+  const datasets = new DatasetService(db, config, logger);
+  const sessions = new SessionService(db, datasets);
+  const models = new ModelStore(db);
+  const progressBus = createInMemoryProgressBus();
+  const trainingPool = createWorkerPool(config.trainingConcurrency);
+  // Explanations and batch predictions get their own worker, so they never wait behind a long training.
+  const inferencePool = createWorkerPool(1);
+  const training = new TrainingService(db, sessions, datasets, models, progressBus, trainingPool, logger, { threads: config.trainingThreads });
+  const queue = new InMemoryJobQueue(config.trainingConcurrency, training.execute);
+  training.attachQueue(queue);
+  const predictions = new PredictionService(db, config, training, models, datasets, inferencePool);
+  const health = new HealthService(() => queue.counts(), tfBackendName);
+
+  const recovered = training.recover();
+  if (recovered.failed || recovered.requeued) logger.info('training queue recovered', recovered);
+  // Load TensorFlow.js in the background so `health` can report the backend and neural predictions are ready.
+  initTensorflow().catch((error: unknown) => logger.warn('TensorFlow.js did not load', { err: error }));
+
+  return {
+    health,
+    datasets,
+    sessions,
+    training,
+    predictions,
+    models,
+    progressBus,
+    close: async () => {
+      await queue.close();
+      await Promise.allSettled([trainingPool.destroy(), inferencePool.destroy()]);
+      handle.close();
+    },
+  };
+}

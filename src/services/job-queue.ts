@@ -1,0 +1,90 @@
+/**
+ * The training queue: FIFO with bounded concurrency. Behind an interface so a Redis-backed queue can replace it.
+ */
+export type JobExecutor = (runId: string, signal: AbortSignal) => Promise<void>;
+
+export interface JobQueue {
+  enqueue(runId: string): void;
+  /** Removes a queued job; false when it is not queued (running or unknown). */
+  remove(runId: string): boolean;
+  /** Aborts a running job; false when it is not running. */
+  abort(runId: string): boolean;
+  /** 1-based position among queued jobs, or null. */
+  position(runId: string): number | null;
+  isRunning(runId: string): boolean;
+  counts(): { queued: number; running: number };
+  /** Stops taking jobs, aborts running ones and waits for them to settle. */
+  close(): Promise<void>;
+}
+
+export class InMemoryJobQueue implements JobQueue {
+  private readonly queued: string[] = [];
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private closed = false;
+
+  constructor(
+    private readonly concurrency: number,
+    private readonly execute: JobExecutor,
+    private readonly onPositionsChanged: (queued: readonly string[]) => void = () => {},
+  ) {}
+
+  enqueue(runId: string): void {
+    if (this.closed || this.queued.includes(runId) || this.running.has(runId)) return;
+    this.queued.push(runId);
+    this.pump();
+  }
+
+  remove(runId: string): boolean {
+    const index = this.queued.indexOf(runId);
+    if (index === -1) return false;
+    this.queued.splice(index, 1);
+    this.onPositionsChanged(this.queued);
+    return true;
+  }
+
+  abort(runId: string): boolean {
+    const job = this.running.get(runId);
+    if (!job) return false;
+    job.controller.abort();
+    return true;
+  }
+
+  position(runId: string): number | null {
+    const index = this.queued.indexOf(runId);
+    return index === -1 ? null : index + 1;
+  }
+
+  isRunning(runId: string): boolean {
+    return this.running.has(runId);
+  }
+
+  counts() {
+    return { queued: this.queued.length, running: this.running.size };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queued.length = 0;
+    for (const job of this.running.values()) job.controller.abort();
+    await Promise.allSettled([...this.running.values()].map((job) => job.done));
+  }
+
+  private pump(): void {
+    let started = false;
+    while (!this.closed && this.running.size < this.concurrency && this.queued.length > 0) {
+      const runId = this.queued.shift() as string;
+      const controller = new AbortController();
+      const done = this.execute(runId, controller.signal)
+        .catch(() => {
+          // The executor records its own failures; the queue only keeps going.
+        })
+        .finally(() => {
+          this.running.delete(runId);
+          this.pump();
+        });
+      this.running.set(runId, { controller, done });
+      started = true;
+    }
+    if (started) this.onPositionsChanged(this.queued);
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * Predictions and explanations from trained runs. Small requests are answered on the event loop from a cached
+ * predictor (sub-millisecond for trees); explanations and batches run in the inference worker pool.
+ * Owns `predictions` and `prediction_rows`.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { asc, desc, eq, sql } from 'drizzle-orm';
+import type { Piscina } from 'piscina';
+import type { Db } from '../db/client.js';
+import { predictionRows, predictions, trainingRuns, type PredictionRow } from '../db/schema.js';
+import type { AppConfig } from '../config.js';
+import { appError, badInput, conflict, notFound } from '../errors.js';
+import type { RowExplanation, RowPrediction } from '../ml/predictor.js';
+import type { BatchOutput, BatchTask, ExplainTask } from '../ml/worker.js';
+import type { DataLocation } from '../ml/data/location.js';
+import type { DatasetService } from './datasets.js';
+import type { ModelStore } from './models.js';
+import type { TrainingRunRecord, TrainingService } from './training.js';
+import { newId } from './ids.js';
+
+export interface PredictionSummary {
+  rowCount: number;
+  counts: { label: string; count: number }[];
+  meanConfidence: number;
+  meanProbabilities: { label: string; probability: number }[];
+  /** Rows in which every model feature was missing. */
+  rowsWithoutFeatures: number;
+  /** Model features the data lacks entirely (imputed or routed by default branches). */
+  missingFeatures: string[];
+}
+
+export type PredictionBatchRecord = Omit<PredictionRow, 'summary'> & { summary: PredictionSummary };
+
+export interface StoredRowPrediction {
+  rowIndex: number;
+  ids: Record<string, string>;
+  label: string;
+  confidence: number;
+  probabilities: { label: string; probability: number }[];
+}
+
+export interface BatchInput {
+  runId: string;
+  datasetId?: string | null;
+  file?: File | null;
+  candidatesOnly?: boolean | null;
+}
+
+export interface RowsQuery {
+  offset?: number;
+  limit?: number;
+  /** Sort by this class's probability (descending unless `ascending`); default: row order. */
+  sortByClass?: string | null;
+  ascending?: boolean;
+}
+
+export class PredictionService {
+  constructor(
+    private readonly db: Db,
+    private readonly config: AppConfig,
+    private readonly training: TrainingService,
+    private readonly models: ModelStore,
+    private readonly datasets: DatasetService,
+    private readonly pool: Piscina,
+  ) {}
+
+  /** A run that can predict: it exists (NOT_FOUND) and has succeeded (CONFLICT). */
+  requireReadyRun(runId: string): TrainingRunRecord {
+    const run = this.training.require(runId);
+    if (run.status !== 'SUCCEEDED') {
+      throw conflict(`Training run ${runId} is ${run.status}; only a SUCCEEDED run can predict.`);
+    }
+    return run;
+  }
+
+  async predict(runId: string, rows: readonly unknown[]): Promise<RowPrediction[]> {
+    this.requireReadyRun(runId);
+    if (rows.length === 0) throw badInput('Give at least one row.', 'rows');
+    const predictor = await this.models.predictor(runId);
+    if (!predictor) throw conflict(`Training run ${runId} has no stored model.`);
+    return predictor.predictRows(rows);
+  }
+
+  async explain(runId: string, row: unknown, label?: string | null): Promise<RowExplanation> {
+    this.requireReadyRun(runId);
+    const artifactGzip = this.models.bytes(runId);
+    if (!artifactGzip) throw conflict(`Training run ${runId} has no stored model.`);
+    const task: ExplainTask = { kind: 'explain', cacheKey: runId, artifactGzip, row, label: label ?? null };
+    return (await this.pool.run(task)) as RowExplanation;
+  }
+
+  async predictBatch(input: BatchInput): Promise<PredictionBatchRecord> {
+    const run = this.requireReadyRun(input.runId);
+    const hasDataset = input.datasetId !== undefined && input.datasetId !== null;
+    const hasFile = input.file !== undefined && input.file !== null;
+    if (hasDataset === hasFile) throw badInput('Give exactly one of datasetId or file.', hasDataset ? 'file' : 'datasetId');
+    const artifactGzip = this.models.bytes(run.id);
+    if (!artifactGzip) throw conflict(`Training run ${run.id} has no stored model.`);
+
+    let location: DataLocation;
+    let temporary: string | null = null;
+    let source: string;
+    if (hasDataset) {
+      const datasetId = input.datasetId as string;
+      await this.datasets.requireAvailable(datasetId, 'datasetId');
+      location = this.datasets.location(datasetId);
+      source = `dataset:${datasetId}`;
+    } else {
+      const file = input.file as File;
+      if (file.size > this.config.maxUploadBytes) {
+        throw appError('PAYLOAD_TOO_LARGE', `The file is larger than the limit of ${this.config.maxUploadBytes / 1024 / 1024} MB (MAX_UPLOAD_MB).`, { field: 'file' });
+      }
+      temporary = path.join(this.config.uploadDir, `${newId('pred')}.predict.csv.part`);
+      await fs.writeFile(temporary, Buffer.from(await file.arrayBuffer()), { flag: 'wx' });
+      location = { kind: 'upload', path: temporary, labelColumn: '' };
+      source = 'file';
+    }
+    if (input.candidatesOnly && location.kind !== 'nasa') {
+      throw badInput('candidatesOnly applies to the NASA tables (kepler, k2, tess) only.', 'candidatesOnly');
+    }
+    let output: BatchOutput;
+    try {
+      const task: BatchTask = { kind: 'predictBatch', artifactGzip, location, candidatesOnly: input.candidatesOnly === true };
+      output = (await this.pool.run(task)) as BatchOutput;
+    } finally {
+      if (temporary) await fs.rm(temporary, { force: true });
+    }
+    return this.store(run, hasDataset ? (input.datasetId as string) : null, input.candidatesOnly ? `${source}:candidates` : source, output);
+  }
+
+  private store(run: TrainingRunRecord, datasetId: string | null, source: string, output: BatchOutput): PredictionBatchRecord {
+    const { classes } = output;
+    const k = classes.length;
+    const n = output.ids.length;
+    const counts = new Array<number>(k).fill(0);
+    const sums = new Array<number>(k).fill(0);
+    let confidenceSum = 0;
+    const rows: (typeof predictionRows.$inferInsert)[] = [];
+    const id = newId('pred');
+    for (let r = 0; r < n; r++) {
+      let best = 0;
+      for (let c = 0; c < k; c++) {
+        const p = output.probabilities[r * k + c];
+        sums[c] += p;
+        if (p > output.probabilities[r * k + best]) best = c;
+      }
+      const confidence = output.probabilities[r * k + best];
+      counts[best]++;
+      confidenceSum += confidence;
+      rows.push({
+        predictionId: id,
+        rowIndex: r,
+        ids: output.ids[r],
+        label: classes[best],
+        confidence,
+        probabilities: Array.from(output.probabilities.subarray(r * k, r * k + k)),
+      });
+    }
+    const summary: PredictionSummary = {
+      rowCount: n,
+      counts: classes.map((label, c) => ({ label, count: counts[c] })),
+      meanConfidence: n > 0 ? confidenceSum / n : 0,
+      meanProbabilities: classes.map((label, c) => ({ label, probability: n > 0 ? sums[c] / n : 0 })),
+      rowsWithoutFeatures: output.skippedRows.length,
+      missingFeatures: output.missingFeatures,
+    };
+    const record = {
+      id,
+      runId: run.id,
+      datasetId,
+      source,
+      rowCount: n,
+      classes,
+      idColumns: output.idColumns,
+      summary: summary as unknown as Record<string, unknown>,
+      createdAt: new Date(),
+    };
+    this.db.transaction((tx) => {
+      tx.insert(predictions).values(record).run();
+      for (let start = 0; start < rows.length; start += 500) tx.insert(predictionRows).values(rows.slice(start, start + 500)).run();
+    });
+    return { ...record, summary };
+  }
+
+  get(id: string): PredictionBatchRecord | null {
+    const row = this.db.select().from(predictions).where(eq(predictions.id, id)).get();
+    return row ? ({ ...row, summary: row.summary as unknown as PredictionSummary } as PredictionBatchRecord) : null;
+  }
+
+  require(id: string): PredictionBatchRecord {
+    const batch = this.get(id);
+    if (!batch) throw notFound('Prediction', id);
+    return batch;
+  }
+
+  rows(batch: PredictionBatchRecord, query: RowsQuery = {}): StoredRowPrediction[] {
+    const limit = Math.min(Math.max(query.limit ?? 50, 1), 1000);
+    const offset = Math.max(query.offset ?? 0, 0);
+    let order;
+    if (query.sortByClass) {
+      const index = batch.classes.indexOf(query.sortByClass);
+      if (index === -1) throw badInput(`Unknown class "${query.sortByClass}"; the classes are ${batch.classes.join(', ')}.`, 'sortByClass', batch.classes);
+      const probability = sql`json_extract(${predictionRows.probabilities}, ${`$[${index}]`})`;
+      order = query.ascending ? [asc(probability), asc(predictionRows.rowIndex)] : [desc(probability), asc(predictionRows.rowIndex)];
+    } else {
+      order = [query.ascending === false ? desc(predictionRows.rowIndex) : asc(predictionRows.rowIndex)];
+    }
+    return this.db
+      .select()
+      .from(predictionRows)
+      .where(eq(predictionRows.predictionId, batch.id))
+      .orderBy(...order)
+      .limit(limit)
+      .offset(offset)
+      .all()
+      .map((row) => ({
+        rowIndex: row.rowIndex,
+        ids: row.ids,
+        label: row.label,
+        confidence: row.confidence,
+        probabilities: batch.classes.map((label, c) => ({ label, probability: row.probabilities[c] })),
+      }));
+  }
+
+  /** The batch as CSV: identifying columns, label, confidence, one probability column per class. */
+  *csv(batch: PredictionBatchRecord): Generator<string> {
+    const quote = (value: string) => (/[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+    yield [...batch.idColumns, 'row_index', 'predicted_label', 'confidence', ...batch.classes.map((c) => `p_${c}`)].map(quote).join(',') + '\n';
+    const pageSize = 2000;
+    for (let offset = 0; offset < batch.rowCount; offset += pageSize) {
+      const page = this.db
+        .select()
+        .from(predictionRows)
+        .where(eq(predictionRows.predictionId, batch.id))
+        .orderBy(asc(predictionRows.rowIndex))
+        .limit(pageSize)
+        .offset(offset)
+        .all();
+      let chunk = '';
+      for (const row of page) {
+        chunk += [...batch.idColumns.map((c) => quote(row.ids[c] ?? '')), String(row.rowIndex), quote(row.label), String(row.confidence), ...row.probabilities.map(String)].join(',') + '\n';
+      }
+      yield chunk;
+    }
+  }
+
+  /** Batches of a run, newest first. */
+  forRun(runId: string, limit = 20): PredictionBatchRecord[] {
+    return this.db
+      .select()
+      .from(predictions)
+      .where(eq(predictions.runId, runId))
+      .orderBy(desc(predictions.createdAt))
+      .limit(limit)
+      .all()
+      .map((row) => ({ ...row, summary: row.summary as unknown as PredictionSummary }) as PredictionBatchRecord);
+  }
+
+  /** The newest batch over all runs of a session (REST /result). */
+  latestForSession(sessionId: string): PredictionBatchRecord | null {
+    const row = this.db
+      .select({ prediction: predictions })
+      .from(predictions)
+      .innerJoin(trainingRuns, eq(trainingRuns.id, predictions.runId))
+      .where(eq(trainingRuns.sessionId, sessionId))
+      .orderBy(desc(predictions.createdAt))
+      .limit(1)
+      .get();
+    return row ? ({ ...row.prediction, summary: row.prediction.summary as unknown as PredictionSummary } as PredictionBatchRecord) : null;
+  }
+}

@@ -1,0 +1,506 @@
+/**
+ * Training runs: snapshot a session's config into an immutable run, queue it, train it in a worker thread, stream
+ * its progress (persisted, then published), store its model and results. Owns `training_runs` and `progress_events`.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import { and, asc, desc, eq, inArray, lt, max, sql } from 'drizzle-orm';
+import type { Piscina } from 'piscina';
+import { Repeater } from 'graphql-yoga';
+import type { Db } from '../db/client.js';
+import { progressEvents, trainingRuns, type TrainingRunRow } from '../db/schema.js';
+import { badInput, conflict, notFound, toAppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Stage, PipelineConfig } from '../ml/pipeline.js';
+import type { StepProgress } from '../ml/types.js';
+import type { TrainOutput, TrainTask, WorkerMessage } from '../ml/worker.js';
+import { validateHyperparameters } from '../ml/catalog.js';
+import { APP_VERSION, packageVersion } from '../version.js';
+import type { DatasetService } from './datasets.js';
+import type { SessionService } from './sessions.js';
+import type { ModelStore } from './models.js';
+import { TERMINAL_STATUSES, type ProgressBus, type ProgressMetrics, type RunStatus, type TrainingProgressEvent } from './progress-bus.js';
+import type { JobQueue } from './job-queue.js';
+import { newId } from './ids.js';
+
+export type TrainingRunRecord = TrainingRunRow & { status: RunStatus; stage: Stage };
+
+/** Share of the whole run at which each stage starts; TRAINING fills up to EVALUATING by steps done. */
+const STAGE_START: Record<Stage, number> = {
+  QUEUED: 0,
+  LOADING: 0.01,
+  PREPROCESSING: 0.05,
+  TRAINING: 0.1,
+  EVALUATING: 0.85,
+  EXPLAINING: 0.9,
+  DONE: 1,
+};
+/** At most this many step events per second and run, plus one whenever another tenth of the steps is done. */
+const STEP_EVENT_INTERVAL_MS = 100;
+export const RESTART_MESSAGE = 'Interrupted by a server restart; start the training again.';
+
+interface LiveRun {
+  seq: number;
+  lastStepEmit: number;
+  lastDecile: number;
+  trainingStartedAt: number | null;
+  pendingStep: StepProgress | null;
+}
+
+export interface TrainingServiceOptions {
+  threads: number;
+}
+
+function clamp01(value: number): number {
+  return Math.min(1, Math.max(0, value));
+}
+
+function finiteOrUndefined(value: number | undefined): number | undefined {
+  return value !== undefined && Number.isFinite(value) ? value : undefined;
+}
+
+export class TrainingService {
+  private readonly live = new Map<string, LiveRun>();
+  private queue!: JobQueue;
+
+  constructor(
+    private readonly db: Db,
+    private readonly sessions: SessionService,
+    private readonly datasets: DatasetService,
+    private readonly models: ModelStore,
+    private readonly bus: ProgressBus,
+    private readonly pool: Piscina,
+    private readonly logger: Logger,
+    private readonly options: TrainingServiceOptions,
+  ) {}
+
+  /** The queue calls back into `execute`; set once at start-up. */
+  attachQueue(queue: JobQueue): void {
+    this.queue = queue;
+  }
+
+  // ----------------------------------------------------------------------------------------------------------
+  // Queries
+
+  get(runId: string): TrainingRunRecord | null {
+    const row = this.db.select().from(trainingRuns).where(eq(trainingRuns.id, runId)).get();
+    return (row as TrainingRunRecord | undefined) ?? null;
+  }
+
+  require(runId: string): TrainingRunRecord {
+    const run = this.get(runId);
+    if (!run) throw notFound('Training run', runId);
+    return run;
+  }
+
+  /** Runs of a session, newest first; `after` is the id of the last run of the previous page. */
+  list(sessionId: string, first = 20, after?: string | null): { runs: TrainingRunRecord[]; hasNextPage: boolean; totalCount: number } {
+    const limit = Math.min(Math.max(first, 1), 100);
+    let before: number | null = null;
+    if (after) {
+      const cursor = this.get(after);
+      if (!cursor || cursor.sessionId !== sessionId) throw badInput(`Unknown cursor "${after}" for this session.`, 'after');
+      before = cursor.seq;
+    }
+    const where = before === null ? eq(trainingRuns.sessionId, sessionId) : and(eq(trainingRuns.sessionId, sessionId), lt(trainingRuns.seq, before));
+    const rows = this.db.select().from(trainingRuns).where(where).orderBy(desc(trainingRuns.seq)).limit(limit + 1).all() as TrainingRunRecord[];
+    const total = this.db.select({ n: sql<number>`count(*)` }).from(trainingRuns).where(eq(trainingRuns.sessionId, sessionId)).get();
+    return { runs: rows.slice(0, limit), hasNextPage: rows.length > limit, totalCount: total?.n ?? 0 };
+  }
+
+  /** The newest run of a session that succeeded (the one REST /predict and /result use). */
+  latestSucceeded(sessionId: string): TrainingRunRecord | null {
+    const row = this.db
+      .select()
+      .from(trainingRuns)
+      .where(and(eq(trainingRuns.sessionId, sessionId), eq(trainingRuns.status, 'SUCCEEDED')))
+      .orderBy(desc(trainingRuns.seq))
+      .limit(1)
+      .get();
+    return (row as TrainingRunRecord | undefined) ?? null;
+  }
+
+  latest(sessionId: string): TrainingRunRecord | null {
+    const row = this.db.select().from(trainingRuns).where(eq(trainingRuns.sessionId, sessionId)).orderBy(desc(trainingRuns.seq)).limit(1).get();
+    return (row as TrainingRunRecord | undefined) ?? null;
+  }
+
+  queuePosition(runId: string): number | null {
+    return this.queue.position(runId);
+  }
+
+  counts(): { queued: number; running: number } {
+    return this.queue.counts();
+  }
+
+  /** Persisted progress events of a run, in order. */
+  events(runId: string): TrainingProgressEvent[] {
+    return this.db
+      .select()
+      .from(progressEvents)
+      .where(eq(progressEvents.runId, runId))
+      .orderBy(asc(progressEvents.seq))
+      .all()
+      .map((row) => ({
+        runId: row.runId,
+        seq: row.seq,
+        status: row.status as RunStatus,
+        stage: row.stage as Stage,
+        progress: row.progress,
+        step: row.step,
+        totalSteps: row.totalSteps,
+        metrics: row.metrics ?? null,
+        message: row.message,
+        etaSeconds: null,
+        at: row.at,
+        queuePosition: null,
+      }));
+  }
+
+  /** The run's current state as a progress event (the first event every subscriber gets). */
+  snapshot(runId: string): TrainingProgressEvent | null {
+    const run = this.get(runId);
+    if (!run) return null;
+    const last = this.db.select().from(progressEvents).where(eq(progressEvents.runId, runId)).orderBy(desc(progressEvents.seq)).limit(1).get();
+    return {
+      runId,
+      seq: last?.seq ?? 0,
+      status: run.status,
+      stage: run.stage,
+      progress: run.progress,
+      step: run.step,
+      totalSteps: run.totalSteps,
+      metrics: last?.metrics ?? null,
+      message: run.message,
+      etaSeconds: null,
+      at: last?.at ?? run.createdAt,
+      queuePosition: run.status === 'QUEUED' ? this.queue.position(runId) : null,
+    };
+  }
+
+  /**
+   * Live progress of a run: its snapshot first, then every later event, completing after the terminal one.
+   * A Repeater (not an async generator), so that unsubscribing releases the bus listener even while waiting.
+   */
+  progressStream(runId: string): AsyncIterable<TrainingProgressEvent> {
+    const run = this.get(runId);
+    if (!run) throw notFound('Training run', runId);
+    return new Repeater<TrainingProgressEvent>(async (push, stop) => {
+      const iterator = this.bus.subscribe(runId)[Symbol.asyncIterator]();
+      const stopped = stop.then(() => ({ done: true as const, value: undefined }));
+      try {
+        const snapshot = this.snapshot(runId);
+        if (!snapshot) return;
+        await push(snapshot);
+        if (TERMINAL_STATUSES.has(snapshot.status)) return;
+        let lastSeq = snapshot.seq;
+        for (;;) {
+          const next = await Promise.race([iterator.next(), stopped]);
+          if (next.done) return;
+          const event = next.value;
+          if (event.seq <= lastSeq) continue;
+          lastSeq = event.seq;
+          await push(event);
+          if (TERMINAL_STATUSES.has(event.status)) return;
+        }
+      } finally {
+        stop();
+        await iterator.return?.();
+      }
+    });
+  }
+
+  // ----------------------------------------------------------------------------------------------------------
+  // Commands
+
+  /** Snapshots the session's config into a new QUEUED run and queues it. */
+  async start(sessionId: string): Promise<TrainingRunRecord> {
+    const session = this.sessions.require(sessionId);
+    const active = this.db
+      .select({ id: trainingRuns.id, status: trainingRuns.status })
+      .from(trainingRuns)
+      .where(and(eq(trainingRuns.sessionId, sessionId), inArray(trainingRuns.status, ['QUEUED', 'RUNNING'])))
+      .get();
+    if (active) throw conflict(`Session ${sessionId} already has a training run ${active.status.toLowerCase()} (${active.id}); wait for it or cancel it first.`);
+    if (!session.datasetId) throw badInput('Choose a dataset first (configureSession datasetId).', 'datasetId');
+    if (!session.modelType) throw badInput('Choose a model type first (configureSession modelType).', 'modelType');
+    await this.datasets.requireAvailable(session.datasetId, 'datasetId');
+    const hyperparameters = validateHyperparameters(session.modelType, session.hyperparameters);
+    await this.datasets.resolveFeatures(session.datasetId, { features: session.features, useVettingFeatures: session.useVettingFeatures });
+
+    const config: PipelineConfig = {
+      modelType: session.modelType,
+      hyperparameters,
+      features: session.features,
+      useVettingFeatures: session.useVettingFeatures,
+      task: session.task,
+      split: session.split,
+      seed: session.seed,
+    };
+    const now = new Date();
+    const id = newId('run');
+    const seqRow = this.db.select({ value: max(trainingRuns.seq) }).from(trainingRuns).get();
+    this.db
+      .insert(trainingRuns)
+      .values({
+        id,
+        sessionId,
+        seq: (seqRow?.value ?? 0) + 1,
+        status: 'QUEUED',
+        stage: 'QUEUED',
+        progress: 0,
+        step: 0,
+        totalSteps: 0,
+        message: 'Waiting in the training queue',
+        config: config as unknown as Record<string, unknown>,
+        datasetId: session.datasetId,
+        modelType: session.modelType,
+        createdAt: now,
+      })
+      .run();
+    this.live.set(id, { seq: 0, lastStepEmit: 0, lastDecile: -1, trainingStartedAt: null, pendingStep: null });
+    this.emit(id, { status: 'QUEUED', stage: 'QUEUED', progress: 0, step: 0, totalSteps: 0, message: 'Waiting in the training queue' });
+    this.queue.enqueue(id);
+    return this.require(id);
+  }
+
+  /** Cancels a queued run (it never starts) or a running one (its worker is stopped). */
+  cancel(runId: string): TrainingRunRecord {
+    const run = this.require(runId);
+    if (TERMINAL_STATUSES.has(run.status)) throw conflict(`Training run ${runId} has already ended (${run.status}).`);
+    if (this.queue.remove(runId) || !this.queue.isRunning(runId)) {
+      this.finish(runId, 'CANCELLED', { message: 'Cancelled before it started' });
+    } else {
+      this.queue.abort(runId);
+      // The executor records CANCELLED as soon as the worker is stopped; the caller sees the run as cancelled now.
+      this.finish(runId, 'CANCELLED', { message: 'Cancelled by the user' });
+    }
+    return this.require(runId);
+  }
+
+  /** Start-up: runs left RUNNING by a crash failed; runs left QUEUED go back in the queue, oldest first. */
+  recover(): { failed: number; requeued: number } {
+    const running = this.db.select({ id: trainingRuns.id }).from(trainingRuns).where(eq(trainingRuns.status, 'RUNNING')).all();
+    for (const { id } of running) this.finish(id, 'FAILED', { message: RESTART_MESSAGE, error: RESTART_MESSAGE });
+    const queued = this.db.select({ id: trainingRuns.id }).from(trainingRuns).where(eq(trainingRuns.status, 'QUEUED')).orderBy(asc(trainingRuns.seq)).all();
+    for (const { id } of queued) this.queue.enqueue(id);
+    return { failed: running.length, requeued: queued.length };
+  }
+
+  // ----------------------------------------------------------------------------------------------------------
+  // Execution (called by the queue)
+
+  readonly execute = async (runId: string, signal: AbortSignal): Promise<void> => {
+    const run = this.get(runId);
+    if (!run || run.status !== 'QUEUED') return;
+    const startedAt = new Date();
+    this.db.update(trainingRuns).set({ status: 'RUNNING', startedAt }).where(eq(trainingRuns.id, runId)).run();
+    this.emit(runId, { status: 'RUNNING', stage: 'LOADING', progress: STAGE_START.LOADING, step: 0, totalSteps: 0, message: 'Starting' });
+    const channel = new MessageChannel();
+    try {
+      const checksum = await this.datasets.checksum(run.datasetId);
+      const location = this.datasets.location(run.datasetId);
+      this.db
+        .update(trainingRuns)
+        .set({ datasetChecksum: checksum, versions: this.versions(run.modelType) })
+        .where(eq(trainingRuns.id, runId))
+        .run();
+      channel.port1.on('message', (message: WorkerMessage) => this.onWorkerMessage(runId, message));
+      const task: TrainTask = { kind: 'train', location, config: run.config as unknown as PipelineConfig, threads: this.options.threads, port: channel.port2 };
+      const output = (await this.pool.run(task, { transferList: [channel.port2], signal })) as TrainOutput;
+      this.flushStep(runId);
+      if (this.get(runId)?.status !== 'RUNNING') return;
+      this.models.save(runId, output.artifactGzip);
+      const finishedAt = new Date();
+      const totalSeconds = (finishedAt.getTime() - startedAt.getTime()) / 1000;
+      this.finish(runId, 'SUCCEEDED', {
+        message: `Done: macro-F1 ${output.metrics.macro.f1?.toFixed(3) ?? 'n/a'} on ${output.splitCounts.test} held-out rows`,
+        metrics: output.metrics as unknown as Record<string, unknown>,
+        featureImportance: output.featureImportance,
+        timings: {
+          queuedSeconds: (startedAt.getTime() - run.createdAt.getTime()) / 1000,
+          loadSeconds: output.loadSeconds,
+          ...output.timings,
+          totalSeconds,
+        },
+        details: { history: output.history, splitCounts: output.splitCounts, features: output.features, usesVettingFeatures: output.usesVettingFeatures },
+      });
+    } catch (error) {
+      if (signal.aborted) {
+        this.finish(runId, 'CANCELLED', { message: 'Cancelled by the user' });
+        return;
+      }
+      const coded = toAppError(error);
+      const message = coded ? coded.message : `Training failed: ${error instanceof Error ? error.message : String(error)}`;
+      if (!coded) this.logger.error('training failed', { runId, err: error });
+      this.finish(runId, 'FAILED', { message, error: message });
+    } finally {
+      channel.port1.close();
+      this.live.delete(runId);
+    }
+  };
+
+  private versions(modelType: string): Record<string, string> {
+    const versions: Record<string, string> = { app: APP_VERSION, node: process.version };
+    if (modelType === 'neural_network') {
+      for (const name of ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node']) {
+        const version = packageVersion(name);
+        if (version) versions[name] = version;
+      }
+    }
+    return versions;
+  }
+
+  private onWorkerMessage(runId: string, message: WorkerMessage): void {
+    const live = this.live.get(runId);
+    if (!live || this.get(runId)?.status !== 'RUNNING') return;
+    if (message.type === 'stage') {
+      this.flushStep(runId);
+      if (message.stage === 'TRAINING') live.trainingStartedAt = Date.now();
+      const run = this.get(runId);
+      this.emit(runId, {
+        status: 'RUNNING',
+        stage: message.stage,
+        progress: STAGE_START[message.stage],
+        step: run?.step ?? 0,
+        totalSteps: run?.totalSteps ?? 0,
+        message: message.message,
+      });
+      return;
+    }
+    const { progress } = message;
+    const now = Date.now();
+    const decile = progress.totalSteps > 0 ? Math.floor((10 * progress.step) / progress.totalSteps) : 0;
+    const due = now - live.lastStepEmit >= STEP_EVENT_INTERVAL_MS || decile > live.lastDecile || progress.step >= progress.totalSteps;
+    if (!due) {
+      live.pendingStep = progress;
+      return;
+    }
+    this.emitStep(runId, progress);
+  }
+
+  /** The latest step that the throttle held back, if any. */
+  private flushStep(runId: string): void {
+    const live = this.live.get(runId);
+    if (live?.pendingStep) this.emitStep(runId, live.pendingStep);
+  }
+
+  private emitStep(runId: string, progress: StepProgress): void {
+    const live = this.live.get(runId);
+    if (!live) return;
+    live.pendingStep = null;
+    live.lastStepEmit = Date.now();
+    const share = progress.totalSteps > 0 ? clamp01(progress.step / progress.totalSteps) : 0;
+    live.lastDecile = Math.floor(share * 10);
+    const elapsed = live.trainingStartedAt ? (Date.now() - live.trainingStartedAt) / 1000 : null;
+    const etaSeconds = elapsed !== null && progress.step > 0 ? (elapsed / progress.step) * Math.max(0, progress.totalSteps - progress.step) : null;
+    const metrics: ProgressMetrics = {};
+    const loss = finiteOrUndefined(progress.loss);
+    const valLoss = finiteOrUndefined(progress.valLoss);
+    const valAccuracy = finiteOrUndefined(progress.valAccuracy);
+    if (loss !== undefined) metrics.loss = loss;
+    if (valLoss !== undefined) metrics.valLoss = valLoss;
+    if (valAccuracy !== undefined) metrics.valAccuracy = valAccuracy;
+    this.emit(runId, {
+      status: 'RUNNING',
+      stage: 'TRAINING',
+      progress: STAGE_START.TRAINING + share * (STAGE_START.EVALUATING - STAGE_START.TRAINING),
+      step: progress.step,
+      totalSteps: progress.totalSteps,
+      metrics: Object.keys(metrics).length > 0 ? metrics : null,
+      message: progress.message ?? `Step ${progress.step} of ${progress.totalSteps}`,
+      etaSeconds,
+    });
+  }
+
+  private finish(
+    runId: string,
+    status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED',
+    result: {
+      message: string;
+      error?: string;
+      metrics?: Record<string, unknown>;
+      featureImportance?: unknown[];
+      timings?: Record<string, number>;
+      details?: Record<string, unknown>;
+    },
+  ): void {
+    const current = this.get(runId);
+    if (!current || TERMINAL_STATUSES.has(current.status)) return;
+    const finishedAt = new Date();
+    this.db
+      .update(trainingRuns)
+      .set({
+        status,
+        stage: status === 'SUCCEEDED' ? 'DONE' : current.stage,
+        progress: status === 'SUCCEEDED' ? 1 : current.progress,
+        message: result.message,
+        error: result.error ?? null,
+        metrics: result.metrics,
+        featureImportance: result.featureImportance,
+        timings: result.timings,
+        details: result.details,
+        finishedAt,
+      })
+      .where(eq(trainingRuns.id, runId))
+      .run();
+    this.emit(runId, {
+      status,
+      stage: status === 'SUCCEEDED' ? 'DONE' : current.stage,
+      progress: status === 'SUCCEEDED' ? 1 : current.progress,
+      step: current.step,
+      totalSteps: current.totalSteps,
+      message: result.message,
+    });
+    this.live.delete(runId);
+  }
+
+  /** Persists the event and the run's progress columns, then publishes it. */
+  private emit(
+    runId: string,
+    event: { status: RunStatus; stage: Stage; progress: number; step: number; totalSteps: number; message: string; metrics?: ProgressMetrics | null; etaSeconds?: number | null },
+  ): void {
+    let live = this.live.get(runId);
+    if (!live) {
+      const last = this.db.select({ seq: max(progressEvents.seq) }).from(progressEvents).where(eq(progressEvents.runId, runId)).get();
+      live = { seq: last?.seq ?? 0, lastStepEmit: 0, lastDecile: -1, trainingStartedAt: null, pendingStep: null };
+      if (!TERMINAL_STATUSES.has(event.status)) this.live.set(runId, live);
+    }
+    live.seq += 1;
+    const at = new Date();
+    const progress = clamp01(event.progress);
+    this.db.transaction((tx) => {
+      tx.insert(progressEvents)
+        .values({
+          runId,
+          seq: live.seq,
+          at,
+          status: event.status,
+          stage: event.stage,
+          progress,
+          step: event.step,
+          totalSteps: event.totalSteps,
+          metrics: event.metrics ?? null,
+          message: event.message,
+        })
+        .run();
+      tx.update(trainingRuns)
+        .set({ stage: event.stage, progress, step: event.step, totalSteps: event.totalSteps, message: event.message })
+        .where(eq(trainingRuns.id, runId))
+        .run();
+    });
+    this.bus.publish({
+      runId,
+      seq: live.seq,
+      status: event.status,
+      stage: event.stage,
+      progress,
+      step: event.step,
+      totalSteps: event.totalSteps,
+      metrics: event.metrics ?? null,
+      message: event.message,
+      etaSeconds: event.etaSeconds ?? null,
+      at,
+      queuePosition: event.status === 'QUEUED' ? this.queue.position(runId) : null,
+    });
+  }
+}
