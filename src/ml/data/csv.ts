@@ -1,0 +1,294 @@
+/**
+ * CSV → Table. Parsing is papaparse (measured about 2× faster than csv-parse on the Kepler table); everything
+ * around it (comment lines, BOM, delimiter choice, validation) is ours so that every bad input gets a specific,
+ * typed error.
+ */
+import Papa from 'papaparse';
+import { DataError } from './errors.js';
+
+/** A parsed CSV: header names and string cells; `''` marks a missing value. */
+export interface Table {
+  columns: string[];
+  rows: string[][];
+}
+
+export interface ParseCsvOptions {
+  /** More columns than this is refused (default 500). */
+  maxColumns?: number;
+}
+
+export interface ColumnProfile {
+  name: string;
+  type: 'numeric' | 'text';
+  /** Share of empty cells, 0..1. */
+  missingShare: number;
+  /** Numeric columns with at least one value. */
+  min?: number;
+  max?: number;
+  /** Number of distinct non-empty values. */
+  distinct?: number;
+}
+
+export const DEFAULT_MAX_COLUMNS = 500;
+
+/** Delimiters we accept; the one that occurs most often (outside quotes) in the header line wins. */
+const DELIMITERS = [',', ';', '\t'] as const;
+
+/** Spellings of "missing" that spreadsheet and pandas/R exports write; normalised to ''. */
+const MISSING_TOKENS = new Set(['NA', 'N/A', 'n/a', 'NaN', 'nan', 'null', 'NULL', 'None']);
+
+/**
+ * Parses one cell as a finite decimal number; NaN when missing or not a number.
+ * `Number()` also accepts hex/binary/octal literals ("0x1F"), "Infinity" and outer whitespace: a finite result
+ * is a plain decimal exactly when it starts with a digit, sign or '.', ends with a digit or '.', and its second
+ * character is not x/b/o. Checking that by hand is much cheaper than a regex per cell.
+ */
+export function parseNumber(cell: string): number {
+  const n = cell.length;
+  if (n === 0) return NaN;
+  const value = +cell;
+  if (value - value !== 0) return NaN; // NaN or ±Infinity
+  const first = cell.charCodeAt(0);
+  const last = cell.charCodeAt(n - 1);
+  if (!((first >= 48 && first <= 57) || first === 43 || first === 45 || first === 46)) return NaN;
+  if (!((last >= 48 && last <= 57) || last === 46)) return NaN;
+  if (n > 2) {
+    const second = cell.charCodeAt(1) | 32; // lower case
+    if (second === 120 || second === 98 || second === 111) return NaN; // 0x.., 0b.., 0o..
+  }
+  return value;
+}
+
+/**
+ * True when `parseNumber(cell)` is a number, without converting it: a character scan of the decimal grammar
+ * `[+-]? digits [. digits] [(e|E) [+-] digits]`, about 3× faster than the conversion. Used to type columns.
+ */
+export function isDecimalNumber(cell: string): boolean {
+  const n = cell.length;
+  let i = 0;
+  let ch = cell.charCodeAt(0);
+  if (ch === 43 || ch === 45) i++;
+  let digits = 0;
+  while (i < n && (ch = cell.charCodeAt(i)) >= 48 && ch <= 57) {
+    i++;
+    digits++;
+  }
+  if (i < n && ch === 46) {
+    i++;
+    while (i < n && (ch = cell.charCodeAt(i)) >= 48 && ch <= 57) {
+      i++;
+      digits++;
+    }
+  }
+  if (digits === 0) return false;
+  // Overflow to Infinity needs > 300 digits or a 3-digit exponent: only then ask Number().
+  if (i === n) return digits < 300 || Number.isFinite(+cell);
+  if (ch !== 101 && ch !== 69) return false;
+  i++;
+  if (i < n && ((ch = cell.charCodeAt(i)) === 43 || ch === 45)) i++;
+  const exponentStart = i;
+  while (i < n && (ch = cell.charCodeAt(i)) >= 48 && ch <= 57) i++;
+  if (i !== n || i === exponentStart) return false;
+  return (i - exponentStart <= 2 && digits < 200) || Number.isFinite(+cell);
+}
+
+/**
+ * Checks that `buf` is UTF-8 text (no NUL bytes, valid UTF-8) and parses it.
+ * Binary or non-UTF-8 input → DataError UNSUPPORTED_MEDIA_TYPE.
+ */
+export function parseCsvBuffer(buf: Uint8Array, options: ParseCsvOptions = {}): Table {
+  if (buf.indexOf(0) !== -1) {
+    throw new DataError('UNSUPPORTED_MEDIA_TYPE', 'The file looks binary (it contains NUL bytes); upload a CSV text file.', 'file');
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    throw new DataError('UNSUPPORTED_MEDIA_TYPE', 'The file is not valid UTF-8 text; save it as a UTF-8 CSV and upload it again.', 'file');
+  }
+  return parseCsv(text, options);
+}
+
+/**
+ * Parses CSV text into a Table.
+ * - Skips lines that START with '#' (NASA's comment header); a '#' inside a field is data.
+ * - Strips a UTF-8 BOM, accepts LF or CRLF, quoted fields with delimiters and newlines.
+ * - Delimiter: ',', ';' or tab, whichever occurs most in the header line.
+ * - Cells are trimmed; common "missing" spellings (NA, NaN, null, None, ...) become ''.
+ */
+export function parseCsv(text: string, options: ParseCsvOptions = {}): Table {
+  const maxColumns = options.maxColumns ?? DEFAULT_MAX_COLUMNS;
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.indexOf('\u0000') !== -1) {
+    throw new DataError('UNSUPPORTED_MEDIA_TYPE', 'The file looks binary (it contains NUL characters); upload a CSV text file.', 'file');
+  }
+
+  const headerLine = firstDataLine(text);
+  if (headerLine === null) throw new DataError('BAD_USER_INPUT', 'The file is empty: it has no header row and no data.', 'file');
+  rejectObviousNonCsv(headerLine);
+  const delimiter = detectDelimiter(headerLine);
+
+  const result = Papa.parse<string[]>(text, {
+    delimiter,
+    comments: '#',
+    skipEmptyLines: true,
+    header: false,
+    dynamicTyping: false,
+  });
+  const quoteError = result.errors.find((e) => e.type === 'Quotes');
+  if (quoteError) {
+    const where = quoteError.row !== undefined ? ` in data row ${quoteError.row}` : '';
+    throw new DataError('BAD_USER_INPUT', `Malformed quoted field${where}: ${quoteError.message}.`, 'file');
+  }
+
+  const records = result.data;
+  if (records.length === 0) throw new DataError('BAD_USER_INPUT', 'The file is empty: it has no header row and no data.', 'file');
+  const columns = records[0].map((name) => name.trim());
+  validateHeader(columns, maxColumns);
+  if (records.length === 1) {
+    throw new DataError('BAD_USER_INPUT', `The file has a header row (${columns.length} columns) but no data rows.`, 'file');
+  }
+
+  const width = columns.length;
+  const rows = records.slice(1);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    if (row.length !== width) {
+      throw new DataError(
+        'BAD_USER_INPUT',
+        `Data row ${r + 1} has ${row.length} field${row.length === 1 ? '' : 's'} but the header has ${width} columns (ragged row). ` +
+          'Every row needs one value per column; quote fields that contain the delimiter.',
+        'file',
+      );
+    }
+    normaliseCells(row);
+  }
+  return { columns, rows };
+}
+
+/** Trims cells and turns missing-value spellings into ''. In place; cheap because most cells need nothing. */
+function normaliseCells(row: string[]): void {
+  for (let c = 0; c < row.length; c++) {
+    let cell = row[c];
+    const n = cell.length;
+    if (n === 0) continue;
+    if (cell.charCodeAt(0) <= 32 || cell.charCodeAt(n - 1) <= 32) cell = row[c] = cell.trim();
+    // Every missing-value spelling starts with N or n: one comparison for the other cells.
+    if ((cell.charCodeAt(0) | 32) === 110 && cell.length <= 4 && MISSING_TOKENS.has(cell)) row[c] = '';
+  }
+}
+
+/** The first line that is neither empty nor a '#' comment, or null. */
+function firstDataLine(text: string): string | null {
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const line = text.slice(start, end).replace(/\r$/, '');
+    if (line.trim() !== '' && !line.startsWith('#')) return line;
+    start = end + 1;
+  }
+  return null;
+}
+
+function rejectObviousNonCsv(headerLine: string): void {
+  const first = headerLine.trimStart()[0];
+  // JSON, HTML/XML or a control character at the start: clearly not a CSV header.
+  if (first === '{' || first === '[' || first === '<' || /[\x01-\x08\x0e-\x1f]/.test(headerLine)) {
+    throw new DataError('UNSUPPORTED_MEDIA_TYPE', 'The file does not look like CSV (it starts like JSON, HTML or binary data); upload a CSV file.', 'file');
+  }
+}
+
+/** Counts each candidate delimiter outside double quotes in the header line. Ties and no delimiter → ','. */
+export function detectDelimiter(headerLine: string): ',' | ';' | '\t' {
+  const counts = [0, 0, 0];
+  let inQuotes = false;
+  for (let i = 0; i < headerLine.length; i++) {
+    const ch = headerLine[i];
+    if (ch === '"') inQuotes = !inQuotes;
+    else if (!inQuotes) {
+      const k = DELIMITERS.indexOf(ch as (typeof DELIMITERS)[number]);
+      if (k !== -1) counts[k]++;
+    }
+  }
+  let best = 0;
+  for (let k = 1; k < counts.length; k++) if (counts[k] > counts[best]) best = k;
+  return DELIMITERS[best];
+}
+
+function validateHeader(columns: string[], maxColumns: number): void {
+  if (columns.length > maxColumns) {
+    throw new DataError('BAD_USER_INPUT', `The file has ${columns.length} columns; at most ${maxColumns} are allowed.`, 'file');
+  }
+  const seen = new Map<string, number>();
+  for (let c = 0; c < columns.length; c++) {
+    const name = columns[c];
+    if (name === '') {
+      throw new DataError('BAD_USER_INPUT', `Column ${c + 1} of the header has no name; every column needs a unique name.`, 'file');
+    }
+    const previous = seen.get(name);
+    if (previous !== undefined) {
+      throw new DataError('BAD_USER_INPUT', `Duplicate column name "${name}" (columns ${previous + 1} and ${c + 1}); column names must be unique.`, 'file');
+    }
+    seen.set(name, c);
+  }
+}
+
+export function columnIndex(table: Table, name: string): number {
+  const index = table.columns.indexOf(name);
+  if (index === -1) throw new DataError('BAD_USER_INPUT', `The table has no column "${name}".`);
+  return index;
+}
+
+/** The column as numbers: NaN for missing or non-numeric cells. */
+export function numericColumn(table: Table, name: string): Float64Array {
+  const c = columnIndex(table, name);
+  const out = new Float64Array(table.rows.length);
+  for (let r = 0; r < table.rows.length; r++) out[r] = parseNumber(table.rows[r][c]);
+  return out;
+}
+
+/** The column's raw cells. */
+export function textColumn(table: Table, name: string): string[] {
+  const c = columnIndex(table, name);
+  return table.rows.map((row) => row[c]);
+}
+
+/** Type and statistics per column. A column is numeric when every non-empty cell is a finite decimal number. */
+export function profileColumns(table: Table): ColumnProfile[] {
+  const n = table.rows.length;
+  return table.columns.map((name, c) => {
+    let missing = 0;
+    let numeric = true;
+    let min = Infinity;
+    let max = -Infinity;
+    const distinct = new Set<string>();
+    for (let r = 0; r < n; r++) {
+      const cell = table.rows[r][c];
+      if (cell === '') {
+        missing++;
+        continue;
+      }
+      distinct.add(cell);
+      if (numeric) {
+        const value = parseNumber(cell);
+        if (Number.isNaN(value)) numeric = false;
+        else {
+          if (value < min) min = value;
+          if (value > max) max = value;
+        }
+      }
+    }
+    const profile: ColumnProfile = {
+      name,
+      type: numeric ? 'numeric' : 'text',
+      missingShare: n === 0 ? 1 : missing / n,
+      distinct: distinct.size,
+    };
+    if (numeric && missing < n) {
+      profile.min = min;
+      profile.max = max;
+    }
+    return profile;
+  });
+}

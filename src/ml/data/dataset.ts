@@ -1,0 +1,489 @@
+/**
+ * The ML-ready form of a table: labels as class indices, star groups, and which columns may be features.
+ * NASA tables get the mission's mapping (design §2); any other CSV gets a label column (given or detected) and
+ * its numeric columns.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { NASA_CLASSES, type Matrix } from '../types.js';
+import { isDecimalNumber, parseCsv, parseCsvBuffer, parseNumber, type Table } from './csv.js';
+import { DataError, NasaTableMissingError } from './errors.js';
+import { detectMission, isIdentifierColumn, isMissionVettingColumn, isVettingColumn, MISSIONS, type MissionId } from './missions.js';
+
+export type DatasetSource = { kind: 'nasa'; mission: MissionId } | { kind: 'custom' };
+
+export interface ClassCount {
+  label: string;
+  count: number;
+}
+
+export interface LabeledTable {
+  source: DatasetSource;
+  /** Only the labelled rows (after the mission's row filter); `labels[i]` belongs to `table.rows[i]`. */
+  table: Table;
+  labelColumn: string;
+  classes: string[];
+  /** Index into `classes`, one per row. */
+  labels: Int32Array;
+  /** Star (group) per row; rows with an empty group value get a group of their own. Null: every row alone. */
+  groups: string[] | null;
+  /** Numeric, not entirely empty columns other than the label, group and id columns. */
+  featureCandidates: string[];
+  /** Features used when the user names none (physics only for NASA; non-vetting candidates for uploads). */
+  defaultFeatures: string[];
+  /** Columns the leakage guard refuses unless the user opts in (includes the label column). */
+  vettingColumns: string[];
+  /** Numeric vetting columns added to the defaults when the user opts in without naming features. */
+  vettingFeatures: string[];
+  /** Columns that identify a row in prediction exports. */
+  idColumns: string[];
+  /** In `classes` order. */
+  classCounts: ClassCount[];
+  /** Rows dropped while loading: by the mission's row filter, and for an empty or unknown label. */
+  excludedRows: { filtered: number; unlabeled: number };
+}
+
+/** Most distinct values a label column may have (beyond this it is an id or a measurement, not a class). */
+export const MAX_CLASSES = 20;
+
+/** Names a label column is detected by, in priority order (design: "given or detected"). */
+const LABEL_NAMES = ['label', 'class', 'target', 'disposition', 'y'] as const;
+
+// ---------------------------------------------------------------------------------------------------------------
+// NASA tables
+
+/** Parses a NASA export (CSV text) and labels it with the mission's rules. */
+export function nasaLabeledTable(mission: MissionId, text: string): LabeledTable {
+  return nasaLabeledTableFromTable(mission, parseCsv(text));
+}
+
+/** Applies the mission's row filter, data fixes and label mapping to an already parsed table. */
+export function nasaLabeledTableFromTable(mission: MissionId, parsed: Table): LabeledTable {
+  const spec = MISSIONS[mission];
+  for (const column of [spec.labelColumn, spec.groupColumn]) {
+    if (!parsed.columns.includes(column)) {
+      throw new DataError('BAD_USER_INPUT', `This ${mission} table has no "${column}" column, which the ${mission} format requires.`, 'file');
+    }
+  }
+
+  let rows = parsed.rows.slice();
+  let filtered = 0;
+  if (spec.rowFilter && parsed.columns.includes(spec.rowFilter.column)) {
+    const c = parsed.columns.indexOf(spec.rowFilter.column);
+    const value = spec.rowFilter.value;
+    rows = rows.filter((row) => parseNumber(row[c]) === value);
+    filtered = parsed.rows.length - rows.length;
+  }
+
+  for (const fix of spec.fixes) {
+    for (const column of fix.columns) {
+      const c = parsed.columns.indexOf(column);
+      if (c === -1) continue;
+      for (let r = 0; r < rows.length; r++) {
+        const value = parseNumber(rows[r][c]);
+        if (!(value < fix.min || value > fix.max)) continue;
+        // Copy on write: the caller's table (an upload) stays as it was.
+        rows[r] = rows[r].slice();
+        rows[r][c] = String(value < fix.min ? fix.min : fix.max);
+      }
+    }
+  }
+
+  const labelIndex = parsed.columns.indexOf(spec.labelColumn);
+  const classIndex = new Map<string, number>(NASA_CLASSES.map((name, i) => [name, i]));
+  const kept: string[][] = [];
+  const labels: number[] = [];
+  for (const row of rows) {
+    const raw = row[labelIndex].toUpperCase();
+    if (!Object.hasOwn(spec.labelMap, raw)) continue;
+    const nasaClass = spec.labelMap[raw];
+    kept.push(row);
+    labels.push(classIndex.get(nasaClass)!);
+  }
+
+  const table: Table = { columns: parsed.columns, rows: kept };
+  return finish({
+    source: { kind: 'nasa', mission },
+    table,
+    labelColumn: spec.labelColumn,
+    classes: [...NASA_CLASSES],
+    labels: Int32Array.from(labels),
+    groups: groupValues(table, spec.groupColumn),
+    idColumns: spec.idColumns.filter((c) => table.columns.includes(c)),
+    excludedRows: { filtered, unlabeled: rows.length - kept.length },
+  });
+}
+
+interface CacheEntry {
+  mtimeMs: number;
+  size: number;
+  value: Promise<LabeledTable>;
+}
+const nasaCache = new Map<string, CacheEntry>();
+
+export function nasaTablePath(dir: string, mission: MissionId): string {
+  return path.resolve(dir, MISSIONS[mission].fileName);
+}
+
+/** Whether the mission's file is in `dir`. */
+export async function isNasaTableAvailable(dir: string, mission: MissionId): Promise<boolean> {
+  try {
+    return (await stat(nasaTablePath(dir, mission))).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Loads `${dir}/${fileName}` once and caches the labelled table in memory, keyed by absolute path; a changed
+ * mtime or size reloads it. The cached object is shared: callers must not mutate it.
+ * A missing file → NasaTableMissingError (code NOT_FOUND, with the data:fetch hint).
+ */
+export async function loadNasaTable(dir: string, mission: MissionId): Promise<LabeledTable> {
+  const file = nasaTablePath(dir, mission);
+  let info;
+  try {
+    info = await stat(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NasaTableMissingError(mission, MISSIONS[mission].fileName);
+    throw error;
+  }
+  const cached = nasaCache.get(file);
+  if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.value;
+
+  const value = readFile(file).then((buf) => nasaLabeledTableFromTable(mission, parseCsvBuffer(buf)));
+  nasaCache.set(file, { mtimeMs: info.mtimeMs, size: info.size, value });
+  // A failed load is not cached: the next call tries again (e.g. after data:fetch finished writing).
+  value.catch(() => {
+    if (nasaCache.get(file)?.value === value) nasaCache.delete(file);
+  });
+  return value;
+}
+
+/** Forgets every cached NASA table (tests, or after a download). */
+export function clearNasaTableCache(): void {
+  nasaCache.clear();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Uploaded / custom tables
+
+/**
+ * Labels an uploaded table.
+ * - A NASA-format table (detectMission) that has its mission's label column gets that mission's mapping and
+ *   features, unless the caller names a different label column.
+ * - Otherwise the label column is `labelColumn`, or detected: a column named label/class/target/disposition/y
+ *   (case-insensitive). Exact names are tried first in that priority order, then columns having one of those
+ *   words as a name token (`planet_class`, `koi_disposition`); the first with 2..20 distinct values wins.
+ * - Rows with an empty label are removed; classes are sorted (numerically when all labels are numbers).
+ */
+export function customLabeledTable(table: Table, labelColumn?: string): LabeledTable {
+  const mission = detectMission(table.columns);
+  if (mission) {
+    const missionLabel = MISSIONS[mission].labelColumn;
+    if (table.columns.includes(missionLabel) && (labelColumn === undefined || labelColumn === missionLabel)) {
+      const lt = nasaLabeledTableFromTable(mission, table);
+      requireTwoClasses(lt.classCounts, lt.labelColumn);
+      return lt;
+    }
+  }
+
+  const label = labelColumn ?? detectLabelColumn(table);
+  if (label === null) {
+    throw new DataError(
+      'BAD_USER_INPUT',
+      `No label column found. Name the column that holds the class (label, class, target, disposition or y) or pass labelColumn; columns: ${table.columns.join(', ')}.`,
+      'labelColumn',
+    );
+  }
+  const labelIndex = table.columns.indexOf(label);
+  if (labelIndex === -1) {
+    throw new DataError('BAD_USER_INPUT', `Label column "${label}" is not in the table; columns: ${table.columns.join(', ')}.`, 'labelColumn');
+  }
+
+  const rows = table.rows.filter((row) => row[labelIndex] !== '');
+  const classes = [...new Set(rows.map((row) => row[labelIndex]))].sort(compareLabels);
+  if (classes.length < 2) {
+    throw new DataError(
+      'BAD_USER_INPUT',
+      `Label column "${label}" has ${classes.length === 0 ? 'no values' : `only one class (${classes[0]})`}; a classifier needs at least 2 classes.`,
+      'labelColumn',
+    );
+  }
+  if (classes.length > MAX_CLASSES) {
+    throw new DataError(
+      'BAD_USER_INPUT',
+      `Label column "${label}" has ${classes.length} distinct values; at most ${MAX_CLASSES} classes are supported (is it an id or a measurement?).`,
+      'labelColumn',
+    );
+  }
+  const classIndex = new Map(classes.map((name, i) => [name, i]));
+  const labels = Int32Array.from(rows, (row) => classIndex.get(row[labelIndex])!);
+  const kept: Table = { columns: table.columns, rows };
+  const lt = finish({
+    source: { kind: 'custom' },
+    table: kept,
+    labelColumn: label,
+    classes,
+    labels,
+    groups: null,
+    idColumns: table.columns.filter((c) => c !== label && isIdentifierColumn(c)),
+    excludedRows: { filtered: 0, unlabeled: table.rows.length - rows.length },
+  });
+  if (lt.featureCandidates.length === 0) {
+    throw new DataError('BAD_USER_INPUT', 'The table has no numeric feature column (besides the label and id columns); a model needs at least one.', 'file');
+  }
+  return lt;
+}
+
+/** The detection rule of `customLabeledTable`; null when no column qualifies. */
+export function detectLabelColumn(table: Table): string | null {
+  const lower = table.columns.map((c) => c.trim().toLowerCase());
+  const tokens = table.columns.map((c) =>
+    c
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      .toLowerCase()
+      .split(/[^a-z0-9]+/),
+  );
+  const candidates: number[] = [];
+  for (const name of LABEL_NAMES) lower.forEach((c, i) => c === name && candidates.push(i));
+  for (const name of LABEL_NAMES) tokens.forEach((t, i) => t.includes(name) && !candidates.includes(i) && candidates.push(i));
+  for (const c of candidates) {
+    const distinct = new Set<string>();
+    for (const row of table.rows) {
+      if (row[c] !== '') distinct.add(row[c]);
+      if (distinct.size > MAX_CLASSES) break;
+    }
+    if (distinct.size >= 2 && distinct.size <= MAX_CLASSES) return table.columns[c];
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tasks and features
+
+/**
+ * The BINARY task: planet vs false_positive on dispositioned rows only (candidates are left out; they are the
+ * natural prediction queue). Classes become ['false_positive', 'planet'].
+ */
+export function binaryTask(lt: LabeledTable): LabeledTable {
+  const fp = lt.classes.indexOf('false_positive');
+  const planet = lt.classes.indexOf('planet');
+  if (fp === -1 || planet === -1) {
+    throw new DataError('BAD_USER_INPUT', `The binary task needs classes "false_positive" and "planet"; this dataset has ${lt.classes.join(', ')}.`, 'task');
+  }
+  const rows: string[][] = [];
+  const labels: number[] = [];
+  const groups: string[] | null = lt.groups ? [] : null;
+  for (let i = 0; i < lt.labels.length; i++) {
+    const y = lt.labels[i];
+    if (y !== fp && y !== planet) continue;
+    rows.push(lt.table.rows[i]);
+    labels.push(y === planet ? 1 : 0);
+    groups?.push(lt.groups![i]);
+  }
+  const result = finish({
+    source: lt.source,
+    table: { columns: lt.table.columns, rows },
+    labelColumn: lt.labelColumn,
+    classes: ['false_positive', 'planet'],
+    labels: Int32Array.from(labels),
+    groups,
+    idColumns: lt.idColumns,
+    excludedRows: { filtered: lt.excludedRows.filtered, unlabeled: lt.excludedRows.unlabeled + lt.labels.length - rows.length },
+  });
+  requireTwoClasses(result.classCounts, lt.labelColumn);
+  return result;
+}
+
+/** Raw feature values, row-major, NaN for missing. */
+export function featureMatrix(lt: LabeledTable, features: string[]): Matrix {
+  const indices = features.map((f) => {
+    const c = lt.table.columns.indexOf(f);
+    if (c === -1) throw new DataError('BAD_USER_INPUT', `Unknown feature column "${f}".`, 'features');
+    return c;
+  });
+  const rows = lt.table.rows;
+  const cols = indices.length;
+  const data = new Float64Array(rows.length * cols);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    const base = r * cols;
+    for (let j = 0; j < cols; j++) data[base + j] = parseNumber(row[indices[j]]);
+  }
+  return { rows: rows.length, cols, data };
+}
+
+export interface FeatureSelection {
+  features: string[];
+  /** True when any chosen feature is a vetting (leakage) column; the run and its metrics must say so. */
+  usesVettingFeatures: boolean;
+  /** Requested columns left out because they are entirely empty. */
+  dropped: string[];
+}
+
+/**
+ * The leakage guard. Without a list: the default (physics-only) features, plus the dataset's numeric vetting
+ * columns when `useVettingFeatures`. With a list: every name must be a numeric column of the table that is not
+ * the label, group or an id; vetting columns need `useVettingFeatures: true`; entirely-empty columns are dropped.
+ */
+export function selectFeatures(lt: LabeledTable, options: { features?: string[]; useVettingFeatures?: boolean } = {}): FeatureSelection {
+  const optIn = options.useVettingFeatures === true;
+  const candidates = new Set(lt.featureCandidates);
+  const vetting = new Set(lt.vettingColumns);
+  let features: string[];
+  const dropped: string[] = [];
+
+  if (!options.features || options.features.length === 0) {
+    features = optIn ? [...lt.defaultFeatures, ...lt.vettingFeatures.filter((f) => !lt.defaultFeatures.includes(f))] : [...lt.defaultFeatures];
+  } else {
+    const requested = [...new Set(options.features)];
+    const unknown = requested.filter((f) => !lt.table.columns.includes(f));
+    if (unknown.length > 0) {
+      throw new DataError(
+        'BAD_USER_INPUT',
+        `Unknown feature column${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}. Valid features: ${lt.featureCandidates.join(', ')}.`,
+        'features',
+      );
+    }
+    const reserved = new Set([lt.labelColumn, ...lt.idColumns, ...(lt.source.kind === 'nasa' ? [MISSIONS[lt.source.mission].groupColumn] : [])]);
+    const notAllowed = requested.filter((f) => reserved.has(f));
+    if (notAllowed.length > 0) {
+      throw new DataError('BAD_USER_INPUT', `${notAllowed.join(', ')} cannot be a feature (label, star or id column).`, 'features');
+    }
+    const empty = new Set(emptyColumns(lt.table, requested));
+    const notNumeric = requested.filter((f) => !candidates.has(f) && !empty.has(f));
+    if (notNumeric.length > 0) {
+      throw new DataError(
+        'BAD_USER_INPUT',
+        `${notNumeric.join(', ')} ${notNumeric.length > 1 ? 'are' : 'is'} not numeric; features must be numeric columns. Valid features: ${lt.featureCandidates.join(', ')}.`,
+        'features',
+      );
+    }
+    const leaking = requested.filter((f) => vetting.has(f));
+    if (leaking.length > 0 && !optIn) {
+      throw new DataError(
+        'BAD_USER_INPUT',
+        `${leaking.join(', ')} ${leaking.length > 1 ? 'come' : 'comes'} from the vetting that produced the label (leakage): ` +
+          'metrics would overstate what the model learns from the physics. Set useVettingFeatures: true to use them anyway.',
+        'features',
+      );
+    }
+    features = requested.filter((f) => !empty.has(f));
+    dropped.push(...requested.filter((f) => empty.has(f)));
+  }
+
+  if (features.length === 0) {
+    throw new DataError(
+      'BAD_USER_INPUT',
+      `No usable feature: choose at least one numeric column${lt.featureCandidates.length > 0 ? ` (${lt.featureCandidates.join(', ')})` : ''}.`,
+      'features',
+    );
+  }
+  return { features, usesVettingFeatures: features.some((f) => vetting.has(f)), dropped };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Internals
+
+interface FinishInput {
+  source: DatasetSource;
+  table: Table;
+  labelColumn: string;
+  classes: string[];
+  labels: Int32Array;
+  groups: string[] | null;
+  idColumns: string[];
+  excludedRows: { filtered: number; unlabeled: number };
+}
+
+/** Derives the column roles and class counts shared by NASA and custom tables. */
+function finish(input: FinishInput): LabeledTable {
+  const { source, table, labelColumn, classes, labels, idColumns } = input;
+  const groupColumn = source.kind === 'nasa' ? MISSIONS[source.mission].groupColumn : null;
+  const reserved = new Set<string>([labelColumn, ...idColumns]);
+  if (groupColumn) reserved.add(groupColumn);
+  const isVetting = source.kind === 'nasa' ? (c: string) => isMissionVettingColumn(source.mission, c) : isVettingColumn;
+
+  const featureCandidates = numericNonEmptyColumns(table).filter((c) => !reserved.has(c));
+  const candidateSet = new Set(featureCandidates);
+  const vettingColumns = table.columns.filter(isVetting);
+  const defaultFeatures =
+    source.kind === 'nasa'
+      ? MISSIONS[source.mission].defaultFeatures.filter((f) => candidateSet.has(f))
+      : featureCandidates.filter((f) => !isVetting(f));
+  const vettingFeatures =
+    source.kind === 'nasa'
+      ? MISSIONS[source.mission].leakageColumns.filter((f) => candidateSet.has(f))
+      : featureCandidates.filter((f) => isVetting(f));
+
+  const counts = new Array<number>(classes.length).fill(0);
+  for (let i = 0; i < labels.length; i++) counts[labels[i]]++;
+  return {
+    source,
+    table,
+    labelColumn,
+    classes,
+    labels,
+    groups: input.groups,
+    featureCandidates,
+    defaultFeatures,
+    vettingColumns,
+    vettingFeatures,
+    idColumns,
+    classCounts: classes.map((label, i) => ({ label, count: counts[i] })),
+    excludedRows: input.excludedRows,
+  };
+}
+
+function requireTwoClasses(classCounts: ClassCount[], labelColumn: string): void {
+  const present = classCounts.filter((c) => c.count > 0);
+  if (present.length < 2) {
+    throw new DataError(
+      'BAD_USER_INPUT',
+      `Label column "${labelColumn}" has ${present.length === 0 ? 'no usable labels' : `only one class (${present[0].label})`}; a classifier needs at least 2 classes.`,
+      'labelColumn',
+    );
+  }
+}
+
+/** Columns whose non-empty cells are all numbers, with at least one value. Row-major scan (cache friendly). */
+function numericNonEmptyColumns(table: Table): string[] {
+  const width = table.columns.length;
+  const numeric = new Uint8Array(width).fill(1);
+  const hasValue = new Uint8Array(width);
+  for (const row of table.rows) {
+    for (let c = 0; c < width; c++) {
+      if (numeric[c] === 0) continue;
+      const cell = row[c];
+      if (cell === '') continue;
+      if (isDecimalNumber(cell)) hasValue[c] = 1;
+      else numeric[c] = 0;
+    }
+  }
+  return table.columns.filter((_, c) => numeric[c] === 1 && hasValue[c] === 1);
+}
+
+function emptyColumns(table: Table, columns: string[]): string[] {
+  return columns.filter((name) => {
+    const c = table.columns.indexOf(name);
+    return table.rows.every((row) => row[c] === '');
+  });
+}
+
+function groupValues(table: Table, column: string): string[] {
+  const c = table.columns.indexOf(column);
+  // An empty star id must not lump unrelated rows into one giant group.
+  return table.rows.map((row, r) => (row[c] === '' ? `\u0000row${r}` : row[c]));
+}
+
+/** Numbers in numeric order first, then text in code-point order. */
+function compareLabels(a: string, b: string): number {
+  const x = parseNumber(a);
+  const y = parseNumber(b);
+  const xNum = !Number.isNaN(x);
+  const yNum = !Number.isNaN(y);
+  if (xNum && yNum && x !== y) return x - y;
+  if (xNum !== yNum) return xNum ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
