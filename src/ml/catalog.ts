@@ -1,0 +1,599 @@
+/**
+ * The model catalog: the one source of truth for every model type's id, aliases, description and typed
+ * hyperparameters. The same specs drive validation (here), the GraphQL `models` query and REST `/api/models`.
+ */
+import type { HyperparameterValue, Hyperparameters, ModelTypeId } from './types.js';
+
+export type HyperparameterType = 'int' | 'float' | 'enum' | 'bool' | 'int_list';
+export type ModelFamily = 'tree' | 'neural' | 'linear' | 'kernel';
+
+export interface HyperparameterSpec {
+  name: string;
+  type: HyperparameterType;
+  default: HyperparameterValue;
+  /** Numeric lower bound (for `int_list`: of each element). Exclusive when `minExclusive`. */
+  min?: number;
+  minExclusive?: boolean;
+  /** Numeric upper bound, inclusive (for `int_list`: of each element). */
+  max?: number;
+  /** `int_list` only: allowed list length. */
+  minItems?: number;
+  maxItems?: number;
+  choices?: string[];
+  /** `null` is accepted (and means "no limit" / "off"). */
+  nullable?: boolean;
+  /** Strings allowed for a numeric param, e.g. svm gamma 'scale' | 'auto'. */
+  specialValues?: string[];
+  description: string;
+}
+
+export interface ModelSpec {
+  id: ModelTypeId;
+  aliases: string[];
+  name: string;
+  description: string;
+  family: ModelFamily;
+  /** What the pipeline must do before this model: tree models split on raw values and route NaN themselves. */
+  preprocessing: { impute: boolean; scale: boolean };
+  /** Exposes its trees, so exact TreeSHAP applies; the others use a model-agnostic Shapley estimate. */
+  hasTreeStructure: boolean;
+  hyperparameters: HyperparameterSpec[];
+}
+
+const treeCriterion: HyperparameterSpec = {
+  name: 'criterion',
+  type: 'enum',
+  default: 'gini',
+  choices: ['gini', 'entropy'],
+  description: 'Impurity measure used to choose splits.',
+};
+
+function treeShapeParams(): HyperparameterSpec[] {
+  return [
+    {
+      name: 'max_depth',
+      type: 'int',
+      default: null,
+      nullable: true,
+      min: 1,
+      max: 100,
+      description: 'Maximum depth of a tree; null grows until leaves are pure or too small.',
+    },
+    {
+      name: 'min_samples_split',
+      type: 'int',
+      default: 2,
+      min: 2,
+      max: 1000,
+      description: 'Minimum number of samples a node needs to be split.',
+    },
+    {
+      name: 'min_samples_leaf',
+      type: 'int',
+      default: 1,
+      min: 1,
+      max: 1000,
+      description: 'Minimum number of samples in each leaf.',
+    },
+    { ...treeCriterion },
+  ];
+}
+
+const inverseRegularisation: HyperparameterSpec = {
+  name: 'C',
+  type: 'float',
+  default: 1.0,
+  min: 0,
+  minExclusive: true,
+  max: 1e6,
+  description: 'Inverse regularisation strength: smaller values regularise more.',
+};
+
+const logisticMaxIter: HyperparameterSpec = {
+  name: 'max_iter',
+  type: 'int',
+  default: 1000,
+  min: 10,
+  max: 100000,
+  description: 'Maximum number of optimiser iterations.',
+};
+
+export const MODEL_CATALOG: readonly ModelSpec[] = Object.freeze([
+  {
+    id: 'random_forest',
+    aliases: ['rf', 'random_forests'],
+    name: 'Random forest',
+    description:
+      'Bagged decision trees: each tree sees a bootstrap sample and a random subset of features at every split; ' +
+      'the forest averages their class probabilities. Robust, little tuning, handles missing values natively.',
+    family: 'tree',
+    preprocessing: { impute: false, scale: false },
+    hasTreeStructure: true,
+    hyperparameters: [
+      {
+        name: 'n_estimators',
+        type: 'int',
+        default: 100,
+        min: 1,
+        max: 1000,
+        description: 'Number of trees.',
+      },
+      ...treeShapeParams(),
+      {
+        name: 'max_features',
+        type: 'enum',
+        default: 'sqrt',
+        choices: ['sqrt', 'log2', 'all'],
+        description: 'Features considered at each split: √d, log₂d or all of them.',
+      },
+      {
+        name: 'bootstrap',
+        type: 'bool',
+        default: true,
+        description: 'Train each tree on a bootstrap sample (with replacement) instead of all rows.',
+      },
+    ],
+  },
+  {
+    id: 'xgboost',
+    aliases: ['xgb', 'gradient_boosting'],
+    name: 'Gradient-boosted trees (XGBoost-style)',
+    description:
+      "Second-order gradient boosting with XGBoost's objective and hyperparameters (softmax for several classes), " +
+      'on a histogram tree engine. Usually the most accurate model on tabular data; handles missing values natively.',
+    family: 'tree',
+    preprocessing: { impute: false, scale: false },
+    hasTreeStructure: true,
+    hyperparameters: [
+      { name: 'n_estimators', type: 'int', default: 100, min: 1, max: 2000, description: 'Number of boosting rounds.' },
+      { name: 'max_depth', type: 'int', default: 6, min: 1, max: 16, description: 'Maximum depth of each tree.' },
+      {
+        name: 'learning_rate',
+        type: 'float',
+        default: 0.1,
+        min: 0,
+        minExclusive: true,
+        max: 1,
+        description: 'Shrinkage (eta) applied to each new tree.',
+      },
+      { name: 'reg_lambda', type: 'float', default: 1, min: 0, max: 1000, description: 'L2 regularisation on leaf weights.' },
+      { name: 'reg_alpha', type: 'float', default: 0, min: 0, max: 1000, description: 'L1 regularisation on leaf weights.' },
+      {
+        name: 'gamma',
+        type: 'float',
+        default: 0,
+        min: 0,
+        max: 1000,
+        description: 'Minimum loss reduction required to make a split.',
+      },
+      {
+        name: 'min_child_weight',
+        type: 'float',
+        default: 1,
+        min: 0,
+        max: 1000,
+        description: 'Minimum sum of hessians (instance weight) in a child.',
+      },
+      {
+        name: 'subsample',
+        type: 'float',
+        default: 1,
+        min: 0,
+        minExclusive: true,
+        max: 1,
+        description: 'Share of rows sampled for each tree.',
+      },
+      {
+        name: 'colsample_bytree',
+        type: 'float',
+        default: 1,
+        min: 0,
+        minExclusive: true,
+        max: 1,
+        description: 'Share of features sampled for each tree.',
+      },
+      {
+        name: 'early_stopping_rounds',
+        type: 'int',
+        default: null,
+        nullable: true,
+        min: 1,
+        max: 1000,
+        description: 'Stop when the validation loss has not improved for this many rounds; null trains every round.',
+      },
+      {
+        name: 'max_bin',
+        type: 'int',
+        default: 255,
+        min: 8,
+        max: 255,
+        description: 'Maximum number of histogram bins per feature.',
+      },
+    ],
+  },
+  {
+    id: 'neural_network',
+    aliases: ['deep_learning', 'nn', 'mlp'],
+    name: 'Neural network (MLP)',
+    description:
+      'A multi-layer perceptron on TensorFlow.js, trained with Adam on cross-entropy; early stopping on the ' +
+      'validation loss restores the best weights. Needs imputed, scaled inputs (done by the pipeline).',
+    family: 'neural',
+    preprocessing: { impute: true, scale: true },
+    hasTreeStructure: false,
+    hyperparameters: [
+      {
+        name: 'hidden_layers',
+        type: 'int_list',
+        default: [128, 64, 32],
+        min: 1,
+        max: 1024,
+        minItems: 1,
+        maxItems: 6,
+        description: 'Units in each hidden layer, e.g. [128, 64, 32] (1 to 6 layers of 1 to 1024 units).',
+      },
+      {
+        name: 'activation',
+        type: 'enum',
+        default: 'relu',
+        choices: ['relu', 'tanh', 'sigmoid'],
+        description: 'Activation function of the hidden layers.',
+      },
+      {
+        name: 'dropout_rate',
+        type: 'float',
+        default: 0.2,
+        min: 0,
+        max: 0.9,
+        description: 'Share of units dropped after each hidden layer during training.',
+      },
+      { name: 'batch_norm', type: 'bool', default: false, description: 'Batch normalisation after each hidden layer.' },
+      {
+        name: 'learning_rate',
+        type: 'float',
+        default: 0.001,
+        min: 0,
+        minExclusive: true,
+        max: 1,
+        description: 'Adam learning rate.',
+      },
+      { name: 'epochs', type: 'int', default: 100, min: 1, max: 1000, description: 'Maximum number of passes over the data.' },
+      { name: 'batch_size', type: 'int', default: 32, min: 1, max: 4096, description: 'Rows per gradient step.' },
+      {
+        name: 'early_stopping_patience',
+        type: 'int',
+        default: 10,
+        min: 0,
+        max: 1000,
+        description: 'Epochs without validation-loss improvement before stopping; 0 turns early stopping off.',
+      },
+    ],
+  },
+  {
+    id: 'logistic_regression',
+    aliases: ['linear_regression', 'logistic', 'lr'],
+    name: 'Logistic regression',
+    description:
+      'Multinomial logistic regression with L2 regularisation: a linear, well-calibrated baseline whose weights ' +
+      'are easy to read. (`linear_regression`, the original API id, is an alias.)',
+    family: 'linear',
+    preprocessing: { impute: true, scale: true },
+    hasTreeStructure: false,
+    hyperparameters: [{ ...inverseRegularisation }, { ...logisticMaxIter }],
+  },
+  {
+    id: 'decision_tree',
+    aliases: ['tree', 'dt', 'cart'],
+    name: 'Decision tree',
+    description: 'A single CART tree: readable rules, fast, but prone to overfitting without a depth limit.',
+    family: 'tree',
+    preprocessing: { impute: false, scale: false },
+    hasTreeStructure: true,
+    hyperparameters: treeShapeParams(),
+  },
+  {
+    id: 'svm',
+    aliases: ['support_vector_machine', 'svc'],
+    name: 'Support vector machine',
+    description:
+      'A kernel SVM (one-vs-rest) with probability outputs by Platt scaling. Kernel SVM training cost grows ' +
+      'about with the square of the rows, so it trains on a stratified sample of at most `max_train_rows` rows.',
+    family: 'kernel',
+    preprocessing: { impute: true, scale: true },
+    hasTreeStructure: false,
+    hyperparameters: [
+      { ...inverseRegularisation },
+      {
+        name: 'kernel',
+        type: 'enum',
+        default: 'rbf',
+        choices: ['rbf', 'linear', 'poly', 'sigmoid'],
+        description: 'Kernel function.',
+      },
+      {
+        name: 'gamma',
+        type: 'float',
+        default: 'scale',
+        min: 0,
+        minExclusive: true,
+        specialValues: ['scale', 'auto'],
+        description:
+          "Kernel coefficient for rbf, poly and sigmoid: a positive number, 'scale' (1 / (features × variance)) " +
+          "or 'auto' (1 / features).",
+      },
+      { name: 'degree', type: 'int', default: 3, min: 1, max: 10, description: 'Degree of the poly kernel.' },
+      {
+        name: 'coef0',
+        type: 'float',
+        default: 0,
+        min: -1e3,
+        max: 1e3,
+        description: 'Independent term of the poly and sigmoid kernels.',
+      },
+      {
+        name: 'max_train_rows',
+        type: 'int',
+        // 10,000 keeps the Kepler, TESS and K2 training splits whole (Kepler: ~10 s with probability calibration).
+        default: 10000,
+        min: 100,
+        max: 100000,
+        description: 'Rows the SVM trains on at most (stratified sample); cost grows about with its square.',
+      },
+    ],
+  },
+  {
+    id: 'pca',
+    aliases: ['principal_component_analysis'],
+    name: 'PCA + logistic regression',
+    description:
+      'Principal component analysis on the scaled features, then multinomial logistic regression on the ' +
+      'components: fewer, decorrelated inputs.',
+    family: 'linear',
+    preprocessing: { impute: true, scale: true },
+    hasTreeStructure: false,
+    hyperparameters: [
+      {
+        name: 'n_components',
+        type: 'float',
+        default: 0.95,
+        min: 0,
+        minExclusive: true,
+        max: 500,
+        description:
+          'Components to keep: a share of variance to explain when between 0 and 1 (exclusive), or a whole ' +
+          'number of components when 1 or more (at most 500).',
+      },
+      { ...inverseRegularisation },
+      { ...logisticMaxIter },
+    ],
+  },
+] satisfies ModelSpec[]);
+
+export const MODEL_TYPE_IDS: readonly ModelTypeId[] = MODEL_CATALOG.map((spec) => spec.id);
+
+const lookup = new Map<string, ModelTypeId>();
+for (const spec of MODEL_CATALOG) {
+  lookup.set(spec.id, spec.id);
+  for (const alias of spec.aliases) lookup.set(alias, spec.id);
+}
+
+/** Case-insensitive, trims; spaces and hyphens count as underscores ("Random Forest" → random_forest). */
+export function resolveModelType(idOrAlias: string): ModelTypeId | null {
+  if (typeof idOrAlias !== 'string') return null;
+  const key = idOrAlias.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  return lookup.get(key) ?? null;
+}
+
+export function getModelSpec(id: ModelTypeId): ModelSpec {
+  const spec = MODEL_CATALOG.find((s) => s.id === id);
+  if (!spec) throw new RangeError(`unknown model type '${String(id)}'`);
+  return spec;
+}
+
+export function defaultHyperparameters(id: ModelTypeId): Hyperparameters {
+  const out: Hyperparameters = {};
+  for (const spec of getModelSpec(id).hyperparameters) out[spec.name] = cloneValue(spec.default);
+  return out;
+}
+
+export class HyperparameterError extends Error {
+  override readonly name = 'HyperparameterError';
+  readonly code = 'BAD_USER_INPUT' as const;
+  /** Path of the offending input, e.g. `hyperparameters.n_estimators`. */
+  readonly field: string;
+  /** The accepted values in words, e.g. "an integer from 1 to 1000". */
+  readonly allowed?: string;
+
+  constructor(message: string, field: string, allowed?: string) {
+    super(message);
+    this.field = field;
+    if (allowed !== undefined) this.allowed = allowed;
+  }
+}
+
+/**
+ * Checks `raw` against the model's specs and returns a complete parameter set (defaults filled, values
+ * coerced to their types, keys in spec order). `undefined`/`null` `raw` means "all defaults".
+ * Strings are coerced because HTML forms send nothing else: "100", "0.5", "true"/"false", "[64,32]" or
+ * "64,32", and "none"/"null"/"" for nullable params.
+ */
+export function validateHyperparameters(modelType: ModelTypeId, raw: unknown): Hyperparameters {
+  const model = getModelSpec(modelType);
+  if (raw === undefined || raw === null) return defaultHyperparameters(modelType);
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new HyperparameterError(
+      `hyperparameters must be an object of name → value, got ${describe(raw)}`,
+      'hyperparameters',
+      'an object',
+    );
+  }
+  const input = raw as Record<string, unknown>;
+  const known = new Set(model.hyperparameters.map((s) => s.name));
+  for (const key of Object.keys(input)) {
+    if (known.has(key)) continue;
+    const accepted = [...known].join(', ');
+    const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+    const hint = snake !== key && known.has(snake) ? ` (did you mean '${snake}'?)` : '';
+    throw new HyperparameterError(
+      `unknown hyperparameter '${key}' for ${model.id}${hint}; accepted: ${accepted}`,
+      `hyperparameters.${key}`,
+      accepted,
+    );
+  }
+  const out: Hyperparameters = {};
+  for (const spec of model.hyperparameters) {
+    const value = input[spec.name];
+    out[spec.name] = value === undefined ? cloneValue(spec.default) : validateValue(model.id, spec, value);
+  }
+  return out;
+}
+
+/** Human wording of what a spec accepts, used in messages and exposed as `allowed`. */
+export function describeAllowed(spec: HyperparameterSpec): string {
+  let text: string;
+  switch (spec.type) {
+    case 'bool':
+      text = 'true or false';
+      break;
+    case 'enum':
+      text = `one of ${(spec.choices ?? []).join(', ')}`;
+      break;
+    case 'int_list':
+      text =
+        `a list of ${spec.minItems ?? 1} to ${spec.maxItems ?? '∞'} integers` +
+        (spec.min !== undefined && spec.max !== undefined ? `, each from ${spec.min} to ${spec.max}` : '');
+      break;
+    default: {
+      const noun = spec.type === 'int' ? 'an integer' : 'a number';
+      text = `${noun}${rangeWords(spec)}`;
+      if (spec.specialValues?.length) text += ` or one of ${spec.specialValues.join(', ')}`;
+    }
+  }
+  if (spec.nullable) text += ' or null';
+  return text;
+}
+
+function rangeWords(spec: HyperparameterSpec): string {
+  const { min, max } = spec;
+  if (min !== undefined && max !== undefined) {
+    return spec.minExclusive ? ` greater than ${min} and at most ${max}` : ` from ${min} to ${max}`;
+  }
+  if (min !== undefined) return spec.minExclusive ? ` greater than ${min}` : ` of at least ${min}`;
+  if (max !== undefined) return ` of at most ${max}`;
+  return '';
+}
+
+const NUMBER_PATTERN = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const NULL_WORDS = new Set(['', 'none', 'null']);
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+
+function validateValue(modelId: ModelTypeId, spec: HyperparameterSpec, value: unknown): HyperparameterValue {
+  const field = `hyperparameters.${spec.name}`;
+  const allowed = describeAllowed(spec);
+  const fail = (got: unknown): never => {
+    throw new HyperparameterError(`${spec.name} must be ${allowed}, got ${describe(got)}`, field, allowed);
+  };
+
+  if (value === null || (typeof value === 'string' && NULL_WORDS.has(value.trim().toLowerCase()))) {
+    if (spec.nullable) return null;
+    if (value === null) {
+      throw new HyperparameterError(
+        `${spec.name} cannot be null (omit it to use the default ${JSON.stringify(spec.default)}); it must be ${allowed}`,
+        field,
+        allowed,
+      );
+    }
+    return fail(value);
+  }
+
+  switch (spec.type) {
+    case 'bool': {
+      if (typeof value === 'boolean') return value;
+      if (typeof value === 'string') {
+        const word = value.trim().toLowerCase();
+        if (TRUE_WORDS.has(word)) return true;
+        if (FALSE_WORDS.has(word)) return false;
+      }
+      return fail(value);
+    }
+    case 'enum': {
+      if (typeof value !== 'string') return fail(value);
+      const word = value.trim().toLowerCase();
+      const match = spec.choices?.find((choice) => choice.toLowerCase() === word);
+      return match ?? fail(value);
+    }
+    case 'int_list':
+      return validateIntList(spec, value, fail);
+    case 'int':
+    case 'float': {
+      if (typeof value === 'string' && spec.specialValues) {
+        const word = value.trim().toLowerCase();
+        const special = spec.specialValues.find((s) => s.toLowerCase() === word);
+        if (special) return special;
+      }
+      const number = toNumber(value);
+      if (number === null) return fail(value);
+      if (spec.type === 'int' && !Number.isInteger(number)) return fail(value);
+      if (!inRange(spec, number)) return fail(value);
+      // A count of components must be whole; a share of variance is any number in (0, 1).
+      if (modelId === 'pca' && spec.name === 'n_components' && number >= 1 && !Number.isInteger(number)) {
+        throw new HyperparameterError(
+          `n_components must be a share of variance between 0 and 1 or a whole number of components from 1 to ${spec.max}, got ${describe(value)}`,
+          field,
+          allowed,
+        );
+      }
+      return number;
+    }
+  }
+}
+
+function validateIntList(spec: HyperparameterSpec, value: unknown, fail: (got: unknown) => never): number[] {
+  let items: unknown[];
+  if (Array.isArray(value)) {
+    items = value;
+  } else if (typeof value === 'string') {
+    const inner = value.trim().replace(/^\[(.*)\]$/s, '$1').trim();
+    items = inner === '' ? [] : inner.split(/[\s,;]+/).filter((part) => part !== '');
+  } else if (typeof value === 'number') {
+    items = [value];
+  } else {
+    return fail(value);
+  }
+  const list: number[] = [];
+  for (const item of items) {
+    const number = toNumber(item);
+    if (number === null || !Number.isInteger(number) || !inRange(spec, number)) return fail(value);
+    list.push(number);
+  }
+  if (list.length < (spec.minItems ?? 0) || list.length > (spec.maxItems ?? Infinity)) return fail(value);
+  return list;
+}
+
+function toNumber(value: unknown): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value === 'string') {
+    const text = value.trim();
+    return NUMBER_PATTERN.test(text) ? Number(text) : null;
+  }
+  return null;
+}
+
+function inRange(spec: HyperparameterSpec, value: number): boolean {
+  if (spec.min !== undefined && (spec.minExclusive ? value <= spec.min : value < spec.min)) return false;
+  if (spec.max !== undefined && value > spec.max) return false;
+  return true;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((v) => (typeof v === 'string' ? JSON.stringify(v) : String(v))).join(', ')}]`;
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+function cloneValue(value: HyperparameterValue): HyperparameterValue {
+  return Array.isArray(value) ? [...value] : value;
+}
