@@ -1,0 +1,230 @@
+/**
+ * PCA fitted on the training matrix, then multinomial logistic regression on the components
+ * (scikit-learn's `make_pipeline(PCA(n_components, whiten), LogisticRegression(C, max_iter))`).
+ *
+ * The components are the eigenvectors of the d×d covariance matrix (ml-matrix's symmetric eigen-decomposition;
+ * d is at most a few hundred, so this is cheaper than an SVD of the n×d data). Signs are fixed so that each
+ * component's largest-|loading| entry is positive, which makes the model deterministic.
+ */
+import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
+import type { FitOptions, HistoryPoint, Hyperparameters, Matrix, ModelTrainer, SerializedModel, TrainedClassifier } from '../types.js';
+import { throwIfAborted } from '../types.js';
+import { fitLogisticWithHistory, normaliseImportance, numberParam, softmaxRegressionProba, type SoftmaxRegressionModel } from './linear.js';
+
+export interface PcaProjection {
+  numFeatures: number;
+  /** Column means of the training matrix. */
+  mean: Float64Array;
+  /** k × numFeatures, row-major, orthonormal rows sorted by decreasing variance. */
+  components: Float64Array;
+  numComponents: number;
+  /** Variance along each kept component (covariance eigenvalue, n−1 denominator). */
+  explainedVariance: Float64Array;
+  /** Share of the total variance of each kept component. */
+  explainedVarianceRatio: Float64Array;
+  whiten: boolean;
+}
+
+/**
+ * Fits the projection. `nComponents` in (0, 1): keep the fewest components whose cumulative variance share
+ * exceeds it (scikit-learn's rule); ≥ 1: that many components (capped at min(rows, features)).
+ */
+export function fitPca(X: Matrix, nComponents: number, whiten: boolean): PcaProjection {
+  const n = X.rows;
+  const d = X.cols;
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += X.data[i * d + j];
+  for (let j = 0; j < d; j++) mean[j] /= Math.max(1, n);
+
+  const covariance = new Float64Array(d * d);
+  const centred = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) centred[j] = X.data[i * d + j] - mean[j];
+    for (let a = 0; a < d; a++) {
+      const va = centred[a];
+      if (va === 0) continue;
+      for (let b = a; b < d; b++) covariance[a * d + b] += va * centred[b];
+    }
+  }
+  const denominator = Math.max(1, n - 1);
+  const rows: number[][] = [];
+  for (let a = 0; a < d; a++) {
+    const row = new Array<number>(d);
+    for (let b = 0; b < d; b++) row[b] = (a <= b ? covariance[a * d + b] : covariance[b * d + a]) / denominator;
+    rows.push(row);
+  }
+  const evd = new EigenvalueDecomposition(new MlMatrix(rows), { assumeSymmetric: true });
+  const values = evd.realEigenvalues.map((v) => Math.max(0, v));
+  const vectors = evd.eigenvectorMatrix;
+  const order = values.map((_, index) => index).sort((p, q) => values[q] - values[p] || p - q);
+  const total = values.reduce((s, v) => s + v, 0);
+
+  const maxComponents = Math.max(1, Math.min(n, d));
+  let k: number;
+  if (nComponents > 0 && nComponents < 1) {
+    k = 0;
+    let cumulative = 0;
+    while (k < order.length) {
+      cumulative += total > 0 ? values[order[k]] / total : 1 / d;
+      k++;
+      if (cumulative > nComponents) break;
+    }
+  } else {
+    k = Math.floor(nComponents);
+  }
+  k = Math.max(1, Math.min(k, maxComponents));
+
+  const components = new Float64Array(k * d);
+  const explainedVariance = new Float64Array(k);
+  const explainedVarianceRatio = new Float64Array(k);
+  for (let c = 0; c < k; c++) {
+    const column = order[c];
+    let largest = 0;
+    for (let j = 0; j < d; j++) if (Math.abs(vectors.get(j, column)) > Math.abs(largest)) largest = vectors.get(j, column);
+    const sign = largest < 0 ? -1 : 1;
+    for (let j = 0; j < d; j++) components[c * d + j] = sign * vectors.get(j, column);
+    explainedVariance[c] = values[column];
+    explainedVarianceRatio[c] = total > 0 ? values[column] / total : 0;
+  }
+  return { numFeatures: d, mean, components, numComponents: k, explainedVariance, explainedVarianceRatio, whiten };
+}
+
+/** Projects rows onto the kept components (divided by √variance when whitening). */
+export function pcaTransform(projection: PcaProjection, X: Matrix): Matrix {
+  const { numFeatures: d, numComponents: k, mean, components } = projection;
+  if (X.cols !== d) throw new RangeError(`expected ${d} features, got ${X.cols}`);
+  const scales = new Float64Array(k);
+  for (let c = 0; c < k; c++) scales[c] = projection.whiten ? 1 / Math.sqrt(Math.max(projection.explainedVariance[c], 1e-12)) : 1;
+  const out = new Float64Array(X.rows * k);
+  const centred = new Float64Array(d);
+  for (let i = 0; i < X.rows; i++) {
+    for (let j = 0; j < d; j++) centred[j] = X.data[i * d + j] - mean[j];
+    for (let c = 0; c < k; c++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += centred[j] * components[c * d + j];
+      out[i * k + c] = s * scales[c];
+    }
+  }
+  return { rows: X.rows, cols: k, data: out };
+}
+
+const FORMAT_VERSION = 1;
+
+interface PcaJson extends SerializedModel {
+  modelType: 'pca';
+  numClasses: number;
+  numFeatures: number;
+  numComponents: number;
+  whiten: boolean;
+  mean: number[];
+  components: number[];
+  explainedVariance: number[];
+  explainedVarianceRatio: number[];
+  coef: number[];
+  intercept: number[];
+  history: HistoryPoint[];
+}
+
+class PcaClassifier implements TrainedClassifier {
+  readonly modelType = 'pca' as const;
+  readonly numClasses: number;
+  readonly numFeatures: number;
+
+  constructor(
+    readonly projection: PcaProjection,
+    private readonly logistic: SoftmaxRegressionModel,
+    private readonly steps: HistoryPoint[],
+  ) {
+    this.numClasses = logistic.numClasses;
+    this.numFeatures = projection.numFeatures;
+  }
+
+  predictProba(X: Matrix): Float64Array {
+    return softmaxRegressionProba(this.logistic, pcaTransform(this.projection, X));
+  }
+
+  /** |W·P| summed over classes: the logistic weights carried back to the inputs through the loadings. */
+  featureImportance(): Float64Array {
+    const { numComponents: k, numFeatures: d, components, explainedVariance, whiten } = this.projection;
+    const { outputs, coef } = this.logistic;
+    const importance = new Float64Array(d);
+    for (let o = 0; o < outputs; o++) {
+      for (let j = 0; j < d; j++) {
+        let s = 0;
+        for (let c = 0; c < k; c++) {
+          const weight = whiten ? coef[o * k + c] / Math.sqrt(Math.max(explainedVariance[c], 1e-12)) : coef[o * k + c];
+          s += weight * components[c * d + j];
+        }
+        importance[j] += Math.abs(s);
+      }
+    }
+    return normaliseImportance(importance);
+  }
+
+  history(): HistoryPoint[] {
+    return this.steps.map((point) => ({ ...point }));
+  }
+
+  toJSON(): PcaJson {
+    const p = this.projection;
+    return {
+      modelType: 'pca',
+      formatVersion: FORMAT_VERSION,
+      numClasses: this.numClasses,
+      numFeatures: this.numFeatures,
+      numComponents: p.numComponents,
+      whiten: p.whiten,
+      mean: Array.from(p.mean),
+      components: Array.from(p.components),
+      explainedVariance: Array.from(p.explainedVariance),
+      explainedVarianceRatio: Array.from(p.explainedVarianceRatio),
+      coef: Array.from(this.logistic.coef),
+      intercept: Array.from(this.logistic.intercept),
+      history: this.history(),
+    };
+  }
+}
+
+function readComponents(params: Hyperparameters): number {
+  const value = numberParam(params, 'n_components', 0.95);
+  return value > 0 ? value : 0.95;
+}
+
+export const pcaTrainer: ModelTrainer = {
+  modelType: 'pca',
+
+  async fit(X, y, numClasses, params, options: FitOptions) {
+    throwIfAborted(options.signal);
+    const projection = fitPca(X, readComponents(params), params.whiten === true || params.whiten === 'true');
+    throwIfAborted(options.signal);
+    const { fit, history } = await fitLogisticWithHistory(pcaTransform(projection, X), y, numClasses, params, options, (m) =>
+      pcaTransform(projection, m),
+    );
+    return new PcaClassifier(projection, fit, history);
+  },
+
+  async load(json) {
+    const data = json as PcaJson;
+    if (data.modelType !== 'pca' || data.formatVersion !== FORMAT_VERSION) throw new Error(`not a pca model (format ${String(data.formatVersion)})`);
+    const k = data.numComponents;
+    const projection: PcaProjection = {
+      numFeatures: data.numFeatures,
+      mean: Float64Array.from(data.mean),
+      components: Float64Array.from(data.components),
+      numComponents: k,
+      explainedVariance: Float64Array.from(data.explainedVariance),
+      explainedVarianceRatio: Float64Array.from(data.explainedVarianceRatio),
+      whiten: data.whiten,
+    };
+    const outputs = data.numClasses === 2 ? 1 : Math.max(1, data.numClasses);
+    const logistic: SoftmaxRegressionModel = {
+      numClasses: data.numClasses,
+      numFeatures: k,
+      outputs,
+      coef: Float64Array.from(data.coef),
+      intercept: Float64Array.from(data.intercept),
+    };
+    if (projection.components.length !== k * data.numFeatures || logistic.coef.length !== outputs * k) throw new Error('corrupt pca model');
+    return new PcaClassifier(projection, logistic, data.history ?? []);
+  },
+};

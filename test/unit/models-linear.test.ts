@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { fitSoftmaxRegression, logisticRegressionTrainer, softmaxRegressionProba } from '../../src/ml/models/linear.js';
+import { Random } from '../../src/ml/random.js';
+import { AbortError, type Matrix } from '../../src/ml/types.js';
+import { accuracy, gaussianBlobs } from './models-fixtures.js';
+
+/** Independent implementation of the penalised objective (sum form, as scikit-learn writes it). */
+function objective(X: Matrix, y: Int32Array, K: number, C: number, coef: Float64Array, intercept: Float64Array): number {
+  const proba = softmaxRegressionProba({ numClasses: K, numFeatures: X.cols, outputs: K, coef, intercept }, X);
+  let loss = 0;
+  for (let i = 0; i < X.rows; i++) loss -= Math.log(proba[i * K + y[i]]);
+  let penalty = 0;
+  for (const w of coef) penalty += w * w;
+  return loss + penalty / (2 * C);
+}
+
+/** The dataset of the scikit-learn comparison below (generated identically there from a CSV dump). */
+function referenceData(): { X: Matrix; y: Int32Array } {
+  const rng = new Random(3);
+  const n = 600;
+  const d = 5;
+  const data = new Float64Array(n * d);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = i % 3;
+    for (let j = 0; j < d; j++) data[i * d + j] = rng.normal() * 1.5 + (j === y[i] ? 1.2 : 0) + (j === 4 ? y[i] * 0.3 : 0);
+  }
+  return { X: { rows: n, cols: d, data }, y };
+}
+
+describe('logistic regression', () => {
+  it('matches scikit-learn 1.2 LogisticRegression(C=0.5, lbfgs, multinomial, tol=1e-12) on a fixed problem', async () => {
+    const { X, y } = referenceData();
+    const fit = await fitSoftmaxRegression(X, y, 3, { C: 0.5, maxIter: 1000 });
+    expect(fit.converged).toBe(true);
+    // prettier-ignore
+    const sklearnCoef = [0.355817, -0.234482, -0.211361, -0.054586, -0.119615, -0.154443, 0.410363, -0.206957, -0.007282,
+      0.024384, -0.201374, -0.175881, 0.418318, 0.061868, 0.095231];
+    const sklearnIntercept = [0.060554, -0.063906, 0.003352];
+    sklearnCoef.forEach((w, i) => expect(fit.coef[i]).toBeCloseTo(w, 4));
+    sklearnIntercept.forEach((b, k) => expect(fit.intercept[k]).toBeCloseTo(b, 4));
+  });
+
+  it('stops at a stationary point: zero gradient (finite differences) and lower objective than perturbed points', async () => {
+    const { X, y } = referenceData();
+    const C = 0.5;
+    const fit = await fitSoftmaxRegression(X, y, 3, { C, maxIter: 1000 });
+    const base = objective(X, y, 3, C, fit.coef, fit.intercept);
+    const h = 1e-5;
+    for (let p = 0; p < fit.coef.length; p++) {
+      const plus = Float64Array.from(fit.coef);
+      const minus = Float64Array.from(fit.coef);
+      plus[p] += h;
+      minus[p] -= h;
+      const gradient = (objective(X, y, 3, C, plus, fit.intercept) - objective(X, y, 3, C, minus, fit.intercept)) / (2 * h);
+      expect(Math.abs(gradient)).toBeLessThan(X.rows * 1e-6 + 1e-4); // sum form: n × (mean-gradient tol 1e-6) + FD error
+    }
+    const rng = new Random(9);
+    for (let trial = 0; trial < 20; trial++) {
+      const coef = Float64Array.from(fit.coef, (w) => w + 0.01 * rng.normal());
+      const intercept = Float64Array.from(fit.intercept, (b) => b + 0.01 * rng.normal());
+      expect(objective(X, y, 3, C, coef, intercept)).toBeGreaterThan(base);
+    }
+  });
+
+  it('solves a hand-checked binary problem: x = ±1, C = 1 ⇒ w solves w = 2/(1 + e^w), b = 0', async () => {
+    const X: Matrix = { rows: 2, cols: 1, data: Float64Array.from([-1, 1]) };
+    const fit = await fitSoftmaxRegression(X, Int32Array.from([0, 1]), 2, { C: 1, maxIter: 100 });
+    let lo = 0;
+    let hi = 2;
+    for (let i = 0; i < 100; i++) {
+      const mid = (lo + hi) / 2;
+      if (mid - 2 / (1 + Math.exp(mid)) > 0) hi = mid;
+      else lo = mid;
+    }
+    expect(fit.outputs).toBe(1);
+    expect(fit.coef[0]).toBeCloseTo(lo, 6); // ≈ 0.6749
+    expect(fit.intercept[0]).toBeCloseTo(0, 7);
+  });
+
+  it('separates Gaussian blobs, gives rows summing to 1, normalised importance led by the informative inputs', async () => {
+    const train = gaussianBlobs(1, 900, 6, 3);
+    const test = gaussianBlobs(2, 600, 6, 3);
+    const model = await logisticRegressionTrainer.fit(train.X, train.y, 3, { C: 1, max_iter: 1000 }, { seed: 1, validation: test });
+    const proba = model.predictProba(test.X);
+    expect(accuracy(proba, test.y, 3)).toBeGreaterThan(0.95);
+    for (let i = 0; i < test.X.rows; i++) expect(proba[i * 3] + proba[i * 3 + 1] + proba[i * 3 + 2]).toBeCloseTo(1, 12);
+    const importance = model.featureImportance();
+    expect(importance.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 12);
+    expect(Math.min(importance[0], importance[1], importance[2])).toBeGreaterThan(3 * Math.max(importance[3], importance[4], importance[5]));
+    const history = model.history();
+    expect(history.length).toBeGreaterThan(1);
+    expect(history.at(-1)!.valAccuracy).toBeGreaterThan(0.95);
+    expect(history.at(-1)!.loss!).toBeLessThan(history[0].loss!);
+  });
+
+  it('round-trips through JSON with bit-identical probabilities and is deterministic', async () => {
+    const train = gaussianBlobs(3, 300, 4, 3, 2);
+    const model = await logisticRegressionTrainer.fit(train.X, train.y, 3, { C: 0.3, max_iter: 200 }, { seed: 7 });
+    const again = await logisticRegressionTrainer.fit(train.X, train.y, 3, { C: 0.3, max_iter: 200 }, { seed: 8 });
+    const loaded = await logisticRegressionTrainer.load(JSON.parse(JSON.stringify(model.toJSON())));
+    expect(Array.from(loaded.predictProba(train.X))).toEqual(Array.from(model.predictProba(train.X)));
+    expect(again.toJSON()).toEqual(model.toJSON());
+  });
+
+  it('honours the abort signal between iterations', async () => {
+    const train = gaussianBlobs(4, 2000, 10, 3, 1);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(logisticRegressionTrainer.fit(train.X, train.y, 3, {}, { seed: 1, signal: controller.signal })).rejects.toBeInstanceOf(AbortError);
+    const midway = new AbortController();
+    let steps = 0;
+    const run = logisticRegressionTrainer.fit(train.X, train.y, 3, { C: 1e4 }, {
+      seed: 1,
+      signal: midway.signal,
+      onStep: () => {
+        if (++steps === 3) midway.abort();
+      },
+    });
+    await expect(run).rejects.toBeInstanceOf(AbortError);
+    expect(steps).toBe(3);
+  });
+});
