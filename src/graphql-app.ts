@@ -15,7 +15,7 @@ import type { GraphQLContext } from './context.js';
 import type { Services } from './services/container.js';
 import type { Logger } from './logger.js';
 import type { AppConfig } from './config.js';
-import { toAppError } from './errors.js';
+import { appError, toAppError } from './errors.js';
 
 export type ServerContext = Record<string, unknown>;
 export type Yoga = YogaServerInstance<ServerContext, GraphQLContext>;
@@ -23,7 +23,8 @@ export type Yoga = YogaServerInstance<ServerContext, GraphQLContext>;
 export const GRAPHQL_PATH = '/graphql';
 export const MASKED_MESSAGE = 'Unexpected error.';
 
-const isGraphQLError = (value: unknown): value is GraphQLError => value instanceof GraphQLError;
+/** By name, not instanceof: graphql-js may be loaded twice (ESM and CJS builds) and then classes differ. */
+const isGraphQLError = (value: unknown): value is GraphQLError => value instanceof GraphQLError || (value instanceof Error && value.name === 'GraphQLError');
 
 const REQUEST_ID_PATTERN = /^[\w.-]{1,64}$/;
 
@@ -75,7 +76,7 @@ export function createGraphQLApp(config: AppConfig, services: Services, logger: 
       const origin = corsOrigin(request.headers.get('origin'));
       return origin
         ? { origin, credentials: true, methods: ['GET', 'POST', 'OPTIONS'], allowedHeaders: ['content-type', 'x-request-id', 'graphql-preflight', 'apollo-require-preflight'] }
-        : { origin: [] };
+        : false; // not `{ origin: [] }`: yoga reads an empty list as "allow every origin".
     },
     context: ({ request }): GraphQLContext => {
       const requestId = requestIdFrom(request.headers.get('x-request-id'));
@@ -86,6 +87,10 @@ export function createGraphQLApp(config: AppConfig, services: Services, logger: 
         const original = isGraphQLError(error) ? error.originalError : error;
         const coded = original && !isGraphQLError(original) ? toAppError(original) : null;
         if (coded) return coded;
+        // yoga's own multipart limit (formDataLimits) speaks of REQUEST_ENTITY_TOO_LARGE; clients rely on our code.
+        if (isGraphQLError(error) && error.extensions?.code === 'REQUEST_ENTITY_TOO_LARGE') {
+          return appError('PAYLOAD_TOO_LARGE', `The file is larger than the limit of ${config.maxUploadBytes / 1024 / 1024} MB (MAX_UPLOAD_MB).`, { field: 'file' });
+        }
         const masked = defaultMaskError(error, MASKED_MESSAGE, isDev && config.nodeEnv === 'development');
         // Resolver errors (with a path) are logged with their request id by useUnexpectedErrorLogging.
         if (masked !== error && !(isGraphQLError(error) && error.path)) logger.error('unexpected error', { err: original ?? error });
@@ -95,7 +100,8 @@ export function createGraphQLApp(config: AppConfig, services: Services, logger: 
     plugins: [
       // Multipart requests (uploads) must carry a preflight header, so a plain HTML form cannot post them cross-site.
       useCSRFPrevention({ requestHeaders: ['graphql-preflight', 'apollo-require-preflight', 'x-requested-with'] }),
-      maxDepthPlugin({ n: 12 }),
+      // Our schema has no cycles, so only introspection can go deep; 24 leaves room for GraphiQL's introspection query (21).
+      maxDepthPlugin({ n: 24, ignoreIntrospection: false }),
       maxAliasesPlugin({ n: 30 }),
       costLimitPlugin({ maxCost: 20_000 }),
       useUnexpectedErrorLogging(),

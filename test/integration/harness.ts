@@ -1,0 +1,200 @@
+/**
+ * Starts the real server on 127.0.0.1 (port 0) with its own temporary DB and upload folder, and speaks to it
+ * over real HTTP, SSE and the official graphql-ws client.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { loadConfig, type AppConfig } from '../../src/config.js';
+import { buildApp, type App } from '../../src/server.js';
+import { createLogger } from '../../src/logger.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The real NASA tables: NASA_DATA_DIR (CI points it at ../shared/data/nasa), else that folder. */
+export const NASA_DIR = path.resolve(repoRoot, process.env.NASA_DATA_DIR ?? '../shared/data/nasa');
+export const HAS_NASA = ['kepler_koi.csv', 'k2_pandc.csv', 'tess_toi.csv'].every((f) => fs.existsSync(path.join(NASA_DIR, f)));
+export const HAS_KEPLER = fs.existsSync(path.join(NASA_DIR, 'kepler_koi.csv'));
+
+export interface GraphQLResult<T = Record<string, unknown>> {
+  data?: T | null;
+  errors?: { message: string; path?: string[]; extensions?: { code?: string; field?: string; allowed?: unknown } }[];
+}
+
+export interface TestServer {
+  app: App;
+  config: AppConfig;
+  url: string;
+  wsUrl: string;
+  dir: string;
+  /** Structured log lines written by the server (parsed JSON), when started with captureLogs. */
+  logs: Record<string, unknown>[];
+  /** POST /graphql with JSON; returns the parsed body (and asserts nothing). */
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResult<T>>;
+  /** Like gql, but throws on errors and returns data. */
+  data<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  wsClient(): Client;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** Reuse a folder (DB + uploads) across restarts. */
+  dir?: string;
+  nasaDir?: string;
+  /** Keep the server's log lines (level error and up) in `logs`. */
+  captureLogs?: boolean;
+}
+
+export async function startServer(options: StartOptions = {}): Promise<TestServer> {
+  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'exoplanet-test-'));
+  const config = loadConfig(
+    {
+      NODE_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_PATH: path.join(dir, 'test.db'),
+      UPLOAD_DIR: path.join(dir, 'uploads'),
+      NASA_DATA_DIR: options.nasaDir ?? NASA_DIR,
+      TRAINING_THREADS: '2',
+      ...options.env,
+    },
+    repoRoot,
+  );
+  const logs: Record<string, unknown>[] = [];
+  const logger = options.captureLogs
+    ? createLogger('error', {}, (line) => logs.push(JSON.parse(line) as Record<string, unknown>))
+    : createLogger(process.env.TEST_LOG === '1' ? 'debug' : 'silent');
+  const app = await buildApp(config, { logger });
+  const { port } = await app.start();
+  const url = `http://127.0.0.1:${port}`;
+  const wsUrl = `ws://127.0.0.1:${port}/graphql`;
+  const clients: Client[] = [];
+  const gql = async <T>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...headers },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await response.json()) as GraphQLResult<T>;
+  };
+  return {
+    app,
+    config,
+    url,
+    wsUrl,
+    dir,
+    logs,
+    gql,
+    data: async <T>(query: string, variables: Record<string, unknown> = {}) => {
+      const result = await gql<T>(query, variables);
+      if (result.errors?.length || !result.data) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
+      return result.data;
+    },
+    wsClient: () => {
+      const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+      clients.push(client);
+      return client;
+    },
+    stop: async () => {
+      await Promise.all(clients.map((c) => c.dispose()));
+      await app.stop();
+    },
+  };
+}
+
+/** Collects every event of a subscription until it completes (or errors), with a timeout. */
+export function collect<T>(client: Client, query: string, variables: Record<string, unknown> = {}, timeoutMs = 120_000): Promise<{ events: T[]; error?: unknown }> {
+  return new Promise((resolve, reject) => {
+    const events: T[] = [];
+    const timer = setTimeout(() => {
+      dispose();
+      reject(new Error(`subscription did not complete within ${timeoutMs} ms (${events.length} events)`));
+    }, timeoutMs);
+    const dispose = client.subscribe<T>(
+      { query, variables },
+      {
+        next: (value) => {
+          if (value.errors?.length) {
+            clearTimeout(timer);
+            resolve({ events, error: value.errors });
+            return;
+          }
+          if (value.data) events.push(value.data as T);
+        },
+        error: (error) => {
+          clearTimeout(timer);
+          resolve({ events, error });
+        },
+        complete: () => {
+          clearTimeout(timer);
+          resolve({ events });
+        },
+      },
+    );
+  });
+}
+
+/** Reads an SSE subscription (yoga's default transport) until the server completes it. */
+export async function collectSse<T>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<T[]> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const text = await response.text();
+  const events: T[] = [];
+  for (const block of text.split('\n\n')) {
+    const lines = block.split('\n');
+    if (!lines.some((l) => l === 'event: next')) continue;
+    const data = lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+    const parsed = JSON.parse(data) as GraphQLResult<T>;
+    if (parsed.data) events.push(parsed.data);
+  }
+  return events;
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+export async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 120_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Waits until a run has ended and returns its status. */
+export async function waitForRun(server: TestServer, runId: string, timeoutMs = 180_000): Promise<string> {
+  return waitFor(async () => {
+    const { trainingRun } = await server.data<{ trainingRun: { status: string } }>('query ($id: ID!) { trainingRun(id: $id) { status } }', { id: runId });
+    return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(trainingRun.status) ? trainingRun.status : undefined;
+  }, timeoutMs, 200);
+}
+
+/** Creates a session, configures it, starts training; returns the ids. */
+export async function startRun(server: TestServer, input: Record<string, unknown>): Promise<{ sessionId: string; runId: string }> {
+  const { createSession } = await server.data<{ createSession: { id: string } }>('mutation { createSession { id } }');
+  await server.data('mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }', { input: { sessionId: createSession.id, ...input } });
+  const { startTraining } = await server.data<{ startTraining: { id: string } }>('mutation ($s: ID!) { startTraining(sessionId: $s) { id } }', { s: createSession.id });
+  return { sessionId: createSession.id, runId: startTraining.id };
+}
+
+/** The first Kepler rows as objects keyed by column name (from the real table). */
+export function keplerRows(count: number, filter: (row: Record<string, string>) => boolean = () => true): Record<string, string>[] {
+  const text = fs.readFileSync(path.join(NASA_DIR, 'kepler_koi.csv'), 'utf8');
+  const lines = text.split('\n').filter((l) => l.length > 0 && !l.startsWith('#'));
+  const columns = lines[0].split(',');
+  const rows: Record<string, string>[] = [];
+  for (const line of lines.slice(1)) {
+    const cells = line.split(',');
+    const row = Object.fromEntries(columns.map((c, i) => [c, cells[i] ?? '']));
+    if (filter(row)) rows.push(row);
+    if (rows.length >= count) break;
+  }
+  return rows;
+}
