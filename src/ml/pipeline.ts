@@ -11,6 +11,7 @@ import { normaliseImportance, permutationImportance } from './explain/permutatio
 import { sampleBackground } from './explain/shapley.js';
 import { trainerFor } from './models/registry.js';
 import { fitPreprocessor, type PreprocessorJSON } from './preprocess.js';
+import { Random } from './random.js';
 import { takeLabels, takeRows, throwIfAborted, type HistoryPoint, type Hyperparameters, type Matrix, type ModelTypeId, type SerializedModel, type StepProgress } from './types.js';
 
 export type Task = 'THREE_CLASS' | 'BINARY';
@@ -80,11 +81,22 @@ export interface PipelineResult {
   featureImportance: FeatureImportanceEntry[];
   history: HistoryPoint[];
   splitCounts: SplitCounts;
+  /** Test rows permutation importance was computed on (all of them unless the model predicts slowly). */
+  permutationRows: number;
   timings: { preprocessSeconds: number; fitSeconds: number; evaluateSeconds: number; explainSeconds: number };
 }
 
 const BACKGROUND_ROWS = 64;
 const PERMUTATION_REPEATS = 5;
+const PERMUTATION_BUDGET_SECONDS = 8;
+const PERMUTATION_MIN_ROWS = 300;
+
+/** `count` distinct row indices out of `total`, seeded, in ascending order. */
+function seededSample(total: number, count: number, seed: number): Int32Array {
+  const indices = Int32Array.from({ length: total }, (_, i) => i);
+  new Random(seed).shuffle(indices);
+  return indices.subarray(0, count).sort();
+}
 
 const seconds = (start: number) => (performance.now() - start) / 1000;
 
@@ -148,6 +160,7 @@ export async function trainPipeline(table: LabeledTable, config: PipelineConfig,
   stage('EVALUATING', `Evaluating on ${split.test.length} held-out rows`);
   started = performance.now();
   const proba = model.predictProba(Xtest);
+  const predictSecondsPerRow = seconds(started) / Math.max(1, Xtest.rows);
   let majorityClass = 0;
   const trainCounts = new Array<number>(data.classes.length).fill(0);
   for (const label of ytrain) trainCounts[label]++;
@@ -161,7 +174,14 @@ export async function trainPipeline(table: LabeledTable, config: PipelineConfig,
   stage('EXPLAINING', 'Computing feature importance');
   started = performance.now();
   const own = model.featureImportance();
-  const permutation = permutationImportance((M) => model.predictProba(M), Xtest, ytest, data.classes.length, {
+  // Permutation importance costs features × repeats predictions of the test split: for slow predictors (kernel
+  // SVM) a seeded subsample of the test rows keeps it within a time budget.
+  const affordableRows = Math.floor(PERMUTATION_BUDGET_SECONDS / Math.max(1e-9, predictSecondsPerRow * features.length * PERMUTATION_REPEATS));
+  const permutationRows = Math.min(Xtest.rows, Math.max(PERMUTATION_MIN_ROWS, affordableRows));
+  const sample = permutationRows < Xtest.rows ? seededSample(Xtest.rows, permutationRows, config.seed) : null;
+  const Xperm = sample ? takeRows(Xtest, sample) : Xtest;
+  const yperm = sample ? takeLabels(ytest, sample) : ytest;
+  const permutation = permutationImportance((M) => model.predictProba(M), Xperm, yperm, data.classes.length, {
     repeats: PERMUTATION_REPEATS,
     seed: config.seed,
     signal,
@@ -201,6 +221,7 @@ export async function trainPipeline(table: LabeledTable, config: PipelineConfig,
     featureImportance: jsonSafe(featureImportance) as unknown as FeatureImportanceEntry[],
     history: jsonSafe(model.history()) as unknown as HistoryPoint[],
     splitCounts: { train: split.train.length, validation: split.validation.length, test: split.test.length },
+    permutationRows: Xperm.rows,
     timings: { preprocessSeconds, fitSeconds, evaluateSeconds, explainSeconds },
   };
 }

@@ -322,7 +322,7 @@ export class TrainingService {
           ...output.timings,
           totalSeconds,
         },
-        details: { history: output.history, splitCounts: output.splitCounts, features: output.features, usesVettingFeatures: output.usesVettingFeatures },
+        details: { history: output.history, splitCounts: output.splitCounts, features: output.features, usesVettingFeatures: output.usesVettingFeatures, permutationRows: output.permutationRows },
       });
     } catch (error) {
       if (signal.aborted) {
