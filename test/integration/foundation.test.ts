@@ -11,7 +11,7 @@ import { HAS_NASA, NASA_DIR, collect, startServer, type TestServer } from './har
 
 const UPLOAD_MUTATION = 'mutation ($file: File!, $name: String, $label: String) { uploadDataset(file: $file, name: $name, labelColumn: $label) { id name kind mission available rowCount labelColumn classes classCounts { label count } featureColumns } }';
 
-async function upload(server: TestServer, content: string | Uint8Array, fileName: string, variables: Record<string, unknown> = {}) {
+async function upload(server: TestServer, content: string | Uint8Array<ArrayBuffer>, fileName: string, variables: Record<string, unknown> = {}) {
   const form = new FormData();
   form.set('operations', JSON.stringify({ query: UPLOAD_MUTATION, variables: { file: null, ...variables } }));
   form.set('map', JSON.stringify({ 0: ['variables.file'] }));
@@ -140,7 +140,7 @@ describe('uploads', () => {
     expect((body.data?.uploadDataset as { featureColumns: string[] }).featureColumns).toContain('koi_period');
   });
 
-  const bad: [string, string | Uint8Array, string, string, Record<string, unknown>?][] = [
+  const bad: [string, string | Uint8Array<ArrayBuffer>, string, string, Record<string, unknown>?][] = [
     ['an empty file', '', 'BAD_USER_INPUT', 'empty'],
     ['a header only', 'a,b,label\n', 'BAD_USER_INPUT', 'header'],
     ['binary bytes', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), 'UNSUPPORTED_MEDIA_TYPE', ''],
