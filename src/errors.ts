@@ -30,7 +30,11 @@ export const conflict = (message: string) => appError('CONFLICT', message);
 /** Errors of the pure layers (ml/data, catalog) carry a code and a field; turn them into GraphQL errors. */
 export function toAppError(error: unknown): GraphQLError | null {
   if (typeof error !== 'object' || error === null) return null;
-  const candidate = error as { code?: unknown; message?: unknown; field?: unknown; allowed?: unknown };
+  const candidate = error as { code?: unknown; message?: unknown; field?: unknown; allowed?: unknown; cause?: unknown };
+  // From a worker thread the code travels in `cause` (see portableError in src/ml/worker.ts).
+  if (candidate.code === undefined && typeof candidate.cause === 'object' && candidate.cause !== null && typeof candidate.message === 'string') {
+    return toAppError({ ...candidate.cause, message: candidate.message });
+  }
   if (typeof candidate.code !== 'string' || !(candidate.code in HTTP_STATUS) || typeof candidate.message !== 'string') return null;
   return appError(candidate.code as ErrorCode, candidate.message, {
     field: typeof candidate.field === 'string' ? candidate.field : undefined,

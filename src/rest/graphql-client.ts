@@ -23,8 +23,11 @@ export class RestGraphQLError extends HttpError {
   }
 }
 
-function statusOf(code: string | undefined): number {
-  if (code && code in HTTP_STATUS) return HTTP_STATUS[code as ErrorCode];
+/** Yoga's own codes, in the words of the REST envelope (an upload over MAX_UPLOAD_MB fails inside yoga's parser). */
+const YOGA_CODES: Record<string, ErrorCode> = { REQUEST_ENTITY_TOO_LARGE: 'PAYLOAD_TOO_LARGE' };
+
+function statusOf(code: string): number {
+  if (code in HTTP_STATUS) return HTTP_STATUS[code as ErrorCode];
   if (code === 'GRAPHQL_VALIDATION_FAILED' || code === 'BAD_REQUEST' || code === 'GRAPHQL_PARSE_FAILED') return 400;
   return 500;
 }
@@ -49,7 +52,8 @@ export function graphQLRunner(yoga: Yoga, requestId: string): GraphQLRunner {
     const result = (await response.json()) as GraphQLResponse<T>;
     const error = result.errors?.[0];
     if (error) {
-      const code = error.extensions?.code ?? 'INTERNAL_SERVER_ERROR';
+      const raw = error.extensions?.code ?? 'INTERNAL_SERVER_ERROR';
+      const code = YOGA_CODES[raw] ?? raw;
       throw new RestGraphQLError(statusOf(code), code, error.message, error.extensions?.field);
     }
     if (!result.data) throw new RestGraphQLError(500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');

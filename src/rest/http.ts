@@ -28,15 +28,19 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
   sendJson(res, status, { status: 'error', error: message, code, ...extra }, headers);
 }
 
-/** Reads the whole body, refusing more than `limit` bytes with 413 as soon as it is exceeded. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Reads the whole body, refusing more than `limit` bytes with 413 as soon as it is exceeded. `describe` words the
+ * limit the client should know (the upload limit, not the multipart allowance added on top of it).
+ */
+export async function readBody(req: IncomingMessage, limit: number, describe = `the limit of ${Math.round(limit / 1024 / 1024)} MB`): Promise<Buffer> {
+  const tooLarge = () => new HttpError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${describe}.`);
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than the limit of ${Math.round(limit / 1024 / 1024)} MB.`);
+  if (declared > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than the limit of ${Math.round(limit / 1024 / 1024)} MB.`);
+    if (size > limit) throw tooLarge();
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);

@@ -26,11 +26,13 @@ type Handler = (ctx: routes.RouteContext) => Promise<routes.RouteResult>;
 interface Route {
   pattern: RegExp;
   methods: Partial<Record<'GET' | 'POST' | 'DELETE', Handler | 'upload' | 'csv' | 'index'>>;
+  /** GET changes state (GET /select creates a session), so HEAD must not run it. */
+  noHead?: true;
 }
 
 const ROUTES: Route[] = [
   { pattern: /^\/$/, methods: { GET: 'index' } },
-  { pattern: /^\/select\/?$/, methods: { GET: routes.getSelect, POST: routes.postSelect } },
+  { pattern: /^\/select\/?$/, methods: { GET: routes.getSelect, POST: routes.postSelect }, noHead: true },
   { pattern: /^\/training\/?$/, methods: { GET: routes.getTraining, POST: routes.postTraining } },
   { pattern: /^\/predict\/?$/, methods: { GET: routes.getPredict, POST: routes.postPredict } },
   { pattern: /^\/result\/?$/, methods: { GET: routes.getResult, POST: routes.postResult } },
@@ -87,7 +89,7 @@ export function createRestHandler(deps: RestDeps) {
         res.end();
         return;
       }
-      const handler = route.methods[method as keyof Route['methods']] ?? (method === 'HEAD' ? route.methods.GET : undefined);
+      const handler = route.methods[method as keyof Route['methods']] ?? (method === 'HEAD' && !route.noHead ? route.methods.GET : undefined);
       if (!handler) throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}; allowed: ${allowed.join(', ')}.`, { allow: allowed.join(', ') });
       const params = (url.pathname.match(route.pattern)?.groups ?? {}) as Record<string, string>;
       const gql = graphQLRunner(yoga, requestId);
@@ -115,10 +117,10 @@ export function createRestHandler(deps: RestDeps) {
         if (!type.toLowerCase().startsWith('multipart/form-data')) {
           throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the CSV as multipart/form-data with the field "file".');
         }
-        const body = await readBody(req, config.maxUploadBytes + 1024 * 1024);
+        const body = await readBody(req, config.maxUploadBytes + 1024 * 1024, `MAX_UPLOAD_MB (${config.maxUploadBytes / 1024 / 1024} MB)`);
         let form: FormData;
         try {
-          form = await new Response(body, { headers: { 'content-type': type } }).formData();
+          form = await new Response(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer, { headers: { 'content-type': type } }).formData();
         } catch {
           throw new HttpError(400, 'BAD_REQUEST', 'The multipart body could not be parsed.');
         }

@@ -186,8 +186,10 @@ export async function postSelect(ctx: RouteContext): Promise<RouteResult> {
     input.modelType = stringField(body, 'model_type');
     if (body.hyperparameters !== undefined) input.hyperparameters = jsonField(body, 'hyperparameters');
   } else {
-    const hyperparameters = jsonField(body, 'hyperparameters');
-    if (hyperparameters === undefined || hyperparameters === null) throw new HttpError(400, 'BAD_USER_INPUT', '"hyperparameters" is required.');
+    const hyperparameters = jsonField(body, 'hyperparameters') ?? flatHyperparameters(body);
+    if (hyperparameters === undefined || hyperparameters === null) {
+      throw new HttpError(400, 'BAD_USER_INPUT', '"hyperparameters" is required (an object, or one form field per hyperparameter).');
+    }
     input.hyperparameters = hyperparameters;
   }
   await requireSession(ctx, sessionId);
@@ -196,6 +198,14 @@ export async function postSelect(ctx: RouteContext): Promise<RouteResult> {
     { input },
   );
   return { data: { ...sessionView(configureSession), session: sessionView(configureSession), message: `Updated ${kind.replace('_', ' ')}.` } };
+}
+
+const ENVELOPE_FIELDS = new Set(['session_id', 'action', 'config_type', 'hyperparameters']);
+
+/** A web form posts one field per hyperparameter (`max_depth=6`); the catalog validates names and coerces values. */
+function flatHyperparameters(body: Record<string, unknown>): Record<string, unknown> | undefined {
+  const entries = Object.entries(body).filter(([name]) => !ENVELOPE_FIELDS.has(name));
+  return entries.length > 0 ? Object.fromEntries(entries) : undefined;
 }
 
 /** An upload reference: its id, or an object holding `id`/`dataset_id` — never a path. */
@@ -264,7 +274,7 @@ export async function postTraining(ctx: RouteContext): Promise<RouteResult> {
   );
   return {
     status: 202,
-    data: { ...progressView(sessionId, startTraining), message: 'Training queued: poll GET /training?session_id=… or subscribe to trainingProgress over GraphQL.' },
+    data: { ...progressView(sessionId, startTraining), next: `Poll GET /training?session_id=${sessionId}, or subscribe to trainingProgress over GraphQL.` },
   };
 }
 
