@@ -88,8 +88,7 @@ export interface PipelineResult {
 
 const BACKGROUND_ROWS = 64;
 const PERMUTATION_REPEATS = 5;
-const PERMUTATION_BUDGET_SECONDS = 8;
-const PERMUTATION_MIN_ROWS = 300;
+const KERNEL_PERMUTATION_ROWS = 500;
 
 /** `count` distinct row indices out of `total`, seeded, in ascending order. */
 function seededSample(total: number, count: number, seed: number): Int32Array {
@@ -160,7 +159,6 @@ export async function trainPipeline(table: LabeledTable, config: PipelineConfig,
   stage('EVALUATING', `Evaluating on ${split.test.length} held-out rows`);
   started = performance.now();
   const proba = model.predictProba(Xtest);
-  const predictSecondsPerRow = seconds(started) / Math.max(1, Xtest.rows);
   let majorityClass = 0;
   const trainCounts = new Array<number>(data.classes.length).fill(0);
   for (const label of ytrain) trainCounts[label]++;
@@ -174,11 +172,11 @@ export async function trainPipeline(table: LabeledTable, config: PipelineConfig,
   stage('EXPLAINING', 'Computing feature importance');
   started = performance.now();
   const own = model.featureImportance();
-  // Permutation importance costs features × repeats predictions of the test split: for slow predictors (kernel
-  // SVM) a seeded subsample of the test rows keeps it within a time budget.
-  const affordableRows = Math.floor(PERMUTATION_BUDGET_SECONDS / Math.max(1e-9, predictSecondsPerRow * features.length * PERMUTATION_REPEATS));
-  const permutationRows = Math.min(Xtest.rows, Math.max(PERMUTATION_MIN_ROWS, affordableRows));
-  const sample = permutationRows < Xtest.rows ? seededSample(Xtest.rows, permutationRows, config.seed) : null;
+  // Permutation importance costs features × repeats predictions of the test split; a kernel SVM predicts slowly
+  // (every support vector per row), so it gets a seeded subsample. A fixed cap, not a time budget, keeps runs
+  // reproducible.
+  const permutationCap = spec.family === 'kernel' ? KERNEL_PERMUTATION_ROWS : Infinity;
+  const sample = Xtest.rows > permutationCap ? seededSample(Xtest.rows, permutationCap, config.seed) : null;
   const Xperm = sample ? takeRows(Xtest, sample) : Xtest;
   const yperm = sample ? takeLabels(ytest, sample) : ytest;
   const permutation = permutationImportance((M) => model.predictProba(M), Xperm, yperm, data.classes.length, {

@@ -137,8 +137,9 @@ export class DatasetService {
   async requireAvailable(id: string, field: string): Promise<DatasetSummary> {
     const summary = this.get(id);
     if (!summary) {
-      const known = this.list().map((d) => d.id);
-      throw badInput(`Unknown dataset "${id}". Known datasets: ${known.join(', ')}.`, field, known);
+      // Upload ids are not listed: they belong to whoever uploaded them.
+      const missions = [...MISSION_IDS];
+      throw badInput(`Unknown dataset "${id}". Use a NASA table (${missions.join(', ')}) or the id uploadDataset returned.`, field, missions);
     }
     if (!summary.available) throw badInput(`Dataset "${id}" is not available: ${summary.hint}`, field);
     return summary;
