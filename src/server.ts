@@ -42,6 +42,20 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
 
   const server = http.createServer((req, res) => {
     const pathname = (req.url ?? '/').split('?')[0];
+    const started = performance.now();
+    // One request id for the whole request: yoga's context and the REST layer read it from this header.
+    const requestId = requestIdFrom(typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : null);
+    req.headers['x-request-id'] = requestId;
+    res.setHeader('x-request-id', requestId);
+    res.once('finish', () => {
+      logger.info('request', {
+        requestId,
+        method: req.method,
+        path: pathname,
+        status: res.statusCode,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      });
+    });
     if (pathname === GRAPHQL_PATH) {
       const length = Number(req.headers['content-length'] ?? 0);
       // Refuse an oversized body before yoga buffers it (yoga reads multipart requests whole).
