@@ -1,0 +1,271 @@
+/**
+ * `xgboost`: multiclass softmax gradient boosting with XGBoost's second-order objective (multi:softprob).
+ * Each round grows one tree per class on that class's (gradient, hessian); margins start at 0 for every class
+ * (XGBoost's constant base_score cancels in the softmax). Binary problems use the same softmax with 2 classes.
+ */
+import type { FitOptions, HistoryPoint, Hyperparameters, Matrix, ModelTrainer, SerializedModel, TrainedClassifier } from '../../types.js';
+import { throwIfAborted } from '../../types.js';
+import { Random } from '../../random.js';
+import { binColumns, fitBinMapper, MAX_VALUE_BINS } from './binning.js';
+import { GradientTreeGrower } from './grow.js';
+import { PackedTrees, leafOf, serializedTreesOf, type TreeArrays } from './structure.js';
+import { checkMatrix, checkTrainingData, historyOf, makeYielder, normalizeImportance, numberArray } from './common.js';
+import { intParam, numberParam, optionalLimit } from './params.js';
+
+const FORMAT_VERSION = 1;
+const PROB_EPS = 1e-15;
+
+export interface BoostingParams {
+  n_estimators: number;
+  max_depth: number | null;
+  learning_rate: number;
+  reg_lambda: number;
+  reg_alpha: number;
+  gamma: number;
+  min_child_weight: number;
+  subsample: number;
+  colsample_bytree: number;
+  early_stopping_rounds: number | null;
+  max_bin: number;
+}
+
+export function readBoostingParams(params: Hyperparameters): BoostingParams {
+  const depth = optionalLimit(params, 'max_depth', 6);
+  const early = optionalLimit(params, 'early_stopping_rounds', null);
+  return {
+    n_estimators: intParam(params, 'n_estimators', 100, 1),
+    max_depth: Number.isFinite(depth) ? depth : null,
+    learning_rate: numberParam(params, 'learning_rate', 0.1, 0),
+    reg_lambda: numberParam(params, 'reg_lambda', 1, 0),
+    reg_alpha: numberParam(params, 'reg_alpha', 0, 0),
+    gamma: numberParam(params, 'gamma', 0, 0),
+    min_child_weight: numberParam(params, 'min_child_weight', 1, 0),
+    subsample: numberParam(params, 'subsample', 1, 1e-6, 1),
+    colsample_bytree: numberParam(params, 'colsample_bytree', 1, 1e-6, 1),
+    early_stopping_rounds: Number.isFinite(early) ? early : null,
+    max_bin: intParam(params, 'max_bin', MAX_VALUE_BINS, 2, MAX_VALUE_BINS),
+  };
+}
+
+/** Softmax of margins (rows × K) in place. */
+function softmaxRows(m: Float64Array, rows: number, K: number): void {
+  for (let r = 0; r < rows; r++) {
+    const b = r * K;
+    let max = -Infinity;
+    for (let k = 0; k < K; k++) if (m[b + k] > max) max = m[b + k];
+    let sum = 0;
+    for (let k = 0; k < K; k++) {
+      const e = Math.exp(m[b + k] - max);
+      m[b + k] = e;
+      sum += e;
+    }
+    for (let k = 0; k < K; k++) m[b + k] /= sum;
+  }
+}
+
+/** Mean log loss and accuracy of margins against labels. */
+function marginMetrics(margins: Float64Array, y: Int32Array, K: number, probs: Float64Array): { loss: number; accuracy: number } {
+  probs.set(margins);
+  softmaxRows(probs, y.length, K);
+  let loss = 0;
+  let correct = 0;
+  for (let r = 0; r < y.length; r++) {
+    const b = r * K;
+    loss -= Math.log(Math.max(probs[b + y[r]], PROB_EPS));
+    let best = 0;
+    for (let k = 1; k < K; k++) if (probs[b + k] > probs[b + best]) best = k;
+    if (best === y[r]) correct++;
+  }
+  return { loss: loss / y.length, accuracy: correct / y.length };
+}
+
+export class BoostedTreesModel implements TrainedClassifier {
+  readonly modelType = 'xgboost' as const;
+
+  constructor(
+    readonly numClasses: number,
+    readonly numFeatures: number,
+    readonly trees: PackedTrees,
+    readonly baseScore: Float64Array,
+    private readonly importance: Float64Array,
+    private readonly historyPoints: HistoryPoint[],
+    readonly params: BoostingParams,
+    /** Rounds kept (best iteration + 1 with early stopping). */
+    readonly rounds: number,
+  ) {}
+
+  /** Raw softmax margins, rows × numClasses. */
+  predictMargins(X: Matrix): Float64Array {
+    checkMatrix(X, this.numFeatures);
+    const K = this.numClasses;
+    const out = new Float64Array(X.rows * K);
+    for (let r = 0; r < X.rows; r++) out.set(this.baseScore, r * K);
+    this.trees.accumulate(X.data, X.rows, X.cols, out, K);
+    return out;
+  }
+
+  predictProba(X: Matrix): Float64Array {
+    const out = this.predictMargins(X);
+    softmaxRows(out, X.rows, this.numClasses);
+    return out;
+  }
+
+  featureImportance(): Float64Array {
+    return this.importance.slice();
+  }
+
+  history(): HistoryPoint[] {
+    return this.historyPoints.map((p) => ({ ...p }));
+  }
+
+  toJSON(): SerializedModel {
+    return {
+      modelType: 'xgboost',
+      formatVersion: FORMAT_VERSION,
+      numClasses: this.numClasses,
+      numFeatures: this.numFeatures,
+      params: { ...this.params },
+      rounds: this.rounds,
+      baseScore: Array.from(this.baseScore),
+      featureImportance: Array.from(this.importance),
+      history: this.history(),
+      trees: this.trees.toJSON(),
+    };
+  }
+
+  static fromJSON(json: SerializedModel): BoostedTreesModel {
+    if (json.modelType !== 'xgboost') throw new TypeError(`not an xgboost model: ${json.modelType}`);
+    if (json.formatVersion !== FORMAT_VERSION) throw new TypeError(`unsupported xgboost model format ${json.formatVersion}`);
+    const K = Number(json.numClasses);
+    const F = Number(json.numFeatures);
+    return new BoostedTreesModel(
+      K,
+      F,
+      PackedTrees.fromJSON(serializedTreesOf(json.trees)),
+      numberArray(json.baseScore, K, 'baseScore'),
+      numberArray(json.featureImportance, F, 'featureImportance'),
+      historyOf(json.history),
+      readBoostingParams((json.params ?? {}) as Hyperparameters),
+      Number(json.rounds),
+    );
+  }
+}
+
+async function fitBoosting(X: Matrix, y: Int32Array, numClasses: number, hyper: Hyperparameters, options: FitOptions): Promise<BoostedTreesModel> {
+  checkTrainingData(X, y, numClasses);
+  throwIfAborted(options.signal);
+  const p = readBoostingParams(hyper);
+  const K = numClasses;
+  const n = X.rows;
+  const cols = X.cols;
+  const rng = new Random(options.seed);
+  const mapper = fitBinMapper(X, p.max_bin, options.seed);
+  const grower = new GradientTreeGrower(
+    { rows: n, cols, bins: binColumns(X, mapper), numBins: mapper.numBins, edges: mapper.edges },
+    {
+      maxDepth: p.max_depth ?? Infinity,
+      lambda: p.reg_lambda,
+      alpha: p.reg_alpha,
+      gamma: p.gamma,
+      minChildWeight: p.min_child_weight,
+      eta: p.learning_rate,
+    },
+  );
+
+  const margins = new Float64Array(n * K);
+  const probs = new Float64Array(n * K);
+  const gh: Float64Array[] = Array.from({ length: K }, () => new Float64Array(2 * n));
+  const gain = new Float64Array(cols);
+  const trees: TreeArrays[] = [];
+  const treeOutput: number[] = [];
+  const gainPerRound: Float64Array[] = [];
+  const history: HistoryPoint[] = [];
+
+  const val = options.validation;
+  const valMargins = val ? new Float64Array(val.X.rows * K) : null;
+  const valProbs = val ? new Float64Array(val.X.rows * K) : null;
+  if (val) checkMatrix(val.X, cols);
+  const patience = val && p.early_stopping_rounds !== null ? p.early_stopping_rounds : Infinity;
+  let bestLoss = Infinity;
+  let bestRound = -1;
+
+  const allRows = new Uint32Array(n);
+  for (let i = 0; i < n; i++) allRows[i] = i;
+  const sampleBuffer = new Uint32Array(n);
+  const rowValue = new Float64Array(n);
+  const allFeatures = new Int32Array(cols);
+  for (let f = 0; f < cols; f++) allFeatures[f] = f;
+  const featuresPerTree = Math.max(1, Math.floor(p.colsample_bytree * cols + 1e-9));
+  const featureBuffer = allFeatures.slice();
+  const yieldNow = makeYielder();
+
+  for (let round = 0; round < p.n_estimators; round++) {
+    throwIfAborted(options.signal);
+    // Gradients of the softmax cross-entropy; XGBoost's hessian 2p(1-p).
+    probs.set(margins);
+    softmaxRows(probs, n, K);
+    for (let r = 0; r < n; r++) {
+      for (let k = 0; k < K; k++) {
+        const pk = probs[r * K + k];
+        gh[k][2 * r] = pk - (y[r] === k ? 1 : 0);
+        gh[k][2 * r + 1] = Math.max(2 * pk * (1 - pk), 1e-16);
+      }
+    }
+    let sample = allRows;
+    if (p.subsample < 1) {
+      let m = 0;
+      for (let r = 0; r < n; r++) if (rng.next() < p.subsample) sampleBuffer[m++] = r;
+      if (m === 0) sampleBuffer[m++] = rng.int(n);
+      sample = sampleBuffer.subarray(0, m);
+    }
+    const roundGain = new Float64Array(cols);
+    for (let k = 0; k < K; k++) {
+      let features = allFeatures;
+      if (featuresPerTree < cols) {
+        // Partial Fisher–Yates, then sorted so histogram loops walk features in order.
+        for (let j = 0; j < featuresPerTree; j++) {
+          const s = j + rng.int(cols - j);
+          const t = featureBuffer[s];
+          featureBuffer[s] = featureBuffer[j];
+          featureBuffer[j] = t;
+        }
+        features = featureBuffer.slice(0, featuresPerTree).sort();
+      }
+      const tree = grower.grow(gh[k], sample, features, roundGain, rowValue);
+      trees.push(tree);
+      treeOutput.push(k);
+      if (sample.length === n) for (let r = 0; r < n; r++) margins[r * K + k] += rowValue[r];
+      else for (let r = 0; r < n; r++) margins[r * K + k] += tree.values[leafOf(tree, X.data, r * cols)];
+      if (val && valMargins) for (let r = 0; r < val.X.rows; r++) valMargins[r * K + k] += tree.values[leafOf(tree, val.X.data, r * cols)];
+    }
+    gainPerRound.push(roundGain);
+
+    const train = marginMetrics(margins, y, K, probs);
+    const point: HistoryPoint = { step: round + 1, loss: train.loss };
+    if (val && valMargins && valProbs) {
+      const v = marginMetrics(valMargins, val.y, K, valProbs);
+      point.valLoss = v.loss;
+      point.valAccuracy = v.accuracy;
+      if (v.loss < bestLoss) {
+        bestLoss = v.loss;
+        bestRound = round;
+      }
+    }
+    history.push(point);
+    options.onStep?.({ ...point, totalSteps: p.n_estimators });
+    if (round - bestRound >= patience) break;
+    await yieldNow();
+  }
+
+  // Early stopping keeps the best iteration's trees (XGBoost's best_iteration).
+  const rounds = Number.isFinite(patience) && bestRound >= 0 ? bestRound + 1 : history.length;
+  for (let r = 0; r < rounds; r++) for (let f = 0; f < cols; f++) gain[f] += gainPerRound[r][f];
+  const packed = PackedTrees.pack(trees.slice(0, rounds * K), 1, Int32Array.from(treeOutput.slice(0, rounds * K)));
+  return new BoostedTreesModel(K, cols, packed, new Float64Array(K), normalizeImportance(gain), history, p, rounds);
+}
+
+export const xgboostTrainer: ModelTrainer = {
+  modelType: 'xgboost',
+  fit: fitBoosting,
+  load: async (json) => BoostedTreesModel.fromJSON(json),
+};

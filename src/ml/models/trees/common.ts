@@ -1,0 +1,56 @@
+/** Small helpers shared by the tree models. */
+import type { HistoryPoint, Matrix } from '../../types.js';
+
+/** Normalises to sum 1; a model without any split spreads importance evenly (nothing to tell features apart). */
+export function normalizeImportance(raw: Float64Array): Float64Array {
+  let sum = 0;
+  for (let i = 0; i < raw.length; i++) sum += raw[i] > 0 ? raw[i] : 0;
+  const out = new Float64Array(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = sum > 0 ? Math.max(0, raw[i]) / sum : 1 / raw.length;
+  return out;
+}
+
+/** Lets pending messages (e.g. a cancellation) run between training steps, at most every `intervalMs`. */
+export function makeYielder(intervalMs = 20): () => Promise<void> {
+  let last = performance.now();
+  return async () => {
+    const now = performance.now();
+    if (now - last < intervalMs) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    last = performance.now();
+  };
+}
+
+export function checkMatrix(X: Matrix, numFeatures: number): void {
+  if (X.cols !== numFeatures) throw new RangeError(`model expects ${numFeatures} features, got ${X.cols}`);
+}
+
+export function checkTrainingData(X: Matrix, y: Int32Array, numClasses: number): void {
+  if (X.rows === 0) throw new RangeError('cannot train on an empty matrix');
+  if (y.length !== X.rows) throw new RangeError(`${y.length} labels for ${X.rows} rows`);
+  if (!Number.isInteger(numClasses) || numClasses < 2) throw new RangeError(`numClasses must be ≥ 2, got ${numClasses}`);
+  for (let i = 0; i < y.length; i++) {
+    if (y[i] < 0 || y[i] >= numClasses) throw new RangeError(`label ${y[i]} at row ${i} is outside [0, ${numClasses})`);
+  }
+}
+
+/** History as plain JSON (no NaN/Infinity). */
+export function historyOf(value: unknown): HistoryPoint[] {
+  if (!Array.isArray(value)) return [];
+  const finite = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  return value.map((p: Record<string, unknown>) => {
+    const point: HistoryPoint = { step: Number(p.step) };
+    const loss = finite(p.loss);
+    const valLoss = finite(p.valLoss);
+    const valAccuracy = finite(p.valAccuracy);
+    if (loss !== undefined) point.loss = loss;
+    if (valLoss !== undefined) point.valLoss = valLoss;
+    if (valAccuracy !== undefined) point.valAccuracy = valAccuracy;
+    return point;
+  });
+}
+
+export function numberArray(value: unknown, length: number, what: string): Float64Array {
+  if (!Array.isArray(value) || value.length !== length) throw new TypeError(`model JSON: ${what} must be ${length} numbers`);
+  return Float64Array.from(value as number[]);
+}

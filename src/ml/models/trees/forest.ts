@@ -1,0 +1,326 @@
+/**
+ * `random_forest` (bootstrap + per-split feature sampling, trees in worker threads) and `decision_tree`
+ * (one CART tree on all rows and features). Class probabilities are the mean of the trees' leaf class
+ * distributions, as scikit-learn; importance is the mean of each tree's normalised impurity decrease.
+ */
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { FitOptions, HistoryPoint, Hyperparameters, Matrix, ModelTrainer, ModelTypeId, SerializedModel, TrainedClassifier } from '../../types.js';
+import { AbortError, throwIfAborted } from '../../types.js';
+import { Random } from '../../random.js';
+import { binColumns, fitBinMapper } from './binning.js';
+import { growClassTree, type BinnedData, type ClassTreeParams, type GrownClassTree } from './grow.js';
+import { PackedTrees, serializedTreesOf } from './structure.js';
+import { checkMatrix, checkTrainingData, historyOf, makeYielder, normalizeImportance, numberArray } from './common.js';
+import { boolParam, choiceParam, intParam, maxFeaturesCount, optionalLimit } from './params.js';
+import type { ForestWorkerData, TreeResult, WorkerMessage } from './forest-protocol.js';
+
+const FORMAT_VERSION = 1;
+type ForestModelType = Extract<ModelTypeId, 'random_forest' | 'decision_tree'>;
+
+export interface ForestParams {
+  n_estimators: number;
+  max_depth: number | null;
+  min_samples_split: number;
+  min_samples_leaf: number;
+  max_features: string | number;
+  criterion: 'gini' | 'entropy';
+  bootstrap: boolean;
+}
+
+export function readForestParams(params: Hyperparameters, modelType: ForestModelType): ForestParams {
+  const single = modelType === 'decision_tree';
+  const depth = optionalLimit(params, 'max_depth', null);
+  const mf = params.max_features;
+  return {
+    n_estimators: single ? 1 : intParam(params, 'n_estimators', 100, 1),
+    max_depth: Number.isFinite(depth) ? depth : null,
+    min_samples_split: intParam(params, 'min_samples_split', 2, 2),
+    min_samples_leaf: intParam(params, 'min_samples_leaf', 1, 1),
+    max_features: single ? 'all' : typeof mf === 'string' || typeof mf === 'number' ? mf : mf === null ? 'all' : 'sqrt',
+    criterion: choiceParam(params, 'criterion', ['gini', 'entropy'] as const, 'gini'),
+    bootstrap: single ? false : boolParam(params, 'bootstrap', true),
+  };
+}
+
+export class ForestModel implements TrainedClassifier {
+  constructor(
+    readonly modelType: ForestModelType,
+    readonly numClasses: number,
+    readonly numFeatures: number,
+    readonly trees: PackedTrees,
+    private readonly importance: Float64Array,
+    private readonly historyPoints: HistoryPoint[],
+    readonly params: ForestParams,
+  ) {}
+
+  predictProba(X: Matrix): Float64Array {
+    checkMatrix(X, this.numFeatures);
+    const K = this.numClasses;
+    const out = new Float64Array(X.rows * K);
+    this.trees.accumulate(X.data, X.rows, X.cols, out, K);
+    const scale = 1 / this.trees.treeCount;
+    for (let i = 0; i < out.length; i++) out[i] *= scale;
+    return out;
+  }
+
+  featureImportance(): Float64Array {
+    return this.importance.slice();
+  }
+
+  history(): HistoryPoint[] {
+    return this.historyPoints.map((p) => ({ ...p }));
+  }
+
+  toJSON(): SerializedModel {
+    return {
+      modelType: this.modelType,
+      formatVersion: FORMAT_VERSION,
+      numClasses: this.numClasses,
+      numFeatures: this.numFeatures,
+      params: { ...this.params },
+      featureImportance: Array.from(this.importance),
+      history: this.history(),
+      trees: this.trees.toJSON(),
+    };
+  }
+
+  static fromJSON(json: SerializedModel, expected: ForestModelType): ForestModel {
+    if (json.modelType !== expected) throw new TypeError(`not a ${expected} model: ${json.modelType}`);
+    if (json.formatVersion !== FORMAT_VERSION) throw new TypeError(`unsupported ${expected} model format ${json.formatVersion}`);
+    const K = Number(json.numClasses);
+    const F = Number(json.numFeatures);
+    return new ForestModel(
+      expected,
+      K,
+      F,
+      PackedTrees.fromJSON(serializedTreesOf(json.trees)),
+      numberArray(json.featureImportance, F, 'featureImportance'),
+      historyOf(json.history),
+      readForestParams((json.params ?? {}) as Hyperparameters, expected),
+    );
+  }
+}
+
+/** Starts a tree worker; under tsx/vitest (TypeScript sources) the worker registers tsx's require hook itself. */
+function spawnWorker(): Worker {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    // `execArgv: ['--import', 'tsx']` does not take effect in worker threads on Node 20 (ERR_UNKNOWN_FILE_EXTENSION),
+    // so the worker is bootstrapped by tsx's in-thread CommonJS hook instead.
+    const tsxApi = createRequire(here).resolve('tsx/cjs/api');
+    const target = fileURLToPath(new URL('./forest-worker.ts', here));
+    const code = `require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(target)});`;
+    return new Worker(code, { eval: true });
+  }
+  return new Worker(new URL('./forest-worker.js', here));
+}
+
+/**
+ * Idle tree workers kept between fits (unref'd, so they never keep the process alive): a worker costs ~0.1 s to
+ * start, a Kepler forest about 1 s to grow.
+ */
+const idleWorkers: Worker[] = [];
+const MAX_IDLE_WORKERS = 8;
+let nextJob = 1;
+
+function acquireWorker(): Worker {
+  const worker = idleWorkers.pop() ?? spawnWorker();
+  worker.removeAllListeners();
+  worker.ref();
+  return worker;
+}
+
+function releaseWorker(worker: Worker): void {
+  worker.removeAllListeners();
+  const message: WorkerMessage = { kind: 'release' };
+  worker.postMessage(message);
+  if (idleWorkers.length >= MAX_IDLE_WORKERS) {
+    void worker.terminate();
+    return;
+  }
+  const drop = (): void => {
+    const i = idleWorkers.indexOf(worker);
+    if (i >= 0) idleWorkers.splice(i, 1);
+  };
+  worker.on('error', drop);
+  worker.on('exit', drop);
+  worker.unref();
+  idleWorkers.push(worker);
+}
+
+/**
+ * Grows trees [0, n) with per-tree seeds on the calling thread plus `extraThreads` workers, calling
+ * `onTree(doneCount)` as trees complete. Results are placed by tree index, so the forest is the same whatever
+ * the thread count.
+ */
+async function growTrees(
+  n: number,
+  seeds: Int32Array,
+  workerData: ForestWorkerData,
+  extraThreads: number,
+  signal: AbortSignal | undefined,
+  onTree: (done: number) => void,
+): Promise<GrownClassTree[]> {
+  const results: GrownClassTree[] = new Array(n);
+  const growHere = (t: number): GrownClassTree => growClassTree(workerData.data, workerData.y, workerData.numClasses, workerData.params, new Random(seeds[t]));
+  if (extraThreads <= 0) {
+    const yieldNow = makeYielder();
+    for (let t = 0; t < n; t++) {
+      throwIfAborted(signal);
+      results[t] = growHere(t);
+      onTree(t + 1);
+      await yieldNow();
+    }
+    return results;
+  }
+
+  const workers: Worker[] = [];
+  const job = nextJob++;
+  let next = 0;
+  let done = 0;
+  let settled = false;
+  let onAbort: (() => void) | null = null;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const fail = (error: unknown): void => {
+        if (settled) return;
+        settled = true;
+        reject(error);
+      };
+      onAbort = () => fail(new AbortError());
+      const finishOne = (t: number, grown: GrownClassTree): void => {
+        if (settled) return;
+        results[t] = grown;
+        done++;
+        try {
+          onTree(done);
+        } catch (error) {
+          fail(error);
+          return;
+        }
+        if (done === n) {
+          settled = true;
+          resolve();
+        }
+      };
+      const dispatch = (worker: Worker): void => {
+        if (settled || next >= n) return;
+        const t = next++;
+        const request: WorkerMessage = { kind: 'tree', job, index: t, seed: seeds[t] };
+        worker.postMessage(request);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) fail(new AbortError());
+      for (let i = 0; i < extraThreads; i++) {
+        const worker = acquireWorker();
+        workers.push(worker);
+        const start: WorkerMessage = { kind: 'job', job, data: workerData };
+        worker.postMessage(start);
+        worker.on('message', (m: TreeResult) => {
+          if (m.job !== job) return;
+          finishOne(m.index, { tree: m.tree, importance: m.importance });
+          dispatch(worker);
+        });
+        worker.on('error', fail);
+        worker.on('exit', (code) => {
+          if (!settled && code !== 0) fail(new Error(`random forest worker exited with code ${code}`));
+        });
+        // Two requests in flight so a worker never waits for this thread to finish its own tree.
+        dispatch(worker);
+        dispatch(worker);
+      }
+      // This thread grows trees too, yielding between them so worker results and aborts are handled.
+      void (async () => {
+        while (!settled && next < n) {
+          const t = next++;
+          let grown: GrownClassTree;
+          try {
+            throwIfAborted(signal);
+            grown = growHere(t);
+          } catch (error) {
+            fail(error);
+            return;
+          }
+          finishOne(t, grown);
+          await new Promise<void>((r) => setImmediate(r));
+        }
+      })();
+    });
+    // Every request was answered: the workers are idle and can serve the next fit.
+    for (const w of workers) releaseWorker(w);
+    workers.length = 0;
+  } finally {
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+    // Failed or cancelled: workers may be mid-tree, stop them.
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return results;
+}
+
+async function fitForest(
+  modelType: ForestModelType,
+  X: Matrix,
+  y: Int32Array,
+  numClasses: number,
+  hyper: Hyperparameters,
+  options: FitOptions,
+): Promise<ForestModel> {
+  checkTrainingData(X, y, numClasses);
+  throwIfAborted(options.signal);
+  const p = readForestParams(hyper, modelType);
+  const cols = X.cols;
+  const nTrees = p.n_estimators;
+  const extraThreads = Math.max(0, Math.min(Math.floor(options.threads ?? 1), nTrees) - 1);
+  const mapper = fitBinMapper(X, 255, options.seed);
+  const data: BinnedData = { rows: X.rows, cols, bins: binColumns(X, mapper, extraThreads > 0), numBins: mapper.numBins, edges: mapper.edges };
+  let labels = y;
+  if (extraThreads > 0) {
+    labels = new Int32Array(new SharedArrayBuffer(y.length * 4));
+    labels.set(y);
+  }
+  const treeParams: ClassTreeParams = {
+    maxDepth: p.max_depth ?? Infinity,
+    minSamplesSplit: p.min_samples_split,
+    minSamplesLeaf: p.min_samples_leaf,
+    maxFeatures: maxFeaturesCount({ max_features: p.max_features }, cols, 'sqrt'),
+    criterion: p.criterion,
+    bootstrap: p.bootstrap,
+  };
+  const master = new Random(options.seed);
+  const seeds = new Int32Array(nTrees);
+  for (let t = 0; t < nTrees; t++) seeds[t] = master.int(0x7fffffff);
+
+  const history: HistoryPoint[] = [];
+  const grown = await growTrees(nTrees, seeds, { data, y: labels, numClasses, params: treeParams }, extraThreads, options.signal, (done) => {
+    history.push({ step: done });
+    options.onStep?.({ step: done, totalSteps: nTrees });
+  });
+  throwIfAborted(options.signal);
+
+  const importance = new Float64Array(cols);
+  for (const g of grown) {
+    let sum = 0;
+    for (let f = 0; f < cols; f++) sum += g.importance[f];
+    if (sum > 0) for (let f = 0; f < cols; f++) importance[f] += g.importance[f] / sum;
+  }
+  const packed = PackedTrees.pack(
+    grown.map((g) => g.tree),
+    numClasses,
+    null,
+  );
+  return new ForestModel(modelType, numClasses, cols, packed, normalizeImportance(importance), history, p);
+}
+
+export const randomForestTrainer: ModelTrainer = {
+  modelType: 'random_forest',
+  fit: (X, y, numClasses, params, options) => fitForest('random_forest', X, y, numClasses, params, options),
+  load: async (json) => ForestModel.fromJSON(json, 'random_forest'),
+};
+
+export const decisionTreeTrainer: ModelTrainer = {
+  modelType: 'decision_tree',
+  fit: (X, y, numClasses, params, options) => fitForest('decision_tree', X, y, numClasses, params, options),
+  load: async (json) => ForestModel.fromJSON(json, 'decision_tree'),
+};

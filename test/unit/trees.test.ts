@@ -1,0 +1,336 @@
+import { describe, expect, it } from 'vitest';
+import { AbortError, matrix, type Matrix, type ModelTrainer, type StepProgress, type TrainedClassifier } from '../../src/ml/types.js';
+import { Random } from '../../src/ml/random.js';
+import {
+  BoostedTreesModel,
+  decisionTreeTrainer,
+  ensembleOutput,
+  randomForestTrainer,
+  treeEnsembleOf,
+  xgboostTrainer,
+} from '../../src/ml/models/trees/index.js';
+import { binOf, fitBinMapper } from '../../src/ml/models/trees/binning.js';
+
+const trainers: [string, ModelTrainer, Record<string, number>][] = [
+  ['decision_tree', decisionTreeTrainer, {}],
+  ['random_forest', randomForestTrainer, { n_estimators: 12 }],
+  ['xgboost', xgboostTrainer, { n_estimators: 15, max_depth: 4 }],
+];
+
+/** 3 classes driven by features 0 and 1 (with noise), the other features are noise; ~5 % missing. */
+function synthetic(rows: number, cols: number, seed: number, missing = 0.05): { X: Matrix; y: Int32Array } {
+  const rng = new Random(seed);
+  const data = new Float64Array(rows * cols);
+  const y = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) data[r * cols + c] = rng.next() < missing ? NaN : rng.normal();
+    const a = data[r * cols] || 0;
+    const b = data[r * cols + 1] || 0;
+    const score = a + 0.7 * b * b - 0.5 + 0.3 * rng.normal();
+    y[r] = score < -0.3 ? 0 : score < 0.6 ? 1 : 2;
+  }
+  return { X: matrix(rows, cols, data), y };
+}
+
+function column(X: Matrix, rows: number[][]): Matrix {
+  return matrix(rows.length, rows[0].length, Float64Array.from(rows.flat()));
+}
+
+function rowSumsAreOne(p: Float64Array, K: number): void {
+  for (let r = 0; r < p.length / K; r++) {
+    let s = 0;
+    for (let k = 0; k < K; k++) {
+      expect(p[r * K + k]).toBeGreaterThanOrEqual(0);
+      s += p[r * K + k];
+    }
+    expect(s).toBeCloseTo(1, 12);
+  }
+}
+
+function bytesOf(a: Float64Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+describe('binning', () => {
+  it('uses midpoints between few distinct values and ≤ 255 quantile bins for many', () => {
+    const rows = 2000;
+    const data = new Float64Array(rows * 2);
+    for (let r = 0; r < rows; r++) {
+      data[r * 2] = [1, 2, 5][r % 3];
+      data[r * 2 + 1] = r % 7 === 0 ? NaN : Math.sin(r) * 1000 + r;
+    }
+    const mapper = fitBinMapper(matrix(rows, 2, data));
+    expect(Array.from(mapper.edges[0])).toEqual([1.5, 3.5, Infinity]);
+    expect(mapper.numBins[1]).toBeLessThanOrEqual(255);
+    expect(mapper.numBins[1]).toBeGreaterThan(200);
+    expect(binOf(mapper, 1, NaN)).toBe(mapper.numBins[1]);
+    // Bins agree with the raw thresholds: x ≤ edges[b] ⇔ bin(x) ≤ b.
+    for (let r = 0; r < rows; r++) {
+      const x = data[r * 2 + 1];
+      if (Number.isNaN(x)) continue;
+      const b = binOf(mapper, 1, x);
+      expect(x <= mapper.edges[1][b]).toBe(true);
+      if (b > 0) expect(x > mapper.edges[1][b - 1]).toBe(true);
+    }
+  });
+});
+
+describe('hand-checked trees', () => {
+  // Feature 0 separates the classes between 3 and 10; feature 1 is noise.
+  const X = column(matrix(0, 0, new Float64Array()), [
+    [1, 5],
+    [2, 1],
+    [3, 4],
+    [10, 2],
+    [11, 6],
+    [12, 3],
+  ]);
+  const y = Int32Array.from([0, 0, 0, 1, 1, 1]);
+
+  it('decision tree splits at the midpoint 6.5 and predicts pure leaves', async () => {
+    const model = await decisionTreeTrainer.fit(X, y, 2, {}, { seed: 1 });
+    const tree = treeEnsembleOf(model)!.trees[0];
+    expect(tree.nodeCount).toBe(3);
+    expect(tree.feature[0]).toBe(0);
+    expect(tree.threshold[0]).toBe(6.5);
+    expect(Array.from(tree.cover)).toEqual([6, 3, 3]);
+    const p = model.predictProba(column(X, [[6.5, 0], [6.6, 0], [-100, 9], [100, 9]]));
+    expect(Array.from(p)).toEqual([1, 0, 0, 1, 1, 0, 0, 1]);
+    expect(Array.from(model.featureImportance())).toEqual([1, 0]);
+  });
+
+  it('xgboost finds the same split and the XGBoost leaf weights', async () => {
+    const model = (await xgboostTrainer.fit(X, y, 2, { n_estimators: 1, max_depth: 1, learning_rate: 0.5 }, { seed: 1 })) as BoostedTreesModel;
+    const trees = treeEnsembleOf(model)!.trees;
+    expect(trees).toHaveLength(2);
+    for (const tree of trees) {
+      expect(tree.feature[0]).toBe(0);
+      expect(tree.threshold[0]).toBe(6.5);
+    }
+    // Class 0 tree, left leaf: p = 0.5 → g = -0.5, h = 2·0.25 = 0.5 per row; w = -G/(H+λ)·η = 1.5/2.5·0.5 = 0.3.
+    expect(trees[0].values[1]).toBeCloseTo(0.3, 14);
+    expect(trees[0].values[2]).toBeCloseTo(-0.3, 14);
+    expect(trees[0].cover[0]).toBeCloseTo(3, 14);
+  });
+
+  it('min_samples_leaf and max_depth are respected', async () => {
+    const { X: Xs, y: ys } = synthetic(300, 4, 9);
+    const model = await decisionTreeTrainer.fit(Xs, ys, 3, { min_samples_leaf: 20, max_depth: 3 }, { seed: 1 });
+    const tree = treeEnsembleOf(model)!.trees[0];
+    const depth = (n: number): number => (tree.feature[n] < 0 ? 0 : 1 + Math.max(depth(tree.left[n]), depth(tree.right[n])));
+    expect(depth(0)).toBeLessThanOrEqual(3);
+    for (let n = 0; n < tree.nodeCount; n++) if (tree.feature[n] < 0) expect(tree.cover[n]).toBeGreaterThanOrEqual(20);
+    const stump = await decisionTreeTrainer.fit(Xs, ys, 3, { max_depth: 1 }, { seed: 1 });
+    expect(treeEnsembleOf(stump)!.trees[0].nodeCount).toBe(3);
+  });
+
+  it('a large gamma prunes every split (XGBoost pruner)', async () => {
+    const { X: Xs, y: ys } = synthetic(200, 3, 2);
+    const model = await xgboostTrainer.fit(Xs, ys, 3, { n_estimators: 3, gamma: 1e6 }, { seed: 1 });
+    for (const t of treeEnsembleOf(model)!.trees) expect(t.nodeCount).toBe(1);
+  });
+});
+
+describe('missing values', () => {
+  // x ∈ {1..4} → class 0, x ∈ {7..10} → class 1; NaN rows are labelled `nanClass`.
+  function data(nanClass: number): { X: Matrix; y: Int32Array } {
+    const xs = [1, 2, 3, 4, 7, 8, 9, 10, NaN, NaN, NaN];
+    const labels = [0, 0, 0, 0, 1, 1, 1, 1, nanClass, nanClass, nanClass];
+    return { X: matrix(xs.length, 1, Float64Array.from(xs)), y: Int32Array.from(labels) };
+  }
+  for (const [name, trainer, params] of [
+    ['decision_tree', decisionTreeTrainer, {}],
+    ['xgboost', xgboostTrainer, { n_estimators: 20, max_depth: 1, learning_rate: 0.5, min_child_weight: 0 }],
+  ] as const) {
+    it(`${name} learns where missing values go`, async () => {
+      for (const nanClass of [0, 1]) {
+        const { X, y } = data(nanClass);
+        const model = await trainer.fit(X, y, 2, params, { seed: 3 });
+        const tree = treeEnsembleOf(model)!.trees[0];
+        expect(tree.feature[0]).toBe(0);
+        expect(tree.threshold[0]).toBe(5.5);
+        expect(tree.defaultLeft[0]).toBe(nanClass === 0 ? 1 : 0);
+        const p = model.predictProba(matrix(3, 1, Float64Array.from([NaN, 0, 100])));
+        expect(p[0 * 2 + nanClass]).toBeGreaterThan(0.9);
+        expect(p[1 * 2 + 0]).toBeGreaterThan(0.9);
+        expect(p[2 * 2 + 1]).toBeGreaterThan(0.9);
+      }
+    });
+  }
+
+  it('without missing values in training, NaN follows the heavier child', async () => {
+    const X = matrix(7, 1, Float64Array.from([1, 2, 3, 4, 5, 10, 11]));
+    const y = Int32Array.from([0, 0, 0, 0, 0, 1, 1]);
+    const model = await decisionTreeTrainer.fit(X, y, 2, {}, { seed: 1 });
+    const tree = treeEnsembleOf(model)!.trees[0];
+    expect(tree.defaultLeft[0]).toBe(1);
+    expect(model.predictProba(matrix(1, 1, Float64Array.from([NaN])))[0]).toBe(1);
+  });
+});
+
+describe.each(trainers)('%s', (name, trainer, params) => {
+  const { X, y } = synthetic(800, 6, 21);
+  const test = synthetic(300, 6, 22);
+
+  it('probabilities sum to 1, beat the majority class, importance sums to 1 and ranks the signal first', async () => {
+    const model = await trainer.fit(X, y, 3, params, { seed: 5 });
+    expect(model.modelType).toBe(name);
+    expect(model.numClasses).toBe(3);
+    expect(model.numFeatures).toBe(6);
+    const p = model.predictProba(test.X);
+    rowSumsAreOne(p, 3);
+    let correct = 0;
+    const counts = [0, 0, 0];
+    for (let r = 0; r < test.X.rows; r++) {
+      let best = 0;
+      for (let k = 1; k < 3; k++) if (p[r * 3 + k] > p[r * 3 + best]) best = k;
+      if (best === test.y[r]) correct++;
+      counts[test.y[r]]++;
+    }
+    expect(correct / test.X.rows).toBeGreaterThan(Math.max(...counts) / test.X.rows + 0.15);
+    const imp = model.featureImportance();
+    expect(imp.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    const ranked = Array.from(imp.keys()).sort((a, b) => imp[b] - imp[a]);
+    expect(ranked.slice(0, 2).sort()).toEqual([0, 1]);
+  });
+
+  it('same seed ⇒ identical model; save/load gives bit-identical probabilities', async () => {
+    const a = await trainer.fit(X, y, 3, params, { seed: 11 });
+    const b = await trainer.fit(X, y, 3, params, { seed: 11 });
+    expect(JSON.stringify(a.toJSON())).toBe(JSON.stringify(b.toJSON()));
+    const json = JSON.parse(JSON.stringify(a.toJSON()));
+    const loaded: TrainedClassifier = await trainer.load(json);
+    expect(loaded.modelType).toBe(name);
+    expect(bytesOf(loaded.predictProba(test.X)).equals(bytesOf(a.predictProba(test.X)))).toBe(true);
+    expect(Array.from(loaded.featureImportance())).toEqual(Array.from(a.featureImportance()));
+    expect(loaded.history()).toEqual(a.history());
+    expect(JSON.stringify(loaded.toJSON())).toBe(JSON.stringify(a.toJSON()));
+    // Another trainer refuses the JSON.
+    const other = trainers.find(([n]) => n !== name)![1];
+    await expect(other.load(json)).rejects.toThrow();
+  });
+
+  it('predictions match a plain walk of the exposed tree structure (deep trees too)', async () => {
+    const deep = name === 'xgboost' ? { ...params, max_depth: 0 } : { ...params };
+    const model = await trainer.fit(X, y, 3, deep, { seed: 2 });
+    const ensemble = treeEnsembleOf(model)!;
+    const p = model.predictProba(test.X);
+    for (let r = 0; r < test.X.rows; r++) {
+      const out = ensembleOutput(ensemble, test.X.data.subarray(r * 6, r * 6 + 6));
+      if (ensemble.outputSpace === 'margin') {
+        const e = Array.from(out, (v) => Math.exp(v - Math.max(...out)));
+        const s = e.reduce((u, v) => u + v, 0);
+        for (let k = 0; k < 3; k++) expect(p[r * 3 + k]).toBeCloseTo(e[k] / s, 12);
+      } else for (let k = 0; k < 3; k++) expect(p[r * 3 + k]).toBeCloseTo(out[k], 12);
+    }
+  });
+
+  it('a cancelled training stops promptly with AbortError', async () => {
+    const pre = new AbortController();
+    pre.abort();
+    await expect(trainer.fit(X, y, 3, params, { seed: 1, signal: pre.signal })).rejects.toBeInstanceOf(AbortError);
+    if (name === 'decision_tree') return;
+    const controller = new AbortController();
+    const steps: number[] = [];
+    const t0 = performance.now();
+    const run = trainer.fit(X, y, 3, { ...params, n_estimators: 1000 }, {
+      seed: 1,
+      signal: controller.signal,
+      onStep: (s: StepProgress) => {
+        steps.push(s.step);
+        if (s.step === 3) controller.abort();
+      },
+    });
+    await expect(run).rejects.toBeInstanceOf(AbortError);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(steps.length).toBeLessThan(10);
+  });
+});
+
+describe('random forest', () => {
+  const { X, y } = synthetic(1500, 8, 31);
+
+  it('is identical with 1 and 2 threads; steps are monotonic', async () => {
+    const params = { n_estimators: 16, max_features: 'sqrt', criterion: 'entropy' };
+    const one = await randomForestTrainer.fit(X, y, 3, params, { seed: 9, threads: 1 });
+    const steps: number[] = [];
+    const two = await randomForestTrainer.fit(X, y, 3, params, { seed: 9, threads: 2, onStep: (s) => steps.push(s.step) });
+    expect(JSON.stringify(two.toJSON())).toBe(JSON.stringify(one.toJSON()));
+    expect(steps).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    const other = await randomForestTrainer.fit(X, y, 3, params, { seed: 10, threads: 1 });
+    expect(JSON.stringify(other.toJSON())).not.toBe(JSON.stringify(one.toJSON()));
+  });
+
+  it('cancels its worker threads', async () => {
+    const controller = new AbortController();
+    const t0 = performance.now();
+    const run = randomForestTrainer.fit(X, y, 3, { n_estimators: 2000 }, {
+      seed: 1,
+      threads: 2,
+      signal: controller.signal,
+      onStep: (s) => {
+        if (s.step === 5) controller.abort();
+      },
+    });
+    await expect(run).rejects.toBeInstanceOf(AbortError);
+    expect(performance.now() - t0).toBeLessThan(10_000);
+  });
+
+  it('without bootstrap and with all features, every tree equals the single decision tree', async () => {
+    const forest = await randomForestTrainer.fit(X, y, 3, { n_estimators: 3, bootstrap: false, max_features: 'all' }, { seed: 4 });
+    const tree = await decisionTreeTrainer.fit(X, y, 3, {}, { seed: 4 });
+    expect(bytesOf(forest.predictProba(X)).equals(bytesOf(tree.predictProba(X)))).toBe(true);
+  });
+});
+
+describe('xgboost', () => {
+  it('early stopping keeps the best validation round; history has validation metrics', async () => {
+    const { X, y } = synthetic(600, 5, 41);
+    const val = synthetic(300, 5, 42);
+    const steps: StepProgress[] = [];
+    const model = (await xgboostTrainer.fit(X, y, 3, { n_estimators: 400, learning_rate: 0.3, early_stopping_rounds: 5 }, {
+      seed: 1,
+      validation: val,
+      onStep: (s) => steps.push(s),
+    })) as BoostedTreesModel;
+    const history = model.history();
+    expect(history.length).toBeLessThan(400);
+    const losses = history.map((h) => h.valLoss!);
+    const best = losses.indexOf(Math.min(...losses));
+    expect(model.rounds).toBe(best + 1);
+    expect(history.length).toBe(best + 1 + 5);
+    expect(treeEnsembleOf(model)!.trees).toHaveLength(3 * (best + 1));
+    expect(steps[0]).toMatchObject({ step: 1, totalSteps: 400 });
+    expect(steps[0].loss).toBeGreaterThan(0);
+    expect(steps[0].valAccuracy).toBeGreaterThan(0.3);
+    // Training loss goes down.
+    expect(history[history.length - 1].loss!).toBeLessThan(history[0].loss!);
+  });
+
+  it('subsample and colsample_bytree are seeded', async () => {
+    const { X, y } = synthetic(400, 8, 51);
+    const params = { n_estimators: 10, subsample: 0.7, colsample_bytree: 0.5, reg_alpha: 0.5 };
+    const a = await xgboostTrainer.fit(X, y, 3, params, { seed: 3 });
+    const b = await xgboostTrainer.fit(X, y, 3, params, { seed: 3 });
+    const c = await xgboostTrainer.fit(X, y, 3, params, { seed: 4 });
+    expect(JSON.stringify(a.toJSON())).toBe(JSON.stringify(b.toJSON()));
+    expect(JSON.stringify(a.toJSON())).not.toBe(JSON.stringify(c.toJSON()));
+    rowSumsAreOne(a.predictProba(X), 3);
+  });
+
+  it('two classes use the same softmax model', async () => {
+    const { X, y } = synthetic(300, 4, 61);
+    const y2 = y.map((v) => (v === 2 ? 1 : 0));
+    const model = await xgboostTrainer.fit(X, y2, 2, { n_estimators: 10 }, { seed: 1 });
+    rowSumsAreOne(model.predictProba(X), 2);
+    expect(treeEnsembleOf(model)!.trees).toHaveLength(20);
+  });
+});
+
+it('rejects bad training data', async () => {
+  const X = matrix(3, 1, Float64Array.from([1, 2, 3]));
+  await expect(xgboostTrainer.fit(X, Int32Array.from([0, 1, 3]), 3, {}, { seed: 1 })).rejects.toThrow(RangeError);
+  await expect(randomForestTrainer.fit(X, Int32Array.from([0, 1]), 2, {}, { seed: 1 })).rejects.toThrow(RangeError);
+  const model = await decisionTreeTrainer.fit(X, Int32Array.from([0, 1, 1]), 2, {}, { seed: 1 });
+  expect(() => model.predictProba(matrix(1, 2))).toThrow(RangeError);
+});
