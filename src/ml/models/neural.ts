@@ -316,7 +316,7 @@ function multiplyABt(A: Float64Array, aRows: number, B: Float64Array, bRows: num
     for (; b + 1 < bRows; b += 2) {
       const b0 = b * len;
       const b1 = b0 + len;
-      let s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0; // prettier-ignore
+      let s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0;
       for (let t = 0; t < len; t++) {
         const y0 = B[b0 + t];
         const y1 = B[b1 + t];
@@ -345,7 +345,7 @@ function multiplyABt(A: Float64Array, aRows: number, B: Float64Array, bRows: num
     }
     for (; b < bRows; b++) {
       const b0 = b * len;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0; // prettier-ignore
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
       for (let t = 0; t < len; t++) {
         const y = B[b0 + t];
         s0 += A[a0 + t] * y;
