@@ -5,6 +5,7 @@
 import { getModelSpec } from './catalog.js';
 import { DataError } from './data/errors.js';
 import { parseNumber } from './data/csv.js';
+import { MISSIONS, isMissionId } from './data/missions.js';
 import { explanationReasons, samplingShapley } from './explain/shapley.js';
 import { loadModel } from './models/registry.js';
 import { treeEnsembleOf, treeShap } from './models/trees/index.js';
@@ -55,6 +56,14 @@ export interface ParsedRows {
 /** Most rows one `predict` call takes (larger sets go through a batch prediction). */
 export const MAX_PREDICT_ROWS = 1000;
 const SHAPLEY_PERMUTATIONS = 32;
+/** Spellings of "missing" that the CSV reader also reads as empty (csv.ts), so a row and a file agree. */
+const MISSING_SPELLINGS = new Set(['NA', 'N/A', 'n/a', 'NaN', 'nan', 'null', 'NULL', 'None']);
+
+interface Clip {
+  feature: number;
+  min: number;
+  max: number;
+}
 
 function describeValue(value: unknown): string {
   const text = typeof value === 'string' ? `"${value}"` : JSON.stringify(value);
@@ -64,6 +73,8 @@ function describeValue(value: unknown): string {
 export class Predictor {
   private readonly featureIndex: Map<string, number>;
   private readonly tableColumns: Set<string>;
+  /** The mission's data fixes on features (e.g. Kepler flags clipped to 0/1), as the training table had them. */
+  private readonly clips: Clip[];
 
   private constructor(
     readonly artifact: PipelineArtifact,
@@ -72,6 +83,13 @@ export class Predictor {
   ) {
     this.featureIndex = new Map(artifact.features.map((f, i) => [f, i]));
     this.tableColumns = new Set(artifact.tableColumns);
+    const mission = artifact.mission;
+    this.clips =
+      mission !== null && isMissionId(mission)
+        ? MISSIONS[mission].fixes.flatMap((fix) =>
+            fix.columns.filter((c) => this.featureIndex.has(c)).map((c) => ({ feature: this.featureIndex.get(c)!, min: fix.min, max: fix.max })),
+          )
+        : [];
   }
 
   static async load(artifact: PipelineArtifact): Promise<Predictor> {
@@ -97,15 +115,20 @@ export class Predictor {
    * with a warning; a non-numeric value or a row with no usable feature is refused, naming the row and column.
    */
   parseRows(rows: readonly unknown[], field = 'rows'): ParsedRows {
+    return this.parseRowsAt(rows, (r) => `${field}[${r}]`);
+  }
+
+  /** `where(r)` names row r in messages and `field` (e.g. `rows[3]`, or `row` for a single explained row). */
+  private parseRowsAt(rows: readonly unknown[], where: (r: number) => string): ParsedRows {
     const { features } = this.artifact;
     const cols = features.length;
     const data = new Float64Array(rows.length * cols).fill(NaN);
     const warnings: string[][] = [];
     const ranges = this.preprocessor.ranges;
     rows.forEach((row, r) => {
-      const where = `${field}[${r}]`;
+      const at = where(r);
       if (typeof row !== 'object' || row === null || Array.isArray(row)) {
-        throw new DataError('BAD_USER_INPUT', `${where} must be an object of column name → value.`, where);
+        throw new DataError('BAD_USER_INPUT', `${at} must be an object of column name → value.`, at);
       }
       const rowWarnings: string[] = [];
       const record = row as Record<string, unknown>;
@@ -118,7 +141,7 @@ export class Predictor {
       features.forEach((feature, j) => {
         const raw = record[feature];
         let value: number;
-        if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
+        if (raw === undefined || raw === null || (typeof raw === 'string' && (raw.trim() === '' || MISSING_SPELLINGS.has(raw.trim())))) {
           missing.push(feature);
           return;
         } else if (typeof raw === 'number') {
@@ -129,7 +152,7 @@ export class Predictor {
           value = NaN;
         }
         if (!Number.isFinite(value)) {
-          throw new DataError('BAD_USER_INPUT', `${where}.${feature}: ${describeValue(raw)} is not a number.`, `${where}.${feature}`);
+          throw new DataError('BAD_USER_INPUT', `${at}.${feature}: ${describeValue(raw)} is not a number.`, `${at}.${feature}`);
         }
         data[r * cols + j] = value;
         present++;
@@ -141,8 +164,8 @@ export class Predictor {
       if (present === 0) {
         throw new DataError(
           'BAD_USER_INPUT',
-          `${where} has no usable feature: give at least one of ${features.slice(0, 8).join(', ')}${features.length > 8 ? ', …' : ''}.`,
-          where,
+          `${at} has no usable feature: give at least one of ${features.slice(0, 8).join(', ')}${features.length > 8 ? ', …' : ''}.`,
+          at,
         );
       }
       if (missing.length > 0) {
@@ -157,7 +180,21 @@ export class Predictor {
 
   /** rows × classes probabilities for a raw feature matrix. */
   predictMatrix(X: Matrix): Float64Array {
-    return this.model.predictProba(this.preprocessor.transform(X));
+    return this.model.predictProba(this.preprocessor.transform(this.applyFixes(X)));
+  }
+
+  /** Clips like the mission's loader did for training (idempotent, so a table loaded with fixes is unchanged). */
+  private applyFixes(X: Matrix): Matrix {
+    if (this.clips.length === 0) return X;
+    const data = X.data.slice();
+    for (let r = 0; r < X.rows; r++) {
+      for (const { feature, min, max } of this.clips) {
+        const i = r * X.cols + feature;
+        if (data[i] < min) data[i] = min;
+        else if (data[i] > max) data[i] = max;
+      }
+    }
+    return { rows: X.rows, cols: X.cols, data };
   }
 
   toPredictions(proba: Float64Array, warnings: string[][]): RowPrediction[] {
@@ -187,7 +224,7 @@ export class Predictor {
 
   /** Explains the prediction of one row for `label` (default: the predicted class). */
   explain(row: unknown, label?: string | null, options: { seed?: number } = {}): RowExplanation {
-    const { X, warnings } = this.parseRows([row], 'row');
+    const { X, warnings } = this.parseRowsAt([row], () => 'row');
     const { classes, features } = this.artifact;
     const proba = this.predictMatrix(X);
     let outputIndex = 0;
@@ -205,7 +242,7 @@ export class Predictor {
     let outputSpace: 'probability' | 'margin';
     let method: RowExplanation['method'];
     if (ensemble) {
-      const transformed = this.preprocessor.transform(X).data;
+      const transformed = this.preprocessor.transform(this.applyFixes(X)).data;
       const shap = treeShap(ensemble, transformed, outputIndex);
       baseValue = shap.baseValue;
       contributions = shap.contributions;

@@ -35,6 +35,8 @@ export interface BatchTask {
   location: DataLocation;
   /** NASA tables: predict only the unresolved CANDIDATE rows. */
   candidatesOnly: boolean;
+  /** The request field the data came from, named when the data cannot be predicted. */
+  sourceField?: 'datasetId' | 'file';
 }
 
 export interface BatchOutput {
@@ -111,7 +113,7 @@ async function predictBatch(task: BatchTask): Promise<BatchOutput> {
   }
   const present = artifact.features.filter((f) => table.columns.includes(f));
   if (present.length === 0) {
-    throw new DataError('BAD_USER_INPUT', `The data has none of the model's features (${artifact.features.join(', ')}).`, 'datasetId');
+    throw new DataError('BAD_USER_INPUT', `The data has none of the model's features (${artifact.features.join(', ')}).`, task.sourceField ?? 'datasetId');
   }
   const cols = artifact.features.length;
   const columnIndex = artifact.features.map((f) => table.columns.indexOf(f));
@@ -139,12 +141,28 @@ async function explain(task: ExplainTask): Promise<RowExplanation> {
 }
 
 export default async function run(task: WorkerTask): Promise<TrainOutput | BatchOutput | RowExplanation> {
-  switch (task.kind) {
-    case 'train':
-      return train(task);
-    case 'predictBatch':
-      return predictBatch(task);
-    case 'explain':
-      return explain(task);
+  try {
+    switch (task.kind) {
+      case 'train':
+        return await train(task);
+      case 'predictBatch':
+        return await predictBatch(task);
+      case 'explain':
+        return await explain(task);
+    }
+  } catch (error) {
+    throw portableError(error);
   }
+}
+
+/**
+ * An error reaches the main thread by structured clone, which keeps `message` and `cause` but drops own properties
+ * such as DataError's `code` and `field`: carry them in `cause` (src/errors.ts toAppError reads them back there).
+ */
+function portableError(error: unknown): unknown {
+  if (!(error instanceof Error) || typeof (error as { code?: unknown }).code !== 'string') return error;
+  const { code, field, allowed } = error as Error & { code: string; field?: string; allowed?: unknown };
+  const portable = new Error(error.message, { cause: { code, field, allowed } });
+  portable.stack = error.stack;
+  return portable;
 }

@@ -95,7 +95,7 @@ export const PredictionBatch = builder.objectRef<PredictionBatchRecord>('Predict
         offset: t.arg.int({ defaultValue: 0, required: true }),
         limit: t.arg.int({ defaultValue: 50, required: true }),
         sortByClass: t.arg.string({ description: "Sort by this class's probability, highest first (e.g. planet)." }),
-        ascending: t.arg.boolean({ defaultValue: false, required: true }),
+        ascending: t.arg.boolean({ description: 'Default: highest probability first with sortByClass, else row order (first row first).' }),
       },
       resolve: (b, { offset, limit, sortByClass, ascending }, { services }) => services.predictions.rows(b, { offset, limit, sortByClass, ascending }),
     }),

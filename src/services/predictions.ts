@@ -50,12 +50,20 @@ export interface BatchInput {
 export interface RowsQuery {
   offset?: number;
   limit?: number;
-  /** Sort by this class's probability (descending unless `ascending`); default: row order. */
+  /** Sort by this class's probability; default: row order. */
   sortByClass?: string | null;
-  ascending?: boolean;
+  /** Default: highest probability first when sorting by a class, else row order (first row first). */
+  ascending?: boolean | null;
+}
+
+interface RunStatus {
+  id: string;
+  status: TrainingRunRecord['status'];
 }
 
 export class PredictionService {
+  private readonly runStatus;
+
   constructor(
     private readonly db: Db,
     private readonly config: AppConfig,
@@ -63,11 +71,21 @@ export class PredictionService {
     private readonly models: ModelStore,
     private readonly datasets: DatasetService,
     private readonly pool: Piscina,
-  ) {}
+  ) {
+    this.runStatus = db
+      .select({ id: trainingRuns.id, status: trainingRuns.status })
+      .from(trainingRuns)
+      .where(eq(trainingRuns.id, sql.placeholder('id')))
+      .prepare();
+  }
 
-  /** A run that can predict: it exists (NOT_FOUND) and has succeeded (CONFLICT). */
-  requireReadyRun(runId: string): TrainingRunRecord {
-    const run = this.training.require(runId);
+  /**
+   * A run that can predict: it exists (NOT_FOUND) and has succeeded (CONFLICT). Reads the status only, through
+   * one prepared statement: the whole run record (metrics, curves, history as JSON) cost ~0.4 ms per `predict`.
+   */
+  requireReadyRun(runId: string): RunStatus {
+    const run = this.runStatus.get({ id: runId });
+    if (!run) throw notFound('Training run', runId);
     if (run.status !== 'SUCCEEDED') {
       throw conflict(`Training run ${runId} is ${run.status}; only a SUCCEEDED run can predict.`);
     }
@@ -121,7 +139,7 @@ export class PredictionService {
     }
     let output: BatchOutput;
     try {
-      const task: BatchTask = { kind: 'predictBatch', artifactGzip, location, candidatesOnly: input.candidatesOnly === true };
+      const task: BatchTask = { kind: 'predictBatch', artifactGzip, location, candidatesOnly: input.candidatesOnly === true, sourceField: hasDataset ? 'datasetId' : 'file' };
       output = (await this.pool.run(task)) as BatchOutput;
     } finally {
       if (temporary) await fs.rm(temporary, { force: true });
@@ -129,7 +147,7 @@ export class PredictionService {
     return this.store(run, hasDataset ? (input.datasetId as string) : null, input.candidatesOnly ? `${source}:candidates` : source, output);
   }
 
-  private store(run: TrainingRunRecord, datasetId: string | null, source: string, output: BatchOutput): PredictionBatchRecord {
+  private store(run: RunStatus, datasetId: string | null, source: string, output: BatchOutput): PredictionBatchRecord {
     const { classes } = output;
     const k = classes.length;
     const n = output.ids.length;
@@ -202,7 +220,7 @@ export class PredictionService {
       const index = batch.classes.indexOf(query.sortByClass);
       if (index === -1) throw badInput(`Unknown class "${query.sortByClass}"; the classes are ${batch.classes.join(', ')}.`, 'sortByClass', batch.classes);
       const probability = sql`json_extract(${predictionRows.probabilities}, ${`$[${index}]`})`;
-      order = query.ascending ? [asc(probability), asc(predictionRows.rowIndex)] : [desc(probability), asc(predictionRows.rowIndex)];
+      order = query.ascending === true ? [asc(probability), asc(predictionRows.rowIndex)] : [desc(probability), asc(predictionRows.rowIndex)];
     } else {
       order = [query.ascending === false ? desc(predictionRows.rowIndex) : asc(predictionRows.rowIndex)];
     }
