@@ -2,6 +2,9 @@
  * Quick figures for the tree engine on the Kepler table (physics-only features, 3 classes, random 80/20 split):
  * fit time, predictProba on 10,000 rows, TreeSHAP per row, macro-F1, peak RSS.
  * Run: node --import tsx bench/trees-quick.ts [path/to/kepler_koi.csv]
+ * Env: ONLY=rf|xgb|dt (one model), NO1=1 / NO2=1 (skip the 1- / 2-thread forest), STATS=1 (tree depth figures),
+ * ALG2=1 (also time the published O(L·D²) TreeSHAP and compare it with the default one).
+ * CPU figures (process.cpuUsage) are printed next to wall time: on a shared machine they are the steadier ones.
  */
 import { readFileSync } from 'node:fs';
 import Papa from 'papaparse';

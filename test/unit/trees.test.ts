@@ -7,6 +7,7 @@ import {
   ensembleOutput,
   randomForestTrainer,
   treeEnsembleOf,
+  treeShap,
   xgboostTrainer,
 } from '../../src/ml/models/trees/index.js';
 import { binOf, fitBinMapper } from '../../src/ml/models/trees/binning.js';
@@ -32,7 +33,7 @@ function synthetic(rows: number, cols: number, seed: number, missing = 0.05): { 
   return { X: matrix(rows, cols, data), y };
 }
 
-function column(X: Matrix, rows: number[][]): Matrix {
+function fromRows(rows: number[][]): Matrix {
   return matrix(rows.length, rows[0].length, Float64Array.from(rows.flat()));
 }
 
@@ -77,7 +78,7 @@ describe('binning', () => {
 
 describe('hand-checked trees', () => {
   // Feature 0 separates the classes between 3 and 10; feature 1 is noise.
-  const X = column(matrix(0, 0, new Float64Array()), [
+  const X = fromRows([
     [1, 5],
     [2, 1],
     [3, 4],
@@ -94,7 +95,7 @@ describe('hand-checked trees', () => {
     expect(tree.feature[0]).toBe(0);
     expect(tree.threshold[0]).toBe(6.5);
     expect(Array.from(tree.cover)).toEqual([6, 3, 3]);
-    const p = model.predictProba(column(X, [[6.5, 0], [6.6, 0], [-100, 9], [100, 9]]));
+    const p = model.predictProba(fromRows([[6.5, 0], [6.6, 0], [-100, 9], [100, 9]]));
     expect(Array.from(p)).toEqual([1, 0, 0, 1, 1, 0, 0, 1]);
     expect(Array.from(model.featureImportance())).toEqual([1, 0]);
   });
@@ -333,4 +334,42 @@ it('rejects bad training data', async () => {
   await expect(randomForestTrainer.fit(X, Int32Array.from([0, 1]), 2, {}, { seed: 1 })).rejects.toThrow(RangeError);
   const model = await decisionTreeTrainer.fit(X, Int32Array.from([0, 1, 1]), 2, {}, { seed: 1 });
   expect(() => model.predictProba(matrix(1, 2))).toThrow(RangeError);
+});
+
+describe('edge cases', () => {
+  it('wide data (> 65,536 histogram slots), an all-missing column and a constant column still train', async () => {
+    const rows = 300;
+    const cols = 300;
+    const rng = new Random(8);
+    const data = new Float64Array(rows * cols);
+    const y = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) data[r * cols + c] = c === 1 ? NaN : c === 2 ? 7 : rng.normal();
+      y[r] = data[r * cols] > 0 ? 1 : 0;
+    }
+    const X = matrix(rows, cols, data);
+    for (const [trainer, params] of [
+      [xgboostTrainer, { n_estimators: 5, max_depth: 3 }],
+      [randomForestTrainer, { n_estimators: 5 }],
+    ] as const) {
+      const model = await trainer.fit(X, y, 2, params, { seed: 1 });
+      rowSumsAreOne(model.predictProba(X), 2);
+      const imp = model.featureImportance();
+      expect(imp[1]).toBe(0);
+      expect(imp[2]).toBe(0);
+      expect(imp.indexOf(Math.max(...imp))).toBe(0);
+    }
+  });
+
+  it('a class absent from the training labels gets probability 0 (forest) and a single-leaf tree explains as zeros', async () => {
+    const X = matrix(4, 1, Float64Array.from([1, 2, 3, 4]));
+    const y = Int32Array.from([1, 1, 1, 1]);
+    const model = await decisionTreeTrainer.fit(X, y, 3, {}, { seed: 1 });
+    expect(Array.from(model.predictProba(X).subarray(0, 3))).toEqual([0, 1, 0]);
+    const ensemble = treeEnsembleOf(model)!;
+    expect(ensemble.trees[0].nodeCount).toBe(1);
+    const shap = treeShap(ensemble, Float64Array.from([2]), 1);
+    expect(shap.baseValue).toBe(1);
+    expect(Array.from(shap.contributions)).toEqual([0]);
+  });
 });

@@ -99,13 +99,3 @@ export function binColumns(X: Matrix, mapper: BinMapper, shared = false): Uint8A
   }
   return out;
 }
-
-/** Bins of X, row-major (`bins[r * cols + f]`): the layout the gradient histogram loop wants. */
-export function binRows(X: Matrix, mapper: BinMapper): Uint8Array {
-  const out = new Uint8Array(X.rows * X.cols);
-  for (let r = 0; r < X.rows; r++) {
-    const base = r * X.cols;
-    for (let f = 0; f < X.cols; f++) out[base + f] = binOf(mapper, f, X.data[base + f]);
-  }
-  return out;
-}

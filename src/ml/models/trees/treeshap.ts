@@ -1,9 +1,11 @@
 /**
- * Exact TreeSHAP, path-dependent (Lundberg, Erion & Lee 2018, "Consistent individualized feature attribution for
- * tree ensembles", Algorithm 2), O(L·D²) per tree. The conditional expectation of a tree given a feature subset
- * S follows x on features in S and splits by training cover elsewhere; the contributions are the exact Shapley
- * values of that game, so Σ contributions = output(x) − baseValue, where baseValue is the cover-weighted mean
- * output. Port of the recursion in shap's tree_shap.h (extend / unwind / unwound-sum on the unique path).
+ * Exact path-dependent TreeSHAP (Lundberg, Erion & Lee 2018). The conditional expectation of a tree given a
+ * feature subset S follows x on features in S and splits by training cover elsewhere; the contributions are
+ * the exact Shapley values of that game, so Σ contributions = output(x) − baseValue, where baseValue is the
+ * cover-weighted mean output.
+ * - `treeShap` / `treeShapAll` evaluate them in O(nodes × depth) per tree (see the note above shapTreeLinear).
+ * - `treeShapAlgorithm2` is the paper's Algorithm 2, O(leaves × depth²), a port of shap's tree_shap.h
+ *   (extend / unwind / unwound-sum on the unique path), kept as a cross-check; both agree to ~1e-15.
  */
 import type { FlatTree, TreeEnsemble } from './structure.js';
 
@@ -357,9 +359,6 @@ class LinearScratch {
   readonly owedBelow: Float64Array;
   readonly a: Float64Array;
   readonly b: Float64Array;
-  /** 1 / current factor of each feature at each point (1 for features off the path). */
-  readonly inv: Float64Array;
-  readonly invSaved: Float64Array;
 
   /** Sized for the largest tree of an ensemble; a smaller tree uses a prefix with its own stride. */
   constructor(
@@ -374,8 +373,7 @@ class LinearScratch {
     this.owedBelow = new Float64Array(features * points * outputs);
     this.a = new Float64Array(features).fill(1);
     this.b = new Float64Array(features).fill(1);
-    this.inv = new Float64Array(features * points).fill(1);
-    this.invSaved = new Float64Array((depth + 2) * points);
+
   }
 }
 
@@ -411,8 +409,7 @@ function shapTreeLinear(
   const { nodes: t, weights: gw } = gaussLegendre(Q);
   const K = outCount;
   const QK = Q * K;
-  const { prod, sums, saved, owedBelow, a, b, inv, invSaved } = sc;
-  inv.fill(1, 0, numFeatures * Q);
+  const { prod, sums, saved, owedBelow, a, b } = sc;
   if (treeDepth > sc.depth || Q > sc.points || K > sc.outputs) throw new RangeError('TreeSHAP scratch too small');
   for (let q = 0; q < Q; q++) prod[q] = 1;
 
@@ -449,9 +446,7 @@ function shapTreeLinear(
     const c = cover[node];
     const pBase = depth * Q;
     const cBase = (depth + 1) * QK;
-    const iBase = f * Q;
-    const vOld = depth * Q;
-    for (let q = 0; q < Q; q++) invSaved[vOld + q] = inv[iBase + q];
+    const dOld = bOld - aOld;
     for (let side = 0; side < 2; side++) {
       const child = side === 0 ? left[node] : right[node];
       const aNew = (aOld * cover[child]) / c;
@@ -459,12 +454,7 @@ function shapTreeLinear(
       // Factor ≡ 0: every leaf below is worth 0 in every coalition.
       if (aNew === 0 && bNew === 0) continue;
       const dNew = bNew - aNew;
-      // inv[f] holds 1 / (a_f + (b_f − a_f)·t_q) of the current factor; the parent's is kept for the sibling.
-      for (let q = 0; q < Q; q++) {
-        const factor = aNew + dNew * t[q];
-        prod[pBase + Q + q] = prod[pBase + q] * invSaved[vOld + q] * factor;
-        inv[iBase + q] = 1 / factor;
-      }
+      for (let q = 0; q < Q; q++) prod[pBase + Q + q] = (prod[pBase + q] / (aOld + dOld * t[q])) * (aNew + dNew * t[q]);
       a[f] = aNew;
       b[f] = bNew;
       if (repeats) for (let j = 0; j < QK; j++) owedBelow[oBase + j] = 0;
@@ -473,9 +463,9 @@ function shapTreeLinear(
       for (let o = 0; o < K; o++) {
         let integral = 0;
         if (repeats) {
-          for (let q = 0; q < Q; q++) integral += gw[q] * (sums[cBase + q * K + o] - owedBelow[oBase + q * K + o]) * inv[iBase + q];
+          for (let q = 0; q < Q; q++) integral += (gw[q] * (sums[cBase + q * K + o] - owedBelow[oBase + q * K + o])) / (aNew + dNew * t[q]);
         } else {
-          for (let q = 0; q < Q; q++) integral += gw[q] * sums[cBase + q * K + o] * inv[iBase + q];
+          for (let q = 0; q < Q; q++) integral += (gw[q] * sums[cBase + q * K + o]) / (aNew + dNew * t[q]);
         }
         phi[o * numFeatures + f] += dNew * integral;
       }
@@ -483,7 +473,90 @@ function shapTreeLinear(
     }
     a[f] = aOld;
     b[f] = bOld;
-    for (let q = 0; q < Q; q++) inv[iBase + q] = invSaved[vOld + q];
+    if (repeats) {
+      for (let j = 0; j < QK; j++) owedBelow[oBase + j] = saved[sBase + j] + (hasAncestor ? sums[sBase + j] : 0);
+    } else if (hasAncestor) {
+      for (let j = 0; j < QK; j++) owedBelow[oBase + j] += sums[sBase + j];
+    }
+  };
+  walk(0, 0);
+  // Leave the scratch clean for the next tree.
+  owedBelow.fill(0, 0, numFeatures * QK);
+}
+
+/** `shapTreeLinear` for one output (the common call), without the per-output loops. */
+function shapTreeLinear1(
+  tree: FlatTree,
+  treeDepth: number,
+  distinctFeatures: number,
+  repeatsBelow: Uint8Array,
+  sc: LinearScratch,
+  row: Float64Array,
+  phi: Float64Array,
+  numFeatures: number,
+  valueStart: number,
+  scale: number,
+): void {
+  const { feature, threshold, left, right, defaultLeft, cover, values, valueWidth } = tree;
+  if (feature[0] < 0) return;
+  const Q = pointsFor(distinctFeatures);
+  const { nodes: t, weights: gw } = gaussLegendre(Q);
+  const QK = Q;
+  const { prod, sums, saved, owedBelow, a, b } = sc;
+  if (treeDepth > sc.depth || Q > sc.points) throw new RangeError('TreeSHAP scratch too small');
+  for (let q = 0; q < Q; q++) prod[q] = 1;
+
+  // Writes the subtree's Σ_leaves v·Π factors (Q values) into sums[depth·Q …].
+  const walk = (node: number, depth: number): void => {
+    const sBase = depth * QK;
+    const f = feature[node];
+    if (f < 0) {
+      const vBase = node * valueWidth + valueStart;
+      const pBase = depth * Q;
+      const v = values[vBase] * scale;
+      for (let q = 0; q < Q; q++) sums[sBase + q] = prod[pBase + q] * v;
+      return;
+    }
+    const aOld = a[f];
+    const bOld = b[f];
+    // Only a node whose feature splits again below needs the "credited deeper" bookkeeping for its children;
+    // only a node with an ancestor on the same feature has to report its subtree sum upwards.
+    const repeats = repeatsBelow[node] === 1;
+    const hasAncestor = aOld !== 1 || bOld !== 1;
+    const oBase = f * QK;
+    if (repeats) for (let j = 0; j < QK; j++) saved[sBase + j] = owedBelow[oBase + j];
+    for (let j = 0; j < QK; j++) sums[sBase + j] = 0;
+    const x = row[f];
+    const th = threshold[node];
+    const goLeft = x <= th ? true : x > th ? false : defaultLeft[node] === 1;
+    const c = cover[node];
+    const pBase = depth * Q;
+    const cBase = (depth + 1) * QK;
+    const dOld = bOld - aOld;
+    for (let side = 0; side < 2; side++) {
+      const child = side === 0 ? left[node] : right[node];
+      const aNew = (aOld * cover[child]) / c;
+      const bNew = (side === 0) === goLeft ? bOld : 0;
+      // Factor ≡ 0: every leaf below is worth 0 in every coalition.
+      if (aNew === 0 && bNew === 0) continue;
+      const dNew = bNew - aNew;
+      for (let q = 0; q < Q; q++) prod[pBase + Q + q] = (prod[pBase + q] / (aOld + dOld * t[q])) * (aNew + dNew * t[q]);
+      a[f] = aNew;
+      b[f] = bNew;
+      if (repeats) for (let j = 0; j < QK; j++) owedBelow[oBase + j] = 0;
+      walk(child, depth + 1);
+      // Leaves under a deeper split on f are credited there; the rest are credited here.
+      let integral = 0;
+      if (repeats) {
+        for (let q = 0; q < Q; q++) integral += (gw[q] * (sums[cBase + q] - owedBelow[oBase + q])) / (aNew + dNew * t[q]);
+      } else {
+        for (let q = 0; q < Q; q++) integral += (gw[q] * sums[cBase + q]) / (aNew + dNew * t[q]);
+      }
+      phi[f] += dNew * integral;
+      for (let j = 0; j < QK; j++) sums[sBase + j] += sums[cBase + j];
+    }
+    a[f] = aOld;
+    b[f] = bOld;
     if (repeats) {
       for (let j = 0; j < QK; j++) owedBelow[oBase + j] = saved[sBase + j] + (hasAncestor ? sums[sBase + j] : 0);
     } else if (hasAncestor) {
@@ -510,8 +583,8 @@ export function treeShap(ensemble: TreeEnsemble, row: Float64Array, outputIndex:
   const sc = scratchFor(prep.maxDepth, prep.maxPoints, 1, M);
   ensemble.trees.forEach((tree, i) => {
     if (tree.output >= 0) {
-      if (tree.output === outputIndex) shapTreeLinear(tree, prep.treeDepth[i], prep.treeUnique[i], prep.repeatsBelow[i], sc, row, phi, M, 0, 1, ensemble.treeScale);
-    } else shapTreeLinear(tree, prep.treeDepth[i], prep.treeUnique[i], prep.repeatsBelow[i], sc, row, phi, M, outputIndex, 1, ensemble.treeScale);
+      if (tree.output === outputIndex) shapTreeLinear1(tree, prep.treeDepth[i], prep.treeUnique[i], prep.repeatsBelow[i], sc, row, phi, M, 0, ensemble.treeScale);
+    } else shapTreeLinear1(tree, prep.treeDepth[i], prep.treeUnique[i], prep.repeatsBelow[i], sc, row, phi, M, outputIndex, ensemble.treeScale);
   });
   return { baseValue: prep.expected[outputIndex], contributions: phi };
 }
