@@ -36,6 +36,8 @@ const STAGE_START: Record<Stage, number> = {
 };
 /** At most this many step events per second and run, plus one whenever another tenth of the steps is done. */
 const STEP_EVENT_INTERVAL_MS = 100;
+/** While subscribers still receive the previous event, the next plain step event waits this long and looks again. */
+const BACKLOG_RETRY_MS = 10;
 export const RESTART_MESSAGE = 'Interrupted by a server restart; start the training again.';
 
 interface LiveRun {
@@ -44,6 +46,8 @@ interface LiveRun {
   lastDecile: number;
   trainingStartedAt: number | null;
   pendingStep: StepProgress | null;
+  /** Sends the pending step when the interval is over (set while one waits). */
+  stepTimer: NodeJS.Timeout | null;
 }
 
 export interface TrainingServiceOptions {
@@ -257,7 +261,7 @@ export class TrainingService {
         createdAt: now,
       })
       .run();
-    this.live.set(id, { seq: 0, lastStepEmit: 0, lastDecile: -1, trainingStartedAt: null, pendingStep: null });
+    this.live.set(id, { seq: 0, lastStepEmit: 0, lastDecile: -1, trainingStartedAt: null, pendingStep: null, stepTimer: null });
     this.emit(id, { status: 'QUEUED', stage: 'QUEUED', progress: 0, step: 0, totalSteps: 0, message: 'Waiting in the training queue' });
     this.queue.enqueue(id);
     return this.require(id);
@@ -335,7 +339,7 @@ export class TrainingService {
       this.finish(runId, 'FAILED', { message, error: message });
     } finally {
       channel.port1.close();
-      this.live.delete(runId);
+      this.forget(runId);
     }
   };
 
@@ -368,20 +372,37 @@ export class TrainingService {
       return;
     }
     const { progress } = message;
-    const now = Date.now();
     const decile = progress.totalSteps > 0 ? Math.floor((10 * progress.step) / progress.totalSteps) : 0;
-    const due = now - live.lastStepEmit >= STEP_EVENT_INTERVAL_MS || decile > live.lastDecile || progress.step >= progress.totalSteps;
-    if (!due) {
-      live.pendingStep = progress;
+    if (decile > live.lastDecile || progress.step >= progress.totalSteps) {
+      this.emitStep(runId, progress);
       return;
     }
-    this.emitStep(runId, progress);
+    // Other steps go out from a timer, newest only: messages that queued up while the loop was busy (e.g. fanning
+    // out the previous event to many subscribers) collapse into one event instead of one event each.
+    live.pendingStep = progress;
+    if (!live.stepTimer) this.scheduleStep(runId, live, Math.max(0, live.lastStepEmit + STEP_EVENT_INTERVAL_MS - Date.now()));
+  }
+
+  private scheduleStep(runId: string, live: LiveRun, delayMs: number): void {
+    live.stepTimer = setTimeout(() => {
+      live.stepTimer = null;
+      if (!live.pendingStep || this.live.get(runId) !== live) return;
+      // Subscribers still busy with earlier events: wait rather than queue more (the step is only a refinement).
+      if (this.bus.backlog(runId) > 0) this.scheduleStep(runId, live, BACKLOG_RETRY_MS);
+      else this.emitStep(runId, live.pendingStep);
+    }, delayMs);
   }
 
   /** The latest step that the throttle held back, if any. */
   private flushStep(runId: string): void {
     const live = this.live.get(runId);
     if (live?.pendingStep) this.emitStep(runId, live.pendingStep);
+  }
+
+  private forget(runId: string): void {
+    const live = this.live.get(runId);
+    if (live?.stepTimer) clearTimeout(live.stepTimer);
+    this.live.delete(runId);
   }
 
   private emitStep(runId: string, progress: StepProgress): void {
@@ -451,7 +472,7 @@ export class TrainingService {
       totalSteps: current.totalSteps,
       message: result.message,
     });
-    this.live.delete(runId);
+    this.forget(runId);
   }
 
   /** Persists the event and the run's progress columns, then publishes it. */
@@ -462,7 +483,7 @@ export class TrainingService {
     let live = this.live.get(runId);
     if (!live) {
       const last = this.db.select({ seq: max(progressEvents.seq) }).from(progressEvents).where(eq(progressEvents.runId, runId)).get();
-      live = { seq: last?.seq ?? 0, lastStepEmit: 0, lastDecile: -1, trainingStartedAt: null, pendingStep: null };
+      live = { seq: last?.seq ?? 0, lastStepEmit: 0, lastDecile: -1, trainingStartedAt: null, pendingStep: null, stepTimer: null };
       if (!TERMINAL_STATUSES.has(event.status)) this.live.set(runId, live);
     }
     live.seq += 1;
