@@ -11,6 +11,9 @@ import { DataError } from './data/errors.js';
 import { trainPipeline, type PipelineArtifact, type PipelineConfig, type PipelineResult, type Stage } from './pipeline.js';
 import { Predictor, type RowExplanation } from './predictor.js';
 import type { StepProgress } from './types.js';
+import { lowerThisThreadPriority } from './thread-priority.js';
+
+lowerThisThreadPriority();
 
 export type WorkerMessage = { type: 'stage'; stage: Stage; message: string } | { type: 'step'; progress: StepProgress };
 

@@ -33,7 +33,7 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
   const sessions = new SessionService(db, datasets);
   const models = new ModelStore(db);
   const progressBus = createInMemoryProgressBus();
-  const trainingPool = createWorkerPool(config.trainingConcurrency);
+  const trainingPool = createWorkerPool(config.trainingConcurrency, { warm: true });
   // Explanations and batch predictions get their own worker, so they never wait behind a long training.
   const inferencePool = createWorkerPool(1);
   const training = new TrainingService(db, sessions, datasets, models, progressBus, trainingPool, logger, { threads: config.trainingThreads });

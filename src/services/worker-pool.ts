@@ -16,12 +16,13 @@ function workerExecArgv(): string[] {
   return compiled || hasTsx ? argv : [...argv, '--import', 'tsx'];
 }
 
-export function createWorkerPool(maxThreads: number, idleTimeoutMs = 60_000): Piscina {
+/** `warm`: keep one thread alive, so a run's first progress event does not wait for a thread to start. */
+export function createWorkerPool(maxThreads: number, options: { warm?: boolean; idleTimeoutMs?: number } = {}): Piscina {
   return new Piscina({
     filename: WORKER_FILE,
-    minThreads: 0,
+    minThreads: options.warm ? 1 : 0,
     maxThreads,
-    idleTimeout: idleTimeoutMs,
+    idleTimeout: options.idleTimeoutMs ?? 60_000,
     execArgv: workerExecArgv(),
     // A training task is long; queue the rest of the jobs in our own FIFO queue, not in piscina's.
     concurrentTasksPerWorker: 1,

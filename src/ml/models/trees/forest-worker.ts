@@ -6,6 +6,9 @@ import { parentPort } from 'node:worker_threads';
 import { Random } from '../../random.js';
 import { growClassTree } from './grow.js';
 import type { ForestWorkerData, TreeResult, WorkerMessage } from './forest-protocol.js';
+import { lowerThisThreadPriority } from '../../thread-priority.js';
+
+lowerThisThreadPriority();
 
 const port = parentPort;
 if (!port) throw new Error('forest-worker must run in a worker thread');
