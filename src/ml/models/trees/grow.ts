@@ -430,8 +430,9 @@ export class GradientTreeGrower {
             best.bin = b;
             best.GL = GL;
             best.HL = HL;
-            // No missing value in the node: NaN later follows the heavier child.
-            best.defaultLeft = mH > 0 ? 0 : HL >= HR ? 1 : 0;
+            // Missing values go right here; without any in the node, NaN later goes right too, as in XGBoost
+            // (its forward scan sends missing right and only scans backwards when the node has missing values).
+            best.defaultLeft = 0;
           }
         }
         if (mH > 0) {
