@@ -487,41 +487,27 @@ export class TrainingService {
       if (!TERMINAL_STATUSES.has(event.status)) this.live.set(runId, live);
     }
     live.seq += 1;
-    const at = new Date();
-    const progress = clamp01(event.progress);
-    this.db.transaction((tx) => {
-      tx.insert(progressEvents)
-        .values({
-          runId,
-          seq: live.seq,
-          at,
-          status: event.status,
-          stage: event.stage,
-          progress,
-          step: event.step,
-          totalSteps: event.totalSteps,
-          metrics: event.metrics ?? null,
-          message: event.message,
-        })
-        .run();
-      tx.update(trainingRuns)
-        .set({ stage: event.stage, progress, step: event.step, totalSteps: event.totalSteps, message: event.message })
-        .where(eq(trainingRuns.id, runId))
-        .run();
-    });
-    this.bus.publish({
+    const published: TrainingProgressEvent = {
       runId,
       seq: live.seq,
       status: event.status,
       stage: event.stage,
-      progress,
+      progress: clamp01(event.progress),
       step: event.step,
       totalSteps: event.totalSteps,
       metrics: event.metrics ?? null,
       message: event.message,
       etaSeconds: event.etaSeconds ?? null,
-      at,
+      at: new Date(),
       queuePosition: event.status === 'QUEUED' ? this.queue.position(runId) : null,
+    };
+    // ETA and queue position are live-only: they are stale the moment they are read back.
+    const { etaSeconds: _eta, queuePosition: _position, ...stored } = published;
+    const { stage, progress, step, totalSteps, message } = published;
+    this.db.transaction((tx) => {
+      tx.insert(progressEvents).values(stored).run();
+      tx.update(trainingRuns).set({ stage, progress, step, totalSteps, message }).where(eq(trainingRuns.id, runId)).run();
     });
+    this.bus.publish(published);
   }
 }
