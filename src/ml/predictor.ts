@@ -98,6 +98,12 @@ export class Predictor {
     return new Predictor(artifact, model, Preprocessor.fromJSON(artifact.preprocessor));
   }
 
+  /** Frees what the model holds outside the JS heap (TensorFlow.js weights); the predictor is unusable after. */
+  dispose(): void {
+    const disposable = this.model as TrainedClassifier & { dispose?: () => void };
+    disposable.dispose?.();
+  }
+
   get classes(): string[] {
     return this.artifact.classes;
   }

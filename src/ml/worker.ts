@@ -73,7 +73,11 @@ function readArtifact(artifactGzip: Uint8Array): PipelineArtifact {
 function predictorFor(cacheKey: string, artifactGzip: Uint8Array): Promise<Predictor> {
   let predictor = predictors.get(cacheKey);
   if (!predictor) {
-    if (predictors.size >= 8) predictors.delete(predictors.keys().next().value as string);
+    if (predictors.size >= 8) {
+      const oldest = predictors.keys().next().value as string;
+      predictors.get(oldest)?.then((p) => p.dispose()).catch(() => undefined);
+      predictors.delete(oldest);
+    }
     predictor = Predictor.load(readArtifact(artifactGzip));
     predictors.set(cacheKey, predictor);
   }

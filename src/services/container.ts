@@ -39,6 +39,7 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
   const training = new TrainingService(db, sessions, datasets, models, progressBus, trainingPool, logger, { threads: config.trainingThreads });
   const queue = new InMemoryJobQueue(config.trainingConcurrency, training.execute);
   training.attachQueue(queue);
+  sessions.onDelete((sessionId) => training.releaseSession(sessionId));
   const predictions = new PredictionService(db, config, training, models, datasets, inferencePool);
   const health = new HealthService(() => queue.counts(), tfBackendName);
 

@@ -48,11 +48,16 @@ export class ModelStore {
     const loading = gunzipAsync(bytes).then((json) => Predictor.load(JSON.parse(json.toString('utf8')) as PipelineArtifact));
     this.cache.set(runId, loading);
     loading.catch(() => this.cache.delete(runId));
-    if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
+    if (this.cache.size > CACHE_SIZE) this.forget([this.cache.keys().next().value as string]);
     return loading;
   }
 
+  /** Drops cached predictors and frees their model memory (TensorFlow.js tensors are not garbage-collected). */
   forget(runIds: Iterable<string>): void {
-    for (const id of runIds) this.cache.delete(id);
+    for (const id of runIds) {
+      const cached = this.cache.get(id);
+      this.cache.delete(id);
+      cached?.then((predictor) => predictor.dispose()).catch(() => undefined);
+    }
   }
 }

@@ -184,8 +184,17 @@ export class SessionService {
     return { ...next, id: current.id, createdAt: current.createdAt, updatedAt };
   }
 
+  private readonly deleteHooks: ((sessionId: string) => void)[] = [];
+
+  /** Called before a session is deleted (the training service stops its runs and frees their models). */
+  onDelete(hook: (sessionId: string) => void): void {
+    this.deleteHooks.push(hook);
+  }
+
   /** Deletes the session; its runs, models and predictions go with it (foreign keys cascade). */
   delete(id: string): boolean {
+    if (!this.get(id)) return false;
+    for (const hook of this.deleteHooks) hook(id);
     const result = this.db.delete(sessions).where(eq(sessions.id, id)).run();
     return result.changes > 0;
   }

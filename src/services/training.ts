@@ -281,6 +281,15 @@ export class TrainingService {
     return this.require(runId);
   }
 
+  /** A session is being deleted: stop its queued and running runs, and free its cached models. */
+  releaseSession(sessionId: string): void {
+    const runs = this.db.select({ id: trainingRuns.id, status: trainingRuns.status }).from(trainingRuns).where(eq(trainingRuns.sessionId, sessionId)).all();
+    for (const run of runs) {
+      if (run.status === 'QUEUED' || run.status === 'RUNNING') this.cancel(run.id);
+    }
+    this.models.forget(runs.map((run) => run.id));
+  }
+
   /** Start-up: runs left RUNNING by a crash failed; runs left QUEUED go back in the queue, oldest first. */
   recover(): { failed: number; requeued: number } {
     const running = this.db.select({ id: trainingRuns.id }).from(trainingRuns).where(eq(trainingRuns.status, 'RUNNING')).all();

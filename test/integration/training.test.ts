@@ -159,6 +159,16 @@ describe.skipIf(!HAS_KEPLER)('training over GraphQL with live progress', () => {
     await server.data('mutation ($r: ID!) { cancelTraining(runId: $r) { id } }', { r: runId }).catch(() => undefined);
   });
 
+  it('stops the runs of a session that is deleted mid-training', async () => {
+    const { sessionId, runId } = await startRun(server, { datasetId: 'kepler', modelType: 'random_forest', hyperparameters: { n_estimators: 400 } });
+    await waitFor(async () => ((await run(server, runId)).status === 'RUNNING' ? true : undefined), 60_000, 20);
+    const { deleteSession } = await server.data<{ deleteSession: boolean }>('mutation ($s: ID!) { deleteSession(id: $s) }', { s: sessionId });
+    expect(deleteSession).toBe(true);
+    await waitFor(() => (server.app.services.training.counts().running === 0 ? true : undefined), 2000, 10);
+    const gone = await server.data<{ trainingRun: unknown; session: unknown }>('query ($r: ID!, $s: ID!) { trainingRun(id: $r) { id } session(id: $s) { id } }', { r: runId, s: sessionId });
+    expect(gone).toEqual({ trainingRun: null, session: null });
+  });
+
   it('refuses a second start on a busy session with CONFLICT', async () => {
     const { sessionId, runId } = await startRun(server, { datasetId: 'kepler', modelType: 'random_forest', hyperparameters: { n_estimators: 200 } });
     const second = await server.gql('mutation ($s: ID!) { startTraining(sessionId: $s) { id } }', { s: sessionId });
