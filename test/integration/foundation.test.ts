@@ -187,9 +187,11 @@ describe('uploads', () => {
   });
 });
 
-describe('sessions', () => {
+describe('sessions and uploads', () => {
   it('survive a server restart on the same database file', async () => {
     const first = await startServer();
+    const uploaded = await upload(first, customCsv(), 'kept.csv');
+    const datasetId = (uploaded.body.data?.uploadDataset as { id: string }).id;
     const { createSession } = await first.data<{ createSession: { id: string } }>('mutation { createSession { id } }');
     await first.data('mutation ($s: ID!) { configureSession(input: { sessionId: $s, modelType: "xgb", hyperparameters: { n_estimators: "25" }, seed: 7 }) { id } }', { s: createSession.id });
     await first.stop();
@@ -203,6 +205,11 @@ describe('sessions', () => {
       expect(session).toMatchObject({ id: createSession.id, datasetId: 'kepler', modelType: 'xgboost', seed: 7 });
       expect(session.hyperparameters.n_estimators).toBe(25);
       expect(session.hyperparameters.max_depth).toBe(6);
+      const { dataset } = await second.data<{ dataset: { id: string; available: boolean; rowCount: number; classes: string[] } }>(
+        'query ($d: ID!) { dataset(id: $d) { id available rowCount classes } }',
+        { d: datasetId },
+      );
+      expect(dataset).toEqual({ id: datasetId, available: true, rowCount: 40, classes: ['false_positive', 'planet'] });
       const { deleteSession } = await second.data<{ deleteSession: boolean }>('mutation ($s: ID!) { deleteSession(id: $s) }', { s: createSession.id });
       expect(deleteSession).toBe(true);
       const again = await second.data<{ session: unknown }>('query ($s: ID!) { session(id: $s) { id } }', { s: createSession.id });
