@@ -148,6 +148,23 @@ export class TreeBuilder {
   }
 }
 
+/** Trees at most this deep also get the complete-binary-tree layout (2^depth leaf slots each). */
+const IMPLICIT_MAX_DEPTH = 10;
+
+interface CompiledTrees {
+  rec: Int32Array;
+  /** Leaf depth bound per tree. */
+  depth: Int32Array;
+  /** Per tree: offset of its complete layout in splitKey / splitThreshold, -1 when the tree is too deep. */
+  splitStart: Int32Array;
+  /** Per slot: feature × 2 + (1 when NaN goes right). */
+  splitKey: Int32Array;
+  splitThreshold: Float64Array;
+  /** Per tree: offset of its 2^depth leaf slots in leafNode (absolute node index of the leaf reached). */
+  leafStart: Int32Array;
+  leafNode: Int32Array;
+}
+
 /** All trees of a model concatenated: one set of arrays, `treeStart[t]` = first node of tree t. */
 export class PackedTrees {
   constructor(
@@ -215,20 +232,23 @@ export class PackedTrees {
     );
   }
 
-  private compiled: { rec: Int32Array; depth: Int32Array } | null = null;
+  private compiled: CompiledTrees | null = null;
 
   /**
-   * Node records for prediction, 4 ints per node: feature, left, right, child taken by NaN (absolute indices).
-   * Leaves loop to themselves on feature 0, so a walk of exactly `depth` steps ends at the right leaf without
-   * testing for leaves. One record per node keeps a step to two memory reads (record + threshold).
+   * Prediction layouts, built once per model. Every tree gets node records, 4 ints per node: feature, left,
+   * right, child taken by NaN (absolute indices); leaves loop to themselves on feature 0. One record per node
+   * keeps a step to two memory reads (record + threshold). Shallow trees (depth ≤ IMPLICIT_MAX_DEPTH, e.g.
+   * boosting) are also laid out as complete binary trees (children of i at 2i+1, 2i+2; a leaf above the last
+   * level becomes splits whose both sides are that leaf), so a step needs no child-index load at all.
    */
-  private nodeRecords(): { rec: Int32Array; depth: Int32Array } {
+  private nodeRecords(): CompiledTrees {
     if (this.compiled) return this.compiled;
     const n = this.feature.length;
+    const T = this.treeCount;
     const rec = new Int32Array(n * 4);
-    const depth = new Int32Array(this.treeCount);
+    const depth = new Int32Array(T);
     const nodeDepth = new Int32Array(n);
-    for (let t = 0; t < this.treeCount; t++) {
+    for (let t = 0; t < T; t++) {
       const s = this.treeStart[t];
       for (let i = s; i < this.treeStart[t + 1]; i++) {
         if (this.feature[i] < 0) {
@@ -246,7 +266,42 @@ export class PackedTrees {
         nodeDepth[l] = nodeDepth[r] = nodeDepth[i] + 1;
       }
     }
-    this.compiled = { rec, depth };
+    const splitStart = new Int32Array(T).fill(-1);
+    const leafStart = new Int32Array(T);
+    let splits = 0;
+    let leaves = 0;
+    for (let t = 0; t < T; t++) {
+      if (depth[t] > IMPLICIT_MAX_DEPTH) continue;
+      splitStart[t] = splits;
+      leafStart[t] = leaves;
+      splits += (1 << depth[t]) - 1;
+      leaves += 1 << depth[t];
+    }
+    const splitKey = new Int32Array(splits);
+    const splitThreshold = new Float64Array(splits);
+    const leafNode = new Int32Array(leaves);
+    for (let t = 0; t < T; t++) {
+      if (splitStart[t] < 0) continue;
+      const D = depth[t];
+      const fill = (slot: number, node: number, d: number): void => {
+        if (d === D) {
+          leafNode[leafStart[t] + slot - ((1 << D) - 1)] = node;
+          return;
+        }
+        const f = this.feature[node];
+        if (f >= 0) {
+          // feature × 2 + (1 when NaN goes right): one load gives both.
+          splitKey[splitStart[t] + slot] = 2 * f + (this.defaultLeft[node] === 1 ? 0 : 1);
+          splitThreshold[splitStart[t] + slot] = this.threshold[node];
+        }
+        const l = f >= 0 ? this.treeStart[t] + this.left[node] : node;
+        const r = f >= 0 ? this.treeStart[t] + this.right[node] : node;
+        fill(2 * slot + 1, l, d + 1);
+        fill(2 * slot + 2, r, d + 1);
+      };
+      fill(0, this.treeStart[t], 0);
+    }
+    this.compiled = { rec, depth, splitStart, splitKey, splitThreshold, leafStart, leafNode };
     return this.compiled;
   }
 
@@ -254,10 +309,11 @@ export class PackedTrees {
    * Adds every tree's leaf values into `out` (rows × outWidth): a tree with an output adds its one value to that
    * column, other trees add their valueWidth values. Rows go in blocks; within a block several rows
    * walk a tree side by side, branch-free, so their memory reads overlap (a single walk is latency-bound).
+   * Each row still adds the trees in order, so results do not depend on the layout used.
    */
   accumulate(data: Float64Array, rows: number, cols: number, out: Float64Array, outWidth: number): void {
     const { threshold: th, values, valueWidth, treeOutput, feature } = this;
-    const { rec, depth } = this.nodeRecords();
+    const { rec, depth, splitStart, splitKey: key, splitThreshold: sth, leafStart, leafNode } = this.nodeRecords();
     // Measured: big blocks win for deep forests (tree nodes are the cache misses), 1024 is as good for boosting.
     const BLOCK = 1024;
     const leaves = new Int32Array(BLOCK);
@@ -266,76 +322,107 @@ export class PackedTrees {
       for (let t = 0; t < this.treeCount; t++) {
         const root = this.treeStart[t];
         const steps = depth[t];
-        let r = r0;
-        if (steps <= 16) {
-          // Shallow trees: exactly `steps` steps for 8 rows at once.
+        if (splitStart[t] >= 0) {
+          // Complete layout: exactly `steps` steps, 8 rows at once; the slot after the last step names the leaf.
+          const k0 = splitStart[t];
+          const firstLeaf = (1 << steps) - 1;
+          const l0 = leafStart[t] - firstLeaf;
+          let r = r0;
           for (; r + 8 <= r1; r += 8) {
             const b = r * cols;
-            let n0 = root, n1 = root, n2 = root, n3 = root, n4 = root, n5 = root, n6 = root, n7 = root;
+            let n0 = 0, n1 = 0, n2 = 0, n3 = 0, n4 = 0, n5 = 0, n6 = 0, n7 = 0;
             for (let d = 0; d < steps; d++) {
-              let x = data[b + rec[4 * n0]];
-              n0 = rec[4 * n0 + 1 + +(x > th[n0]) + 2 * +(x !== x)];
-              x = data[b + cols + rec[4 * n1]];
-              n1 = rec[4 * n1 + 1 + +(x > th[n1]) + 2 * +(x !== x)];
-              x = data[b + 2 * cols + rec[4 * n2]];
-              n2 = rec[4 * n2 + 1 + +(x > th[n2]) + 2 * +(x !== x)];
-              x = data[b + 3 * cols + rec[4 * n3]];
-              n3 = rec[4 * n3 + 1 + +(x > th[n3]) + 2 * +(x !== x)];
-              x = data[b + 4 * cols + rec[4 * n4]];
-              n4 = rec[4 * n4 + 1 + +(x > th[n4]) + 2 * +(x !== x)];
-              x = data[b + 5 * cols + rec[4 * n5]];
-              n5 = rec[4 * n5 + 1 + +(x > th[n5]) + 2 * +(x !== x)];
-              x = data[b + 6 * cols + rec[4 * n6]];
-              n6 = rec[4 * n6 + 1 + +(x > th[n6]) + 2 * +(x !== x)];
-              x = data[b + 7 * cols + rec[4 * n7]];
-              n7 = rec[4 * n7 + 1 + +(x > th[n7]) + 2 * +(x !== x)];
+              let k = key[k0 + n0];
+              let x = data[b + (k >> 1)];
+              n0 = 2 * n0 + 1 + (+(x > sth[k0 + n0]) | (k & +(x !== x)));
+              k = key[k0 + n1];
+              x = data[b + cols + (k >> 1)];
+              n1 = 2 * n1 + 1 + (+(x > sth[k0 + n1]) | (k & +(x !== x)));
+              k = key[k0 + n2];
+              x = data[b + 2 * cols + (k >> 1)];
+              n2 = 2 * n2 + 1 + (+(x > sth[k0 + n2]) | (k & +(x !== x)));
+              k = key[k0 + n3];
+              x = data[b + 3 * cols + (k >> 1)];
+              n3 = 2 * n3 + 1 + (+(x > sth[k0 + n3]) | (k & +(x !== x)));
+              k = key[k0 + n4];
+              x = data[b + 4 * cols + (k >> 1)];
+              n4 = 2 * n4 + 1 + (+(x > sth[k0 + n4]) | (k & +(x !== x)));
+              k = key[k0 + n5];
+              x = data[b + 5 * cols + (k >> 1)];
+              n5 = 2 * n5 + 1 + (+(x > sth[k0 + n5]) | (k & +(x !== x)));
+              k = key[k0 + n6];
+              x = data[b + 6 * cols + (k >> 1)];
+              n6 = 2 * n6 + 1 + (+(x > sth[k0 + n6]) | (k & +(x !== x)));
+              k = key[k0 + n7];
+              x = data[b + 7 * cols + (k >> 1)];
+              n7 = 2 * n7 + 1 + (+(x > sth[k0 + n7]) | (k & +(x !== x)));
             }
             const o = r - r0;
-            leaves[o] = n0;
-            leaves[o + 1] = n1;
-            leaves[o + 2] = n2;
-            leaves[o + 3] = n3;
-            leaves[o + 4] = n4;
-            leaves[o + 5] = n5;
-            leaves[o + 6] = n6;
-            leaves[o + 7] = n7;
+            leaves[o] = leafNode[l0 + n0];
+            leaves[o + 1] = leafNode[l0 + n1];
+            leaves[o + 2] = leafNode[l0 + n2];
+            leaves[o + 3] = leafNode[l0 + n3];
+            leaves[o + 4] = leafNode[l0 + n4];
+            leaves[o + 5] = leafNode[l0 + n5];
+            leaves[o + 6] = leafNode[l0 + n6];
+            leaves[o + 7] = leafNode[l0 + n7];
+          }
+          for (; r < r1; r++) {
+            const b = r * cols;
+            let n = 0;
+            for (let d = 0; d < steps; d++) {
+              const k = key[k0 + n];
+              const x = data[b + (k >> 1)];
+              n = 2 * n + 1 + (+(x > sth[k0 + n]) | (k & +(x !== x)));
+            }
+            leaves[r - r0] = leafNode[l0 + n];
           }
         } else {
-          // Deep, unbalanced trees: 4 rows side by side, each stopping at its own leaf.
-          for (; r + 4 <= r1; r += 4) {
-            const b = r * cols;
-            let n0 = root, n1 = root, n2 = root, n3 = root;
-            let f0 = feature[root], f1 = f0, f2 = f0, f3 = f0;
-            // Sign bits: the AND is negative only once all four rows sit on leaves (leaves loop to themselves).
-            while ((f0 & f1 & f2 & f3) >= 0) {
-              let x = data[b + rec[4 * n0]];
-              n0 = rec[4 * n0 + 1 + +(x > th[n0]) + 2 * +(x !== x)];
-              x = data[b + cols + rec[4 * n1]];
-              n1 = rec[4 * n1 + 1 + +(x > th[n1]) + 2 * +(x !== x)];
-              x = data[b + 2 * cols + rec[4 * n2]];
-              n2 = rec[4 * n2 + 1 + +(x > th[n2]) + 2 * +(x !== x)];
-              x = data[b + 3 * cols + rec[4 * n3]];
-              n3 = rec[4 * n3 + 1 + +(x > th[n3]) + 2 * +(x !== x)];
-              f0 = feature[n0];
-              f1 = feature[n1];
-              f2 = feature[n2];
-              f3 = feature[n3];
+          // Deep, unbalanced trees: 4 lanes, each walking its own row; a lane that reaches a leaf records it and
+          // takes the next row, so no lane idles while another row is still deep (leaf depths vary a lot).
+          const L = Math.min(4, r1 - r0);
+          let next = r0 + L;
+          let i0 = r0, i1 = r0 + 1, i2 = r0 + 2, i3 = r0 + 3;
+          // With fewer than 4 rows, the spare lanes start done (index -1) and shadow lane 0's walk unrecorded.
+          let b0 = i0 * cols, b1 = i1 * cols, b2 = i2 * cols, b3 = i3 * cols;
+          let n0 = root, n1 = root, n2 = root, n3 = root;
+          let active = L;
+          if (L < 4) i3 = -1;
+          if (L < 3) i2 = -1;
+          if (L < 2) i1 = -1;
+          if (i1 < 0) { b1 = b0; n1 = n0; }
+          if (i2 < 0) { b2 = b0; n2 = n0; }
+          if (i3 < 0) { b3 = b0; n3 = n0; }
+          if (feature[root] < 0) {
+            for (let i = r0; i < r1; i++) leaves[i - r0] = root;
+            active = 0;
+          }
+          while (active > 0) {
+            let x = data[b0 + rec[4 * n0]];
+            n0 = rec[4 * n0 + 1 + +(x > th[n0]) + 2 * +(x !== x)];
+            x = data[b1 + rec[4 * n1]];
+            n1 = rec[4 * n1 + 1 + +(x > th[n1]) + 2 * +(x !== x)];
+            x = data[b2 + rec[4 * n2]];
+            n2 = rec[4 * n2 + 1 + +(x > th[n2]) + 2 * +(x !== x)];
+            x = data[b3 + rec[4 * n3]];
+            n3 = rec[4 * n3 + 1 + +(x > th[n3]) + 2 * +(x !== x)];
+            if (feature[n0] < 0 && i0 >= 0) {
+              leaves[i0 - r0] = n0;
+              if (next < r1) { i0 = next++; b0 = i0 * cols; n0 = root; } else { i0 = -1; active--; }
             }
-            const o = r - r0;
-            leaves[o] = n0;
-            leaves[o + 1] = n1;
-            leaves[o + 2] = n2;
-            leaves[o + 3] = n3;
+            if (feature[n1] < 0 && i1 >= 0) {
+              leaves[i1 - r0] = n1;
+              if (next < r1) { i1 = next++; b1 = i1 * cols; n1 = root; } else { i1 = -1; active--; }
+            }
+            if (feature[n2] < 0 && i2 >= 0) {
+              leaves[i2 - r0] = n2;
+              if (next < r1) { i2 = next++; b2 = i2 * cols; n2 = root; } else { i2 = -1; active--; }
+            }
+            if (feature[n3] < 0 && i3 >= 0) {
+              leaves[i3 - r0] = n3;
+              if (next < r1) { i3 = next++; b3 = i3 * cols; n3 = root; } else { i3 = -1; active--; }
+            }
           }
-        }
-        for (; r < r1; r++) {
-          const b = r * cols;
-          let node = root;
-          while (feature[node] >= 0) {
-            const x = data[b + rec[4 * node]];
-            node = rec[4 * node + 1 + +(x > th[node]) + 2 * +(x !== x)];
-          }
-          leaves[r - r0] = node;
         }
         if (treeOutput) {
           const column = treeOutput[t];

@@ -484,89 +484,176 @@ function shapTreeLinear(
   owedBelow.fill(0, 0, numFeatures * QK);
 }
 
-/** `shapTreeLinear` for one output (the common call), without the per-output loops. */
-function shapTreeLinear1(
-  tree: FlatTree,
-  treeDepth: number,
-  distinctFeatures: number,
-  repeatsBelow: Uint8Array,
-  sc: LinearScratch,
-  row: Float64Array,
-  phi: Float64Array,
-  numFeatures: number,
-  valueStart: number,
-  scale: number,
-): void {
-  const { feature, threshold, left, right, defaultLeft, cover, values, valueWidth } = tree;
-  if (feature[0] < 0) return;
-  const Q = pointsFor(distinctFeatures);
-  const { nodes: t, weights: gw } = gaussLegendre(Q);
-  const QK = Q;
-  const { prod, sums, saved, owedBelow, a, b } = sc;
-  if (treeDepth > sc.depth || Q > sc.points) throw new RangeError('TreeSHAP scratch too small');
-  for (let q = 0; q < Q; q++) prod[q] = 1;
+/**
+ * The one-output walk (`treeShap`, the common call) as a reusable object: per-tree constants are computed once
+ * per ensemble, scratch arrays are allocated once, and the recursion is a method rather than a per-call closure.
+ * Compared with `shapTreeLinear` it also factors each node's product as base × (child factor), where base is the
+ * product without the node's feature: a leaf child then needs no division (its integrand is v · base), and a
+ * feature with no ancestor split has factor 1, so dividing it out is skipped.
+ */
+class OneOutputWalker {
+  private readonly prod: Float64Array;
+  private readonly base: Float64Array;
+  private readonly sums: Float64Array;
+  private readonly saved: Float64Array;
+  private readonly owed: Float64Array;
+  private readonly a: Float64Array;
+  private readonly b: Float64Array;
+  /** Per tree: cover[node] / cover[parent] (1 at the root). */
+  private readonly ratios: Float64Array[];
 
-  // Writes the subtree's Σ_leaves v·Π factors (Q values) into sums[depth·Q …].
-  const walk = (node: number, depth: number): void => {
-    const sBase = depth * QK;
-    const f = feature[node];
-    if (f < 0) {
-      const vBase = node * valueWidth + valueStart;
-      const pBase = depth * Q;
-      const v = values[vBase] * scale;
-      for (let q = 0; q < Q; q++) sums[sBase + q] = prod[pBase + q] * v;
-      return;
-    }
+  // The tree being explained (set by `explain`).
+  private feature: Int32Array = new Int32Array(0);
+  private threshold: Float64Array = new Float64Array(0);
+  private left: Int32Array = new Int32Array(0);
+  private right: Int32Array = new Int32Array(0);
+  private defaultLeft: Uint8Array = new Uint8Array(0);
+  private repeatsBelow: Uint8Array = new Uint8Array(0);
+  private ratio: Float64Array = new Float64Array(0);
+  private values: Float64Array = new Float64Array(0);
+  private valueWidth = 1;
+  private valueStart = 0;
+  private scale = 1;
+  private points = 1;
+  private t: Float64Array = new Float64Array(1);
+  private gw: Float64Array = new Float64Array(1);
+  private row: Float64Array = new Float64Array(0);
+  private phi: Float64Array = new Float64Array(0);
+
+  constructor(
+    private readonly ensemble: TreeEnsemble,
+    private readonly prep: Prepared,
+  ) {
+    const depth = prep.maxDepth + 2;
+    const Q = prep.maxPoints;
+    const M = ensemble.numFeatures;
+    this.prod = new Float64Array(depth * Q);
+    this.base = new Float64Array(depth * Q);
+    this.sums = new Float64Array(depth * Q);
+    this.saved = new Float64Array(depth * Q);
+    this.owed = new Float64Array(M * Q);
+    this.a = new Float64Array(M).fill(1);
+    this.b = new Float64Array(M).fill(1);
+    this.ratios = ensemble.trees.map((tree) => {
+      const ratio = new Float64Array(tree.nodeCount).fill(1);
+      for (let n = 0; n < tree.nodeCount; n++) {
+        if (tree.feature[n] < 0) continue;
+        ratio[tree.left[n]] = tree.cover[tree.left[n]] / tree.cover[n];
+        ratio[tree.right[n]] = tree.cover[tree.right[n]] / tree.cover[n];
+      }
+      return ratio;
+    });
+  }
+
+  /** Adds tree i's SHAP values for leaf value values[leaf·valueWidth + valueStart] into phi. */
+  explain(i: number, row: Float64Array, phi: Float64Array, valueStart: number): void {
+    const tree = this.ensemble.trees[i];
+    if (tree.feature[0] < 0) return;
+    this.feature = tree.feature;
+    this.threshold = tree.threshold;
+    this.left = tree.left;
+    this.right = tree.right;
+    this.defaultLeft = tree.defaultLeft;
+    this.repeatsBelow = this.prep.repeatsBelow[i];
+    this.ratio = this.ratios[i];
+    this.values = tree.values;
+    this.valueWidth = tree.valueWidth;
+    this.valueStart = valueStart;
+    this.scale = this.ensemble.treeScale;
+    const Q = pointsFor(this.prep.treeUnique[i]);
+    const g = gaussLegendre(Q);
+    this.points = Q;
+    this.t = g.nodes;
+    this.gw = g.weights;
+    this.row = row;
+    this.phi = phi;
+    for (let q = 0; q < Q; q++) this.prod[q] = 1;
+    this.walk(0, 0);
+    // Leave the scratch clean for the next tree.
+    this.owed.fill(0);
+  }
+
+  /**
+   * Internal node `node` at `depth` (its product Π_j (a_j + d_j t_q) is in prod[depth·Q …]): writes the
+   * subtree's Σ_leaves v·Π into sums[depth·Q …] and credits the node's feature for both edges.
+   */
+  private walk(node: number, depth: number): void {
+    const { prod, sums, saved, owed, a, b, t, gw } = this;
+    const Q = this.points;
+    const f = this.feature[node];
+    const sBase = depth * Q;
+    const cBase = sBase + Q;
     const aOld = a[f];
     const bOld = b[f];
     // Only a node whose feature splits again below needs the "credited deeper" bookkeeping for its children;
     // only a node with an ancestor on the same feature has to report its subtree sum upwards.
-    const repeats = repeatsBelow[node] === 1;
+    const repeats = this.repeatsBelow[node] === 1;
     const hasAncestor = aOld !== 1 || bOld !== 1;
-    const oBase = f * QK;
-    if (repeats) for (let j = 0; j < QK; j++) saved[sBase + j] = owedBelow[oBase + j];
-    for (let j = 0; j < QK; j++) sums[sBase + j] = 0;
-    const x = row[f];
-    const th = threshold[node];
-    const goLeft = x <= th ? true : x > th ? false : defaultLeft[node] === 1;
-    const c = cover[node];
-    const pBase = depth * Q;
-    const cBase = (depth + 1) * QK;
-    const dOld = bOld - aOld;
+    const oBase = f * Q;
+    // base = the product without f's factor (which is 1, so base = prod, unless f was split on above).
+    let base = prod;
+    if (hasAncestor) {
+      base = this.base;
+      const dOld = bOld - aOld;
+      for (let q = 0; q < Q; q++) base[sBase + q] = prod[sBase + q] / (aOld + dOld * t[q]);
+    }
+    if (repeats) for (let q = 0; q < Q; q++) saved[sBase + q] = owed[oBase + q];
+    for (let q = 0; q < Q; q++) sums[sBase + q] = 0;
+    const x = this.row[f];
+    const th = this.threshold[node];
+    const goLeft = x <= th ? true : x > th ? false : this.defaultLeft[node] === 1;
+    // ∫ base dt, shared by leaf children (a leaf's integrand is v · base).
+    let baseIntegral = NaN;
     for (let side = 0; side < 2; side++) {
-      const child = side === 0 ? left[node] : right[node];
-      const aNew = (aOld * cover[child]) / c;
+      const child = side === 0 ? this.left[node] : this.right[node];
+      const aNew = aOld * this.ratio[child];
       const bNew = (side === 0) === goLeft ? bOld : 0;
       // Factor ≡ 0: every leaf below is worth 0 in every coalition.
       if (aNew === 0 && bNew === 0) continue;
       const dNew = bNew - aNew;
-      for (let q = 0; q < Q; q++) prod[pBase + Q + q] = (prod[pBase + q] / (aOld + dOld * t[q])) * (aNew + dNew * t[q]);
+      if (this.feature[child] < 0) {
+        const v = this.values[child * this.valueWidth + this.valueStart] * this.scale;
+        if (baseIntegral !== baseIntegral) {
+          baseIntegral = 0;
+          for (let q = 0; q < Q; q++) baseIntegral += gw[q] * base[sBase + q];
+        }
+        this.phi[f] += dNew * v * baseIntegral;
+        for (let q = 0; q < Q; q++) sums[sBase + q] += v * base[sBase + q] * (aNew + dNew * t[q]);
+        continue;
+      }
+      for (let q = 0; q < Q; q++) prod[cBase + q] = base[sBase + q] * (aNew + dNew * t[q]);
       a[f] = aNew;
       b[f] = bNew;
-      if (repeats) for (let j = 0; j < QK; j++) owedBelow[oBase + j] = 0;
-      walk(child, depth + 1);
+      if (repeats) for (let q = 0; q < Q; q++) owed[oBase + q] = 0;
+      this.walk(child, depth + 1);
       // Leaves under a deeper split on f are credited there; the rest are credited here.
       let integral = 0;
       if (repeats) {
-        for (let q = 0; q < Q; q++) integral += (gw[q] * (sums[cBase + q] - owedBelow[oBase + q])) / (aNew + dNew * t[q]);
+        for (let q = 0; q < Q; q++) {
+          const s = sums[cBase + q];
+          integral += (gw[q] * (s - owed[oBase + q])) / (aNew + dNew * t[q]);
+          sums[sBase + q] += s;
+        }
       } else {
-        for (let q = 0; q < Q; q++) integral += (gw[q] * sums[cBase + q]) / (aNew + dNew * t[q]);
+        for (let q = 0; q < Q; q++) {
+          const s = sums[cBase + q];
+          integral += (gw[q] * s) / (aNew + dNew * t[q]);
+          sums[sBase + q] += s;
+        }
       }
-      phi[f] += dNew * integral;
-      for (let j = 0; j < QK; j++) sums[sBase + j] += sums[cBase + j];
+      this.phi[f] += dNew * integral;
     }
     a[f] = aOld;
     b[f] = bOld;
     if (repeats) {
-      for (let j = 0; j < QK; j++) owedBelow[oBase + j] = saved[sBase + j] + (hasAncestor ? sums[sBase + j] : 0);
+      for (let q = 0; q < Q; q++) owed[oBase + q] = saved[sBase + q] + (hasAncestor ? sums[sBase + q] : 0);
     } else if (hasAncestor) {
-      for (let j = 0; j < QK; j++) owedBelow[oBase + j] += sums[sBase + j];
+      for (let q = 0; q < Q; q++) owed[oBase + q] += sums[sBase + q];
     }
-  };
-  walk(0, 0);
-  // Leave the scratch clean for the next tree.
-  owedBelow.fill(0, 0, numFeatures * QK);
+  }
 }
+
+const walkers = new WeakMap<TreeEnsemble, OneOutputWalker>();
 
 /**
  * SHAP values of one row for output `outputIndex` (a class): probability for forests/trees, softmax margin for
@@ -578,13 +665,15 @@ export function treeShap(ensemble: TreeEnsemble, row: Float64Array, outputIndex:
     throw new RangeError(`outputIndex ${outputIndex} is outside [0, ${ensemble.numOutputs})`);
   }
   const prep = prepare(ensemble);
-  const M = ensemble.numFeatures;
-  const phi = new Float64Array(M);
-  const sc = scratchFor(prep.maxDepth, prep.maxPoints, 1, M);
+  let walker = walkers.get(ensemble);
+  if (!walker) {
+    walker = new OneOutputWalker(ensemble, prep);
+    walkers.set(ensemble, walker);
+  }
+  const phi = new Float64Array(ensemble.numFeatures);
   ensemble.trees.forEach((tree, i) => {
-    if (tree.output >= 0) {
-      if (tree.output === outputIndex) shapTreeLinear1(tree, prep.treeDepth[i], prep.treeUnique[i], prep.repeatsBelow[i], sc, row, phi, M, 0, ensemble.treeScale);
-    } else shapTreeLinear1(tree, prep.treeDepth[i], prep.treeUnique[i], prep.repeatsBelow[i], sc, row, phi, M, outputIndex, ensemble.treeScale);
+    if (tree.output < 0) walker.explain(i, row, phi, outputIndex);
+    else if (tree.output === outputIndex) walker.explain(i, row, phi, 0);
   });
   return { baseValue: prep.expected[outputIndex], contributions: phi };
 }
