@@ -65,6 +65,8 @@ export function createGraphQLApp(config: AppConfig, services: Services, logger: 
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     fetchAPI,
+    // yoga's own body limit (25 MB by default) must not undercut MAX_UPLOAD_MB; the multipart overhead gets 1 MB.
+    maxRequestBodySize: config.maxUploadBytes + 1024 * 1024,
     landingPage: false,
     logging: false,
     graphiql: {

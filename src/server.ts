@@ -7,12 +7,15 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { ExecutionArgs, execute as graphqlExecute, subscribe as graphqlSubscribe } from 'graphql';
+import { envelop, type Plugin } from 'graphql-yoga';
 import type { AppConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { createServices, type Services } from './services/container.js';
 import { createGraphQLApp, GRAPHQL_PATH, requestIdFrom, type Yoga } from './graphql-app.js';
 import { createRestHandler } from './rest/router.js';
 import { corsOriginFor } from './cors.js';
+import { useSharedSubscriptionExecution } from './shared-subscriptions.js';
+import { PARSED_JSON_MAX_BYTES, isJsonContentType, preparsedBody } from './json-body.js';
 
 export interface App {
   readonly services: Services;
@@ -69,6 +72,19 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
         req.resume();
         return;
       }
+      if (req.method === 'POST' && length > 0 && length <= PARSED_JSON_MAX_BYTES && isJsonContentType(req.headers['content-type'])) {
+        // Node's parser delivers exactly content-length bytes, so the body is bounded without yoga's stream limiter.
+        // A client that hangs up mid-body gets no answer, as on yoga's path.
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.once('end', () => {
+          const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
+          (req as http.IncomingMessage & { body?: unknown }).body = preparsedBody(text);
+          void yoga(req, res);
+        });
+        req.once('error', () => res.destroy());
+        return;
+      }
       void yoga(req, res);
       return;
     }
@@ -77,14 +93,20 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   server.headersTimeout = 30_000;
   server.requestTimeout = 300_000;
 
-  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: 1024 * 1024 });
+  // yoga's own pipeline (the same plugins: context, validation, masking) plus shared execution of fanned-out
+  // subscription events. yoga keeps its flattened envelop plugin list in `plugins` (TS-protected; reading
+  // `yoga.getEnveloped._plugins` fails because the server adapter proxy hands out a wrapped getEnveloped).
+  const yogaPlugins = (yoga as unknown as { plugins: Plugin[] }).plugins;
+  const getWsEnveloped = envelop({ plugins: [...yogaPlugins, useSharedSubscriptionExecution()] });
+  // perMessageDeflate stays off (the ws default): compressing each of 1,000 copies would cost more than it saves.
+  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: 1024 * 1024, perMessageDeflate: false });
   const wsCleanup = useServer(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
       onSubscribe: async (ctx, _id, payload) => {
         const request = ctx.extra.request;
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        const { schema, execute, subscribe, contextFactory, parse, validate } = getWsEnveloped({
           ...ctx,
           req: request,
           socket: ctx.extra.socket,

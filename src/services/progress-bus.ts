@@ -49,99 +49,156 @@ export interface ProgressBus {
 type Channels = { 'run:progress': [runId: string, payload: TrainingProgressEvent] };
 
 /**
- * Subscribers served per event-loop turn. Each delivery runs the subscriber's GraphQL selection and writes its socket
- * (~0.1 ms); with 1,000 subscribers one event would hold the loop for 100 ms or more, so the rest wait for the next
- * turn and other requests are answered in between.
+ * Subscribers served per event-loop turn. Each delivery runs the subscriber's envelop hooks, serialises its message and
+ * writes its socket (~35 µs); with 1,000 subscribers one event would hold the loop for tens of ms, so the rest wait for
+ * the next turn and other requests are answered in between.
  */
 const DELIVERIES_PER_TURN = 25;
 
-function createTurnTaker(perTurn: number): () => Promise<void> {
-  let used = 0;
-  let resetScheduled = false;
-  return async () => {
-    while (used >= perTurn) await new Promise<void>((resolve) => setImmediate(resolve));
-    used++;
-    if (!resetScheduled) {
-      resetScheduled = true;
-      setImmediate(() => {
-        used = 0;
-        resetScheduled = false;
-      });
-    }
-  };
+type Waiter = (result: IteratorResult<TrainingProgressEvent>) => void;
+
+interface Subscriber {
+  /** Published, not yet handed out (FIFO: order per subscriber is the publish order). */
+  readonly queue: TrainingProgressEvent[];
+  /** Pending next() calls. */
+  readonly waiters: Waiter[];
+  /** In the ready list (waits for a delivery slot). */
+  ready: boolean;
+  released: boolean;
 }
 
+interface RunChannel {
+  readonly subscribers: Set<Subscriber>;
+  /** Events published while at least one subscriber listened. */
+  published: number;
+  /** Sum over subscribers of (published when joined + delivered): the backlog is subscribers × published − this. */
+  accounted: number;
+  readonly detach: () => void;
+}
+
+/**
+ * One event-target listener per run (not per subscriber), fanned out here to plain per-subscriber queues: no Repeater,
+ * Event object or listener dispatch per (subscriber × event). Hand-outs go through one budget of DELIVERIES_PER_TURN
+ * per event-loop turn; the rest wait in a FIFO ready list drained on later turns (setImmediate).
+ */
 export function createInMemoryProgressBus(eventTarget?: PubSubEventTarget<Channels>): ProgressBus {
-  const target = eventTarget ?? new EventTarget();
-  // One listener per subscriber on a run's topic: hundreds are expected, not a leak.
+  const target = eventTarget ?? (new EventTarget() as PubSubEventTarget<Channels>);
   if (target instanceof EventTarget) setMaxListeners(0, target);
-  const pubsub = createPubSub<Channels>({ eventTarget: target as PubSubEventTarget<Channels> });
-  const takeTurn = createTurnTaker(DELIVERIES_PER_TURN);
-  /** Per run: events published, subscribers, and the sum over subscribers of (published when joined + delivered). */
-  const runs = new Map<string, { published: number; subscribers: number; accounted: number }>();
-  const runState = (runId: string) => {
-    let state = runs.get(runId);
-    if (!state) runs.set(runId, (state = { published: 0, subscribers: 0, accounted: 0 }));
-    return state;
-  };
+  // Publishing still goes through yoga's pubsub, so a shared (e.g. Redis) event target sees the same topics.
+  const pubsub = createPubSub<Channels>({ eventTarget: target });
+  const runs = new Map<string, RunChannel>();
   let listeners = 0;
+
+  const readyList: { subscriber: Subscriber; run: RunChannel }[] = [];
+  let drainScheduled = false;
+
+  const handOut = (subscriber: Subscriber, run: RunChannel) => {
+    const event = subscriber.queue.shift() as TrainingProgressEvent;
+    run.accounted++;
+    (subscriber.waiters.shift() as Waiter)({ done: false, value: event });
+  };
+
+  /** One turn's share: at most DELIVERIES_PER_TURN hand-outs, in FIFO order; the rest on the next turn. */
+  const drain = () => {
+    drainScheduled = false;
+    let slots = DELIVERIES_PER_TURN;
+    while (readyList.length > 0 && slots > 0) {
+      const { subscriber, run } = readyList.shift() as { subscriber: Subscriber; run: RunChannel };
+      if (subscriber.released || subscriber.queue.length === 0 || subscriber.waiters.length === 0) {
+        subscriber.ready = false;
+        continue;
+      }
+      handOut(subscriber, run);
+      slots--;
+      // Several next() calls pending and more queued: back in line, behind the others.
+      if (subscriber.queue.length > 0 && subscriber.waiters.length > 0) readyList.push({ subscriber, run });
+      else subscriber.ready = false;
+    }
+    if (readyList.length > 0) scheduleDrain();
+  };
+  const scheduleDrain = () => {
+    if (drainScheduled) return;
+    drainScheduled = true;
+    setImmediate(drain);
+  };
+
+  /**
+   * Puts a subscriber with an event and a pending next() in line. Hand-outs always happen in `drain` (check phase,
+   * right after the I/O that published), never inside publish() or next(): the per-turn budget then holds whatever
+   * the callers do, and a publisher's own code never runs subscribers' GraphQL work synchronously.
+   */
+  const offer = (subscriber: Subscriber, run: RunChannel) => {
+    if (subscriber.ready || subscriber.queue.length === 0 || subscriber.waiters.length === 0) return;
+    subscriber.ready = true;
+    readyList.push({ subscriber, run });
+    scheduleDrain();
+  };
+
+  const channel = (runId: string): RunChannel => {
+    const existing = runs.get(runId);
+    if (existing) return existing;
+    // The topic yoga's createPubSub dispatches for publish('run:progress', runId, …).
+    const topic = `run:progress:${runId}`;
+    const listener = (event: CustomEvent<TrainingProgressEvent>) => {
+      run.published++;
+      for (const subscriber of run.subscribers) {
+        subscriber.queue.push(event.detail);
+        offer(subscriber, run);
+      }
+    };
+    const run: RunChannel = {
+      subscribers: new Set(),
+      published: 0,
+      accounted: 0,
+      detach: () => target.removeEventListener(topic, listener as EventListener),
+    };
+    target.addEventListener(topic, listener as EventListener);
+    runs.set(runId, run);
+    return run;
+  };
+
   return {
-    publish: (event) => {
-      const state = runs.get(event.runId);
-      if (state) state.published++;
-      pubsub.publish('run:progress', event.runId, event);
-    },
+    publish: (event) => pubsub.publish('run:progress', event.runId, event),
     subscribe: (runId) => {
-      const source = pubsub.subscribe('run:progress', runId);
+      // Attached now, not at the first next(): "from now on" holds even for a caller that reads a snapshot first.
+      const run = channel(runId);
+      const subscriber: Subscriber = { queue: [], waiters: [], ready: false, released: false };
+      run.subscribers.add(subscriber);
+      run.accounted += run.published;
       listeners++;
-      const state = runState(runId);
-      state.subscribers++;
-      const joinedAt = state.published;
-      state.accounted += joinedAt;
-      let delivered = 0;
-      let released = false;
       const release = () => {
-        if (!released) {
-          released = true;
-          listeners--;
-          state.subscribers--;
-          state.accounted -= joinedAt + delivered;
-          if (state.subscribers === 0) runs.delete(runId);
+        if (subscriber.released) return;
+        subscriber.released = true;
+        listeners--;
+        run.subscribers.delete(subscriber);
+        // What it was still owed leaves the backlog with it.
+        run.accounted -= run.published - subscriber.queue.length;
+        subscriber.queue.length = 0;
+        if (run.subscribers.size === 0) {
+          run.detach();
+          if (runs.get(runId) === run) runs.delete(runId);
         }
+        for (const waiter of subscriber.waiters.splice(0)) waiter({ done: true, value: undefined });
       };
-      const iterator = source[Symbol.asyncIterator]();
-      // The pubsub's Repeater attaches its listener on the first next(): ask now, so "from now on" holds even for a
-      // caller that reads a snapshot first.
-      let primed: Promise<IteratorResult<TrainingProgressEvent>> | null = iterator.next();
-      primed.catch(() => undefined);
-      return {
-        [Symbol.asyncIterator]: () => {
-          return {
-            next: async () => {
-              const pending = primed ?? iterator.next();
-              primed = null;
-              const result = await pending;
-              if (!result.done && !released) {
-                await takeTurn();
-                if (!released) {
-                  delivered++;
-                  state.accounted++;
-                }
-              }
-              return result;
-            },
-            return: async (value?: unknown) => {
-              release();
-              return (await iterator.return?.(value)) ?? { done: true as const, value: undefined };
-            },
-          };
+      const iterator: AsyncIterator<TrainingProgressEvent> = {
+        next: () => {
+          if (subscriber.released) return Promise.resolve({ done: true, value: undefined });
+          return new Promise<IteratorResult<TrainingProgressEvent>>((resolve) => {
+            subscriber.waiters.push(resolve);
+            offer(subscriber, run);
+          });
+        },
+        return: () => {
+          release();
+          return Promise.resolve({ done: true, value: undefined });
         },
       };
+      return { [Symbol.asyncIterator]: () => iterator };
     },
     listenerCount: () => listeners,
     backlog: (runId) => {
-      const state = runs.get(runId);
-      return state ? state.subscribers * state.published - state.accounted : 0;
+      const run = runs.get(runId);
+      return run ? run.subscribers.size * run.published - run.accounted : 0;
     },
   };
 }

@@ -5,7 +5,6 @@
 import { MessageChannel } from 'node:worker_threads';
 import { and, asc, desc, eq, inArray, lt, max, sql } from 'drizzle-orm';
 import type { Piscina } from 'piscina';
-import { Repeater } from 'graphql-yoga';
 import type { Db } from '../db/client.js';
 import { progressEvents, trainingRuns, type TrainingRunRow } from '../db/schema.js';
 import { badInput, conflict, notFound, toAppError } from '../errors.js';
@@ -183,34 +182,55 @@ export class TrainingService {
 
   /**
    * Live progress of a run: its snapshot first, then every later event, completing after the terminal one.
-   * A Repeater (not an async generator), so that unsubscribing releases the bus listener even while waiting.
+   * A plain iterator over the bus (no Repeater or generator per subscriber: this runs once per subscriber × event):
+   * `return()` releases the bus listener at once, even while a next() waits.
    */
   progressStream(runId: string): AsyncIterable<TrainingProgressEvent> {
     const run = this.get(runId);
     if (!run) throw notFound('Training run', runId);
-    return new Repeater<TrainingProgressEvent>(async (push, stop) => {
-      const iterator = this.bus.subscribe(runId)[Symbol.asyncIterator]();
-      const stopped = stop.then(() => ({ done: true as const, value: undefined }));
-      try {
-        const snapshot = this.snapshot(runId);
-        if (!snapshot) return;
-        await push(snapshot);
-        if (TERMINAL_STATUSES.has(snapshot.status)) return;
-        let lastSeq = snapshot.seq;
+    const done: IteratorResult<TrainingProgressEvent> = { done: true, value: undefined };
+    let source: AsyncIterator<TrainingProgressEvent> | null = null;
+    let lastSeq = -1;
+    let finished = false;
+    const finish = () => {
+      finished = true;
+      void source?.return?.();
+    };
+    const iterator: AsyncIterator<TrainingProgressEvent> = {
+      next: async () => {
+        if (finished) return done;
+        if (!source) {
+          // Subscribe before reading the snapshot, so no event falls between the two; duplicates are skipped by seq.
+          source = this.bus.subscribe(runId)[Symbol.asyncIterator]();
+          const snapshot = this.snapshot(runId);
+          if (!snapshot) {
+            finish();
+            return done;
+          }
+          lastSeq = snapshot.seq;
+          if (TERMINAL_STATUSES.has(snapshot.status)) finish();
+          return { done: false, value: snapshot };
+        }
         for (;;) {
-          const next = await Promise.race([iterator.next(), stopped]);
-          if (next.done) return;
+          const next = await source.next();
+          if (finished || next.done) {
+            finish();
+            return done;
+          }
           const event = next.value;
           if (event.seq <= lastSeq) continue;
           lastSeq = event.seq;
-          await push(event);
-          if (TERMINAL_STATUSES.has(event.status)) return;
+          // The terminal event is the last: release the listener now, the following next() completes.
+          if (TERMINAL_STATUSES.has(event.status)) finish();
+          return { done: false, value: event };
         }
-      } finally {
-        stop();
-        await iterator.return?.();
-      }
-    });
+      },
+      return: async () => {
+        finish();
+        return done;
+      },
+    };
+    return { [Symbol.asyncIterator]: () => iterator };
   }
 
   // ----------------------------------------------------------------------------------------------------------
