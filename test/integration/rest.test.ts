@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAS_KEPLER, NASA_DIR, keplerRows, startServer, waitFor, type TestServer } from './harness.js';
+import { HAS_KEPLER, HAS_NASA, NASA_DIR, keplerRows, startServer, waitFor, type TestServer } from './harness.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // HTTP helpers
@@ -553,7 +553,7 @@ describe('error mapping: status code and envelope', () => {
   });
 });
 
-describe('REST and GraphQL share one state', () => {
+describe.skipIf(!HAS_NASA)('REST and GraphQL share one state', () => {
   const SESSION = 'query ($id: ID!) { session(id: $id) { id datasetId modelType hyperparameters ready dataset { kind } } }';
   interface GqlSession {
     session: { id: string; datasetId: string; modelType: string; hyperparameters: Record<string, unknown>; ready: boolean; dataset: { kind: string } } | null;
