@@ -381,13 +381,22 @@ export class GradientTreeGrower {
     return G > alpha ? G - alpha : G < -alpha ? G + alpha : 0;
   }
 
+  /** Structure score of a split into (GL, HL) and (GR, HR); small enough for V8 to inline in the scan. */
+  private splitScore(GL: number, HL: number, GR: number, HR: number): number {
+    const lambda = this.params.lambda;
+    if (this.params.alpha === 0) return (GL * GL) / (HL + lambda) + (GR * GR) / (HR + lambda);
+    const a = this.thresholded(GL);
+    const c = this.thresholded(GR);
+    return (a * a) / (HL + lambda) + (c * c) / (HR + lambda);
+  }
+
   /**
    * Best split of a node from its histogram into `this.best`; false when no split reduces the loss by more than
    * MIN_SPLIT_LOSS_CHANGE. Candidates: after each non-empty value bin below the last non-empty one, with the
    * missing bin sent right, and (when the node has missing values) left.
    */
   private findSplit(hist: Float64Array, nodeG: number, nodeH: number, features: Int32Array): boolean {
-    const { lambda, alpha, minChildWeight } = this.params;
+    const { lambda, minChildWeight } = this.params;
     const numBins = this.data.numBins;
     const offsets = this.offsets;
     const best = this.best;
@@ -415,14 +424,7 @@ export class GradientTreeGrower {
         // HR only shrinks from here on: no later candidate can satisfy min_child_weight on the right.
         if (HR < minChildWeight) break;
         if (HL >= minChildWeight) {
-          const GR = nodeG - GL;
-          let score: number;
-          if (alpha === 0) score = (GL * GL) / (HL + lambda) + (GR * GR) / (HR + lambda);
-          else {
-            const a = this.thresholded(GL);
-            const c = this.thresholded(GR);
-            score = (a * a) / (HL + lambda) + (c * c) / (HR + lambda);
-          }
+          const score = this.splitScore(GL, HL, nodeG - GL, HR);
           if (score > bestScore) {
             bestScore = score;
             found = true;
@@ -440,14 +442,7 @@ export class GradientTreeGrower {
           const HL2 = HL + mH;
           const HR2 = nodeH - HL2;
           if (HL2 >= minChildWeight && HR2 >= minChildWeight) {
-            const GR2 = nodeG - GL2;
-            let score: number;
-            if (alpha === 0) score = (GL2 * GL2) / (HL2 + lambda) + (GR2 * GR2) / (HR2 + lambda);
-            else {
-              const a = this.thresholded(GL2);
-              const c = this.thresholded(GR2);
-              score = (a * a) / (HL2 + lambda) + (c * c) / (HR2 + lambda);
-            }
+            const score = this.splitScore(GL2, HL2, nodeG - GL2, HR2);
             if (score > bestScore) {
               bestScore = score;
               found = true;
