@@ -3,6 +3,7 @@
  * Opens graphql-ws clients (official `graphql-ws` client over `ws`, one socket each), subscribes them to a run,
  * records when each event arrives, and times `health` queries. Talks to the parent over the IPC channel.
  */
+import { gql } from './graphql-http.js';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
@@ -76,16 +77,6 @@ function toReceived(event: ProgressEvent, receivedAt: number): Received {
   return { seq: event.seq, status: event.status, stage: event.stage, at: Date.parse(event.at), receivedAt };
 }
 
-async function gql<T>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const response = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: T; errors?: unknown[] };
-  if (!body.data || body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
-  return body.data;
-}
 
 /** startTraining from an already-connected client, then subscribe with the new id at once. */
 async function firstEvent(url: string, sessionId: string): Promise<void> {

@@ -20,6 +20,7 @@ import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/server.js';
 import { createLogger } from '../src/logger.js';
 import type { ChildMessage, ParentMessage, Received } from './live-clients.js';
+import { gql as postGraphQL } from './graphql-http.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..');
@@ -114,15 +115,8 @@ function tell(message: ParentMessage): void {
 }
 
 /** Set-up calls go through the server's own HTTP endpoint (few, and outside every measured window). */
-async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const response = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: T; errors?: unknown[] };
-  if (!body.data || body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
-  return body.data;
+function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  return postGraphQL<T>(url, query, variables);
 }
 
 async function forestSession(nEstimators: number): Promise<string> {
