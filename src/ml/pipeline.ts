@@ -5,7 +5,6 @@
 import { getModelSpec } from './catalog.js';
 import { binaryTask, featureMatrix, selectFeatures, type LabeledTable } from './data/dataset.js';
 import { groupedStratifiedSplit, type SplitSizes } from './data/split.js';
-import { MISSIONS } from './data/missions.js';
 import { evaluate, jsonSafe, type Metrics } from './evaluate.js';
 import { normaliseImportance, permutationImportance } from './explain/permutation.js';
 import { sampleBackground } from './explain/shapley.js';
@@ -222,9 +221,4 @@ export async function trainPipeline(table: LabeledTable, config: PipelineConfig,
     permutationRows: Xperm.rows,
     timings: { preprocessSeconds, fitSeconds, evaluateSeconds, explainSeconds },
   };
-}
-
-/** The group (star) column of a labelled table, for reports. */
-export function groupColumnOf(table: LabeledTable): string | null {
-  return table.source.kind === 'nasa' ? MISSIONS[table.source.mission].groupColumn : null;
 }

@@ -37,7 +37,10 @@ export const Session = builder.objectRef<SessionRecord>('Session').implement({
     useVettingFeatures: t.exposeBoolean('useVettingFeatures'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
-    ready: t.boolean({ description: 'Whether training can start now.', resolve: (s, _a, { services }) => services.sessions.missingForTraining(s).length === 0 && !services.training.latest(s.id)?.status.match(/QUEUED|RUNNING/) }),
+    ready: t.boolean({
+      description: 'Whether training can start now.',
+      resolve: (s, _a, { services }) => services.sessions.missingForTraining(s).length === 0 && !services.training.hasActiveRun(s.id),
+    }),
     missing: t.stringList({ description: 'What must be set before training.', resolve: (s, _a, { services }) => services.sessions.missingForTraining(s) }),
     runs: t.field({
       type: TrainingRunConnection,

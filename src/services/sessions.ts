@@ -5,7 +5,7 @@ import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { sessions, type SessionRow } from '../db/schema.js';
 import { badInput, notFound } from '../errors.js';
-import { getModelSpec, MODEL_CATALOG, resolveModelType, validateHyperparameters } from '../ml/catalog.js';
+import { MODEL_CATALOG, resolveModelType, validateHyperparameters } from '../ml/catalog.js';
 import type { Hyperparameters, ModelTypeId } from '../ml/types.js';
 import type { DatasetService } from './datasets.js';
 import { newId } from './ids.js';
@@ -204,7 +204,6 @@ export class SessionService {
     const missing: string[] = [];
     if (!session.datasetId) missing.push('datasetId');
     if (!session.modelType) missing.push('modelType');
-    else getModelSpec(session.modelType);
     return missing;
   }
 }

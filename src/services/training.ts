@@ -127,6 +127,12 @@ export class TrainingService {
     return (row as TrainingRunRecord | undefined) ?? null;
   }
 
+  /** Whether the session has a run waiting or training (a new start would be a CONFLICT). */
+  hasActiveRun(sessionId: string): boolean {
+    const status = this.latest(sessionId)?.status;
+    return status === 'QUEUED' || status === 'RUNNING';
+  }
+
   queuePosition(runId: string): number | null {
     return this.queue.position(runId);
   }
