@@ -386,16 +386,7 @@ export function selectFeatures(lt: LabeledTable, options: { features?: string[];
 // ---------------------------------------------------------------------------------------------------------------
 // Internals
 
-interface FinishInput {
-  source: DatasetSource;
-  table: Table;
-  labelColumn: string;
-  classes: string[];
-  labels: Int32Array;
-  groups: string[] | null;
-  idColumns: string[];
-  excludedRows: { filtered: number; unlabeled: number };
-}
+type FinishInput = Pick<LabeledTable, 'source' | 'table' | 'labelColumn' | 'classes' | 'labels' | 'groups' | 'idColumns' | 'excludedRows'>;
 
 /** Derives the column roles and class counts shared by NASA and custom tables. */
 function finish(input: FinishInput): LabeledTable {
