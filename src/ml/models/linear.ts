@@ -134,10 +134,14 @@ export function softmaxRegressionProba(model: SoftmaxRegressionModel, X: Matrix)
 export function absoluteWeightImportance(coef: Float64Array, outputs: number, numFeatures: number): Float64Array {
   const importance = new Float64Array(numFeatures);
   for (let k = 0; k < outputs; k++) for (let j = 0; j < numFeatures; j++) importance[j] += Math.abs(coef[k * numFeatures + j]);
-  return normaliseImportance(importance);
+  return normaliseMagnitudes(importance);
 }
 
-export function normaliseImportance(values: Float64Array): Float64Array {
+/**
+ * |values| scaled to sum 1 — a model's own importance, which the TrainedClassifier contract needs to sum to 1 (all
+ * zero → uniform). Not explain/permutation.ts's normaliseImportance, which drops negative drops and keeps all-zero.
+ */
+export function normaliseMagnitudes(values: Float64Array): Float64Array {
   let total = 0;
   for (const v of values) total += Number.isFinite(v) ? Math.abs(v) : 0;
   const out = new Float64Array(values.length);

@@ -11,7 +11,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import type { FitOptions, HistoryPoint, Hyperparameters, Matrix, ModelTrainer, SerializedModel, TrainedClassifier } from '../types.js';
 import { throwIfAborted } from '../types.js';
 import { Random } from '../random.js';
-import { lossAndAccuracy, normaliseImportance, numberParam } from './linear.js';
+import { lossAndAccuracy, normaliseMagnitudes, numberParam } from './linear.js';
 import { initTensorflow, type Tf, type TfBackend } from './tf-backend.js';
 
 type Activation = 'relu' | 'tanh' | 'sigmoid';
@@ -198,12 +198,12 @@ class NeuralNetworkClassifier implements TrainedClassifier {
 function firstLayerImportance(model: tfTypes.LayersModel, numFeatures: number): Float64Array {
   const importance = new Float64Array(numFeatures);
   const dense = model.layers.find((layer) => layer.getClassName() === 'Dense');
-  if (!dense) return normaliseImportance(importance);
+  if (!dense) return normaliseMagnitudes(importance);
   const kernel = dense.getWeights()[0];
   const values = kernel.dataSync();
   const units = kernel.shape[1] ?? 1;
   for (let j = 0; j < numFeatures; j++) for (let u = 0; u < units; u++) importance[j] += Math.abs(values[j * units + u]);
-  return normaliseImportance(importance);
+  return normaliseMagnitudes(importance);
 }
 
 /** Exported for the engine-vs-tfjs test. */

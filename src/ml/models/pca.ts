@@ -9,7 +9,7 @@
 import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
 import type { FitOptions, HistoryPoint, Hyperparameters, Matrix, ModelTrainer, SerializedModel, TrainedClassifier } from '../types.js';
 import { throwIfAborted } from '../types.js';
-import { fitLogisticWithHistory, normaliseImportance, numberParam, softmaxRegressionProba, type SoftmaxRegressionModel } from './linear.js';
+import { fitLogisticWithHistory, normaliseMagnitudes, numberParam, softmaxRegressionProba, type SoftmaxRegressionModel } from './linear.js';
 
 export interface PcaProjection {
   numFeatures: number;
@@ -158,7 +158,7 @@ class PcaClassifier implements TrainedClassifier {
         importance[j] += Math.abs(s);
       }
     }
-    return normaliseImportance(importance);
+    return normaliseMagnitudes(importance);
   }
 
   history(): HistoryPoint[] {

@@ -15,7 +15,7 @@
 import type { FitOptions, HistoryPoint, Hyperparameters, Matrix, ModelTrainer, SerializedModel, TrainedClassifier } from '../types.js';
 import { throwIfAborted } from '../types.js';
 import { Random } from '../random.js';
-import { lossAndAccuracy, normaliseImportance, numberParam } from './linear.js';
+import { lossAndAccuracy, normaliseMagnitudes, numberParam } from './linear.js';
 
 export type SvmKernel = 'rbf' | 'linear' | 'poly' | 'sigmoid';
 
@@ -540,7 +540,7 @@ function computeImportance(state: SvmState, X: Matrix, rng: Random): Float64Arra
       }
       for (let j = 0; j < d; j++) importance[j] += Math.abs(w[j]);
     }
-    return normaliseImportance(importance);
+    return normaliseMagnitudes(importance);
   }
   const sampleSize = Math.min(IMPORTANCE_SAMPLE_ROWS, X.rows);
   const rows = rng.shuffle(Int32Array.from({ length: X.rows }, (_, i) => i)).subarray(0, sampleSize);
@@ -572,7 +572,7 @@ function computeImportance(state: SvmState, X: Matrix, rng: Random): Float64Arra
       for (let j = 0; j < d; j++) importance[j] += Math.abs(gradient[j]);
     }
   }
-  return normaliseImportance(importance);
+  return normaliseMagnitudes(importance);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
