@@ -47,6 +47,9 @@ interface LiveRun {
   pendingStep: StepProgress | null;
   /** Sends the pending step when the interval is over (set while one waits). */
   stepTimer: NodeJS.Timeout | null;
+  /** Of the last event: a stage change repeats them. */
+  step: number;
+  totalSteps: number;
 }
 
 export interface TrainingServiceOptions {
@@ -287,7 +290,7 @@ export class TrainingService {
         createdAt: now,
       })
       .run();
-    this.live.set(id, { seq: 0, lastStepEmit: 0, lastDecile: -1, trainingStartedAt: null, pendingStep: null, stepTimer: null });
+    this.live.set(id, { seq: 0, lastStepEmit: 0, lastDecile: -1, trainingStartedAt: null, pendingStep: null, stepTimer: null, step: 0, totalSteps: 0 });
     this.emit(id, { status: 'QUEUED', stage: 'QUEUED', progress: 0, step: 0, totalSteps: 0, message: 'Waiting in the training queue' });
     this.queue.enqueue(id);
     return this.require(id);
@@ -390,18 +393,18 @@ export class TrainingService {
   }
 
   private onWorkerMessage(runId: string, message: WorkerMessage): void {
+    // A run leaves `live` when it ends (finish): a message from a cancelled run's worker finds nothing here.
     const live = this.live.get(runId);
-    if (!live || this.get(runId)?.status !== 'RUNNING') return;
+    if (!live) return;
     if (message.type === 'stage') {
       this.flushStep(runId);
       if (message.stage === 'TRAINING') live.trainingStartedAt = Date.now();
-      const run = this.get(runId);
       this.emit(runId, {
         status: 'RUNNING',
         stage: message.stage,
         progress: STAGE_START[message.stage],
-        step: run?.step ?? 0,
-        totalSteps: run?.totalSteps ?? 0,
+        step: live.step,
+        totalSteps: live.totalSteps,
         message: message.message,
       });
       return;
@@ -518,10 +521,12 @@ export class TrainingService {
     let live = this.live.get(runId);
     if (!live) {
       const last = this.db.select({ seq: max(progressEvents.seq) }).from(progressEvents).where(eq(progressEvents.runId, runId)).get();
-      live = { seq: last?.seq ?? 0, lastStepEmit: 0, lastDecile: -1, trainingStartedAt: null, pendingStep: null, stepTimer: null };
+      live = { seq: last?.seq ?? 0, lastStepEmit: 0, lastDecile: -1, trainingStartedAt: null, pendingStep: null, stepTimer: null, step: 0, totalSteps: 0 };
       if (!TERMINAL_STATUSES.has(event.status)) this.live.set(runId, live);
     }
     live.seq += 1;
+    live.step = event.step;
+    live.totalSteps = event.totalSteps;
     const published: TrainingProgressEvent = {
       runId,
       seq: live.seq,
