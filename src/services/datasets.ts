@@ -21,6 +21,7 @@ import {
   customLabeledTable,
   selectFeatures,
   loadDataLocation,
+  nasaTablePath,
   type ColumnProfile,
   type DataLocation,
   type LabeledTable,
@@ -88,7 +89,13 @@ export class DatasetService {
   }
 
   private nasaPath(mission: MissionId): string {
-    return path.join(this.config.nasaDataDir, MISSIONS[mission].fileName);
+    return nasaTablePath(this.config.nasaDataDir, mission);
+  }
+
+  /** The file behind a dataset id. */
+  private fileOf(id: string): string {
+    const source = this.location(id);
+    return source.kind === 'nasa' ? this.nasaPath(source.mission) : source.path;
   }
 
   private nasaSummary(mission: MissionId): DatasetSummary {
@@ -173,8 +180,7 @@ export class DatasetService {
   }
 
   private cacheKey(id: string): string {
-    const source = this.location(id);
-    const file = source.kind === 'nasa' ? this.nasaPath(source.mission) : source.path;
+    const file = this.fileOf(id);
     const stat = fs.statSync(file);
     return `${file}:${stat.size}:${stat.mtimeMs}`;
   }
@@ -220,9 +226,7 @@ export class DatasetService {
     const key = this.cacheKey(id);
     const cached = this.checksums.get(id);
     if (cached && cached.key === key) return cached.checksum;
-    const source = this.location(id);
-    const file = source.kind === 'nasa' ? this.nasaPath(source.mission) : source.path;
-    const checksum = createHash('sha256').update(await fsp.readFile(file)).digest('hex');
+    const checksum = createHash('sha256').update(await fsp.readFile(this.fileOf(id))).digest('hex');
     this.checksums.set(id, { key, checksum });
     return checksum;
   }
