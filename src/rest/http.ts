@@ -20,8 +20,17 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-export function sendSuccess(res: ServerResponse, data: unknown, status = 200): void {
-  sendJson(res, status, { status: 'success', data });
+/**
+ * The original envelope: its web client reads every field at the top level beside `"status": "success"`, its README
+ * described them under `data`; both are sent. A field named `status` stays under `data` only (the top-level one is
+ * the envelope's), and `top` may override top-level fields (GET /api/health answers `"status": "healthy"`).
+ */
+export function successBody(data: Record<string, unknown>, top: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...data, status: 'success', ...top, data };
+}
+
+export function sendSuccess(res: ServerResponse, data: Record<string, unknown>, status = 200, top: Record<string, unknown> = {}): void {
+  sendJson(res, status, successBody(data, top));
 }
 
 export function sendError(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void {

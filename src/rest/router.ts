@@ -148,7 +148,7 @@ export function createRestHandler(deps: RestDeps) {
       }
       let cachedBody: Promise<Record<string, unknown>> | null = null;
       const result = await handler({ req, url, params, gql, body: () => (cachedBody ??= readFields(req)) });
-      sendSuccess(res, result.data, result.status ?? 200);
+      sendSuccess(res, result.data, result.status ?? 200, result.top);
     } catch (error) {
       if (res.headersSent) {
         res.destroy();

@@ -17,7 +17,9 @@ export interface RouteContext {
 
 export interface RouteResult {
   status?: number;
-  data: unknown;
+  data: Record<string, unknown>;
+  /** Top-level fields that differ from `data` (see successBody). */
+  top?: Record<string, unknown>;
 }
 
 const SESSION_FIELDS = `
@@ -423,7 +425,7 @@ export async function getModels(ctx: RouteContext): Promise<RouteResult> {
 }
 
 export async function getHealth(ctx: RouteContext): Promise<RouteResult> {
-  const { health } = await ctx.gql<{ health: unknown }>(`{ health { status version uptimeSeconds tfBackend queuedRuns runningRuns nodeVersion } }`);
+  const { health } = await ctx.gql<{ health: Record<string, unknown> }>(`{ health { status version uptimeSeconds tfBackend queuedRuns runningRuns nodeVersion } }`);
   return { data: health };
 }
 

@@ -11,6 +11,7 @@ import { HAS_KEPLER, HAS_NASA, NASA_DIR, keplerRows, startServer, waitFor, type 
 // HTTP helpers
 
 interface Envelope<T> {
+  [key: string]: unknown;
   status: 'success' | 'error';
   data?: T;
   error?: string;
@@ -65,7 +66,14 @@ function expectSuccess<T>(res: RestResponse<T>, status = 200): T {
   if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${res.text.slice(0, 500)}`);
   expect(res.body.status).toBe('success');
   expect(res.body.data).toBeDefined();
+  expectTopLevelCopy(res.body);
   return res.body.data as T;
+}
+
+/** The original envelope: every field of `data` also sits at the top level (except `status`, the envelope's own). */
+function expectTopLevelCopy(body: Record<string, unknown>): void {
+  const data = body.data as Record<string, unknown>;
+  for (const [key, value] of Object.entries(data)) if (key !== 'status') expect(body[key], key).toEqual(value);
 }
 
 function expectError(res: RestResponse<unknown>, status: number, code: string): Envelope<unknown> {
