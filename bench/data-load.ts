@@ -1,14 +1,15 @@
 /**
  * Load time per NASA mission: read + parse + label (cold, first call) and the best of a few repeats, plus the
- * cached `loadNasaTable` call. Run: node --import tsx bench/data-load.ts  (NASA_DATA_DIR, default ../shared/data/nasa)
+ * cached `loadNasaTable` call. Run: node --import tsx bench/data-load.ts  (NASA_DATA_DIR, default the embedded snapshot)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MISSIONS, MISSION_IDS, loadNasaTable, nasaLabeledTable, parseCsv } from '../src/ml/data/index.js';
+import { NASA_DIR } from '../test/fixtures/nasa.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dataDir = path.resolve(repoRoot, process.env.NASA_DATA_DIR ?? '../shared/data/nasa');
+const dataDir = NASA_DIR;
 const REPEATS = 5;
 
 function time<T>(fn: () => T): [T, number] {

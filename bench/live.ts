@@ -6,7 +6,7 @@
  *  - time from the startTraining request to the subscription's snapshot and to its first live (non-snapshot) event;
  *  - event delivery lag (client receive time − the event's `at`) for 1, 100 and 1,000 subscribers on one run;
  *  - the server's event-loop delay and utilisation during training; `health` latency during training.
- * Run: npm run bench:live  (NASA_DATA_DIR overrides ../shared/data/nasa; BENCH_TREES overrides 300 trees;
+ * Run: npm run bench:live  (NASA_DATA_DIR overrides the embedded snapshot; BENCH_TREES overrides 300 trees;
  * BENCH_SUBSCRIBERS=1,100,1000 the subscriber counts; BENCH_DETAIL=1 prints per-event lags; BENCH_NICE_WORKERS=1 is an
  * experiment: every thread of this process but the main one gets nice +10, as training threads could do themselves.)
  */
@@ -21,19 +21,16 @@ import { buildApp } from '../src/server.js';
 import { createLogger } from '../src/logger.js';
 import type { ChildMessage, ParentMessage, Received } from './live-clients.js';
 import { gql as postGraphQL } from './graphql-http.js';
+import { NASA_DIR } from '../test/fixtures/nasa.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..');
-const nasaDir = path.resolve(repoRoot, process.env.NASA_DATA_DIR ?? '../shared/data/nasa');
+const nasaDir = NASA_DIR;
 const trees = Number(process.env.BENCH_TREES ?? 300);
 const subscriberCounts = (process.env.BENCH_SUBSCRIBERS ?? '1,100,1000').split(',').map(Number);
 const HEALTH_QUERIES = 200;
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
-if (!fs.existsSync(path.join(nasaDir, 'kepler_koi.csv'))) {
-  console.error(`kepler_koi.csv not found in ${nasaDir}; set NASA_DATA_DIR.`);
-  process.exit(1);
-}
 
 // ------------------------------------------------------------------------------------------------------------
 // Statistics

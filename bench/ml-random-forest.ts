@@ -15,10 +15,11 @@ import { DEFAULT_SPLIT_SIZES, featureMatrix, fitPreprocessor, groupedStratifiedS
 import { argmaxRows, macroF1 } from '../src/ml/evaluate.js';
 import { randomForestTrainer } from '../src/ml/models/trees/index.js';
 import { takeLabels, takeRows, type Hyperparameters, type Matrix } from '../src/ml/types.js';
+import { NASA_DIR } from '../test/fixtures/nasa.js';
 
 const HERE = fileURLToPath(import.meta.url);
 const REPO = path.resolve(path.dirname(HERE), '..');
-const nasaDir = path.resolve(process.env.NASA_DATA_DIR?.trim() || path.join(REPO, '..', 'shared', 'data', 'nasa'));
+const nasaDir = NASA_DIR;
 const limitIndex = process.argv.indexOf('--limit');
 const limitSeconds = limitIndex === -1 ? 120 : Number(process.argv[limitIndex + 1]);
 

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:ml`: our seven models against scikit-learn / XGBoost, in the same run, on the identical split.
  *
- * Per mission: the NASA table (NASA_DATA_DIR, default ../shared/data/nasa beside the repo), the default physics
+ * Per mission: the NASA table (NASA_DATA_DIR, default the embedded snapshot), the default physics
  * features, the design's grouped stratified split (70/10/20, seed 42). Ours get the catalog's preprocessing fitted
  * on the training split; the raw train/test matrices go to a temp folder and bench/reference.py fits the
  * reference models there (its own train-fitted preprocessing, same hyperparameters). Both sides' test
@@ -25,6 +25,7 @@ import { trainerFor } from '../src/ml/models/registry.js';
 import { initTensorflow } from '../src/ml/models/tf-backend.js';
 import { Random } from '../src/ml/random.js';
 import { takeLabels, takeRows, type Hyperparameters, type Matrix, type ModelTypeId } from '../src/ml/types.js';
+import { NASA_DIR } from '../test/fixtures/nasa.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PYTHON = '/usr/bin/python3';
@@ -107,7 +108,7 @@ const chosenModels = flag('models')
   : PAIRINGS.map((p) => p.model);
 const pairings = PAIRINGS.filter((p) => chosenModels.includes(p.model));
 
-const nasaDir = path.resolve(process.env.NASA_DATA_DIR?.trim() || path.join(REPO, '..', 'shared', 'data', 'nasa'));
+const nasaDir = NASA_DIR;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Reference availability

@@ -9,14 +9,15 @@ import { pcaTrainer } from '../src/ml/models/pca.js';
 import { svmTrainer } from '../src/ml/models/svm.js';
 import { initTensorflow } from '../src/ml/models/tf-backend.js';
 import type { Hyperparameters, ModelTrainer } from '../src/ml/types.js';
-import { gaussianBlobs, KEPLER_PHYSICS_30, keplerPath, loadKepler, macroF1, type Dataset } from '../test/unit/models-fixtures.js';
+import { gaussianBlobs, KEPLER_PHYSICS_30, loadKepler, macroF1, type Dataset } from '../test/unit/models-fixtures.js';
 
-const data: { train: Dataset; test: Dataset } = keplerPath()
-  ? loadKepler(KEPLER_PHYSICS_30)
-  : { train: gaussianBlobs(1, 6700, 30, 3, 1), test: gaussianBlobs(2, 2900, 30, 3, 1) };
+const synthetic = process.env.BENCH_SYNTHETIC === '1';
+const data: { train: Dataset; test: Dataset } = synthetic
+  ? { train: gaussianBlobs(1, 6700, 30, 3, 1), test: gaussianBlobs(2, 2900, 30, 3, 1) }
+  : loadKepler(KEPLER_PHYSICS_30);
 const { train, test } = data;
 const { backend } = await initTensorflow();
-console.log(`data: ${keplerPath() ? 'Kepler KOI' : 'synthetic'} ${train.X.rows}×${train.X.cols} train, ${test.X.rows} test; TF.js backend: ${backend}`);
+console.log(`data: ${synthetic ? 'synthetic' : 'Kepler KOI'} ${train.X.rows}×${train.X.cols} train, ${test.X.rows} test; TF.js backend: ${backend}`);
 
 async function time(name: string, trainer: ModelTrainer, params: Hyperparameters, perEpoch = false): Promise<void> {
   const epochTimes: number[] = [];

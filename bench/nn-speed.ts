@@ -16,17 +16,18 @@ import path from 'node:path';
 import { neuralNetworkTrainer } from '../src/ml/models/neural.js';
 import { initTensorflow } from '../src/ml/models/tf-backend.js';
 import type { Hyperparameters, ModelTrainer } from '../src/ml/types.js';
-import { gaussianBlobs, KEPLER_PHYSICS_30, keplerPath, loadKepler, macroF1, type Dataset } from '../test/unit/models-fixtures.js';
+import { gaussianBlobs, KEPLER_PHYSICS_30, loadKepler, macroF1, type Dataset } from '../test/unit/models-fixtures.js';
 
 const epochs = Math.max(1, Number(process.argv[2] ?? 10));
-const { train, test }: { train: Dataset; test: Dataset } = keplerPath()
-  ? loadKepler(KEPLER_PHYSICS_30)
-  : { train: gaussianBlobs(1, 6700, 30, 3, 1), test: gaussianBlobs(2, 2900, 30, 3, 1) };
+const synthetic = process.env.BENCH_SYNTHETIC === '1';
+const { train, test }: { train: Dataset; test: Dataset } = synthetic
+  ? { train: gaussianBlobs(1, 6700, 30, 3, 1), test: gaussianBlobs(2, 2900, 30, 3, 1) }
+  : loadKepler(KEPLER_PHYSICS_30);
 const { backend, tf } = await initTensorflow();
 const simd = backend === 'wasm' ? await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') : false;
 const threads = backend === 'wasm' ? await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT') : false;
 console.log(
-  `data: ${keplerPath() ? 'Kepler KOI' : 'synthetic'} ${train.X.rows}×${train.X.cols} train, ${test.X.rows} test; ` +
+  `data: ${synthetic ? 'synthetic' : 'Kepler KOI'} ${train.X.rows}×${train.X.cols} train, ${test.X.rows} test; ` +
     `TF.js backend ${backend} (SIMD ${String(simd)}, threads ${String(threads)}); ${epochs} epochs, batch 32`,
 );
 

@@ -8,7 +8,7 @@
  *  2. TreeSHAP per row (mean over 100 rows; RF 100 trees, xgboost 100 rounds). Target ≤ 20 ms.
  *  3. Model-agnostic (sampling Shapley) explanation for logistic_regression and neural_network. Target ≤ 1 s.
  *  4. Batch prediction of the full Kepler table: over HTTP (worker, stored) and the pure path.
- * Run: npm run bench:predict  (NASA_DATA_DIR defaults to ../shared/data/nasa). Timings on a shared machine are noisy.
+ * Run: npm run bench:predict  (NASA_DATA_DIR defaults to the embedded snapshot). Timings on a shared machine are noisy.
  */
 import { randomBytes } from 'node:crypto';
 import { fork } from 'node:child_process';
@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
 import type { PipelineArtifact } from '../src/ml/pipeline.js';
+import { NASA_DIR } from '../test/fixtures/nasa.js';
 
 const PREDICT_QUERY = 'query ($r: ID!, $rows: [JSON!]!) { predict(runId: $r, rows: $rows) { label confidence probabilities { label probability } warnings } }';
 const RATE = 500;
@@ -189,7 +190,7 @@ async function main(): Promise<void> {
   type ModelTypeId = import('../src/ml/types.js').ModelTypeId;
 
   const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-  const nasaDir = path.resolve(repoRoot, process.env.NASA_DATA_DIR ?? '../shared/data/nasa');
+  const nasaDir = NASA_DIR;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exoplanet-bench-predict-'));
   const config = loadConfig(
     { NODE_ENV: 'production', SECRET_KEY: randomBytes(32).toString('hex'), PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: path.join(dir, 'bench.db'), UPLOAD_DIR: path.join(dir, 'uploads'), NASA_DATA_DIR: nasaDir, LOG_LEVEL: 'warn' },

@@ -7,6 +7,7 @@
  * CPU figures (process.cpuUsage) are printed next to wall time: on a shared machine they are the steadier ones.
  */
 import { readFileSync } from 'node:fs';
+import { nasaTableText } from '../test/fixtures/nasa.js';
 import Papa from 'papaparse';
 import { matrix, takeLabels, takeRows, type Matrix, type ModelTrainer, type TrainedClassifier } from '../src/ml/types.js';
 import { Random } from '../src/ml/random.js';
@@ -15,8 +16,8 @@ import { decisionTreeTrainer, randomForestTrainer, treeEnsembleOf, treeShap, tre
 const BASE = ['koi_period', 'koi_duration', 'koi_depth', 'koi_prad', 'koi_teq', 'koi_insol', 'koi_impact', 'koi_model_snr', 'koi_steff', 'koi_slogg', 'koi_srad', 'koi_kepmag'];
 const LABELS: Record<string, number> = { 'FALSE POSITIVE': 0, CANDIDATE: 1, CONFIRMED: 2 };
 
-function loadKepler(path: string): { X: Matrix; y: Int32Array; features: string[] } {
-  const text = readFileSync(path, 'utf8').split('\n').filter((l) => !l.startsWith('#')).join('\n');
+function loadKepler(path: string | undefined): { X: Matrix; y: Int32Array; features: string[] } {
+  const text = (path ? readFileSync(path, 'utf8') : nasaTableText('kepler')).split('\n').filter((l) => !l.startsWith('#')).join('\n');
   const parsed = Papa.parse<Record<string, string>>(text, { header: true, skipEmptyLines: true });
   const header = parsed.meta.fields ?? [];
   const features = BASE.flatMap((c) => [c, `${c}_err1`, `${c}_err2`]).filter((c) => header.includes(c));
@@ -39,7 +40,7 @@ function macroF1(proba: Float64Array, y: Int32Array, K: number): number {
   return f1 / K;
 }
 
-const path = process.argv[2] ?? process.env.NASA_DATA_DIR?.concat('/kepler_koi.csv') ?? '/work/shared/data/nasa/kepler_koi.csv';
+const path = process.argv[2]; // a kepler_koi.csv, else NASA_DATA_DIR or the embedded snapshot
 const { X, y } = loadKepler(path);
 const order = new Uint32Array(X.rows).map((_, i) => i);
 new Random(42).shuffle(order);

@@ -14,6 +14,8 @@ export interface AppConfig {
   databasePath: string;
   uploadDir: string;
   nasaDataDir: string;
+  /** Whether the gzip snapshot in embedded-data/nasa stands in for tables missing from nasaDataDir. */
+  nasaEmbeddedSnapshot: boolean;
   /** Exact origins allowed cross-origin; `*` allows any. */
   corsOrigins: string[];
   maxUploadBytes: number;
@@ -86,6 +88,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     databasePath: databasePath === ':memory:' ? databasePath : resolve(databasePath),
     uploadDir: resolve(env.UPLOAD_DIR?.trim() || 'uploads'),
     nasaDataDir: resolve(env.NASA_DATA_DIR?.trim() || 'data/nasa'),
+    nasaEmbeddedSnapshot: readEnum(env, 'NASA_EMBEDDED_SNAPSHOT', ['on', 'off'], 'on') === 'on',
     corsOrigins,
     maxUploadBytes: readInt(env, 'MAX_UPLOAD_MB', 50, 1, 2048) * 1024 * 1024,
     trainingConcurrency: readInt(env, 'TRAINING_CONCURRENCY', Math.max(1, Math.floor(os.availableParallelism() / 2)), 1, 64),

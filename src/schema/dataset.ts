@@ -1,8 +1,27 @@
 import { builder } from './builder.js';
-import type { DatasetSummary } from '../services/datasets.js';
+import type { DataSourceInfo, DatasetSummary } from '../services/datasets.js';
 import type { ColumnProfile } from '../ml/data/index.js';
 
 const DatasetKind = builder.enumType('DatasetKind', { values: ['NASA', 'UPLOAD'] as const });
+
+const DataSourceKind = builder.enumType('DataSourceKind', {
+  values: {
+    EMBEDDED_SNAPSHOT: { description: 'The gzip snapshot shipped in the repository (embedded-data/nasa).' },
+    DATA_FOLDER: { description: 'A table in NASA_DATA_DIR (what `npm run data:fetch` writes); it wins over the snapshot.' },
+    UPLOAD: { description: 'A CSV uploaded by a user.' },
+  } as const,
+});
+
+const DataSource = builder.objectRef<DataSourceInfo>('DataSource').implement({
+  description: 'Where the rows of a dataset are read from.',
+  fields: (t) => ({
+    kind: t.field({ type: DataSourceKind, resolve: (s) => s.kind }),
+    folder: t.exposeString('folder', { nullable: true, description: 'The folder read (null for uploads).' }),
+    fileName: t.exposeString('fileName', { nullable: true }),
+    compressed: t.exposeBoolean('compressed', { description: 'Whether the file is gzip-compressed (.csv.gz).' }),
+    exportedAt: t.expose('exportedAt', { type: 'DateTime', nullable: true, description: "When NASA's archive exported the table (from the file's header)." }),
+  }),
+});
 
 const ClassCount = builder.objectRef<{ label: string; count: number }>('ClassCount').implement({
   fields: (t) => ({ label: t.exposeString('label'), count: t.exposeInt('count') }),
@@ -31,6 +50,7 @@ export const Dataset = builder.objectRef<DatasetSummary>('Dataset').implement({
     originalFileName: t.exposeString('originalFileName', { nullable: true }),
     sizeBytes: t.exposeInt('sizeBytes', { nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime', nullable: true }),
+    source: t.field({ type: DataSource, nullable: true, description: 'Where the rows come from (null when unavailable).', resolve: (d) => d.source }),
     rowCount: t.int({
       nullable: true,
       description: 'Labelled rows (K2: one per object, default_flag = 1).',

@@ -21,15 +21,32 @@ import {
   customLabeledTable,
   selectFeatures,
   loadDataLocation,
-  nasaTablePath,
+  resolveNasaTable,
+  readNasaTable,
+  nasaTableMissingMessage,
   type ColumnProfile,
   type DataLocation,
   type LabeledTable,
   type MissionId,
+  type NasaTableSource,
 } from '../ml/data/index.js';
 import { newId } from './ids.js';
 
 export type DatasetKind = 'NASA' | 'UPLOAD';
+
+/** Where a dataset's rows come from: the embedded snapshot, the NASA data folder, or an upload. */
+export type DataSourceKind = 'EMBEDDED_SNAPSHOT' | 'DATA_FOLDER' | 'UPLOAD';
+
+export interface DataSourceInfo {
+  kind: DataSourceKind;
+  /** The folder read (DATA_FOLDER; the snapshot's folder for EMBEDDED_SNAPSHOT); null for uploads. */
+  folder: string | null;
+  /** File name inside the folder. */
+  fileName: string | null;
+  compressed: boolean;
+  /** When NASA's archive exported the table (from the file's header), if known. */
+  exportedAt: Date | null;
+}
 
 export interface DatasetSummary {
   id: string;
@@ -43,6 +60,8 @@ export interface DatasetSummary {
   originalFileName: string | null;
   sizeBytes: number | null;
   createdAt: Date | null;
+  /** Null when the dataset is unavailable. */
+  source: DataSourceInfo | null;
 }
 
 export interface ClassCount {
@@ -88,29 +107,41 @@ export class DatasetService {
     fs.mkdirSync(config.uploadDir, { recursive: true });
   }
 
-  private nasaPath(mission: MissionId): string {
-    return nasaTablePath(this.config.nasaDataDir, mission);
+  private nasaSource(mission: MissionId): NasaTableSource | null {
+    return resolveNasaTable(this.config.nasaDataDir, mission, { embedded: this.config.nasaEmbeddedSnapshot });
   }
 
-  /** The file behind a dataset id. */
+  /** The file behind a dataset id (the resolved table file for a NASA mission). */
   private fileOf(id: string): string {
     const source = this.location(id);
-    return source.kind === 'nasa' ? this.nasaPath(source.mission) : source.path;
+    if (source.kind === 'upload') return source.path;
+    const table = this.nasaSource(source.mission);
+    if (!table) throw notFound('Dataset', id);
+    return table.file;
   }
 
   private nasaSummary(mission: MissionId): DatasetSummary {
     const spec = MISSIONS[mission];
-    const available = fs.existsSync(this.nasaPath(mission));
+    const table = this.nasaSource(mission);
     return {
       id: mission,
       name: spec.title,
       kind: 'NASA',
       mission,
-      available,
-      hint: available ? null : `${spec.fileName} is not in the NASA data folder. Run \`npm run data:fetch\` (or set NASA_DATA_DIR).`,
+      available: table !== null,
+      hint: table ? null : nasaTableMissingMessage(mission, spec.fileName, this.config.nasaDataDir),
       originalFileName: null,
-      sizeBytes: available ? fs.statSync(this.nasaPath(mission)).size : null,
+      sizeBytes: table?.sizeBytes ?? null,
       createdAt: null,
+      source: table
+        ? {
+            kind: table.kind === 'embedded' ? 'EMBEDDED_SNAPSHOT' : 'DATA_FOLDER',
+            folder: table.dir,
+            fileName: path.basename(table.file),
+            compressed: table.compressed,
+            exportedAt: table.exportedAt,
+          }
+        : null,
     };
   }
 
@@ -126,6 +157,7 @@ export class DatasetService {
       originalFileName: row.originalName,
       sizeBytes: row.sizeBytes,
       createdAt: row.createdAt,
+      source: available ? { kind: 'UPLOAD', folder: null, fileName: null, compressed: false, exportedAt: null } : null,
     };
   }
 
@@ -166,7 +198,7 @@ export class DatasetService {
 
   /** Where the data of a dataset lives, in the form the ML layer (and its workers) load. */
   location(id: string): DataLocation {
-    if (isMissionId(id)) return { kind: 'nasa', mission: id, dir: this.config.nasaDataDir };
+    if (isMissionId(id)) return { kind: 'nasa', mission: id, dir: this.config.nasaDataDir, embedded: this.config.nasaEmbeddedSnapshot };
     const row = this.db.select().from(datasets).where(eq(datasets.id, id)).get();
     if (!row) throw notFound('Dataset', id);
     return { kind: 'upload', path: path.join(this.config.uploadDir, row.fileName), labelColumn: row.labelColumn };
@@ -226,7 +258,10 @@ export class DatasetService {
     const key = this.cacheKey(id);
     const cached = this.checksums.get(id);
     if (cached && cached.key === key) return cached.checksum;
-    const checksum = createHash('sha256').update(await fsp.readFile(this.fileOf(id))).digest('hex');
+    // NASA tables are hashed decompressed, so the embedded snapshot and the same table downloaded agree.
+    const table = isMissionId(id) ? this.nasaSource(id) : null;
+    const bytes = table ? await readNasaTable(table) : await fsp.readFile(this.fileOf(id));
+    const checksum = createHash('sha256').update(bytes).digest('hex');
     this.checksums.set(id, { key, checksum });
     return checksum;
   }

@@ -3,11 +3,13 @@
  * baseline, GraphiQL, and a graphql-ws smoke test — against the real server over HTTP and WebSocket.
  */
 import fs from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAS_NASA, NASA_DIR, collect, startServer, type TestServer } from './harness.js';
+import { collect, startServer, type TestServer } from './harness.js';
+import { nasaTableText } from '../fixtures/nasa.js';
 
 const UPLOAD_MUTATION = 'mutation ($file: File!, $name: String, $label: String) { uploadDataset(file: $file, name: $name, labelColumn: $label) { id name kind mission available rowCount labelColumn classes classCounts { label count } featureColumns } }';
 
@@ -30,7 +32,7 @@ function customCsv(rows = 40): string {
   return lines.join('\n') + '\n';
 }
 
-describe.skipIf(!HAS_NASA)('datasets from the real NASA tables', () => {
+describe('datasets from the real NASA tables', () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startServer();
@@ -58,6 +60,18 @@ describe.skipIf(!HAS_NASA)('datasets from the real NASA tables', () => {
     expect(byId.kepler.featureColumns.some((f) => f.startsWith('koi_fpflag'))).toBe(false);
   });
 
+  it('says where each table comes from: the embedded snapshot when the data folder is empty, with its export date', async () => {
+    const { datasets } = await server.data<{ datasets: { id: string; source: { kind: string; folder: string; fileName: string; compressed: boolean; exportedAt: string } }[] }>(
+      '{ datasets { id source { kind folder fileName compressed exportedAt } } }',
+    );
+    const byId = Object.fromEntries(datasets.map((d) => [d.id, d.source]));
+    if (process.env.NASA_DATA_DIR) return; // a developer's own folder: its source is DATA_FOLDER, checked below
+    expect(byId.kepler).toMatchObject({ kind: 'EMBEDDED_SNAPSHOT', fileName: 'kepler_koi.csv.gz', compressed: true, exportedAt: '2025-11-16T08:09:22.000Z' });
+    expect(byId.k2).toMatchObject({ kind: 'EMBEDDED_SNAPSHOT', exportedAt: '2025-11-16T08:09:33.000Z' });
+    expect(byId.tess).toMatchObject({ kind: 'EMBEDDED_SNAPSHOT', exportedAt: '2025-11-16T08:09:27.000Z' });
+    expect(byId.kepler.folder).toMatch(/embedded-data[\\/]nasa$/);
+  });
+
   it('describes a dataset: columns with type and missing share, and a page of preview rows', async () => {
     const { dataset } = await server.data<{ dataset: { columns: { name: string; type: string; missingShare: number }[]; previewRows: Record<string, unknown>[]; groupColumn: string } }>(
       '{ dataset(id: "kepler") { groupColumn columns { name type missingShare } previewRows(offset: 0, limit: 3) } }',
@@ -76,10 +90,38 @@ describe.skipIf(!HAS_NASA)('datasets from the real NASA tables', () => {
   });
 });
 
-describe('a data folder without the tables', () => {
+describe('tables in the data folder take precedence over the embedded snapshot', () => {
   let server: TestServer;
+  let folder: string;
   beforeAll(async () => {
-    server = await startServer({ nasaDir: fs.mkdtempSync(path.join(os.tmpdir(), 'empty-nasa-')) });
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), 'nasa-folder-'));
+    // A newer "download": Kepler as plain CSV with data:fetch's header and only 30 KOIs; TESS gzip-compressed.
+    const kepler = nasaTableText('kepler').split('\n').filter((line) => !line.startsWith('#'));
+    fs.writeFileSync(path.join(folder, 'kepler_koi.csv'), ['# Downloaded by npm run data:fetch at 2026-11-30T12:00:00.000Z', ...kepler.slice(0, 31)].join('\n') + '\n');
+    fs.writeFileSync(path.join(folder, 'tess_toi.csv.gz'), gzipSync(nasaTableText('tess')));
+    server = await startServer({ nasaDir: folder });
+  });
+  afterAll(() => server.stop());
+
+  it('reads kepler_koi.csv and tess_toi.csv.gz from the folder, k2 from the snapshot', async () => {
+    const { datasets } = await server.data<{ datasets: { id: string; rowCount: number; source: { kind: string; folder: string; fileName: string; compressed: boolean; exportedAt: string | null } }[] }>(
+      '{ datasets { id rowCount source { kind folder fileName compressed exportedAt } } }',
+    );
+    const byId = Object.fromEntries(datasets.map((d) => [d.id, d]));
+    expect(byId.kepler.rowCount).toBe(30);
+    expect(byId.kepler.source).toEqual({ kind: 'DATA_FOLDER', folder, fileName: 'kepler_koi.csv', compressed: false, exportedAt: '2026-11-30T12:00:00.000Z' });
+    expect(byId.tess.rowCount).toBe(7771);
+    expect(byId.tess.source).toEqual({ kind: 'DATA_FOLDER', folder, fileName: 'tess_toi.csv.gz', compressed: true, exportedAt: '2025-11-16T08:09:27.000Z' });
+    expect(byId.k2.source.kind).toBe('EMBEDDED_SNAPSHOT');
+  });
+});
+
+describe('a data folder without the tables and the embedded snapshot switched off', () => {
+  let server: TestServer;
+  let folder: string;
+  beforeAll(async () => {
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), 'empty-nasa-'));
+    server = await startServer({ nasaDir: folder, env: { NASA_EMBEDDED_SNAPSHOT: 'off' } });
   });
   afterAll(() => server.stop());
 
@@ -90,6 +132,7 @@ describe('a data folder without the tables', () => {
       expect(dataset.available).toBe(false);
       expect(dataset.rowCount).toBeNull();
       expect(dataset.hint).toContain('npm run data:fetch');
+      expect(dataset.hint).toContain(folder);
     }
   });
 
@@ -129,8 +172,8 @@ describe('uploads', () => {
     expect(body.data?.uploadDataset).toMatchObject({ rowCount: 4, labelColumn: 'class', classes: ['no', 'yes'] });
   });
 
-  it.skipIf(!HAS_NASA)('recognises a NASA-format upload (with its # header) and gives it the mission mapping', async () => {
-    const text = fs.readFileSync(path.join(NASA_DIR, 'kepler_koi.csv'), 'utf8');
+  it('recognises a NASA-format upload (with its # header) and gives it the mission mapping', async () => {
+    const text = nasaTableText('kepler');
     const lines = text.split('\n');
     const firstData = lines.findIndex((l) => !l.startsWith('#'));
     const sample = [...lines.slice(0, firstData + 1 + 120)].join('\n') + '\n';

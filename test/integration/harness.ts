@@ -11,13 +11,15 @@ import WebSocket from 'ws';
 import { loadConfig, type AppConfig } from '../../src/config.js';
 import { buildApp, type App } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
+import { MISSION_IDS, isNasaTableAvailable } from '../../src/ml/data/index.js';
+import { NASA_DIR, nasaTableText } from '../fixtures/nasa.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The real NASA tables: NASA_DATA_DIR (CI points it at ../shared/data/nasa), else that folder. */
-export const NASA_DIR = path.resolve(repoRoot, process.env.NASA_DATA_DIR ?? '../shared/data/nasa');
-export const HAS_NASA = ['kepler_koi.csv', 'k2_pandc.csv', 'tess_toi.csv'].every((f) => fs.existsSync(path.join(NASA_DIR, f)));
-export const HAS_KEPLER = fs.existsSync(path.join(NASA_DIR, 'kepler_koi.csv'));
+export { NASA_DIR };
+/** Always true with the embedded snapshot; kept so tests read as "this needs the real tables". */
+export const HAS_NASA = MISSION_IDS.every((mission) => isNasaTableAvailable(NASA_DIR, mission));
+export const HAS_KEPLER = isNasaTableAvailable(NASA_DIR, 'kepler');
 
 export interface GraphQLResult<T = Record<string, unknown>> {
   data?: T | null;
@@ -44,6 +46,7 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Reuse a folder (DB + uploads) across restarts. */
   dir?: string;
+  /** NASA_DATA_DIR of the server. Default: NASA_DATA_DIR when set, else an empty folder (the embedded snapshot serves). */
   nasaDir?: string;
   /** Keep the server's log lines (level error and up) in `logs`. */
   captureLogs?: boolean;
@@ -58,7 +61,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       HOST: '127.0.0.1',
       DATABASE_PATH: path.join(dir, 'test.db'),
       UPLOAD_DIR: path.join(dir, 'uploads'),
-      NASA_DATA_DIR: options.nasaDir ?? NASA_DIR,
+      NASA_DATA_DIR: options.nasaDir ?? (process.env.NASA_DATA_DIR?.trim() ? NASA_DIR : path.join(dir, 'nasa')),
       TRAINING_THREADS: '2',
       ...options.env,
     },
@@ -186,7 +189,7 @@ export async function startRun(server: TestServer, input: Record<string, unknown
 
 /** The first Kepler rows as objects keyed by column name (from the real table). */
 export function keplerRows(count: number, filter: (row: Record<string, string>) => boolean = () => true): Record<string, string>[] {
-  const text = fs.readFileSync(path.join(NASA_DIR, 'kepler_koi.csv'), 'utf8');
+  const text = nasaTableText('kepler');
   const lines = text.split('\n').filter((l) => l.length > 0 && !l.startsWith('#'));
   const columns = lines[0].split(',');
   const rows: Record<string, string>[] = [];

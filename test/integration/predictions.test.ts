@@ -85,7 +85,7 @@ function checkPrediction(p: Prediction): void {
   expect(p.label).toBe(CLASSES[values.indexOf(p.confidence)]);
 }
 
-describe.skipIf(!HAS_KEPLER)('predictions and explanations (real server, Kepler)', () => {
+describe('predictions and explanations (real server, Kepler)', () => {
   let server: TestServer;
   const runs: Record<'forest' | 'boosting' | 'logistic' | 'cancelled', string> = { forest: '', boosting: '', logistic: '', cancelled: '' };
   // Rows of the table, raw strings keyed by column name.

@@ -40,7 +40,7 @@ async function run(server: TestServer, id: string): Promise<RunView> {
   return (await server.data<{ trainingRun: RunView }>(RUN, { r: id })).trainingRun;
 }
 
-describe.skipIf(!HAS_KEPLER)('training over GraphQL with live progress', () => {
+describe('training over GraphQL with live progress', () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startServer({ env: { TRAINING_CONCURRENCY: '1' } });
@@ -205,7 +205,7 @@ describe.skipIf(!HAS_KEPLER)('training over GraphQL with live progress', () => {
   });
 });
 
-describe.skipIf(!HAS_KEPLER)('the queue after a restart', () => {
+describe('the queue after a restart', () => {
   it('fails runs left RUNNING by a crash and trains runs left QUEUED', async () => {
     const first = await startServer();
     const crashed = await startRun(first, { datasetId: 'kepler', modelType: 'decision_tree', hyperparameters: { max_depth: 3 } });

@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       databasePath: path.resolve('/srv/app', 'data/playground.db'),
       uploadDir: path.resolve('/srv/app', 'uploads'),
       nasaDataDir: path.resolve('/srv/app', 'data/nasa'),
+      nasaEmbeddedSnapshot: true,
       maxUploadBytes: 50 * 1024 * 1024,
     });
     expect(config.corsOrigins).toContain('http://localhost:5173');

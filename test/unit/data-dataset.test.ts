@@ -207,19 +207,20 @@ describe('loadNasaTable', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'data-load-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('reports a missing file with the data:fetch hint', async () => {
-    expect(await isNasaTableAvailable(dir, 'tess')).toBe(false);
-    const error = await loadNasaTable(dir, 'tess').catch((e: unknown) => e);
+  it('reports a missing file with the data:fetch hint and the folder checked', async () => {
+    expect(isNasaTableAvailable(dir, 'tess', { embedded: false })).toBe(false);
+    const error = await loadNasaTable(dir, 'tess', { embedded: false }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NasaTableMissingError);
     expect((error as NasaTableMissingError).code).toBe('NOT_FOUND');
     expect((error as Error).message).toMatch(/npm run data:fetch/);
+    expect((error as Error).message).toContain(dir);
   });
 
   it('caches by path and mtime, reloads when the file changes', async () => {
     clearNasaTableCache();
     const file = path.join(dir, 'tess_toi.csv');
     writeFileSync(file, tessFixture());
-    expect(await isNasaTableAvailable(dir, 'tess')).toBe(true);
+    expect(isNasaTableAvailable(dir, 'tess')).toBe(true);
     const first = await loadNasaTable(dir, 'tess');
     expect(first.table.rows).toHaveLength(6);
     expect(await loadNasaTable(dir + '/.', 'tess')).toBe(first); // same absolute path → same object

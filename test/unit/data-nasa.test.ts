@@ -1,6 +1,5 @@
 /**
- * The real NASA tables (read-only, from NASA_DATA_DIR; default ../shared/data/nasa next to the repository).
- * Skipped, with the reason printed, when a table is absent.
+ * The real NASA tables (read-only): the embedded snapshot, or NASA_DATA_DIR when it is set.
  */
 import { describe, it, expect } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
@@ -22,17 +21,14 @@ import {
   profileColumns,
   type MissionId,
 } from '../../src/ml/data/index.js';
+import { NASA_DIR, nasaTableText } from '../fixtures/nasa.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const dataDir = path.resolve(repoRoot, process.env.NASA_DATA_DIR ?? '../shared/data/nasa');
-const available = (m: MissionId) => existsSync(path.join(dataDir, MISSIONS[m].fileName));
-for (const m of MISSION_IDS) {
-  if (!available(m)) console.warn(`[data-nasa] skipping ${m} tests: ${path.join(dataDir, MISSIONS[m].fileName)} not found (set NASA_DATA_DIR)`);
-}
-const read = (m: MissionId) => readFileSync(path.join(dataDir, MISSIONS[m].fileName), 'utf8');
+const dataDir = NASA_DIR;
+const read = (m: MissionId) => nasaTableText(m);
 const counts = (classCounts: { label: string; count: number }[]) => Object.fromEntries(classCounts.map((c) => [c.label, c.count]));
 
-describe.skipIf(!available('kepler'))('Kepler table', () => {
+describe('Kepler table', () => {
   it('9,564 KOIs: 4,839 FP / 1,979 candidate / 2,746 planet; the 465 flag clipped', () => {
     const lt = nasaLabeledTable('kepler', read('kepler'));
     expect(lt.table.rows).toHaveLength(9564);
@@ -116,7 +112,7 @@ describe.skipIf(!available('kepler'))('Kepler table', () => {
   });
 });
 
-describe.skipIf(!available('k2'))('K2 table', () => {
+describe('K2 table', () => {
   it('1,806 objects with default_flag == 1: CANDIDATE 976, CONFIRMED 580, FALSE POSITIVE 242 + REFUTED 8', () => {
     const lt = nasaLabeledTable('k2', read('k2'));
     expect(lt.table.rows).toHaveLength(1806);
@@ -134,7 +130,7 @@ describe.skipIf(!available('k2'))('K2 table', () => {
   });
 });
 
-describe.skipIf(!available('tess'))('TESS table', () => {
+describe('TESS table', () => {
   it('7,771 TOIs: FP+FA 1,322, PC+APC 5,166, CP+KP 1,283', () => {
     const lt = nasaLabeledTable('tess', read('tess'));
     expect(lt.table.rows).toHaveLength(7771);

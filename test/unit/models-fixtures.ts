@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nasaTableText } from '../fixtures/nasa.js';
 import Papa from 'papaparse';
 import { Random } from '../../src/ml/random.js';
 import type { Matrix } from '../../src/ml/types.js';
@@ -71,21 +72,13 @@ export const KEPLER_PHYSICS_30 = [
 
 const LABELS: Record<string, number> = { 'FALSE POSITIVE': 0, CANDIDATE: 1, CONFIRMED: 2 };
 
-export function keplerPath(): string | null {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-  const folder = process.env.NASA_DATA_DIR ?? path.resolve(root, '../shared/data/nasa');
-  const file = path.join(folder, 'kepler_koi.csv');
-  return existsSync(file) ? file : null;
-}
 
 /**
  * Kepler KOI, 3 classes, seeded stratified 70/30 split (not grouped by star: good enough for a model check),
  * medians and standardisation fitted on the training rows.
  */
 export function loadKepler(columns: string[], seed = 42): { train: Dataset; test: Dataset } {
-  const file = keplerPath();
-  if (!file) throw new Error('kepler_koi.csv not found (set NASA_DATA_DIR)');
-  const text = readFileSync(file, 'utf8')
+  const text = nasaTableText('kepler')
     .split('\n')
     .filter((line) => !line.startsWith('#'))
     .join('\n');

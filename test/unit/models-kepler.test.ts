@@ -5,10 +5,10 @@ import { neuralNetworkTrainer } from '../../src/ml/models/neural.js';
 import { pcaTrainer } from '../../src/ml/models/pca.js';
 import { svmTrainer } from '../../src/ml/models/svm.js';
 import type { Hyperparameters, ModelTrainer } from '../../src/ml/types.js';
-import { KEPLER_PHYSICS_12, keplerPath, loadKepler, macroF1 } from './models-fixtures.js';
+import { KEPLER_PHYSICS_12, loadKepler, macroF1 } from './models-fixtures.js';
 
-describe.skipIf(keplerPath() === null)('non-tree models on Kepler (12 physics columns)', () => {
-  const { train, test } = keplerPath() ? loadKepler(KEPLER_PHYSICS_12) : ({} as ReturnType<typeof loadKepler>);
+describe('non-tree models on Kepler (12 physics columns)', () => {
+  const { train, test } = loadKepler(KEPLER_PHYSICS_12);
   // Macro-F1 of scikit-learn 1.2.1 on this identical split (exported as CSV): LogisticRegression() 0.5446,
   // PCA(0.95)+LogisticRegression() 0.5429, SVC(probability=True) 0.5644, MLPClassifier((64,32), max_iter=15) 0.5824.
   // The majority-class baseline scores 0.23.

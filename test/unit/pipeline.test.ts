@@ -7,14 +7,13 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNasaTable, groupedStratifiedSplit, selectFeatures, type LabeledTable } from '../../src/ml/data/index.js';
+import { NASA_DIR } from '../fixtures/nasa.js';
 import { trainPipeline, type PipelineConfig } from '../../src/ml/pipeline.js';
 import { Predictor } from '../../src/ml/predictor.js';
 import { validateHyperparameters } from '../../src/ml/catalog.js';
 import type { ModelTypeId } from '../../src/ml/types.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const NASA_DIR = path.resolve(repoRoot, process.env.NASA_DATA_DIR ?? '../shared/data/nasa');
-const HAS_KEPLER = fs.existsSync(path.join(NASA_DIR, 'kepler_koi.csv'));
 
 function config(modelType: ModelTypeId, hyperparameters: Record<string, unknown>, extra: Partial<PipelineConfig> = {}): PipelineConfig {
   return {
@@ -29,7 +28,7 @@ function config(modelType: ModelTypeId, hyperparameters: Record<string, unknown>
   };
 }
 
-describe.skipIf(!HAS_KEPLER)('training pipeline on the Kepler table', () => {
+describe('training pipeline on the Kepler table', () => {
   let kepler: LabeledTable;
 
   beforeAll(async () => {

@@ -12,13 +12,12 @@ import { validateHyperparameters } from '../../src/ml/catalog.js';
 import { DataError, DEFAULT_SPLIT_SIZES, featureMatrix, loadNasaTable, type LabeledTable } from '../../src/ml/data/index.js';
 import { BoostedTreesModel } from '../../src/ml/models/trees/index.js';
 import { trainPipeline, type PipelineArtifact, type PipelineResult } from '../../src/ml/pipeline.js';
+import { NASA_DIR } from '../fixtures/nasa.js';
 import { MAX_PREDICT_ROWS, Predictor } from '../../src/ml/predictor.js';
 import { Random } from '../../src/ml/random.js';
 import runWorkerTask, { type BatchOutput } from '../../src/ml/worker.js';
 import type { ModelTypeId } from '../../src/ml/types.js';
 
-const NASA_DIR = path.resolve(process.env.NASA_DATA_DIR ?? path.join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'nasa'));
-const HAS_KEPLER = fs.existsSync(path.join(NASA_DIR, 'kepler_koi.csv'));
 
 async function train(table: LabeledTable, modelType: ModelTypeId, hyperparameters: Record<string, unknown>): Promise<PipelineResult> {
   return trainPipeline(table, {
@@ -41,7 +40,7 @@ function rowObject(table: LabeledTable, r: number): Record<string, string> {
   return Object.fromEntries(table.table.columns.map((c, i) => [c, table.table.rows[r][i]]));
 }
 
-describe.skipIf(!HAS_KEPLER)('Predictor on the real Kepler table', () => {
+describe('Predictor on the real Kepler table', () => {
   let kepler: LabeledTable;
   let forest: PipelineResult;
   let boosting: PipelineResult;
@@ -74,7 +73,7 @@ describe.skipIf(!HAS_KEPLER)('Predictor on the real Kepler table', () => {
       const batch = (await runWorkerTask({
         kind: 'predictBatch',
         artifactGzip: gzipSync(JSON.stringify(predictor.artifact)),
-        location: { kind: 'nasa', mission: 'kepler', dir: NASA_DIR },
+        location: { kind: 'nasa', mission: 'kepler', dir: NASA_DIR, embedded: true },
         candidatesOnly: false,
       })) as BatchOutput;
       expect(batch.ids.length).toBe(kepler.table.rows.length);

@@ -1,23 +1,22 @@
 /**
  * Real-data check of the tree engine on the Kepler KOI table (physics-only columns, 3 classes, random 80/20
- * split). Skipped when the table is not available (NASA_DATA_DIR, data/nasa or ../shared/data/nasa).
+ * split), from the embedded snapshot or NASA_DATA_DIR.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { nasaTableText } from '../fixtures/nasa.js';
 import Papa from 'papaparse';
 import { describe, expect, it } from 'vitest';
 import { matrix, takeLabels, takeRows, type Matrix, type TrainedClassifier } from '../../src/ml/types.js';
 import { Random } from '../../src/ml/random.js';
 import { ensembleOutput, randomForestTrainer, treeEnsembleOf, treeShap, treeShapAll, xgboostTrainer } from '../../src/ml/models/trees/index.js';
 
-const candidates = [process.env.NASA_DATA_DIR, 'data/nasa', '../shared/data/nasa'].filter((d): d is string => !!d);
-const file = candidates.map((d) => join(d, 'kepler_koi.csv')).find((f) => existsSync(f));
 
 const BASE = ['koi_period', 'koi_duration', 'koi_depth', 'koi_prad', 'koi_teq', 'koi_insol', 'koi_impact', 'koi_model_snr', 'koi_steff', 'koi_slogg', 'koi_srad', 'koi_kepmag'];
 const LABELS: Record<string, number> = { 'FALSE POSITIVE': 0, CANDIDATE: 1, CONFIRMED: 2 };
 
-function loadKepler(path: string): { X: Matrix; y: Int32Array } {
-  const text = readFileSync(path, 'utf8')
+function loadKepler(): { X: Matrix; y: Int32Array } {
+  const text = nasaTableText('kepler')
     .split('\n')
     .filter((line) => !line.startsWith('#'))
     .join('\n');
@@ -69,8 +68,8 @@ function checkAdditivity(model: TrainedClassifier, X: Matrix, rows: number): voi
   }
 }
 
-describe.skipIf(!file)('tree models on the Kepler table', () => {
-  const { X, y } = file ? loadKepler(file) : { X: matrix(0, 0), y: new Int32Array() };
+describe('tree models on the Kepler table', () => {
+  const { X, y } = loadKepler();
   const order = Uint32Array.from({ length: X.rows }, (_, i) => i);
   new Random(42).shuffle(order);
   const nTrain = Math.round(X.rows * 0.8);

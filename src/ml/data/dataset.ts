@@ -3,11 +3,11 @@
  * NASA tables get the mission's mapping (design §2); any other CSV gets a label column (given or detected) and
  * its numeric columns.
  */
-import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { NASA_CLASSES, type Matrix } from '../types.js';
 import { isDecimalNumber, parseCsv, parseCsvBuffer, parseNumber, type Table } from './csv.js';
 import { DataError, NasaTableMissingError } from './errors.js';
+import { resolveNasaTable, readNasaTable, type ResolveOptions } from './nasa-source.js';
 import { detectMission, isIdentifierColumn, isMissionVettingColumn, isVettingColumn, MISSIONS, type MissionId } from './missions.js';
 
 export type DatasetSource = { kind: 'nasa'; mission: MissionId } | { kind: 'custom' };
@@ -115,47 +115,33 @@ export function nasaLabeledTableFromTable(mission: MissionId, parsed: Table): La
 }
 
 interface CacheEntry {
-  mtimeMs: number;
-  size: number;
+  key: string;
   value: Promise<LabeledTable>;
 }
 const nasaCache = new Map<string, CacheEntry>();
 
-export function nasaTablePath(dir: string, mission: MissionId): string {
-  return path.resolve(dir, MISSIONS[mission].fileName);
-}
-
-/** Whether the mission's file is in `dir`. */
-export async function isNasaTableAvailable(dir: string, mission: MissionId): Promise<boolean> {
-  try {
-    return (await stat(nasaTablePath(dir, mission))).isFile();
-  } catch {
-    return false;
-  }
+/** Whether the mission's table is in `dir` (or, unless `embedded: false`, in the embedded snapshot). */
+export function isNasaTableAvailable(dir: string, mission: MissionId, options: ResolveOptions = {}): boolean {
+  return resolveNasaTable(dir, mission, options) !== null;
 }
 
 /**
- * Loads `${dir}/${fileName}` once and caches the labelled table in memory, keyed by absolute path; a changed
- * mtime or size reloads it. The cached object is shared: callers must not mutate it.
- * A missing file → NasaTableMissingError (code NOT_FOUND, with the data:fetch hint).
+ * Loads the mission's table (the data folder's `.csv` or `.csv.gz`, else the embedded snapshot) once and caches the
+ * labelled table in memory, keyed by the file read; a changed mtime or size reloads it. The cached object is shared:
+ * callers must not mutate it. No table anywhere → NasaTableMissingError (code NOT_FOUND, naming the folder checked).
  */
-export async function loadNasaTable(dir: string, mission: MissionId): Promise<LabeledTable> {
-  const file = nasaTablePath(dir, mission);
-  let info;
-  try {
-    info = await stat(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NasaTableMissingError(mission, MISSIONS[mission].fileName);
-    throw error;
-  }
-  const cached = nasaCache.get(file);
-  if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.value;
+export async function loadNasaTable(dir: string, mission: MissionId, options: ResolveOptions = {}): Promise<LabeledTable> {
+  const source = resolveNasaTable(dir, mission, options);
+  if (!source) throw new NasaTableMissingError(mission, MISSIONS[mission].fileName, path.resolve(dir));
+  const key = `${source.sizeBytes}:${source.mtimeMs}`;
+  const cached = nasaCache.get(source.file);
+  if (cached && cached.key === key) return cached.value;
 
-  const value = readFile(file).then((buf) => nasaLabeledTableFromTable(mission, parseCsvBuffer(buf)));
-  nasaCache.set(file, { mtimeMs: info.mtimeMs, size: info.size, value });
+  const value = readNasaTable(source).then((buf) => nasaLabeledTableFromTable(mission, parseCsvBuffer(buf)));
+  nasaCache.set(source.file, { key, value });
   // A failed load is not cached: the next call tries again (e.g. after data:fetch finished writing).
   value.catch(() => {
-    if (nasaCache.get(file)?.value === value) nasaCache.delete(file);
+    if (nasaCache.get(source.file)?.value === value) nasaCache.delete(source.file);
   });
   return value;
 }

@@ -17,14 +17,20 @@ export class DataError extends Error {
   }
 }
 
-/** A NASA table whose file is not in the data folder (the dataset is listed with `available: false`). */
+/** A NASA table found neither in the data folder nor in the embedded snapshot (listed with `available: false`). */
 export class NasaTableMissingError extends Error {
   override readonly name = 'NasaTableMissingError';
   readonly code = 'NOT_FOUND' as const;
   constructor(
     readonly mission: string,
     readonly fileName: string,
+    readonly folder: string,
   ) {
-    super(`The ${mission} table (${fileName}) is not in the NASA data folder. Run \`npm run data:fetch\` to download it.`);
+    super(nasaTableMissingMessage(mission, fileName, folder));
   }
+}
+
+/** One wording for a missing table, shared by the error, the dataset hint and the start-up warning. */
+export function nasaTableMissingMessage(mission: string, fileName: string, folder: string): string {
+  return `The ${mission} table (${fileName} or ${fileName}.gz) is neither in ${folder} (NASA_DATA_DIR) nor in the embedded snapshot. Run \`npm run data:fetch\` or point NASA_DATA_DIR at a folder that has it.`;
 }

@@ -1,5 +1,5 @@
 /** The data layer's public API: CSV parsing, NASA missions, labelled tables, feature selection, splits. */
-export { DataError, NasaTableMissingError, type DataErrorCode } from './errors.js';
+export { DataError, NasaTableMissingError, nasaTableMissingMessage, type DataErrorCode } from './errors.js';
 export {
   parseCsv,
   parseCsvBuffer,
@@ -32,7 +32,6 @@ export {
   nasaLabeledTable,
   nasaLabeledTableFromTable,
   loadNasaTable,
-  nasaTablePath,
   isNasaTableAvailable,
   clearNasaTableCache,
   customLabeledTable,
@@ -53,5 +52,14 @@ export {
   type SplitSizes,
   type SplitIndices,
 } from './split.js';
+export {
+  resolveNasaTable,
+  readNasaTable,
+  parseExportDate,
+  EMBEDDED_SNAPSHOT_DIR,
+  type NasaTableSource,
+  type NasaSourceKind,
+  type ResolveOptions,
+} from './nasa-source.js';
 export { loadDataLocation, type DataLocation } from './location.js';
 export { fitPreprocessor, Preprocessor, type PreprocessOptions, type PreprocessorJSON, type FeatureRange } from '../preprocess.js';

@@ -6,14 +6,15 @@ import { parseCsvBuffer } from './csv.js';
 import { customLabeledTable, loadNasaTable, type LabeledTable } from './dataset.js';
 import type { MissionId } from './missions.js';
 
-export type DataLocation = { kind: 'nasa'; mission: MissionId; dir: string } | { kind: 'upload'; path: string; labelColumn: string };
+/** `embedded`: whether the embedded snapshot may stand in for a table missing from `dir`. */
+export type DataLocation = { kind: 'nasa'; mission: MissionId; dir: string; embedded: boolean } | { kind: 'upload'; path: string; labelColumn: string };
 
 const uploadCache = new Map<string, { key: string; value: Promise<LabeledTable> }>();
 const MAX_CACHED_UPLOADS = 8;
 
 /** Loads and labels the dataset at `location`; parsed tables stay cached while their file is unchanged. */
 export async function loadDataLocation(location: DataLocation): Promise<LabeledTable> {
-  if (location.kind === 'nasa') return loadNasaTable(location.dir, location.mission);
+  if (location.kind === 'nasa') return loadNasaTable(location.dir, location.mission, { embedded: location.embedded });
   const info = await stat(location.path);
   const key = `${info.size}:${info.mtimeMs}:${location.labelColumn}`;
   const cached = uploadCache.get(location.path);
