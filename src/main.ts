@@ -4,6 +4,7 @@
 import { loadConfig, ConfigError } from './config.js';
 import { buildApp } from './server.js';
 import { createLogger } from './logger.js';
+import { listenErrorMessage, startupSummary } from './startup.js';
 
 async function main(): Promise<void> {
   let config;
@@ -18,9 +19,17 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const app = await buildApp(config, { logger });
-  const { port } = await app.start();
+  let port: number;
+  try {
+    ({ port } = await app.start());
+  } catch (error) {
+    const message = listenErrorMessage(error, config);
+    if (!message) throw error;
+    process.stderr.write(`${message}\n`);
+    process.exit(2); // nothing was served yet: no graceful stop to wait for
+  }
   const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  process.stdout.write(`Exoplanet Playground: GraphiQL at http://${shown}:${port}/graphql (REST at http://${shown}:${port}/)\n`);
+  process.stdout.write(`${startupSummary(config, app.services, `http://${shown}:${port}`).join('\n')}\n`);
   let signalled = false;
   const shutdown = (signal: string) => {
     if (signalled) process.exit(1);

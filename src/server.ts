@@ -99,7 +99,15 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   const yogaPlugins = (yoga as unknown as { plugins: Plugin[] }).plugins;
   const getWsEnveloped = envelop({ plugins: [...yogaPlugins, useSharedSubscriptionExecution()] });
   // perMessageDeflate stays off (the ws default): compressing each of 1,000 copies would cost more than it saves.
-  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: 1024 * 1024, perMessageDeflate: false });
+  // noServer: the HTTP server's own errors (a port in use) stay with start(), not re-emitted as WebSocket errors.
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, perMessageDeflate: false });
+  server.on('upgrade', (req, socket, head) => {
+    if ((req.url ?? '/').split('?')[0] !== GRAPHQL_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req));
+  });
   const wsCleanup = useServer(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),

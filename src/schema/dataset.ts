@@ -4,7 +4,7 @@ import type { ColumnProfile } from '../ml/data/index.js';
 
 const DatasetKind = builder.enumType('DatasetKind', { values: ['NASA', 'UPLOAD'] as const });
 
-const DataSourceKind = builder.enumType('DataSourceKind', {
+const DatasetSourceKind = builder.enumType('DatasetSourceKind', {
   values: {
     EMBEDDED_SNAPSHOT: { description: 'The gzip snapshot shipped in the repository (embedded-data/nasa).' },
     DATA_FOLDER: { description: 'A table in NASA_DATA_DIR (what `npm run data:fetch` writes); it wins over the snapshot.' },
@@ -12,10 +12,10 @@ const DataSourceKind = builder.enumType('DataSourceKind', {
   } as const,
 });
 
-const DataSource = builder.objectRef<DataSourceInfo>('DataSource').implement({
+const DatasetSource = builder.objectRef<DataSourceInfo>('DatasetSource').implement({
   description: 'Where the rows of a dataset are read from.',
   fields: (t) => ({
-    kind: t.field({ type: DataSourceKind, resolve: (s) => s.kind }),
+    kind: t.field({ type: DatasetSourceKind, resolve: (s) => s.kind }),
     folder: t.exposeString('folder', { nullable: true, description: 'The folder read (null for uploads).' }),
     fileName: t.exposeString('fileName', { nullable: true }),
     compressed: t.exposeBoolean('compressed', { description: 'Whether the file is gzip-compressed (.csv.gz).' }),
@@ -50,7 +50,7 @@ export const Dataset = builder.objectRef<DatasetSummary>('Dataset').implement({
     originalFileName: t.exposeString('originalFileName', { nullable: true }),
     sizeBytes: t.exposeInt('sizeBytes', { nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime', nullable: true }),
-    source: t.field({ type: DataSource, nullable: true, description: 'Where the rows come from (null when unavailable).', resolve: (d) => d.source }),
+    source: t.field({ type: DatasetSource, nullable: true, description: 'Where the rows come from (null when unavailable).', resolve: (d) => d.source }),
     rowCount: t.int({
       nullable: true,
       description: 'Labelled rows (K2: one per object, default_flag = 1).',

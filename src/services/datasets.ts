@@ -161,6 +161,13 @@ export class DatasetService {
     };
   }
 
+  /** Labelled rows of a dataset when known without parsing it (already described, or the snapshot's manifest). */
+  knownRowCount(id: string): number | null {
+    const cached = this.details.get(id);
+    if (cached) return cached.details.rowCount;
+    return isMissionId(id) ? (this.nasaSource(id)?.labelledRows ?? null) : null;
+  }
+
   /** Loads and describes every available NASA table (cached), so first requests do not pay for parsing. */
   async preloadNasaTables(): Promise<void> {
     for (const mission of MISSION_IDS) {

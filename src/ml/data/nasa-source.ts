@@ -30,6 +30,8 @@ export interface NasaTableSource {
   mtimeMs: number;
   /** When the archive exported the table (from the file's `#` header), or when data:fetch downloaded it. */
   exportedAt: Date | null;
+  /** Labelled rows, when known without parsing (the snapshot's manifest records them). */
+  labelledRows: number | null;
 }
 
 export interface ResolveOptions {
@@ -78,9 +80,30 @@ export function resolveNasaTable(dir: string, mission: MissionId, options: Resol
       sizeBytes: info.size,
       mtimeMs: info.mtimeMs,
       exportedAt: exported.value,
+      labelledRows: candidate.kind === 'embedded' ? (snapshotManifest().get(mission) ?? null) : null,
     };
   }
   return null;
+}
+
+let manifest: Map<string, number> | null = null;
+
+/** Labelled rows per mission from embedded-data/nasa/manifest.json (written by `npm run data:snapshot`). */
+function snapshotManifest(): Map<string, number> {
+  if (manifest) return manifest;
+  manifest = new Map();
+  try {
+    const parsed: unknown = JSON.parse(fs.readFileSync(path.join(EMBEDDED_SNAPSHOT_DIR, 'manifest.json'), 'utf8'));
+    const tables = parsed && typeof parsed === 'object' && 'tables' in parsed && Array.isArray(parsed.tables) ? (parsed.tables as unknown[]) : [];
+    for (const entry of tables) {
+      if (entry && typeof entry === 'object' && 'mission' in entry && 'labelledRows' in entry && typeof entry.mission === 'string' && typeof entry.labelledRows === 'number') {
+        manifest.set(entry.mission, entry.labelledRows);
+      }
+    }
+  } catch {
+    // No manifest: row counts are learnt when a table is first parsed.
+  }
+  return manifest;
 }
 
 /** The table's bytes, decompressed (off the main thread: zlib runs in libuv's pool). */
