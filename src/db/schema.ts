@@ -33,6 +33,14 @@ export const sessions = sqliteTable('sessions', {
   testShare: real('test_share').notNull(),
   seed: integer('seed').notNull(),
   useVettingFeatures: integer('use_vetting_features', { mode: 'boolean' }).notNull(),
+  // The original web client's stepper (1 data → 2 model → 3 hyperparameters), persisted with the session.
+  currentStep: integer('current_step').notNull().default(1),
+  stepProgress: text('step_progress', { mode: 'json' }).$type<{ step1: boolean; step2: boolean; step3: boolean }>(),
+  /** The data source the user chose; null = the chosen dataset's kind. `user` with no upload yet has no dataset. */
+  dataSource: text('data_source', { enum: ['nasa', 'user'] }),
+  preprocessingConfig: text('preprocessing_config', { mode: 'json' }).$type<Record<string, unknown>>(),
+  /** The data the session's results predict; null = the held-out test split of the trained run. */
+  testDatasetId: text('test_dataset_id'),
   createdAt: createdAt(),
   updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
 });

@@ -13,13 +13,8 @@ interface GraphQLResponse<T> {
 }
 
 export class RestGraphQLError extends HttpError {
-  constructor(
-    status: number,
-    code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(status, code, message);
+  constructor(status: number, code: string, message: string, field?: string) {
+    super(status, code, message, {}, field);
   }
 }
 

@@ -9,6 +9,8 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** The request field at fault (input errors). */
+    readonly field?: string,
   ) {
     super(message);
   }

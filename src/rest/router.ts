@@ -1,6 +1,6 @@
 /**
- * The REST compatibility layer: route table, CORS, the envelope, error → status mapping. Every route runs a
- * GraphQL operation in-process (see routes.ts); the two file routes hand bytes to and from the same services.
+ * The REST compatibility layer: route table, CORS, the envelope, error → status mapping. Every route runs GraphQL
+ * operations in-process (routes.ts, custom.ts); the file routes hand bytes to and from the same services.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Yoga } from '../graphql-app.js';
@@ -11,6 +11,7 @@ import type { Services } from '../services/container.js';
 import { APP_VERSION } from '../version.js';
 import { graphQLRunner } from './graphql-client.js';
 import { HttpError, corsHeaders, readBody, readFields, sendError, sendSuccess } from './http.js';
+import { HOME, ORIGINAL_MODELS } from './original.js';
 import * as routes from './routes.js';
 
 export interface RestDeps {
@@ -21,43 +22,93 @@ export interface RestDeps {
   corsOrigin: (origin: string | null) => string | null;
 }
 
+type Method = 'GET' | 'POST' | 'DELETE';
 type Handler = (ctx: routes.RouteContext) => Promise<routes.RouteResult>;
+type Special = 'index' | 'upload' | 'upload-csv' | 'csv';
 
 interface Route {
+  /** The path as documented, with `<name>` parameters. */
+  path: string;
   pattern: RegExp;
-  methods: Partial<Record<'GET' | 'POST' | 'DELETE', Handler | 'upload' | 'csv' | 'index'>>;
+  methods: Partial<Record<Method, Handler | Special>>;
   /** GET changes state (GET /select creates a session), so HEAD must not run it. */
   noHead?: true;
 }
 
+function route(path: string, methods: Route['methods'], options: { noHead?: true; suffix?: string } = {}): Route {
+  const source = path
+    .split('/')
+    .map((part) => (part.startsWith('<') ? `(?<${part.slice(1, -1)}>[^/]+?)` : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('\\/');
+  const pattern = new RegExp(`^${path === '/' ? '\\/' : source}${options.suffix ?? ''}${path === '/' ? '' : '\\/?'}$`);
+  return { path, pattern, methods, ...(options.noHead ? { noHead: true } : {}) };
+}
+
 const ROUTES: Route[] = [
-  { pattern: /^\/$/, methods: { GET: 'index' } },
-  { pattern: /^\/select\/?$/, methods: { GET: routes.getSelect, POST: routes.postSelect }, noHead: true },
-  { pattern: /^\/training\/?$/, methods: { GET: routes.getTraining, POST: routes.postTraining } },
-  { pattern: /^\/predict\/?$/, methods: { GET: routes.getPredict, POST: routes.postPredict } },
-  { pattern: /^\/result\/?$/, methods: { GET: routes.getResult, POST: routes.postResult } },
-  { pattern: /^\/api\/datasets\/?$/, methods: { GET: routes.getDatasets } },
-  { pattern: /^\/api\/models\/?$/, methods: { GET: routes.getModels } },
-  { pattern: /^\/api\/health\/?$/, methods: { GET: routes.getHealth } },
-  { pattern: /^\/api\/upload\/?$/, methods: { POST: 'upload' } },
-  { pattern: /^\/api\/sessions\/(?<id>[^/]+)\/?$/, methods: { GET: routes.getSession, DELETE: routes.deleteSession } },
-  { pattern: /^\/api\/predictions\/(?<id>[^/]+)\.csv$/, methods: { GET: 'csv' } },
+  route('/', { GET: 'index' }),
+  route('/select', { GET: routes.getSelect, POST: routes.postSelect }, { noHead: true }),
+  route('/training', { GET: routes.getTraining, POST: routes.postTraining }),
+  route('/predict', { GET: routes.getPredict, POST: routes.postPredict }),
+  route('/result', { GET: routes.getResult, POST: routes.postResult }),
+  route('/api/datasets', { GET: routes.getDatasets }),
+  route('/api/models', { GET: routes.getModels }),
+  route('/api/hyperparameters/<model_type>', { GET: routes.getHyperparameters }),
+  route('/api/health', { GET: routes.getHealth }),
+  route('/api/frontend-status', { GET: routes.getFrontendStatus }),
+  route('/api/upload', { POST: 'upload' }),
+  route('/api/upload-csv', { POST: 'upload-csv' }),
+  route('/api/sessions/<id>', { GET: routes.getSession, DELETE: routes.deleteSession }),
+  { path: '/api/predictions/<id>.csv', pattern: /^\/api\/predictions\/(?<id>[^/]+)\.csv$/, methods: { GET: 'csv' } },
 ];
 
-const ENDPOINTS = [
-  'GET /select', 'POST /select', 'POST /training', 'GET /training', 'POST /predict', 'GET /predict', 'GET /result', 'POST /result',
-  'GET /api/datasets', 'GET /api/models', 'POST /api/upload', 'GET /api/sessions/<id>', 'DELETE /api/sessions/<id>',
-  'GET /api/predictions/<id>.csv', 'GET /api/health',
-];
+const ENDPOINTS = ROUTES.filter((r) => r.path !== '/').flatMap((r) => Object.keys(r.methods).map((method) => `${method} ${r.path}`));
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 function indexHtml(): string {
-  const items = ENDPOINTS.map((e) => `<li><code>${e}</code></li>`).join('');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Exoplanet Playground</title>
+  const items = ENDPOINTS.map((e) => `<li><code>${escapeHtml(e)}</code></li>`).join('');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(HOME.title)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:3rem auto;padding:0 1rem;line-height:1.5}code{background:#f3f3f3;padding:0 .2rem}</style></head>
-<body><h1>Exoplanet Playground</h1><p>Train, compare and explain models that tell real exoplanets from false positives on NASA's Kepler, K2 and TESS tables or your own CSV.</p>
-<p><a href="/graphql">Open GraphiQL</a> to explore the GraphQL API (queries, mutations and live training subscriptions).</p>
+<body><h1>${escapeHtml(HOME.title)}</h1><p>${escapeHtml(HOME.description)}</p>
+<p><a href="/graphql">Open GraphiQL</a> to explore the GraphQL API (queries, mutations and live training subscriptions), or read the <a href="/docs">REST API reference</a>.</p>
 <h2>REST endpoints</h2><ul>${items}</ul></body></html>`;
 }
+
+function homeData(): Record<string, unknown> {
+  return {
+    ...HOME,
+    models_available: ORIGINAL_MODELS.map((m) => m.full),
+    name: 'Exoplanet Playground',
+    version: APP_VERSION,
+    graphql: '/graphql',
+    docs: '/docs',
+    openapi: '/openapi.json',
+    subscriptions: { websocket: 'ws(s)://<host>/graphql (graphql-ws)', sse: 'POST /graphql with Accept: text/event-stream' },
+    endpoints: ENDPOINTS,
+  };
+}
+
+/** A multipart body, read within MAX_UPLOAD_MB (plus the multipart allowance) and parsed. */
+async function readMultipart(req: IncomingMessage, config: AppConfig, what: string): Promise<FormData> {
+  const type = String(req.headers['content-type'] ?? '');
+  if (!type.toLowerCase().startsWith('multipart/form-data')) {
+    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `Send ${what} as multipart/form-data.`);
+  }
+  const body = await readBody(req, config.maxUploadBytes + 1024 * 1024, `MAX_UPLOAD_MB (${config.maxUploadBytes / 1024 / 1024} MB)`);
+  try {
+    return await new Response(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer, { headers: { 'content-type': type } }).formData();
+  } catch {
+    throw new HttpError(400, 'BAD_REQUEST', 'The multipart body could not be parsed.');
+  }
+}
+
+const formString = (form: FormData, ...names: string[]): string | null => {
+  for (const name of names) {
+    const value = form.get(name);
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  return null;
+};
 
 export function createRestHandler(deps: RestDeps) {
   const { yoga, config, logger, services } = deps;
@@ -76,23 +127,32 @@ export function createRestHandler(deps: RestDeps) {
       return;
     }
     try {
-      const route = ROUTES.find((r) => r.pattern.test(url.pathname));
-      if (!route) throw new HttpError(404, 'NOT_FOUND', `No route ${method} ${url.pathname}. See GET / for the endpoints, or /graphql.`);
-      const allowed = Object.keys(route.methods);
+      const found = ROUTES.find((r) => r.pattern.test(url.pathname));
+      const allowed = found ? Object.keys(found.methods) : [];
+      // Every path answers the preflight, known or not: the browser then sends the request and shows our 404
+      // instead of reporting a CORS failure.
       if (method === 'OPTIONS') {
+        const methods = found ? [...allowed, 'OPTIONS'].join(', ') : 'GET, POST, DELETE, OPTIONS';
         res.writeHead(204, {
-          allow: [...allowed, 'OPTIONS'].join(', '),
+          allow: methods,
           ...(cors['access-control-allow-origin']
-            ? { 'access-control-allow-methods': [...allowed, 'OPTIONS'].join(', '), 'access-control-allow-headers': 'content-type, x-request-id', 'access-control-max-age': '600' }
+            ? {
+                'access-control-allow-methods': methods,
+                'access-control-allow-headers': String(req.headers['access-control-request-headers'] ?? 'content-type, x-request-id'),
+                'access-control-max-age': '600',
+              }
             : {}),
         });
         res.end();
         return;
       }
-      const handler = route.methods[method as keyof Route['methods']] ?? (method === 'HEAD' && !route.noHead ? route.methods.GET : undefined);
+      if (!found) throw new HttpError(404, 'NOT_FOUND', `No route ${method} ${url.pathname}. See GET / or /docs for the endpoints, or /graphql.`);
+      const handler = found.methods[method as Method] ?? (method === 'HEAD' && !found.noHead ? found.methods.GET : undefined);
       if (!handler) throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}; allowed: ${allowed.join(', ')}.`, { allow: allowed.join(', ') });
-      const params = (url.pathname.match(route.pattern)?.groups ?? {}) as Record<string, string>;
+      const params = (url.pathname.match(found.pattern)?.groups ?? {}) as Record<string, string>;
       const gql = graphQLRunner(yoga, requestId);
+      let cachedBody: Promise<Record<string, unknown>> | null = null;
+      const ctx: routes.RouteContext = { req, url, params, gql, body: () => (cachedBody ??= readFields(req)) };
 
       if (handler === 'index') {
         const accept = String(req.headers.accept ?? '');
@@ -102,38 +162,30 @@ export function createRestHandler(deps: RestDeps) {
           res.end(html);
           return;
         }
-        sendSuccess(res, {
-          name: 'Exoplanet Playground',
-          version: APP_VERSION,
-          description: 'Train, compare and explain ML models that tell real exoplanets from false positives (NASA Kepler, K2, TESS or your CSV).',
-          graphql: '/graphql',
-          subscriptions: { websocket: 'ws(s)://<host>/graphql (graphql-ws)', sse: 'POST /graphql with Accept: text/event-stream' },
-          endpoints: ENDPOINTS,
-        });
+        sendSuccess(res, homeData());
         return;
       }
-      if (handler === 'upload') {
-        const type = String(req.headers['content-type'] ?? '');
-        if (!type.toLowerCase().startsWith('multipart/form-data')) {
-          throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the CSV as multipart/form-data with the field "file".');
-        }
-        const body = await readBody(req, config.maxUploadBytes + 1024 * 1024, `MAX_UPLOAD_MB (${config.maxUploadBytes / 1024 / 1024} MB)`);
-        let form: FormData;
-        try {
-          form = await new Response(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer, { headers: { 'content-type': type } }).formData();
-        } catch {
-          throw new HttpError(400, 'BAD_REQUEST', 'The multipart body could not be parsed.');
-        }
+      if (handler === 'upload' || handler === 'upload-csv') {
+        const form = await readMultipart(req, config, 'the CSV with the field "file"');
         const file = form.get('file');
-        if (!(file instanceof Blob)) throw new HttpError(400, 'BAD_USER_INPUT', 'The multipart field "file" is missing.');
-        const name = form.get('name');
-        const label = form.get('label_column') ?? form.get('labelColumn');
-        const { uploadDataset } = await gql<{ uploadDataset: { id: string } }>(
+        if (!(file instanceof Blob)) throw new HttpError(400, 'BAD_USER_INPUT', 'The multipart field "file" is missing.', {}, 'file');
+        const sessionId = handler === 'upload-csv' ? formString(form, 'session_id') : null;
+        if (sessionId) await routes.requireSessionExists(ctx, sessionId);
+        const { uploadDataset } = await gql<{ uploadDataset: routes.UploadedDataset }>(
           routes.UPLOAD_MUTATION,
-          { name: typeof name === 'string' ? name : null, label: typeof label === 'string' ? label : null },
+          { name: formString(form, 'name'), label: formString(form, 'label_column', 'labelColumn') },
           { name: (file as File).name || 'upload.csv', blob: file, variable: 'file' },
         );
-        sendSuccess(res, { dataset_id: uploadDataset.id, dataset: uploadDataset }, 201);
+        if (handler === 'upload-csv') {
+          const result = await routes.uploadCsvResult(ctx, uploadDataset, sessionId);
+          sendSuccess(res, result.data, result.status ?? 200);
+          return;
+        }
+        sendSuccess(
+          res,
+          { dataset_id: uploadDataset.id, dataset: uploadDataset, filename: uploadDataset.originalFileName, file_size: uploadDataset.sizeBytes, uploaded_at: uploadDataset.createdAt },
+          201,
+        );
         return;
       }
       if (handler === 'csv') {
@@ -146,8 +198,7 @@ export function createRestHandler(deps: RestDeps) {
         res.end();
         return;
       }
-      let cachedBody: Promise<Record<string, unknown>> | null = null;
-      const result = await handler({ req, url, params, gql, body: () => (cachedBody ??= readFields(req)) });
+      const result = await handler(ctx);
       sendSuccess(res, result.data, result.status ?? 200, result.top);
     } catch (error) {
       if (res.headersSent) {
@@ -155,8 +206,7 @@ export function createRestHandler(deps: RestDeps) {
         return;
       }
       if (error instanceof HttpError) {
-        const field = (error as { field?: string }).field;
-        sendError(res, error.status, error.code, error.message, field ? { field } : {}, error.headers);
+        sendError(res, error.status, error.code, error.message, error.field ? { field: error.field } : {}, error.headers);
         if (error.status === 413) req.resume();
         return;
       }

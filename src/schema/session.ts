@@ -1,5 +1,7 @@
 import { builder } from './builder.js';
-import type { SessionRecord } from '../services/sessions.js';
+import type { SessionRecord, StepProgress, TestData, TestRow, TrainedRunRef } from '../services/sessions.js';
+import type { TrainingRunRecord } from '../services/training.js';
+import { badInput } from '../errors.js';
 import { Dataset } from './dataset.js';
 import { TrainingRun, TrainingRunConnection } from './training-run.js';
 
@@ -21,6 +23,80 @@ const SplitSizesInput = builder.inputType('SplitSizesInput', {
     test: t.float({ required: true }),
   }),
 });
+
+export const DataSource = builder.enumType('DataSource', {
+  values: { NASA: { value: 'nasa', description: 'A NASA table (kepler, k2, tess).' }, USER: { value: 'user', description: 'An uploaded CSV.' } } as const,
+});
+
+const StepProgressRef = builder.objectRef<StepProgress>('StepProgress').implement({
+  fields: (t) => ({
+    step1Complete: t.exposeBoolean('step1', { description: 'The data is chosen.' }),
+    step2Complete: t.exposeBoolean('step2', { description: 'A model was chosen.' }),
+    step3Complete: t.exposeBoolean('step3', { description: 'Hyperparameters or preprocessing were set.' }),
+  }),
+});
+
+const SessionWorkflow = builder.objectRef<SessionRecord>('SessionWorkflow').implement({
+  description: "The original web client's stepper: 1 data → 2 model → 3 hyperparameters, then training.",
+  fields: (t) => ({
+    currentStep: t.int({ resolve: (s) => s.workflow.currentStep }),
+    maxStep: t.int({
+      description: '3 once the data is chosen (a NASA table or an attached upload), 2 with only a data source, else 1.',
+      resolve: (s, _a, { services }) => services.sessions.maxStep(s),
+    }),
+    trainingReady: t.boolean({
+      description: 'A model is chosen, the data is configured, and the current step is the last one.',
+      resolve: (s, _a, { services }) => services.sessions.trainingReady(s),
+    }),
+    stepProgress: t.field({ type: StepProgressRef, resolve: (s) => s.workflow.stepProgress }),
+    dataSource: t.field({ type: DataSource, nullable: true, resolve: (s, _a, { services }) => services.sessions.dataSourceOf(s) }),
+    uploadedDataset: t.field({
+      type: Dataset,
+      nullable: true,
+      description: 'The upload the session trains on (user data source).',
+      resolve: (s, _a, { services }) => {
+        const dataset = s.datasetId ? services.datasets.get(s.datasetId) : null;
+        return dataset?.kind === 'UPLOAD' ? dataset : null;
+      },
+    }),
+    preprocessingConfig: t.field({ type: 'JSON', nullable: true, resolve: (s) => s.workflow.preprocessingConfig }),
+    testDatasetId: t.string({ nullable: true, description: 'What the results predict; null = the held-out test split.', resolve: (s) => s.workflow.testDatasetId }),
+  }),
+});
+
+const TestDataKind = builder.enumType('TestDataKind', {
+  values: { HELD_OUT: { description: "The trained run's held-out test split." }, DATASET: { description: 'A whole dataset chosen as test data.' } } as const,
+});
+
+const TestRowRef = builder.objectRef<TestRow>('TestRow').implement({
+  fields: (t) => ({
+    index: t.exposeInt('index', { description: 'Position in the test data.' }),
+    ids: t.field({ type: 'JSON', description: 'Identifying columns (e.g. kepoi_name, kepid).', resolve: (r) => r.ids }),
+    values: t.field({ type: 'JSON', description: "The model's features and the id columns (raw values; null when empty).", resolve: (r) => r.values }),
+    actual: t.exposeString('actual', { nullable: true, description: 'The true class, when the data is labelled.' }),
+  }),
+});
+
+const TestDataRef = builder.objectRef<TestData>('TestData').implement({
+  description: "The rows a session's results predict with its trained model.",
+  fields: (t) => ({
+    kind: t.field({ type: TestDataKind, resolve: (d) => d.kind }),
+    datasetId: t.exposeString('datasetId'),
+    runId: t.exposeID('runId'),
+    rowCount: t.exposeInt('rowCount', { description: 'Rows in the whole test data.' }),
+    rows: t.field({ type: [TestRowRef], resolve: (d) => d.rows }),
+  }),
+});
+
+const MAX_TEST_ROWS = 10_000;
+
+/** What the session's test data needs of a run: its id, dataset, config snapshot and the features it used. */
+function trainedRunRef(run: TrainingRunRecord): TrainedRunRef {
+  const details = run.details;
+  const stored = details && Array.isArray(details.features) ? details.features : null;
+  const features = stored?.every((f): f is string => typeof f === 'string') ? stored : [];
+  return { id: run.id, datasetId: run.datasetId, config: run.config, features };
+}
 
 export const Session = builder.objectRef<SessionRecord>('Session').implement({
   description: "One user's workflow: the chosen data and model, and its training runs.",
@@ -48,6 +124,18 @@ export const Session = builder.objectRef<SessionRecord>('Session').implement({
       args: { first: t.arg.int({ defaultValue: 20, required: true }), after: t.arg.id() },
       resolve: (s, { first, after }, { services }) => services.training.list(s.id, first, after ? String(after) : null),
     }),
+    workflow: t.field({ type: SessionWorkflow, resolve: (s) => s }),
+    testData: t.field({
+      type: TestDataRef,
+      nullable: true,
+      description: 'The rows the results predict (workflow.testDatasetId, default the held-out test split of latestSuccessfulRun); null before a model is trained.',
+      args: { offset: t.arg.int({ defaultValue: 0, required: true }), limit: t.arg.int({ defaultValue: 100, required: true }) },
+      resolve: async (s, { offset, limit }, { services }) => {
+        if (limit < 0 || limit > MAX_TEST_ROWS) throw badInput(`limit must be from 0 to ${MAX_TEST_ROWS}, got ${limit}.`, 'limit');
+        const run = services.training.latestSucceeded(s.id);
+        return run ? services.sessions.testData(s, trainedRunRef(run), offset, limit) : null;
+      },
+    }),
     latestRun: t.field({ type: TrainingRun, nullable: true, resolve: (s, _a, { services }) => services.training.latest(s.id) }),
     latestSuccessfulRun: t.field({
       type: TrainingRun,
@@ -56,6 +144,10 @@ export const Session = builder.objectRef<SessionRecord>('Session').implement({
       resolve: (s, _a, { services }) => services.training.latestSucceeded(s.id),
     }),
   }),
+});
+
+const TestDataInput = builder.inputType('TestDataInput', {
+  fields: (t) => ({ datasetId: t.string({ description: 'A dataset id; null for the held-out test split of the trained run.' }) }),
 });
 
 const ConfigureSessionInput = builder.inputType('ConfigureSessionInput', {
@@ -70,6 +162,9 @@ const ConfigureSessionInput = builder.inputType('ConfigureSessionInput', {
     split: t.field({ type: SplitSizesInput }),
     seed: t.int(),
     useVettingFeatures: t.boolean({ description: 'Allow vetting (leakage) columns as features; the run is marked.' }),
+    dataSource: t.field({ type: DataSource, description: 'USER without datasetId: an upload is still to come (the session has no dataset until then).' }),
+    preprocessingConfig: t.field({ type: 'JSON', description: "The original web client's preprocessing settings (an object), kept with the session." }),
+    testData: t.field({ type: TestDataInput, description: 'What the results predict.' }),
   }),
 });
 
@@ -80,6 +175,10 @@ builder.queryField('session', (t) =>
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, { id }, { services }) => services.sessions.get(String(id)),
   }),
+);
+
+builder.queryField('sessionCount', (t) =>
+  t.int({ description: 'Sessions stored.', resolve: (_root, _args, { services }) => services.sessions.count() }),
 );
 
 builder.mutationFields((t) => ({
@@ -102,7 +201,22 @@ builder.mutationFields((t) => ({
         split: input.split,
         seed: input.seed,
         useVettingFeatures: input.useVettingFeatures,
+        dataSource: input.dataSource,
+        preprocessingConfig: input.preprocessingConfig,
+        testData: input.testData,
       }),
+  }),
+  nextSessionStep: t.field({
+    type: Session,
+    description: 'The stepper one step forward, while below workflow.maxStep (else unchanged).',
+    args: { sessionId: t.arg.id({ required: true }) },
+    resolve: (_root, { sessionId }, { services }) => services.sessions.nextStep(String(sessionId)),
+  }),
+  setSessionStep: t.field({
+    type: Session,
+    description: 'The stepper to `step`, from 1 to workflow.maxStep.',
+    args: { sessionId: t.arg.id({ required: true }), step: t.arg.int({ required: true }) },
+    resolve: (_root, { sessionId, step }, { services }) => services.sessions.setStep(String(sessionId), step),
   }),
   deleteSession: t.boolean({
     description: 'Deletes the session with its runs, models and predictions.',

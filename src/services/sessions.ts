@@ -1,11 +1,14 @@
 /**
- * Sessions: one user's workflow (dataset, model config, runs). Owns the `sessions` table.
+ * Sessions: one user's workflow (dataset, model config, runs, and the original web client's stepper). Owns the
+ * `sessions` table.
  */
-import { eq } from 'drizzle-orm';
+import { count, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { sessions, type SessionRow } from '../db/schema.js';
 import { badInput, notFound } from '../errors.js';
 import { MODEL_CATALOG, resolveModelType, validateHyperparameters } from '../ml/catalog.js';
+import { groupedStratifiedSplit } from '../ml/data/index.js';
+import { taskTable } from '../ml/pipeline.js';
 import type { Hyperparameters, ModelTypeId } from '../ml/types.js';
 import type { DatasetService } from './datasets.js';
 import { newId } from './ids.js';
@@ -29,8 +32,29 @@ export interface SessionConfig {
   useVettingFeatures: boolean;
 }
 
+export type DataSourceChoice = 'nasa' | 'user';
+
+/** Which steps of the original web client's stepper are complete (1 data, 2 model, 3 hyperparameters). */
+export interface StepProgress {
+  step1: boolean;
+  step2: boolean;
+  step3: boolean;
+}
+
+/** The original web client's three-step workflow, kept with the session. */
+export interface Workflow {
+  currentStep: number;
+  stepProgress: StepProgress;
+  /** Chosen explicitly; null = the kind of the chosen dataset. */
+  dataSource: DataSourceChoice | null;
+  preprocessingConfig: Record<string, unknown> | null;
+  /** What the session's results predict; null = the held-out test split of the trained run. */
+  testDatasetId: string | null;
+}
+
 export interface SessionRecord extends SessionConfig {
   id: string;
+  workflow: Workflow;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -45,12 +69,46 @@ export interface ConfigureSessionInput {
   split?: SplitSizes | null;
   seed?: number | null;
   useVettingFeatures?: boolean | null;
+  /** `user` without datasetId: an upload is still to come (the session then has no dataset). */
+  dataSource?: DataSourceChoice | null;
+  preprocessingConfig?: unknown;
+  /** What the results predict: a dataset id, or datasetId null for the held-out test split. */
+  testData?: { datasetId?: string | null } | null;
+}
+
+/** The run a session's results come from: what its test data needs to know. */
+export interface TrainedRunRef {
+  id: string;
+  datasetId: string;
+  /** The run's config snapshot (task, split, seed). */
+  config: unknown;
+  /** The model's features: test rows carry these columns and the id columns. */
+  features: string[];
+}
+
+export interface TestRow {
+  /** Position in the test data. */
+  index: number;
+  ids: Record<string, string>;
+  values: Record<string, string | null>;
+  /** The true class, when the data is labelled. */
+  actual: string | null;
+}
+
+export interface TestData {
+  kind: 'HELD_OUT' | 'DATASET';
+  datasetId: string;
+  runId: string;
+  rowCount: number;
+  rows: TestRow[];
 }
 
 export const DEFAULT_DATASET = 'kepler';
 export const DEFAULT_MODEL: ModelTypeId = 'random_forest';
 export const DEFAULT_SPLIT: SplitSizes = { train: 0.7, validation: 0.1, test: 0.2 };
 export const DEFAULT_SEED = 42;
+/** The stepper's last step (hyperparameters), where training can start. */
+export const MAX_STEP = 3;
 
 function toRecord(row: SessionRow): SessionRecord {
   return {
@@ -63,8 +121,31 @@ function toRecord(row: SessionRow): SessionRecord {
     split: { train: row.trainShare, validation: row.validationShare, test: row.testShare },
     seed: row.seed,
     useVettingFeatures: row.useVettingFeatures,
+    workflow: {
+      currentStep: row.currentStep,
+      stepProgress: row.stepProgress ?? { step1: false, step2: false, step3: false },
+      dataSource: row.dataSource,
+      preprocessingConfig: row.preprocessingConfig ?? null,
+      testDatasetId: row.testDatasetId,
+    },
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The split settings of a run's config snapshot, read field by field rather than trusted. */
+function runSplitConfig(config: unknown): { task: Task; split: SplitSizes; seed: number } {
+  const record = isPlainObject(config) ? config : {};
+  const split = isPlainObject(record.split) ? record.split : {};
+  const share = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
+  return {
+    task: record.task === 'BINARY' ? 'BINARY' : 'THREE_CLASS',
+    split: { train: share(split.train, DEFAULT_SPLIT.train), validation: share(split.validation, DEFAULT_SPLIT.validation), test: share(split.test, DEFAULT_SPLIT.test) },
+    seed: typeof record.seed === 'number' ? record.seed : DEFAULT_SEED,
   };
 }
 
@@ -90,7 +171,7 @@ export class SessionService {
     private readonly datasets: DatasetService,
   ) {}
 
-  /** A new session, ready to train with defaults: the Kepler table and a random forest. */
+  /** A new session, ready to train with defaults: the Kepler table and a random forest; the stepper at step 1. */
   create(): SessionRecord {
     const now = new Date();
     const row: SessionRow = {
@@ -105,6 +186,11 @@ export class SessionService {
       testShare: DEFAULT_SPLIT.test,
       seed: DEFAULT_SEED,
       useVettingFeatures: false,
+      currentStep: 1,
+      stepProgress: null,
+      dataSource: null,
+      preprocessingConfig: null,
+      testDatasetId: null,
       createdAt: now,
       updatedAt: now,
     };
@@ -123,15 +209,46 @@ export class SessionService {
     return session;
   }
 
-  /** Partial update: fields left out keep their value. A new model type resets hyperparameters to its defaults. */
+  count(): number {
+    return this.db.select({ value: count() }).from(sessions).get()?.value ?? 0;
+  }
+
+  /**
+   * Partial update: fields left out keep their value. A new model type resets hyperparameters to its defaults.
+   * Choosing data, a model or hyperparameters marks the stepper's step 1, 2 or 3 complete.
+   */
   async configure(input: ConfigureSessionInput): Promise<SessionRecord> {
     const current = this.require(input.sessionId);
     const next: SessionConfig = { ...current };
+    const workflow: Workflow = { ...current.workflow, stepProgress: { ...current.workflow.stepProgress } };
+    const given = (value: unknown) => value !== undefined && value !== null;
 
-    if (input.datasetId !== undefined && input.datasetId !== null) {
-      await this.datasets.requireAvailable(input.datasetId, 'datasetId');
-      if (input.datasetId !== current.datasetId && input.features === undefined) next.features = null;
-      next.datasetId = input.datasetId;
+    if (given(input.datasetId) || given(input.dataSource)) {
+      let datasetId: string | null;
+      if (input.datasetId !== undefined && input.datasetId !== null) {
+        const dataset = await this.datasets.requireAvailable(input.datasetId, 'datasetId');
+        const kind: DataSourceChoice = dataset.kind === 'NASA' ? 'nasa' : 'user';
+        if (input.dataSource && input.dataSource !== kind) {
+          throw badInput(
+            kind === 'nasa'
+              ? `Dataset "${input.datasetId}" is a NASA table; a user data source needs an uploaded dataset.`
+              : `Dataset "${input.datasetId}" is an upload; a NASA data source needs kepler, k2 or tess.`,
+            'datasetId',
+          );
+        }
+        datasetId = input.datasetId;
+        workflow.dataSource = kind;
+      } else {
+        // A data source without a dataset keeps the current dataset when it is of that kind.
+        const source = input.dataSource as DataSourceChoice;
+        const currentKind = current.datasetId ? this.datasets.get(current.datasetId)?.kind : undefined;
+        if (source === 'nasa') datasetId = currentKind === 'NASA' ? current.datasetId : DEFAULT_DATASET;
+        else datasetId = currentKind === 'UPLOAD' ? current.datasetId : null;
+        workflow.dataSource = source;
+      }
+      if (datasetId !== current.datasetId && input.features === undefined) next.features = null;
+      next.datasetId = datasetId;
+      workflow.stepProgress.step1 = datasetId !== null;
     }
     if (input.modelType !== undefined && input.modelType !== null) {
       const resolved = resolveModelType(input.modelType);
@@ -141,12 +258,24 @@ export class SessionService {
       }
       if (resolved !== current.modelType) next.hyperparameters = validateHyperparameters(resolved, undefined);
       next.modelType = resolved;
+      workflow.stepProgress.step2 = true;
     }
     if (input.hyperparameters !== undefined && input.hyperparameters !== null) {
       if (!next.modelType) throw badInput('Choose a model type before setting hyperparameters.', 'modelType');
       const given = input.hyperparameters;
       const merged = typeof given === 'object' && !Array.isArray(given) ? { ...next.hyperparameters, ...(given as Record<string, unknown>) } : given;
       next.hyperparameters = validateHyperparameters(next.modelType, merged);
+      workflow.stepProgress.step3 = true;
+    }
+    if (input.preprocessingConfig !== undefined && input.preprocessingConfig !== null) {
+      if (!isPlainObject(input.preprocessingConfig)) throw badInput('preprocessingConfig must be an object.', 'preprocessingConfig', 'an object');
+      workflow.preprocessingConfig = input.preprocessingConfig;
+      workflow.stepProgress.step3 = true;
+    }
+    if (input.testData !== undefined && input.testData !== null) {
+      const testId = input.testData.datasetId ?? null;
+      if (testId !== null) await this.datasets.requireAvailable(testId, 'testData.datasetId');
+      workflow.testDatasetId = testId;
     }
     if (input.task !== undefined && input.task !== null) next.task = input.task;
     if (input.split !== undefined && input.split !== null) next.split = validateSplit(input.split);
@@ -162,6 +291,8 @@ export class SessionService {
     if (next.datasetId && (next.features !== null || next.useVettingFeatures !== current.useVettingFeatures)) {
       await this.datasets.resolveFeatures(next.datasetId, { features: next.features, useVettingFeatures: next.useVettingFeatures });
     }
+    // The current step never stays beyond what the new configuration allows.
+    workflow.currentStep = Math.min(workflow.currentStep, this.maxStep({ datasetId: next.datasetId, workflow }));
 
     const updatedAt = new Date();
     this.db
@@ -177,11 +308,96 @@ export class SessionService {
         testShare: next.split.test,
         seed: next.seed,
         useVettingFeatures: next.useVettingFeatures,
+        currentStep: workflow.currentStep,
+        stepProgress: workflow.stepProgress,
+        dataSource: workflow.dataSource,
+        preprocessingConfig: workflow.preprocessingConfig,
+        testDatasetId: workflow.testDatasetId,
         updatedAt,
       })
       .where(eq(sessions.id, current.id))
       .run();
-    return { ...next, id: current.id, createdAt: current.createdAt, updatedAt };
+    return { ...next, workflow, id: current.id, createdAt: current.createdAt, updatedAt };
+  }
+
+  // ----------------------------------------------------------------------------------------------------------
+  // The original web client's stepper: 1 data → 2 model → 3 hyperparameters.
+
+  /** The data source in effect: the chosen one, else the kind of the chosen dataset. */
+  dataSourceOf(session: Pick<SessionRecord, 'datasetId' | 'workflow'>): DataSourceChoice | null {
+    if (session.workflow.dataSource) return session.workflow.dataSource;
+    if (!session.datasetId) return null;
+    return this.datasets.get(session.datasetId)?.kind === 'UPLOAD' ? 'user' : 'nasa';
+  }
+
+  /** 3 once data is chosen (a NASA table or an attached upload), 2 with only a data source, else 1. */
+  maxStep(session: Pick<SessionRecord, 'datasetId' | 'workflow'>): number {
+    if (session.datasetId) return MAX_STEP;
+    return session.workflow.dataSource ? 2 : 1;
+  }
+
+  /** A model is chosen, the data is configured, and the user reached the last step. */
+  trainingReady(session: SessionRecord): boolean {
+    return this.missingForTraining(session).length === 0 && session.workflow.currentStep === MAX_STEP;
+  }
+
+  /** One step forward while below the last step the configuration allows (else unchanged). */
+  nextStep(id: string): SessionRecord {
+    const session = this.require(id);
+    if (session.workflow.currentStep >= this.maxStep(session)) return session;
+    return this.saveStep(session, session.workflow.currentStep + 1);
+  }
+
+  /** Go to `step`: from 1 to the last step the configuration allows. */
+  setStep(id: string, step: number): SessionRecord {
+    const session = this.require(id);
+    const max = this.maxStep(session);
+    if (!Number.isInteger(step) || step < 1 || step > max) {
+      throw badInput(`step must be a whole number from 1 to ${max} (the last step this session's configuration allows), got ${step}.`, 'step', `an integer from 1 to ${max}`);
+    }
+    return this.saveStep(session, step);
+  }
+
+  private saveStep(session: SessionRecord, step: number): SessionRecord {
+    const updatedAt = new Date();
+    this.db.update(sessions).set({ currentStep: step, updatedAt }).where(eq(sessions.id, session.id)).run();
+    return { ...session, workflow: { ...session.workflow, currentStep: step }, updatedAt };
+  }
+
+  /**
+   * The rows the session's results predict with `run`: its configured test dataset, or by default (and when that
+   * is the table the run trained on) the run's held-out test split: the run's task, shares and seed on the same table
+   * give the same rows. Each row carries the model's features, the id columns and, when labelled, the true class;
+   * `limit` rows from `offset`.
+   */
+  async testData(session: SessionRecord, run: TrainedRunRef, offset = 0, limit = 1000): Promise<TestData> {
+    // Testing on the table the model trained on means its held-out split: the rest of it was seen in training.
+    const heldOut = session.workflow.testDatasetId === null || session.workflow.testDatasetId === run.datasetId;
+    const datasetId = heldOut ? run.datasetId : (session.workflow.testDatasetId as string);
+    const loaded = await this.datasets.labeledTable(datasetId);
+    const { task, split, seed } = runSplitConfig(run.config);
+    const data = heldOut ? taskTable(loaded, task) : loaded;
+    const indices: ArrayLike<number> = heldOut
+      ? groupedStratifiedSplit(data.labels, data.groups, data.classes.length, split, seed).test
+      : Int32Array.from({ length: data.table.rows.length }, (_, i) => i);
+    const { columns } = data.table;
+    const wanted = [...new Set([...data.idColumns, ...run.features])].filter((c) => columns.includes(c));
+    const positions = wanted.map((c) => columns.indexOf(c));
+    const idPositions = data.idColumns.map((c) => columns.indexOf(c));
+    const rows: TestRow[] = [];
+    const start = Math.max(0, offset);
+    const end = Math.min(indices.length, start + Math.max(0, limit));
+    for (let k = start; k < end; k++) {
+      const i = indices[k];
+      const raw = data.table.rows[i];
+      const values: Record<string, string | null> = {};
+      wanted.forEach((column, j) => (values[column] = raw[positions[j]] === '' ? null : raw[positions[j]]));
+      const ids: Record<string, string> = {};
+      data.idColumns.forEach((column, j) => (ids[column] = raw[idPositions[j]]));
+      const label = data.labels[i];
+      rows.push({ index: k, ids, values, actual: label >= 0 && label < data.classes.length ? data.classes[label] : null });
+    }
+    return { kind: heldOut ? 'HELD_OUT' : 'DATASET', datasetId, runId: run.id, rowCount: indices.length, rows };
   }
 
   private readonly deleteHooks: ((sessionId: string) => void)[] = [];

@@ -616,7 +616,11 @@ describe('information, catalogs and uploads', () => {
   });
 
   it('GET /api/health, /api/datasets and /api/models match the GraphQL catalogs', async () => {
-    const health = expectSuccess(await call<{ status: string; version: string }>(server, 'GET', '/api/health'));
+    // The original answered "healthy" in place of the envelope's "success"; the service's own status is under data.
+    const healthResponse = await call<{ status: string; version: string }>(server, 'GET', '/api/health');
+    expect(healthResponse.status).toBe(200);
+    expect(healthResponse.body.status).toBe('healthy');
+    const health = healthResponse.body.data as { status: string; version: string };
     expect(health.status).toBe('ok');
     expect(health.version).toMatch(/^\d+\.\d+\.\d+/);
 
