@@ -8,6 +8,28 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.js';
+import { lockDatabase } from './lock.js';
+import { ConfigError } from '../config.js';
+
+/** A file-system failure at start-up, named by the variable that chose the path. */
+export function pathError(variable: string, target: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (!code) return error;
+  const reasons: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOENT: 'a parent folder does not exist and cannot be made',
+    ENOTDIR: 'a part of the path is a file, not a folder',
+    EEXIST: 'a part of the path is a file, not a folder',
+    EROFS: 'the file system is read-only',
+    ENOSPC: 'the disk is full',
+    EISDIR: 'it is a folder, not a file',
+    SQLITE_CANTOPEN: 'SQLite cannot open it',
+    SQLITE_NOTADB: 'the file is not an SQLite database',
+    SQLITE_CORRUPT: 'the database file is corrupt',
+  };
+  return new ConfigError(variable, `cannot use ${target}: ${reasons[code] ?? code}. Choose another path (${variable}=...).`);
+}
 
 export type Db = BetterSQLite3Database<typeof schema>;
 
@@ -20,19 +42,38 @@ export interface DbHandle {
 const MIGRATIONS_FOLDER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 export function openDatabase(databasePath: string): DbHandle {
-  if (databasePath !== ':memory:') fs.mkdirSync(path.dirname(databasePath), { recursive: true });
-  const sqlite = new Database(databasePath);
-  sqlite.pragma('journal_mode = WAL');
+  const inMemory = databasePath === ':memory:';
+  let unlock = () => undefined as void;
+  let sqlite: Database.Database;
+  try {
+    if (!inMemory) {
+      fs.mkdirSync(path.dirname(databasePath), { recursive: true });
+      unlock = lockDatabase(databasePath);
+    }
+    sqlite = new Database(databasePath);
+    sqlite.pragma('journal_mode = WAL');
+  } catch (error) {
+    unlock();
+    if (error instanceof ConfigError) throw error;
+    throw pathError('DATABASE_PATH', databasePath, error);
+  }
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = drizzle(sqlite, { schema });
-  migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+  try {
+    migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+  } catch (error) {
+    sqlite.close();
+    unlock();
+    throw error;
+  }
   return {
     db,
     sqlite,
     close: () => {
       if (sqlite.open) sqlite.close();
+      unlock();
     },
   };
 }

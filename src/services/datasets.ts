@@ -7,7 +7,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { eq, desc } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
+import { pathError, type Db } from '../db/client.js';
 import { datasets, type DatasetRow } from '../db/schema.js';
 import type { AppConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -104,7 +104,12 @@ export class DatasetService {
     private readonly config: AppConfig,
     private readonly logger: Logger,
   ) {
-    fs.mkdirSync(config.uploadDir, { recursive: true });
+    try {
+      fs.mkdirSync(config.uploadDir, { recursive: true });
+      fs.accessSync(config.uploadDir, fs.constants.W_OK);
+    } catch (error) {
+      throw pathError('UPLOAD_DIR', config.uploadDir, error);
+    }
   }
 
   private nasaSource(mission: MissionId): NasaTableSource | null {

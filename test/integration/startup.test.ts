@@ -9,6 +9,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { startServer } from './harness.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 
@@ -71,4 +72,39 @@ describe('npm start', () => {
       await new Promise<void>((resolve) => busy.close(() => resolve()));
     }
   }, 90_000);
+
+  it('a file path where a folder should be names the variable in one line (DATABASE_PATH, UPLOAD_DIR)', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'startup-file-')), 'plain-file');
+    fs.writeFileSync(file, 'not a folder');
+    const database = await runServer({ DATABASE_PATH: path.join(file, 'db.sqlite') }, null);
+    expect(database.code).toBe(2);
+    expect(database.stderr.trim().split('\n')).toEqual([`Cannot start: DATABASE_PATH: cannot use ${path.join(file, 'db.sqlite')}: a part of the path is a file, not a folder. Choose another path (DATABASE_PATH=...).`]);
+    const uploads = await runServer({ UPLOAD_DIR: path.join(file, 'uploads') }, null);
+    expect(uploads.code).toBe(2);
+    expect(uploads.stderr.trim()).toMatch(/^Cannot start: UPLOAD_DIR: cannot use .*: a part of the path is a file, not a folder\./);
+  }, 90_000);
+});
+
+describe('one server per SQLite file', () => {
+  it('refuses a second server on the same DATABASE_PATH, naming the first; a stale lock is taken over', async () => {
+    const first = await startServer();
+    try {
+      const error = await startServer({ dir: first.dir }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toMatch(/^DATABASE_PATH: .*test\.db is already used by another Exoplanet Playground server \(this process, since \d{4}-/);
+      expect((error as Error).message).toMatch(/DATABASE_PATH=data\/other\.db npm start/);
+      // The first server is untouched.
+      expect((await first.gql('{ health { status } }')).data).toEqual({ health: { status: 'ok' } });
+    } finally {
+      await first.stop();
+    }
+    // kill -9 leaves the lock behind with a pid that no longer runs: the next start takes it over.
+    const gone = spawn(process.execPath, ['-e', '0']);
+    const deadPid = await new Promise<number>((resolve) => gone.once('exit', () => resolve(gone.pid ?? 0)));
+    fs.writeFileSync(path.join(first.dir, 'test.db.lock'), JSON.stringify({ pid: deadPid, host: os.hostname(), startedAt: '2026-01-01T00:00:00.000Z' }));
+    const again = await startServer({ dir: first.dir });
+    expect((await again.gql('{ health { status } }')).data).toEqual({ health: { status: 'ok' } });
+    await again.stop();
+    expect(fs.existsSync(path.join(first.dir, 'test.db.lock'))).toBe(false);
+  }, 60_000);
 });
