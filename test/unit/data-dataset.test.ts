@@ -88,13 +88,18 @@ describe('customLabeledTable', () => {
     expect(Array.from(lt.labels)).toEqual([2, 1, 0, 1]);
   });
 
-  it('detection: exact names in priority order, then name tokens, skipping columns with < 2 or > 20 values', () => {
+  it('detection: exact names in priority order, then name tokens; the first match is the label, never silently another', () => {
     expect(detectLabelColumn(parseCsv('Class,y,v\na,1,1\nb,0,2\n'))).toBe('Class');
-    expect(detectLabelColumn(parseCsv('label,y,v\nsame,1,1\nsame,0,2\n'))).toBe('y'); // label has one value only
+    expect(detectLabelColumn(parseCsv('label,y,v\nsame,1,1\nsame,0,2\n'))).toBe('label');
     expect(detectLabelColumn(parseCsv('planet_class,v\nx,1\nz,2\n'))).toBe('planet_class');
-    const many = ['target,v', ...Array.from({ length: 25 }, (_, i) => `${i},${i}`)].join('\n');
-    expect(detectLabelColumn(parseCsv(many))).toBeNull();
     expect(detectLabelColumn(parseCsv('yy,ay\n1,2\n3,4\n'))).toBeNull();
+  });
+
+  it('a detected label column that cannot be one is an error naming it, its classes and the other candidates', () => {
+    // Before: `label` (one class) was silently replaced by `y`, which then became a 2-class label by accident.
+    expectDataError(() => customLabeledTable(parseCsv('label,y,v\nsame,1,1\nsame,0,2\n')), 'BAD_USER_INPUT', 'labelColumn', /Label column "label" \(detected by its name\) has only one class \(same\).*labelColumn.*y/);
+    const many = ['target,v', ...Array.from({ length: 25 }, (_, i) => `${i},${i}`)].join('\n');
+    expectDataError(() => customLabeledTable(parseCsv(many)), 'BAD_USER_INPUT', 'labelColumn', /Label column "target" \(detected by its name\) has 25 distinct values/);
   });
 
   it('uses a given label column', () => {

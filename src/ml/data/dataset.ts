@@ -43,6 +43,11 @@ export interface LabeledTable {
   excludedRows: { filtered: number; unlabeled: number };
 }
 
+/** A user value in a message: at most 100 characters. */
+function quote(value: string): string {
+  return value.length > 100 ? `${value.slice(0, 97)}…` : value;
+}
+
 /** Most distinct values a label column may have (beyond this it is an id or a measurement, not a class). */
 export const MAX_CLASSES = 20;
 
@@ -174,7 +179,14 @@ export function customLabeledTable(table: Table, labelColumn?: string): LabeledT
     }
   }
 
+  const detected = labelColumn === undefined;
   const label = labelColumn ?? detectLabelColumn(table);
+  // A detected column that cannot be the label is an error, never a silent switch to another column.
+  const how = detected ? ' (detected by its name)' : '';
+  const others = () => {
+    const rest = labelCandidates(table).filter((c) => c !== label);
+    return detected ? ` Pass labelColumn to choose the column that holds the class${rest.length > 0 ? ` (other candidates: ${rest.join(', ')})` : ''}.` : '';
+  };
   if (label === null) {
     throw new DataError(
       'BAD_USER_INPUT',
@@ -192,14 +204,14 @@ export function customLabeledTable(table: Table, labelColumn?: string): LabeledT
   if (classes.length < 2) {
     throw new DataError(
       'BAD_USER_INPUT',
-      `Label column "${label}" has ${classes.length === 0 ? 'no values' : `only one class (${classes[0]})`}; a classifier needs at least 2 classes.`,
+      `Label column "${label}"${how} has ${classes.length === 0 ? 'no values' : `only one class (${quote(classes[0])})`}; a classifier needs at least 2 classes.${others()}`,
       'labelColumn',
     );
   }
   if (classes.length > MAX_CLASSES) {
     throw new DataError(
       'BAD_USER_INPUT',
-      `Label column "${label}" has ${classes.length} distinct values; at most ${MAX_CLASSES} classes are supported (is it an id or a measurement?).`,
+      `Label column "${label}"${how} has ${classes.length} distinct values; at most ${MAX_CLASSES} classes are supported (is it an id or a measurement?).${others()}`,
       'labelColumn',
     );
   }
@@ -222,8 +234,13 @@ export function customLabeledTable(table: Table, labelColumn?: string): LabeledT
   return lt;
 }
 
-/** The detection rule of `customLabeledTable`; null when no column qualifies. */
+/** The detection rule of `customLabeledTable`: the first column named like a label; null when none is. */
 export function detectLabelColumn(table: Table): string | null {
+  return labelCandidates(table)[0] ?? null;
+}
+
+/** Columns named like a label, in priority order: exact names (label, class, target, disposition, y), then name tokens. */
+function labelCandidates(table: Table): string[] {
   const lower = table.columns.map((c) => c.trim().toLowerCase());
   const tokens = table.columns.map((c) =>
     c
@@ -234,15 +251,7 @@ export function detectLabelColumn(table: Table): string | null {
   const candidates: number[] = [];
   for (const name of LABEL_NAMES) lower.forEach((c, i) => c === name && candidates.push(i));
   for (const name of LABEL_NAMES) tokens.forEach((t, i) => t.includes(name) && !candidates.includes(i) && candidates.push(i));
-  for (const c of candidates) {
-    const distinct = new Set<string>();
-    for (const row of table.rows) {
-      if (row[c] !== '') distinct.add(row[c]);
-      if (distinct.size > MAX_CLASSES) break;
-    }
-    if (distinct.size >= 2 && distinct.size <= MAX_CLASSES) return table.columns[c];
-  }
-  return null;
+  return candidates.map((i) => table.columns[i]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
