@@ -24,8 +24,18 @@ export interface HyperparameterSpec {
   nullable?: boolean;
   /** Strings allowed for a numeric param, e.g. svm gamma 'scale' | 'auto'. */
   specialValues?: string[];
+  /** `enum` only: other words for a choice (scikit-learn's), e.g. activation 'logistic' → 'sigmoid'. */
+  valueAliases?: Record<string, string>;
   description: string;
 }
+
+/**
+ * A name the original web client's forms send (scikit-learn's) that is not the catalog's: either another name of a
+ * catalog hyperparameter, or a setting this implementation has fixed, accepted only with the values that match it.
+ */
+export type FormAlias =
+  | { name: string; target: string }
+  | { name: string; fixed: { accepts: string[]; why: string } };
 
 export interface ModelSpec {
   id: ModelTypeId;
@@ -38,6 +48,8 @@ export interface ModelSpec {
   /** Exposes its trees, so exact TreeSHAP applies; the others use a model-agnostic Shapley estimate. */
   hasTreeStructure: boolean;
   hyperparameters: HyperparameterSpec[];
+  /** scikit-learn names the original web client sends, each declared here once. */
+  formAliases?: FormAlias[];
 }
 
 const treeCriterion: HyperparameterSpec = {
@@ -45,6 +57,8 @@ const treeCriterion: HyperparameterSpec = {
   type: 'enum',
   default: 'gini',
   choices: ['gini', 'entropy'],
+  // scikit-learn ≥ 1.1 names the entropy criterion log_loss too (the same splits).
+  valueAliases: { log_loss: 'entropy' },
   description: 'Impurity measure used to choose splits.',
 };
 
@@ -237,6 +251,7 @@ export const MODEL_CATALOG: readonly ModelSpec[] = Object.freeze([
         type: 'enum',
         default: 'relu',
         choices: ['relu', 'tanh', 'sigmoid'],
+        valueAliases: { logistic: 'sigmoid' },
         description: 'Activation function of the hidden layers.',
       },
       {
@@ -268,6 +283,11 @@ export const MODEL_CATALOG: readonly ModelSpec[] = Object.freeze([
         description: 'Epochs without validation-loss improvement before stopping; 0 turns early stopping off.',
       },
     ],
+    formAliases: [
+      { name: 'hidden_layer_sizes', target: 'hidden_layers' },
+      { name: 'max_iter', target: 'epochs' },
+      { name: 'learning_rate_init', target: 'learning_rate' },
+    ],
   },
   {
     id: 'logistic_regression',
@@ -280,6 +300,11 @@ export const MODEL_CATALOG: readonly ModelSpec[] = Object.freeze([
     preprocessing: { impute: true, scale: true },
     hasTreeStructure: false,
     hyperparameters: [{ ...inverseRegularisation }, { ...logisticMaxIter }],
+    formAliases: [
+      { name: 'fit_intercept', fixed: { accepts: ['true'], why: 'the model always fits an (unpenalised) intercept per class' } },
+      // scikit-learn's `normalize` (removed in 1.2); here the pipeline always standardises a linear model's inputs.
+      { name: 'normalize', fixed: { accepts: ['true', 'false'], why: 'inputs are always standardised by the pipeline, whatever this says' } },
+    ],
   },
   {
     id: 'decision_tree',
@@ -366,6 +391,12 @@ export const MODEL_CATALOG: readonly ModelSpec[] = Object.freeze([
       { ...inverseRegularisation },
       { ...logisticMaxIter },
     ],
+    formAliases: [
+      {
+        name: 'svd_solver',
+        fixed: { accepts: ['auto', 'full', 'arpack', 'randomized'], why: 'the components are always exact (eigen-decomposition of the covariance matrix)' },
+      },
+    ],
   },
 ] satisfies ModelSpec[]);
 
@@ -427,7 +458,7 @@ export function validateHyperparameters(modelType: ModelTypeId, raw: unknown): H
       'an object',
     );
   }
-  const input = raw as Record<string, unknown>;
+  const input = translateFormAliases(model, raw as Record<string, unknown>);
   const known = new Set(model.hyperparameters.map((s) => s.name));
   for (const key of Object.keys(input)) {
     if (known.has(key)) continue;
@@ -444,6 +475,41 @@ export function validateHyperparameters(modelType: ModelTypeId, raw: unknown): H
   for (const spec of model.hyperparameters) {
     const value = input[spec.name];
     out[spec.name] = value === undefined ? cloneValue(spec.default) : validateValue(model.id, spec, value);
+  }
+  return out;
+}
+
+/**
+ * The original web client's names in the catalog's: `hidden_layer_sizes` → `hidden_layers`, `max_iter` → `epochs`;
+ * a fixed setting (`fit_intercept`) is checked and dropped. Giving both a name and its alias is refused.
+ */
+export function toCatalogNames(modelType: ModelTypeId, input: Record<string, unknown>): Record<string, unknown> {
+  return translateFormAliases(getModelSpec(modelType), input);
+}
+
+function translateFormAliases(model: ModelSpec, input: Record<string, unknown>): Record<string, unknown> {
+  if (!model.formAliases?.length) return input;
+  const known = new Set(model.hyperparameters.map((s) => s.name));
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    const alias = known.has(key) ? undefined : model.formAliases.find((a) => a.name === key);
+    if (!alias) {
+      out[key] = value;
+      continue;
+    }
+    const field = `hyperparameters.${key}`;
+    if ('target' in alias) {
+      if (alias.target in input) {
+        throw new HyperparameterError(`give ${alias.target} or its scikit-learn name ${key}, not both`, field, `${alias.target} alone`);
+      }
+      out[alias.target] = value;
+      continue;
+    }
+    const word = typeof value === 'string' || typeof value === 'boolean' ? String(value).trim().toLowerCase() : undefined;
+    if (word === undefined || !alias.fixed.accepts.includes(word)) {
+      const allowed = `one of ${alias.fixed.accepts.join(', ')}`;
+      throw new HyperparameterError(`${key} must be ${allowed} for ${model.id}: ${alias.fixed.why}; got ${describe(value)}`, field, allowed);
+    }
   }
   return out;
 }
@@ -520,7 +586,7 @@ function validateValue(modelId: ModelTypeId, spec: HyperparameterSpec, value: un
     case 'enum': {
       if (typeof value !== 'string') return fail(value);
       const word = value.trim().toLowerCase();
-      const match = spec.choices?.find((choice) => choice.toLowerCase() === word);
+      const match = spec.choices?.find((choice) => choice.toLowerCase() === word) ?? spec.valueAliases?.[word];
       return match ?? fail(value);
     }
     case 'int_list':

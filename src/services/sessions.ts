@@ -6,7 +6,7 @@ import { count, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { sessions, type SessionRow } from '../db/schema.js';
 import { badInput, notFound } from '../errors.js';
-import { MODEL_CATALOG, resolveModelType, validateHyperparameters } from '../ml/catalog.js';
+import { MODEL_CATALOG, resolveModelType, toCatalogNames, validateHyperparameters } from '../ml/catalog.js';
 import { groupedStratifiedSplit } from '../ml/data/index.js';
 import { taskTable } from '../ml/pipeline.js';
 import type { Hyperparameters, ModelTypeId } from '../ml/types.js';
@@ -263,7 +263,8 @@ export class SessionService {
     if (input.hyperparameters !== undefined && input.hyperparameters !== null) {
       if (!next.modelType) throw badInput('Choose a model type before setting hyperparameters.', 'modelType');
       const given = input.hyperparameters;
-      const merged = typeof given === 'object' && !Array.isArray(given) ? { ...next.hyperparameters, ...(given as Record<string, unknown>) } : given;
+      // The form's scikit-learn names become the catalog's before merging over the stored (catalog) values.
+      const merged = isPlainObject(given) ? { ...next.hyperparameters, ...toCatalogNames(next.modelType, given) } : given;
       next.hyperparameters = validateHyperparameters(next.modelType, merged);
       workflow.stepProgress.step3 = true;
     }

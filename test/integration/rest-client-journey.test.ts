@@ -190,6 +190,37 @@ describe.skipIf(!HAS_KEPLER)("the original web client's NASA journey", () => {
     expect(unknown.error).toBe('Unknown model type: telescope');
   });
 
+  it("the forms' scikit-learn names, as strings, are stored under the catalog's names; an unmappable value is a 400 naming it", async () => {
+    const { session_id: sessionId } = expectOriginalSuccess(await call(server, 'GET', '/select'), 201);
+    await select(String(sessionId), 'update_model', { model_type: 'neural_network' });
+    const nn = await select(String(sessionId), 'update_hyperparameters', {
+      hyperparameters: { hidden_layer_sizes: '100,50', activation: 'logistic', learning_rate: '0.01', max_iter: '20' },
+    });
+    expect(nn.hyperparameters).toMatchObject({ hidden_layers: [100, 50], activation: 'sigmoid', learning_rate: 0.01, epochs: 20 });
+    expect(nn.hyperparameters).not.toHaveProperty('hidden_layer_sizes');
+    expect(nn.hyperparameters).not.toHaveProperty('max_iter');
+    // A later form sending one field keeps the rest (merged in catalog names).
+    const more = await select(String(sessionId), 'update_hyperparameters', { hyperparameters: { max_iter: '30' } });
+    expect(more.hyperparameters).toMatchObject({ hidden_layers: [100, 50], activation: 'sigmoid', epochs: 30 });
+
+    await select(String(sessionId), 'update_model', { model_type: 'linear_regression' });
+    const linear = await select(String(sessionId), 'update_hyperparameters', { hyperparameters: { fit_intercept: 'true', normalize: 'false', C: '2' } });
+    expect(linear.hyperparameters).toEqual({ C: 2, max_iter: 1000 });
+    expect(linear.session_info).toMatchObject({ selected_model: 'linear_regression', model_type: 'logistic_regression' });
+    const refused = expectOriginalError(
+      await call(server, 'POST', '/select', { json: { session_id: sessionId, action: 'update_hyperparameters', hyperparameters: { fit_intercept: 'false' } } }),
+      400,
+      'BAD_USER_INPUT',
+    );
+    expect(refused.field).toBe('hyperparameters.fit_intercept');
+    expect(refused.error).toContain('fit_intercept');
+
+    await select(String(sessionId), 'update_model', { model_type: 'pca' });
+    const pca = await select(String(sessionId), 'update_hyperparameters', { hyperparameters: { n_components: '5', svd_solver: 'randomized' } });
+    expect(pca.hyperparameters).toMatchObject({ n_components: 5 });
+    expect(pca.hyperparameters).not.toHaveProperty('svd_solver');
+  });
+
   it('health, frontend status and a deleted session answer in the original words', async () => {
     const health = await call(server, 'GET', '/api/health');
     expect(health.status).toBe(200);

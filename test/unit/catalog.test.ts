@@ -6,6 +6,7 @@ import {
   describeAllowed,
   getModelSpec,
   resolveModelType,
+  toCatalogNames,
   validateHyperparameters,
 } from '../../src/ml/catalog.js';
 import type { ModelTypeId } from '../../src/ml/types.js';
@@ -344,5 +345,59 @@ describe('validateHyperparameters: rejected input', () => {
 
   it('describes every spec in words', () => {
     expect(describeAllowed(getModelSpec('random_forest').hyperparameters[1])).toBe('an integer from 1 to 100 or null');
+  });
+});
+
+describe("the original web client's scikit-learn names (form aliases)", () => {
+  it('maps each alias, sent as a string, onto its catalog hyperparameter; the result has catalog names only', () => {
+    const nn = validateHyperparameters('neural_network', { hidden_layer_sizes: '100,50', activation: 'logistic', learning_rate: '0.01', max_iter: '40' });
+    expect(nn).toMatchObject({ hidden_layers: [100, 50], activation: 'sigmoid', learning_rate: 0.01, epochs: 40 });
+    expect(Object.keys(nn)).toEqual(getModelSpec('neural_network').hyperparameters.map((h) => h.name));
+    expect(validateHyperparameters('neural_network', { learning_rate_init: '0.005' }).learning_rate).toBe(0.005);
+    expect(validateHyperparameters('decision_tree', { criterion: 'log_loss' }).criterion).toBe('entropy');
+    expect(validateHyperparameters('random_forest', { criterion: 'LOG_LOSS' }).criterion).toBe('entropy');
+  });
+
+  it('accepts a fixed setting only with the values that match this implementation, and drops it', () => {
+    const linear = validateHyperparameters('logistic_regression', { fit_intercept: 'true', normalize: 'false', C: '0.5' });
+    expect(linear).toEqual({ C: 0.5, max_iter: 1000 });
+    expect(validateHyperparameters('logistic_regression', { fit_intercept: true, normalize: 'true' })).toEqual(defaultHyperparameters('logistic_regression'));
+    for (const solver of ['auto', 'full', 'arpack', 'randomized']) {
+      expect(validateHyperparameters('pca', { svd_solver: solver, n_components: '5' })).toEqual({ ...defaultHyperparameters('pca'), n_components: 5 });
+    }
+  });
+
+  it('refuses a value that cannot map with a 400-style error naming the field sent', () => {
+    const intercept = errorOf(() => validateHyperparameters('logistic_regression', { fit_intercept: 'false' }));
+    expect(intercept.field).toBe('hyperparameters.fit_intercept');
+    expect(intercept.message).toContain('always fits an (unpenalised) intercept');
+    expect(errorOf(() => validateHyperparameters('pca', { svd_solver: 'lapack' })).field).toBe('hyperparameters.svd_solver');
+    expect(errorOf(() => validateHyperparameters('neural_network', { activation: 'softplus' })).field).toBe('hyperparameters.activation');
+    // The alias carries the target's rules, named by the catalog's field.
+    expect(errorOf(() => validateHyperparameters('neural_network', { hidden_layer_sizes: '100,abc' })).field).toBe('hyperparameters.hidden_layers');
+    expect(errorOf(() => validateHyperparameters('neural_network', { max_iter: '0' })).field).toBe('hyperparameters.epochs');
+    // A name and its alias together are ambiguous.
+    expect(errorOf(() => validateHyperparameters('neural_network', { epochs: 5, max_iter: 10 })).field).toBe('hyperparameters.max_iter');
+    // Aliases belong to their model: max_iter is logistic regression's own name, hidden_layer_sizes is not a tree's.
+    expect(validateHyperparameters('logistic_regression', { max_iter: '50' }).max_iter).toBe(50);
+    expect(errorOf(() => validateHyperparameters('random_forest', { hidden_layer_sizes: '10' })).field).toBe('hyperparameters.hidden_layer_sizes');
+  });
+
+  it('declares each alias once, for a hyperparameter that exists, never shadowing a catalog name', () => {
+    for (const model of MODEL_CATALOG) {
+      const names = model.hyperparameters.map((h) => h.name);
+      const aliases = (model.formAliases ?? []).map((a) => a.name);
+      expect(new Set(aliases).size).toBe(aliases.length);
+      for (const alias of model.formAliases ?? []) {
+        expect(names).not.toContain(alias.name);
+        if ('target' in alias) expect(names).toContain(alias.target);
+      }
+      for (const spec of model.hyperparameters) for (const target of Object.values(spec.valueAliases ?? {})) expect(spec.choices).toContain(target);
+    }
+  });
+
+  it('toCatalogNames renames before a merge over stored values', () => {
+    expect(toCatalogNames('neural_network', { hidden_layer_sizes: '8', dropout_rate: 0.1 })).toEqual({ hidden_layers: '8', dropout_rate: 0.1 });
+    expect(toCatalogNames('random_forest', { n_estimators: 5 })).toEqual({ n_estimators: 5 });
   });
 });
