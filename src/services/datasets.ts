@@ -110,6 +110,14 @@ export class DatasetService {
     } catch (error) {
       throw pathError('UPLOAD_DIR', config.uploadDir, error);
     }
+    this.sweepPartialFiles();
+  }
+
+  /** Half-written files (`*.part`) left by a crash mid-upload or mid-prediction: nothing can finish them now. */
+  private sweepPartialFiles(): void {
+    const partial = fs.readdirSync(this.config.uploadDir).filter((name) => name.endsWith('.part'));
+    for (const name of partial) fs.rmSync(path.join(this.config.uploadDir, name), { force: true });
+    if (partial.length > 0) this.logger.info('removed partial files left by an earlier crash', { count: partial.length });
   }
 
   private nasaSource(mission: MissionId): NasaTableSource | null {

@@ -14,6 +14,7 @@ import { appError, badInput, conflict, notFound } from '../errors.js';
 import type { RowExplanation, RowPrediction } from '../ml/predictor.js';
 import type { BatchOutput, BatchTask, ExplainTask } from '../ml/worker.js';
 import type { DataLocation } from '../ml/data/location.js';
+import { isMissionId } from '../ml/data/index.js';
 import type { DatasetService } from './datasets.js';
 import type { ModelStore } from './models.js';
 import type { TrainingRunRecord, TrainingService } from './training.js';
@@ -59,6 +60,15 @@ export interface RowsQuery {
 interface RunStatus {
   id: string;
   status: TrainingRunRecord['status'];
+}
+
+/**
+ * One CSV cell. Text a spreadsheet would run as a formula (=, +, -, @, tab or CR first; plain numbers excepted) gets a
+ * leading apostrophe, so a CSV export of user-supplied ids cannot carry `=HYPERLINK(…)` into someone's spreadsheet.
+ */
+export function csvCell(value: string): string {
+  const neutral = /^[=+\-@\t\r]/.test(value) && !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value) ? `'${value}` : value;
+  return /[",\n\r]/.test(neutral) ? `"${neutral.replace(/"/g, '""')}"` : neutral;
 }
 
 export class PredictionService {
@@ -116,29 +126,30 @@ export class PredictionService {
     const artifactGzip = this.models.bytes(run.id);
     if (!artifactGzip) throw conflict(`Training run ${run.id} has no stored model.`);
 
+    if (input.candidatesOnly && (hasFile || !isMissionId(input.datasetId as string))) {
+      throw badInput('candidatesOnly applies to the NASA tables (kepler, k2, tess) only.', 'candidatesOnly');
+    }
     let location: DataLocation;
     let temporary: string | null = null;
     let source: string;
-    if (hasDataset) {
-      const datasetId = input.datasetId as string;
-      await this.datasets.requireAvailable(datasetId, 'datasetId');
-      location = this.datasets.location(datasetId);
-      source = `dataset:${datasetId}`;
-    } else {
-      const file = input.file as File;
-      if (file.size > this.config.maxUploadBytes) {
-        throw appError('PAYLOAD_TOO_LARGE', `The file is larger than the limit of ${this.config.maxUploadBytes / 1024 / 1024} MB (MAX_UPLOAD_MB).`, { field: 'file' });
-      }
-      temporary = path.join(this.config.uploadDir, `${newId('pred')}.predict.csv.part`);
-      await fs.writeFile(temporary, Buffer.from(await file.arrayBuffer()), { flag: 'wx' });
-      location = { kind: 'upload', path: temporary, labelColumn: '' };
-      source = 'file';
-    }
-    if (input.candidatesOnly && location.kind !== 'nasa') {
-      throw badInput('candidatesOnly applies to the NASA tables (kepler, k2, tess) only.', 'candidatesOnly');
-    }
     let output: BatchOutput;
     try {
+      if (hasDataset) {
+        const datasetId = input.datasetId as string;
+        await this.datasets.requireAvailable(datasetId, 'datasetId');
+        location = this.datasets.location(datasetId);
+        source = `dataset:${datasetId}`;
+      } else {
+        const file = input.file as File;
+        if (file.size > this.config.maxUploadBytes) {
+          throw appError('PAYLOAD_TOO_LARGE', `The file is larger than the limit of ${this.config.maxUploadBytes / 1024 / 1024} MB (MAX_UPLOAD_MB).`, { field: 'file' });
+        }
+        // In the upload folder so the worker can read it; removed in `finally`, swept at start-up after a crash.
+        temporary = path.join(this.config.uploadDir, `${newId('pred')}.predict.csv.part`);
+        await fs.writeFile(temporary, Buffer.from(await file.arrayBuffer()), { flag: 'wx' });
+        location = { kind: 'upload', path: temporary, labelColumn: '' };
+        source = 'file';
+      }
       const task: BatchTask = { kind: 'predictBatch', artifactGzip, location, candidatesOnly: input.candidatesOnly === true, sourceField: hasDataset ? 'datasetId' : 'file' };
       output = (await this.pool.run(task)) as BatchOutput;
     } finally {
@@ -243,7 +254,7 @@ export class PredictionService {
 
   /** The batch as CSV: identifying columns, label, confidence, one probability column per class. */
   *csv(batch: PredictionBatchRecord): Generator<string> {
-    const quote = (value: string) => (/[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+    const quote = csvCell;
     yield [...batch.idColumns, 'row_index', 'predicted_label', 'confidence', ...batch.classes.map((c) => `p_${c}`)].map(quote).join(',') + '\n';
     const pageSize = 2000;
     for (let offset = 0; offset < batch.rowCount; offset += pageSize) {
