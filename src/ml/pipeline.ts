@@ -4,17 +4,32 @@
  */
 import { getModelSpec } from './catalog.js';
 import { binaryTask, featureMatrix, selectFeatures, type LabeledTable } from './data/dataset.js';
-import { groupedStratifiedSplit, type SplitSizes } from './data/split.js';
+import { checkedSplit, type SplitSizes } from './data/split.js';
 import { evaluate, jsonSafe, type Metrics } from './evaluate.js';
-import { normaliseImportance, permutationImportance } from './explain/permutation.js';
+import { normaliseImportance, permutationImportance, type PermutationResult } from './explain/permutation.js';
+import { forestPathLength, forestPermutationImportance } from './explain/tree-permutation.js';
+import { ForestModel } from './models/trees/forest.js';
 import { sampleBackground } from './explain/shapley.js';
 import { trainerFor } from './models/registry.js';
 import { fitPreprocessor, type PreprocessorJSON } from './preprocess.js';
 import { Random } from './random.js';
-import { takeLabels, takeRows, throwIfAborted, type HistoryPoint, type Hyperparameters, type Matrix, type ModelTypeId, type SerializedModel, type StepProgress } from './types.js';
+import {
+  takeLabels,
+  takeRows,
+  throwIfAborted,
+  type HistoryPoint,
+  type Hyperparameters,
+  type Matrix,
+  type ModelTypeId,
+  type SerializedModel,
+  type StepProgress,
+  type TrainedClassifier,
+} from './types.js';
 
 export type Task = 'THREE_CLASS' | 'BINARY';
-export type Stage = 'QUEUED' | 'LOADING' | 'PREPROCESSING' | 'TRAINING' | 'EVALUATING' | 'EXPLAINING' | 'DONE';
+export type Stage = 'QUEUED' | 'LOADING' | 'PREPROCESSING' | 'TRAINING' | 'EVALUATING' | 'EXPLAINING' | 'SAVING' | 'DONE';
+/** Stages after fitting: they report steps of their own (rows predicted, features permuted, bytes compressed). */
+export type PostFitStage = 'EVALUATING' | 'EXPLAINING' | 'SAVING';
 
 export interface PipelineConfig {
   modelType: ModelTypeId;
@@ -34,6 +49,8 @@ export interface PipelineHooks {
   threads?: number;
   onStage?: (stage: Stage, message: string) => void;
   onStep?: (progress: StepProgress) => void;
+  /** Steps of the stages after fitting, so progress never stalls there (the caller throttles). */
+  onStageStep?: (stage: PostFitStage, progress: StepProgress) => void;
 }
 
 export interface FeatureImportanceEntry {
@@ -45,6 +62,8 @@ export interface FeatureImportanceEntry {
   permutationStd: number;
   /** Permutation importance normalised to sum 1 (negative drops count as 0). */
   permutationImportance: number;
+  /** 95 % confidence half-width of permutationMean over the repeats (null where not computed). */
+  permutationCi95: number | null;
 }
 
 /** Everything the prediction path needs, JSON-safe. */
@@ -80,14 +99,172 @@ export interface PipelineResult {
   featureImportance: FeatureImportanceEntry[];
   history: HistoryPoint[];
   splitCounts: SplitCounts;
-  /** Test rows permutation importance was computed on (all of them unless the model predicts slowly). */
+  /** Trainable but worth knowing: tiny classes (see checkedSplit). */
+  warnings: string[];
+  /** Test rows each permutation repeat scored (all of them unless the model predicts slowly). */
   permutationRows: number;
-  timings: { preprocessSeconds: number; fitSeconds: number; evaluateSeconds: number; explainSeconds: number };
+  /** What the importance figures are: stored with the run, so a user knows how they were computed. */
+  explanation: ExplanationInfo;
+  timings: { preprocessSeconds: number; fitSeconds: number; evaluateSeconds: number; explainSeconds: number; permutationSeconds: number };
+}
+
+export type PermutationMethod = 'FOREST_EXACT' | 'MODEL_PREDICT';
+
+export interface PermutationInfo {
+  /**
+   * FOREST_EXACT: random forests and decision trees; each shuffled copy's probabilities are the original ones
+   * plus the changes of the trees whose leaf moves (exactly what predicting the copy gives, far fewer tree walks).
+   * MODEL_PREDICT: the model predicts every shuffled copy.
+   */
+  method: PermutationMethod;
+  description: string;
+  /** What a feature's importance is: the drop of this score when the feature is shuffled. */
+  metric: 'macro-F1';
+  /** Test rows each repeat scored, of `rowsTotal`. */
+  rowsPerRepeat: number;
+  rowsTotal: number;
+  /** ALL: every repeat scores every test row; SAMPLE_PER_REPEAT: each its own seeded sample; FIXED_SAMPLE: one sample. */
+  sampling: 'ALL' | 'SAMPLE_PER_REPEAT' | 'FIXED_SAMPLE';
+  repeats: number;
+  seed: number;
+  /** Largest 95 % confidence half-width of a feature's mean drop (t over repeats); null where not computed. */
+  maxCi95: number | null;
+  seconds: number;
+}
+
+export interface ExplanationInfo {
+  permutation: PermutationInfo;
 }
 
 const BACKGROUND_ROWS = 64;
 const PERMUTATION_REPEATS = 5;
 const KERNEL_PERMUTATION_ROWS = 500;
+/**
+ * Forest permutation work allowed, in node visits (rows per repeat × repeats × features × Σ mean leaf depth of the
+ * trees): about 2 s of tree walks on one core. A fixed budget, not a clock, keeps runs reproducible. Above it, each
+ * repeat scores its own seeded sample of rows, never fewer than MIN_SAMPLE_ROWS; the CI then says how close that is.
+ */
+const FOREST_PERMUTATION_BUDGET = 1.2e9;
+const MIN_SAMPLE_ROWS = 400;
+
+interface ExplainedPermutation {
+  result: PermutationResult & { ci95?: Float64Array };
+  info: PermutationInfo;
+  totalSteps: number;
+}
+
+/** Permutation importance by the fastest exact route the model allows, with live steps and a record of the method. */
+function explainPermutation(
+  model: TrainedClassifier,
+  X: Matrix,
+  y: Int32Array,
+  numClasses: number,
+  family: string,
+  seed: number,
+  signal: AbortSignal | undefined,
+  onStep: (done: number, total: number, message: string) => void,
+): ExplainedPermutation {
+  const started = performance.now();
+  const repeats = PERMUTATION_REPEATS;
+  if (model instanceof ForestModel) {
+    const pathLength = forestPathLength(model.trees);
+    const affordable = Math.floor(FOREST_PERMUTATION_BUDGET / Math.max(1, repeats * X.cols * pathLength));
+    const rowsPerRepeat = Math.min(X.rows, Math.max(MIN_SAMPLE_ROWS, affordable));
+    const trees = model.trees.treeCount;
+    let total = trees;
+    const result = forestPermutationImportance(model.trees, X, y, numClasses, {
+      repeats,
+      seed,
+      signal,
+      rowsPerRepeat,
+      onProgress: (done, all) => {
+        total = all;
+        onStep(done, all, `Permutation importance: tree ${done} of ${all} (${X.cols} features × ${repeats} shuffles)`);
+      },
+    });
+    const sampled = result.rowsPerRepeat < X.rows;
+    return {
+      result,
+      totalSteps: total,
+      info: {
+        method: 'FOREST_EXACT',
+        description:
+          `Macro-F1 drop when one feature is shuffled, ${repeats} shuffles per feature, ` +
+          (sampled ? `each scored on its own seeded sample of ${result.rowsPerRepeat} of the ${X.rows} test rows` : `each scored on all ${X.rows} test rows`) +
+          `; the shuffled copies are predicted exactly, re-walking only the trees whose leaf moves. ±CI95 over the shuffles` +
+          (sampled ? ' includes the row sampling.' : '.'),
+        metric: 'macro-F1',
+        rowsPerRepeat: result.rowsPerRepeat,
+        rowsTotal: X.rows,
+        sampling: sampled ? 'SAMPLE_PER_REPEAT' : 'ALL',
+        repeats,
+        seed,
+        maxCi95: result.ci95.length > 0 ? Math.max(...result.ci95) : null,
+        seconds: seconds(started),
+      },
+    };
+  }
+  // Other models predict every shuffled copy; a kernel SVM predicts slowly (every support vector per row), so it
+  // gets one seeded subsample. A fixed cap, not a time budget, keeps runs reproducible.
+  const permutationCap = family === 'kernel' ? KERNEL_PERMUTATION_ROWS : Infinity;
+  const sample = X.rows > permutationCap ? seededSample(X.rows, permutationCap, seed) : null;
+  const Xperm = sample ? takeRows(X, sample) : X;
+  const yperm = sample ? takeLabels(y, sample) : y;
+  const result = permutationImportance((M) => model.predictProba(M), Xperm, yperm, numClasses, {
+    repeats,
+    seed,
+    signal,
+    onProgress: (done, total) => onStep(done, total, `Permutation importance: feature ${done} of ${total} (${repeats} shuffles each)`),
+  });
+  return {
+    result,
+    totalSteps: X.cols,
+    info: {
+      method: 'MODEL_PREDICT',
+      description:
+        `Macro-F1 drop when one feature is shuffled, ${repeats} shuffles per feature, the model predicting every shuffled copy of ` +
+        (sample ? `one seeded sample of ${Xperm.rows} of the ${X.rows} test rows (a kernel SVM predicts slowly).` : `all ${X.rows} test rows.`),
+      metric: 'macro-F1',
+      rowsPerRepeat: Xperm.rows,
+      rowsTotal: X.rows,
+      sampling: sample ? 'FIXED_SAMPLE' : 'ALL',
+      repeats,
+      seed,
+      maxCi95: null,
+      seconds: seconds(started),
+    },
+  };
+}
+
+/** Test-split predictions go in this many slices, each one a progress step (the last step is the metrics). */
+const EVALUATION_CHUNKS = 10;
+
+/**
+ * predictProba over row slices with a step after each (a 1,000-tree forest or a kernel SVM takes seconds on the
+ * test split). Models predict rows independently, so the result equals one call on all rows.
+ */
+function predictInSteps(
+  model: { predictProba(X: Matrix): Float64Array },
+  X: Matrix,
+  numClasses: number,
+  signal: AbortSignal | undefined,
+  onStep: (step: number, totalSteps: number, rowsDone: number) => void,
+): Float64Array {
+  const out = new Float64Array(X.rows * numClasses);
+  const size = Math.max(1, Math.ceil(X.rows / EVALUATION_CHUNKS));
+  for (let chunk = 0; chunk < EVALUATION_CHUNKS; chunk++) {
+    throwIfAborted(signal);
+    const start = Math.min(X.rows, chunk * size);
+    const end = Math.min(X.rows, start + size);
+    if (end > start) {
+      // A copy, not a view: some models hand `data.buffer` to TensorFlow.js.
+      const slice = { rows: end - start, cols: X.cols, data: X.data.slice(start * X.cols, end * X.cols) };
+      out.set(model.predictProba(slice), start * numClasses);
+    }
+    onStep(chunk + 1, EVALUATION_CHUNKS + 1, end);
+  }
+  return out;
+}
 
 /** `count` distinct row indices out of `total`, seeded, in ascending order. */
 function seededSample(total: number, count: number, seed: number): Int32Array {
@@ -116,6 +293,16 @@ export function taskTable(table: LabeledTable, task: Task): LabeledTable {
   return task === 'BINARY' ? binaryTask(table) : table;
 }
 
+/**
+ * Whether a config can train on a table: the split it would make (deterministic: same seed, same rows) must hold
+ * every class in every split (see checkedSplit). Throws BAD_USER_INPUT otherwise; returns the run's warnings.
+ */
+export function checkTrainable(table: LabeledTable, config: Pick<PipelineConfig, 'task' | 'split' | 'seed'>): { warnings: string[]; splitCounts: SplitCounts } {
+  const data = taskTable(table, config.task);
+  const { split, warnings } = checkedSplit(data.labels, data.groups, data.classes, config.split, config.seed);
+  return { warnings, splitCounts: { train: split.train.length, validation: split.validation.length, test: split.test.length } };
+}
+
 export async function trainPipeline(table: LabeledTable, config: PipelineConfig, hooks: PipelineHooks = {}): Promise<PipelineResult> {
   const { signal } = hooks;
   const stage = (name: Stage, message: string) => hooks.onStage?.(name, message);
@@ -129,7 +316,8 @@ export async function trainPipeline(table: LabeledTable, config: PipelineConfig,
     useVettingFeatures: config.useVettingFeatures,
   });
   const X = featureMatrix(data, features);
-  const split = groupedStratifiedSplit(data.labels, data.groups, data.classes.length, config.split, config.seed);
+  // Refuses data too small for the split (the service checked this at start; the data may have changed since).
+  const { split, warnings } = checkedSplit(data.labels, data.groups, data.classes, config.split, config.seed);
   const rawTrain = takeRows(X, split.train);
   const preprocessor = fitPreprocessor(rawTrain, spec.preprocessing);
   const Xtrain = preprocessor.transform(rawTrain);
@@ -157,7 +345,9 @@ export async function trainPipeline(table: LabeledTable, config: PipelineConfig,
 
   stage('EVALUATING', `Evaluating on ${split.test.length} held-out rows`);
   started = performance.now();
-  const proba = model.predictProba(Xtest);
+  const proba = predictInSteps(model, Xtest, data.classes.length, signal, (step, totalSteps, rows) =>
+    hooks.onStageStep?.('EVALUATING', { step, totalSteps, message: `Predicted ${rows} of ${Xtest.rows} held-out rows` }),
+  );
   let majorityClass = 0;
   const trainCounts = new Array<number>(data.classes.length).fill(0);
   for (const label of ytrain) trainCounts[label]++;
@@ -165,24 +355,18 @@ export async function trainPipeline(table: LabeledTable, config: PipelineConfig,
     if (count > trainCounts[majorityClass]) majorityClass = c;
   });
   const metrics = evaluate(ytest, proba, data.classes, { majorityClass });
+  hooks.onStageStep?.('EVALUATING', { step: EVALUATION_CHUNKS + 1, totalSteps: EVALUATION_CHUNKS + 1, message: 'Metrics and curves computed' });
   const evaluateSeconds = seconds(started);
   throwIfAborted(signal);
 
-  stage('EXPLAINING', 'Computing feature importance');
+  stage('EXPLAINING', `Permutation importance of ${features.length} features`);
   started = performance.now();
   const own = model.featureImportance();
-  // Permutation importance costs features × repeats predictions of the test split; a kernel SVM predicts slowly
-  // (every support vector per row), so it gets a seeded subsample. A fixed cap, not a time budget, keeps runs
-  // reproducible.
-  const permutationCap = spec.family === 'kernel' ? KERNEL_PERMUTATION_ROWS : Infinity;
-  const sample = Xtest.rows > permutationCap ? seededSample(Xtest.rows, permutationCap, config.seed) : null;
-  const Xperm = sample ? takeRows(Xtest, sample) : Xtest;
-  const yperm = sample ? takeLabels(ytest, sample) : ytest;
-  const permutation = permutationImportance((M) => model.predictProba(M), Xperm, yperm, data.classes.length, {
-    repeats: PERMUTATION_REPEATS,
-    seed: config.seed,
-    signal,
-  });
+  const explained = explainPermutation(model, Xtest, ytest, data.classes.length, spec.family, config.seed, signal, (done, total, message) =>
+    // One step more than the permutation's own: the artifact below.
+    hooks.onStageStep?.('EXPLAINING', { step: done, totalSteps: total + 1, message }),
+  );
+  const { result: permutation, info: permutationInfo } = explained;
   const permutationShare = normaliseImportance(permutation.mean);
   const featureImportance = features
     .map((feature, j) => ({
@@ -190,10 +374,10 @@ export async function trainPipeline(table: LabeledTable, config: PipelineConfig,
       importance: own[j] ?? 0,
       permutationMean: permutation.mean[j],
       permutationStd: permutation.std[j],
+      permutationCi95: permutation.ci95 ? permutation.ci95[j] : null,
       permutationImportance: permutationShare[j],
     }))
     .sort((a, b) => b.importance - a.importance || b.permutationImportance - a.permutationImportance);
-  const explainSeconds = seconds(started);
 
   const artifact: PipelineArtifact = {
     formatVersion: 1,
@@ -210,6 +394,9 @@ export async function trainPipeline(table: LabeledTable, config: PipelineConfig,
     model: model.toJSON(),
     background: matrixToRows(sampleBackground(rawTrain, config.seed, BACKGROUND_ROWS)),
   };
+  const explainSteps = explained.totalSteps + 1;
+  hooks.onStageStep?.('EXPLAINING', { step: explainSteps, totalSteps: explainSteps, message: 'Feature importance done; model packed' });
+  const explainSeconds = seconds(started);
   return {
     artifact,
     features,
@@ -218,7 +405,9 @@ export async function trainPipeline(table: LabeledTable, config: PipelineConfig,
     featureImportance: jsonSafe(featureImportance) as unknown as FeatureImportanceEntry[],
     history: jsonSafe(model.history()) as unknown as HistoryPoint[],
     splitCounts: { train: split.train.length, validation: split.validation.length, test: split.test.length },
-    permutationRows: Xperm.rows,
-    timings: { preprocessSeconds, fitSeconds, evaluateSeconds, explainSeconds },
+    warnings,
+    permutationRows: permutationInfo.rowsPerRepeat,
+    explanation: { permutation: permutationInfo },
+    timings: { preprocessSeconds, fitSeconds, evaluateSeconds, explainSeconds, permutationSeconds: permutationInfo.seconds },
   };
 }

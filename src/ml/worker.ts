@@ -5,17 +5,46 @@
 import type { MessagePort } from 'node:worker_threads';
 import { loadDataLocation, type DataLocation } from './data/location.js';
 import { readFile } from 'node:fs/promises';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { createGzip, gunzipSync } from 'node:zlib';
 import { parseCsvBuffer, parseNumber, type Table } from './data/csv.js';
 import { DataError } from './data/errors.js';
-import { trainPipeline, type PipelineArtifact, type PipelineConfig, type PipelineResult, type Stage } from './pipeline.js';
+import { trainPipeline, type PipelineArtifact, type PipelineConfig, type PipelineResult, type PostFitStage, type Stage } from './pipeline.js';
 import { Predictor, type RowExplanation } from './predictor.js';
 import type { StepProgress } from './types.js';
 import { lowerThisThreadPriority } from './thread-priority.js';
 
 lowerThisThreadPriority();
 
-export type WorkerMessage = { type: 'stage'; stage: Stage; message: string } | { type: 'step'; progress: StepProgress };
+export type WorkerMessage =
+  | { type: 'stage'; stage: Stage; message: string }
+  /** A step of fitting (tree, round, epoch). */
+  | { type: 'step'; progress: StepProgress }
+  /** A step of a stage after fitting (rows predicted, trees permuted, megabytes compressed). */
+  | { type: 'stageStep'; stage: PostFitStage; progress: StepProgress };
+
+/** The artifact is compressed in slices of this size, a progress step each (a 1,000-tree forest is ~120 MB of JSON). */
+const GZIP_SLICE_BYTES = 4 * 1024 * 1024;
+
+/** gzip on libuv's pool, slice by slice, so the thread can report each slice (one gzipSync call says nothing). */
+async function gzipInSteps(text: string, onStep: (done: number, total: number) => void): Promise<Uint8Array> {
+  const input = Buffer.from(text, 'utf8');
+  const gzip = createGzip({ level: 6 });
+  const chunks: Buffer[] = [];
+  gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const ended = new Promise<void>((resolve, reject) => {
+    gzip.on('end', resolve);
+    gzip.on('error', reject);
+  });
+  const total = Math.max(1, Math.ceil(input.length / GZIP_SLICE_BYTES));
+  for (let step = 0; step < total; step++) {
+    const slice = input.subarray(step * GZIP_SLICE_BYTES, (step + 1) * GZIP_SLICE_BYTES);
+    await new Promise<void>((resolve, reject) => gzip.write(slice, (error) => (error ? reject(error) : resolve())));
+    onStep(step + 1, total);
+  }
+  gzip.end();
+  await ended;
+  return new Uint8Array(Buffer.concat(chunks));
+}
 
 export interface TrainTask {
   kind: 'train';
@@ -95,9 +124,16 @@ async function train(task: TrainTask): Promise<TrainOutput> {
       threads: task.threads,
       onStage: (stage, message) => send({ type: 'stage', stage, message }),
       onStep: (progress) => send({ type: 'step', progress }),
+      onStageStep: (stage, progress) => send({ type: 'stageStep', stage, progress }),
     });
     const { artifact, ...rest } = result;
-    return { ...rest, artifactGzip: gzipSync(JSON.stringify(artifact), { level: 6 }), loadSeconds };
+    send({ type: 'stage', stage: 'SAVING', message: 'Serialising and compressing the model' });
+    const json = JSON.stringify(artifact);
+    const megabytes = json.length / 1e6;
+    const artifactGzip = await gzipInSteps(json, (step, totalSteps) =>
+      send({ type: 'stageStep', stage: 'SAVING', progress: { step, totalSteps, message: `Compressed ${Math.min(megabytes, (step * GZIP_SLICE_BYTES) / 1e6).toFixed(0)} of ${megabytes.toFixed(0)} MB of model` } }),
+    );
+    return { ...rest, artifactGzip, loadSeconds };
   } finally {
     task.port.close();
   }

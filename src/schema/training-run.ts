@@ -2,12 +2,15 @@ import { builder } from './builder.js';
 import type { TrainingRunRecord } from '../services/training.js';
 import type { TrainingProgressEvent } from '../services/progress-bus.js';
 import type { Metrics, ClassMetrics, Curve } from '../ml/evaluate.js';
-import type { FeatureImportanceEntry, SplitCounts } from '../ml/pipeline.js';
+import type { ExplanationInfo, FeatureImportanceEntry, PermutationInfo, SplitCounts } from '../ml/pipeline.js';
 import type { HistoryPoint } from '../ml/types.js';
 
 export const RunStatus = builder.enumType('RunStatus', { values: ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const });
 export const Stage = builder.enumType('Stage', {
-  values: ['QUEUED', 'LOADING', 'PREPROCESSING', 'TRAINING', 'EVALUATING', 'EXPLAINING', 'DONE'] as const,
+  description:
+    'TRAINING steps are trees / rounds / epochs; EVALUATING, EXPLAINING and SAVING count their own steps (test-row slices, ' +
+    'trees or features of permutation importance, compressed slices of the model) from 0.',
+  values: ['QUEUED', 'LOADING', 'PREPROCESSING', 'TRAINING', 'EVALUATING', 'EXPLAINING', 'SAVING', 'DONE'] as const,
 });
 
 const ProgressMetrics = builder
@@ -29,11 +32,11 @@ export const TrainingProgress = builder.objectRef<TrainingProgressEvent>('Traini
     status: t.field({ type: RunStatus, resolve: (e) => e.status }),
     stage: t.field({ type: Stage, resolve: (e) => e.stage }),
     progress: t.exposeFloat('progress', { description: '0..1 over the whole run.' }),
-    step: t.exposeInt('step', { description: 'Trees, boosting rounds or epochs done.' }),
+    step: t.exposeInt('step', { description: "Steps of the stage done: trees, boosting rounds or epochs while TRAINING; the later stages' own steps." }),
     totalSteps: t.exposeInt('totalSteps'),
     metrics: t.field({ type: ProgressMetrics, nullable: true, resolve: (e) => e.metrics }),
     message: t.exposeString('message', { nullable: true }),
-    etaSeconds: t.exposeFloat('etaSeconds', { nullable: true }),
+    etaSeconds: t.exposeFloat('etaSeconds', { nullable: true, description: 'Seconds until the current stage ends, from its pace so far.' }),
     queuePosition: t.exposeInt('queuePosition', { nullable: true }),
     at: t.expose('at', { type: 'DateTime' }),
   }),
@@ -101,7 +104,47 @@ const FeatureImportance = builder.objectRef<FeatureImportanceEntry>('FeatureImpo
     permutationImportance: t.exposeFloat('permutationImportance', { description: 'Permutation importance on the test split, normalised.' }),
     permutationMean: t.exposeFloat('permutationMean', { description: 'Mean macro-F1 drop when the feature is shuffled (5 repeats).' }),
     permutationStd: t.exposeFloat('permutationStd'),
+    permutationCi95: t.float({
+      nullable: true,
+      description: 'Half-width of a 95 % confidence interval of permutationMean (over the repeats; includes row sampling when sampled).',
+      resolve: (f) => f.permutationCi95 ?? null,
+    }),
   }),
+});
+
+const PermutationMethod = builder.enumType('PermutationMethod', {
+  values: {
+    FOREST_EXACT: { description: "Forests: every shuffled copy's probabilities, exactly, re-walking only the trees whose leaf moves." },
+    MODEL_PREDICT: { description: 'The model predicts every shuffled copy.' },
+  },
+});
+const PermutationSampling = builder.enumType('PermutationSampling', {
+  values: {
+    ALL: { description: 'Every repeat scores every test row.' },
+    SAMPLE_PER_REPEAT: { description: 'Each repeat scores its own seeded random sample of test rows.' },
+    FIXED_SAMPLE: { description: 'One seeded sample of test rows for every repeat.' },
+  },
+});
+
+const PermutationInfoRef = builder.objectRef<PermutationInfo>('PermutationImportanceInfo').implement({
+  description: 'How the permutation importance of a run was computed.',
+  fields: (t) => ({
+    method: t.field({ type: PermutationMethod, resolve: (p) => p.method }),
+    description: t.exposeString('description'),
+    metric: t.exposeString('metric', { description: 'The score whose drop is the importance.' }),
+    rowsPerRepeat: t.exposeInt('rowsPerRepeat', { description: 'Test rows each repeat scored.' }),
+    rowsTotal: t.exposeInt('rowsTotal', { description: 'Rows of the test split.' }),
+    sampling: t.field({ type: PermutationSampling, resolve: (p) => p.sampling }),
+    repeats: t.exposeInt('repeats', { description: 'Shuffles per feature.' }),
+    seed: t.exposeInt('seed'),
+    maxCi95: t.exposeFloat('maxCi95', { nullable: true, description: "The widest feature's 95 % confidence half-width." }),
+    seconds: t.exposeFloat('seconds'),
+  }),
+});
+
+const ExplanationInfoRef = builder.objectRef<ExplanationInfo>('ImportanceExplanation').implement({
+  description: 'What the feature-importance figures of a run are.',
+  fields: (t) => ({ permutation: t.field({ type: PermutationInfoRef, resolve: (e) => e.permutation }) }),
 });
 
 const HistoryPointRef = builder.objectRef<HistoryPoint>('HistoryPoint').implement({
@@ -121,6 +164,7 @@ interface Timings {
   fitSeconds?: number;
   evaluateSeconds?: number;
   explainSeconds?: number;
+  permutationSeconds?: number;
   totalSeconds?: number;
 }
 
@@ -132,6 +176,7 @@ const TimingsRef = builder.objectRef<Timings>('Timings').implement({
     fitSeconds: t.float({ nullable: true, resolve: (x) => x.fitSeconds ?? null }),
     evaluateSeconds: t.float({ nullable: true, resolve: (x) => x.evaluateSeconds ?? null }),
     explainSeconds: t.float({ nullable: true, resolve: (x) => x.explainSeconds ?? null }),
+    permutationSeconds: t.float({ nullable: true, description: 'Permutation importance alone (part of explainSeconds).', resolve: (x) => x.permutationSeconds ?? null }),
     totalSeconds: t.float({ nullable: true, resolve: (x) => x.totalSeconds ?? null }),
   }),
 });
@@ -205,6 +250,19 @@ export const TrainingRun = builder.objectRef<TrainingRunRecord>('TrainingRun').i
     }),
     events: t.field({ type: [TrainingProgress], description: 'Every persisted progress event.', resolve: (r, _a, { services }) => services.training.events(r.id) }),
     splitCounts: t.field({ type: SplitCountsRef, nullable: true, resolve: (r) => (r.details as { splitCounts?: SplitCounts } | null)?.splitCounts ?? null }),
+    explanation: t.field({
+      type: ExplanationInfoRef,
+      nullable: true,
+      description: 'How featureImportance was computed (null until the run succeeded).',
+      resolve: (r) => (r.details as { explanation?: ExplanationInfo } | null)?.explanation ?? null,
+    }),
+    warnings: t.stringList({
+      description: 'Known weaknesses of the run that did not stop it, e.g. a class with very few rows (set when the run starts).',
+      resolve: (r) => {
+        const stored: unknown = r.details?.warnings;
+        return Array.isArray(stored) ? stored.filter((w): w is string => typeof w === 'string') : [];
+      },
+    }),
     reproducibility: t.field({ type: Reproducibility, resolve: (r) => r }),
   }),
 });

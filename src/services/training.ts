@@ -9,7 +9,7 @@ import type { Db } from '../db/client.js';
 import { progressEvents, trainingRuns, type TrainingRunRow } from '../db/schema.js';
 import { badInput, conflict, notFound, toAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Stage, PipelineConfig } from '../ml/pipeline.js';
+import { checkTrainable, type Stage, type PipelineConfig, type PostFitStage } from '../ml/pipeline.js';
 import type { StepProgress } from '../ml/types.js';
 import type { TrainOutput, TrainTask, WorkerMessage } from '../ml/worker.js';
 import { validateHyperparameters } from '../ml/catalog.js';
@@ -23,16 +23,25 @@ import { newId } from './ids.js';
 
 export type TrainingRunRecord = TrainingRunRow & { status: RunStatus; stage: Stage };
 
-/** Share of the whole run at which each stage starts; TRAINING fills up to EVALUATING by steps done. */
+/** Share of the whole run at which each stage starts; a stage with steps fills up to the next one's start. */
 const STAGE_START: Record<Stage, number> = {
   QUEUED: 0,
   LOADING: 0.01,
   PREPROCESSING: 0.05,
   TRAINING: 0.1,
-  EVALUATING: 0.85,
-  EXPLAINING: 0.9,
+  EVALUATING: 0.8,
+  EXPLAINING: 0.84,
+  SAVING: 0.94,
   DONE: 1,
 };
+const STAGE_ORDER: readonly Stage[] = ['QUEUED', 'LOADING', 'PREPROCESSING', 'TRAINING', 'EVALUATING', 'EXPLAINING', 'SAVING', 'DONE'];
+const stageEnd = (stage: Stage): number => STAGE_START[STAGE_ORDER[Math.min(STAGE_ORDER.indexOf(stage) + 1, STAGE_ORDER.length - 1)]];
+/**
+ * A running run with nothing to say for this long gets a heartbeat event (same stage and step, ETA counted down),
+ * so a client never waits more than about a second between live events, whatever the worker is busy with.
+ */
+const HEARTBEAT_AFTER_MS = 1000;
+const HEARTBEAT_CHECK_MS = 200;
 /** At most this many step events per second and run, plus one whenever another tenth of the steps is done. */
 const STEP_EVENT_INTERVAL_MS = 100;
 /** While subscribers still receive the previous event, the next plain step event waits this long and looks again. */
@@ -43,13 +52,48 @@ interface LiveRun {
   seq: number;
   lastStepEmit: number;
   lastDecile: number;
-  trainingStartedAt: number | null;
-  pendingStep: StepProgress | null;
+  /** The stage under way and when it began (its steps' ETA is measured from there). */
+  stage: Stage;
+  stageStartedAt: number;
+  pendingStep: { stage: 'TRAINING' | PostFitStage; progress: StepProgress } | null;
   /** Sends the pending step when the interval is over (set while one waits). */
   stepTimer: NodeJS.Timeout | null;
-  /** Of the last event: a stage change repeats them. */
+  /** Of the last event: a stage change and a heartbeat repeat them. */
   step: number;
   totalSteps: number;
+  progress: number;
+  message: string;
+  lastEmitAt: number;
+  /** ETA of the last event that had one, and when it was sent (heartbeats count it down). */
+  etaSeconds: number | null;
+  etaAt: number;
+  /** Trees / rounds / epochs of the fit: what the DONE event reports, not the last post-fit stage's steps. */
+  trainingStep: number;
+  trainingTotalSteps: number;
+  heartbeat: NodeJS.Timeout | null;
+}
+
+function newLive(seq: number): LiveRun {
+  const now = Date.now();
+  return {
+    seq,
+    lastStepEmit: 0,
+    lastDecile: -1,
+    stage: 'QUEUED',
+    stageStartedAt: now,
+    pendingStep: null,
+    stepTimer: null,
+    step: 0,
+    totalSteps: 0,
+    progress: 0,
+    message: '',
+    lastEmitAt: now,
+    etaSeconds: null,
+    etaAt: now,
+    trainingStep: 0,
+    trainingTotalSteps: 0,
+    heartbeat: null,
+  };
 }
 
 export interface TrainingServiceOptions {
@@ -259,6 +303,8 @@ export class TrainingService {
     await this.datasets.requireAvailable(session.datasetId, 'datasetId');
     const hyperparameters = validateHyperparameters(session.modelType, session.hyperparameters);
     await this.datasets.resolveFeatures(session.datasetId, { features: session.features, useVettingFeatures: session.useVettingFeatures });
+    // Too little data for the split is refused now, not after a run that evaluates on nothing; tiny classes warn.
+    const { warnings } = checkTrainable(await this.datasets.labeledTable(session.datasetId), { task: session.task, split: session.split, seed: session.seed });
 
     const config: PipelineConfig = {
       modelType: session.modelType,
@@ -287,10 +333,11 @@ export class TrainingService {
         config: config as unknown as Record<string, unknown>,
         datasetId: session.datasetId,
         modelType: session.modelType,
+        details: { warnings },
         createdAt: now,
       })
       .run();
-    this.live.set(id, { seq: 0, lastStepEmit: 0, lastDecile: -1, trainingStartedAt: null, pendingStep: null, stepTimer: null, step: 0, totalSteps: 0 });
+    this.live.set(id, newLive(0));
     this.emit(id, { status: 'QUEUED', stage: 'QUEUED', progress: 0, step: 0, totalSteps: 0, message: 'Waiting in the training queue' });
     this.queue.enqueue(id);
     return this.require(id);
@@ -337,6 +384,7 @@ export class TrainingService {
     const startedAt = new Date();
     this.db.update(trainingRuns).set({ status: 'RUNNING', startedAt }).where(eq(trainingRuns.id, runId)).run();
     this.emit(runId, { status: 'RUNNING', stage: 'LOADING', progress: STAGE_START.LOADING, step: 0, totalSteps: 0, message: 'Starting' });
+    this.startHeartbeat(runId);
     const channel = new MessageChannel();
     try {
       const checksum = await this.datasets.checksum(run.datasetId);
@@ -364,7 +412,15 @@ export class TrainingService {
           ...output.timings,
           totalSeconds,
         },
-        details: { history: output.history, splitCounts: output.splitCounts, features: output.features, usesVettingFeatures: output.usesVettingFeatures, permutationRows: output.permutationRows },
+        details: {
+          history: output.history,
+          splitCounts: output.splitCounts,
+          features: output.features,
+          usesVettingFeatures: output.usesVettingFeatures,
+          permutationRows: output.permutationRows,
+          explanation: output.explanation,
+          warnings: output.warnings,
+        },
       });
     } catch (error) {
       if (signal.aborted) {
@@ -398,26 +454,34 @@ export class TrainingService {
     if (!live) return;
     if (message.type === 'stage') {
       this.flushStep(runId);
-      if (message.stage === 'TRAINING') live.trainingStartedAt = Date.now();
+      live.stage = message.stage;
+      live.stageStartedAt = Date.now();
+      live.lastDecile = -1;
+      live.etaSeconds = null;
+      // A stage after fitting counts its own steps from 0 (the fit's count stays in trainingStep for DONE).
+      const postFit = message.stage === 'EVALUATING' || message.stage === 'EXPLAINING' || message.stage === 'SAVING';
       this.emit(runId, {
         status: 'RUNNING',
         stage: message.stage,
         progress: STAGE_START[message.stage],
-        step: live.step,
-        totalSteps: live.totalSteps,
+        step: postFit ? 0 : live.step,
+        totalSteps: postFit ? 0 : live.totalSteps,
         message: message.message,
       });
       return;
     }
+    const stage = message.type === 'step' ? 'TRAINING' : message.stage;
+    // A late step of a stage that has ended (the throttle's timer, a slow port) would move progress backwards.
+    if (stage !== live.stage) return;
     const { progress } = message;
     const decile = progress.totalSteps > 0 ? Math.floor((10 * progress.step) / progress.totalSteps) : 0;
     if (decile > live.lastDecile || progress.step >= progress.totalSteps) {
-      this.emitStep(runId, progress);
+      this.emitStep(runId, stage, progress);
       return;
     }
     // Other steps go out from a timer, newest only: messages that queued up while the loop was busy (e.g. fanning
     // out the previous event to many subscribers) collapse into one event instead of one event each.
-    live.pendingStep = progress;
+    live.pendingStep = { stage, progress };
     if (!live.stepTimer) this.scheduleStep(runId, live, Math.max(0, live.lastStepEmit + STEP_EVENT_INTERVAL_MS - Date.now()));
   }
 
@@ -427,31 +491,61 @@ export class TrainingService {
       if (!live.pendingStep || this.live.get(runId) !== live) return;
       // Subscribers still busy with earlier events: wait rather than queue more (the step is only a refinement).
       if (this.bus.backlog(runId) > 0) this.scheduleStep(runId, live, BACKLOG_RETRY_MS);
-      else this.emitStep(runId, live.pendingStep);
+      else this.emitStep(runId, live.pendingStep.stage, live.pendingStep.progress);
     }, delayMs);
+  }
+
+  private startHeartbeat(runId: string): void {
+    const live = this.live.get(runId);
+    if (!live) return;
+    live.heartbeat = setInterval(() => {
+      if (this.live.get(runId) !== live) return;
+      const now = Date.now();
+      // Subscribers still busy with earlier events are not waiting for one.
+      if (now - live.lastEmitAt < HEARTBEAT_AFTER_MS || this.bus.backlog(runId) > 0) return;
+      this.emit(runId, {
+        status: 'RUNNING',
+        stage: live.stage,
+        progress: live.progress,
+        step: live.step,
+        totalSteps: live.totalSteps,
+        message: live.message,
+        etaSeconds: live.etaSeconds === null ? null : Math.max(0, live.etaSeconds - (now - live.etaAt) / 1000),
+        heartbeat: true,
+      });
+    }, HEARTBEAT_CHECK_MS);
+    live.heartbeat.unref();
   }
 
   /** The latest step that the throttle held back, if any. */
   private flushStep(runId: string): void {
     const live = this.live.get(runId);
-    if (live?.pendingStep) this.emitStep(runId, live.pendingStep);
+    if (live?.pendingStep) this.emitStep(runId, live.pendingStep.stage, live.pendingStep.progress);
   }
 
   private forget(runId: string): void {
     const live = this.live.get(runId);
     if (live?.stepTimer) clearTimeout(live.stepTimer);
+    if (live?.heartbeat) clearInterval(live.heartbeat);
     this.live.delete(runId);
   }
 
-  private emitStep(runId: string, progress: StepProgress): void {
+  private emitStep(runId: string, stage: 'TRAINING' | PostFitStage, progress: StepProgress): void {
     const live = this.live.get(runId);
     if (!live) return;
     live.pendingStep = null;
-    live.lastStepEmit = Date.now();
+    const now = Date.now();
+    live.lastStepEmit = now;
     const share = progress.totalSteps > 0 ? clamp01(progress.step / progress.totalSteps) : 0;
     live.lastDecile = Math.floor(share * 10);
-    const elapsed = live.trainingStartedAt ? (Date.now() - live.trainingStartedAt) / 1000 : null;
-    const etaSeconds = elapsed !== null && progress.step > 0 ? (elapsed / progress.step) * Math.max(0, progress.totalSteps - progress.step) : null;
+    const elapsed = (now - live.stageStartedAt) / 1000;
+    const etaSeconds = progress.step > 0 ? (elapsed / progress.step) * Math.max(0, progress.totalSteps - progress.step) : null;
+    live.etaSeconds = etaSeconds;
+    live.etaAt = now;
+    if (stage === 'TRAINING') {
+      live.trainingStep = progress.step;
+      live.trainingTotalSteps = progress.totalSteps;
+    }
     const metrics: ProgressMetrics = {};
     const loss = finiteOrUndefined(progress.loss);
     const valLoss = finiteOrUndefined(progress.valLoss);
@@ -461,8 +555,8 @@ export class TrainingService {
     if (valAccuracy !== undefined) metrics.valAccuracy = valAccuracy;
     this.emit(runId, {
       status: 'RUNNING',
-      stage: 'TRAINING',
-      progress: STAGE_START.TRAINING + share * (STAGE_START.EVALUATING - STAGE_START.TRAINING),
+      stage,
+      progress: STAGE_START[stage] + share * (stageEnd(stage) - STAGE_START[stage]),
       step: progress.step,
       totalSteps: progress.totalSteps,
       metrics: Object.keys(metrics).length > 0 ? metrics : null,
@@ -486,6 +580,11 @@ export class TrainingService {
     const current = this.get(runId);
     if (!current || TERMINAL_STATUSES.has(current.status)) return;
     const finishedAt = new Date();
+    const live = this.live.get(runId);
+    // DONE reports the fit's trees / rounds / epochs, not the steps of the last stage after it.
+    const fitSteps = status === 'SUCCEEDED' && live && live.trainingTotalSteps > 0;
+    const step = fitSteps ? live.trainingStep : current.step;
+    const totalSteps = fitSteps ? live.trainingTotalSteps : current.totalSteps;
     this.db
       .update(trainingRuns)
       .set({
@@ -506,8 +605,8 @@ export class TrainingService {
       status,
       stage: status === 'SUCCEEDED' ? 'DONE' : current.stage,
       progress: status === 'SUCCEEDED' ? 1 : current.progress,
-      step: current.step,
-      totalSteps: current.totalSteps,
+      step,
+      totalSteps,
       message: result.message,
     });
     this.forget(runId);
@@ -516,17 +615,36 @@ export class TrainingService {
   /** Persists the event and the run's progress columns, then publishes it. */
   private emit(
     runId: string,
-    event: { status: RunStatus; stage: Stage; progress: number; step: number; totalSteps: number; message: string; metrics?: ProgressMetrics | null; etaSeconds?: number | null },
+    event: {
+      status: RunStatus;
+      stage: Stage;
+      progress: number;
+      step: number;
+      totalSteps: number;
+      message: string;
+      metrics?: ProgressMetrics | null;
+      etaSeconds?: number | null;
+      /** Repeats the last event's state (see startHeartbeat): it leaves the ETA that heartbeats count down as it is. */
+      heartbeat?: boolean;
+    },
   ): void {
     let live = this.live.get(runId);
     if (!live) {
       const last = this.db.select({ seq: max(progressEvents.seq) }).from(progressEvents).where(eq(progressEvents.runId, runId)).get();
-      live = { seq: last?.seq ?? 0, lastStepEmit: 0, lastDecile: -1, trainingStartedAt: null, pendingStep: null, stepTimer: null, step: 0, totalSteps: 0 };
+      live = newLive(last?.seq ?? 0);
       if (!TERMINAL_STATUSES.has(event.status)) this.live.set(runId, live);
     }
     live.seq += 1;
     live.step = event.step;
     live.totalSteps = event.totalSteps;
+    live.progress = event.progress;
+    live.message = event.message;
+    live.lastEmitAt = Date.now();
+    if (event.stage !== live.stage) {
+      live.stage = event.stage;
+      live.stageStartedAt = live.lastEmitAt;
+    }
+    if (!event.heartbeat && event.etaSeconds == null) live.etaSeconds = null;
     const published: TrainingProgressEvent = {
       runId,
       seq: live.seq,

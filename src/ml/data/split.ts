@@ -125,3 +125,102 @@ function validateSizes(sizes: SplitSizes): void {
     throw new DataError('BAD_USER_INPUT', `Split shares must add up to 1 (train ${sizes.train} + validation ${sizes.validation} + test ${sizes.test} = ${sum}).`, 'split');
   }
 }
+
+/**
+ * The smallest split a run may train on (issue 9): every class needs this many rows in each split (validation only
+ * when its share is above 0). Below it, metrics would be computed on nothing ("macro-F1 n/a on 0 held-out rows").
+ */
+export const MIN_ROWS_PER_CLASS: Readonly<SplitSizes> = { train: 2, validation: 1, test: 2 };
+/** A class trains with fewer rows than these, but its figures rest on very few rows: the run gets a warning. */
+export const SMALL_CLASS_ROWS: Readonly<SplitSizes> = { train: 20, validation: 0, test: 10 };
+
+export interface ClassSplitCounts {
+  label: string;
+  total: number;
+  train: number;
+  validation: number;
+  test: number;
+}
+
+export interface CheckedSplit {
+  split: SplitIndices;
+  counts: ClassSplitCounts[];
+  /** Rows per class with which a dataset without shared groups meets the minimum at these shares and seed. */
+  minRowsPerClass: number;
+  /** Trainable, but worth knowing (tiny classes). */
+  warnings: string[];
+}
+
+function countsOf(labels: Int32Array, split: SplitIndices, classes: readonly string[]): ClassSplitCounts[] {
+  const counts = classes.map((label) => ({ label, total: 0, train: 0, validation: 0, test: 0 }));
+  for (const name of SPLIT_NAMES) for (const i of split[name]) counts[labels[i]][name]++;
+  for (const c of counts) c.total = c.train + c.validation + c.test;
+  return counts;
+}
+
+function shortfalls(counts: readonly ClassSplitCounts[], sizes: SplitSizes): { label: string; split: (typeof SPLIT_NAMES)[number]; count: number }[] {
+  const out: { label: string; split: (typeof SPLIT_NAMES)[number]; count: number }[] = [];
+  for (const c of counts) {
+    for (const name of SPLIT_NAMES) {
+      if (sizes[name] > 0 && c[name] < MIN_ROWS_PER_CLASS[name]) out.push({ label: c.label, split: name, count: c[name] });
+    }
+  }
+  return out;
+}
+
+/**
+ * Smallest n such that n rows of every class (one row per group) split with these shares and seed meet the minimum;
+ * the same greedy split decides, so the number is exact for data without shared groups.
+ */
+export function minimumRowsPerClass(numClasses: number, sizes: SplitSizes, seed: number): number {
+  const classes = Array.from({ length: numClasses }, (_, c) => String(c));
+  // From the fewest rows that could possibly fill every split, upwards: the first n that works is the answer.
+  let n = SPLIT_NAMES.filter((name) => sizes[name] > 0).reduce((sum, name) => sum + MIN_ROWS_PER_CLASS[name], 0);
+  for (; n < 10_000; n++) {
+    const labels = Int32Array.from({ length: n * numClasses }, (_, i) => i % numClasses);
+    const split = groupedStratifiedSplit(labels, null, numClasses, sizes, seed);
+    if (shortfalls(countsOf(labels, split, classes), sizes).length === 0) return n;
+  }
+  return n;
+}
+
+const splitLabel = (sizes: SplitSizes) => `train/validation/test ${sizes.train}/${sizes.validation}/${sizes.test}`;
+
+/**
+ * The split a run trains on, or a BAD_USER_INPUT (field `datasetId`) naming the rows per class and split and the
+ * smallest dataset that works, when a split the config asks for would miss a class (or be empty). The one place of
+ * this rule: the training service calls it when a run is started, the pipeline again on the data it trains on.
+ */
+export function checkedSplit(labels: Int32Array, groups: string[] | null, classes: readonly string[], sizes: SplitSizes, seed: number): CheckedSplit {
+  const split = groupedStratifiedSplit(labels, groups, classes.length, sizes, seed);
+  const counts = countsOf(labels, split, classes);
+  const minRowsPerClass = minimumRowsPerClass(classes.length, sizes, seed);
+  const missing = shortfalls(counts, sizes);
+  const perClass = counts.map((c) => `"${c.label}" ${c.total} (${c.train}/${c.validation}/${c.test})`).join(', ');
+  if (missing.length > 0) {
+    const withoutValidation = sizes.validation > 0 ? minimumRowsPerClass(classes.length, { train: sizes.train + sizes.validation, validation: 0, test: sizes.test }, seed) : minRowsPerClass;
+    const needs = SPLIT_NAMES.filter((name) => sizes[name] > 0)
+      .map((name) => `${MIN_ROWS_PER_CLASS[name]} ${name}`)
+      .join(', ');
+    const short = new Map<string, string[]>();
+    for (const m of missing) short.set(m.label, [...(short.get(m.label) ?? []), `${m.count} ${m.split}`]);
+    const worst = [...short].map(([label, parts]) => `class "${label}" has ${parts.join(' and ')} row(s)`).join('; ');
+    throw new DataError(
+      'BAD_USER_INPUT',
+      `Too few rows to train and evaluate: every class needs at least ${needs} row(s); ${worst}. ` +
+        `Rows per class (train/validation/test): ${perClass}. ` +
+        `With split ${splitLabel(sizes)} the smallest dataset that works has ${minRowsPerClass} rows per class ` +
+        `(more when a star has several rows)${withoutValidation < minRowsPerClass ? `; with no validation split (validation 0), ${withoutValidation}` : ''}.`,
+      'datasetId',
+    );
+  }
+  const warnings = counts
+    .filter((c) => c.test < SMALL_CLASS_ROWS.test || c.train < SMALL_CLASS_ROWS.train)
+    .map(
+      (c) =>
+        `Class "${c.label}" is tiny: ${c.total} rows (train ${c.train}, validation ${c.validation}, test ${c.test}); ` +
+        `its precision, recall and ROC AUC rest on ${c.test} test row${c.test === 1 ? '' : 's'} and will vary a lot with the seed ` +
+        `(${SMALL_CLASS_ROWS.test}+ test and ${SMALL_CLASS_ROWS.train}+ training rows make them steadier).`,
+    );
+  return { split, counts, minRowsPerClass, warnings };
+}

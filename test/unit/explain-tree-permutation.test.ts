@@ -1,0 +1,104 @@
+import { describe, it, expect } from 'vitest';
+import { permutationImportance } from '../../src/ml/explain/permutation.js';
+import { forestPathLength, forestPermutationImportance } from '../../src/ml/explain/tree-permutation.js';
+import { decisionTreeTrainer, randomForestTrainer, type ForestModel } from '../../src/ml/models/trees/forest.js';
+import { Random } from '../../src/ml/random.js';
+import { AbortError, type Matrix } from '../../src/ml/types.js';
+
+/**
+ * 4 features: y depends on features 0 (strongly) and 1 (less) only; 2 is pure noise, 3 a noisy copy of 2. Three
+ * classes from thresholds on a score, 5 % label noise, and 10 % of feature 1 missing (NaN paths are exercised).
+ */
+function dataset(rows: number, seed: number): { X: Matrix; y: Int32Array } {
+  const random = new Random(seed);
+  const cols = 4;
+  const data = new Float64Array(rows * cols);
+  const y = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const a = random.normal();
+    const b = random.normal();
+    const noise = random.normal();
+    data.set([a, random.next() < 0.1 ? NaN : b, noise, noise + 0.1 * random.normal()], i * cols);
+    const score = 2 * a + b;
+    y[i] = score < -1 ? 0 : score < 1 ? 1 : 2;
+    if (random.next() < 0.05) y[i] = random.int(3);
+  }
+  return { X: { rows, cols, data }, y };
+}
+
+const forestParams = { n_estimators: 40, max_depth: null, min_samples_split: 2, min_samples_leaf: 1, criterion: 'gini', max_features: 'sqrt', bootstrap: true };
+
+describe('forestPermutationImportance', async () => {
+  const train = dataset(1200, 3);
+  const test = dataset(600, 4);
+  const forest = (await randomForestTrainer.fit(train.X, train.y, 3, forestParams, { seed: 9 })) as ForestModel;
+
+  it('gives exactly what predicting every shuffled copy gives (same permutations, same drops)', () => {
+    const fast = forestPermutationImportance(forest.trees, test.X, test.y, 3, { seed: 5, repeats: 4 });
+    const slow = permutationImportance((M) => forest.predictProba(M), test.X, test.y, 3, { seed: 5, repeats: 4 });
+    expect(fast.baseline).toBe(slow.baseline);
+    for (let j = 0; j < 4; j++) {
+      expect(fast.mean[j]).toBeCloseTo(slow.mean[j], 12);
+      expect(fast.std[j]).toBeCloseTo(slow.std[j], 12);
+    }
+    expect(fast.rowsPerRepeat).toBe(600);
+  });
+
+  it('matches for a single deep tree too', async () => {
+    const tree = (await decisionTreeTrainer.fit(train.X, train.y, 3, { max_depth: null, min_samples_split: 2, min_samples_leaf: 1, criterion: 'gini' }, { seed: 1 })) as ForestModel;
+    const fast = forestPermutationImportance(tree.trees, test.X, test.y, 3, { seed: 2, repeats: 3 });
+    const slow = permutationImportance((M) => tree.predictProba(M), test.X, test.y, 3, { seed: 2, repeats: 3 });
+    for (let j = 0; j < 4; j++) expect(fast.mean[j]).toBeCloseTo(slow.mean[j], 12);
+  });
+
+  it('ranks the signal features first and the noise features last, with a confidence interval', () => {
+    const result = forestPermutationImportance(forest.trees, test.X, test.y, 3, { seed: 5, repeats: 5 });
+    const order = Array.from(result.mean.keys()).sort((a, b) => result.mean[b] - result.mean[a]);
+    expect(order.slice(0, 2)).toEqual([0, 1]);
+    expect(result.mean[0]).toBeGreaterThan(0.2);
+    expect(Math.max(result.mean[2], result.mean[3])).toBeLessThan(0.03);
+    // t(4) × sample std / √5
+    const sampleStd = result.std[0] * Math.sqrt(5 / 4);
+    expect(result.ci95[0]).toBeCloseTo((2.776 * sampleStd) / Math.sqrt(5), 10);
+  });
+
+  it('with a row sample per repeat: seeded, same ranking, and the sample is what it says', () => {
+    const a = forestPermutationImportance(forest.trees, test.X, test.y, 3, { seed: 5, repeats: 5, rowsPerRepeat: 200 });
+    const b = forestPermutationImportance(forest.trees, test.X, test.y, 3, { seed: 5, repeats: 5, rowsPerRepeat: 200 });
+    expect(Array.from(a.mean)).toEqual(Array.from(b.mean));
+    expect(a.rowsPerRepeat).toBe(200);
+    const full = forestPermutationImportance(forest.trees, test.X, test.y, 3, { seed: 5, repeats: 5 });
+    expect(Array.from(a.mean)).not.toEqual(Array.from(full.mean));
+    const order = Array.from(a.mean.keys()).sort((x, y) => a.mean[y] - a.mean[x]);
+    expect(order.slice(0, 2)).toEqual([0, 1]);
+    // The full-data figure of the strongest feature lies within the sampled estimate's interval.
+    expect(Math.abs(a.mean[0] - full.mean[0])).toBeLessThan(a.ci95[0]);
+  });
+
+  it('reports one step per tree and stops when aborted', () => {
+    const steps: number[] = [];
+    forestPermutationImportance(forest.trees, test.X, test.y, 3, { seed: 1, repeats: 2, onProgress: (done, total) => steps.push(done / total) });
+    expect(steps.length).toBe(40);
+    expect(steps.at(-1)).toBe(1);
+    const controller = new AbortController();
+    let seen = 0;
+    expect(() =>
+      forestPermutationImportance(forest.trees, test.X, test.y, 3, {
+        seed: 1,
+        repeats: 2,
+        signal: controller.signal,
+        onProgress: () => {
+          if (++seen === 3) controller.abort();
+        },
+      }),
+    ).toThrow(AbortError);
+    expect(seen).toBe(3);
+  });
+
+  it('does not modify the input matrix; path length grows with the trees', () => {
+    const copy = Float64Array.from(test.X.data);
+    forestPermutationImportance(forest.trees, test.X, test.y, 3, { seed: 1, repeats: 2 });
+    expect(test.X.data).toEqual(copy);
+    expect(forestPathLength(forest.trees)).toBeGreaterThan(40);
+  });
+});
