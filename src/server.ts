@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import type { ExecutionArgs, execute as graphqlExecute, subscribe as graphqlSubscribe } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionArgs, type execute as graphqlExecute, type subscribe as graphqlSubscribe } from 'graphql';
 import { envelop, type Plugin } from 'graphql-yoga';
 import type { AppConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -16,6 +16,11 @@ import { createRestHandler } from './rest/router.js';
 import { corsOriginFor } from './cors.js';
 import { useSharedSubscriptionExecution } from './shared-subscriptions.js';
 import { PARSED_JSON_MAX_BYTES, isJsonContentType, preparsedBody } from './json-body.js';
+
+/** By name as well as class: graphql-js may be loaded twice (ESM and CJS builds). */
+function isGraphQLErrorLike(value: unknown): value is GraphQLError {
+  return value instanceof GraphQLError || (value instanceof Error && value.name === 'GraphQLError');
+}
 
 export interface App {
   readonly services: Services;
@@ -121,7 +126,19 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
           params: payload,
           request: { headers: new Headers({ 'x-request-id': requestIdFrom(String(request.headers['x-request-id'] ?? '')) }) },
         });
-        const document = parse(payload.query);
+        // A syntax error, or a limit that throws while validating (graphql-armor's aliases), answers this subscription
+        // with an error message; thrown, graphql-ws would close the socket with 4500 and end every other subscription.
+        let document: DocumentNode;
+        let errors: readonly GraphQLError[];
+        try {
+          document = parse(payload.query);
+          errors = validate(schema, document);
+        } catch (error) {
+          // Re-created in graphql-ws's realm: its `instanceof GraphQLError` check rejects a plugin's copy of the class.
+          if (isGraphQLErrorLike(error)) return [new GraphQLError(error.message, { extensions: error.extensions })];
+          throw error;
+        }
+        if (errors.length) return errors;
         const args: ExecutionArgs = {
           schema,
           operationName: payload.operationName,
@@ -130,8 +147,6 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe } satisfies EnvelopedRoot,
         };
-        const errors = validate(args.schema, args.document);
-        if (errors.length) return errors;
         return args;
       },
     },

@@ -1,0 +1,54 @@
+/**
+ * A bad operation over WebSocket is answered on its own subscription (an error message) and never closes the socket
+ * that carries the client's other subscriptions (issue 12, item 14).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type TestServer } from './harness.js';
+
+describe('graphql-ws: errors stay with their subscription', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(() => server.stop());
+
+  it('a syntax error and an alias bomb get error messages; the socket stays open for the next operation', async () => {
+    const client = server.wsClient();
+    const closeCodes: number[] = [];
+    client.on('closed', (event) => closeCodes.push((event as { code: number }).code));
+    // Keep the socket busy with a long-lived subscription, as a real client would (a lazy client closes when idle).
+    const { createSession } = await server.data<{ createSession: { id: string } }>('mutation { createSession { id } }');
+    await server.data('mutation ($s: ID!) { configureSession(input: { sessionId: $s, modelType: "random_forest", hyperparameters: { n_estimators: 1000 } }) { id } }', { s: createSession.id });
+    const { startTraining } = await server.data<{ startTraining: { id: string } }>('mutation ($s: ID!) { startTraining(sessionId: $s) { id } }', { s: createSession.id });
+    const progress: string[] = [];
+    let progressEnded = false;
+    const stopProgress = client.subscribe<{ trainingProgress: { status: string } }>(
+      { query: 'subscription ($r: ID!) { trainingProgress(runId: $r) { status } }', variables: { r: startTraining.id } },
+      { next: (value) => progress.push(value.data?.trainingProgress.status ?? '?'), error: () => (progressEnded = true), complete: () => (progressEnded = true) },
+    );
+    const run = (query: string) =>
+      new Promise<{ errors?: readonly { message: string }[]; data?: unknown }>((resolve) => {
+        let result: { errors?: readonly { message: string }[]; data?: unknown } = {};
+        client.subscribe(
+          { query },
+          {
+            next: (value) => (result = value),
+            error: (error) => resolve({ errors: Array.isArray(error) ? error : [{ message: String(error) }] }),
+            complete: () => resolve(result),
+          },
+        );
+      });
+    expect((await run('{ health { status } }')).data).toEqual({ health: { status: 'ok' } });
+    const syntax = await run('{ health {');
+    expect(syntax.errors?.[0].message).toMatch(/Syntax Error/);
+    const aliases = Array.from({ length: 1000 }, (_, i) => `a${i}: health { status }`).join(' ');
+    const bomb = await run(`{ ${aliases} }`);
+    expect(bomb.errors?.[0].message).toMatch(/alias/i);
+    expect((await run('{ health { status } }')).data).toEqual({ health: { status: 'ok' } });
+    expect(closeCodes).toEqual([]);
+    expect(progressEnded).toBe(false); // the long-lived subscription on the same socket goes on
+    expect(progress.length).toBeGreaterThan(0);
+    stopProgress();
+    await server.data('mutation ($r: ID!) { cancelTraining(runId: $r) { id } }', { r: startTraining.id });
+  });
+});
