@@ -16,6 +16,7 @@ import type { Services } from './services/container.js';
 import type { Logger } from './logger.js';
 import type { AppConfig } from './config.js';
 import { appError, toAppError } from './errors.js';
+import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 
 export type ServerContext = Record<string, unknown>;
 export type Yoga = YogaServerInstance<ServerContext, GraphQLContext>;
@@ -69,11 +70,9 @@ export function createGraphQLApp(config: AppConfig, services: Services, logger: 
     maxRequestBodySize: config.maxUploadBytes + 1024 * 1024,
     landingPage: false,
     logging: false,
-    graphiql: {
-      title: 'Exoplanet Playground',
-      subscriptionsProtocol: 'WS',
-      defaultQuery: `# Welcome to Exoplanet Playground.\nquery Datasets {\n  health { status version tfBackend }\n  datasets { id mission available rowCount classCounts { label count } }\n  models { id name }\n}\n`,
-    },
+    // Served whole from this server (no CDN), opening on the README workflow; see src/graphiql.ts.
+    graphiql: GRAPHIQL_OPTIONS,
+    renderGraphiQL: renderOfflineGraphiQL,
     cors: (request) => {
       const origin = corsOrigin(request.headers.get('origin'));
       return origin
