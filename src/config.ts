@@ -3,6 +3,7 @@
  */
 import path from 'node:path';
 import os from 'node:os';
+import { DEFAULT_CACHE_BYTES } from './ml/cache.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 
@@ -22,6 +23,10 @@ export interface AppConfig {
   trainingConcurrency: number;
   /** Threads a training run may use inside its worker (random forest trees in parallel). */
   trainingThreads: number;
+  /** Byte budget of each loaded-model cache (event loop, inference worker): MODEL_CACHE_MB. */
+  modelCacheBytes: number;
+  /** Worker threads that ran a task end after this long idle, returning their memory: WORKER_IDLE_SECONDS. */
+  workerIdleMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -94,6 +99,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     maxUploadBytes: readInt(env, 'MAX_UPLOAD_MB', 50, 1, 2048) * 1024 * 1024,
     trainingConcurrency: readInt(env, 'TRAINING_CONCURRENCY', Math.max(1, Math.floor(os.availableParallelism() / 2)), 1, 64),
     trainingThreads: readInt(env, 'TRAINING_THREADS', Math.max(1, Math.min(4, os.availableParallelism())), 1, 64),
+    modelCacheBytes: readInt(env, 'MODEL_CACHE_MB', DEFAULT_CACHE_BYTES / (1024 * 1024), 0, 65536) * 1024 * 1024,
+    workerIdleMs: readInt(env, 'WORKER_IDLE_SECONDS', 10, 1, 86400) * 1000,
     logLevel: readEnum(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], nodeEnv === 'test' ? 'warn' : 'info'),
   };
 }

@@ -70,6 +70,22 @@ function describeValue(value: unknown): string {
   return text === undefined ? String(value) : text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
+/** A loaded predictor with an estimate of the memory it keeps, for byte-bounded caches (src/ml/cache.ts). */
+export interface SizedPredictor {
+  predictor: Predictor;
+  /**
+   * The artefact's JSON length: the predictor keeps the parsed artefact (arrays of numbers, ~8–16 bytes per number
+   * against ~8–20 characters of JSON) and the model built from it (typed arrays, TensorFlow.js weights) of the same order.
+   */
+  bytes: number;
+}
+
+/** Parses an artefact's JSON text and loads its predictor, sized for a cache. */
+export async function loadSizedPredictor(json: string): Promise<SizedPredictor> {
+  const predictor = await Predictor.load(JSON.parse(json) as PipelineArtifact);
+  return { predictor, bytes: json.length };
+}
+
 export class Predictor {
   private readonly featureIndex: Map<string, number>;
   private readonly tableColumns: Set<string>;

@@ -9,7 +9,8 @@ import { createGzip, gunzipSync } from 'node:zlib';
 import { parseCsvBuffer, parseNumber, type Table } from './data/csv.js';
 import { DataError } from './data/errors.js';
 import { trainPipeline, type PipelineArtifact, type PipelineConfig, type PipelineResult, type PostFitStage, type Stage } from './pipeline.js';
-import { Predictor, type RowExplanation } from './predictor.js';
+import { Predictor, loadSizedPredictor, type RowExplanation, type SizedPredictor } from './predictor.js';
+import { ByteBudgetCache, cacheBytesFromEnv } from './cache.js';
 import type { StepProgress } from './types.js';
 import { lowerThisThreadPriority } from './thread-priority.js';
 
@@ -93,24 +94,20 @@ export interface ExplainTask {
 
 export type WorkerTask = TrainTask | BatchTask | ExplainTask;
 
-const predictors = new Map<string, Promise<Predictor>>();
+/** Explanations reuse loaded predictors; the thread itself ends when idle (src/services/worker-pool.ts). */
+const predictors = new ByteBudgetCache<SizedPredictor>({
+  maxBytes: cacheBytesFromEnv(),
+  sizeOf: (loaded) => loaded.bytes,
+  dispose: (loaded) => loaded.predictor.dispose(),
+});
 
 function readArtifact(artifactGzip: Uint8Array): PipelineArtifact {
   return JSON.parse(gunzipSync(artifactGzip).toString('utf8')) as PipelineArtifact;
 }
 
-function predictorFor(cacheKey: string, artifactGzip: Uint8Array): Promise<Predictor> {
-  let predictor = predictors.get(cacheKey);
-  if (!predictor) {
-    if (predictors.size >= 8) {
-      const oldest = predictors.keys().next().value as string;
-      predictors.get(oldest)?.then((p) => p.dispose()).catch(() => undefined);
-      predictors.delete(oldest);
-    }
-    predictor = Predictor.load(readArtifact(artifactGzip));
-    predictors.set(cacheKey, predictor);
-  }
-  return predictor;
+async function predictorFor(cacheKey: string, artifactGzip: Uint8Array): Promise<Predictor> {
+  const loaded = await predictors.getOrLoad(cacheKey, () => loadSizedPredictor(gunzipSync(artifactGzip).toString('utf8')));
+  return loaded.predictor;
 }
 
 async function train(task: TrainTask): Promise<TrainOutput> {

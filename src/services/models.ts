@@ -1,23 +1,32 @@
 /**
- * Trained artefacts (preprocessing + model) stored in the DB as gzipped JSON, and a small cache of loaded
- * predictors. Owns the `models` table.
+ * Trained artefacts (preprocessing + model) stored in the DB as gzipped JSON, and a cache of loaded predictors
+ * bounded by their estimated bytes (MODEL_CACHE_MB). Owns the `models` table.
  */
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { models } from '../db/schema.js';
-import { Predictor } from '../ml/predictor.js';
-import type { PipelineArtifact } from '../ml/pipeline.js';
+import { loadSizedPredictor, type Predictor, type SizedPredictor } from '../ml/predictor.js';
+import { ByteBudgetCache, DEFAULT_CACHE_BYTES } from '../ml/cache.js';
 
 const gunzipAsync = promisify(gunzip);
 export const ARTIFACT_FORMAT = 'pipeline+json+gzip/v1';
-const CACHE_SIZE = 8;
 
 export class ModelStore {
-  private readonly cache = new Map<string, Promise<Predictor>>();
+  private readonly cache: ByteBudgetCache<SizedPredictor>;
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    options: { cacheBytes?: number } = {},
+  ) {
+    this.cache = new ByteBudgetCache({
+      maxBytes: options.cacheBytes ?? DEFAULT_CACHE_BYTES,
+      sizeOf: (loaded) => loaded.bytes,
+      // TensorFlow.js weights live outside the garbage-collected heap.
+      dispose: (loaded) => loaded.predictor.dispose(),
+    });
+  }
 
   save(runId: string, artifactGzip: Uint8Array): void {
     const bytes = Buffer.from(artifactGzip.buffer, artifactGzip.byteOffset, artifactGzip.byteLength);
@@ -37,27 +46,22 @@ export class ModelStore {
 
   /** The loaded predictor of a run (cached); null when the run has no stored model. */
   async predictor(runId: string): Promise<Predictor | null> {
-    const cached = this.cache.get(runId);
-    if (cached) {
-      this.cache.delete(runId);
-      this.cache.set(runId, cached);
-      return cached;
-    }
-    const bytes = this.bytes(runId);
-    if (!bytes) return null;
-    const loading = gunzipAsync(bytes).then((json) => Predictor.load(JSON.parse(json.toString('utf8')) as PipelineArtifact));
-    this.cache.set(runId, loading);
-    loading.catch(() => this.cache.delete(runId));
-    if (this.cache.size > CACHE_SIZE) this.forget([this.cache.keys().next().value as string]);
-    return loading;
+    if (!this.cache.has(runId) && this.sizeBytes(runId) === null) return null;
+    const loaded = await this.cache.getOrLoad(runId, async () => {
+      const gzipped = this.bytes(runId);
+      if (!gzipped) throw new Error(`The model of run ${runId} was deleted while it was loading.`);
+      return loadSizedPredictor((await gunzipAsync(gzipped)).toString('utf8'));
+    });
+    return loaded.predictor;
   }
 
   /** Drops cached predictors and frees their model memory (TensorFlow.js tensors are not garbage-collected). */
   forget(runIds: Iterable<string>): void {
-    for (const id of runIds) {
-      const cached = this.cache.get(id);
-      this.cache.delete(id);
-      cached?.then((predictor) => predictor.dispose()).catch(() => undefined);
-    }
+    for (const id of runIds) this.cache.delete(id);
+  }
+
+  /** Entries and estimated bytes of the predictor cache. */
+  cacheStats() {
+    return this.cache.stats();
   }
 }

@@ -1,0 +1,117 @@
+/**
+ * The one cache policy for loaded models and parsed tables, on the main thread and in workers: least recently used
+ * entries go once the estimated bytes of all entries exceed a budget. A count alone bounds nothing: one 1,000-tree
+ * forest outweighs a hundred logistic regressions. Pure (no I/O), so src/ml and src/services can both use it.
+ */
+
+/** Default budget of each cache (MODEL_CACHE_MB overrides it for the app's caches). */
+export const DEFAULT_CACHE_BYTES = 96 * 1024 * 1024;
+
+export interface ByteBudgetCacheOptions<V> {
+  /** Most estimated bytes kept; the newest entry is kept even when it alone exceeds it (it is in use). */
+  maxBytes: number;
+  /** Estimated bytes the loaded value keeps alive (heap and native memory). */
+  sizeOf: (value: V) => number;
+  /**
+   * Frees what the value holds outside the garbage-collected heap (TensorFlow.js weights). Runs on a later
+   * macrotask than the eviction, so a caller that received the value in the current one finishes with it first.
+   */
+  dispose?: (value: V) => void;
+}
+
+interface Entry<V> {
+  value: Promise<V>;
+  /** null while loading: not counted and not evicted until it is sized. */
+  bytes: number | null;
+}
+
+export interface CacheStats {
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+}
+
+export class ByteBudgetCache<V> {
+  /** Map order is recency order: the first key is the least recently used. */
+  private readonly entries = new Map<string, Entry<V>>();
+  private totalBytes = 0;
+
+  constructor(private readonly options: ByteBudgetCacheOptions<V>) {
+    if (!(options.maxBytes >= 0)) throw new RangeError(`maxBytes must be ≥ 0, got ${options.maxBytes}`);
+  }
+
+  /**
+   * The cached value of `key`, or the value `load` makes (one load per key at a time: concurrent callers share it).
+   * A failed load is not cached.
+   */
+  getOrLoad(key: string, load: () => Promise<V>): Promise<V> {
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit.value;
+    }
+    const entry: Entry<V> = { value: load(), bytes: null };
+    this.entries.set(key, entry);
+    entry.value.then(
+      (value) => {
+        if (this.entries.get(key) !== entry) return; // deleted while loading: deletion disposed it
+        entry.bytes = Math.max(0, this.options.sizeOf(value));
+        this.totalBytes += entry.bytes;
+        this.evict(key);
+      },
+      () => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+      },
+    );
+    return entry.value;
+  }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  /** Drops `key` and disposes its value (once loaded). */
+  delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.release(entry);
+  }
+
+  clear(): void {
+    for (const key of [...this.entries.keys()]) this.delete(key);
+  }
+
+  stats(): CacheStats {
+    return { entries: this.entries.size, bytes: this.totalBytes, maxBytes: this.options.maxBytes };
+  }
+
+  private evict(keep: string): void {
+    for (const [key, entry] of this.entries) {
+      if (this.totalBytes <= this.options.maxBytes) return;
+      if (key === keep || entry.bytes === null) continue;
+      this.entries.delete(key);
+      this.release(entry);
+    }
+  }
+
+  private release(entry: Entry<V>): void {
+    if (entry.bytes !== null) this.totalBytes -= entry.bytes;
+    entry.bytes = null;
+    const { dispose } = this.options;
+    if (!dispose) return;
+    entry.value.then(
+      (value) => setImmediate(() => dispose(value)),
+      () => undefined,
+    );
+  }
+}
+
+/** MODEL_CACHE_MB from the environment (whole MB, ≥ 0), else the default. Workers read it too (same environment). */
+export function cacheBytesFromEnv(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.MODEL_CACHE_MB?.trim();
+  if (!raw) return DEFAULT_CACHE_BYTES;
+  if (!/^\d+$/.test(raw)) throw new RangeError(`MODEL_CACHE_MB must be a whole number of megabytes, got "${raw}"`);
+  return Number(raw) * 1024 * 1024;
+}
