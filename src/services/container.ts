@@ -4,7 +4,7 @@
 import type { AppConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { openDatabase } from '../db/client.js';
-import { initTensorflow, tfBackendName } from '../ml/models/tf-backend.js';
+import { tfBackendName } from '../ml/models/tf-backend.js';
 import { HealthService } from './health.js';
 import { DatasetService } from './datasets.js';
 import { SessionService } from './sessions.js';
@@ -31,11 +31,13 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
   const { db } = handle;
   const datasets = new DatasetService(db, config, logger);
   const sessions = new SessionService(db, datasets);
-  const models = new ModelStore(db);
+  const models = new ModelStore(db, { cacheBytes: config.modelCacheBytes });
   const progressBus = createInMemoryProgressBus();
-  const trainingPool = createWorkerPool(config.trainingConcurrency, { warm: true });
+  // No thread waits at start (one costs ~18 MB idle; the first run after an idle spell waits ~0.5–1 s for it), and
+  // threads that ran a task end after workerIdleMs idle: they hold what the task loaded (see worker-pool.ts).
+  const trainingPool = createWorkerPool(config.trainingConcurrency, { recycleAfterIdleMs: config.workerIdleMs });
   // Explanations and batch predictions get their own worker, so they never wait behind a long training.
-  const inferencePool = createWorkerPool(1);
+  const inferencePool = createWorkerPool(1, { recycleAfterIdleMs: config.workerIdleMs });
   const training = new TrainingService(db, sessions, datasets, models, progressBus, trainingPool, logger, { threads: config.trainingThreads });
   const queue = new InMemoryJobQueue(config.trainingConcurrency, training.execute);
   training.attachQueue(queue);
@@ -43,12 +45,11 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
   const predictions = new PredictionService(db, config, training, models, datasets, inferencePool);
   const health = new HealthService(() => queue.counts(), tfBackendName);
 
-  // Parse the NASA tables once now rather than inside the first request that needs them (~0.1 s each).
-  await datasets.preloadNasaTables();
   const recovered = training.recover();
   if (recovered.failed || recovered.requeued) logger.info('training queue recovered', recovered);
-  // Load TensorFlow.js in the background so `health` can report the backend and neural predictions are ready.
-  initTensorflow().catch((error: unknown) => logger.warn('TensorFlow.js did not load', { err: error }));
+  // Nothing heavy is loaded at start (issue 9: idle RSS ≤ 150 MB). The NASA tables are parsed on first use (all
+  // three held ~75 MB on the event loop's heap); TensorFlow.js loads with the first neural network (~75 MB more),
+  // and `health` names the backend it will use without loading it.
 
   return {
     health,

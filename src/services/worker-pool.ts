@@ -1,6 +1,10 @@
 /**
  * Piscina pools running src/ml/worker.ts. Workers load TypeScript through tsx, also when the app itself runs
  * under another loader (vitest).
+ *
+ * Memory: a thread keeps what its tasks left behind (the tables it parsed, cached predictors, TensorFlow.js and its
+ * WASM heap, which never shrinks, a V8 heap grown by training) until it exits. So a thread that has run a task is
+ * ended once the pool has been idle for `recycleAfterIdleMs`; a warm pool starts a fresh, lean thread in its place.
  */
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -10,21 +14,106 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const compiled = path.extname(fileURLToPath(import.meta.url)) === '.js';
 export const WORKER_FILE = path.resolve(here, '..', 'ml', compiled ? 'worker.js' : 'worker.ts');
 
+/** Default idle time after which threads that ran a task are ended (WORKER_IDLE_SECONDS overrides it). */
+export const DEFAULT_RECYCLE_AFTER_IDLE_MS = 10_000;
+
+/** V8 flags are process-wide (workers have them already) and Worker refuses them in execArgv (ERR_WORKER_INVALID_EXEC_ARGV). */
+const V8_ONLY_FLAG = /^--(expose[-_]gc|max[-_]semi[-_]space[-_]size|max[-_]old[-_]space[-_]size|optimize[-_]for[-_]size|stack[-_]size)\b/;
+
 function workerExecArgv(): string[] {
-  const argv = process.execArgv.filter((arg) => !arg.startsWith('--input-type') && !arg.startsWith('--eval'));
+  const argv = process.execArgv.filter((arg) => !arg.startsWith('--input-type') && !arg.startsWith('--eval') && !V8_ONLY_FLAG.test(arg));
   const hasTsx = argv.some((arg, i) => (arg === '--import' && argv[i + 1]?.startsWith('tsx')) || arg.startsWith('--import=tsx'));
   return compiled || hasTsx ? argv : [...argv, '--import', 'tsx'];
 }
 
-/** `warm`: keep one thread alive, so a run's first progress event does not wait for a thread to start. */
-export function createWorkerPool(maxThreads: number, options: { warm?: boolean; idleTimeoutMs?: number } = {}): Piscina {
-  return new Piscina({
-    filename: WORKER_FILE,
-    minThreads: options.warm ? 1 : 0,
-    maxThreads,
-    idleTimeout: options.idleTimeoutMs ?? 60_000,
-    execArgv: workerExecArgv(),
-    // A training task is long; queue the rest of the jobs in our own FIFO queue, not in piscina's.
-    concurrentTasksPerWorker: 1,
-  });
+export interface WorkerPoolOptions {
+  /** Keep one thread alive, so a run's first progress event does not wait for a thread to start (~0.5–1 s). */
+  warm?: boolean;
+  /** End threads that ran a task after this long with no task in the pool (default 10 s; Infinity: never). */
+  recycleAfterIdleMs?: number;
+}
+
+/**
+ * Piscina with idle recycling. Every task goes through `run`, so the pool knows when it is idle; threads are ended
+ * only then, and tasks that arrive while they are exiting wait for the exit (piscina would otherwise hand a task to a
+ * thread that is about to go, and fail it).
+ */
+export class RecyclingPool extends Piscina {
+  private active = 0;
+  /** A task ran since the threads were last recycled. */
+  private dirty = false;
+  private timer: NodeJS.Timeout | null = null;
+  private exiting: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(
+    options: ConstructorParameters<typeof Piscina>[0],
+    private readonly recycleAfterIdleMs: number,
+  ) {
+    super(options);
+  }
+
+  override async run(task: unknown, options?: Parameters<Piscina['run']>[1]): Promise<unknown> {
+    this.cancelTimer();
+    this.active++;
+    this.dirty = true;
+    try {
+      if (this.exiting) await this.exiting;
+      return await super.run(task, options);
+    } finally {
+      this.active--;
+      if (this.active === 0) this.scheduleRecycle();
+    }
+  }
+
+  /** Ends every thread that ran a task, now, if no task is running (tests, or a caller that knows it is done). */
+  recycle(): Promise<void> {
+    this.cancelTimer();
+    if (this.closed || this.active > 0 || !this.dirty) return this.exiting ?? Promise.resolve();
+    this.dirty = false;
+    const threads = this.threads;
+    const exits = threads.map((thread) => new Promise<void>((resolve) => thread.once('exit', () => resolve())));
+    for (const thread of threads) void thread.terminate();
+    const exiting = Promise.all(exits).then(() => {
+      if (this.exiting === exiting) this.exiting = null;
+    });
+    this.exiting = exiting;
+    return exiting;
+  }
+
+  override async destroy(): Promise<void> {
+    this.closed = true;
+    this.cancelTimer();
+    await this.exiting;
+    return super.destroy();
+  }
+
+  private scheduleRecycle(): void {
+    if (this.closed || !this.dirty || !Number.isFinite(this.recycleAfterIdleMs)) return;
+    this.timer = setTimeout(() => void this.recycle(), this.recycleAfterIdleMs);
+    // An idle timer must not keep the process alive.
+    this.timer.unref();
+  }
+
+  private cancelTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+export function createWorkerPool(maxThreads: number, options: WorkerPoolOptions = {}): RecyclingPool {
+  const recycleAfterIdleMs = options.recycleAfterIdleMs ?? DEFAULT_RECYCLE_AFTER_IDLE_MS;
+  return new RecyclingPool(
+    {
+      filename: WORKER_FILE,
+      minThreads: options.warm ? 1 : 0,
+      maxThreads,
+      // Threads beyond the warm one also go after piscina's own idle timeout (they may never have run a task).
+      idleTimeout: Number.isFinite(recycleAfterIdleMs) ? recycleAfterIdleMs : 60_000,
+      execArgv: workerExecArgv(),
+      // A training task is long; queue the rest of the jobs in our own FIFO queue, not in piscina's.
+      concurrentTasksPerWorker: 1,
+    },
+    recycleAfterIdleMs,
+  );
 }

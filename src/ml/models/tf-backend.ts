@@ -4,6 +4,7 @@
  * else `@tensorflow/tfjs` on the WASM backend with SIMD (single-threaded: the threaded build needs
  * cross-origin-isolation headers and Blob workers that Node does not give it), else the pure-JS CPU backend.
  */
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -27,9 +28,41 @@ export function initTensorflow(): Promise<TensorflowRuntime> {
   return runtime;
 }
 
-/** The backend chosen by `initTensorflow`, or null before it has finished (for `health`). */
-export function tfBackendName(): TfBackend | null {
-  return backendInUse;
+/**
+ * The backend in use in this thread or, before TensorFlow.js has been loaded here, the one `initTensorflow` would
+ * choose, judged from the installed files without loading it (for `health` and the start-up summary: loading costs
+ * ~75 MB of memory and a second of CPU, so it waits for the first neural network).
+ */
+export function tfBackendName(): TfBackend {
+  return backendInUse ?? expectedBackend();
+}
+
+let expected: TfBackend | null = null;
+
+function expectedBackend(): TfBackend {
+  expected ??= judgeBackend();
+  return expected;
+}
+
+/** Native when the optional addon's binding was built, else WASM when its binaries are there, else CPU. */
+function judgeBackend(): TfBackend {
+  const require = createRequire(import.meta.url);
+  const packageDir = (name: string): string | null => {
+    try {
+      return path.dirname(require.resolve(`${name}/package.json`));
+    } catch {
+      return null;
+    }
+  };
+  const native = packageDir('@tensorflow/tfjs-node');
+  if (native) {
+    const lib = path.join(native, 'lib');
+    const built = fs.existsSync(lib) && fs.readdirSync(lib).some((dir) => dir.startsWith('napi-v') && fs.existsSync(path.join(lib, dir, 'tfjs_binding.node')));
+    if (built) return 'tensorflow';
+  }
+  const wasm = packageDir('@tensorflow/tfjs-backend-wasm');
+  if (wasm && typeof WebAssembly === 'object' && fs.existsSync(path.join(wasm, 'dist', 'tfjs-backend-wasm.wasm'))) return 'wasm';
+  return 'cpu';
 }
 
 async function loadRuntime(): Promise<TensorflowRuntime> {

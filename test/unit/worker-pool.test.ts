@@ -1,0 +1,55 @@
+/**
+ * Idle recycling of worker threads (issue 9: memory): real piscina threads running src/ml/worker.ts.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createWorkerPool, type RecyclingPool } from '../../src/services/worker-pool.js';
+import type { ExplainTask } from '../../src/ml/worker.js';
+
+// A task that runs in the thread and fails there (the artefact is not gzip): enough to mark a thread as used.
+const failingTask: ExplainTask = { kind: 'explain', cacheKey: 'none', artifactGzip: new Uint8Array([1, 2, 3]), row: {}, label: null };
+
+async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await sleep(20);
+  }
+}
+
+let pool: RecyclingPool | null = null;
+afterEach(async () => {
+  await pool?.destroy();
+  pool = null;
+});
+
+describe('worker pool recycling', () => {
+  it('ends a thread that ran a task once the pool has been idle for recycleAfterIdleMs', async () => {
+    pool = createWorkerPool(1, { recycleAfterIdleMs: 300 });
+    expect(pool.threads).toHaveLength(0); // nothing started before the first task
+    await expect(pool.run(failingTask)).rejects.toThrow();
+    expect(pool.threads).toHaveLength(1);
+    await sleep(100);
+    expect(pool.threads).toHaveLength(1); // not idle long enough yet
+    await waitFor(() => pool!.threads.length === 0, 5000);
+  });
+
+  it('a warm pool replaces the used thread with a fresh one', async () => {
+    pool = createWorkerPool(1, { warm: true, recycleAfterIdleMs: 200 });
+    await waitFor(() => pool!.threads.length === 1, 10_000);
+    const first = pool.threads[0].threadId;
+    await sleep(400);
+    expect(pool.threads[0].threadId).toBe(first); // an unused warm thread is kept
+    await expect(pool.run(failingTask)).rejects.toThrow();
+    await waitFor(() => pool!.threads.length === 1 && pool!.threads[0].threadId !== first, 10_000);
+  });
+
+  it('a task that arrives while the threads exit waits for them and runs on a new thread', async () => {
+    pool = createWorkerPool(1, { recycleAfterIdleMs: 60_000 });
+    await expect(pool.run(failingTask)).rejects.toThrow();
+    const recycled = pool.recycle();
+    // The task's own error (bad gzip), not piscina's "worker exited" or a terminated thread.
+    await expect(pool.run(failingTask)).rejects.toThrow(/header|gzip|incorrect/i);
+    await recycled;
+  });
+});
