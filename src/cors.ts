@@ -4,3 +4,18 @@ export function corsOriginFor(allowed: readonly string[], origin: string | null)
   if (allowed.includes('*')) return origin;
   return allowed.includes(origin) ? origin : null;
 }
+
+/**
+ * Whether a browser page at `origin` may open a WebSocket here. Browsers send no CORS preflight for WebSockets, so
+ * without this check any web page could drive the API from a visitor's browser. Same-origin pages (GraphiQL) and
+ * clients that send no Origin (servers, CLIs) are allowed; other origins must be in CORS_ORIGINS.
+ */
+export function webSocketOriginAllowed(allowed: readonly string[], origin: string | undefined, host: string | undefined): boolean {
+  if (!origin) return true;
+  try {
+    if (host && new URL(origin).host === host) return true;
+  } catch {
+    return false; // not an origin at all
+  }
+  return corsOriginFor(allowed, origin) !== null;
+}

@@ -1,8 +1,10 @@
 /**
  * A bad operation over WebSocket is answered on its own subscription (an error message) and never closes the socket
- * that carries the client's other subscriptions (issue 12, item 14).
+ * that carries the client's other subscriptions (issue 12, item 14); a browser page from an origin outside
+ * CORS_ORIGINS cannot open a WebSocket at all (item 12).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startServer, type TestServer } from './harness.js';
 
 describe('graphql-ws: errors stay with their subscription', () => {
@@ -50,5 +52,34 @@ describe('graphql-ws: errors stay with their subscription', () => {
     expect(progress.length).toBeGreaterThan(0);
     stopProgress();
     await server.data('mutation ($r: ID!) { cancelTraining(runId: $r) { id } }', { r: startTraining.id });
+  });
+});
+
+describe('graphql-ws: the Origin of a browser page is checked', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ env: { CORS_ORIGINS: 'http://localhost:3000' } });
+  });
+  afterAll(() => server.stop());
+
+  const handshake = (origin: string | undefined) =>
+    new Promise<number>((resolve) => {
+      const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws', origin ? { origin } : {});
+      socket.once('open', () => {
+        socket.close();
+        resolve(101);
+      });
+      socket.once('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        socket.terminate();
+      });
+      socket.once('error', () => undefined);
+    });
+
+  it('refuses an origin outside CORS_ORIGINS with 403; allows listed, same-origin and origin-less clients', async () => {
+    expect(await handshake('https://evil.example')).toBe(403);
+    expect(await handshake('http://localhost:3000')).toBe(101);
+    expect(await handshake(server.url)).toBe(101); // GraphiQL served by this server
+    expect(await handshake(undefined)).toBe(101); // a server-side client sends no Origin
   });
 });
