@@ -10,9 +10,10 @@ import type { Logger } from '../logger.js';
 import type { Services } from '../services/container.js';
 import { APP_VERSION } from '../version.js';
 import { graphQLRunner } from './graphql-client.js';
-import { HttpError, corsHeaders, readBody, readFields, sendError, sendSuccess } from './http.js';
+import { HttpError, corsHeaders, readBody, readFields, sendError, sendJson, sendSuccess } from './http.js';
 import { HOME, ORIGINAL_MODELS } from './original.js';
 import * as routes from './routes.js';
+import * as custom from './custom.js';
 
 export interface RestDeps {
   yoga: Yoga;
@@ -33,15 +34,17 @@ interface Route {
   methods: Partial<Record<Method, Handler | Special>>;
   /** GET changes state (GET /select creates a session), so HEAD must not run it. */
   noHead?: true;
+  /** The final API's envelope: `{"success": true|false, …}`. */
+  successFlag?: true;
 }
 
-function route(path: string, methods: Route['methods'], options: { noHead?: true; suffix?: string } = {}): Route {
+function route(path: string, methods: Route['methods'], options: { noHead?: true; suffix?: string; successFlag?: true } = {}): Route {
   const source = path
     .split('/')
     .map((part) => (part.startsWith('<') ? `(?<${part.slice(1, -1)}>[^/]+?)` : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('\\/');
   const pattern = new RegExp(`^${path === '/' ? '\\/' : source}${options.suffix ?? ''}${path === '/' ? '' : '\\/?'}$`);
-  return { path, pattern, methods, ...(options.noHead ? { noHead: true } : {}) };
+  return { path, pattern, methods, ...(options.noHead ? { noHead: true } : {}), ...(options.successFlag ? { successFlag: true } : {}) };
 }
 
 const ROUTES: Route[] = [
@@ -59,6 +62,12 @@ const ROUTES: Route[] = [
   route('/api/upload-csv', { POST: 'upload-csv' }),
   route('/api/sessions/<id>', { GET: routes.getSession, DELETE: routes.deleteSession }),
   { path: '/api/predictions/<id>.csv', pattern: /^\/api\/predictions\/(?<id>[^/]+)\.csv$/, methods: { GET: 'csv' } },
+  route('/api/custom/train', { POST: custom.postCustomTrain }, { successFlag: true }),
+  route('/api/custom/progress/<sid>', { GET: custom.getCustomProgress }, { successFlag: true }),
+  route('/api/custom/result/<sid>', { GET: custom.getCustomResult }, { successFlag: true }),
+  route('/api/pretrained/predict', { POST: custom.postPretrainedPredict }, { successFlag: true }),
+  route('/api/pretrained/progress/<sid>', { GET: custom.getPretrainedProgress }, { successFlag: true }),
+  route('/api/pretrained/result/<sid>', { GET: custom.getPretrainedResult }, { successFlag: true }),
 ];
 
 const ENDPOINTS = ROUTES.filter((r) => r.path !== '/').flatMap((r) => Object.keys(r.methods).map((method) => `${method} ${r.path}`));
@@ -112,6 +121,7 @@ const formString = (form: FormData, ...names: string[]): string | null => {
 
 export function createRestHandler(deps: RestDeps) {
   const { yoga, config, logger, services } = deps;
+  const pretrained = custom.createPretrainedState();
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = requestIdFrom(typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : null);
@@ -152,7 +162,16 @@ export function createRestHandler(deps: RestDeps) {
       const params = (url.pathname.match(found.pattern)?.groups ?? {}) as Record<string, string>;
       const gql = graphQLRunner(yoga, requestId);
       let cachedBody: Promise<Record<string, unknown>> | null = null;
-      const ctx: routes.RouteContext = { req, url, params, gql, body: () => (cachedBody ??= readFields(req)) };
+      const isMultipart = String(req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/form-data');
+      const ctx: routes.RouteContext = {
+        req,
+        url,
+        params,
+        gql,
+        body: () => (cachedBody ??= readFields(req)),
+        ...(isMultipart ? { multipart: () => readMultipart(req, config, 'the form') } : {}),
+        pretrained,
+      };
 
       if (handler === 'index') {
         const accept = String(req.headers.accept ?? '');
@@ -199,19 +218,23 @@ export function createRestHandler(deps: RestDeps) {
         return;
       }
       const result = await handler(ctx);
-      sendSuccess(res, result.data, result.status ?? 200, result.top);
+      if (found.successFlag) sendJson(res, result.status ?? 200, { success: true, ...result.data });
+      else sendSuccess(res, result.data, result.status ?? 200, result.top);
     } catch (error) {
       if (res.headersSent) {
         res.destroy();
         return;
       }
+      const successFlag = ROUTES.find((r) => r.pattern.test(url.pathname))?.successFlag === true;
+      const send = (status: number, code: string, message: string, extra: Record<string, unknown>, headers: Record<string, string> = {}) =>
+        successFlag ? sendJson(res, status, { success: false, error: message, code, ...extra }, headers) : sendError(res, status, code, message, extra, headers);
       if (error instanceof HttpError) {
-        sendError(res, error.status, error.code, error.message, error.field ? { field: error.field } : {}, error.headers);
+        send(error.status, error.code, error.message, error.field ? { field: error.field } : {}, error.headers);
         if (error.status === 413) req.resume();
         return;
       }
       logger.error('unexpected error in a REST route', { requestId, err: error, path: url.pathname });
-      sendError(res, 500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');
+      send(500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.', {});
     }
   };
 }

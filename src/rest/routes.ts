@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { GraphQLRunner } from './graphql-client.js';
 import { HttpError } from './http.js';
+import type { PretrainedState } from './custom.js';
 import { DATASET_CARDS, ORIGINAL_MODELS, classWords, originalModelValue, trainingStatusWords } from './original.js';
 
 export interface RouteContext {
@@ -14,6 +15,10 @@ export interface RouteContext {
   gql: GraphQLRunner;
   /** Parsed JSON or form body (POST/DELETE routes). */
   body: () => Promise<Record<string, unknown>>;
+  /** The parsed multipart body, when the request is multipart/form-data. */
+  multipart?: () => Promise<FormData>;
+  /** The final API's pretrained models and jobs (per app). */
+  pretrained: PretrainedState;
 }
 
 export interface RouteResult {
@@ -580,14 +585,14 @@ export async function getPredict(ctx: RouteContext): Promise<RouteResult> {
   };
 }
 
-interface TestRowState {
+export interface TestRowState {
   index: number;
   ids: Record<string, string>;
   values: Record<string, string | null>;
   actual: string | null;
 }
 
-interface RowPredictionState {
+export interface RowPredictionState {
   label: string;
   confidence: number;
   probabilities: { label: string; probability: number }[];
@@ -599,6 +604,61 @@ export const RESULT_ROWS_MAX = 200;
 /** GraphQL `predict` takes at most this many rows per call (MAX_PREDICT_ROWS). */
 const PREDICT_CHUNK = 1000;
 const TEST_ROWS_MAX = 10_000;
+/** Aliased fields per request: within the GraphQL alias limit (30). */
+const EXPLAIN_BATCH = 25;
+
+export interface PredictedTestData {
+  testData: { kind: string; datasetId: string; rowCount: number };
+  /** Every test row (up to 10,000) with its prediction, in order. */
+  rows: TestRowState[];
+  predicted: RowPredictionState[];
+  /** The first rows, each with its own explanation. */
+  explained: { reasons: string[]; contributions: { feature: string; contribution: number }[] }[];
+}
+
+/**
+ * The session's test data (its configured dataset, default the held-out test split) predicted by `runId`: every
+ * row predicted (in chunks the predict operation accepts), the first `explain` rows explained, in one request.
+ */
+export async function predictTestData(ctx: RouteContext, sessionId: string, runId: string, explain: number): Promise<PredictedTestData> {
+  const { session } = await ctx.gql<{ session: { testData: { kind: string; datasetId: string; rowCount: number; rows: TestRowState[] } | null } | null }>(
+    `query ($id: ID!, $max: Int!, $run: ID!) { session(id: $id) { testData(limit: $max, runId: $run) { kind datasetId rowCount rows { index ids values actual } } } }`,
+    { id: sessionId, max: TEST_ROWS_MAX, run: runId },
+  );
+  if (!session) throw new HttpError(404, 'NOT_FOUND', `Session "${sessionId}" was not found.`);
+  const testData = session.testData;
+  if (!testData) throw new HttpError(409, 'CONFLICT', 'This session has no trained model yet: POST /training first and wait until it succeeds.');
+  const rows = testData.rows;
+  const variables: Record<string, unknown> = { run: runId };
+  const declarations: string[] = ['$run: ID!'];
+  const parts: string[] = [];
+  for (let start = 0, c = 0; start < rows.length; start += PREDICT_CHUNK, c++) {
+    declarations.push(`$rows${c}: [JSON!]!`);
+    parts.push(`p${c}: predict(runId: $run, rows: $rows${c}) { label confidence probabilities { label probability } }`);
+    variables[`rows${c}`] = rows.slice(start, start + PREDICT_CHUNK).map((r) => r.values);
+  }
+  type Explained = PredictedTestData['explained'][number];
+  const predictedChunks = parts.length > 0 ? await ctx.gql<Record<string, RowPredictionState[]>>(`query (${declarations.join(', ')}) { ${parts.join(' ')} }`, variables) : {};
+  const predicted = parts.map((_, c) => predictedChunks[`p${c}`]).flat();
+  // Explanations in requests of EXPLAIN_BATCH aliases (the GraphQL alias limit applies to REST's operations too).
+  const explained: Explained[] = [];
+  const listed = rows.slice(0, explain);
+  for (let start = 0; start < listed.length; start += EXPLAIN_BATCH) {
+    const batch = listed.slice(start, start + EXPLAIN_BATCH);
+    const batchVariables: Record<string, unknown> = { run: runId };
+    const batchDeclarations = ['$run: ID!', ...batch.map((_, i) => `$row${i}: JSON!`)];
+    batch.forEach((row, i) => (batchVariables[`row${i}`] = row.values));
+    const fields = batch.map((_, i) => `e${i}: explain(runId: $run, row: $row${i}) { reasons contributions { feature contribution } }`);
+    const answered = await ctx.gql<Record<string, Explained>>(`query (${batchDeclarations.join(', ')}) { ${fields.join(' ')} }`, batchVariables);
+    batch.forEach((_, i) => explained.push(answered[`e${i}`]));
+  }
+  return {
+    testData: { kind: testData.kind, datasetId: testData.datasetId, rowCount: testData.rowCount },
+    rows,
+    predicted,
+    explained,
+  };
+}
 
 /**
  * GET /result: the run's metrics, confusion matrix and importance, and the configured test data (default the
@@ -613,48 +673,23 @@ export async function getResult(ctx: RouteContext): Promise<RouteResult> {
     throw new HttpError(400, 'BAD_USER_INPUT', `"limit" must be a whole number from 0 to ${RESULT_ROWS_MAX}, got "${limitRaw}".`, {}, 'limit');
   }
   const runId = await latestSuccessfulRunId(ctx, sessionId);
-  const { trainingRun, session } = await ctx.gql<{
+  const { trainingRun } = await ctx.gql<{
     trainingRun: TrainedRun & {
       metrics: Record<string, unknown> & { confusionMatrix: unknown; classes: string[]; accuracy: number; macroF1: number };
       featureImportance: unknown[];
       timings: unknown;
     };
-    session: { testData: { kind: string; datasetId: string; rowCount: number; rows: TestRowState[] } | null } | null;
   }>(
-    `query ($run: ID!, $id: ID!, $max: Int!) {
+    `query ($run: ID!) {
       trainingRun(id: $run) { ${TRAINED_RUN_FIELDS} metrics { ${METRICS_FIELDS} } featureImportance { feature importance permutationImportance permutationMean permutationStd }
-        timings { fitSeconds totalSeconds } }
-      session(id: $id) { testData(limit: $max) { kind datasetId rowCount rows { index ids values actual } } } }`,
-    { run: runId, id: sessionId, max: TEST_ROWS_MAX },
+        timings { fitSeconds totalSeconds } } }`,
+    { run: runId },
   );
-  const testData = session?.testData;
-  if (!testData) throw new HttpError(409, 'CONFLICT', 'This session has no trained model yet: POST /training first and wait until it succeeds.');
+  const { testData, rows, predicted, explained } = await predictTestData(ctx, sessionId, runId, limit);
 
-  // Predict every test row (in chunks the predict operation accepts), then explain the rows listed.
-  const rows = testData.rows;
-  const chunks: TestRowState[][] = [];
-  for (let start = 0; start < rows.length; start += PREDICT_CHUNK) chunks.push(rows.slice(start, start + PREDICT_CHUNK));
-  const listed = rows.slice(0, limit);
-  const variables: Record<string, unknown> = { run: runId };
-  const parts: string[] = [];
-  const declarations: string[] = ['$run: ID!'];
-  chunks.forEach((chunk, c) => {
-    declarations.push(`$rows${c}: [JSON!]!`);
-    parts.push(`p${c}: predict(runId: $run, rows: $rows${c}) { label confidence probabilities { label probability } }`);
-    variables[`rows${c}`] = chunk.map((r) => r.values);
-  });
-  listed.forEach((row, i) => {
-    declarations.push(`$row${i}: JSON!`);
-    parts.push(`e${i}: explain(runId: $run, row: $row${i}) { reasons }`);
-    variables[`row${i}`] = row.values;
-  });
-  const answered =
-    parts.length > 0 ? await ctx.gql<Record<string, RowPredictionState[] | { reasons: string[] }>>(`query (${declarations.join(', ')}) { ${parts.join(' ')} }`, variables) : {};
-  const predicted: RowPredictionState[] = chunks.flatMap((_, c) => answered[`p${c}`] as RowPredictionState[]);
-
-  const predictions = listed.map((row, i) => {
+  const predictions = explained.map((explanation, i) => {
+    const row = rows[i];
     const prediction = predicted[i];
-    const explanation = answered[`e${i}`] as { reasons: string[] };
     return {
       id: row.index,
       name: Object.values(row.ids)[0] ?? `row ${row.index}`,

@@ -129,10 +129,15 @@ export const Session = builder.objectRef<SessionRecord>('Session').implement({
       type: TestDataRef,
       nullable: true,
       description: 'The rows the results predict (workflow.testDatasetId, default the held-out test split of latestSuccessfulRun); null before a model is trained.',
-      args: { offset: t.arg.int({ defaultValue: 0, required: true }), limit: t.arg.int({ defaultValue: 100, required: true }) },
-      resolve: async (s, { offset, limit }, { services }) => {
+      args: {
+        offset: t.arg.int({ defaultValue: 0, required: true }),
+        limit: t.arg.int({ defaultValue: 100, required: true }),
+        runId: t.arg.id({ description: "Another session's succeeded run to predict with (a shared pretrained model); default latestSuccessfulRun." }),
+      },
+      resolve: async (s, { offset, limit, runId }, { services }) => {
         if (limit < 0 || limit > MAX_TEST_ROWS) throw badInput(`limit must be from 0 to ${MAX_TEST_ROWS}, got ${limit}.`, 'limit');
-        const run = services.training.latestSucceeded(s.id);
+        const run = runId ? services.training.require(String(runId)) : services.training.latestSucceeded(s.id);
+        if (run && run.status !== 'SUCCEEDED') throw badInput(`Training run ${run.id} is ${run.status}; only a SUCCEEDED run can predict.`, 'runId');
         return run ? services.sessions.testData(s, trainedRunRef(run), offset, limit) : null;
       },
     }),
