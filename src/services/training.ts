@@ -40,8 +40,8 @@ const stageEnd = (stage: Stage): number => STAGE_START[STAGE_ORDER[Math.min(STAG
  * A running run with nothing to say for this long gets a heartbeat event (same stage and step, ETA counted down),
  * so a client never waits more than about a second between live events, whatever the worker is busy with.
  */
-const HEARTBEAT_AFTER_MS = 1000;
-const HEARTBEAT_CHECK_MS = 200;
+const HEARTBEAT_AFTER_MS = 750;
+const HEARTBEAT_CHECK_MS = 250;
 /** At most this many step events per second and run, plus one whenever another tenth of the steps is done. */
 const STEP_EVENT_INTERVAL_MS = 100;
 /** While subscribers still receive the previous event, the next plain step event waits this long and looks again. */
@@ -399,6 +399,12 @@ export class TrainingService {
       const output = (await this.pool.run(task, { transferList: [channel.port2], signal })) as TrainOutput;
       this.flushStep(runId);
       if (this.get(runId)?.status !== 'RUNNING') return;
+      // Writing a large model (a 1,000-tree forest is ~23 MB gzipped) holds this thread: say so first.
+      const live = this.live.get(runId);
+      if (live) {
+        const megabytes = (output.artifactGzip.byteLength / 1e6).toFixed(1);
+        this.emit(runId, { status: 'RUNNING', stage: 'SAVING', progress: live.progress, step: live.step, totalSteps: live.totalSteps, message: `Storing the model (${megabytes} MB)` });
+      }
       this.models.save(runId, output.artifactGzip);
       const finishedAt = new Date();
       const totalSeconds = (finishedAt.getTime() - startedAt.getTime()) / 1000;
