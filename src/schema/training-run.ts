@@ -242,10 +242,13 @@ export const TrainingRun = builder.objectRef<TrainingRunRecord>('TrainingRun').i
       resolve: (r, _a, { services }) => {
         const stored = (r.details as { history?: HistoryPoint[] } | null)?.history;
         if (stored) return stored;
-        return services.training
-          .events(r.id)
-          .filter((e) => e.stage === 'TRAINING' && e.step > 0)
-          .map((e) => ({ step: e.step, loss: e.metrics?.loss, valLoss: e.metrics?.valLoss, valAccuracy: e.metrics?.valAccuracy }));
+        // One point per step: a heartbeat during a long step repeats that step's event.
+        const points = new Map<number, HistoryPoint>();
+        for (const e of services.training.events(r.id)) {
+          if (e.stage !== 'TRAINING' || e.step <= 0 || points.has(e.step)) continue;
+          points.set(e.step, { step: e.step, loss: e.metrics?.loss, valLoss: e.metrics?.valLoss, valAccuracy: e.metrics?.valAccuracy });
+        }
+        return [...points.values()];
       },
     }),
     events: t.field({ type: [TrainingProgress], description: 'Every persisted progress event.', resolve: (r, _a, { services }) => services.training.events(r.id) }),

@@ -63,6 +63,7 @@ interface LiveRun {
   totalSteps: number;
   progress: number;
   message: string;
+  metrics: ProgressMetrics | null;
   lastEmitAt: number;
   /** ETA of the last event that had one, and when it was sent (heartbeats count it down). */
   etaSeconds: number | null;
@@ -87,6 +88,7 @@ function newLive(seq: number): LiveRun {
     totalSteps: 0,
     progress: 0,
     message: '',
+    metrics: null,
     lastEmitAt: now,
     etaSeconds: null,
     etaAt: now,
@@ -516,6 +518,7 @@ export class TrainingService {
         step: live.step,
         totalSteps: live.totalSteps,
         message: live.message,
+        metrics: live.metrics,
         etaSeconds: live.etaSeconds === null ? null : Math.max(0, live.etaSeconds - (now - live.etaAt) / 1000),
         heartbeat: true,
       });
@@ -645,6 +648,7 @@ export class TrainingService {
     live.totalSteps = event.totalSteps;
     live.progress = event.progress;
     live.message = event.message;
+    live.metrics = event.metrics ?? null;
     live.lastEmitAt = Date.now();
     if (event.stage !== live.stage) {
       live.stage = event.stage;
