@@ -132,6 +132,8 @@ describe.skipIf(!HAS_CHROMIUM)('GraphiQL in headless Chromium', () => {
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
+        // Containers often give /dev/shm 64 MB, too little for a 9 MB page's renderer.
+        '--disable-dev-shm-usage',
         // Offline, as on a plane: every host but the server's fails to resolve (requests to it are still recorded).
         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
       ],
