@@ -80,8 +80,10 @@ function mappingBreakdown(pid: number): string {
       else if (name.startsWith('/')) kind = 'files (node binary, libraries)';
       else if (name) kind = name;
       else if (size > 1024 ** 3) kind = 'anonymous > 1 GB (WASM memories)';
+      // glibc's per-thread arenas are heaps of ≤ 64 MB aligned on 64 MB; they outlive their threads.
+      else if (parseInt(header[1], 16) % (64 * 1024 ** 2) === 0 && size <= 64 * 1024 ** 2) kind = 'glibc thread malloc arenas (64 MB-aligned)';
       else if (size <= 256 * 1024) kind = 'anonymous ≤ 256 KB (V8 heap pages)';
-      else if (size <= 64 * 1024 ** 2) kind = 'anonymous 256 KB–64 MB (thread malloc arenas, large objects)';
+      else if (size <= 64 * 1024 ** 2) kind = 'anonymous 256 KB–64 MB (V8 large objects, mmapped buffers)';
       else kind = 'anonymous 64 MB–1 GB';
       continue;
     }

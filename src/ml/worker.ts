@@ -9,7 +9,7 @@ import { createGzip, gunzipSync } from 'node:zlib';
 import { parseCsvBuffer, parseNumber, type Table } from './data/csv.js';
 import { DataError } from './data/errors.js';
 import { trainPipeline, type PipelineArtifact, type PipelineConfig, type PipelineResult, type PostFitStage, type Stage } from './pipeline.js';
-import { Predictor, loadSizedPredictor, type RowExplanation, type SizedPredictor } from './predictor.js';
+import { Predictor, loadSizedPredictor, type RowExplanation, type RowPrediction, type SizedPredictor } from './predictor.js';
 import { ByteBudgetCache, cacheBytesFromEnv } from './cache.js';
 import type { StepProgress } from './types.js';
 import { lowerThisThreadPriority } from './thread-priority.js';
@@ -92,7 +92,15 @@ export interface ExplainTask {
   label: string | null;
 }
 
-export type WorkerTask = TrainTask | BatchTask | ExplainTask;
+/** `predict` for a neural network: TensorFlow.js is loaded in worker threads only (they end when idle). */
+export interface PredictRowsTask {
+  kind: 'predictRows';
+  cacheKey: string;
+  artifactGzip: Uint8Array;
+  rows: readonly unknown[];
+}
+
+export type WorkerTask = TrainTask | BatchTask | ExplainTask | PredictRowsTask;
 
 /** Explanations reuse loaded predictors; the thread itself ends when idle (src/services/worker-pool.ts). */
 const predictors = new ByteBudgetCache<SizedPredictor>({
@@ -180,7 +188,7 @@ async function explain(task: ExplainTask): Promise<RowExplanation> {
   return predictor.explain(task.row, task.label);
 }
 
-export default async function run(task: WorkerTask): Promise<TrainOutput | BatchOutput | RowExplanation> {
+export default async function run(task: WorkerTask): Promise<TrainOutput | BatchOutput | RowExplanation | RowPrediction[]> {
   try {
     switch (task.kind) {
       case 'train':
@@ -189,6 +197,8 @@ export default async function run(task: WorkerTask): Promise<TrainOutput | Batch
         return await predictBatch(task);
       case 'explain':
         return await explain(task);
+      case 'predictRows':
+        return (await predictorFor(task.cacheKey, task.artifactGzip)).predictRows(task.rows);
     }
   } catch (error) {
     throw portableError(error);

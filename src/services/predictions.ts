@@ -12,7 +12,8 @@ import { predictionRows, predictions, trainingRuns, type PredictionRow } from '.
 import type { AppConfig } from '../config.js';
 import { appError, badInput, conflict, notFound } from '../errors.js';
 import type { RowExplanation, RowPrediction } from '../ml/predictor.js';
-import type { BatchOutput, BatchTask, ExplainTask } from '../ml/worker.js';
+import type { BatchOutput, BatchTask, ExplainTask, PredictRowsTask } from '../ml/worker.js';
+import { getModelSpec, resolveModelType } from '../ml/catalog.js';
 import type { DataLocation } from '../ml/data/location.js';
 import { isMissionId } from '../ml/data/index.js';
 import type { DatasetService } from './datasets.js';
@@ -60,6 +61,7 @@ export interface RowsQuery {
 interface RunStatus {
   id: string;
   status: TrainingRunRecord['status'];
+  modelType: string;
 }
 
 /**
@@ -83,7 +85,7 @@ export class PredictionService {
     private readonly pool: Piscina,
   ) {
     this.runStatus = db
-      .select({ id: trainingRuns.id, status: trainingRuns.status })
+      .select({ id: trainingRuns.id, status: trainingRuns.status, modelType: trainingRuns.modelType })
       .from(trainingRuns)
       .where(eq(trainingRuns.id, sql.placeholder('id')))
       .prepare();
@@ -103,8 +105,17 @@ export class PredictionService {
   }
 
   async predict(runId: string, rows: readonly unknown[]): Promise<RowPrediction[]> {
-    this.requireReadyRun(runId);
+    const run = this.requireReadyRun(runId);
     if (rows.length === 0) throw badInput('Give at least one row.', 'rows');
+    const modelType = resolveModelType(run.modelType);
+    if (modelType && getModelSpec(modelType).family === 'neural') {
+      // In the inference worker: TensorFlow.js loaded on the event loop would stay there for good (~75 MB), while the
+      // worker thread ends when idle. Explanations of the same run reuse the predictor loaded there.
+      const artifactGzip = this.models.bytes(runId);
+      if (!artifactGzip) throw conflict(`Training run ${runId} has no stored model.`);
+      const task: PredictRowsTask = { kind: 'predictRows', cacheKey: runId, artifactGzip, rows };
+      return (await this.pool.run(task)) as RowPrediction[];
+    }
     const predictor = await this.models.predictor(runId);
     if (!predictor) throw conflict(`Training run ${runId} has no stored model.`);
     return predictor.predictRows(rows);
