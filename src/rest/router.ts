@@ -14,6 +14,10 @@ import { HttpError, corsHeaders, readBody, readFields, sendError, sendJson, send
 import { HOME, ORIGINAL_MODELS } from './original.js';
 import * as routes from './routes.js';
 import * as custom from './custom.js';
+import { z } from 'zod';
+import { ROUTE_SPECS, routeSpec } from './spec.js';
+import { openApiDocument } from './openapi.js';
+import { docsHtml } from './docs.js';
 
 export interface RestDeps {
   yoga: Yoga;
@@ -25,7 +29,7 @@ export interface RestDeps {
 
 type Method = 'GET' | 'POST' | 'DELETE';
 type Handler = (ctx: routes.RouteContext) => Promise<routes.RouteResult>;
-type Special = 'index' | 'upload' | 'upload-csv' | 'csv';
+type Special = 'index' | 'upload' | 'upload-csv' | 'csv' | 'openapi' | 'docs';
 
 interface Route {
   /** The path as documented, with `<name>` parameters. */
@@ -62,6 +66,8 @@ const ROUTES: Route[] = [
   route('/api/upload-csv', { POST: 'upload-csv' }),
   route('/api/sessions/<id>', { GET: routes.getSession, DELETE: routes.deleteSession }),
   { path: '/api/predictions/<id>.csv', pattern: /^\/api\/predictions\/(?<id>[^/]+)\.csv$/, methods: { GET: 'csv' } },
+  route('/openapi.json', { GET: 'openapi' }),
+  route('/docs', { GET: 'docs' }),
   route('/api/custom/train', { POST: custom.postCustomTrain }, { successFlag: true }),
   route('/api/custom/progress/<sid>', { GET: custom.getCustomProgress }, { successFlag: true }),
   route('/api/custom/result/<sid>', { GET: custom.getCustomResult }, { successFlag: true }),
@@ -69,6 +75,23 @@ const ROUTES: Route[] = [
   route('/api/pretrained/progress/<sid>', { GET: custom.getPretrainedProgress }, { successFlag: true }),
   route('/api/pretrained/result/<sid>', { GET: custom.getPretrainedResult }, { successFlag: true }),
 ];
+
+// One source: every method of every route is described (and validated) by its spec.
+for (const r of ROUTES) {
+  for (const method of Object.keys(r.methods)) if (!routeSpec(method, r.path)) throw new Error(`REST route ${method} ${r.path} has no spec in spec.ts`);
+}
+for (const spec of ROUTE_SPECS) {
+  if (!ROUTES.some((r) => r.path === spec.path && spec.method in r.methods)) throw new Error(`spec ${spec.method} ${spec.path} has no route`);
+}
+
+/** The first zod issue as the REST layer's 400, naming the field. */
+function invalid(error: z.ZodError, where: string): HttpError {
+  const issue = error.issues[0];
+  const field = issue.path.map(String).join('.') || where;
+  const missing = issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined;
+  const message = missing ? `"${field}" is required.` : issue.code === 'invalid_value' ? issue.message : `"${field}": ${issue.message}`;
+  return new HttpError(400, 'BAD_USER_INPUT', message, {}, field);
+}
 
 const ENDPOINTS = ROUTES.filter((r) => r.path !== '/').flatMap((r) => Object.keys(r.methods).map((method) => `${method} ${r.path}`));
 
@@ -163,12 +186,23 @@ export function createRestHandler(deps: RestDeps) {
       const gql = graphQLRunner(yoga, requestId);
       let cachedBody: Promise<Record<string, unknown>> | null = null;
       const isMultipart = String(req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/form-data');
+      const spec = routeSpec(method === 'HEAD' ? 'GET' : method, found.path);
+      if (spec?.query) {
+        const checked = spec.query.safeParse(Object.fromEntries(url.searchParams));
+        if (!checked.success) throw invalid(checked.error, 'query');
+      }
+      const readValidBody = async (): Promise<Record<string, unknown>> => {
+        const fields = await readFields(req);
+        const checked = spec?.body?.safeParse(fields);
+        if (checked && !checked.success) throw invalid(checked.error, 'body');
+        return fields;
+      };
       const ctx: routes.RouteContext = {
         req,
         url,
         params,
         gql,
-        body: () => (cachedBody ??= readFields(req)),
+        body: () => (cachedBody ??= readValidBody()),
         ...(isMultipart ? { multipart: () => readMultipart(req, config, 'the form') } : {}),
         pretrained,
       };
@@ -182,6 +216,16 @@ export function createRestHandler(deps: RestDeps) {
           return;
         }
         sendSuccess(res, homeData());
+        return;
+      }
+      if (handler === 'openapi') {
+        sendJson(res, 200, openApiDocument());
+        return;
+      }
+      if (handler === 'docs') {
+        const html = docsHtml();
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html) });
+        res.end(html);
         return;
       }
       if (handler === 'upload' || handler === 'upload-csv') {

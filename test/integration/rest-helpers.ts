@@ -3,7 +3,10 @@
  * client, and the envelope checks (the original's fields at the top level and the same object under `data`).
  */
 import { expect } from 'vitest';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import type { TestServer } from './harness.js';
+import { openApiDocument } from '../../src/rest/openapi.js';
 
 export interface RestResponse {
   status: number;
@@ -20,11 +23,48 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-/** Called with every response (the OpenAPI test validates each one against the document). */
-export type ResponseCheck = (method: string, pathname: string, response: RestResponse) => void;
-const checks: ResponseCheck[] = [];
-export function checkEveryResponse(check: ResponseCheck): void {
-  checks.push(check);
+// ---------------------------------------------------------------------------------------------------------------
+// Every response is checked against the OpenAPI document (/openapi.json), with ajv (JSON Schema 2020-12).
+
+interface MediaType {
+  schema?: Record<string, unknown>;
+}
+interface Operation {
+  responses: Record<string, { content?: Record<string, MediaType> }>;
+}
+const document = openApiDocument() as { paths: Record<string, Record<string, Operation>> };
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats.default(ajv);
+const compiled = new Map<object, ValidateFunction>();
+const templates = Object.keys(document.paths).map((template) => ({
+  template,
+  pattern: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+?')}/?$`),
+}));
+/** How many responses were checked, per documented operation and status (the OpenAPI test reads it). */
+export const checkedResponses = new Map<string, number>();
+
+export function expectMatchesOpenApi(method: string, pathname: string, response: Pick<RestResponse, 'status' | 'headers' | 'body' | 'text'>): void {
+  const lower = method.toLowerCase();
+  if (lower === 'options' || lower === 'head') return;
+  const template = templates.find((t) => t.pattern.test(pathname) && document.paths[t.template][lower])?.template;
+  const operation = template ? document.paths[template][lower] : undefined;
+  // A success must be documented by its own status; errors may fall back to the documented default envelope.
+  const documented = operation ? (operation.responses[String(response.status)] ?? (response.status >= 400 ? operation.responses.default : undefined)) : undefined;
+  const contentType = (response.headers.get('content-type') ?? '').split(';')[0].trim();
+  const errorSchema = (document.paths['/select'].post.responses.default.content as Record<string, MediaType>)['application/json'].schema;
+  const schema = documented ? documented.content?.[contentType]?.schema : response.status >= 400 ? errorSchema : undefined;
+  if (documented === undefined && response.status < 400) throw new Error(`${method} ${pathname} → ${response.status} is not in the OpenAPI document`);
+  if (documented && response.status < 400 && !documented.content?.[contentType]) {
+    throw new Error(`${method} ${pathname} → ${response.status} answered ${contentType}, not documented (${Object.keys(documented.content ?? {}).join(', ')})`);
+  }
+  const key = `${method.toUpperCase()} ${template ?? '(unknown route)'} ${response.status}`;
+  checkedResponses.set(key, (checkedResponses.get(key) ?? 0) + 1);
+  if (!schema || !contentType.includes('json') || Object.keys(schema).length === 0) return;
+  let validate = compiled.get(schema);
+  if (!validate) compiled.set(schema, (validate = ajv.compile(schema)));
+  if (!validate(response.body)) {
+    throw new Error(`${method} ${pathname} → ${response.status} does not match the OpenAPI document: ${ajv.errorsText(validate.errors)}\n${response.text.slice(0, 400)}`);
+  }
 }
 
 export async function call(server: TestServer, method: string, pathname: string, options: CallOptions = {}): Promise<RestResponse> {
@@ -44,7 +84,7 @@ export async function call(server: TestServer, method: string, pathname: string,
   const text = await response.text();
   const isJson = (response.headers.get('content-type') ?? '').includes('json');
   const result: RestResponse = { status: response.status, headers: response.headers, text, body: isJson && text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  for (const check of checks) check(method, url.pathname, result);
+  expectMatchesOpenApi(method, url.pathname, result);
   return result;
 }
 

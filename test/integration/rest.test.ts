@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_KEPLER, HAS_NASA, NASA_DIR, keplerRows, startServer, waitFor, type TestServer } from './harness.js';
+import { expectMatchesOpenApi } from './rest-helpers.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // HTTP helpers
@@ -54,7 +55,9 @@ async function call<T = Record<string, unknown>>(server: TestServer, method: str
   const response = await fetch(url, { method, headers, body });
   const text = await response.text();
   const isJson = (response.headers.get('content-type') ?? '').includes('json');
-  return { status: response.status, headers: response.headers, text, body: (isJson && text ? JSON.parse(text) : {}) as Envelope<T> };
+  const result = { status: response.status, headers: response.headers, text, body: (isJson && text ? JSON.parse(text) : {}) as Envelope<T> };
+  expectMatchesOpenApi(method, url.pathname, result);
+  return result;
 }
 
 /** No stack frames, file paths or module names in a body the client sees. */
