@@ -37,7 +37,7 @@ export const ModelType = builder.objectRef<ModelSpec>('ModelType').implement({
     hyperparameters: t.field({ type: [Hyperparameter], resolve: (spec) => spec.hyperparameters }),
     tfBackend: t.string({
       nullable: true,
-      description: 'For neural networks: the TensorFlow.js backend in use.',
+      description: 'For neural networks: the TensorFlow.js backend (see health.tfBackend).',
       resolve: (spec, _args, { services }) => (spec.family === 'neural' ? services.health.report().tfBackend : null),
     }),
   }),
