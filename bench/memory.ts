@@ -11,9 +11,10 @@
  *  - settled RSS after 15 s idle (worker threads that ran a task end after WORKER_IDLE_SECONDS, 10 s) and then a
  *    main-thread GC (SIGUSR2 → gc(), installed by a tiny --import hook)   target ≤ 350 MB.
  * Run: npm run bench:memory  (NASA_DATA_DIR: a folder with the tables, else the server's default: data/nasa, else the
- * embedded snapshot;
- * BENCH_SETTLE_S: the idle wait after the workload, default 15; BENCH_MODELS=svm,pca: only these model types (none: the
- * idle figures only); BENCH_DETAIL=1 prints /proc/<pid>/status memory lines.)
+ * embedded snapshot; BENCH_SETTLE_S: the idle wait after the workload, default 15; BENCH_MODELS=svm,pca: only these
+ * model types (none: the idle figures only); BENCH_DETAIL=1: /proc/<pid>/status lines and the resident memory by kind
+ * of mapping, e.g. what glibc keeps in the malloc arenas of threads that have ended).
+ * Timings printed beside each model are wall clock on a shared machine: context only.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
