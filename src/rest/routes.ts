@@ -874,7 +874,7 @@ export async function getFrontendStatus(): Promise<RouteResult> {
   };
 }
 
-async function trainingInfo(ctx: RouteContext, session: SessionState) {
+function trainingInfo(session: SessionState) {
   const run = session.latestRun;
   return run
     ? { run_id: run.id, status: run.status, training_status: trainingStatusWords(run.status), stage: run.stage, progress: progressPercent(run), message: run.message }
@@ -883,7 +883,7 @@ async function trainingInfo(ctx: RouteContext, session: SessionState) {
 
 export async function getSession(ctx: RouteContext): Promise<RouteResult> {
   const session = await requireSession(ctx, ctx.params.id);
-  return { data: { ...sessionView(session), ...stepperView(session), training_info: await trainingInfo(ctx, session) } };
+  return { data: { ...sessionView(session), ...stepperView(session), training_info: trainingInfo(session) } };
 }
 
 export async function deleteSession(ctx: RouteContext): Promise<RouteResult> {

@@ -2,11 +2,10 @@
  * REST compatibility (issue 6): the original Flask README's curl flow and the web client's form flow, every error
  * mapping, REST ⇄ GraphQL shared state, catalogs, uploads, limits and CORS — against the real server over HTTP.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAS_KEPLER, HAS_NASA, NASA_DIR, keplerRows, startServer, waitFor, type TestServer } from './harness.js';
+import { HAS_KEPLER, HAS_NASA, keplerRows, startServer, waitFor, type TestServer } from './harness.js';
 import { expectMatchesOpenApi } from './rest-helpers.js';
+import { nasaTableText } from '../fixtures/nasa.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // HTTP helpers
@@ -208,7 +207,7 @@ function expectExplanationAddsUp(explained: ExplanationView, prediction: Predict
 
 /** Header + the first `count` data lines of the real Kepler table (built at test time; never committed). */
 function keplerCsvSubset(count: number): string {
-  const lines = fs.readFileSync(path.join(NASA_DIR, 'kepler_koi.csv'), 'utf8').split('\n').filter((l) => l.length > 0 && !l.startsWith('#'));
+  const lines = nasaTableText('kepler').split('\n').filter((l) => l.length > 0 && !l.startsWith('#'));
   return lines.slice(0, count + 1).join('\n') + '\n';
 }
 
