@@ -297,3 +297,35 @@ describe.skipIf(!HAS_KEPLER)("the original web client's upload journey", () => {
     expectOriginalError(await call(server, 'POST', '/api/upload-csv', { json: { file: 'a,b' } }), 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 });
+
+describe('the stepper is stored with the session', () => {
+  it('survives a server restart (sessions table, not REST memory)', async () => {
+    const first = await startServer();
+    const dir = first.dir;
+    let sessionId = '';
+    try {
+      sessionId = String(expectOriginalSuccess(await call(first, 'GET', '/select'), 201).session_id);
+      const step = (action: string, fields: Record<string, unknown> = {}) => call(first, 'POST', '/select', { json: { session_id: sessionId, action, ...fields } });
+      expectOriginalSuccess(await step('update_data_source', { data_source: 'nasa', dataset: 'k2' }));
+      expectOriginalSuccess(await step('next_step'));
+      expectOriginalSuccess(await step('update_model', { model_type: 'svm' }));
+      expectOriginalSuccess(await step('update_hyperparameters', { hyperparameters: { C: '2' }, preprocessing_config: { scale: 'standard' } }));
+    } finally {
+      await first.stop();
+    }
+    const second = await startServer({ dir });
+    try {
+      const again = expectOriginalSuccess(await call(second, 'GET', '/select', { query: { session_id: sessionId } }));
+      expect(again).toMatchObject({ current_step: 2, max_step: 3, is_training_ready: false });
+      expect(again.session_info).toMatchObject({
+        data_source: 'nasa',
+        selected_dataset: 'k2',
+        selected_model: 'svm',
+        preprocessing_config: { scale: 'standard' },
+        step_progress: { step1_complete: true, step2_complete: true, step3_complete: true },
+      });
+    } finally {
+      await second.stop();
+    }
+  });
+});
