@@ -202,14 +202,14 @@ function renderInWorker(options: GraphiQLOptions): Promise<string> {
   });
 }
 
-let cached: { key: string; page: Promise<Buffer> } | null = null;
+let cached: { key: string; page: Promise<Uint8Array<ArrayBuffer>> } | null = null;
 
 /** yoga's `renderGraphiQL`: the page is built on the first visit (not at start-up) and then served from memory. */
-export function renderOfflineGraphiQL(options: GraphiQLOptions): Promise<Buffer> {
+export function renderOfflineGraphiQL(options: GraphiQLOptions): Promise<Uint8Array<ArrayBuffer>> {
   // yoga hands the same options on every request; a different set (none today) would build its own page.
   const key = JSON.stringify(options);
   if (cached?.key !== key) {
-    const page = renderInWorker(options).then((html) => Buffer.from(withVariablesSeed(html, options)));
+    const page = renderInWorker(options).then((html) => new TextEncoder().encode(withVariablesSeed(html, options)));
     // A failure must not stick: the next visit tries again.
     page.catch(() => {
       if (cached?.page === page) cached = null;

@@ -95,6 +95,6 @@ describe('GraphiQL page', () => {
   it('is rendered once (in a worker thread) and reused', async () => {
     const first = renderOfflineGraphiQL(GRAPHIQL_OPTIONS);
     expect(renderOfflineGraphiQL({ ...GRAPHIQL_OPTIONS })).toBe(first);
-    expect((await first).toString('utf8')).toBe(page());
+    expect(new TextDecoder().decode(await first)).toBe(page());
   });
 });
