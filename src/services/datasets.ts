@@ -181,18 +181,6 @@ export class DatasetService {
     return isMissionId(id) ? (this.nasaSource(id)?.labelledRows ?? null) : null;
   }
 
-  /** Loads and describes every available NASA table (cached), so first requests do not pay for parsing. */
-  async preloadNasaTables(): Promise<void> {
-    for (const mission of MISSION_IDS) {
-      if (!this.nasaSummary(mission).available) continue;
-      try {
-        await this.describe(mission);
-      } catch (error) {
-        this.logger.warn('NASA table could not be loaded', { mission, err: error });
-      }
-    }
-  }
-
   list(): DatasetSummary[] {
     const uploads = this.db.select().from(datasets).orderBy(desc(datasets.createdAt)).all();
     return [...MISSION_IDS.map((mission) => this.nasaSummary(mission)), ...uploads.map((row) => this.uploadSummary(row))];

@@ -8,11 +8,11 @@ import addFormats from 'ajv-formats';
 import type { TestServer } from './harness.js';
 import { openApiDocument } from '../../src/rest/openapi.js';
 
-export interface RestResponse {
+export interface RestResponse<B = Record<string, unknown>> {
   status: number;
   headers: Headers;
   text: string;
-  body: Record<string, unknown>;
+  body: B;
 }
 
 export interface CallOptions {
@@ -20,6 +20,8 @@ export interface CallOptions {
   json?: unknown;
   form?: Record<string, string>;
   multipart?: FormData;
+  /** A body of any content type, as sent (for malformed and unsupported bodies). */
+  raw?: { body: string; type: string };
   headers?: Record<string, string>;
 }
 
@@ -43,7 +45,7 @@ const templates = Object.keys(document.paths).map((template) => ({
 /** How many responses were checked, per documented operation and status (the OpenAPI test reads it). */
 export const checkedResponses = new Map<string, number>();
 
-export function expectMatchesOpenApi(method: string, pathname: string, response: Pick<RestResponse, 'status' | 'headers' | 'body' | 'text'>): void {
+export function expectMatchesOpenApi(method: string, pathname: string, response: Pick<RestResponse<unknown>, 'status' | 'headers' | 'body' | 'text'>): void {
   const lower = method.toLowerCase();
   if (lower === 'options' || lower === 'head') return;
   const template = templates.find((t) => t.pattern.test(pathname) && document.paths[t.template][lower])?.template;
@@ -67,7 +69,7 @@ export function expectMatchesOpenApi(method: string, pathname: string, response:
   }
 }
 
-export async function call(server: TestServer, method: string, pathname: string, options: CallOptions = {}): Promise<RestResponse> {
+export async function call<B = Record<string, unknown>>(server: TestServer, method: string, pathname: string, options: CallOptions = {}): Promise<RestResponse<B>> {
   const url = new URL(pathname, server.url);
   for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.set(name, value);
   const headers: Record<string, string> = { ...options.headers };
@@ -79,11 +81,14 @@ export async function call(server: TestServer, method: string, pathname: string,
     body = new URLSearchParams(options.form);
   } else if (options.multipart) {
     body = options.multipart;
+  } else if (options.raw) {
+    headers['content-type'] = options.raw.type;
+    body = options.raw.body;
   }
   const response = await fetch(url, { method, headers, body });
   const text = await response.text();
   const isJson = (response.headers.get('content-type') ?? '').includes('json');
-  const result: RestResponse = { status: response.status, headers: response.headers, text, body: isJson && text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  const result: RestResponse<B> = { status: response.status, headers: response.headers, text, body: (isJson && text ? JSON.parse(text) : {}) as B };
   expectMatchesOpenApi(method, url.pathname, result);
   return result;
 }

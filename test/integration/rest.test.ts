@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_KEPLER, HAS_NASA, keplerRows, startServer, waitFor, type TestServer } from './harness.js';
-import { expectMatchesOpenApi } from './rest-helpers.js';
+import { call as restCall, type CallOptions, type RestResponse } from './rest-helpers.js';
 import { nasaTableText } from '../fixtures/nasa.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -19,44 +19,11 @@ interface Envelope<T> {
   field?: string;
 }
 
-interface RestResponse<T> {
-  status: number;
-  headers: Headers;
-  text: string;
-  body: Envelope<T>;
-}
+type EnvelopeResponse<T> = RestResponse<Envelope<T>>;
 
-interface CallOptions {
-  query?: Record<string, string>;
-  json?: unknown;
-  form?: Record<string, string>;
-  multipart?: FormData;
-  raw?: { body: string; type: string };
-  headers?: Record<string, string>;
-}
-
-async function call<T = Record<string, unknown>>(server: TestServer, method: string, pathname: string, options: CallOptions = {}): Promise<RestResponse<T>> {
-  const url = new URL(pathname, server.url);
-  for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.set(name, value);
-  const headers: Record<string, string> = { ...options.headers };
-  let body: string | FormData | URLSearchParams | undefined;
-  if (options.json !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = JSON.stringify(options.json);
-  } else if (options.form) {
-    body = new URLSearchParams(options.form); // fetch sends application/x-www-form-urlencoded
-  } else if (options.multipart) {
-    body = options.multipart;
-  } else if (options.raw) {
-    headers['content-type'] = options.raw.type;
-    body = options.raw.body;
-  }
-  const response = await fetch(url, { method, headers, body });
-  const text = await response.text();
-  const isJson = (response.headers.get('content-type') ?? '').includes('json');
-  const result = { status: response.status, headers: response.headers, text, body: (isJson && text ? JSON.parse(text) : {}) as Envelope<T> };
-  expectMatchesOpenApi(method, url.pathname, result);
-  return result;
+/** The shared REST request (validated against the OpenAPI document), typed with this file's envelope. */
+function call<T = Record<string, unknown>>(server: TestServer, method: string, pathname: string, options: CallOptions = {}) {
+  return restCall<Envelope<T>>(server, method, pathname, options);
 }
 
 /** No stack frames, file paths or module names in a body the client sees. */
@@ -64,7 +31,7 @@ function expectNoStack(text: string): void {
   expect(text).not.toMatch(/\n\s+at |\.ts:\d+|\.js:\d+|node_modules|"stack"/);
 }
 
-function expectSuccess<T>(res: RestResponse<T>, status = 200): T {
+function expectSuccess<T>(res: EnvelopeResponse<T>, status = 200): T {
   if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${res.text.slice(0, 500)}`);
   expect(res.body.status).toBe('success');
   expect(res.body.data).toBeDefined();
@@ -78,7 +45,7 @@ function expectTopLevelCopy(body: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(data)) if (key !== 'status') expect(body[key], key).toEqual(value);
 }
 
-function expectError(res: RestResponse<unknown>, status: number, code: string): Envelope<unknown> {
+function expectError(res: EnvelopeResponse<unknown>, status: number, code: string): Envelope<unknown> {
   if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${res.text.slice(0, 500)}`);
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
   expect(res.body.status).toBe('error');
@@ -428,7 +395,7 @@ describe.skipIf(!HAS_KEPLER)("the original web client's form (action=update_*, x
 describe('error mapping: status code and envelope', () => {
   it('unknown session → 404 on every session route', async () => {
     const missing = 'ses_doesNotExist';
-    const attempts: RestResponse<unknown>[] = [
+    const attempts: EnvelopeResponse<unknown>[] = [
       await call(server, 'GET', '/select', { query: { session_id: missing } }),
       await call(server, 'POST', '/select', { json: { session_id: missing, config_type: 'model', model_type: 'decision_tree' } }),
       await call(server, 'POST', '/select', { form: { session_id: missing, action: 'update_model', model_type: 'decision_tree' } }),
