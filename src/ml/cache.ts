@@ -17,12 +17,15 @@ export interface ByteBudgetCacheOptions<V> {
    * macrotask than the eviction, so a caller that received the value in the current one finishes with it first.
    */
   dispose?: (value: V) => void;
+  /** Entries unused for this long are dropped too, so an idle server returns the memory (default: never). */
+  idleMs?: number;
 }
 
 interface Entry<V> {
   value: Promise<V>;
   /** null while loading: not counted and not evicted until it is sized. */
   bytes: number | null;
+  lastUsed: number;
 }
 
 export interface CacheStats {
@@ -49,10 +52,12 @@ export class ByteBudgetCache<V> {
     if (hit) {
       this.entries.delete(key);
       this.entries.set(key, hit);
+      hit.lastUsed = Date.now();
       return hit.value;
     }
-    const entry: Entry<V> = { value: load(), bytes: null };
+    const entry: Entry<V> = { value: load(), bytes: null, lastUsed: Date.now() };
     this.entries.set(key, entry);
+    this.scheduleIdleSweep();
     entry.value.then(
       (value) => {
         if (this.entries.get(key) !== entry) return; // deleted while loading: deletion disposed it
@@ -87,6 +92,23 @@ export class ByteBudgetCache<V> {
     return { entries: this.entries.size, bytes: this.totalBytes, maxBytes: this.options.maxBytes };
   }
 
+  private sweepTimer: NodeJS.Timeout | null = null;
+
+  /** One unref'd timer while there are entries: it never keeps the process alive. */
+  private scheduleIdleSweep(): void {
+    const idleMs = this.options.idleMs;
+    if (idleMs === undefined || this.sweepTimer || this.entries.size === 0) return;
+    this.sweepTimer = setTimeout(() => {
+      this.sweepTimer = null;
+      const now = Date.now();
+      for (const [key, entry] of this.entries) {
+        if (entry.bytes !== null && now - entry.lastUsed >= idleMs) this.delete(key);
+      }
+      this.scheduleIdleSweep();
+    }, idleMs);
+    this.sweepTimer.unref();
+  }
+
   private evict(keep: string): void {
     for (const [key, entry] of this.entries) {
       if (this.totalBytes <= this.options.maxBytes) return;
@@ -106,6 +128,14 @@ export class ByteBudgetCache<V> {
       () => undefined,
     );
   }
+}
+
+/** WORKER_IDLE_SECONDS from the environment, in ms (default 10 s): idle worker threads end and idle tables go after it. */
+export function idleMsFromEnv(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.WORKER_IDLE_SECONDS?.trim();
+  if (!raw) return 10_000;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new RangeError(`WORKER_IDLE_SECONDS must be a whole number of seconds ≥ 1, got "${raw}"`);
+  return Number(raw) * 1000;
 }
 
 /** MODEL_CACHE_MB from the environment (whole MB, ≥ 0), else the default. Workers read it too (same environment). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ByteBudgetCache, cacheBytesFromEnv, DEFAULT_CACHE_BYTES } from '../../src/ml/cache.js';
+import { ByteBudgetCache, cacheBytesFromEnv, DEFAULT_CACHE_BYTES, idleMsFromEnv } from '../../src/ml/cache.js';
 
 interface Item {
   name: string;
@@ -82,5 +82,28 @@ describe('ByteBudgetCache', () => {
     expect(cacheBytesFromEnv({})).toBe(DEFAULT_CACHE_BYTES);
     expect(cacheBytesFromEnv({ MODEL_CACHE_MB: '16' })).toBe(16 * 1024 * 1024);
     expect(() => cacheBytesFromEnv({ MODEL_CACHE_MB: 'lots' })).toThrow(/MODEL_CACHE_MB/);
+  });
+
+  it('drops entries unused for idleMs (an idle server returns the memory), keeps those in use', async () => {
+    const disposed: string[] = [];
+    const c = new ByteBudgetCache<Item>({ maxBytes: 1000, sizeOf: (i) => i.bytes, dispose: (i) => disposed.push(i.name), idleMs: 60 });
+    await c.getOrLoad('old', item('old', 10));
+    await c.getOrLoad('used', item('used', 10));
+    for (let i = 0; i < 6; i++) {
+      await sleep(20);
+      await c.getOrLoad('used', item('never', 1)); // a hit keeps it fresh
+    }
+    await macrotasks();
+    expect(c.has('old')).toBe(false);
+    expect(c.has('used')).toBe(true);
+    expect(disposed).toEqual(['old']);
+    await sleep(200);
+    expect(c.stats()).toEqual({ entries: 0, bytes: 0, maxBytes: 1000 });
+  });
+
+  it('reads WORKER_IDLE_SECONDS', () => {
+    expect(idleMsFromEnv({})).toBe(10_000);
+    expect(idleMsFromEnv({ WORKER_IDLE_SECONDS: '3' })).toBe(3000);
+    expect(() => idleMsFromEnv({ WORKER_IDLE_SECONDS: '0' })).toThrow(/WORKER_IDLE_SECONDS/);
   });
 });

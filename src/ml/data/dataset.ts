@@ -8,6 +8,7 @@ import { NASA_CLASSES, type Matrix } from '../types.js';
 import { isDecimalNumber, parseCsv, parseCsvBuffer, parseNumber, type Table } from './csv.js';
 import { DataError, NasaTableMissingError } from './errors.js';
 import { resolveNasaTable, readNasaTable, type ResolveOptions } from './nasa-source.js';
+import { cachedTable, clearTableCache } from './table-cache.js';
 import { detectMission, isIdentifierColumn, isMissionVettingColumn, isVettingColumn, MISSIONS, type MissionId } from './missions.js';
 
 export type DatasetSource = { kind: 'nasa'; mission: MissionId } | { kind: 'custom' };
@@ -119,41 +120,27 @@ export function nasaLabeledTableFromTable(mission: MissionId, parsed: Table): La
   });
 }
 
-interface CacheEntry {
-  key: string;
-  value: Promise<LabeledTable>;
-}
-const nasaCache = new Map<string, CacheEntry>();
-
 /** Whether the mission's table is in `dir` (or, unless `embedded: false`, in the embedded snapshot). */
 export function isNasaTableAvailable(dir: string, mission: MissionId, options: ResolveOptions = {}): boolean {
   return resolveNasaTable(dir, mission, options) !== null;
 }
 
 /**
- * Loads the mission's table (the data folder's `.csv` or `.csv.gz`, else the embedded snapshot) once and caches the
- * labelled table in memory, keyed by the file read; a changed mtime or size reloads it. The cached object is shared:
- * callers must not mutate it. No table anywhere → NasaTableMissingError (code NOT_FOUND, naming the folder checked).
+ * Loads the mission's table (the data folder's `.csv` or `.csv.gz`, else the embedded snapshot), cached by file, size
+ * and mtime (a changed file is parsed again). The cached object is shared: callers must not mutate it. No table
+ * anywhere → NasaTableMissingError (code NOT_FOUND, naming the folder checked). A failed load is not cached.
  */
 export async function loadNasaTable(dir: string, mission: MissionId, options: ResolveOptions = {}): Promise<LabeledTable> {
   const source = resolveNasaTable(dir, mission, options);
   if (!source) throw new NasaTableMissingError(mission, MISSIONS[mission].fileName, path.resolve(dir));
-  const key = `${source.sizeBytes}:${source.mtimeMs}`;
-  const cached = nasaCache.get(source.file);
-  if (cached && cached.key === key) return cached.value;
-
-  const value = readNasaTable(source).then((buf) => nasaLabeledTableFromTable(mission, parseCsvBuffer(buf)));
-  nasaCache.set(source.file, { key, value });
-  // A failed load is not cached: the next call tries again (e.g. after data:fetch finished writing).
-  value.catch(() => {
-    if (nasaCache.get(source.file)?.value === value) nasaCache.delete(source.file);
-  });
-  return value;
+  return cachedTable(`nasa:${source.file}:${source.sizeBytes}:${source.mtimeMs}`, () =>
+    readNasaTable(source).then((buf) => nasaLabeledTableFromTable(mission, parseCsvBuffer(buf))),
+  );
 }
 
-/** Forgets every cached NASA table (tests, or after a download). */
+/** Forgets every cached table (tests, or after a download). */
 export function clearNasaTableCache(): void {
-  nasaCache.clear();
+  clearTableCache();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
