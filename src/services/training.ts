@@ -110,6 +110,17 @@ function finiteOrUndefined(value: number | undefined): number | undefined {
   return value !== undefined && Number.isFinite(value) ? value : undefined;
 }
 
+/**
+ * What a run says when it failed for a reason that is not the user's input: never the raw error, which can carry
+ * server paths and internal names (the log has it, under the run id); what the user can do where that is known.
+ */
+function unexpectedRunFailure(error: unknown, runId: string): string {
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+  if (code === 'ENOENT') return "Training failed: the dataset's file is no longer on the server. Upload it again and start a new run.";
+  if (code === 'ENOSPC') return 'Training failed: the server ran out of disk space. Try again later.';
+  return `Training failed because of an unexpected error on the server (logged under run ${runId}).`;
+}
+
 export class TrainingService {
   private readonly live = new Map<string, LiveRun>();
   private queue!: JobQueue;
@@ -436,7 +447,7 @@ export class TrainingService {
         return;
       }
       const coded = toAppError(error);
-      const message = coded ? coded.message : `Training failed: ${error instanceof Error ? error.message : String(error)}`;
+      const message = coded ? coded.message : unexpectedRunFailure(error, runId);
       if (!coded) this.logger.error('training failed', { runId, err: error });
       this.finish(runId, 'FAILED', { message, error: message });
     } finally {

@@ -1,5 +1,6 @@
 /**
- * Hardening (issue 12, items 10 and 13): a refused batch prediction leaves no partial file, partial files of a
+ * Hardening (issue 12, items 9, 10 and 13): a run that fails on the server names no server path, a refused batch
+ * prediction leaves no partial file, partial files of a
  * crash are swept at start-up, and CSV exports neutralise cells a spreadsheet would run as formulas.
  */
 import fs from 'node:fs';
@@ -78,4 +79,30 @@ describe('start-up sweeps partial files of a crash', () => {
       await second.stop();
     }
   });
+});
+
+describe('a run that fails on the server says what to do, never a server path', () => {
+  it('an upload whose file vanished before its queued run starts: FAILED with advice, no path, no errno', async () => {
+    const server = await startServer({ env: { TRAINING_CONCURRENCY: '1' } });
+    try {
+      const uploaded = await multipart(server, 'mutation ($file: File!) { uploadDataset(file: $file) { id } }', {}, rowsCsv(60));
+      const datasetId = uploaded.data!.uploadDataset.id;
+      const start = async (input: Record<string, unknown>) => {
+        const { createSession } = await server.data<{ createSession: { id: string } }>('mutation { createSession { id } }');
+        await server.data('mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }', { input: { sessionId: createSession.id, ...input } });
+        return (await server.data<{ startTraining: { id: string } }>('mutation ($s: ID!) { startTraining(sessionId: $s) { id } }', { s: createSession.id })).startTraining.id;
+      };
+      // The only training slot is busy, so the upload's run waits in the queue while its file disappears.
+      const busy = await start({ datasetId: 'kepler', modelType: 'random_forest', hyperparameters: { n_estimators: 1000 } });
+      const queued = await start({ datasetId, modelType: 'decision_tree' });
+      for (const name of fs.readdirSync(server.config.uploadDir)) if (name.startsWith(datasetId)) fs.rmSync(path.join(server.config.uploadDir, name));
+      await server.data('mutation ($r: ID!) { cancelTraining(runId: $r) { id } }', { r: busy });
+      expect(await waitForRun(server, queued, 60_000)).toBe('FAILED');
+      const { trainingRun } = await server.data<{ trainingRun: { error: string } }>('query ($r: ID!) { trainingRun(id: $r) { error } }', { r: queued });
+      expect(trainingRun.error).toMatch(/no longer on the server\. Upload it again/);
+      expect(trainingRun.error).not.toMatch(/\/|ENOENT|stat|\.csv/);
+    } finally {
+      await server.stop();
+    }
+  }, 90_000);
 });
