@@ -1,7 +1,7 @@
 /**
  * Hardening (issue 12, items 9, 10 and 13): a run that fails on the server names no server path, a refused batch
- * prediction leaves no partial file, partial files of a
- * crash are swept at start-up, and CSV exports neutralise cells a spreadsheet would run as formulas.
+ * prediction leaves no partial file, partial files of a crash are swept at start-up, and CSV exports neutralise
+ * cells a spreadsheet would run as formulas.
  */
 import fs from 'node:fs';
 import path from 'node:path';
