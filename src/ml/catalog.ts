@@ -341,6 +341,9 @@ export const MODEL_CATALOG: readonly ModelSpec[] = Object.freeze([
         default: 'scale',
         min: 0,
         minExclusive: true,
+        // On standardised features a gamma far above 1 makes every kernel value 0 but the diagonal: the bound
+        // refuses values that can only memorise (and overflow exp() into NaN) with a clear message.
+        max: 1000,
         specialValues: ['scale', 'auto'],
         description:
           "Kernel coefficient for rbf, poly and sigmoid: a positive number, 'scale' (1 / (features × variance)) " +

@@ -262,8 +262,10 @@ describe('validateHyperparameters: rejected input', () => {
     expect(errorOf(() => validateHyperparameters('xgboost', { subsample: 0 })).field).toBe('hyperparameters.subsample');
     expect(errorOf(() => validateHyperparameters('logistic_regression', { C: 0 })).field).toBe('hyperparameters.C');
     expect(errorOf(() => validateHyperparameters('svm', { gamma: 0 })).message).toBe(
-      'gamma must be a number greater than 0 or one of scale, auto, got 0',
+      'gamma must be a number greater than 0 and at most 1000 or one of scale, auto, got 0',
     );
+    // An upper bound too (issue 12): a huge gamma can only memorise, and overflows the kernel.
+    expect(errorOf(() => validateHyperparameters('svm', { gamma: 1e9 })).field).toBe('hyperparameters.gamma');
     expect(errorOf(() => validateHyperparameters('pca', { n_components: 0 })).field).toBe(
       'hyperparameters.n_components',
     );
