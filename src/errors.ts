@@ -5,7 +5,7 @@
 import { createGraphQLError } from 'graphql-yoga';
 import type { GraphQLError } from 'graphql';
 
-export type ErrorCode = 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE';
+export type ErrorCode = 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'SERVICE_UNAVAILABLE';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
@@ -13,10 +13,16 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  SERVICE_UNAVAILABLE: 503,
 };
 
+/** Seconds a client should wait before trying a SERVICE_UNAVAILABLE request again (HTTP Retry-After). */
+export const RETRY_AFTER_SECONDS = 1;
+
 export function appError(code: ErrorCode, message: string, extra: { field?: string; allowed?: string | string[] } = {}): GraphQLError {
-  const extensions: Record<string, unknown> = { code, http: { status: HTTP_STATUS[code] } };
+  const http: { status: number; headers?: Record<string, string> } = { status: HTTP_STATUS[code] };
+  if (code === 'SERVICE_UNAVAILABLE') http.headers = { 'Retry-After': String(RETRY_AFTER_SECONDS) };
+  const extensions: Record<string, unknown> = { code, http };
   if (extra.field !== undefined) extensions.field = extra.field;
   if (extra.allowed !== undefined) extensions.allowed = extra.allowed;
   return createGraphQLError(message, { extensions });
@@ -26,6 +32,15 @@ export const notFound = (what: string, id: string) => appError('NOT_FOUND', `${w
 export const badInput = (message: string, field?: string, allowed?: string | string[]) =>
   appError('BAD_USER_INPUT', message, { field, allowed });
 export const conflict = (message: string) => appError('CONFLICT', message);
+
+/** SQLite refused a write because another process holds the database's write lock (better-sqlite3's SqliteError). */
+export function isDatabaseBusy(error: unknown): boolean {
+  const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+export const databaseBusy = () =>
+  appError('SERVICE_UNAVAILABLE', `The database is busy (another process holds its write lock). Try again in ${RETRY_AFTER_SECONDS} s.`);
 
 /** Errors of the pure layers (ml/data, catalog) carry a code and a field; turn them into GraphQL errors. */
 export function toAppError(error: unknown): GraphQLError | null {

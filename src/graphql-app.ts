@@ -15,7 +15,7 @@ import type { GraphQLContext } from './context.js';
 import type { Services } from './services/container.js';
 import type { Logger } from './logger.js';
 import type { AppConfig } from './config.js';
-import { appError, toAppError } from './errors.js';
+import { appError, databaseBusy, isDatabaseBusy, toAppError } from './errors.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 
 export type ServerContext = Record<string, unknown>;
@@ -88,6 +88,8 @@ export function createGraphQLApp(config: AppConfig, services: Services, logger: 
         const original = isGraphQLError(error) ? error.originalError : error;
         const coded = original && !isGraphQLError(original) ? toAppError(original) : null;
         if (coded) return coded;
+        // Expected under an outside write lock: 503 with Retry-After, not a masked 500.
+        if (original && isDatabaseBusy(original)) return databaseBusy();
         // yoga's own multipart limit (formDataLimits) speaks of REQUEST_ENTITY_TOO_LARGE; clients rely on our code.
         if (isGraphQLError(error) && error.extensions?.code === 'REQUEST_ENTITY_TOO_LARGE') {
           return appError('PAYLOAD_TOO_LARGE', `The file is larger than the limit of ${config.maxUploadBytes / 1024 / 1024} MB (MAX_UPLOAD_MB).`, { field: 'file' });

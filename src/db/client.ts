@@ -59,7 +59,8 @@ export function openDatabase(databasePath: string): DbHandle {
   }
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
+  // Waiting for a lock blocks the event loop (better-sqlite3 is synchronous): wait briefly, then answer 503.
+  sqlite.pragma('busy_timeout = 100');
   const db = drizzle(sqlite, { schema });
   try {
     migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });

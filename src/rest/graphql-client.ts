@@ -4,7 +4,7 @@
  */
 import type { Yoga } from '../graphql-app.js';
 import { GRAPHQL_PATH } from '../graphql-app.js';
-import { HTTP_STATUS, type ErrorCode } from '../errors.js';
+import { HTTP_STATUS, RETRY_AFTER_SECONDS, type ErrorCode } from '../errors.js';
 import { HttpError } from './http.js';
 
 interface GraphQLResponse<T> {
@@ -14,7 +14,7 @@ interface GraphQLResponse<T> {
 
 export class RestGraphQLError extends HttpError {
   constructor(status: number, code: string, message: string, field?: string) {
-    super(status, code, message, {}, field);
+    super(status, code, message, code === 'SERVICE_UNAVAILABLE' ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : {}, field);
   }
 }
 
