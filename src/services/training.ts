@@ -7,7 +7,7 @@ import { and, asc, desc, eq, inArray, lt, max, sql } from 'drizzle-orm';
 import type { Piscina } from 'piscina';
 import type { Db } from '../db/client.js';
 import { progressEvents, trainingRuns, type TrainingRunRow } from '../db/schema.js';
-import { badInput, conflict, notFound, toAppError } from '../errors.js';
+import { badInput, conflict, isDatabaseBusy, notFound, toAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { checkTrainable, type Stage, type PipelineConfig, type PostFitStage } from '../ml/pipeline.js';
 import type { StepProgress } from '../ml/types.js';
@@ -117,9 +117,16 @@ function finiteOrUndefined(value: number | undefined): number | undefined {
 function unexpectedRunFailure(error: unknown, runId: string): string {
   const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
   if (code === 'ENOENT') return "Training failed: the dataset's file is no longer on the server. Upload it again and start a new run.";
-  if (code === 'ENOSPC') return 'Training failed: the server ran out of disk space. Try again later.';
+  if (code === 'ENOSPC' || code === 'SQLITE_FULL') return 'Training failed: the server ran out of disk space. Try again later.';
+  if (isDatabaseBusy(error)) return 'Training failed: the database was busy (another process held its write lock) while the result was stored. Start the run again.';
   return `Training failed because of an unexpected error on the server (logged under run ${runId}).`;
 }
+
+/** How often, and how long apart, the end of a run is stored again after a storage error (about 2 minutes). */
+const FINISH_ATTEMPTS = 120;
+/** Longest wait for a finished worker's last progress messages. */
+const PORT_DRAIN_MS = 1000;
+const FINISH_RETRY_MS = 1000;
 
 export class TrainingService {
   private readonly live = new Map<string, LiveRun>();
@@ -395,21 +402,29 @@ export class TrainingService {
     const run = this.get(runId);
     if (!run || run.status !== 'QUEUED') return;
     const startedAt = new Date();
-    this.db.update(trainingRuns).set({ status: 'RUNNING', startedAt }).where(eq(trainingRuns.id, runId)).run();
+    try {
+      await this.whileDatabaseBusy(runId, signal, () => this.db.update(trainingRuns).set({ status: 'RUNNING', startedAt }).where(eq(trainingRuns.id, runId)).run());
+    } catch (error) {
+      // Still QUEUED in the database: the next start's recovery queues it again.
+      this.logger.error('could not start a run', { runId, err: error });
+      return;
+    }
     this.emit(runId, { status: 'RUNNING', stage: 'LOADING', progress: STAGE_START.LOADING, step: 0, totalSteps: 0, message: 'Starting' });
     this.startHeartbeat(runId);
     const channel = new MessageChannel();
     try {
       const checksum = await this.datasets.checksum(run.datasetId);
       const location = this.datasets.location(run.datasetId);
-      this.db
-        .update(trainingRuns)
-        .set({ datasetChecksum: checksum, versions: this.versions(run.modelType) })
-        .where(eq(trainingRuns.id, runId))
-        .run();
+      await this.whileDatabaseBusy(runId, signal, () =>
+        this.db.update(trainingRuns).set({ datasetChecksum: checksum, versions: this.versions(run.modelType) }).where(eq(trainingRuns.id, runId)).run(),
+      );
       channel.port1.on('message', (message: WorkerMessage) => this.onWorkerMessage(runId, message));
+      // The worker closes its port after its last message; the task's result travels another way and can overtake
+      // the last progress messages (a stage's final step), so they are awaited before the run moves on.
+      const portClosed = new Promise<void>((resolve) => channel.port1.once('close', () => resolve()));
       const task: TrainTask = { kind: 'train', location, config: run.config as unknown as PipelineConfig, threads: this.options.threads, port: channel.port2 };
       const output = (await this.pool.run(task, { transferList: [channel.port2], signal })) as TrainOutput;
+      await Promise.race([portClosed, new Promise((resolve) => setTimeout(resolve, PORT_DRAIN_MS))]);
       this.flushStep(runId);
       if (this.get(runId)?.status !== 'RUNNING') return;
       // Writing a large model (a 1,000-tree forest is ~23 MB gzipped) holds this thread: say so first.
@@ -418,7 +433,7 @@ export class TrainingService {
         const megabytes = (output.artifactGzip.byteLength / 1e6).toFixed(1);
         this.emit(runId, { status: 'RUNNING', stage: 'SAVING', progress: live.progress, step: live.step, totalSteps: live.totalSteps, message: `Storing the model (${megabytes} MB)` });
       }
-      this.models.save(runId, output.artifactGzip);
+      await this.whileDatabaseBusy(runId, signal, () => this.models.save(runId, output.artifactGzip));
       const finishedAt = new Date();
       const totalSeconds = (finishedAt.getTime() - startedAt.getTime()) / 1000;
       this.finish(runId, 'SUCCEEDED', {
@@ -596,31 +611,17 @@ export class TrainingService {
       timings?: Record<string, number>;
       details?: Record<string, unknown>;
     },
+    attempt = 1,
   ): void {
     const current = this.get(runId);
     if (!current || TERMINAL_STATUSES.has(current.status)) return;
     const finishedAt = new Date();
     const live = this.live.get(runId);
+    if (!this.storeFinish(runId, status, current, result, finishedAt, attempt)) return;
     // DONE reports the fit's trees / rounds / epochs, not the steps of the last stage after it.
     const fitSteps = status === 'SUCCEEDED' && live && live.trainingTotalSteps > 0;
     const step = fitSteps ? live.trainingStep : current.step;
     const totalSteps = fitSteps ? live.trainingTotalSteps : current.totalSteps;
-    this.db
-      .update(trainingRuns)
-      .set({
-        status,
-        stage: status === 'SUCCEEDED' ? 'DONE' : current.stage,
-        progress: status === 'SUCCEEDED' ? 1 : current.progress,
-        message: result.message,
-        error: result.error ?? null,
-        metrics: result.metrics,
-        featureImportance: result.featureImportance,
-        timings: result.timings,
-        details: result.details,
-        finishedAt,
-      })
-      .where(eq(trainingRuns.id, runId))
-      .run();
     this.emit(runId, {
       status,
       stage: status === 'SUCCEEDED' ? 'DONE' : current.stage,
@@ -633,6 +634,65 @@ export class TrainingService {
   }
 
   /** Persists the event and the run's progress columns, then publishes it. */
+  /**
+   * Runs a write, and while another process holds the database's write lock tries it again every FINISH_RETRY_MS
+   * (for as long as a run's end is retried), saying so live; any other error, or a cancel, goes to the caller.
+   */
+  private async whileDatabaseBusy(runId: string, signal: AbortSignal, write: () => void): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        write();
+        return;
+      } catch (error) {
+        if (!isDatabaseBusy(error) || attempt >= FINISH_ATTEMPTS || signal.aborted) throw error;
+        const live = this.live.get(runId);
+        if (live && attempt === 1) {
+          this.emit(runId, { status: 'RUNNING', stage: live.stage, progress: live.progress, step: live.step, totalSteps: live.totalSteps, message: 'Waiting for the database (another process holds its write lock)' });
+        }
+        await new Promise((resolve) => setTimeout(resolve, FINISH_RETRY_MS));
+      }
+    }
+  }
+
+  /**
+   * Stores a run's end. A storage error (an outside write lock, a full disk) must neither end the process nor lose
+   * the result: the write is tried again every FINISH_RETRY_MS for FINISH_ATTEMPTS attempts, the run staying live
+   * meanwhile; after that it stays RUNNING in the database and the next start's recovery fails it with a reason.
+   */
+  private storeFinish(
+    runId: string,
+    status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED',
+    current: { stage: Stage; progress: number },
+    result: Parameters<TrainingService['finish']>[2],
+    finishedAt: Date,
+    attempt: number,
+  ): boolean {
+    try {
+      this.db
+        .update(trainingRuns)
+        .set({
+          status,
+          stage: status === 'SUCCEEDED' ? 'DONE' : current.stage,
+          progress: status === 'SUCCEEDED' ? 1 : current.progress,
+          message: result.message,
+          error: result.error ?? null,
+          metrics: result.metrics,
+          featureImportance: result.featureImportance,
+          timings: result.timings,
+          details: result.details,
+          finishedAt,
+        })
+        .where(eq(trainingRuns.id, runId))
+        .run();
+      return true;
+    } catch (error) {
+      const retry = attempt < FINISH_ATTEMPTS;
+      this.logger.warn('could not store the end of a run', { runId, status, attempt, retry, err: error });
+      if (retry) setTimeout(() => this.finish(runId, status, result, attempt + 1), FINISH_RETRY_MS).unref();
+      return false;
+    }
+  }
+
   private emit(
     runId: string,
     event: {
@@ -683,10 +743,16 @@ export class TrainingService {
     // ETA and queue position are live-only: they are stale the moment they are read back.
     const { etaSeconds: _eta, queuePosition: _position, ...stored } = published;
     const { stage, progress, step, totalSteps, message } = published;
-    this.db.transaction((tx) => {
-      tx.insert(progressEvents).values(stored).run();
-      tx.update(trainingRuns).set({ stage, progress, step, totalSteps, message }).where(eq(trainingRuns.id, runId)).run();
-    });
+    try {
+      this.db.transaction((tx) => {
+        tx.insert(progressEvents).values(stored).run();
+        tx.update(trainingRuns).set({ stage, progress, step, totalSteps, message }).where(eq(trainingRuns.id, runId)).run();
+      });
+    } catch (error) {
+      // Called from timers and worker messages: a storage error here (an outside write lock, a full disk) must not
+      // escape and end the process. Live subscribers still get the event; the stored history misses it.
+      this.logger.warn('progress event not stored', { runId, seq: published.seq, err: error });
+    }
     this.bus.publish(published);
   }
 }
