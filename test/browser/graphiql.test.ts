@@ -25,7 +25,8 @@ const TREES = 40;
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer();
+  // One training slot: the live test's run waits behind a blocker until GraphiQL has subscribed to it.
+  server = await startServer({ env: { TRAINING_CONCURRENCY: '1' } });
 });
 afterAll(() => server?.stop());
 
@@ -196,6 +197,19 @@ describe.skipIf(!HAS_CHROMIUM)('GraphiQL in headless Chromium', () => {
     if (dir) await page.screenshot({ path: path.join(dir, `${name}.png`) });
   }
 
+  /** GraphiQL re-renders its toolbar after an edit (one operation: the run button changes): click the one shown then. */
+  async function clickWhenStable(selector: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await page.click(selector);
+        return;
+      } catch (error) {
+        if (attempt >= 10 || !String(error).includes('detached')) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
   it('loads only from the server, opens on the example document and runs its Datasets query', async () => {
     const response = await open();
     expect(response?.status()).toBe(200);
@@ -221,11 +235,17 @@ describe.skipIf(!HAS_CHROMIUM)('GraphiQL in headless Chromium', () => {
   });
 
   it.skipIf(!HAS_KEPLER)('shows a training run live from a WebSocket subscription until SUCCEEDED', async () => {
-    const { createSession } = await server.data<{ createSession: { id: string } }>('mutation { createSession { id } }');
-    await server.data('mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }', {
-      input: { sessionId: createSession.id, datasetId: 'kepler', modelType: 'random_forest', hyperparameters: { n_estimators: TREES } },
-    });
-    const { startTraining } = await server.data<{ startTraining: { id: string } }>('mutation ($s: ID!) { startTraining(sessionId: $s) { id } }', { s: createSession.id });
+    const start = async (trees: number) => {
+      const { createSession } = await server.data<{ createSession: { id: string } }>('mutation { createSession { id } }');
+      await server.data('mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }', {
+        input: { sessionId: createSession.id, datasetId: 'kepler', modelType: 'random_forest', hyperparameters: { n_estimators: trees } },
+      });
+      return (await server.data<{ startTraining: { id: string } }>('mutation ($s: ID!) { startTraining(sessionId: $s) { id } }', { s: createSession.id })).startTraining;
+    };
+    // The run to watch waits in the queue behind a long one, so it cannot finish before GraphiQL subscribes to it
+    // (a busy machine can take seconds to open the page and paste the document).
+    const blocker = await start(1000);
+    const startTraining = await start(TREES);
 
     if (!(await page.$(QUERY_EDITOR))) await open(); // run alone (vitest -t)
     // Replace the document as a paste does (typing would meet the editor's auto-closing brackets).
@@ -242,7 +262,9 @@ describe.skipIf(!HAS_CHROMIUM)('GraphiQL in headless Chromium', () => {
     }, document);
     expect(await editorText(QUERY_EDITOR)).toBe(document.trimEnd());
     const framesBefore = framesReceived;
-    await page.click('.graphiql-execute-button'); // one operation: runs at once
+    await clickWhenStable('.graphiql-execute-button'); // one operation: runs at once
+    await waitForText(RESULT, '"QUEUED"', 30_000); // subscribed: the snapshot of the waiting run is shown
+    await server.data('mutation ($r: ID!) { cancelTraining(runId: $r) { id } }', { r: blocker.id });
 
     // Watch the result pane as a person would: each distinct text it shows, until the run's last event.
     interface Shown {
