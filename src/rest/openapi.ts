@@ -69,7 +69,7 @@ function operation(spec: RouteSpec): JsonSchema {
     };
   }
   const errorSchema = spec.envelope === 'success-flag' ? FLAG_ERROR_SCHEMA : ERROR_SCHEMA;
-  responses.default = { description: 'Any other error (405, 413, 415, 500) in the same envelope.', content: { 'application/json': { schema: jsonSchema(errorSchema, 'output') } } };
+  responses.default = { description: 'Any other error (405, 413, 415, 500; 503 with Retry-After while another process holds the database write lock) in the same envelope.', content: { 'application/json': { schema: jsonSchema(errorSchema, 'output') } } };
   op.responses = responses;
   return op;
 }
