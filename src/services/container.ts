@@ -60,6 +60,7 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
     models,
     progressBus,
     close: async () => {
+      training.prepareShutdown();
       await queue.close();
       await Promise.allSettled([trainingPool.destroy(), inferencePool.destroy()]);
       handle.close();

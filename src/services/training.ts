@@ -47,6 +47,8 @@ const STEP_EVENT_INTERVAL_MS = 100;
 /** While subscribers still receive the previous event, the next plain step event waits this long and looks again. */
 const BACKLOG_RETRY_MS = 10;
 export const RESTART_MESSAGE = 'Interrupted by a server restart; start the training again.';
+/** A run that was training when the server stopped gracefully: back in the queue, it starts again on the next start. */
+export const STOPPED_MESSAGE = 'The server stopped while this run was training; it starts again from the beginning when the server is back.';
 
 interface LiveRun {
   seq: number;
@@ -129,6 +131,7 @@ const PORT_DRAIN_MS = 1000;
 const FINISH_RETRY_MS = 1000;
 
 export class TrainingService {
+  private stopping = false;
   private readonly live = new Map<string, LiveRun>();
   private queue!: JobQueue;
 
@@ -377,6 +380,25 @@ export class TrainingService {
     return this.require(runId);
   }
 
+  /** A graceful stop is under way: runs that the queue aborts now go back to the queue instead of being cancelled. */
+  prepareShutdown(): void {
+    this.stopping = true;
+  }
+
+  private requeueAfterStop(runId: string): void {
+    try {
+      this.db
+        .update(trainingRuns)
+        .set({ status: 'QUEUED', stage: 'QUEUED', progress: 0, step: 0, totalSteps: 0, startedAt: null, message: STOPPED_MESSAGE })
+        .where(eq(trainingRuns.id, runId))
+        .run();
+      this.emit(runId, { status: 'QUEUED', stage: 'QUEUED', progress: 0, step: 0, totalSteps: 0, message: STOPPED_MESSAGE });
+    } catch (error) {
+      // Left RUNNING: the next start's recovery fails it with RESTART_MESSAGE instead.
+      this.logger.warn('could not put a run back in the queue at shutdown', { runId, err: error });
+    }
+  }
+
   /** A session is being deleted: stop its queued and running runs, and free its cached models. */
   releaseSession(sessionId: string): void {
     const runs = this.db.select({ id: trainingRuns.id, status: trainingRuns.status }).from(trainingRuns).where(eq(trainingRuns.sessionId, sessionId)).all();
@@ -458,7 +480,8 @@ export class TrainingService {
       });
     } catch (error) {
       if (signal.aborted) {
-        this.finish(runId, 'CANCELLED', { message: 'Cancelled by the user' });
+        if (this.stopping) this.requeueAfterStop(runId);
+        else this.finish(runId, 'CANCELLED', { message: 'Cancelled by the user' });
         return;
       }
       const coded = toAppError(error);

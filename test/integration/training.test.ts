@@ -232,3 +232,25 @@ describe('the queue after a restart', () => {
     }
   });
 });
+
+describe('a graceful stop during training', () => {
+  it('puts the running run back in the queue, saying so, and the next start trains it to the end', async () => {
+    const first = await startServer();
+    const { runId } = await startRun(first, { datasetId: 'kepler', modelType: 'random_forest', hyperparameters: { n_estimators: 300 } });
+    await waitFor(async () => ((await run(first, runId)).status === 'RUNNING' ? true : undefined), 30_000, 50);
+    await first.stop(); // SIGTERM in production: main calls app.stop()
+    const db = new Database(path.join(first.dir, 'test.db'), { readonly: true });
+    const row = db.prepare('SELECT status, stage, message FROM training_runs WHERE id = ?').get(runId) as { status: string; stage: string; message: string };
+    db.close();
+    // Before: CANCELLED, "Cancelled by the user".
+    expect(row).toMatchObject({ status: 'QUEUED', stage: 'QUEUED' });
+    expect(row.message).toMatch(/server stopped while this run was training; it starts again/);
+
+    const second = await startServer({ dir: first.dir });
+    try {
+      expect(await waitForRun(second, runId, 120_000)).toBe('SUCCEEDED');
+    } finally {
+      await second.stop();
+    }
+  }, 180_000);
+});
