@@ -8,7 +8,7 @@
  *    which stage it fell; the events per stage.
  * Side by side with a saved earlier measurement: BENCH_SAVE=before stores this run's figures in
  * bench/results/progress-before.json; later runs print them as the "before" column.
- * Run: npm run bench:progress  (BENCH_TREES overrides 1000; NASA_DATA_DIR overrides ../shared/data/nasa.)
+ * Run: npm run bench:progress  (BENCH_TREES overrides 1000; NASA_DATA_DIR overrides the embedded snapshot.)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -27,9 +27,8 @@ const trees = Number(process.env.BENCH_TREES ?? 1000);
 const resultsFile = path.join(here, 'results', 'progress-before.json');
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
-// The real tables: NASA_DATA_DIR, else ../shared/data/nasa when it exists, else the server's own default.
-const sharedDir = path.resolve(repoRoot, '../shared/data/nasa');
-const nasaDir = process.env.NASA_DATA_DIR ?? (fs.existsSync(path.join(sharedDir, 'kepler_koi.csv')) ? sharedDir : undefined);
+// The real tables: NASA_DATA_DIR, else the server's own default (its data folder, else the embedded snapshot).
+const nasaDir = process.env.NASA_DATA_DIR;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exoplanet-bench-progress-'));
 const config = loadConfig(

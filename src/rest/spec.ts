@@ -223,6 +223,8 @@ const ACTIONS = ['update_data_source', 'update_model', 'update_hyperparameters',
 
 const e404 = { description: 'Unknown session (or other resource).', schema: ERROR_SCHEMA };
 const e400 = { description: 'Invalid input, named in `field`.', schema: ERROR_SCHEMA };
+const e413Upload = { description: 'Over MAX_UPLOAD_MB.', schema: ERROR_SCHEMA };
+const e415Upload = { description: 'Not a CSV, or not multipart.', schema: ERROR_SCHEMA };
 const e409 = { description: 'No trained model yet, or a run already active.', schema: ERROR_SCHEMA };
 
 export const ROUTE_SPECS: RouteSpec[] = [
@@ -524,8 +526,8 @@ export const ROUTE_SPECS: RouteSpec[] = [
         schema: original(loose({ dataset_id: z.string(), dataset: loose({ id: z.string(), kind: z.string() }), filename: nullableString, file_size: z.number().nullable(), uploaded_at: nullableString })),
       },
       400: e400,
-      413: { description: 'Over MAX_UPLOAD_MB.', schema: ERROR_SCHEMA },
-      415: { description: 'Not a CSV, or not multipart.', schema: ERROR_SCHEMA },
+      413: e413Upload,
+      415: e415Upload,
     },
   },
   {
@@ -542,8 +544,8 @@ export const ROUTE_SPECS: RouteSpec[] = [
       },
       400: e400,
       404: e404,
-      413: { description: 'Over MAX_UPLOAD_MB.', schema: ERROR_SCHEMA },
-      415: { description: 'Not a CSV, or not multipart.', schema: ERROR_SCHEMA },
+      413: e413Upload,
+      415: e415Upload,
     },
   },
   {
