@@ -13,7 +13,7 @@ import { createLogger, type Logger } from './logger.js';
 import { createServices, type Services } from './services/container.js';
 import { createGraphQLApp, GRAPHQL_PATH, requestIdFrom, type Yoga } from './graphql-app.js';
 import { createRestHandler } from './rest/router.js';
-import { corsOriginFor, webSocketOriginAllowed } from './cors.js';
+import { corsOriginFor, browserOriginAllowed } from './cors.js';
 import { useSharedSubscriptionExecution } from './shared-subscriptions.js';
 import { PARSED_JSON_MAX_BYTES, isJsonContentType, preparsedBody } from './json-body.js';
 
@@ -111,7 +111,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
-    if (!webSocketOriginAllowed(config.corsOrigins, req.headers.origin, req.headers.host)) {
+    if (!browserOriginAllowed(config.corsOrigins, req.headers.origin, req.headers.host)) {
       const body = `Origin ${String(req.headers.origin).slice(0, 100)} is not allowed (CORS_ORIGINS).`;
       socket.end(`HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       return;

@@ -12,6 +12,7 @@ import { APP_VERSION } from '../version.js';
 import { graphQLRunner } from './graphql-client.js';
 import { HttpError, corsHeaders, readBody, readFields, sendError, sendJson, sendSuccess } from './http.js';
 import { HOME, ORIGINAL_MODELS } from './original.js';
+import { browserOriginAllowed } from '../cors.js';
 import * as routes from './routes.js';
 import * as custom from './custom.js';
 import { z } from 'zod';
@@ -178,6 +179,12 @@ export function createRestHandler(deps: RestDeps) {
         });
         res.end();
         return;
+      }
+      // A browser sends "simple" cross-origin requests (a form, a multipart upload) without a preflight: a page from an
+      // origin outside CORS_ORIGINS must not change state here, even though it could never read the answer.
+      if (!['GET', 'HEAD'].includes(method) && !browserOriginAllowed(config.corsOrigins, req.headers.origin, req.headers.host)) {
+        req.resume();
+        throw new HttpError(403, 'FORBIDDEN', `Requests that change state are not accepted from the origin ${String(req.headers.origin).slice(0, 100)} (not in CORS_ORIGINS).`);
       }
       if (!found) throw new HttpError(404, 'NOT_FOUND', `No route ${method} ${url.pathname}. See GET / or /docs for the endpoints, or /graphql.`);
       const handler = found.methods[method as Method] ?? (method === 'HEAD' && !found.noHead ? found.methods.GET : undefined);

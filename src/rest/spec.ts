@@ -60,7 +60,7 @@ export const ERROR_SCHEMA = z
   .object({
     status: z.literal('error'),
     error: z.string().describe('What went wrong, in words.'),
-    code: z.string().describe('BAD_USER_INPUT, BAD_REQUEST, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, SERVICE_UNAVAILABLE, INTERNAL_SERVER_ERROR'),
+    code: z.string().describe('BAD_USER_INPUT, BAD_REQUEST, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, SERVICE_UNAVAILABLE, INTERNAL_SERVER_ERROR'),
     field: z.string().optional().describe('The input at fault.'),
   });
 

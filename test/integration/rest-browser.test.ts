@@ -48,6 +48,26 @@ describe('CORS from the original client dev servers', () => {
   });
 });
 
+describe('simple cross-origin requests (no preflight) from a page outside CORS_ORIGINS', () => {
+  it('refuses a form POST and a multipart upload with 403; the listed origins, the same origin and curl go through', async () => {
+    // Before: a page anywhere could start training (202) or upload (201) from a visitor's browser.
+    const evil = { origin: 'https://evil.example' };
+    const created = await call(server, 'GET', '/select');
+    const sessionId = String(created.body.session_id);
+    expect(expectOriginalError(await call(server, 'POST', '/training', { form: { session_id: sessionId }, headers: evil }), 403, 'FORBIDDEN').error).toMatch(/evil\.example/);
+    const form = new FormData();
+    form.set('file', new Blob(['period,label\n1,a\n2,b\n']), 'x.csv');
+    expectOriginalError(await call(server, 'POST', '/api/upload', { multipart: form, headers: evil }), 403, 'FORBIDDEN');
+    expectOriginalError(await call(server, 'DELETE', `/api/sessions/${sessionId}`, { headers: evil }), 403, 'FORBIDDEN');
+    // Reading stays open (the browser withholds the answer from a foreign page anyway).
+    expect((await call(server, 'GET', '/api/health', { headers: evil })).status).toBe(200);
+    for (const headers of [{ origin: 'http://localhost:3000' }, { origin: server.url }, {}]) {
+      const answer = await call(server, 'POST', '/select', { json: { session_id: sessionId, action: 'next_step' }, headers });
+      expect(answer.status, JSON.stringify(headers)).toBe(200);
+    }
+  });
+});
+
 describe('the HTML home page', () => {
   it('escapes the route placeholders it lists', async () => {
     const page = await (await fetch(`${server.url}/`, { headers: { accept: 'text/html' } })).text();
