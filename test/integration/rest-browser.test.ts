@@ -61,7 +61,8 @@ describe('simple cross-origin requests (no preflight) from a page outside CORS_O
     expectOriginalError(await call(server, 'DELETE', `/api/sessions/${sessionId}`, { headers: evil }), 403, 'FORBIDDEN');
     // Reading stays open (the browser withholds the answer from a foreign page anyway).
     expect((await call(server, 'GET', '/api/health', { headers: evil })).status).toBe(200);
-    for (const headers of [{ origin: 'http://localhost:3000' }, { origin: server.url }, {}]) {
+    const origins: Record<string, string>[] = [{ origin: 'http://localhost:3000' }, { origin: server.url }, {}];
+    for (const headers of origins) {
       const answer = await call(server, 'POST', '/select', { json: { session_id: sessionId, action: 'next_step' }, headers });
       expect(answer.status, JSON.stringify(headers)).toBe(200);
     }
