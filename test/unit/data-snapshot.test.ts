@@ -47,7 +47,8 @@ describe('the embedded NASA snapshot', () => {
 
 describe('parseExportDate', () => {
   it("reads the archive's header line and data:fetch's ISO line", () => {
-    expect(parseExportDate('# This file was produced by the NASA Exoplanet Archive  http://x\n# Sun Nov 16 08:09:22 2025\n#\nkepid\n')?.toISOString()).toBe('2025-11-16T08:09:22.000Z');
+    // The archive's header: a first line naming the archive, then the export time on a line of its own.
+    expect(parseExportDate('# NASA Exoplanet Archive export\n# Sun Nov 16 08:09:22 2025\n#\nkepid\n')?.toISOString()).toBe('2025-11-16T08:09:22.000Z');
     expect(parseExportDate('# Downloaded by npm run data:fetch at 2026-12-01T10:11:12.000Z\nkepid\n')?.toISOString()).toBe('2026-12-01T10:11:12.000Z');
     expect(parseExportDate('kepid,koi_period\n1,2\n')).toBeNull();
   });
