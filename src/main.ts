@@ -17,7 +17,9 @@ async function main(): Promise<void> {
     const message = listenErrorMessage(error, config);
     if (!message) throw error;
     process.stderr.write(`${message}\n`);
-    process.exit(2); // nothing was served yet: no graceful stop to wait for
+    // Recovery may already have started queued runs: put them back and release the database before leaving.
+    await app.stop().catch(() => undefined);
+    process.exit(2);
   }
   const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   process.stdout.write(`${startupSummary(config, app.services, `http://${shown}:${port}`).join('\n')}\n`);

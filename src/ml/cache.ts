@@ -130,12 +130,14 @@ export class ByteBudgetCache<V> {
   }
 }
 
-/** WORKER_IDLE_SECONDS from the environment, in ms (default 10 s): idle worker threads end and idle tables go after it. */
+/**
+ * WORKER_IDLE_SECONDS from the environment, in ms (default 10 s): idle worker threads end and idle tables go after it.
+ * Read where no config is at hand (module load, worker threads), so it never throws: loadConfig refuses a bad value
+ * at start-up with the variable's name, and here the default stands in for it.
+ */
 export function idleMsFromEnv(env: Record<string, string | undefined> = process.env): number {
   const raw = env.WORKER_IDLE_SECONDS?.trim();
-  if (!raw) return 10_000;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new RangeError(`WORKER_IDLE_SECONDS must be a whole number of seconds ≥ 1, got "${raw}"`);
-  return Number(raw) * 1000;
+  return raw && /^\d+$/.test(raw) && Number(raw) >= 1 ? Number(raw) * 1000 : 10_000;
 }
 
 /** MODEL_CACHE_MB from the environment (whole MB, ≥ 0), else the default. Workers read it too (same environment). */

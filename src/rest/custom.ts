@@ -5,7 +5,8 @@
  */
 import { HttpError } from './http.js';
 import { classWords, customStatusWords } from './original.js';
-import { predictTestData, type RouteContext, type RouteResult } from './routes.js';
+import { MISSION_IDS, isMissionId } from '../ml/data/index.js';
+import { predictTestData, progressPercent, type RouteContext, type RouteResult } from './routes.js';
 
 /** What the final API keeps between requests, per app: the default model of each mission and the pretrained jobs. */
 export interface PretrainedState {
@@ -19,11 +20,10 @@ export function createPretrainedState(): PretrainedState {
   return { models: new Map(), jobs: new Map() };
 }
 
-export const MISSIONS = ['kepler', 'k2', 'tess'] as const;
 /** The model behind pretrained predictions: the catalog's default random forest. */
-export const PRETRAINED_MODEL = 'random_forest';
-export const CUSTOM_ROWS_DEFAULT = 50;
-export const CUSTOM_ROWS_MAX = 200;
+const PRETRAINED_MODEL = 'random_forest';
+const CUSTOM_ROWS_DEFAULT = 50;
+const CUSTOM_ROWS_MAX = 200;
 
 interface Request {
   fields: Record<string, unknown>;
@@ -137,12 +137,10 @@ interface RunState {
 
 function progressOf(sessionId: string, run: RunState | null): Record<string, unknown> {
   if (!run) return { session_id: sessionId, progress: 0, current_step: 'Not started', status: 'initialized' };
-  const percent = Math.round(run.progress * 1000) / 10;
   return {
     session_id: sessionId,
     run_id: run.id,
-    // 100 means the result is ready (the client moves on at "completed").
-    progress: run.status === 'SUCCEEDED' ? percent : Math.min(percent, 99.9),
+    progress: progressPercent(run),
     current_step: run.message ?? run.stage.toLowerCase(),
     status: customStatusWords(run.status),
     stage: run.stage,
@@ -276,8 +274,8 @@ export async function postPretrainedPredict(ctx: RouteContext): Promise<RouteRes
   let mission: string;
   if (source === 'nasa') {
     const name = (text(fields, 'dataset_name') ?? text(fields, 'dataset'))?.toLowerCase();
-    if (!name || !(MISSIONS as readonly string[]).includes(name)) {
-      throw new HttpError(400, 'BAD_USER_INPUT', `A NASA data source needs "dataset_name": one of ${MISSIONS.join(', ')}.`, {}, 'dataset_name');
+    if (!name || !isMissionId(name)) {
+      throw new HttpError(400, 'BAD_USER_INPUT', `A NASA data source needs "dataset_name": one of ${MISSION_IDS.join(', ')}.`, {}, 'dataset_name');
     }
     datasetId = name;
     mission = name;

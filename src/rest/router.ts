@@ -160,8 +160,8 @@ export function createRestHandler(deps: RestDeps) {
       sendError(res, 400, 'BAD_REQUEST', 'Malformed URL.');
       return;
     }
+    const found = ROUTES.find((r) => r.pattern.test(url.pathname));
     try {
-      const found = ROUTES.find((r) => r.pattern.test(url.pathname));
       const allowed = found ? Object.keys(found.methods) : [];
       // Every path answers the preflight, known or not: the browser then sends the request and shows our 404
       // instead of reporting a CORS failure.
@@ -276,7 +276,7 @@ export function createRestHandler(deps: RestDeps) {
         res.destroy();
         return;
       }
-      const successFlag = ROUTES.find((r) => r.pattern.test(url.pathname))?.successFlag === true;
+      const successFlag = found?.successFlag === true;
       const send = (status: number, code: string, message: string, extra: Record<string, unknown>, headers: Record<string, string> = {}) =>
         successFlag ? sendJson(res, status, { success: false, error: message, code, ...extra }, headers) : sendError(res, status, code, message, extra, headers);
       if (error instanceof HttpError) {

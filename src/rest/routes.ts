@@ -7,6 +7,7 @@ import type { GraphQLRunner } from './graphql-client.js';
 import { HttpError } from './http.js';
 import type { PretrainedState } from './custom.js';
 import { DATASET_CARDS, ORIGINAL_MODELS, classWords, originalModelValue, trainingStatusWords } from './original.js';
+import type { TestRow } from '../services/sessions.js';
 
 export interface RouteContext {
   req: IncomingMessage;
@@ -372,7 +373,8 @@ interface RunProgress {
  * 0–100 with one decimal. The original client moves on to the results at 100, so 100 means the model is ready:
  * a run still saving its model, or one that failed late, stays below it.
  */
-function progressPercent(run: { status: string; progress: number }): number {
+/** 0–100; 100 only once the run has SUCCEEDED (the clients move on at 100, and the model is stored last). */
+export function progressPercent(run: { status: string; progress: number }): number {
   const percent = Math.round(run.progress * 1000) / 10;
   return run.status === 'SUCCEEDED' ? percent : Math.min(percent, 99.9);
 }
@@ -585,12 +587,8 @@ export async function getPredict(ctx: RouteContext): Promise<RouteResult> {
   };
 }
 
-export interface TestRowState {
-  index: number;
-  ids: Record<string, string>;
-  values: Record<string, string | null>;
-  actual: string | null;
-}
+/** A row of `Session.testData` as the GraphQL answer carries it: the service's own shape. */
+export type TestRowState = TestRow;
 
 export interface RowPredictionState {
   label: string;

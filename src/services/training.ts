@@ -48,7 +48,7 @@ const STEP_EVENT_INTERVAL_MS = 100;
 const BACKLOG_RETRY_MS = 10;
 export const RESTART_MESSAGE = 'Interrupted by a server restart; start the training again.';
 /** A run that was training when the server stopped gracefully: back in the queue, it starts again on the next start. */
-export const STOPPED_MESSAGE = 'The server stopped while this run was training; it starts again from the beginning when the server is back.';
+const STOPPED_MESSAGE = 'The server stopped while this run was training; it starts again from the beginning when the server is back.';
 
 interface LiveRun {
   seq: number;
@@ -446,7 +446,9 @@ export class TrainingService {
       const portClosed = new Promise<void>((resolve) => channel.port1.once('close', () => resolve()));
       const task: TrainTask = { kind: 'train', location, config: run.config as unknown as PipelineConfig, threads: this.options.threads, port: channel.port2 };
       const output = (await this.pool.run(task, { transferList: [channel.port2], signal })) as TrainOutput;
-      await Promise.race([portClosed, new Promise((resolve) => setTimeout(resolve, PORT_DRAIN_MS))]);
+      let drainTimer: NodeJS.Timeout | undefined;
+      await Promise.race([portClosed, new Promise((resolve) => (drainTimer = setTimeout(resolve, PORT_DRAIN_MS)))]);
+      clearTimeout(drainTimer);
       this.flushStep(runId);
       if (this.get(runId)?.status !== 'RUNNING') return;
       // Writing a large model (a 1,000-tree forest is ~23 MB gzipped) holds this thread: say so first.
@@ -511,8 +513,7 @@ export class TrainingService {
     if (!live) return;
     if (message.type === 'stage') {
       this.flushStep(runId);
-      live.stage = message.stage;
-      live.stageStartedAt = Date.now();
+      // emit() moves live.stage (and its start time) to the new stage.
       live.lastDecile = -1;
       live.etaSeconds = null;
       // A stage after fitting counts its own steps from 0 (the fit's count stays in trainingStep for DONE).
@@ -656,7 +657,6 @@ export class TrainingService {
     this.forget(runId);
   }
 
-  /** Persists the event and the run's progress columns, then publishes it. */
   /**
    * Runs a write, and while another process holds the database's write lock tries it again every FINISH_RETRY_MS
    * (for as long as a run's end is retried), saying so live; any other error, or a cancel, goes to the caller.
@@ -672,7 +672,7 @@ export class TrainingService {
         if (live && attempt === 1) {
           this.emit(runId, { status: 'RUNNING', stage: live.stage, progress: live.progress, step: live.step, totalSteps: live.totalSteps, message: 'Waiting for the database (another process holds its write lock)' });
         }
-        await new Promise((resolve) => setTimeout(resolve, FINISH_RETRY_MS));
+        await new Promise((resolve) => setTimeout(resolve, FINISH_RETRY_MS).unref());
       }
     }
   }
@@ -716,6 +716,7 @@ export class TrainingService {
     }
   }
 
+  /** Persists the event and the run's progress columns, then publishes it. */
   private emit(
     runId: string,
     event: {

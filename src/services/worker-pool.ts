@@ -15,7 +15,7 @@ const compiled = path.extname(fileURLToPath(import.meta.url)) === '.js';
 export const WORKER_FILE = path.resolve(here, '..', 'ml', compiled ? 'worker.js' : 'worker.ts');
 
 /** Default idle time after which threads that ran a task are ended (WORKER_IDLE_SECONDS overrides it). */
-export const DEFAULT_RECYCLE_AFTER_IDLE_MS = 10_000;
+const DEFAULT_RECYCLE_AFTER_IDLE_MS = 10_000;
 
 /** V8 flags are process-wide (workers have them already) and Worker refuses them in execArgv (ERR_WORKER_INVALID_EXEC_ARGV). */
 const V8_ONLY_FLAG = /^--(expose[-_]gc|max[-_]semi[-_]space[-_]size|max[-_]old[-_]space[-_]size|optimize[-_]for[-_]size|stack[-_]size)\b/;

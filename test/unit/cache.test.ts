@@ -104,6 +104,7 @@ describe('ByteBudgetCache', () => {
   it('reads WORKER_IDLE_SECONDS', () => {
     expect(idleMsFromEnv({})).toBe(10_000);
     expect(idleMsFromEnv({ WORKER_IDLE_SECONDS: '3' })).toBe(3000);
-    expect(() => idleMsFromEnv({ WORKER_IDLE_SECONDS: '0' })).toThrow(/WORKER_IDLE_SECONDS/);
+    // A bad value is loadConfig's to refuse, by name; read at module load it must not throw first.
+    expect(idleMsFromEnv({ WORKER_IDLE_SECONDS: '0' })).toBe(10_000);
   });
 });

@@ -6,12 +6,12 @@ import { ByteBudgetCache, idleMsFromEnv } from '../cache.js';
 import type { LabeledTable } from './dataset.js';
 
 /** Most bytes of parsed tables kept per thread: the three NASA tables (~75 MB) and a few uploads. */
-export const TABLE_CACHE_BYTES = 160 * 1024 * 1024;
+const TABLE_CACHE_BYTES = 160 * 1024 * 1024;
 
 /** Measured: Kepler's 468,636 cells (9,564 × 49 short strings) hold ~33 MB once parsed and labelled. */
 const BYTES_PER_CELL = 70;
 
-export function estimateTableBytes(table: LabeledTable): number {
+function estimateTableBytes(table: LabeledTable): number {
   return table.table.rows.length * table.table.columns.length * BYTES_PER_CELL;
 }
 
