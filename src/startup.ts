@@ -29,7 +29,7 @@ export function startupSummary(config: AppConfig, services: Services, baseUrl: s
     lines.push(`    ${name}  ${rows === null ? 'rows counted on first use' : `${formatCount(rows)} rows`} (${where}${exported})`);
   }
   const tfBackend = services.health.report().tfBackend;
-  lines.push(`  TF.js      ${tfBackend ?? 'loaded with the first neural network (tfjs-node when installed, else WASM, else CPU)'}`);
+  lines.push(`  TF.js      ${tfBackend ?? 'tfjs-node when installed, else WASM, else CPU'} (loaded by the first neural network, in its worker)`);
   lines.push(`  Database   ${config.databasePath}`);
   lines.push(`  Uploads    ${config.uploadDir}`);
   return lines;
