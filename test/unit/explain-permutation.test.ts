@@ -1,28 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { normaliseImportance, permutationImportance } from '../../src/ml/explain/permutation.js';
-import { Random } from '../../src/ml/random.js';
 import { AbortError, type Matrix } from '../../src/ml/types.js';
+import { importanceDataset } from '../fixtures/importance-data.js';
 
-/**
- * 4 features: y depends on features 0 (strongly) and 1 (less) only; 2 is pure noise, 3 is a noisy copy of 2.
- * Three classes from thresholds on a score, with 5 % label noise.
- */
-function dataset(rows: number, seed: number): { X: Matrix; y: Int32Array } {
-  const random = new Random(seed);
-  const cols = 4;
-  const data = new Float64Array(rows * cols);
-  const y = new Int32Array(rows);
-  for (let i = 0; i < rows; i++) {
-    const a = random.normal();
-    const b = random.normal();
-    const noise = random.normal();
-    data.set([a, b, noise, noise + 0.1 * random.normal()], i * cols);
-    const score = 2 * a + b;
-    y[i] = score < -1 ? 0 : score < 1 ? 1 : 2;
-    if (random.next() < 0.05) y[i] = random.int(3);
-  }
-  return { X: { rows, cols, data }, y };
-}
+const dataset = (rows: number, seed: number) => importanceDataset(rows, seed);
 
 /**
  * A hand-written "model": softmax over class scores built from 2a + b, plus a small weight on the noise

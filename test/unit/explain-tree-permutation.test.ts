@@ -2,29 +2,11 @@ import { describe, it, expect } from 'vitest';
 import { permutationImportance } from '../../src/ml/explain/permutation.js';
 import { forestPathLength, forestPermutationImportance } from '../../src/ml/explain/tree-permutation.js';
 import { decisionTreeTrainer, randomForestTrainer, type ForestModel } from '../../src/ml/models/trees/forest.js';
-import { Random } from '../../src/ml/random.js';
-import { AbortError, type Matrix } from '../../src/ml/types.js';
+import { AbortError } from '../../src/ml/types.js';
+import { importanceDataset } from '../fixtures/importance-data.js';
 
-/**
- * 4 features: y depends on features 0 (strongly) and 1 (less) only; 2 is pure noise, 3 a noisy copy of 2. Three
- * classes from thresholds on a score, 5 % label noise, and 10 % of feature 1 missing (NaN paths are exercised).
- */
-function dataset(rows: number, seed: number): { X: Matrix; y: Int32Array } {
-  const random = new Random(seed);
-  const cols = 4;
-  const data = new Float64Array(rows * cols);
-  const y = new Int32Array(rows);
-  for (let i = 0; i < rows; i++) {
-    const a = random.normal();
-    const b = random.normal();
-    const noise = random.normal();
-    data.set([a, random.next() < 0.1 ? NaN : b, noise, noise + 0.1 * random.normal()], i * cols);
-    const score = 2 * a + b;
-    y[i] = score < -1 ? 0 : score < 1 ? 1 : 2;
-    if (random.next() < 0.05) y[i] = random.int(3);
-  }
-  return { X: { rows, cols, data }, y };
-}
+/** The importance fixture with 10 % of feature 1 missing (NaN paths are exercised). */
+const dataset = (rows: number, seed: number) => importanceDataset(rows, seed, 0.1);
 
 const forestParams = { n_estimators: 40, max_depth: null, min_samples_split: 2, min_samples_leaf: 1, criterion: 'gini', max_features: 'sqrt', bootstrap: true };
 
