@@ -227,6 +227,16 @@ const e413Upload = { description: 'Over MAX_UPLOAD_MB.', schema: ERROR_SCHEMA };
 const e415Upload = { description: 'Not a CSV, or not multipart.', schema: ERROR_SCHEMA };
 const e409 = { description: 'No trained model yet, or a run already active.', schema: ERROR_SCHEMA };
 
+
+/** The final version's progress and result answers, shared by its custom and pretrained routes. */
+const customProgressResponses = { 200: { description: 'Progress.', schema: customProgress }, 404: { description: '"Session not found"', schema: FLAG_ERROR_SCHEMA } };
+const customResultQuery = z.looseObject({ limit: limitQuery(200, 50) });
+const customResultResponses = {
+  200: { description: 'The result.', schema: customResult },
+  400: { description: '"Training not completed yet"', schema: FLAG_ERROR_SCHEMA },
+  404: { description: '"Session not found"', schema: FLAG_ERROR_SCHEMA },
+};
+
 export const ROUTE_SPECS: RouteSpec[] = [
   {
     method: 'GET',
@@ -615,7 +625,7 @@ export const ROUTE_SPECS: RouteSpec[] = [
     summary: 'Training progress (the client polls every second until "completed")',
     envelope: 'success-flag',
     params: sidParam,
-    responses: { 200: { description: 'Progress.', schema: customProgress }, 404: { description: '"Session not found"', schema: FLAG_ERROR_SCHEMA } },
+    responses: customProgressResponses,
   },
   {
     method: 'GET',
@@ -624,12 +634,8 @@ export const ROUTE_SPECS: RouteSpec[] = [
     summary: 'Metrics and the test data predicted, each listed row with its feature contributions',
     envelope: 'success-flag',
     params: sidParam,
-    query: z.looseObject({ limit: limitQuery(200, 50) }),
-    responses: {
-      200: { description: 'The result.', schema: customResult },
-      400: { description: '"Training not completed yet"', schema: FLAG_ERROR_SCHEMA },
-      404: { description: '"Session not found"', schema: FLAG_ERROR_SCHEMA },
-    },
+    query: customResultQuery,
+    responses: customResultResponses,
   },
   {
     method: 'POST',
@@ -652,7 +658,7 @@ export const ROUTE_SPECS: RouteSpec[] = [
     summary: "Progress of the mission's default model",
     envelope: 'success-flag',
     params: sidParam,
-    responses: { 200: { description: 'Progress.', schema: customProgress }, 404: { description: '"Session not found"', schema: FLAG_ERROR_SCHEMA } },
+    responses: customProgressResponses,
   },
   {
     method: 'GET',
@@ -661,12 +667,8 @@ export const ROUTE_SPECS: RouteSpec[] = [
     summary: 'The predictions, as /api/custom/result',
     envelope: 'success-flag',
     params: sidParam,
-    query: z.looseObject({ limit: limitQuery(200, 50) }),
-    responses: {
-      200: { description: 'The result.', schema: customResult },
-      400: { description: '"Training not completed yet"', schema: FLAG_ERROR_SCHEMA },
-      404: { description: '"Session not found"', schema: FLAG_ERROR_SCHEMA },
-    },
+    query: customResultQuery,
+    responses: customResultResponses,
   },
 ];
 
