@@ -16,15 +16,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
-import { loadConfig } from '../src/config.js';
-import { buildApp } from '../src/server.js';
-import { createLogger } from '../src/logger.js';
+import { buildBenchApp } from './bench-server.js';
 import type { ChildMessage, ParentMessage, Received } from './live-clients.js';
 import { gql as postGraphQL } from './graphql-http.js';
 import { NASA_DIR } from '../test/fixtures/nasa.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..');
 const nasaDir = NASA_DIR;
 const trees = Number(process.env.BENCH_TREES ?? 300);
 const subscriberCounts = (process.env.BENCH_SUBSCRIBERS ?? '1,100,1000').split(',').map(Number);
@@ -54,21 +51,7 @@ const mark = (ok: boolean) => (ok ? '✓' : '✗');
 // ------------------------------------------------------------------------------------------------------------
 // Server (this process) and clients (child process)
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exoplanet-bench-live-'));
-const config = loadConfig(
-  {
-    NODE_ENV: 'test',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATABASE_PATH: path.join(dir, 'bench.db'),
-    UPLOAD_DIR: path.join(dir, 'uploads'),
-    NASA_DATA_DIR: nasaDir,
-    LOG_LEVEL: 'warn',
-    ...(process.env.TRAINING_THREADS ? { TRAINING_THREADS: process.env.TRAINING_THREADS } : {}),
-  },
-  repoRoot,
-);
-const app = await buildApp(config, { logger: createLogger('warn') });
+const { app, config, dir } = await buildBenchApp('live', { NASA_DATA_DIR: nasaDir });
 if (process.env.BENCH_NICE_WORKERS === '1') {
   // Linux: setpriority() on a thread id renices that thread only.
   setInterval(() => {

@@ -16,10 +16,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { loadConfig } from '../src/config.js';
-import { buildApp } from '../src/server.js';
-import { createLogger } from '../src/logger.js';
 import { gql as postGraphQL } from './graphql-http.js';
+import { buildBenchApp } from './bench-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..');
@@ -30,21 +28,7 @@ const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 // The real tables: NASA_DATA_DIR, else the server's own default (its data folder, else the embedded snapshot).
 const nasaDir = process.env.NASA_DATA_DIR;
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exoplanet-bench-progress-'));
-const config = loadConfig(
-  {
-    NODE_ENV: 'test',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATABASE_PATH: path.join(dir, 'bench.db'),
-    UPLOAD_DIR: path.join(dir, 'uploads'),
-    LOG_LEVEL: 'warn',
-    ...(nasaDir ? { NASA_DATA_DIR: nasaDir } : {}),
-    ...(process.env.TRAINING_THREADS ? { TRAINING_THREADS: process.env.TRAINING_THREADS } : {}),
-  },
-  repoRoot,
-);
-const app = await buildApp(config, { logger: createLogger('warn') });
+const { app, dir } = await buildBenchApp('progress', nasaDir ? { NASA_DATA_DIR: nasaDir } : {});
 const { url, port } = await app.start();
 const gql = <T>(query: string, variables: Record<string, unknown> = {}) => postGraphQL<T>(url, query, variables);
 

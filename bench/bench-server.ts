@@ -1,0 +1,32 @@
+/**
+ * The real server in a benchmark's own process: buildApp on 127.0.0.1 port 0, a temporary database and upload
+ * folder, warn-level logs; TRAINING_THREADS passes through from the environment.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, type AppConfig } from '../src/config.js';
+import { buildApp, type App } from '../src/server.js';
+import { createLogger } from '../src/logger.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Built, not started (a bench may set things up before it listens); `dir` is the benchmark's temporary folder. */
+export async function buildBenchApp(name: string, env: Record<string, string> = {}): Promise<{ app: App; config: AppConfig; dir: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `exoplanet-bench-${name}-`));
+  const config = loadConfig(
+    {
+      NODE_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_PATH: path.join(dir, 'bench.db'),
+      UPLOAD_DIR: path.join(dir, 'uploads'),
+      LOG_LEVEL: 'warn',
+      ...(process.env.TRAINING_THREADS ? { TRAINING_THREADS: process.env.TRAINING_THREADS } : {}),
+      ...env,
+    },
+    repoRoot,
+  );
+  return { app: await buildApp(config, { logger: createLogger('warn') }), config, dir };
+}
