@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { GraphQLObjectType } from 'graphql';
-import { printSchemaFile } from '../../src/schema/print.js';
+import { printSchemaFile, printTypedSchemaFile } from '../../src/schema/print.js';
 import { schema } from '../../src/schema/index.js';
 
 const committed = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'schema.graphql');
@@ -11,6 +11,11 @@ const committed = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 describe('schema.graphql', () => {
   it('is up to date with the Pothos types (run `npm run schema:print` after changing the schema)', () => {
     expect(fs.readFileSync(committed, 'utf8')).toBe(printSchemaFile());
+  });
+
+  it('has its typed-document types up to date (src/client/graphql-env.d.ts, from `npm run schema:print`)', () => {
+    const typed = path.resolve(path.dirname(committed), 'src', 'client', 'graphql-env.d.ts');
+    expect(fs.readFileSync(typed, 'utf8')).toBe(printTypedSchemaFile());
   });
 
   it('keeps the names clients rely on (design §4)', () => {
