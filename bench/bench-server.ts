@@ -13,7 +13,10 @@ import { createLogger } from '../src/logger.js';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Built, not started (a bench may set things up before it listens); `dir` is the benchmark's temporary folder. */
-export async function buildBenchApp(name: string, env: Record<string, string> = {}): Promise<{ app: App; config: AppConfig; dir: string }> {
+export async function buildBenchApp(
+  name: string,
+  env: Record<string, string> = {},
+): Promise<{ app: App; config: AppConfig; dir: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `exoplanet-bench-${name}-`));
   const config = loadConfig(
     {

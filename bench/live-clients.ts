@@ -68,7 +68,14 @@ function connect(wsUrl: string): Promise<Client> {
       retryAttempts: 0,
       lazy: false,
       keepAlive: 0,
-      on: { connected: () => resolve(client), closed: (event) => reject(new Error(`socket closed before connecting: ${JSON.stringify(event)}`)) },
+      on: {
+        connected: () => {
+          resolve(client);
+        },
+        closed: (event) => {
+          reject(new Error(`socket closed before connecting: ${JSON.stringify(event)}`));
+        },
+      },
     });
   });
 }
@@ -77,12 +84,15 @@ function toReceived(event: ProgressEvent, receivedAt: number): Received {
   return { seq: event.seq, status: event.status, stage: event.stage, at: Date.parse(event.at), receivedAt };
 }
 
-
 /** startTraining from an already-connected client, then subscribe with the new id at once. */
 async function firstEvent(url: string, sessionId: string): Promise<void> {
   const client = await connect(url.replace('http', 'ws') + '/graphql');
   const requestStart = Date.now();
-  const { startTraining } = await gql<{ startTraining: { id: string } }>(url, 'mutation ($s: ID!) { startTraining(sessionId: $s) { id } }', { s: sessionId });
+  const { startTraining } = await gql<{ startTraining: { id: string } }>(
+    url,
+    'mutation ($s: ID!) { startTraining(sessionId: $s) { id } }',
+    { s: sessionId },
+  );
   const responseAt = Date.now();
   const received: Received[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -93,13 +103,24 @@ async function firstEvent(url: string, sessionId: string): Promise<void> {
           if (value.data) received.push(toReceived(value.data.trainingProgress, Date.now()));
           else reject(new Error(JSON.stringify(value.errors)));
         },
-        error: (error) => reject(error instanceof Error ? error : new Error(JSON.stringify(error))),
-        complete: () => resolve(),
+        error: (error) => {
+          reject(error instanceof Error ? error : new Error(JSON.stringify(error)));
+        },
+        complete: () => {
+          resolve();
+        },
       },
     );
   });
   await client.dispose();
-  send({ type: 'first', requestStart, responseAt, snapshot: received[0], firstEvent: received[1] ?? null, events: received.length });
+  send({
+    type: 'first',
+    requestStart,
+    responseAt,
+    snapshot: received[0],
+    firstEvent: received[1] ?? null,
+    events: received.length,
+  });
 }
 
 async function subscribeMany(url: string, runId: string, count: number, healthQueries: number): Promise<void> {
@@ -145,7 +166,9 @@ async function subscribeMany(url: string, runId: string, count: number, healthQu
               errors.push(error instanceof Error ? error.message : JSON.stringify(error));
               resolve();
             },
-            complete: () => resolve(),
+            complete: () => {
+              resolve();
+            },
           },
         );
       }),
@@ -165,7 +188,7 @@ async function subscribeMany(url: string, runId: string, count: number, healthQu
         await gql(url, '{ health { status } }');
       } catch (error) {
         // A failed query counts as an error of the run (e.g. a keep-alive socket the server closed meanwhile).
-        healthErrors.push(`${error instanceof Error ? `${error.message} ${String(error.cause ?? '')}` : String(error)}`);
+        healthErrors.push(error instanceof Error ? `${error.message} ${String(error.cause ?? '')}` : String(error));
         continue;
       }
       healthMs.push(performance.now() - start);
@@ -180,10 +203,24 @@ async function subscribeMany(url: string, runId: string, count: number, healthQu
   loop.disable();
   if (healthQueries > 0 && perSubscriber[0].some((e) => e.stage === 'TRAINING')) await health;
   await Promise.all(clients.map((client) => client.dispose()));
-  send({ type: 'done', perSubscriber, snapshots, errors, healthMs, healthEndAt, healthErrors, clientLoopDelayP99Ms: loop.percentile(99) / 1e6 });
+  send({
+    type: 'done',
+    perSubscriber,
+    snapshots,
+    errors,
+    healthMs,
+    healthEndAt,
+    healthErrors,
+    clientLoopDelayP99Ms: loop.percentile(99) / 1e6,
+  });
 }
 
 process.on('message', (message: ParentMessage) => {
-  const task = message.type === 'first' ? firstEvent(message.url, message.sessionId) : subscribeMany(message.url, message.runId, message.subscribers, message.healthQueries);
-  task.catch((error: unknown) => send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }));
+  const task =
+    message.type === 'first'
+      ? firstEvent(message.url, message.sessionId)
+      : subscribeMany(message.url, message.runId, message.subscribers, message.healthQueries);
+  task.catch((error: unknown) => {
+    send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  });
 });

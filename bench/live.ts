@@ -28,7 +28,6 @@ const subscriberCounts = (process.env.BENCH_SUBSCRIBERS ?? '1,100,1000').split('
 const HEALTH_QUERIES = 200;
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
-
 // ------------------------------------------------------------------------------------------------------------
 // Statistics
 
@@ -67,7 +66,10 @@ if (process.env.BENCH_NICE_WORKERS === '1') {
 }
 const { url } = await app.start();
 
-const child: ChildProcess = fork(path.join(here, 'live-clients.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+const child: ChildProcess = fork(path.join(here, 'live-clients.ts'), [], {
+  execArgv: ['--import', 'tsx'],
+  stdio: 'inherit',
+});
 const inbox: ChildMessage[] = [];
 let wake: (() => void) | null = null;
 child.on('message', (message: ChildMessage) => {
@@ -102,21 +104,31 @@ function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise
 async function forestSession(nEstimators: number): Promise<string> {
   const { createSession } = await gql<{ createSession: { id: string } }>('mutation { createSession { id } }');
   await gql('mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }', {
-    input: { sessionId: createSession.id, datasetId: 'kepler', modelType: 'random_forest', hyperparameters: { n_estimators: nEstimators }, seed: 7 },
+    input: {
+      sessionId: createSession.id,
+      datasetId: 'kepler',
+      modelType: 'random_forest',
+      hyperparameters: { n_estimators: nEstimators },
+      seed: 7,
+    },
   });
   return createSession.id;
 }
 
 async function startTraining(sessionId: string): Promise<string> {
-  const { startTraining } = await gql<{ startTraining: { id: string } }>('mutation ($s: ID!) { startTraining(sessionId: $s) { id } }', { s: sessionId });
+  const { startTraining } = await gql<{ startTraining: { id: string } }>(
+    'mutation ($s: ID!) { startTraining(sessionId: $s) { id } }',
+    { s: sessionId },
+  );
   return startTraining.id;
 }
 
-async function runStatus(runId: string): Promise<{ status: string; timings: { fitSeconds: number | null; totalSeconds: number | null } | null }> {
-  const { trainingRun } = await gql<{ trainingRun: { status: string; timings: { fitSeconds: number | null; totalSeconds: number | null } | null } }>(
-    'query ($id: ID!) { trainingRun(id: $id) { status timings { fitSeconds totalSeconds } } }',
-    { id: runId },
-  );
+async function runStatus(
+  runId: string,
+): Promise<{ status: string; timings: { fitSeconds: number | null; totalSeconds: number | null } | null }> {
+  const { trainingRun } = await gql<{
+    trainingRun: { status: string; timings: { fitSeconds: number | null; totalSeconds: number | null } | null };
+  }>('query ($id: ID!) { trainingRun(id: $id) { status timings { fitSeconds totalSeconds } } }', { id: runId });
   return trainingRun;
 }
 
@@ -229,7 +241,8 @@ async function measureFanOut(subscribers: number): Promise<FanOutResult> {
   const runId = await startTraining(await forestSession(trees));
   tell({ type: 'subscribe', url, runId, subscribers, healthQueries: HEALTH_QUERIES });
   const { connectMs } = await receive('ready');
-  if ((await runStatus(runId)).status !== 'QUEUED') throw new Error('the measured run started before its subscribers were ready');
+  if ((await runStatus(runId)).status !== 'QUEUED')
+    throw new Error('the measured run started before its subscribers were ready');
   loop.start();
   const released = Date.now();
   await gql('mutation ($id: ID!) { cancelTraining(runId: $id) { status } }', { id: blockerRun });
@@ -259,7 +272,9 @@ async function measureFanOut(subscribers: number): Promise<FanOutResult> {
     console.log(`per event, ${subscribers} subscribers (seq stage/status: lag median / max, ms):`);
     for (const [index, first] of done.perSubscriber[0].entries()) {
       const lagsOfEvent = summary(done.perSubscriber.map((events) => events[index].receivedAt - events[index].at));
-      console.log(`  ${first.seq} ${first.stage}/${first.status} at +${first.at - released} ms: ${lagsOfEvent.median} / ${lagsOfEvent.max}`);
+      console.log(
+        `  ${first.seq} ${first.stage}/${first.status} at +${first.at - released} ms: ${lagsOfEvent.median} / ${lagsOfEvent.max}`,
+      );
     }
   }
   const events0 = done.perSubscriber[0];
@@ -279,7 +294,10 @@ async function measureFanOut(subscribers: number): Promise<FanOutResult> {
     health,
     healthErrors: done.healthErrors,
     healthDuringTraining: done.healthEndAt.filter((t) => t <= trainingEnd).length,
-    healthP50: quantile([...done.healthMs].sort((a, b) => a - b), 0.5),
+    healthP50: quantile(
+      [...done.healthMs].sort((a, b) => a - b),
+      0.5,
+    ),
     loop: loopFigures,
     clientLoopP99: done.clientLoopDelayP99Ms,
     trainingSeconds: run.timings?.fitSeconds ?? null,
@@ -303,16 +321,31 @@ fs.rmSync(dir, { recursive: true, force: true });
 // Report
 
 const load = os.loadavg()[0].toFixed(2);
-console.log(`\nLive progress benchmark — random_forest (${trees} trees) on Kepler; ${os.availableParallelism()} cores, load avg ${load};`);
-if (process.env.BENCH_NICE_WORKERS === '1') console.log('EXPERIMENT: non-main threads of the server process at nice +10.');
-console.log(`server in this process (TRAINING_CONCURRENCY ${config.trainingConcurrency}, TRAINING_THREADS ${config.trainingThreads}), clients in a child process; ${Math.round((Date.now() - started) / 1000)} s.`);
-console.log('Timings on a shared machine are noisy. Lag = client receive time − event `at` (both ms wall clock, same machine).\n');
+console.log(
+  `\nLive progress benchmark — random_forest (${trees} trees) on Kepler; ${os.availableParallelism()} cores, load avg ${load};`,
+);
+if (process.env.BENCH_NICE_WORKERS === '1')
+  console.log('EXPERIMENT: non-main threads of the server process at nice +10.');
+console.log(
+  `server in this process (TRAINING_CONCURRENCY ${config.trainingConcurrency}, TRAINING_THREADS ${config.trainingThreads}), clients in a child process; ${Math.round((Date.now() - started) / 1000)} s.`,
+);
+console.log(
+  'Timings on a shared machine are noisy. Lag = client receive time − event `at` (both ms wall clock, same machine).\n',
+);
 
-console.log('1. startTraining → events (one graphql-ws client, connected before the mutation; clock starts at the request)');
-console.log('   The run id is only known from the response, so the client subscribes right after it. The snapshot is the');
-console.log("   run's state at subscription (already RUNNING/LOADING); the first live event is the next stage change, sent by");
+console.log(
+  '1. startTraining → events (one graphql-ws client, connected before the mutation; clock starts at the request)',
+);
+console.log(
+  '   The run id is only known from the response, so the client subscribes right after it. The snapshot is the',
+);
+console.log(
+  "   run's state at subscription (already RUNNING/LOADING); the first live event is the next stage change, sent by",
+);
 console.log('   the worker once it has read the table — its time is mostly data loading, not delivery.');
-console.log('   | case | → response | → snapshot | → first live event (target ≤ 100 ms) | first live event | its lag |');
+console.log(
+  '   | case | → response | → snapshot | → first live event (target ≤ 100 ms) | first live event | its lag |',
+);
 console.log('   |---|---|---|---|---|---|');
 for (const r of [cold, warm]) {
   const first = r.firstEvent;
@@ -322,7 +355,9 @@ for (const r of [cold, warm]) {
 }
 
 console.log('\n2. Fan-out: N graphql-ws clients (one socket each) subscribed to one run before it starts');
-console.log('   | subscribers | connect | events each | same gap-free sequence | terminal | lag median (≤ 20 ms) | lag p99 | lag max | spread p99 | start → all hold terminal |');
+console.log(
+  '   | subscribers | connect | events each | same gap-free sequence | terminal | lag median (≤ 20 ms) | lag p99 | lag max | spread p99 | start → all hold terminal |',
+);
 console.log('   |---|---|---|---|---|---|---|---|---|---|');
 for (const r of fanOuts) {
   const served = r.sameSequence && r.allTerminal && r.errors.length === 0;
@@ -332,25 +367,42 @@ for (const r of fanOuts) {
   if (r.errors.length) console.log(`   errors (${r.errors.length}): ${r.errors.slice(0, 3).join(' | ')}`);
 }
 
-console.log('\n3. Server event loop during training (monitorEventLoopDelay, 1 ms resolution: an idle loop reads ≈1 ms)');
-console.log('   Main-thread CPU is the server main thread alone (/proc), whole window; "per extra delivery" = its growth over');
-console.log('   the 1-subscriber run divided by the extra (subscriber × event) deliveries — the cost of one more subscriber.');
-console.log('   | while | loop delay p50 | p99 (≤ 20 ms) | max | loop utilisation | main-thread CPU | client process loop p99 |');
+console.log(
+  '\n3. Server event loop during training (monitorEventLoopDelay, 1 ms resolution: an idle loop reads ≈1 ms)',
+);
+console.log(
+  '   Main-thread CPU is the server main thread alone (/proc), whole window; "per extra delivery" = its growth over',
+);
+console.log(
+  '   the 1-subscriber run divided by the extra (subscriber × event) deliveries — the cost of one more subscriber.',
+);
+console.log(
+  '   | while | loop delay p50 | p99 (≤ 20 ms) | max | loop utilisation | main-thread CPU | client process loop p99 |',
+);
 console.log('   |---|---|---|---|---|---|---|');
-console.log(`   | idle, before any run (2 s) | ${ms(idleLoop.p50)} | ${ms(idleLoop.p99)} | ${ms(idleLoop.max)} | ${(idleLoop.utilisation * 100).toFixed(1)} % | ${ms(idleLoop.cpuMs, 0)} | — |`);
+console.log(
+  `   | idle, before any run (2 s) | ${ms(idleLoop.p50)} | ${ms(idleLoop.p99)} | ${ms(idleLoop.max)} | ${(idleLoop.utilisation * 100).toFixed(1)} % | ${ms(idleLoop.cpuMs, 0)} | — |`,
+);
 for (const r of [cold, warm]) {
-  console.log(`   | training, 1 subscriber, ${r.label} | ${ms(r.loop.p50)} | ${ms(r.loop.p99)} ${mark(r.loop.p99 <= 20)} | ${ms(r.loop.max)} | ${(r.loop.utilisation * 100).toFixed(1)} % | ${ms(r.loop.cpuMs, 0)} | — |`);
+  console.log(
+    `   | training, 1 subscriber, ${r.label} | ${ms(r.loop.p50)} | ${ms(r.loop.p99)} ${mark(r.loop.p99 <= 20)} | ${ms(r.loop.max)} | ${(r.loop.utilisation * 100).toFixed(1)} % | ${ms(r.loop.cpuMs, 0)} | — |`,
+  );
 }
 const single = fanOuts.find((r) => r.subscribers === 1);
 for (const r of fanOuts) {
-  const extra = single && r !== single ? (1000 * (r.loop.cpuMs - single.loop.cpuMs)) / ((r.subscribers - 1) * r.eventsPerSubscriber) : NaN;
+  const extra =
+    single && r !== single
+      ? (1000 * (r.loop.cpuMs - single.loop.cpuMs)) / ((r.subscribers - 1) * r.eventsPerSubscriber)
+      : NaN;
   const cpu = `${ms(r.loop.cpuMs, 0)} for ${r.eventsPerSubscriber} events${Number.isFinite(extra) ? ` (${extra.toFixed(0)} µs per extra delivery)` : ''}`;
   console.log(
     `   | training, ${r.subscribers} subscribers + health queries | ${ms(r.loop.p50)} | ${ms(r.loop.p99)} ${mark(r.loop.p99 <= 20)} | ${ms(r.loop.max)} | ${(r.loop.utilisation * 100).toFixed(1)} % | ${cpu} | ${ms(r.clientLoopP99)} |`,
   );
 }
 
-console.log(`\n4. \`{ health { status } }\` during training (${HEALTH_QUERIES} sequential HTTP queries from the client process, from the first TRAINING event)`);
+console.log(
+  `\n4. \`{ health { status } }\` during training (${HEALTH_QUERIES} sequential HTTP queries from the client process, from the first TRAINING event)`,
+);
 console.log('   | while | n (done before training ended) | p50 | p99 (< 50 ms) | max | fit time of the run |');
 console.log('   |---|---|---|---|---|---|');
 for (const r of fanOuts) {

@@ -82,7 +82,8 @@ function mappingBreakdown(pid: number): string {
       else if (name) kind = name;
       else if (size > 1024 ** 3) kind = 'anonymous > 1 GB (WASM memories)';
       // glibc's per-thread arenas are heaps of ≤ 64 MB aligned on 64 MB; they outlive their threads.
-      else if (parseInt(header[1], 16) % (64 * 1024 ** 2) === 0 && size <= 64 * 1024 ** 2) kind = 'glibc thread malloc arenas (64 MB-aligned)';
+      else if (parseInt(header[1], 16) % (64 * 1024 ** 2) === 0 && size <= 64 * 1024 ** 2)
+        kind = 'glibc thread malloc arenas (64 MB-aligned)';
       else if (size <= 256 * 1024) kind = 'anonymous ≤ 256 KB (V8 heap pages)';
       else if (size <= 64 * 1024 ** 2) kind = 'anonymous 256 KB–64 MB (V8 large objects, mmapped buffers)';
       else kind = 'anonymous 64 MB–1 GB';
@@ -103,7 +104,9 @@ const mark = (ok: boolean) => (ok ? '✓' : '✗');
 
 /** The arguments after `node` in package.json's start script. */
 function startScriptArgs(): string[] {
-  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
   const [command, ...args] = pkg.scripts.start.trim().split(/\s+/);
   if (command !== 'node') throw new Error(`the start script does not run node: ${pkg.scripts.start}`);
   return args;
@@ -146,7 +149,11 @@ async function main(): Promise<void> {
   if (pid === undefined) throw new Error('the server did not start');
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`server exited (${code}): ${stderr}`))));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => {
+      reject(new Error(`server exited (${code}): ${stderr}`));
+    }),
+  );
   const started = performance.now();
   const url = await Promise.race([
     new Promise<string>((resolve) => {
@@ -162,21 +169,37 @@ async function main(): Promise<void> {
   const listenSeconds = (performance.now() - started) / 1000;
 
   try {
-    console.log(`Memory benchmark — server pid ${pid}, Node ${process.version}, ${os.availableParallelism()} CPUs; RSS = VmRSS of the server process (worker threads included)`);
-    console.log(`server: node ${startArgs.join(' ')}  (npm start); Kepler from ${nasaDir ?? "the server's default source"}`);
+    console.log(
+      `Memory benchmark — server pid ${pid}, Node ${process.version}, ${os.availableParallelism()} CPUs; RSS = VmRSS of the server process (worker threads included)`,
+    );
+    console.log(
+      `server: node ${startArgs.join(' ')}  (npm start); Kepler from ${nasaDir ?? "the server's default source"}`,
+    );
     console.log(`listening after ${listenSeconds.toFixed(1)} s`);
     const idle = await settle(pid, 2);
-    console.log(`idle RSS after start (2 s settle)       ${mb(idle.last)}   target ≤ ${IDLE_TARGET_MB} MB  ${mark(idle.last <= IDLE_TARGET_MB)}`);
+    console.log(
+      `idle RSS after start (2 s settle)       ${mb(idle.last)}   target ≤ ${IDLE_TARGET_MB} MB  ${mark(idle.last <= IDLE_TARGET_MB)}`,
+    );
     if (detail) console.log(`  ${statusLines(pid)}\n${mappingBreakdown(pid)}`);
 
     const { health } = await gql<{ health: { tfBackend: string | null } }>(url, '{ health { tfBackend } }');
-    const { models } = await gql<{ models: { id: string; tfBackend: string | null }[] }>(url, '{ models { id tfBackend } }');
+    const { models } = await gql<{ models: { id: string; tfBackend: string | null }[] }>(
+      url,
+      '{ models { id tfBackend } }',
+    );
     const nnBackend = models.find((m) => m.id === 'neural_network')?.tfBackend ?? null;
     await sleep(500);
-    console.log(`after health/models (tfBackend ${health.tfBackend ?? 'null'} / ${nnBackend ?? 'null'})  ${mb(rssMb(pid))}`);
+    console.log(
+      `after health/models (tfBackend ${health.tfBackend ?? 'null'} / ${nnBackend ?? 'null'})  ${mb(rssMb(pid))}`,
+    );
 
-    const { dataset } = await gql<{ dataset: { previewRows: Record<string, string | null>[] } }>(url, '{ dataset(id: "kepler") { previewRows(offset: 0, limit: 50) } }');
-    const rows = dataset.previewRows.map((row) => Object.fromEntries(Object.entries(row).filter((entry): entry is [string, string] => entry[1] !== null)));
+    const { dataset } = await gql<{ dataset: { previewRows: Record<string, string | null>[] } }>(
+      url,
+      '{ dataset(id: "kepler") { previewRows(offset: 0, limit: 50) } }',
+    );
+    const rows = dataset.previewRows.map((row) =>
+      Object.fromEntries(Object.entries(row).filter((entry): entry is [string, string] => entry[1] !== null)),
+    );
     console.log(`after dataset preview                   ${mb(rssMb(pid))}`);
 
     let peak = rssMb(pid);
@@ -187,21 +210,39 @@ async function main(): Promise<void> {
       await gql(url, 'mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }', {
         input: { sessionId: createSession.id, datasetId: 'kepler', modelType, hyperparameters },
       });
-      const { startTraining } = await gql<{ startTraining: { id: string } }>(url, 'mutation ($s: ID!) { startTraining(sessionId: $s) { id } }', { s: createSession.id });
+      const { startTraining } = await gql<{ startTraining: { id: string } }>(
+        url,
+        'mutation ($s: ID!) { startTraining(sessionId: $s) { id } }',
+        { s: createSession.id },
+      );
       const runId = startTraining.id;
       let status = 'QUEUED';
       let error: string | null = null;
       while (!TERMINAL.has(status)) {
         await sleep(200);
-        const { trainingRun } = await gql<{ trainingRun: { status: string; error: string | null } }>(url, 'query ($r: ID!) { trainingRun(id: $r) { status error } }', { r: runId });
+        const { trainingRun } = await gql<{ trainingRun: { status: string; error: string | null } }>(
+          url,
+          'query ($r: ID!) { trainingRun(id: $r) { status error } }',
+          { r: runId },
+        );
         ({ status, error } = trainingRun);
       }
       if (status !== 'SUCCEEDED') throw new Error(`${modelType}: ${status} ${error ?? ''}`);
       const trained = (performance.now() - t0) / 1000;
-      await gql(url, 'query ($r: ID!, $rows: [JSON!]!) { predict(runId: $r, rows: $rows) { label confidence } }', { r: runId, rows });
-      await gql(url, 'query ($r: ID!, $row: JSON!) { explain(runId: $r, row: $row) { label output } }', { r: runId, row: rows[0] });
-      await gql(url, 'mutation ($r: ID!) { predictBatch(runId: $r, datasetId: "kepler") { id rowCount } }', { r: runId });
-      console.log(`${modelType.padEnd(20)} trained in ${trained.toFixed(1).padStart(5)} s, predicted, explained, batch  RSS ${mb(rssMb(pid))}`);
+      await gql(url, 'query ($r: ID!, $rows: [JSON!]!) { predict(runId: $r, rows: $rows) { label confidence } }', {
+        r: runId,
+        rows,
+      });
+      await gql(url, 'query ($r: ID!, $row: JSON!) { explain(runId: $r, row: $row) { label output } }', {
+        r: runId,
+        row: rows[0],
+      });
+      await gql(url, 'mutation ($r: ID!) { predictBatch(runId: $r, datasetId: "kepler") { id rowCount } }', {
+        r: runId,
+      });
+      console.log(
+        `${modelType.padEnd(20)} trained in ${trained.toFixed(1).padStart(5)} s, predicted, explained, batch  RSS ${mb(rssMb(pid))}`,
+      );
     }
     clearInterval(sampler);
     console.log(`peak RSS during the workload            ${mb(peak)}`);

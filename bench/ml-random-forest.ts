@@ -11,7 +11,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RandomForestClassifier } from 'ml-random-forest';
 import { validateHyperparameters } from '../src/ml/catalog.js';
-import { DEFAULT_SPLIT_SIZES, featureMatrix, fitPreprocessor, groupedStratifiedSplit, loadNasaTable, selectFeatures } from '../src/ml/data/index.js';
+import {
+  DEFAULT_SPLIT_SIZES,
+  featureMatrix,
+  fitPreprocessor,
+  groupedStratifiedSplit,
+  loadNasaTable,
+  selectFeatures,
+} from '../src/ml/data/index.js';
 import { argmaxRows, macroF1 } from '../src/ml/evaluate.js';
 import { randomForestTrainer } from '../src/ml/models/trees/index.js';
 import { takeLabels, takeRows, type Hyperparameters, type Matrix } from '../src/ml/types.js';
@@ -42,7 +49,8 @@ async function keplerSplit() {
   };
 }
 
-const toRows = (X: Matrix): number[][] => Array.from({ length: X.rows }, (_, r) => Array.from(X.data.subarray(r * X.cols, (r + 1) * X.cols)));
+const toRows = (X: Matrix): number[][] =>
+  Array.from({ length: X.rows }, (_, r) => Array.from(X.data.subarray(r * X.cols, (r + 1) * X.cols)));
 
 if (process.argv.includes('--child')) {
   // The child: train ml-random-forest and report on stdout.
@@ -62,14 +70,22 @@ if (process.argv.includes('--child')) {
 
   async function ours(label: string, params: Hyperparameters, threads: number): Promise<string> {
     const started = performance.now();
-    const model = await randomForestTrainer.fit(data.rawTrain, data.yTrain, data.classes, validateHyperparameters('random_forest', params), { seed: 42, threads });
+    const model = await randomForestTrainer.fit(
+      data.rawTrain,
+      data.yTrain,
+      data.classes,
+      validateHyperparameters('random_forest', params),
+      { seed: 42, threads },
+    );
     const fitSeconds = (performance.now() - started) / 1000;
     const f1 = macroF1(data.yTest, argmaxRows(model.predictProba(data.rawTest), data.classes), data.classes);
     return `${label.padEnd(64)} ${fitSeconds.toFixed(2).padStart(8)} s   macro-F1 ${f1.toFixed(4)}`;
   }
 
   const theirs = await new Promise<string>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', HERE, '--child'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', HERE, '--child'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const started = performance.now();
@@ -87,16 +103,22 @@ if (process.argv.includes('--child')) {
       }
       try {
         const { fitSeconds, macroF1: f1 } = JSON.parse(output) as { fitSeconds: number; macroF1: number };
-        resolve(`${label.padEnd(64)} ${fitSeconds.toFixed(2).padStart(8)} s   macro-F1 ${f1.toFixed(4)} (majority vote, 1 tree)`);
+        resolve(
+          `${label.padEnd(64)} ${fitSeconds.toFixed(2).padStart(8)} s   macro-F1 ${f1.toFixed(4)} (majority vote, 1 tree)`,
+        );
       } catch {
         const waited = (performance.now() - started) / 1000;
-        resolve(`${label.padEnd(64)} ${`> ${limitSeconds}`.padStart(8)} s   (killed after ${waited.toFixed(0)} s, loading included)`);
+        resolve(
+          `${label.padEnd(64)} ${`> ${limitSeconds}`.padStart(8)} s   (killed after ${waited.toFixed(0)} s, loading included)`,
+        );
       }
     });
   });
 
   console.log(theirs);
-  console.log(await ours('ours random_forest, 1 tree, max_features all (as theirs)', { n_estimators: 1, max_features: 'all' }, 1));
+  console.log(
+    await ours('ours random_forest, 1 tree, max_features all (as theirs)', { n_estimators: 1, max_features: 'all' }, 1),
+  );
   console.log(await ours('ours random_forest, 1 tree, max_features sqrt', { n_estimators: 1 }, 1));
   console.log(await ours('ours random_forest, 100 trees, sqrt, 2 threads', { n_estimators: 100 }, 2));
   console.log('\n(ml-random-forest trains on median-imputed values; ours on raw values with NaN routed natively.)');

@@ -19,7 +19,17 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getModelSpec, resolveModelType, validateHyperparameters } from '../src/ml/catalog.js';
-import { DEFAULT_SPLIT_SIZES, featureMatrix, fitPreprocessor, groupedStratifiedSplit, loadNasaTable, MISSION_IDS, selectFeatures, type MissionId, type Preprocessor } from '../src/ml/data/index.js';
+import {
+  DEFAULT_SPLIT_SIZES,
+  featureMatrix,
+  fitPreprocessor,
+  groupedStratifiedSplit,
+  loadNasaTable,
+  MISSION_IDS,
+  selectFeatures,
+  type MissionId,
+  type Preprocessor,
+} from '../src/ml/data/index.js';
 import { evaluate } from '../src/ml/evaluate.js';
 import { trainerFor } from '../src/ml/models/registry.js';
 import { initTensorflow } from '../src/ml/models/tf-backend.js';
@@ -47,11 +57,16 @@ function flag(name: string): string | undefined {
   if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value`);
   return value;
 }
-const list = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const list = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 const missions: MissionId[] = flag('mission')
   ? list(flag('mission')).map((m) => {
-      if (!(MISSION_IDS as readonly string[]).includes(m)) throw new Error(`unknown mission '${m}' (${MISSION_IDS.join(', ')})`);
+      if (!(MISSION_IDS as readonly string[]).includes(m))
+        throw new Error(`unknown mission '${m}' (${MISSION_IDS.join(', ')})`);
       return m as MissionId;
     })
   : ['kepler', 'tess', 'k2'];
@@ -78,7 +93,11 @@ interface Pairing {
 }
 
 const PAIRINGS: Pairing[] = [
-  { model: 'random_forest', overrides: { n_estimators: 100 }, references: [{ key: 'rf', label: 'sklearn RF', speedTarget: 1.0 }] },
+  {
+    model: 'random_forest',
+    overrides: { n_estimators: 100 },
+    references: [{ key: 'rf', label: 'sklearn RF', speedTarget: 1.0 }],
+  },
   {
     model: 'xgboost',
     overrides: { n_estimators: 100, max_depth: 6, learning_rate: 0.1 },
@@ -90,13 +109,28 @@ const PAIRINGS: Pairing[] = [
   {
     model: 'neural_network',
     // No dropout and no early stopping: MLPClassifier has neither (alpha=0 there), so both run the same epochs.
-    overrides: { hidden_layers: [64, 32], epochs, batch_size: 32, learning_rate: 0.001, dropout_rate: 0, early_stopping_patience: 0 },
+    overrides: {
+      hidden_layers: [64, 32],
+      epochs,
+      batch_size: 32,
+      learning_rate: 0.001,
+      dropout_rate: 0,
+      early_stopping_patience: 0,
+    },
     references: [{ key: 'nn', label: 'sklearn MLP', speedTarget: 3.0 }],
   },
-  { model: 'logistic_regression', overrides: { C: 1, max_iter: 1000 }, references: [{ key: 'lr', label: 'sklearn LogReg' }] },
+  {
+    model: 'logistic_regression',
+    overrides: { C: 1, max_iter: 1000 },
+    references: [{ key: 'lr', label: 'sklearn LogReg' }],
+  },
   { model: 'decision_tree', overrides: {}, references: [{ key: 'dt', label: 'sklearn DT' }] },
   { model: 'svm', overrides: {}, references: [{ key: 'svm', label: 'sklearn SVC' }] },
-  { model: 'pca', overrides: { n_components: 0.95, C: 1, max_iter: 1000 }, references: [{ key: 'pca', label: 'PCA+LogReg' }] },
+  {
+    model: 'pca',
+    overrides: { n_components: 0.95, C: 1, max_iter: 1000 },
+    references: [{ key: 'pca', label: 'PCA+LogReg' }],
+  },
 ];
 
 const chosenModels = flag('models')
@@ -128,7 +162,10 @@ function probeReference(): ProbeResult {
   try {
     return JSON.parse(run.stdout) as ProbeResult;
   } catch {
-    return { ok: false, error: `probe failed: ${(run.stderr || run.stdout || String(run.error)).trim().split('\n').pop()}` };
+    return {
+      ok: false,
+      error: `probe failed: ${(run.stderr || run.stdout || String(run.error)).trim().split('\n').pop()}`,
+    };
   }
 }
 
@@ -142,7 +179,8 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 const mean = (values: number[]) => values.reduce((s, v) => s + v, 0) / values.length;
-const sd = (values: number[]) => (values.length < 2 ? 0 : Math.sqrt(values.reduce((s, v) => s + (v - mean(values)) ** 2, 0) / (values.length - 1)));
+const sd = (values: number[]) =>
+  values.length < 2 ? 0 : Math.sqrt(values.reduce((s, v) => s + (v - mean(values)) ** 2, 0) / (values.length - 1));
 
 function matrixCsv(X: Matrix): string {
   const lines: string[] = [];
@@ -160,7 +198,8 @@ function matrixCsv(X: Matrix): string {
 /** The test rows repeated to `rows` rows: the block both sides time prediction on. */
 function repeatRows(X: Matrix, rows: number): Matrix {
   const data = new Float64Array(rows * X.cols);
-  for (let r = 0; r < rows; r++) data.set(X.data.subarray((r % X.rows) * X.cols, ((r % X.rows) + 1) * X.cols), r * X.cols);
+  for (let r = 0; r < rows; r++)
+    data.set(X.data.subarray((r % X.rows) * X.cols, ((r % X.rows) + 1) * X.cols), r * X.cols);
   return { rows, cols: X.cols, data };
 }
 
@@ -237,7 +276,9 @@ async function runReference(dir: string): Promise<ReferenceResults | string> {
 // Main
 
 const probe = probeReference();
-const { backend } = pairings.some((p) => p.model === 'neural_network') ? await initTensorflow() : { backend: 'not loaded' };
+const { backend } = pairings.some((p) => p.model === 'neural_network')
+  ? await initTensorflow()
+  : { backend: 'not loaded' };
 console.log(
   `bench:ml — Node ${process.version}, ${THREADS} threads, TF.js backend ${backend}; NASA data: ${nasaDir}; seeds ${seeds.join(',')}`,
 );
@@ -246,7 +287,10 @@ console.log(
     ? `reference: ${PYTHON} scikit-learn ${probe.sklearn}, xgboost ${probe.xgboost}, numpy ${probe.numpy}`
     : `reference SKIPPED (${probe.error}): install Debian's python3-sklearn and python3-xgboost for ${PYTHON} to compare; only our side runs.`,
 );
-if (imputeTrees) console.log('--impute-trees: every tree model (ours, XGBoost, HistGB) gets train-median-imputed input (not the app default).');
+if (imputeTrees)
+  console.log(
+    '--impute-trees: every tree model (ours, XGBoost, HistGB) gets train-median-imputed input (not the app default).',
+  );
 console.log('Timings: wall clock, one run each, on a shared 2-core machine — noisy.\n');
 
 const footnotes = new Map<string, string>();
@@ -281,7 +325,10 @@ for (const mission of missions) {
     writeFileSync(path.join(exportDir, 'X_validation.csv'), matrixCsv(takeRows(X, split.validation)));
     writeFileSync(path.join(exportDir, 'y_train.csv'), Array.from(yTrain).join('\n') + '\n');
     writeFileSync(path.join(exportDir, 'y_test.csv'), Array.from(yTest).join('\n') + '\n');
-    writeFileSync(path.join(exportDir, 'y_validation.csv'), Array.from(takeLabels(table.labels, split.validation)).join('\n') + '\n');
+    writeFileSync(
+      path.join(exportDir, 'y_validation.csv'),
+      Array.from(takeLabels(table.labels, split.validation)).join('\n') + '\n',
+    );
   }
   const reference: ReferenceResults | null = exportDir ? {} : null;
 
@@ -306,15 +353,31 @@ for (const mission of missions) {
       // The app keeps its forest worker threads across trainings: start them (and let tsx compile the worker)
       // outside the timed fit, and report that one-off cost apart.
       const started = performance.now();
-      await trainerFor('random_forest').fit(takeRows(Xtrain, Int32Array.from({ length: 64 }, (_, i) => i)), takeLabels(ytrain, Int32Array.from({ length: 64 }, (_, i) => i)), k, validateHyperparameters('random_forest', { n_estimators: 4 }), { seed: 1, threads: THREADS });
-      console.log(`  [ours] random_forest worker threads started in ${seconds(started).toFixed(2)} s (one-off per process, not in the fit time)`);
+      await trainerFor('random_forest').fit(
+        takeRows(
+          Xtrain,
+          Int32Array.from({ length: 64 }, (_, i) => i),
+        ),
+        takeLabels(
+          ytrain,
+          Int32Array.from({ length: 64 }, (_, i) => i),
+        ),
+        k,
+        validateHyperparameters('random_forest', { n_estimators: 4 }),
+        { seed: 1, threads: THREADS },
+      );
+      console.log(
+        `  [ours] random_forest worker threads started in ${seconds(started).toFixed(2)} s (one-off per process, not in the fit time)`,
+      );
       forestWorkersStarted = true;
     }
     for (const seed of seeds) {
       const measureMemory = mission === 'kepler' && pairing.model === 'random_forest' && seed === seeds[0];
       const rssBefore = process.memoryUsage().rss;
       let sampledPeak = rssBefore;
-      const sampler = measureMemory ? setInterval(() => (sampledPeak = Math.max(sampledPeak, process.memoryUsage().rss)), 5) : null;
+      const sampler = measureMemory
+        ? setInterval(() => (sampledPeak = Math.max(sampledPeak, process.memoryUsage().rss)), 5)
+        : null;
       const started = performance.now();
       const cpuStarted = process.cpuUsage();
       const model = await trainerFor(pairing.model).fit(Xtrain, ytrain, k, params, { seed, threads: THREADS });
@@ -352,7 +415,9 @@ for (const mission of missions) {
       (model as { dispose?: () => void }).dispose?.();
     }
     ours.set(pairing.model, result);
-    console.log(`  [ours] ${pairing.model}: fit ${result.fitSeconds.map((s) => s.toFixed(2)).join(', ')} s (cpu ${result.cpuSeconds.map((s) => s.toFixed(2)).join(', ')} s)`);
+    console.log(
+      `  [ours] ${pairing.model}: fit ${result.fitSeconds.map((s) => s.toFixed(2)).join(', ')} s (cpu ${result.cpuSeconds.map((s) => s.toFixed(2)).join(', ')} s)`,
+    );
 
     if (exportDir && reference) {
       const config = {
@@ -377,7 +442,8 @@ for (const mission of missions) {
 
   // --- Table
   const multi = seeds.length > 1;
-  const fmt = (values: number[], digits = 4) => (multi ? `${mean(values).toFixed(digits)}±${sd(values).toFixed(digits)}` : values[0].toFixed(digits));
+  const fmt = (values: number[], digits = 4) =>
+    multi ? `${mean(values).toFixed(digits)}±${sd(values).toFixed(digits)}` : values[0].toFixed(digits);
   const w = multi ? 13 : 7;
   const header = [
     'model'.padEnd(19),
@@ -413,8 +479,20 @@ for (const mission of missions) {
       const refResult = reference?.[ref.key];
       const cells = [pairing.model.padEnd(19), ref.label.padEnd(15), ourFit.toFixed(2).padStart(10)];
       if (!refResult) {
-        cells.push('-'.padStart(9), '-'.padStart(7), ''.padEnd(9), median(our.cpuSeconds).toFixed(2).padStart(10), '-'.padStart(9));
-        cells.push(fmt(our.scores.map((s) => s.accuracy)).padStart(w), '-'.padStart(w), fmt(ourF1).padStart(w), '-'.padStart(w), '-'.padStart(7));
+        cells.push(
+          '-'.padStart(9),
+          '-'.padStart(7),
+          ''.padEnd(9),
+          median(our.cpuSeconds).toFixed(2).padStart(10),
+          '-'.padStart(9),
+        );
+        cells.push(
+          fmt(our.scores.map((s) => s.accuracy)).padStart(w),
+          '-'.padStart(w),
+          fmt(ourF1).padStart(w),
+          '-'.padStart(w),
+          '-'.padStart(7),
+        );
         cells.push(fmt(our.scores.map((s) => s.rocAuc)).padStart(w), '-'.padStart(w));
         console.log(cells.join(' '));
         continue;
@@ -428,26 +506,48 @@ for (const mission of missions) {
           Math.abs(scored.macroF1 - run.sklearn.macroF1),
           Math.abs(scored.rocAuc - run.sklearn.rocAuc),
         );
-        if (off > 1e-9) console.log(`  WARNING: evaluate() differs from scikit-learn's metrics by ${off.toExponential(2)} on ${ref.key} seed ${run.seed}`);
+        if (off > 1e-9)
+          console.log(
+            `  WARNING: evaluate() differs from scikit-learn's metrics by ${off.toExponential(2)} on ${ref.key} seed ${run.seed}`,
+          );
       });
       const refFit = median(refResult.runs.map((r) => r.fitSeconds));
       const ratio = ourFit / refFit;
       const refF1 = refScores.map((s) => s.macroF1);
       const delta = mean(ourF1) - mean(refF1);
-      const speed = mission === 'kepler' && ref.speedTarget !== undefined ? `≤${ref.speedTarget.toFixed(1)}× ${ratio <= ref.speedTarget ? '✓' : '✗'}` : '';
+      const speed =
+        mission === 'kepler' && ref.speedTarget !== undefined
+          ? `≤${ref.speedTarget.toFixed(1)}× ${ratio <= ref.speedTarget ? '✓' : '✗'}`
+          : '';
       const quality = Math.abs(delta) <= QUALITY_TOLERANCE ? '✓' : delta > 0 ? '✓ (ours better)' : '✗';
       cells.push(refFit.toFixed(2).padStart(9), `${ratio.toFixed(2)}×`.padStart(7), speed.padEnd(9));
-      cells.push(median(our.cpuSeconds).toFixed(2).padStart(10), median(refResult.runs.map((r) => r.cpuSeconds)).toFixed(2).padStart(9));
+      cells.push(
+        median(our.cpuSeconds).toFixed(2).padStart(10),
+        median(refResult.runs.map((r) => r.cpuSeconds))
+          .toFixed(2)
+          .padStart(9),
+      );
       cells.push(fmt(our.scores.map((s) => s.accuracy)).padStart(w), fmt(refScores.map((s) => s.accuracy)).padStart(w));
-      cells.push(fmt(ourF1).padStart(w), fmt(refF1).padStart(w), `${delta >= 0 ? '+' : ''}${delta.toFixed(4)}`.padStart(7));
-      cells.push(fmt(our.scores.map((s) => s.rocAuc)).padStart(w), fmt(refScores.map((s) => s.rocAuc)).padStart(w), quality);
+      cells.push(
+        fmt(ourF1).padStart(w),
+        fmt(refF1).padStart(w),
+        `${delta >= 0 ? '+' : ''}${delta.toFixed(4)}`.padStart(7),
+      );
+      cells.push(
+        fmt(our.scores.map((s) => s.rocAuc)).padStart(w),
+        fmt(refScores.map((s) => s.rocAuc)).padStart(w),
+        quality,
+      );
       console.log(cells.join(' '));
       const first = refResult.runs[0];
       if (first.epochs !== undefined) predictLines.push(`  ${ref.label} ran ${first.epochs} epochs (ours ${epochs}).`);
-      if (first.components !== undefined) predictLines.push(`  PCA components: ours ${our.extra ?? '?'}, reference ${first.components}.`);
+      if (first.components !== undefined)
+        predictLines.push(`  PCA components: ours ${our.extra ?? '?'}, reference ${first.components}.`);
       if (our.predictMs !== undefined) {
         predictPrinted = true;
-        predictLines.push(`${predictLine(pairing.model, our)}, ${ref.label} ${first.predictMs?.toFixed(1) ?? '-'} ms wall, ${first.predictCpuMs?.toFixed(1) ?? '-'} ms cpu`);
+        predictLines.push(
+          `${predictLine(pairing.model, our)}, ${ref.label} ${first.predictMs?.toFixed(1) ?? '-'} ms wall, ${first.predictCpuMs?.toFixed(1) ?? '-'} ms cpu`,
+        );
       }
     }
     if (!predictPrinted && our.predictMs !== undefined) {
@@ -459,8 +559,12 @@ for (const mission of missions) {
   console.log('');
 }
 
-console.log('Settings. Ours: catalog defaults plus the overrides below, preprocessing from the catalog (trees: raw values, NaN routed');
-console.log('natively; others: train-median imputation + standard scaling), seed = the run seed, 2 threads (random forest workers).');
+console.log(
+  'Settings. Ours: catalog defaults plus the overrides below, preprocessing from the catalog (trees: raw values, NaN routed',
+);
+console.log(
+  'natively; others: train-median imputation + standard scaling), seed = the run seed, 2 threads (random forest workers).',
+);
 for (const p of pairings) console.log(`  ours ${p.model}: ${JSON.stringify(p.overrides)}`);
 console.log('References (bench/reference.py, random_state = the run seed):');
 for (const [label, note] of footnotes) console.log(`  ${label}: ${note}`);

@@ -17,7 +17,9 @@ const data: { train: Dataset; test: Dataset } = synthetic
   : loadKepler(KEPLER_PHYSICS_30);
 const { train, test } = data;
 const { backend } = await initTensorflow();
-console.log(`data: ${synthetic ? 'synthetic' : 'Kepler KOI'} ${train.X.rows}×${train.X.cols} train, ${test.X.rows} test; TF.js backend: ${backend}`);
+console.log(
+  `data: ${synthetic ? 'synthetic' : 'Kepler KOI'} ${train.X.rows}×${train.X.cols} train, ${test.X.rows} test; TF.js backend: ${backend}`,
+);
 
 async function time(name: string, trainer: ModelTrainer, params: Hyperparameters, perEpoch = false): Promise<void> {
   const epochTimes: number[] = [];
@@ -40,8 +42,12 @@ async function time(name: string, trainer: ModelTrainer, params: Hyperparameters
   const f1 = macroF1(proba, test.y, 3);
   // The first epoch includes kernel warm-up: report the median of the others.
   const steady = epochTimes.slice(1).sort((a, b) => a - b);
-  const epochNote = perEpoch ? `, ${(steady[steady.length >> 1] / 1000).toFixed(3)} s/epoch (median of epochs 2..${epochTimes.length})` : '';
-  console.log(`${name.padEnd(34)} fit ${fitSeconds.toFixed(2)} s${epochNote}, predict ${test.X.rows} rows ${predictMs.toFixed(0)} ms, macro-F1 ${f1.toFixed(4)}`);
+  const epochNote = perEpoch
+    ? `, ${(steady[steady.length >> 1] / 1000).toFixed(3)} s/epoch (median of epochs 2..${epochTimes.length})`
+    : '';
+  console.log(
+    `${name.padEnd(34)} fit ${fitSeconds.toFixed(2)} s${epochNote}, predict ${test.X.rows} rows ${predictMs.toFixed(0)} ms, macro-F1 ${f1.toFixed(4)}`,
+  );
   (model as { dispose?: () => void }).dispose?.();
 }
 
@@ -51,4 +57,9 @@ await time('svm (rbf, C=1, gamma=scale)', svmTrainer, {});
 await time('neural_network [128,64,32] ×5 ep', neuralNetworkTrainer, { hidden_layers: [128, 64, 32], epochs: 5 }, true);
 await time('neural_network [64,32] ×5 ep', neuralNetworkTrainer, { hidden_layers: [64, 32], epochs: 5 }, true);
 // scikit-learn's MLPClassifier uses batch_size=min(200, n): the same network at that batch size.
-await time('neural_network [64,32] batch 200', neuralNetworkTrainer, { hidden_layers: [64, 32], epochs: 5, batch_size: 200 }, true);
+await time(
+  'neural_network [64,32] batch 200',
+  neuralNetworkTrainer,
+  { hidden_layers: [64, 32], epochs: 5, batch_size: 200 },
+  true,
+);

@@ -31,7 +31,10 @@ console.log(
     `TF.js backend ${backend} (SIMD ${String(simd)}, threads ${String(threads)}); ${epochs} epochs, batch 32`,
 );
 
-const architectures = [[64, 32], [128, 64, 32]];
+const architectures = [
+  [64, 32],
+  [128, 64, 32],
+];
 interface Timing {
   seconds: number;
   /** CPU seconds of the process: steadier than wall time when other jobs share the cores. */
@@ -46,7 +49,8 @@ const folder = mkdtempSync(path.join(tmpdir(), 'nn-speed-'));
 try {
   const toCsv = (d: Dataset): string => {
     const lines: string[] = [];
-    for (let i = 0; i < d.X.rows; i++) lines.push([...d.X.data.subarray(i * d.X.cols, (i + 1) * d.X.cols), d.y[i]].join(','));
+    for (let i = 0; i < d.X.rows; i++)
+      lines.push([...d.X.data.subarray(i * d.X.cols, (i + 1) * d.X.cols), d.y[i]].join(','));
     return lines.join('\n') + '\n';
   };
   writeFileSync(path.join(folder, 'train.csv'), toCsv(train));
@@ -70,9 +74,15 @@ print(json.dumps(out))
   if (!existsSync(PYTHON)) {
     console.log(`scikit-learn reference skipped: ${PYTHON} not found`);
   } else {
-    const run = spawnSync(PYTHON, ['-c', script, folder, String(epochs), JSON.stringify(architectures)], { encoding: 'utf8' });
+    const run = spawnSync(PYTHON, ['-c', script, folder, String(epochs), JSON.stringify(architectures)], {
+      encoding: 'utf8',
+    });
     if (run.status !== 0) console.log(`scikit-learn reference skipped: ${run.stderr.trim().split('\n').at(-1)}`);
-    else for (const [key, [seconds, cpu, f1]] of Object.entries(JSON.parse(run.stdout) as Record<string, [number, number, number]>)) sklearnSeconds.set(key, { seconds, cpu, f1 });
+    else
+      for (const [key, [seconds, cpu, f1]] of Object.entries(
+        JSON.parse(run.stdout) as Record<string, [number, number, number]>,
+      ))
+        sklearnSeconds.set(key, { seconds, cpu, f1 });
   }
 } finally {
   rmSync(folder, { recursive: true, force: true });
@@ -97,7 +107,9 @@ if (process.env.NN_BEFORE) {
   trainers.unshift(['ours (NN_BEFORE)', other.neuralNetworkTrainer]);
 }
 
-const rows: string[][] = [['network', 'implementation', 'fit s', 's/epoch', 'ratio', 'CPU s/epoch', 'CPU ratio', 'macro-F1']];
+const rows: string[][] = [
+  ['network', 'implementation', 'fit s', 's/epoch', 'ratio', 'CPU s/epoch', 'CPU ratio', 'macro-F1'],
+];
 const cells = (t: Timing, reference: Timing | undefined): string[] => [
   t.seconds.toFixed(2),
   (t.seconds / epochs).toFixed(3),
@@ -113,11 +125,19 @@ for (const hidden of architectures) {
   if (reference) rows.push([label, 'sklearn MLPClassifier', ...cells(reference, reference)]);
   for (const [name, trainer] of trainers) {
     for (const dropout of [0, 0.2]) {
-      const params: Hyperparameters = { hidden_layers: hidden, epochs, batch_size: 32, learning_rate: 0.001, dropout_rate: dropout, early_stopping_patience: 0 };
+      const params: Hyperparameters = {
+        hidden_layers: hidden,
+        epochs,
+        batch_size: 32,
+        learning_rate: 0.001,
+        dropout_rate: dropout,
+        early_stopping_patience: 0,
+      };
       const result = await fitSeconds(trainer, params);
       rows.push([label, `${name}${dropout > 0 ? ` dropout ${dropout}` : ''}`, ...cells(result, reference)]);
     }
   }
 }
 const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-for (const row of rows) console.log(row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+for (const row of rows)
+  console.log(row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));

@@ -22,7 +22,8 @@ import autocannon from 'autocannon';
 import type { PipelineArtifact } from '../src/ml/pipeline.js';
 import { NASA_DIR } from '../test/fixtures/nasa.js';
 
-const PREDICT_QUERY = 'query ($r: ID!, $rows: [JSON!]!) { predict(runId: $r, rows: $rows) { label confidence probabilities { label probability } warnings } }';
+const PREDICT_QUERY =
+  'query ($r: ID!, $rows: [JSON!]!) { predict(runId: $r, rows: $rows) { label confidence probabilities { label probability } warnings } }';
 const RATE = 500;
 const DURATION_S = 10;
 const WARMUP_REQUESTS = 200;
@@ -71,7 +72,14 @@ async function openLoop(job: LoadJob): Promise<LatencyReport> {
     const sentAt = performance.now();
     lags.push(sentAt - intended);
     const request = http.request(
-      { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (c: Buffer) => chunks.push(c));
@@ -93,10 +101,22 @@ async function openLoop(job: LoadJob): Promise<LatencyReport> {
   // Warm-up: connections and JIT.
   for (let i = 0; i < WARMUP_REQUESTS; i++) {
     await new Promise<void>((resolve) => {
-      const request = http.request({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (r) => {
-        r.resume();
-        r.on('end', () => resolve());
-      });
+      const request = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json' },
+        },
+        (r) => {
+          r.resume();
+          r.on('end', () => {
+            resolve();
+          });
+        },
+      );
       request.end(body);
     });
   }
@@ -145,7 +165,9 @@ async function withAutocannon(job: LoadJob): Promise<LatencyReport> {
         overallRate: job.rate,
         duration: job.durationS,
       },
-      (error: unknown, done: autocannon.Result) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(done)),
+      (error: unknown, done: autocannon.Result) => {
+        error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(done);
+      },
     );
     // Autocannon's histogram keeps whole milliseconds: take the exact response times from its events.
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
@@ -193,13 +215,26 @@ async function main(): Promise<void> {
   const nasaDir = NASA_DIR;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exoplanet-bench-predict-'));
   const config = loadConfig(
-    { NODE_ENV: 'production', SECRET_KEY: randomBytes(32).toString('hex'), PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: path.join(dir, 'bench.db'), UPLOAD_DIR: path.join(dir, 'uploads'), NASA_DATA_DIR: nasaDir, LOG_LEVEL: 'warn' },
+    {
+      NODE_ENV: 'production',
+      SECRET_KEY: randomBytes(32).toString('hex'),
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_PATH: path.join(dir, 'bench.db'),
+      UPLOAD_DIR: path.join(dir, 'uploads'),
+      NASA_DATA_DIR: nasaDir,
+      LOG_LEVEL: 'warn',
+    },
     repoRoot,
   );
   const app = await buildApp(config, { logger: createLogger('warn') });
   const { url } = await app.start();
   const gql = async <T>(query: string, variables: Record<string, unknown> = {}): Promise<T> => {
-    const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
     const body = (await response.json()) as { data?: T; errors?: unknown[] };
     if (body.errors?.length || !body.data) throw new Error(JSON.stringify(body.errors));
     return body.data;
@@ -210,16 +245,28 @@ async function main(): Promise<void> {
   // One Kepler random forest of 100 trees, trained through the API.
   let started = performance.now();
   const { createSession } = await gql<{ createSession: { id: string } }>('mutation { createSession { id } }');
-  await gql('mutation ($s: ID!) { configureSession(input: { sessionId: $s, datasetId: "kepler", modelType: "random_forest", hyperparameters: { n_estimators: 100 }, seed: 1 }) { id } }', { s: createSession.id });
-  const { startTraining } = await gql<{ startTraining: { id: string } }>('mutation ($s: ID!) { startTraining(sessionId: $s) { id } }', { s: createSession.id });
+  await gql(
+    'mutation ($s: ID!) { configureSession(input: { sessionId: $s, datasetId: "kepler", modelType: "random_forest", hyperparameters: { n_estimators: 100 }, seed: 1 }) { id } }',
+    { s: createSession.id },
+  );
+  const { startTraining } = await gql<{ startTraining: { id: string } }>(
+    'mutation ($s: ID!) { startTraining(sessionId: $s) { id } }',
+    { s: createSession.id },
+  );
   const runId = startTraining.id;
   for (;;) {
-    const { trainingRun } = await gql<{ trainingRun: { status: string; error: string | null } }>('query ($r: ID!) { trainingRun(id: $r) { status error } }', { r: runId });
+    const { trainingRun } = await gql<{ trainingRun: { status: string; error: string | null } }>(
+      'query ($r: ID!) { trainingRun(id: $r) { status error } }',
+      { r: runId },
+    );
     if (trainingRun.status === 'SUCCEEDED') break;
-    if (['FAILED', 'CANCELLED'].includes(trainingRun.status)) throw new Error(`training ${trainingRun.status}: ${trainingRun.error}`);
+    if (['FAILED', 'CANCELLED'].includes(trainingRun.status))
+      throw new Error(`training ${trainingRun.status}: ${trainingRun.error}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  console.log(`trained random_forest (100 trees) through the API in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `trained random_forest (100 trees) through the API in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 
   // A row copied from the table (raw strings keyed by column name, all columns).
   const kepler = await loadNasaTable(nasaDir, 'kepler');
@@ -231,17 +278,26 @@ async function main(): Promise<void> {
   // CPU of this process (the server) over the load phase, per answered request: the figure that does not depend on
   // how busy the machine is, and 1e6 / it is the rate one free core could serve.
   const serverCpu = process.cpuUsage();
-  const generator = fork(fileURLToPath(import.meta.url), [LOAD_FLAG], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const generator = fork(fileURLToPath(import.meta.url), [LOAD_FLAG], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   generator.send({ url: `${url}/graphql`, body, rate: RATE, durationS: DURATION_S } satisfies LoadJob);
   const reports = await new Promise<LatencyReport[]>((resolve, reject) => {
-    generator.once('message', (message) => resolve(message as LatencyReport[]));
+    generator.once('message', (message) => {
+      resolve(message as LatencyReport[]);
+    });
     generator.once('error', reject);
-    generator.once('exit', (code) => reject(new Error(`load generator exited with ${code}`)));
+    generator.once('exit', (code) => {
+      reject(new Error(`load generator exited with ${code}`));
+    });
   });
   generator.kill();
   const serverCpuUs = process.cpuUsage(serverCpu);
   const answered = reports.reduce((a, r) => a + r.ok + r.errors, 0) + WARMUP_REQUESTS;
-  console.log(`\n1. single-row predict over HTTP, ${RATE} req/s for ${DURATION_S} s (body ${body.length} B: one full Kepler row) — target p99 ≤ 5 ms`);
+  console.log(
+    `\n1. single-row predict over HTTP, ${RATE} req/s for ${DURATION_S} s (body ${body.length} B: one full Kepler row) — target p99 ≤ 5 ms`,
+  );
   console.table(
     reports.map((r) => ({
       generator: r.name,
@@ -257,7 +313,9 @@ async function main(): Promise<void> {
     })),
   );
   const cpuPerRequest = (serverCpuUs.user + serverCpuUs.system) / answered;
-  console.log(`   server CPU per predict request: ${cpuPerRequest.toFixed(0)} µs (≈ ${Math.floor(1e6 / cpuPerRequest)} req/s on one free core)`);
+  console.log(
+    `   server CPU per predict request: ${cpuPerRequest.toFixed(0)} µs (≈ ${Math.floor(1e6 / cpuPerRequest)} req/s on one free core)`,
+  );
 
   // 2. TreeSHAP per row, pure path (the explain worker runs the same code).
   const train = async (modelType: ModelTypeId, hyperparameters: Record<string, unknown>) => {
@@ -306,13 +364,18 @@ async function main(): Promise<void> {
   const httpExplainTimes: number[] = [];
   for (let i = 0; i < 20; i++) {
     const t = performance.now();
-    await gql('query ($r: ID!, $row: JSON!) { explain(runId: $r, row: $row) { baseValue } }', { r: runId, row: rows[i] });
+    await gql('query ($r: ID!, $row: JSON!) { explain(runId: $r, row: $row) { baseValue } }', {
+      r: runId,
+      row: rows[i],
+    });
     httpExplainTimes.push(performance.now() - t);
   }
   httpExplainTimes.sort((a, b) => a - b);
   console.log('\n2. TreeSHAP per row (mean over 100 Kepler rows, predicted class; pure path) — target ≤ 20 ms');
   console.table(shapRows);
-  console.log(`   explain over HTTP (RF 100 trees, worker thread, 20 calls after the first): median ${httpExplainTimes[10].toFixed(1)} ms, max ${httpExplainTimes[19].toFixed(1)} ms`);
+  console.log(
+    `   explain over HTTP (RF 100 trees, worker thread, 20 calls after the first): median ${httpExplainTimes[10].toFixed(1)} ms, max ${httpExplainTimes[19].toFixed(1)} ms`,
+  );
 
   // 3. Model-agnostic explanations.
   const agnosticRows: Record<string, unknown>[] = [];
@@ -346,20 +409,37 @@ async function main(): Promise<void> {
 
   // 4. Batch prediction of the full table.
   started = performance.now();
-  const { predictBatch } = await gql<{ predictBatch: { id: string; rowCount: number } }>('mutation ($r: ID!) { predictBatch(runId: $r, datasetId: "kepler") { id rowCount } }', { r: runId });
+  const { predictBatch } = await gql<{ predictBatch: { id: string; rowCount: number } }>(
+    'mutation ($r: ID!) { predictBatch(runId: $r, datasetId: "kepler") { id rowCount } }',
+    { r: runId },
+  );
   const httpBatchS = (performance.now() - started) / 1000;
   started = performance.now();
   const csv = await (await fetch(`${url}/api/predictions/${predictBatch.id}.csv`)).text();
   const csvS = (performance.now() - started) / 1000;
-  const forest = await Predictor.load(JSON.parse(gunzipSync(app.services.models.bytes(runId)!).toString('utf8')) as PipelineArtifact);
+  const forest = await Predictor.load(
+    JSON.parse(gunzipSync(app.services.models.bytes(runId)!).toString('utf8')) as PipelineArtifact,
+  );
   started = performance.now();
   forest.predictMatrix(featureMatrix(kepler, forest.features));
   const pureS = (performance.now() - started) / 1000;
   console.log('\n4. batch prediction of the full Kepler table (RF 100 trees)');
   console.table([
-    { path: 'predictBatch over HTTP (worker: load + predict; store rows in SQLite)', rows: predictBatch.rowCount, seconds: Number(httpBatchS.toFixed(2)) },
-    { path: 'GET /api/predictions/<id>.csv', rows: csv.trimEnd().split('\n').length - 1, seconds: Number(csvS.toFixed(2)) },
-    { path: 'pure predictMatrix (features parsed, no storage)', rows: kepler.table.rows.length, seconds: Number(pureS.toFixed(2)) },
+    {
+      path: 'predictBatch over HTTP (worker: load + predict; store rows in SQLite)',
+      rows: predictBatch.rowCount,
+      seconds: Number(httpBatchS.toFixed(2)),
+    },
+    {
+      path: 'GET /api/predictions/<id>.csv',
+      rows: csv.trimEnd().split('\n').length - 1,
+      seconds: Number(csvS.toFixed(2)),
+    },
+    {
+      path: 'pure predictMatrix (features parsed, no storage)',
+      rows: kepler.table.rows.length,
+      seconds: Number(pureS.toFixed(2)),
+    },
   ]);
 
   await app.stop();

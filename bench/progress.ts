@@ -63,7 +63,10 @@ function commit(): string | null {
   try {
     const head = fs.readFileSync(path.join(repoRoot, '.git', 'HEAD'), 'utf8').trim();
     if (!head.startsWith('ref: ')) return head.slice(0, 7);
-    return fs.readFileSync(path.join(repoRoot, '.git', head.slice(5)), 'utf8').trim().slice(0, 7);
+    return fs
+      .readFileSync(path.join(repoRoot, '.git', head.slice(5)), 'utf8')
+      .trim()
+      .slice(0, 7);
   } catch {
     return null;
   }
@@ -71,20 +74,33 @@ function commit(): string | null {
 
 try {
   const kepler = await gql<{ datasets: { id: string; available: boolean }[] }>('{ datasets { id available } }');
-  if (!kepler.datasets.some((d) => d.id === 'kepler' && d.available)) throw new Error('The Kepler table is not available; set NASA_DATA_DIR.');
+  if (!kepler.datasets.some((d) => d.id === 'kepler' && d.available))
+    throw new Error('The Kepler table is not available; set NASA_DATA_DIR.');
 
   const { createSession } = await gql<{ createSession: { id: string } }>('mutation { createSession { id } }');
   await gql('mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }', {
-    input: { sessionId: createSession.id, datasetId: 'kepler', modelType: 'random_forest', hyperparameters: { n_estimators: trees } },
+    input: {
+      sessionId: createSession.id,
+      datasetId: 'kepler',
+      modelType: 'random_forest',
+      hyperparameters: { n_estimators: trees },
+    },
   });
-  const { startTraining } = await gql<{ startTraining: { id: string } }>('mutation ($s: ID!) { startTraining(sessionId: $s) { id } }', { s: createSession.id });
+  const { startTraining } = await gql<{ startTraining: { id: string } }>(
+    'mutation ($s: ID!) { startTraining(sessionId: $s) { id } }',
+    { s: createSession.id },
+  );
   const runId = startTraining.id;
 
   const client = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
   const received: Received[] = [];
   await new Promise<void>((resolve, reject) => {
     client.subscribe<{ trainingProgress: Event }>(
-      { query: 'subscription ($r: ID!) { trainingProgress(runId: $r) { seq status stage step totalSteps etaSeconds message } }', variables: { r: runId } },
+      {
+        query:
+          'subscription ($r: ID!) { trainingProgress(runId: $r) { seq status stage step totalSteps etaSeconds message } }',
+        variables: { r: runId },
+      },
       {
         next: (value) => {
           if (value.data) received.push({ at: performance.now(), event: value.data.trainingProgress });
@@ -112,7 +128,8 @@ try {
       longestGapStage = `${from.stage} "${from.message ?? ''}" → ${to.stage}${to.stage === from.stage ? ` "${to.message ?? ''}"` : ''}`;
     }
   }
-  for (const r of received.slice(Math.max(0, firstRunning))) eventsPerStage[r.event.stage] = (eventsPerStage[r.event.stage] ?? 0) + 1;
+  for (const r of received.slice(Math.max(0, firstRunning)))
+    eventsPerStage[r.event.stage] = (eventsPerStage[r.event.stage] ?? 0) + 1;
   const last = received.at(-1)?.event;
   if (!last || !TERMINAL.has(last.status)) throw new Error('The subscription ended without a terminal event.');
   if (last.status !== 'SUCCEEDED') throw new Error(`The run ended ${last.status}: ${last.message}`);
@@ -125,13 +142,27 @@ try {
   let permutationSeconds: number | null = null;
   let permutationMethod: string | null = null;
   try {
-    const detail = await gql<{ trainingRun: { timings: { permutationSeconds: number | null } | null; explanation: { permutation: { method: string; sampling: string; rowsPerRepeat: number; rowsTotal: number; repeats: number } | null } | null } }>(
+    const detail = await gql<{
+      trainingRun: {
+        timings: { permutationSeconds: number | null } | null;
+        explanation: {
+          permutation: {
+            method: string;
+            sampling: string;
+            rowsPerRepeat: number;
+            rowsTotal: number;
+            repeats: number;
+          } | null;
+        } | null;
+      };
+    }>(
       'query ($id: ID!) { trainingRun(id: $id) { timings { permutationSeconds } explanation { permutation { method sampling rowsPerRepeat rowsTotal repeats } } } }',
       { id: runId },
     );
     permutationSeconds = detail.trainingRun.timings?.permutationSeconds ?? null;
     const p = detail.trainingRun.explanation?.permutation;
-    if (p) permutationMethod = `${p.method}, ${p.sampling}: ${p.rowsPerRepeat} of ${p.rowsTotal} test rows, ${p.repeats} repeats`;
+    if (p)
+      permutationMethod = `${p.method}, ${p.sampling}: ${p.rowsPerRepeat} of ${p.rowsTotal} test rows, ${p.repeats} repeats`;
   } catch (error) {
     // A server without these fields (the code before issue 9): the explaining stage stands for it.
     if (!String(error).includes('Cannot query field')) throw error;
@@ -154,11 +185,18 @@ try {
     fs.mkdirSync(path.dirname(resultsFile), { recursive: true });
     fs.writeFileSync(resultsFile, `${JSON.stringify(figures, null, 2)}\n`);
   }
-  const before: Figures | null = fs.existsSync(resultsFile) && process.env.BENCH_SAVE !== 'before' ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as Figures) : null;
+  const before: Figures | null =
+    fs.existsSync(resultsFile) && process.env.BENCH_SAVE !== 'before'
+      ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as Figures)
+      : null;
 
   const s = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${v.toFixed(2)} s`);
-  const permutationOf = (f: Figures) => (f.permutationSeconds !== null ? s(f.permutationSeconds) : `${s(f.explainSeconds)} (whole explaining stage)`);
-  const stages = (f: Figures) => Object.entries(f.eventsPerStage).map(([k, v]) => `${k} ${v}`).join(', ');
+  const permutationOf = (f: Figures) =>
+    f.permutationSeconds !== null ? s(f.permutationSeconds) : `${s(f.explainSeconds)} (whole explaining stage)`;
+  const stages = (f: Figures) =>
+    Object.entries(f.eventsPerStage)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
   const rows: [string, (f: Figures) => string][] = [
     ['commit', (f) => `${f.commit ?? '?'} (${f.measuredAt.slice(0, 16)}Z)`],
     ['random forest trees', (f) => String(f.trees)],
@@ -166,15 +204,18 @@ try {
     ['  method', (f) => f.permutationMethod ?? 'all test rows, 5 repeats (implicit)'],
     ['explaining stage', (f) => s(f.explainSeconds)],
     ['total run', (f) => s(f.totalSeconds)],
-    ['longest gap between live events', (f) => `${s(f.longestGapSeconds)}`],
+    ['longest gap between live events', (f) => s(f.longestGapSeconds)],
     ['  where', (f) => f.longestGapStage],
     ['events per stage', stages],
   ];
-  console.log(`bench:progress — ${trees}-tree random forest on Kepler, real server, one graphql-ws subscriber; ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}`);
+  console.log(
+    `bench:progress — ${trees}-tree random forest on Kepler, real server, one graphql-ws subscriber; ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}`,
+  );
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   const column = Math.max(34, ...(before ? rows.map(([, f]) => f(before).length + 2) : [0]));
   console.log(`${''.padEnd(width)}${before ? 'before'.padEnd(column) : ''}${before ? 'after' : 'this run'}`);
-  for (const [label, value] of rows) console.log(`${label.padEnd(width)}${before ? value(before).padEnd(column) : ''}${value(figures)}`);
+  for (const [label, value] of rows)
+    console.log(`${label.padEnd(width)}${before ? value(before).padEnd(column) : ''}${value(figures)}`);
   const ok = (figures.permutationSeconds ?? figures.explainSeconds ?? Infinity) <= 5 && figures.longestGapSeconds <= 2;
   console.log(`targets: permutation importance ≤ 5 s, longest gap ≤ 2 s → ${ok ? 'met' : 'NOT met'}`);
 } finally {

@@ -9,31 +9,74 @@
 import { readFileSync } from 'node:fs';
 import { nasaTableText } from '../test/fixtures/nasa.js';
 import Papa from 'papaparse';
-import { matrix, takeLabels, takeRows, type Matrix, type ModelTrainer, type TrainedClassifier } from '../src/ml/types.js';
+import {
+  matrix,
+  takeLabels,
+  takeRows,
+  type Matrix,
+  type ModelTrainer,
+  type TrainedClassifier,
+} from '../src/ml/types.js';
 import { Random } from '../src/ml/random.js';
-import { decisionTreeTrainer, randomForestTrainer, treeEnsembleOf, treeShap, treeShapAlgorithm2, xgboostTrainer } from '../src/ml/models/trees/index.js';
+import {
+  decisionTreeTrainer,
+  randomForestTrainer,
+  treeEnsembleOf,
+  treeShap,
+  treeShapAlgorithm2,
+  xgboostTrainer,
+} from '../src/ml/models/trees/index.js';
 
-const BASE = ['koi_period', 'koi_duration', 'koi_depth', 'koi_prad', 'koi_teq', 'koi_insol', 'koi_impact', 'koi_model_snr', 'koi_steff', 'koi_slogg', 'koi_srad', 'koi_kepmag'];
+const BASE = [
+  'koi_period',
+  'koi_duration',
+  'koi_depth',
+  'koi_prad',
+  'koi_teq',
+  'koi_insol',
+  'koi_impact',
+  'koi_model_snr',
+  'koi_steff',
+  'koi_slogg',
+  'koi_srad',
+  'koi_kepmag',
+];
 const LABELS: Record<string, number> = { 'FALSE POSITIVE': 0, CANDIDATE: 1, CONFIRMED: 2 };
 
 function loadKepler(path: string | undefined): { X: Matrix; y: Int32Array; features: string[] } {
-  const text = (path ? readFileSync(path, 'utf8') : nasaTableText('kepler')).split('\n').filter((l) => !l.startsWith('#')).join('\n');
+  const text = (path ? readFileSync(path, 'utf8') : nasaTableText('kepler'))
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .join('\n');
   const parsed = Papa.parse<Record<string, string>>(text, { header: true, skipEmptyLines: true });
   const header = parsed.meta.fields ?? [];
   const features = BASE.flatMap((c) => [c, `${c}_err1`, `${c}_err2`]).filter((c) => header.includes(c));
   const rows = parsed.data.filter((r) => r.koi_disposition in LABELS);
   const data = new Float64Array(rows.length * features.length);
-  rows.forEach((r, i) => features.forEach((c, j) => (data[i * features.length + j] = r[c] === '' || r[c] === undefined ? NaN : Number(r[c]))));
-  return { X: matrix(rows.length, features.length, data), y: Int32Array.from(rows, (r) => LABELS[r.koi_disposition]), features };
+  rows.forEach((r, i) => {
+    features.forEach(
+      (c, j) => (data[i * features.length + j] = r[c] === '' || r[c] === undefined ? NaN : Number(r[c])),
+    );
+  });
+  return {
+    X: matrix(rows.length, features.length, data),
+    y: Int32Array.from(rows, (r) => LABELS[r.koi_disposition]),
+    features,
+  };
 }
 
 function macroF1(proba: Float64Array, y: Int32Array, K: number): number {
-  const tp = new Float64Array(K), fp = new Float64Array(K), fn = new Float64Array(K);
+  const tp = new Float64Array(K),
+    fp = new Float64Array(K),
+    fn = new Float64Array(K);
   for (let i = 0; i < y.length; i++) {
     let best = 0;
     for (let k = 1; k < K; k++) if (proba[i * K + k] > proba[i * K + best]) best = k;
     if (best === y[i]) tp[best]++;
-    else { fp[best]++; fn[y[i]]++; }
+    else {
+      fp[best]++;
+      fn[y[i]]++;
+    }
   }
   let f1 = 0;
   for (let k = 0; k < K; k++) f1 += (2 * tp[k]) / Math.max(1, 2 * tp[k] + fp[k] + fn[k]);
@@ -45,9 +88,14 @@ const { X, y } = loadKepler(path);
 const order = new Uint32Array(X.rows).map((_, i) => i);
 new Random(42).shuffle(order);
 const nTrain = Math.round(X.rows * 0.8);
-const Xtr = takeRows(X, order.subarray(0, nTrain)), ytr = takeLabels(y, order.subarray(0, nTrain));
-const Xte = takeRows(X, order.subarray(nTrain)), yte = takeLabels(y, order.subarray(nTrain));
-const big = takeRows(X, Array.from({ length: 10_000 }, (_, i) => i % X.rows));
+const Xtr = takeRows(X, order.subarray(0, nTrain)),
+  ytr = takeLabels(y, order.subarray(0, nTrain));
+const Xte = takeRows(X, order.subarray(nTrain)),
+  yte = takeLabels(y, order.subarray(nTrain));
+const big = takeRows(
+  X,
+  Array.from({ length: 10_000 }, (_, i) => i % X.rows),
+);
 console.log(`Kepler: ${X.rows} rows × ${X.cols} features; train ${nTrain}, test ${X.rows - nTrain}`);
 
 function cpuSeconds(since: NodeJS.CpuUsage): number {
@@ -58,7 +106,12 @@ function cpuSeconds(since: NodeJS.CpuUsage): number {
 let peakRss = process.memoryUsage().rss;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 10);
 
-async function run(name: string, trainer: ModelTrainer, params: Record<string, number | string | null>, threads: number): Promise<TrainedClassifier> {
+async function run(
+  name: string,
+  trainer: ModelTrainer,
+  params: Record<string, number | string | null>,
+  threads: number,
+): Promise<TrainedClassifier> {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const model = await trainer.fit(Xtr, ytr, 3, params, { seed: 42, threads });
@@ -86,14 +139,26 @@ async function run(name: string, trainer: ModelTrainer, params: Record<string, n
     const a = treeShapAlgorithm2(ensemble, row0, 2).contributions;
     alg2Ms = performance.now() - t3;
     const b = treeShap(ensemble, row0, 2).contributions;
-    console.log(`  algorithm 2: ${alg2Ms.toFixed(1)} ms/row, max |diff| vs linear ${Math.max(...a.map((v, i) => Math.abs(v - b[i]))).toExponential(2)}`);
+    console.log(
+      `  algorithm 2: ${alg2Ms.toFixed(1)} ms/row, max |diff| vs linear ${Math.max(...a.map((v, i) => Math.abs(v - b[i]))).toExponential(2)}`,
+    );
   }
   const nodes = ensemble.trees.reduce((s, t) => s + t.nodeCount, 0);
   if (process.env.STATS) {
-    let leafDepthSum = 0, leaves = 0, maxD = 0;
+    let leafDepthSum = 0,
+      leaves = 0,
+      maxD = 0;
     for (const t of ensemble.trees) {
       const st = [0, 0];
-      while (st.length) { const d = st.pop()!, n = st.pop()!; if (t.feature[n] < 0) { leafDepthSum += d; leaves++; maxD = Math.max(maxD, d); } else st.push(t.left[n], d + 1, t.right[n], d + 1); }
+      while (st.length) {
+        const d = st.pop()!,
+          n = st.pop()!;
+        if (t.feature[n] < 0) {
+          leafDepthSum += d;
+          leaves++;
+          maxD = Math.max(maxD, d);
+        } else st.push(t.left[n], d + 1, t.right[n], d + 1);
+      }
     }
     console.log(`  leaves ${leaves}, mean leaf depth ${(leafDepthSum / leaves).toFixed(1)}, max depth ${maxD}`);
   }
@@ -110,7 +175,8 @@ if (which === 'all' || which === 'rf') {
   if (process.env.NO2) process.exit(0);
   await run('random_forest 100 (2 thr)', randomForestTrainer, { n_estimators: 100 }, 2);
 }
-if (which === 'all' || which === 'xgb') await run('xgboost 100 rounds d6', xgboostTrainer, { n_estimators: 100, max_depth: 6 }, 1);
+if (which === 'all' || which === 'xgb')
+  await run('xgboost 100 rounds d6', xgboostTrainer, { n_estimators: 100, max_depth: 6 }, 1);
 if (which === 'all' || which === 'dt') await run('decision_tree', decisionTreeTrainer, {}, 1);
 clearInterval(rssTimer);
 console.log(`peak RSS ${(peakRss / 1e6).toFixed(0)} MB (timings on a shared 2-core machine: noisy)`);

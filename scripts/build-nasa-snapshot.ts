@@ -62,9 +62,14 @@ function main(): void {
       query: decodeURIComponent(new URL(nasaDownloadUrl(mission)).searchParams.get('query') ?? ''),
     };
     entries.push(entry);
-    process.stdout.write(`${mission}: ${entry.rows} rows × ${entry.columns} columns, ${(entry.bytes / 1e6).toFixed(2)} MB → ${(entry.gzipBytes / 1e6).toFixed(2)} MB gzip, sha256 ${entry.sha256.slice(0, 12)}…\n`);
+    process.stdout.write(
+      `${mission}: ${entry.rows} rows × ${entry.columns} columns, ${(entry.bytes / 1e6).toFixed(2)} MB → ${(entry.gzipBytes / 1e6).toFixed(2)} MB gzip, sha256 ${entry.sha256.slice(0, 12)}…\n`,
+    );
   }
-  fs.writeFileSync(path.join(EMBEDDED_SNAPSHOT_DIR, 'manifest.json'), `${JSON.stringify({ source: 'NASA Exoplanet Archive', tables: entries }, null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(EMBEDDED_SNAPSHOT_DIR, 'manifest.json'),
+    `${JSON.stringify({ source: 'NASA Exoplanet Archive', tables: entries }, null, 2)}\n`,
+  );
 }
 
 main();

@@ -13,7 +13,8 @@ async function main(): Promise<void> {
   const force = args.includes('--force');
   const requested = args.filter((a) => !a.startsWith('--'));
   const unknown = requested.filter((m) => !isMissionId(m));
-  if (unknown.length > 0) throw new FetchError(`Unknown mission ${unknown.join(', ')}; choose from ${MISSION_IDS.join(', ')}.`);
+  if (unknown.length > 0)
+    throw new FetchError(`Unknown mission ${unknown.join(', ')}; choose from ${MISSION_IDS.join(', ')}.`);
   const missions: MissionId[] = requested.length > 0 ? requested.filter(isMissionId) : [...MISSION_IDS];
   const { nasaDataDir } = loadConfig();
   const tapUrl = process.env.NASA_TAP_URL?.trim() || undefined;

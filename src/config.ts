@@ -45,9 +45,11 @@ type Env = Record<string, string | undefined>;
 function readInt(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  if (!/^\d+$/.test(raw.trim()))
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
   const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got ${value}`);
+  if (value < min || value > max)
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got ${value}`);
   return value;
 }
 
@@ -60,7 +62,14 @@ function readEnum<T extends string>(env: Env, name: string, allowed: readonly T[
 }
 
 // The original web client's dev servers (ports 3000 and 3001, as the original allowed) and Vite's default port.
-const DEV_ORIGINS = ['http://localhost:3000', 'http://localhost:3001', 'http://localhost:5173', 'http://127.0.0.1:3000', 'http://127.0.0.1:3001', 'http://127.0.0.1:5173'];
+const DEV_ORIGINS = [
+  'http://localhost:3000',
+  'http://localhost:3001',
+  'http://localhost:5173',
+  'http://127.0.0.1:3000',
+  'http://127.0.0.1:3001',
+  'http://127.0.0.1:5173',
+];
 
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConfig {
   const nodeEnv = readEnum<NodeEnv>(env, 'NODE_ENV', ['development', 'production', 'test'], 'development');
@@ -77,10 +86,16 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
   if (corsRaw === undefined || corsRaw.trim() === '') {
     corsOrigins = nodeEnv === 'production' ? [] : DEV_ORIGINS;
   } else {
-    corsOrigins = corsRaw.split(',').map((origin) => origin.trim()).filter(Boolean);
+    corsOrigins = corsRaw
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean);
     for (const origin of corsOrigins) {
       if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
-        throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin like https://example.org (comma-separated list, or *)`);
+        throw new ConfigError(
+          'CORS_ORIGINS',
+          `"${origin}" is not an origin like https://example.org (comma-separated list, or *)`,
+        );
       }
     }
   }
@@ -97,10 +112,21 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     nasaEmbeddedSnapshot: readEnum(env, 'NASA_EMBEDDED_SNAPSHOT', ['on', 'off'], 'on') === 'on',
     corsOrigins,
     maxUploadBytes: readInt(env, 'MAX_UPLOAD_MB', 50, 1, 2048) * 1024 * 1024,
-    trainingConcurrency: readInt(env, 'TRAINING_CONCURRENCY', Math.max(1, Math.floor(os.availableParallelism() / 2)), 1, 64),
+    trainingConcurrency: readInt(
+      env,
+      'TRAINING_CONCURRENCY',
+      Math.max(1, Math.floor(os.availableParallelism() / 2)),
+      1,
+      64,
+    ),
     trainingThreads: readInt(env, 'TRAINING_THREADS', Math.max(1, Math.min(4, os.availableParallelism())), 1, 64),
     modelCacheBytes: readInt(env, 'MODEL_CACHE_MB', DEFAULT_CACHE_BYTES / (1024 * 1024), 0, 65536) * 1024 * 1024,
     workerIdleMs: readInt(env, 'WORKER_IDLE_SECONDS', 10, 1, 86400) * 1000,
-    logLevel: readEnum(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], nodeEnv === 'test' ? 'warn' : 'info'),
+    logLevel: readEnum(
+      env,
+      'LOG_LEVEL',
+      ['debug', 'info', 'warn', 'error', 'silent'],
+      nodeEnv === 'test' ? 'warn' : 'info',
+    ),
   };
 }

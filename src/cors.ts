@@ -11,7 +11,11 @@ export function corsOriginFor(allowed: readonly string[], origin: string | null)
  * drive the API from a visitor's browser. Same-origin pages (GraphiQL) and clients that send no Origin (servers, CLIs,
  * curl) are allowed; other origins must be in CORS_ORIGINS.
  */
-export function browserOriginAllowed(allowed: readonly string[], origin: string | undefined, host: string | undefined): boolean {
+export function browserOriginAllowed(
+  allowed: readonly string[],
+  origin: string | undefined,
+  host: string | undefined,
+): boolean {
   if (!origin) return true;
   try {
     if (host && new URL(origin).host === host) return true;

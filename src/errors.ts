@@ -5,7 +5,8 @@
 import { createGraphQLError } from 'graphql-yoga';
 import type { GraphQLError } from 'graphql';
 
-export type ErrorCode = 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'SERVICE_UNAVAILABLE';
+export type ErrorCode =
+  'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'SERVICE_UNAVAILABLE';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
@@ -19,7 +20,11 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
 /** Seconds a client should wait before trying a SERVICE_UNAVAILABLE request again (HTTP Retry-After). */
 export const RETRY_AFTER_SECONDS = 1;
 
-export function appError(code: ErrorCode, message: string, extra: { field?: string; allowed?: string | string[] } = {}): GraphQLError {
+export function appError(
+  code: ErrorCode,
+  message: string,
+  extra: { field?: string; allowed?: string | string[] } = {},
+): GraphQLError {
   const http: { status: number; headers?: Record<string, string> } = { status: HTTP_STATUS[code] };
   if (code === 'SERVICE_UNAVAILABLE') http.headers = { 'Retry-After': String(RETRY_AFTER_SECONDS) };
   const extensions: Record<string, unknown> = { code, http };
@@ -40,19 +45,31 @@ export function isDatabaseBusy(error: unknown): boolean {
 }
 
 export const databaseBusy = () =>
-  appError('SERVICE_UNAVAILABLE', `The database is busy (another process holds its write lock). Try again in ${RETRY_AFTER_SECONDS} s.`);
+  appError(
+    'SERVICE_UNAVAILABLE',
+    `The database is busy (another process holds its write lock). Try again in ${RETRY_AFTER_SECONDS} s.`,
+  );
 
 /** Errors of the pure layers (ml/data, catalog) carry a code and a field; turn them into GraphQL errors. */
 export function toAppError(error: unknown): GraphQLError | null {
   if (typeof error !== 'object' || error === null) return null;
   const candidate = error as { code?: unknown; message?: unknown; field?: unknown; allowed?: unknown; cause?: unknown };
   // From a worker thread the code travels in `cause` (see portableError in src/ml/worker.ts).
-  if (candidate.code === undefined && typeof candidate.cause === 'object' && candidate.cause !== null && typeof candidate.message === 'string') {
+  if (
+    candidate.code === undefined &&
+    typeof candidate.cause === 'object' &&
+    candidate.cause !== null &&
+    typeof candidate.message === 'string'
+  ) {
     return toAppError({ ...candidate.cause, message: candidate.message });
   }
-  if (typeof candidate.code !== 'string' || !(candidate.code in HTTP_STATUS) || typeof candidate.message !== 'string') return null;
+  if (typeof candidate.code !== 'string' || !(candidate.code in HTTP_STATUS) || typeof candidate.message !== 'string')
+    return null;
   return appError(candidate.code as ErrorCode, candidate.message, {
     field: typeof candidate.field === 'string' ? candidate.field : undefined,
-    allowed: typeof candidate.allowed === 'string' || Array.isArray(candidate.allowed) ? (candidate.allowed as string | string[]) : undefined,
+    allowed:
+      typeof candidate.allowed === 'string' || Array.isArray(candidate.allowed)
+        ? (candidate.allowed as string | string[])
+        : undefined,
   });
 }

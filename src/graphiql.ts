@@ -147,7 +147,11 @@ ${rowLiteral}
 }
 `;
 
-export const GRAPHIQL_EXAMPLE_VARIABLES = JSON.stringify({ sessionId: SESSION_ID_PLACEHOLDER, runId: RUN_ID_PLACEHOLDER }, null, 2);
+export const GRAPHIQL_EXAMPLE_VARIABLES = JSON.stringify(
+  { sessionId: SESSION_ID_PLACEHOLDER, runId: RUN_ID_PLACEHOLDER },
+  null,
+  2,
+);
 
 export const GRAPHIQL_OPTIONS: GraphiQLOptions = {
   title: 'Exoplanet Playground',
@@ -198,7 +202,9 @@ function renderInWorker(options: GraphiQLOptions): Promise<string> {
       void worker.terminate();
     });
     worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the GraphiQL render worker exited (code ${code}) before sending the page`)));
+    worker.once('exit', (code) => {
+      reject(new Error(`the GraphiQL render worker exited (code ${code}) before sending the page`));
+    });
   });
 }
 

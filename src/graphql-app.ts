@@ -25,7 +25,8 @@ export const GRAPHQL_PATH = '/graphql';
 export const MASKED_MESSAGE = 'Unexpected error.';
 
 /** By name, not instanceof: graphql-js may be loaded twice (ESM and CJS builds) and then classes differ. */
-const isGraphQLError = (value: unknown): value is GraphQLError => value instanceof GraphQLError || (value instanceof Error && value.name === 'GraphQLError');
+const isGraphQLError = (value: unknown): value is GraphQLError =>
+  value instanceof GraphQLError || (value instanceof Error && value.name === 'GraphQLError');
 
 const REQUEST_ID_PATTERN = /^[\w.-]{1,64}$/;
 
@@ -51,16 +52,24 @@ function useUnexpectedErrorLogging(): Plugin<GraphQLContext> {
     }),
     onSubscribe: ({ args }) => ({
       onSubscribeResult: () => ({
-        onNext: ({ result }) => report(result.errors, args.contextValue),
+        onNext: ({ result }) => {
+          report(result.errors, args.contextValue);
+        },
       }),
       onSubscribeError: ({ error }) => {
-        if (error instanceof Error && !isGraphQLError(error)) args.contextValue.logger.error('subscription failed', { err: error });
+        if (error instanceof Error && !isGraphQLError(error))
+          args.contextValue.logger.error('subscription failed', { err: error });
       },
     }),
   };
 }
 
-export function createGraphQLApp(config: AppConfig, services: Services, logger: Logger, corsOrigin: (origin: string | null) => string | null): Yoga {
+export function createGraphQLApp(
+  config: AppConfig,
+  services: Services,
+  logger: Logger,
+  corsOrigin: (origin: string | null) => string | null,
+): Yoga {
   const fetchAPI = createFetch({ formDataLimits: { fileSize: config.maxUploadBytes, files: 1, fields: 10 } });
   return createYoga<ServerContext, GraphQLContext>({
     schema,
@@ -76,7 +85,12 @@ export function createGraphQLApp(config: AppConfig, services: Services, logger: 
     cors: (request) => {
       const origin = corsOrigin(request.headers.get('origin'));
       return origin
-        ? { origin, credentials: true, methods: ['GET', 'POST', 'OPTIONS'], allowedHeaders: ['content-type', 'x-request-id', 'graphql-preflight', 'apollo-require-preflight'] }
+        ? {
+            origin,
+            credentials: true,
+            methods: ['GET', 'POST', 'OPTIONS'],
+            allowedHeaders: ['content-type', 'x-request-id', 'graphql-preflight', 'apollo-require-preflight'],
+          }
         : false; // not `{ origin: [] }`: yoga reads an empty list as "allow every origin".
     },
     context: ({ request }): GraphQLContext => {
@@ -92,11 +106,16 @@ export function createGraphQLApp(config: AppConfig, services: Services, logger: 
         if (original && isDatabaseBusy(original)) return databaseBusy();
         // yoga's own multipart limit (formDataLimits) speaks of REQUEST_ENTITY_TOO_LARGE; clients rely on our code.
         if (isGraphQLError(error) && error.extensions?.code === 'REQUEST_ENTITY_TOO_LARGE') {
-          return appError('PAYLOAD_TOO_LARGE', `The file is larger than the limit of ${config.maxUploadBytes / 1024 / 1024} MB (MAX_UPLOAD_MB).`, { field: 'file' });
+          return appError(
+            'PAYLOAD_TOO_LARGE',
+            `The file is larger than the limit of ${config.maxUploadBytes / 1024 / 1024} MB (MAX_UPLOAD_MB).`,
+            { field: 'file' },
+          );
         }
         const masked = defaultMaskError(error, MASKED_MESSAGE, isDev && config.nodeEnv === 'development');
         // Resolver errors (with a path) are logged with their request id by useUnexpectedErrorLogging.
-        if (masked !== error && !(isGraphQLError(error) && error.path)) logger.error('unexpected error', { err: original ?? error });
+        if (masked !== error && !(isGraphQLError(error) && error.path))
+          logger.error('unexpected error', { err: original ?? error });
         return masked;
       },
     },

@@ -14,7 +14,10 @@ export const PARSED_JSON_MAX_BYTES = 4 * 1024 * 1024;
 /** The content types yoga parses as JSON, matched as yoga matches them (first of a list, parameters allowed). */
 export function isJsonContentType(header: string | undefined): boolean {
   const type = header?.split(',')[0];
-  return type !== undefined && ['application/json', 'application/graphql+json'].some((json) => type === json || type.startsWith(`${json};`));
+  return (
+    type !== undefined &&
+    ['application/json', 'application/graphql+json'].some((json) => type === json || type.startsWith(`${json};`))
+  );
 }
 
 /** The body yoga will read instead of the stream: the parsed object, or the text when yoga must report it as bad. */
@@ -28,4 +31,3 @@ export function preparsedBody(text: string): unknown {
   }
   return text;
 }
-

@@ -12,19 +12,37 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-export function createLogger(level: LogLevel | 'silent', base: Record<string, unknown> = {}, write: (line: string) => void = (line) => process.stderr.write(line + '\n')): Logger {
+export function createLogger(
+  level: LogLevel | 'silent',
+  base: Record<string, unknown> = {},
+  write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
+): Logger {
   const emit = (lvl: LogLevel, message: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < ORDER[level]) return;
-    const entry: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, msg: message, ...base, ...fields };
+    const entry: Record<string, unknown> = {
+      time: new Date().toISOString(),
+      level: lvl,
+      msg: message,
+      ...base,
+      ...fields,
+    };
     const err = entry.err;
     if (err instanceof Error) entry.err = { name: err.name, message: err.message, stack: err.stack };
     write(JSON.stringify(entry));
   };
   return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
+    debug: (m, f) => {
+      emit('debug', m, f);
+    },
+    info: (m, f) => {
+      emit('info', m, f);
+    },
+    warn: (m, f) => {
+      emit('warn', m, f);
+    },
+    error: (m, f) => {
+      emit('error', m, f);
+    },
     child: (fields) => createLogger(level, { ...base, ...fields }, write),
   };
 }

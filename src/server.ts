@@ -6,7 +6,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { GraphQLError, type DocumentNode, type ExecutionArgs, type execute as graphqlExecute, type subscribe as graphqlSubscribe } from 'graphql';
+import {
+  GraphQLError,
+  type DocumentNode,
+  type ExecutionArgs,
+  type execute as graphqlExecute,
+  type subscribe as graphqlSubscribe,
+} from 'graphql';
 import { envelop, type Plugin } from 'graphql-yoga';
 import type { AppConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -36,10 +42,10 @@ export interface BuildOptions {
 }
 
 type OperationResult = ReturnType<typeof graphqlExecute> | ReturnType<typeof graphqlSubscribe>;
-type EnvelopedRoot = {
+interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => OperationResult;
   subscribe: (args: ExecutionArgs) => OperationResult;
-};
+}
 
 export async function buildApp(config: AppConfig, options: BuildOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -52,7 +58,9 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     const pathname = (req.url ?? '/').split('?')[0];
     const started = performance.now();
     // One request id for the whole request: yoga's context and the REST layer read it from this header.
-    const requestId = requestIdFrom(typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : null);
+    const requestId = requestIdFrom(
+      typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : null,
+    );
     req.headers['x-request-id'] = requestId;
     res.setHeader('x-request-id', requestId);
     res.once('finish', () => {
@@ -71,13 +79,23 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
         res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
         res.end(
           JSON.stringify({
-            errors: [{ message: `The request body is larger than MAX_UPLOAD_MB (${config.maxUploadBytes / 1024 / 1024} MB).`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+            errors: [
+              {
+                message: `The request body is larger than MAX_UPLOAD_MB (${config.maxUploadBytes / 1024 / 1024} MB).`,
+                extensions: { code: 'PAYLOAD_TOO_LARGE' },
+              },
+            ],
           }),
         );
         req.resume();
         return;
       }
-      if (req.method === 'POST' && length > 0 && length <= PARSED_JSON_MAX_BYTES && isJsonContentType(req.headers['content-type'])) {
+      if (
+        req.method === 'POST' &&
+        length > 0 &&
+        length <= PARSED_JSON_MAX_BYTES &&
+        isJsonContentType(req.headers['content-type'])
+      ) {
         // Node's parser delivers exactly content-length bytes, so the body is bounded without yoga's stream limiter.
         // A client that hangs up mid-body gets no answer, as on yoga's path.
         const chunks: Buffer[] = [];
@@ -113,7 +131,9 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     }
     if (!browserOriginAllowed(config.corsOrigins, req.headers.origin, req.headers.host)) {
       const body = `Origin ${String(req.headers.origin).slice(0, 100)} is not allowed (CORS_ORIGINS).`;
-      socket.end(`HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
       return;
     }
     wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req));
@@ -129,7 +149,9 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
           req: request,
           socket: ctx.extra.socket,
           params: payload,
-          request: { headers: new Headers({ 'x-request-id': requestIdFrom(String(request.headers['x-request-id'] ?? '')) }) },
+          request: {
+            headers: new Headers({ 'x-request-id': requestIdFrom(String(request.headers['x-request-id'] ?? '')) }),
+          },
         });
         // A syntax error, or a limit that throws while validating (graphql-armor's aliases), answers this subscription
         // with an error message; thrown, graphql-ws would close the socket with 4500 and end every other subscription.
@@ -176,12 +198,22 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
       }),
     stop: () => {
       stopping ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const closed = new Promise<void>((resolve) =>
+          server.close(() => {
+            resolve();
+          }),
+        );
         for (const client of wsServer.clients) client.close(1001, 'Server shutting down');
         await wsCleanup.dispose();
-        await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+        await new Promise<void>((resolve) => {
+          wsServer.close(() => {
+            resolve();
+          });
+        });
         server.closeIdleConnections();
-        const force = setTimeout(() => server.closeAllConnections(), 2000);
+        const force = setTimeout(() => {
+          server.closeAllConnections();
+        }, 2000);
         await closed;
         clearTimeout(force);
         await services.close();

@@ -1,7 +1,14 @@
 /**
  * Shared execution of fanned-out subscription events over WebSocket (an envelop plugin).
  */
-import { createSourceEventStream, execute as executeOnce, getOperationAST, Kind, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import {
+  createSourceEventStream,
+  execute as executeOnce,
+  getOperationAST,
+  Kind,
+  type ExecutionArgs,
+  type ExecutionResult,
+} from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 
 /**
@@ -51,8 +58,8 @@ export function useSharedSubscriptionExecution(): Plugin {
     onSubscribe: ({ args, setSubscribeFn }) => {
       const operation = getOperationAST(args.document, args.operationName);
       const root = operation?.selectionSet.selections;
-      if (root?.length === 1 && root[0].kind === Kind.FIELD && SHARED_EXECUTION_FIELDS.has(root[0].name.value)) setSubscribeFn(sharedSubscribe);
+      if (root?.length === 1 && root[0].kind === Kind.FIELD && SHARED_EXECUTION_FIELDS.has(root[0].name.value))
+        setSubscribeFn(sharedSubscribe);
     },
   };
 }
-

@@ -24,12 +24,21 @@ export function startupSummary(config: AppConfig, services: Services, baseUrl: s
       continue;
     }
     const rows = services.datasets.knownRowCount(dataset.id);
-    const exported = dataset.source.exportedAt ? `, exported ${dataset.source.exportedAt.toISOString().slice(0, 10)}` : '';
-    const where = dataset.source.kind === 'EMBEDDED_SNAPSHOT' ? 'embedded snapshot' : `${dataset.source.folder}/${dataset.source.fileName}`;
-    lines.push(`    ${name}  ${rows === null ? 'rows counted on first use' : `${formatCount(rows)} rows`} (${where}${exported})`);
+    const exported = dataset.source.exportedAt
+      ? `, exported ${dataset.source.exportedAt.toISOString().slice(0, 10)}`
+      : '';
+    const where =
+      dataset.source.kind === 'EMBEDDED_SNAPSHOT'
+        ? 'embedded snapshot'
+        : `${dataset.source.folder}/${dataset.source.fileName}`;
+    lines.push(
+      `    ${name}  ${rows === null ? 'rows counted on first use' : `${formatCount(rows)} rows`} (${where}${exported})`,
+    );
   }
   const tfBackend = services.health.report().tfBackend;
-  lines.push(`  TF.js      ${tfBackend ?? 'tfjs-node when installed, else WASM, else CPU'} (loaded by the first neural network, in its worker)`);
+  lines.push(
+    `  TF.js      ${tfBackend ?? 'tfjs-node when installed, else WASM, else CPU'} (loaded by the first neural network, in its worker)`,
+  );
   lines.push(`  Database   ${config.databasePath}`);
   lines.push(`  Uploads    ${config.uploadDir}`);
   return lines;

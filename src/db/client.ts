@@ -28,7 +28,10 @@ export function pathError(variable: string, target: string, error: unknown): unk
     SQLITE_NOTADB: 'the file is not an SQLite database',
     SQLITE_CORRUPT: 'the database file is corrupt',
   };
-  return new ConfigError(variable, `cannot use ${target}: ${reasons[code] ?? code}. Choose another path (${variable}=...).`);
+  return new ConfigError(
+    variable,
+    `cannot use ${target}: ${reasons[code] ?? code}. Choose another path (${variable}=...).`,
+  );
 }
 
 export type Db = BetterSQLite3Database<typeof schema>;

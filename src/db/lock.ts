@@ -33,8 +33,19 @@ function isAlive(pid: number): boolean {
 function readOwner(lockPath: string): LockOwner | null {
   try {
     const parsed: unknown = JSON.parse(fs.readFileSync(lockPath, 'utf8'));
-    if (parsed && typeof parsed === 'object' && 'pid' in parsed && 'host' in parsed && typeof parsed.pid === 'number' && typeof parsed.host === 'string') {
-      return { pid: parsed.pid, host: parsed.host, startedAt: 'startedAt' in parsed && typeof parsed.startedAt === 'string' ? parsed.startedAt : '' };
+    if (
+      parsed &&
+      typeof parsed === 'object' &&
+      'pid' in parsed &&
+      'host' in parsed &&
+      typeof parsed.pid === 'number' &&
+      typeof parsed.host === 'string'
+    ) {
+      return {
+        pid: parsed.pid,
+        host: parsed.host,
+        startedAt: 'startedAt' in parsed && typeof parsed.startedAt === 'string' ? parsed.startedAt : '',
+      };
     }
   } catch {
     // unreadable or half-written: treated as stale
@@ -70,5 +81,7 @@ export function lockDatabase(databasePath: string): () => void {
     }
     fs.rmSync(lockPath, { force: true }); // stale: its process is gone
   }
-  throw new DatabaseInUseError(`Could not take the lock ${lockPath}: another server is starting on the same DATABASE_PATH.`);
+  throw new DatabaseInUseError(
+    `Could not take the lock ${lockPath}: another server is starting on the same DATABASE_PATH.`,
+  );
 }

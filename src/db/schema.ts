@@ -75,7 +75,10 @@ export const trainingRuns = sqliteTable(
     startedAt: integer('started_at', { mode: 'timestamp_ms' }),
     finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
   },
-  (t) => [index('training_runs_session_idx').on(t.sessionId, t.seq), index('training_runs_status_idx').on(t.status, t.seq)],
+  (t) => [
+    index('training_runs_session_idx').on(t.sessionId, t.seq),
+    index('training_runs_status_idx').on(t.status, t.seq),
+  ],
 );
 
 /** Every progress event of a run, so the loss curve can be drawn after the fact. */

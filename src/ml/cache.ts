@@ -124,7 +124,10 @@ export class ByteBudgetCache<V> {
     const { dispose } = this.options;
     if (!dispose) return;
     entry.value.then(
-      (value) => setImmediate(() => dispose(value)),
+      (value) =>
+        setImmediate(() => {
+          dispose(value);
+        }),
       () => undefined,
     );
   }

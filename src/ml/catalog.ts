@@ -33,9 +33,7 @@ export interface HyperparameterSpec {
  * A name the original web client's forms send (scikit-learn's) that is not the catalog's: either another name of a
  * catalog hyperparameter, or a setting this implementation has fixed, accepted only with the values that match it.
  */
-export type FormAlias =
-  | { name: string; target: string }
-  | { name: string; fixed: { accepts: string[]; why: string } };
+export type FormAlias = { name: string; target: string } | { name: string; fixed: { accepts: string[]; why: string } };
 
 export interface ModelSpec {
   id: ModelTypeId;
@@ -170,8 +168,22 @@ export const MODEL_CATALOG: readonly ModelSpec[] = Object.freeze([
         max: 1,
         description: 'Shrinkage (eta) applied to each new tree.',
       },
-      { name: 'reg_lambda', type: 'float', default: 1, min: 0, max: 1000, description: 'L2 regularisation on leaf weights.' },
-      { name: 'reg_alpha', type: 'float', default: 0, min: 0, max: 1000, description: 'L1 regularisation on leaf weights.' },
+      {
+        name: 'reg_lambda',
+        type: 'float',
+        default: 1,
+        min: 0,
+        max: 1000,
+        description: 'L2 regularisation on leaf weights.',
+      },
+      {
+        name: 'reg_alpha',
+        type: 'float',
+        default: 0,
+        min: 0,
+        max: 1000,
+        description: 'L1 regularisation on leaf weights.',
+      },
       {
         name: 'gamma',
         type: 'float',
@@ -272,7 +284,14 @@ export const MODEL_CATALOG: readonly ModelSpec[] = Object.freeze([
         max: 1,
         description: 'Adam learning rate.',
       },
-      { name: 'epochs', type: 'int', default: 100, min: 1, max: 1000, description: 'Maximum number of passes over the data.' },
+      {
+        name: 'epochs',
+        type: 'int',
+        default: 100,
+        min: 1,
+        max: 1000,
+        description: 'Maximum number of passes over the data.',
+      },
       { name: 'batch_size', type: 'int', default: 32, min: 1, max: 4096, description: 'Rows per gradient step.' },
       {
         name: 'early_stopping_patience',
@@ -301,9 +320,18 @@ export const MODEL_CATALOG: readonly ModelSpec[] = Object.freeze([
     hasTreeStructure: false,
     hyperparameters: [{ ...inverseRegularisation }, { ...logisticMaxIter }],
     formAliases: [
-      { name: 'fit_intercept', fixed: { accepts: ['true'], why: 'the model always fits an (unpenalised) intercept per class' } },
+      {
+        name: 'fit_intercept',
+        fixed: { accepts: ['true'], why: 'the model always fits an (unpenalised) intercept per class' },
+      },
       // scikit-learn's `normalize` (removed in 1.2); here the pipeline always standardises a linear model's inputs.
-      { name: 'normalize', fixed: { accepts: ['true', 'false'], why: 'inputs are always standardised by the pipeline, whatever this says' } },
+      {
+        name: 'normalize',
+        fixed: {
+          accepts: ['true', 'false'],
+          why: 'inputs are always standardised by the pipeline, whatever this says',
+        },
+      },
     ],
   },
   {
@@ -397,7 +425,10 @@ export const MODEL_CATALOG: readonly ModelSpec[] = Object.freeze([
     formAliases: [
       {
         name: 'svd_solver',
-        fixed: { accepts: ['auto', 'full', 'arpack', 'randomized'], why: 'the components are always exact (eigen-decomposition of the covariance matrix)' },
+        fixed: {
+          accepts: ['auto', 'full', 'arpack', 'randomized'],
+          why: 'the components are always exact (eigen-decomposition of the covariance matrix)',
+        },
       },
     ],
   },
@@ -414,7 +445,10 @@ for (const spec of MODEL_CATALOG) {
 /** Case-insensitive, trims; spaces and hyphens count as underscores ("Random Forest" → random_forest). */
 export function resolveModelType(idOrAlias: string): ModelTypeId | null {
   if (typeof idOrAlias !== 'string') return null;
-  const key = idOrAlias.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  const key = idOrAlias
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
   return lookup.get(key) ?? null;
 }
 
@@ -503,15 +537,24 @@ function translateFormAliases(model: ModelSpec, input: Record<string, unknown>):
     const field = `hyperparameters.${key}`;
     if ('target' in alias) {
       if (alias.target in input) {
-        throw new HyperparameterError(`give ${alias.target} or its scikit-learn name ${key}, not both`, field, `${alias.target} alone`);
+        throw new HyperparameterError(
+          `give ${alias.target} or its scikit-learn name ${key}, not both`,
+          field,
+          `${alias.target} alone`,
+        );
       }
       out[alias.target] = value;
       continue;
     }
-    const word = typeof value === 'string' || typeof value === 'boolean' ? String(value).trim().toLowerCase() : undefined;
+    const word =
+      typeof value === 'string' || typeof value === 'boolean' ? String(value).trim().toLowerCase() : undefined;
     if (word === undefined || !alias.fixed.accepts.includes(word)) {
       const allowed = `one of ${alias.fixed.accepts.join(', ')}`;
-      throw new HyperparameterError(`${key} must be ${allowed} for ${model.id}: ${alias.fixed.why}; got ${describe(value)}`, field, allowed);
+      throw new HyperparameterError(
+        `${key} must be ${allowed} for ${model.id}: ${alias.fixed.why}; got ${describe(value)}`,
+        field,
+        allowed,
+      );
     }
   }
   return out;
@@ -623,7 +666,10 @@ function validateIntList(spec: HyperparameterSpec, value: unknown, fail: (got: u
   if (Array.isArray(value)) {
     items = value;
   } else if (typeof value === 'string') {
-    const inner = value.trim().replace(/^\[(.*)\]$/s, '$1').trim();
+    const inner = value
+      .trim()
+      .replace(/^\[(.*)\]$/s, '$1')
+      .trim();
     items = inner === '' ? [] : inner.split(/[\s,;]+/).filter((part) => part !== '');
   } else if (typeof value === 'number') {
     items = [value];
@@ -657,7 +703,8 @@ function inRange(spec: HyperparameterSpec, value: number): boolean {
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map((v) => (typeof v === 'string' ? JSON.stringify(v) : String(v))).join(', ')}]`;
+  if (Array.isArray(value))
+    return `[${value.map((v) => (typeof v === 'string' ? JSON.stringify(v) : String(v))).join(', ')}]`;
   if (value === null) return 'null';
   if (typeof value === 'object') return 'an object';
   return String(value);

@@ -198,7 +198,7 @@ export function evaluate(
   const macro = averageOver(perClass, (m) => (m.f1 !== null ? 1 : 0));
   const weighted = averageOver(perClass, (m) => m.support);
   const present = perClass.filter((m) => m.recall !== null);
-  const balancedAccuracy = present.length ? mean(present.map((m) => m.recall as number)) : null;
+  const balancedAccuracy = present.length ? mean(present.map((m) => m.recall!)) : null;
 
   let logLossSum = 0;
   let brierSum = 0;
@@ -297,7 +297,7 @@ export function binaryRanking(scores: Float64Array, positive: Uint8Array): Ranki
   let previousRecall = 0;
   let previousFpr = 0;
   let previousTpr = 0;
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     const threshold = key(order[start]);
     let end = start;
     while (end < n && key(order[end]) === threshold) {
@@ -390,7 +390,7 @@ function calibration(
   if (n > 0) {
     ece = 0;
     for (const bin of topClass) {
-      if (bin.count > 0) ece += (bin.count / n) * Math.abs((bin.observed as number) - (bin.meanPredicted as number));
+      if (bin.count > 0) ece += (bin.count / n) * Math.abs(bin.observed! - bin.meanPredicted!);
     }
   }
   const perClass = classes.map((label, c) => {

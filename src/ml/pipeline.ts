@@ -27,7 +27,8 @@ import {
 } from './types.js';
 
 export type Task = 'THREE_CLASS' | 'BINARY';
-export type Stage = 'QUEUED' | 'LOADING' | 'PREPROCESSING' | 'TRAINING' | 'EVALUATING' | 'EXPLAINING' | 'SAVING' | 'DONE';
+export type Stage =
+  'QUEUED' | 'LOADING' | 'PREPROCESSING' | 'TRAINING' | 'EVALUATING' | 'EXPLAINING' | 'SAVING' | 'DONE';
 /** Stages after fitting: they report steps of their own (rows predicted, features permuted, bytes compressed). */
 export type PostFitStage = 'EVALUATING' | 'EXPLAINING' | 'SAVING';
 
@@ -105,7 +106,13 @@ export interface PipelineResult {
   permutationRows: number;
   /** What the importance figures are: stored with the run, so a user knows how they were computed. */
   explanation: ExplanationInfo;
-  timings: { preprocessSeconds: number; fitSeconds: number; evaluateSeconds: number; explainSeconds: number; permutationSeconds: number };
+  timings: {
+    preprocessSeconds: number;
+    fitSeconds: number;
+    evaluateSeconds: number;
+    explainSeconds: number;
+    permutationSeconds: number;
+  };
 }
 
 export type PermutationMethod = 'FOREST_EXACT' | 'MODEL_PREDICT';
@@ -191,7 +198,9 @@ function explainPermutation(
         method: 'FOREST_EXACT',
         description:
           `Macro-F1 drop when one feature is shuffled, ${repeats} shuffles per feature, ` +
-          (sampled ? `each scored on its own seeded sample of ${result.rowsPerRepeat} of the ${X.rows} test rows` : `each scored on all ${X.rows} test rows`) +
+          (sampled
+            ? `each scored on its own seeded sample of ${result.rowsPerRepeat} of the ${X.rows} test rows`
+            : `each scored on all ${X.rows} test rows`) +
           `; the shuffled copies are predicted exactly, re-walking only the trees whose leaf moves. ±CI95 over the shuffles` +
           (sampled ? ' includes the row sampling.' : '.'),
         metric: 'macro-F1',
@@ -215,7 +224,9 @@ function explainPermutation(
     repeats,
     seed,
     signal,
-    onProgress: (done, total) => onStep(done, total, `Permutation importance: feature ${done} of ${total} (${repeats} shuffles each)`),
+    onProgress: (done, total) => {
+      onStep(done, total, `Permutation importance: feature ${done} of ${total} (${repeats} shuffles each)`);
+    },
   });
   return {
     result,
@@ -224,7 +235,9 @@ function explainPermutation(
       method: 'MODEL_PREDICT',
       description:
         `Macro-F1 drop when one feature is shuffled, ${repeats} shuffles per feature, the model predicting every shuffled copy of ` +
-        (sample ? `one seeded sample of ${Xperm.rows} of the ${X.rows} test rows (a kernel SVM predicts slowly).` : `all ${X.rows} test rows.`),
+        (sample
+          ? `one seeded sample of ${Xperm.rows} of the ${X.rows} test rows (a kernel SVM predicts slowly).`
+          : `all ${X.rows} test rows.`),
       metric: 'macro-F1',
       rowsPerRepeat: Xperm.rows,
       rowsTotal: X.rows,
@@ -298,13 +311,23 @@ export function taskTable(table: LabeledTable, task: Task): LabeledTable {
  * Whether a config can train on a table: the split it would make (deterministic: same seed, same rows) must hold
  * every class in every split (see checkedSplit). Throws BAD_USER_INPUT otherwise; returns the run's warnings.
  */
-export function checkTrainable(table: LabeledTable, config: Pick<PipelineConfig, 'task' | 'split' | 'seed'>): { warnings: string[]; splitCounts: SplitCounts } {
+export function checkTrainable(
+  table: LabeledTable,
+  config: Pick<PipelineConfig, 'task' | 'split' | 'seed'>,
+): { warnings: string[]; splitCounts: SplitCounts } {
   const data = taskTable(table, config.task);
   const { split, warnings } = checkedSplit(data.labels, data.groups, data.classes, config.split, config.seed);
-  return { warnings, splitCounts: { train: split.train.length, validation: split.validation.length, test: split.test.length } };
+  return {
+    warnings,
+    splitCounts: { train: split.train.length, validation: split.validation.length, test: split.test.length },
+  };
 }
 
-export async function trainPipeline(table: LabeledTable, config: PipelineConfig, hooks: PipelineHooks = {}): Promise<PipelineResult> {
+export async function trainPipeline(
+  table: LabeledTable,
+  config: PipelineConfig,
+  hooks: PipelineHooks = {},
+): Promise<PipelineResult> {
   const { signal } = hooks;
   const stage = (name: Stage, message: string) => hooks.onStage?.(name, message);
   const spec = getModelSpec(config.modelType);
@@ -347,7 +370,11 @@ export async function trainPipeline(table: LabeledTable, config: PipelineConfig,
   stage('EVALUATING', `Evaluating on ${split.test.length} held-out rows`);
   started = performance.now();
   const proba = predictInSteps(model, Xtest, data.classes.length, signal, (step, totalSteps, rows) =>
-    hooks.onStageStep?.('EVALUATING', { step, totalSteps, message: `Predicted ${rows} of ${Xtest.rows} held-out rows` }),
+    hooks.onStageStep?.('EVALUATING', {
+      step,
+      totalSteps,
+      message: `Predicted ${rows} of ${Xtest.rows} held-out rows`,
+    }),
   );
   let majorityClass = 0;
   const trainCounts = new Array<number>(data.classes.length).fill(0);
@@ -356,16 +383,28 @@ export async function trainPipeline(table: LabeledTable, config: PipelineConfig,
     if (count > trainCounts[majorityClass]) majorityClass = c;
   });
   const metrics = evaluate(ytest, proba, data.classes, { majorityClass });
-  hooks.onStageStep?.('EVALUATING', { step: EVALUATION_CHUNKS + 1, totalSteps: EVALUATION_CHUNKS + 1, message: 'Metrics and curves computed' });
+  hooks.onStageStep?.('EVALUATING', {
+    step: EVALUATION_CHUNKS + 1,
+    totalSteps: EVALUATION_CHUNKS + 1,
+    message: 'Metrics and curves computed',
+  });
   const evaluateSeconds = seconds(started);
   throwIfAborted(signal);
 
   stage('EXPLAINING', `Permutation importance of ${features.length} features`);
   started = performance.now();
   const own = model.featureImportance();
-  const explained = explainPermutation(model, Xtest, ytest, data.classes.length, spec.family, config.seed, signal, (done, total, message) =>
-    // One step more than the permutation's own: the artifact below.
-    hooks.onStageStep?.('EXPLAINING', { step: done, totalSteps: total + 1, message }),
+  const explained = explainPermutation(
+    model,
+    Xtest,
+    ytest,
+    data.classes.length,
+    spec.family,
+    config.seed,
+    signal,
+    (done, total, message) =>
+      // One step more than the permutation's own: the artifact below.
+      hooks.onStageStep?.('EXPLAINING', { step: done, totalSteps: total + 1, message }),
   );
   const { result: permutation, info: permutationInfo } = explained;
   const permutationShare = normaliseImportance(permutation.mean);
@@ -396,7 +435,11 @@ export async function trainPipeline(table: LabeledTable, config: PipelineConfig,
     background: matrixToRows(sampleBackground(rawTrain, config.seed, BACKGROUND_ROWS)),
   };
   const explainSteps = explained.totalSteps + 1;
-  hooks.onStageStep?.('EXPLAINING', { step: explainSteps, totalSteps: explainSteps, message: 'Feature importance done; model packed' });
+  hooks.onStageStep?.('EXPLAINING', {
+    step: explainSteps,
+    totalSteps: explainSteps,
+    message: 'Feature importance done; model packed',
+  });
   const explainSeconds = seconds(started);
   return {
     artifact,
@@ -409,6 +452,12 @@ export async function trainPipeline(table: LabeledTable, config: PipelineConfig,
     warnings,
     permutationRows: permutationInfo.rowsPerRepeat,
     explanation: { permutation: permutationInfo },
-    timings: { preprocessSeconds, fitSeconds, evaluateSeconds, explainSeconds, permutationSeconds: permutationInfo.seconds },
+    timings: {
+      preprocessSeconds,
+      fitSeconds,
+      evaluateSeconds,
+      explainSeconds,
+      permutationSeconds: permutationInfo.seconds,
+    },
   };
 }

@@ -103,7 +103,9 @@ export class Predictor {
     this.clips =
       mission !== null && isMissionId(mission)
         ? MISSIONS[mission].fixes.flatMap((fix) =>
-            fix.columns.filter((c) => this.featureIndex.has(c)).map((c) => ({ feature: this.featureIndex.get(c)!, min: fix.min, max: fix.max })),
+            fix.columns
+              .filter((c) => this.featureIndex.has(c))
+              .map((c) => ({ feature: this.featureIndex.get(c)!, min: fix.min, max: fix.max })),
           )
         : [];
   }
@@ -163,7 +165,11 @@ export class Predictor {
       features.forEach((feature, j) => {
         const raw = record[feature];
         let value: number;
-        if (raw === undefined || raw === null || (typeof raw === 'string' && (raw.trim() === '' || MISSING_SPELLINGS.has(raw.trim())))) {
+        if (
+          raw === undefined ||
+          raw === null ||
+          (typeof raw === 'string' && (raw.trim() === '' || MISSING_SPELLINGS.has(raw.trim())))
+        ) {
           missing.push(feature);
           return;
         } else if (typeof raw === 'number') {
@@ -174,12 +180,21 @@ export class Predictor {
           value = NaN;
         }
         if (!Number.isFinite(value)) {
-          throw new DataError('BAD_USER_INPUT', `${at}.${feature}: ${describeValue(raw)} is not a number.`, `${at}.${feature}`);
+          throw new DataError(
+            'BAD_USER_INPUT',
+            `${at}.${feature}: ${describeValue(raw)} is not a number.`,
+            `${at}.${feature}`,
+          );
         }
         data[r * cols + j] = value;
         present++;
         const range = ranges[j];
-        if (range && Number.isFinite(range.min) && Number.isFinite(range.max) && (value < range.min || value > range.max)) {
+        if (
+          range &&
+          Number.isFinite(range.min) &&
+          Number.isFinite(range.max) &&
+          (value < range.min || value > range.max)
+        ) {
           rowWarnings.push(`${feature} = ${value} is outside the training range [${range.min}, ${range.max}].`);
         }
       });
@@ -191,10 +206,13 @@ export class Predictor {
         );
       }
       if (missing.length > 0) {
-        const how = getModelSpec(this.artifact.modelType).preprocessing.impute ? 'imputed with the training median' : "sent down each tree's learned default branch";
+        const how = getModelSpec(this.artifact.modelType).preprocessing.impute
+          ? 'imputed with the training median'
+          : "sent down each tree's learned default branch";
         rowWarnings.unshift(`Missing feature${missing.length > 1 ? 's' : ''} ${how}: ${missing.join(', ')}.`);
       }
-      if (unknown.length > 0) rowWarnings.push(`Unknown column${unknown.length > 1 ? 's' : ''} ignored: ${unknown.join(', ')}.`);
+      if (unknown.length > 0)
+        rowWarnings.push(`Unknown column${unknown.length > 1 ? 's' : ''} ignored: ${unknown.join(', ')}.`);
       warnings.push(rowWarnings);
     });
     return { X: { rows: rows.length, cols, data }, warnings };
@@ -238,7 +256,11 @@ export class Predictor {
 
   predictRows(rows: readonly unknown[]): RowPrediction[] {
     if (rows.length > MAX_PREDICT_ROWS) {
-      throw new DataError('BAD_USER_INPUT', `At most ${MAX_PREDICT_ROWS} rows per call (got ${rows.length}); use a batch prediction for more.`, 'rows');
+      throw new DataError(
+        'BAD_USER_INPUT',
+        `At most ${MAX_PREDICT_ROWS} rows per call (got ${rows.length}); use a batch prediction for more.`,
+        'rows',
+      );
     }
     const { X, warnings } = this.parseRows(rows);
     return this.toPredictions(this.predictMatrix(X), warnings);
@@ -252,7 +274,12 @@ export class Predictor {
     let outputIndex = 0;
     if (label !== undefined && label !== null) {
       outputIndex = classes.indexOf(label);
-      if (outputIndex === -1) throw new DataError('BAD_USER_INPUT', `Unknown label "${label}"; the classes are ${classes.join(', ')}.`, 'label');
+      if (outputIndex === -1)
+        throw new DataError(
+          'BAD_USER_INPUT',
+          `Unknown label "${label}"; the classes are ${classes.join(', ')}.`,
+          'label',
+        );
     } else {
       for (let c = 1; c < classes.length; c++) if (proba[c] > proba[outputIndex]) outputIndex = c;
     }
@@ -302,7 +329,9 @@ export class Predictor {
     const rows = this.artifact.background;
     const cols = this.artifact.features.length;
     const data = new Float64Array(rows.length * cols);
-    rows.forEach((row, i) => row.forEach((v, j) => (data[i * cols + j] = v === null ? NaN : v)));
+    rows.forEach((row, i) => {
+      row.forEach((v, j) => (data[i * cols + j] = v === null ? NaN : v));
+    });
     return { rows: rows.length, cols, data };
   }
 }

@@ -76,7 +76,8 @@ export class Preprocessor {
   static fromJSON(json: PreprocessorJSON): Preprocessor {
     if (json.formatVersion !== 1) throw new Error(`unsupported preprocessor format ${String(json.formatVersion)}`);
     const n = json.medians.length;
-    if (json.means.length !== n || json.stds.length !== n || json.ranges.length !== n) throw new Error('preprocessor arrays differ in length');
+    if (json.means.length !== n || json.stds.length !== n || json.ranges.length !== n)
+      throw new Error('preprocessor arrays differ in length');
     return new Preprocessor(
       { impute: json.options.impute, scale: json.options.scale },
       Float64Array.from(json.medians),
@@ -115,7 +116,10 @@ export function fitPreprocessor(X: Matrix, options: PreprocessOptions): Preproce
 
     const values = column.subarray(0, present).sort();
     // `+ 0` turns -0 into 0 so the JSON round trip (which writes -0 as 0) is exact.
-    medians[j] = present === 0 ? 0 : (present % 2 === 1 ? values[(present - 1) >> 1] : (values[present / 2 - 1] + values[present / 2]) / 2) + 0;
+    medians[j] =
+      present === 0
+        ? 0
+        : (present % 2 === 1 ? values[(present - 1) >> 1] : (values[present / 2 - 1] + values[present / 2]) / 2) + 0;
 
     if (!options.scale) continue;
     const missing = rows - present;

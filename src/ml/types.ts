@@ -14,13 +14,7 @@ export interface Matrix {
 }
 
 export type ModelTypeId =
-  | 'random_forest'
-  | 'xgboost'
-  | 'neural_network'
-  | 'logistic_regression'
-  | 'decision_tree'
-  | 'svm'
-  | 'pca';
+  'random_forest' | 'xgboost' | 'neural_network' | 'logistic_regression' | 'decision_tree' | 'svm' | 'pca';
 
 export type HyperparameterValue = number | string | boolean | number[] | null;
 export type Hyperparameters = Record<string, HyperparameterValue>;
@@ -82,13 +76,20 @@ export interface TrainedClassifier {
 export interface ModelTrainer {
   readonly modelType: ModelTypeId;
   /** `params` are already validated and filled with defaults by the catalog. */
-  fit(X: Matrix, y: Int32Array, numClasses: number, params: Hyperparameters, options: FitOptions): Promise<TrainedClassifier>;
+  fit(
+    X: Matrix,
+    y: Int32Array,
+    numClasses: number,
+    params: Hyperparameters,
+    options: FitOptions,
+  ): Promise<TrainedClassifier>;
   load(json: SerializedModel): Promise<TrainedClassifier>;
 }
 
 export function matrix(rows: number, cols: number, data?: Float64Array): Matrix {
   const values = data ?? new Float64Array(rows * cols);
-  if (values.length !== rows * cols) throw new RangeError(`matrix data has ${values.length} values, expected ${rows}×${cols}`);
+  if (values.length !== rows * cols)
+    throw new RangeError(`matrix data has ${values.length} values, expected ${rows}×${cols}`);
   return { rows, cols, data: values };
 }
 

@@ -8,8 +8,21 @@ import { readFile } from 'node:fs/promises';
 import { createGzip, gunzipSync } from 'node:zlib';
 import { parseCsvBuffer, parseNumber, type Table } from './data/csv.js';
 import { DataError } from './data/errors.js';
-import { trainPipeline, type PipelineArtifact, type PipelineConfig, type PipelineResult, type PostFitStage, type Stage } from './pipeline.js';
-import { Predictor, loadSizedPredictor, type RowExplanation, type RowPrediction, type SizedPredictor } from './predictor.js';
+import {
+  trainPipeline,
+  type PipelineArtifact,
+  type PipelineConfig,
+  type PipelineResult,
+  type PostFitStage,
+  type Stage,
+} from './pipeline.js';
+import {
+  Predictor,
+  loadSizedPredictor,
+  type RowExplanation,
+  type RowPrediction,
+  type SizedPredictor,
+} from './predictor.js';
 import { ByteBudgetCache, cacheBytesFromEnv } from './cache.js';
 import type { StepProgress } from './types.js';
 import { lowerThisThreadPriority } from './thread-priority.js';
@@ -39,7 +52,11 @@ async function gzipInSteps(text: string, onStep: (done: number, total: number) =
   const total = Math.max(1, Math.ceil(input.length / GZIP_SLICE_BYTES));
   for (let step = 0; step < total; step++) {
     const slice = input.subarray(step * GZIP_SLICE_BYTES, (step + 1) * GZIP_SLICE_BYTES);
-    await new Promise<void>((resolve, reject) => gzip.write(slice, (error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      gzip.write(slice, (error) => {
+        error ? reject(error) : resolve();
+      }),
+    );
     onStep(step + 1, total);
   }
   gzip.end();
@@ -106,7 +123,9 @@ export type WorkerTask = TrainTask | BatchTask | ExplainTask | PredictRowsTask;
 const predictors = new ByteBudgetCache<SizedPredictor>({
   maxBytes: cacheBytesFromEnv(),
   sizeOf: (loaded) => loaded.bytes,
-  dispose: (loaded) => loaded.predictor.dispose(),
+  dispose: (loaded) => {
+    loaded.predictor.dispose();
+  },
 });
 
 function readArtifact(artifactGzip: Uint8Array): PipelineArtifact {
@@ -114,12 +133,16 @@ function readArtifact(artifactGzip: Uint8Array): PipelineArtifact {
 }
 
 async function predictorFor(cacheKey: string, artifactGzip: Uint8Array): Promise<Predictor> {
-  const loaded = await predictors.getOrLoad(cacheKey, () => loadSizedPredictor(gunzipSync(artifactGzip).toString('utf8')));
+  const loaded = await predictors.getOrLoad(cacheKey, () =>
+    loadSizedPredictor(gunzipSync(artifactGzip).toString('utf8')),
+  );
   return loaded.predictor;
 }
 
 async function train(task: TrainTask): Promise<TrainOutput> {
-  const send = (message: WorkerMessage) => task.port.postMessage(message);
+  const send = (message: WorkerMessage) => {
+    task.port.postMessage(message);
+  };
   try {
     send({ type: 'stage', stage: 'LOADING', message: 'Loading the dataset' });
     const started = performance.now();
@@ -127,17 +150,31 @@ async function train(task: TrainTask): Promise<TrainOutput> {
     const loadSeconds = (performance.now() - started) / 1000;
     const result = await trainPipeline(table, task.config, {
       threads: task.threads,
-      onStage: (stage, message) => send({ type: 'stage', stage, message }),
-      onStep: (progress) => send({ type: 'step', progress }),
-      onStageStep: (stage, progress) => send({ type: 'stageStep', stage, progress }),
+      onStage: (stage, message) => {
+        send({ type: 'stage', stage, message });
+      },
+      onStep: (progress) => {
+        send({ type: 'step', progress });
+      },
+      onStageStep: (stage, progress) => {
+        send({ type: 'stageStep', stage, progress });
+      },
     });
     const { artifact, ...rest } = result;
     send({ type: 'stage', stage: 'SAVING', message: 'Serialising and compressing the model' });
     const json = JSON.stringify(artifact);
     const megabytes = json.length / 1e6;
-    const artifactGzip = await gzipInSteps(json, (step, totalSteps) =>
-      send({ type: 'stageStep', stage: 'SAVING', progress: { step, totalSteps, message: `Compressed ${Math.min(megabytes, (step * GZIP_SLICE_BYTES) / 1e6).toFixed(0)} of ${megabytes.toFixed(0)} MB of model` } }),
-    );
+    const artifactGzip = await gzipInSteps(json, (step, totalSteps) => {
+      send({
+        type: 'stageStep',
+        stage: 'SAVING',
+        progress: {
+          step,
+          totalSteps,
+          message: `Compressed ${Math.min(megabytes, (step * GZIP_SLICE_BYTES) / 1e6).toFixed(0)} of ${megabytes.toFixed(0)} MB of model`,
+        },
+      });
+    });
     return { ...rest, artifactGzip, loadSeconds };
   } finally {
     task.port.close();
@@ -161,7 +198,11 @@ async function predictBatch(task: BatchTask): Promise<BatchOutput> {
   }
   const present = artifact.features.filter((f) => table.columns.includes(f));
   if (present.length === 0) {
-    throw new DataError('BAD_USER_INPUT', `The data has none of the model's features (${artifact.features.join(', ')}).`, task.sourceField ?? 'datasetId');
+    throw new DataError(
+      'BAD_USER_INPUT',
+      `The data has none of the model's features (${artifact.features.join(', ')}).`,
+      task.sourceField ?? 'datasetId',
+    );
   }
   const cols = artifact.features.length;
   const columnIndex = artifact.features.map((f) => table.columns.indexOf(f));
@@ -180,7 +221,14 @@ async function predictBatch(task: BatchTask): Promise<BatchOutput> {
   const idColumns = artifact.idColumns.filter((c) => table.columns.includes(c));
   const idIndex = idColumns.map((c) => table.columns.indexOf(c));
   const ids = table.rows.map((row) => Object.fromEntries(idColumns.map((c, i) => [c, row[idIndex[i]]])));
-  return { classes: predictor.classes, idColumns, ids, probabilities: predictor.predictMatrix(X), skippedRows, missingFeatures: artifact.features.filter((f) => !present.includes(f)) };
+  return {
+    classes: predictor.classes,
+    idColumns,
+    ids,
+    probabilities: predictor.predictMatrix(X),
+    skippedRows,
+    missingFeatures: artifact.features.filter((f) => !present.includes(f)),
+  };
 }
 
 async function explain(task: ExplainTask): Promise<RowExplanation> {
@@ -188,7 +236,9 @@ async function explain(task: ExplainTask): Promise<RowExplanation> {
   return predictor.explain(task.row, task.label);
 }
 
-export default async function run(task: WorkerTask): Promise<TrainOutput | BatchOutput | RowExplanation | RowPrediction[]> {
+export default async function run(
+  task: WorkerTask,
+): Promise<TrainOutput | BatchOutput | RowExplanation | RowPrediction[]> {
   try {
     switch (task.kind) {
       case 'train':

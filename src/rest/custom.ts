@@ -39,7 +39,14 @@ async function readRequest(ctx: RouteContext, fileFields: string[]): Promise<Req
   for (const [name, value] of form.entries()) {
     if (typeof value === 'string') fields[name] = value;
     else if (fileFields.includes(name)) files[name] = value;
-    else throw new HttpError(400, 'BAD_USER_INPUT', `Unexpected file field "${name}"; files go in ${fileFields.join(' or ')}.`, {}, name);
+    else
+      throw new HttpError(
+        400,
+        'BAD_USER_INPUT',
+        `Unexpected file field "${name}"; files go in ${fileFields.join(' or ')}.`,
+        {},
+        name,
+      );
   }
   return { fields, files };
 }
@@ -61,7 +68,8 @@ function hyperparametersOf(fields: Record<string, unknown>): Record<string, unkn
       throw new HttpError(400, 'BAD_USER_INPUT', '"hyperparameters" must be a JSON object.', {}, 'hyperparameters');
     }
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'BAD_USER_INPUT', '"hyperparameters" must be an object.', {}, 'hyperparameters');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new HttpError(400, 'BAD_USER_INPUT', '"hyperparameters" must be an object.', {}, 'hyperparameters');
   return value as Record<string, unknown>;
 }
 
@@ -80,7 +88,9 @@ async function upload(ctx: RouteContext, file: File): Promise<Upload> {
 }
 
 async function createSession(ctx: RouteContext): Promise<string> {
-  const { createSession: created } = await ctx.gql<{ createSession: { id: string } }>('mutation { createSession { id } }');
+  const { createSession: created } = await ctx.gql<{ createSession: { id: string } }>(
+    'mutation { createSession { id } }',
+  );
   return created.id;
 }
 
@@ -89,7 +99,10 @@ async function configure(ctx: RouteContext, input: Record<string, unknown>): Pro
 }
 
 async function startTraining(ctx: RouteContext, sessionId: string): Promise<string> {
-  const { startTraining: run } = await ctx.gql<{ startTraining: { id: string } }>('mutation ($id: ID!) { startTraining(sessionId: $id) { id } }', { id: sessionId });
+  const { startTraining: run } = await ctx.gql<{ startTraining: { id: string } }>(
+    'mutation ($id: ID!) { startTraining(sessionId: $id) { id } }',
+    { id: sessionId },
+  );
   return run.id;
 }
 
@@ -112,12 +125,33 @@ export async function postCustomTrain(ctx: RouteContext): Promise<RouteResult> {
   const hyperparameters = hyperparametersOf(fields);
   const source = (text(fields, 'data_source') ?? (files.training_file ? 'user' : 'nasa')).toLowerCase();
   const datasetName = text(fields, 'dataset_name') ?? text(fields, 'dataset');
-  if (source === 'nasa' && !datasetName) throw new HttpError(400, 'BAD_USER_INPUT', 'A NASA data source needs "dataset_name" (kepler, k2 or tess).', {}, 'dataset_name');
-  if (source === 'user' && !files.training_file) throw new HttpError(400, 'BAD_USER_INPUT', 'A user data source needs the multipart file "training_file".', {}, 'training_file');
-  if (source !== 'nasa' && source !== 'user') throw new HttpError(400, 'BAD_USER_INPUT', `Unknown data_source "${source}"; accepted: nasa, user.`, {}, 'data_source');
+  if (source === 'nasa' && !datasetName)
+    throw new HttpError(
+      400,
+      'BAD_USER_INPUT',
+      'A NASA data source needs "dataset_name" (kepler, k2 or tess).',
+      {},
+      'dataset_name',
+    );
+  if (source === 'user' && !files.training_file)
+    throw new HttpError(
+      400,
+      'BAD_USER_INPUT',
+      'A user data source needs the multipart file "training_file".',
+      {},
+      'training_file',
+    );
+  if (source !== 'nasa' && source !== 'user')
+    throw new HttpError(
+      400,
+      'BAD_USER_INPUT',
+      `Unknown data_source "${source}"; accepted: nasa, user.`,
+      {},
+      'data_source',
+    );
 
   return withNewSession(ctx, async (sessionId) => {
-    const datasetId = source === 'user' ? (await upload(ctx, files.training_file)).id : (datasetName as string).toLowerCase();
+    const datasetId = source === 'user' ? (await upload(ctx, files.training_file)).id : datasetName!.toLowerCase();
     const input: Record<string, unknown> = { sessionId, datasetId, modelType, hyperparameters };
     if (files.testing_file) input.testData = { datasetId: (await upload(ctx, files.testing_file)).id };
     await configure(ctx, input);
@@ -167,7 +201,14 @@ interface ResultRun {
   datasetId: string;
   features: string[];
   splitCounts: { train: number; test: number } | null;
-  metrics: { accuracy: number; macroF1: number; macroPrecision: number; macroRecall: number; classes: string[]; confusionMatrix: { labels: string[]; matrix: number[][] } };
+  metrics: {
+    accuracy: number;
+    macroF1: number;
+    macroPrecision: number;
+    macroRecall: number;
+    classes: string[];
+    confusionMatrix: { labels: string[]; matrix: number[][] };
+  };
 }
 
 async function succeededRun(ctx: RouteContext, sessionId: string): Promise<ResultRun> {
@@ -185,12 +226,19 @@ function limitOf(ctx: RouteContext): number {
   const raw = ctx.url.searchParams.get('limit');
   const limit = raw === null ? CUSTOM_ROWS_DEFAULT : Number(raw);
   if (!Number.isInteger(limit) || limit < 0 || limit > CUSTOM_ROWS_MAX) {
-    throw new HttpError(400, 'BAD_USER_INPUT', `"limit" must be a whole number from 0 to ${CUSTOM_ROWS_MAX}, got "${raw}".`, {}, 'limit');
+    throw new HttpError(
+      400,
+      'BAD_USER_INPUT',
+      `"limit" must be a whole number from 0 to ${CUSTOM_ROWS_MAX}, got "${raw}".`,
+      {},
+      'limit',
+    );
   }
   return limit;
 }
 
-const asNumber = (value: string | null): number | string | null => (value !== null && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value);
+const asNumber = (value: string | null): number | string | null =>
+  value !== null && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
 
 /** The final API's result: metrics of the run, and the test data's rows predicted and explained by `run`. */
 async function resultOf(ctx: RouteContext, sessionId: string, run: ResultRun): Promise<RouteResult> {
@@ -225,7 +273,12 @@ async function resultOf(ctx: RouteContext, sessionId: string, run: ResultRun): P
         recall: metrics.macroRecall,
       },
       predictions,
-      summary: { total_predictions: predicted.length, listed: predictions.length, class_counts: counts, test_data: testData.kind === 'HELD_OUT' ? 'held_out_test_split' : testData.datasetId },
+      summary: {
+        total_predictions: predicted.length,
+        listed: predictions.length,
+        class_counts: counts,
+        test_data: testData.kind === 'HELD_OUT' ? 'held_out_test_split' : testData.datasetId,
+      },
       model_info: {
         model_type: run.modelType,
         dataset: run.datasetId,
@@ -275,20 +328,45 @@ export async function postPretrainedPredict(ctx: RouteContext): Promise<RouteRes
   if (source === 'nasa') {
     const name = (text(fields, 'dataset_name') ?? text(fields, 'dataset'))?.toLowerCase();
     if (!name || !isMissionId(name)) {
-      throw new HttpError(400, 'BAD_USER_INPUT', `A NASA data source needs "dataset_name": one of ${MISSION_IDS.join(', ')}.`, {}, 'dataset_name');
+      throw new HttpError(
+        400,
+        'BAD_USER_INPUT',
+        `A NASA data source needs "dataset_name": one of ${MISSION_IDS.join(', ')}.`,
+        {},
+        'dataset_name',
+      );
     }
     datasetId = name;
     mission = name;
   } else if (source === 'user') {
-    if (!file) throw new HttpError(400, 'BAD_USER_INPUT', 'A user data source needs the multipart file "training_file".', {}, 'training_file');
+    if (!file)
+      throw new HttpError(
+        400,
+        'BAD_USER_INPUT',
+        'A user data source needs the multipart file "training_file".',
+        {},
+        'training_file',
+      );
     const uploaded = await upload(ctx, file);
     if (!uploaded.mission) {
-      throw new HttpError(400, 'BAD_USER_INPUT', 'Pretrained models know the NASA table formats (Kepler, K2, TESS columns); train your own with POST /api/custom/train.', {}, 'training_file');
+      throw new HttpError(
+        400,
+        'BAD_USER_INPUT',
+        'Pretrained models know the NASA table formats (Kepler, K2, TESS columns); train your own with POST /api/custom/train.',
+        {},
+        'training_file',
+      );
     }
     datasetId = uploaded.id;
     mission = uploaded.mission;
   } else {
-    throw new HttpError(400, 'BAD_USER_INPUT', `Unknown data_source "${source}"; accepted: nasa, user.`, {}, 'data_source');
+    throw new HttpError(
+      400,
+      'BAD_USER_INPUT',
+      `Unknown data_source "${source}"; accepted: nasa, user.`,
+      {},
+      'data_source',
+    );
   }
   const modelSession = await pretrainedModel(ctx, mission);
   // The job is a session of its own holding what to predict (the mission's own table means its held-out rows).
@@ -297,7 +375,10 @@ export async function postPretrainedPredict(ctx: RouteContext): Promise<RouteRes
     return id;
   });
   ctx.pretrained.jobs.set(jobId, modelSession);
-  return { status: 202, data: { session_id: jobId, model_session_id: modelSession, mission, message: 'Prediction started' } };
+  return {
+    status: 202,
+    data: { session_id: jobId, model_session_id: modelSession, mission, message: 'Prediction started' },
+  };
 }
 
 function jobModel(ctx: RouteContext): string {
@@ -308,7 +389,13 @@ function jobModel(ctx: RouteContext): string {
 
 export async function getPretrainedProgress(ctx: RouteContext): Promise<RouteResult> {
   const model = jobModel(ctx);
-  return { data: { ...progressOf(ctx.params.sid, await latestRunOf(ctx, model)), session_id: ctx.params.sid, model_session_id: model } };
+  return {
+    data: {
+      ...progressOf(ctx.params.sid, await latestRunOf(ctx, model)),
+      session_id: ctx.params.sid,
+      model_session_id: model,
+    },
+  };
 }
 
 export async function getPretrainedResult(ctx: RouteContext): Promise<RouteResult> {

@@ -6,7 +6,8 @@ import { openApiDocument } from './openapi.js';
 
 type Json = Record<string, unknown>;
 
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 function schemaBlock(schema: unknown): string {
   return `<details><summary>schema</summary><pre>${escapeHtml(JSON.stringify(schema, null, 2))}</pre></details>`;
@@ -16,7 +17,10 @@ function operationHtml(method: string, path: string, op: Json): string {
   const anchor = `${method}-${path}`.replace(/[^a-zA-Z0-9]+/g, '-');
   const params = (op.parameters as Json[] | undefined) ?? [];
   const body = op.requestBody as { content: Record<string, { schema: unknown }> } | undefined;
-  const responses = op.responses as Record<string, { description: string; content?: Record<string, { schema: unknown }> }>;
+  const responses = op.responses as Record<
+    string,
+    { description: string; content?: Record<string, { schema: unknown }> }
+  >;
   const parts = [
     `<section id="${escapeHtml(anchor)}"><h3><span class="m ${escapeHtml(method)}">${escapeHtml(method.toUpperCase())}</span> <code>${escapeHtml(path)}</code></h3>`,
     `<p>${escapeHtml(String(op.summary ?? ''))}</p>`,
@@ -25,18 +29,22 @@ function operationHtml(method: string, path: string, op: Json): string {
   if (params.length > 0) {
     parts.push('<h4>Parameters</h4><table><tr><th>name</th><th>in</th><th>required</th><th>description</th></tr>');
     for (const p of params) {
-      parts.push(`<tr><td><code>${escapeHtml(String(p.name))}</code></td><td>${escapeHtml(String(p.in))}</td><td>${p.required ? 'yes' : 'no'}</td><td>${escapeHtml(String(p.description ?? ''))}</td></tr>`);
+      parts.push(
+        `<tr><td><code>${escapeHtml(String(p.name))}</code></td><td>${escapeHtml(String(p.in))}</td><td>${p.required ? 'yes' : 'no'}</td><td>${escapeHtml(String(p.description ?? ''))}</td></tr>`,
+      );
     }
     parts.push('</table>');
   }
   if (body) {
     parts.push('<h4>Request body</h4>');
-    for (const [type, media] of Object.entries(body.content)) parts.push(`<p><code>${escapeHtml(type)}</code></p>${schemaBlock(media.schema)}`);
+    for (const [type, media] of Object.entries(body.content))
+      parts.push(`<p><code>${escapeHtml(type)}</code></p>${schemaBlock(media.schema)}`);
   }
   parts.push('<h4>Responses</h4>');
   for (const [status, response] of Object.entries(responses)) {
     parts.push(`<p><b>${escapeHtml(status)}</b> ${escapeHtml(response.description)}</p>`);
-    for (const [type, media] of Object.entries(response.content ?? {})) parts.push(`<p><code>${escapeHtml(type)}</code></p>${schemaBlock(media.schema)}`);
+    for (const [type, media] of Object.entries(response.content ?? {}))
+      parts.push(`<p><code>${escapeHtml(type)}</code></p>${schemaBlock(media.schema)}`);
   }
   parts.push('</section>');
   return parts.join('\n');
@@ -60,7 +68,9 @@ export function docsHtml(): string {
         if (!(op.tags as string[]).includes(tag)) continue;
         sections.push(operationHtml(method, path, op));
         const anchor = `${method}-${path}`.replace(/[^a-zA-Z0-9]+/g, '-');
-        toc.push(`<li><a href="#${escapeHtml(anchor)}">${escapeHtml(method.toUpperCase())} ${escapeHtml(path)}</a></li>`);
+        toc.push(
+          `<li><a href="#${escapeHtml(anchor)}">${escapeHtml(method.toUpperCase())} ${escapeHtml(path)}</a></li>`,
+        );
       }
     }
     toc.push('</ul></li>');

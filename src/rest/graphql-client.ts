@@ -14,7 +14,13 @@ interface GraphQLResponse<T> {
 
 export class RestGraphQLError extends HttpError {
   constructor(status: number, code: string, message: string, field?: string) {
-    super(status, code, message, code === 'SERVICE_UNAVAILABLE' ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : {}, field);
+    super(
+      status,
+      code,
+      message,
+      code === 'SERVICE_UNAVAILABLE' ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : {},
+      field,
+    );
   }
 }
 
@@ -27,11 +33,23 @@ function statusOf(code: string): number {
   return 500;
 }
 
-export type GraphQLRunner = <T>(query: string, variables?: Record<string, unknown>, file?: { name: string; blob: Blob; variable: string }) => Promise<T>;
+export type GraphQLRunner = <T>(
+  query: string,
+  variables?: Record<string, unknown>,
+  file?: { name: string; blob: Blob; variable: string },
+) => Promise<T>;
 
 export function graphQLRunner(yoga: Yoga, requestId: string): GraphQLRunner {
-  return async <T>(query: string, variables: Record<string, unknown> = {}, file?: { name: string; blob: Blob; variable: string }): Promise<T> => {
-    const headers: Record<string, string> = { 'x-request-id': requestId, 'graphql-preflight': '1', accept: 'application/graphql-response+json, application/json' };
+  return async <T>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    file?: { name: string; blob: Blob; variable: string },
+  ): Promise<T> => {
+    const headers: Record<string, string> = {
+      'x-request-id': requestId,
+      'graphql-preflight': '1',
+      accept: 'application/graphql-response+json, application/json',
+    };
     let body: string | FormData;
     if (file) {
       const form = new FormData();

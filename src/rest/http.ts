@@ -16,9 +16,18 @@ export class HttpError extends Error {
   }
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -31,11 +40,23 @@ export function successBody(data: Record<string, unknown>, top: Record<string, u
   return { ...data, status: 'success', ...top, data };
 }
 
-export function sendSuccess(res: ServerResponse, data: Record<string, unknown>, status = 200, top: Record<string, unknown> = {}): void {
+export function sendSuccess(
+  res: ServerResponse,
+  data: Record<string, unknown>,
+  status = 200,
+  top: Record<string, unknown> = {},
+): void {
   sendJson(res, status, successBody(data, top));
 }
 
-export function sendError(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void {
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): void {
   sendJson(res, status, { status: 'error', error: message, code, ...extra }, headers);
 }
 
@@ -43,7 +64,11 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
  * Reads the whole body, refusing more than `limit` bytes with 413 as soon as it is exceeded. `describe` words the
  * limit the client should know (the upload limit, not the multipart allowance added on top of it).
  */
-export async function readBody(req: IncomingMessage, limit: number, describe = `the limit of ${Math.round(limit / 1024 / 1024)} MB`): Promise<Buffer> {
+export async function readBody(
+  req: IncomingMessage,
+  limit: number,
+  describe = `the limit of ${Math.round(limit / 1024 / 1024)} MB`,
+): Promise<Buffer> {
   const tooLarge = () => new HttpError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${describe}.`);
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) throw tooLarge();
@@ -68,7 +93,11 @@ export async function readFields(req: IncomingMessage): Promise<Record<string, u
     return Object.fromEntries(new URLSearchParams(body.toString('utf8')));
   }
   if (type !== '' && type !== 'application/json' && !type.endsWith('+json')) {
-    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `Send JSON (application/json) or a form (application/x-www-form-urlencoded), not ${type}.`);
+    throw new HttpError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Send JSON (application/json) or a form (application/x-www-form-urlencoded), not ${type}.`,
+    );
   }
   let parsed: unknown;
   try {
@@ -76,7 +105,8 @@ export async function readFields(req: IncomingMessage): Promise<Record<string, u
   } catch (error) {
     throw new HttpError(400, 'BAD_REQUEST', `The body is not valid JSON: ${(error as Error).message}`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'BAD_REQUEST', 'The JSON body must be an object.');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new HttpError(400, 'BAD_REQUEST', 'The JSON body must be an object.');
   return parsed as Record<string, unknown>;
 }
 

@@ -56,7 +56,8 @@ function operation(spec: RouteSpec): JsonSchema {
     content['application/x-www-form-urlencoded'] = { schema };
   }
   if (spec.multipart) content['multipart/form-data'] = { schema: jsonSchema(spec.multipart, 'input') };
-  if (Object.keys(content).length > 0) op.requestBody = { required: spec.method === 'POST' && !spec.path.startsWith('/training'), content };
+  if (Object.keys(content).length > 0)
+    op.requestBody = { required: spec.method === 'POST' && !spec.path.startsWith('/training'), content };
   const responses: Record<string, JsonSchema> = {};
   for (const [status, response] of Object.entries(spec.responses)) {
     responses[status] = {
@@ -64,12 +65,20 @@ function operation(spec: RouteSpec): JsonSchema {
       ...(response.schema
         ? { content: { 'application/json': { schema: jsonSchema(response.schema, 'output') } } }
         : response.contentType
-          ? { content: { [response.contentType]: { schema: response.contentType.includes('json') ? {} : { type: 'string' } } } }
+          ? {
+              content: {
+                [response.contentType]: { schema: response.contentType.includes('json') ? {} : { type: 'string' } },
+              },
+            }
           : {}),
     };
   }
   const errorSchema = spec.envelope === 'success-flag' ? FLAG_ERROR_SCHEMA : ERROR_SCHEMA;
-  responses.default = { description: 'Any other error (405, 413, 415, 500; 503 with Retry-After while another process holds the database write lock) in the same envelope.', content: { 'application/json': { schema: jsonSchema(errorSchema, 'output') } } };
+  responses.default = {
+    description:
+      'Any other error (405, 413, 415, 500; 503 with Retry-After while another process holds the database write lock) in the same envelope.',
+    content: { 'application/json': { schema: jsonSchema(errorSchema, 'output') } },
+  };
   op.responses = responses;
   return op;
 }

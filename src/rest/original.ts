@@ -24,7 +24,8 @@ export function originalModelValue(catalogId: string | null): string {
 export const DATASET_CARDS: Record<string, { name: string; description: string; img: string; color: string }> = {
   kepler: {
     name: 'Kepler Dataset',
-    description: 'Kepler Objects of Interest: confirmed planets, candidates and false positives from the Kepler mission (2009–2018).',
+    description:
+      'Kepler Objects of Interest: confirmed planets, candidates and false positives from the Kepler mission (2009–2018).',
     img: '/kepler.png',
     color: '#fbbf24',
   },
@@ -43,7 +44,11 @@ export const DATASET_CARDS: Record<string, { name: string; description: string; 
 };
 
 /** Class names in the original's words. Labels of custom uploads pass through unchanged. */
-const CLASS_WORDS: Record<string, string> = { planet: 'Exoplanet', candidate: 'Candidate', false_positive: 'False Positive' };
+const CLASS_WORDS: Record<string, string> = {
+  planet: 'Exoplanet',
+  candidate: 'Candidate',
+  false_positive: 'False Positive',
+};
 
 export function classWords(label: string): string {
   return CLASS_WORDS[label] ?? label;

@@ -43,13 +43,25 @@ interface Route {
   successFlag?: true;
 }
 
-function route(path: string, methods: Route['methods'], options: { noHead?: true; suffix?: string; successFlag?: true } = {}): Route {
+function route(
+  path: string,
+  methods: Route['methods'],
+  options: { noHead?: true; suffix?: string; successFlag?: true } = {},
+): Route {
   const source = path
     .split('/')
-    .map((part) => (part.startsWith('<') ? `(?<${part.slice(1, -1)}>[^/]+?)` : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .map((part) =>
+      part.startsWith('<') ? `(?<${part.slice(1, -1)}>[^/]+?)` : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
     .join('\\/');
   const pattern = new RegExp(`^${path === '/' ? '\\/' : source}${options.suffix ?? ''}${path === '/' ? '' : '\\/?'}$`);
-  return { path, pattern, methods, ...(options.noHead ? { noHead: true } : {}), ...(options.successFlag ? { successFlag: true } : {}) };
+  return {
+    path,
+    pattern,
+    methods,
+    ...(options.noHead ? { noHead: true } : {}),
+    ...(options.successFlag ? { successFlag: true } : {}),
+  };
 }
 
 const ROUTES: Route[] = [
@@ -79,10 +91,12 @@ const ROUTES: Route[] = [
 
 // One source: every method of every route is described (and validated) by its spec.
 for (const r of ROUTES) {
-  for (const method of Object.keys(r.methods)) if (!routeSpec(method, r.path)) throw new Error(`REST route ${method} ${r.path} has no spec in spec.ts`);
+  for (const method of Object.keys(r.methods))
+    if (!routeSpec(method, r.path)) throw new Error(`REST route ${method} ${r.path} has no spec in spec.ts`);
 }
 for (const spec of ROUTE_SPECS) {
-  if (!ROUTES.some((r) => r.path === spec.path && spec.method in r.methods)) throw new Error(`spec ${spec.method} ${spec.path} has no route`);
+  if (!ROUTES.some((r) => r.path === spec.path && spec.method in r.methods))
+    throw new Error(`spec ${spec.method} ${spec.path} has no route`);
 }
 
 /** The first zod issue as the REST layer's 400, naming the field. */
@@ -90,13 +104,20 @@ function invalid(error: z.ZodError, where: string): HttpError {
   const issue = error.issues[0];
   const field = issue.path.map(String).join('.') || where;
   const missing = issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined;
-  const message = missing ? `"${field}" is required.` : issue.code === 'invalid_value' ? issue.message : `"${field}": ${issue.message}`;
+  const message = missing
+    ? `"${field}" is required.`
+    : issue.code === 'invalid_value'
+      ? issue.message
+      : `"${field}": ${issue.message}`;
   return new HttpError(400, 'BAD_USER_INPUT', message, {}, field);
 }
 
-const ENDPOINTS = ROUTES.filter((r) => r.path !== '/').flatMap((r) => Object.keys(r.methods).map((method) => `${method} ${r.path}`));
+const ENDPOINTS = ROUTES.filter((r) => r.path !== '/').flatMap((r) =>
+  Object.keys(r.methods).map((method) => `${method} ${r.path}`),
+);
 
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 function indexHtml(): string {
   const items = ENDPOINTS.map((e) => `<li><code>${escapeHtml(e)}</code></li>`).join('');
@@ -116,7 +137,10 @@ function homeData(): Record<string, unknown> {
     graphql: '/graphql',
     docs: '/docs',
     openapi: '/openapi.json',
-    subscriptions: { websocket: 'ws(s)://<host>/graphql (graphql-ws)', sse: 'POST /graphql with Accept: text/event-stream' },
+    subscriptions: {
+      websocket: 'ws(s)://<host>/graphql (graphql-ws)',
+      sse: 'POST /graphql with Accept: text/event-stream',
+    },
     endpoints: ENDPOINTS,
   };
 }
@@ -127,9 +151,15 @@ async function readMultipart(req: IncomingMessage, config: AppConfig, what: stri
   if (!type.toLowerCase().startsWith('multipart/form-data')) {
     throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `Send ${what} as multipart/form-data.`);
   }
-  const body = await readBody(req, config.maxUploadBytes + 1024 * 1024, `MAX_UPLOAD_MB (${config.maxUploadBytes / 1024 / 1024} MB)`);
+  const body = await readBody(
+    req,
+    config.maxUploadBytes + 1024 * 1024,
+    `MAX_UPLOAD_MB (${config.maxUploadBytes / 1024 / 1024} MB)`,
+  );
   try {
-    return await new Response(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer, { headers: { 'content-type': type } }).formData();
+    return await new Response(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer, {
+      headers: { 'content-type': type },
+    }).formData();
   } catch {
     throw new HttpError(400, 'BAD_REQUEST', 'The multipart body could not be parsed.');
   }
@@ -148,7 +178,9 @@ export function createRestHandler(deps: RestDeps) {
   const pretrained = custom.createPretrainedState();
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const requestId = requestIdFrom(typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : null);
+    const requestId = requestIdFrom(
+      typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : null,
+    );
     const cors = corsHeaders(deps.corsOrigin(typeof req.headers.origin === 'string' ? req.headers.origin : null));
     for (const [name, value] of Object.entries(cors)) res.setHeader(name, value);
     res.setHeader('x-request-id', requestId);
@@ -172,7 +204,9 @@ export function createRestHandler(deps: RestDeps) {
           ...(cors['access-control-allow-origin']
             ? {
                 'access-control-allow-methods': methods,
-                'access-control-allow-headers': String(req.headers['access-control-request-headers'] ?? 'content-type, x-request-id'),
+                'access-control-allow-headers': String(
+                  req.headers['access-control-request-headers'] ?? 'content-type, x-request-id',
+                ),
                 'access-control-max-age': '600',
               }
             : {}),
@@ -182,17 +216,38 @@ export function createRestHandler(deps: RestDeps) {
       }
       // A browser sends "simple" cross-origin requests (a form, a multipart upload) without a preflight: a page from an
       // origin outside CORS_ORIGINS must not change state here, even though it could never read the answer.
-      if (!['GET', 'HEAD'].includes(method) && !browserOriginAllowed(config.corsOrigins, req.headers.origin, req.headers.host)) {
+      if (
+        !['GET', 'HEAD'].includes(method) &&
+        !browserOriginAllowed(config.corsOrigins, req.headers.origin, req.headers.host)
+      ) {
         req.resume();
-        throw new HttpError(403, 'FORBIDDEN', `Requests that change state are not accepted from the origin ${String(req.headers.origin).slice(0, 100)} (not in CORS_ORIGINS).`);
+        throw new HttpError(
+          403,
+          'FORBIDDEN',
+          `Requests that change state are not accepted from the origin ${String(req.headers.origin).slice(0, 100)} (not in CORS_ORIGINS).`,
+        );
       }
-      if (!found) throw new HttpError(404, 'NOT_FOUND', `No route ${method} ${url.pathname}. See GET / or /docs for the endpoints, or /graphql.`);
-      const handler = found.methods[method as Method] ?? (method === 'HEAD' && !found.noHead ? found.methods.GET : undefined);
-      if (!handler) throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}; allowed: ${allowed.join(', ')}.`, { allow: allowed.join(', ') });
+      if (!found)
+        throw new HttpError(
+          404,
+          'NOT_FOUND',
+          `No route ${method} ${url.pathname}. See GET / or /docs for the endpoints, or /graphql.`,
+        );
+      const handler =
+        found.methods[method as Method] ?? (method === 'HEAD' && !found.noHead ? found.methods.GET : undefined);
+      if (!handler)
+        throw new HttpError(
+          405,
+          'METHOD_NOT_ALLOWED',
+          `${method} is not allowed on ${url.pathname}; allowed: ${allowed.join(', ')}.`,
+          { allow: allowed.join(', ') },
+        );
       const params = (url.pathname.match(found.pattern)?.groups ?? {}) as Record<string, string>;
       const gql = graphQLRunner(yoga, requestId);
       let cachedBody: Promise<Record<string, unknown>> | null = null;
-      const isMultipart = String(req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/form-data');
+      const isMultipart = String(req.headers['content-type'] ?? '')
+        .toLowerCase()
+        .startsWith('multipart/form-data');
       const spec = routeSpec(method === 'HEAD' ? 'GET' : method, found.path);
       if (spec?.query) {
         const checked = spec.query.safeParse(Object.fromEntries(url.searchParams));
@@ -238,13 +293,14 @@ export function createRestHandler(deps: RestDeps) {
       if (handler === 'upload' || handler === 'upload-csv') {
         const form = await readMultipart(req, config, 'the CSV with the field "file"');
         const file = form.get('file');
-        if (!(file instanceof Blob)) throw new HttpError(400, 'BAD_USER_INPUT', 'The multipart field "file" is missing.', {}, 'file');
+        if (!(file instanceof Blob))
+          throw new HttpError(400, 'BAD_USER_INPUT', 'The multipart field "file" is missing.', {}, 'file');
         const sessionId = handler === 'upload-csv' ? formString(form, 'session_id') : null;
         if (sessionId) await routes.requireSessionExists(ctx, sessionId);
         const { uploadDataset } = await gql<{ uploadDataset: routes.UploadedDataset }>(
           routes.UPLOAD_MUTATION,
           { name: formString(form, 'name'), label: formString(form, 'label_column', 'labelColumn') },
-          { name: (file as File).name || 'upload.csv', blob: file, variable: 'file' },
+          { name: file.name || 'upload.csv', blob: file, variable: 'file' },
         );
         if (handler === 'upload-csv') {
           const result = await routes.uploadCsvResult(ctx, uploadDataset, sessionId);
@@ -253,7 +309,13 @@ export function createRestHandler(deps: RestDeps) {
         }
         sendSuccess(
           res,
-          { dataset_id: uploadDataset.id, dataset: uploadDataset, filename: uploadDataset.originalFileName, file_size: uploadDataset.sizeBytes, uploaded_at: uploadDataset.createdAt },
+          {
+            dataset_id: uploadDataset.id,
+            dataset: uploadDataset,
+            filename: uploadDataset.originalFileName,
+            file_size: uploadDataset.sizeBytes,
+            uploaded_at: uploadDataset.createdAt,
+          },
           201,
         );
         return;
@@ -261,7 +323,10 @@ export function createRestHandler(deps: RestDeps) {
       if (handler === 'csv') {
         const batch = services.predictions.get(params.id);
         if (!batch) throw new HttpError(404, 'NOT_FOUND', `Prediction "${params.id}" was not found.`);
-        res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${batch.id}.csv"` });
+        res.writeHead(200, {
+          'content-type': 'text/csv; charset=utf-8',
+          'content-disposition': `attachment; filename="${batch.id}.csv"`,
+        });
         for (const chunk of services.predictions.csv(batch)) {
           if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
         }
@@ -277,8 +342,17 @@ export function createRestHandler(deps: RestDeps) {
         return;
       }
       const successFlag = found?.successFlag === true;
-      const send = (status: number, code: string, message: string, extra: Record<string, unknown>, headers: Record<string, string> = {}) =>
-        successFlag ? sendJson(res, status, { success: false, error: message, code, ...extra }, headers) : sendError(res, status, code, message, extra, headers);
+      const send = (
+        status: number,
+        code: string,
+        message: string,
+        extra: Record<string, unknown>,
+        headers: Record<string, string> = {},
+      ) => {
+        successFlag
+          ? sendJson(res, status, { success: false, error: message, code, ...extra }, headers)
+          : sendError(res, status, code, message, extra, headers);
+      };
       if (error instanceof HttpError) {
         send(error.status, error.code, error.message, error.field ? { field: error.field } : {}, error.headers);
         if (error.status === 413) req.resume();
@@ -289,4 +363,3 @@ export function createRestHandler(deps: RestDeps) {
     }
   };
 }
-

@@ -77,7 +77,15 @@ interface SessionState {
   updatedAt: string;
   dataset: { id: string; name: string; kind: 'NASA' | 'UPLOAD'; mission: string | null; available: boolean } | null;
   split: { train: number; validation: number; test: number };
-  latestRun: { id: string; status: string; stage: string; progress: number; step: number; totalSteps: number; message: string | null } | null;
+  latestRun: {
+    id: string;
+    status: string;
+    stage: string;
+    progress: number;
+    step: number;
+    totalSteps: number;
+    message: string | null;
+  } | null;
   workflow: {
     currentStep: number;
     maxStep: number;
@@ -106,8 +114,15 @@ export function fileInfo(file: UploadedFile) {
 
 function sessionStatusWords(session: SessionState): string {
   const run = session.latestRun;
-  if (!run) return session.workflow.stepProgress.step1Complete || session.workflow.stepProgress.step2Complete ? 'configured' : 'initialized';
-  return { QUEUED: 'training', RUNNING: 'training', SUCCEEDED: 'trained', FAILED: 'error', CANCELLED: 'cancelled' }[run.status] ?? run.status.toLowerCase();
+  if (!run)
+    return session.workflow.stepProgress.step1Complete || session.workflow.stepProgress.step2Complete
+      ? 'configured'
+      : 'initialized';
+  return (
+    { QUEUED: 'training', RUNNING: 'training', SUCCEEDED: 'trained', FAILED: 'error', CANCELLED: 'cancelled' }[
+      run.status
+    ] ?? run.status.toLowerCase()
+  );
 }
 
 /** The session in the original API's words: the stepper's fields and `session_info`, as its web client reads them. */
@@ -155,7 +170,12 @@ function sessionView(session: SessionState) {
     ready_to_train: session.ready,
     missing: session.missing,
     latest_run: session.latestRun
-      ? { run_id: session.latestRun.id, status: session.latestRun.status, stage: session.latestRun.stage, progress: Math.round(session.latestRun.progress * 100) }
+      ? {
+          run_id: session.latestRun.id,
+          status: session.latestRun.status,
+          stage: session.latestRun.stage,
+          progress: Math.round(session.latestRun.progress * 100),
+        }
       : null,
     created_at: session.createdAt,
     updated_at: session.updatedAt,
@@ -164,7 +184,11 @@ function sessionView(session: SessionState) {
 
 function stepProgressView(session: SessionState) {
   const { stepProgress } = session.workflow;
-  return { step1_complete: stepProgress.step1Complete, step2_complete: stepProgress.step2Complete, step3_complete: stepProgress.step3Complete };
+  return {
+    step1_complete: stepProgress.step1Complete,
+    step2_complete: stepProgress.step2Complete,
+    step3_complete: stepProgress.step3Complete,
+  };
 }
 
 function stringField(body: Record<string, unknown>, name: string, required = true): string | null {
@@ -173,7 +197,8 @@ function stringField(body: Record<string, unknown>, name: string, required = tru
     if (required) throw new HttpError(400, 'BAD_USER_INPUT', `"${name}" is required.`);
     return null;
   }
-  if (typeof value !== 'string' && typeof value !== 'number') throw new HttpError(400, 'BAD_USER_INPUT', `"${name}" must be a string.`);
+  if (typeof value !== 'string' && typeof value !== 'number')
+    throw new HttpError(400, 'BAD_USER_INPUT', `"${name}" must be a string.`);
   return String(value);
 }
 
@@ -195,13 +220,18 @@ function jsonField(body: Record<string, unknown>, name: string): unknown {
 }
 
 async function requireSession(ctx: RouteContext, id: string): Promise<SessionState> {
-  const { session } = await ctx.gql<{ session: SessionState | null }>(`query ($id: ID!) { session(id: $id) { ${SESSION_FIELDS} } }`, { id });
+  const { session } = await ctx.gql<{ session: SessionState | null }>(
+    `query ($id: ID!) { session(id: $id) { ${SESSION_FIELDS} } }`,
+    { id },
+  );
   if (!session) throw new HttpError(404, 'NOT_FOUND', `Session "${id}" was not found.`);
   return session;
 }
 
 async function catalogs(ctx: RouteContext) {
-  return ctx.gql<{ datasets: ({ id: string; available: boolean } & Record<string, unknown>)[]; models: unknown[] }>(`{ datasets { ${DATASET_FIELDS} } models { ${MODEL_FIELDS} } }`);
+  return ctx.gql<{ datasets: ({ id: string; available: boolean } & Record<string, unknown>)[]; models: unknown[] }>(
+    `{ datasets { ${DATASET_FIELDS} } models { ${MODEL_FIELDS} } }`,
+  );
 }
 
 async function latestSuccessfulRunId(ctx: RouteContext, sessionId: string): Promise<string> {
@@ -210,7 +240,12 @@ async function latestSuccessfulRunId(ctx: RouteContext, sessionId: string): Prom
     { id: sessionId },
   );
   if (!session) throw new HttpError(404, 'NOT_FOUND', `Session "${sessionId}" was not found.`);
-  if (!session.latestSuccessfulRun) throw new HttpError(409, 'CONFLICT', 'This session has no trained model yet: POST /training first and wait until it succeeds.');
+  if (!session.latestSuccessfulRun)
+    throw new HttpError(
+      409,
+      'CONFLICT',
+      'This session has no trained model yet: POST /training first and wait until it succeeds.',
+    );
   return session.latestSuccessfulRun.id;
 }
 
@@ -226,7 +261,14 @@ async function selectView(ctx: RouteContext, session: SessionState) {
   }
   if (session.workflow.uploadedDataset) {
     const upload = session.workflow.uploadedDataset;
-    cards[upload.id] = { id: upload.id, name: upload.originalFileName ?? upload.name, description: 'Your uploaded CSV', img: null, color: '#10b981', available: true };
+    cards[upload.id] = {
+      id: upload.id,
+      name: upload.originalFileName ?? upload.name,
+      description: 'Your uploaded CSV',
+      img: null,
+      color: '#10b981',
+      available: true,
+    };
   }
   return {
     ...sessionView(session),
@@ -246,7 +288,9 @@ export async function getSelect(ctx: RouteContext): Promise<RouteResult> {
   if (existing) {
     session = await requireSession(ctx, existing);
   } else {
-    ({ createSession: session } = await ctx.gql<{ createSession: SessionState }>(`mutation { createSession { ${SESSION_FIELDS} } }`));
+    ({ createSession: session } = await ctx.gql<{ createSession: SessionState }>(
+      `mutation { createSession { ${SESSION_FIELDS} } }`,
+    ));
     status = 201;
   }
   return { status, data: await selectView(ctx, session) };
@@ -272,30 +316,62 @@ export async function postSelect(ctx: RouteContext): Promise<RouteResult> {
   let kind: ConfigKind;
   if (configType) {
     if (!(CONFIG_TYPES as readonly string[]).includes(configType)) {
-      throw new HttpError(400, 'BAD_USER_INPUT', `Unknown config_type "${configType}"; accepted: ${CONFIG_TYPES.join(', ')}.`, {}, 'config_type');
+      throw new HttpError(
+        400,
+        'BAD_USER_INPUT',
+        `Unknown config_type "${configType}"; accepted: ${CONFIG_TYPES.join(', ')}.`,
+        {},
+        'config_type',
+      );
     }
     kind = configType as ConfigKind;
   } else if (action) {
     const mapped = ACTIONS[action];
-    if (!mapped) throw new HttpError(400, 'BAD_USER_INPUT', `Unknown action "${action}"; accepted: ${Object.keys(ACTIONS).join(', ')}.`, {}, 'action');
+    if (!mapped)
+      throw new HttpError(
+        400,
+        'BAD_USER_INPUT',
+        `Unknown action "${action}"; accepted: ${Object.keys(ACTIONS).join(', ')}.`,
+        {},
+        'action',
+      );
     kind = mapped;
   } else {
-    throw new HttpError(400, 'BAD_USER_INPUT', `Give "config_type" (${CONFIG_TYPES.join(', ')}) or "action" (${Object.keys(ACTIONS).join(', ')}).`);
+    throw new HttpError(
+      400,
+      'BAD_USER_INPUT',
+      `Give "config_type" (${CONFIG_TYPES.join(', ')}) or "action" (${Object.keys(ACTIONS).join(', ')}).`,
+    );
   }
 
   await requireSession(ctx, sessionId);
   let session: SessionState;
   if (kind === 'next_step') {
-    ({ nextSessionStep: session } = await ctx.gql<{ nextSessionStep: SessionState }>(`mutation ($id: ID!) { nextSessionStep(sessionId: $id) { ${SESSION_FIELDS} } }`, { id: sessionId }));
+    ({ nextSessionStep: session } = await ctx.gql<{ nextSessionStep: SessionState }>(
+      `mutation ($id: ID!) { nextSessionStep(sessionId: $id) { ${SESSION_FIELDS} } }`,
+      { id: sessionId },
+    ));
   } else if (kind === 'set_step') {
     const raw = stringField(body, 'step');
     const step = Number(raw);
-    if (!Number.isInteger(step)) throw new HttpError(400, 'BAD_USER_INPUT', `"step" must be a whole number, got "${raw}".`, {}, 'step');
-    ({ setSessionStep: session } = await ctx.gql<{ setSessionStep: SessionState }>(`mutation ($id: ID!, $step: Int!) { setSessionStep(sessionId: $id, step: $step) { ${SESSION_FIELDS} } }`, { id: sessionId, step }));
+    if (!Number.isInteger(step))
+      throw new HttpError(400, 'BAD_USER_INPUT', `"step" must be a whole number, got "${raw}".`, {}, 'step');
+    ({ setSessionStep: session } = await ctx.gql<{ setSessionStep: SessionState }>(
+      `mutation ($id: ID!, $step: Int!) { setSessionStep(sessionId: $id, step: $step) { ${SESSION_FIELDS} } }`,
+      { id: sessionId, step },
+    ));
   } else {
-    ({ configureSession: session } = await ctx.gql<{ configureSession: SessionState }>(CONFIGURE, { input: { sessionId, ...configureInput(kind, body) } }));
+    ({ configureSession: session } = await ctx.gql<{ configureSession: SessionState }>(CONFIGURE, {
+      input: { sessionId, ...configureInput(kind, body) },
+    }));
   }
-  return { data: { action: action ?? configType, ...(await selectView(ctx, session)), message: `Updated ${kind.replace('_', ' ')}.` } };
+  return {
+    data: {
+      action: action ?? configType,
+      ...(await selectView(ctx, session)),
+      message: `Updated ${kind.replace('_', ' ')}.`,
+    },
+  };
 }
 
 /** The ConfigureSessionInput of a data source, model or hyperparameters form. */
@@ -311,7 +387,13 @@ function configureInput(kind: (typeof CONFIG_TYPES)[number], body: Record<string
       input.dataSource = 'USER';
       input.datasetId = stringField(body, 'dataset_id', false) ?? uploadReference(body, 'uploaded_file_info');
     } else {
-      throw new HttpError(400, 'BAD_USER_INPUT', `Unknown data_source "${source}"; accepted: nasa, user.`, {}, 'data_source');
+      throw new HttpError(
+        400,
+        'BAD_USER_INPUT',
+        `Unknown data_source "${source}"; accepted: nasa, user.`,
+        {},
+        'data_source',
+      );
     }
   } else if (kind === 'model') {
     input.modelType = stringField(body, 'model_type');
@@ -319,8 +401,17 @@ function configureInput(kind: (typeof CONFIG_TYPES)[number], body: Record<string
   } else {
     const hyperparameters = jsonField(body, 'hyperparameters') ?? flatHyperparameters(body);
     const preprocessing = jsonField(body, 'preprocessing_config');
-    if ((hyperparameters === undefined || hyperparameters === null) && (preprocessing === undefined || preprocessing === null)) {
-      throw new HttpError(400, 'BAD_USER_INPUT', '"hyperparameters" is required (an object, or one form field per hyperparameter).', {}, 'hyperparameters');
+    if (
+      (hyperparameters === undefined || hyperparameters === null) &&
+      (preprocessing === undefined || preprocessing === null)
+    ) {
+      throw new HttpError(
+        400,
+        'BAD_USER_INPUT',
+        '"hyperparameters" is required (an object, or one form field per hyperparameter).',
+        {},
+        'hyperparameters',
+      );
     }
     if (hyperparameters !== undefined && hyperparameters !== null) input.hyperparameters = hyperparameters;
     if (preprocessing !== undefined && preprocessing !== null) input.preprocessingConfig = preprocessing;
@@ -348,7 +439,13 @@ function uploadReference(body: Record<string, unknown>, name: string): string | 
     const id = record.dataset_id ?? record.id;
     if (typeof id === 'string') return id;
   }
-  throw new HttpError(400, 'BAD_USER_INPUT', `"${name}" must hold the upload's dataset id (the file_info that POST /api/upload-csv returned).`, {}, name);
+  throw new HttpError(
+    400,
+    'BAD_USER_INPUT',
+    `"${name}" must hold the upload's dataset id (the file_info that POST /api/upload-csv returned).`,
+    {},
+    name,
+  );
 }
 
 interface RunProgress {
@@ -456,14 +553,27 @@ const BATCH_FIELDS = `id runId datasetId source rowCount classes csvUrl createdA
 export async function postPredict(ctx: RouteContext): Promise<RouteResult> {
   const body = await ctx.body();
   const sessionId = sessionIdFrom(ctx, body);
-  if (body.test_data_config !== undefined) return configureTestData(ctx, sessionId, jsonField(body, 'test_data_config'));
+  if (body.test_data_config !== undefined)
+    return configureTestData(ctx, sessionId, jsonField(body, 'test_data_config'));
   const runId = await latestSuccessfulRunId(ctx, sessionId);
-  const rows = jsonField(body, 'rows') ?? (body.instance_data !== undefined ? [jsonField(body, 'instance_data')] : undefined);
+  const rows =
+    jsonField(body, 'rows') ?? (body.instance_data !== undefined ? [jsonField(body, 'instance_data')] : undefined);
   const datasetId = stringField(body, 'dataset_id', false);
-  if (rows !== undefined && datasetId) throw new HttpError(400, 'BAD_USER_INPUT', 'Give "rows" or "dataset_id", not both.');
+  if (rows !== undefined && datasetId)
+    throw new HttpError(400, 'BAD_USER_INPUT', 'Give "rows" or "dataset_id", not both.');
   if (rows !== undefined) {
-    if (!Array.isArray(rows)) throw new HttpError(400, 'BAD_USER_INPUT', '"rows" must be a JSON array of objects (column → value).', {}, 'rows');
-    const { predict } = await ctx.gql<{ predict: unknown[] }>(`query ($run: ID!, $rows: [JSON!]!) { predict(runId: $run, rows: $rows) { ${PREDICTION_FIELDS} } }`, { run: runId, rows });
+    if (!Array.isArray(rows))
+      throw new HttpError(
+        400,
+        'BAD_USER_INPUT',
+        '"rows" must be a JSON array of objects (column → value).',
+        {},
+        'rows',
+      );
+    const { predict } = await ctx.gql<{ predict: unknown[] }>(
+      `query ($run: ID!, $rows: [JSON!]!) { predict(runId: $run, rows: $rows) { ${PREDICTION_FIELDS} } }`,
+      { run: runId, rows },
+    );
     return { data: { session_id: sessionId, run_id: runId, predictions: predict } };
   }
   if (datasetId) {
@@ -474,7 +584,11 @@ export async function postPredict(ctx: RouteContext): Promise<RouteResult> {
     );
     return { data: { session_id: sessionId, run_id: runId, prediction_id: predictBatch.id, batch: predictBatch } };
   }
-  throw new HttpError(400, 'BAD_USER_INPUT', 'Give "test_data_config" (what GET /result predicts), "rows" (a JSON array of objects) or "dataset_id" (an uploaded dataset or a NASA table).');
+  throw new HttpError(
+    400,
+    'BAD_USER_INPUT',
+    'Give "test_data_config" (what GET /result predicts), "rows" (a JSON array of objects) or "dataset_id" (an uploaded dataset or a NASA table).',
+  );
 }
 
 /**
@@ -483,15 +597,34 @@ export async function postPredict(ctx: RouteContext): Promise<RouteResult> {
  */
 async function configureTestData(ctx: RouteContext, sessionId: string, config: unknown): Promise<RouteResult> {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw new HttpError(400, 'BAD_USER_INPUT', '"test_data_config" must be an object: {"data_source": "nasa", "dataset": "kepler"} or {"data_source": "user", "uploaded_file_info": {…}}.', {}, 'test_data_config');
+    throw new HttpError(
+      400,
+      'BAD_USER_INPUT',
+      '"test_data_config" must be an object: {"data_source": "nasa", "dataset": "kepler"} or {"data_source": "user", "uploaded_file_info": {…}}.',
+      {},
+      'test_data_config',
+    );
   }
   const fields = config as Record<string, unknown>;
   const source = (stringField(fields, 'data_source', false) ?? 'nasa').toLowerCase();
   let datasetId: string | null;
   if (source === 'nasa') datasetId = stringField(fields, 'dataset', false) ?? stringField(fields, 'dataset_id', false);
-  else if (source === 'user' || source === 'upload') datasetId = stringField(fields, 'dataset_id', false) ?? uploadReference(fields, 'uploaded_file_info');
-  else throw new HttpError(400, 'BAD_USER_INPUT', `Unknown test_data_config.data_source "${source}"; accepted: nasa, user.`, {}, 'test_data_config.data_source');
-  const { configureSession } = await ctx.gql<{ configureSession: { workflow: { testDatasetId: string | null }; latestSuccessfulRun: { id: string; datasetId: string } | null } }>(
+  else if (source === 'user' || source === 'upload')
+    datasetId = stringField(fields, 'dataset_id', false) ?? uploadReference(fields, 'uploaded_file_info');
+  else
+    throw new HttpError(
+      400,
+      'BAD_USER_INPUT',
+      `Unknown test_data_config.data_source "${source}"; accepted: nasa, user.`,
+      {},
+      'test_data_config.data_source',
+    );
+  const { configureSession } = await ctx.gql<{
+    configureSession: {
+      workflow: { testDatasetId: string | null };
+      latestSuccessfulRun: { id: string; datasetId: string } | null;
+    };
+  }>(
     `mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { workflow { testDatasetId } latestSuccessfulRun { id datasetId } } }`,
     { input: { sessionId, testData: { datasetId } } },
   );
@@ -507,7 +640,9 @@ async function configureTestData(ctx: RouteContext, sessionId: string, config: u
         held_out_split: testDataset === null || (run !== null && testDataset === run.datasetId),
       },
       ready_for_results: run !== null,
-      message: run ? 'Test data configured: GET /result predicts it.' : 'Test data configured; train a model (POST /training) before GET /result.',
+      message: run
+        ? 'Test data configured: GET /result predicts it.'
+        : 'Test data configured; train a model (POST /training) before GET /result.',
     },
   };
 }
@@ -524,7 +659,8 @@ interface TrainedRun {
   splitCounts: { train: number; validation: number; test: number } | null;
 }
 
-const TRAINED_RUN_FIELDS = 'id status modelType datasetId features hyperparameters finishedAt metrics { accuracy macroF1 classes } splitCounts { train validation test }';
+const TRAINED_RUN_FIELDS =
+  'id status modelType datasetId features hyperparameters finishedAt metrics { accuracy macroF1 classes } splitCounts { train validation test }';
 
 /** The trained model in the original's `model_info` words. */
 function modelInfo(run: TrainedRun) {
@@ -547,10 +683,11 @@ function modelInfo(run: TrainedRun) {
 
 export async function getPredict(ctx: RouteContext): Promise<RouteResult> {
   const sessionId = sessionIdFrom(ctx);
-  const { session } = await ctx.gql<{ session: { latestRun: { status: string } | null; latestSuccessfulRun: TrainedRun | null } | null }>(
-    `query ($id: ID!) { session(id: $id) { latestRun { status } latestSuccessfulRun { ${TRAINED_RUN_FIELDS} } } }`,
-    { id: sessionId },
-  );
+  const { session } = await ctx.gql<{
+    session: { latestRun: { status: string } | null; latestSuccessfulRun: TrainedRun | null } | null;
+  }>(`query ($id: ID!) { session(id: $id) { latestRun { status } latestSuccessfulRun { ${TRAINED_RUN_FIELDS} } } }`, {
+    id: sessionId,
+  });
   if (!session) throw new HttpError(404, 'NOT_FOUND', `Session "${sessionId}" was not found.`);
   const run = session.latestSuccessfulRun;
   const trainingStatus = trainingStatusWords(session.latestRun?.status ?? 'NOT_STARTED');
@@ -618,14 +755,26 @@ export interface PredictedTestData {
  * The session's test data (its configured dataset, default the held-out test split) predicted by `runId`: every
  * row predicted (in chunks the predict operation accepts), the first `explain` rows explained, in one request.
  */
-export async function predictTestData(ctx: RouteContext, sessionId: string, runId: string, explain: number): Promise<PredictedTestData> {
-  const { session } = await ctx.gql<{ session: { testData: { kind: string; datasetId: string; rowCount: number; rows: TestRowState[] } | null } | null }>(
+export async function predictTestData(
+  ctx: RouteContext,
+  sessionId: string,
+  runId: string,
+  explain: number,
+): Promise<PredictedTestData> {
+  const { session } = await ctx.gql<{
+    session: { testData: { kind: string; datasetId: string; rowCount: number; rows: TestRowState[] } | null } | null;
+  }>(
     `query ($id: ID!, $max: Int!, $run: ID!) { session(id: $id) { testData(limit: $max, runId: $run) { kind datasetId rowCount rows { index ids values actual } } } }`,
     { id: sessionId, max: TEST_ROWS_MAX, run: runId },
   );
   if (!session) throw new HttpError(404, 'NOT_FOUND', `Session "${sessionId}" was not found.`);
   const testData = session.testData;
-  if (!testData) throw new HttpError(409, 'CONFLICT', 'This session has no trained model yet: POST /training first and wait until it succeeds.');
+  if (!testData)
+    throw new HttpError(
+      409,
+      'CONFLICT',
+      'This session has no trained model yet: POST /training first and wait until it succeeds.',
+    );
   const rows = testData.rows;
   const variables: Record<string, unknown> = { run: runId };
   const declarations: string[] = ['$run: ID!'];
@@ -636,7 +785,13 @@ export async function predictTestData(ctx: RouteContext, sessionId: string, runI
     variables[`rows${c}`] = rows.slice(start, start + PREDICT_CHUNK).map((r) => r.values);
   }
   type Explained = PredictedTestData['explained'][number];
-  const predictedChunks = parts.length > 0 ? await ctx.gql<Record<string, RowPredictionState[]>>(`query (${declarations.join(', ')}) { ${parts.join(' ')} }`, variables) : {};
+  const predictedChunks =
+    parts.length > 0
+      ? await ctx.gql<Record<string, RowPredictionState[]>>(
+          `query (${declarations.join(', ')}) { ${parts.join(' ')} }`,
+          variables,
+        )
+      : {};
   const predicted = parts.map((_, c) => predictedChunks[`p${c}`]).flat();
   // Explanations in requests of EXPLAIN_BATCH aliases (the GraphQL alias limit applies to REST's operations too).
   const explained: Explained[] = [];
@@ -646,8 +801,13 @@ export async function predictTestData(ctx: RouteContext, sessionId: string, runI
     const batchVariables: Record<string, unknown> = { run: runId };
     const batchDeclarations = ['$run: ID!', ...batch.map((_, i) => `$row${i}: JSON!`)];
     batch.forEach((row, i) => (batchVariables[`row${i}`] = row.values));
-    const fields = batch.map((_, i) => `e${i}: explain(runId: $run, row: $row${i}) { reasons contributions { feature contribution } }`);
-    const answered = await ctx.gql<Record<string, Explained>>(`query (${batchDeclarations.join(', ')}) { ${fields.join(' ')} }`, batchVariables);
+    const fields = batch.map(
+      (_, i) => `e${i}: explain(runId: $run, row: $row${i}) { reasons contributions { feature contribution } }`,
+    );
+    const answered = await ctx.gql<Record<string, Explained>>(
+      `query (${batchDeclarations.join(', ')}) { ${fields.join(' ')} }`,
+      batchVariables,
+    );
     batch.forEach((_, i) => explained.push(answered[`e${i}`]));
   }
   return {
@@ -668,12 +828,23 @@ export async function getResult(ctx: RouteContext): Promise<RouteResult> {
   const limitRaw = ctx.url.searchParams.get('limit');
   const limit = limitRaw === null ? RESULT_ROWS_DEFAULT : Number(limitRaw);
   if (!Number.isInteger(limit) || limit < 0 || limit > RESULT_ROWS_MAX) {
-    throw new HttpError(400, 'BAD_USER_INPUT', `"limit" must be a whole number from 0 to ${RESULT_ROWS_MAX}, got "${limitRaw}".`, {}, 'limit');
+    throw new HttpError(
+      400,
+      'BAD_USER_INPUT',
+      `"limit" must be a whole number from 0 to ${RESULT_ROWS_MAX}, got "${limitRaw}".`,
+      {},
+      'limit',
+    );
   }
   const runId = await latestSuccessfulRunId(ctx, sessionId);
   const { trainingRun } = await ctx.gql<{
     trainingRun: TrainedRun & {
-      metrics: Record<string, unknown> & { confusionMatrix: unknown; classes: string[]; accuracy: number; macroF1: number };
+      metrics: Record<string, unknown> & {
+        confusionMatrix: unknown;
+        classes: string[];
+        accuracy: number;
+        macroF1: number;
+      };
       featureImportance: unknown[];
       timings: unknown;
     };
@@ -696,7 +867,9 @@ export async function getResult(ctx: RouteContext): Promise<RouteResult> {
       label: prediction.label,
       confidence: prediction.confidence,
       probabilities: prediction.probabilities.map((p) => p.probability),
-      class_probabilities: Object.fromEntries(prediction.probabilities.map((p) => [classWords(p.label), p.probability])),
+      class_probabilities: Object.fromEntries(
+        prediction.probabilities.map((p) => [classWords(p.label), p.probability]),
+      ),
       actual: row.actual === null ? null : classWords(row.actual),
       correct: row.actual === null ? null : row.actual === prediction.label,
       reasons: explanation.reasons,
@@ -711,7 +884,8 @@ export async function getResult(ctx: RouteContext): Promise<RouteResult> {
     candidate_count: count('candidate'),
     false_positive_count: count('false_positive'),
     class_counts: Object.fromEntries(trainingRun.metrics.classes.map((label) => [classWords(label), count(label)])),
-    average_confidence: predicted.length > 0 ? predicted.reduce((sum, p) => sum + p.confidence, 0) / predicted.length : 0,
+    average_confidence:
+      predicted.length > 0 ? predicted.reduce((sum, p) => sum + p.confidence, 0) / predicted.length : 0,
     accuracy: labelled.length > 0 ? correct / labelled.length : null,
     test_rows: testData.rowCount,
     listed: predictions.length,
@@ -725,7 +899,11 @@ export async function getResult(ctx: RouteContext): Promise<RouteResult> {
       model_type: trainingRun.modelType,
       dataset: trainingRun.datasetId,
       model_info: modelInfo(trainingRun),
-      test_data: { kind: testData.kind === 'HELD_OUT' ? 'held_out_test_split' : 'dataset', dataset: testData.datasetId, rows: testData.rowCount },
+      test_data: {
+        kind: testData.kind === 'HELD_OUT' ? 'held_out_test_split' : 'dataset',
+        dataset: testData.datasetId,
+        rows: testData.rowCount,
+      },
       predictions,
       summary,
       metrics: trainingRun.metrics,
@@ -750,7 +928,14 @@ export async function postResult(ctx: RouteContext): Promise<RouteResult> {
   const body = await ctx.body();
   const sessionId = sessionIdFrom(ctx, body);
   const type = (stringField(body, 'explanation_type', false) ?? 'local').toLowerCase();
-  if (type !== 'local' && type !== 'global') throw new HttpError(400, 'BAD_USER_INPUT', `Unknown explanation_type "${type}"; accepted: local, global.`, {}, 'explanation_type');
+  if (type !== 'local' && type !== 'global')
+    throw new HttpError(
+      400,
+      'BAD_USER_INPUT',
+      `Unknown explanation_type "${type}"; accepted: local, global.`,
+      {},
+      'explanation_type',
+    );
   const runId = await latestSuccessfulRunId(ctx, sessionId);
   if (type === 'global') {
     const { trainingRun } = await ctx.gql<{ trainingRun: { featureImportance: unknown[] } }>(
@@ -769,14 +954,27 @@ export async function postResult(ctx: RouteContext): Promise<RouteResult> {
   }
   const row = jsonField(body, 'instance_data');
   if (typeof row !== 'object' || row === null || Array.isArray(row)) {
-    throw new HttpError(400, 'BAD_USER_INPUT', '"instance_data" must be an object of column → value (one row).', {}, 'instance_data');
+    throw new HttpError(
+      400,
+      'BAD_USER_INPUT',
+      '"instance_data" must be an object of column → value (one row).',
+      {},
+      'instance_data',
+    );
   }
   const label = stringField(body, 'label', false);
   const { explain } = await ctx.gql<{ explain: { label: string; reasons: string[] } & Record<string, unknown> }>(
     `query ($run: ID!, $row: JSON!, $label: String) { explain(runId: $run, row: $row, label: $label) { label outputSpace method baseValue output residual contributions { feature value contribution } reasons warnings } }`,
     { run: runId, row, label },
   );
-  return { data: { session_id: sessionId, run_id: runId, explanation_type: 'local', explanation: { ...explain, type: 'local', prediction: classWords(explain.label) } } };
+  return {
+    data: {
+      session_id: sessionId,
+      run_id: runId,
+      explanation_type: 'local',
+      explanation: { ...explain, type: 'local', prediction: classWords(explain.label) },
+    },
+  };
 }
 
 export async function getDatasets(ctx: RouteContext): Promise<RouteResult> {
@@ -817,12 +1015,22 @@ function labelOf(name: string): string {
 /** GET /api/hyperparameters/<model_type>: the form of a model, generated from its catalog specs. */
 export async function getHyperparameters(ctx: RouteContext): Promise<RouteResult> {
   const requested = ctx.params.model_type;
-  const { models } = await ctx.gql<{ models: ModelCatalogEntry[] }>(`{ models { id name aliases hyperparameters { name type default min minExclusive max choices nullable specialValues allowed description } } }`);
-  const key = requested.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  const { models } = await ctx.gql<{ models: ModelCatalogEntry[] }>(
+    `{ models { id name aliases hyperparameters { name type default min minExclusive max choices nullable specialValues allowed description } } }`,
+  );
+  const key = requested
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
   const model = models.find((m) => m.id === key || m.aliases.includes(key));
   if (!model) throw new HttpError(400, 'BAD_USER_INPUT', `Unknown model type: ${requested}`, {}, 'model_type');
   const hyperparameters = model.hyperparameters.map((spec) => {
-    const field: Record<string, unknown> = { name: spec.name, label: labelOf(spec.name), description: spec.description, allowed: spec.allowed };
+    const field: Record<string, unknown> = {
+      name: spec.name,
+      label: labelOf(spec.name),
+      description: spec.description,
+      allowed: spec.allowed,
+    };
     if (spec.type === 'INT' || spec.type === 'FLOAT') {
       field.type = spec.specialValues?.length ? 'text' : 'number';
       if (spec.min !== null) field.min = spec.minExclusive ? undefined : spec.min;
@@ -840,10 +1048,19 @@ export async function getHyperparameters(ctx: RouteContext): Promise<RouteResult
     } else {
       field.type = 'text';
     }
-    field.default = spec.default === null ? null : Array.isArray(spec.default) ? spec.default.join(',') : spec.type === 'BOOL' ? String(spec.default) : spec.default;
-    const hints = [spec.nullable ? 'None (unlimited)' : null, spec.specialValues?.length ? spec.specialValues.join(' or ') : null, spec.type === 'INT_LIST' ? 'e.g. 128,64,32' : null].filter(
-      (hint): hint is string => hint !== null,
-    );
+    field.default =
+      spec.default === null
+        ? null
+        : Array.isArray(spec.default)
+          ? spec.default.join(',')
+          : spec.type === 'BOOL'
+            ? String(spec.default)
+            : spec.default;
+    const hints = [
+      spec.nullable ? 'None (unlimited)' : null,
+      spec.specialValues?.length ? spec.specialValues.join(' or ') : null,
+      spec.type === 'INT_LIST' ? 'e.g. 128,64,32' : null,
+    ].filter((hint): hint is string => hint !== null);
     if (hints.length > 0) field.placeholder = hints.join('; ');
     return Object.fromEntries(Object.entries(field).filter(([, value]) => value !== undefined));
   });
@@ -851,10 +1068,15 @@ export async function getHyperparameters(ctx: RouteContext): Promise<RouteResult
 }
 
 export async function getHealth(ctx: RouteContext): Promise<RouteResult> {
-  const { health, sessionCount } = await ctx.gql<{ health: Record<string, unknown> & { queuedRuns: number; runningRuns: number }; sessionCount: number }>(
-    `{ health { status version uptimeSeconds tfBackend queuedRuns runningRuns nodeVersion } sessionCount }`,
-  );
-  const extra = { timestamp: new Date().toISOString(), active_sessions: sessionCount, training_sessions: health.queuedRuns + health.runningRuns };
+  const { health, sessionCount } = await ctx.gql<{
+    health: Record<string, unknown> & { queuedRuns: number; runningRuns: number };
+    sessionCount: number;
+  }>(`{ health { status version uptimeSeconds tfBackend queuedRuns runningRuns nodeVersion } sessionCount }`);
+  const extra = {
+    timestamp: new Date().toISOString(),
+    active_sessions: sessionCount,
+    training_sessions: health.queuedRuns + health.runningRuns,
+  };
   // The original answered "healthy" in place of the envelope's status; the service's own word stays under data.
   return { data: { ...health, ...extra }, top: { status: 'healthy' } };
 }
@@ -867,7 +1089,8 @@ export async function getFrontendStatus(): Promise<RouteResult> {
       build_exists: false,
       index_exists: false,
       timestamp: new Date().toISOString(),
-      message: 'This server serves no web client: run the original client on its own dev server (ports 3000/3001 are allowed origins), or use /graphql and /docs.',
+      message:
+        'This server serves no web client: run the original client on its own dev server (ports 3000/3001 are allowed origins), or use /graphql and /docs.',
     },
   };
 }
@@ -875,8 +1098,22 @@ export async function getFrontendStatus(): Promise<RouteResult> {
 function trainingInfo(session: SessionState) {
   const run = session.latestRun;
   return run
-    ? { run_id: run.id, status: run.status, training_status: trainingStatusWords(run.status), stage: run.stage, progress: progressPercent(run), message: run.message }
-    : { run_id: null, status: 'NOT_STARTED', training_status: trainingStatusWords('NOT_STARTED'), stage: null, progress: 0, message: null };
+    ? {
+        run_id: run.id,
+        status: run.status,
+        training_status: trainingStatusWords(run.status),
+        stage: run.stage,
+        progress: progressPercent(run),
+        message: run.message,
+      }
+    : {
+        run_id: null,
+        status: 'NOT_STARTED',
+        training_status: trainingStatusWords('NOT_STARTED'),
+        stage: null,
+        progress: 0,
+        message: null,
+      };
 }
 
 export async function getSession(ctx: RouteContext): Promise<RouteResult> {
@@ -885,7 +1122,10 @@ export async function getSession(ctx: RouteContext): Promise<RouteResult> {
 }
 
 export async function deleteSession(ctx: RouteContext): Promise<RouteResult> {
-  const { deleteSession: deleted } = await ctx.gql<{ deleteSession: boolean }>(`mutation ($id: ID!) { deleteSession(id: $id) }`, { id: ctx.params.id });
+  const { deleteSession: deleted } = await ctx.gql<{ deleteSession: boolean }>(
+    `mutation ($id: ID!) { deleteSession(id: $id) }`,
+    { id: ctx.params.id },
+  );
   if (!deleted) throw new HttpError(404, 'NOT_FOUND', `Session "${ctx.params.id}" was not found.`);
   return { data: { session_id: ctx.params.id, deleted: true }, top: { message: 'Session deleted' } };
 }
@@ -897,7 +1137,11 @@ export interface UploadedDataset extends UploadedFile {
 }
 
 /** POST /api/upload-csv: the upload in `file_info` words; with a session, it becomes that session's user data. */
-export async function uploadCsvResult(ctx: RouteContext, upload: UploadedDataset, sessionId: string | null): Promise<RouteResult> {
+export async function uploadCsvResult(
+  ctx: RouteContext,
+  upload: UploadedDataset,
+  sessionId: string | null,
+): Promise<RouteResult> {
   const info = fileInfo(upload);
   const data: Record<string, unknown> = {
     message: `File uploaded successfully. ${info.num_rows} rows, ${info.num_columns} columns detected.`,
@@ -906,7 +1150,9 @@ export async function uploadCsvResult(ctx: RouteContext, upload: UploadedDataset
     session_id: sessionId,
   };
   if (sessionId) {
-    const { configureSession } = await ctx.gql<{ configureSession: SessionState }>(CONFIGURE, { input: { sessionId, dataSource: 'USER', datasetId: upload.id } });
+    const { configureSession } = await ctx.gql<{ configureSession: SessionState }>(CONFIGURE, {
+      input: { sessionId, dataSource: 'USER', datasetId: upload.id },
+    });
     Object.assign(data, stepperView(configureSession));
   }
   return { data };

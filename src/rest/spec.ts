@@ -56,17 +56,23 @@ function original<S extends z.ZodObject>(data: S, status: z.ZodType = z.literal(
 
 const successFlag = <S extends z.ZodObject>(data: S) => data.extend({ success: z.literal(true) });
 
-export const ERROR_SCHEMA = z
-  .object({
-    status: z.literal('error'),
-    error: z.string().describe('What went wrong, in words.'),
-    code: z.string().describe('BAD_USER_INPUT, BAD_REQUEST, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, SERVICE_UNAVAILABLE, INTERNAL_SERVER_ERROR'),
-    field: z.string().optional().describe('The input at fault.'),
-  });
+export const ERROR_SCHEMA = z.object({
+  status: z.literal('error'),
+  error: z.string().describe('What went wrong, in words.'),
+  code: z
+    .string()
+    .describe(
+      'BAD_USER_INPUT, BAD_REQUEST, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, SERVICE_UNAVAILABLE, INTERNAL_SERVER_ERROR',
+    ),
+  field: z.string().optional().describe('The input at fault.'),
+});
 
-export const FLAG_ERROR_SCHEMA = z
-  .object({ success: z.literal(false), error: z.string(), code: z.string(), field: z.string().optional() })
-;
+export const FLAG_ERROR_SCHEMA = z.object({
+  success: z.literal(false),
+  error: z.string(),
+  code: z.string(),
+  field: z.string().optional(),
+});
 
 const fileInfo = loose({
   dataset_id: z.string().describe('The upload id; send this object back as uploaded_file_info. Never a server path.'),
@@ -79,7 +85,11 @@ const fileInfo = loose({
   columns: z.array(z.string()),
 });
 
-const stepProgress = z.object({ step1_complete: z.boolean(), step2_complete: z.boolean(), step3_complete: z.boolean() });
+const stepProgress = z.object({
+  step1_complete: z.boolean(),
+  step2_complete: z.boolean(),
+  step3_complete: z.boolean(),
+});
 
 const sessionInfo = loose({
   created_at: timestamp,
@@ -88,7 +98,9 @@ const sessionInfo = loose({
   current_step: z.number().int(),
   data_source: z.enum(['nasa', 'user']).nullable(),
   selected_dataset: z.string(),
-  selected_model: z.string().describe("The original's model value (linear_regression for the catalog's logistic_regression)."),
+  selected_model: z
+    .string()
+    .describe("The original's model value (linear_regression for the catalog's logistic_regression)."),
   model_type: nullableString,
   uploaded_file_info: fileInfo.nullable(),
   hyperparameters: jsonObject,
@@ -117,7 +129,10 @@ const stepper = loose({
 });
 
 const selectData = sessionView.extend(stepper.shape).extend({
-  datasets: z.record(z.string(), loose({ id: z.string(), name: z.string(), description: z.string(), img: nullableString, color: z.string() })),
+  datasets: z.record(
+    z.string(),
+    loose({ id: z.string(), name: z.string(), description: z.string(), img: nullableString, color: z.string() }),
+  ),
   models: z.array(z.object({ value: z.string(), label: z.string() })),
   available_datasets: z.array(loose({ id: z.string(), available: z.boolean() })),
   available_models: z.array(loose({ id: z.string(), hyperparameters: z.array(loose({ name: z.string() })) })),
@@ -126,7 +141,11 @@ const selectData = sessionView.extend(stepper.shape).extend({
 const progressData = loose({
   session_id: z.string(),
   run_id: nullableString,
-  status: z.string().describe('QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED or NOT_STARTED (under data; the top level is the envelope).'),
+  status: z
+    .string()
+    .describe(
+      'QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED or NOT_STARTED (under data; the top level is the envelope).',
+    ),
   training_status: z.enum(['not_started', 'queued', 'training', 'completed', 'error', 'cancelled']),
   stage: nullableString,
   progress: z.number().min(0).max(100).describe('0–100; 100 once the model is ready.'),
@@ -136,7 +155,12 @@ const progressData = loose({
 });
 
 const probability = z.object({ label: z.string(), probability: z.number() });
-const rowPrediction = loose({ label: z.string(), confidence: z.number(), probabilities: z.array(probability), warnings: z.array(z.string()) });
+const rowPrediction = loose({
+  label: z.string(),
+  confidence: z.number(),
+  probabilities: z.array(probability),
+  warnings: z.array(z.string()),
+});
 
 const modelInfo = loose({
   run_id: z.string(),
@@ -192,7 +216,12 @@ const customResult = successFlag(
       recall: z.number(),
     }),
     predictions: z.array(customPrediction),
-    model_info: loose({ model_type: z.string(), feature_count: z.number().int(), train_size: z.number().nullable(), test_size: z.number().int() }),
+    model_info: loose({
+      model_type: z.string(),
+      feature_count: z.number().int(),
+      train_size: z.number().nullable(),
+      test_size: z.number().int(),
+    }),
   }),
 );
 
@@ -213,7 +242,11 @@ const uploadFields = z.object({
 
 const sidParam = z.object({ sid: z.string().describe('The session id the start request returned.') });
 const limitQuery = (max: number, fallback: number) =>
-  z.string().regex(/^\d+$/, 'limit must be a whole number').optional().describe(`Rows listed with their explanation (0–${max}, default ${fallback}).`);
+  z
+    .string()
+    .regex(/^\d+$/, 'limit must be a whole number')
+    .optional()
+    .describe(`Rows listed with their explanation (0–${max}, default ${fallback}).`);
 
 const CONFIG_TYPES = ['data_source', 'model', 'hyperparameters'] as const;
 const ACTIONS = ['update_data_source', 'update_model', 'update_hyperparameters', 'next_step', 'set_step'] as const;
@@ -227,9 +260,11 @@ const e413Upload = { description: 'Over MAX_UPLOAD_MB.', schema: ERROR_SCHEMA };
 const e415Upload = { description: 'Not a CSV, or not multipart.', schema: ERROR_SCHEMA };
 const e409 = { description: 'No trained model yet, or a run already active.', schema: ERROR_SCHEMA };
 
-
 /** The final version's progress and result answers, shared by its custom and pretrained routes. */
-const customProgressResponses = { 200: { description: 'Progress.', schema: customProgress }, 404: { description: '"Session not found"', schema: FLAG_ERROR_SCHEMA } };
+const customProgressResponses = {
+  200: { description: 'Progress.', schema: customProgress },
+  404: { description: '"Session not found"', schema: FLAG_ERROR_SCHEMA },
+};
 const customResultQuery = z.looseObject({ limit: limitQuery(200, 50) });
 const customResultResponses = {
   200: { description: 'The result.', schema: customResult },
@@ -269,7 +304,11 @@ export const ROUTE_SPECS: RouteSpec[] = [
     summary: 'A new session (201), or an existing one with ?session_id=, with the datasets and models to choose from',
     envelope: 'original',
     query: z.looseObject({ session_id: z.string().optional() }),
-    responses: { 200: { description: 'An existing session.', schema: original(selectData) }, 201: { description: 'A new session.', schema: original(selectData) }, 404: e404 },
+    responses: {
+      200: { description: 'An existing session.', schema: original(selectData) },
+      201: { description: 'A new session.', schema: original(selectData) },
+      404: e404,
+    },
   },
   {
     method: 'POST',
@@ -296,7 +335,10 @@ export const ROUTE_SPECS: RouteSpec[] = [
       step: stringOrNumber.optional(),
     }),
     responses: {
-      200: { description: 'The session after the change.', schema: original(selectData.extend({ action: z.string(), message: z.string() })) },
+      200: {
+        description: 'The session after the change.',
+        schema: original(selectData.extend({ action: z.string(), message: z.string() })),
+      },
       400: e400,
       404: e404,
     },
@@ -309,7 +351,10 @@ export const ROUTE_SPECS: RouteSpec[] = [
     envelope: 'original',
     body: z.looseObject({ session_id: sessionIdField.optional() }),
     responses: {
-      202: { description: 'Queued or running.', schema: original(progressData.extend({ training_started: z.literal(true), initial_progress: z.number() })) },
+      202: {
+        description: 'Queued or running.',
+        schema: original(progressData.extend({ training_started: z.literal(true), initial_progress: z.number() })),
+      },
       400: e400,
       404: e404,
       409: e409,
@@ -322,7 +367,11 @@ export const ROUTE_SPECS: RouteSpec[] = [
     summary: 'Training progress (poll until progress is 100)',
     envelope: 'original',
     query: z.looseObject({ session_id: z.string().describe('The session id.') }),
-    responses: { 200: { description: 'The latest run’s progress.', schema: original(progressData) }, 400: e400, 404: e404 },
+    responses: {
+      200: { description: 'The latest run’s progress.', schema: original(progressData) },
+      400: e400,
+      404: e404,
+    },
   },
   {
     method: 'POST',
@@ -335,7 +384,16 @@ export const ROUTE_SPECS: RouteSpec[] = [
     envelope: 'original',
     body: z.looseObject({
       session_id: sessionIdField.optional(),
-      test_data_config: z.union([z.looseObject({ data_source: z.string().optional(), dataset: z.string().optional(), uploaded_file_info: z.unknown().optional() }), z.string()]).optional(),
+      test_data_config: z
+        .union([
+          z.looseObject({
+            data_source: z.string().optional(),
+            dataset: z.string().optional(),
+            uploaded_file_info: z.unknown().optional(),
+          }),
+          z.string(),
+        ])
+        .optional(),
       rows: z.union([z.array(z.unknown()), z.string(), jsonObject]).optional(),
       instance_data: objectOrJson.optional(),
       dataset_id: z.string().optional(),
@@ -349,7 +407,11 @@ export const ROUTE_SPECS: RouteSpec[] = [
             session_id: z.string(),
             test_data_configured: z.literal(true).optional(),
             ready_for_results: z.boolean().optional(),
-            test_config: loose({ data_source: z.string(), dataset: nullableString, held_out_split: z.boolean() }).optional(),
+            test_config: loose({
+              data_source: z.string(),
+              dataset: nullableString,
+              held_out_split: z.boolean(),
+            }).optional(),
             predictions: z.array(rowPrediction).optional(),
             prediction_id: z.string().optional(),
           }),
@@ -390,7 +452,8 @@ export const ROUTE_SPECS: RouteSpec[] = [
     path: '/result',
     tag: 'Original API',
     summary: 'Metrics, and the configured test data (default the held-out test split) predicted with reasons',
-    description: 'Every test row is predicted and counted in `summary`; the first `limit` rows are listed, each with the reasons of its own explanation.',
+    description:
+      'Every test row is predicted and counted in `summary`; the first `limit` rows are listed, each with the reasons of its own explanation.',
     envelope: 'original',
     query: z.looseObject({ session_id: z.string(), limit: limitQuery(200, 25) }),
     responses: {
@@ -401,7 +464,11 @@ export const ROUTE_SPECS: RouteSpec[] = [
             session_id: z.string(),
             run_id: z.string(),
             model_info: modelInfo,
-            test_data: z.object({ kind: z.enum(['held_out_test_split', 'dataset']), dataset: z.string(), rows: z.number().int() }),
+            test_data: z.object({
+              kind: z.enum(['held_out_test_split', 'dataset']),
+              dataset: z.string(),
+              rows: z.number().int(),
+            }),
             predictions: z.array(resultPrediction),
             summary: loose({
               total_predictions: z.number().int(),
@@ -438,7 +505,12 @@ export const ROUTE_SPECS: RouteSpec[] = [
       200: {
         description: 'The explanation.',
         schema: original(
-          loose({ session_id: z.string(), run_id: z.string(), explanation_type: z.enum(['local', 'global']), explanation: z.union([explanation, loose({ feature_importance: z.array(jsonObject) })]) }),
+          loose({
+            session_id: z.string(),
+            run_id: z.string(),
+            explanation_type: z.enum(['local', 'global']),
+            explanation: z.union([explanation, loose({ feature_importance: z.array(jsonObject) })]),
+          }),
         ),
       },
       400: e400,
@@ -452,7 +524,17 @@ export const ROUTE_SPECS: RouteSpec[] = [
     tag: 'Original API',
     summary: 'The NASA tables and uploads',
     envelope: 'original',
-    responses: { 200: { description: 'Datasets.', schema: original(loose({ total_datasets: z.number().int(), datasets: z.array(loose({ id: z.string(), kind: z.string(), available: z.boolean() })) })) } },
+    responses: {
+      200: {
+        description: 'Datasets.',
+        schema: original(
+          loose({
+            total_datasets: z.number().int(),
+            datasets: z.array(loose({ id: z.string(), kind: z.string(), available: z.boolean() })),
+          }),
+        ),
+      },
+    },
   },
   {
     method: 'GET',
@@ -460,7 +542,17 @@ export const ROUTE_SPECS: RouteSpec[] = [
     tag: 'Original API',
     summary: 'The model catalog with its hyperparameter specs',
     envelope: 'original',
-    responses: { 200: { description: 'Models.', schema: original(loose({ total_models: z.number().int(), models: z.array(loose({ id: z.string(), hyperparameters: z.array(jsonObject) })) })) } },
+    responses: {
+      200: {
+        description: 'Models.',
+        schema: original(
+          loose({
+            total_models: z.number().int(),
+            models: z.array(loose({ id: z.string(), hyperparameters: z.array(jsonObject) })),
+          }),
+        ),
+      },
+    },
   },
   {
     method: 'GET',
@@ -468,7 +560,9 @@ export const ROUTE_SPECS: RouteSpec[] = [
     tag: 'Original API',
     summary: "A model's hyperparameter form, generated from the catalog",
     envelope: 'original',
-    params: z.object({ model_type: z.string().describe('A catalog id or alias (linear_regression, random_forest, …).') }),
+    params: z.object({
+      model_type: z.string().describe('A catalog id or alias (linear_regression, random_forest, …).'),
+    }),
     responses: {
       200: {
         description: 'Form specs.',
@@ -504,7 +598,14 @@ export const ROUTE_SPECS: RouteSpec[] = [
       200: {
         description: 'Healthy.',
         schema: original(
-          loose({ version: z.string(), timestamp, active_sessions: z.number().int(), training_sessions: z.number().int(), queuedRuns: z.number().int(), runningRuns: z.number().int() }),
+          loose({
+            version: z.string(),
+            timestamp,
+            active_sessions: z.number().int(),
+            training_sessions: z.number().int(),
+            queuedRuns: z.number().int(),
+            runningRuns: z.number().int(),
+          }),
           z.literal('healthy'),
         ),
       },
@@ -519,7 +620,15 @@ export const ROUTE_SPECS: RouteSpec[] = [
     responses: {
       200: {
         description: 'Status.',
-        schema: original(loose({ frontend_built: z.boolean(), dist_path: nullableString, build_exists: z.boolean(), index_exists: z.boolean(), timestamp })),
+        schema: original(
+          loose({
+            frontend_built: z.boolean(),
+            dist_path: nullableString,
+            build_exists: z.boolean(),
+            index_exists: z.boolean(),
+            timestamp,
+          }),
+        ),
       },
     },
   },
@@ -533,7 +642,15 @@ export const ROUTE_SPECS: RouteSpec[] = [
     responses: {
       201: {
         description: 'The dataset.',
-        schema: original(loose({ dataset_id: z.string(), dataset: loose({ id: z.string(), kind: z.string() }), filename: nullableString, file_size: z.number().nullable(), uploaded_at: nullableString })),
+        schema: original(
+          loose({
+            dataset_id: z.string(),
+            dataset: loose({ id: z.string(), kind: z.string() }),
+            filename: nullableString,
+            file_size: z.number().nullable(),
+            uploaded_at: nullableString,
+          }),
+        ),
       },
       400: e400,
       413: e413Upload,
@@ -550,7 +667,16 @@ export const ROUTE_SPECS: RouteSpec[] = [
     responses: {
       200: {
         description: 'The file_info (never a server path).',
-        schema: original(loose({ message: z.string(), file_info: fileInfo, dataset_id: z.string(), session_id: nullableString, current_step: z.number().int().optional(), max_step: z.number().int().optional() })),
+        schema: original(
+          loose({
+            message: z.string(),
+            file_info: fileInfo,
+            dataset_id: z.string(),
+            session_id: nullableString,
+            current_step: z.number().int().optional(),
+            max_step: z.number().int().optional(),
+          }),
+        ),
       },
       400: e400,
       404: e404,
@@ -568,7 +694,16 @@ export const ROUTE_SPECS: RouteSpec[] = [
     responses: {
       200: {
         description: 'The session.',
-        schema: original(sessionView.extend(stepper.shape).extend({ training_info: loose({ run_id: nullableString, status: z.string(), training_status: z.string(), progress: z.number() }) })),
+        schema: original(
+          sessionView.extend(stepper.shape).extend({
+            training_info: loose({
+              run_id: nullableString,
+              status: z.string(),
+              training_status: z.string(),
+              progress: z.number(),
+            }),
+          }),
+        ),
       },
       404: e404,
     },
@@ -580,7 +715,15 @@ export const ROUTE_SPECS: RouteSpec[] = [
     summary: 'Delete a session with its runs, models and predictions',
     envelope: 'original',
     params: z.object({ id: z.string() }),
-    responses: { 200: { description: 'Deleted.', schema: original(z.object({ session_id: z.string(), deleted: z.literal(true) })).extend({ message: z.string() }) }, 404: e404 },
+    responses: {
+      200: {
+        description: 'Deleted.',
+        schema: original(z.object({ session_id: z.string(), deleted: z.literal(true) })).extend({
+          message: z.string(),
+        }),
+      },
+      404: e404,
+    },
   },
   {
     method: 'GET',
@@ -596,7 +739,8 @@ export const ROUTE_SPECS: RouteSpec[] = [
     path: '/api/custom/train',
     tag: 'Final API',
     summary: 'Train a model on a NASA table or your files (202)',
-    description: 'JSON, or multipart with `hyperparameters` as a JSON string and the files `training_file` (+ optional `testing_file`, predicted in the result).',
+    description:
+      'JSON, or multipart with `hyperparameters` as a JSON string and the files `training_file` (+ optional `testing_file`, predicted in the result).',
     envelope: 'success-flag',
     body: z.looseObject({
       model_type: z.string().optional(),
@@ -614,7 +758,10 @@ export const ROUTE_SPECS: RouteSpec[] = [
       testing_file: z.string().meta({ format: 'binary' }).optional(),
     }),
     responses: {
-      202: { description: 'Training started.', schema: successFlag(loose({ session_id: z.string(), run_id: z.string(), message: z.string() })) },
+      202: {
+        description: 'Training started.',
+        schema: successFlag(loose({ session_id: z.string(), run_id: z.string(), message: z.string() })),
+      },
       400: { description: 'Invalid input.', schema: FLAG_ERROR_SCHEMA },
     },
   },
@@ -647,7 +794,12 @@ export const ROUTE_SPECS: RouteSpec[] = [
     body: z.looseObject({ data_source: z.string().optional(), dataset_name: z.string().optional() }),
     multipart: z.object({ data_source: z.string().optional(), training_file: z.string().meta({ format: 'binary' }) }),
     responses: {
-      202: { description: 'Prediction started.', schema: successFlag(loose({ session_id: z.string(), model_session_id: z.string(), mission: z.string(), message: z.string() })) },
+      202: {
+        description: 'Prediction started.',
+        schema: successFlag(
+          loose({ session_id: z.string(), model_session_id: z.string(), mission: z.string(), message: z.string() }),
+        ),
+      },
       400: { description: 'Invalid input.', schema: FLAG_ERROR_SCHEMA },
     },
   },

@@ -7,7 +7,9 @@ const DatasetKind = builder.enumType('DatasetKind', { values: ['NASA', 'UPLOAD']
 const DatasetSourceKind = builder.enumType('DatasetSourceKind', {
   values: {
     EMBEDDED_SNAPSHOT: { description: 'The gzip snapshot shipped in the repository (embedded-data/nasa).' },
-    DATA_FOLDER: { description: 'A table in NASA_DATA_DIR (what `npm run data:fetch` writes); it wins over the snapshot.' },
+    DATA_FOLDER: {
+      description: 'A table in NASA_DATA_DIR (what `npm run data:fetch` writes); it wins over the snapshot.',
+    },
     UPLOAD: { description: 'A CSV uploaded by a user.' },
   } as const,
 });
@@ -19,7 +21,11 @@ const DatasetSource = builder.objectRef<DataSourceInfo>('DatasetSource').impleme
     folder: t.exposeString('folder', { nullable: true, description: 'The folder read (null for uploads).' }),
     fileName: t.exposeString('fileName', { nullable: true }),
     compressed: t.exposeBoolean('compressed', { description: 'Whether the file is gzip-compressed (.csv.gz).' }),
-    exportedAt: t.expose('exportedAt', { type: 'DateTime', nullable: true, description: "When NASA's archive exported the table (from the file's header)." }),
+    exportedAt: t.expose('exportedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: "When NASA's archive exported the table (from the file's header).",
+    }),
   }),
 });
 
@@ -33,8 +39,14 @@ const Column = builder.objectRef<ColumnProfile>('Column').implement({
     name: t.exposeString('name'),
     type: t.string({ description: 'numeric or text', resolve: (column) => column.type }),
     missingShare: t.exposeFloat('missingShare'),
-    min: t.float({ nullable: true, resolve: (column) => (column.type === 'numeric' && Number.isFinite(column.min) ? (column.min as number) : null) }),
-    max: t.float({ nullable: true, resolve: (column) => (column.type === 'numeric' && Number.isFinite(column.max) ? (column.max as number) : null) }),
+    min: t.float({
+      nullable: true,
+      resolve: (column) => (column.type === 'numeric' && Number.isFinite(column.min) ? column.min! : null),
+    }),
+    max: t.float({
+      nullable: true,
+      resolve: (column) => (column.type === 'numeric' && Number.isFinite(column.max) ? column.max! : null),
+    }),
   }),
 });
 
@@ -44,40 +56,59 @@ export const Dataset = builder.objectRef<DatasetSummary>('Dataset').implement({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
     kind: t.field({ type: DatasetKind, resolve: (d) => d.kind }),
-    mission: t.exposeString('mission', { nullable: true, description: 'NASA mission of the table or of the upload\'s format.' }),
+    mission: t.exposeString('mission', {
+      nullable: true,
+      description: "NASA mission of the table or of the upload's format.",
+    }),
     available: t.exposeBoolean('available'),
     hint: t.exposeString('hint', { nullable: true, description: 'Why the dataset is unavailable and how to fix it.' }),
     originalFileName: t.exposeString('originalFileName', { nullable: true }),
     sizeBytes: t.exposeInt('sizeBytes', { nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime', nullable: true }),
-    source: t.field({ type: DatasetSource, nullable: true, description: 'Where the rows come from (null when unavailable).', resolve: (d) => d.source }),
+    source: t.field({
+      type: DatasetSource,
+      nullable: true,
+      description: 'Where the rows come from (null when unavailable).',
+      resolve: (d) => d.source,
+    }),
     rowCount: t.int({
       nullable: true,
       description: 'Labelled rows (K2: one per object, default_flag = 1).',
-      resolve: async (d, _args, { services }) => (d.available ? (await services.datasets.describe(d.id)).rowCount : null),
+      resolve: async (d, _args, { services }) =>
+        d.available ? (await services.datasets.describe(d.id)).rowCount : null,
     }),
-    labelColumn: t.string({ nullable: true, resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).labelColumn : null) }),
+    labelColumn: t.string({
+      nullable: true,
+      resolve: async (d, _a, { services }) =>
+        d.available ? (await services.datasets.describe(d.id)).labelColumn : null,
+    }),
     groupColumn: t.string({
       nullable: true,
       description: 'The star column: splits never put one star on both sides.',
-      resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).groupColumn : null),
+      resolve: async (d, _a, { services }) =>
+        d.available ? (await services.datasets.describe(d.id)).groupColumn : null,
     }),
-    classes: t.stringList({ resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).classes : []) }),
+    classes: t.stringList({
+      resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).classes : []),
+    }),
     classCounts: t.field({
       type: [ClassCount],
       resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).classCounts : []),
     }),
     featureColumns: t.stringList({
       description: 'The default features (physics only for NASA tables).',
-      resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).featureColumns : []),
+      resolve: async (d, _a, { services }) =>
+        d.available ? (await services.datasets.describe(d.id)).featureColumns : [],
     }),
     featureCandidates: t.stringList({
       description: 'Every numeric column that may be chosen as a feature.',
-      resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).featureCandidates : []),
+      resolve: async (d, _a, { services }) =>
+        d.available ? (await services.datasets.describe(d.id)).featureCandidates : [],
     }),
     vettingColumns: t.stringList({
       description: 'Columns from the vetting that produced the label (leakage): only used with useVettingFeatures.',
-      resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).vettingColumns : []),
+      resolve: async (d, _a, { services }) =>
+        d.available ? (await services.datasets.describe(d.id)).vettingColumns : [],
     }),
     columns: t.field({
       type: [Column],
@@ -86,8 +117,12 @@ export const Dataset = builder.objectRef<DatasetSummary>('Dataset').implement({
     previewRows: t.field({
       type: ['JSON'],
       description: 'A page of raw rows (column → value, null when empty).',
-      args: { offset: t.arg.int({ defaultValue: 0, required: true }), limit: t.arg.int({ defaultValue: 10, required: true }) },
-      resolve: async (d, { offset, limit }, { services }) => (d.available ? services.datasets.preview(d.id, offset, limit) : []),
+      args: {
+        offset: t.arg.int({ defaultValue: 0, required: true }),
+        limit: t.arg.int({ defaultValue: 10, required: true }),
+      },
+      resolve: async (d, { offset, limit }, { services }) =>
+        d.available ? services.datasets.preview(d.id, offset, limit) : [],
     }),
   }),
 });
@@ -115,6 +150,7 @@ builder.mutationField('uploadDataset', (t) =>
       name: t.arg.string(),
       labelColumn: t.arg.string(),
     },
-    resolve: (_root, { file, name, labelColumn }, { services }) => services.datasets.upload({ file, name, labelColumn }),
+    resolve: (_root, { file, name, labelColumn }, { services }) =>
+      services.datasets.upload({ file, name, labelColumn }),
   }),
 );

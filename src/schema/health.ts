@@ -9,7 +9,8 @@ const Health = builder.objectRef<HealthReport>('Health').implement({
     uptimeSeconds: t.exposeInt('uptimeSeconds'),
     tfBackend: t.exposeString('tfBackend', {
       nullable: true,
-      description: 'TensorFlow.js backend of neural networks: tensorflow (native), wasm or cpu. Judged from the installed files without loading TensorFlow.js, which loads in worker threads with the first neural network.',
+      description:
+        'TensorFlow.js backend of neural networks: tensorflow (native), wasm or cpu. Judged from the installed files without loading TensorFlow.js, which loads in worker threads with the first neural network.',
     }),
     queuedRuns: t.exposeInt('queuedRuns'),
     runningRuns: t.exposeInt('runningRuns'),

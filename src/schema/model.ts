@@ -2,7 +2,13 @@ import { builder } from './builder.js';
 import { MODEL_CATALOG, describeAllowed, type HyperparameterSpec, type ModelSpec } from '../ml/catalog.js';
 
 const HyperparameterType = builder.enumType('HyperparameterType', {
-  values: { INT: { value: 'int' }, FLOAT: { value: 'float' }, ENUM: { value: 'enum' }, BOOL: { value: 'bool' }, INT_LIST: { value: 'int_list' } } as const,
+  values: {
+    INT: { value: 'int' },
+    FLOAT: { value: 'float' },
+    ENUM: { value: 'enum' },
+    BOOL: { value: 'bool' },
+    INT_LIST: { value: 'int_list' },
+  } as const,
 });
 
 const Hyperparameter = builder.objectRef<HyperparameterSpec>('Hyperparameter').implement({
@@ -17,7 +23,10 @@ const Hyperparameter = builder.objectRef<HyperparameterSpec>('Hyperparameter').i
     choices: t.stringList({ nullable: true, resolve: (spec) => spec.choices ?? null }),
     nullable: t.boolean({ resolve: (spec) => spec.nullable === true }),
     specialValues: t.stringList({ nullable: true, resolve: (spec) => spec.specialValues ?? null }),
-    allowed: t.string({ description: 'What the parameter accepts, in words.', resolve: (spec) => describeAllowed(spec) }),
+    allowed: t.string({
+      description: 'What the parameter accepts, in words.',
+      resolve: (spec) => describeAllowed(spec),
+    }),
     description: t.exposeString('description'),
   }),
 });

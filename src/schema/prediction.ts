@@ -14,7 +14,9 @@ const Prediction = builder.objectRef<RowPrediction>('Prediction').implement({
     label: t.exposeString('label'),
     confidence: t.exposeFloat('confidence', { description: 'The largest class probability.' }),
     probabilities: t.field({ type: [ClassProbability], resolve: (p) => p.probabilities }),
-    warnings: t.exposeStringList('warnings', { description: 'Missing features imputed, values outside the training range, unknown columns.' }),
+    warnings: t.exposeStringList('warnings', {
+      description: 'Missing features imputed, values outside the training range, unknown columns.',
+    }),
   }),
 });
 
@@ -22,7 +24,9 @@ const Contribution = builder.objectRef<FeatureContribution>('FeatureContribution
   fields: (t) => ({
     feature: t.exposeString('feature'),
     value: t.exposeFloat('value', { nullable: true, description: 'The raw value of the row (null = missing).' }),
-    contribution: t.exposeFloat('contribution', { description: 'Shapley value in the output space of the explanation.' }),
+    contribution: t.exposeFloat('contribution', {
+      description: 'Shapley value in the output space of the explanation.',
+    }),
   }),
 });
 
@@ -70,7 +74,11 @@ const PredictionSummaryRef = builder.objectRef<PredictionSummary>('PredictionSum
 const PredictedRow = builder.objectRef<StoredRowPrediction>('PredictedRow').implement({
   fields: (t) => ({
     rowIndex: t.exposeInt('rowIndex'),
-    ids: t.field({ type: 'JSON', description: 'Identifying columns of the row (e.g. kepoi_name, kepid).', resolve: (r) => r.ids }),
+    ids: t.field({
+      type: 'JSON',
+      description: 'Identifying columns of the row (e.g. kepoi_name, kepid).',
+      resolve: (r) => r.ids,
+    }),
     label: t.exposeString('label'),
     confidence: t.exposeFloat('confidence'),
     probabilities: t.field({ type: [ClassProbability], resolve: (r) => r.probabilities }),
@@ -95,9 +103,12 @@ export const PredictionBatch = builder.objectRef<PredictionBatchRecord>('Predict
         offset: t.arg.int({ defaultValue: 0, required: true }),
         limit: t.arg.int({ defaultValue: 50, required: true }),
         sortByClass: t.arg.string({ description: "Sort by this class's probability, highest first (e.g. planet)." }),
-        ascending: t.arg.boolean({ description: 'Default: highest probability first with sortByClass, else row order (first row first).' }),
+        ascending: t.arg.boolean({
+          description: 'Default: highest probability first with sortByClass, else row order (first row first).',
+        }),
       },
-      resolve: (b, { offset, limit, sortByClass, ascending }, { services }) => services.predictions.rows(b, { offset, limit, sortByClass, ascending }),
+      resolve: (b, { offset, limit, sortByClass, ascending }, { services }) =>
+        services.predictions.rows(b, { offset, limit, sortByClass, ascending }),
     }),
   }),
 });
@@ -112,7 +123,11 @@ builder.queryFields((t) => ({
   explain: t.field({
     type: Explanation,
     description: 'Per-feature contributions to one prediction (exact TreeSHAP for tree models).',
-    args: { runId: t.arg.id({ required: true }), row: t.arg({ type: 'JSON', required: true }), label: t.arg.string({ description: 'Class to explain; default the predicted one.' }) },
+    args: {
+      runId: t.arg.id({ required: true }),
+      row: t.arg({ type: 'JSON', required: true }),
+      label: t.arg.string({ description: 'Class to explain; default the predicted one.' }),
+    },
     resolve: (_root, { runId, row, label }, { services }) => services.predictions.explain(String(runId), row, label),
   }),
   prediction: t.field({
@@ -134,7 +149,12 @@ builder.mutationField('predictBatch', (t) =>
       candidatesOnly: t.arg.boolean({ description: 'NASA tables: only the unresolved CANDIDATE rows.' }),
     },
     resolve: (_root, { runId, datasetId, file, candidatesOnly }, { services }) =>
-      services.predictions.predictBatch({ runId: String(runId), datasetId: datasetId === null || datasetId === undefined ? null : String(datasetId), file, candidatesOnly }),
+      services.predictions.predictBatch({
+        runId: String(runId),
+        datasetId: datasetId === null || datasetId === undefined ? null : String(datasetId),
+        file,
+        candidatesOnly,
+      }),
   }),
 );
 

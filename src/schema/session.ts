@@ -13,7 +13,11 @@ export const Task = builder.enumType('Task', {
 });
 
 const SplitSizes = builder.objectRef<{ train: number; validation: number; test: number }>('SplitSizes').implement({
-  fields: (t) => ({ train: t.exposeFloat('train'), validation: t.exposeFloat('validation'), test: t.exposeFloat('test') }),
+  fields: (t) => ({
+    train: t.exposeFloat('train'),
+    validation: t.exposeFloat('validation'),
+    test: t.exposeFloat('test'),
+  }),
 });
 
 const SplitSizesInput = builder.inputType('SplitSizesInput', {
@@ -25,7 +29,10 @@ const SplitSizesInput = builder.inputType('SplitSizesInput', {
 });
 
 export const DataSource = builder.enumType('DataSource', {
-  values: { NASA: { value: 'nasa', description: 'A NASA table (kepler, k2, tess).' }, USER: { value: 'user', description: 'An uploaded CSV.' } } as const,
+  values: {
+    NASA: { value: 'nasa', description: 'A NASA table (kepler, k2, tess).' },
+    USER: { value: 'user', description: 'An uploaded CSV.' },
+  } as const,
 });
 
 const StepProgressRef = builder.objectRef<StepProgress>('StepProgress').implement({
@@ -49,7 +56,11 @@ const SessionWorkflow = builder.objectRef<SessionRecord>('SessionWorkflow').impl
       resolve: (s, _a, { services }) => services.sessions.trainingReady(s),
     }),
     stepProgress: t.field({ type: StepProgressRef, resolve: (s) => s.workflow.stepProgress }),
-    dataSource: t.field({ type: DataSource, nullable: true, resolve: (s, _a, { services }) => services.sessions.dataSourceOf(s) }),
+    dataSource: t.field({
+      type: DataSource,
+      nullable: true,
+      resolve: (s, _a, { services }) => services.sessions.dataSourceOf(s),
+    }),
     uploadedDataset: t.field({
       type: Dataset,
       nullable: true,
@@ -60,19 +71,30 @@ const SessionWorkflow = builder.objectRef<SessionRecord>('SessionWorkflow').impl
       },
     }),
     preprocessingConfig: t.field({ type: 'JSON', nullable: true, resolve: (s) => s.workflow.preprocessingConfig }),
-    testDatasetId: t.string({ nullable: true, description: 'What the results predict; null = the held-out test split.', resolve: (s) => s.workflow.testDatasetId }),
+    testDatasetId: t.string({
+      nullable: true,
+      description: 'What the results predict; null = the held-out test split.',
+      resolve: (s) => s.workflow.testDatasetId,
+    }),
   }),
 });
 
 const TestDataKind = builder.enumType('TestDataKind', {
-  values: { HELD_OUT: { description: "The trained run's held-out test split." }, DATASET: { description: 'A whole dataset chosen as test data.' } } as const,
+  values: {
+    HELD_OUT: { description: "The trained run's held-out test split." },
+    DATASET: { description: 'A whole dataset chosen as test data.' },
+  } as const,
 });
 
 const TestRowRef = builder.objectRef<TestRow>('TestRow').implement({
   fields: (t) => ({
     index: t.exposeInt('index', { description: 'Position in the test data.' }),
     ids: t.field({ type: 'JSON', description: 'Identifying columns (e.g. kepoi_name, kepid).', resolve: (r) => r.ids }),
-    values: t.field({ type: 'JSON', description: "The model's features and the id columns (raw values; null when empty).", resolve: (r) => r.values }),
+    values: t.field({
+      type: 'JSON',
+      description: "The model's features and the id columns (raw values; null when empty).",
+      resolve: (r) => r.values,
+    }),
     actual: t.exposeString('actual', { nullable: true, description: 'The true class, when the data is labelled.' }),
   }),
 });
@@ -103,10 +125,17 @@ export const Session = builder.objectRef<SessionRecord>('Session').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     datasetId: t.exposeString('datasetId', { nullable: true }),
-    dataset: t.field({ type: Dataset, nullable: true, resolve: (s, _a, { services }) => (s.datasetId ? services.datasets.get(s.datasetId) : null) }),
+    dataset: t.field({
+      type: Dataset,
+      nullable: true,
+      resolve: (s, _a, { services }) => (s.datasetId ? services.datasets.get(s.datasetId) : null),
+    }),
     modelType: t.exposeString('modelType', { nullable: true }),
     hyperparameters: t.field({ type: 'JSON', resolve: (s) => s.hyperparameters }),
-    features: t.exposeStringList('features', { nullable: true, description: 'Null: the dataset default (physics-only) features.' }),
+    features: t.exposeStringList('features', {
+      nullable: true,
+      description: 'Null: the dataset default (physics-only) features.',
+    }),
     task: t.field({ type: Task, resolve: (s) => s.task }),
     split: t.field({ type: SplitSizes, resolve: (s) => s.split }),
     seed: t.exposeInt('seed'),
@@ -115,9 +144,13 @@ export const Session = builder.objectRef<SessionRecord>('Session').implement({
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     ready: t.boolean({
       description: 'Whether training can start now.',
-      resolve: (s, _a, { services }) => services.sessions.missingForTraining(s).length === 0 && !services.training.hasActiveRun(s.id),
+      resolve: (s, _a, { services }) =>
+        services.sessions.missingForTraining(s).length === 0 && !services.training.hasActiveRun(s.id),
     }),
-    missing: t.stringList({ description: 'What must be set before training.', resolve: (s, _a, { services }) => services.sessions.missingForTraining(s) }),
+    missing: t.stringList({
+      description: 'What must be set before training.',
+      resolve: (s, _a, { services }) => services.sessions.missingForTraining(s),
+    }),
     runs: t.field({
       type: TrainingRunConnection,
       description: 'Training runs, newest first.',
@@ -128,31 +161,44 @@ export const Session = builder.objectRef<SessionRecord>('Session').implement({
     testData: t.field({
       type: TestDataRef,
       nullable: true,
-      description: 'The rows the results predict (workflow.testDatasetId, default the held-out test split of latestSuccessfulRun); null before a model is trained.',
+      description:
+        'The rows the results predict (workflow.testDatasetId, default the held-out test split of latestSuccessfulRun); null before a model is trained.',
       args: {
         offset: t.arg.int({ defaultValue: 0, required: true }),
         limit: t.arg.int({ defaultValue: 100, required: true }),
-        runId: t.arg.id({ description: "Another session's succeeded run to predict with (a shared pretrained model); default latestSuccessfulRun." }),
+        runId: t.arg.id({
+          description:
+            "Another session's succeeded run to predict with (a shared pretrained model); default latestSuccessfulRun.",
+        }),
       },
       resolve: async (s, { offset, limit, runId }, { services }) => {
-        if (limit < 0 || limit > MAX_TEST_ROWS) throw badInput(`limit must be from 0 to ${MAX_TEST_ROWS}, got ${limit}.`, 'limit');
+        if (limit < 0 || limit > MAX_TEST_ROWS)
+          throw badInput(`limit must be from 0 to ${MAX_TEST_ROWS}, got ${limit}.`, 'limit');
         const run = runId ? services.training.require(String(runId)) : services.training.latestSucceeded(s.id);
-        if (run && run.status !== 'SUCCEEDED') throw badInput(`Training run ${run.id} is ${run.status}; only a SUCCEEDED run can predict.`, 'runId');
+        if (run && run.status !== 'SUCCEEDED')
+          throw badInput(`Training run ${run.id} is ${run.status}; only a SUCCEEDED run can predict.`, 'runId');
         return run ? services.sessions.testData(s, trainedRunRef(run), offset, limit) : null;
       },
     }),
-    latestRun: t.field({ type: TrainingRun, nullable: true, resolve: (s, _a, { services }) => services.training.latest(s.id) }),
+    latestRun: t.field({
+      type: TrainingRun,
+      nullable: true,
+      resolve: (s, _a, { services }) => services.training.latest(s.id),
+    }),
     latestSuccessfulRun: t.field({
       type: TrainingRun,
       nullable: true,
-      description: 'The newest SUCCEEDED run: its metrics, confusion matrix, importance and predictions are the session results.',
+      description:
+        'The newest SUCCEEDED run: its metrics, confusion matrix, importance and predictions are the session results.',
       resolve: (s, _a, { services }) => services.training.latestSucceeded(s.id),
     }),
   }),
 });
 
 const TestDataInput = builder.inputType('TestDataInput', {
-  fields: (t) => ({ datasetId: t.string({ description: 'A dataset id; null for the held-out test split of the trained run.' }) }),
+  fields: (t) => ({
+    datasetId: t.string({ description: 'A dataset id; null for the held-out test split of the trained run.' }),
+  }),
 });
 
 const ConfigureSessionInput = builder.inputType('ConfigureSessionInput', {
@@ -161,14 +207,23 @@ const ConfigureSessionInput = builder.inputType('ConfigureSessionInput', {
     sessionId: t.id({ required: true }),
     datasetId: t.string(),
     modelType: t.string({ description: 'A model id or alias (see `models`).' }),
-    hyperparameters: t.field({ type: 'JSON', description: 'snake_case names of the catalog; merged over the current values.' }),
+    hyperparameters: t.field({
+      type: 'JSON',
+      description: 'snake_case names of the catalog; merged over the current values.',
+    }),
     features: t.stringList({ description: 'Feature columns; null or [] for the dataset defaults.' }),
     task: t.field({ type: Task }),
     split: t.field({ type: SplitSizesInput }),
     seed: t.int(),
     useVettingFeatures: t.boolean({ description: 'Allow vetting (leakage) columns as features; the run is marked.' }),
-    dataSource: t.field({ type: DataSource, description: 'USER without datasetId: an upload is still to come (the session has no dataset until then).' }),
-    preprocessingConfig: t.field({ type: 'JSON', description: "The original web client's preprocessing settings (an object), kept with the session." }),
+    dataSource: t.field({
+      type: DataSource,
+      description: 'USER without datasetId: an upload is still to come (the session has no dataset until then).',
+    }),
+    preprocessingConfig: t.field({
+      type: 'JSON',
+      description: "The original web client's preprocessing settings (an object), kept with the session.",
+    }),
     testData: t.field({ type: TestDataInput, description: 'What the results predict.' }),
   }),
 });

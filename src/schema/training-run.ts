@@ -5,7 +5,9 @@ import type { Metrics, ClassMetrics, Curve } from '../ml/evaluate.js';
 import type { ExplanationInfo, FeatureImportanceEntry, PermutationInfo, SplitCounts } from '../ml/pipeline.js';
 import type { HistoryPoint } from '../ml/types.js';
 
-export const RunStatus = builder.enumType('RunStatus', { values: ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const });
+export const RunStatus = builder.enumType('RunStatus', {
+  values: ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const,
+});
 export const Stage = builder.enumType('Stage', {
   description:
     'TRAINING steps are trees / rounds / epochs; EVALUATING, EXPLAINING and SAVING count their own steps (test-row slices, ' +
@@ -32,11 +34,17 @@ export const TrainingProgress = builder.objectRef<TrainingProgressEvent>('Traini
     status: t.field({ type: RunStatus, resolve: (e) => e.status }),
     stage: t.field({ type: Stage, resolve: (e) => e.stage }),
     progress: t.exposeFloat('progress', { description: '0..1 over the whole run.' }),
-    step: t.exposeInt('step', { description: "Steps of the stage done: trees, boosting rounds or epochs while TRAINING; the later stages' own steps." }),
+    step: t.exposeInt('step', {
+      description:
+        "Steps of the stage done: trees, boosting rounds or epochs while TRAINING; the later stages' own steps.",
+    }),
     totalSteps: t.exposeInt('totalSteps'),
     metrics: t.field({ type: ProgressMetrics, nullable: true, resolve: (e) => e.metrics }),
     message: t.exposeString('message', { nullable: true }),
-    etaSeconds: t.exposeFloat('etaSeconds', { nullable: true, description: 'Seconds until the current stage ends, from its pace so far.' }),
+    etaSeconds: t.exposeFloat('etaSeconds', {
+      nullable: true,
+      description: 'Seconds until the current stage ends, from its pace so far.',
+    }),
     queuePosition: t.exposeInt('queuePosition', { nullable: true }),
     at: t.expose('at', { type: 'DateTime' }),
   }),
@@ -44,7 +52,10 @@ export const TrainingProgress = builder.objectRef<TrainingProgressEvent>('Traini
 
 const ConfusionMatrix = builder.objectRef<{ labels: string[]; matrix: number[][] }>('ConfusionMatrix').implement({
   description: 'Rows are the true class, columns the predicted class.',
-  fields: (t) => ({ labels: t.exposeStringList('labels'), matrix: t.field({ type: t.listRef(t.listRef('Int')), resolve: (m) => m.matrix }) }),
+  fields: (t) => ({
+    labels: t.exposeStringList('labels'),
+    matrix: t.field({ type: t.listRef(t.listRef('Int')), resolve: (m) => m.matrix }),
+  }),
 });
 
 const ClassMetricsRef = builder.objectRef<ClassMetrics>('ClassMetrics').implement({
@@ -60,7 +71,8 @@ const ClassMetricsRef = builder.objectRef<ClassMetrics>('ClassMetrics').implemen
 });
 
 const CurveRef = builder.objectRef<Curve>('Curve').implement({
-  description: 'ROC (x = false-positive rate, y = true-positive rate) or PR (x = recall, y = precision), one class vs rest.',
+  description:
+    'ROC (x = false-positive rate, y = true-positive rate) or PR (x = recall, y = precision), one class vs rest.',
   fields: (t) => ({
     label: t.exposeString('label'),
     x: t.exposeFloatList('x'),
@@ -93,20 +105,29 @@ const MetricsRef = builder.objectRef<Metrics & { usesVettingFeatures: boolean }>
     calibration: t.field({ type: 'JSON', resolve: (m) => m.calibration }),
     majorityBaselineAccuracy: t.float({ nullable: true, resolve: (m) => m.majorityBaseline.accuracy }),
     majorityBaselineMacroF1: t.float({ nullable: true, resolve: (m) => m.majorityBaseline.macroF1 }),
-    usesVettingFeatures: t.exposeBoolean('usesVettingFeatures', { description: 'True when vetting (leakage) columns were features.' }),
+    usesVettingFeatures: t.exposeBoolean('usesVettingFeatures', {
+      description: 'True when vetting (leakage) columns were features.',
+    }),
   }),
 });
 
 const FeatureImportance = builder.objectRef<FeatureImportanceEntry>('FeatureImportance').implement({
   fields: (t) => ({
     feature: t.exposeString('feature'),
-    importance: t.exposeFloat('importance', { description: "The model's own importance (gain / impurity / |weights|), normalised." }),
-    permutationImportance: t.exposeFloat('permutationImportance', { description: 'Permutation importance on the test split, normalised.' }),
-    permutationMean: t.exposeFloat('permutationMean', { description: 'Mean macro-F1 drop when the feature is shuffled (5 repeats).' }),
+    importance: t.exposeFloat('importance', {
+      description: "The model's own importance (gain / impurity / |weights|), normalised.",
+    }),
+    permutationImportance: t.exposeFloat('permutationImportance', {
+      description: 'Permutation importance on the test split, normalised.',
+    }),
+    permutationMean: t.exposeFloat('permutationMean', {
+      description: 'Mean macro-F1 drop when the feature is shuffled (5 repeats).',
+    }),
     permutationStd: t.exposeFloat('permutationStd'),
     permutationCi95: t.float({
       nullable: true,
-      description: 'Half-width of a 95 % confidence interval of permutationMean (over the repeats; includes row sampling when sampled).',
+      description:
+        'Half-width of a 95 % confidence interval of permutationMean (over the repeats; includes row sampling when sampled).',
       resolve: (f) => f.permutationCi95 ?? null,
     }),
   }),
@@ -114,7 +135,9 @@ const FeatureImportance = builder.objectRef<FeatureImportanceEntry>('FeatureImpo
 
 const PermutationMethod = builder.enumType('PermutationMethod', {
   values: {
-    FOREST_EXACT: { description: "Forests: every shuffled copy's probabilities, exactly, re-walking only the trees whose leaf moves." },
+    FOREST_EXACT: {
+      description: "Forests: every shuffled copy's probabilities, exactly, re-walking only the trees whose leaf moves.",
+    },
     MODEL_PREDICT: { description: 'The model predicts every shuffled copy.' },
   },
 });
@@ -137,7 +160,10 @@ const PermutationInfoRef = builder.objectRef<PermutationInfo>('PermutationImport
     sampling: t.field({ type: PermutationSampling, resolve: (p) => p.sampling }),
     repeats: t.exposeInt('repeats', { description: 'Shuffles per feature.' }),
     seed: t.exposeInt('seed'),
-    maxCi95: t.exposeFloat('maxCi95', { nullable: true, description: "The widest feature's 95 % confidence half-width." }),
+    maxCi95: t.exposeFloat('maxCi95', {
+      nullable: true,
+      description: "The widest feature's 95 % confidence half-width.",
+    }),
     seconds: t.exposeFloat('seconds'),
   }),
 });
@@ -176,7 +202,11 @@ const TimingsRef = builder.objectRef<Timings>('Timings').implement({
     fitSeconds: t.float({ nullable: true, resolve: (x) => x.fitSeconds ?? null }),
     evaluateSeconds: t.float({ nullable: true, resolve: (x) => x.evaluateSeconds ?? null }),
     explainSeconds: t.float({ nullable: true, resolve: (x) => x.explainSeconds ?? null }),
-    permutationSeconds: t.float({ nullable: true, description: 'Permutation importance alone (part of explainSeconds).', resolve: (x) => x.permutationSeconds ?? null }),
+    permutationSeconds: t.float({
+      nullable: true,
+      description: 'Permutation importance alone (part of explainSeconds).',
+      resolve: (x) => x.permutationSeconds ?? null,
+    }),
     totalSeconds: t.float({ nullable: true, resolve: (x) => x.totalSeconds ?? null }),
   }),
 });
@@ -211,14 +241,23 @@ export const TrainingRun = builder.objectRef<TrainingRunRecord>('TrainingRun').i
     step: t.exposeInt('step'),
     totalSteps: t.exposeInt('totalSteps'),
     message: t.exposeString('message', { nullable: true }),
-    queuePosition: t.int({ nullable: true, resolve: (r, _a, { services }) => (r.status === 'QUEUED' ? services.training.queuePosition(r.id) : null) }),
+    queuePosition: t.int({
+      nullable: true,
+      resolve: (r, _a, { services }) => (r.status === 'QUEUED' ? services.training.queuePosition(r.id) : null),
+    }),
     modelType: t.exposeString('modelType'),
     datasetId: t.exposeString('datasetId'),
-    hyperparameters: t.field({ type: 'JSON', resolve: (r) => (r.config as { hyperparameters?: unknown }).hyperparameters ?? {} }),
+    hyperparameters: t.field({
+      type: 'JSON',
+      resolve: (r) => (r.config as { hyperparameters?: unknown }).hyperparameters ?? {},
+    }),
     features: t.stringList({
       nullable: true,
       description: 'The features the model used (null until preprocessing resolved them).',
-      resolve: (r) => ((r.details as { features?: string[] } | null)?.features ?? (r.config as { features?: string[] | null }).features ?? null),
+      resolve: (r) =>
+        (r.details as { features?: string[] } | null)?.features ??
+        (r.config as { features?: string[] | null }).features ??
+        null,
     }),
     usesVettingFeatures: t.boolean({ resolve: (r) => usesVetting(r) }),
     error: t.exposeString('error', { nullable: true, description: 'Why a FAILED run failed.' }),
@@ -229,7 +268,8 @@ export const TrainingRun = builder.objectRef<TrainingRunRecord>('TrainingRun').i
     metrics: t.field({
       type: MetricsRef,
       nullable: true,
-      resolve: (r) => (r.metrics ? { ...(r.metrics as unknown as Metrics), usesVettingFeatures: usesVetting(r) } : null),
+      resolve: (r) =>
+        r.metrics ? { ...(r.metrics as unknown as Metrics), usesVettingFeatures: usesVetting(r) } : null,
     }),
     featureImportance: t.field({
       type: [FeatureImportance],
@@ -246,13 +286,26 @@ export const TrainingRun = builder.objectRef<TrainingRunRecord>('TrainingRun').i
         const points = new Map<number, HistoryPoint>();
         for (const e of services.training.events(r.id)) {
           if (e.stage !== 'TRAINING' || e.step <= 0 || points.has(e.step)) continue;
-          points.set(e.step, { step: e.step, loss: e.metrics?.loss, valLoss: e.metrics?.valLoss, valAccuracy: e.metrics?.valAccuracy });
+          points.set(e.step, {
+            step: e.step,
+            loss: e.metrics?.loss,
+            valLoss: e.metrics?.valLoss,
+            valAccuracy: e.metrics?.valAccuracy,
+          });
         }
         return [...points.values()];
       },
     }),
-    events: t.field({ type: [TrainingProgress], description: 'Every persisted progress event.', resolve: (r, _a, { services }) => services.training.events(r.id) }),
-    splitCounts: t.field({ type: SplitCountsRef, nullable: true, resolve: (r) => (r.details as { splitCounts?: SplitCounts } | null)?.splitCounts ?? null }),
+    events: t.field({
+      type: [TrainingProgress],
+      description: 'Every persisted progress event.',
+      resolve: (r, _a, { services }) => services.training.events(r.id),
+    }),
+    splitCounts: t.field({
+      type: SplitCountsRef,
+      nullable: true,
+      resolve: (r) => (r.details as { splitCounts?: SplitCounts } | null)?.splitCounts ?? null,
+    }),
     explanation: t.field({
       type: ExplanationInfoRef,
       nullable: true,
@@ -260,7 +313,8 @@ export const TrainingRun = builder.objectRef<TrainingRunRecord>('TrainingRun').i
       resolve: (r) => (r.details as { explanation?: ExplanationInfo } | null)?.explanation ?? null,
     }),
     warnings: t.stringList({
-      description: 'Known weaknesses of the run that did not stop it, e.g. a class with very few rows (set when the run starts).',
+      description:
+        'Known weaknesses of the run that did not stop it, e.g. a class with very few rows (set when the run starts).',
       resolve: (r) => {
         const stored: unknown = r.details?.warnings;
         return Array.isArray(stored) ? stored.filter((w): w is string => typeof w === 'string') : [];
@@ -291,7 +345,11 @@ builder.queryFields((t) => ({
   }),
   trainingRuns: t.field({
     type: TrainingRunConnection,
-    args: { sessionId: t.arg.id({ required: true }), first: t.arg.int({ defaultValue: 20, required: true }), after: t.arg.id() },
+    args: {
+      sessionId: t.arg.id({ required: true }),
+      first: t.arg.int({ defaultValue: 20, required: true }),
+      after: t.arg.id(),
+    },
     resolve: (_root, { sessionId, first, after }, { services }) => {
       services.sessions.require(String(sessionId));
       return services.training.list(String(sessionId), first, after ? String(after) : null);
@@ -302,7 +360,8 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   startTraining: t.field({
     type: TrainingRun,
-    description: "Snapshots the session's config into a new run and queues it. CONFLICT while another run of the session is active.",
+    description:
+      "Snapshots the session's config into a new run and queues it. CONFLICT while another run of the session is active.",
     args: { sessionId: t.arg.id({ required: true }) },
     resolve: (_root, { sessionId }, { services }) => services.training.start(String(sessionId)),
   }),

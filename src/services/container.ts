@@ -38,10 +38,14 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
   const trainingPool = createWorkerPool(config.trainingConcurrency, { recycleAfterIdleMs: config.workerIdleMs });
   // Explanations and batch predictions get their own worker, so they never wait behind a long training.
   const inferencePool = createWorkerPool(1, { recycleAfterIdleMs: config.workerIdleMs });
-  const training = new TrainingService(db, sessions, datasets, models, progressBus, trainingPool, logger, { threads: config.trainingThreads });
+  const training = new TrainingService(db, sessions, datasets, models, progressBus, trainingPool, logger, {
+    threads: config.trainingThreads,
+  });
   const queue = new InMemoryJobQueue(config.trainingConcurrency, training.execute);
   training.attachQueue(queue);
-  sessions.onDelete((sessionId) => training.releaseSession(sessionId));
+  sessions.onDelete((sessionId) => {
+    training.releaseSession(sessionId);
+  });
   const predictions = new PredictionService(db, config, training, models, datasets, inferencePool);
   const health = new HealthService(() => queue.counts(), tfBackendName);
 

@@ -117,7 +117,8 @@ export class DatasetService {
   private sweepPartialFiles(): void {
     const partial = fs.readdirSync(this.config.uploadDir).filter((name) => name.endsWith('.part'));
     for (const name of partial) fs.rmSync(path.join(this.config.uploadDir, name), { force: true });
-    if (partial.length > 0) this.logger.info('removed partial files left by an earlier crash', { count: partial.length });
+    if (partial.length > 0)
+      this.logger.info('removed partial files left by an earlier crash', { count: partial.length });
   }
 
   private nasaSource(mission: MissionId): NasaTableSource | null {
@@ -183,7 +184,10 @@ export class DatasetService {
 
   list(): DatasetSummary[] {
     const uploads = this.db.select().from(datasets).orderBy(desc(datasets.createdAt)).all();
-    return [...MISSION_IDS.map((mission) => this.nasaSummary(mission)), ...uploads.map((row) => this.uploadSummary(row))];
+    return [
+      ...MISSION_IDS.map((mission) => this.nasaSummary(mission)),
+      ...uploads.map((row) => this.uploadSummary(row)),
+    ];
   }
 
   get(id: string): DatasetSummary | null {
@@ -198,7 +202,11 @@ export class DatasetService {
     if (!summary) {
       // Upload ids are not listed: they belong to whoever uploaded them.
       const missions = [...MISSION_IDS];
-      throw badInput(`Unknown dataset "${id}". Use a NASA table (${missions.join(', ')}) or the id uploadDataset returned.`, field, missions);
+      throw badInput(
+        `Unknown dataset "${id}". Use a NASA table (${missions.join(', ')}) or the id uploadDataset returned.`,
+        field,
+        missions,
+      );
     }
     if (!summary.available) throw badInput(`Dataset "${id}" is not available: ${summary.hint}`, field);
     return summary;
@@ -206,7 +214,8 @@ export class DatasetService {
 
   /** Where the data of a dataset lives, in the form the ML layer (and its workers) load. */
   location(id: string): DataLocation {
-    if (isMissionId(id)) return { kind: 'nasa', mission: id, dir: this.config.nasaDataDir, embedded: this.config.nasaEmbeddedSnapshot };
+    if (isMissionId(id))
+      return { kind: 'nasa', mission: id, dir: this.config.nasaDataDir, embedded: this.config.nasaEmbeddedSnapshot };
     const row = this.db.select().from(datasets).where(eq(datasets.id, id)).get();
     if (!row) throw notFound('Dataset', id);
     return { kind: 'upload', path: path.join(this.config.uploadDir, row.fileName), labelColumn: row.labelColumn };
@@ -258,7 +267,10 @@ export class DatasetService {
 
   async resolveFeatures(id: string, options: { features: string[] | null; useVettingFeatures: boolean }) {
     const table = await this.labeledTable(id);
-    return selectFeatures(table, { features: options.features ?? undefined, useVettingFeatures: options.useVettingFeatures });
+    return selectFeatures(table, {
+      features: options.features ?? undefined,
+      useVettingFeatures: options.useVettingFeatures,
+    });
   }
 
   /** sha256 of the dataset's file, for the reproducibility record of a run. */
@@ -281,7 +293,11 @@ export class DatasetService {
   async upload(input: UploadInput): Promise<DatasetSummary> {
     const { file } = input;
     if (file.size > this.config.maxUploadBytes) {
-      throw appError('PAYLOAD_TOO_LARGE', `The file is ${(file.size / 1024 / 1024).toFixed(1)} MB; the limit is ${this.config.maxUploadBytes / 1024 / 1024} MB (MAX_UPLOAD_MB).`, { field: 'file' });
+      throw appError(
+        'PAYLOAD_TOO_LARGE',
+        `The file is ${(file.size / 1024 / 1024).toFixed(1)} MB; the limit is ${this.config.maxUploadBytes / 1024 / 1024} MB (MAX_UPLOAD_MB).`,
+        { field: 'file' },
+      );
     }
     if (file.size === 0) throw badInput('The file is empty.', 'file');
     const id = newId('ds');
@@ -295,12 +311,25 @@ export class DatasetService {
       for await (const chunk of file.stream() as unknown as AsyncIterable<Uint8Array>) {
         written += chunk.byteLength;
         if (written > this.config.maxUploadBytes) {
-          throw appError('PAYLOAD_TOO_LARGE', `The file is larger than the limit of ${this.config.maxUploadBytes / 1024 / 1024} MB (MAX_UPLOAD_MB).`, { field: 'file' });
+          throw appError(
+            'PAYLOAD_TOO_LARGE',
+            `The file is larger than the limit of ${this.config.maxUploadBytes / 1024 / 1024} MB (MAX_UPLOAD_MB).`,
+            { field: 'file' },
+          );
         }
         hash.update(chunk);
-        if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+        if (!out.write(chunk))
+          await new Promise<void>((resolve) =>
+            out.once('drain', () => {
+              resolve();
+            }),
+          );
       }
-      await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        out.end((error?: Error | null) => {
+          error ? reject(error) : resolve();
+        }),
+      );
       const buffer = await fsp.readFile(temporary);
       const table = parseCsvBuffer(buffer);
       const labeled = customLabeledTable(table, input.labelColumn?.trim() || undefined);

@@ -72,7 +72,7 @@ export class InMemoryJobQueue implements JobQueue {
   private pump(): void {
     let started = false;
     while (!this.closed && this.running.size < this.concurrency && this.queued.length > 0) {
-      const runId = this.queued.shift() as string;
+      const runId = this.queued.shift()!;
       const controller = new AbortController();
       const done = this.execute(runId, controller.signal)
         .catch(() => {

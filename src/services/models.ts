@@ -24,13 +24,18 @@ export class ModelStore {
       maxBytes: options.cacheBytes ?? DEFAULT_CACHE_BYTES,
       sizeOf: (loaded) => loaded.bytes,
       // TensorFlow.js weights live outside the garbage-collected heap.
-      dispose: (loaded) => loaded.predictor.dispose(),
+      dispose: (loaded) => {
+        loaded.predictor.dispose();
+      },
     });
   }
 
   save(runId: string, artifactGzip: Uint8Array): void {
     const bytes = Buffer.from(artifactGzip.buffer, artifactGzip.byteOffset, artifactGzip.byteLength);
-    this.db.insert(models).values({ runId, format: ARTIFACT_FORMAT, bytes, sizeBytes: bytes.byteLength, createdAt: new Date() }).run();
+    this.db
+      .insert(models)
+      .values({ runId, format: ARTIFACT_FORMAT, bytes, sizeBytes: bytes.byteLength, createdAt: new Date() })
+      .run();
   }
 
   /** The gzipped artefact, as stored; null when the run has no model. */

@@ -69,7 +69,8 @@ interface RunStatus {
  * leading apostrophe, so a CSV export of user-supplied ids cannot carry `=HYPERLINK(…)` into someone's spreadsheet.
  */
 export function csvCell(value: string): string {
-  const neutral = /^[=+\-@\t\r]/.test(value) && !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value) ? `'${value}` : value;
+  const neutral =
+    /^[=+\-@\t\r]/.test(value) && !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value) ? `'${value}` : value;
   return /[",\n\r]/.test(neutral) ? `"${neutral.replace(/"/g, '""')}"` : neutral;
 }
 
@@ -133,11 +134,12 @@ export class PredictionService {
     const run = this.requireReadyRun(input.runId);
     const hasDataset = input.datasetId !== undefined && input.datasetId !== null;
     const hasFile = input.file !== undefined && input.file !== null;
-    if (hasDataset === hasFile) throw badInput('Give exactly one of datasetId or file.', hasDataset ? 'file' : 'datasetId');
+    if (hasDataset === hasFile)
+      throw badInput('Give exactly one of datasetId or file.', hasDataset ? 'file' : 'datasetId');
     const artifactGzip = this.models.bytes(run.id);
     if (!artifactGzip) throw conflict(`Training run ${run.id} has no stored model.`);
 
-    if (input.candidatesOnly && (hasFile || !isMissionId(input.datasetId as string))) {
+    if (input.candidatesOnly && (hasFile || !isMissionId(input.datasetId!))) {
       throw badInput('candidatesOnly applies to the NASA tables (kepler, k2, tess) only.', 'candidatesOnly');
     }
     let location: DataLocation;
@@ -146,14 +148,18 @@ export class PredictionService {
     let output: BatchOutput;
     try {
       if (hasDataset) {
-        const datasetId = input.datasetId as string;
+        const datasetId = input.datasetId!;
         await this.datasets.requireAvailable(datasetId, 'datasetId');
         location = this.datasets.location(datasetId);
         source = `dataset:${datasetId}`;
       } else {
-        const file = input.file as File;
+        const file = input.file!;
         if (file.size > this.config.maxUploadBytes) {
-          throw appError('PAYLOAD_TOO_LARGE', `The file is larger than the limit of ${this.config.maxUploadBytes / 1024 / 1024} MB (MAX_UPLOAD_MB).`, { field: 'file' });
+          throw appError(
+            'PAYLOAD_TOO_LARGE',
+            `The file is larger than the limit of ${this.config.maxUploadBytes / 1024 / 1024} MB (MAX_UPLOAD_MB).`,
+            { field: 'file' },
+          );
         }
         // In the upload folder so the worker can read it; removed in `finally`, swept at start-up after a crash.
         temporary = path.join(this.config.uploadDir, `${newId('pred')}.predict.csv.part`);
@@ -161,12 +167,23 @@ export class PredictionService {
         location = { kind: 'upload', path: temporary, labelColumn: '' };
         source = 'file';
       }
-      const task: BatchTask = { kind: 'predictBatch', artifactGzip, location, candidatesOnly: input.candidatesOnly === true, sourceField: hasDataset ? 'datasetId' : 'file' };
+      const task: BatchTask = {
+        kind: 'predictBatch',
+        artifactGzip,
+        location,
+        candidatesOnly: input.candidatesOnly === true,
+        sourceField: hasDataset ? 'datasetId' : 'file',
+      };
       output = (await this.pool.run(task)) as BatchOutput;
     } finally {
       if (temporary) await fs.rm(temporary, { force: true });
     }
-    return this.store(run, hasDataset ? (input.datasetId as string) : null, input.candidatesOnly ? `${source}:candidates` : source, output);
+    return this.store(
+      run,
+      hasDataset ? input.datasetId! : null,
+      input.candidatesOnly ? `${source}:candidates` : source,
+      output,
+    );
   }
 
   private store(run: RunStatus, datasetId: string | null, source: string, output: BatchOutput): PredictionBatchRecord {
@@ -218,14 +235,17 @@ export class PredictionService {
     };
     this.db.transaction((tx) => {
       tx.insert(predictions).values(record).run();
-      for (let start = 0; start < rows.length; start += 500) tx.insert(predictionRows).values(rows.slice(start, start + 500)).run();
+      for (let start = 0; start < rows.length; start += 500)
+        tx.insert(predictionRows)
+          .values(rows.slice(start, start + 500))
+          .run();
     });
     return { ...record, summary };
   }
 
   get(id: string): PredictionBatchRecord | null {
     const row = this.db.select().from(predictions).where(eq(predictions.id, id)).get();
-    return row ? ({ ...row, summary: row.summary as unknown as PredictionSummary } as PredictionBatchRecord) : null;
+    return row ? { ...row, summary: row.summary as unknown as PredictionSummary } : null;
   }
 
   require(id: string): PredictionBatchRecord {
@@ -240,9 +260,17 @@ export class PredictionService {
     let order;
     if (query.sortByClass) {
       const index = batch.classes.indexOf(query.sortByClass);
-      if (index === -1) throw badInput(`Unknown class "${query.sortByClass}"; the classes are ${batch.classes.join(', ')}.`, 'sortByClass', batch.classes);
+      if (index === -1)
+        throw badInput(
+          `Unknown class "${query.sortByClass}"; the classes are ${batch.classes.join(', ')}.`,
+          'sortByClass',
+          batch.classes,
+        );
       const probability = sql`json_extract(${predictionRows.probabilities}, ${`$[${index}]`})`;
-      order = query.ascending === true ? [asc(probability), asc(predictionRows.rowIndex)] : [desc(probability), asc(predictionRows.rowIndex)];
+      order =
+        query.ascending === true
+          ? [asc(probability), asc(predictionRows.rowIndex)]
+          : [desc(probability), asc(predictionRows.rowIndex)];
     } else {
       order = [query.ascending === false ? desc(predictionRows.rowIndex) : asc(predictionRows.rowIndex)];
     }
@@ -266,7 +294,11 @@ export class PredictionService {
   /** The batch as CSV: identifying columns, label, confidence, one probability column per class. */
   *csv(batch: PredictionBatchRecord): Generator<string> {
     const quote = csvCell;
-    yield [...batch.idColumns, 'row_index', 'predicted_label', 'confidence', ...batch.classes.map((c) => `p_${c}`)].map(quote).join(',') + '\n';
+    yield (
+      [...batch.idColumns, 'row_index', 'predicted_label', 'confidence', ...batch.classes.map((c) => `p_${c}`)]
+        .map(quote)
+        .join(',') + '\n'
+    );
     const pageSize = 2000;
     for (let offset = 0; offset < batch.rowCount; offset += pageSize) {
       const page = this.db
@@ -279,7 +311,14 @@ export class PredictionService {
         .all();
       let chunk = '';
       for (const row of page) {
-        chunk += [...batch.idColumns.map((c) => quote(row.ids[c] ?? '')), String(row.rowIndex), quote(row.label), String(row.confidence), ...row.probabilities.map(String)].join(',') + '\n';
+        chunk +=
+          [
+            ...batch.idColumns.map((c) => quote(row.ids[c] ?? '')),
+            String(row.rowIndex),
+            quote(row.label),
+            String(row.confidence),
+            ...row.probabilities.map(String),
+          ].join(',') + '\n';
       }
       yield chunk;
     }
@@ -294,7 +333,7 @@ export class PredictionService {
       .orderBy(desc(predictions.createdAt))
       .limit(limit)
       .all()
-      .map((row) => ({ ...row, summary: row.summary as unknown as PredictionSummary }) as PredictionBatchRecord);
+      .map((row) => ({ ...row, summary: row.summary as unknown as PredictionSummary }));
   }
 
   /** The newest batch over all runs of a session (REST /result). */
@@ -307,6 +346,11 @@ export class PredictionService {
       .orderBy(desc(predictions.createdAt))
       .limit(1)
       .get();
-    return row ? ({ ...row.prediction, summary: row.prediction.summary as unknown as PredictionSummary } as PredictionBatchRecord) : null;
+    return row
+      ? {
+          ...row.prediction,
+          summary: row.prediction.summary as unknown as PredictionSummary,
+        }
+      : null;
   }
 }

@@ -144,7 +144,11 @@ function runSplitConfig(config: unknown): { task: Task; split: SplitSizes; seed:
   const share = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
   return {
     task: record.task === 'BINARY' ? 'BINARY' : 'THREE_CLASS',
-    split: { train: share(split.train, DEFAULT_SPLIT.train), validation: share(split.validation, DEFAULT_SPLIT.validation), test: share(split.test, DEFAULT_SPLIT.test) },
+    split: {
+      train: share(split.train, DEFAULT_SPLIT.train),
+      validation: share(split.validation, DEFAULT_SPLIT.validation),
+      test: share(split.test, DEFAULT_SPLIT.test),
+    },
     seed: typeof record.seed === 'number' ? record.seed : DEFAULT_SEED,
   };
 }
@@ -153,14 +157,28 @@ export function validateSplit(split: SplitSizes): SplitSizes {
   const { train, validation, test } = split;
   for (const [name, value] of Object.entries(split)) {
     if (!Number.isFinite(value) || value < 0 || value >= 1) {
-      throw badInput(`split.${name} must be a share from 0 to below 1, got ${value}.`, `split.${name}`, 'a number in [0, 1)');
+      throw badInput(
+        `split.${name} must be a share from 0 to below 1, got ${value}.`,
+        `split.${name}`,
+        'a number in [0, 1)',
+      );
     }
   }
-  if (train < 0.3) throw badInput(`split.train must be at least 0.3, got ${train}.`, 'split.train', 'a number from 0.3');
-  if (test < 0.05) throw badInput(`split.test must be at least 0.05 so metrics mean something, got ${test}.`, 'split.test', 'a number from 0.05');
+  if (train < 0.3)
+    throw badInput(`split.train must be at least 0.3, got ${train}.`, 'split.train', 'a number from 0.3');
+  if (test < 0.05)
+    throw badInput(
+      `split.test must be at least 0.05 so metrics mean something, got ${test}.`,
+      'split.test',
+      'a number from 0.05',
+    );
   const sum = train + validation + test;
   if (Math.abs(sum - 1) > 1e-6) {
-    throw badInput(`split.train + split.validation + split.test must be 1, got ${Number(sum.toFixed(6))}.`, 'split', 'shares summing to 1');
+    throw badInput(
+      `split.train + split.validation + split.test must be 1, got ${Number(sum.toFixed(6))}.`,
+      'split',
+      'shares summing to 1',
+    );
   }
   return { train, validation, test };
 }
@@ -240,7 +258,7 @@ export class SessionService {
         workflow.dataSource = kind;
       } else {
         // A data source without a dataset keeps the current dataset when it is of that kind.
-        const source = input.dataSource as DataSourceChoice;
+        const source = input.dataSource!;
         const currentKind = current.datasetId ? this.datasets.get(current.datasetId)?.kind : undefined;
         if (source === 'nasa') datasetId = currentKind === 'NASA' ? current.datasetId : DEFAULT_DATASET;
         else datasetId = currentKind === 'UPLOAD' ? current.datasetId : null;
@@ -254,7 +272,11 @@ export class SessionService {
       const resolved = resolveModelType(input.modelType);
       if (!resolved) {
         const allowed = MODEL_CATALOG.map((spec) => spec.id);
-        throw badInput(`Unknown model type "${input.modelType}". Choose one of: ${allowed.join(', ')}.`, 'modelType', allowed);
+        throw badInput(
+          `Unknown model type "${input.modelType}". Choose one of: ${allowed.join(', ')}.`,
+          'modelType',
+          allowed,
+        );
       }
       if (resolved !== current.modelType) next.hyperparameters = validateHyperparameters(resolved, undefined);
       next.modelType = resolved;
@@ -264,12 +286,15 @@ export class SessionService {
       if (!next.modelType) throw badInput('Choose a model type before setting hyperparameters.', 'modelType');
       const given = input.hyperparameters;
       // The form's scikit-learn names become the catalog's before merging over the stored (catalog) values.
-      const merged = isPlainObject(given) ? { ...next.hyperparameters, ...toCatalogNames(next.modelType, given) } : given;
+      const merged = isPlainObject(given)
+        ? { ...next.hyperparameters, ...toCatalogNames(next.modelType, given) }
+        : given;
       next.hyperparameters = validateHyperparameters(next.modelType, merged);
       workflow.stepProgress.step3 = true;
     }
     if (input.preprocessingConfig !== undefined && input.preprocessingConfig !== null) {
-      if (!isPlainObject(input.preprocessingConfig)) throw badInput('preprocessingConfig must be an object.', 'preprocessingConfig', 'an object');
+      if (!isPlainObject(input.preprocessingConfig))
+        throw badInput('preprocessingConfig must be an object.', 'preprocessingConfig', 'an object');
       workflow.preprocessingConfig = input.preprocessingConfig;
       workflow.stepProgress.step3 = true;
     }
@@ -282,15 +307,24 @@ export class SessionService {
     if (input.split !== undefined && input.split !== null) next.split = validateSplit(input.split);
     if (input.seed !== undefined && input.seed !== null) {
       if (!Number.isSafeInteger(input.seed) || input.seed < 0 || input.seed > 2 ** 31 - 1) {
-        throw badInput(`seed must be a whole number from 0 to 2147483647, got ${input.seed}.`, 'seed', 'an integer in [0, 2147483647]');
+        throw badInput(
+          `seed must be a whole number from 0 to 2147483647, got ${input.seed}.`,
+          'seed',
+          'an integer in [0, 2147483647]',
+        );
       }
       next.seed = input.seed;
     }
-    if (input.useVettingFeatures !== undefined && input.useVettingFeatures !== null) next.useVettingFeatures = input.useVettingFeatures;
-    if (input.features !== undefined) next.features = input.features === null || input.features.length === 0 ? null : [...input.features];
+    if (input.useVettingFeatures !== undefined && input.useVettingFeatures !== null)
+      next.useVettingFeatures = input.useVettingFeatures;
+    if (input.features !== undefined)
+      next.features = input.features === null || input.features.length === 0 ? null : [...input.features];
 
     if (next.datasetId && (next.features !== null || next.useVettingFeatures !== current.useVettingFeatures)) {
-      await this.datasets.resolveFeatures(next.datasetId, { features: next.features, useVettingFeatures: next.useVettingFeatures });
+      await this.datasets.resolveFeatures(next.datasetId, {
+        features: next.features,
+        useVettingFeatures: next.useVettingFeatures,
+      });
     }
     // The current step never stays beyond what the new configuration allows.
     workflow.currentStep = Math.min(workflow.currentStep, this.maxStep({ datasetId: next.datasetId, workflow }));
@@ -354,7 +388,11 @@ export class SessionService {
     const session = this.require(id);
     const max = this.maxStep(session);
     if (!Number.isInteger(step) || step < 1 || step > max) {
-      throw badInput(`step must be a whole number from 1 to ${max} (the last step this session's configuration allows), got ${step}.`, 'step', `an integer from 1 to ${max}`);
+      throw badInput(
+        `step must be a whole number from 1 to ${max} (the last step this session's configuration allows), got ${step}.`,
+        'step',
+        `an integer from 1 to ${max}`,
+      );
     }
     return this.saveStep(session, step);
   }
@@ -374,7 +412,7 @@ export class SessionService {
   async testData(session: SessionRecord, run: TrainedRunRef, offset = 0, limit = 1000): Promise<TestData> {
     // Testing on the table the model trained on means its held-out split: the rest of it was seen in training.
     const heldOut = session.workflow.testDatasetId === null || session.workflow.testDatasetId === run.datasetId;
-    const datasetId = heldOut ? run.datasetId : (session.workflow.testDatasetId as string);
+    const datasetId = heldOut ? run.datasetId : session.workflow.testDatasetId!;
     const loaded = await this.datasets.labeledTable(datasetId);
     const { task, split, seed } = runSplitConfig(run.config);
     const data = heldOut ? taskTable(loaded, task) : loaded;
@@ -396,7 +434,12 @@ export class SessionService {
       const ids: Record<string, string> = {};
       data.idColumns.forEach((column, j) => (ids[column] = raw[idPositions[j]]));
       const label = data.labels[i];
-      rows.push({ index: k, ids, values, actual: label >= 0 && label < data.classes.length ? data.classes[label] : null });
+      rows.push({
+        index: k,
+        ids,
+        values,
+        actual: label >= 0 && label < data.classes.length ? data.classes[label] : null,
+      });
     }
     return { kind: heldOut ? 'HELD_OUT' : 'DATASET', datasetId, runId: run.id, rowCount: indices.length, rows };
   }

@@ -17,7 +17,13 @@ import { APP_VERSION, packageVersion } from '../version.js';
 import type { DatasetService } from './datasets.js';
 import type { SessionService } from './sessions.js';
 import type { ModelStore } from './models.js';
-import { TERMINAL_STATUSES, type ProgressBus, type ProgressMetrics, type RunStatus, type TrainingProgressEvent } from './progress-bus.js';
+import {
+  TERMINAL_STATUSES,
+  type ProgressBus,
+  type ProgressMetrics,
+  type RunStatus,
+  type TrainingProgressEvent,
+} from './progress-bus.js';
 import type { JobQueue } from './job-queue.js';
 import { newId } from './ids.js';
 
@@ -34,8 +40,18 @@ const STAGE_START: Record<Stage, number> = {
   SAVING: 0.94,
   DONE: 1,
 };
-const STAGE_ORDER: readonly Stage[] = ['QUEUED', 'LOADING', 'PREPROCESSING', 'TRAINING', 'EVALUATING', 'EXPLAINING', 'SAVING', 'DONE'];
-const stageEnd = (stage: Stage): number => STAGE_START[STAGE_ORDER[Math.min(STAGE_ORDER.indexOf(stage) + 1, STAGE_ORDER.length - 1)]];
+const STAGE_ORDER: readonly Stage[] = [
+  'QUEUED',
+  'LOADING',
+  'PREPROCESSING',
+  'TRAINING',
+  'EVALUATING',
+  'EXPLAINING',
+  'SAVING',
+  'DONE',
+];
+const stageEnd = (stage: Stage): number =>
+  STAGE_START[STAGE_ORDER[Math.min(STAGE_ORDER.indexOf(stage) + 1, STAGE_ORDER.length - 1)]];
 /**
  * A running run with nothing to say for this long gets a heartbeat event (same stage and step, ETA counted down),
  * so a client never waits more than about a second between live events, whatever the worker is busy with.
@@ -48,7 +64,8 @@ const STEP_EVENT_INTERVAL_MS = 100;
 const BACKLOG_RETRY_MS = 10;
 export const RESTART_MESSAGE = 'Interrupted by a server restart; start the training again.';
 /** A run that was training when the server stopped gracefully: back in the queue, it starts again on the next start. */
-const STOPPED_MESSAGE = 'The server stopped while this run was training; it starts again from the beginning when the server is back.';
+const STOPPED_MESSAGE =
+  'The server stopped while this run was training; it starts again from the beginning when the server is back.';
 
 interface LiveRun {
   seq: number;
@@ -118,9 +135,12 @@ function finiteOrUndefined(value: number | undefined): number | undefined {
  */
 function unexpectedRunFailure(error: unknown, runId: string): string {
   const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
-  if (code === 'ENOENT') return "Training failed: the dataset's file is no longer on the server. Upload it again and start a new run.";
-  if (code === 'ENOSPC' || code === 'SQLITE_FULL') return 'Training failed: the server ran out of disk space. Try again later.';
-  if (isDatabaseBusy(error)) return 'Training failed: the database was busy (another process held its write lock) while the result was stored. Start the run again.';
+  if (code === 'ENOENT')
+    return "Training failed: the dataset's file is no longer on the server. Upload it again and start a new run.";
+  if (code === 'ENOSPC' || code === 'SQLITE_FULL')
+    return 'Training failed: the server ran out of disk space. Try again later.';
+  if (isDatabaseBusy(error))
+    return 'Training failed: the database was busy (another process held its write lock) while the result was stored. Start the run again.';
   return `Training failed because of an unexpected error on the server (logged under run ${runId}).`;
 }
 
@@ -166,17 +186,35 @@ export class TrainingService {
   }
 
   /** Runs of a session, newest first; `after` is the id of the last run of the previous page. */
-  list(sessionId: string, first = 20, after?: string | null): { runs: TrainingRunRecord[]; hasNextPage: boolean; totalCount: number } {
+  list(
+    sessionId: string,
+    first = 20,
+    after?: string | null,
+  ): { runs: TrainingRunRecord[]; hasNextPage: boolean; totalCount: number } {
     const limit = Math.min(Math.max(first, 1), 100);
     let before: number | null = null;
     if (after) {
       const cursor = this.get(after);
-      if (!cursor || cursor.sessionId !== sessionId) throw badInput(`Unknown cursor "${after}" for this session.`, 'after');
+      if (!cursor || cursor.sessionId !== sessionId)
+        throw badInput(`Unknown cursor "${after}" for this session.`, 'after');
       before = cursor.seq;
     }
-    const where = before === null ? eq(trainingRuns.sessionId, sessionId) : and(eq(trainingRuns.sessionId, sessionId), lt(trainingRuns.seq, before));
-    const rows = this.db.select().from(trainingRuns).where(where).orderBy(desc(trainingRuns.seq)).limit(limit + 1).all() as TrainingRunRecord[];
-    const total = this.db.select({ n: sql<number>`count(*)` }).from(trainingRuns).where(eq(trainingRuns.sessionId, sessionId)).get();
+    const where =
+      before === null
+        ? eq(trainingRuns.sessionId, sessionId)
+        : and(eq(trainingRuns.sessionId, sessionId), lt(trainingRuns.seq, before));
+    const rows = this.db
+      .select()
+      .from(trainingRuns)
+      .where(where)
+      .orderBy(desc(trainingRuns.seq))
+      .limit(limit + 1)
+      .all() as TrainingRunRecord[];
+    const total = this.db
+      .select({ n: sql<number>`count(*)` })
+      .from(trainingRuns)
+      .where(eq(trainingRuns.sessionId, sessionId))
+      .get();
     return { runs: rows.slice(0, limit), hasNextPage: rows.length > limit, totalCount: total?.n ?? 0 };
   }
 
@@ -193,7 +231,13 @@ export class TrainingService {
   }
 
   latest(sessionId: string): TrainingRunRecord | null {
-    const row = this.db.select().from(trainingRuns).where(eq(trainingRuns.sessionId, sessionId)).orderBy(desc(trainingRuns.seq)).limit(1).get();
+    const row = this.db
+      .select()
+      .from(trainingRuns)
+      .where(eq(trainingRuns.sessionId, sessionId))
+      .orderBy(desc(trainingRuns.seq))
+      .limit(1)
+      .get();
     return (row as TrainingRunRecord | undefined) ?? null;
   }
 
@@ -239,7 +283,13 @@ export class TrainingService {
   snapshot(runId: string): TrainingProgressEvent | null {
     const run = this.get(runId);
     if (!run) return null;
-    const last = this.db.select().from(progressEvents).where(eq(progressEvents.runId, runId)).orderBy(desc(progressEvents.seq)).limit(1).get();
+    const last = this.db
+      .select()
+      .from(progressEvents)
+      .where(eq(progressEvents.runId, runId))
+      .orderBy(desc(progressEvents.seq))
+      .limit(1)
+      .get();
     return {
       runId,
       seq: last?.seq ?? 0,
@@ -320,14 +370,24 @@ export class TrainingService {
       .from(trainingRuns)
       .where(and(eq(trainingRuns.sessionId, sessionId), inArray(trainingRuns.status, ['QUEUED', 'RUNNING'])))
       .get();
-    if (active) throw conflict(`Session ${sessionId} already has a training run ${active.status.toLowerCase()} (${active.id}); wait for it or cancel it first.`);
+    if (active)
+      throw conflict(
+        `Session ${sessionId} already has a training run ${active.status.toLowerCase()} (${active.id}); wait for it or cancel it first.`,
+      );
     if (!session.datasetId) throw badInput('Choose a dataset first (configureSession datasetId).', 'datasetId');
     if (!session.modelType) throw badInput('Choose a model type first (configureSession modelType).', 'modelType');
     await this.datasets.requireAvailable(session.datasetId, 'datasetId');
     const hyperparameters = validateHyperparameters(session.modelType, session.hyperparameters);
-    await this.datasets.resolveFeatures(session.datasetId, { features: session.features, useVettingFeatures: session.useVettingFeatures });
+    await this.datasets.resolveFeatures(session.datasetId, {
+      features: session.features,
+      useVettingFeatures: session.useVettingFeatures,
+    });
     // Too little data for the split is refused now, not after a run that evaluates on nothing; tiny classes warn.
-    const { warnings } = checkTrainable(await this.datasets.labeledTable(session.datasetId), { task: session.task, split: session.split, seed: session.seed });
+    const { warnings } = checkTrainable(await this.datasets.labeledTable(session.datasetId), {
+      task: session.task,
+      split: session.split,
+      seed: session.seed,
+    });
 
     const config: PipelineConfig = {
       modelType: session.modelType,
@@ -340,7 +400,10 @@ export class TrainingService {
     };
     const now = new Date();
     const id = newId('run');
-    const seqRow = this.db.select({ value: max(trainingRuns.seq) }).from(trainingRuns).get();
+    const seqRow = this.db
+      .select({ value: max(trainingRuns.seq) })
+      .from(trainingRuns)
+      .get();
     this.db
       .insert(trainingRuns)
       .values({
@@ -361,7 +424,14 @@ export class TrainingService {
       })
       .run();
     this.live.set(id, newLive(0));
-    this.emit(id, { status: 'QUEUED', stage: 'QUEUED', progress: 0, step: 0, totalSteps: 0, message: 'Waiting in the training queue' });
+    this.emit(id, {
+      status: 'QUEUED',
+      stage: 'QUEUED',
+      progress: 0,
+      step: 0,
+      totalSteps: 0,
+      message: 'Waiting in the training queue',
+    });
     this.queue.enqueue(id);
     return this.require(id);
   }
@@ -389,10 +459,25 @@ export class TrainingService {
     try {
       this.db
         .update(trainingRuns)
-        .set({ status: 'QUEUED', stage: 'QUEUED', progress: 0, step: 0, totalSteps: 0, startedAt: null, message: STOPPED_MESSAGE })
+        .set({
+          status: 'QUEUED',
+          stage: 'QUEUED',
+          progress: 0,
+          step: 0,
+          totalSteps: 0,
+          startedAt: null,
+          message: STOPPED_MESSAGE,
+        })
         .where(eq(trainingRuns.id, runId))
         .run();
-      this.emit(runId, { status: 'QUEUED', stage: 'QUEUED', progress: 0, step: 0, totalSteps: 0, message: STOPPED_MESSAGE });
+      this.emit(runId, {
+        status: 'QUEUED',
+        stage: 'QUEUED',
+        progress: 0,
+        step: 0,
+        totalSteps: 0,
+        message: STOPPED_MESSAGE,
+      });
     } catch (error) {
       // Left RUNNING: the next start's recovery fails it with RESTART_MESSAGE instead.
       this.logger.warn('could not put a run back in the queue at shutdown', { runId, err: error });
@@ -401,7 +486,11 @@ export class TrainingService {
 
   /** A session is being deleted: stop its queued and running runs, and free its cached models. */
   releaseSession(sessionId: string): void {
-    const runs = this.db.select({ id: trainingRuns.id, status: trainingRuns.status }).from(trainingRuns).where(eq(trainingRuns.sessionId, sessionId)).all();
+    const runs = this.db
+      .select({ id: trainingRuns.id, status: trainingRuns.status })
+      .from(trainingRuns)
+      .where(eq(trainingRuns.sessionId, sessionId))
+      .all();
     for (const run of runs) {
       if (run.status === 'QUEUED' || run.status === 'RUNNING') this.cancel(run.id);
     }
@@ -410,9 +499,18 @@ export class TrainingService {
 
   /** Start-up: runs left RUNNING by a crash failed; runs left QUEUED go back in the queue, oldest first. */
   recover(): { failed: number; requeued: number } {
-    const running = this.db.select({ id: trainingRuns.id }).from(trainingRuns).where(eq(trainingRuns.status, 'RUNNING')).all();
+    const running = this.db
+      .select({ id: trainingRuns.id })
+      .from(trainingRuns)
+      .where(eq(trainingRuns.status, 'RUNNING'))
+      .all();
     for (const { id } of running) this.finish(id, 'FAILED', { message: RESTART_MESSAGE, error: RESTART_MESSAGE });
-    const queued = this.db.select({ id: trainingRuns.id }).from(trainingRuns).where(eq(trainingRuns.status, 'QUEUED')).orderBy(asc(trainingRuns.seq)).all();
+    const queued = this.db
+      .select({ id: trainingRuns.id })
+      .from(trainingRuns)
+      .where(eq(trainingRuns.status, 'QUEUED'))
+      .orderBy(asc(trainingRuns.seq))
+      .all();
     for (const { id } of queued) this.queue.enqueue(id);
     return { failed: running.length, requeued: queued.length };
   }
@@ -425,26 +523,51 @@ export class TrainingService {
     if (!run || run.status !== 'QUEUED') return;
     const startedAt = new Date();
     try {
-      await this.whileDatabaseBusy(runId, signal, () => this.db.update(trainingRuns).set({ status: 'RUNNING', startedAt }).where(eq(trainingRuns.id, runId)).run());
+      await this.whileDatabaseBusy(runId, signal, () =>
+        this.db.update(trainingRuns).set({ status: 'RUNNING', startedAt }).where(eq(trainingRuns.id, runId)).run(),
+      );
     } catch (error) {
       // Still QUEUED in the database: the next start's recovery queues it again.
       this.logger.error('could not start a run', { runId, err: error });
       return;
     }
-    this.emit(runId, { status: 'RUNNING', stage: 'LOADING', progress: STAGE_START.LOADING, step: 0, totalSteps: 0, message: 'Starting' });
+    this.emit(runId, {
+      status: 'RUNNING',
+      stage: 'LOADING',
+      progress: STAGE_START.LOADING,
+      step: 0,
+      totalSteps: 0,
+      message: 'Starting',
+    });
     this.startHeartbeat(runId);
     const channel = new MessageChannel();
     try {
       const checksum = await this.datasets.checksum(run.datasetId);
       const location = this.datasets.location(run.datasetId);
       await this.whileDatabaseBusy(runId, signal, () =>
-        this.db.update(trainingRuns).set({ datasetChecksum: checksum, versions: this.versions(run.modelType) }).where(eq(trainingRuns.id, runId)).run(),
+        this.db
+          .update(trainingRuns)
+          .set({ datasetChecksum: checksum, versions: this.versions(run.modelType) })
+          .where(eq(trainingRuns.id, runId))
+          .run(),
       );
-      channel.port1.on('message', (message: WorkerMessage) => this.onWorkerMessage(runId, message));
+      channel.port1.on('message', (message: WorkerMessage) => {
+        this.onWorkerMessage(runId, message);
+      });
       // The worker closes its port after its last message; the task's result travels another way and can overtake
       // the last progress messages (a stage's final step), so they are awaited before the run moves on.
-      const portClosed = new Promise<void>((resolve) => channel.port1.once('close', () => resolve()));
-      const task: TrainTask = { kind: 'train', location, config: run.config as unknown as PipelineConfig, threads: this.options.threads, port: channel.port2 };
+      const portClosed = new Promise<void>((resolve) =>
+        channel.port1.once('close', () => {
+          resolve();
+        }),
+      );
+      const task: TrainTask = {
+        kind: 'train',
+        location,
+        config: run.config as unknown as PipelineConfig,
+        threads: this.options.threads,
+        port: channel.port2,
+      };
       const output = (await this.pool.run(task, { transferList: [channel.port2], signal })) as TrainOutput;
       let drainTimer: NodeJS.Timeout | undefined;
       await Promise.race([portClosed, new Promise((resolve) => (drainTimer = setTimeout(resolve, PORT_DRAIN_MS)))]);
@@ -455,9 +578,18 @@ export class TrainingService {
       const live = this.live.get(runId);
       if (live) {
         const megabytes = (output.artifactGzip.byteLength / 1e6).toFixed(1);
-        this.emit(runId, { status: 'RUNNING', stage: 'SAVING', progress: live.progress, step: live.step, totalSteps: live.totalSteps, message: `Storing the model (${megabytes} MB)` });
+        this.emit(runId, {
+          status: 'RUNNING',
+          stage: 'SAVING',
+          progress: live.progress,
+          step: live.step,
+          totalSteps: live.totalSteps,
+          message: `Storing the model (${megabytes} MB)`,
+        });
       }
-      await this.whileDatabaseBusy(runId, signal, () => this.models.save(runId, output.artifactGzip));
+      await this.whileDatabaseBusy(runId, signal, () => {
+        this.models.save(runId, output.artifactGzip);
+      });
       const finishedAt = new Date();
       const totalSeconds = (finishedAt.getTime() - startedAt.getTime()) / 1000;
       this.finish(runId, 'SUCCEEDED', {
@@ -540,7 +672,8 @@ export class TrainingService {
     // Other steps go out from a timer, newest only: messages that queued up while the loop was busy (e.g. fanning
     // out the previous event to many subscribers) collapse into one event instead of one event each.
     live.pendingStep = { stage, progress };
-    if (!live.stepTimer) this.scheduleStep(runId, live, Math.max(0, live.lastStepEmit + STEP_EVENT_INTERVAL_MS - Date.now()));
+    if (!live.stepTimer)
+      this.scheduleStep(runId, live, Math.max(0, live.lastStepEmit + STEP_EVENT_INTERVAL_MS - Date.now()));
   }
 
   private scheduleStep(runId: string, live: LiveRun, delayMs: number): void {
@@ -598,7 +731,8 @@ export class TrainingService {
     const share = progress.totalSteps > 0 ? clamp01(progress.step / progress.totalSteps) : 0;
     live.lastDecile = Math.floor(share * 10);
     const elapsed = (now - live.stageStartedAt) / 1000;
-    const etaSeconds = progress.step > 0 ? (elapsed / progress.step) * Math.max(0, progress.totalSteps - progress.step) : null;
+    const etaSeconds =
+      progress.step > 0 ? (elapsed / progress.step) * Math.max(0, progress.totalSteps - progress.step) : null;
     live.etaSeconds = etaSeconds;
     live.etaAt = now;
     if (stage === 'TRAINING') {
@@ -670,7 +804,14 @@ export class TrainingService {
         if (!isDatabaseBusy(error) || attempt >= FINISH_ATTEMPTS || signal.aborted) throw error;
         const live = this.live.get(runId);
         if (live && attempt === 1) {
-          this.emit(runId, { status: 'RUNNING', stage: live.stage, progress: live.progress, step: live.step, totalSteps: live.totalSteps, message: 'Waiting for the database (another process holds its write lock)' });
+          this.emit(runId, {
+            status: 'RUNNING',
+            stage: live.stage,
+            progress: live.progress,
+            step: live.step,
+            totalSteps: live.totalSteps,
+            message: 'Waiting for the database (another process holds its write lock)',
+          });
         }
         await new Promise((resolve) => setTimeout(resolve, FINISH_RETRY_MS).unref());
       }
@@ -711,7 +852,10 @@ export class TrainingService {
     } catch (error) {
       const retry = attempt < FINISH_ATTEMPTS;
       this.logger.warn('could not store the end of a run', { runId, status, attempt, retry, err: error });
-      if (retry) setTimeout(() => this.finish(runId, status, result, attempt + 1), FINISH_RETRY_MS).unref();
+      if (retry)
+        setTimeout(() => {
+          this.finish(runId, status, result, attempt + 1);
+        }, FINISH_RETRY_MS).unref();
       return false;
     }
   }
@@ -734,7 +878,11 @@ export class TrainingService {
   ): void {
     let live = this.live.get(runId);
     if (!live) {
-      const last = this.db.select({ seq: max(progressEvents.seq) }).from(progressEvents).where(eq(progressEvents.runId, runId)).get();
+      const last = this.db
+        .select({ seq: max(progressEvents.seq) })
+        .from(progressEvents)
+        .where(eq(progressEvents.runId, runId))
+        .get();
       live = newLive(last?.seq ?? 0);
       if (!TERMINAL_STATUSES.has(event.status)) this.live.set(runId, live);
     }
@@ -770,7 +918,10 @@ export class TrainingService {
     try {
       this.db.transaction((tx) => {
         tx.insert(progressEvents).values(stored).run();
-        tx.update(trainingRuns).set({ stage, progress, step, totalSteps, message }).where(eq(trainingRuns.id, runId)).run();
+        tx.update(trainingRuns)
+          .set({ stage, progress, step, totalSteps, message })
+          .where(eq(trainingRuns.id, runId))
+          .run();
       });
     } catch (error) {
       // Called from timers and worker messages: a storage error here (an outside write lock, a full disk) must not

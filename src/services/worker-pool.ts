@@ -18,11 +18,16 @@ export const WORKER_FILE = path.resolve(here, '..', 'ml', compiled ? 'worker.js'
 const DEFAULT_RECYCLE_AFTER_IDLE_MS = 10_000;
 
 /** V8 flags are process-wide (workers have them already) and Worker refuses them in execArgv (ERR_WORKER_INVALID_EXEC_ARGV). */
-const V8_ONLY_FLAG = /^--(expose[-_]gc|max[-_]semi[-_]space[-_]size|max[-_]old[-_]space[-_]size|optimize[-_]for[-_]size|stack[-_]size)\b/;
+const V8_ONLY_FLAG =
+  /^--(expose[-_]gc|max[-_]semi[-_]space[-_]size|max[-_]old[-_]space[-_]size|optimize[-_]for[-_]size|stack[-_]size)\b/;
 
 function workerExecArgv(): string[] {
-  const argv = process.execArgv.filter((arg) => !arg.startsWith('--input-type') && !arg.startsWith('--eval') && !V8_ONLY_FLAG.test(arg));
-  const hasTsx = argv.some((arg, i) => (arg === '--import' && argv[i + 1]?.startsWith('tsx')) || arg.startsWith('--import=tsx'));
+  const argv = process.execArgv.filter(
+    (arg) => !arg.startsWith('--input-type') && !arg.startsWith('--eval') && !V8_ONLY_FLAG.test(arg),
+  );
+  const hasTsx = argv.some(
+    (arg, i) => (arg === '--import' && argv[i + 1]?.startsWith('tsx')) || arg.startsWith('--import=tsx'),
+  );
   return compiled || hasTsx ? argv : [...argv, '--import', 'tsx'];
 }
 
@@ -72,7 +77,14 @@ export class RecyclingPool extends Piscina {
     if (this.closed || this.active > 0 || !this.dirty) return this.exiting ?? Promise.resolve();
     this.dirty = false;
     const threads = this.threads;
-    const exits = threads.map((thread) => new Promise<void>((resolve) => thread.once('exit', () => resolve())));
+    const exits = threads.map(
+      (thread) =>
+        new Promise<void>((resolve) =>
+          thread.once('exit', () => {
+            resolve();
+          }),
+        ),
+    );
     for (const thread of threads) void thread.terminate();
     const exiting = Promise.all(exits).then(() => {
       if (this.exiting === exiting) this.exiting = null;

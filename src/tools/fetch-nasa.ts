@@ -67,7 +67,8 @@ export function describeNetworkError(error: unknown, host: string): string {
   for (let depth = 0; depth < 4 && cause instanceof Error; depth++) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code && NETWORK_CAUSES[code]) return `Could not download from ${host}: ${NETWORK_CAUSES[code]} (${code}).`;
-    if (cause.name === 'TimeoutError' || cause.name === 'AbortError') return `Could not download from ${host}: no complete answer in time (timed out).`;
+    if (cause.name === 'TimeoutError' || cause.name === 'AbortError')
+      return `Could not download from ${host}: no complete answer in time (timed out).`;
     cause = (cause as Error & { cause?: unknown }).cause;
   }
   const message = error instanceof Error ? error.message : String(error);
@@ -82,7 +83,9 @@ function tableUrl(mission: MissionId, tapUrl: string | undefined): string {
   const archive = new URL(nasaDownloadUrl(mission));
   if (!tapUrl) return archive.toString();
   const url = new URL(tapUrl);
-  archive.searchParams.forEach((value, key) => url.searchParams.set(key, value));
+  archive.searchParams.forEach((value, key) => {
+    url.searchParams.set(key, value);
+  });
   return url.toString();
 }
 
@@ -109,38 +112,57 @@ async function fetchTable(mission: MissionId, options: FetchOptions): Promise<Fe
   }
   if (!response.ok || !response.body) {
     await response.body?.cancel();
-    throw new FetchError(`${mission}: ${host} answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}; the archive may be down or the query refused. Try again later.`);
+    throw new FetchError(
+      `${mission}: ${host} answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}; the archive may be down or the query refused. Try again later.`,
+    );
   }
   const temporary = `${target}.${process.pid}.part`;
   const out = fs.createWriteStream(temporary);
   // data:fetch's own header line: the loader skips `#` lines and reads the download time as the export date.
-  out.write(`# Downloaded by npm run data:fetch from ${host} (table ${spec.nasaTable}) at ${new Date().toISOString()}\n`);
+  out.write(
+    `# Downloaded by npm run data:fetch from ${host} (table ${spec.nasaTable}) at ${new Date().toISOString()}\n`,
+  );
   let bytes = 0;
   let lastPrint = 0;
   try {
     try {
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
         bytes += chunk.byteLength;
-        if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+        if (!out.write(chunk))
+          await new Promise<void>((resolve) =>
+            out.once('drain', () => {
+              resolve();
+            }),
+          );
         if (Date.now() - lastPrint > 250) {
           lastPrint = Date.now();
           options.write(`\r${mission}: ${formatMb(bytes)} received`);
         }
       }
     } catch (error) {
-      throw new FetchError(`${mission}: the download from ${host} broke off after ${formatMb(bytes)}: ${describeNetworkError(error, host)}`);
+      throw new FetchError(
+        `${mission}: the download from ${host} broke off after ${formatMb(bytes)}: ${describeNetworkError(error, host)}`,
+      );
     }
-    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      out.end((error?: Error | null) => {
+        error ? reject(error) : resolve();
+      }),
+    );
     const { rows, labelledRows } = checkDownload(mission, fs.readFileSync(temporary), host);
     const previous = await rowsOfExisting(target, mission, options.dir);
     const minShare = options.minShareOfPrevious ?? 0.9;
     if (previous !== null && rows < previous * minShare && !options.force) {
-      throw new FetchError(`${mission}: the download has ${rows} rows, far fewer than the ${previous} of the table it would replace; kept the old one (use --force to replace it anyway).`);
+      throw new FetchError(
+        `${mission}: the download has ${rows} rows, far fewer than the ${previous} of the table it would replace; kept the old one (use --force to replace it anyway).`,
+      );
     }
     fs.renameSync(temporary, target);
     // A compressed copy of the same table would be shadowed by the new .csv anyway; remove it to avoid confusion.
     fs.rmSync(`${target}.gz`, { force: true });
-    options.write(`\r${mission}: ${formatMb(bytes)}, ${rows.toLocaleString('en-US')} rows (${labelledRows.toLocaleString('en-US')} labelled) → ${target}\n`);
+    options.write(
+      `\r${mission}: ${formatMb(bytes)}, ${rows.toLocaleString('en-US')} rows (${labelledRows.toLocaleString('en-US')} labelled) → ${target}\n`,
+    );
     return { mission, file: target, bytes, rows, labelledRows };
   } catch (error) {
     out.destroy();
@@ -156,14 +178,19 @@ export function checkDownload(mission: MissionId, bytes: Buffer, host: string): 
   try {
     table = parseCsvBuffer(bytes);
   } catch (error) {
-    throw new FetchError(`${mission}: ${host} sent something that is not a CSV table (${error instanceof Error ? error.message : String(error)}).`);
+    throw new FetchError(
+      `${mission}: ${host} sent something that is not a CSV table (${error instanceof Error ? error.message : String(error)}).`,
+    );
   }
   const missing = [spec.labelColumn, spec.groupColumn].filter((column) => !table.columns.includes(column));
   if (missing.length > 0) {
-    throw new FetchError(`${mission}: the download from ${host} is not the ${spec.nasaTable} table (no ${missing.join(', ')} column; it starts with: ${table.columns.slice(0, 5).join(', ')}).`);
+    throw new FetchError(
+      `${mission}: the download from ${host} is not the ${spec.nasaTable} table (no ${missing.join(', ')} column; it starts with: ${table.columns.slice(0, 5).join(', ')}).`,
+    );
   }
   const labelled = nasaLabeledTableFromTable(mission, table);
-  if (labelled.table.rows.length === 0) throw new FetchError(`${mission}: the download from ${host} has no labelled rows.`);
+  if (labelled.table.rows.length === 0)
+    throw new FetchError(`${mission}: the download from ${host} has no labelled rows.`);
   return { rows: table.rows.length, labelledRows: labelled.table.rows.length };
 }
 

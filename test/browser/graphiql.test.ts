@@ -16,9 +16,12 @@ import { EXAMPLE_ROW, GRAPHIQL_EXAMPLE_DOCUMENT, SESSION_ID_PLACEHOLDER } from '
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HAS_CHROMIUM = fs.existsSync(CHROMIUM);
 if (!HAS_CHROMIUM) {
-  console.warn(`SKIPPED the GraphiQL browser tests: no Chromium at ${CHROMIUM}. Install Debian's "chromium" package (apt-get install chromium) or set CHROMIUM_PATH.`);
+  console.warn(
+    `SKIPPED the GraphiQL browser tests: no Chromium at ${CHROMIUM}. Install Debian's "chromium" package (apt-get install chromium) or set CHROMIUM_PATH.`,
+  );
 }
-if (!HAS_KEPLER) console.warn('SKIPPED the GraphiQL training tests: the Kepler table is missing (see test/integration/harness.ts).');
+if (!HAS_KEPLER)
+  console.warn('SKIPPED the GraphiQL training tests: the Kepler table is missing (see test/integration/harness.ts).');
 
 /** Small enough to train in seconds, large enough for several live step events (one per 10% of the trees). */
 const TREES = 40;
@@ -56,9 +59,14 @@ describe.skipIf(!HAS_KEPLER)('the example document on a real server', () => {
       client.subscribe<{ trainingProgress: Progress }>(
         { query: GRAPHIQL_EXAMPLE_DOCUMENT, operationName: 'TrainingProgress', variables },
         {
-          next: (value) => (value.errors ? reject(new Error(JSON.stringify(value.errors))) : value.data && events.push(value.data.trainingProgress)),
+          next: (value) =>
+            value.errors
+              ? reject(new Error(JSON.stringify(value.errors)))
+              : value.data && events.push(value.data.trainingProgress),
           error: reject,
-          complete: () => resolve(events),
+          complete: () => {
+            resolve(events);
+          },
         },
       );
     });
@@ -73,22 +81,34 @@ describe.skipIf(!HAS_KEPLER)('the example document on a real server', () => {
     const misuse = await fetch(`${server.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: GRAPHIQL_EXAMPLE_DOCUMENT, operationName: 'ConfigureSession', variables: { sessionId: SESSION_ID_PLACEHOLDER } }),
+      body: JSON.stringify({
+        query: GRAPHIQL_EXAMPLE_DOCUMENT,
+        operationName: 'ConfigureSession',
+        variables: { sessionId: SESSION_ID_PLACEHOLDER },
+      }),
     });
     const misused = (await misuse.json()) as GraphQLResult;
     expect(misused.errors?.[0].extensions?.code).toBe('NOT_FOUND');
     expect(misused.errors?.[0].message).toContain(SESSION_ID_PLACEHOLDER);
 
     const variables = { sessionId: createSession.id };
-    const { configureSession } = await operation<{ configureSession: { datasetId: string; modelType: string; hyperparameters: Record<string, unknown> } }>('ConfigureSession', variables);
-    expect(configureSession).toMatchObject({ datasetId: 'kepler', modelType: 'random_forest', hyperparameters: { n_estimators: 30 } });
+    const { configureSession } = await operation<{
+      configureSession: { datasetId: string; modelType: string; hyperparameters: Record<string, unknown> };
+    }>('ConfigureSession', variables);
+    expect(configureSession).toMatchObject({
+      datasetId: 'kepler',
+      modelType: 'random_forest',
+      hyperparameters: { n_estimators: 30 },
+    });
 
     const { startTraining } = await operation<{ startTraining: { id: string } }>('StartTraining', variables);
     const events = await subscribe(server.wsClient(), { runId: startTraining.id });
     expect(events.at(-1)?.status).toBe('SUCCEEDED');
     expect(events.filter((e) => e.stage === 'TRAINING').at(-1)).toMatchObject({ step: 30, totalSteps: 30 }); // the 30 trees
 
-    const { trainingRun } = await operation<{ trainingRun: { status: string; metrics: { macroF1: number } | null; featureImportance: unknown[] | null } }>('TrainingRun', {
+    const { trainingRun } = await operation<{
+      trainingRun: { status: string; metrics: { macroF1: number } | null; featureImportance: unknown[] | null };
+    }>('TrainingRun', {
       runId: startTraining.id,
     });
     expect(trainingRun.status).toBe('SUCCEEDED');
@@ -97,7 +117,13 @@ describe.skipIf(!HAS_KEPLER)('the example document on a real server', () => {
 
     const { predict, explain } = await operation<{
       predict: { label: string; warnings: string[] }[];
-      explain: { label: string; method: string; baseValue: number; output: number; contributions: { feature: string; contribution: number }[] };
+      explain: {
+        label: string;
+        method: string;
+        baseValue: number;
+        output: number;
+        contributions: { feature: string; contribution: number }[];
+      };
     }>('PredictAndExplain', { runId: startTraining.id });
     // The full row: nothing imputed, nothing unknown.
     expect(predict[0].warnings).toEqual([]);
@@ -105,7 +131,11 @@ describe.skipIf(!HAS_KEPLER)('the example document on a real server', () => {
     expect(explain.method).toBe('TREE_SHAP');
     const explained = explain.baseValue + explain.contributions.reduce((sum, c) => sum + c.contribution, 0);
     expect(explained).toBeCloseTo(explain.output, 6);
-    expect(explain.contributions.map((c) => c.feature).sort()).toEqual(Object.keys(EXAMPLE_ROW).filter((k) => k !== 'kepoi_name').sort());
+    expect(explain.contributions.map((c) => c.feature).sort()).toEqual(
+      Object.keys(EXAMPLE_ROW)
+        .filter((k) => k !== 'kepoi_name')
+        .sort(),
+    );
   });
 });
 
@@ -159,12 +189,18 @@ describe.skipIf(!HAS_CHROMIUM)('GraphiQL in headless Chromium', () => {
 
   /** The visible text of a Monaco editor (its lines as rendered, with non-breaking spaces made plain). */
   const editorText = (selector: string) =>
-    page.$eval(selector, (element) => (element instanceof HTMLElement ? element.innerText.replace(/\u00a0/g, ' ') : ''));
+    page.$eval(selector, (element) =>
+      element instanceof HTMLElement ? element.innerText.replace(/\u00a0/g, ' ') : '',
+    );
   const QUERY_EDITOR = '.graphiql-query-editor .view-lines';
   const RESULT = '.graphiql-response .view-lines';
   const waitForText = (selector: string, text: string, timeout: number) =>
     page.waitForFunction(
-      (s, t) => document.querySelector(s)?.textContent?.replace(/\u00a0/g, ' ').includes(t),
+      (s, t) =>
+        document
+          .querySelector(s)
+          ?.textContent?.replace(/\u00a0/g, ' ')
+          .includes(t),
       { timeout },
       selector,
       text,
@@ -187,7 +223,10 @@ describe.skipIf(!HAS_CHROMIUM)('GraphiQL in headless Chromium', () => {
       await waitForText(QUERY_EDITOR, 'query Datasets', 60_000);
     } catch (error) {
       const text = await page.evaluate(() => document.body.innerText.slice(0, 200));
-      throw new Error(`GraphiQL did not show the example document; the page reads ${JSON.stringify(text)}; requests to other hosts: ${foreignRequests().join(', ') || 'none'}`, { cause: error });
+      throw new Error(
+        `GraphiQL did not show the example document; the page reads ${JSON.stringify(text)}; requests to other hosts: ${foreignRequests().join(', ') || 'none'}`,
+        { cause: error },
+      );
     }
     return response;
   }
@@ -221,7 +260,15 @@ describe.skipIf(!HAS_CHROMIUM)('GraphiQL in headless Chromium', () => {
     await page.waitForSelector('[role=menuitem]');
     const items = await page.$$('[role=menuitem]');
     const names = await Promise.all(items.map((item) => item.evaluate((element) => element.textContent)));
-    expect(names).toEqual(['Datasets', 'CreateSession', 'ConfigureSession', 'StartTraining', 'TrainingProgress', 'TrainingRun', 'PredictAndExplain']);
+    expect(names).toEqual([
+      'Datasets',
+      'CreateSession',
+      'ConfigureSession',
+      'StartTraining',
+      'TrainingProgress',
+      'TrainingRun',
+      'PredictAndExplain',
+    ]);
     await items[0].click();
     await waitForText(RESULT, '"datasets"', 30_000);
     const result = await editorText(RESULT);
@@ -235,93 +282,112 @@ describe.skipIf(!HAS_CHROMIUM)('GraphiQL in headless Chromium', () => {
   });
 
   // One retry: a page driven through a 2-core machine under a full test run has been seen to miss its first click.
-  it.skipIf(!HAS_KEPLER)('shows a training run live from a WebSocket subscription until SUCCEEDED', { retry: 1 }, async () => {
-    const start = async (trees: number) => {
-      const { createSession } = await server.data<{ createSession: { id: string } }>('mutation { createSession { id } }');
-      await server.data('mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }', {
-        input: { sessionId: createSession.id, datasetId: 'kepler', modelType: 'random_forest', hyperparameters: { n_estimators: trees } },
-      });
-      return (await server.data<{ startTraining: { id: string } }>('mutation ($s: ID!) { startTraining(sessionId: $s) { id } }', { s: createSession.id })).startTraining;
-    };
-    // The run to watch waits in the queue behind a long one, so it cannot finish before GraphiQL subscribes to it
-    // (a busy machine can take seconds to open the page and paste the document).
-    const blocker = await start(1000);
-    const startTraining = await start(TREES);
+  it.skipIf(!HAS_KEPLER)(
+    'shows a training run live from a WebSocket subscription until SUCCEEDED',
+    { retry: 1 },
+    async () => {
+      const start = async (trees: number) => {
+        const { createSession } = await server.data<{ createSession: { id: string } }>(
+          'mutation { createSession { id } }',
+        );
+        await server.data('mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }', {
+          input: {
+            sessionId: createSession.id,
+            datasetId: 'kepler',
+            modelType: 'random_forest',
+            hyperparameters: { n_estimators: trees },
+          },
+        });
+        return (
+          await server.data<{ startTraining: { id: string } }>(
+            'mutation ($s: ID!) { startTraining(sessionId: $s) { id } }',
+            { s: createSession.id },
+          )
+        ).startTraining;
+      };
+      // The run to watch waits in the queue behind a long one, so it cannot finish before GraphiQL subscribes to it
+      // (a busy machine can take seconds to open the page and paste the document).
+      const blocker = await start(1000);
+      const startTraining = await start(TREES);
 
-    if (!(await page.$(QUERY_EDITOR))) await open(); // run alone (vitest -t)
-    // Replace the document as a paste does (typing would meet the editor's auto-closing brackets).
-    const document = `subscription Live {\n  trainingProgress(runId: "${startTraining.id}") {\n    status stage step totalSteps progress\n  }\n}\n`;
-    await page.click(QUERY_EDITOR);
-    await page.keyboard.down('Control');
-    await page.keyboard.press('a');
-    await page.keyboard.up('Control');
-    await page.evaluate((text) => {
-      const textarea = window.document.querySelector('.graphiql-query-editor textarea');
-      const data = new DataTransfer();
-      data.setData('text/plain', text);
-      textarea?.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
-    }, document);
-    expect(await editorText(QUERY_EDITOR)).toBe(document.trimEnd());
-    const framesBefore = framesReceived;
-    // One operation: the run button runs it at once. On a busy machine GraphiQL may not have re-parsed the pasted
-    // document yet: the button is then still the menu of the example's operations, and the click opens it instead.
-    for (let attempt = 1; attempt <= 10; attempt++) {
-      await clickWhenStable('.graphiql-execute-button');
-      if (!(await page.waitForSelector('[role=menuitem]', { timeout: 700 }).catch(() => null))) break;
-      const items = await page.$$('[role=menuitem]');
-      const names = await Promise.all(items.map((item) => item.evaluate((element) => element.textContent)));
-      const live = names.indexOf('Live');
-      if (live >= 0) {
-        await items[live].click();
-        break;
+      if (!(await page.$(QUERY_EDITOR))) await open(); // run alone (vitest -t)
+      // Replace the document as a paste does (typing would meet the editor's auto-closing brackets).
+      const document = `subscription Live {\n  trainingProgress(runId: "${startTraining.id}") {\n    status stage step totalSteps progress\n  }\n}\n`;
+      await page.click(QUERY_EDITOR);
+      await page.keyboard.down('Control');
+      await page.keyboard.press('a');
+      await page.keyboard.up('Control');
+      await page.evaluate((text) => {
+        const textarea = window.document.querySelector('.graphiql-query-editor textarea');
+        const data = new DataTransfer();
+        data.setData('text/plain', text);
+        textarea?.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+      }, document);
+      expect(await editorText(QUERY_EDITOR)).toBe(document.trimEnd());
+      const framesBefore = framesReceived;
+      // One operation: the run button runs it at once. On a busy machine GraphiQL may not have re-parsed the pasted
+      // document yet: the button is then still the menu of the example's operations, and the click opens it instead.
+      for (let attempt = 1; attempt <= 10; attempt++) {
+        await clickWhenStable('.graphiql-execute-button');
+        if (!(await page.waitForSelector('[role=menuitem]', { timeout: 700 }).catch(() => null))) break;
+        const items = await page.$$('[role=menuitem]');
+        const names = await Promise.all(items.map((item) => item.evaluate((element) => element.textContent)));
+        const live = names.indexOf('Live');
+        if (live >= 0) {
+          await items[live].click();
+          break;
+        }
+        await page.keyboard.press('Escape'); // the old document's menu: let GraphiQL catch up
+        await new Promise((resolve) => setTimeout(resolve, 300));
       }
-      await page.keyboard.press('Escape'); // the old document's menu: let GraphiQL catch up
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    }
-    try {
-      await waitForText(RESULT, '"QUEUED"', 30_000); // subscribed: the snapshot of the waiting run is shown
-    } finally {
-      await server.data('mutation ($r: ID!) { cancelTraining(runId: $r) { id } }', { r: blocker.id });
-    }
-
-    // Watch the result pane as a person would: each distinct text it shows, until the run's last event.
-    interface Shown {
-      status: string;
-      stage: string;
-      step: number;
-      totalSteps: number;
-      progress: number;
-    }
-    const shown: Shown[] = [];
-    const deadline = Date.now() + 60_000;
-    for (let last = ''; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 40))) {
-      const text = await editorText(RESULT).catch(() => '');
-      if (text === last) continue;
-      last = text;
       try {
-        const parsed = JSON.parse(text) as { data?: { trainingProgress: Shown } };
-        if (parsed.data) shown.push(parsed.data.trainingProgress);
-      } catch {
-        continue; // GraphiQL is between two renders
+        await waitForText(RESULT, '"QUEUED"', 30_000); // subscribed: the snapshot of the waiting run is shown
+      } finally {
+        await server.data('mutation ($r: ID!) { cancelTraining(runId: $r) { id } }', { r: blocker.id });
       }
-      if (shown.at(-1)?.status === 'SUCCEEDED') break;
-    }
-    await screenshot('graphiql-subscription');
 
-    expect(shown.at(-1)).toMatchObject({ status: 'SUCCEEDED', stage: 'DONE', progress: 1 });
-    // Live: the pane went through the run, with trees part-way, never going back (steps count within a stage).
-    const midway = shown.filter((s) => s.status === 'RUNNING' && s.stage === 'TRAINING' && s.totalSteps === TREES && s.step > 0 && s.step < TREES);
-    expect(midway.length).toBeGreaterThanOrEqual(2);
-    for (let i = 1; i < shown.length; i++) {
-      expect(shown[i].progress).toBeGreaterThanOrEqual(shown[i - 1].progress);
-      if (shown[i].stage === shown[i - 1].stage) expect(shown[i].step).toBeGreaterThanOrEqual(shown[i - 1].step);
-    }
-    expect(await waitForRun(server, startTraining.id)).toBe('SUCCEEDED');
+      // Watch the result pane as a person would: each distinct text it shows, until the run's last event.
+      interface Shown {
+        status: string;
+        stage: string;
+        step: number;
+        totalSteps: number;
+        progress: number;
+      }
+      const shown: Shown[] = [];
+      const deadline = Date.now() + 60_000;
+      for (let last = ''; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 40))) {
+        const text = await editorText(RESULT).catch(() => '');
+        if (text === last) continue;
+        last = text;
+        try {
+          const parsed = JSON.parse(text) as { data?: { trainingProgress: Shown } };
+          if (parsed.data) shown.push(parsed.data.trainingProgress);
+        } catch {
+          continue; // GraphiQL is between two renders
+        }
+        if (shown.at(-1)?.status === 'SUCCEEDED') break;
+      }
+      await screenshot('graphiql-subscription');
 
-    // Over WebSocket to the server's own /graphql (graphql-ws), and nothing from another host.
-    expect(webSockets).toEqual([`${server.wsUrl}`]);
-    expect(framesReceived - framesBefore).toBeGreaterThanOrEqual(shown.length);
-    expect(eventStreams).toEqual([]); // not SSE
-    expect(foreignRequests()).toEqual([]);
-  });
+      expect(shown.at(-1)).toMatchObject({ status: 'SUCCEEDED', stage: 'DONE', progress: 1 });
+      // Live: the pane went through the run, with trees part-way, never going back (steps count within a stage).
+      const midway = shown.filter(
+        (s) =>
+          s.status === 'RUNNING' && s.stage === 'TRAINING' && s.totalSteps === TREES && s.step > 0 && s.step < TREES,
+      );
+      expect(midway.length).toBeGreaterThanOrEqual(2);
+      for (let i = 1; i < shown.length; i++) {
+        expect(shown[i].progress).toBeGreaterThanOrEqual(shown[i - 1].progress);
+        if (shown[i].stage === shown[i - 1].stage) expect(shown[i].step).toBeGreaterThanOrEqual(shown[i - 1].step);
+      }
+      expect(await waitForRun(server, startTraining.id)).toBe('SUCCEEDED');
+
+      // Over WebSocket to the server's own /graphql (graphql-ws), and nothing from another host.
+      expect(webSockets).toEqual([server.wsUrl]);
+      expect(framesReceived - framesBefore).toBeGreaterThanOrEqual(shown.length);
+      expect(eventStreams).toEqual([]); // not SSE
+      expect(foreignRequests()).toEqual([]);
+    },
+  );
 });

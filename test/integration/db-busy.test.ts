@@ -45,7 +45,10 @@ describe('a database locked by another process', () => {
       expect(await rest.json()).toMatchObject({ status: 'error', code: 'SERVICE_UNAVAILABLE' });
 
       // Reads do not need the write lock (WAL).
-      expect((await server.gql('query ($s: ID!) { session(id: $s) { id } health { status } }', { s: createSession.id })).data).toEqual({ session: { id: createSession.id }, health: { status: 'ok' } });
+      expect(
+        (await server.gql('query ($s: ID!) { session(id: $s) { id } health { status } }', { s: createSession.id }))
+          .data,
+      ).toEqual({ session: { id: createSession.id }, health: { status: 'ok' } });
     } finally {
       outsider.exec('ROLLBACK');
     }
@@ -53,17 +56,30 @@ describe('a database locked by another process', () => {
 
   it('a run whose writes hit the lock keeps streaming, and stores its end once the lock is released', async () => {
     const { createSession } = await server.data<{ createSession: { id: string } }>('mutation { createSession { id } }');
-    await server.data('mutation ($s: ID!) { configureSession(input: { sessionId: $s, modelType: "random_forest", hyperparameters: { n_estimators: 300 } }) { id } }', { s: createSession.id });
-    const { startTraining } = await server.data<{ startTraining: { id: string } }>('mutation ($s: ID!) { startTraining(sessionId: $s) { id } }', { s: createSession.id });
-    const stream = collect<{ trainingProgress: { status: string; seq: number } }>(server.wsClient(), 'subscription ($r: ID!) { trainingProgress(runId: $r) { status seq } }', { r: startTraining.id });
+    await server.data(
+      'mutation ($s: ID!) { configureSession(input: { sessionId: $s, modelType: "random_forest", hyperparameters: { n_estimators: 300 } }) { id } }',
+      { s: createSession.id },
+    );
+    const { startTraining } = await server.data<{ startTraining: { id: string } }>(
+      'mutation ($s: ID!) { startTraining(sessionId: $s) { id } }',
+      { s: createSession.id },
+    );
+    const stream = collect<{ trainingProgress: { status: string; seq: number } }>(
+      server.wsClient(),
+      'subscription ($r: ID!) { trainingProgress(runId: $r) { status seq } }',
+      { r: startTraining.id },
+    );
     outsider.exec('BEGIN IMMEDIATE');
     await new Promise((resolve) => setTimeout(resolve, 4000)); // the run trains (and may finish) under the lock
     outsider.exec('ROLLBACK');
     const { events, error } = await stream;
     expect(error).toBeUndefined();
-    const { trainingRun } = await server.data<{ trainingRun: { error: string | null } }>("query ($r: ID!) { trainingRun(id: $r) { error } }", { r: startTraining.id });
+    const { trainingRun } = await server.data<{ trainingRun: { error: string | null } }>(
+      'query ($r: ID!) { trainingRun(id: $r) { error } }',
+      { r: startTraining.id },
+    );
     expect(trainingRun.error).toBeNull();
-    expect(events.at(-1)?.trainingProgress.status).toBe("SUCCEEDED");
+    expect(events.at(-1)?.trainingProgress.status).toBe('SUCCEEDED');
     const seqs = events.map((e) => e.trainingProgress.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(await waitForRun(server, startTraining.id, 60_000)).toBe('SUCCEEDED');

@@ -11,15 +11,31 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, startServer, type TestServer } from './harness.js';
 import { nasaTableText } from '../fixtures/nasa.js';
 
-const UPLOAD_MUTATION = 'mutation ($file: File!, $name: String, $label: String) { uploadDataset(file: $file, name: $name, labelColumn: $label) { id name kind mission available rowCount labelColumn classes classCounts { label count } featureColumns } }';
+const UPLOAD_MUTATION =
+  'mutation ($file: File!, $name: String, $label: String) { uploadDataset(file: $file, name: $name, labelColumn: $label) { id name kind mission available rowCount labelColumn classes classCounts { label count } featureColumns } }';
 
-async function upload(server: TestServer, content: string | Uint8Array<ArrayBuffer>, fileName: string, variables: Record<string, unknown> = {}) {
+async function upload(
+  server: TestServer,
+  content: string | Uint8Array<ArrayBuffer>,
+  fileName: string,
+  variables: Record<string, unknown> = {},
+) {
   const form = new FormData();
   form.set('operations', JSON.stringify({ query: UPLOAD_MUTATION, variables: { file: null, ...variables } }));
   form.set('map', JSON.stringify({ 0: ['variables.file'] }));
   form.set('0', new Blob([content]), fileName);
-  const response = await fetch(`${server.url}/graphql`, { method: 'POST', body: form, headers: { 'graphql-preflight': '1' } });
-  return { status: response.status, body: (await response.json()) as { data?: { uploadDataset: Record<string, unknown> } | null; errors?: { message: string; extensions?: { code?: string; field?: string } }[] } };
+  const response = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    body: form,
+    headers: { 'graphql-preflight': '1' },
+  });
+  return {
+    status: response.status,
+    body: (await response.json()) as {
+      data?: { uploadDataset: Record<string, unknown> } | null;
+      errors?: { message: string; extensions?: { code?: string; field?: string } }[];
+    },
+  };
 }
 
 function uploadsLeft(server: TestServer): string[] {
@@ -28,7 +44,10 @@ function uploadsLeft(server: TestServer): string[] {
 
 function customCsv(rows = 40): string {
   const lines = ['object,period,radius,snr,label'];
-  for (let i = 0; i < rows; i++) lines.push(`obj-${i},${(1 + i * 0.37).toFixed(2)},${(0.5 + (i % 7)).toFixed(1)},${10 + (i % 13)},${i % 3 === 0 ? 'planet' : 'false_positive'}`);
+  for (let i = 0; i < rows; i++)
+    lines.push(
+      `obj-${i},${(1 + i * 0.37).toFixed(2)},${(0.5 + (i % 7)).toFixed(1)},${10 + (i % 13)},${i % 3 === 0 ? 'planet' : 'false_positive'}`,
+    );
   return lines.join('\n') + '\n';
 }
 
@@ -40,9 +59,16 @@ describe('datasets from the real NASA tables', () => {
   afterAll(() => server.stop());
 
   it('lists kepler, k2 and tess with row and class counts matching the tables', async () => {
-    const { datasets } = await server.data<{ datasets: { id: string; mission: string; available: boolean; rowCount: number; featureColumns: string[]; classCounts: { label: string; count: number }[] }[] }>(
-      '{ datasets { id mission available rowCount featureColumns classCounts { label count } } }',
-    );
+    const { datasets } = await server.data<{
+      datasets: {
+        id: string;
+        mission: string;
+        available: boolean;
+        rowCount: number;
+        featureColumns: string[];
+        classCounts: { label: string; count: number }[];
+      }[];
+    }>('{ datasets { id mission available rowCount featureColumns classCounts { label count } } }');
     const byId = Object.fromEntries(datasets.map((d) => [d.id, d]));
     const counts = (id: string) => Object.fromEntries(byId[id].classCounts.map((c) => [c.label, c.count]));
     expect(byId.kepler.rowCount).toBe(9564);
@@ -61,21 +87,33 @@ describe('datasets from the real NASA tables', () => {
   });
 
   it('says where each table comes from: the embedded snapshot when the data folder is empty, with its export date', async () => {
-    const { datasets } = await server.data<{ datasets: { id: string; source: { kind: string; folder: string; fileName: string; compressed: boolean; exportedAt: string } }[] }>(
-      '{ datasets { id source { kind folder fileName compressed exportedAt } } }',
-    );
+    const { datasets } = await server.data<{
+      datasets: {
+        id: string;
+        source: { kind: string; folder: string; fileName: string; compressed: boolean; exportedAt: string };
+      }[];
+    }>('{ datasets { id source { kind folder fileName compressed exportedAt } } }');
     const byId = Object.fromEntries(datasets.map((d) => [d.id, d.source]));
     if (process.env.NASA_DATA_DIR) return; // a developer's own folder: its source is DATA_FOLDER, checked below
-    expect(byId.kepler).toMatchObject({ kind: 'EMBEDDED_SNAPSHOT', fileName: 'kepler_koi.csv.gz', compressed: true, exportedAt: '2025-11-16T08:09:22.000Z' });
+    expect(byId.kepler).toMatchObject({
+      kind: 'EMBEDDED_SNAPSHOT',
+      fileName: 'kepler_koi.csv.gz',
+      compressed: true,
+      exportedAt: '2025-11-16T08:09:22.000Z',
+    });
     expect(byId.k2).toMatchObject({ kind: 'EMBEDDED_SNAPSHOT', exportedAt: '2025-11-16T08:09:33.000Z' });
     expect(byId.tess).toMatchObject({ kind: 'EMBEDDED_SNAPSHOT', exportedAt: '2025-11-16T08:09:27.000Z' });
     expect(byId.kepler.folder).toMatch(/embedded-data[\\/]nasa$/);
   });
 
   it('describes a dataset: columns with type and missing share, and a page of preview rows', async () => {
-    const { dataset } = await server.data<{ dataset: { columns: { name: string; type: string; missingShare: number }[]; previewRows: Record<string, unknown>[]; groupColumn: string } }>(
-      '{ dataset(id: "kepler") { groupColumn columns { name type missingShare } previewRows(offset: 0, limit: 3) } }',
-    );
+    const { dataset } = await server.data<{
+      dataset: {
+        columns: { name: string; type: string; missingShare: number }[];
+        previewRows: Record<string, unknown>[];
+        groupColumn: string;
+      };
+    }>('{ dataset(id: "kepler") { groupColumn columns { name type missingShare } previewRows(offset: 0, limit: 3) } }');
     expect(dataset.groupColumn).toBe('kepid');
     const teqErr = dataset.columns.find((c) => c.name === 'koi_teq_err1');
     expect(teqErr?.missingShare).toBe(1);
@@ -96,22 +134,43 @@ describe('tables in the data folder take precedence over the embedded snapshot',
   beforeAll(async () => {
     folder = fs.mkdtempSync(path.join(os.tmpdir(), 'nasa-folder-'));
     // A newer "download": Kepler as plain CSV with data:fetch's header and only 30 KOIs; TESS gzip-compressed.
-    const kepler = nasaTableText('kepler').split('\n').filter((line) => !line.startsWith('#'));
-    fs.writeFileSync(path.join(folder, 'kepler_koi.csv'), ['# Downloaded by npm run data:fetch at 2026-11-30T12:00:00.000Z', ...kepler.slice(0, 31)].join('\n') + '\n');
+    const kepler = nasaTableText('kepler')
+      .split('\n')
+      .filter((line) => !line.startsWith('#'));
+    fs.writeFileSync(
+      path.join(folder, 'kepler_koi.csv'),
+      ['# Downloaded by npm run data:fetch at 2026-11-30T12:00:00.000Z', ...kepler.slice(0, 31)].join('\n') + '\n',
+    );
     fs.writeFileSync(path.join(folder, 'tess_toi.csv.gz'), gzipSync(nasaTableText('tess')));
     server = await startServer({ nasaDir: folder });
   });
   afterAll(() => server.stop());
 
   it('reads kepler_koi.csv and tess_toi.csv.gz from the folder, k2 from the snapshot', async () => {
-    const { datasets } = await server.data<{ datasets: { id: string; rowCount: number; source: { kind: string; folder: string; fileName: string; compressed: boolean; exportedAt: string | null } }[] }>(
-      '{ datasets { id rowCount source { kind folder fileName compressed exportedAt } } }',
-    );
+    const { datasets } = await server.data<{
+      datasets: {
+        id: string;
+        rowCount: number;
+        source: { kind: string; folder: string; fileName: string; compressed: boolean; exportedAt: string | null };
+      }[];
+    }>('{ datasets { id rowCount source { kind folder fileName compressed exportedAt } } }');
     const byId = Object.fromEntries(datasets.map((d) => [d.id, d]));
     expect(byId.kepler.rowCount).toBe(30);
-    expect(byId.kepler.source).toEqual({ kind: 'DATA_FOLDER', folder, fileName: 'kepler_koi.csv', compressed: false, exportedAt: '2026-11-30T12:00:00.000Z' });
+    expect(byId.kepler.source).toEqual({
+      kind: 'DATA_FOLDER',
+      folder,
+      fileName: 'kepler_koi.csv',
+      compressed: false,
+      exportedAt: '2026-11-30T12:00:00.000Z',
+    });
     expect(byId.tess.rowCount).toBe(7771);
-    expect(byId.tess.source).toEqual({ kind: 'DATA_FOLDER', folder, fileName: 'tess_toi.csv.gz', compressed: true, exportedAt: '2025-11-16T08:09:27.000Z' });
+    expect(byId.tess.source).toEqual({
+      kind: 'DATA_FOLDER',
+      folder,
+      fileName: 'tess_toi.csv.gz',
+      compressed: true,
+      exportedAt: '2025-11-16T08:09:27.000Z',
+    });
     expect(byId.k2.source.kind).toBe('EMBEDDED_SNAPSHOT');
   });
 });
@@ -126,7 +185,9 @@ describe('a data folder without the tables and the embedded snapshot switched of
   afterAll(() => server.stop());
 
   it('lists each mission with available: false and the data:fetch hint', async () => {
-    const { datasets } = await server.data<{ datasets: { id: string; available: boolean; hint: string | null; rowCount: number | null }[] }>('{ datasets { id available hint rowCount } }');
+    const { datasets } = await server.data<{
+      datasets: { id: string; available: boolean; hint: string | null; rowCount: number | null }[];
+    }>('{ datasets { id available hint rowCount } }');
     expect(datasets.map((d) => d.id)).toEqual(['kepler', 'k2', 'tess']);
     for (const dataset of datasets) {
       expect(dataset.available).toBe(false);
@@ -138,7 +199,10 @@ describe('a data folder without the tables and the embedded snapshot switched of
 
   it('refuses to configure a session with an unavailable dataset, naming the field', async () => {
     const { createSession } = await server.data<{ createSession: { id: string } }>('mutation { createSession { id } }');
-    const result = await server.gql('mutation ($s: ID!) { configureSession(input: { sessionId: $s, datasetId: "tess" }) { id } }', { s: createSession.id });
+    const result = await server.gql(
+      'mutation ($s: ID!) { configureSession(input: { sessionId: $s, datasetId: "tess" }) { id } }',
+      { s: createSession.id },
+    );
     expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(result.errors?.[0].extensions?.field).toBe('datasetId');
     expect(result.errors?.[0].message).toContain('not available');
@@ -155,8 +219,22 @@ describe('uploads', () => {
   it('registers a custom CSV with a detected label column and its numeric features', async () => {
     const { status, body } = await upload(server, customCsv(), 'my data.csv', { name: 'My data' });
     expect(status).toBe(200);
-    const dataset = body.data?.uploadDataset as { id: string; kind: string; mission: string | null; rowCount: number; labelColumn: string; classes: string[]; featureColumns: string[] };
-    expect(dataset).toMatchObject({ kind: 'UPLOAD', mission: null, rowCount: 40, labelColumn: 'label', classes: ['false_positive', 'planet'] });
+    const dataset = body.data?.uploadDataset as {
+      id: string;
+      kind: string;
+      mission: string | null;
+      rowCount: number;
+      labelColumn: string;
+      classes: string[];
+      featureColumns: string[];
+    };
+    expect(dataset).toMatchObject({
+      kind: 'UPLOAD',
+      mission: null,
+      rowCount: 40,
+      labelColumn: 'label',
+      classes: ['false_positive', 'planet'],
+    });
     expect(dataset.featureColumns).toEqual(['period', 'radius', 'snr']);
     expect(dataset.id).toMatch(/^ds_/);
     // Stored under a server-made name, never the client's.
@@ -179,15 +257,30 @@ describe('uploads', () => {
     const sample = [...lines.slice(0, firstData + 1 + 120)].join('\n') + '\n';
     const { body } = await upload(server, sample, 'cumulative.csv');
     expect(body.errors).toBeUndefined();
-    expect(body.data?.uploadDataset).toMatchObject({ mission: 'kepler', labelColumn: 'koi_disposition', rowCount: 120, classes: ['false_positive', 'candidate', 'planet'] });
+    expect(body.data?.uploadDataset).toMatchObject({
+      mission: 'kepler',
+      labelColumn: 'koi_disposition',
+      rowCount: 120,
+      classes: ['false_positive', 'candidate', 'planet'],
+    });
     expect((body.data?.uploadDataset as { featureColumns: string[] }).featureColumns).toContain('koi_period');
   });
 
   const bad: [string, string | Uint8Array<ArrayBuffer>, string, string, Record<string, unknown>?][] = [
     ['an empty file', '', 'BAD_USER_INPUT', 'empty'],
     ['a header only', 'a,b,label\n', 'BAD_USER_INPUT', 'header'],
-    ['binary bytes', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), 'UNSUPPORTED_MEDIA_TYPE', ''],
-    ['invalid UTF-8', new Uint8Array([0x61, 0x2c, 0x62, 0x0a, 0xff, 0xfe, 0x2c, 0x31, 0x0a]), 'UNSUPPORTED_MEDIA_TYPE', 'UTF-8'],
+    [
+      'binary bytes',
+      new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]),
+      'UNSUPPORTED_MEDIA_TYPE',
+      '',
+    ],
+    [
+      'invalid UTF-8',
+      new Uint8Array([0x61, 0x2c, 0x62, 0x0a, 0xff, 0xfe, 0x2c, 0x31, 0x0a]),
+      'UNSUPPORTED_MEDIA_TYPE',
+      'UTF-8',
+    ],
     ['duplicate column names', 'a,a,label\n1,2,x\n3,4,y\n', 'BAD_USER_INPUT', 'uplicate'],
     ['an empty column name', 'a,,label\n1,2,x\n3,4,y\n', 'BAD_USER_INPUT', ''],
     ['ragged rows', 'a,b,label\n1,2,x\n3,y\n', 'BAD_USER_INPUT', 'row'],
@@ -195,21 +288,32 @@ describe('uploads', () => {
     ['a label with one class', 'a,b,label\n1,2,x\n3,4,x\n', 'BAD_USER_INPUT', 'class'],
     ['no numeric feature', 'name,label\nfoo,x\nbar,y\n', 'BAD_USER_INPUT', 'numeric'],
     ['an unknown label column', customCsv(5), 'BAD_USER_INPUT', 'nope', { label: 'nope' }],
-    ['too many columns', Array.from({ length: 600 }, (_, i) => `c${i}`).join(',') + ',label\n' + Array.from({ length: 600 }, () => '1').join(',') + ',x\n', 'BAD_USER_INPUT', 'columns'],
+    [
+      'too many columns',
+      Array.from({ length: 600 }, (_, i) => `c${i}`).join(',') +
+        ',label\n' +
+        Array.from({ length: 600 }, () => '1').join(',') +
+        ',x\n',
+      'BAD_USER_INPUT',
+      'columns',
+    ],
   ];
 
-  it.each(bad)('refuses %s with a specific error and leaves nothing behind', async (_what, content, code, text, variables = {}) => {
-    const before = uploadsLeft(server).length;
-    const { datasets: listedBefore } = await server.data<{ datasets: unknown[] }>('{ datasets { id } }');
-    const { body } = await upload(server, content, 'bad.csv', variables);
-    expect(body.data?.uploadDataset ?? null).toBeNull();
-    expect(body.errors?.[0].extensions?.code).toBe(code);
-    expect(body.errors?.[0].message.toLowerCase()).toContain(text.toLowerCase());
-    expect(body.errors?.[0].message).not.toMatch(/\/tmp|\/work|at .*\.ts/);
-    expect(uploadsLeft(server).length).toBe(before);
-    const { datasets } = await server.data<{ datasets: unknown[] }>('{ datasets { id } }');
-    expect(datasets.length).toBe(listedBefore.length);
-  });
+  it.each(bad)(
+    'refuses %s with a specific error and leaves nothing behind',
+    async (_what, content, code, text, variables = {}) => {
+      const before = uploadsLeft(server).length;
+      const { datasets: listedBefore } = await server.data<{ datasets: unknown[] }>('{ datasets { id } }');
+      const { body } = await upload(server, content, 'bad.csv', variables);
+      expect(body.data?.uploadDataset ?? null).toBeNull();
+      expect(body.errors?.[0].extensions?.code).toBe(code);
+      expect(body.errors?.[0].message.toLowerCase()).toContain(text.toLowerCase());
+      expect(body.errors?.[0].message).not.toMatch(/\/tmp|\/work|at .*\.ts/);
+      expect(uploadsLeft(server).length).toBe(before);
+      const { datasets } = await server.data<{ datasets: unknown[] }>('{ datasets { id } }');
+      expect(datasets.length).toBe(listedBefore.length);
+    },
+  );
 
   it('refuses a file over MAX_UPLOAD_MB with 413 / PAYLOAD_TOO_LARGE and leaves nothing behind', async () => {
     const before = uploadsLeft(server).length;
@@ -236,26 +340,40 @@ describe('sessions and uploads', () => {
     const uploaded = await upload(first, customCsv(), 'kept.csv');
     const datasetId = (uploaded.body.data?.uploadDataset as { id: string }).id;
     const { createSession } = await first.data<{ createSession: { id: string } }>('mutation { createSession { id } }');
-    await first.data('mutation ($s: ID!) { configureSession(input: { sessionId: $s, modelType: "xgb", hyperparameters: { n_estimators: "25" }, seed: 7 }) { id } }', { s: createSession.id });
+    await first.data(
+      'mutation ($s: ID!) { configureSession(input: { sessionId: $s, modelType: "xgb", hyperparameters: { n_estimators: "25" }, seed: 7 }) { id } }',
+      { s: createSession.id },
+    );
     await first.stop();
 
     const second = await startServer({ dir: first.dir });
     try {
-      const { session } = await second.data<{ session: { id: string; datasetId: string; modelType: string; hyperparameters: Record<string, unknown>; seed: number } }>(
-        'query ($s: ID!) { session(id: $s) { id datasetId modelType hyperparameters seed } }',
-        { s: createSession.id },
-      );
+      const { session } = await second.data<{
+        session: {
+          id: string;
+          datasetId: string;
+          modelType: string;
+          hyperparameters: Record<string, unknown>;
+          seed: number;
+        };
+      }>('query ($s: ID!) { session(id: $s) { id datasetId modelType hyperparameters seed } }', {
+        s: createSession.id,
+      });
       expect(session).toMatchObject({ id: createSession.id, datasetId: 'kepler', modelType: 'xgboost', seed: 7 });
       expect(session.hyperparameters.n_estimators).toBe(25);
       expect(session.hyperparameters.max_depth).toBe(6);
-      const { dataset } = await second.data<{ dataset: { id: string; available: boolean; rowCount: number; classes: string[] } }>(
-        'query ($d: ID!) { dataset(id: $d) { id available rowCount classes } }',
-        { d: datasetId },
-      );
+      const { dataset } = await second.data<{
+        dataset: { id: string; available: boolean; rowCount: number; classes: string[] };
+      }>('query ($d: ID!) { dataset(id: $d) { id available rowCount classes } }', { d: datasetId });
       expect(dataset).toEqual({ id: datasetId, available: true, rowCount: 40, classes: ['false_positive', 'planet'] });
-      const { deleteSession } = await second.data<{ deleteSession: boolean }>('mutation ($s: ID!) { deleteSession(id: $s) }', { s: createSession.id });
+      const { deleteSession } = await second.data<{ deleteSession: boolean }>(
+        'mutation ($s: ID!) { deleteSession(id: $s) }',
+        { s: createSession.id },
+      );
       expect(deleteSession).toBe(true);
-      const again = await second.data<{ session: unknown }>('query ($s: ID!) { session(id: $s) { id } }', { s: createSession.id });
+      const again = await second.data<{ session: unknown }>('query ($s: ID!) { session(id: $s) { id } }', {
+        s: createSession.id,
+      });
       expect(again.session).toBeNull();
     } finally {
       await second.stop();
@@ -271,7 +389,9 @@ describe('GraphQL server behaviour', () => {
   afterAll(() => server.stop());
 
   it('answers health with the TensorFlow.js backend', async () => {
-    const { health } = await server.data<{ health: { status: string; tfBackend: string | null; queuedRuns: number } }>('{ health { status tfBackend queuedRuns runningRuns } }');
+    const { health } = await server.data<{ health: { status: string; tfBackend: string | null; queuedRuns: number } }>(
+      '{ health { status tfBackend queuedRuns runningRuns } }',
+    );
     expect(health.status).toBe('ok');
     expect(health.queuedRuns).toBe(0);
   });
@@ -283,7 +403,10 @@ describe('GraphQL server behaviour', () => {
   });
 
   it('runs a subscription over graphql-ws on the same port and path', async () => {
-    const { events, error } = await collect<{ heartbeat: number }>(server.wsClient(), 'subscription { heartbeat(count: 3, intervalMs: 10) }');
+    const { events, error } = await collect<{ heartbeat: number }>(
+      server.wsClient(),
+      'subscription { heartbeat(count: 3, intervalMs: 10) }',
+    );
     expect(error).toBeUndefined();
     expect(events.map((e) => e.heartbeat)).toEqual([1, 2, 3]);
   });
@@ -292,7 +415,10 @@ describe('GraphQL server behaviour', () => {
     const result = await server.gql('mutation { configureSession(input: { sessionId: "ses_doesnotexist" }) { id } }');
     expect(result.errors?.[0].extensions?.code).toBe('NOT_FOUND');
     const { createSession } = await server.data<{ createSession: { id: string } }>('mutation { createSession { id } }');
-    const bad = await server.gql('mutation ($s: ID!) { configureSession(input: { sessionId: $s, hyperparameters: { n_estimators: 0 } }) { id } }', { s: createSession.id });
+    const bad = await server.gql(
+      'mutation ($s: ID!) { configureSession(input: { sessionId: $s, hyperparameters: { n_estimators: 0 } }) { id } }',
+      { s: createSession.id },
+    );
     expect(bad.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'hyperparameters.n_estimators' });
     expect(bad.errors?.[0].message).toContain('1 to 1000');
     const ws = await collect(server.wsClient(), 'subscription { noSuchField }');
@@ -316,20 +442,28 @@ describe('GraphQL server behaviour', () => {
     } finally {
       await logged.stop();
     }
-    const parse = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' }, body: '{"query": "{ health { "}' });
+    const parse = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      body: '{"query": "{ health { "}',
+    });
     expect(parse.status).toBe(400);
     expect(await parse.text()).not.toMatch(/at .*\.(ts|js):\d+/);
   });
 
   it('limits query depth and aliases', async () => {
-    const shallow = await server.gql('{ session(id: "x") { dataset { id } latestRun { metrics { perClass { label } } } } }');
+    const shallow = await server.gql(
+      '{ session(id: "x") { dataset { id } latestRun { metrics { perClass { label } } } } }',
+    );
     expect(shallow.errors).toBeUndefined();
     const introspection = await server.gql(getIntrospectionQuery());
     expect(introspection.errors).toBeUndefined();
     const nested = 'ofType { '.repeat(30) + 'name' + ' }'.repeat(30);
     const deep = await server.gql(`{ __schema { types { fields { type { ${nested} } } } } }`);
     expect(deep.errors?.[0].message).toMatch(/depth/i);
-    const aliases = await server.gql(`{ ${Array.from({ length: 40 }, (_, i) => `h${i}: health { status }`).join(' ')} }`);
+    const aliases = await server.gql(
+      `{ ${Array.from({ length: 40 }, (_, i) => `h${i}: health { status }`).join(' ')} }`,
+    );
     expect(aliases.errors?.[0].message).toMatch(/alias/i);
   });
 });

@@ -35,7 +35,11 @@ export interface TestServer {
   /** Structured log lines written by the server (parsed JSON), when started with captureLogs. */
   logs: Record<string, unknown>[];
   /** POST /graphql with JSON; returns the parsed body (and asserts nothing). */
-  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResult<T>>;
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<GraphQLResult<T>>;
   /** Like gql, but throws on errors and returns data. */
   data<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<T>;
   wsClient(): Client;
@@ -76,10 +80,18 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   const url = `http://127.0.0.1:${port}`;
   const wsUrl = `ws://127.0.0.1:${port}/graphql`;
   const clients: Client[] = [];
-  const gql = async <T>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) => {
+  const gql = async <T>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) => {
     const response = await fetch(`${url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...headers },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json, application/json',
+        ...headers,
+      },
       body: JSON.stringify({ query, variables }),
     });
     return (await response.json()) as GraphQLResult<T>;
@@ -110,7 +122,12 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
 }
 
 /** Collects every event of a subscription until it completes (or errors), with a timeout. */
-export function collect<T>(client: Client, query: string, variables: Record<string, unknown> = {}, timeoutMs = 120_000): Promise<{ events: T[]; error?: unknown }> {
+export function collect<T>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown> = {},
+  timeoutMs = 120_000,
+): Promise<{ events: T[]; error?: unknown }> {
   return new Promise((resolve, reject) => {
     const events: T[] = [];
     const timer = setTimeout(() => {
@@ -126,7 +143,7 @@ export function collect<T>(client: Client, query: string, variables: Record<stri
             resolve({ events, error: value.errors });
             return;
           }
-          if (value.data) events.push(value.data as T);
+          if (value.data) events.push(value.data);
         },
         error: (error) => {
           clearTimeout(timer);
@@ -153,7 +170,10 @@ export async function collectSse<T>(url: string, query: string, variables: Recor
   for (const block of text.split('\n\n')) {
     const lines = block.split('\n');
     if (!lines.some((l) => l === 'event: next')) continue;
-    const data = lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+    const data = lines
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => l.slice(6))
+      .join('\n');
     const parsed = JSON.parse(data) as GraphQLResult<T>;
     if (parsed.data) events.push(parsed.data);
   }
@@ -161,7 +181,11 @@ export async function collectSse<T>(url: string, query: string, variables: Recor
 }
 
 /** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 120_000, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 120_000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -173,22 +197,40 @@ export async function waitFor<T>(check: () => Promise<T | undefined> | T | undef
 
 /** Waits until a run has ended and returns its status. */
 export async function waitForRun(server: TestServer, runId: string, timeoutMs = 180_000): Promise<string> {
-  return waitFor(async () => {
-    const { trainingRun } = await server.data<{ trainingRun: { status: string } }>('query ($id: ID!) { trainingRun(id: $id) { status } }', { id: runId });
-    return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(trainingRun.status) ? trainingRun.status : undefined;
-  }, timeoutMs, 200);
+  return waitFor(
+    async () => {
+      const { trainingRun } = await server.data<{ trainingRun: { status: string } }>(
+        'query ($id: ID!) { trainingRun(id: $id) { status } }',
+        { id: runId },
+      );
+      return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(trainingRun.status) ? trainingRun.status : undefined;
+    },
+    timeoutMs,
+    200,
+  );
 }
 
 /** Creates a session, configures it, starts training; returns the ids. */
-export async function startRun(server: TestServer, input: Record<string, unknown>): Promise<{ sessionId: string; runId: string }> {
+export async function startRun(
+  server: TestServer,
+  input: Record<string, unknown>,
+): Promise<{ sessionId: string; runId: string }> {
   const { createSession } = await server.data<{ createSession: { id: string } }>('mutation { createSession { id } }');
-  await server.data('mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }', { input: { sessionId: createSession.id, ...input } });
-  const { startTraining } = await server.data<{ startTraining: { id: string } }>('mutation ($s: ID!) { startTraining(sessionId: $s) { id } }', { s: createSession.id });
+  await server.data('mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }', {
+    input: { sessionId: createSession.id, ...input },
+  });
+  const { startTraining } = await server.data<{ startTraining: { id: string } }>(
+    'mutation ($s: ID!) { startTraining(sessionId: $s) { id } }',
+    { s: createSession.id },
+  );
   return { sessionId: createSession.id, runId: startTraining.id };
 }
 
 /** The first Kepler rows as objects keyed by column name (from the real table). */
-export function keplerRows(count: number, filter: (row: Record<string, string>) => boolean = () => true): Record<string, string>[] {
+export function keplerRows(
+  count: number,
+  filter: (row: Record<string, string>) => boolean = () => true,
+): Record<string, string>[] {
   const text = nasaTableText('kepler');
   const lines = text.split('\n').filter((l) => l.length > 0 && !l.startsWith('#'));
   const columns = lines[0].split(',');

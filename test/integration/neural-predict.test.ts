@@ -8,7 +8,8 @@ import { HAS_KEPLER, keplerRows, startRun, startServer, waitForRun, type TestSer
 import { Predictor } from '../../src/ml/predictor.js';
 import type { PipelineArtifact } from '../../src/ml/pipeline.js';
 
-const PREDICT = 'query ($r: ID!, $rows: [JSON!]!) { predict(runId: $r, rows: $rows) { label confidence probabilities { label probability } warnings } }';
+const PREDICT =
+  'query ($r: ID!, $rows: [JSON!]!) { predict(runId: $r, rows: $rows) { label confidence probabilities { label probability } warnings } }';
 
 interface Prediction {
   label: string;
@@ -21,7 +22,11 @@ describe.skipIf(!HAS_KEPLER)('neural network predictions', () => {
   let runId: string;
   beforeAll(async () => {
     server = await startServer({ env: { TRAINING_CONCURRENCY: '1' } });
-    ({ runId } = await startRun(server, { datasetId: 'kepler', modelType: 'neural_network', hyperparameters: { hidden_layers: [16], epochs: 3 } }));
+    ({ runId } = await startRun(server, {
+      datasetId: 'kepler',
+      modelType: 'neural_network',
+      hyperparameters: { hidden_layers: [16], epochs: 3 },
+    }));
     expect(await waitForRun(server, runId)).toBe('SUCCEEDED');
   }, 180_000);
   afterAll(() => server.stop());
@@ -35,12 +40,14 @@ describe.skipIf(!HAS_KEPLER)('neural network predictions', () => {
 
     const stored = server.app.services.models.bytes(runId);
     expect(stored).not.toBeNull();
-    const reference = await Predictor.load(JSON.parse(gunzipSync(stored as Buffer).toString('utf8')) as PipelineArtifact);
+    const reference = await Predictor.load(JSON.parse(gunzipSync(stored!).toString('utf8')) as PipelineArtifact);
     const expected = reference.predictRows(rows);
     reference.dispose();
     predict.forEach((p, i) => {
       expect(p.label).toBe(expected[i].label);
-      p.probabilities.forEach((c, j) => expect(c.probability).toBeCloseTo(expected[i].probabilities[j].probability, 6));
+      p.probabilities.forEach((c, j) => {
+        expect(c.probability).toBeCloseTo(expected[i].probabilities[j].probability, 6);
+      });
     });
   });
 

@@ -5,13 +5,23 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAS_KEPLER, keplerRows, startRun, startServer, waitForRun, type GraphQLResult, type TestServer } from './harness.js';
+import {
+  HAS_KEPLER,
+  keplerRows,
+  startRun,
+  startServer,
+  waitForRun,
+  type GraphQLResult,
+  type TestServer,
+} from './harness.js';
 
 const CLASSES = ['false_positive', 'candidate', 'planet'];
-const PREDICT = 'query ($r: ID!, $rows: [JSON!]!) { predict(runId: $r, rows: $rows) { label confidence probabilities { label probability } warnings } }';
+const PREDICT =
+  'query ($r: ID!, $rows: [JSON!]!) { predict(runId: $r, rows: $rows) { label confidence probabilities { label probability } warnings } }';
 const EXPLAIN =
   'query ($r: ID!, $row: JSON!, $label: String) { explain(runId: $r, row: $row, label: $label) { label method outputSpace baseValue output residual contributions { feature value contribution } reasons warnings } }';
-const BATCH_FIELDS = 'id runId rowCount classes csvUrl summary { rowCount counts { label count } meanConfidence rowsWithoutFeatures missingFeatures }';
+const BATCH_FIELDS =
+  'id runId rowCount classes csvUrl summary { rowCount counts { label count } meanConfidence rowsWithoutFeatures missingFeatures }';
 const BATCH = `mutation ($r: ID!, $d: ID, $c: Boolean) { predictBatch(runId: $r, datasetId: $d, candidatesOnly: $c) { ${BATCH_FIELDS} } }`;
 
 interface Prediction {
@@ -36,7 +46,13 @@ interface Batch {
   rowCount: number;
   classes: string[];
   csvUrl: string;
-  summary: { rowCount: number; counts: { label: string; count: number }[]; meanConfidence: number; rowsWithoutFeatures: number; missingFeatures: string[] };
+  summary: {
+    rowCount: number;
+    counts: { label: string; count: number }[];
+    meanConfidence: number;
+    rowsWithoutFeatures: number;
+    missingFeatures: string[];
+  };
 }
 interface BatchRow {
   rowIndex: number;
@@ -54,12 +70,21 @@ function firstError(result: GraphQLResult): GqlError {
 }
 
 /** A multipart GraphQL request (upload spec) with the CSRF preflight header. */
-async function multipart(server: TestServer, query: string, variables: Record<string, unknown>, file: { name: string; content: string }): Promise<GraphQLResult<{ predictBatch: Batch }>> {
+async function multipart(
+  server: TestServer,
+  query: string,
+  variables: Record<string, unknown>,
+  file: { name: string; content: string },
+): Promise<GraphQLResult<{ predictBatch: Batch }>> {
   const form = new FormData();
   form.set('operations', JSON.stringify({ query, variables: { ...variables, file: null } }));
   form.set('map', JSON.stringify({ 0: ['variables.file'] }));
   form.set('0', new Blob([file.content]), file.name);
-  const response = await fetch(`${server.url}/graphql`, { method: 'POST', body: form, headers: { 'graphql-preflight': '1' } });
+  const response = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    body: form,
+    headers: { 'graphql-preflight': '1' },
+  });
   return (await response.json()) as GraphQLResult<{ predictBatch: Batch }>;
 }
 
@@ -87,20 +112,32 @@ function checkPrediction(p: Prediction): void {
 
 describe('predictions and explanations (real server, Kepler)', () => {
   let server: TestServer;
-  const runs: Record<'forest' | 'boosting' | 'logistic' | 'cancelled', string> = { forest: '', boosting: '', logistic: '', cancelled: '' };
+  const runs: Record<'forest' | 'boosting' | 'logistic' | 'cancelled', string> = {
+    forest: '',
+    boosting: '',
+    logistic: '',
+    cancelled: '',
+  };
   // Rows of the table, raw strings keyed by column name.
   const table = HAS_KEPLER ? keplerRows(60) : [];
   const candidateRow = table.find((r) => r.koi_disposition === 'CANDIDATE')!;
 
   beforeAll(async () => {
     server = await startServer();
-    runs.forest = (await startRun(server, { modelType: 'random_forest', hyperparameters: { n_estimators: 25 }, seed: 3 })).runId;
-    runs.boosting = (await startRun(server, { modelType: 'xgboost', hyperparameters: { n_estimators: 25 }, seed: 3 })).runId;
+    runs.forest = (
+      await startRun(server, { modelType: 'random_forest', hyperparameters: { n_estimators: 25 }, seed: 3 })
+    ).runId;
+    runs.boosting = (
+      await startRun(server, { modelType: 'xgboost', hyperparameters: { n_estimators: 25 }, seed: 3 })
+    ).runId;
     runs.logistic = (await startRun(server, { modelType: 'logistic_regression', seed: 3 })).runId;
     // Queued behind the others, then cancelled: a run that can never predict.
-    runs.cancelled = (await startRun(server, { modelType: 'random_forest', hyperparameters: { n_estimators: 1000 } })).runId;
+    runs.cancelled = (
+      await startRun(server, { modelType: 'random_forest', hyperparameters: { n_estimators: 1000 } })
+    ).runId;
     await server.data('mutation ($r: ID!) { cancelTraining(runId: $r) { id } }', { r: runs.cancelled });
-    for (const name of ['forest', 'boosting', 'logistic'] as const) expect(await waitForRun(server, runs[name])).toBe('SUCCEEDED');
+    for (const name of ['forest', 'boosting', 'logistic'] as const)
+      expect(await waitForRun(server, runs[name])).toBe('SUCCEEDED');
     expect(await waitForRun(server, runs.cancelled)).toBe('CANCELLED');
   }, 120_000);
 
@@ -116,10 +153,13 @@ describe('predictions and explanations (real server, Kepler)', () => {
 
     const { predictBatch } = await server.data<{ predictBatch: Batch }>(BATCH, { r: runs.forest, d: 'kepler' });
     expect(predictBatch.rowCount).toBe(9564);
-    const { prediction } = await server.data<{ prediction: { rows: BatchRow[] } }>('query ($id: ID!, $o: Int!) { prediction(id: $id) { rows(offset: $o, limit: 3) { rowIndex ids label confidence probabilities { label probability } } } }', {
-      id: predictBatch.id,
-      o: Math.max(0, rowIndex - 1),
-    });
+    const { prediction } = await server.data<{ prediction: { rows: BatchRow[] } }>(
+      'query ($id: ID!, $o: Int!) { prediction(id: $id) { rows(offset: $o, limit: 3) { rowIndex ids label confidence probabilities { label probability } } } }',
+      {
+        id: predictBatch.id,
+        o: Math.max(0, rowIndex - 1),
+      },
+    );
     const same = prediction.rows.find((r) => r.ids.kepoi_name === candidateRow.kepoi_name)!;
     expect(same, `row ${candidateRow.kepoi_name} in the batch`).toBeDefined();
     expect(same.probabilities.map((p) => p.probability)).toEqual(single);
@@ -131,7 +171,10 @@ describe('predictions and explanations (real server, Kepler)', () => {
     server = await startServer({ dir: server.dir });
     const again = await server.data<{ predict: Prediction[] }>(PREDICT, { r: runs.forest, rows: [candidateRow] });
     expect(again.predict[0].probabilities.map((p) => p.probability)).toEqual(single);
-    const stored = await server.data<{ prediction: { rows: BatchRow[] } }>('query ($id: ID!) { prediction(id: $id) { rows(offset: 0, limit: 1) { ids probabilities { probability } } } }', { id: predictBatch.id });
+    const stored = await server.data<{ prediction: { rows: BatchRow[] } }>(
+      'query ($id: ID!) { prediction(id: $id) { rows(offset: 0, limit: 1) { ids probabilities { probability } } } }',
+      { id: predictBatch.id },
+    );
     expect(stored.prediction.rows[0].ids.kepoi_name).toBe(table[0].kepoi_name);
   });
 
@@ -140,17 +183,27 @@ describe('predictions and explanations (real server, Kepler)', () => {
     delete missing.koi_period;
     const outOfRange = { ...table[2], koi_model_snr: '1e12' };
     const unknown = { ...table[3], colour_of_the_star: 'yellow' };
-    const { predict } = await server.data<{ predict: Prediction[] }>(PREDICT, { r: runs.forest, rows: [table[0], missing, outOfRange, unknown] });
+    const { predict } = await server.data<{ predict: Prediction[] }>(PREDICT, {
+      r: runs.forest,
+      rows: [table[0], missing, outOfRange, unknown],
+    });
     expect(predict).toHaveLength(4);
     predict.forEach(checkPrediction);
     // The table's non-feature columns (ids, dispositions, vetting flags) are ignored without a warning.
     expect(predict[0].warnings.join(' ')).not.toMatch(/unknown|outside/i);
     expect(predict[1].warnings.some((w) => /missing/i.test(w) && w.includes('koi_period'))).toBe(true);
-    expect(predict[2].warnings.some((w) => w.includes('koi_model_snr') && w.includes('outside the training range'))).toBe(true);
+    expect(
+      predict[2].warnings.some((w) => w.includes('koi_model_snr') && w.includes('outside the training range')),
+    ).toBe(true);
     expect(predict[3].warnings.some((w) => /unknown column/i.test(w) && w.includes('colour_of_the_star'))).toBe(true);
     // Numbers as JSON numbers give the same answer as the table's strings.
-    const numeric = Object.fromEntries(Object.entries(table[0]).map(([k, v]) => [k, v !== '' && Number.isFinite(Number(v)) ? Number(v) : v]));
-    const { predict: again } = await server.data<{ predict: Prediction[] }>(PREDICT, { r: runs.forest, rows: [numeric] });
+    const numeric = Object.fromEntries(
+      Object.entries(table[0]).map(([k, v]) => [k, v !== '' && Number.isFinite(Number(v)) ? Number(v) : v]),
+    );
+    const { predict: again } = await server.data<{ predict: Prediction[] }>(PREDICT, {
+      r: runs.forest,
+      rows: [numeric],
+    });
     expect(again[0].probabilities).toEqual(predict[0].probabilities);
   });
 
@@ -164,14 +217,22 @@ describe('predictions and explanations (real server, Kepler)', () => {
     e = firstError(await server.gql(PREDICT, { r: runs.forest, rows: [row, { ...row, koi_depth: 'deep' }] }));
     expect(e.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'rows[1].koi_depth' });
     expect(e.message).toContain('"deep"');
-    e = firstError(await server.gql(PREDICT, { r: runs.forest, rows: [row, row, { kepoi_name: 'K00001.01', koi_disposition: 'CANDIDATE' }] }));
+    e = firstError(
+      await server.gql(PREDICT, {
+        r: runs.forest,
+        rows: [row, row, { kepoi_name: 'K00001.01', koi_disposition: 'CANDIDATE' }],
+      }),
+    );
     expect(e.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'rows[2]' });
     e = firstError(await server.gql(PREDICT, { r: runs.forest, rows: [] }));
     expect(e.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'rows' });
     e = firstError(await server.gql(PREDICT, { r: runs.forest, rows: new Array(1001).fill({ koi_period: 3.5 }) }));
     expect(e.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'rows' });
     expect(e.message).toMatch(/1,?000/);
-    const { predict } = await server.data<{ predict: Prediction[] }>(PREDICT, { r: runs.forest, rows: new Array(1000).fill({ koi_period: 3.5 }) });
+    const { predict } = await server.data<{ predict: Prediction[] }>(PREDICT, {
+      r: runs.forest,
+      rows: new Array(1000).fill({ koi_period: 3.5 }),
+    });
     expect(predict).toHaveLength(1000);
 
     e = firstError(await server.gql(EXPLAIN, { r: runs.forest, row: { ...row, koi_prad: 'big' } }));
@@ -184,7 +245,14 @@ describe('predictions and explanations (real server, Kepler)', () => {
     const before = storedCounts(server);
     let e = firstError(await server.gql(BATCH, { r: runs.forest }));
     expect(e.extensions?.code).toBe('BAD_USER_INPUT');
-    e = firstError(await multipart(server, FILE_BATCH, { r: runs.forest, d: 'kepler' }, { name: 'rows.csv', content: 'koi_period\n3.5\n' }));
+    e = firstError(
+      await multipart(
+        server,
+        FILE_BATCH,
+        { r: runs.forest, d: 'kepler' },
+        { name: 'rows.csv', content: 'koi_period\n3.5\n' },
+      ),
+    );
     expect(e.extensions?.code).toBe('BAD_USER_INPUT');
     e = firstError(await server.gql(BATCH, { r: runs.cancelled, d: 'kepler' }));
     expect(e.extensions?.code).toBe('CONFLICT');
@@ -193,13 +261,24 @@ describe('predictions and explanations (real server, Kepler)', () => {
     e = firstError(await server.gql(BATCH, { r: runs.forest, d: 'no_such_dataset' }));
     expect(e.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'datasetId' });
     // A file without any of the model's features is refused by the worker, with its code.
-    e = firstError(await multipart(server, FILE_BATCH, { r: runs.forest }, { name: 'rows.csv', content: 'name,colour\na,red\nb,blue\n' }));
+    e = firstError(
+      await multipart(
+        server,
+        FILE_BATCH,
+        { r: runs.forest },
+        { name: 'rows.csv', content: 'name,colour\na,red\nb,blue\n' },
+      ),
+    );
     expect(e.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'file' });
     expect(storedCounts(server)).toEqual(before);
   });
 
   it('predicts the Kepler candidates, ranks them by planet probability and exports CSV', async () => {
-    const { predictBatch } = await server.data<{ predictBatch: Batch }>(BATCH, { r: runs.forest, d: 'kepler', c: true });
+    const { predictBatch } = await server.data<{ predictBatch: Batch }>(BATCH, {
+      r: runs.forest,
+      d: 'kepler',
+      c: true,
+    });
     expect(predictBatch.rowCount).toBe(1979);
     expect(predictBatch.summary.rowCount).toBe(1979);
     expect(predictBatch.summary.counts.map((c) => c.label)).toEqual(CLASSES);
@@ -207,21 +286,30 @@ describe('predictions and explanations (real server, Kepler)', () => {
     expect(predictBatch.summary.meanConfidence).toBeGreaterThan(1 / 3);
     expect(predictBatch.summary.meanConfidence).toBeLessThanOrEqual(1);
 
-    const { prediction } = await server.data<{ prediction: { rows: BatchRow[] } }>('query ($id: ID!) { prediction(id: $id) { rows(sortByClass: "planet", limit: 1000) { rowIndex ids label probabilities { label probability } } } }', {
-      id: predictBatch.id,
-    });
+    const { prediction } = await server.data<{ prediction: { rows: BatchRow[] } }>(
+      'query ($id: ID!) { prediction(id: $id) { rows(sortByClass: "planet", limit: 1000) { rowIndex ids label probabilities { label probability } } } }',
+      {
+        id: predictBatch.id,
+      },
+    );
     expect(prediction.rows).toHaveLength(1000);
     const planet = prediction.rows.map((r) => r.probabilities[2].probability);
     for (let i = 1; i < planet.length; i++) expect(planet[i - 1]).toBeGreaterThanOrEqual(planet[i]);
     expect(planet[0]).toBeGreaterThan(planet[planet.length - 1]);
-    const unknownClass = firstError(await server.gql('query ($id: ID!) { prediction(id: $id) { rows(sortByClass: "moon") { rowIndex } } }', { id: predictBatch.id }));
+    const unknownClass = firstError(
+      await server.gql('query ($id: ID!) { prediction(id: $id) { rows(sortByClass: "moon") { rowIndex } } }', {
+        id: predictBatch.id,
+      }),
+    );
     expect(unknownClass.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'sortByClass' });
 
     const response = await fetch(`${server.url}${predictBatch.csvUrl}`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = (await response.text()).trimEnd().split('\n');
-    expect(lines[0]).toBe('kepoi_name,kepid,kepler_name,row_index,predicted_label,confidence,p_false_positive,p_candidate,p_planet');
+    expect(lines[0]).toBe(
+      'kepoi_name,kepid,kepler_name,row_index,predicted_label,confidence,p_false_positive,p_candidate,p_planet',
+    );
     expect(lines).toHaveLength(1 + 1979);
     const cells = lines[1].split(',');
     expect(cells[3]).toBe('0');
@@ -230,7 +318,16 @@ describe('predictions and explanations (real server, Kepler)', () => {
   });
 
   it('predicts an uploaded file of unlabelled rows like predict does', async () => {
-    const columns = ['kepoi_name', 'koi_period', 'koi_duration', 'koi_depth', 'koi_prad', 'koi_model_snr', 'koi_steff', 'koi_srad'];
+    const columns = [
+      'kepoi_name',
+      'koi_period',
+      'koi_duration',
+      'koi_depth',
+      'koi_prad',
+      'koi_model_snr',
+      'koi_steff',
+      'koi_srad',
+    ];
     const rows = table.slice(0, 12);
     const content = [columns.join(','), ...rows.map((r) => columns.map((c) => r[c]).join(','))].join('\n') + '\n';
     const result = await multipart(server, FILE_BATCH, { r: runs.boosting }, { name: 'unlabelled.csv', content });
@@ -238,8 +335,14 @@ describe('predictions and explanations (real server, Kepler)', () => {
     const batch = result.data!.predictBatch;
     expect(batch.rowCount).toBe(12);
     expect(batch.summary.missingFeatures.length).toBeGreaterThan(0);
-    const { prediction } = await server.data<{ prediction: { rows: BatchRow[] } }>('query ($id: ID!) { prediction(id: $id) { rows(limit: 20) { ids probabilities { label probability } } } }', { id: batch.id });
-    const { predict } = await server.data<{ predict: Prediction[] }>(PREDICT, { r: runs.boosting, rows: rows.map((r) => Object.fromEntries(columns.map((c) => [c, r[c]]))) });
+    const { prediction } = await server.data<{ prediction: { rows: BatchRow[] } }>(
+      'query ($id: ID!) { prediction(id: $id) { rows(limit: 20) { ids probabilities { label probability } } } }',
+      { id: batch.id },
+    );
+    const { predict } = await server.data<{ predict: Prediction[] }>(PREDICT, {
+      r: runs.boosting,
+      rows: rows.map((r) => Object.fromEntries(columns.map((c) => [c, r[c]]))),
+    });
     prediction.rows.forEach((row, i) => {
       expect(row.ids.kepoi_name).toBe(rows[i].kepoi_name);
       expect(row.probabilities).toEqual(predict[i].probabilities);
@@ -247,7 +350,17 @@ describe('predictions and explanations (real server, Kepler)', () => {
   });
 
   it('stores normalised global explanations with the run', async () => {
-    const { trainingRun } = await server.data<{ trainingRun: { featureImportance: { feature: string; importance: number; permutationImportance: number; permutationMean: number; permutationStd: number }[] } }>(
+    const { trainingRun } = await server.data<{
+      trainingRun: {
+        featureImportance: {
+          feature: string;
+          importance: number;
+          permutationImportance: number;
+          permutationMean: number;
+          permutationStd: number;
+        }[];
+      };
+    }>(
       'query ($r: ID!) { trainingRun(id: $r) { featureImportance { feature importance permutationImportance permutationMean permutationStd } } }',
       { r: runs.boosting },
     );
@@ -280,14 +393,24 @@ describe('predictions and explanations (real server, Kepler)', () => {
       const snr = explain.contributions.find((x) => x.feature === 'koi_model_snr')!;
       expect(snr.value).toBe(Number(row.koi_model_snr));
       expect(explain.reasons.length).toBeGreaterThan(0);
-      for (const reason of explain.reasons) expect(reason).toMatch(new RegExp(`^koi_\\w+ = \\S+ (raised|lowered) the ${explain.label.replace('_', ' ')} ${c.word} (score )?by \\d`));
+      for (const reason of explain.reasons)
+        expect(reason).toMatch(
+          new RegExp(
+            `^koi_\\w+ = \\S+ (raised|lowered) the ${explain.label.replace('_', ' ')} ${c.word} (score )?by \\d`,
+          ),
+        );
 
       // The label argument: explain the planet class whatever the prediction.
-      const { explain: planet } = await server.data<{ explain: Explanation }>(EXPLAIN, { r: c.run, row, label: 'planet' });
+      const { explain: planet } = await server.data<{ explain: Explanation }>(EXPLAIN, {
+        r: c.run,
+        row,
+        label: 'planet',
+      });
       expect(planet.label).toBe('planet');
       const planetSum = planet.contributions.reduce((a, x) => a + x.contribution, 0);
       expect(Math.abs(planet.baseValue + planetSum - planet.output)).toBeLessThan(1e-6);
-      if (c.outputSpace === 'PROBABILITY') expect(Math.abs(planet.output - predict[0].probabilities[2].probability)).toBeLessThan(1e-6);
+      if (c.outputSpace === 'PROBABILITY')
+        expect(Math.abs(planet.output - predict[0].probabilities[2].probability)).toBeLessThan(1e-6);
 
       const e = firstError(await server.gql(EXPLAIN, { r: c.run, row, label: 'moon' }));
       expect(e.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'label' });

@@ -17,7 +17,8 @@ interface Progress {
   message: string | null;
 }
 
-const PROGRESS = 'subscription ($r: ID!) { trainingProgress(runId: $r) { seq status stage progress step totalSteps etaSeconds message } }';
+const PROGRESS =
+  'subscription ($r: ID!) { trainingProgress(runId: $r) { seq status stage progress step totalSteps etaSeconds message } }';
 const RUN = `query ($r: ID!) { trainingRun(id: $r) {
   status splitCounts { test } timings { explainSeconds permutationSeconds }
   explanation { permutation { method description metric rowsPerRepeat rowsTotal sampling repeats seed maxCi95 seconds } }
@@ -30,7 +31,18 @@ interface RunView {
   splitCounts: { test: number };
   timings: { explainSeconds: number; permutationSeconds: number | null };
   explanation: {
-    permutation: { method: string; description: string; metric: string; rowsPerRepeat: number; rowsTotal: number; sampling: string; repeats: number; seed: number; maxCi95: number | null; seconds: number };
+    permutation: {
+      method: string;
+      description: string;
+      metric: string;
+      rowsPerRepeat: number;
+      rowsTotal: number;
+      sampling: string;
+      repeats: number;
+      seed: number;
+      maxCi95: number | null;
+      seconds: number;
+    };
   } | null;
   featureImportance: { feature: string; permutationMean: number; permutationCi95: number | null }[];
   events: { stage: string; step: number; totalSteps: number }[];
@@ -49,7 +61,7 @@ function expectStepsOfStage(events: Progress[], stage: string): void {
   expect(steps.length, `step events while ${stage}`).toBeGreaterThan(0);
   // Steps never go back (a heartbeat repeats the last one), and the stage ends on its last step.
   for (let i = 1; i < steps.length; i++) expect(steps[i].step).toBeGreaterThanOrEqual(steps[i - 1].step);
-  const last = steps.at(-1) as Progress;
+  const last = steps.at(-1)!;
   expect(last.step).toBe(last.totalSteps);
   expect(steps.every((e) => e.totalSteps === last.totalSteps)).toBe(true);
 }
@@ -62,12 +74,26 @@ describe.skipIf(!HAS_KEPLER)('progress through every stage after fitting', () =>
   afterAll(() => server.stop());
 
   it('a random forest reports LOADING → … → SAVING → DONE, with increasing steps while evaluating, explaining and saving', async () => {
-    const { runId } = await startRun(server, { datasetId: 'kepler', modelType: 'random_forest', hyperparameters: { n_estimators: 60 } });
-    const { events: received, error } = await collect<{ trainingProgress: Progress }>(server.wsClient(), PROGRESS, { r: runId });
+    const { runId } = await startRun(server, {
+      datasetId: 'kepler',
+      modelType: 'random_forest',
+      hyperparameters: { n_estimators: 60 },
+    });
+    const { events: received, error } = await collect<{ trainingProgress: Progress }>(server.wsClient(), PROGRESS, {
+      r: runId,
+    });
     expect(error).toBeUndefined();
     const events = received.map((e) => e.trainingProgress);
     const sequence = stageSequence(events);
-    expect(sequence[0] === 'QUEUED' ? sequence.slice(1) : sequence).toEqual(['LOADING', 'PREPROCESSING', 'TRAINING', 'EVALUATING', 'EXPLAINING', 'SAVING', 'DONE']);
+    expect(sequence[0] === 'QUEUED' ? sequence.slice(1) : sequence).toEqual([
+      'LOADING',
+      'PREPROCESSING',
+      'TRAINING',
+      'EVALUATING',
+      'EXPLAINING',
+      'SAVING',
+      'DONE',
+    ]);
     for (const stage of POST_FIT) expectStepsOfStage(events, stage);
     // Permutation importance of a forest steps per tree.
     const explaining = events.filter((e) => e.stage === 'EXPLAINING' && e.step > 0);
@@ -82,7 +108,15 @@ describe.skipIf(!HAS_KEPLER)('progress through every stage after fitting', () =>
     const { trainingRun: run } = await server.data<{ trainingRun: RunView }>(RUN, { r: runId });
     expect(run.status).toBe('SUCCEEDED');
     // The run says what its permutation importance is.
-    expect(run.explanation?.permutation).toMatchObject({ method: 'FOREST_EXACT', metric: 'macro-F1', sampling: 'ALL', repeats: 5, seed: 42, rowsTotal: run.splitCounts.test, rowsPerRepeat: run.splitCounts.test });
+    expect(run.explanation?.permutation).toMatchObject({
+      method: 'FOREST_EXACT',
+      metric: 'macro-F1',
+      sampling: 'ALL',
+      repeats: 5,
+      seed: 42,
+      rowsTotal: run.splitCounts.test,
+      rowsPerRepeat: run.splitCounts.test,
+    });
     expect(run.explanation?.permutation.description).toContain(`${run.splitCounts.test} test rows`);
     expect(run.timings.permutationSeconds).toBeGreaterThan(0);
     expect(run.timings.permutationSeconds).toBeLessThanOrEqual(run.timings.explainSeconds);
@@ -93,7 +127,9 @@ describe.skipIf(!HAS_KEPLER)('progress through every stage after fitting', () =>
 
   it('a model without trees permutes feature by feature, and says so', async () => {
     const { runId } = await startRun(server, { datasetId: 'kepler', modelType: 'logistic_regression' });
-    const { events: received, error } = await collect<{ trainingProgress: Progress }>(server.wsClient(), PROGRESS, { r: runId });
+    const { events: received, error } = await collect<{ trainingProgress: Progress }>(server.wsClient(), PROGRESS, {
+      r: runId,
+    });
     expect(error).toBeUndefined();
     const events = received.map((e) => e.trainingProgress);
     expect(stageSequence(events)).toContain('EXPLAINING');
@@ -101,6 +137,11 @@ describe.skipIf(!HAS_KEPLER)('progress through every stage after fitting', () =>
     const { trainingRun: run } = await server.data<{ trainingRun: RunView }>(RUN, { r: runId });
     const features = run.featureImportance.length;
     expect(events.filter((e) => e.stage === 'EXPLAINING' && e.step > 0).at(-1)?.totalSteps).toBe(features + 1);
-    expect(run.explanation?.permutation).toMatchObject({ method: 'MODEL_PREDICT', sampling: 'ALL', repeats: 5, maxCi95: null });
+    expect(run.explanation?.permutation).toMatchObject({
+      method: 'MODEL_PREDICT',
+      sampling: 'ALL',
+      repeats: 5,
+      maxCi95: null,
+    });
   });
 });

@@ -44,7 +44,10 @@ const CURL_END = '@@readme-test: end of answer@@';
 /** Runs a bash block as written (ids and address replaced), with curl wrapped to mark the end of each answer. */
 async function runCurlBlock(code: string): Promise<string[]> {
   const wrapper = `curl() { command curl --silent --show-error "$@"; printf '\\n${CURL_END}\\n'; }\n`;
-  const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', wrapper + code], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', wrapper + code], {
+    cwd: repoRoot,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return stdout
     .split(`${CURL_END}\n`)
     .map((answer) => answer.trim())
@@ -89,13 +92,20 @@ describe('README', () => {
   /** Waits until the session's latest run has ended (the README polls; the test does not sleep blindly). */
   async function waitForSessionRun(): Promise<void> {
     if (!ids.session) return;
-    await waitFor(async () => {
-      const result = await server.gql<{ session: { latestRun: { id: string; status: string } | null } | null }>('query ($s: ID!) { session(id: $s) { latestRun { id status } } }', { s: ids.session });
-      const latest = result.data?.session?.latestRun;
-      if (!latest) return true;
-      ids.run = latest.id;
-      return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(latest.status) ? true : undefined;
-    }, 180_000, 250);
+    await waitFor(
+      async () => {
+        const result = await server.gql<{ session: { latestRun: { id: string; status: string } | null } | null }>(
+          'query ($s: ID!) { session(id: $s) { latestRun { id status } } }',
+          { s: ids.session },
+        );
+        const latest = result.data?.session?.latestRun;
+        if (!latest) return true;
+        ids.run = latest.id;
+        return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(latest.status) ? true : undefined;
+      },
+      180_000,
+      250,
+    );
   }
 
   it('has GraphQL operations and curl commands to check', () => {
@@ -116,17 +126,23 @@ describe('README', () => {
         for (const variable of operation.variableDefinitions ?? []) {
           const key = variable.variable.name.value;
           const value = { s: graphqlIds.session, r: graphqlIds.run, d: graphqlIds.dataset }[key];
-          if (!value) throw new Error(`README line ${block.line}: ${name} needs $${key}, which no earlier operation produced`);
+          if (!value)
+            throw new Error(`README line ${block.line}: ${name} needs $${key}, which no earlier operation produced`);
           variables[key] = value;
         }
         if (operation.operation === 'subscription') {
-          const { events, error } = await collect<Record<string, { status?: string }>>(server.wsClient(), query, variables, 180_000);
+          const { events, error } = await collect<Record<string, { status?: string }>>(
+            server.wsClient(),
+            query,
+            variables,
+            180_000,
+          );
           expect(error, `${name} (README line ${block.line})`).toBeUndefined();
           expect(events.length, name).toBeGreaterThan(0);
           expect(Object.values(events.at(-1) ?? {})[0]?.status, `${name}: the run should succeed`).toBe('SUCCEEDED');
           continue;
         }
-        const result = await server.gql<Record<string, unknown>>(query, variables);
+        const result = await server.gql(query, variables);
         expect(result.errors, `${name} (README line ${block.line})`).toBeUndefined();
         const data = result.data ?? {};
         if ('createSession' in data) graphqlIds.session = (data.createSession as { id: string }).id;
@@ -158,7 +174,11 @@ describe('README', () => {
           throw new Error(`README line ${block.line}: not JSON:\n${answer.slice(0, 500)}`);
         }
         const envelope = body as { status?: string; success?: boolean; data?: unknown; errors?: unknown };
-        const ok = envelope.status === 'success' || envelope.status === 'healthy' || envelope.success === true || (envelope.data !== undefined && envelope.errors === undefined);
+        const ok =
+          envelope.status === 'success' ||
+          envelope.status === 'healthy' ||
+          envelope.success === true ||
+          (envelope.data !== undefined && envelope.errors === undefined);
         expect(ok, `README line ${block.line}:\n${block.code}\n→ ${answer.slice(0, 800)}`).toBe(true);
         learnIds(ids, body);
         const uploaded = (body as { data?: { uploadDataset?: { id: string } } }).data?.uploadDataset;

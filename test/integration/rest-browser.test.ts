@@ -28,13 +28,21 @@ describe('CORS from the original client dev servers', () => {
     expect(answer.headers.get('access-control-allow-methods')).toContain('POST');
     expect((answer.headers.get('access-control-allow-headers') ?? '').toLowerCase()).toContain('content-type');
 
-    const missing = await call(server, 'POST', '/api/no-such-route', { json: {}, headers: { origin: 'http://localhost:3001' } });
+    const missing = await call(server, 'POST', '/api/no-such-route', {
+      json: {},
+      headers: { origin: 'http://localhost:3001' },
+    });
     expect(missing.headers.get('access-control-allow-origin')).toBe('http://localhost:3001');
     expect(expectOriginalError(missing, 404, 'NOT_FOUND').error).toContain('/api/no-such-route');
   });
 
   it('allows localhost and 127.0.0.1 on ports 3000 and 3001 for the client routes, and not another origin', async () => {
-    for (const origin of ['http://localhost:3000', 'http://localhost:3001', 'http://127.0.0.1:3000', 'http://127.0.0.1:3001']) {
+    for (const origin of [
+      'http://localhost:3000',
+      'http://localhost:3001',
+      'http://127.0.0.1:3000',
+      'http://127.0.0.1:3001',
+    ]) {
       for (const pathname of ['/select', '/api/upload-csv', '/api/custom/train', '/graphql']) {
         const answer = await preflight(pathname, origin);
         expect(answer.status, `${origin} ${pathname}`).toBe(204);
@@ -54,16 +62,33 @@ describe('simple cross-origin requests (no preflight) from a page outside CORS_O
     const evil = { origin: 'https://evil.example' };
     const created = await call(server, 'GET', '/select');
     const sessionId = String(created.body.session_id);
-    expect(expectOriginalError(await call(server, 'POST', '/training', { form: { session_id: sessionId }, headers: evil }), 403, 'FORBIDDEN').error).toMatch(/evil\.example/);
+    expect(
+      expectOriginalError(
+        await call(server, 'POST', '/training', { form: { session_id: sessionId }, headers: evil }),
+        403,
+        'FORBIDDEN',
+      ).error,
+    ).toMatch(/evil\.example/);
     const form = new FormData();
     form.set('file', new Blob(['period,label\n1,a\n2,b\n']), 'x.csv');
-    expectOriginalError(await call(server, 'POST', '/api/upload', { multipart: form, headers: evil }), 403, 'FORBIDDEN');
-    expectOriginalError(await call(server, 'DELETE', `/api/sessions/${sessionId}`, { headers: evil }), 403, 'FORBIDDEN');
+    expectOriginalError(
+      await call(server, 'POST', '/api/upload', { multipart: form, headers: evil }),
+      403,
+      'FORBIDDEN',
+    );
+    expectOriginalError(
+      await call(server, 'DELETE', `/api/sessions/${sessionId}`, { headers: evil }),
+      403,
+      'FORBIDDEN',
+    );
     // Reading stays open (the browser withholds the answer from a foreign page anyway).
     expect((await call(server, 'GET', '/api/health', { headers: evil })).status).toBe(200);
     const origins: Record<string, string>[] = [{ origin: 'http://localhost:3000' }, { origin: server.url }, {}];
     for (const headers of origins) {
-      const answer = await call(server, 'POST', '/select', { json: { session_id: sessionId, action: 'next_step' }, headers });
+      const answer = await call(server, 'POST', '/select', {
+        json: { session_id: sessionId, action: 'next_step' },
+        headers,
+      });
       expect(answer.status, JSON.stringify(headers)).toBe(200);
     }
   });

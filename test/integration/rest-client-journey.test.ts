@@ -17,22 +17,33 @@ const CLASS_WORDS = ['Exoplanet', 'Candidate', 'False Positive'];
 
 /** The client's stepper request: JSON `{session_id, action, …}`. */
 async function select(sessionId: string, action: string, fields: Record<string, unknown> = {}) {
-  return expectOriginalSuccess(await call(server, 'POST', '/select', { json: { session_id: sessionId, action, ...fields } }));
+  return expectOriginalSuccess(
+    await call(server, 'POST', '/select', { json: { session_id: sessionId, action, ...fields } }),
+  );
 }
 
 /** Polls GET /training as the client does until progress reaches 100; checks progress never goes back. */
 async function trainToCompletion(sessionId: string): Promise<Record<string, unknown>> {
-  const started = expectOriginalSuccess(await call(server, 'POST', '/training', { json: { session_id: sessionId } }), 202);
+  const started = expectOriginalSuccess(
+    await call(server, 'POST', '/training', { json: { session_id: sessionId } }),
+    202,
+  );
   expect(started).toMatchObject({ session_id: sessionId, training_started: true });
   expect(typeof started.initial_progress).toBe('number');
   let last = -1;
-  return waitFor(async () => {
-    const progress = expectOriginalSuccess(await call(server, 'GET', '/training', { query: { session_id: sessionId } }));
-    expect(progress.progress as number).toBeGreaterThanOrEqual(last);
-    last = progress.progress as number;
-    expect(progress.training_status).not.toBe('error');
-    return progress.progress === 100 ? progress : undefined;
-  }, 120_000, 150);
+  return waitFor(
+    async () => {
+      const progress = expectOriginalSuccess(
+        await call(server, 'GET', '/training', { query: { session_id: sessionId } }),
+      );
+      expect(progress.progress as number).toBeGreaterThanOrEqual(last);
+      last = progress.progress as number;
+      expect(progress.training_status).not.toBe('error');
+      return progress.progress === 100 ? progress : undefined;
+    },
+    120_000,
+    150,
+  );
 }
 
 interface ResultPrediction {
@@ -77,7 +88,15 @@ describe.skipIf(!HAS_KEPLER)("the original web client's NASA journey", () => {
     expect(typeof home.message).toBe('string');
     expect(home.features).toHaveLength(6);
     expect(home.datasets_available).toEqual(['Kepler', 'K2', 'TESS']);
-    expect(home.models_available).toEqual(['Linear Regression', 'SVM', 'Decision Tree', 'Random Forest', 'XGBoost', 'PCA', 'Neural Network']);
+    expect(home.models_available).toEqual([
+      'Linear Regression',
+      'SVM',
+      'Decision Tree',
+      'Random Forest',
+      'XGBoost',
+      'PCA',
+      'Neural Network',
+    ]);
     expect(Object.keys(home.getting_started as object)).toEqual(['step1', 'step2', 'step3', 'step4']);
 
     // The select page keeps session_id and drives its stepper from the top-level fields.
@@ -85,8 +104,20 @@ describe.skipIf(!HAS_KEPLER)("the original web client's NASA journey", () => {
     const sessionId = created.session_id as string;
     expect(sessionId).toMatch(/^ses_/);
     expect(created).toMatchObject({ current_step: 1, max_step: 3, is_training_ready: false });
-    expect(created.datasets).toMatchObject({ kepler: { id: 'kepler', name: 'Kepler Dataset', color: '#fbbf24' }, k2: { color: '#ef4444' }, tess: { color: '#3b82f6' } });
-    expect((created.models as { value: string }[]).map((m) => m.value)).toEqual(['linear_regression', 'svm', 'decision_tree', 'random_forest', 'xgboost', 'pca', 'neural_network']);
+    expect(created.datasets).toMatchObject({
+      kepler: { id: 'kepler', name: 'Kepler Dataset', color: '#fbbf24' },
+      k2: { color: '#ef4444' },
+      tess: { color: '#3b82f6' },
+    });
+    expect((created.models as { value: string }[]).map((m) => m.value)).toEqual([
+      'linear_regression',
+      'svm',
+      'decision_tree',
+      'random_forest',
+      'xgboost',
+      'pca',
+      'neural_network',
+    ]);
     expect(created.session_info).toMatchObject({
       status: 'initialized',
       current_step: 1,
@@ -97,22 +128,56 @@ describe.skipIf(!HAS_KEPLER)("the original web client's NASA journey", () => {
       step_progress: { step1_complete: false, step2_complete: false, step3_complete: false },
     });
     expect(Object.keys(created.session_info as object)).toEqual(
-      expect.arrayContaining(['created_at', 'status', 'current_step', 'data_source', 'selected_dataset', 'selected_model', 'uploaded_file_info', 'hyperparameters', 'step_progress']),
+      expect.arrayContaining([
+        'created_at',
+        'status',
+        'current_step',
+        'data_source',
+        'selected_dataset',
+        'selected_model',
+        'uploaded_file_info',
+        'hyperparameters',
+        'step_progress',
+      ]),
     );
 
-    const data = await select(sessionId, 'update_data_source', { data_source: 'nasa', dataset: 'kepler', uploaded_file_info: null });
-    expect(data).toMatchObject({ action: 'update_data_source', session_id: sessionId, current_step: 1, max_step: 3, is_training_ready: false });
-    expect(data.session_info).toMatchObject({ data_source: 'nasa', selected_dataset: 'kepler', step_progress: { step1_complete: true } });
+    const data = await select(sessionId, 'update_data_source', {
+      data_source: 'nasa',
+      dataset: 'kepler',
+      uploaded_file_info: null,
+    });
+    expect(data).toMatchObject({
+      action: 'update_data_source',
+      session_id: sessionId,
+      current_step: 1,
+      max_step: 3,
+      is_training_ready: false,
+    });
+    expect(data.session_info).toMatchObject({
+      data_source: 'nasa',
+      selected_dataset: 'kepler',
+      step_progress: { step1_complete: true },
+    });
     expect((data.session_info as { updated_at: string }).updated_at).toBeTruthy();
 
     expect(await select(sessionId, 'next_step')).toMatchObject({ current_step: 2, is_training_ready: false });
     const model = await select(sessionId, 'update_model', { model_type: 'random_forest' });
-    expect(model.session_info).toMatchObject({ selected_model: 'random_forest', step_progress: { step1_complete: true, step2_complete: true, step3_complete: false } });
+    expect(model.session_info).toMatchObject({
+      selected_model: 'random_forest',
+      step_progress: { step1_complete: true, step2_complete: true, step3_complete: false },
+    });
     expect(await select(sessionId, 'next_step')).toMatchObject({ current_step: 3, is_training_ready: true });
     // At the last step, next_step stays; set_step moves within 1..max_step and refuses beyond it.
     expect(await select(sessionId, 'next_step')).toMatchObject({ current_step: 3 });
-    expect(await select(sessionId, 'set_step', { step: 2 })).toMatchObject({ current_step: 2, is_training_ready: false });
-    const beyond = expectOriginalError(await call(server, 'POST', '/select', { json: { session_id: sessionId, action: 'set_step', step: 4 } }), 400, 'BAD_USER_INPUT');
+    expect(await select(sessionId, 'set_step', { step: 2 })).toMatchObject({
+      current_step: 2,
+      is_training_ready: false,
+    });
+    const beyond = expectOriginalError(
+      await call(server, 'POST', '/select', { json: { session_id: sessionId, action: 'set_step', step: 4 } }),
+      400,
+      'BAD_USER_INPUT',
+    );
     expect(beyond.field).toBe('step');
     expect(await select(sessionId, 'set_step', { step: '3' })).toMatchObject({ current_step: 3 });
 
@@ -122,16 +187,24 @@ describe.skipIf(!HAS_KEPLER)("the original web client's NASA journey", () => {
       preprocessing_config: {},
     });
     expect(tuned).toMatchObject({ current_step: 3, max_step: 3, is_training_ready: true });
-    expect(tuned.session_info).toMatchObject({ step_progress: { step1_complete: true, step2_complete: true, step3_complete: true } });
-    expect(tuned.hyperparameters).toMatchObject({ n_estimators: 30, max_depth: 12, min_samples_leaf: 2, min_samples_split: 2 });
+    expect(tuned.session_info).toMatchObject({
+      step_progress: { step1_complete: true, step2_complete: true, step3_complete: true },
+    });
+    expect(tuned.hyperparameters).toMatchObject({
+      n_estimators: 30,
+      max_depth: 12,
+      min_samples_leaf: 2,
+      min_samples_split: 2,
+    });
 
     // The stepper is stored with the session: a fresh GET /select?session_id reads it back.
     const again = expectOriginalSuccess(await call(server, 'GET', '/select', { query: { session_id: sessionId } }));
     expect(again).toMatchObject({ session_id: sessionId, current_step: 3, is_training_ready: true });
-    const { session } = await server.data<{ session: { workflow: { currentStep: number; trainingReady: boolean; dataSource: string } } }>(
-      'query ($id: ID!) { session(id: $id) { workflow { currentStep trainingReady dataSource } } }',
-      { id: sessionId },
-    );
+    const { session } = await server.data<{
+      session: { workflow: { currentStep: number; trainingReady: boolean; dataSource: string } };
+    }>('query ($id: ID!) { session(id: $id) { workflow { currentStep trainingReady dataSource } } }', {
+      id: sessionId,
+    });
     expect(session.workflow).toEqual({ currentStep: 3, trainingReady: true, dataSource: 'NASA' });
 
     const done = await trainToCompletion(sessionId);
@@ -142,9 +215,16 @@ describe.skipIf(!HAS_KEPLER)("the original web client's NASA journey", () => {
     expect(ready.model_info).toMatchObject({ model_type: 'random_forest', dataset: 'kepler' });
 
     const configured = expectOriginalSuccess(
-      await call(server, 'POST', '/predict', { json: { session_id: sessionId, test_data_config: { data_source: 'nasa', dataset: 'kepler' } } }),
+      await call(server, 'POST', '/predict', {
+        json: { session_id: sessionId, test_data_config: { data_source: 'nasa', dataset: 'kepler' } },
+      }),
     );
-    expect(configured).toMatchObject({ session_id: sessionId, test_data_configured: true, ready_for_results: true, test_config: { data_source: 'nasa', dataset: 'kepler', held_out_split: true } });
+    expect(configured).toMatchObject({
+      session_id: sessionId,
+      test_data_configured: true,
+      ready_for_results: true,
+      test_config: { data_source: 'nasa', dataset: 'kepler', held_out_split: true },
+    });
 
     // Real predictions of the held-out test split: the listed rows are explained, the summary covers all of it,
     // and its accuracy over those rows is the run's test accuracy (the same rows, the same model).
@@ -152,20 +232,39 @@ describe.skipIf(!HAS_KEPLER)("the original web client's NASA journey", () => {
     const split = result.split as { test: number };
     const predictions = expectRealPredictions(result, split.test);
     expect(result.test_data).toMatchObject({ kind: 'held_out_test_split', dataset: 'kepler', rows: split.test });
-    expect((result.summary as { accuracy: number }).accuracy).toBeCloseTo((result.metrics as { accuracy: number }).accuracy, 12);
-    expect(result.model_info).toMatchObject({ model_type: 'random_forest', feature_count: (ready.model_info as { feature_count: number }).feature_count });
+    expect((result.summary as { accuracy: number }).accuracy).toBeCloseTo(
+      (result.metrics as { accuracy: number }).accuracy,
+      12,
+    );
+    expect(result.model_info).toMatchObject({
+      model_type: 'random_forest',
+      feature_count: (ready.model_info as { feature_count: number }).feature_count,
+    });
     expect(predictions.some((p) => p.name.startsWith('K0'))).toBe(true);
 
     // Explanations: local for one row (the client sends the row's values), and global.
     const row = keplerRows(1, (r) => r.koi_disposition === 'CONFIRMED')[0];
-    const local = expectOriginalSuccess(await call(server, 'POST', '/result', { json: { session_id: sessionId, instance_data: row, explanation_type: 'local' } }));
-    const explanation = local.explanation as { type: string; prediction: string; reasons: string[]; contributions: unknown[] };
+    const local = expectOriginalSuccess(
+      await call(server, 'POST', '/result', {
+        json: { session_id: sessionId, instance_data: row, explanation_type: 'local' },
+      }),
+    );
+    const explanation = local.explanation as {
+      type: string;
+      prediction: string;
+      reasons: string[];
+      contributions: unknown[];
+    };
     expect(explanation.type).toBe('local');
     expect(CLASS_WORDS).toContain(explanation.prediction);
     expect(explanation.reasons.length).toBeGreaterThan(0);
-    const global = expectOriginalSuccess(await call(server, 'POST', '/result', { json: { session_id: sessionId, explanation_type: 'global' } }));
+    const global = expectOriginalSuccess(
+      await call(server, 'POST', '/result', { json: { session_id: sessionId, explanation_type: 'global' } }),
+    );
     const importance = (global.explanation as { feature_importance: { feature: string }[] }).feature_importance;
-    expect(importance.map((f) => f.feature).sort()).toEqual([...(ready.model_info as { features: string[] }).features].sort());
+    expect(importance.map((f) => f.feature).sort()).toEqual(
+      [...(ready.model_info as { features: string[] }).features].sort(),
+    );
 
     const stored = expectOriginalSuccess(await call(server, 'GET', `/api/sessions/${sessionId}`));
     expect(stored.session_info).toMatchObject({ status: 'trained', selected_model: 'random_forest', current_step: 3 });
@@ -174,19 +273,45 @@ describe.skipIf(!HAS_KEPLER)("the original web client's NASA journey", () => {
 
   it('the hyperparameter form of each model comes from the catalog; an unknown model is a 400', async () => {
     const forest = expectOriginalSuccess(await call(server, 'GET', '/api/hyperparameters/random_forest'));
-    const fields = forest.hyperparameters as { name: string; type: string; default: unknown; min?: number; options?: unknown[]; placeholder?: string }[];
-    const { models } = await server.data<{ models: { id: string; hyperparameters: { name: string; default: unknown }[] }[] }>('{ models { id hyperparameters { name default } } }');
+    const fields = forest.hyperparameters as {
+      name: string;
+      type: string;
+      default: unknown;
+      min?: number;
+      options?: unknown[];
+      placeholder?: string;
+    }[];
+    const { models } = await server.data<{
+      models: { id: string; hyperparameters: { name: string; default: unknown }[] }[];
+    }>('{ models { id hyperparameters { name default } } }');
     const catalog = models.find((m) => m.id === 'random_forest');
     expect(fields.map((f) => f.name)).toEqual(catalog?.hyperparameters.map((h) => h.name));
-    expect(fields.find((f) => f.name === 'n_estimators')).toMatchObject({ type: 'number', default: 100, min: 1, max: 1000 });
-    expect(fields.find((f) => f.name === 'max_depth')).toMatchObject({ type: 'number', default: null, placeholder: expect.stringContaining('None') });
+    expect(fields.find((f) => f.name === 'n_estimators')).toMatchObject({
+      type: 'number',
+      default: 100,
+      min: 1,
+      max: 1000,
+    });
+    expect(fields.find((f) => f.name === 'max_depth')).toMatchObject({
+      type: 'number',
+      default: null,
+      placeholder: expect.stringContaining('None'),
+    });
     expect(fields.find((f) => f.name === 'criterion')).toMatchObject({ type: 'select', default: 'gini' });
     // The original's model ids resolve through the catalog's aliases.
     const linear = expectOriginalSuccess(await call(server, 'GET', '/api/hyperparameters/linear_regression'));
     expect(linear.model_type).toBe('logistic_regression');
     const mlp = expectOriginalSuccess(await call(server, 'GET', '/api/hyperparameters/neural_network'));
-    expect((mlp.hyperparameters as { name: string; type: string; default: unknown }[]).find((f) => f.name === 'hidden_layers')).toMatchObject({ type: 'text', default: '128,64,32' });
-    const unknown = expectOriginalError(await call(server, 'GET', '/api/hyperparameters/telescope'), 400, 'BAD_USER_INPUT');
+    expect(
+      (mlp.hyperparameters as { name: string; type: string; default: unknown }[]).find(
+        (f) => f.name === 'hidden_layers',
+      ),
+    ).toMatchObject({ type: 'text', default: '128,64,32' });
+    const unknown = expectOriginalError(
+      await call(server, 'GET', '/api/hyperparameters/telescope'),
+      400,
+      'BAD_USER_INPUT',
+    );
     expect(unknown.error).toBe('Unknown model type: telescope');
   });
 
@@ -196,7 +321,12 @@ describe.skipIf(!HAS_KEPLER)("the original web client's NASA journey", () => {
     const nn = await select(String(sessionId), 'update_hyperparameters', {
       hyperparameters: { hidden_layer_sizes: '100,50', activation: 'logistic', learning_rate: '0.01', max_iter: '20' },
     });
-    expect(nn.hyperparameters).toMatchObject({ hidden_layers: [100, 50], activation: 'sigmoid', learning_rate: 0.01, epochs: 20 });
+    expect(nn.hyperparameters).toMatchObject({
+      hidden_layers: [100, 50],
+      activation: 'sigmoid',
+      learning_rate: 0.01,
+      epochs: 20,
+    });
     expect(nn.hyperparameters).not.toHaveProperty('hidden_layer_sizes');
     expect(nn.hyperparameters).not.toHaveProperty('max_iter');
     // A later form sending one field keeps the rest (merged in catalog names).
@@ -204,11 +334,18 @@ describe.skipIf(!HAS_KEPLER)("the original web client's NASA journey", () => {
     expect(more.hyperparameters).toMatchObject({ hidden_layers: [100, 50], activation: 'sigmoid', epochs: 30 });
 
     await select(String(sessionId), 'update_model', { model_type: 'linear_regression' });
-    const linear = await select(String(sessionId), 'update_hyperparameters', { hyperparameters: { fit_intercept: 'true', normalize: 'false', C: '2' } });
+    const linear = await select(String(sessionId), 'update_hyperparameters', {
+      hyperparameters: { fit_intercept: 'true', normalize: 'false', C: '2' },
+    });
     expect(linear.hyperparameters).toEqual({ C: 2, max_iter: 1000 });
-    expect(linear.session_info).toMatchObject({ selected_model: 'linear_regression', model_type: 'logistic_regression' });
+    expect(linear.session_info).toMatchObject({
+      selected_model: 'linear_regression',
+      model_type: 'logistic_regression',
+    });
     const refused = expectOriginalError(
-      await call(server, 'POST', '/select', { json: { session_id: sessionId, action: 'update_hyperparameters', hyperparameters: { fit_intercept: 'false' } } }),
+      await call(server, 'POST', '/select', {
+        json: { session_id: sessionId, action: 'update_hyperparameters', hyperparameters: { fit_intercept: 'false' } },
+      }),
       400,
       'BAD_USER_INPUT',
     );
@@ -216,7 +353,9 @@ describe.skipIf(!HAS_KEPLER)("the original web client's NASA journey", () => {
     expect(refused.error).toContain('fit_intercept');
 
     await select(String(sessionId), 'update_model', { model_type: 'pca' });
-    const pca = await select(String(sessionId), 'update_hyperparameters', { hyperparameters: { n_components: '5', svd_solver: 'randomized' } });
+    const pca = await select(String(sessionId), 'update_hyperparameters', {
+      hyperparameters: { n_components: '5', svd_solver: 'randomized' },
+    });
     expect(pca.hyperparameters).toMatchObject({ n_components: 5 });
     expect(pca.hyperparameters).not.toHaveProperty('svd_solver');
   });
@@ -225,14 +364,17 @@ describe.skipIf(!HAS_KEPLER)("the original web client's NASA journey", () => {
     const health = await call(server, 'GET', '/api/health');
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: 'healthy' });
-    for (const key of ['timestamp', 'active_sessions', 'training_sessions']) expect(health.body[key], key).toBeDefined();
+    for (const key of ['timestamp', 'active_sessions', 'training_sessions'])
+      expect(health.body[key], key).toBeDefined();
     expect(health.body.active_sessions as number).toBeGreaterThan(0);
     const frontend = expectOriginalSuccess(await call(server, 'GET', '/api/frontend-status'));
     expect(frontend).toMatchObject({ frontend_built: false, build_exists: false, index_exists: false });
     const { session_id } = expectOriginalSuccess(await call(server, 'GET', '/select'), 201);
     const deleted = expectOriginalSuccess(await call(server, 'DELETE', `/api/sessions/${String(session_id)}`));
     expect(deleted).toMatchObject({ session_id, message: 'Session deleted' });
-    expect(expectOriginalError(await call(server, 'GET', `/api/sessions/${String(session_id)}`), 404, 'NOT_FOUND').error).toContain(String(session_id));
+    expect(
+      expectOriginalError(await call(server, 'GET', `/api/sessions/${String(session_id)}`), 404, 'NOT_FOUND').error,
+    ).toContain(String(session_id));
   });
 });
 
@@ -241,15 +383,33 @@ describe.skipIf(!HAS_KEPLER)("the original web client's upload journey", () => {
     const { session_id: sessionId } = expectOriginalSuccess(await call(server, 'GET', '/select'), 201);
 
     // "user" before any file: accepted, the data step is not complete, and only step 2 is reachable.
-    const waiting = await select(String(sessionId), 'update_data_source', { data_source: 'user', dataset: 'kepler', uploaded_file_info: null });
+    const waiting = await select(String(sessionId), 'update_data_source', {
+      data_source: 'user',
+      dataset: 'kepler',
+      uploaded_file_info: null,
+    });
     expect(waiting).toMatchObject({ max_step: 2, is_training_ready: false });
-    expect(waiting.session_info).toMatchObject({ data_source: 'user', uploaded_file_info: null, step_progress: { step1_complete: false } });
+    expect(waiting.session_info).toMatchObject({
+      data_source: 'user',
+      uploaded_file_info: null,
+      step_progress: { step1_complete: false },
+    });
 
     const rows = keplerRows(400);
-    const uploaded = expectOriginalSuccess(await call(server, 'POST', '/api/upload-csv', { multipart: fileForm(csvOf(rows), 'test_upload.csv', { session_id: String(sessionId) }) }));
+    const uploaded = expectOriginalSuccess(
+      await call(server, 'POST', '/api/upload-csv', {
+        multipart: fileForm(csvOf(rows), 'test_upload.csv', { session_id: String(sessionId) }),
+      }),
+    );
     const fileInfo = uploaded.file_info as Record<string, unknown>;
-    expect(uploaded.message).toBe(`File uploaded successfully. 400 rows, ${Object.keys(rows[0]).length} columns detected.`);
-    expect(fileInfo).toMatchObject({ original_name: 'test_upload.csv', num_rows: 400, num_columns: Object.keys(rows[0]).length });
+    expect(uploaded.message).toBe(
+      `File uploaded successfully. 400 rows, ${Object.keys(rows[0]).length} columns detected.`,
+    );
+    expect(fileInfo).toMatchObject({
+      original_name: 'test_upload.csv',
+      num_rows: 400,
+      num_columns: Object.keys(rows[0]).length,
+    });
     expect(fileInfo.columns).toEqual(Object.keys(rows[0]));
     expect(fileInfo.size as number).toBeGreaterThan(1000);
     // Never a server path.
@@ -261,28 +421,44 @@ describe.skipIf(!HAS_KEPLER)("the original web client's upload journey", () => {
     expect((uploaded.session_info as { uploaded_file_info: unknown }).uploaded_file_info).toEqual(fileInfo);
 
     // The client then sends the file_info back as uploaded_file_info.
-    const chosen = await select(String(sessionId), 'update_data_source', { data_source: 'user', uploaded_file_info: fileInfo });
-    expect(chosen.session_info).toMatchObject({ data_source: 'user', selected_dataset: fileInfo.dataset_id, step_progress: { step1_complete: true } });
+    const chosen = await select(String(sessionId), 'update_data_source', {
+      data_source: 'user',
+      uploaded_file_info: fileInfo,
+    });
+    expect(chosen.session_info).toMatchObject({
+      data_source: 'user',
+      selected_dataset: fileInfo.dataset_id,
+      step_progress: { step1_complete: true },
+    });
     expect(chosen.datasets).toHaveProperty(String(fileInfo.dataset_id));
     await select(String(sessionId), 'next_step');
     await select(String(sessionId), 'update_model', { model_type: 'decision_tree' });
     await select(String(sessionId), 'next_step');
-    const tuned = await select(String(sessionId), 'update_hyperparameters', { hyperparameters: { max_depth: '6', criterion: 'entropy' } });
+    const tuned = await select(String(sessionId), 'update_hyperparameters', {
+      hyperparameters: { max_depth: '6', criterion: 'entropy' },
+    });
     expect(tuned).toMatchObject({ current_step: 3, is_training_ready: true });
     expect(tuned.hyperparameters).toMatchObject({ max_depth: 6, criterion: 'entropy' });
 
     await trainToCompletion(String(sessionId));
-    const result = expectOriginalSuccess(await call(server, 'GET', '/result', { query: { session_id: String(sessionId) } }));
+    const result = expectOriginalSuccess(
+      await call(server, 'GET', '/result', { query: { session_id: String(sessionId) } }),
+    );
     expect(result.model_info).toMatchObject({ model_type: 'decision_tree', dataset: fileInfo.dataset_id });
     const split = result.split as { train: number; test: number };
     expect(split.train + split.test).toBeLessThanOrEqual(400);
     expectRealPredictions(result, split.test);
     expect(result.test_data).toMatchObject({ kind: 'held_out_test_split', dataset: fileInfo.dataset_id });
-    expect((result.summary as { accuracy: number }).accuracy).toBeCloseTo((result.metrics as { accuracy: number }).accuracy, 12);
+    expect((result.summary as { accuracy: number }).accuracy).toBeCloseTo(
+      (result.metrics as { accuracy: number }).accuracy,
+      12,
+    );
 
     // Test data that does not exist is a 400 naming the field.
     const bad = expectOriginalError(
-      await call(server, 'POST', '/predict', { json: { session_id: sessionId, test_data_config: { data_source: 'nasa', dataset: 'hubble' } } }),
+      await call(server, 'POST', '/predict', {
+        json: { session_id: sessionId, test_data_config: { data_source: 'nasa', dataset: 'hubble' } },
+      }),
       400,
       'BAD_USER_INPUT',
     );
@@ -291,10 +467,20 @@ describe.skipIf(!HAS_KEPLER)("the original web client's upload journey", () => {
 
   it('an upload to an unknown session is a 404 and stores nothing for it; without a session it is just an upload', async () => {
     const csv = csvOf(keplerRows(60));
-    expectOriginalError(await call(server, 'POST', '/api/upload-csv', { multipart: fileForm(csv, 'a.csv', { session_id: 'ses_nope' }) }), 404, 'NOT_FOUND');
-    const alone = expectOriginalSuccess(await call(server, 'POST', '/api/upload-csv', { multipart: fileForm(csv, 'a.csv') }));
+    expectOriginalError(
+      await call(server, 'POST', '/api/upload-csv', { multipart: fileForm(csv, 'a.csv', { session_id: 'ses_nope' }) }),
+      404,
+      'NOT_FOUND',
+    );
+    const alone = expectOriginalSuccess(
+      await call(server, 'POST', '/api/upload-csv', { multipart: fileForm(csv, 'a.csv') }),
+    );
     expect(alone).toMatchObject({ session_id: null, file_info: { num_rows: 60 } });
-    expectOriginalError(await call(server, 'POST', '/api/upload-csv', { json: { file: 'a,b' } }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectOriginalError(
+      await call(server, 'POST', '/api/upload-csv', { json: { file: 'a,b' } }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
   });
 });
 
@@ -305,11 +491,17 @@ describe('the stepper is stored with the session', () => {
     let sessionId = '';
     try {
       sessionId = String(expectOriginalSuccess(await call(first, 'GET', '/select'), 201).session_id);
-      const step = (action: string, fields: Record<string, unknown> = {}) => call(first, 'POST', '/select', { json: { session_id: sessionId, action, ...fields } });
+      const step = (action: string, fields: Record<string, unknown> = {}) =>
+        call(first, 'POST', '/select', { json: { session_id: sessionId, action, ...fields } });
       expectOriginalSuccess(await step('update_data_source', { data_source: 'nasa', dataset: 'k2' }));
       expectOriginalSuccess(await step('next_step'));
       expectOriginalSuccess(await step('update_model', { model_type: 'svm' }));
-      expectOriginalSuccess(await step('update_hyperparameters', { hyperparameters: { C: '2' }, preprocessing_config: { scale: 'standard' } }));
+      expectOriginalSuccess(
+        await step('update_hyperparameters', {
+          hyperparameters: { C: '2' },
+          preprocessing_config: { scale: 'standard' },
+        }),
+      );
     } finally {
       await first.stop();
     }

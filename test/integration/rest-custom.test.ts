@@ -32,14 +32,19 @@ function failure(res: RestResponse, status: number, message?: string): Record<st
 /** The newer client polls every second and moves on at "completed"; here every 150 ms. */
 async function pollUntilCompleted(pathname: string): Promise<Record<string, unknown>[]> {
   const seen: Record<string, unknown>[] = [];
-  await waitFor(async () => {
-    const progress = success(await call(server, 'GET', pathname));
-    seen.push(progress);
-    expect(progress.status).not.toBe('error');
-    return progress.status === 'completed' ? progress : undefined;
-  }, 120_000, 150);
+  await waitFor(
+    async () => {
+      const progress = success(await call(server, 'GET', pathname));
+      seen.push(progress);
+      expect(progress.status).not.toBe('error');
+      return progress.status === 'completed' ? progress : undefined;
+    },
+    120_000,
+    150,
+  );
   for (const view of seen) expect(['initialized', 'running', 'completed']).toContain(view.status);
-  for (let i = 1; i < seen.length; i++) expect(seen[i].progress as number).toBeGreaterThanOrEqual(seen[i - 1].progress as number);
+  for (let i = 1; i < seen.length; i++)
+    expect(seen[i].progress as number).toBeGreaterThanOrEqual(seen[i - 1].progress as number);
   expect(seen[seen.length - 1]).toMatchObject({ progress: 100, status: 'completed' });
   expect(typeof seen[0].current_step).toBe('string');
   return seen;
@@ -56,7 +61,13 @@ interface CustomPrediction {
 }
 
 function expectCustomResult(result: Record<string, unknown>, testSize: number): CustomPrediction[] {
-  const metrics = result.metrics as { accuracy: number; f1_score: number; precision: number; recall: number; confusion_matrix: number[][] };
+  const metrics = result.metrics as {
+    accuracy: number;
+    f1_score: number;
+    precision: number;
+    recall: number;
+    confusion_matrix: number[][];
+  };
   const modelInfo = result.model_info as { feature_count: number; train_size: number; test_size: number };
   expect(modelInfo.test_size).toBe(testSize);
   for (const figure of [metrics.accuracy, metrics.f1_score, metrics.precision, metrics.recall]) {
@@ -80,7 +91,15 @@ function expectCustomResult(result: Record<string, unknown>, testSize: number): 
 describe.skipIf(!HAS_NASA)('POST /api/custom/train → progress → result', () => {
   it('trains on a NASA table (JSON), reports progress to completed, and returns metrics and explained predictions', async () => {
     const started = success(
-      await call(server, 'POST', '/api/custom/train', { json: { model_type: 'decision_tree', data_source: 'nasa', dataset_name: 'k2', hyperparameters: { max_depth: '6' }, data_format: 'csv' } }),
+      await call(server, 'POST', '/api/custom/train', {
+        json: {
+          model_type: 'decision_tree',
+          data_source: 'nasa',
+          dataset_name: 'k2',
+          hyperparameters: { max_depth: '6' },
+          data_format: 'csv',
+        },
+      }),
       202,
     );
     expect(started.message).toBe('Training started');
@@ -88,12 +107,21 @@ describe.skipIf(!HAS_NASA)('POST /api/custom/train → progress → result', () 
     await pollUntilCompleted(`/api/custom/progress/${sid}`);
 
     const result = success(await call(server, 'GET', `/api/custom/result/${sid}`));
-    const { trainingRun } = await server.data<{ trainingRun: { hyperparameters: { max_depth: number }; metrics: { accuracy: number; macroF1: number }; splitCounts: { test: number } } }>(
+    const { trainingRun } = await server.data<{
+      trainingRun: {
+        hyperparameters: { max_depth: number };
+        metrics: { accuracy: number; macroF1: number };
+        splitCounts: { test: number };
+      };
+    }>(
       'query ($id: ID!) { trainingRun(id: $id) { hyperparameters metrics { accuracy macroF1 } splitCounts { test } } }',
       { id: started.run_id },
     );
     expect(trainingRun.hyperparameters.max_depth).toBe(6);
-    expect(result.metrics).toMatchObject({ accuracy: trainingRun.metrics.accuracy, f1_score: trainingRun.metrics.macroF1 });
+    expect(result.metrics).toMatchObject({
+      accuracy: trainingRun.metrics.accuracy,
+      f1_score: trainingRun.metrics.macroF1,
+    });
     expect(result.model_info).toMatchObject({ model_type: 'decision_tree', dataset: 'k2' });
     expectCustomResult(result, trainingRun.splitCounts.test);
   });
@@ -101,61 +129,96 @@ describe.skipIf(!HAS_NASA)('POST /api/custom/train → progress → result', () 
   it('answers 400 "Training not completed yet" before a model, 404 "Session not found" for an unknown one, 400 naming a bad field', async () => {
     const { createSession } = await server.data<{ createSession: { id: string } }>('mutation { createSession { id } }');
     failure(await call(server, 'GET', `/api/custom/result/${createSession.id}`), 400, 'Training not completed yet');
-    expect(success(await call(server, 'GET', `/api/custom/progress/${createSession.id}`))).toMatchObject({ status: 'initialized', progress: 0 });
+    expect(success(await call(server, 'GET', `/api/custom/progress/${createSession.id}`))).toMatchObject({
+      status: 'initialized',
+      progress: 0,
+    });
     failure(await call(server, 'GET', '/api/custom/result/ses_nope'), 404, 'Session not found');
     failure(await call(server, 'GET', '/api/custom/progress/ses_nope'), 404, 'Session not found');
 
     const before = (await server.data<{ sessionCount: number }>('{ sessionCount }')).sessionCount;
-    const bad = failure(await call(server, 'POST', '/api/custom/train', { json: { model_type: 'random_forest', dataset_name: 'kepler', hyperparameters: { n_estimators: 0 } } }), 400);
+    const bad = failure(
+      await call(server, 'POST', '/api/custom/train', {
+        json: { model_type: 'random_forest', dataset_name: 'kepler', hyperparameters: { n_estimators: 0 } },
+      }),
+      400,
+    );
     expect(bad.field).toBe('hyperparameters.n_estimators');
-    expect(failure(await call(server, 'POST', '/api/custom/train', { json: { dataset_name: 'kepler' } }), 400).field).toBe('model_type');
-    expect(failure(await call(server, 'POST', '/api/custom/train', { json: { model_type: 'svm', data_source: 'user' } }), 400).field).toBe('training_file');
+    expect(
+      failure(await call(server, 'POST', '/api/custom/train', { json: { dataset_name: 'kepler' } }), 400).field,
+    ).toBe('model_type');
+    expect(
+      failure(
+        await call(server, 'POST', '/api/custom/train', { json: { model_type: 'svm', data_source: 'user' } }),
+        400,
+      ).field,
+    ).toBe('training_file');
     // A refused request leaves no session behind.
     expect((await server.data<{ sessionCount: number }>('{ sessionCount }')).sessionCount).toBe(before);
   });
 
-  it.skipIf(!HAS_KEPLER)('trains on a user training_file with a testing_file (multipart, hyperparameters as a JSON string)', async () => {
-    const rows = keplerRows(500);
-    const form = new FormData();
-    form.set('model_type', 'random_forest');
-    form.set('data_source', 'user');
-    form.set('hyperparameters', JSON.stringify({ n_estimators: 20, max_depth: 10 }));
-    form.set('training_file', new Blob([csvOf(rows.slice(0, 400))], { type: 'text/csv' }), 'train.csv');
-    form.set('testing_file', new Blob([csvOf(rows.slice(400))], { type: 'text/csv' }), 'test.csv');
-    const started = success(await call(server, 'POST', '/api/custom/train', { multipart: form }), 202);
-    await pollUntilCompleted(`/api/custom/progress/${String(started.session_id)}`);
-    const result = success(await call(server, 'GET', `/api/custom/result/${String(started.session_id)}`));
-    // The testing file is predicted: every one of its 100 rows, the first 50 listed with their actual class.
-    const predictions = expectCustomResult(result, 100);
-    const expectedNames = rows.slice(400, 450).map((r) => r.kepoi_name);
-    expect(predictions.map((p) => (p as unknown as { name: string }).name)).toEqual(expectedNames);
-  });
+  it.skipIf(!HAS_KEPLER)(
+    'trains on a user training_file with a testing_file (multipart, hyperparameters as a JSON string)',
+    async () => {
+      const rows = keplerRows(500);
+      const form = new FormData();
+      form.set('model_type', 'random_forest');
+      form.set('data_source', 'user');
+      form.set('hyperparameters', JSON.stringify({ n_estimators: 20, max_depth: 10 }));
+      form.set('training_file', new Blob([csvOf(rows.slice(0, 400))], { type: 'text/csv' }), 'train.csv');
+      form.set('testing_file', new Blob([csvOf(rows.slice(400))], { type: 'text/csv' }), 'test.csv');
+      const started = success(await call(server, 'POST', '/api/custom/train', { multipart: form }), 202);
+      await pollUntilCompleted(`/api/custom/progress/${String(started.session_id)}`);
+      const result = success(await call(server, 'GET', `/api/custom/result/${String(started.session_id)}`));
+      // The testing file is predicted: every one of its 100 rows, the first 50 listed with their actual class.
+      const predictions = expectCustomResult(result, 100);
+      const expectedNames = rows.slice(400, 450).map((r) => r.kepoi_name);
+      expect(predictions.map((p) => (p as unknown as { name: string }).name)).toEqual(expectedNames);
+    },
+  );
 });
 
 describe.skipIf(!HAS_NASA)('POST /api/pretrained/predict → progress → result', () => {
   it('trains the mission default once on first use and reuses it for the next request', async () => {
-    const first = success(await call(server, 'POST', '/api/pretrained/predict', { json: { data_source: 'nasa', dataset_name: 'k2' } }), 202);
+    const first = success(
+      await call(server, 'POST', '/api/pretrained/predict', { json: { data_source: 'nasa', dataset_name: 'k2' } }),
+      202,
+    );
     const sid = first.session_id as string;
     await pollUntilCompleted(`/api/pretrained/progress/${sid}`);
     const result = success(await call(server, 'GET', `/api/pretrained/result/${sid}`));
     expect(result.model_info).toMatchObject({ model_type: 'random_forest', dataset: 'k2' });
     // K2's own table means its held-out rows: the test split of the default model's run.
-    const { session } = await server.data<{ session: { runs: { totalCount: number }; latestSuccessfulRun: { splitCounts: { test: number } } } }>(
-      'query ($id: ID!) { session(id: $id) { runs { totalCount } latestSuccessfulRun { splitCounts { test } } } }',
-      { id: first.model_session_id },
-    );
+    const { session } = await server.data<{
+      session: { runs: { totalCount: number }; latestSuccessfulRun: { splitCounts: { test: number } } };
+    }>('query ($id: ID!) { session(id: $id) { runs { totalCount } latestSuccessfulRun { splitCounts { test } } } }', {
+      id: first.model_session_id,
+    });
     expectCustomResult(result, session.latestSuccessfulRun.splitCounts.test);
 
-    const second = success(await call(server, 'POST', '/api/pretrained/predict', { json: { data_source: 'nasa', dataset_name: 'k2' } }), 202);
+    const second = success(
+      await call(server, 'POST', '/api/pretrained/predict', { json: { data_source: 'nasa', dataset_name: 'k2' } }),
+      202,
+    );
     expect(second.model_session_id).toBe(first.model_session_id);
     expect(second.session_id).not.toBe(sid);
     const progress = success(await call(server, 'GET', `/api/pretrained/progress/${String(second.session_id)}`));
     expect(progress).toMatchObject({ status: 'completed', progress: 100 });
-    const again = await server.data<{ session: { runs: { totalCount: number } } }>('query ($id: ID!) { session(id: $id) { runs { totalCount } } }', { id: first.model_session_id });
+    const again = await server.data<{ session: { runs: { totalCount: number } } }>(
+      'query ($id: ID!) { session(id: $id) { runs { totalCount } } }',
+      { id: first.model_session_id },
+    );
     expect(again.session.runs.totalCount).toBe(1);
     expect(session.runs.totalCount).toBe(1);
 
     failure(await call(server, 'GET', '/api/pretrained/result/ses_nope'), 404, 'Session not found');
-    expect(failure(await call(server, 'POST', '/api/pretrained/predict', { json: { data_source: 'nasa', dataset_name: 'hubble' } }), 400).field).toBe('dataset_name');
+    expect(
+      failure(
+        await call(server, 'POST', '/api/pretrained/predict', {
+          json: { data_source: 'nasa', dataset_name: 'hubble' },
+        }),
+        400,
+      ).field,
+    ).toBe('dataset_name');
   });
 });

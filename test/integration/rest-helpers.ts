@@ -45,19 +45,33 @@ const templates = Object.keys(document.paths).map((template) => ({
 /** How many responses were checked, per documented operation and status (the OpenAPI test reads it). */
 export const checkedResponses = new Map<string, number>();
 
-export function expectMatchesOpenApi(method: string, pathname: string, response: Pick<RestResponse<unknown>, 'status' | 'headers' | 'body' | 'text'>): void {
+export function expectMatchesOpenApi(
+  method: string,
+  pathname: string,
+  response: Pick<RestResponse<unknown>, 'status' | 'headers' | 'body' | 'text'>,
+): void {
   const lower = method.toLowerCase();
   if (lower === 'options' || lower === 'head') return;
   const template = templates.find((t) => t.pattern.test(pathname) && document.paths[t.template][lower])?.template;
   const operation = template ? document.paths[template][lower] : undefined;
   // A success must be documented by its own status; errors may fall back to the documented default envelope.
-  const documented = operation ? (operation.responses[String(response.status)] ?? (response.status >= 400 ? operation.responses.default : undefined)) : undefined;
+  const documented = operation
+    ? (operation.responses[String(response.status)] ??
+      (response.status >= 400 ? operation.responses.default : undefined))
+    : undefined;
   const contentType = (response.headers.get('content-type') ?? '').split(';')[0].trim();
-  const errorSchema = (document.paths['/select'].post.responses.default.content as Record<string, MediaType>)['application/json'].schema;
-  const schema = documented ? documented.content?.[contentType]?.schema : response.status >= 400 ? errorSchema : undefined;
-  if (documented === undefined && response.status < 400) throw new Error(`${method} ${pathname} → ${response.status} is not in the OpenAPI document`);
+  const errorSchema = document.paths['/select'].post.responses.default.content!['application/json'].schema;
+  const schema = documented
+    ? documented.content?.[contentType]?.schema
+    : response.status >= 400
+      ? errorSchema
+      : undefined;
+  if (documented === undefined && response.status < 400)
+    throw new Error(`${method} ${pathname} → ${response.status} is not in the OpenAPI document`);
   if (documented && response.status < 400 && !documented.content?.[contentType]) {
-    throw new Error(`${method} ${pathname} → ${response.status} answered ${contentType}, not documented (${Object.keys(documented.content ?? {}).join(', ')})`);
+    throw new Error(
+      `${method} ${pathname} → ${response.status} answered ${contentType}, not documented (${Object.keys(documented.content ?? {}).join(', ')})`,
+    );
   }
   const key = `${method.toUpperCase()} ${template ?? '(unknown route)'} ${response.status}`;
   checkedResponses.set(key, (checkedResponses.get(key) ?? 0) + 1);
@@ -65,11 +79,18 @@ export function expectMatchesOpenApi(method: string, pathname: string, response:
   let validate = compiled.get(schema);
   if (!validate) compiled.set(schema, (validate = ajv.compile(schema)));
   if (!validate(response.body)) {
-    throw new Error(`${method} ${pathname} → ${response.status} does not match the OpenAPI document: ${ajv.errorsText(validate.errors)}\n${response.text.slice(0, 400)}`);
+    throw new Error(
+      `${method} ${pathname} → ${response.status} does not match the OpenAPI document: ${ajv.errorsText(validate.errors)}\n${response.text.slice(0, 400)}`,
+    );
   }
 }
 
-export async function call<B = Record<string, unknown>>(server: TestServer, method: string, pathname: string, options: CallOptions = {}): Promise<RestResponse<B>> {
+export async function call<B = Record<string, unknown>>(
+  server: TestServer,
+  method: string,
+  pathname: string,
+  options: CallOptions = {},
+): Promise<RestResponse<B>> {
   const url = new URL(pathname, server.url);
   for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.set(name, value);
   const headers: Record<string, string> = { ...options.headers };
@@ -88,7 +109,12 @@ export async function call<B = Record<string, unknown>>(server: TestServer, meth
   const response = await fetch(url, { method, headers, body });
   const text = await response.text();
   const isJson = (response.headers.get('content-type') ?? '').includes('json');
-  const result: RestResponse<B> = { status: response.status, headers: response.headers, text, body: (isJson && text ? JSON.parse(text) : {}) as B };
+  const result: RestResponse<B> = {
+    status: response.status,
+    headers: response.headers,
+    text,
+    body: (isJson && text ? JSON.parse(text) : {}) as B,
+  };
   expectMatchesOpenApi(method, url.pathname, result);
   return result;
 }

@@ -17,7 +17,13 @@ afterAll(() => server?.stop());
 
 interface Document {
   openapi: string;
-  paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties?: Record<string, { enum?: string[] }> } }> } }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      { requestBody?: { content: Record<string, { schema: { properties?: Record<string, { enum?: string[] }> } }> } }
+    >
+  >;
 }
 
 describe('GET /openapi.json', () => {
@@ -36,9 +42,17 @@ describe('GET /openapi.json', () => {
   it('documents every endpoint the server lists, in both APIs', async () => {
     const home = expectOriginalSuccess(await call(server, 'GET', '/'));
     const doc = openApiDocument() as unknown as Document;
-    const documented = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, '<$1>')}`));
+    const documented = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((m) => `${m.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, '<$1>')}`),
+    );
     expect(documented.sort()).toEqual([...(home.endpoints as string[]), 'GET /'].sort());
-    for (const endpoint of ['POST /api/custom/train', 'GET /api/custom/progress/<sid>', 'GET /api/pretrained/result/<sid>', 'POST /api/upload-csv', 'GET /api/hyperparameters/<model_type>']) {
+    for (const endpoint of [
+      'POST /api/custom/train',
+      'GET /api/custom/progress/<sid>',
+      'GET /api/pretrained/result/<sid>',
+      'POST /api/upload-csv',
+      'GET /api/hyperparameters/<model_type>',
+    ]) {
       expect(documented).toContain(endpoint);
     }
   });
@@ -46,16 +60,38 @@ describe('GET /openapi.json', () => {
   it('validates requests with the same schemas it documents', async () => {
     const doc = openApiDocument() as unknown as Document;
     const selectBody = doc.paths['/select'].post.requestBody?.content['application/json'].schema;
-    expect(selectBody?.properties?.action?.enum).toEqual(['update_data_source', 'update_model', 'update_hyperparameters', 'next_step', 'set_step']);
+    expect(selectBody?.properties?.action?.enum).toEqual([
+      'update_data_source',
+      'update_model',
+      'update_hyperparameters',
+      'next_step',
+      'set_step',
+    ]);
     const { session_id } = expectOriginalSuccess(await call(server, 'GET', '/select'), 201);
     // An action outside the documented enum, and a documented type violated, are refused by the router's zod check.
-    const action = expectOriginalError(await call(server, 'POST', '/select', { json: { session_id, action: 'fly' } }), 400, 'BAD_USER_INPUT');
-    expect(action).toMatchObject({ field: 'action', error: 'Unknown action "fly"; accepted: update_data_source, update_model, update_hyperparameters, next_step, set_step.' });
-    const step = expectOriginalError(await call(server, 'POST', '/select', { json: { session_id, action: 'set_step', step: [2] } }), 400, 'BAD_USER_INPUT');
+    const action = expectOriginalError(
+      await call(server, 'POST', '/select', { json: { session_id, action: 'fly' } }),
+      400,
+      'BAD_USER_INPUT',
+    );
+    expect(action).toMatchObject({
+      field: 'action',
+      error:
+        'Unknown action "fly"; accepted: update_data_source, update_model, update_hyperparameters, next_step, set_step.',
+    });
+    const step = expectOriginalError(
+      await call(server, 'POST', '/select', { json: { session_id, action: 'set_step', step: [2] } }),
+      400,
+      'BAD_USER_INPUT',
+    );
     expect(step.field).toBe('step');
     const query = expectOriginalError(await call(server, 'GET', '/training'), 400, 'BAD_USER_INPUT');
     expect(query).toMatchObject({ field: 'session_id', error: '"session_id" is required.' });
-    const limit = expectOriginalError(await call(server, 'GET', '/result', { query: { session_id: String(session_id), limit: 'lots' } }), 400, 'BAD_USER_INPUT');
+    const limit = expectOriginalError(
+      await call(server, 'GET', '/result', { query: { session_id: String(session_id), limit: 'lots' } }),
+      400,
+      'BAD_USER_INPUT',
+    );
     expect(limit.field).toBe('limit');
   });
 });
@@ -65,14 +101,27 @@ describe('the response check the REST tests run on every answer', () => {
     const real = await call(server, 'GET', '/api/frontend-status');
     const headers = real.headers;
     const body = real.body;
-    expect(() => expectMatchesOpenApi('GET', '/api/frontend-status', real)).not.toThrow();
+    expect(() => {
+      expectMatchesOpenApi('GET', '/api/frontend-status', real);
+    }).not.toThrow();
     const { frontend_built: _dropped, ...withoutField } = body;
-    expect(() => expectMatchesOpenApi('GET', '/api/frontend-status', { ...real, body: withoutField })).toThrow(/does not match/);
-    expect(() => expectMatchesOpenApi('GET', '/api/frontend-status', { ...real, body: { ...body, status: 'ok' } })).toThrow(/does not match/);
-    expect(() => expectMatchesOpenApi('GET', '/api/frontend-status', { status: 201, headers, body, text: '' })).toThrow(/not in the OpenAPI document/);
-    expect(() => expectMatchesOpenApi('GET', '/api/custom/progress/x', { status: 200, headers, body: { success: true, progress: 120, current_step: 'x', status: 'running', session_id: 'x' }, text: '' })).toThrow(
-      /does not match/,
-    );
+    expect(() => {
+      expectMatchesOpenApi('GET', '/api/frontend-status', { ...real, body: withoutField });
+    }).toThrow(/does not match/);
+    expect(() => {
+      expectMatchesOpenApi('GET', '/api/frontend-status', { ...real, body: { ...body, status: 'ok' } });
+    }).toThrow(/does not match/);
+    expect(() => {
+      expectMatchesOpenApi('GET', '/api/frontend-status', { status: 201, headers, body, text: '' });
+    }).toThrow(/not in the OpenAPI document/);
+    expect(() => {
+      expectMatchesOpenApi('GET', '/api/custom/progress/x', {
+        status: 200,
+        headers,
+        body: { success: true, progress: 120, current_step: 'x', status: 'running', session_id: 'x' },
+        text: '',
+      });
+    }).toThrow(/does not match/);
   });
 });
 
@@ -86,7 +135,8 @@ describe('GET /docs', () => {
     expect(page).not.toMatch(/<script|<link|https?:\/\/(?!json-schema)/);
     const doc = openApiDocument() as unknown as Document;
     for (const [path, methods] of Object.entries(doc.paths)) {
-      for (const method of Object.keys(methods)) expect(page).toContain(`${method.toUpperCase()} ${path.replace(/&/g, '&amp;')}`);
+      for (const method of Object.keys(methods))
+        expect(page).toContain(`${method.toUpperCase()} ${path.replace(/&/g, '&amp;')}`);
     }
     expect(page).toContain('href="/openapi.json"');
   });

@@ -24,7 +24,17 @@ function runServer(env: Record<string, string>, until: RegExp | null): Promise<S
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'startup-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: repoRoot,
-    env: { ...process.env, NASA_DATA_DIR: path.join(dir, 'nasa'), DATABASE_PATH: path.join(dir, 'db.sqlite'), UPLOAD_DIR: path.join(dir, 'uploads'), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'development', ...env },
+    env: {
+      ...process.env,
+      NASA_DATA_DIR: path.join(dir, 'nasa'),
+      DATABASE_PATH: path.join(dir, 'db.sqlite'),
+      UPLOAD_DIR: path.join(dir, 'uploads'),
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'development',
+      ...env,
+    },
   });
   let stdout = '';
   let stderr = '';
@@ -56,7 +66,9 @@ describe('npm start', () => {
 
   it('names the folder checked when a table is missing and the snapshot is off', async () => {
     const { stdout } = await runServer({ NASA_EMBEDDED_SNAPSHOT: 'off' }, /Uploads /);
-    expect(stdout).toMatch(/kepler\s+not available: The kepler table \(kepler_koi\.csv or kepler_koi\.csv\.gz\) is neither in \/\S+\/nasa \(NASA_DATA_DIR\)/);
+    expect(stdout).toMatch(
+      /kepler\s+not available: The kepler table \(kepler_koi\.csv or kepler_koi\.csv\.gz\) is neither in \/\S+\/nasa \(NASA_DATA_DIR\)/,
+    );
   }, 90_000);
 
   it('a port in use gives one line naming PORT and how to choose another, no stack trace', async () => {
@@ -66,10 +78,16 @@ describe('npm start', () => {
     try {
       const { code, stdout, stderr } = await runServer({ PORT: String(port) }, null);
       expect(code).toBe(2);
-      expect(stderr.trim().split('\n')).toEqual([`Port ${port} on 127.0.0.1 is already in use (another server is running there). Stop it, or choose another port: PORT=${port + 1} npm start`]);
+      expect(stderr.trim().split('\n')).toEqual([
+        `Port ${port} on 127.0.0.1 is already in use (another server is running there). Stop it, or choose another port: PORT=${port + 1} npm start`,
+      ]);
       expect(stdout).not.toMatch(/GraphiQL/);
     } finally {
-      await new Promise<void>((resolve) => busy.close(() => resolve()));
+      await new Promise<void>((resolve) =>
+        busy.close(() => {
+          resolve();
+        }),
+      );
     }
   }, 90_000);
 
@@ -78,10 +96,14 @@ describe('npm start', () => {
     fs.writeFileSync(file, 'not a folder');
     const database = await runServer({ DATABASE_PATH: path.join(file, 'db.sqlite') }, null);
     expect(database.code).toBe(2);
-    expect(database.stderr.trim().split('\n')).toEqual([`Cannot start: DATABASE_PATH: cannot use ${path.join(file, 'db.sqlite')}: a part of the path is a file, not a folder. Choose another path (DATABASE_PATH=...).`]);
+    expect(database.stderr.trim().split('\n')).toEqual([
+      `Cannot start: DATABASE_PATH: cannot use ${path.join(file, 'db.sqlite')}: a part of the path is a file, not a folder. Choose another path (DATABASE_PATH=...).`,
+    ]);
     const uploads = await runServer({ UPLOAD_DIR: path.join(file, 'uploads') }, null);
     expect(uploads.code).toBe(2);
-    expect(uploads.stderr.trim()).toMatch(/^Cannot start: UPLOAD_DIR: cannot use .*: a part of the path is a file, not a folder\./);
+    expect(uploads.stderr.trim()).toMatch(
+      /^Cannot start: UPLOAD_DIR: cannot use .*: a part of the path is a file, not a folder\./,
+    );
   }, 90_000);
 });
 
@@ -91,7 +113,9 @@ describe('one server per SQLite file', () => {
     try {
       const error = await startServer({ dir: first.dir }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(Error);
-      expect((error as Error).message).toMatch(/^DATABASE_PATH: .*test\.db is already used by another Exoplanet Playground server \(this process, since \d{4}-/);
+      expect((error as Error).message).toMatch(
+        /^DATABASE_PATH: .*test\.db is already used by another Exoplanet Playground server \(this process, since \d{4}-/,
+      );
       expect((error as Error).message).toMatch(/DATABASE_PATH=data\/other\.db npm start/);
       // The first server is untouched.
       expect((await first.gql('{ health { status } }')).data).toEqual({ health: { status: 'ok' } });
@@ -100,8 +124,15 @@ describe('one server per SQLite file', () => {
     }
     // kill -9 leaves the lock behind with a pid that no longer runs: the next start takes it over.
     const gone = spawn(process.execPath, ['-e', '0']);
-    const deadPid = await new Promise<number>((resolve) => gone.once('exit', () => resolve(gone.pid ?? 0)));
-    fs.writeFileSync(path.join(first.dir, 'test.db.lock'), JSON.stringify({ pid: deadPid, host: os.hostname(), startedAt: '2026-01-01T00:00:00.000Z' }));
+    const deadPid = await new Promise<number>((resolve) =>
+      gone.once('exit', () => {
+        resolve(gone.pid ?? 0);
+      }),
+    );
+    fs.writeFileSync(
+      path.join(first.dir, 'test.db.lock'),
+      JSON.stringify({ pid: deadPid, host: os.hostname(), startedAt: '2026-01-01T00:00:00.000Z' }),
+    );
     const again = await startServer({ dir: first.dir });
     expect((await again.gql('{ health { status } }')).data).toEqual({ health: { status: 'ok' } });
     await again.stop();

@@ -20,13 +20,26 @@ describe('graphql-ws: errors stay with their subscription', () => {
     client.on('closed', (event) => closeCodes.push((event as { code: number }).code));
     // Keep the socket busy with a long-lived subscription, as a real client would (a lazy client closes when idle).
     const { createSession } = await server.data<{ createSession: { id: string } }>('mutation { createSession { id } }');
-    await server.data('mutation ($s: ID!) { configureSession(input: { sessionId: $s, modelType: "random_forest", hyperparameters: { n_estimators: 1000 } }) { id } }', { s: createSession.id });
-    const { startTraining } = await server.data<{ startTraining: { id: string } }>('mutation ($s: ID!) { startTraining(sessionId: $s) { id } }', { s: createSession.id });
+    await server.data(
+      'mutation ($s: ID!) { configureSession(input: { sessionId: $s, modelType: "random_forest", hyperparameters: { n_estimators: 1000 } }) { id } }',
+      { s: createSession.id },
+    );
+    const { startTraining } = await server.data<{ startTraining: { id: string } }>(
+      'mutation ($s: ID!) { startTraining(sessionId: $s) { id } }',
+      { s: createSession.id },
+    );
     const progress: string[] = [];
     let progressEnded = false;
     const stopProgress = client.subscribe<{ trainingProgress: { status: string } }>(
-      { query: 'subscription ($r: ID!) { trainingProgress(runId: $r) { status } }', variables: { r: startTraining.id } },
-      { next: (value) => progress.push(value.data?.trainingProgress.status ?? '?'), error: () => (progressEnded = true), complete: () => (progressEnded = true) },
+      {
+        query: 'subscription ($r: ID!) { trainingProgress(runId: $r) { status } }',
+        variables: { r: startTraining.id },
+      },
+      {
+        next: (value) => progress.push(value.data?.trainingProgress.status ?? '?'),
+        error: () => (progressEnded = true),
+        complete: () => (progressEnded = true),
+      },
     );
     const run = (query: string) =>
       new Promise<{ errors?: readonly { message: string }[]; data?: unknown }>((resolve) => {
@@ -35,8 +48,12 @@ describe('graphql-ws: errors stay with their subscription', () => {
           { query },
           {
             next: (value) => (result = value),
-            error: (error) => resolve({ errors: Array.isArray(error) ? error : [{ message: String(error) }] }),
-            complete: () => resolve(result),
+            error: (error) => {
+              resolve({ errors: Array.isArray(error) ? error : [{ message: String(error) }] });
+            },
+            complete: () => {
+              resolve(result);
+            },
           },
         );
       });

@@ -8,7 +8,11 @@ interface Item {
 }
 
 function cache(maxBytes: number, disposed: string[] = []) {
-  return new ByteBudgetCache<Item>({ maxBytes, sizeOf: (item) => item.bytes, dispose: (item) => disposed.push(item.name) });
+  return new ByteBudgetCache<Item>({
+    maxBytes,
+    sizeOf: (item) => item.bytes,
+    dispose: (item) => disposed.push(item.name),
+  });
 }
 
 /** Lets disposals scheduled on later macrotasks run. */
@@ -86,7 +90,12 @@ describe('ByteBudgetCache', () => {
 
   it('drops entries unused for idleMs (an idle server returns the memory), keeps those in use', async () => {
     const disposed: string[] = [];
-    const c = new ByteBudgetCache<Item>({ maxBytes: 1000, sizeOf: (i) => i.bytes, dispose: (i) => disposed.push(i.name), idleMs: 60 });
+    const c = new ByteBudgetCache<Item>({
+      maxBytes: 1000,
+      sizeOf: (i) => i.bytes,
+      dispose: (i) => disposed.push(i.name),
+      idleMs: 60,
+    });
     await c.getOrLoad('old', item('old', 10));
     await c.getOrLoad('used', item('used', 10));
     for (let i = 0; i < 6; i++) {

@@ -23,9 +23,15 @@ function errorOf(fn: () => unknown): HyperparameterError {
 
 describe('catalog contents', () => {
   it('lists the seven model types once each', () => {
-    expect(MODEL_CATALOG.map((m) => m.id).sort()).toEqual(
-      ['decision_tree', 'logistic_regression', 'neural_network', 'pca', 'random_forest', 'svm', 'xgboost'],
-    );
+    expect(MODEL_CATALOG.map((m) => m.id).sort()).toEqual([
+      'decision_tree',
+      'logistic_regression',
+      'neural_network',
+      'pca',
+      'random_forest',
+      'svm',
+      'xgboost',
+    ]);
   });
 
   it('marks tree models as NaN-native and unscaled, the others as needing imputation and scaling', () => {
@@ -163,7 +169,9 @@ describe('validateHyperparameters: accepted input', () => {
         criterion: 'entropy',
       }),
     ).toMatchObject({ n_estimators: 250, max_depth: 12, bootstrap: false, max_features: 'log2', criterion: 'entropy' });
-    expect(validateHyperparameters('xgboost', { learning_rate: '0.05', subsample: '.8', n_estimators: '1e2' })).toMatchObject({
+    expect(
+      validateHyperparameters('xgboost', { learning_rate: '0.05', subsample: '.8', n_estimators: '1e2' }),
+    ).toMatchObject({
       learning_rate: 0.05,
       subsample: 0.8,
       n_estimators: 100,
@@ -175,7 +183,9 @@ describe('validateHyperparameters: accepted input', () => {
   it('reads integer lists from arrays, JSON text and comma lists', () => {
     expect(validateHyperparameters('neural_network', { hidden_layers: [64, 32] }).hidden_layers).toEqual([64, 32]);
     expect(validateHyperparameters('neural_network', { hidden_layers: '[64, 32]' }).hidden_layers).toEqual([64, 32]);
-    expect(validateHyperparameters('neural_network', { hidden_layers: '64,32,16' }).hidden_layers).toEqual([64, 32, 16]);
+    expect(validateHyperparameters('neural_network', { hidden_layers: '64,32,16' }).hidden_layers).toEqual([
+      64, 32, 16,
+    ]);
     expect(validateHyperparameters('neural_network', { hidden_layers: ['8', '4'] }).hidden_layers).toEqual([8, 4]);
     expect(validateHyperparameters('neural_network', { hidden_layers: 16 }).hidden_layers).toEqual([16]);
   });
@@ -240,7 +250,9 @@ describe('validateHyperparameters: rejected input', () => {
     expect(error.message).toBe('n_estimators must be an integer from 1 to 1000, got 0');
     expect(error.field).toBe('hyperparameters.n_estimators');
     expect(error.allowed).toBe('an integer from 1 to 1000');
-    expect(errorOf(() => validateHyperparameters('random_forest', { n_estimators: 1001 })).message).toContain('got 1001');
+    expect(errorOf(() => validateHyperparameters('random_forest', { n_estimators: 1001 })).message).toContain(
+      'got 1001',
+    );
     expect(errorOf(() => validateHyperparameters('xgboost', { max_depth: 17 })).message).toBe(
       'max_depth must be an integer from 1 to 16, got 17',
     );
@@ -352,7 +364,12 @@ describe('validateHyperparameters: rejected input', () => {
 
 describe("the original web client's scikit-learn names (form aliases)", () => {
   it('maps each alias, sent as a string, onto its catalog hyperparameter; the result has catalog names only', () => {
-    const nn = validateHyperparameters('neural_network', { hidden_layer_sizes: '100,50', activation: 'logistic', learning_rate: '0.01', max_iter: '40' });
+    const nn = validateHyperparameters('neural_network', {
+      hidden_layer_sizes: '100,50',
+      activation: 'logistic',
+      learning_rate: '0.01',
+      max_iter: '40',
+    });
     expect(nn).toMatchObject({ hidden_layers: [100, 50], activation: 'sigmoid', learning_rate: 0.01, epochs: 40 });
     expect(Object.keys(nn)).toEqual(getModelSpec('neural_network').hyperparameters.map((h) => h.name));
     expect(validateHyperparameters('neural_network', { learning_rate_init: '0.005' }).learning_rate).toBe(0.005);
@@ -361,11 +378,20 @@ describe("the original web client's scikit-learn names (form aliases)", () => {
   });
 
   it('accepts a fixed setting only with the values that match this implementation, and drops it', () => {
-    const linear = validateHyperparameters('logistic_regression', { fit_intercept: 'true', normalize: 'false', C: '0.5' });
+    const linear = validateHyperparameters('logistic_regression', {
+      fit_intercept: 'true',
+      normalize: 'false',
+      C: '0.5',
+    });
     expect(linear).toEqual({ C: 0.5, max_iter: 1000 });
-    expect(validateHyperparameters('logistic_regression', { fit_intercept: true, normalize: 'true' })).toEqual(defaultHyperparameters('logistic_regression'));
+    expect(validateHyperparameters('logistic_regression', { fit_intercept: true, normalize: 'true' })).toEqual(
+      defaultHyperparameters('logistic_regression'),
+    );
     for (const solver of ['auto', 'full', 'arpack', 'randomized']) {
-      expect(validateHyperparameters('pca', { svd_solver: solver, n_components: '5' })).toEqual({ ...defaultHyperparameters('pca'), n_components: 5 });
+      expect(validateHyperparameters('pca', { svd_solver: solver, n_components: '5' })).toEqual({
+        ...defaultHyperparameters('pca'),
+        n_components: 5,
+      });
     }
   });
 
@@ -373,16 +399,28 @@ describe("the original web client's scikit-learn names (form aliases)", () => {
     const intercept = errorOf(() => validateHyperparameters('logistic_regression', { fit_intercept: 'false' }));
     expect(intercept.field).toBe('hyperparameters.fit_intercept');
     expect(intercept.message).toContain('always fits an (unpenalised) intercept');
-    expect(errorOf(() => validateHyperparameters('pca', { svd_solver: 'lapack' })).field).toBe('hyperparameters.svd_solver');
-    expect(errorOf(() => validateHyperparameters('neural_network', { activation: 'softplus' })).field).toBe('hyperparameters.activation');
+    expect(errorOf(() => validateHyperparameters('pca', { svd_solver: 'lapack' })).field).toBe(
+      'hyperparameters.svd_solver',
+    );
+    expect(errorOf(() => validateHyperparameters('neural_network', { activation: 'softplus' })).field).toBe(
+      'hyperparameters.activation',
+    );
     // The alias carries the target's rules, named by the catalog's field.
-    expect(errorOf(() => validateHyperparameters('neural_network', { hidden_layer_sizes: '100,abc' })).field).toBe('hyperparameters.hidden_layers');
-    expect(errorOf(() => validateHyperparameters('neural_network', { max_iter: '0' })).field).toBe('hyperparameters.epochs');
+    expect(errorOf(() => validateHyperparameters('neural_network', { hidden_layer_sizes: '100,abc' })).field).toBe(
+      'hyperparameters.hidden_layers',
+    );
+    expect(errorOf(() => validateHyperparameters('neural_network', { max_iter: '0' })).field).toBe(
+      'hyperparameters.epochs',
+    );
     // A name and its alias together are ambiguous.
-    expect(errorOf(() => validateHyperparameters('neural_network', { epochs: 5, max_iter: 10 })).field).toBe('hyperparameters.max_iter');
+    expect(errorOf(() => validateHyperparameters('neural_network', { epochs: 5, max_iter: 10 })).field).toBe(
+      'hyperparameters.max_iter',
+    );
     // Aliases belong to their model: max_iter is logistic regression's own name, hidden_layer_sizes is not a tree's.
     expect(validateHyperparameters('logistic_regression', { max_iter: '50' }).max_iter).toBe(50);
-    expect(errorOf(() => validateHyperparameters('random_forest', { hidden_layer_sizes: '10' })).field).toBe('hyperparameters.hidden_layer_sizes');
+    expect(errorOf(() => validateHyperparameters('random_forest', { hidden_layer_sizes: '10' })).field).toBe(
+      'hyperparameters.hidden_layer_sizes',
+    );
   });
 
   it('declares each alias once, for a hyperparameter that exists, never shadowing a catalog name', () => {
@@ -394,12 +432,16 @@ describe("the original web client's scikit-learn names (form aliases)", () => {
         expect(names).not.toContain(alias.name);
         if ('target' in alias) expect(names).toContain(alias.target);
       }
-      for (const spec of model.hyperparameters) for (const target of Object.values(spec.valueAliases ?? {})) expect(spec.choices).toContain(target);
+      for (const spec of model.hyperparameters)
+        for (const target of Object.values(spec.valueAliases ?? {})) expect(spec.choices).toContain(target);
     }
   });
 
   it('toCatalogNames renames before a merge over stored values', () => {
-    expect(toCatalogNames('neural_network', { hidden_layer_sizes: '8', dropout_rate: 0.1 })).toEqual({ hidden_layers: '8', dropout_rate: 0.1 });
+    expect(toCatalogNames('neural_network', { hidden_layer_sizes: '8', dropout_rate: 0.1 })).toEqual({
+      hidden_layers: '8',
+      dropout_rate: 0.1,
+    });
     expect(toCatalogNames('random_forest', { n_estimators: 5 })).toEqual({ n_estimators: 5 });
   });
 });

@@ -49,7 +49,12 @@ describe('loadConfig', () => {
   });
 
   it('reads lists and numbers', () => {
-    const config = loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example', MAX_UPLOAD_MB: '5', TRAINING_CONCURRENCY: '3', PORT: '0' });
+    const config = loadConfig({
+      CORS_ORIGINS: 'https://a.example, https://b.example',
+      MAX_UPLOAD_MB: '5',
+      TRAINING_CONCURRENCY: '3',
+      PORT: '0',
+    });
     expect(config.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
     expect(config.maxUploadBytes).toBe(5 * 1024 * 1024);
     expect(config.trainingConcurrency).toBe(3);

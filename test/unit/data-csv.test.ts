@@ -1,10 +1,26 @@
 import { describe, it, expect } from 'vitest';
-import { parseCsv, parseCsvBuffer, numericColumn, profileColumns, parseNumber, isDecimalNumber, detectDelimiter } from '../../src/ml/data/index.js';
+import {
+  parseCsv,
+  parseCsvBuffer,
+  numericColumn,
+  profileColumns,
+  parseNumber,
+  isDecimalNumber,
+  detectDelimiter,
+} from '../../src/ml/data/index.js';
 import { expectDataError } from '../fixtures/data-fixtures.js';
 
 describe('parseCsv', () => {
   it('skips lines that start with # but keeps # inside fields', () => {
-    const text = ['# comment one', '#', 'name,value', 'Mo&#x10D;nik 1 b,3', '"#quoted",4', '# a trailing comment', 'x#y,5'].join('\n');
+    const text = [
+      '# comment one',
+      '#',
+      'name,value',
+      'Mo&#x10D;nik 1 b,3',
+      '"#quoted",4',
+      '# a trailing comment',
+      'x#y,5',
+    ].join('\n');
     const table = parseCsv(text);
     expect(table.columns).toEqual(['name', 'value']);
     expect(table.rows).toEqual([
@@ -27,7 +43,13 @@ describe('parseCsv', () => {
 
   it('skips comment lines in a CRLF file', () => {
     const table = parseCsv('# fixture\r\n#\r\na;b\r\n1;2\r\n3;4\r\n');
-    expect(table).toEqual({ columns: ['a', 'b'], rows: [['1', '2'], ['3', '4']] });
+    expect(table).toEqual({
+      columns: ['a', 'b'],
+      rows: [
+        ['1', '2'],
+        ['3', '4'],
+      ],
+    });
   });
 
   it('detects semicolon and tab delimiters', () => {
@@ -60,12 +82,22 @@ describe('parseCsv', () => {
   });
 
   it('rejects duplicate and empty column names', () => {
-    expectDataError(() => parseCsv('a,b,a\n1,2,3\n'), 'BAD_USER_INPUT', 'file', /Duplicate column name "a" \(columns 1 and 3\)/);
+    expectDataError(
+      () => parseCsv('a,b,a\n1,2,3\n'),
+      'BAD_USER_INPUT',
+      'file',
+      /Duplicate column name "a" \(columns 1 and 3\)/,
+    );
     expectDataError(() => parseCsv('a, ,c\n1,2,3\n'), 'BAD_USER_INPUT', 'file', /Column 2 of the header has no name/);
   });
 
   it('names the ragged row', () => {
-    expectDataError(() => parseCsv('a,b,c\n1,2,3\n4,5\n6,7,8\n'), 'BAD_USER_INPUT', 'file', /Data row 2 has 2 fields but the header has 3 columns/);
+    expectDataError(
+      () => parseCsv('a,b,c\n1,2,3\n4,5\n6,7,8\n'),
+      'BAD_USER_INPUT',
+      'file',
+      /Data row 2 has 2 fields but the header has 3 columns/,
+    );
     expectDataError(() => parseCsv('a,b\n1,2\n3,4\n5,6,7\n'), 'BAD_USER_INPUT', 'file', /Data row 3 has 3 fields/);
   });
 
@@ -73,13 +105,23 @@ describe('parseCsv', () => {
     const header = Array.from({ length: 6 }, (_, i) => `c${i}`).join(',');
     const row = Array.from({ length: 6 }, () => '1').join(',');
     expect(parseCsv(`${header}\n${row}\n`, { maxColumns: 6 }).columns).toHaveLength(6);
-    expectDataError(() => parseCsv(`${header}\n${row}\n`, { maxColumns: 5 }), 'BAD_USER_INPUT', 'file', /6 columns; at most 5/);
+    expectDataError(
+      () => parseCsv(`${header}\n${row}\n`, { maxColumns: 5 }),
+      'BAD_USER_INPUT',
+      'file',
+      /6 columns; at most 5/,
+    );
     const wide = Array.from({ length: 501 }, (_, i) => `c${i}`).join(',');
     expectDataError(() => parseCsv(`${wide}\n${wide}\n`), 'BAD_USER_INPUT', 'file', /at most 500/);
   });
 
   it('rejects an unterminated quote', () => {
-    expectDataError(() => parseCsv('a,b\n1,"open\n2,3\n'), 'BAD_USER_INPUT', 'file', /Malformed quoted field in data row 1/);
+    expectDataError(
+      () => parseCsv('a,b\n1,"open\n2,3\n'),
+      'BAD_USER_INPUT',
+      'file',
+      /Malformed quoted field in data row 1/,
+    );
   });
 
   it('rejects JSON, HTML and NUL characters as not CSV', () => {
@@ -113,13 +155,24 @@ describe('numbers and profiles', () => {
 
   it('isDecimalNumber agrees with parseNumber (brute force over a grammar-edge alphabet)', () => {
     const alphabet = ['0', '7', '.', 'e', 'E', '+', '-', 'x', 'b', 'o', ' ', '\u00a0', 'I'];
-    const cells: string[] = ['Infinity', '-Infinity', '1e999', '9'.repeat(400), `0.${'9'.repeat(400)}`, '1e-999', '0X1A', '0B1', '1_0'];
+    const cells: string[] = [
+      'Infinity',
+      '-Infinity',
+      '1e999',
+      '9'.repeat(400),
+      `0.${'9'.repeat(400)}`,
+      '1e-999',
+      '0X1A',
+      '0B1',
+      '1_0',
+    ];
     const grow = (prefix: string, depth: number) => {
       if (prefix !== '') cells.push(prefix);
       if (depth > 0) for (const ch of alphabet) grow(prefix + ch, depth - 1);
     };
     grow('', 4); // 13^1 + … + 13^4 strings
-    for (const cell of cells) expect(isDecimalNumber(cell), JSON.stringify(cell)).toBe(!Number.isNaN(parseNumber(cell)));
+    for (const cell of cells)
+      expect(isDecimalNumber(cell), JSON.stringify(cell)).toBe(!Number.isNaN(parseNumber(cell)));
     expect(cells.filter(isDecimalNumber).length).toBeGreaterThan(100);
   });
 

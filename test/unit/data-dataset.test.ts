@@ -35,8 +35,15 @@ describe('nasaLabeledTable', () => {
     expect(lt.groups).toEqual(['100', '100', '200', '400']);
     expect(lt.idColumns).toEqual(['kepoi_name', 'kepid', 'kepler_name']);
     expect(lt.defaultFeatures).toEqual(MISSIONS.kepler.defaultFeatures);
-    expect(lt.vettingFeatures).toEqual(['koi_score', 'koi_fpflag_nt', 'koi_fpflag_ss', 'koi_fpflag_co', 'koi_fpflag_ec']);
-    for (const c of ['koi_disposition', 'koi_pdisposition', 'koi_score', 'koi_fpflag_nt', 'kepler_name']) expect(lt.vettingColumns).toContain(c);
+    expect(lt.vettingFeatures).toEqual([
+      'koi_score',
+      'koi_fpflag_nt',
+      'koi_fpflag_ss',
+      'koi_fpflag_co',
+      'koi_fpflag_ec',
+    ]);
+    for (const c of ['koi_disposition', 'koi_pdisposition', 'koi_score', 'koi_fpflag_nt', 'kepler_name'])
+      expect(lt.vettingColumns).toContain(c);
     // kepid (group) and empty columns (koi_teq_err1 etc.) are never candidates
     expect(lt.featureCandidates).not.toContain('kepid');
     expect(lt.featureCandidates).not.toContain('koi_teq_err1');
@@ -61,12 +68,18 @@ describe('nasaLabeledTable', () => {
   });
 
   it('a table without the mission label column is refused', () => {
-    expectDataError(() => nasaLabeledTable('tess', 'toi,tid\n1.01,2\n'), 'BAD_USER_INPUT', 'file', /no "tfopwg_disp" column/);
+    expectDataError(
+      () => nasaLabeledTable('tess', 'toi,tid\n1.01,2\n'),
+      'BAD_USER_INPUT',
+      'file',
+      /no "tfopwg_disp" column/,
+    );
   });
 });
 
 describe('customLabeledTable', () => {
-  const custom = 'object_name,period,depth,score,label\nA,1.5,100,0.9,planet\nB,2.5,,0.1,false_positive\nC,3.5,300,0.5,\nD,4.5,400,0.7,planet\n';
+  const custom =
+    'object_name,period,depth,score,label\nA,1.5,100,0.9,planet\nB,2.5,,0.1,false_positive\nC,3.5,300,0.5,\nD,4.5,400,0.7,planet\n';
 
   it('detects the label column, drops unlabelled rows, sorts classes', () => {
     const lt = customLabeledTable(parseCsv(custom));
@@ -97,9 +110,19 @@ describe('customLabeledTable', () => {
 
   it('a detected label column that cannot be one is an error naming it, its classes and the other candidates', () => {
     // Before: `label` (one class) was silently replaced by `y`, which then became a 2-class label by accident.
-    expectDataError(() => customLabeledTable(parseCsv('label,y,v\nsame,1,1\nsame,0,2\n')), 'BAD_USER_INPUT', 'labelColumn', /Label column "label" \(detected by its name\) has only one class \(same\).*labelColumn.*y/);
+    expectDataError(
+      () => customLabeledTable(parseCsv('label,y,v\nsame,1,1\nsame,0,2\n')),
+      'BAD_USER_INPUT',
+      'labelColumn',
+      /Label column "label" \(detected by its name\) has only one class \(same\).*labelColumn.*y/,
+    );
     const many = ['target,v', ...Array.from({ length: 25 }, (_, i) => `${i},${i}`)].join('\n');
-    expectDataError(() => customLabeledTable(parseCsv(many)), 'BAD_USER_INPUT', 'labelColumn', /Label column "target" \(detected by its name\) has 25 distinct values/);
+    expectDataError(
+      () => customLabeledTable(parseCsv(many)),
+      'BAD_USER_INPUT',
+      'labelColumn',
+      /Label column "target" \(detected by its name\) has 25 distinct values/,
+    );
   });
 
   it('uses a given label column', () => {
@@ -109,12 +132,37 @@ describe('customLabeledTable', () => {
   });
 
   it('refuses a missing, unknown, single-class, too-many-class label, and no numeric feature', () => {
-    expectDataError(() => customLabeledTable(parseCsv('a,b\n1,2\n3,4\n')), 'BAD_USER_INPUT', 'labelColumn', /No label column found/);
-    expectDataError(() => customLabeledTable(parseCsv('a,b\n1,2\n3,4\n'), 'nope'), 'BAD_USER_INPUT', 'labelColumn', /"nope" is not in the table; columns: a, b/);
-    expectDataError(() => customLabeledTable(parseCsv('v,label\n1,x\n2,x\n3,\n'), 'label'), 'BAD_USER_INPUT', 'labelColumn', /only one class \(x\)/);
+    expectDataError(
+      () => customLabeledTable(parseCsv('a,b\n1,2\n3,4\n')),
+      'BAD_USER_INPUT',
+      'labelColumn',
+      /No label column found/,
+    );
+    expectDataError(
+      () => customLabeledTable(parseCsv('a,b\n1,2\n3,4\n'), 'nope'),
+      'BAD_USER_INPUT',
+      'labelColumn',
+      /"nope" is not in the table; columns: a, b/,
+    );
+    expectDataError(
+      () => customLabeledTable(parseCsv('v,label\n1,x\n2,x\n3,\n'), 'label'),
+      'BAD_USER_INPUT',
+      'labelColumn',
+      /only one class \(x\)/,
+    );
     const many = ['v,klass', ...Array.from({ length: 21 }, (_, i) => `${i},c${i}`)].join('\n');
-    expectDataError(() => customLabeledTable(parseCsv(many), 'klass'), 'BAD_USER_INPUT', 'labelColumn', /21 distinct values/);
-    expectDataError(() => customLabeledTable(parseCsv('name,label\nA,x\nB,y\n')), 'BAD_USER_INPUT', 'file', /no numeric feature/);
+    expectDataError(
+      () => customLabeledTable(parseCsv(many), 'klass'),
+      'BAD_USER_INPUT',
+      'labelColumn',
+      /21 distinct values/,
+    );
+    expectDataError(
+      () => customLabeledTable(parseCsv('name,label\nA,x\nB,y\n')),
+      'BAD_USER_INPUT',
+      'file',
+      /no numeric feature/,
+    );
   });
 
   it('a NASA-format upload gets its mission mapping and features (with or without the # header)', () => {
@@ -134,11 +182,19 @@ describe('customLabeledTable', () => {
   });
 
   it('a NASA-format upload with only one class is refused', () => {
-    const oneClass = csvText(['kepid', 'koi_disposition', 'koi_period', 'koi_depth', 'koi_prad'], [
-      { kepid: 1, koi_disposition: 'CONFIRMED', koi_period: 1, koi_depth: 2, koi_prad: 3 },
-      { kepid: 2, koi_disposition: 'CONFIRMED', koi_period: 2, koi_depth: 3, koi_prad: 4 },
-    ]);
-    expectDataError(() => customLabeledTable(parseCsv(oneClass)), 'BAD_USER_INPUT', 'labelColumn', /only one class \(planet\)/);
+    const oneClass = csvText(
+      ['kepid', 'koi_disposition', 'koi_period', 'koi_depth', 'koi_prad'],
+      [
+        { kepid: 1, koi_disposition: 'CONFIRMED', koi_period: 1, koi_depth: 2, koi_prad: 3 },
+        { kepid: 2, koi_disposition: 'CONFIRMED', koi_period: 2, koi_depth: 3, koi_prad: 4 },
+      ],
+    );
+    expectDataError(
+      () => customLabeledTable(parseCsv(oneClass)),
+      'BAD_USER_INPUT',
+      'labelColumn',
+      /only one class \(planet\)/,
+    );
   });
 
   it('a NASA-format upload with another label column chosen is treated as custom', () => {
@@ -163,7 +219,12 @@ describe('binaryTask', () => {
   });
 
   it('needs both classes', () => {
-    expectDataError(() => binaryTask(customLabeledTable(parseCsv('v,label\n1,a\n2,b\n'))), 'BAD_USER_INPUT', 'task', /false_positive/);
+    expectDataError(
+      () => binaryTask(customLabeledTable(parseCsv('v,label\n1,a\n2,b\n'))),
+      'BAD_USER_INPUT',
+      'task',
+      /false_positive/,
+    );
   });
 });
 
@@ -179,38 +240,88 @@ describe('featureMatrix and selectFeatures (leakage guard)', () => {
   });
 
   it('defaults to the physics-only features', () => {
-    expect(selectFeatures(lt)).toEqual({ features: MISSIONS.kepler.defaultFeatures, usesVettingFeatures: false, dropped: [] });
+    expect(selectFeatures(lt)).toEqual({
+      features: MISSIONS.kepler.defaultFeatures,
+      usesVettingFeatures: false,
+      dropped: [],
+    });
   });
 
   it('opting in without a list adds the vetting features and marks the run', () => {
     const selection = selectFeatures(lt, { useVettingFeatures: true });
-    expect(selection.features).toEqual([...MISSIONS.kepler.defaultFeatures, 'koi_score', 'koi_fpflag_nt', 'koi_fpflag_ss', 'koi_fpflag_co', 'koi_fpflag_ec']);
+    expect(selection.features).toEqual([
+      ...MISSIONS.kepler.defaultFeatures,
+      'koi_score',
+      'koi_fpflag_nt',
+      'koi_fpflag_ss',
+      'koi_fpflag_co',
+      'koi_fpflag_ec',
+    ]);
     expect(selection.usesVettingFeatures).toBe(true);
   });
 
   it('refuses vetting features without opt-in and accepts them with it', () => {
-    const error = expectDataError(() => selectFeatures(lt, { features: ['koi_period', 'koi_score', 'koi_fpflag_nt'] }), 'BAD_USER_INPUT', 'features');
+    const error = expectDataError(
+      () => selectFeatures(lt, { features: ['koi_period', 'koi_score', 'koi_fpflag_nt'] }),
+      'BAD_USER_INPUT',
+      'features',
+    );
     expect(error.message).toMatch(/koi_score, koi_fpflag_nt come from the vetting/);
     expect(error.message).toMatch(/useVettingFeatures: true/);
-    expect(selectFeatures(lt, { features: ['koi_period', 'koi_score'], useVettingFeatures: true })).toEqual({ features: ['koi_period', 'koi_score'], usesVettingFeatures: true, dropped: [] });
+    expect(selectFeatures(lt, { features: ['koi_period', 'koi_score'], useVettingFeatures: true })).toEqual({
+      features: ['koi_period', 'koi_score'],
+      usesVettingFeatures: true,
+      dropped: [],
+    });
     // Opting in with only physics features is not a vetting run.
     expect(selectFeatures(lt, { features: ['koi_period'], useVettingFeatures: true }).usesVettingFeatures).toBe(false);
   });
 
   it('validates a user list: unknown, text, reserved columns; drops empty ones', () => {
-    const unknown = expectDataError(() => selectFeatures(lt, { features: ['koi_period', 'koi_nope'] }), 'BAD_USER_INPUT', 'features', /Unknown feature column: koi_nope/);
+    const unknown = expectDataError(
+      () => selectFeatures(lt, { features: ['koi_period', 'koi_nope'] }),
+      'BAD_USER_INPUT',
+      'features',
+      /Unknown feature column: koi_nope/,
+    );
     expect(unknown.message).toContain('Valid features: koi_score, koi_fpflag_nt');
-    expectDataError(() => selectFeatures(lt, { features: ['koi_tce_delivname'] }), 'BAD_USER_INPUT', 'features', /koi_tce_delivname is not numeric/);
-    expectDataError(() => selectFeatures(lt, { features: ['kepid'] }), 'BAD_USER_INPUT', 'features', /kepid cannot be a feature/);
-    expectDataError(() => selectFeatures(lt, { features: ['koi_disposition'] }), 'BAD_USER_INPUT', 'features', /cannot be a feature/);
-    expect(selectFeatures(lt, { features: ['koi_period', 'koi_teq_err1', 'ra', 'koi_period'] })).toEqual({ features: ['koi_period', 'ra'], usesVettingFeatures: false, dropped: ['koi_teq_err1'] });
-    expectDataError(() => selectFeatures(lt, { features: ['koi_teq_err1'] }), 'BAD_USER_INPUT', 'features', /No usable feature/);
+    expectDataError(
+      () => selectFeatures(lt, { features: ['koi_tce_delivname'] }),
+      'BAD_USER_INPUT',
+      'features',
+      /koi_tce_delivname is not numeric/,
+    );
+    expectDataError(
+      () => selectFeatures(lt, { features: ['kepid'] }),
+      'BAD_USER_INPUT',
+      'features',
+      /kepid cannot be a feature/,
+    );
+    expectDataError(
+      () => selectFeatures(lt, { features: ['koi_disposition'] }),
+      'BAD_USER_INPUT',
+      'features',
+      /cannot be a feature/,
+    );
+    expect(selectFeatures(lt, { features: ['koi_period', 'koi_teq_err1', 'ra', 'koi_period'] })).toEqual({
+      features: ['koi_period', 'ra'],
+      usesVettingFeatures: false,
+      dropped: ['koi_teq_err1'],
+    });
+    expectDataError(
+      () => selectFeatures(lt, { features: ['koi_teq_err1'] }),
+      'BAD_USER_INPUT',
+      'features',
+      /No usable feature/,
+    );
   });
 });
 
 describe('loadNasaTable', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'data-load-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('reports a missing file with the data:fetch hint and the folder checked', async () => {
     expect(isNasaTableAvailable(dir, 'tess', { embedded: false })).toBe(false);

@@ -26,7 +26,8 @@ import { NASA_DIR, nasaTableText } from '../fixtures/nasa.js';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dataDir = NASA_DIR;
 const read = (m: MissionId) => nasaTableText(m);
-const counts = (classCounts: { label: string; count: number }[]) => Object.fromEntries(classCounts.map((c) => [c.label, c.count]));
+const counts = (classCounts: { label: string; count: number }[]) =>
+  Object.fromEntries(classCounts.map((c) => [c.label, c.count]));
 
 describe('Kepler table', () => {
   it('9,564 KOIs: 4,839 FP / 1,979 candidate / 2,746 planet; the 465 flag clipped', () => {
@@ -73,20 +74,35 @@ describe('Kepler table', () => {
       expect(Math.abs(part.length / n - [0.7, 0.1, 0.2][s])).toBeLessThan(0.01);
       const shares = [0, 0, 0];
       for (const i of part) shares[lt.labels[i]] += 1 / part.length;
-      shares.forEach((share, c) => expect(Math.abs(share - overall[c])).toBeLessThan(0.02));
+      shares.forEach((share, c) => {
+        expect(Math.abs(share - overall[c])).toBeLessThan(0.02);
+      });
     });
     const again = groupedStratifiedSplit(lt.labels, lt.groups, 3, DEFAULT_SPLIT_SIZES, 42);
     expect(Array.from(again.test)).toEqual(Array.from(split.test));
-    expect(Array.from(groupedStratifiedSplit(lt.labels, lt.groups, 3, DEFAULT_SPLIT_SIZES, 7).test)).not.toEqual(Array.from(split.test));
+    expect(Array.from(groupedStratifiedSplit(lt.labels, lt.groups, 3, DEFAULT_SPLIT_SIZES, 7).test)).not.toEqual(
+      Array.from(split.test),
+    );
   });
 
   it('the leakage guard keeps koi_score, koi_fpflag_* and koi_pdisposition out unless opted in', () => {
     const lt = nasaLabeledTable('kepler', read('kepler'));
     const { features, usesVettingFeatures } = selectFeatures(lt);
     expect(usesVettingFeatures).toBe(false);
-    for (const f of ['koi_score', 'koi_fpflag_nt', 'koi_fpflag_ss', 'koi_fpflag_co', 'koi_fpflag_ec', 'koi_pdisposition', 'koi_disposition']) expect(features).not.toContain(f);
+    for (const f of [
+      'koi_score',
+      'koi_fpflag_nt',
+      'koi_fpflag_ss',
+      'koi_fpflag_co',
+      'koi_fpflag_ec',
+      'koi_pdisposition',
+      'koi_disposition',
+    ])
+      expect(features).not.toContain(f);
     expect(() => selectFeatures(lt, { features: ['koi_period', 'koi_fpflag_co'] })).toThrow(/useVettingFeatures/);
-    expect(selectFeatures(lt, { features: ['koi_period', 'koi_fpflag_co'], useVettingFeatures: true }).usesVettingFeatures).toBe(true);
+    expect(
+      selectFeatures(lt, { features: ['koi_period', 'koi_fpflag_co'], useVettingFeatures: true }).usesVettingFeatures,
+    ).toBe(true);
     const X = featureMatrix(lt, features);
     expect([X.rows, X.cols]).toEqual([9564, 30]);
     // koi_depth is missing in 3.8 % of rows (PROVENANCE.md)

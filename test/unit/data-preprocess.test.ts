@@ -66,7 +66,9 @@ describe('fitPreprocessor', () => {
       expect(Array.from(q.stds)).toEqual(Array.from(p.stds));
       expect(Array.from(q.transform(data).data)).toEqual(Array.from(p.transform(data).data));
     }
-    const allNaN = Preprocessor.fromJSON(JSON.parse(JSON.stringify(fitPreprocessor(X, { impute: true, scale: true }).toJSON())));
+    const allNaN = Preprocessor.fromJSON(
+      JSON.parse(JSON.stringify(fitPreprocessor(X, { impute: true, scale: true }).toJSON())),
+    );
     expect(Number.isNaN(allNaN.ranges[2].max)).toBe(true);
   });
 

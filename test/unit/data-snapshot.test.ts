@@ -8,7 +8,15 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { EMBEDDED_SNAPSHOT_DIR, MISSIONS, MISSION_IDS, isNasaTableAvailable, loadNasaTable, parseExportDate, resolveNasaTable } from '../../src/ml/data/index.js';
+import {
+  EMBEDDED_SNAPSHOT_DIR,
+  MISSIONS,
+  MISSION_IDS,
+  isNasaTableAvailable,
+  loadNasaTable,
+  parseExportDate,
+  resolveNasaTable,
+} from '../../src/ml/data/index.js';
 
 interface ManifestEntry {
   mission: string;
@@ -19,7 +27,9 @@ interface ManifestEntry {
   sha256: string;
   gzipSha256: string;
 }
-const manifest = JSON.parse(fs.readFileSync(path.join(EMBEDDED_SNAPSHOT_DIR, 'manifest.json'), 'utf8')) as { tables: ManifestEntry[] };
+const manifest = JSON.parse(fs.readFileSync(path.join(EMBEDDED_SNAPSHOT_DIR, 'manifest.json'), 'utf8')) as {
+  tables: ManifestEntry[];
+};
 const provenance = fs.readFileSync(path.join(EMBEDDED_SNAPSHOT_DIR, 'PROVENANCE.md'), 'utf8');
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -41,15 +51,21 @@ describe('the embedded NASA snapshot', () => {
     expect(isNasaTableAvailable(empty, 'kepler', { embedded: false })).toBe(false);
     const kepler = await loadNasaTable(empty, 'kepler');
     expect(kepler.table.rows).toHaveLength(manifest.tables.find((t) => t.mission === 'kepler')!.labelledRows);
-    await expect(loadNasaTable(empty, 'kepler', { embedded: false })).rejects.toThrow(new RegExp(`neither in ${empty.replace(/[\\/]/g, '.')}`));
+    await expect(loadNasaTable(empty, 'kepler', { embedded: false })).rejects.toThrow(
+      new RegExp(`neither in ${empty.replace(/[\\/]/g, '.')}`),
+    );
   });
 });
 
 describe('parseExportDate', () => {
   it("reads the archive's header line and data:fetch's ISO line", () => {
     // The archive's header: a first line naming the archive, then the export time on a line of its own.
-    expect(parseExportDate('# NASA Exoplanet Archive export\n# Sun Nov 16 08:09:22 2025\n#\nkepid\n')?.toISOString()).toBe('2025-11-16T08:09:22.000Z');
-    expect(parseExportDate('# Downloaded by npm run data:fetch at 2026-12-01T10:11:12.000Z\nkepid\n')?.toISOString()).toBe('2026-12-01T10:11:12.000Z');
+    expect(
+      parseExportDate('# NASA Exoplanet Archive export\n# Sun Nov 16 08:09:22 2025\n#\nkepid\n')?.toISOString(),
+    ).toBe('2025-11-16T08:09:22.000Z');
+    expect(
+      parseExportDate('# Downloaded by npm run data:fetch at 2026-12-01T10:11:12.000Z\nkepid\n')?.toISOString(),
+    ).toBe('2026-12-01T10:11:12.000Z');
     expect(parseExportDate('kepid,koi_period\n1,2\n')).toBeNull();
   });
 });

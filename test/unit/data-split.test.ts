@@ -58,7 +58,9 @@ describe('groupedStratifiedSplit', () => {
     expect(Math.abs(split.validation.length / n - 0.15)).toBeLessThan(0.01);
     expect(Math.abs(split.test.length / n - 0.25)).toBeLessThan(0.01);
     for (const part of [split.train, split.validation, split.test]) {
-      classShares(labels, part, 3).forEach((share, c) => expect(Math.abs(share - overall[c])).toBeLessThan(0.02));
+      classShares(labels, part, 3).forEach((share, c) => {
+        expect(Math.abs(share - overall[c])).toBeLessThan(0.02);
+      });
     }
   });
 
@@ -90,15 +92,31 @@ describe('groupedStratifiedSplit', () => {
     const y = Int32Array.from({ length: 200 }, (_, i) => i % 2);
     const g = Array.from({ length: 200 }, (_, i) => (i < 50 ? 'big' : `s${i}`));
     const split = groupedStratifiedSplit(y, g, 2, DEFAULT_SPLIT_SIZES, 9);
-    const sidesOfBig = [split.train, split.validation, split.test].filter((part) => Array.from(part).some((i) => i < 50));
+    const sidesOfBig = [split.train, split.validation, split.test].filter((part) =>
+      Array.from(part).some((i) => i < 50),
+    );
     expect(sidesOfBig).toHaveLength(1);
     expect(sidesOfBig[0].filter((i) => i < 50)).toHaveLength(50);
   });
 
   it('validates sizes and labels', () => {
-    expectDataError(() => groupedStratifiedSplit(labels, groups, 3, { train: 0.7, validation: 0.2, test: 0.2 }, 1), 'BAD_USER_INPUT', 'split', /add up to 1/);
-    expectDataError(() => groupedStratifiedSplit(labels, groups, 3, { train: 1.2, validation: -0.1, test: -0.1 }, 1), 'BAD_USER_INPUT', 'split');
-    expectDataError(() => groupedStratifiedSplit(labels, groups, 3, { train: 1, validation: 0, test: 0 }, 1), 'BAD_USER_INPUT', 'split', /must not be empty/);
+    expectDataError(
+      () => groupedStratifiedSplit(labels, groups, 3, { train: 0.7, validation: 0.2, test: 0.2 }, 1),
+      'BAD_USER_INPUT',
+      'split',
+      /add up to 1/,
+    );
+    expectDataError(
+      () => groupedStratifiedSplit(labels, groups, 3, { train: 1.2, validation: -0.1, test: -0.1 }, 1),
+      'BAD_USER_INPUT',
+      'split',
+    );
+    expectDataError(
+      () => groupedStratifiedSplit(labels, groups, 3, { train: 1, validation: 0, test: 0 }, 1),
+      'BAD_USER_INPUT',
+      'split',
+      /must not be empty/,
+    );
     expect(() => groupedStratifiedSplit(Int32Array.from([0, 3]), null, 3, DEFAULT_SPLIT_SIZES, 1)).toThrow(RangeError);
     expect(() => groupedStratifiedSplit(Int32Array.from([0, 1]), ['a'], 2, DEFAULT_SPLIT_SIZES, 1)).toThrow(RangeError);
   });

@@ -61,7 +61,13 @@ describe('evaluate: binary, hand-computed', () => {
 
   it('confusion matrix, accuracy and log loss', () => {
     // Predicted (argmax): 1 1 1 0 0 0.
-    expect(m.confusionMatrix).toEqual({ labels: ['no', 'yes'], matrix: [[2, 1], [1, 2]] });
+    expect(m.confusionMatrix).toEqual({
+      labels: ['no', 'yes'],
+      matrix: [
+        [2, 1],
+        [1, 2],
+      ],
+    });
     expect(m.accuracy).toBeCloseTo(4 / 6, 12);
     const expected = -(Math.log(0.9) * 2 + Math.log(0.1) + Math.log(0.6) * 2 + Math.log(0.4)) / 6;
     expect(m.logLoss).toBeCloseTo(expected, 12);
@@ -113,14 +119,24 @@ describe('evaluate: three classes, hand-computed', () => {
     // F1 of 'a' = 2·4 / (4 + 10); 'b' and 'c' are present, F1 0.
     expect(m.majorityBaseline.macroF1).toBeCloseTo(8 / 14 / 3, 12);
     const given = evaluate(y, probaFor(predicted, 3), ['a', 'b', 'c'], { majorityClass: 1 });
-    expect(given.majorityBaseline).toEqual({ label: 'b', accuracy: 0.2, macroF1: expect.closeTo(((2 * 2) / 12) / 3, 12) });
+    expect(given.majorityBaseline).toEqual({
+      label: 'b',
+      accuracy: 0.2,
+      macroF1: expect.closeTo((2 * 2) / 12 / 3, 12),
+    });
   });
 
   it('calibration bins the top-class confidence', () => {
     const bins = m.calibration.topClass;
     expect(bins).toHaveLength(10);
     // Every row has confidence .8 → bin [0.8, 0.9), 7 of 10 correct.
-    expect(bins[8]).toEqual({ lower: 0.8, upper: 0.9, count: 10, meanPredicted: expect.closeTo(0.8, 12), observed: 0.7 });
+    expect(bins[8]).toEqual({
+      lower: 0.8,
+      upper: 0.9,
+      count: 10,
+      meanPredicted: expect.closeTo(0.8, 12),
+      observed: 0.7,
+    });
     expect(bins[0]).toMatchObject({ count: 0, meanPredicted: null, observed: null });
     expect(m.calibration.expectedCalibrationError).toBeCloseTo(0.1, 12);
     // Per class: P(a) is .8 on 4 rows predicted 'a' (3 are 'a') and .1 on the other 6 (1 is 'a').
@@ -133,16 +149,51 @@ describe('evaluate: three classes, hand-computed', () => {
 describe('evaluate: agrees with scikit-learn 1.2.1', () => {
   // Reference values printed by sklearn.metrics on this exact input (integer-like scores, so many ties,
   // including argmax ties, which both resolve to the first class).
-  const y = Int32Array.from([0, 0, 0, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 2, 2, 2, 2, 0]);
+  const y = Int32Array.from([
+    0, 0, 0, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 2, 2, 2, 2,
+    0,
+  ]);
   const rows = [
-    [0.82, 0.09, 0.09], [0.23, 0.08, 0.69], [0.6, 0.33, 0.07], [0.11, 0.33, 0.56], [0.47, 0.33, 0.2],
-    [0.07, 0.47, 0.46], [0.14, 0.14, 0.72], [0.18, 0.53, 0.29], [0.29, 0.29, 0.42], [0.38, 0.08, 0.54],
-    [0.3, 0.39, 0.31], [0.23, 0.23, 0.54], [0.3, 0.3, 0.4], [0.23, 0.69, 0.08], [0.05, 0.47, 0.48],
-    [0.43, 0.14, 0.43], [0.06, 0.53, 0.41], [0.38, 0.23, 0.39], [0.08, 0.54, 0.38], [0.09, 0.27, 0.64],
-    [0.45, 0.27, 0.28], [0.07, 0.47, 0.46], [0.22, 0.39, 0.39], [0.18, 0.41, 0.41], [0.27, 0.27, 0.46],
-    [0.41, 0.18, 0.41], [0.54, 0.23, 0.23], [0.36, 0.36, 0.28], [0.09, 0.64, 0.27], [0.39, 0.39, 0.22],
-    [0.47, 0.37, 0.16], [0.69, 0.23, 0.08], [0.24, 0.43, 0.33], [0.18, 0.53, 0.29], [0.43, 0.14, 0.43],
-    [0.41, 0.41, 0.18], [0.41, 0.53, 0.06], [0.23, 0.38, 0.39], [0.43, 0.43, 0.14], [0.41, 0.53, 0.06],
+    [0.82, 0.09, 0.09],
+    [0.23, 0.08, 0.69],
+    [0.6, 0.33, 0.07],
+    [0.11, 0.33, 0.56],
+    [0.47, 0.33, 0.2],
+    [0.07, 0.47, 0.46],
+    [0.14, 0.14, 0.72],
+    [0.18, 0.53, 0.29],
+    [0.29, 0.29, 0.42],
+    [0.38, 0.08, 0.54],
+    [0.3, 0.39, 0.31],
+    [0.23, 0.23, 0.54],
+    [0.3, 0.3, 0.4],
+    [0.23, 0.69, 0.08],
+    [0.05, 0.47, 0.48],
+    [0.43, 0.14, 0.43],
+    [0.06, 0.53, 0.41],
+    [0.38, 0.23, 0.39],
+    [0.08, 0.54, 0.38],
+    [0.09, 0.27, 0.64],
+    [0.45, 0.27, 0.28],
+    [0.07, 0.47, 0.46],
+    [0.22, 0.39, 0.39],
+    [0.18, 0.41, 0.41],
+    [0.27, 0.27, 0.46],
+    [0.41, 0.18, 0.41],
+    [0.54, 0.23, 0.23],
+    [0.36, 0.36, 0.28],
+    [0.09, 0.64, 0.27],
+    [0.39, 0.39, 0.22],
+    [0.47, 0.37, 0.16],
+    [0.69, 0.23, 0.08],
+    [0.24, 0.43, 0.33],
+    [0.18, 0.53, 0.29],
+    [0.43, 0.14, 0.43],
+    [0.41, 0.41, 0.18],
+    [0.41, 0.53, 0.06],
+    [0.23, 0.38, 0.39],
+    [0.43, 0.43, 0.14],
+    [0.41, 0.53, 0.06],
   ];
   const m = evaluate(y, Float64Array.from(rows.flat()), ['a', 'b', 'c']);
 
@@ -165,7 +216,11 @@ describe('evaluate: agrees with scikit-learn 1.2.1', () => {
     expect(m.balancedAccuracy).toBeCloseTo(1 / 3, 12);
     expect(m.accuracy).toBeCloseTo(0.325, 12);
     expect(m.logLoss).toBeCloseTo(1.1542603684322903, 10);
-    expect(m.confusionMatrix.matrix).toEqual([[6, 5, 5], [2, 3, 3], [6, 6, 4]]);
+    expect(m.confusionMatrix.matrix).toEqual([
+      [6, 5, 5],
+      [2, 3, 3],
+      [6, 6, 4],
+    ]);
   });
 });
 

@@ -71,9 +71,9 @@ describe('permutationImportance', () => {
       if (calls === 2) controller.abort();
       return predictProba(M);
     };
-    expect(() =>
-      permutationImportance(counting, X, y, 3, { seed: 1, repeats: 2, signal: controller.signal }),
-    ).toThrow(AbortError);
+    expect(() => permutationImportance(counting, X, y, 3, { seed: 1, repeats: 2, signal: controller.signal })).toThrow(
+      AbortError,
+    );
     expect(calls).toBe(2);
   });
 });

@@ -249,7 +249,9 @@ describe('samplingShapley', () => {
       const started = performance.now();
       const result = samplingShapley(model, row, background, 2, 3, { seed: 1 });
       const ms = performance.now() - started;
-      console.log(`samplingShapley ${name}: ${ms.toFixed(0)} ms (d=30, background ${background.rows}, ${result.permutations} permutations)`);
+      console.log(
+        `samplingShapley ${name}: ${ms.toFixed(0)} ms (d=30, background ${background.rows}, ${result.permutations} permutations)`,
+      );
       expect(Math.abs(result.residual)).toBeLessThan(1e-12);
       // The target is 1 s; the bound leaves room for a loaded 2-core machine.
       expect(ms).toBeLessThan(3000);

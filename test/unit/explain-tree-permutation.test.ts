@@ -8,7 +8,15 @@ import { importanceDataset } from '../fixtures/importance-data.js';
 /** The importance fixture with 10 % of feature 1 missing (NaN paths are exercised). */
 const dataset = (rows: number, seed: number) => importanceDataset(rows, seed, 0.1);
 
-const forestParams = { n_estimators: 40, max_depth: null, min_samples_split: 2, min_samples_leaf: 1, criterion: 'gini', max_features: 'sqrt', bootstrap: true };
+const forestParams = {
+  n_estimators: 40,
+  max_depth: null,
+  min_samples_split: 2,
+  min_samples_leaf: 1,
+  criterion: 'gini',
+  max_features: 'sqrt',
+  bootstrap: true,
+};
 
 describe('forestPermutationImportance', async () => {
   const train = dataset(1200, 3);
@@ -27,7 +35,13 @@ describe('forestPermutationImportance', async () => {
   });
 
   it('matches for a single deep tree too', async () => {
-    const tree = (await decisionTreeTrainer.fit(train.X, train.y, 3, { max_depth: null, min_samples_split: 2, min_samples_leaf: 1, criterion: 'gini' }, { seed: 1 })) as ForestModel;
+    const tree = (await decisionTreeTrainer.fit(
+      train.X,
+      train.y,
+      3,
+      { max_depth: null, min_samples_split: 2, min_samples_leaf: 1, criterion: 'gini' },
+      { seed: 1 },
+    )) as ForestModel;
     const fast = forestPermutationImportance(tree.trees, test.X, test.y, 3, { seed: 2, repeats: 3 });
     const slow = permutationImportance((M) => tree.predictProba(M), test.X, test.y, 3, { seed: 2, repeats: 3 });
     for (let j = 0; j < 4; j++) expect(fast.mean[j]).toBeCloseTo(slow.mean[j], 12);
@@ -59,7 +73,11 @@ describe('forestPermutationImportance', async () => {
 
   it('reports one step per tree and stops when aborted', () => {
     const steps: number[] = [];
-    forestPermutationImportance(forest.trees, test.X, test.y, 3, { seed: 1, repeats: 2, onProgress: (done, total) => steps.push(done / total) });
+    forestPermutationImportance(forest.trees, test.X, test.y, 3, {
+      seed: 1,
+      repeats: 2,
+      onProgress: (done, total) => steps.push(done / total),
+    });
     expect(steps.length).toBe(40);
     expect(steps.at(-1)).toBe(1);
     const controller = new AbortController();

@@ -15,7 +15,9 @@ import {
 const page = () => withVariablesSeed(renderGraphiQL(GRAPHIQL_OPTIONS), GRAPHIQL_OPTIONS);
 
 const operations = (): OperationDefinitionNode[] =>
-  parse(GRAPHIQL_EXAMPLE_DOCUMENT).definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  parse(GRAPHIQL_EXAMPLE_DOCUMENT).definitions.filter(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+  );
 
 describe('GraphiQL example document', () => {
   it('is valid against the schema', () => {
@@ -42,7 +44,10 @@ describe('GraphiQL example document', () => {
     const variables = JSON.parse(GRAPHIQL_EXAMPLE_VARIABLES) as Record<string, unknown>;
     for (const operation of operations()) {
       const result = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
-      expect(result.errors?.map((e) => e.message), operation.name?.value).toBeUndefined();
+      expect(
+        result.errors?.map((e) => e.message),
+        operation.name?.value,
+      ).toBeUndefined();
     }
   });
 
@@ -64,9 +69,13 @@ describe('GraphiQL page', () => {
   it('carries every asset inline: no script, style, font or icon from another host', () => {
     const html = page();
     // The page's own markup, without the inline code and styles (whose text may mention URLs as data).
-    const markup = html.replace(/(<script\b[^>]*>)[\s\S]*?<\/script>/gi, '$1</script>').replace(/<style>[\s\S]*?<\/style>/gi, '<style></style>');
+    const markup = html
+      .replace(/(<script\b[^>]*>)[\s\S]*?<\/script>/gi, '$1</script>')
+      .replace(/<style>[\s\S]*?<\/style>/gi, '<style></style>');
     expect(markup).toContain('<link rel="icon" href="data:');
-    const external = [...markup.matchAll(/<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?([^"' >]+)/gi)].map((m) => m[1]).filter((url) => !url.startsWith('data:'));
+    const external = [...markup.matchAll(/<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?([^"' >]+)/gi)]
+      .map((m) => m[1])
+      .filter((url) => !url.startsWith('data:'));
     expect(external).toEqual([]);
     expect(html).not.toMatch(/@import\s+(?:url\()?["']?https?:/i);
     expect(html).toContain('<title>Exoplanet Playground</title>');
@@ -81,7 +90,10 @@ describe('GraphiQL page', () => {
     const script = /<script>(try\{if\(localStorage[^<]*)<\/script>/.exec(html)?.[1];
     expect(script).toBeDefined();
     const store = new Map<string, string>();
-    const localStorage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v) };
+    const localStorage = {
+      getItem: (k: string) => store.get(k) ?? null,
+      setItem: (k: string, v: string) => void store.set(k, v),
+    };
     const run = new Function('localStorage', script ?? '') as (storage: typeof localStorage) => void;
     run(localStorage);
     expect(store.get('graphiql:variables')).toBe(GRAPHIQL_EXAMPLE_VARIABLES);

@@ -24,7 +24,8 @@ export function gaussianBlobs(seed: number, rows: number, d: number, numClasses:
   for (let i = 0; i < rows; i++) {
     const label = i % numClasses;
     y[i] = label;
-    for (let j = 0; j < d; j++) data[i * d + j] = rng.normal() + (j % numClasses === label && j < numClasses ? separation : 0);
+    for (let j = 0; j < d; j++)
+      data[i * d + j] = rng.normal() + (j % numClasses === label && j < numClasses ? separation : 0);
   }
   return { X: { rows, cols: d, data }, y, numClasses };
 }
@@ -58,20 +59,44 @@ export function macroF1(proba: Float64Array, y: Int32Array, numClasses: number):
 }
 
 export const KEPLER_PHYSICS_12 = [
-  'koi_period', 'koi_duration', 'koi_depth', 'koi_prad', 'koi_teq', 'koi_insol',
-  'koi_impact', 'koi_model_snr', 'koi_steff', 'koi_slogg', 'koi_srad', 'koi_kepmag',
+  'koi_period',
+  'koi_duration',
+  'koi_depth',
+  'koi_prad',
+  'koi_teq',
+  'koi_insol',
+  'koi_impact',
+  'koi_model_snr',
+  'koi_steff',
+  'koi_slogg',
+  'koi_srad',
+  'koi_kepmag',
 ];
 
 /** 30 physics columns (the 12 above plus measurement uncertainties), a Kepler-sized matrix for timings. */
 export const KEPLER_PHYSICS_30 = [
   ...KEPLER_PHYSICS_12,
-  'koi_period_err1', 'koi_period_err2', 'koi_duration_err1', 'koi_duration_err2', 'koi_depth_err1', 'koi_depth_err2',
-  'koi_prad_err1', 'koi_prad_err2', 'koi_insol_err1', 'koi_insol_err2', 'koi_impact_err1', 'koi_impact_err2',
-  'koi_steff_err1', 'koi_steff_err2', 'koi_slogg_err1', 'koi_slogg_err2', 'koi_srad_err1', 'koi_srad_err2',
+  'koi_period_err1',
+  'koi_period_err2',
+  'koi_duration_err1',
+  'koi_duration_err2',
+  'koi_depth_err1',
+  'koi_depth_err2',
+  'koi_prad_err1',
+  'koi_prad_err2',
+  'koi_insol_err1',
+  'koi_insol_err2',
+  'koi_impact_err1',
+  'koi_impact_err2',
+  'koi_steff_err1',
+  'koi_steff_err2',
+  'koi_slogg_err1',
+  'koi_slogg_err2',
+  'koi_srad_err1',
+  'koi_srad_err2',
 ];
 
 const LABELS: Record<string, number> = { 'FALSE POSITIVE': 0, CANDIDATE: 1, CONFIRMED: 2 };
-
 
 /**
  * Kepler KOI, 3 classes, seeded stratified 70/30 split (not grouped by star: good enough for a model check),
@@ -110,7 +135,10 @@ export function loadKepler(columns: string[], seed = 42): { train: Dataset; test
   const means = new Float64Array(d);
   const scales = new Float64Array(d);
   for (let j = 0; j < d; j++) {
-    const values = trainIndex.map((i) => data[i * d + j]).filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+    const values = trainIndex
+      .map((i) => data[i * d + j])
+      .filter((v) => !Number.isNaN(v))
+      .sort((a, b) => a - b);
     const mid = values.length >> 1;
     medians[j] = values.length === 0 ? 0 : values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
     const filled = trainIndex.map((i) => (Number.isNaN(data[i * d + j]) ? medians[j] : data[i * d + j]));

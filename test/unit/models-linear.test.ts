@@ -5,7 +5,14 @@ import { AbortError, type Matrix } from '../../src/ml/types.js';
 import { accuracy, gaussianBlobs } from './models-fixtures.js';
 
 /** Independent implementation of the penalised objective (sum form, as scikit-learn writes it). */
-function objective(X: Matrix, y: Int32Array, K: number, C: number, coef: Float64Array, intercept: Float64Array): number {
+function objective(
+  X: Matrix,
+  y: Int32Array,
+  K: number,
+  C: number,
+  coef: Float64Array,
+  intercept: Float64Array,
+): number {
   const proba = softmaxRegressionProba({ numClasses: K, numFeatures: X.cols, outputs: K, coef, intercept }, X);
   let loss = 0;
   for (let i = 0; i < X.rows; i++) loss -= Math.log(proba[i * K + y[i]]);
@@ -23,7 +30,8 @@ function referenceData(): { X: Matrix; y: Int32Array } {
   const y = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     y[i] = i % 3;
-    for (let j = 0; j < d; j++) data[i * d + j] = rng.normal() * 1.5 + (j === y[i] ? 1.2 : 0) + (j === 4 ? y[i] * 0.3 : 0);
+    for (let j = 0; j < d; j++)
+      data[i * d + j] = rng.normal() * 1.5 + (j === y[i] ? 1.2 : 0) + (j === 4 ? y[i] * 0.3 : 0);
   }
   return { X: { rows: n, cols: d, data }, y };
 }
@@ -37,8 +45,12 @@ describe('logistic regression', () => {
     const sklearnCoef = [0.355817, -0.234482, -0.211361, -0.054586, -0.119615, -0.154443, 0.410363, -0.206957, -0.007282,
       0.024384, -0.201374, -0.175881, 0.418318, 0.061868, 0.095231];
     const sklearnIntercept = [0.060554, -0.063906, 0.003352];
-    sklearnCoef.forEach((w, i) => expect(fit.coef[i]).toBeCloseTo(w, 4));
-    sklearnIntercept.forEach((b, k) => expect(fit.intercept[k]).toBeCloseTo(b, 4));
+    sklearnCoef.forEach((w, i) => {
+      expect(fit.coef[i]).toBeCloseTo(w, 4);
+    });
+    sklearnIntercept.forEach((b, k) => {
+      expect(fit.intercept[k]).toBeCloseTo(b, 4);
+    });
   });
 
   it('stops at a stationary point: zero gradient (finite differences) and lower objective than perturbed points', async () => {
@@ -52,7 +64,8 @@ describe('logistic regression', () => {
       const minus = Float64Array.from(fit.coef);
       plus[p] += h;
       minus[p] -= h;
-      const gradient = (objective(X, y, 3, C, plus, fit.intercept) - objective(X, y, 3, C, minus, fit.intercept)) / (2 * h);
+      const gradient =
+        (objective(X, y, 3, C, plus, fit.intercept) - objective(X, y, 3, C, minus, fit.intercept)) / (2 * h);
       expect(Math.abs(gradient)).toBeLessThan(X.rows * 1e-6 + 1e-4); // sum form: n × (mean-gradient tol 1e-6) + FD error
     }
     const rng = new Random(9);
@@ -81,13 +94,21 @@ describe('logistic regression', () => {
   it('separates Gaussian blobs, gives rows summing to 1, normalised importance led by the informative inputs', async () => {
     const train = gaussianBlobs(1, 900, 6, 3);
     const test = gaussianBlobs(2, 600, 6, 3);
-    const model = await logisticRegressionTrainer.fit(train.X, train.y, 3, { C: 1, max_iter: 1000 }, { seed: 1, validation: test });
+    const model = await logisticRegressionTrainer.fit(
+      train.X,
+      train.y,
+      3,
+      { C: 1, max_iter: 1000 },
+      { seed: 1, validation: test },
+    );
     const proba = model.predictProba(test.X);
     expect(accuracy(proba, test.y, 3)).toBeGreaterThan(0.95);
     for (let i = 0; i < test.X.rows; i++) expect(proba[i * 3] + proba[i * 3 + 1] + proba[i * 3 + 2]).toBeCloseTo(1, 12);
     const importance = model.featureImportance();
     expect(importance.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 12);
-    expect(Math.min(importance[0], importance[1], importance[2])).toBeGreaterThan(3 * Math.max(importance[3], importance[4], importance[5]));
+    expect(Math.min(importance[0], importance[1], importance[2])).toBeGreaterThan(
+      3 * Math.max(importance[3], importance[4], importance[5]),
+    );
     const history = model.history();
     expect(history.length).toBeGreaterThan(1);
     expect(history.at(-1)!.valAccuracy).toBeGreaterThan(0.95);
@@ -107,16 +128,24 @@ describe('logistic regression', () => {
     const train = gaussianBlobs(4, 2000, 10, 3, 1);
     const controller = new AbortController();
     controller.abort();
-    await expect(logisticRegressionTrainer.fit(train.X, train.y, 3, {}, { seed: 1, signal: controller.signal })).rejects.toBeInstanceOf(AbortError);
+    await expect(
+      logisticRegressionTrainer.fit(train.X, train.y, 3, {}, { seed: 1, signal: controller.signal }),
+    ).rejects.toBeInstanceOf(AbortError);
     const midway = new AbortController();
     let steps = 0;
-    const run = logisticRegressionTrainer.fit(train.X, train.y, 3, { C: 1e4 }, {
-      seed: 1,
-      signal: midway.signal,
-      onStep: () => {
-        if (++steps === 3) midway.abort();
+    const run = logisticRegressionTrainer.fit(
+      train.X,
+      train.y,
+      3,
+      { C: 1e4 },
+      {
+        seed: 1,
+        signal: midway.signal,
+        onStep: () => {
+          if (++steps === 3) midway.abort();
+        },
       },
-    });
+    );
     await expect(run).rejects.toBeInstanceOf(AbortError);
     expect(steps).toBe(3);
   });

@@ -12,8 +12,14 @@ import { gaussianBlobs } from './models-fixtures.js';
 
 const cases: [string, Hyperparameters][] = [
   ['relu', { hidden_layers: [16, 8], activation: 'relu', dropout_rate: 0, learning_rate: 0.01 }],
-  ['tanh + batch norm', { hidden_layers: [12, 6], activation: 'tanh', batch_norm: true, dropout_rate: 0, learning_rate: 0.01 }],
-  ['sigmoid + batch norm', { hidden_layers: [10], activation: 'sigmoid', batch_norm: true, dropout_rate: 0, learning_rate: 0.02 }],
+  [
+    'tanh + batch norm',
+    { hidden_layers: [12, 6], activation: 'tanh', batch_norm: true, dropout_rate: 0, learning_rate: 0.01 },
+  ],
+  [
+    'sigmoid + batch norm',
+    { hidden_layers: [10], activation: 'sigmoid', batch_norm: true, dropout_rate: 0, learning_rate: 0.02 },
+  ],
 ];
 
 describe('neural network training engine', () => {
@@ -46,7 +52,8 @@ describe('neural network training engine', () => {
       const actual = engine.snapshot();
       expect(actual.map((a) => a.length)).toEqual(expected.map((e) => e.length));
       let worst = 0;
-      for (let w = 0; w < expected.length; w++) for (let i = 0; i < expected[w].length; i++) worst = Math.max(worst, Math.abs(actual[w][i] - expected[w][i]));
+      for (let w = 0; w < expected.length; w++)
+        for (let i = 0; i < expected[w].length; i++) worst = Math.max(worst, Math.abs(actual[w][i] - expected[w][i]));
       // float32 (tfjs) vs float64 (ours) arithmetic; measured ≤ 1e-6; a wrong gradient moves weights by ~learning rate per step.
       expect(worst).toBeLessThan(p.learningRate * 1e-3);
       // ...and the weights did move.

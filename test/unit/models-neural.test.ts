@@ -20,11 +20,17 @@ describe('neural network', () => {
     const train = gaussianBlobs(41, 900, 6, 3, 3);
     const test = gaussianBlobs(42, 450, 6, 3, 3);
     const steps: number[] = [];
-    const model = (await neuralNetworkTrainer.fit(train.X, train.y, 3, { ...small, early_stopping_patience: 0 }, {
-      seed: 1,
-      validation: test,
-      onStep: (s) => steps.push(s.step),
-    })) as Network;
+    const model = (await neuralNetworkTrainer.fit(
+      train.X,
+      train.y,
+      3,
+      { ...small, early_stopping_patience: 0 },
+      {
+        seed: 1,
+        validation: test,
+        onStep: (s) => steps.push(s.step),
+      },
+    )) as Network;
     const proba = model.predictProba(test.X);
     expect(accuracy(proba, test.y, 3)).toBeGreaterThan(0.93);
     for (let i = 0; i < test.X.rows; i++) expect(proba[i * 3] + proba[i * 3 + 1] + proba[i * 3 + 2]).toBeCloseTo(1, 12);
@@ -57,9 +63,20 @@ describe('neural network', () => {
     const train = gaussianBlobs(44, 120, 10, 3, 1);
     const validation = gaussianBlobs(45, 300, 10, 3, 1);
     // A big network on few noisy rows overfits quickly: validation loss turns up.
-    const model = (await neuralNetworkTrainer.fit(train.X, train.y, 3, {
-      hidden_layers: [128, 128], epochs: 200, learning_rate: 0.01, dropout_rate: 0, batch_size: 16, early_stopping_patience: 5,
-    }, { seed: 2, validation })) as Network;
+    const model = (await neuralNetworkTrainer.fit(
+      train.X,
+      train.y,
+      3,
+      {
+        hidden_layers: [128, 128],
+        epochs: 200,
+        learning_rate: 0.01,
+        dropout_rate: 0,
+        batch_size: 16,
+        early_stopping_patience: 5,
+      },
+      { seed: 2, validation },
+    )) as Network;
     const history = model.history();
     expect(history.length).toBeLessThan(200);
     const best = Math.min(...history.map((p) => p.valLoss!));
@@ -80,7 +97,13 @@ describe('neural network', () => {
       abortedAt = performance.now();
       controller.abort();
     }, 700);
-    const run = neuralNetworkTrainer.fit(big.X, big.y, 3, { hidden_layers: [128, 64, 32], epochs: 50 }, { seed: 1, signal: controller.signal });
+    const run = neuralNetworkTrainer.fit(
+      big.X,
+      big.y,
+      3,
+      { hidden_layers: [128, 64, 32], epochs: 50 },
+      { seed: 1, signal: controller.signal },
+    );
     await expect(run).rejects.toBeInstanceOf(AbortError);
     const latency = performance.now() - abortedAt;
     expect(abortedAt).toBeGreaterThan(0);
@@ -88,7 +111,13 @@ describe('neural network', () => {
     expect(tf.memory().numTensors).toBe(before);
 
     const train = gaussianBlobs(47, 200, 4, 3, 3);
-    const model = (await neuralNetworkTrainer.fit(train.X, train.y, 3, { ...small, epochs: 3, batch_norm: true }, { seed: 1, validation: train })) as Network;
+    const model = (await neuralNetworkTrainer.fit(
+      train.X,
+      train.y,
+      3,
+      { ...small, epochs: 3, batch_norm: true },
+      { seed: 1, validation: train },
+    )) as Network;
     const weights = tf.memory().numTensors - before;
     expect(weights).toBe(12); // 2 dense kernels (no bias with batch norm) + 2×4 batch-norm + output kernel & bias
     for (let i = 0; i < 3; i++) model.predictProba(train.X);

@@ -44,7 +44,9 @@ describe('pca', () => {
       for (let j = 0; j < d; j++) alignment += p.components[a * d + j] * rotation[a][j];
       expect(Math.abs(alignment)).toBeGreaterThan(0.999);
     }
-    [25, 9, 1, 0.25, 0.01].forEach((variance, c) => expect(p.explainedVariance[c] / variance).toBeCloseTo(1, 1));
+    [25, 9, 1, 0.25, 0.01].forEach((variance, c) => {
+      expect(p.explainedVariance[c] / variance).toBeCloseTo(1, 1);
+    });
     expect(p.explainedVarianceRatio.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 12);
     // Projections are uncorrelated with the component variances; whitening gives unit variance.
     const Z = pcaTransform(fitPca(X, 3, true), X);
@@ -75,7 +77,13 @@ describe('pca', () => {
   it('classifies blobs through the components; importance goes back to the informative inputs; round-trips', async () => {
     const train = gaussianBlobs(31, 900, 8, 3);
     const test = gaussianBlobs(32, 600, 8, 3);
-    const model = await pcaTrainer.fit(train.X, train.y, 3, { n_components: 2, C: 1, max_iter: 500 }, { seed: 1, validation: test });
+    const model = await pcaTrainer.fit(
+      train.X,
+      train.y,
+      3,
+      { n_components: 2, C: 1, max_iter: 500 },
+      { seed: 1, validation: test },
+    );
     const proba = model.predictProba(test.X);
     expect(accuracy(proba, test.y, 3)).toBeGreaterThan(0.95);
     for (let i = 0; i < test.X.rows; i++) expect(proba[i * 3] + proba[i * 3 + 1] + proba[i * 3 + 2]).toBeCloseTo(1, 12);

@@ -1,16 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import { coupleProbabilities, resolveGamma, sigmoidPredict, sigmoidTrain, svmTrainer } from '../../src/ml/models/svm.js';
+import {
+  coupleProbabilities,
+  resolveGamma,
+  sigmoidPredict,
+  sigmoidTrain,
+  svmTrainer,
+} from '../../src/ml/models/svm.js';
 import { fitSoftmaxRegression } from '../../src/ml/models/linear.js';
 import { Random } from '../../src/ml/random.js';
 import { AbortError, type Matrix, type TrainedClassifier } from '../../src/ml/types.js';
 import { accuracy, gaussianBlobs } from './models-fixtures.js';
 
-type Svm = TrainedClassifier & { decisionFunction(X: Matrix): Float64Array; numSupportVectors: number; trainRows: number };
+type Svm = TrainedClassifier & {
+  decisionFunction(X: Matrix): Float64Array;
+  numSupportVectors: number;
+  trainRows: number;
+};
 
 describe('svm', () => {
   it('finds the maximum-margin line on a hand-checked problem: x = ±1, linear ⇒ f(x) = −x (class 0 is +1)', async () => {
     const X: Matrix = { rows: 4, cols: 1, data: Float64Array.from([-1, -2, 1, 2]) };
-    const model = (await svmTrainer.fit(X, Int32Array.from([0, 0, 1, 1]), 2, { kernel: 'linear', C: 10 }, { seed: 1 })) as Svm;
+    const model = (await svmTrainer.fit(
+      X,
+      Int32Array.from([0, 0, 1, 1]),
+      2,
+      { kernel: 'linear', C: 10 },
+      { seed: 1 },
+    )) as Svm;
     const f = model.decisionFunction({ rows: 3, cols: 1, data: Float64Array.from([-1, 0, 1]) });
     expect(f[0]).toBeCloseTo(1, 2);
     expect(f[1]).toBeCloseTo(0, 2);
@@ -61,7 +77,9 @@ describe('svm', () => {
     expect(model.history().at(-1)!.valAccuracy).toBeGreaterThan(0.9);
     const importance = model.featureImportance();
     expect(importance.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 12);
-    expect(Math.min(importance[0], importance[1], importance[2])).toBeGreaterThan(Math.max(importance[3], importance[4]));
+    expect(Math.min(importance[0], importance[1], importance[2])).toBeGreaterThan(
+      Math.max(importance[3], importance[4]),
+    );
   });
 
   it('poly and sigmoid kernels train; absent classes get probability 0', async () => {
@@ -92,7 +110,12 @@ describe('svm', () => {
     }
     const [A, B] = sigmoidTrain(decisions, positive);
     // Same maximum-likelihood fit by the (independent) logistic regression solver, unpenalised: P = σ(w·f + b).
-    const reference = await fitSoftmaxRegression({ rows: decisions.length, cols: 1, data: decisions }, Int32Array.from(positive), 2, { C: 1e12, maxIter: 500 });
+    const reference = await fitSoftmaxRegression(
+      { rows: decisions.length, cols: 1, data: decisions },
+      Int32Array.from(positive),
+      2,
+      { C: 1e12, maxIter: 500 },
+    );
     expect(A).toBeCloseTo(-reference.coef[0], 2); // Platt's smoothed targets move it by ~1/n
     expect(B).toBeCloseTo(-reference.intercept[0], 2);
     expect(A).toBeCloseTo(-1.5, 0);
@@ -101,7 +124,9 @@ describe('svm', () => {
     for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) if (i !== j) r[i * 3 + j] = p[i] / (p[i] + p[j]);
     const out = new Float64Array(3);
     coupleProbabilities(3, r, out);
-    out.forEach((v, i) => expect(v).toBeCloseTo(p[i], 2)); // libsvm stops at max error 0.005/k
+    out.forEach((v, i) => {
+      expect(v).toBeCloseTo(p[i], 2);
+    }); // libsvm stops at max error 0.005/k
   });
 
   it('subsamples to max_train_rows (stratified) and honours the abort signal', async () => {
@@ -111,13 +136,19 @@ describe('svm', () => {
     expect(accuracy(small.predictProba(train.X), train.y, 3)).toBeGreaterThan(0.9);
     const controller = new AbortController();
     let steps = 0;
-    const run = svmTrainer.fit(train.X, train.y, 3, {}, {
-      seed: 1,
-      signal: controller.signal,
-      onStep: () => {
-        if (++steps === 2) controller.abort();
+    const run = svmTrainer.fit(
+      train.X,
+      train.y,
+      3,
+      {},
+      {
+        seed: 1,
+        signal: controller.signal,
+        onStep: () => {
+          if (++steps === 2) controller.abort();
+        },
       },
-    });
+    );
     await expect(run).rejects.toBeInstanceOf(AbortError);
     expect(steps).toBe(2);
   });

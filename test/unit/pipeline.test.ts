@@ -15,7 +15,11 @@ import type { ModelTypeId } from '../../src/ml/types.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-function config(modelType: ModelTypeId, hyperparameters: Record<string, unknown>, extra: Partial<PipelineConfig> = {}): PipelineConfig {
+function config(
+  modelType: ModelTypeId,
+  hyperparameters: Record<string, unknown>,
+  extra: Partial<PipelineConfig> = {},
+): PipelineConfig {
   return {
     modelType,
     hyperparameters: validateHyperparameters(modelType, hyperparameters),
@@ -43,43 +47,72 @@ describe('training pipeline on the Kepler table', () => {
     ['pca', { n_components: 0.95 }],
     ['svm', { max_train_rows: 1500 }],
     ['neural_network', { hidden_layers: [32, 16], epochs: 8, batch_size: 128 }],
-  ])('%s trains with small settings and beats the majority baseline by a clear margin', async (modelType, hyperparameters) => {
-    const steps: number[] = [];
-    const result = await trainPipeline(kepler, config(modelType, hyperparameters), { threads: 1, onStep: (p) => steps.push(p.step) });
-    const { metrics } = result;
-    expect(metrics.macro.f1 as number).toBeGreaterThan((metrics.majorityBaseline.macroF1 as number) + 0.25);
-    expect(metrics.accuracy as number).toBeGreaterThan((metrics.majorityBaseline.accuracy as number) + 0.1);
-    expect(steps.length).toBeGreaterThan(0);
-    expect(result.featureImportance).toHaveLength(result.features.length);
-    expect(result.featureImportance.reduce((sum, f) => sum + f.importance, 0)).toBeCloseTo(1, 6);
-    // No NaN or Infinity reaches JSON.
-    expect(JSON.stringify(result.metrics)).not.toMatch(/NaN|Infinity/);
-    // The stored artifact predicts exactly what the trained model did.
-    const predictor = await Predictor.load(JSON.parse(JSON.stringify(result.artifact)));
-    const rows = kepler.table.rows.slice(0, 5).map((row) => Object.fromEntries(kepler.table.columns.map((c, i) => [c, row[i]])));
-    const predictions = predictor.predictRows(rows);
-    for (const p of predictions) expect(p.probabilities.reduce((s, c) => s + c.probability, 0)).toBeCloseTo(1, 9);
-  });
+  ])(
+    '%s trains with small settings and beats the majority baseline by a clear margin',
+    async (modelType, hyperparameters) => {
+      const steps: number[] = [];
+      const result = await trainPipeline(kepler, config(modelType, hyperparameters), {
+        threads: 1,
+        onStep: (p) => steps.push(p.step),
+      });
+      const { metrics } = result;
+      expect(metrics.macro.f1!).toBeGreaterThan(metrics.majorityBaseline.macroF1! + 0.25);
+      expect(metrics.accuracy!).toBeGreaterThan(metrics.majorityBaseline.accuracy! + 0.1);
+      expect(steps.length).toBeGreaterThan(0);
+      expect(result.featureImportance).toHaveLength(result.features.length);
+      expect(result.featureImportance.reduce((sum, f) => sum + f.importance, 0)).toBeCloseTo(1, 6);
+      // No NaN or Infinity reaches JSON.
+      expect(JSON.stringify(result.metrics)).not.toMatch(/NaN|Infinity/);
+      // The stored artifact predicts exactly what the trained model did.
+      const predictor = await Predictor.load(JSON.parse(JSON.stringify(result.artifact)));
+      const rows = kepler.table.rows
+        .slice(0, 5)
+        .map((row) => Object.fromEntries(kepler.table.columns.map((c, i) => [c, row[i]])));
+      const predictions = predictor.predictRows(rows);
+      for (const p of predictions) expect(p.probabilities.reduce((s, c) => s + c.probability, 0)).toBeCloseTo(1, 9);
+    },
+  );
 
   it('keeps vetting columns out unless opted in, and marks runs that use them', async () => {
     const { features } = selectFeatures(kepler, {});
-    for (const leak of ['koi_score', 'koi_fpflag_nt', 'koi_fpflag_ss', 'koi_fpflag_co', 'koi_fpflag_ec', 'koi_pdisposition', 'koi_disposition']) {
+    for (const leak of [
+      'koi_score',
+      'koi_fpflag_nt',
+      'koi_fpflag_ss',
+      'koi_fpflag_co',
+      'koi_fpflag_ec',
+      'koi_pdisposition',
+      'koi_disposition',
+    ]) {
       expect(features).not.toContain(leak);
     }
     expect(() => selectFeatures(kepler, { features: ['koi_period', 'koi_score'] })).toThrow(/useVettingFeatures/);
-    const withVetting = await trainPipeline(kepler, config('decision_tree', { max_depth: 6 }, { features: ['koi_period', 'koi_score', 'koi_fpflag_nt'], useVettingFeatures: true }));
+    const withVetting = await trainPipeline(
+      kepler,
+      config(
+        'decision_tree',
+        { max_depth: 6 },
+        { features: ['koi_period', 'koi_score', 'koi_fpflag_nt'], useVettingFeatures: true },
+      ),
+    );
     expect(withVetting.usesVettingFeatures).toBe(true);
     expect(withVetting.artifact.usesVettingFeatures).toBe(true);
     // The flags leak the label: accuracy jumps far above the physics-only models (why the guard exists).
-    expect(withVetting.metrics.accuracy as number).toBeGreaterThan(0.85);
+    expect(withVetting.metrics.accuracy!).toBeGreaterThan(0.85);
   });
 
   it('never puts one star on both sides of the split', () => {
-    const split = groupedStratifiedSplit(kepler.labels, kepler.groups, kepler.classes.length, { train: 0.7, validation: 0.1, test: 0.2 }, 42);
+    const split = groupedStratifiedSplit(
+      kepler.labels,
+      kepler.groups,
+      kepler.classes.length,
+      { train: 0.7, validation: 0.1, test: 0.2 },
+      42,
+    );
     const side = new Map<string, string>();
     for (const [name, indices] of Object.entries(split)) {
       for (const i of indices as Int32Array) {
-        const star = (kepler.groups as string[])[i];
+        const star = kepler.groups![i];
         const seen = side.get(star);
         expect(seen === undefined || seen === name).toBe(true);
         side.set(star, name);
@@ -99,6 +132,6 @@ describe('training pipeline on the Kepler table', () => {
     const result = await trainPipeline(kepler, config('random_forest', { n_estimators: 20 }, { task: 'BINARY' }));
     expect(result.artifact.classes).toEqual(['false_positive', 'planet']);
     expect(result.splitCounts.train + result.splitCounts.validation + result.splitCounts.test).toBe(4839 + 2746);
-    expect(result.metrics.rocAucOvrMacro as number).toBeGreaterThan(0.9);
+    expect(result.metrics.rocAucOvrMacro!).toBeGreaterThan(0.9);
   });
 });

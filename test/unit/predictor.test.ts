@@ -9,7 +9,13 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateHyperparameters } from '../../src/ml/catalog.js';
-import { DataError, DEFAULT_SPLIT_SIZES, featureMatrix, loadNasaTable, type LabeledTable } from '../../src/ml/data/index.js';
+import {
+  DataError,
+  DEFAULT_SPLIT_SIZES,
+  featureMatrix,
+  loadNasaTable,
+  type LabeledTable,
+} from '../../src/ml/data/index.js';
 import { BoostedTreesModel } from '../../src/ml/models/trees/index.js';
 import { trainPipeline, type PipelineArtifact, type PipelineResult } from '../../src/ml/pipeline.js';
 import { NASA_DIR } from '../fixtures/nasa.js';
@@ -18,8 +24,11 @@ import { Random } from '../../src/ml/random.js';
 import runWorkerTask, { type BatchOutput } from '../../src/ml/worker.js';
 import type { ModelTypeId } from '../../src/ml/types.js';
 
-
-async function train(table: LabeledTable, modelType: ModelTypeId, hyperparameters: Record<string, unknown>): Promise<PipelineResult> {
+async function train(
+  table: LabeledTable,
+  modelType: ModelTypeId,
+  hyperparameters: Record<string, unknown>,
+): Promise<PipelineResult> {
   return trainPipeline(table, {
     modelType,
     hyperparameters: validateHyperparameters(modelType, hyperparameters),
@@ -68,7 +77,11 @@ describe('Predictor on the real Kepler table', () => {
       const single = predictor.predictRows(sample.map((r) => rowObject(kepler, r)));
       // The same rows with numbers instead of strings.
       const numeric = predictor.predictRows(
-        sample.map((r) => Object.fromEntries(predictor.features.map((f, j) => [f, Number.isNaN(X.data[r * X.cols + j]) ? null : X.data[r * X.cols + j]]))),
+        sample.map((r) =>
+          Object.fromEntries(
+            predictor.features.map((f, j) => [f, Number.isNaN(X.data[r * X.cols + j]) ? null : X.data[r * X.cols + j]]),
+          ),
+        ),
       );
       const batch = (await runWorkerTask({
         kind: 'predictBatch',
@@ -136,7 +149,12 @@ describe('Predictor on the real Kepler table', () => {
       const c = boostingPredictor.classes.indexOf(e.label);
       expect(proba[c]).toBe(Math.max(...proba));
       const sum = e.contributions.reduce((a, x) => a + x.contribution, 0);
-      worst = Math.max(worst, Math.abs(e.baseValue + sum - margins[c]), Math.abs(e.output - margins[c]), Math.abs(e.residual));
+      worst = Math.max(
+        worst,
+        Math.abs(e.baseValue + sum - margins[c]),
+        Math.abs(e.output - margins[c]),
+        Math.abs(e.residual),
+      );
     }
     expect(worst).toBeLessThan(1e-6);
   });
@@ -149,8 +167,12 @@ describe('Predictor on the real Kepler table', () => {
     expect(snr.value).toBe(Number(row.koi_model_snr));
     expect(e.reasons.length).toBeGreaterThan(0);
     const biggest = [...e.contributions].sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))[0];
-    expect(e.reasons[0]).toMatch(new RegExp(`^${biggest.feature} = \\S+ (raised|lowered) the planet probability by \\d`));
-    expect(() => forestPredictor.explain(row, 'moon')).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'label' }) as Error);
+    expect(e.reasons[0]).toMatch(
+      new RegExp(`^${biggest.feature} = \\S+ (raised|lowered) the planet probability by \\d`),
+    );
+    expect(() => forestPredictor.explain(row, 'moon')).toThrow(
+      expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'label' }) as Error,
+    );
   });
 
   it('warns about missing, out-of-range and unknown columns, and treats missing-value spellings as missing', () => {
@@ -160,7 +182,9 @@ describe('Predictor on the real Kepler table', () => {
     row.favourite_colour = 'blue';
     row.koi_depth = 'NA';
     const [p] = forestPredictor.predictRows([row]);
-    expect(p.warnings.some((w) => /missing/i.test(w) && w.includes('koi_period') && w.includes('koi_depth'))).toBe(true);
+    expect(p.warnings.some((w) => /missing/i.test(w) && w.includes('koi_period') && w.includes('koi_depth'))).toBe(
+      true,
+    );
     expect(p.warnings.some((w) => w.startsWith('koi_prad = 1000000000 is outside the training range'))).toBe(true);
     expect(p.warnings.some((w) => /unknown column/i.test(w) && w.includes('favourite_colour'))).toBe(true);
     // Columns of the NASA table that are not features (ids, dispositions) are ignored without a warning.
@@ -174,13 +198,26 @@ describe('Predictor on the real Kepler table', () => {
         forestPredictor.predictRows(rows);
       } catch (error) {
         expect(error).toBeInstanceOf(DataError);
-        return { code: (error as DataError).code, field: (error as DataError).field, message: (error as DataError).message };
+        return {
+          code: (error as DataError).code,
+          field: (error as DataError).field,
+          message: (error as DataError).message,
+        };
       }
       throw new Error('expected a refusal');
     };
-    expect(refuse([good, { ...good, koi_model_snr: 'high' }])).toMatchObject({ code: 'BAD_USER_INPUT', field: 'rows[1].koi_model_snr' });
-    expect(refuse([good, good, { koi_period: true }])).toMatchObject({ code: 'BAD_USER_INPUT', field: 'rows[2].koi_period' });
-    expect(refuse([{ kepoi_name: 'K00001.01', nonsense: 3 }])).toMatchObject({ code: 'BAD_USER_INPUT', field: 'rows[0]' });
+    expect(refuse([good, { ...good, koi_model_snr: 'high' }])).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'rows[1].koi_model_snr',
+    });
+    expect(refuse([good, good, { koi_period: true }])).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'rows[2].koi_period',
+    });
+    expect(refuse([{ kepoi_name: 'K00001.01', nonsense: 3 }])).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'rows[0]',
+    });
     expect(refuse([good, 'not a row'])).toMatchObject({ code: 'BAD_USER_INPUT', field: 'rows[1]' });
     expect(refuse(new Array(MAX_PREDICT_ROWS + 1).fill(good))).toMatchObject({ code: 'BAD_USER_INPUT', field: 'rows' });
     expect(forestPredictor.predictRows(new Array(MAX_PREDICT_ROWS).fill(good))).toHaveLength(MAX_PREDICT_ROWS);

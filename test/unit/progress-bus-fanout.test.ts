@@ -2,7 +2,20 @@ import { describe, it, expect } from 'vitest';
 import { createInMemoryProgressBus, type TrainingProgressEvent } from '../../src/services/progress-bus.js';
 
 function event(runId: string, seq: number): TrainingProgressEvent {
-  return { runId, seq, status: 'RUNNING', stage: 'TRAINING', progress: 0.5, step: seq, totalSteps: 100, metrics: null, message: null, etaSeconds: null, at: new Date(0), queuePosition: null };
+  return {
+    runId,
+    seq,
+    status: 'RUNNING',
+    stage: 'TRAINING',
+    progress: 0.5,
+    step: seq,
+    totalSteps: 100,
+    metrics: null,
+    message: null,
+    etaSeconds: null,
+    at: new Date(0),
+    queuePosition: null,
+  };
 }
 
 describe('in-memory progress bus fan-out', () => {
@@ -17,7 +30,9 @@ describe('in-memory progress bus fan-out', () => {
       for (let i = 0; i < published.length; i++) received.push((await iterator.next()).value as TrainingProgressEvent);
       // The very objects published: downstream can key shared work on them.
       expect(received).toEqual(published);
-      received.forEach((e, i) => expect(e).toBe(published[i]));
+      received.forEach((e, i) => {
+        expect(e).toBe(published[i]);
+      });
     }
     expect(bus.backlog('run_a')).toBe(0);
     await Promise.all(iterators.map((iterator) => iterator.return?.()));

@@ -21,7 +21,12 @@ describe('schema.graphql', () => {
   it('keeps the names clients rely on (design §4)', () => {
     const fields = (type: 'Query' | 'Mutation' | 'Subscription') => {
       const root = schema.getType(type) as GraphQLObjectType;
-      return Object.fromEntries(Object.values(root.getFields()).map((f) => [f.name, { type: String(f.type), args: f.args.map((a) => `${a.name}: ${String(a.type)}`).sort() }]));
+      return Object.fromEntries(
+        Object.values(root.getFields()).map((f) => [
+          f.name,
+          { type: String(f.type), args: f.args.map((a) => `${a.name}: ${String(a.type)}`).sort() },
+        ]),
+      );
     };
     const query = fields('Query');
     expect(query.health.type).toBe('Health!');
@@ -43,6 +48,18 @@ describe('schema.graphql', () => {
     expect(mutation.deleteSession).toEqual({ type: 'Boolean!', args: ['id: ID!'] });
     expect(fields('Subscription').trainingProgress).toEqual({ type: 'TrainingProgress!', args: ['runId: ID!'] });
     const progress = (schema.getType('TrainingProgress') as GraphQLObjectType).getFields();
-    for (const name of ['runId', 'status', 'stage', 'progress', 'step', 'totalSteps', 'metrics', 'message', 'etaSeconds', 'at']) expect(progress).toHaveProperty(name);
+    for (const name of [
+      'runId',
+      'status',
+      'stage',
+      'progress',
+      'step',
+      'totalSteps',
+      'metrics',
+      'message',
+      'etaSeconds',
+      'at',
+    ])
+      expect(progress).toHaveProperty(name);
   });
 });

@@ -32,7 +32,12 @@ function post(body: string, contentType = 'application/json', chunked = false): 
     const request = http.request({ host: '127.0.0.1', port, path: '/graphql', method: 'POST', headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Answer['body'] }));
+      response.on('end', () => {
+        resolve({
+          status: response.statusCode ?? 0,
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Answer['body'],
+        });
+      });
     });
     request.on('error', reject);
     if (chunked) {
@@ -45,11 +50,17 @@ function post(body: string, contentType = 'application/json', chunked = false): 
 }
 
 const TYPENAME = JSON.stringify({ query: '{ __typename }' });
-const runQuery = (id: string) => JSON.stringify({ query: 'query ($r: ID!) { trainingRun(id: $r) { id } }', variables: { r: id } });
+const runQuery = (id: string) =>
+  JSON.stringify({ query: 'query ($r: ID!) { trainingRun(id: $r) { id } }', variables: { r: id } });
 
 describe('JSON bodies read by server.ts', () => {
   it('answers a query, with a charset, a list content type and application/graphql+json', async () => {
-    for (const type of ['application/json', 'application/json; charset=utf-8', 'application/json, text/plain', 'application/graphql+json']) {
+    for (const type of [
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/json, text/plain',
+      'application/graphql+json',
+    ]) {
       expect(await post(TYPENAME, type)).toEqual({ status: 200, body: { data: { __typename: 'Query' } } });
     }
   });
@@ -61,26 +72,48 @@ describe('JSON bodies read by server.ts', () => {
   });
 
   it('leaves chunked bodies and bodies over 4 MB to yoga, with the same answers', async () => {
-    expect(await post(TYPENAME, 'application/json', true)).toEqual({ status: 200, body: { data: { __typename: 'Query' } } });
-    expect(await post(runQuery('y'.repeat(5 * 1024 * 1024)))).toEqual({ status: 200, body: { data: { trainingRun: null } } });
+    expect(await post(TYPENAME, 'application/json', true)).toEqual({
+      status: 200,
+      body: { data: { __typename: 'Query' } },
+    });
+    expect(await post(runQuery('y'.repeat(5 * 1024 * 1024)))).toEqual({
+      status: 200,
+      body: { data: { trainingRun: null } },
+    });
   });
 
   it('lets yoga refuse bodies that are not a GraphQL request, as it did', async () => {
     const invalid = await post('{"query":');
     expect(invalid.status).toBe(400);
-    expect(invalid.body.errors?.[0]).toMatchObject({ message: 'POST body sent invalid JSON.', extensions: { code: 'BAD_REQUEST' } });
+    expect(invalid.body.errors?.[0]).toMatchObject({
+      message: 'POST body sent invalid JSON.',
+      extensions: { code: 'BAD_REQUEST' },
+    });
     const bom = await post(`\uFEFF${TYPENAME}`);
     expect([bom.status, bom.body.errors?.[0].message]).toEqual([400, 'POST body sent invalid JSON.']);
-    expect(await post('{}')).toEqual({ status: 200, body: { errors: [{ message: 'Must provide query string.', extensions: { code: 'BAD_REQUEST' } }] } });
+    expect(await post('{}')).toEqual({
+      status: 200,
+      body: { errors: [{ message: 'Must provide query string.', extensions: { code: 'BAD_REQUEST' } }] },
+    });
     for (const [body, type] of [
       ['null', 'null'],
       ['5', 'number'],
       ['"abc"', 'string'],
     ]) {
-      expect(await post(body)).toEqual({ status: 400, body: { errors: [{ message: `POST body is expected to be object but received ${type}`, extensions: { code: 'BAD_REQUEST' } }] } });
+      expect(await post(body)).toEqual({
+        status: 400,
+        body: {
+          errors: [
+            { message: `POST body is expected to be object but received ${type}`, extensions: { code: 'BAD_REQUEST' } },
+          ],
+        },
+      });
     }
     for (const body of ['[]', `[${TYPENAME}]`]) {
-      expect(await post(body)).toEqual({ status: 400, body: { errors: [{ message: 'Batching is not supported.', extensions: { code: 'BAD_REQUEST' } }] } });
+      expect(await post(body)).toEqual({
+        status: 400,
+        body: { errors: [{ message: 'Batching is not supported.', extensions: { code: 'BAD_REQUEST' } }] },
+      });
     }
   });
 
@@ -95,7 +128,9 @@ describe('JSON bodies read by server.ts', () => {
     for (let i = 0; i < 5; i++) {
       await new Promise<void>((resolve, reject) => {
         const socket = net.connect(port, '127.0.0.1', () => {
-          socket.write('POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"query":');
+          socket.write(
+            'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"query":',
+          );
           setTimeout(() => {
             socket.destroy();
             resolve();

@@ -31,13 +31,17 @@ describe('checkedSplit: the smallest data a run may train on', () => {
     expect(error.message).toMatch(/class "fake" has \d+ (validation|test)( and \d+ test)? row\(s\)/);
     // Every class with its rows per split.
     expect(error.message).toMatch(/"fake" 2 \(\d+\/\d+\/\d+\), "real" 2 \(\d+\/\d+\/\d+\)/);
-    expect(error.message).toContain(`at least ${MIN_ROWS_PER_CLASS.train} train, ${MIN_ROWS_PER_CLASS.validation} validation, ${MIN_ROWS_PER_CLASS.test} test`);
+    expect(error.message).toContain(
+      `at least ${MIN_ROWS_PER_CLASS.train} train, ${MIN_ROWS_PER_CLASS.validation} validation, ${MIN_ROWS_PER_CLASS.test} test`,
+    );
   });
 
   it('the stated minimum is exact: that many rows per class train, one fewer is refused', () => {
     for (const numClasses of [2, 3]) {
       const n = minimumRowsPerClass(numClasses, sizes, 42);
-      expect(n).toBeGreaterThanOrEqual(MIN_ROWS_PER_CLASS.train + MIN_ROWS_PER_CLASS.validation + MIN_ROWS_PER_CLASS.test);
+      expect(n).toBeGreaterThanOrEqual(
+        MIN_ROWS_PER_CLASS.train + MIN_ROWS_PER_CLASS.validation + MIN_ROWS_PER_CLASS.test,
+      );
       const classes = Array.from({ length: numClasses }, (_, c) => `c${c}`);
       const ok = checkedSplit(labelsOf(classes.map(() => n)), null, classes, sizes, 42);
       for (const c of ok.counts) {
@@ -88,9 +92,16 @@ describe('checkedSplit: the smallest data a run may train on', () => {
     const error = refusal(() => checkTrainable(table, { task: 'THREE_CLASS', split: sizes, seed: 42 }));
     expect(error.message).toMatch(/"CONFIRMED" 3 \(/);
     // Two classes of 30 train, but each has fewer than 10 test rows: a warning each.
-    const fine = checkTrainable(customLabeledTable({ columns: ['x', 'label'], rows: rows.slice(0, 60) }, 'label'), { task: 'THREE_CLASS', split: sizes, seed: 42 });
+    const fine = checkTrainable(customLabeledTable({ columns: ['x', 'label'], rows: rows.slice(0, 60) }, 'label'), {
+      task: 'THREE_CLASS',
+      split: sizes,
+      seed: 42,
+    });
     expect(fine.splitCounts.train + fine.splitCounts.validation + fine.splitCounts.test).toBe(60);
-    expect(fine.warnings.map((w) => w.split(':')[0])).toEqual(['Class "CANDIDATE" is tiny', 'Class "FALSE POSITIVE" is tiny']);
+    expect(fine.warnings.map((w) => w.split(':')[0])).toEqual([
+      'Class "CANDIDATE" is tiny',
+      'Class "FALSE POSITIVE" is tiny',
+    ]);
     expect(fine.warnings[0]).toMatch(/^Class "CANDIDATE" is tiny: 30 rows \(train \d+, validation \d+, test \d+\)/);
   });
 });

@@ -23,7 +23,10 @@ const SILENCE_MS = 2500;
 
 describe('training heartbeat', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exoplanet-heartbeat-'));
-  const config = loadConfig({ NODE_ENV: 'test', DATABASE_PATH: path.join(dir, 'test.db'), UPLOAD_DIR: path.join(dir, 'uploads') }, dir);
+  const config = loadConfig(
+    { NODE_ENV: 'test', DATABASE_PATH: path.join(dir, 'test.db'), UPLOAD_DIR: path.join(dir, 'uploads') },
+    dir,
+  );
   const logger = createLogger('silent');
   const handle = openDatabase(config.databasePath);
   const datasets = new DatasetService(handle.db, config, logger);
@@ -41,7 +44,16 @@ describe('training heartbeat', () => {
       return runTask(task);
     },
   } as unknown as Piscina;
-  const training = new TrainingService(handle.db, sessions, datasets, new ModelStore(handle.db, { cacheBytes: 1e6 }), bus, pool, logger, { threads: 1 });
+  const training = new TrainingService(
+    handle.db,
+    sessions,
+    datasets,
+    new ModelStore(handle.db, { cacheBytes: 1e6 }),
+    bus,
+    pool,
+    logger,
+    { threads: 1 },
+  );
   const queue = new InMemoryJobQueue(1, training.execute);
   training.attachQueue(queue);
   afterAll(async () => {
@@ -51,8 +63,14 @@ describe('training heartbeat', () => {
   });
 
   it('sends an event about every second while the worker says nothing, then carries on', async () => {
-    const rows = Array.from({ length: 120 }, (_, i) => `${(i % 2) * 5 + (i % 7) / 7},${i % 11},${i % 2 ? 'yes' : 'no'}`);
-    const dataset = await datasets.upload({ file: new File([`a,b,label\n${rows.join('\n')}\n`], 'heartbeat.csv'), labelColumn: 'label' });
+    const rows = Array.from(
+      { length: 120 },
+      (_, i) => `${(i % 2) * 5 + (i % 7) / 7},${i % 11},${i % 2 ? 'yes' : 'no'}`,
+    );
+    const dataset = await datasets.upload({
+      file: new File([`a,b,label\n${rows.join('\n')}\n`], 'heartbeat.csv'),
+      labelColumn: 'label',
+    });
     const session = sessions.create();
     await sessions.configure({ sessionId: session.id, datasetId: dataset.id, modelType: 'decision_tree' });
     const run = await training.start(session.id);
@@ -64,7 +82,8 @@ describe('training heartbeat', () => {
     // 2.5 s of silence from the worker (after its LOADING stage event): heartbeats after 0.75 s of quiet, checked
     // every 0.25 s ⇒ at least two more events in the window.
     expect(quiet.filter((e) => e.at - silentFrom > 500).length).toBeGreaterThanOrEqual(2);
-    for (const { event } of quiet) expect(event).toMatchObject({ status: 'RUNNING', stage: 'LOADING', message: 'Loading the dataset (slowly)' });
+    for (const { event } of quiet)
+      expect(event).toMatchObject({ status: 'RUNNING', stage: 'LOADING', message: 'Loading the dataset (slowly)' });
     const times = [silentFrom, ...quiet.map((e) => e.at)];
     for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeLessThan(1500);
     // Heartbeats are ordinary events: seq goes on by one.

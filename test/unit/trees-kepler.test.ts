@@ -9,10 +9,29 @@ import Papa from 'papaparse';
 import { describe, expect, it } from 'vitest';
 import { matrix, takeLabels, takeRows, type Matrix, type TrainedClassifier } from '../../src/ml/types.js';
 import { Random } from '../../src/ml/random.js';
-import { ensembleOutput, randomForestTrainer, treeEnsembleOf, treeShap, treeShapAll, xgboostTrainer } from '../../src/ml/models/trees/index.js';
+import {
+  ensembleOutput,
+  randomForestTrainer,
+  treeEnsembleOf,
+  treeShap,
+  treeShapAll,
+  xgboostTrainer,
+} from '../../src/ml/models/trees/index.js';
 
-
-const BASE = ['koi_period', 'koi_duration', 'koi_depth', 'koi_prad', 'koi_teq', 'koi_insol', 'koi_impact', 'koi_model_snr', 'koi_steff', 'koi_slogg', 'koi_srad', 'koi_kepmag'];
+const BASE = [
+  'koi_period',
+  'koi_duration',
+  'koi_depth',
+  'koi_prad',
+  'koi_teq',
+  'koi_insol',
+  'koi_impact',
+  'koi_model_snr',
+  'koi_steff',
+  'koi_slogg',
+  'koi_srad',
+  'koi_kepmag',
+];
 const LABELS: Record<string, number> = { 'FALSE POSITIVE': 0, CANDIDATE: 1, CONFIRMED: 2 };
 
 function loadKepler(): { X: Matrix; y: Int32Array } {
@@ -25,7 +44,9 @@ function loadKepler(): { X: Matrix; y: Int32Array } {
   const features = BASE.flatMap((c) => [c, `${c}_err1`, `${c}_err2`]).filter((c) => header.includes(c));
   const rows = parsed.data.filter((r) => r.koi_disposition in LABELS);
   const data = new Float64Array(rows.length * features.length);
-  rows.forEach((r, i) => features.forEach((c, j) => (data[i * features.length + j] = r[c] ? Number(r[c]) : NaN)));
+  rows.forEach((r, i) => {
+    features.forEach((c, j) => (data[i * features.length + j] = r[c] ? Number(r[c]) : NaN));
+  });
   return { X: matrix(rows.length, features.length, data), y: Int32Array.from(rows, (r) => LABELS[r.koi_disposition]) };
 }
 

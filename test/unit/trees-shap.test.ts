@@ -15,7 +15,13 @@ import {
 } from '../../src/ml/models/trees/index.js';
 
 /** Path-dependent conditional expectation of one tree given the features in `mask` (cover-weighted elsewhere). */
-function conditionalExpectation(tree: FlatTree, row: Float64Array, mask: number, output: number, numOutputs: number): number {
+function conditionalExpectation(
+  tree: FlatTree,
+  row: Float64Array,
+  mask: number,
+  output: number,
+  numOutputs: number,
+): number {
   const walk = (node: number): number => {
     const f = tree.feature[node];
     if (f < 0) {
@@ -35,12 +41,17 @@ function conditionalExpectation(tree: FlatTree, row: Float64Array, mask: number,
 }
 
 /** Exact Shapley values by enumerating every feature subset (≤ ~12 features) of the path-dependent game. */
-export function bruteForceShapley(ensemble: TreeEnsemble, row: Float64Array, output: number): { baseValue: number; contributions: Float64Array } {
+export function bruteForceShapley(
+  ensemble: TreeEnsemble,
+  row: Float64Array,
+  output: number,
+): { baseValue: number; contributions: Float64Array } {
   const M = ensemble.numFeatures;
   const value = new Float64Array(1 << M);
   for (let mask = 0; mask < 1 << M; mask++) {
     let v = ensemble.baseScore[output];
-    for (const tree of ensemble.trees) v += ensemble.treeScale * conditionalExpectation(tree, row, mask, output, ensemble.numOutputs);
+    for (const tree of ensemble.trees)
+      v += ensemble.treeScale * conditionalExpectation(tree, row, mask, output, ensemble.numOutputs);
     value[mask] = v;
   }
   const factorial = [1];
@@ -137,7 +148,9 @@ describe('TreeSHAP on random trees', () => {
       const probability = trial % 2 === 0;
       const numOutputs = 3;
       const nTrees = 1 + rng.int(4);
-      const trees = Array.from({ length: nTrees }, (_, t) => randomTree(rng, M, 2 + rng.int(6), numOutputs, probability ? -1 : t % numOutputs));
+      const trees = Array.from({ length: nTrees }, (_, t) =>
+        randomTree(rng, M, 2 + rng.int(6), numOutputs, probability ? -1 : t % numOutputs),
+      );
       const ensemble: TreeEnsemble = {
         numFeatures: M,
         numOutputs,
@@ -155,7 +168,9 @@ describe('TreeSHAP on random trees', () => {
           expect(Math.abs(fast.baseValue - brute.baseValue)).toBeLessThanOrEqual(1e-9);
           expectClose(fast.contributions, brute.contributions, 1e-9);
           expectClose(alg2.contributions, brute.contributions, 1e-9);
-          expect(Math.abs(sum(fast.contributions) - (ensembleOutput(ensemble, row)[k] - fast.baseValue))).toBeLessThanOrEqual(1e-9);
+          expect(
+            Math.abs(sum(fast.contributions) - (ensembleOutput(ensemble, row)[k] - fast.baseValue)),
+          ).toBeLessThanOrEqual(1e-9);
           compared++;
         }
         const all = treeShapAll(ensemble, row);
@@ -181,7 +196,14 @@ describe('TreeSHAP on random trees', () => {
       valueWidth: 1,
       output: 0,
     };
-    const ensemble: TreeEnsemble = { numFeatures: 2, numOutputs: 1, outputSpace: 'margin', baseScore: new Float64Array(1), treeScale: 1, trees: [tree] };
+    const ensemble: TreeEnsemble = {
+      numFeatures: 2,
+      numOutputs: 1,
+      outputSpace: 'margin',
+      baseScore: new Float64Array(1),
+      treeScale: 1,
+      trees: [tree],
+    };
     const result = treeShap(ensemble, Float64Array.from([-5, 0]), 0);
     // E[f] = (1·1 + 1·2 + 2·3)/4 = 2.25; f(x) = 1 → φ0 = -1.25, φ1 = 0.
     expect(result.baseValue).toBeCloseTo(2.25, 12);
@@ -239,7 +261,7 @@ describe('TreeSHAP on trained models', () => {
         }
       }
       // Non-tree models get null.
-      expect(treeEnsembleOf({ ...model, modelType: 'svm' } as typeof model)).toBeNull();
+      expect(treeEnsembleOf({ ...model, modelType: 'svm' })).toBeNull();
     });
   }
 
@@ -252,9 +274,12 @@ describe('TreeSHAP on trained models', () => {
     const t0 = performance.now();
     const runs = 20;
     let total = 0;
-    for (let i = 0; i < runs; i++) total += sum(treeShap(ensemble, big.X.data.slice(i * 20, i * 20 + 20), 2).contributions);
+    for (let i = 0; i < runs; i++)
+      total += sum(treeShap(ensemble, big.X.data.slice(i * 20, i * 20 + 20), 2).contributions);
     const perRow = (performance.now() - t0) / runs;
-    console.log(`TreeSHAP: ${perRow.toFixed(2)} ms per row, 100 trees, ${ensemble.trees.reduce((s, t) => s + t.nodeCount, 0)} nodes`);
+    console.log(
+      `TreeSHAP: ${perRow.toFixed(2)} ms per row, 100 trees, ${ensemble.trees.reduce((s, t) => s + t.nodeCount, 0)} nodes`,
+    );
     expect(Number.isFinite(total)).toBe(true);
     // Target is ≤ 20 ms; the bound here is loose because the test machine is shared.
     expect(perRow).toBeLessThan(200);

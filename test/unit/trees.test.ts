@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { AbortError, matrix, type Matrix, type ModelTrainer, type StepProgress, type TrainedClassifier } from '../../src/ml/types.js';
+import {
+  AbortError,
+  matrix,
+  type Matrix,
+  type ModelTrainer,
+  type StepProgress,
+  type TrainedClassifier,
+} from '../../src/ml/types.js';
 import { Random } from '../../src/ml/random.js';
 import {
   BoostedTreesModel,
@@ -95,13 +102,26 @@ describe('hand-checked trees', () => {
     expect(tree.feature[0]).toBe(0);
     expect(tree.threshold[0]).toBe(6.5);
     expect(Array.from(tree.cover)).toEqual([6, 3, 3]);
-    const p = model.predictProba(fromRows([[6.5, 0], [6.6, 0], [-100, 9], [100, 9]]));
+    const p = model.predictProba(
+      fromRows([
+        [6.5, 0],
+        [6.6, 0],
+        [-100, 9],
+        [100, 9],
+      ]),
+    );
     expect(Array.from(p)).toEqual([1, 0, 0, 1, 1, 0, 0, 1]);
     expect(Array.from(model.featureImportance())).toEqual([1, 0]);
   });
 
   it('xgboost finds the same split and the XGBoost leaf weights', async () => {
-    const model = (await xgboostTrainer.fit(X, y, 2, { n_estimators: 1, max_depth: 1, learning_rate: 0.5 }, { seed: 1 })) as BoostedTreesModel;
+    const model = (await xgboostTrainer.fit(
+      X,
+      y,
+      2,
+      { n_estimators: 1, max_depth: 1, learning_rate: 0.5 },
+      { seed: 1 },
+    )) as BoostedTreesModel;
     const trees = treeEnsembleOf(model)!.trees;
     expect(trees).toHaveLength(2);
     for (const tree of trees) {
@@ -118,7 +138,8 @@ describe('hand-checked trees', () => {
     const { X: Xs, y: ys } = synthetic(300, 4, 9);
     const model = await decisionTreeTrainer.fit(Xs, ys, 3, { min_samples_leaf: 20, max_depth: 3 }, { seed: 1 });
     const tree = treeEnsembleOf(model)!.trees[0];
-    const depth = (n: number): number => (tree.feature[n] < 0 ? 0 : 1 + Math.max(depth(tree.left[n]), depth(tree.right[n])));
+    const depth = (n: number): number =>
+      tree.feature[n] < 0 ? 0 : 1 + Math.max(depth(tree.left[n]), depth(tree.right[n]));
     expect(depth(0)).toBeLessThanOrEqual(3);
     for (let n = 0; n < tree.nodeCount; n++) if (tree.feature[n] < 0) expect(tree.cover[n]).toBeGreaterThanOrEqual(20);
     const stump = await decisionTreeTrainer.fit(Xs, ys, 3, { max_depth: 1 }, { seed: 1 });
@@ -234,14 +255,20 @@ describe.each(trainers)('%s', (name, trainer, params) => {
     const controller = new AbortController();
     const steps: number[] = [];
     const t0 = performance.now();
-    const run = trainer.fit(X, y, 3, { ...params, n_estimators: 1000 }, {
-      seed: 1,
-      signal: controller.signal,
-      onStep: (s: StepProgress) => {
-        steps.push(s.step);
-        if (s.step === 3) controller.abort();
+    const run = trainer.fit(
+      X,
+      y,
+      3,
+      { ...params, n_estimators: 1000 },
+      {
+        seed: 1,
+        signal: controller.signal,
+        onStep: (s: StepProgress) => {
+          steps.push(s.step);
+          if (s.step === 3) controller.abort();
+        },
       },
-    });
+    );
     await expect(run).rejects.toBeInstanceOf(AbortError);
     expect(performance.now() - t0).toBeLessThan(5000);
     expect(steps.length).toBeLessThan(10);
@@ -255,7 +282,11 @@ describe('random forest', () => {
     const params = { n_estimators: 16, max_features: 'sqrt', criterion: 'entropy' };
     const one = await randomForestTrainer.fit(X, y, 3, params, { seed: 9, threads: 1 });
     const steps: number[] = [];
-    const two = await randomForestTrainer.fit(X, y, 3, params, { seed: 9, threads: 2, onStep: (s) => steps.push(s.step) });
+    const two = await randomForestTrainer.fit(X, y, 3, params, {
+      seed: 9,
+      threads: 2,
+      onStep: (s) => steps.push(s.step),
+    });
     expect(JSON.stringify(two.toJSON())).toBe(JSON.stringify(one.toJSON()));
     expect(steps).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
     const other = await randomForestTrainer.fit(X, y, 3, params, { seed: 10, threads: 1 });
@@ -265,20 +296,32 @@ describe('random forest', () => {
   it('cancels its worker threads', async () => {
     const controller = new AbortController();
     const t0 = performance.now();
-    const run = randomForestTrainer.fit(X, y, 3, { n_estimators: 2000 }, {
-      seed: 1,
-      threads: 2,
-      signal: controller.signal,
-      onStep: (s) => {
-        if (s.step === 5) controller.abort();
+    const run = randomForestTrainer.fit(
+      X,
+      y,
+      3,
+      { n_estimators: 2000 },
+      {
+        seed: 1,
+        threads: 2,
+        signal: controller.signal,
+        onStep: (s) => {
+          if (s.step === 5) controller.abort();
+        },
       },
-    });
+    );
     await expect(run).rejects.toBeInstanceOf(AbortError);
     expect(performance.now() - t0).toBeLessThan(10_000);
   });
 
   it('without bootstrap and with all features, every tree equals the single decision tree', async () => {
-    const forest = await randomForestTrainer.fit(X, y, 3, { n_estimators: 3, bootstrap: false, max_features: 'all' }, { seed: 4 });
+    const forest = await randomForestTrainer.fit(
+      X,
+      y,
+      3,
+      { n_estimators: 3, bootstrap: false, max_features: 'all' },
+      { seed: 4 },
+    );
     const tree = await decisionTreeTrainer.fit(X, y, 3, {}, { seed: 4 });
     expect(bytesOf(forest.predictProba(X)).equals(bytesOf(tree.predictProba(X)))).toBe(true);
   });
@@ -289,11 +332,17 @@ describe('xgboost', () => {
     const { X, y } = synthetic(600, 5, 41);
     const val = synthetic(300, 5, 42);
     const steps: StepProgress[] = [];
-    const model = (await xgboostTrainer.fit(X, y, 3, { n_estimators: 400, learning_rate: 0.3, early_stopping_rounds: 5 }, {
-      seed: 1,
-      validation: val,
-      onStep: (s) => steps.push(s),
-    })) as BoostedTreesModel;
+    const model = (await xgboostTrainer.fit(
+      X,
+      y,
+      3,
+      { n_estimators: 400, learning_rate: 0.3, early_stopping_rounds: 5 },
+      {
+        seed: 1,
+        validation: val,
+        onStep: (s) => steps.push(s),
+      },
+    )) as BoostedTreesModel;
     const history = model.history();
     expect(history.length).toBeLessThan(400);
     const losses = history.map((h) => h.valLoss!);

@@ -7,7 +7,13 @@ import { createWorkerPool, type RecyclingPool } from '../../src/services/worker-
 import type { ExplainTask } from '../../src/ml/worker.js';
 
 // A task that runs in the thread and fails there (the artefact is not gzip): enough to mark a thread as used.
-const failingTask: ExplainTask = { kind: 'explain', cacheKey: 'none', artifactGzip: new Uint8Array([1, 2, 3]), row: {}, label: null };
+const failingTask: ExplainTask = {
+  kind: 'explain',
+  cacheKey: 'none',
+  artifactGzip: new Uint8Array([1, 2, 3]),
+  row: {},
+  label: null,
+};
 
 async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;

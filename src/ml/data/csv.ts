@@ -97,7 +97,7 @@ export function isDecimalNumber(cell: string): boolean {
  * Binary or non-UTF-8 input → DataError UNSUPPORTED_MEDIA_TYPE.
  */
 export function parseCsvBuffer(buf: Uint8Array, options: ParseCsvOptions = {}): Table {
-  if (buf.indexOf(0) !== -1) {
+  if (buf.includes(0)) {
     throw new DataError('UNSUPPORTED_MEDIA_TYPE', 'The file looks binary (it contains NUL bytes); upload a CSV text file.', 'file');
   }
   let text: string;
@@ -119,7 +119,7 @@ export function parseCsvBuffer(buf: Uint8Array, options: ParseCsvOptions = {}): 
 export function parseCsv(text: string, options: ParseCsvOptions = {}): Table {
   const maxColumns = options.maxColumns ?? DEFAULT_MAX_COLUMNS;
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (text.indexOf('\u0000') !== -1) {
+  if (text.includes('\u0000')) {
     throw new DataError('UNSUPPORTED_MEDIA_TYPE', 'The file looks binary (it contains NUL characters); upload a CSV text file.', 'file');
   }
 

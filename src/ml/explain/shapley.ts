@@ -245,7 +245,13 @@ function formatAmount(amount: number): string {
   return String(Number(amount.toPrecision(2)));
 }
 
-function fillCoalitions(work: Float64Array, start: number, perm: Int32Array, row: Float64Array, background: Matrix): void {
+function fillCoalitions(
+  work: Float64Array,
+  start: number,
+  perm: Int32Array,
+  row: Float64Array,
+  background: Matrix,
+): void {
   const d = row.length;
   const B = background.rows;
   const blockSize = B * d;

@@ -79,8 +79,15 @@ export function featurePermutations(cols: number, rows: number, repeats: number,
  * `trees` must hold every class in each leaf (valueWidth = numClasses, no per-tree output), as random forests and
  * decision trees do. `onProgress(done, total)` counts trees (times feature groups).
  */
-export function forestPermutationImportance(trees: PackedTrees, X: Matrix, y: Int32Array, numClasses: number, options: ForestPermutationOptions): ForestPermutationResult {
-  if (trees.treeOutput !== null || trees.valueWidth !== numClasses) throw new TypeError('forestPermutationImportance needs leaves holding every class');
+export function forestPermutationImportance(
+  trees: PackedTrees,
+  X: Matrix,
+  y: Int32Array,
+  numClasses: number,
+  options: ForestPermutationOptions,
+): ForestPermutationResult {
+  if (trees.treeOutput !== null || trees.valueWidth !== numClasses)
+    throw new TypeError('forestPermutationImportance needs leaves holding every class');
   const repeats = Math.max(1, Math.trunc(options.repeats ?? 5));
   const { rows, cols, data } = X;
   if (y.length !== rows) throw new RangeError(`y has ${y.length} labels, X has ${rows} rows`);
@@ -135,7 +142,13 @@ export function forestPermutationImportance(trees: PackedTrees, X: Matrix, y: In
   for (let i = 0; i < scaled.length; i++) scaled[i] = baseSum[i] * scale;
   const baseline = macroF1(y, argmaxRows(scaled, K), K);
   const basePredicted = argmaxRows(scaled, K);
-  const sampleBaseline = samples.map((sample, r) => macroF1(sampleLabels[r], Int32Array.from(sample, (i) => basePredicted[i]), K));
+  const sampleBaseline = samples.map((sample, r) =>
+    macroF1(
+      sampleLabels[r],
+      Int32Array.from(sample, (i) => basePredicted[i]),
+      K,
+    ),
+  );
   const ci95 = new Float64Array(cols);
   const picked = new Float64Array(perRepeat * K);
 
@@ -238,7 +251,10 @@ export function forestPermutationImportance(trees: PackedTrees, X: Matrix, y: In
       for (let r = 0; r < repeats; r++) squares += (drops[r] - m) ** 2;
       mean[j0 + jj] = m;
       std[j0 + jj] = Math.sqrt(squares / repeats);
-      ci95[j0 + jj] = repeats > 1 ? (T975[Math.min(repeats - 2, T975.length - 1)] * Math.sqrt(squares / (repeats - 1))) / Math.sqrt(repeats) : 0;
+      ci95[j0 + jj] =
+        repeats > 1
+          ? (T975[Math.min(repeats - 2, T975.length - 1)] * Math.sqrt(squares / (repeats - 1))) / Math.sqrt(repeats)
+          : 0;
     }
   }
   return { mean, std, baseline, ci95, rowsPerRepeat: perRepeat };

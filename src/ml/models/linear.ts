@@ -123,7 +123,7 @@ export function softmaxRegressionProba(model: SoftmaxRegressionModel, X: Matrix)
       let max = -Infinity;
       for (let k = 0; k < outputs; k++) if (z[k] > max) max = z[k];
       let sum = 0;
-      for (let k = 0; k < outputs; k++) sum += (z[k] = Math.exp(z[k] - max));
+      for (let k = 0; k < outputs; k++) sum += z[k] = Math.exp(z[k] - max);
       for (let k = 0; k < outputs; k++) out[i * numClasses + k] = z[k] / sum;
     }
   }
@@ -133,7 +133,8 @@ export function softmaxRegressionProba(model: SoftmaxRegressionModel, X: Matrix)
 /** Mean over output rows of |coef| per feature, normalised to sum 1 (uniform when all weights are 0). */
 export function absoluteWeightImportance(coef: Float64Array, outputs: number, numFeatures: number): Float64Array {
   const importance = new Float64Array(numFeatures);
-  for (let k = 0; k < outputs; k++) for (let j = 0; j < numFeatures; j++) importance[j] += Math.abs(coef[k * numFeatures + j]);
+  for (let k = 0; k < outputs; k++)
+    for (let j = 0; j < numFeatures; j++) importance[j] += Math.abs(coef[k * numFeatures + j]);
   return normaliseMagnitudes(importance);
 }
 
@@ -145,7 +146,8 @@ export function normaliseMagnitudes(values: Float64Array): Float64Array {
   let total = 0;
   for (const v of values) total += Number.isFinite(v) ? Math.abs(v) : 0;
   const out = new Float64Array(values.length);
-  for (let j = 0; j < values.length; j++) out[j] = total > 0 ? (Number.isFinite(values[j]) ? Math.abs(values[j]) : 0) / total : 1 / values.length;
+  for (let j = 0; j < values.length; j++)
+    out[j] = total > 0 ? (Number.isFinite(values[j]) ? Math.abs(values[j]) : 0) / total : 1 / values.length;
   return out;
 }
 
@@ -438,7 +440,11 @@ export function numberParam(params: Hyperparameters, key: string, fallback: numb
 }
 
 /** Mean log loss (probabilities clipped at 1e-15, as scikit-learn) and accuracy of `proba` against `y`. */
-export function lossAndAccuracy(proba: Float64Array, y: Int32Array, numClasses: number): { loss: number; accuracy: number } {
+export function lossAndAccuracy(
+  proba: Float64Array,
+  y: Int32Array,
+  numClasses: number,
+): { loss: number; accuracy: number } {
   let loss = 0;
   let correct = 0;
   for (let i = 0; i < y.length; i++) {
@@ -517,7 +523,9 @@ export async function fitLogisticWithHistory(
 ): Promise<{ fit: SoftmaxRegressionFit; history: HistoryPoint[] }> {
   const C = numberParam(params, 'C', 1);
   const maxIter = Math.max(1, Math.round(numberParam(params, 'max_iter', 1000)));
-  const validation = options.validation ? { X: transformValidation(options.validation.X), y: options.validation.y } : undefined;
+  const validation = options.validation
+    ? { X: transformValidation(options.validation.X), y: options.validation.y }
+    : undefined;
   const history: HistoryPoint[] = [];
   const fit = await fitSoftmaxRegression(X, y, numClasses, {
     C: C > 0 ? C : 1,
@@ -560,8 +568,8 @@ export const logisticRegressionTrainer: ModelTrainer = {
       coef: Float64Array.from(data.coef),
       intercept: Float64Array.from(data.intercept),
     };
-    if (model.coef.length !== outputs * data.numFeatures || model.intercept.length !== outputs) throw new Error('corrupt logistic_regression model');
+    if (model.coef.length !== outputs * data.numFeatures || model.intercept.length !== outputs)
+      throw new Error('corrupt logistic_regression model');
     return new LogisticRegressionClassifier(model, data.history ?? [], data.iterations ?? 0, data.converged ?? true);
   },
 };
-

@@ -8,7 +8,15 @@
  * models saved by earlier versions still load. Cancellation is checked between batches.
  */
 import type * as tfTypes from '@tensorflow/tfjs';
-import type { FitOptions, HistoryPoint, Hyperparameters, Matrix, ModelTrainer, SerializedModel, TrainedClassifier } from '../types.js';
+import type {
+  FitOptions,
+  HistoryPoint,
+  Hyperparameters,
+  Matrix,
+  ModelTrainer,
+  SerializedModel,
+  TrainedClassifier,
+} from '../types.js';
 import { throwIfAborted } from '../types.js';
 import { Random } from '../random.js';
 import { lossAndAccuracy, normaliseMagnitudes, numberParam } from './linear.js';
@@ -32,7 +40,8 @@ export function readNeuralNetworkParams(params: Hyperparameters): NeuralNetworkP
   const rawLayers = params.hidden_layers;
   let hiddenLayers: number[] = [128, 64, 32];
   if (Array.isArray(rawLayers)) hiddenLayers = rawLayers.map((v) => Math.round(Number(v)));
-  else if (typeof rawLayers === 'string' && rawLayers.trim() !== '') hiddenLayers = rawLayers.split(',').map((v) => Math.round(Number(v)));
+  else if (typeof rawLayers === 'string' && rawLayers.trim() !== '')
+    hiddenLayers = rawLayers.split(',').map((v) => Math.round(Number(v)));
   else if (typeof rawLayers === 'number') hiddenLayers = [Math.round(rawLayers)];
   hiddenLayers = hiddenLayers.filter((units) => Number.isFinite(units) && units > 0);
   const activation = params.activation === 'tanh' || params.activation === 'sigmoid' ? params.activation : 'relu';
@@ -202,12 +211,19 @@ function firstLayerImportance(model: tfTypes.LayersModel, numFeatures: number): 
   const kernel = dense.getWeights()[0];
   const values = kernel.dataSync();
   const units = kernel.shape[1] ?? 1;
-  for (let j = 0; j < numFeatures; j++) for (let u = 0; u < units; u++) importance[j] += Math.abs(values[j * units + u]);
+  for (let j = 0; j < numFeatures; j++)
+    for (let u = 0; u < units; u++) importance[j] += Math.abs(values[j * units + u]);
   return normaliseMagnitudes(importance);
 }
 
 /** Exported for the engine-vs-tfjs test. */
-export function buildModel(tf: Tf, d: number, numClasses: number, p: NeuralNetworkParams, seed: number): tfTypes.Sequential {
+export function buildModel(
+  tf: Tf,
+  d: number,
+  numClasses: number,
+  p: NeuralNetworkParams,
+  seed: number,
+): tfTypes.Sequential {
   const seededDropout = registerSeededDropout(tf);
   const model = tf.sequential();
   let layerSeed = seed;
@@ -305,7 +321,14 @@ interface AdamSlot {
  * C (aRows × bRows) = A · Bᵀ for row-major A (aRows × len) and B (bRows × len). Blocks of 4 × 2 outputs share
  * their loads: ~1.9 GMAC/s here against ~0.5 for the plain triple loop.
  */
-function multiplyABt(A: Float64Array, aRows: number, B: Float64Array, bRows: number, len: number, C: Float64Array): void {
+function multiplyABt(
+  A: Float64Array,
+  aRows: number,
+  B: Float64Array,
+  bRows: number,
+  len: number,
+  C: Float64Array,
+): void {
   let a = 0;
   for (; a + 3 < aRows; a += 4) {
     const a0 = a * len;
@@ -316,7 +339,14 @@ function multiplyABt(A: Float64Array, aRows: number, B: Float64Array, bRows: num
     for (; b + 1 < bRows; b += 2) {
       const b0 = b * len;
       const b1 = b0 + len;
-      let s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0;
+      let s00 = 0,
+        s01 = 0,
+        s10 = 0,
+        s11 = 0,
+        s20 = 0,
+        s21 = 0,
+        s30 = 0,
+        s31 = 0;
       for (let t = 0; t < len; t++) {
         const y0 = B[b0 + t];
         const y1 = B[b1 + t];
@@ -345,7 +375,10 @@ function multiplyABt(A: Float64Array, aRows: number, B: Float64Array, bRows: num
     }
     for (; b < bRows; b++) {
       const b0 = b * len;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
       for (let t = 0; t < len; t++) {
         const y = B[b0 + t];
         s0 += A[a0 + t] * y;
@@ -411,11 +444,20 @@ export class MlpEngine {
     this.input = new Float64Array(capacity * numFeatures);
     this.inputT = new Float64Array(capacity * numFeatures);
     this.actT = layers.map((layer) => new Float64Array(capacity * layer.units));
-    const slot = (value: Float64Array, grad: Float64Array): AdamSlot => ({ value, grad, m: new Float64Array(value.length), v: new Float64Array(value.length) });
+    const slot = (value: Float64Array, grad: Float64Array): AdamSlot => ({
+      value,
+      grad,
+      m: new Float64Array(value.length),
+      v: new Float64Array(value.length),
+    });
     for (const layer of layers) {
       this.adam.push(slot(layer.kernelT, layer.dKernelT));
       if (layer.bias && layer.dBias) this.adam.push(slot(layer.bias, layer.dBias));
-      if (layer.batchNorm) this.adam.push(slot(layer.batchNorm.gamma, layer.batchNorm.dGamma), slot(layer.batchNorm.beta, layer.batchNorm.dBeta));
+      if (layer.batchNorm)
+        this.adam.push(
+          slot(layer.batchNorm.gamma, layer.batchNorm.dGamma),
+          slot(layer.batchNorm.beta, layer.batchNorm.dBeta),
+        );
     }
   }
 
@@ -518,14 +560,16 @@ export class MlpEngine {
       const pre = layer.pre;
       // Derivatives from the pre-activation (act may hold dropout-scaled values).
       if (layer.activation === 'relu') for (let i = 0; i < length; i++) g[i] = pre[i] > 0 ? g[i] : 0;
-      else if (layer.activation === 'tanh') for (let i = 0; i < length; i++) {
-        const t = Math.tanh(pre[i]);
-        g[i] *= 1 - t * t;
-      }
-      else for (let i = 0; i < length; i++) {
-        const s = 1 / (1 + Math.exp(-pre[i]));
-        g[i] *= s * (1 - s);
-      }
+      else if (layer.activation === 'tanh')
+        for (let i = 0; i < length; i++) {
+          const t = Math.tanh(pre[i]);
+          g[i] *= 1 - t * t;
+        }
+      else
+        for (let i = 0; i < length; i++) {
+          const s = 1 / (1 + Math.exp(-pre[i]));
+          g[i] *= s * (1 - s);
+        }
     }
     if (layer.batchNorm) {
       const bn = layer.batchNorm;
@@ -595,7 +639,9 @@ export class MlpEngine {
   }
 
   restoreState(state: Float64Array[]): void {
-    this.stateArrays().forEach((values, i) => values.set(state[i]));
+    this.stateArrays().forEach((values, i) => {
+      values.set(state[i]);
+    });
   }
 
   /** The weights as float32 arrays in tfjs' order and layout, layer by layer (kernel inputs × units). */
@@ -603,11 +649,18 @@ export class MlpEngine {
     const arrays: Float32Array[] = [];
     for (const layer of this.layers) {
       const kernel = new Float32Array(layer.inputs * layer.units);
-      for (let j = 0; j < layer.units; j++) for (let k = 0; k < layer.inputs; k++) kernel[k * layer.units + j] = layer.kernelT[j * layer.inputs + k];
+      for (let j = 0; j < layer.units; j++)
+        for (let k = 0; k < layer.inputs; k++) kernel[k * layer.units + j] = layer.kernelT[j * layer.inputs + k];
       arrays.push(kernel);
       if (layer.bias) arrays.push(Float32Array.from(layer.bias));
       const bn = layer.batchNorm;
-      if (bn) arrays.push(Float32Array.from(bn.gamma), Float32Array.from(bn.beta), Float32Array.from(bn.movingMean), Float32Array.from(bn.movingVariance));
+      if (bn)
+        arrays.push(
+          Float32Array.from(bn.gamma),
+          Float32Array.from(bn.beta),
+          Float32Array.from(bn.movingMean),
+          Float32Array.from(bn.movingVariance),
+        );
     }
     return arrays;
   }
@@ -617,7 +670,13 @@ export class MlpEngine {
     for (const layer of this.layers) {
       arrays.push(layer.kernelT);
       if (layer.bias) arrays.push(layer.bias);
-      if (layer.batchNorm) arrays.push(layer.batchNorm.gamma, layer.batchNorm.beta, layer.batchNorm.movingMean, layer.batchNorm.movingVariance);
+      if (layer.batchNorm)
+        arrays.push(
+          layer.batchNorm.gamma,
+          layer.batchNorm.beta,
+          layer.batchNorm.movingMean,
+          layer.batchNorm.movingVariance,
+        );
     }
     return arrays;
   }
@@ -628,7 +687,13 @@ export class MlpEngine {
  * [+ SeededDropout] per hidden layer, then the softmax Dense), with buffers for `capacity` rows.
  * Exported (with `MlpEngine`) for the test that checks it against tfjs' own training.
  */
-export function engineFromModel(model: tfTypes.LayersModel, p: NeuralNetworkParams, numFeatures: number, capacity: number, learningRate: number): MlpEngine {
+export function engineFromModel(
+  model: tfTypes.LayersModel,
+  p: NeuralNetworkParams,
+  numFeatures: number,
+  capacity: number,
+  learningRate: number,
+): MlpEngine {
   const layers: DenseState[] = [];
   let inputs = numFeatures;
   for (const layer of model.layers) {
@@ -801,6 +866,9 @@ export const neuralNetworkTrainer: ModelTrainer = {
       load: async () => ({ modelTopology: json.modelTopology, weightSpecs: json.weightSpecs, weightData }),
     };
     const model = await tf.loadLayersModel(handler);
-    return new NeuralNetworkClassifier(tf, model, { ...json, history: (json.history ?? []).map((point) => ({ ...point })) });
+    return new NeuralNetworkClassifier(tf, model, {
+      ...json,
+      history: (json.history ?? []).map((point) => ({ ...point })),
+    });
   },
 };

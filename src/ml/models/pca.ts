@@ -7,9 +7,23 @@
  * component's largest-|loading| entry is positive, which makes the model deterministic.
  */
 import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
-import type { FitOptions, HistoryPoint, Hyperparameters, Matrix, ModelTrainer, SerializedModel, TrainedClassifier } from '../types.js';
+import type {
+  FitOptions,
+  HistoryPoint,
+  Hyperparameters,
+  Matrix,
+  ModelTrainer,
+  SerializedModel,
+  TrainedClassifier,
+} from '../types.js';
 import { throwIfAborted } from '../types.js';
-import { fitLogisticWithHistory, normaliseMagnitudes, numberParam, softmaxRegressionProba, type SoftmaxRegressionModel } from './linear.js';
+import {
+  fitLogisticWithHistory,
+  normaliseMagnitudes,
+  numberParam,
+  softmaxRegressionProba,
+  type SoftmaxRegressionModel,
+} from './linear.js';
 
 export interface PcaProjection {
   numFeatures: number;
@@ -80,7 +94,8 @@ export function fitPca(X: Matrix, nComponents: number, whiten: boolean): PcaProj
   for (let c = 0; c < k; c++) {
     const column = order[c];
     let largest = 0;
-    for (let j = 0; j < d; j++) if (Math.abs(vectors.get(j, column)) > Math.abs(largest)) largest = vectors.get(j, column);
+    for (let j = 0; j < d; j++)
+      if (Math.abs(vectors.get(j, column)) > Math.abs(largest)) largest = vectors.get(j, column);
     const sign = largest < 0 ? -1 : 1;
     for (let j = 0; j < d; j++) components[c * d + j] = sign * vectors.get(j, column);
     explainedVariance[c] = values[column];
@@ -94,7 +109,8 @@ export function pcaTransform(projection: PcaProjection, X: Matrix): Matrix {
   const { numFeatures: d, numComponents: k, mean, components } = projection;
   if (X.cols !== d) throw new RangeError(`expected ${d} features, got ${X.cols}`);
   const scales = new Float64Array(k);
-  for (let c = 0; c < k; c++) scales[c] = projection.whiten ? 1 / Math.sqrt(Math.max(projection.explainedVariance[c], 1e-12)) : 1;
+  for (let c = 0; c < k; c++)
+    scales[c] = projection.whiten ? 1 / Math.sqrt(Math.max(projection.explainedVariance[c], 1e-12)) : 1;
   const out = new Float64Array(X.rows * k);
   const centred = new Float64Array(d);
   for (let i = 0; i < X.rows; i++) {
@@ -197,15 +213,21 @@ export const pcaTrainer: ModelTrainer = {
     throwIfAborted(options.signal);
     const projection = fitPca(X, readComponents(params), params.whiten === true || params.whiten === 'true');
     throwIfAborted(options.signal);
-    const { fit, history } = await fitLogisticWithHistory(pcaTransform(projection, X), y, numClasses, params, options, (m) =>
-      pcaTransform(projection, m),
+    const { fit, history } = await fitLogisticWithHistory(
+      pcaTransform(projection, X),
+      y,
+      numClasses,
+      params,
+      options,
+      (m) => pcaTransform(projection, m),
     );
     return new PcaClassifier(projection, fit, history);
   },
 
   async load(json) {
     const data = json as PcaJson;
-    if (data.modelType !== 'pca' || data.formatVersion !== FORMAT_VERSION) throw new Error(`not a pca model (format ${String(data.formatVersion)})`);
+    if (data.modelType !== 'pca' || data.formatVersion !== FORMAT_VERSION)
+      throw new Error(`not a pca model (format ${String(data.formatVersion)})`);
     const k = data.numComponents;
     const projection: PcaProjection = {
       numFeatures: data.numFeatures,
@@ -224,7 +246,8 @@ export const pcaTrainer: ModelTrainer = {
       coef: Float64Array.from(data.coef),
       intercept: Float64Array.from(data.intercept),
     };
-    if (projection.components.length !== k * data.numFeatures || logistic.coef.length !== outputs * k) throw new Error('corrupt pca model');
+    if (projection.components.length !== k * data.numFeatures || logistic.coef.length !== outputs * k)
+      throw new Error('corrupt pca model');
     return new PcaClassifier(projection, logistic, data.history ?? []);
   },
 };

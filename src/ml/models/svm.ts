@@ -12,7 +12,15 @@
  * Large training sets are subsampled (stratified, seeded) to `max_train_rows` rows: the kernel solver is
  * roughly quadratic in the rows of a pair.
  */
-import type { FitOptions, HistoryPoint, Hyperparameters, Matrix, ModelTrainer, SerializedModel, TrainedClassifier } from '../types.js';
+import type {
+  FitOptions,
+  HistoryPoint,
+  Hyperparameters,
+  Matrix,
+  ModelTrainer,
+  SerializedModel,
+  TrainedClassifier,
+} from '../types.js';
 import { throwIfAborted } from '../types.js';
 import { Random } from '../random.js';
 import { lossAndAccuracy, normaliseMagnitudes, numberParam } from './linear.js';
@@ -95,7 +103,7 @@ class KernelColumns {
       return cached;
     }
     if (this.capacity < this.rows && this.recent.size >= this.capacity) {
-      const oldest = this.recent.keys().next().value as number;
+      const oldest = this.recent.keys().next().value!;
       this.recent.delete(oldest);
       this.columns[oldest] = undefined;
     }
@@ -113,7 +121,8 @@ class KernelColumns {
         column[q] = Math.exp(-gamma * (distance > 0 ? distance : 0));
       }
     } else {
-      for (let q = 0; q < this.rows; q++) column[q] = kernelValue(spec, dotRows(data, start, data, q * d, d), norms[index], norms[q]);
+      for (let q = 0; q < this.rows; q++)
+        column[q] = kernelValue(spec, dotRows(data, start, data, q * d, d), norms[index], norms[q]);
     }
     this.columns[index] = column;
     if (this.capacity < this.rows) this.recent.set(index, true);
@@ -457,7 +466,14 @@ interface SvmState {
 }
 
 /** Decision value of every pair for one input row, into `out` (length pairs). */
-function decisionValues(state: SvmState, x: Float64Array, xStart: number, kernelRow: Float64Array, svNorms: Float64Array, out: Float64Array): void {
+function decisionValues(
+  state: SvmState,
+  x: Float64Array,
+  xStart: number,
+  kernelRow: Float64Array,
+  svNorms: Float64Array,
+  out: Float64Array,
+): void {
   const d = state.numFeatures;
   const xNorm = dotRows(x, xStart, x, xStart, d);
   const sv = state.supportVectors;
@@ -470,12 +486,14 @@ function decisionValues(state: SvmState, x: Float64Array, xStart: number, kernel
       kernelRow[s] = Math.exp(-gamma * (distance > 0 ? distance : 0));
     }
   } else {
-    for (let s = 0; s < state.numSupportVectors; s++) kernelRow[s] = kernelValue(state.spec, dotRows(sv, s * d, x, xStart, d), svNorms[s], xNorm);
+    for (let s = 0; s < state.numSupportVectors; s++)
+      kernelRow[s] = kernelValue(state.spec, dotRows(sv, s * d, x, xStart, d), svNorms[s], xNorm);
   }
   for (let p = 0; p < state.pairs.length; p++) {
     const pair = state.pairs[p];
     let sum = 0;
-    for (let s = 0; s < pair.supportIndices.length; s++) sum += pair.coefficients[s] * kernelRow[pair.supportIndices[s]];
+    for (let s = 0; s < pair.supportIndices.length; s++)
+      sum += pair.coefficients[s] * kernelRow[pair.supportIndices[s]];
     out[p] = sum - pair.rho;
   }
 }
@@ -564,7 +582,8 @@ function computeImportance(state: SvmState, X: Matrix, rng: Random): Float64Arra
           for (let j = 0; j < d; j++) gradient[j] += factor * (X.data[xStart + j] - sv[start + j]);
         } else {
           const inner = gamma * dotProduct + coef0;
-          const outer = kernel === 'poly' ? degree * Math.pow(inner, degree - 1) * gamma : (1 - Math.tanh(inner) ** 2) * gamma;
+          const outer =
+            kernel === 'poly' ? degree * Math.pow(inner, degree - 1) * gamma : (1 - Math.tanh(inner) ** 2) * gamma;
           const factor = outer * coefficient;
           for (let j = 0; j < d; j++) gradient[j] += factor * sv[start + j];
         }
@@ -582,7 +601,8 @@ function computeImportance(state: SvmState, X: Matrix, rng: Random): Float64Arra
 export function resolveGamma(gamma: Hyperparameters[string], X: Matrix): number {
   const d = Math.max(1, X.cols);
   if (gamma === 'auto') return 1 / d;
-  const numeric = typeof gamma === 'number' ? gamma : typeof gamma === 'string' && gamma !== 'scale' ? Number(gamma) : Number.NaN;
+  const numeric =
+    typeof gamma === 'number' ? gamma : typeof gamma === 'string' && gamma !== 'scale' ? Number(gamma) : Number.NaN;
   if (Number.isFinite(numeric) && numeric > 0) return numeric;
   let mean = 0;
   const count = X.data.length;
@@ -675,7 +695,11 @@ class SvmClassifier implements TrainedClassifier {
       coef0: s.spec.coef0,
       C: s.C,
       numSupportVectors: s.numSupportVectors,
-      supportVectors: Buffer.from(s.supportVectors.buffer, s.supportVectors.byteOffset, s.supportVectors.byteLength).toString('base64'),
+      supportVectors: Buffer.from(
+        s.supportVectors.buffer,
+        s.supportVectors.byteOffset,
+        s.supportVectors.byteLength,
+      ).toString('base64'),
       presentClasses: s.presentClasses.slice(),
       pairs: s.pairs.map((pair) => ({
         positiveClass: pair.positiveClass,
@@ -804,13 +828,24 @@ export const svmTrainer: ModelTrainer = {
             }
           }
           step++;
-          options.onStep?.({ step, totalSteps, message: `pair ${pairName}: probability fold ${fold + 1}/${PROBABILITY_FOLDS}` });
+          options.onStep?.({
+            step,
+            totalSteps,
+            message: `pair ${pairName}: probability fold ${fold + 1}/${PROBABILITY_FOLDS}`,
+          });
         }
         const positive = Uint8Array.from(labels, (label) => (label === 1 ? 1 : 0));
         const [probA, probB] = sigmoidTrain(cvDecision, positive);
 
         // 2. The pair's final model on all its rows.
-        const solution = await solveBinary(kernel, Int32Array.from({ length: l }, (_, i) => i), labels, C, maxIter, yielder);
+        const solution = await solveBinary(
+          kernel,
+          Int32Array.from({ length: l }, (_, i) => i),
+          labels,
+          C,
+          maxIter,
+          yielder,
+        );
         const supportIndices: number[] = [];
         const coefficients: number[] = [];
         for (let i = 0; i < l; i++) {
@@ -877,7 +912,8 @@ export const svmTrainer: ModelTrainer = {
 
   async load(json) {
     const data = json as SvmJson;
-    if (data.modelType !== 'svm' || data.formatVersion !== FORMAT_VERSION) throw new Error(`not an svm model (format ${String(data.formatVersion)})`);
+    if (data.modelType !== 'svm' || data.formatVersion !== FORMAT_VERSION)
+      throw new Error(`not an svm model (format ${String(data.formatVersion)})`);
     const bytes = Buffer.from(data.supportVectors, 'base64');
     const supportVectors = new Float64Array(data.numSupportVectors * data.numFeatures);
     new Uint8Array(supportVectors.buffer).set(bytes);

@@ -57,11 +57,16 @@ function judgeBackend(): TfBackend {
   const native = packageDir('@tensorflow/tfjs-node');
   if (native) {
     const lib = path.join(native, 'lib');
-    const built = fs.existsSync(lib) && fs.readdirSync(lib).some((dir) => dir.startsWith('napi-v') && fs.existsSync(path.join(lib, dir, 'tfjs_binding.node')));
+    const built =
+      fs.existsSync(lib) &&
+      fs
+        .readdirSync(lib)
+        .some((dir) => dir.startsWith('napi-v') && fs.existsSync(path.join(lib, dir, 'tfjs_binding.node')));
     if (built) return 'tensorflow';
   }
   const wasm = packageDir('@tensorflow/tfjs-backend-wasm');
-  if (wasm && typeof WebAssembly === 'object' && fs.existsSync(path.join(wasm, 'dist', 'tfjs-backend-wasm.wasm'))) return 'wasm';
+  if (wasm && typeof WebAssembly === 'object' && fs.existsSync(path.join(wasm, 'dist', 'tfjs-backend-wasm.wasm')))
+    return 'wasm';
   return 'cpu';
 }
 
@@ -74,7 +79,8 @@ async function loadRuntime(): Promise<TensorflowRuntime> {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     // The Emscripten loader reads the binary with `fs` in Node, so a plain folder path (with trailing slash) works.
     const require = createRequire(import.meta.url);
-    const distFolder = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
+    const distFolder =
+      path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
     wasm.setWasmPaths(distFolder);
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     if (await tf.setBackend('wasm')) {
@@ -113,6 +119,6 @@ function warnOnce(reason: string): void {
 
 function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
-  if (error && typeof error === 'object' && 'message' in error) return String((error as { message: unknown }).message);
+  if (error && typeof error === 'object' && 'message' in error) return String(error.message);
   return String(error);
 }

@@ -3,7 +3,15 @@
  * Each round grows one tree per class on that class's (gradient, hessian); margins start at 0 for every class
  * (XGBoost's constant base_score cancels in the softmax). Binary problems use the same softmax with 2 classes.
  */
-import type { FitOptions, HistoryPoint, Hyperparameters, Matrix, ModelTrainer, SerializedModel, TrainedClassifier } from '../../types.js';
+import type {
+  FitOptions,
+  HistoryPoint,
+  Hyperparameters,
+  Matrix,
+  ModelTrainer,
+  SerializedModel,
+  TrainedClassifier,
+} from '../../types.js';
 import { throwIfAborted } from '../../types.js';
 import { Random } from '../../random.js';
 import { binColumns, fitBinMapper, MAX_VALUE_BINS } from './binning.js';
@@ -64,7 +72,12 @@ function softmaxRows(m: Float64Array, rows: number, K: number): void {
 }
 
 /** Mean log loss and accuracy of margins against labels. */
-function marginMetrics(margins: Float64Array, y: Int32Array, K: number, probs: Float64Array): { loss: number; accuracy: number } {
+function marginMetrics(
+  margins: Float64Array,
+  y: Int32Array,
+  K: number,
+  probs: Float64Array,
+): { loss: number; accuracy: number } {
   probs.set(margins);
   softmaxRows(probs, y.length, K);
   let loss = 0;
@@ -135,7 +148,8 @@ export class BoostedTreesModel implements TrainedClassifier {
 
   static fromJSON(json: SerializedModel): BoostedTreesModel {
     if (json.modelType !== 'xgboost') throw new TypeError(`not an xgboost model: ${json.modelType}`);
-    if (json.formatVersion !== FORMAT_VERSION) throw new TypeError(`unsupported xgboost model format ${json.formatVersion}`);
+    if (json.formatVersion !== FORMAT_VERSION)
+      throw new TypeError(`unsupported xgboost model format ${json.formatVersion}`);
     const K = Number(json.numClasses);
     const F = Number(json.numFeatures);
     return new BoostedTreesModel(
@@ -151,7 +165,13 @@ export class BoostedTreesModel implements TrainedClassifier {
   }
 }
 
-async function fitBoosting(X: Matrix, y: Int32Array, numClasses: number, hyper: Hyperparameters, options: FitOptions): Promise<BoostedTreesModel> {
+async function fitBoosting(
+  X: Matrix,
+  y: Int32Array,
+  numClasses: number,
+  hyper: Hyperparameters,
+  options: FitOptions,
+): Promise<BoostedTreesModel> {
   checkTrainingData(X, y, numClasses);
   throwIfAborted(options.signal);
   const p = readBoostingParams(hyper);
@@ -236,7 +256,8 @@ async function fitBoosting(X: Matrix, y: Int32Array, numClasses: number, hyper: 
       treeOutput.push(k);
       if (sample.length === n) for (let r = 0; r < n; r++) margins[r * K + k] += rowValue[r];
       else for (let r = 0; r < n; r++) margins[r * K + k] += tree.values[leafOf(tree, X.data, r * cols)];
-      if (val && valMargins) for (let r = 0; r < val.X.rows; r++) valMargins[r * K + k] += tree.values[leafOf(tree, val.X.data, r * cols)];
+      if (val && valMargins)
+        for (let r = 0; r < val.X.rows; r++) valMargins[r * K + k] += tree.values[leafOf(tree, val.X.data, r * cols)];
     }
     gainPerRound.push(roundGain);
 

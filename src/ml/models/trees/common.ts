@@ -28,7 +28,8 @@ export function checkMatrix(X: Matrix, numFeatures: number): void {
 export function checkTrainingData(X: Matrix, y: Int32Array, numClasses: number): void {
   if (X.rows === 0) throw new RangeError('cannot train on an empty matrix');
   if (y.length !== X.rows) throw new RangeError(`${y.length} labels for ${X.rows} rows`);
-  if (!Number.isInteger(numClasses) || numClasses < 2) throw new RangeError(`numClasses must be ≥ 2, got ${numClasses}`);
+  if (!Number.isInteger(numClasses) || numClasses < 2)
+    throw new RangeError(`numClasses must be ≥ 2, got ${numClasses}`);
   for (let i = 0; i < y.length; i++) {
     if (y[i] < 0 || y[i] >= numClasses) throw new RangeError(`label ${y[i]} at row ${i} is outside [0, ${numClasses})`);
   }
@@ -51,6 +52,7 @@ export function historyOf(value: unknown): HistoryPoint[] {
 }
 
 export function numberArray(value: unknown, length: number, what: string): Float64Array {
-  if (!Array.isArray(value) || value.length !== length) throw new TypeError(`model JSON: ${what} must be ${length} numbers`);
+  if (!Array.isArray(value) || value.length !== length)
+    throw new TypeError(`model JSON: ${what} must be ${length} numbers`);
   return Float64Array.from(value as number[]);
 }

@@ -31,6 +31,8 @@ port.on('message', (message: WorkerMessage) => {
   const t = grown.tree;
   const result: TreeResult = { job, index: message.index, tree: t, importance: grown.importance };
   // The arrays are freshly allocated (never shared), so their buffers can be moved instead of copied.
-  const buffers = [t.feature, t.threshold, t.left, t.right, t.defaultLeft, t.cover, t.values, grown.importance].map((a) => a.buffer as ArrayBuffer);
+  const buffers = [t.feature, t.threshold, t.left, t.right, t.defaultLeft, t.cover, t.values, grown.importance].map(
+    (a) => a.buffer as ArrayBuffer,
+  );
   port.postMessage(result, buffers);
 });

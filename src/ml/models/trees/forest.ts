@@ -6,7 +6,16 @@
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { FitOptions, HistoryPoint, Hyperparameters, Matrix, ModelTrainer, ModelTypeId, SerializedModel, TrainedClassifier } from '../../types.js';
+import type {
+  FitOptions,
+  HistoryPoint,
+  Hyperparameters,
+  Matrix,
+  ModelTrainer,
+  ModelTypeId,
+  SerializedModel,
+  TrainedClassifier,
+} from '../../types.js';
 import { AbortError, throwIfAborted } from '../../types.js';
 import { Random } from '../../random.js';
 import { binColumns, fitBinMapper } from './binning.js';
@@ -88,7 +97,8 @@ export class ForestModel implements TrainedClassifier {
 
   static fromJSON(json: SerializedModel, expected: ForestModelType): ForestModel {
     if (json.modelType !== expected) throw new TypeError(`not a ${expected} model: ${json.modelType}`);
-    if (json.formatVersion !== FORMAT_VERSION) throw new TypeError(`unsupported ${expected} model format ${json.formatVersion}`);
+    if (json.formatVersion !== FORMAT_VERSION)
+      throw new TypeError(`unsupported ${expected} model format ${json.formatVersion}`);
     const K = Number(json.numClasses);
     const F = Number(json.numFeatures);
     return new ForestModel(
@@ -164,7 +174,8 @@ async function growTrees(
   onTree: (done: number) => void,
 ): Promise<GrownClassTree[]> {
   const results: GrownClassTree[] = new Array(n);
-  const growHere = (t: number): GrownClassTree => growClassTree(workerData.data, workerData.y, workerData.numClasses, workerData.params, new Random(seeds[t]));
+  const growHere = (t: number): GrownClassTree =>
+    growClassTree(workerData.data, workerData.y, workerData.numClasses, workerData.params, new Random(seeds[t]));
   if (extraThreads <= 0) {
     const yieldNow = makeYielder();
     for (let t = 0; t < n; t++) {
@@ -189,7 +200,9 @@ async function growTrees(
         settled = true;
         reject(error);
       };
-      onAbort = () => fail(new AbortError());
+      onAbort = () => {
+        fail(new AbortError());
+      };
       const finishOne = (t: number, grown: GrownClassTree): void => {
         if (settled) return;
         results[t] = grown;
@@ -274,7 +287,13 @@ async function fitForest(
   const nTrees = p.n_estimators;
   const extraThreads = Math.max(0, Math.min(Math.floor(options.threads ?? 1), nTrees) - 1);
   const mapper = fitBinMapper(X, 255, options.seed);
-  const data: BinnedData = { rows: X.rows, cols, bins: binColumns(X, mapper, extraThreads > 0), numBins: mapper.numBins, edges: mapper.edges };
+  const data: BinnedData = {
+    rows: X.rows,
+    cols,
+    bins: binColumns(X, mapper, extraThreads > 0),
+    numBins: mapper.numBins,
+    edges: mapper.edges,
+  };
   let labels = y;
   if (extraThreads > 0) {
     labels = new Int32Array(new SharedArrayBuffer(y.length * 4));
@@ -293,10 +312,17 @@ async function fitForest(
   for (let t = 0; t < nTrees; t++) seeds[t] = master.int(0x7fffffff);
 
   const history: HistoryPoint[] = [];
-  const grown = await growTrees(nTrees, seeds, { data, y: labels, numClasses, params: treeParams }, extraThreads, options.signal, (done) => {
-    history.push({ step: done });
-    options.onStep?.({ step: done, totalSteps: nTrees });
-  });
+  const grown = await growTrees(
+    nTrees,
+    seeds,
+    { data, y: labels, numClasses, params: treeParams },
+    extraThreads,
+    options.signal,
+    (done) => {
+      history.push({ step: done });
+      options.onStep?.({ step: done, totalSteps: nTrees });
+    },
+  );
   throwIfAborted(options.signal);
 
   const importance = new Float64Array(cols);

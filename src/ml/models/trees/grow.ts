@@ -51,7 +51,13 @@ function xlogx(x: number): number {
  * Grows one classification tree. With `bootstrap`, rows are drawn with replacement (n draws) and carried as
  * integer weights: weighted counts drive impurity, distinct-row counts drive min_samples_* (as scikit-learn).
  */
-export function growClassTree(data: BinnedData, y: Int32Array, numClasses: number, params: ClassTreeParams, rng: Random): GrownClassTree {
+export function growClassTree(
+  data: BinnedData,
+  y: Int32Array,
+  numClasses: number,
+  params: ClassTreeParams,
+  rng: Random,
+): GrownClassTree {
   const { rows, cols, bins, numBins, edges } = data;
   const K = numClasses;
   const entropy = params.criterion === 'entropy';
@@ -68,7 +74,13 @@ export function growClassTree(data: BinnedData, y: Int32Array, numClasses: numbe
   // Split score, higher is better: minus the children's weighted impurity (up to a constant), so
   // score(split) − score(node) is the weighted impurity decrease.
   // gini: w·(1 − Σp²) = w − Σc²/w → score Σc²/w.   entropy: w·H = w ln w − Σ c ln c → score Σ c ln c − w ln w.
-  const childScores = (left: Float64Array, parentCounts: Float64Array, offset: number, wL: number, wTotal: number): number => {
+  const childScores = (
+    left: Float64Array,
+    parentCounts: Float64Array,
+    offset: number,
+    wL: number,
+    wTotal: number,
+  ): number => {
     const wR = wTotal - wL;
     let sL = 0;
     let sR = 0;
@@ -135,7 +147,8 @@ export function growClassTree(data: BinnedData, y: Int32Array, numClasses: numbe
     const vBase = node * K;
     let maxCount = 0;
     for (let k = 0; k < K; k++) if (builder.values[vBase + k] > maxCount) maxCount = builder.values[vBase + k];
-    if (depth >= params.maxDepth || n < params.minSamplesSplit || n < 2 * params.minSamplesLeaf || maxCount >= w) continue;
+    if (depth >= params.maxDepth || n < params.minSamplesSplit || n < 2 * params.minSamplesLeaf || maxCount >= w)
+      continue;
 
     for (let k = 0; k < K; k++) parent[k] = builder.values[vBase + k];
     const parentScore = nodeScore(parent, w);
@@ -312,7 +325,10 @@ export class GradientTreeGrower {
     this.histSize = this.offsets[data.cols] * 2;
     // Histogram slot of every (row, feature), row-major: saves an offset lookup per update (~30 % faster).
     // Uint16 holds 65,536 slots (≥ 256 features at 255 bins); wider data falls back to Uint32.
-    this.slots = this.offsets[data.cols] <= 0xffff ? new Uint16Array(data.rows * data.cols) : new Uint32Array(data.rows * data.cols);
+    this.slots =
+      this.offsets[data.cols] <= 0xffff
+        ? new Uint16Array(data.rows * data.cols)
+        : new Uint32Array(data.rows * data.cols);
     for (let f = 0; f < data.cols; f++) {
       const colBase = f * data.rows;
       for (let r = 0; r < data.rows; r++) this.slots[r * data.cols + f] = this.offsets[f] + data.bins[colBase + r];
@@ -465,7 +481,13 @@ export class GradientTreeGrower {
    * `features` only (colsample_bytree). Adds each kept split's loss reduction to `gainByFeature`, and writes the
    * final leaf value of every sampled row r into `rowValue[r]` (the partition already knows each row's leaf).
    */
-  grow(gh: Float64Array, sample: Uint32Array, features: Int32Array, gainByFeature: Float64Array, rowValue: Float64Array): TreeArrays {
+  grow(
+    gh: Float64Array,
+    sample: Uint32Array,
+    features: Int32Array,
+    gainByFeature: Float64Array,
+    rowValue: Float64Array,
+  ): TreeArrays {
     const { numBins, edges, cols } = this.data;
     const slots = this.slots;
     const { maxDepth, lambda, gamma, eta } = this.params;
@@ -580,10 +602,12 @@ export class GradientTreeGrower {
     if (gamma > 0) {
       for (let id = builder.nodeCount - 1; id >= 0; id--) {
         if (builder.feature[id] < 0) continue;
-        if (builder.feature[builder.left[id]] < 0 && builder.feature[builder.right[id]] < 0 && builder.gain[id] < gamma) builder.feature[id] = -1;
+        if (builder.feature[builder.left[id]] < 0 && builder.feature[builder.right[id]] < 0 && builder.gain[id] < gamma)
+          builder.feature[id] = -1;
       }
     }
-    for (let id = 0; id < builder.nodeCount; id++) if (builder.feature[id] >= 0) gainByFeature[builder.feature[id]] += builder.gain[id];
+    for (let id = 0; id < builder.nodeCount; id++)
+      if (builder.feature[id] >= 0) gainByFeature[builder.feature[id]] += builder.gain[id];
     const stack = [root];
     while (stack.length > 0) {
       const id = stack.pop()!;

@@ -10,13 +10,25 @@ function numeric(value: HyperparameterValue | undefined): number | null {
   return null;
 }
 
-export function numberParam(params: Hyperparameters, key: string, fallback: number, min = -Infinity, max = Infinity): number {
+export function numberParam(
+  params: Hyperparameters,
+  key: string,
+  fallback: number,
+  min = -Infinity,
+  max = Infinity,
+): number {
   const v = numeric(params[key]);
   if (v === null) return fallback;
   return Math.min(max, Math.max(min, v));
 }
 
-export function intParam(params: Hyperparameters, key: string, fallback: number, min = -Infinity, max = Infinity): number {
+export function intParam(
+  params: Hyperparameters,
+  key: string,
+  fallback: number,
+  min = -Infinity,
+  max = Infinity,
+): number {
   return Math.round(numberParam(params, key, fallback, min, max));
 }
 
@@ -35,7 +47,12 @@ export function boolParam(params: Hyperparameters, key: string, fallback: boolea
   return fallback;
 }
 
-export function choiceParam<T extends string>(params: Hyperparameters, key: string, choices: readonly T[], fallback: T): T {
+export function choiceParam<T extends string>(
+  params: Hyperparameters,
+  key: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
   const v = params[key];
   return typeof v === 'string' && (choices as readonly string[]).includes(v) ? (v as T) : fallback;
 }

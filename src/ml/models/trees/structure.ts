@@ -330,7 +330,14 @@ export class PackedTrees {
           let r = r0;
           for (; r + 8 <= r1; r += 8) {
             const b = r * cols;
-            let n0 = 0, n1 = 0, n2 = 0, n3 = 0, n4 = 0, n5 = 0, n6 = 0, n7 = 0;
+            let n0 = 0,
+              n1 = 0,
+              n2 = 0,
+              n3 = 0,
+              n4 = 0,
+              n5 = 0,
+              n6 = 0,
+              n7 = 0;
             for (let d = 0; d < steps; d++) {
               let k = key[k0 + n0];
               let x = data[b + (k >> 1)];
@@ -382,17 +389,35 @@ export class PackedTrees {
           // takes the next row, so no lane idles while another row is still deep (leaf depths vary a lot).
           const L = Math.min(4, r1 - r0);
           let next = r0 + L;
-          let i0 = r0, i1 = r0 + 1, i2 = r0 + 2, i3 = r0 + 3;
+          let i0 = r0,
+            i1 = r0 + 1,
+            i2 = r0 + 2,
+            i3 = r0 + 3;
           // With fewer than 4 rows, the spare lanes start done (index -1) and shadow lane 0's walk unrecorded.
-          let b0 = i0 * cols, b1 = i1 * cols, b2 = i2 * cols, b3 = i3 * cols;
-          let n0 = root, n1 = root, n2 = root, n3 = root;
+          let b0 = i0 * cols,
+            b1 = i1 * cols,
+            b2 = i2 * cols,
+            b3 = i3 * cols;
+          let n0 = root,
+            n1 = root,
+            n2 = root,
+            n3 = root;
           let active = L;
           if (L < 4) i3 = -1;
           if (L < 3) i2 = -1;
           if (L < 2) i1 = -1;
-          if (i1 < 0) { b1 = b0; n1 = n0; }
-          if (i2 < 0) { b2 = b0; n2 = n0; }
-          if (i3 < 0) { b3 = b0; n3 = n0; }
+          if (i1 < 0) {
+            b1 = b0;
+            n1 = n0;
+          }
+          if (i2 < 0) {
+            b2 = b0;
+            n2 = n0;
+          }
+          if (i3 < 0) {
+            b3 = b0;
+            n3 = n0;
+          }
           if (feature[root] < 0) {
             for (let i = r0; i < r1; i++) leaves[i - r0] = root;
             active = 0;
@@ -408,19 +433,47 @@ export class PackedTrees {
             n3 = rec[4 * n3 + 1 + +(x > th[n3]) + 2 * +(x !== x)];
             if (feature[n0] < 0 && i0 >= 0) {
               leaves[i0 - r0] = n0;
-              if (next < r1) { i0 = next++; b0 = i0 * cols; n0 = root; } else { i0 = -1; active--; }
+              if (next < r1) {
+                i0 = next++;
+                b0 = i0 * cols;
+                n0 = root;
+              } else {
+                i0 = -1;
+                active--;
+              }
             }
             if (feature[n1] < 0 && i1 >= 0) {
               leaves[i1 - r0] = n1;
-              if (next < r1) { i1 = next++; b1 = i1 * cols; n1 = root; } else { i1 = -1; active--; }
+              if (next < r1) {
+                i1 = next++;
+                b1 = i1 * cols;
+                n1 = root;
+              } else {
+                i1 = -1;
+                active--;
+              }
             }
             if (feature[n2] < 0 && i2 >= 0) {
               leaves[i2 - r0] = n2;
-              if (next < r1) { i2 = next++; b2 = i2 * cols; n2 = root; } else { i2 = -1; active--; }
+              if (next < r1) {
+                i2 = next++;
+                b2 = i2 * cols;
+                n2 = root;
+              } else {
+                i2 = -1;
+                active--;
+              }
             }
             if (feature[n3] < 0 && i3 >= 0) {
               leaves[i3 - r0] = n3;
-              if (next < r1) { i3 = next++; b3 = i3 * cols; n3 = root; } else { i3 = -1; active--; }
+              if (next < r1) {
+                i3 = next++;
+                b3 = i3 * cols;
+                n3 = root;
+              } else {
+                i3 = -1;
+                active--;
+              }
             }
           }
         }

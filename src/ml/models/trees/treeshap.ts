@@ -85,7 +85,12 @@ function addExpected(tree: FlatTree, numOutputs: number, scale: number, expected
       continue;
     }
     const c = tree.cover[node];
-    stack.push(tree.left[node], (weight * tree.cover[tree.left[node]]) / c, tree.right[node], (weight * tree.cover[tree.right[node]]) / c);
+    stack.push(
+      tree.left[node],
+      (weight * tree.cover[tree.left[node]]) / c,
+      tree.right[node],
+      (weight * tree.cover[tree.right[node]]) / c,
+    );
   }
 }
 
@@ -195,7 +200,14 @@ function shapTree(
 ): void {
   const { feature, threshold, left, right, defaultLeft, cover, values, valueWidth } = tree;
 
-  const recurse = (node: number, depth: number, parentOff: number, zeroFraction: number, oneFraction: number, featureIndex: number): void => {
+  const recurse = (
+    node: number,
+    depth: number,
+    parentOff: number,
+    zeroFraction: number,
+    oneFraction: number,
+    featureIndex: number,
+  ): void => {
     const off = parentOff + depth + 1;
     for (let i = 0; i < depth; i++) {
       path.feature[off + i] = path.feature[parentOff + i];
@@ -256,7 +268,8 @@ function pathFor(maxDepth: number): PathBuffer {
 }
 
 function checkRow(ensemble: TreeEnsemble, row: Float64Array): void {
-  if (row.length !== ensemble.numFeatures) throw new RangeError(`row has ${row.length} values, model expects ${ensemble.numFeatures}`);
+  if (row.length !== ensemble.numFeatures)
+    throw new RangeError(`row has ${row.length} values, model expects ${ensemble.numFeatures}`);
 }
 
 /**
@@ -280,7 +293,6 @@ export function treeShapAlgorithm2(ensemble: TreeEnsemble, row: Float64Array, ou
   return { baseValue: prep.expected[outputIndex], contributions: phi };
 }
 
-
 /** The ensemble's output for one row (probability / margin per output), by the same tree walk SHAP assumes. */
 export function ensembleOutput(ensemble: TreeEnsemble, row: Float64Array): Float64Array {
   checkRow(ensemble, row);
@@ -290,10 +302,19 @@ export function ensembleOutput(ensemble: TreeEnsemble, row: Float64Array): Float
     while (tree.feature[node] >= 0) {
       const x = row[tree.feature[node]];
       const th = tree.threshold[node];
-      node = x <= th ? tree.left[node] : x > th ? tree.right[node] : tree.defaultLeft[node] === 1 ? tree.left[node] : tree.right[node];
+      node =
+        x <= th
+          ? tree.left[node]
+          : x > th
+            ? tree.right[node]
+            : tree.defaultLeft[node] === 1
+              ? tree.left[node]
+              : tree.right[node];
     }
     if (tree.output >= 0) out[tree.output] += ensemble.treeScale * tree.values[node];
-    else for (let k = 0; k < ensemble.numOutputs; k++) out[k] += ensemble.treeScale * tree.values[node * tree.valueWidth + k];
+    else
+      for (let k = 0; k < ensemble.numOutputs; k++)
+        out[k] += ensemble.treeScale * tree.values[node * tree.valueWidth + k];
   }
   return out;
 }
@@ -373,7 +394,6 @@ class LinearScratch {
     this.owedBelow = new Float64Array(features * points * outputs);
     this.a = new Float64Array(features).fill(1);
     this.b = new Float64Array(features).fill(1);
-
   }
 }
 
@@ -463,7 +483,8 @@ function shapTreeLinear(
       for (let o = 0; o < K; o++) {
         let integral = 0;
         if (repeats) {
-          for (let q = 0; q < Q; q++) integral += (gw[q] * (sums[cBase + q * K + o] - owedBelow[oBase + q * K + o])) / (aNew + dNew * t[q]);
+          for (let q = 0; q < Q; q++)
+            integral += (gw[q] * (sums[cBase + q * K + o] - owedBelow[oBase + q * K + o])) / (aNew + dNew * t[q]);
         } else {
           for (let q = 0; q < Q; q++) integral += (gw[q] * sums[cBase + q * K + o]) / (aNew + dNew * t[q]);
         }
@@ -688,7 +709,8 @@ export function treeShapAll(ensemble: TreeEnsemble, row: Float64Array): TreeShap
   const sc = scratchFor(prep.maxDepth, prep.maxPoints, K, M);
   ensemble.trees.forEach((tree, i) => {
     const args = [prep.treeDepth[i], prep.treeUnique[i], prep.repeatsBelow[i], sc, row] as const;
-    if (tree.output >= 0) shapTreeLinear(tree, ...args, phi.subarray(tree.output * M, (tree.output + 1) * M), M, 0, 1, ensemble.treeScale);
+    if (tree.output >= 0)
+      shapTreeLinear(tree, ...args, phi.subarray(tree.output * M, (tree.output + 1) * M), M, 0, 1, ensemble.treeScale);
     else shapTreeLinear(tree, ...args, phi, M, 0, K, ensemble.treeScale);
   });
   return { baseValues: prep.expected.slice(), contributions: phi };
