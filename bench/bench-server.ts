@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type AppConfig } from '../src/config.js';
-import { buildApp, type App } from '../src/server.js';
+import { buildApp, type App } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -202,7 +202,7 @@ if (process.argv.includes(LOAD_FLAG)) {
 
 async function main(): Promise<void> {
   const { loadConfig } = await import('../src/config.js');
-  const { buildApp } = await import('../src/server.js');
+  const { buildApp } = await import('../src/http/server.js');
   const { createLogger } = await import('../src/logger.js');
   const { validateHyperparameters } = await import('../src/ml/catalog.js');
   const { DEFAULT_SPLIT_SIZES, featureMatrix, loadNasaTable } = await import('../src/ml/data/index.js');

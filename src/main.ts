@@ -2,7 +2,7 @@
  * Entry point: read the environment, start the server, stop gracefully on SIGINT/SIGTERM.
  */
 import { loadConfig, ConfigError } from './config.js';
-import { buildApp } from './server.js';
+import { buildApp } from './http/server.js';
 import { createLogger } from './logger.js';
 import { listenErrorMessage, startupSummary } from './startup.js';
 

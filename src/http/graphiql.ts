@@ -155,7 +155,7 @@ export const GRAPHIQL_EXAMPLE_VARIABLES = JSON.stringify(
 
 export const GRAPHIQL_OPTIONS: GraphiQLOptions = {
   title: 'Exoplanet Playground',
-  // graphql-ws on the same path (src/server.ts); yoga's page would default to SSE.
+  // graphql-ws on the same path (src/http/server.ts); yoga's page would default to SSE.
   subscriptionsProtocol: 'WS',
   // Used while the browser has no stored tabs. (A `variables` option would overwrite the user's variables on
   // every visit, so the variables are seeded by the page instead: see seedVariablesScript.)

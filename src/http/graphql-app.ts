@@ -10,12 +10,12 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { GraphQLError } from 'graphql';
-import { schema } from './schema/index.js';
+import { schema } from '../schema/index.js';
 import type { GraphQLContext } from './context.js';
-import type { Services } from './services/container.js';
-import type { Logger } from './logger.js';
-import type { AppConfig } from './config.js';
-import { appError, databaseBusy, isDatabaseBusy, toAppError } from './errors.js';
+import type { Services } from '../services/container.js';
+import type { Logger } from '../logger.js';
+import type { AppConfig } from '../config.js';
+import { appError, databaseBusy, isDatabaseBusy, toAppError } from '../errors.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 
 export type ServerContext = Record<string, unknown>;
@@ -79,7 +79,7 @@ export function createGraphQLApp(
     maxRequestBodySize: config.maxUploadBytes + 1024 * 1024,
     landingPage: false,
     logging: false,
-    // Served whole from this server (no CDN), opening on the README workflow; see src/graphiql.ts.
+    // Served whole from this server (no CDN), opening on the README workflow; see src/http/graphiql.ts.
     graphiql: GRAPHIQL_OPTIONS,
     renderGraphiQL: renderOfflineGraphiQL,
     cors: (request) => {

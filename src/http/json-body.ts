@@ -1,5 +1,5 @@
 /**
- * Small JSON request bodies parsed before yoga sees them (a fast path of src/server.ts).
+ * Small JSON request bodies parsed before yoga sees them (a fast path of src/http/server.ts).
  */
 
 /**

@@ -14,11 +14,11 @@ import {
   type subscribe as graphqlSubscribe,
 } from 'graphql';
 import { envelop, type Plugin } from 'graphql-yoga';
-import type { AppConfig } from './config.js';
-import { createLogger, type Logger } from './logger.js';
-import { createServices, type Services } from './services/container.js';
+import type { AppConfig } from '../config.js';
+import { createLogger, type Logger } from '../logger.js';
+import { createServices, type Services } from '../services/container.js';
 import { createGraphQLApp, GRAPHQL_PATH, requestIdFrom, type Yoga } from './graphql-app.js';
-import { createRestHandler } from './rest/router.js';
+import { createRestHandler } from '../rest/router.js';
 import { corsOriginFor, browserOriginAllowed } from './cors.js';
 import { useSharedSubscriptionExecution } from './shared-subscriptions.js';
 import { PARSED_JSON_MAX_BYTES, isJsonContentType, preparsedBody } from './json-body.js';

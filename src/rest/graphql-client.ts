@@ -2,8 +2,8 @@
  * Runs a GraphQL operation in-process through the same yoga pipeline as /graphql (context, validation, masking),
  * and turns GraphQL errors into HTTP errors of the REST envelope.
  */
-import type { Yoga } from '../graphql-app.js';
-import { GRAPHQL_PATH } from '../graphql-app.js';
+import type { Yoga } from '../http/graphql-app.js';
+import { GRAPHQL_PATH } from '../http/graphql-app.js';
 import { HTTP_STATUS, RETRY_AFTER_SECONDS, type ErrorCode } from '../errors.js';
 import { HttpError } from './http.js';
 

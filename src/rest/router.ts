@@ -3,8 +3,8 @@
  * operations in-process (routes.ts, custom.ts); the file routes hand bytes to and from the same services.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Yoga } from '../graphql-app.js';
-import { requestIdFrom } from '../graphql-app.js';
+import type { Yoga } from '../http/graphql-app.js';
+import { requestIdFrom } from '../http/graphql-app.js';
 import type { AppConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services/container.js';
@@ -12,7 +12,7 @@ import { APP_VERSION } from '../version.js';
 import { graphQLRunner } from './graphql-client.js';
 import { HttpError, corsHeaders, readBody, readFields, sendError, sendJson, sendSuccess } from './http.js';
 import { HOME, ORIGINAL_MODELS } from './original.js';
-import { browserOriginAllowed } from '../cors.js';
+import { browserOriginAllowed } from '../http/cors.js';
 import * as routes from './routes.js';
 import * as custom from './custom.js';
 import { z } from 'zod';

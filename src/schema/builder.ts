@@ -3,7 +3,7 @@
  */
 import SchemaBuilder from '@pothos/core';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
-import type { GraphQLContext } from '../context.js';
+import type { GraphQLContext } from '../http/context.js';
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;

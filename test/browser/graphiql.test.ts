@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import puppeteer, { type Browser, type CDPSession, type Page } from 'puppeteer-core';
 import type { Client } from 'graphql-ws';
 import { HAS_KEPLER, startServer, waitForRun, type GraphQLResult, type TestServer } from '../integration/harness.js';
-import { EXAMPLE_ROW, GRAPHIQL_EXAMPLE_DOCUMENT, SESSION_ID_PLACEHOLDER } from '../../src/graphiql.js';
+import { EXAMPLE_ROW, GRAPHIQL_EXAMPLE_DOCUMENT, SESSION_ID_PLACEHOLDER } from '../../src/http/graphiql.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HAS_CHROMIUM = fs.existsSync(CHROMIUM);

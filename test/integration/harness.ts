@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { loadConfig, type AppConfig } from '../../src/config.js';
-import { buildApp, type App } from '../../src/server.js';
+import { buildApp, type App } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { MISSION_IDS, isNasaTableAvailable } from '../../src/ml/data/index.js';
 import { NASA_DIR, nasaTableText } from '../fixtures/nasa.js';

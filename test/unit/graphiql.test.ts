@@ -10,7 +10,7 @@ import {
   GRAPHIQL_OPTIONS,
   renderOfflineGraphiQL,
   withVariablesSeed,
-} from '../../src/graphiql.js';
+} from '../../src/http/graphiql.js';
 
 const page = () => withVariablesSeed(renderGraphiQL(GRAPHIQL_OPTIONS), GRAPHIQL_OPTIONS);
 
