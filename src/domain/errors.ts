@@ -109,6 +109,9 @@ export function fromWorkerError(error: unknown): unknown {
 // Constructors for the common cases; each message that more than one layer needs is written here, once.
 export const badInput = (message: string, field?: string, allowed?: string | readonly string[]) =>
   new AppError('BAD_USER_INPUT', message, { field, allowed });
+/** The file is not what can be read (binary, not UTF-8, JSON/HTML instead of CSV). */
+export const unsupportedMediaType = (message: string, field = 'file') =>
+  new AppError('UNSUPPORTED_MEDIA_TYPE', message, { field });
 export const notFound = (what: string, id: string) => new AppError('NOT_FOUND', `${what} "${id}" was not found.`);
 export const conflict = (message: string) => new AppError('CONFLICT', message);
 export const databaseBusy = () =>

@@ -3,7 +3,7 @@
  * Also explains single predictions (exact TreeSHAP for tree models, sampling Shapley for the others).
  */
 import { getModelSpec } from './catalog.js';
-import { DataError } from './data/errors.js';
+import { badInput } from '../domain/errors.js';
 import { parseNumber } from './data/csv.js';
 import { MISSIONS, isMissionId } from './data/missions.js';
 import { explanationReasons, samplingShapley } from './explain/shapley.js';
@@ -152,7 +152,7 @@ export class Predictor {
     rows.forEach((row, r) => {
       const at = where(r);
       if (typeof row !== 'object' || row === null || Array.isArray(row)) {
-        throw new DataError('BAD_USER_INPUT', `${at} must be an object of column name → value.`, at);
+        throw badInput(`${at} must be an object of column name → value.`, at);
       }
       const rowWarnings: string[] = [];
       const record = row as Record<string, unknown>;
@@ -180,11 +180,7 @@ export class Predictor {
           value = NaN;
         }
         if (!Number.isFinite(value)) {
-          throw new DataError(
-            'BAD_USER_INPUT',
-            `${at}.${feature}: ${describeValue(raw)} is not a number.`,
-            `${at}.${feature}`,
-          );
+          throw badInput(`${at}.${feature}: ${describeValue(raw)} is not a number.`, `${at}.${feature}`);
         }
         data[r * cols + j] = value;
         present++;
@@ -199,8 +195,7 @@ export class Predictor {
         }
       });
       if (present === 0) {
-        throw new DataError(
-          'BAD_USER_INPUT',
+        throw badInput(
           `${at} has no usable feature: give at least one of ${features.slice(0, 8).join(', ')}${features.length > 8 ? ', …' : ''}.`,
           at,
         );
@@ -256,8 +251,7 @@ export class Predictor {
 
   predictRows(rows: readonly unknown[]): RowPrediction[] {
     if (rows.length > MAX_PREDICT_ROWS) {
-      throw new DataError(
-        'BAD_USER_INPUT',
+      throw badInput(
         `At most ${MAX_PREDICT_ROWS} rows per call (got ${rows.length}); use a batch prediction for more.`,
         'rows',
       );
@@ -275,11 +269,7 @@ export class Predictor {
     if (label !== undefined && label !== null) {
       outputIndex = classes.indexOf(label);
       if (outputIndex === -1)
-        throw new DataError(
-          'BAD_USER_INPUT',
-          `Unknown label "${label}"; the classes are ${classes.join(', ')}.`,
-          'label',
-        );
+        throw badInput(`Unknown label "${label}"; the classes are ${classes.join(', ')}.`, 'label');
     } else {
       for (let c = 1; c < classes.length; c++) if (proba[c] > proba[outputIndex]) outputIndex = c;
     }

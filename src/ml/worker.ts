@@ -7,7 +7,7 @@ import { loadDataLocation, type DataLocation } from './data/location.js';
 import { readFile } from 'node:fs/promises';
 import { createGzip, gunzipSync } from 'node:zlib';
 import { parseCsvBuffer, parseNumber, type Table } from './data/csv.js';
-import { DataError } from './data/errors.js';
+import { badInput, toWorkerError } from '../domain/errors.js';
 import {
   trainPipeline,
   type PipelineArtifact,
@@ -198,8 +198,7 @@ async function predictBatch(task: BatchTask): Promise<BatchOutput> {
   }
   const present = artifact.features.filter((f) => table.columns.includes(f));
   if (present.length === 0) {
-    throw new DataError(
-      'BAD_USER_INPUT',
+    throw badInput(
       `The data has none of the model's features (${artifact.features.join(', ')}).`,
       task.sourceField ?? 'datasetId',
     );
@@ -251,18 +250,7 @@ export default async function run(
         return (await predictorFor(task.cacheKey, task.artifactGzip)).predictRows(task.rows);
     }
   } catch (error) {
-    throw portableError(error);
+    // Structured clone drops an AppError's code and field: the pool's `fromWorkerError` restores them.
+    throw toWorkerError(error);
   }
-}
-
-/**
- * An error reaches the main thread by structured clone, which keeps `message` and `cause` but drops own properties
- * such as DataError's `code` and `field`: carry them in `cause` (src/errors.ts toAppError reads them back there).
- */
-function portableError(error: unknown): unknown {
-  if (!(error instanceof Error) || typeof (error as { code?: unknown }).code !== 'string') return error;
-  const { code, field, allowed } = error as Error & { code: string; field?: string; allowed?: unknown };
-  const portable = new Error(error.message, { cause: { code, field, allowed } });
-  portable.stack = error.stack;
-  return portable;
 }

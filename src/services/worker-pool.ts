@@ -9,6 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { Piscina } from 'piscina';
+import { fromWorkerError } from '../domain/errors.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const compiled = path.extname(fileURLToPath(import.meta.url)) === '.js';
@@ -65,6 +66,9 @@ export class RecyclingPool extends Piscina {
     try {
       if (this.exiting) await this.exiting;
       return await super.run(task, options);
+    } catch (error) {
+      // A worker's AppError arrives as a plain Error carrying it (toWorkerError): callers get the AppError back.
+      throw fromWorkerError(error);
     } finally {
       this.active--;
       if (this.active === 0) this.scheduleRecycle();

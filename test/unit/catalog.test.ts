@@ -1,7 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import {
   MODEL_CATALOG,
-  HyperparameterError,
   defaultHyperparameters,
   describeAllowed,
   getModelSpec,
@@ -9,14 +8,15 @@ import {
   toCatalogNames,
   validateHyperparameters,
 } from '../../src/ml/catalog.js';
+import { AppError } from '../../src/domain/errors.js';
 import type { ModelTypeId } from '../../src/ml/types.js';
 
-function errorOf(fn: () => unknown): HyperparameterError {
+function errorOf(fn: () => unknown): AppError {
   try {
     fn();
   } catch (error) {
-    expect(error).toBeInstanceOf(HyperparameterError);
-    return error as HyperparameterError;
+    expect(error).toBeInstanceOf(AppError);
+    return error as AppError;
   }
   throw new Error('expected a HyperparameterError');
 }

@@ -13,11 +13,11 @@ import {
   loadNasaTable,
   clearNasaTableCache,
   isNasaTableAvailable,
-  NasaTableMissingError,
   parseCsv,
   type LabeledTable,
 } from '../../src/ml/data/index.js';
 import { csvText, expectDataError, k2Fixture, keplerFixture, tessFixture } from '../fixtures/data-fixtures.js';
+import { AppError } from '../../src/domain/errors.js';
 
 const counts = (lt: LabeledTable) => Object.fromEntries(lt.classCounts.map((c) => [c.label, c.count]));
 const column = (lt: LabeledTable, name: string) => lt.table.rows.map((row) => row[lt.table.columns.indexOf(name)]);
@@ -326,8 +326,8 @@ describe('loadNasaTable', () => {
   it('reports a missing file with the data:fetch hint and the folder checked', async () => {
     expect(isNasaTableAvailable(dir, 'tess', { embedded: false })).toBe(false);
     const error = await loadNasaTable(dir, 'tess', { embedded: false }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(NasaTableMissingError);
-    expect((error as NasaTableMissingError).code).toBe('NOT_FOUND');
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('NOT_FOUND');
     expect((error as Error).message).toMatch(/npm run data:fetch/);
     expect((error as Error).message).toContain(dir);
   });

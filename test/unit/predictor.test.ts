@@ -9,13 +9,8 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateHyperparameters } from '../../src/ml/catalog.js';
-import {
-  DataError,
-  DEFAULT_SPLIT_SIZES,
-  featureMatrix,
-  loadNasaTable,
-  type LabeledTable,
-} from '../../src/ml/data/index.js';
+import { AppError } from '../../src/domain/errors.js';
+import { DEFAULT_SPLIT_SIZES, featureMatrix, loadNasaTable, type LabeledTable } from '../../src/ml/data/index.js';
 import { BoostedTreesModel } from '../../src/ml/models/trees/index.js';
 import { trainPipeline, type PipelineArtifact, type PipelineResult } from '../../src/ml/pipeline.js';
 import { NASA_DIR } from '../fixtures/nasa.js';
@@ -197,11 +192,11 @@ describe('Predictor on the real Kepler table', () => {
       try {
         forestPredictor.predictRows(rows);
       } catch (error) {
-        expect(error).toBeInstanceOf(DataError);
+        expect(error).toBeInstanceOf(AppError);
         return {
-          code: (error as DataError).code,
-          field: (error as DataError).field,
-          message: (error as DataError).message,
+          code: (error as AppError).code,
+          field: (error as AppError).field,
+          message: (error as AppError).message,
         };
       }
       throw new Error('expected a refusal');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SPLIT_SIZES, MIN_ROWS_PER_CLASS, checkedSplit, minimumRowsPerClass } from '../../src/ml/data/split.js';
-import { DataError } from '../../src/ml/data/errors.js';
+import { AppError } from '../../src/domain/errors.js';
 import { checkTrainable } from '../../src/ml/pipeline.js';
 import { customLabeledTable } from '../../src/ml/data/dataset.js';
 
@@ -9,11 +9,11 @@ function labelsOf(perClass: number[]): Int32Array {
   return Int32Array.from(perClass.flatMap((n, c) => Array.from({ length: n }, () => c)));
 }
 
-function refusal(run: () => unknown): DataError {
+function refusal(run: () => unknown): AppError {
   try {
     run();
   } catch (error) {
-    if (error instanceof DataError) return error;
+    if (error instanceof AppError) return error;
     throw error;
   }
   throw new Error('expected a refusal');
@@ -49,7 +49,7 @@ describe('checkedSplit: the smallest data a run may train on', () => {
         expect(c.validation).toBeGreaterThanOrEqual(MIN_ROWS_PER_CLASS.validation);
         expect(c.train).toBeGreaterThanOrEqual(MIN_ROWS_PER_CLASS.train);
       }
-      expect(() => checkedSplit(labelsOf(classes.map(() => n - 1)), null, classes, sizes, 42)).toThrow(DataError);
+      expect(() => checkedSplit(labelsOf(classes.map(() => n - 1)), null, classes, sizes, 42)).toThrow(AppError);
     }
   });
 

@@ -1,8 +1,9 @@
 /**
- * The model catalog: the one source of truth for every model type's id, aliases, description and typed
- * hyperparameters. The same specs drive validation (here), the GraphQL `models` query and REST `/api/models`.
+ * The model catalog's data: every model type's id, aliases, description and hyperparameter specs (names, defaults,
+ * bounds, scikit-learn aliases). The same specs drive validation (validate.ts), the typed parameters trainers
+ * receive (params.ts), the GraphQL `models` query and REST `/api/models`.
  */
-import type { HyperparameterValue, Hyperparameters, ModelTypeId } from './types.js';
+import type { HyperparameterValue, Hyperparameters, ModelTypeId } from '../types.js';
 
 export type HyperparameterType = 'int' | 'float' | 'enum' | 'bool' | 'int_list';
 export type ModelFamily = 'tree' | 'neural' | 'linear' | 'kernel';
@@ -50,11 +51,18 @@ export interface ModelSpec {
   formAliases?: FormAlias[];
 }
 
+// The words of the enum hyperparameters, declared once: the specs list them and params.ts types them.
+export const TREE_CRITERIA = ['gini', 'entropy'] as const;
+export const MAX_FEATURES = ['sqrt', 'log2', 'all'] as const;
+export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid'] as const;
+export const SVM_KERNELS = ['rbf', 'linear', 'poly', 'sigmoid'] as const;
+export const GAMMA_WORDS = ['scale', 'auto'] as const;
+
 const treeCriterion: HyperparameterSpec = {
   name: 'criterion',
   type: 'enum',
   default: 'gini',
-  choices: ['gini', 'entropy'],
+  choices: [...TREE_CRITERIA],
   // scikit-learn ≥ 1.1 names the entropy criterion log_loss too (the same splits).
   valueAliases: { log_loss: 'entropy' },
   description: 'Impurity measure used to choose splits.',
@@ -135,7 +143,7 @@ export const MODEL_CATALOG: readonly ModelSpec[] = Object.freeze([
         name: 'max_features',
         type: 'enum',
         default: 'sqrt',
-        choices: ['sqrt', 'log2', 'all'],
+        choices: [...MAX_FEATURES],
         description: 'Features considered at each split: √d, log₂d or all of them.',
       },
       {
@@ -262,7 +270,7 @@ export const MODEL_CATALOG: readonly ModelSpec[] = Object.freeze([
         name: 'activation',
         type: 'enum',
         default: 'relu',
-        choices: ['relu', 'tanh', 'sigmoid'],
+        choices: [...ACTIVATIONS],
         valueAliases: { logistic: 'sigmoid' },
         description: 'Activation function of the hidden layers.',
       },
@@ -360,7 +368,7 @@ export const MODEL_CATALOG: readonly ModelSpec[] = Object.freeze([
         name: 'kernel',
         type: 'enum',
         default: 'rbf',
-        choices: ['rbf', 'linear', 'poly', 'sigmoid'],
+        choices: [...SVM_KERNELS],
         description: 'Kernel function.',
       },
       {
@@ -372,7 +380,7 @@ export const MODEL_CATALOG: readonly ModelSpec[] = Object.freeze([
         // On standardised features a gamma far above 1 makes every kernel value 0 but the diagonal: the bound
         // refuses values that can only memorise (and overflow exp() into NaN) with a clear message.
         max: 1000,
-        specialValues: ['scale', 'auto'],
+        specialValues: [...GAMMA_WORDS],
         description:
           "Kernel coefficient for rbf, poly and sigmoid: a positive number, 'scale' (1 / (features × variance)) " +
           "or 'auto' (1 / features).",
@@ -464,252 +472,6 @@ export function defaultHyperparameters(id: ModelTypeId): Hyperparameters {
   return out;
 }
 
-export class HyperparameterError extends Error {
-  override readonly name = 'HyperparameterError';
-  readonly code = 'BAD_USER_INPUT' as const;
-  /** Path of the offending input, e.g. `hyperparameters.n_estimators`. */
-  readonly field: string;
-  /** The accepted values in words, e.g. "an integer from 1 to 1000". */
-  readonly allowed?: string;
-
-  constructor(message: string, field: string, allowed?: string) {
-    super(message);
-    this.field = field;
-    if (allowed !== undefined) this.allowed = allowed;
-  }
-}
-
-/**
- * Checks `raw` against the model's specs and returns a complete parameter set (defaults filled, values
- * coerced to their types, keys in spec order). `undefined`/`null` `raw` means "all defaults".
- * Strings are coerced because HTML forms send nothing else: "100", "0.5", "true"/"false", "[64,32]" or
- * "64,32", and "none"/"null"/"" for nullable params.
- */
-export function validateHyperparameters(modelType: ModelTypeId, raw: unknown): Hyperparameters {
-  const model = getModelSpec(modelType);
-  if (raw === undefined || raw === null) return defaultHyperparameters(modelType);
-  if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new HyperparameterError(
-      `hyperparameters must be an object of name → value, got ${describe(raw)}`,
-      'hyperparameters',
-      'an object',
-    );
-  }
-  const input = translateFormAliases(model, raw as Record<string, unknown>);
-  const known = new Set(model.hyperparameters.map((s) => s.name));
-  for (const key of Object.keys(input)) {
-    if (known.has(key)) continue;
-    const accepted = [...known].join(', ');
-    const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
-    const hint = snake !== key && known.has(snake) ? ` (did you mean '${snake}'?)` : '';
-    throw new HyperparameterError(
-      `unknown hyperparameter '${key}' for ${model.id}${hint}; accepted: ${accepted}`,
-      `hyperparameters.${key}`,
-      accepted,
-    );
-  }
-  const out: Hyperparameters = {};
-  for (const spec of model.hyperparameters) {
-    const value = input[spec.name];
-    out[spec.name] = value === undefined ? cloneValue(spec.default) : validateValue(model.id, spec, value);
-  }
-  return out;
-}
-
-/**
- * The original web client's names in the catalog's: `hidden_layer_sizes` → `hidden_layers`, `max_iter` → `epochs`;
- * a fixed setting (`fit_intercept`) is checked and dropped. Giving both a name and its alias is refused.
- */
-export function toCatalogNames(modelType: ModelTypeId, input: Record<string, unknown>): Record<string, unknown> {
-  return translateFormAliases(getModelSpec(modelType), input);
-}
-
-function translateFormAliases(model: ModelSpec, input: Record<string, unknown>): Record<string, unknown> {
-  if (!model.formAliases?.length) return input;
-  const known = new Set(model.hyperparameters.map((s) => s.name));
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(input)) {
-    const alias = known.has(key) ? undefined : model.formAliases.find((a) => a.name === key);
-    if (!alias) {
-      out[key] = value;
-      continue;
-    }
-    const field = `hyperparameters.${key}`;
-    if ('target' in alias) {
-      if (alias.target in input) {
-        throw new HyperparameterError(
-          `give ${alias.target} or its scikit-learn name ${key}, not both`,
-          field,
-          `${alias.target} alone`,
-        );
-      }
-      out[alias.target] = value;
-      continue;
-    }
-    const word =
-      typeof value === 'string' || typeof value === 'boolean' ? String(value).trim().toLowerCase() : undefined;
-    if (word === undefined || !alias.fixed.accepts.includes(word)) {
-      const allowed = `one of ${alias.fixed.accepts.join(', ')}`;
-      throw new HyperparameterError(
-        `${key} must be ${allowed} for ${model.id}: ${alias.fixed.why}; got ${describe(value)}`,
-        field,
-        allowed,
-      );
-    }
-  }
-  return out;
-}
-
-/** Human wording of what a spec accepts, used in messages and exposed as `allowed`. */
-export function describeAllowed(spec: HyperparameterSpec): string {
-  let text: string;
-  switch (spec.type) {
-    case 'bool':
-      text = 'true or false';
-      break;
-    case 'enum':
-      text = `one of ${(spec.choices ?? []).join(', ')}`;
-      break;
-    case 'int_list':
-      text =
-        `a list of ${spec.minItems ?? 1} to ${spec.maxItems ?? '∞'} integers` +
-        (spec.min !== undefined && spec.max !== undefined ? `, each from ${spec.min} to ${spec.max}` : '');
-      break;
-    default: {
-      const noun = spec.type === 'int' ? 'an integer' : 'a number';
-      text = `${noun}${rangeWords(spec)}`;
-      if (spec.specialValues?.length) text += ` or one of ${spec.specialValues.join(', ')}`;
-    }
-  }
-  if (spec.nullable) text += ' or null';
-  return text;
-}
-
-function rangeWords(spec: HyperparameterSpec): string {
-  const { min, max } = spec;
-  if (min !== undefined && max !== undefined) {
-    return spec.minExclusive ? ` greater than ${min} and at most ${max}` : ` from ${min} to ${max}`;
-  }
-  if (min !== undefined) return spec.minExclusive ? ` greater than ${min}` : ` of at least ${min}`;
-  if (max !== undefined) return ` of at most ${max}`;
-  return '';
-}
-
-const NUMBER_PATTERN = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const NULL_WORDS = new Set(['', 'none', 'null']);
-const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
-const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
-
-function validateValue(modelId: ModelTypeId, spec: HyperparameterSpec, value: unknown): HyperparameterValue {
-  const field = `hyperparameters.${spec.name}`;
-  const allowed = describeAllowed(spec);
-  const fail = (got: unknown): never => {
-    throw new HyperparameterError(`${spec.name} must be ${allowed}, got ${describe(got)}`, field, allowed);
-  };
-
-  if (value === null || (typeof value === 'string' && NULL_WORDS.has(value.trim().toLowerCase()))) {
-    if (spec.nullable) return null;
-    if (value === null) {
-      throw new HyperparameterError(
-        `${spec.name} cannot be null (omit it to use the default ${JSON.stringify(spec.default)}); it must be ${allowed}`,
-        field,
-        allowed,
-      );
-    }
-    return fail(value);
-  }
-
-  switch (spec.type) {
-    case 'bool': {
-      if (typeof value === 'boolean') return value;
-      if (typeof value === 'string') {
-        const word = value.trim().toLowerCase();
-        if (TRUE_WORDS.has(word)) return true;
-        if (FALSE_WORDS.has(word)) return false;
-      }
-      return fail(value);
-    }
-    case 'enum': {
-      if (typeof value !== 'string') return fail(value);
-      const word = value.trim().toLowerCase();
-      const match = spec.choices?.find((choice) => choice.toLowerCase() === word) ?? spec.valueAliases?.[word];
-      return match ?? fail(value);
-    }
-    case 'int_list':
-      return validateIntList(spec, value, fail);
-    case 'int':
-    case 'float': {
-      if (typeof value === 'string' && spec.specialValues) {
-        const word = value.trim().toLowerCase();
-        const special = spec.specialValues.find((s) => s.toLowerCase() === word);
-        if (special) return special;
-      }
-      const number = toNumber(value);
-      if (number === null) return fail(value);
-      if (spec.type === 'int' && !Number.isInteger(number)) return fail(value);
-      if (!inRange(spec, number)) return fail(value);
-      // A count of components must be whole; a share of variance is any number in (0, 1).
-      if (modelId === 'pca' && spec.name === 'n_components' && number >= 1 && !Number.isInteger(number)) {
-        throw new HyperparameterError(
-          `n_components must be a share of variance between 0 and 1 or a whole number of components from 1 to ${spec.max}, got ${describe(value)}`,
-          field,
-          allowed,
-        );
-      }
-      return number;
-    }
-  }
-}
-
-function validateIntList(spec: HyperparameterSpec, value: unknown, fail: (got: unknown) => never): number[] {
-  let items: unknown[];
-  if (Array.isArray(value)) {
-    items = value;
-  } else if (typeof value === 'string') {
-    const inner = value
-      .trim()
-      .replace(/^\[(.*)\]$/s, '$1')
-      .trim();
-    items = inner === '' ? [] : inner.split(/[\s,;]+/).filter((part) => part !== '');
-  } else if (typeof value === 'number') {
-    items = [value];
-  } else {
-    return fail(value);
-  }
-  const list: number[] = [];
-  for (const item of items) {
-    const number = toNumber(item);
-    if (number === null || !Number.isInteger(number) || !inRange(spec, number)) return fail(value);
-    list.push(number);
-  }
-  if (list.length < (spec.minItems ?? 0) || list.length > (spec.maxItems ?? Infinity)) return fail(value);
-  return list;
-}
-
-function toNumber(value: unknown): number | null {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
-  if (typeof value === 'string') {
-    const text = value.trim();
-    return NUMBER_PATTERN.test(text) ? Number(text) : null;
-  }
-  return null;
-}
-
-function inRange(spec: HyperparameterSpec, value: number): boolean {
-  if (spec.min !== undefined && (spec.minExclusive ? value <= spec.min : value < spec.min)) return false;
-  if (spec.max !== undefined && value > spec.max) return false;
-  return true;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value))
-    return `[${value.map((v) => (typeof v === 'string' ? JSON.stringify(v) : String(v))).join(', ')}]`;
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  return String(value);
-}
-
-function cloneValue(value: HyperparameterValue): HyperparameterValue {
+export function cloneValue(value: HyperparameterValue): HyperparameterValue {
   return Array.isArray(value) ? [...value] : value;
 }

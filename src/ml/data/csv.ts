@@ -4,7 +4,7 @@
  * typed error.
  */
 import Papa from 'papaparse';
-import { DataError } from './errors.js';
+import { badInput, unsupportedMediaType } from '../../domain/errors.js';
 
 /** A parsed CSV: header names and string cells; `''` marks a missing value. */
 export interface Table {
@@ -94,17 +94,17 @@ export function isDecimalNumber(cell: string): boolean {
 
 /**
  * Checks that `buf` is UTF-8 text (no NUL bytes, valid UTF-8) and parses it.
- * Binary or non-UTF-8 input → DataError UNSUPPORTED_MEDIA_TYPE.
+ * Binary or non-UTF-8 input → AppError UNSUPPORTED_MEDIA_TYPE.
  */
 export function parseCsvBuffer(buf: Uint8Array, options: ParseCsvOptions = {}): Table {
   if (buf.includes(0)) {
-    throw new DataError('UNSUPPORTED_MEDIA_TYPE', 'The file looks binary (it contains NUL bytes); upload a CSV text file.', 'file');
+    throw unsupportedMediaType('The file looks binary (it contains NUL bytes); upload a CSV text file.', 'file');
   }
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
   } catch {
-    throw new DataError('UNSUPPORTED_MEDIA_TYPE', 'The file is not valid UTF-8 text; save it as a UTF-8 CSV and upload it again.', 'file');
+    throw unsupportedMediaType('The file is not valid UTF-8 text; save it as a UTF-8 CSV and upload it again.', 'file');
   }
   return parseCsv(text, options);
 }
@@ -120,11 +120,11 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): Table {
   const maxColumns = options.maxColumns ?? DEFAULT_MAX_COLUMNS;
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.includes('\u0000')) {
-    throw new DataError('UNSUPPORTED_MEDIA_TYPE', 'The file looks binary (it contains NUL characters); upload a CSV text file.', 'file');
+    throw unsupportedMediaType('The file looks binary (it contains NUL characters); upload a CSV text file.', 'file');
   }
 
   const headerLine = firstDataLine(text);
-  if (headerLine === null) throw new DataError('BAD_USER_INPUT', 'The file is empty: it has no header row and no data.', 'file');
+  if (headerLine === null) throw badInput('The file is empty: it has no header row and no data.', 'file');
   rejectObviousNonCsv(headerLine);
   const delimiter = detectDelimiter(headerLine);
 
@@ -138,15 +138,15 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): Table {
   const quoteError = result.errors.find((e) => e.type === 'Quotes');
   if (quoteError) {
     const where = quoteError.row !== undefined ? ` in data row ${quoteError.row}` : '';
-    throw new DataError('BAD_USER_INPUT', `Malformed quoted field${where}: ${quoteError.message}.`, 'file');
+    throw badInput(`Malformed quoted field${where}: ${quoteError.message}.`, 'file');
   }
 
   const records = result.data;
-  if (records.length === 0) throw new DataError('BAD_USER_INPUT', 'The file is empty: it has no header row and no data.', 'file');
+  if (records.length === 0) throw badInput('The file is empty: it has no header row and no data.', 'file');
   const columns = records[0].map((name) => name.trim());
   validateHeader(columns, maxColumns);
   if (records.length === 1) {
-    throw new DataError('BAD_USER_INPUT', `The file has a header row (${columns.length} columns) but no data rows.`, 'file');
+    throw badInput(`The file has a header row (${columns.length} columns) but no data rows.`, 'file');
   }
 
   const width = columns.length;
@@ -154,9 +154,7 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): Table {
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
     if (row.length !== width) {
-      throw new DataError(
-        'BAD_USER_INPUT',
-        `Data row ${r + 1} has ${row.length} field${row.length === 1 ? '' : 's'} but the header has ${width} columns (ragged row). ` +
+      throw badInput(`Data row ${r + 1} has ${row.length} field${row.length === 1 ? '' : 's'} but the header has ${width} columns (ragged row). ` +
           'Every row needs one value per column; quote fields that contain the delimiter.',
         'file',
       );
@@ -195,7 +193,7 @@ function rejectObviousNonCsv(headerLine: string): void {
   const first = headerLine.trimStart()[0];
   // JSON, HTML/XML or a control character at the start: clearly not a CSV header.
   if (first === '{' || first === '[' || first === '<' || /[\x01-\x08\x0e-\x1f]/.test(headerLine)) {
-    throw new DataError('UNSUPPORTED_MEDIA_TYPE', 'The file does not look like CSV (it starts like JSON, HTML or binary data); upload a CSV file.', 'file');
+    throw unsupportedMediaType('The file does not look like CSV (it starts like JSON, HTML or binary data); upload a CSV file.', 'file');
   }
 }
 
@@ -218,17 +216,17 @@ export function detectDelimiter(headerLine: string): ',' | ';' | '\t' {
 
 function validateHeader(columns: string[], maxColumns: number): void {
   if (columns.length > maxColumns) {
-    throw new DataError('BAD_USER_INPUT', `The file has ${columns.length} columns; at most ${maxColumns} are allowed.`, 'file');
+    throw badInput(`The file has ${columns.length} columns; at most ${maxColumns} are allowed.`, 'file');
   }
   const seen = new Map<string, number>();
   for (let c = 0; c < columns.length; c++) {
     const name = columns[c];
     if (name === '') {
-      throw new DataError('BAD_USER_INPUT', `Column ${c + 1} of the header has no name; every column needs a unique name.`, 'file');
+      throw badInput(`Column ${c + 1} of the header has no name; every column needs a unique name.`, 'file');
     }
     const previous = seen.get(name);
     if (previous !== undefined) {
-      throw new DataError('BAD_USER_INPUT', `Duplicate column name "${name}" (columns ${previous + 1} and ${c + 1}); column names must be unique.`, 'file');
+      throw badInput(`Duplicate column name "${name}" (columns ${previous + 1} and ${c + 1}); column names must be unique.`, 'file');
     }
     seen.set(name, c);
   }
@@ -236,7 +234,7 @@ function validateHeader(columns: string[], maxColumns: number): void {
 
 export function columnIndex(table: Table, name: string): number {
   const index = table.columns.indexOf(name);
-  if (index === -1) throw new DataError('BAD_USER_INPUT', `The table has no column "${name}".`);
+  if (index === -1) throw badInput(`The table has no column "${name}".`);
   return index;
 }
 

@@ -6,17 +6,16 @@
 import path from 'node:path';
 import { NASA_CLASSES, type Matrix } from '../types.js';
 import { isDecimalNumber, parseCsv, parseCsvBuffer, parseNumber, type Table } from './csv.js';
-import { DataError, NasaTableMissingError } from './errors.js';
+import { badInput } from '../../domain/errors.js';
+import { nasaTableMissing } from './errors.js';
 import { resolveNasaTable, readNasaTable, type ResolveOptions } from './nasa-source.js';
 import { cachedTable, clearTableCache } from './table-cache.js';
 import { detectMission, isIdentifierColumn, isMissionVettingColumn, isVettingColumn, MISSIONS, type MissionId } from './missions.js';
 
 export type DatasetSource = { kind: 'nasa'; mission: MissionId } | { kind: 'custom' };
 
-export interface ClassCount {
-  label: string;
-  count: number;
-}
+import type { ClassCount } from '../../domain/data.js';
+export type { ClassCount };
 
 export interface LabeledTable {
   source: DatasetSource;
@@ -68,7 +67,7 @@ export function nasaLabeledTableFromTable(mission: MissionId, parsed: Table): La
   const spec = MISSIONS[mission];
   for (const column of [spec.labelColumn, spec.groupColumn]) {
     if (!parsed.columns.includes(column)) {
-      throw new DataError('BAD_USER_INPUT', `This ${mission} table has no "${column}" column, which the ${mission} format requires.`, 'file');
+      throw badInput(`This ${mission} table has no "${column}" column, which the ${mission} format requires.`, 'file');
     }
   }
 
@@ -128,11 +127,11 @@ export function isNasaTableAvailable(dir: string, mission: MissionId, options: R
 /**
  * Loads the mission's table (the data folder's `.csv` or `.csv.gz`, else the embedded snapshot), cached by file, size
  * and mtime (a changed file is parsed again). The cached object is shared: callers must not mutate it. No table
- * anywhere → NasaTableMissingError (code NOT_FOUND, naming the folder checked). A failed load is not cached.
+ * anywhere → an AppError NOT_FOUND, naming the folder checked). A failed load is not cached.
  */
 export async function loadNasaTable(dir: string, mission: MissionId, options: ResolveOptions = {}): Promise<LabeledTable> {
   const source = resolveNasaTable(dir, mission, options);
-  if (!source) throw new NasaTableMissingError(mission, MISSIONS[mission].fileName, path.resolve(dir));
+  if (!source) throw nasaTableMissing(mission, MISSIONS[mission].fileName, path.resolve(dir));
   return cachedTable(`nasa:${source.file}:${source.sizeBytes}:${source.mtimeMs}`, () =>
     readNasaTable(source).then((buf) => nasaLabeledTableFromTable(mission, parseCsvBuffer(buf))),
   );
@@ -175,30 +174,24 @@ export function customLabeledTable(table: Table, labelColumn?: string): LabeledT
     return detected ? ` Pass labelColumn to choose the column that holds the class${rest.length > 0 ? ` (other candidates: ${rest.join(', ')})` : ''}.` : '';
   };
   if (label === null) {
-    throw new DataError(
-      'BAD_USER_INPUT',
-      `No label column found. Name the column that holds the class (label, class, target, disposition or y) or pass labelColumn; columns: ${table.columns.join(', ')}.`,
+    throw badInput(`No label column found. Name the column that holds the class (label, class, target, disposition or y) or pass labelColumn; columns: ${table.columns.join(', ')}.`,
       'labelColumn',
     );
   }
   const labelIndex = table.columns.indexOf(label);
   if (labelIndex === -1) {
-    throw new DataError('BAD_USER_INPUT', `Label column "${label}" is not in the table; columns: ${table.columns.join(', ')}.`, 'labelColumn');
+    throw badInput(`Label column "${label}" is not in the table; columns: ${table.columns.join(', ')}.`, 'labelColumn');
   }
 
   const rows = table.rows.filter((row) => row[labelIndex] !== '');
   const classes = [...new Set(rows.map((row) => row[labelIndex]))].sort(compareLabels);
   if (classes.length < 2) {
-    throw new DataError(
-      'BAD_USER_INPUT',
-      `Label column "${label}"${how} has ${classes.length === 0 ? 'no values' : `only one class (${quote(classes[0])})`}; a classifier needs at least 2 classes.${others()}`,
+    throw badInput(`Label column "${label}"${how} has ${classes.length === 0 ? 'no values' : `only one class (${quote(classes[0])})`}; a classifier needs at least 2 classes.${others()}`,
       'labelColumn',
     );
   }
   if (classes.length > MAX_CLASSES) {
-    throw new DataError(
-      'BAD_USER_INPUT',
-      `Label column "${label}"${how} has ${classes.length} distinct values; at most ${MAX_CLASSES} classes are supported (is it an id or a measurement?).${others()}`,
+    throw badInput(`Label column "${label}"${how} has ${classes.length} distinct values; at most ${MAX_CLASSES} classes are supported (is it an id or a measurement?).${others()}`,
       'labelColumn',
     );
   }
@@ -216,7 +209,7 @@ export function customLabeledTable(table: Table, labelColumn?: string): LabeledT
     excludedRows: { filtered: 0, unlabeled: table.rows.length - rows.length },
   });
   if (lt.featureCandidates.length === 0) {
-    throw new DataError('BAD_USER_INPUT', 'The table has no numeric feature column (besides the label and id columns); a model needs at least one.', 'file');
+    throw badInput('The table has no numeric feature column (besides the label and id columns); a model needs at least one.', 'file');
   }
   return lt;
 }
@@ -252,7 +245,7 @@ export function binaryTask(lt: LabeledTable): LabeledTable {
   const fp = lt.classes.indexOf('false_positive');
   const planet = lt.classes.indexOf('planet');
   if (fp === -1 || planet === -1) {
-    throw new DataError('BAD_USER_INPUT', `The binary task needs classes "false_positive" and "planet"; this dataset has ${lt.classes.join(', ')}.`, 'task');
+    throw badInput(`The binary task needs classes "false_positive" and "planet"; this dataset has ${lt.classes.join(', ')}.`, 'task');
   }
   const rows: string[][] = [];
   const labels: number[] = [];
@@ -282,7 +275,7 @@ export function binaryTask(lt: LabeledTable): LabeledTable {
 export function featureMatrix(lt: LabeledTable, features: string[]): Matrix {
   const indices = features.map((f) => {
     const c = lt.table.columns.indexOf(f);
-    if (c === -1) throw new DataError('BAD_USER_INPUT', `Unknown feature column "${f}".`, 'features');
+    if (c === -1) throw badInput(`Unknown feature column "${f}".`, 'features');
     return c;
   });
   const rows = lt.table.rows;
@@ -322,31 +315,25 @@ export function selectFeatures(lt: LabeledTable, options: { features?: string[];
     const requested = [...new Set(options.features)];
     const unknown = requested.filter((f) => !lt.table.columns.includes(f));
     if (unknown.length > 0) {
-      throw new DataError(
-        'BAD_USER_INPUT',
-        `Unknown feature column${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}. Valid features: ${lt.featureCandidates.join(', ')}.`,
+      throw badInput(`Unknown feature column${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}. Valid features: ${lt.featureCandidates.join(', ')}.`,
         'features',
       );
     }
     const reserved = new Set([lt.labelColumn, ...lt.idColumns, ...(lt.source.kind === 'nasa' ? [MISSIONS[lt.source.mission].groupColumn] : [])]);
     const notAllowed = requested.filter((f) => reserved.has(f));
     if (notAllowed.length > 0) {
-      throw new DataError('BAD_USER_INPUT', `${notAllowed.join(', ')} cannot be a feature (label, star or id column).`, 'features');
+      throw badInput(`${notAllowed.join(', ')} cannot be a feature (label, star or id column).`, 'features');
     }
     const empty = new Set(emptyColumns(lt.table, requested));
     const notNumeric = requested.filter((f) => !candidates.has(f) && !empty.has(f));
     if (notNumeric.length > 0) {
-      throw new DataError(
-        'BAD_USER_INPUT',
-        `${notNumeric.join(', ')} ${notNumeric.length > 1 ? 'are' : 'is'} not numeric; features must be numeric columns. Valid features: ${lt.featureCandidates.join(', ')}.`,
+      throw badInput(`${notNumeric.join(', ')} ${notNumeric.length > 1 ? 'are' : 'is'} not numeric; features must be numeric columns. Valid features: ${lt.featureCandidates.join(', ')}.`,
         'features',
       );
     }
     const leaking = requested.filter((f) => vetting.has(f));
     if (leaking.length > 0 && !optIn) {
-      throw new DataError(
-        'BAD_USER_INPUT',
-        `${leaking.join(', ')} ${leaking.length > 1 ? 'come' : 'comes'} from the vetting that produced the label (leakage): ` +
+      throw badInput(`${leaking.join(', ')} ${leaking.length > 1 ? 'come' : 'comes'} from the vetting that produced the label (leakage): ` +
           'metrics would overstate what the model learns from the physics. Set useVettingFeatures: true to use them anyway.',
         'features',
       );
@@ -356,9 +343,7 @@ export function selectFeatures(lt: LabeledTable, options: { features?: string[];
   }
 
   if (features.length === 0) {
-    throw new DataError(
-      'BAD_USER_INPUT',
-      `No usable feature: choose at least one numeric column${lt.featureCandidates.length > 0 ? ` (${lt.featureCandidates.join(', ')})` : ''}.`,
+    throw badInput(`No usable feature: choose at least one numeric column${lt.featureCandidates.length > 0 ? ` (${lt.featureCandidates.join(', ')})` : ''}.`,
       'features',
     );
   }
@@ -412,9 +397,7 @@ function finish(input: FinishInput): LabeledTable {
 function requireTwoClasses(classCounts: ClassCount[], labelColumn: string): void {
   const present = classCounts.filter((c) => c.count > 0);
   if (present.length < 2) {
-    throw new DataError(
-      'BAD_USER_INPUT',
-      `Label column "${labelColumn}" has ${present.length === 0 ? 'no usable labels' : `only one class (${present[0].label})`}; a classifier needs at least 2 classes.`,
+    throw badInput(`Label column "${labelColumn}" has ${present.length === 0 ? 'no usable labels' : `only one class (${present[0].label})`}; a classifier needs at least 2 classes.`,
       'labelColumn',
     );
   }

@@ -1,5 +1,5 @@
 /** The data layer's public API: CSV parsing, NASA missions, labelled tables, feature selection, splits. */
-export { DataError, NasaTableMissingError, nasaTableMissingMessage, type DataErrorCode } from './errors.js';
+export { nasaTableMissing, nasaTableMissingMessage } from './errors.js';
 export {
   parseCsv,
   parseCsvBuffer,

@@ -3,13 +3,10 @@
  * on the same side, and each side gets about its share of every class.
  */
 import { Random } from '../random.js';
-import { DataError } from './errors.js';
+import { badInput } from '../../domain/errors.js';
 
-export interface SplitSizes {
-  train: number;
-  validation: number;
-  test: number;
-}
+import type { SplitSizes } from '../../domain/data.js';
+export type { SplitSizes };
 
 export interface SplitIndices {
   train: Int32Array;
@@ -114,15 +111,15 @@ function validateSizes(sizes: SplitSizes): void {
   for (const name of SPLIT_NAMES) {
     const v = sizes[name];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1) {
-      throw new DataError('BAD_USER_INPUT', `Split size ${name} must be a share between 0 and 1 (got ${String(v)}).`, 'split');
+      throw badInput(`Split size ${name} must be a share between 0 and 1 (got ${String(v)}).`, 'split');
     }
   }
   if (sizes.train === 0 || sizes.test === 0) {
-    throw new DataError('BAD_USER_INPUT', 'The train and test splits must not be empty (shares above 0).', 'split');
+    throw badInput('The train and test splits must not be empty (shares above 0).', 'split');
   }
   const sum = sizes.train + sizes.validation + sizes.test;
   if (Math.abs(sum - 1) > 1e-6) {
-    throw new DataError('BAD_USER_INPUT', `Split shares must add up to 1 (train ${sizes.train} + validation ${sizes.validation} + test ${sizes.test} = ${sum}).`, 'split');
+    throw badInput(`Split shares must add up to 1 (train ${sizes.train} + validation ${sizes.validation} + test ${sizes.test} = ${sum}).`, 'split');
   }
 }
 
@@ -205,9 +202,7 @@ export function checkedSplit(labels: Int32Array, groups: string[] | null, classe
     const short = new Map<string, string[]>();
     for (const m of missing) short.set(m.label, [...(short.get(m.label) ?? []), `${m.count} ${m.split}`]);
     const worst = [...short].map(([label, parts]) => `class "${label}" has ${parts.join(' and ')} row(s)`).join('; ');
-    throw new DataError(
-      'BAD_USER_INPUT',
-      `Too few rows to train and evaluate: every class needs at least ${needs} row(s); ${worst}. ` +
+    throw badInput(`Too few rows to train and evaluate: every class needs at least ${needs} row(s); ${worst}. ` +
         `Rows per class (train/validation/test): ${perClass}. ` +
         `With split ${splitLabel(sizes)} the smallest dataset that works has ${minRowsPerClass} rows per class ` +
         `(more when a star has several rows)${withoutValidation < minRowsPerClass ? `; with no validation split (validation 0), ${withoutValidation}` : ''}.`,
