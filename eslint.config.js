@@ -15,6 +15,8 @@ export default tseslint.config(
     rules: {
       // Numbers and booleans in messages are the point of a template literal.
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      // An empty string is as good as unset for environment variables and form fields: `||` is meant there.
+      '@typescript-eslint/prefer-nullish-coalescing': ['error', { ignorePrimitives: { string: true } }],
       // `_`-prefixed parameters are the convention for "required by the signature, unused".
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },

@@ -4,11 +4,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MISSIONS, MISSION_IDS, loadNasaTable, nasaLabeledTable, parseCsv } from '../src/ml/data/index.js';
 import { NASA_DIR } from '../test/fixtures/nasa.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = NASA_DIR;
 const REPEATS = 5;
 

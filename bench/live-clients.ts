@@ -135,9 +135,9 @@ async function subscribeMany(url: string, runId: string, count: number, healthQu
   const snapshots: Received[] = [];
   const errors: string[] = [];
   let snapshotsLeft = count;
-  let onAllSnapshots: () => void = () => {};
+  let onAllSnapshots = (): void => undefined;
   const allSnapshots = new Promise<void>((resolve) => (onAllSnapshots = resolve));
-  let onTraining: () => void = () => {};
+  let onTraining = (): void => undefined;
   const trainingStarted = new Promise<void>((resolve) => (onTraining = resolve));
   const completions = clients.map(
     (client, index) =>
@@ -188,7 +188,11 @@ async function subscribeMany(url: string, runId: string, count: number, healthQu
         await gql(url, '{ health { status } }');
       } catch (error) {
         // A failed query counts as an error of the run (e.g. a keep-alive socket the server closed meanwhile).
-        healthErrors.push(error instanceof Error ? `${error.message} ${String(error.cause ?? '')}` : String(error));
+        healthErrors.push(
+          error instanceof Error
+            ? `${error.message} ${error.cause instanceof Error ? error.cause.message : ''}`
+            : String(error),
+        );
         continue;
       }
       healthMs.push(performance.now() - start);
@@ -202,7 +206,11 @@ async function subscribeMany(url: string, runId: string, count: number, healthQu
   await Promise.all(completions);
   loop.disable();
   if (healthQueries > 0 && perSubscriber[0].some((e) => e.stage === 'TRAINING')) await health;
-  await Promise.all(clients.map((client) => client.dispose()));
+  await Promise.all(
+    clients.map(async (client) => {
+      await client.dispose();
+    }),
+  );
   send({
     type: 'done',
     perSubscriber,

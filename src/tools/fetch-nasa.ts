@@ -91,7 +91,7 @@ function tableUrl(mission: MissionId, tapUrl: string | undefined): string {
 
 async function rowsOfExisting(file: string, mission: MissionId, dir: string): Promise<number | null> {
   const source = resolveNasaTable(dir, mission, { embedded: false });
-  if (!source || source.file !== file) return null;
+  if (source?.file !== file) return null;
   try {
     return parseCsvBuffer(await readNasaTable(source)).rows.length;
   } catch {
@@ -146,7 +146,8 @@ async function fetchTable(mission: MissionId, options: FetchOptions): Promise<Fe
     }
     await new Promise<void>((resolve, reject) =>
       out.end((error?: Error | null) => {
-        error ? reject(error) : resolve();
+        if (error) reject(error);
+        else resolve();
       }),
     );
     const { rows, labelledRows } = checkDownload(mission, fs.readFileSync(temporary), host);

@@ -31,7 +31,7 @@ beforeAll(async () => {
   // One training slot: the live test's run waits behind a blocker until GraphiQL has subscribed to it.
   server = await startServer({ env: { TRAINING_CONCURRENCY: '1' } });
 });
-afterAll(() => server?.stop());
+afterAll(() => server.stop());
 
 describe.skipIf(!HAS_KEPLER)('the example document on a real server', () => {
   interface Progress {
@@ -59,10 +59,10 @@ describe.skipIf(!HAS_KEPLER)('the example document on a real server', () => {
       client.subscribe<{ trainingProgress: Progress }>(
         { query: GRAPHIQL_EXAMPLE_DOCUMENT, operationName: 'TrainingProgress', variables },
         {
-          next: (value) =>
-            value.errors
-              ? reject(new Error(JSON.stringify(value.errors)))
-              : value.data && events.push(value.data.trainingProgress),
+          next: (value) => {
+            if (value.errors) reject(new Error(JSON.stringify(value.errors)));
+            else if (value.data) events.push(value.data.trainingProgress);
+          },
           error: reject,
           complete: () => {
             resolve(events);
@@ -140,10 +140,10 @@ describe.skipIf(!HAS_KEPLER)('the example document on a real server', () => {
 });
 
 describe.skipIf(!HAS_CHROMIUM)('GraphiQL in headless Chromium', () => {
-  let browser: Browser;
+  let browser: Browser | undefined;
   let page: Page;
   let cdp: CDPSession;
-  let userDataDir: string;
+  let userDataDir: string | undefined;
   const requests: string[] = [];
   const eventStreams: string[] = [];
   const webSockets: string[] = [];
@@ -173,7 +173,8 @@ describe.skipIf(!HAS_CHROMIUM)('GraphiQL in headless Chromium', () => {
     await page.setViewport({ width: 1400, height: 900 });
     page.on('request', (request) => {
       requests.push(request.url());
-      if (request.headers().accept?.includes('text/event-stream')) eventStreams.push(request.url());
+      if ((request.headers().accept as string | undefined)?.includes('text/event-stream'))
+        eventStreams.push(request.url());
     });
     // WebSockets are not page requests: the DevTools protocol reports them.
     cdp = await page.createCDPSession();
@@ -199,7 +200,7 @@ describe.skipIf(!HAS_CHROMIUM)('GraphiQL in headless Chromium', () => {
       (s, t) =>
         document
           .querySelector(s)
-          ?.textContent?.replace(/\u00a0/g, ' ')
+          ?.textContent.replace(/\u00a0/g, ' ')
           .includes(t),
       { timeout },
       selector,

@@ -121,7 +121,7 @@ describe('data:fetch', () => {
       env: { ...process.env, NASA_DATA_DIR: dir, NASA_TAP_URL: `http://127.0.0.1:${port}/TAP/sync` },
     }).then(
       () => ({ code: 0, stderr: '' }),
-      (e: { code: number; stderr: string }) => e,
+      (e: unknown) => e as { code: number; stderr: string },
     );
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(

@@ -115,13 +115,18 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       return client;
     },
     stop: async () => {
-      await Promise.all(clients.map((c) => c.dispose()));
+      await Promise.all(
+        clients.map(async (c) => {
+          await c.dispose();
+        }),
+      );
       await app.stop();
     },
   };
 }
 
 /** Collects every event of a subscription until it completes (or errors), with a timeout. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names its subscription's event shape
 export function collect<T>(
   client: Client,
   query: string,

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Kind, parse, type OperationDefinitionNode } from 'graphql';
+import { Kind, OperationTypeNode, parse, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, startServer, waitFor, type TestServer } from './harness.js';
 
@@ -130,7 +130,7 @@ describe('README', () => {
             throw new Error(`README line ${block.line}: ${name} needs $${key}, which no earlier operation produced`);
           variables[key] = value;
         }
-        if (operation.operation === 'subscription') {
+        if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
           const { events, error } = await collect<Record<string, { status?: string }>>(
             server.wsClient(),
             query,
