@@ -1,42 +1,17 @@
 /**
- * Expected failures: GraphQL errors with `extensions.code` (and `extensions.field` for input errors).
- * Everything else thrown in a resolver is masked by yoga as "Unexpected error." and logged.
+ * @deprecated The old GraphQL error helpers, kept only while their call sites move to src/domain/errors.ts (throw an
+ * AppError) and src/http/graphql-errors.ts (its GraphQL mapping). They now build AppErrors, so every layer's
+ * expected errors reach the edge as one type. This file goes away once nothing imports it.
  */
-import { createGraphQLError } from 'graphql-yoga';
-import type { GraphQLError } from 'graphql';
+import { AppError, isErrorCode, type AppErrorDetails, type ErrorCode } from './domain/errors.js';
 
-export type ErrorCode =
-  'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'SERVICE_UNAVAILABLE';
+export type { ErrorCode } from './domain/errors.js';
+export { RETRY_AFTER_SECONDS, badInput, conflict, databaseBusy, notFound } from './domain/errors.js';
+// A re-exported binding, read when used: src/http/graphql-errors.ts imports this file too.
+export { GRAPHQL_HTTP_STATUS as HTTP_STATUS } from './http/graphql-errors.js';
 
-export const HTTP_STATUS: Record<ErrorCode, number> = {
-  NOT_FOUND: 404,
-  BAD_USER_INPUT: 400,
-  CONFLICT: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  SERVICE_UNAVAILABLE: 503,
-};
-
-/** Seconds a client should wait before trying a SERVICE_UNAVAILABLE request again (HTTP Retry-After). */
-export const RETRY_AFTER_SECONDS = 1;
-
-export function appError(
-  code: ErrorCode,
-  message: string,
-  extra: { field?: string; allowed?: string | string[] } = {},
-): GraphQLError {
-  const http: { status: number; headers?: Record<string, string> } = { status: HTTP_STATUS[code] };
-  if (code === 'SERVICE_UNAVAILABLE') http.headers = { 'Retry-After': String(RETRY_AFTER_SECONDS) };
-  const extensions: Record<string, unknown> = { code, http };
-  if (extra.field !== undefined) extensions.field = extra.field;
-  if (extra.allowed !== undefined) extensions.allowed = extra.allowed;
-  return createGraphQLError(message, { extensions });
-}
-
-export const notFound = (what: string, id: string) => appError('NOT_FOUND', `${what} "${id}" was not found.`);
-export const badInput = (message: string, field?: string, allowed?: string | string[]) =>
-  appError('BAD_USER_INPUT', message, { field, allowed });
-export const conflict = (message: string) => appError('CONFLICT', message);
+export const appError = (code: ErrorCode, message: string, details: AppErrorDetails = {}) =>
+  new AppError(code, message, details);
 
 /** SQLite refused a write because another process holds the database's write lock (better-sqlite3's SqliteError). */
 export function isDatabaseBusy(error: unknown): boolean {
@@ -44,32 +19,22 @@ export function isDatabaseBusy(error: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 
-export const databaseBusy = () =>
-  appError(
-    'SERVICE_UNAVAILABLE',
-    `The database is busy (another process holds its write lock). Try again in ${RETRY_AFTER_SECONDS} s.`,
-  );
-
-/** Errors of the pure layers (ml/data, catalog) carry a code and a field; turn them into GraphQL errors. */
-export function toAppError(error: unknown): GraphQLError | null {
-  if (typeof error !== 'object' || error === null) return null;
-  const candidate = error as { code?: unknown; message?: unknown; field?: unknown; allowed?: unknown; cause?: unknown };
-  // From a worker thread the code travels in `cause` (see portableError in src/ml/worker.ts).
-  if (
-    candidate.code === undefined &&
-    typeof candidate.cause === 'object' &&
-    candidate.cause !== null &&
-    typeof candidate.message === 'string'
-  ) {
-    return toAppError({ ...candidate.cause, message: candidate.message });
-  }
-  if (typeof candidate.code !== 'string' || !(candidate.code in HTTP_STATUS) || typeof candidate.message !== 'string')
-    return null;
-  return appError(candidate.code as ErrorCode, candidate.message, {
-    field: typeof candidate.field === 'string' ? candidate.field : undefined,
-    allowed:
-      typeof candidate.allowed === 'string' || Array.isArray(candidate.allowed)
-        ? (candidate.allowed as string | string[])
-        : undefined,
+/**
+ * Transition: the pure layers' old error classes (DataError, HyperparameterError, NasaTableMissingError) carry a code
+ * and a field as own properties, or in `cause` after a worker thread; read as an AppError until they are AppErrors.
+ */
+export function toAppError(error: unknown): AppError | null {
+  if (error instanceof AppError) return error;
+  if (!(error instanceof Error)) return null;
+  const fields = (typeof error.cause === 'object' && error.cause !== null ? error.cause : error) as {
+    code?: unknown;
+    field?: unknown;
+    allowed?: unknown;
+  };
+  if (!isErrorCode(fields.code)) return null;
+  return new AppError(fields.code, error.message, {
+    ...(typeof fields.field === 'string' && { field: fields.field }),
+    ...(typeof fields.allowed === 'string' && { allowed: fields.allowed }),
+    ...(Array.isArray(fields.allowed) && { allowed: fields.allowed.map(String) }),
   });
 }

@@ -6,6 +6,7 @@ import {
   execute as executeOnce,
   getOperationAST,
   Kind,
+  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
 } from 'graphql';
@@ -35,7 +36,8 @@ export function useSharedSubscriptionExecution(): Plugin {
     const resultFor = (event: unknown) => {
       if (typeof event !== 'object' || event === null || !args.document.loc) return run(event);
       let results = resultsByEvent.get(event);
-      if (!results) resultsByEvent.set(event, (results = new Map()));
+      if (!results)
+        resultsByEvent.set(event, (results = new Map<string, ExecutionResult | Promise<ExecutionResult>>()));
       let result = results.get(key);
       if (!result) results.set(key, (result = run(event)));
       return result;
@@ -56,7 +58,8 @@ export function useSharedSubscriptionExecution(): Plugin {
   };
   return {
     onSubscribe: ({ args, setSubscribeFn }) => {
-      const operation = getOperationAST(args.document, args.operationName);
+      // envelop types the arguments loosely (`any`); they are graphql-js's.
+      const operation = getOperationAST(args.document as DocumentNode, args.operationName as string | undefined);
       const root = operation?.selectionSet.selections;
       if (root?.length === 1 && root[0].kind === Kind.FIELD && SHARED_EXECUTION_FIELDS.has(root[0].name.value))
         setSubscribeFn(sharedSubscribe);

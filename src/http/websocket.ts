@@ -1,0 +1,155 @@
+/**
+ * graphql-ws on the HTTP server's port and path, through yoga's own pipeline by its public API: `yoga.getEnveloped`
+ * in `onSubscribe`, and execute/subscribe of that enveloped result (the documented graphql-ws recipe). Context,
+ * parsing, validation with its limits, the plugins (shared execution of fanned-out subscriptions included) and error
+ * masking are therefore the ones HTTP and SSE run.
+ */
+import type http from 'node:http';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { SubscribePayload } from 'graphql-ws';
+import {
+  GraphQLError,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  type execute as graphqlExecute,
+  type subscribe as graphqlSubscribe,
+} from 'graphql';
+import type { AppConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import { browserOriginAllowed } from './cors.js';
+import { GRAPHQL_PATH, type Yoga } from './graphql-app.js';
+import { MASKED_MESSAGE, isGraphQLError } from './graphql-errors.js';
+import { REQUEST_ID_HEADER, assignRequestId } from './request-id.js';
+
+type OperationResult = ReturnType<typeof graphqlExecute> | ReturnType<typeof graphqlSubscribe>;
+/** The enveloped execute/subscribe travel to graphql-ws's execute/subscribe options in the root value (the recipe). */
+interface EnvelopedRoot {
+  execute: (args: ExecutionArgs) => OperationResult;
+  subscribe: (args: ExecutionArgs) => OperationResult;
+}
+
+/** envelop types the engine it hands out loosely (`any`); these are graphql-js's functions, typed here once. */
+interface Enveloped extends EnvelopedRoot {
+  schema: GraphQLSchema;
+  parse: (source: string) => DocumentNode;
+  validate: (schema: GraphQLSchema, document: DocumentNode) => readonly GraphQLError[];
+  contextFactory: () => unknown;
+}
+
+/** yoga's HTTP layer drops these extensions from what it sends (`http` is its status and headers); so does this one. */
+function formatted(error: GraphQLError): GraphQLFormattedError {
+  const json = error.toJSON();
+  if (!json.extensions) return json;
+  const { http: _http, unexpected: _unexpected, ...extensions } = json.extensions;
+  const { extensions: _all, ...rest } = json;
+  return Object.keys(extensions).length > 0 ? { ...rest, extensions } : rest;
+}
+
+export interface GraphQLWebSocket {
+  /** Closes every socket (1001), then the server. */
+  close(): Promise<void>;
+}
+
+export function attachGraphQLWebSocket(
+  server: http.Server,
+  yoga: Yoga,
+  config: AppConfig,
+  logger: Logger,
+): GraphQLWebSocket {
+  // perMessageDeflate stays off (the ws default): compressing each of 1,000 copies would cost more than it saves.
+  // noServer: the HTTP server's own errors (a port in use) stay with start(), not re-emitted as WebSocket errors.
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, perMessageDeflate: false });
+  server.on('upgrade', (req: http.IncomingMessage, socket, head) => {
+    if ((req.url ?? '/').split('?')[0] !== GRAPHQL_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    // Browsers send no CORS preflight for WebSockets: a page from another origin is refused here (see cors.ts).
+    if (!browserOriginAllowed(config.corsOrigins, req.headers.origin, req.headers.host)) {
+      const body = `Origin ${String(req.headers.origin).slice(0, 100)} is not allowed (CORS_ORIGINS).`;
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      return;
+    }
+    // One request id per connection, for every operation on it.
+    assignRequestId(req);
+    wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req));
+  });
+
+  // yoga's context factory reads the request id from a Fetch request's headers, as for HTTP: one per connection.
+  const fetchRequests = new WeakMap<http.IncomingMessage, Request>();
+  const fetchRequestOf = (req: http.IncomingMessage) => {
+    let request = fetchRequests.get(req);
+    if (!request) {
+      request = new yoga.fetchAPI.Request(`http://localhost${GRAPHQL_PATH}`, {
+        headers: { [REQUEST_ID_HEADER]: String(req.headers[REQUEST_ID_HEADER]) },
+      });
+      fetchRequests.set(req, request);
+    }
+    return request;
+  };
+
+  const cleanup = useServer(
+    {
+      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
+      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      onSubscribe: async (ctx, _id, payload: SubscribePayload) => {
+        const enveloped: Enveloped = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          request: fetchRequestOf(ctx.extra.request),
+          params: {
+            query: payload.query,
+            operationName: payload.operationName ?? undefined,
+            variables: payload.variables ?? undefined,
+            extensions: payload.extensions ?? undefined,
+          },
+        });
+        // Whatever fails before execution answers this subscription with an error message; thrown, graphql-ws would
+        // close the socket with 4500 and end every other subscription on it.
+        try {
+          const { schema, execute, subscribe } = enveloped;
+          const document = enveloped.parse(payload.query);
+          const errors = enveloped.validate(schema, document);
+          if (errors.length > 0) return errors;
+          const args: ExecutionArgs = {
+            schema,
+            operationName: payload.operationName,
+            document,
+            variableValues: payload.variables,
+            contextValue: await enveloped.contextFactory(),
+            rootValue: { execute, subscribe } satisfies EnvelopedRoot,
+          };
+          return args;
+        } catch (error) {
+          // Re-created by this module's graphql: graphql-ws tells errors from execution arguments by `instanceof`.
+          if (isGraphQLError(error)) return [new GraphQLError(error.message, { extensions: error.extensions })];
+          logger.error('unexpected error before a WebSocket operation', { err: error });
+          return [new GraphQLError(MASKED_MESSAGE, { extensions: { code: 'INTERNAL_SERVER_ERROR' } })];
+        }
+      },
+      onNext: (_ctx, _id, _payload, _args, result: ExecutionResult) =>
+        result.errors ? { ...result, errors: result.errors.map(formatted) } : undefined,
+      onError: (_ctx, _id, _payload, errors) => errors.map(formatted),
+    },
+    wsServer,
+  );
+
+  return {
+    close: async () => {
+      for (const client of wsServer.clients) client.close(1001, 'Server shutting down');
+      await cleanup.dispose();
+      await new Promise<void>((resolve) => {
+        wsServer.close(() => {
+          resolve();
+        });
+      });
+    },
+  };
+}
