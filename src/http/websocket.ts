@@ -86,7 +86,9 @@ export function attachGraphQLWebSocket(
   const fetchRequestOf = (req: http.IncomingMessage) => {
     let request = fetchRequests.get(req);
     if (!request) {
+      // POST: yoga refuses mutations in a GET request, and a WebSocket operation is not one.
       request = new yoga.fetchAPI.Request(`http://localhost${GRAPHQL_PATH}`, {
+        method: 'POST',
         headers: { [REQUEST_ID_HEADER]: String(req.headers[REQUEST_ID_HEADER]) },
       });
       fetchRequests.set(req, request);
