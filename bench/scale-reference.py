@@ -1,0 +1,83 @@
+"""Reference side of `npm run bench:scale`: pandas / scikit-learn / XGBoost on the same synthetic CSV.
+
+Usage: /usr/bin/python3 bench/scale-reference.py <csv> <models,comma,separated> <threads> <svm_max_rows>
+Prints one JSON object: {"parseSeconds": …, "models": {id: {"fitSeconds", "predictSeconds", "macroF1", "note"}}}.
+
+The split is a seeded random 70/30 of the rows (the synthetic table has no star groups, so ours is a random split
+of the same proportions too). Preprocessing as ours: median imputation, plus standard scaling for the non-tree
+models, fitted on the training rows; fit time is the estimator's `fit` only. Prediction: 10,000 rows.
+"""
+import json
+import sys
+import time
+import warnings
+
+
+def main(csv_path, model_ids, threads, svm_max_rows):
+    import numpy as np
+    import pandas as pd
+    from sklearn.decomposition import PCA
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+    from sklearn.tree import DecisionTreeClassifier
+    from xgboost import XGBClassifier
+
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    start = time.perf_counter()
+    frame = pd.read_csv(csv_path)
+    parse_seconds = time.perf_counter() - start
+
+    y_all = (frame["label"] == frame["label"].unique()[0]).astype(np.int64).to_numpy()
+    X_all = frame.drop(columns=["label"]).to_numpy(dtype=np.float64)
+    rng = np.random.default_rng(42)
+    order = rng.permutation(len(y_all))
+    cut = int(round(len(y_all) * 0.7))
+    train, test = order[:cut], order[cut:]
+    imputer = SimpleImputer(strategy="median").fit(X_all[train])
+    X_train, X_test = imputer.transform(X_all[train]), imputer.transform(X_all[test])
+    y_train, y_test = y_all[train], y_all[test]
+    X_predict = X_test[np.arange(10000) % X_test.shape[0]]
+
+    def scaled(estimator):
+        return make_pipeline(StandardScaler(), estimator)
+
+    factories = {
+        "random_forest": lambda: RandomForestClassifier(n_estimators=100, n_jobs=threads, random_state=42),
+        "xgboost": lambda: XGBClassifier(n_estimators=100, max_depth=6, learning_rate=0.1, tree_method="hist", n_jobs=threads, random_state=42),
+        "decision_tree": lambda: DecisionTreeClassifier(random_state=42),
+        "logistic_regression": lambda: scaled(LogisticRegression(max_iter=1000)),
+        "pca": lambda: make_pipeline(StandardScaler(), PCA(n_components=0.95, random_state=42), LogisticRegression(max_iter=1000)),
+        "neural_network": lambda: scaled(MLPClassifier(hidden_layer_sizes=(64, 32), max_iter=50, early_stopping=True, random_state=42)),
+        "svm": lambda: scaled(SVC(kernel="rbf", probability=True, random_state=42)),
+    }
+    results = {}
+    for model_id in model_ids:
+        factory = factories.get(model_id)
+        if factory is None:
+            results[model_id] = {"note": "no reference"}
+            continue
+        fit_X, fit_y, note = X_train, y_train, None
+        if model_id == "svm" and len(fit_y) > svm_max_rows:
+            fit_X, fit_y = X_train[:svm_max_rows], y_train[:svm_max_rows]
+            note = f"fitted on the first {svm_max_rows} training rows"
+        estimator = factory()
+        start = time.perf_counter()
+        estimator.fit(fit_X, fit_y)
+        fit_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        estimator.predict_proba(X_predict)
+        predict_seconds = time.perf_counter() - start
+        macro_f1 = f1_score(y_test, estimator.predict(X_test), average="macro")
+        results[model_id] = {"fitSeconds": fit_seconds, "predictSeconds": predict_seconds, "macroF1": macro_f1, "note": note}
+    print(json.dumps({"parseSeconds": parse_seconds, "models": results}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], [m for m in sys.argv[2].split(",") if m], int(sys.argv[3]), int(sys.argv[4]))

@@ -1,0 +1,304 @@
+/**
+ * `npm run bench:scale`: how costs grow with the data. Seeded synthetic tables (20 numeric features, 2 classes,
+ * a few missing cells) at 10,000, 50,000 and 200,000 rows go through the real server the way a user's CSV does:
+ * uploaded over GraphQL multipart, trained with each model type's defaults, then 10,000 rows predicted. Each
+ * step's time comes from the run's own `timings` (load, preprocess, fit, evaluate, explain); the process's peak
+ * RSS is sampled throughout. pandas / scikit-learn / XGBoost run the same CSV in the same invocation
+ * (bench/scale-reference.py) and the ratios are printed beside ours.
+ *
+ *   npm run bench:scale -- [--rows 10000,50000,200000] [--models random_forest,xgboost,…] [--timeout 900]
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildBenchApp } from './bench-server.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const PYTHON = '/usr/bin/python3';
+const FEATURES = 20;
+const PREDICT_ROWS = 10_000;
+/** The reference SVC is fitted on at most this many rows (its cost grows with the square of the rows). */
+const SVM_REFERENCE_MAX_ROWS = 20_000;
+
+function argument(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  const value = at === -1 ? undefined : process.argv[at + 1];
+  return value ?? fallback;
+}
+
+const sizes = argument('rows', '10000,50000,200000').split(',').map(Number);
+const modelFilter = argument('models', '');
+const timeoutSeconds = Number(argument('timeout', '900'));
+const threads = Math.min(2, os.cpus().length);
+
+/** mulberry32: a small seeded generator, so every run sees the same table. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Two overlapping classes: a few informative features (linear and not), the rest noise; 0.5% cells missing. */
+function writeSyntheticCsv(file: string, rows: number): number {
+  const random = seeded(rows);
+  const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const header = [...Array.from({ length: FEATURES }, (_, j) => `f${j + 1}`), 'label'].join(',');
+  const out = fs.openSync(file, 'w');
+  fs.writeSync(out, `${header}\n`);
+  let chunk = '';
+  for (let i = 0; i < rows; i++) {
+    const x = Array.from({ length: FEATURES }, gaussian);
+    const score = 1.2 * x[0] - 0.8 * x[1] + 0.6 * x[2] * x[3] + 0.5 * Math.sin(2 * x[4]) + 0.9 * gaussian();
+    const cells = x.map((v) => (random() < 0.005 ? '' : v.toFixed(5)));
+    chunk += `${cells.join(',')},${score > 0 ? 'planet' : 'false_positive'}\n`;
+    if (chunk.length > 1 << 20) {
+      fs.writeSync(out, chunk);
+      chunk = '';
+    }
+  }
+  fs.writeSync(out, chunk);
+  fs.closeSync(out);
+  return fs.statSync(file).size;
+}
+
+interface Timings {
+  loadSeconds: number | null;
+  preprocessSeconds: number | null;
+  fitSeconds: number | null;
+  evaluateSeconds: number | null;
+  explainSeconds: number | null;
+  permutationSeconds: number | null;
+  totalSeconds: number | null;
+}
+
+interface OurResult {
+  status: string;
+  error: string | null;
+  timings: Timings | null;
+  macroF1: number | null;
+  predictSeconds: number | null;
+  wallSeconds: number;
+}
+
+interface ReferenceResult {
+  parseSeconds?: number;
+  models?: Record<string, { fitSeconds?: number; predictSeconds?: number; macroF1?: number; note?: string | null }>;
+  error?: string;
+}
+
+let peakRss = 0;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+}, 50);
+sampler.unref();
+
+const { app, dir } = await buildBenchApp('scale', { MAX_UPLOAD_MB: '200', TRAINING_CONCURRENCY: '1' });
+const { url } = await app.start();
+const endpoint = `${url}/graphql`;
+
+async function graphql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const response = await fetch(endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
+  if (body.errors?.length || !body.data) throw new Error(`GraphQL: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+async function upload(file: string): Promise<{ id: string; seconds: number }> {
+  const form = new FormData();
+  form.set(
+    'operations',
+    JSON.stringify({
+      query: 'mutation($f: File!) { uploadDataset(file: $f) { id rowCount } }',
+      variables: { f: null },
+    }),
+  );
+  form.set('map', JSON.stringify({ 0: ['variables.f'] }));
+  form.set('0', new Blob([fs.readFileSync(file)], { type: 'text/csv' }), path.basename(file));
+  const started = performance.now();
+  const response = await fetch(endpoint, { method: 'POST', headers: { 'graphql-preflight': '1' }, body: form });
+  const body = (await response.json()) as { data?: { uploadDataset: { id: string } }; errors?: unknown };
+  if (!body.data) throw new Error(`upload failed: ${JSON.stringify(body.errors)}`);
+  return { id: body.data.uploadDataset.id, seconds: (performance.now() - started) / 1000 };
+}
+
+const RUN_FIELDS = `status error metrics { macroF1 }
+  timings { loadSeconds preprocessSeconds fitSeconds evaluateSeconds explainSeconds permutationSeconds totalSeconds }`;
+
+async function trainAndPredict(
+  datasetId: string,
+  modelType: string,
+  predictRows: Record<string, number>[],
+): Promise<OurResult> {
+  const { createSession } = await graphql<{ createSession: { id: string } }>('mutation { createSession { id } }');
+  await graphql(
+    'mutation($s: ID!, $d: String!, $m: String!) { configureSession(input: { sessionId: $s, datasetId: $d, modelType: $m }) { id } }',
+    {
+      s: createSession.id,
+      d: datasetId,
+      m: modelType,
+    },
+  );
+  const started = performance.now();
+  const { startTraining } = await graphql<{ startTraining: { id: string } }>(
+    'mutation($s: ID!) { startTraining(sessionId: $s) { id } }',
+    {
+      s: createSession.id,
+    },
+  );
+  const runId = startTraining.id;
+  interface Run {
+    status: string;
+    error: string | null;
+    metrics: { macroF1: number | null } | null;
+    timings: Timings | null;
+  }
+  let run: Run;
+  for (;;) {
+    run = (
+      await graphql<{ trainingRun: Run }>(`query($r: ID!) { trainingRun(id: $r) { ${RUN_FIELDS} } }`, { r: runId })
+    ).trainingRun;
+    if (!['QUEUED', 'RUNNING'].includes(run.status)) break;
+    if ((performance.now() - started) / 1000 > timeoutSeconds) {
+      await graphql('mutation($r: ID!) { cancelTraining(runId: $r) { id } }', { r: runId });
+      return {
+        status: `TIMEOUT (> ${timeoutSeconds} s)`,
+        error: null,
+        timings: null,
+        macroF1: null,
+        predictSeconds: null,
+        wallSeconds: timeoutSeconds,
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const wallSeconds = (performance.now() - started) / 1000;
+  let predictSeconds: number | null = null;
+  if (run.status === 'SUCCEEDED') {
+    // `predict` takes at most 1,000 rows per call (its documented limit): ten calls, one after the other.
+    const predictStarted = performance.now();
+    for (let from = 0; from < predictRows.length; from += 1000) {
+      await graphql('query($r: ID!, $rows: [JSON!]!) { predict(runId: $r, rows: $rows) { label } }', {
+        r: runId,
+        rows: predictRows.slice(from, from + 1000),
+      });
+    }
+    predictSeconds = (performance.now() - predictStarted) / 1000;
+  }
+  return {
+    status: run.status,
+    error: run.error,
+    timings: run.timings,
+    macroF1: run.metrics?.macroF1 ?? null,
+    predictSeconds,
+    wallSeconds,
+  };
+}
+
+function reference(file: string, models: string[]): ReferenceResult {
+  if (!fs.existsSync(PYTHON)) return { error: `${PYTHON} not found` };
+  const run = spawnSync(
+    PYTHON,
+    [path.join(HERE, 'scale-reference.py'), file, models.join(','), String(threads), String(SVM_REFERENCE_MAX_ROWS)],
+    {
+      encoding: 'utf8',
+      maxBuffer: 16 << 20,
+    },
+  );
+  if (run.status !== 0) return { error: (run.stderr || run.stdout).trim().split('\n').pop() ?? 'failed' };
+  return JSON.parse(run.stdout) as ReferenceResult;
+}
+
+function predictRowsOf(file: string): Record<string, number>[] {
+  const lines = fs.readFileSync(file, 'utf8').split('\n', PREDICT_ROWS + 2);
+  const header = lines[0].split(',');
+  const body = lines.slice(1).filter((line) => line !== '');
+  // The 10,000 rows to predict: the table's first rows, repeated when it is smaller.
+  return Array.from({ length: PREDICT_ROWS }, (_, i) => body[i % body.length]).map((line) => {
+    const cells = line.split(',');
+    const row: Record<string, number> = {};
+    header.forEach((name, j) => {
+      if (name !== 'label' && cells[j] !== '') row[name] = Number(cells[j]);
+    });
+    return row;
+  });
+}
+
+const fmt = (seconds: number | null | undefined) =>
+  seconds == null ? '—' : seconds < 10 ? seconds.toFixed(2) : seconds.toFixed(1);
+const ratio = (ours: number | null | undefined, theirs: number | null | undefined) =>
+  ours == null || theirs == null || theirs <= 0 ? '—' : `${(ours / theirs).toFixed(2)}×`;
+
+const { models } = await graphql<{ models: { id: string }[] }>('{ models { id } }');
+const modelIds = models.map((m) => m.id).filter((id) => !modelFilter || modelFilter.split(',').includes(id));
+
+console.log(
+  `bench:scale — ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}, Node ${process.version}`,
+);
+console.log(
+  `sizes ${sizes.join(', ')} rows × ${FEATURES} features; models ${modelIds.join(', ')}; timeout ${timeoutSeconds} s per run\n`,
+);
+
+const growth: string[] = [];
+for (const rows of sizes) {
+  const file = path.join(dir, `synthetic-${rows}.csv`);
+  const bytes = writeSyntheticCsv(file, rows);
+  const ref = reference(file, modelIds);
+  peakRss = process.memoryUsage.rss();
+  const uploaded = await upload(file);
+  const uploadPeak = peakRss;
+  console.log(`## ${rows.toLocaleString('en')} rows (${(bytes / 1e6).toFixed(1)} MB)`);
+  console.log(
+    `read the CSV: ours ${fmt(uploaded.seconds)} s (upload + validation, peak RSS ${(uploadPeak / 2 ** 20).toFixed(0)} MB) · pandas ${fmt(ref.parseSeconds)} s · ${ratio(uploaded.seconds, ref.parseSeconds)}${ref.error ? ` · reference: ${ref.error}` : ''}`,
+  );
+  const predictRows = predictRowsOf(file);
+  const table: Record<string, string | number>[] = [];
+  for (const modelType of modelIds) {
+    peakRss = process.memoryUsage.rss();
+    const ours = await trainAndPredict(uploaded.id, modelType, predictRows);
+    const theirs = ref.models?.[modelType];
+    const t = ours.timings;
+    const afterFit = t ? (t.evaluateSeconds ?? 0) + (t.explainSeconds ?? 0) : null;
+    table.push({
+      model: modelType,
+      status: ours.status,
+      'fit s': fmt(t?.fitSeconds),
+      'ref fit s': fmt(theirs?.fitSeconds),
+      'fit ratio': ratio(t?.fitSeconds, theirs?.fitSeconds),
+      'preprocess s': fmt(t?.preprocessSeconds),
+      'evaluate s': fmt(t?.evaluateSeconds),
+      'explain s': fmt(t?.explainSeconds),
+      'after fit / fit': t?.fitSeconds && afterFit !== null ? `${((afterFit / t.fitSeconds) * 100).toFixed(0)}%` : '—',
+      'whole run s': fmt(ours.wallSeconds),
+      'predict 10k via API s': fmt(ours.predictSeconds),
+      'ref predict_proba s': fmt(theirs?.predictSeconds),
+      'macro-F1': ours.macroF1?.toFixed(3) ?? '—',
+      'ref macro-F1': theirs?.macroF1?.toFixed(3) ?? '—',
+      'peak RSS MB': Math.round(peakRss / 2 ** 20),
+      ...(theirs?.note ? { note: theirs.note } : {}),
+      ...(ours.error ? { error: ours.error.slice(0, 80) } : {}),
+    });
+    growth.push(`${modelType}\t${rows}\t${t?.fitSeconds ?? ''}\t${ours.wallSeconds.toFixed(2)}`);
+  }
+  console.table(table);
+  fs.rmSync(file, { force: true });
+}
+
+console.log('\ngrowth (model, rows, fit s, whole run s):');
+for (const line of growth) console.log(line);
+clearInterval(sampler);
+await app.stop();
+fs.rmSync(dir, { recursive: true, force: true });
