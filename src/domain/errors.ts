@@ -130,6 +130,10 @@ export const uploadTooLarge = (limitBytes: number, actualBytes?: number) =>
     { field: 'file' },
   );
 
+/** A request body over MAX_UPLOAD_MB (plus the multipart allowance), refused before any file in it is read. */
+export const requestBodyTooLarge = (limitBytes: number) =>
+  new AppError('PAYLOAD_TOO_LARGE', `The request body is larger than MAX_UPLOAD_MB (${formatMb(limitBytes)} MB).`);
+
 function formatMb(bytes: number): string {
   return String(Math.round((bytes / 1024 / 1024) * 10) / 10);
 }

@@ -9,6 +9,9 @@ type Json = Record<string, unknown>;
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
+/** A documented text (summary, description), or nothing. */
+const textOf = (value: unknown): string => (typeof value === 'string' ? value : '');
+
 function schemaBlock(schema: unknown): string {
   return `<details><summary>schema</summary><pre>${escapeHtml(JSON.stringify(schema, null, 2))}</pre></details>`;
 }
@@ -23,14 +26,14 @@ function operationHtml(method: string, path: string, op: Json): string {
   >;
   const parts = [
     `<section id="${escapeHtml(anchor)}"><h3><span class="m ${escapeHtml(method)}">${escapeHtml(method.toUpperCase())}</span> <code>${escapeHtml(path)}</code></h3>`,
-    `<p>${escapeHtml(String(op.summary ?? ''))}</p>`,
-    op.description ? `<p class="d">${escapeHtml(String(op.description))}</p>` : '',
+    `<p>${escapeHtml(textOf(op.summary))}</p>`,
+    textOf(op.description) ? `<p class="d">${escapeHtml(textOf(op.description))}</p>` : '',
   ];
   if (params.length > 0) {
     parts.push('<h4>Parameters</h4><table><tr><th>name</th><th>in</th><th>required</th><th>description</th></tr>');
     for (const p of params) {
       parts.push(
-        `<tr><td><code>${escapeHtml(String(p.name))}</code></td><td>${escapeHtml(String(p.in))}</td><td>${p.required ? 'yes' : 'no'}</td><td>${escapeHtml(String(p.description ?? ''))}</td></tr>`,
+        `<tr><td><code>${escapeHtml(String(p.name))}</code></td><td>${escapeHtml(String(p.in))}</td><td>${p.required ? 'yes' : 'no'}</td><td>${escapeHtml(textOf(p.description))}</td></tr>`,
       );
     }
     parts.push('</table>');

@@ -1,75 +1,68 @@
 /**
- * Runs a GraphQL operation in-process through the same yoga pipeline as /graphql (context, validation, masking),
- * and turns GraphQL errors into HTTP errors of the REST envelope.
+ * Runs REST's typed GraphQL documents in-process through yoga's own envelop pipeline (`yoga.getEnveloped`): the
+ * same context factory, validation rules (depth, alias and cost limits) and error masking as /graphql, without an
+ * HTTP round trip. Variables are passed as values, so an uploaded File reaches the service as REST parsed it: no
+ * second multipart encoding and parse.
  */
-import type { Yoga } from '../http/graphql-app.js';
-import { GRAPHQL_PATH } from '../http/graphql-app.js';
-import { HTTP_STATUS, RETRY_AFTER_SECONDS, type ErrorCode } from '../errors.js';
-import { HttpError } from './http.js';
+import { isAsyncIterable } from '@envelop/core';
+import type { DocumentNode, ExecutionArgs, ExecutionResult, GraphQLError, GraphQLSchema } from 'graphql';
+import type { TadaDocumentNode } from '../client/graphql.js';
+import { GRAPHQL_PATH, type Yoga } from '../http/graphql-app.js';
+import { REQUEST_ID_HEADER } from '../http/request-id.js';
+import type { AppError } from '../domain/errors.js';
+import { appErrorFromGraphQL } from './errors.js';
 
-interface GraphQLResponse<T> {
-  data?: T | null;
-  errors?: { message: string; extensions?: { code?: string; field?: string } }[];
+/** A GraphQL error that is not the application's (masked, or a bug such as an invalid document): logged, 500. */
+export class UnexpectedGraphQLError extends Error {
+  override readonly name = 'UnexpectedGraphQLError';
 }
 
-export class RestGraphQLError extends HttpError {
-  constructor(status: number, code: string, message: string, field?: string) {
-    super(
-      status,
-      code,
-      message,
-      code === 'SERVICE_UNAVAILABLE' ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : {},
-      field,
-    );
-  }
+/** Runs one typed operation; its answer is typed by the document, its errors are AppErrors. */
+export type Execute = <Result, Variables>(
+  document: TadaDocumentNode<Result, Variables>,
+  variables: Variables,
+) => Promise<Result>;
+
+/** The pipeline as graphql-js runs it (envelop types it with `any`, for any GraphQL engine). */
+interface Pipeline {
+  schema: GraphQLSchema;
+  validate: (schema: GraphQLSchema, document: DocumentNode) => readonly GraphQLError[];
+  contextFactory: () => unknown;
+  execute: (args: ExecutionArgs) => Promise<ExecutionResult | AsyncIterable<unknown>> | ExecutionResult;
 }
 
-/** Yoga's own codes, in the words of the REST envelope (an upload over MAX_UPLOAD_MB fails inside yoga's parser). */
-const YOGA_CODES: Record<string, ErrorCode> = { REQUEST_ENTITY_TOO_LARGE: 'PAYLOAD_TOO_LARGE' };
-
-function statusOf(code: string): number {
-  if (code in HTTP_STATUS) return HTTP_STATUS[code as ErrorCode];
-  if (code === 'GRAPHQL_VALIDATION_FAILED' || code === 'BAD_REQUEST' || code === 'GRAPHQL_PARSE_FAILED') return 400;
-  return 500;
-}
-
-export type GraphQLRunner = <T>(
-  query: string,
-  variables?: Record<string, unknown>,
-  file?: { name: string; blob: Blob; variable: string },
-) => Promise<T>;
-
-export function graphQLRunner(yoga: Yoga, requestId: string): GraphQLRunner {
-  return async <T>(
-    query: string,
-    variables: Record<string, unknown> = {},
-    file?: { name: string; blob: Blob; variable: string },
-  ): Promise<T> => {
-    const headers: Record<string, string> = {
-      'x-request-id': requestId,
-      'graphql-preflight': '1',
-      accept: 'application/graphql-response+json, application/json',
-    };
-    let body: string | FormData;
-    if (file) {
-      const form = new FormData();
-      form.set('operations', JSON.stringify({ query, variables: { ...variables, [file.variable]: null } }));
-      form.set('map', JSON.stringify({ 0: [`variables.${file.variable}`] }));
-      form.set('0', file.blob, file.name);
-      body = form;
-    } else {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify({ query, variables });
-    }
-    const response = await yoga.fetch(`http://localhost${GRAPHQL_PATH}`, { method: 'POST', headers, body });
-    const result = (await response.json()) as GraphQLResponse<T>;
+export function inProcessExecutor(yoga: Yoga, requestId: string): Execute {
+  // The context factory reads the request id from the request's headers, as for /graphql.
+  const request = new yoga.fetchAPI.Request(`http://localhost${GRAPHQL_PATH}`, {
+    method: 'POST',
+    headers: { [REQUEST_ID_HEADER]: requestId },
+  });
+  return async <Result, Variables>(document: TadaDocumentNode<Result, Variables>, variables: Variables) => {
+    const variableValues = definedValues(variables);
+    const pipeline: Pipeline = yoga.getEnveloped({ request, params: { variables: variableValues } });
+    const invalid = pipeline.validate(pipeline.schema, document);
+    if (invalid.length > 0) throw errorOf(invalid[0]);
+    const contextValue = await pipeline.contextFactory();
+    const result = await pipeline.execute({ schema: pipeline.schema, document, contextValue, variableValues });
+    if (isAsyncIterable(result)) throw new UnexpectedGraphQLError('A REST operation returned a stream.');
     const error = result.errors?.[0];
-    if (error) {
-      const raw = error.extensions?.code ?? 'INTERNAL_SERVER_ERROR';
-      const code = YOGA_CODES[raw] ?? raw;
-      throw new RestGraphQLError(statusOf(code), code, error.message, error.extensions?.field);
-    }
-    if (!result.data) throw new RestGraphQLError(500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');
-    return result.data;
+    if (error) throw errorOf(error);
+    if (!result.data) throw new UnexpectedGraphQLError('A REST operation returned no data.');
+    // The one trusted step: graphql-js executed the document against the schema, and the document's Result type is
+    // what gql.tada derived from the same schema (test/unit/rest-operations.test.ts validates every document).
+    return result.data as Result;
   };
+}
+
+function errorOf(error: { message: string; extensions?: Readonly<Record<string, unknown>> }): AppError | Error {
+  return appErrorFromGraphQL(error) ?? new UnexpectedGraphQLError(error.message);
+}
+
+/**
+ * JSON drops undefined properties; in-process, an undefined variable would become an explicit null argument.
+ * Only the top level matters: graphql-js reads an undefined input-object field as absent.
+ */
+function definedValues(variables: unknown): Record<string, unknown> {
+  if (typeof variables !== 'object' || variables === null) return {};
+  return Object.fromEntries(Object.entries(variables).filter(([, value]) => value !== undefined));
 }

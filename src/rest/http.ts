@@ -2,19 +2,7 @@
  * Small HTTP helpers of the REST layer: the original API's envelope, body reading with limits, CORS headers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-    /** The request field at fault (input errors). */
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-}
+import { AppError, requestBodyTooLarge } from '../domain/errors.js';
 
 export function sendJson(
   res: ServerResponse,
@@ -49,27 +37,13 @@ export function sendSuccess(
   sendJson(res, status, successBody(data, top));
 }
 
-export function sendError(
-  res: ServerResponse,
-  status: number,
-  code: string,
-  message: string,
-  extra: Record<string, unknown> = {},
-  headers: Record<string, string> = {},
-): void {
-  sendJson(res, status, { status: 'error', error: message, code, ...extra }, headers);
+export function sendHtml(res: ServerResponse, html: string): void {
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html) });
+  res.end(html);
 }
 
-/**
- * Reads the whole body, refusing more than `limit` bytes with 413 as soon as it is exceeded. `describe` words the
- * limit the client should know (the upload limit, not the multipart allowance added on top of it).
- */
-export async function readBody(
-  req: IncomingMessage,
-  limit: number,
-  describe = `the limit of ${Math.round(limit / 1024 / 1024)} MB`,
-): Promise<Buffer> {
-  const tooLarge = () => new HttpError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${describe}.`);
+/** Reads the whole body, refusing more than `limit` bytes with 413 (`tooLarge`) as soon as it is exceeded. */
+async function readBody(req: IncomingMessage, limit: number, tooLarge: () => AppError): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) throw tooLarge();
   const chunks: Buffer[] = [];
@@ -83,18 +57,24 @@ export async function readBody(
 }
 
 const JSON_LIMIT = 2 * 1024 * 1024;
+const jsonTooLarge = () =>
+  new AppError('PAYLOAD_TOO_LARGE', `The request body is larger than the limit of ${JSON_LIMIT / 1024 / 1024} MB.`);
+
+/** The media type of a request, lower case, without parameters. */
+export function mediaType(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+}
 
 /** A JSON object body, or a form (application/x-www-form-urlencoded, as the original web client posts). */
 export async function readFields(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  const body = await readBody(req, JSON_LIMIT);
+  const type = mediaType(req);
+  const body = await readBody(req, JSON_LIMIT, jsonTooLarge);
   if (body.length === 0) return {};
   if (type === 'application/x-www-form-urlencoded') {
     return Object.fromEntries(new URLSearchParams(body.toString('utf8')));
   }
   if (type !== '' && type !== 'application/json' && !type.endsWith('+json')) {
-    throw new HttpError(
-      415,
+    throw new AppError(
       'UNSUPPORTED_MEDIA_TYPE',
       `Send JSON (application/json) or a form (application/x-www-form-urlencoded), not ${type}.`,
     );
@@ -103,11 +83,32 @@ export async function readFields(req: IncomingMessage): Promise<Record<string, u
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch (error) {
-    throw new HttpError(400, 'BAD_REQUEST', `The body is not valid JSON: ${(error as Error).message}`);
+    throw new AppError('BAD_REQUEST', `The body is not valid JSON: ${(error as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new HttpError(400, 'BAD_REQUEST', 'The JSON body must be an object.');
+    throw new AppError('BAD_REQUEST', 'The JSON body must be an object.');
   return parsed as Record<string, unknown>;
+}
+
+/** The multipart allowance on top of MAX_UPLOAD_MB: the boundaries and the other fields of the form. */
+const MULTIPART_ALLOWANCE = 1024 * 1024;
+
+/**
+ * A multipart body, read within MAX_UPLOAD_MB (plus the multipart allowance) and parsed once: its files go to the
+ * services as they are. A file over MAX_UPLOAD_MB inside the allowance is refused by the service that reads it.
+ */
+export async function readMultipart(req: IncomingMessage, maxUploadBytes: number, what: string): Promise<FormData> {
+  const type = req.headers['content-type'] ?? '';
+  if (mediaType(req) !== 'multipart/form-data')
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Send ${what} as multipart/form-data.`);
+  const body = await readBody(req, maxUploadBytes + MULTIPART_ALLOWANCE, () => requestBodyTooLarge(maxUploadBytes));
+  try {
+    return await new Response(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer, {
+      headers: { 'content-type': type },
+    }).formData();
+  } catch {
+    throw new AppError('BAD_REQUEST', 'The multipart body could not be parsed.');
+  }
 }
 
 export function corsHeaders(origin: string | null): Record<string, string> {

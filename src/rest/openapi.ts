@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { APP_VERSION } from '../version.js';
-import { ERROR_SCHEMA, FLAG_ERROR_SCHEMA, ROUTE_SPECS, type RouteSpec } from './spec.js';
+import { ERROR_SCHEMA, FLAG_ERROR_SCHEMA, ROUTE_SPECS, type RouteSpec } from './spec/index.js';
 
 type JsonSchema = Record<string, unknown>;
 

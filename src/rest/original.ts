@@ -21,27 +21,28 @@ export function originalModelValue(catalogId: string | null): string {
 }
 
 /** The NASA dataset cards of the select page. */
-export const DATASET_CARDS: Record<string, { name: string; description: string; img: string; color: string }> = {
-  kepler: {
-    name: 'Kepler Dataset',
-    description:
-      'Kepler Objects of Interest: confirmed planets, candidates and false positives from the Kepler mission (2009–2018).',
-    img: '/kepler.png',
-    color: '#fbbf24',
-  },
-  k2: {
-    name: 'K2 Dataset',
-    description: "Planets and candidates of K2, Kepler's extended mission along the ecliptic (2014–2018).",
-    img: '/k2.png',
-    color: '#ef4444',
-  },
-  tess: {
-    name: 'TESS Dataset',
-    description: 'TESS Objects of Interest from the Transiting Exoplanet Survey Satellite (2018–).',
-    img: '/tess.png',
-    color: '#3b82f6',
-  },
-};
+export const DATASET_CARDS: Partial<Record<string, { name: string; description: string; img: string; color: string }>> =
+  {
+    kepler: {
+      name: 'Kepler Dataset',
+      description:
+        'Kepler Objects of Interest: confirmed planets, candidates and false positives from the Kepler mission (2009–2018).',
+      img: '/kepler.png',
+      color: '#fbbf24',
+    },
+    k2: {
+      name: 'K2 Dataset',
+      description: "Planets and candidates of K2, Kepler's extended mission along the ecliptic (2014–2018).",
+      img: '/k2.png',
+      color: '#ef4444',
+    },
+    tess: {
+      name: 'TESS Dataset',
+      description: 'TESS Objects of Interest from the Transiting Exoplanet Survey Satellite (2018–).',
+      img: '/tess.png',
+      color: '#3b82f6',
+    },
+  };
 
 /** Class names in the original's words. Labels of custom uploads pass through unchanged. */
 const CLASS_WORDS: Record<string, string> = {

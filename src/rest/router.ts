@@ -1,6 +1,7 @@
 /**
- * The REST compatibility layer: route table, CORS, the envelope, error → status mapping. Every route runs GraphQL
- * operations in-process (routes.ts, custom.ts); the file routes hand bytes to and from the same services.
+ * The REST compatibility layer: route table, CORS, the envelope. Every route runs typed GraphQL operations
+ * in-process (routes/*); the CSV download streams from the predictions service. Errors are AppErrors, written by
+ * the one envelope writer (errors.ts); anything else is logged and answered 500.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Yoga } from '../http/graphql-app.js';
@@ -8,15 +9,22 @@ import { requestIdOf } from '../http/request-id.js';
 import type { AppConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services/container.js';
+import { AppError, badInput, notFound } from '../domain/errors.js';
 import { APP_VERSION } from '../version.js';
-import { graphQLRunner } from './graphql-client.js';
-import { HttpError, corsHeaders, readBody, readFields, sendError, sendJson, sendSuccess } from './http.js';
+import type { Handler, RouteContext } from './context.js';
+import { sendErrorEnvelope, appErrorFromGraphQL } from './errors.js';
+import { inProcessExecutor } from './graphql-client.js';
+import { corsHeaders, mediaType, readFields, readMultipart, sendHtml, sendJson, sendSuccess } from './http.js';
 import { HOME, ORIGINAL_MODELS } from './original.js';
 import { browserOriginAllowed } from '../http/cors.js';
-import * as routes from './routes.js';
-import * as custom from './custom.js';
+import * as sessions from './routes/sessions.js';
+import * as training from './routes/training.js';
+import * as predictions from './routes/predictions.js';
+import * as catalog from './routes/catalog.js';
+import * as uploads from './routes/uploads.js';
+import * as custom from './routes/custom.js';
 import { z } from 'zod';
-import { ROUTE_SPECS, routeSpec } from './spec.js';
+import { ROUTE_SPECS, routeSpec } from './spec/index.js';
 import { openApiDocument } from './openapi.js';
 import { docsHtml } from './docs.js';
 
@@ -29,8 +37,7 @@ export interface RestDeps {
 }
 
 type Method = 'GET' | 'POST' | 'DELETE';
-type Handler = (ctx: routes.RouteContext) => Promise<routes.RouteResult>;
-type Special = 'index' | 'upload' | 'upload-csv' | 'csv' | 'openapi' | 'docs';
+type Special = 'index' | 'csv' | 'openapi' | 'docs';
 
 interface Route {
   /** The path as documented, with `<name>` parameters. */
@@ -66,18 +73,18 @@ function route(
 
 const ROUTES: Route[] = [
   route('/', { GET: 'index' }),
-  route('/select', { GET: routes.getSelect, POST: routes.postSelect }, { noHead: true }),
-  route('/training', { GET: routes.getTraining, POST: routes.postTraining }),
-  route('/predict', { GET: routes.getPredict, POST: routes.postPredict }),
-  route('/result', { GET: routes.getResult, POST: routes.postResult }),
-  route('/api/datasets', { GET: routes.getDatasets }),
-  route('/api/models', { GET: routes.getModels }),
-  route('/api/hyperparameters/<model_type>', { GET: routes.getHyperparameters }),
-  route('/api/health', { GET: routes.getHealth }),
-  route('/api/frontend-status', { GET: routes.getFrontendStatus }),
-  route('/api/upload', { POST: 'upload' }),
-  route('/api/upload-csv', { POST: 'upload-csv' }),
-  route('/api/sessions/<id>', { GET: routes.getSession, DELETE: routes.deleteSession }),
+  route('/select', { GET: sessions.getSelect, POST: sessions.postSelect }, { noHead: true }),
+  route('/training', { GET: training.getTraining, POST: training.postTraining }),
+  route('/predict', { GET: predictions.getPredict, POST: predictions.postPredict }),
+  route('/result', { GET: predictions.getResult, POST: predictions.postResult }),
+  route('/api/datasets', { GET: catalog.getDatasets }),
+  route('/api/models', { GET: catalog.getModels }),
+  route('/api/hyperparameters/<model_type>', { GET: catalog.getHyperparameters }),
+  route('/api/health', { GET: catalog.getHealth }),
+  route('/api/frontend-status', { GET: catalog.getFrontendStatus }),
+  route('/api/upload', { POST: uploads.postUpload }),
+  route('/api/upload-csv', { POST: uploads.postUploadCsv }),
+  route('/api/sessions/<id>', { GET: sessions.getSession, DELETE: sessions.deleteSession }),
   { path: '/api/predictions/<id>.csv', pattern: /^\/api\/predictions\/(?<id>[^/]+)\.csv$/, methods: { GET: 'csv' } },
   route('/openapi.json', { GET: 'openapi' }),
   route('/docs', { GET: 'docs' }),
@@ -92,7 +99,7 @@ const ROUTES: Route[] = [
 // One source: every method of every route is described (and validated) by its spec.
 for (const r of ROUTES) {
   for (const method of Object.keys(r.methods))
-    if (!routeSpec(method, r.path)) throw new Error(`REST route ${method} ${r.path} has no spec in spec.ts`);
+    if (!routeSpec(method, r.path)) throw new Error(`REST route ${method} ${r.path} has no spec in spec/`);
 }
 for (const spec of ROUTE_SPECS) {
   if (!ROUTES.some((r) => r.path === spec.path && spec.method in r.methods))
@@ -100,16 +107,16 @@ for (const spec of ROUTE_SPECS) {
 }
 
 /** The first zod issue as the REST layer's 400, naming the field. */
-function invalid(error: z.ZodError, where: string): HttpError {
+function invalid(error: z.ZodError, where: string): AppError {
   const issue = error.issues[0];
   const field = issue.path.map(String).join('.') || where;
-  const missing = issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined;
+  const missing = issue.code === 'invalid_type' && issue.input === undefined;
   const message = missing
     ? `"${field}" is required.`
     : issue.code === 'invalid_value'
       ? issue.message
       : `"${field}": ${issue.message}`;
-  return new HttpError(400, 'BAD_USER_INPUT', message, {}, field);
+  return badInput(message, field);
 }
 
 const ENDPOINTS = ROUTES.filter((r) => r.path !== '/').flatMap((r) =>
@@ -145,33 +152,18 @@ function homeData(): Record<string, unknown> {
   };
 }
 
-/** A multipart body, read within MAX_UPLOAD_MB (plus the multipart allowance) and parsed. */
-async function readMultipart(req: IncomingMessage, config: AppConfig, what: string): Promise<FormData> {
-  const type = String(req.headers['content-type'] ?? '');
-  if (!type.toLowerCase().startsWith('multipart/form-data')) {
-    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `Send ${what} as multipart/form-data.`);
-  }
-  const body = await readBody(
-    req,
-    config.maxUploadBytes + 1024 * 1024,
-    `MAX_UPLOAD_MB (${config.maxUploadBytes / 1024 / 1024} MB)`,
-  );
-  try {
-    return await new Response(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer, {
-      headers: { 'content-type': type },
-    }).formData();
-  } catch {
-    throw new HttpError(400, 'BAD_REQUEST', 'The multipart body could not be parsed.');
-  }
-}
-
-const formString = (form: FormData, ...names: string[]): string | null => {
-  for (const name of names) {
-    const value = form.get(name);
-    if (typeof value === 'string' && value !== '') return value;
+/** An error as the REST envelope reports it: an AppError, a coded GraphQL error, or null (unexpected). */
+function appErrorOf(error: unknown): AppError | null {
+  if (error instanceof AppError) return error;
+  // Services still throwing coded GraphQL errors (the CSV route calls a service directly).
+  if (error instanceof Error && error.name === 'GraphQLError' && 'extensions' in error) {
+    const { extensions } = error;
+    return appErrorFromGraphQL({ message: error.message, extensions: isRecord(extensions) ? extensions : {} });
   }
   return null;
-};
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 
 export function createRestHandler(deps: RestDeps) {
   const { yoga, config, logger, services } = deps;
@@ -187,7 +179,7 @@ export function createRestHandler(deps: RestDeps) {
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
     } catch {
-      sendError(res, 400, 'BAD_REQUEST', 'Malformed URL.');
+      sendErrorEnvelope(res, 'original', new AppError('BAD_REQUEST', 'Malformed URL.'));
       return;
     }
     const found = ROUTES.find((r) => r.pattern.test(url.pathname));
@@ -202,9 +194,8 @@ export function createRestHandler(deps: RestDeps) {
           ...(cors['access-control-allow-origin']
             ? {
                 'access-control-allow-methods': methods,
-                'access-control-allow-headers': String(
+                'access-control-allow-headers':
                   req.headers['access-control-request-headers'] ?? 'content-type, x-request-id',
-                ),
                 'access-control-max-age': '600',
               }
             : {}),
@@ -219,33 +210,25 @@ export function createRestHandler(deps: RestDeps) {
         !browserOriginAllowed(config.corsOrigins, req.headers.origin, req.headers.host)
       ) {
         req.resume();
-        throw new HttpError(
-          403,
+        throw new AppError(
           'FORBIDDEN',
           `Requests that change state are not accepted from the origin ${String(req.headers.origin).slice(0, 100)} (not in CORS_ORIGINS).`,
         );
       }
       if (!found)
-        throw new HttpError(
-          404,
+        throw new AppError(
           'NOT_FOUND',
           `No route ${method} ${url.pathname}. See GET / or /docs for the endpoints, or /graphql.`,
         );
       const handler =
         found.methods[method as Method] ?? (method === 'HEAD' && !found.noHead ? found.methods.GET : undefined);
       if (!handler)
-        throw new HttpError(
-          405,
+        throw new AppError(
           'METHOD_NOT_ALLOWED',
           `${method} is not allowed on ${url.pathname}; allowed: ${allowed.join(', ')}.`,
-          { allow: allowed.join(', ') },
+          { allowed },
         );
-      const params = (url.pathname.match(found.pattern)?.groups ?? {}) as Record<string, string>;
-      const gql = graphQLRunner(yoga, requestId);
-      let cachedBody: Promise<Record<string, unknown>> | null = null;
-      const isMultipart = String(req.headers['content-type'] ?? '')
-        .toLowerCase()
-        .startsWith('multipart/form-data');
+      const params = url.pathname.match(found.pattern)?.groups ?? {};
       const spec = routeSpec(method === 'HEAD' ? 'GET' : method, found.path);
       if (spec?.query) {
         const checked = spec.query.safeParse(Object.fromEntries(url.searchParams));
@@ -257,25 +240,21 @@ export function createRestHandler(deps: RestDeps) {
         if (checked && !checked.success) throw invalid(checked.error, 'body');
         return fields;
       };
-      const ctx: routes.RouteContext = {
+      let cachedBody: Promise<Record<string, unknown>> | null = null;
+      const ctx: RouteContext = {
         req,
         url,
         params,
-        gql,
+        execute: inProcessExecutor(yoga, requestId),
         body: () => (cachedBody ??= readValidBody()),
-        ...(isMultipart ? { multipart: () => readMultipart(req, config, 'the form') } : {}),
+        isMultipart: mediaType(req) === 'multipart/form-data',
+        form: (what) => readMultipart(req, config.maxUploadBytes, what),
         pretrained,
       };
 
       if (handler === 'index') {
-        const accept = String(req.headers.accept ?? '');
-        if (accept.includes('text/html')) {
-          const html = indexHtml();
-          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html) });
-          res.end(html);
-          return;
-        }
-        sendSuccess(res, homeData());
+        if ((req.headers.accept ?? '').includes('text/html')) sendHtml(res, indexHtml());
+        else sendSuccess(res, homeData());
         return;
       }
       if (handler === 'openapi') {
@@ -283,44 +262,12 @@ export function createRestHandler(deps: RestDeps) {
         return;
       }
       if (handler === 'docs') {
-        const html = docsHtml();
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html) });
-        res.end(html);
-        return;
-      }
-      if (handler === 'upload' || handler === 'upload-csv') {
-        const form = await readMultipart(req, config, 'the CSV with the field "file"');
-        const file = form.get('file');
-        if (!(file instanceof Blob))
-          throw new HttpError(400, 'BAD_USER_INPUT', 'The multipart field "file" is missing.', {}, 'file');
-        const sessionId = handler === 'upload-csv' ? formString(form, 'session_id') : null;
-        if (sessionId) await routes.requireSessionExists(ctx, sessionId);
-        const { uploadDataset } = await gql<{ uploadDataset: routes.UploadedDataset }>(
-          routes.UPLOAD_MUTATION,
-          { name: formString(form, 'name'), label: formString(form, 'label_column', 'labelColumn') },
-          { name: file.name || 'upload.csv', blob: file, variable: 'file' },
-        );
-        if (handler === 'upload-csv') {
-          const result = await routes.uploadCsvResult(ctx, uploadDataset, sessionId);
-          sendSuccess(res, result.data, result.status ?? 200);
-          return;
-        }
-        sendSuccess(
-          res,
-          {
-            dataset_id: uploadDataset.id,
-            dataset: uploadDataset,
-            filename: uploadDataset.originalFileName,
-            file_size: uploadDataset.sizeBytes,
-            uploaded_at: uploadDataset.createdAt,
-          },
-          201,
-        );
+        sendHtml(res, docsHtml());
         return;
       }
       if (handler === 'csv') {
         const batch = services.predictions.get(params.id);
-        if (!batch) throw new HttpError(404, 'NOT_FOUND', `Prediction "${params.id}" was not found.`);
+        if (!batch) throw notFound('Prediction', params.id);
         res.writeHead(200, {
           'content-type': 'text/csv; charset=utf-8',
           'content-disposition': `attachment; filename="${batch.id}.csv"`,
@@ -339,25 +286,10 @@ export function createRestHandler(deps: RestDeps) {
         res.destroy();
         return;
       }
-      const successFlag = found?.successFlag === true;
-      const send = (
-        status: number,
-        code: string,
-        message: string,
-        extra: Record<string, unknown>,
-        headers: Record<string, string> = {},
-      ) => {
-        successFlag
-          ? sendJson(res, status, { success: false, error: message, code, ...extra }, headers)
-          : sendError(res, status, code, message, extra, headers);
-      };
-      if (error instanceof HttpError) {
-        send(error.status, error.code, error.message, error.field ? { field: error.field } : {}, error.headers);
-        if (error.status === 413) req.resume();
-        return;
-      }
-      logger.error('unexpected error in a REST route', { requestId, err: error, path: url.pathname });
-      send(500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.', {});
+      const appError = appErrorOf(error);
+      if (!appError) logger.error('unexpected error in a REST route', { requestId, err: error, path: url.pathname });
+      sendErrorEnvelope(res, found?.successFlag ? 'success-flag' : 'original', appError);
+      if (appError?.code === 'PAYLOAD_TOO_LARGE') req.resume();
     }
   };
 }

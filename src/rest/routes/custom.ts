@@ -3,21 +3,40 @@
  * `{"success": true|false, …}` envelope. Each route maps onto the same GraphQL operations as the rest of REST:
  * createSession, uploadDataset, configureSession, startTraining, and the session's test data predicted and explained.
  */
-import { HttpError } from './http.js';
-import { classWords, customStatusWords } from './original.js';
-import { MISSION_IDS, isMissionId } from '../ml/data/index.js';
-import { predictTestData, progressPercent, type RouteContext, type RouteResult } from './routes.js';
+import { AppError, badInput } from '../../domain/errors.js';
+import { MISSION_IDS, isMissionId } from '../../ml/data/index.js';
+import type { PretrainedState, RouteContext, RouteResult } from '../context.js';
+import { isRecord, limitParam, recordOf } from '../fields.js';
+import {
+  ConfigureSessionIdMutation,
+  CreateSessionIdMutation,
+  DeleteSessionMutation,
+  LatestRunStateQuery,
+  StartTrainingIdMutation,
+  SucceededRunQuery,
+  UploadForTrainingMutation,
+  type ConfigureSessionInput,
+  type ResultRun,
+  type RunState,
+} from '../operations/index.js';
+import { classWords, customStatusWords } from '../original.js';
+import { predictTestData } from '../test-data.js';
+import { progressPercent, trainedMetrics } from '../views.js';
 
-/** What the final API keeps between requests, per app: the default model of each mission and the pretrained jobs. */
-export interface PretrainedState {
-  /** mission → the session whose model serves pretrained predictions (trained once, on first use). */
-  models: Map<string, string>;
-  /** job session → the model session it predicts with. */
-  jobs: Map<string, string>;
-}
+/** Pretrained jobs remembered (the oldest are forgotten first: their progress and result then answer 404). */
+export const MAX_PRETRAINED_JOBS = 10_000;
 
 export function createPretrainedState(): PretrainedState {
   return { models: new Map(), jobs: new Map() };
+}
+
+/** Remembers a job's model session, forgetting the oldest jobs beyond `max`. */
+export function rememberJob(jobs: Map<string, string>, jobId: string, modelSession: string, max = MAX_PRETRAINED_JOBS) {
+  jobs.set(jobId, modelSession);
+  for (const oldest of jobs.keys()) {
+    if (jobs.size <= max) break;
+    jobs.delete(oldest);
+  }
 }
 
 /** The model behind pretrained predictions: the catalog's default random forest. */
@@ -25,28 +44,27 @@ const PRETRAINED_MODEL = 'random_forest';
 const CUSTOM_ROWS_DEFAULT = 50;
 const CUSTOM_ROWS_MAX = 200;
 
+const sessionNotFound = () => new AppError('NOT_FOUND', 'Session not found');
+const unknownDataSource = (source: string) =>
+  badInput(`Unknown data_source "${source}"; accepted: nasa, user.`, 'data_source');
+const needsTrainingFile = () =>
+  badInput('A user data source needs the multipart file "training_file".', 'training_file');
+
 interface Request {
   fields: Record<string, unknown>;
-  files: Record<string, File>;
+  files: Partial<Record<string, File>>;
 }
 
 /** A JSON (or form) body, or multipart with files and `hyperparameters` as a JSON string. */
 async function readRequest(ctx: RouteContext, fileFields: string[]): Promise<Request> {
-  if (!ctx.multipart) return { fields: await ctx.body(), files: {} };
-  const form = await ctx.multipart();
+  if (!ctx.isMultipart) return { fields: await ctx.body(), files: {} };
+  const form = await ctx.form('the form');
   const fields: Record<string, unknown> = {};
   const files: Record<string, File> = {};
   for (const [name, value] of form.entries()) {
     if (typeof value === 'string') fields[name] = value;
     else if (fileFields.includes(name)) files[name] = value;
-    else
-      throw new HttpError(
-        400,
-        'BAD_USER_INPUT',
-        `Unexpected file field "${name}"; files go in ${fileFields.join(' or ')}.`,
-        {},
-        name,
-      );
+    else throw badInput(`Unexpected file field "${name}"; files go in ${fileFields.join(' or ')}.`, name);
   }
   return { fields, files };
 }
@@ -54,7 +72,7 @@ async function readRequest(ctx: RouteContext, fileFields: string[]): Promise<Req
 function text(fields: Record<string, unknown>, name: string): string | null {
   const value = fields[name];
   if (value === undefined || value === null || value === '') return null;
-  if (typeof value !== 'string') throw new HttpError(400, 'BAD_USER_INPUT', `"${name}" must be a string.`, {}, name);
+  if (typeof value !== 'string') throw badInput(`"${name}" must be a string.`, name);
   return value;
 }
 
@@ -63,56 +81,37 @@ function hyperparametersOf(fields: Record<string, unknown>): Record<string, unkn
   if (value === undefined || value === null || value === '') return null;
   if (typeof value === 'string') {
     try {
-      value = JSON.parse(value);
+      value = JSON.parse(value) as unknown;
     } catch {
-      throw new HttpError(400, 'BAD_USER_INPUT', '"hyperparameters" must be a JSON object.', {}, 'hyperparameters');
+      throw badInput('"hyperparameters" must be a JSON object.', 'hyperparameters');
     }
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new HttpError(400, 'BAD_USER_INPUT', '"hyperparameters" must be an object.', {}, 'hyperparameters');
-  return value as Record<string, unknown>;
+  if (!isRecord(value)) throw badInput('"hyperparameters" must be an object.', 'hyperparameters');
+  return value;
 }
 
-interface Upload {
-  id: string;
-  mission: string | null;
-}
-
-async function upload(ctx: RouteContext, file: File): Promise<Upload> {
-  const { uploadDataset } = await ctx.gql<{ uploadDataset: Upload }>(
-    'mutation ($file: File!) { uploadDataset(file: $file) { id mission } }',
-    {},
-    { name: file.name || 'upload.csv', blob: file, variable: 'file' },
-  );
+async function upload(ctx: RouteContext, file: File) {
+  const named = file.name ? file : new File([file], 'upload.csv', { type: file.type });
+  const { uploadDataset } = await ctx.execute(UploadForTrainingMutation, { file: named });
   return uploadDataset;
 }
 
-async function createSession(ctx: RouteContext): Promise<string> {
-  const { createSession: created } = await ctx.gql<{ createSession: { id: string } }>(
-    'mutation { createSession { id } }',
-  );
-  return created.id;
-}
-
-async function configure(ctx: RouteContext, input: Record<string, unknown>): Promise<void> {
-  await ctx.gql('mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }', { input });
+async function configure(ctx: RouteContext, input: ConfigureSessionInput): Promise<void> {
+  await ctx.execute(ConfigureSessionIdMutation, { input });
 }
 
 async function startTraining(ctx: RouteContext, sessionId: string): Promise<string> {
-  const { startTraining: run } = await ctx.gql<{ startTraining: { id: string } }>(
-    'mutation ($id: ID!) { startTraining(sessionId: $id) { id } }',
-    { id: sessionId },
-  );
+  const { startTraining: run } = await ctx.execute(StartTrainingIdMutation, { id: sessionId });
   return run.id;
 }
 
 /** Runs `work` on a new session; a failure deletes the session again, so a refused request leaves nothing behind. */
 async function withNewSession<T>(ctx: RouteContext, work: (sessionId: string) => Promise<T>): Promise<T> {
-  const sessionId = await createSession(ctx);
+  const { createSession } = await ctx.execute(CreateSessionIdMutation, {});
   try {
-    return await work(sessionId);
+    return await work(createSession.id);
   } catch (error) {
-    await ctx.gql('mutation ($id: ID!) { deleteSession(id: $id) }', { id: sessionId }).catch(() => undefined);
+    await ctx.execute(DeleteSessionMutation, { id: createSession.id }).catch(() => undefined);
     throw error;
   }
 }
@@ -121,52 +120,26 @@ async function withNewSession<T>(ctx: RouteContext, work: (sessionId: string) =>
 export async function postCustomTrain(ctx: RouteContext): Promise<RouteResult> {
   const { fields, files } = await readRequest(ctx, ['training_file', 'testing_file']);
   const modelType = text(fields, 'model_type');
-  if (!modelType) throw new HttpError(400, 'BAD_USER_INPUT', '"model_type" is required.', {}, 'model_type');
+  if (!modelType) throw badInput('"model_type" is required.', 'model_type');
   const hyperparameters = hyperparametersOf(fields);
-  const source = (text(fields, 'data_source') ?? (files.training_file ? 'user' : 'nasa')).toLowerCase();
+  const trainingFile = files.training_file;
+  const source = (text(fields, 'data_source') ?? (trainingFile ? 'user' : 'nasa')).toLowerCase();
   const datasetName = text(fields, 'dataset_name') ?? text(fields, 'dataset');
   if (source === 'nasa' && !datasetName)
-    throw new HttpError(
-      400,
-      'BAD_USER_INPUT',
-      'A NASA data source needs "dataset_name" (kepler, k2 or tess).',
-      {},
-      'dataset_name',
-    );
-  if (source === 'user' && !files.training_file)
-    throw new HttpError(
-      400,
-      'BAD_USER_INPUT',
-      'A user data source needs the multipart file "training_file".',
-      {},
-      'training_file',
-    );
-  if (source !== 'nasa' && source !== 'user')
-    throw new HttpError(
-      400,
-      'BAD_USER_INPUT',
-      `Unknown data_source "${source}"; accepted: nasa, user.`,
-      {},
-      'data_source',
-    );
+    throw badInput('A NASA data source needs "dataset_name" (kepler, k2 or tess).', 'dataset_name');
+  if (source === 'user' && !trainingFile) throw needsTrainingFile();
+  if (source !== 'nasa' && source !== 'user') throw unknownDataSource(source);
 
   return withNewSession(ctx, async (sessionId) => {
-    const datasetId = source === 'user' ? (await upload(ctx, files.training_file)).id : datasetName!.toLowerCase();
-    const input: Record<string, unknown> = { sessionId, datasetId, modelType, hyperparameters };
-    if (files.testing_file) input.testData = { datasetId: (await upload(ctx, files.testing_file)).id };
+    const datasetId =
+      source === 'user' && trainingFile ? (await upload(ctx, trainingFile)).id : (datasetName ?? '').toLowerCase();
+    const testingFile = files.testing_file;
+    const input: ConfigureSessionInput = { sessionId, datasetId, modelType, hyperparameters };
+    if (testingFile) input.testData = { datasetId: (await upload(ctx, testingFile)).id };
     await configure(ctx, input);
     const runId = await startTraining(ctx, sessionId);
     return { status: 202, data: { session_id: sessionId, run_id: runId, message: 'Training started' } };
   });
-}
-
-interface RunState {
-  id: string;
-  status: string;
-  stage: string;
-  progress: number;
-  message: string | null;
-  error: string | null;
 }
 
 function progressOf(sessionId: string, run: RunState | null): Record<string, unknown> {
@@ -183,11 +156,8 @@ function progressOf(sessionId: string, run: RunState | null): Record<string, unk
 }
 
 async function latestRunOf(ctx: RouteContext, sessionId: string): Promise<RunState | null> {
-  const { session } = await ctx.gql<{ session: { latestRun: RunState | null } | null }>(
-    'query ($id: ID!) { session(id: $id) { latestRun { id status stage progress message error } } }',
-    { id: sessionId },
-  );
-  if (!session) throw new HttpError(404, 'NOT_FOUND', 'Session not found');
+  const { session } = await ctx.execute(LatestRunStateQuery, { id: sessionId });
+  if (!session) throw sessionNotFound();
   return session.latestRun;
 }
 
@@ -195,72 +165,40 @@ export async function getCustomProgress(ctx: RouteContext): Promise<RouteResult>
   return { data: progressOf(ctx.params.sid, await latestRunOf(ctx, ctx.params.sid)) };
 }
 
-interface ResultRun {
-  id: string;
-  modelType: string;
-  datasetId: string;
-  features: string[];
-  splitCounts: { train: number; test: number } | null;
-  metrics: {
-    accuracy: number;
-    macroF1: number;
-    macroPrecision: number;
-    macroRecall: number;
-    classes: string[];
-    confusionMatrix: { labels: string[]; matrix: number[][] };
-  };
-}
-
 async function succeededRun(ctx: RouteContext, sessionId: string): Promise<ResultRun> {
-  const { session } = await ctx.gql<{ session: { latestSuccessfulRun: ResultRun | null } | null }>(
-    `query ($id: ID!) { session(id: $id) { latestSuccessfulRun { id modelType datasetId features splitCounts { train test }
-      metrics { accuracy macroF1 macroPrecision macroRecall classes confusionMatrix { labels matrix } } } } }`,
-    { id: sessionId },
-  );
-  if (!session) throw new HttpError(404, 'NOT_FOUND', 'Session not found');
-  if (!session.latestSuccessfulRun) throw new HttpError(400, 'BAD_REQUEST', 'Training not completed yet');
+  const { session } = await ctx.execute(SucceededRunQuery, { id: sessionId });
+  if (!session) throw sessionNotFound();
+  if (!session.latestSuccessfulRun) throw new AppError('BAD_REQUEST', 'Training not completed yet');
   return session.latestSuccessfulRun;
 }
 
-function limitOf(ctx: RouteContext): number {
-  const raw = ctx.url.searchParams.get('limit');
-  const limit = raw === null ? CUSTOM_ROWS_DEFAULT : Number(raw);
-  if (!Number.isInteger(limit) || limit < 0 || limit > CUSTOM_ROWS_MAX) {
-    throw new HttpError(
-      400,
-      'BAD_USER_INPUT',
-      `"limit" must be a whole number from 0 to ${CUSTOM_ROWS_MAX}, got "${raw}".`,
-      {},
-      'limit',
-    );
-  }
-  return limit;
-}
-
-const asNumber = (value: string | null): number | string | null =>
-  value !== null && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+const asNumber = (value: unknown): unknown =>
+  typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : (value ?? null);
 
 /** The final API's result: metrics of the run, and the test data's rows predicted and explained by `run`. */
 async function resultOf(ctx: RouteContext, sessionId: string, run: ResultRun): Promise<RouteResult> {
-  const { testData, rows, predicted, explained } = await predictTestData(ctx, sessionId, run.id, limitOf(ctx));
+  const limit = limitParam(ctx, CUSTOM_ROWS_DEFAULT, CUSTOM_ROWS_MAX);
+  const { testData, rows, predicted, explained } = await predictTestData(ctx, sessionId, run.id, limit);
+  const features = run.features ?? [];
   const predictions = explained.map((explanation, i) => {
     const row = rows[i];
     const prediction = predicted[i];
+    const values = recordOf(row.values);
     return {
       id: row.index,
-      name: Object.values(row.ids)[0] ?? null,
+      name: Object.values(recordOf(row.ids))[0] ?? null,
       prediction: classWords(prediction.label),
       confidence: prediction.confidence,
       probabilities: Object.fromEntries(prediction.probabilities.map((p) => [classWords(p.label), p.probability])),
       feature_importance: Object.fromEntries(explanation.contributions.map((c) => [c.feature, c.contribution])),
       reasons: explanation.reasons,
-      features: Object.fromEntries(run.features.map((feature) => [feature, asNumber(row.values[feature] ?? null)])),
+      features: Object.fromEntries(features.map((feature) => [feature, asNumber(values[feature])])),
       ...(row.actual !== null ? { actual: classWords(row.actual) } : {}),
     };
   });
   const counts: Record<string, number> = {};
   for (const p of predicted) counts[classWords(p.label)] = (counts[classWords(p.label)] ?? 0) + 1;
-  const { metrics } = run;
+  const metrics = trainedMetrics(run);
   return {
     data: {
       session_id: sessionId,
@@ -282,7 +220,7 @@ async function resultOf(ctx: RouteContext, sessionId: string, run: ResultRun): P
       model_info: {
         model_type: run.modelType,
         dataset: run.datasetId,
-        feature_count: run.features.length,
+        feature_count: features.length,
         train_size: run.splitCounts?.train ?? null,
         test_size: testData.rowCount,
       },
@@ -298,9 +236,16 @@ export async function getCustomResult(ctx: RouteContext): Promise<RouteResult> {
 /**
  * The session serving pretrained predictions for a mission: made and trained once, on first use; trained again
  * only when its run failed or was cancelled. (Kept per running server: after a restart the first use trains anew.)
+ * Requests for one mission take turns, so two first uses at once make one model, not two.
  */
-async function pretrainedModel(ctx: RouteContext, mission: string): Promise<string> {
-  const known = ctx.pretrained.models.get(mission);
+function pretrainedModel(ctx: RouteContext, mission: string): Promise<string> {
+  const previous = ctx.pretrained.models.get(mission) ?? Promise.resolve(null);
+  const next = previous.catch(() => null).then((known) => ensurePretrainedModel(ctx, mission, known));
+  ctx.pretrained.models.set(mission, next);
+  return next;
+}
+
+async function ensurePretrainedModel(ctx: RouteContext, mission: string, known: string | null): Promise<string> {
   if (known) {
     const run = await latestRunOf(ctx, known).catch(() => null);
     if (run && run.status !== 'FAILED' && run.status !== 'CANCELLED') return known;
@@ -309,13 +254,11 @@ async function pretrainedModel(ctx: RouteContext, mission: string): Promise<stri
       return known;
     }
   }
-  const sessionId = await withNewSession(ctx, async (id) => {
+  return withNewSession(ctx, async (id) => {
     await configure(ctx, { sessionId: id, datasetId: mission, modelType: PRETRAINED_MODEL });
     await startTraining(ctx, id);
     return id;
   });
-  ctx.pretrained.models.set(mission, sessionId);
-  return sessionId;
 }
 
 /** POST /api/pretrained/predict: a NASA table (its held-out rows) or the user's file, predicted by the mission's default model. */
@@ -327,46 +270,23 @@ export async function postPretrainedPredict(ctx: RouteContext): Promise<RouteRes
   let mission: string;
   if (source === 'nasa') {
     const name = (text(fields, 'dataset_name') ?? text(fields, 'dataset'))?.toLowerCase();
-    if (!name || !isMissionId(name)) {
-      throw new HttpError(
-        400,
-        'BAD_USER_INPUT',
-        `A NASA data source needs "dataset_name": one of ${MISSION_IDS.join(', ')}.`,
-        {},
-        'dataset_name',
-      );
-    }
+    if (!name || !isMissionId(name))
+      throw badInput(`A NASA data source needs "dataset_name": one of ${MISSION_IDS.join(', ')}.`, 'dataset_name');
     datasetId = name;
     mission = name;
   } else if (source === 'user') {
-    if (!file)
-      throw new HttpError(
-        400,
-        'BAD_USER_INPUT',
-        'A user data source needs the multipart file "training_file".',
-        {},
-        'training_file',
-      );
+    if (!file) throw needsTrainingFile();
     const uploaded = await upload(ctx, file);
     if (!uploaded.mission) {
-      throw new HttpError(
-        400,
-        'BAD_USER_INPUT',
+      throw badInput(
         'Pretrained models know the NASA table formats (Kepler, K2, TESS columns); train your own with POST /api/custom/train.',
-        {},
         'training_file',
       );
     }
     datasetId = uploaded.id;
     mission = uploaded.mission;
   } else {
-    throw new HttpError(
-      400,
-      'BAD_USER_INPUT',
-      `Unknown data_source "${source}"; accepted: nasa, user.`,
-      {},
-      'data_source',
-    );
+    throw unknownDataSource(source);
   }
   const modelSession = await pretrainedModel(ctx, mission);
   // The job is a session of its own holding what to predict (the mission's own table means its held-out rows).
@@ -374,7 +294,7 @@ export async function postPretrainedPredict(ctx: RouteContext): Promise<RouteRes
     await configure(ctx, { sessionId: id, datasetId, testData: { datasetId } });
     return id;
   });
-  ctx.pretrained.jobs.set(jobId, modelSession);
+  rememberJob(ctx.pretrained.jobs, jobId, modelSession);
   return {
     status: 202,
     data: { session_id: jobId, model_session_id: modelSession, mission, message: 'Prediction started' },
@@ -383,7 +303,7 @@ export async function postPretrainedPredict(ctx: RouteContext): Promise<RouteRes
 
 function jobModel(ctx: RouteContext): string {
   const model = ctx.pretrained.jobs.get(ctx.params.sid);
-  if (!model) throw new HttpError(404, 'NOT_FOUND', 'Session not found');
+  if (!model) throw sessionNotFound();
   return model;
 }
 

@@ -1,0 +1,36 @@
+/**
+ * The REST routes described once, as zod schemas: the router validates each request's query and body with them,
+ * and /openapi.json is generated from them (openapi.ts). One file per API: original.ts (the Flask API its web
+ * client and README use), final.ts (the final version's custom and pretrained routes).
+ */
+import { FINAL_SPECS } from './final.js';
+import { ORIGINAL_SPECS } from './original.js';
+import type { RouteSpec } from './types.js';
+
+export type { Envelope, Method, ResponseSpec, RouteSpec } from './types.js';
+export { ERROR_SCHEMA, FLAG_ERROR_SCHEMA } from './schemas.js';
+
+export const ROUTE_SPECS: RouteSpec[] = [
+  ...ORIGINAL_SPECS,
+  ...FINAL_SPECS,
+  {
+    method: 'GET',
+    path: '/openapi.json',
+    tag: 'Service',
+    summary: 'This document (OpenAPI 3.1)',
+    envelope: 'none',
+    responses: { 200: { description: 'The OpenAPI document.', contentType: 'application/json' } },
+  },
+  {
+    method: 'GET',
+    path: '/docs',
+    tag: 'Service',
+    summary: 'This document as a readable page',
+    envelope: 'none',
+    responses: { 200: { description: 'HTML.', contentType: 'text/html' } },
+  },
+];
+
+export function routeSpec(method: string, path: string): RouteSpec | undefined {
+  return ROUTE_SPECS.find((spec) => spec.method === method && spec.path === path);
+}
