@@ -4,9 +4,9 @@
  * Run: node --import tsx bench/models-quick.ts   (timings are wall-clock, single run: noisy on a shared machine)
  */
 import { logisticRegressionTrainer } from '../src/ml/models/linear.js';
-import { neuralNetworkTrainer } from '../src/ml/models/neural.js';
+import { neuralNetworkTrainer } from '../src/ml/models/neural/index.js';
 import { pcaTrainer } from '../src/ml/models/pca.js';
-import { svmTrainer } from '../src/ml/models/svm.js';
+import { svmTrainer } from '../src/ml/models/svm/index.js';
 import { initTensorflow } from '../src/ml/models/tf-backend.js';
 import type { Hyperparameters, ModelTrainer } from '../src/ml/types.js';
 import { gaussianBlobs, KEPLER_PHYSICS_30, loadKepler, macroF1, type Dataset } from '../test/unit/models-fixtures.js';

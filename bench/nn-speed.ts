@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { neuralNetworkTrainer } from '../src/ml/models/neural.js';
+import { neuralNetworkTrainer } from '../src/ml/models/neural/index.js';
 import { initTensorflow } from '../src/ml/models/tf-backend.js';
 import type { Hyperparameters, ModelTrainer } from '../src/ml/types.js';
 import { gaussianBlobs, KEPLER_PHYSICS_30, loadKepler, macroF1, type Dataset } from '../test/unit/models-fixtures.js';

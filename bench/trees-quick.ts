@@ -23,9 +23,9 @@ import {
   randomForestTrainer,
   treeEnsembleOf,
   treeShap,
-  treeShapAlgorithm2,
   xgboostTrainer,
 } from '../src/ml/models/trees/index.js';
+import { treeShapAlgorithm2 } from '../test/unit/treeshap-algorithm2.js';
 
 const BASE = [
   'koi_period',

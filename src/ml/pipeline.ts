@@ -6,7 +6,8 @@ import { getModelSpec } from './catalog.js';
 import { binaryTask, featureMatrix, selectFeatures, type LabeledTable } from './data/dataset.js';
 import { checkedSplit, type SplitSizes } from './data/split.js';
 import { evaluate, jsonSafe, type Metrics } from './evaluate.js';
-import { normaliseImportance, permutationImportance, type PermutationResult } from './explain/permutation.js';
+import { permutationImportance, type PermutationResult } from './explain/permutation.js';
+import { sharesOfPositiveDrops } from './importance.js';
 import { forestPathLength, forestPermutationImportance } from './explain/tree-permutation.js';
 import { ForestModel } from './models/trees/forest.js';
 import { sampleBackground } from './explain/shapley.js';
@@ -26,11 +27,11 @@ import {
   type TrainedClassifier,
 } from './types.js';
 
-export type Task = 'THREE_CLASS' | 'BINARY';
-export type Stage =
-  'QUEUED' | 'LOADING' | 'PREPROCESSING' | 'TRAINING' | 'EVALUATING' | 'EXPLAINING' | 'SAVING' | 'DONE';
-/** Stages after fitting: they report steps of their own (rows predicted, features permuted, bytes compressed). */
-export type PostFitStage = 'EVALUATING' | 'EXPLAINING' | 'SAVING';
+import type { SplitCounts, Task } from '../domain/data.js';
+import type { PipelineStage, PostFitStage } from '../domain/run.js';
+export type { PostFitStage, SplitCounts, Task };
+/** The stages the pipeline reports (queue states belong to the run's status, src/domain/run.ts). */
+export type Stage = PipelineStage;
 
 export interface PipelineConfig {
   modelType: ModelTypeId;
@@ -84,12 +85,6 @@ export interface PipelineArtifact {
   model: SerializedModel;
   /** A seeded sample of raw training rows (null = missing): the background of model-agnostic explanations. */
   background: (number | null)[][];
-}
-
-export interface SplitCounts {
-  train: number;
-  validation: number;
-  test: number;
 }
 
 export interface PipelineResult {
@@ -407,7 +402,7 @@ export async function trainPipeline(
       hooks.onStageStep?.('EXPLAINING', { step: done, totalSteps: total + 1, message }),
   );
   const { result: permutation, info: permutationInfo } = explained;
-  const permutationShare = normaliseImportance(permutation.mean);
+  const permutationShare = sharesOfPositiveDrops(permutation.mean);
   const featureImportance = features
     .map((feature, j) => ({
       feature,

@@ -1,6 +1,7 @@
 /**
  * Shared types of the pure ML layer. Nothing here imports GraphQL, services or the DB.
  */
+import type { ModelParams } from './catalog/params.js';
 
 /** The fixed class order of the NASA missions (design §2). Custom datasets keep their own sorted labels. */
 export const NASA_CLASSES = ['false_positive', 'candidate', 'planet'] as const;
@@ -15,6 +16,9 @@ export interface Matrix {
 
 export type ModelTypeId =
   'random_forest' | 'xgboost' | 'neural_network' | 'logistic_regression' | 'decision_tree' | 'svm' | 'pca';
+
+/** The typed parameters of any model (catalog/params.ts). */
+export type AnyModelParams = ModelParams[ModelTypeId];
 
 export type HyperparameterValue = number | string | boolean | number[] | null;
 export type Hyperparameters = Record<string, HyperparameterValue>;
@@ -56,6 +60,8 @@ export interface FitOptions {
 export interface SerializedModel {
   modelType: ModelTypeId;
   formatVersion: number;
+  /** The full parameters the model was trained with (absent in models saved before they were stored). */
+  params?: AnyModelParams;
   [key: string]: unknown;
 }
 
@@ -63,6 +69,8 @@ export interface TrainedClassifier {
   readonly modelType: ModelTypeId;
   readonly numClasses: number;
   readonly numFeatures: number;
+  /** The full parameters it was trained with, under the catalog's names; saved with the model. */
+  readonly params: AnyModelParams;
   /** rows × numClasses, row-major; each row sums to 1. */
   predictProba(X: Matrix): Float64Array;
   /** The model's own importance per feature (gain/impurity, |weights|), ≥ 0, normalised to sum 1. */
@@ -75,7 +83,10 @@ export interface TrainedClassifier {
 
 export interface ModelTrainer {
   readonly modelType: ModelTypeId;
-  /** `params` are already validated and filled with defaults by the catalog. */
+  /**
+   * `params`: raw or already resolved hyperparameters. The catalog checks them (an unknown name or a bad value is a
+   * BAD_USER_INPUT AppError) and fills defaults; the model receives them typed (models/define.ts).
+   */
   fit(
     X: Matrix,
     y: Int32Array,

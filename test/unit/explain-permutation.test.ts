@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { normaliseImportance, permutationImportance } from '../../src/ml/explain/permutation.js';
+import { permutationImportance } from '../../src/ml/explain/permutation.js';
+import { sharesOfPositiveDrops } from '../../src/ml/importance.js';
 import { AbortError, type Matrix } from '../../src/ml/types.js';
 import { importanceDataset } from '../fixtures/importance-data.js';
 
@@ -78,12 +79,12 @@ describe('permutationImportance', () => {
   });
 });
 
-describe('normaliseImportance', () => {
+describe('sharesOfPositiveDrops', () => {
   it('clips negatives and non-finite values, then sums to 1', () => {
-    expect(Array.from(normaliseImportance([0.375, -0.1, 0.125, Number.NaN]))).toEqual([0.75, 0, 0.25, 0]);
+    expect(Array.from(sharesOfPositiveDrops([0.375, -0.1, 0.125, Number.NaN]))).toEqual([0.75, 0, 0.25, 0]);
   });
 
   it('keeps all-zero input at zero', () => {
-    expect(Array.from(normaliseImportance([-1, 0]))).toEqual([0, 0]);
+    expect(Array.from(sharesOfPositiveDrops([-1, 0]))).toEqual([0, 0]);
   });
 });

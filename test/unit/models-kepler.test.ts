@@ -1,9 +1,9 @@
 /** Real-data check on the Kepler KOI table (skipped when the NASA data folder is absent). */
 import { describe, expect, it } from 'vitest';
 import { logisticRegressionTrainer } from '../../src/ml/models/linear.js';
-import { neuralNetworkTrainer } from '../../src/ml/models/neural.js';
+import { neuralNetworkTrainer } from '../../src/ml/models/neural/index.js';
 import { pcaTrainer } from '../../src/ml/models/pca.js';
-import { svmTrainer } from '../../src/ml/models/svm.js';
+import { svmTrainer } from '../../src/ml/models/svm/index.js';
 import type { Hyperparameters, ModelTrainer } from '../../src/ml/types.js';
 import { KEPLER_PHYSICS_12, loadKepler, macroF1 } from './models-fixtures.js';
 

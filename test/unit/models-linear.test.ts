@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fitSoftmaxRegression, logisticRegressionTrainer, softmaxRegressionProba } from '../../src/ml/models/linear.js';
+import { logisticRegressionTrainer } from '../../src/ml/models/linear.js';
+import { fitSoftmaxRegression, softmaxRegressionProba } from '../../src/ml/models/softmax-regression.js';
 import { Random } from '../../src/ml/random.js';
 import { AbortError, type Matrix } from '../../src/ml/types.js';
 import { accuracy, gaussianBlobs } from './models-fixtures.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { lossAndAccuracy } from '../../src/ml/models/linear.js';
-import { neuralNetworkTrainer } from '../../src/ml/models/neural.js';
+import { lossAndAccuracy } from '../../src/ml/models/step-metrics.js';
+import { neuralNetworkTrainer } from '../../src/ml/models/neural/index.js';
 import { initTensorflow, tfBackendName } from '../../src/ml/models/tf-backend.js';
 import { AbortError, type TrainedClassifier } from '../../src/ml/types.js';
 import { accuracy, gaussianBlobs } from './models-fixtures.js';

@@ -5,8 +5,9 @@ import {
   sigmoidPredict,
   sigmoidTrain,
   svmTrainer,
-} from '../../src/ml/models/svm.js';
-import { fitSoftmaxRegression } from '../../src/ml/models/linear.js';
+} from '../../src/ml/models/svm/index.js';
+import { fitSoftmaxRegression } from '../../src/ml/models/softmax-regression.js';
+import { resolveParams } from '../../src/ml/catalog.js';
 import { Random } from '../../src/ml/random.js';
 import { AbortError, type Matrix, type TrainedClassifier } from '../../src/ml/types.js';
 import { accuracy, gaussianBlobs } from './models-fixtures.js';
@@ -97,7 +98,7 @@ describe('svm', () => {
     expect(resolveGamma('scale', X)).toBeCloseTo(1 / 10, 15);
     expect(resolveGamma('auto', X)).toBe(0.5);
     expect(resolveGamma(0.25, X)).toBe(0.25);
-    expect(resolveGamma('0.125', X)).toBe(0.125);
+    expect(resolveGamma(resolveParams('svm', { gamma: '0.125' }).gamma, X)).toBe(0.125);
   });
 
   it('Platt scaling finds the maximum-likelihood sigmoid and pairwise coupling recovers consistent probabilities', async () => {

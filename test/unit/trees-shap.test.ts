@@ -7,12 +7,12 @@ import {
   randomForestTrainer,
   treeEnsembleOf,
   treeShap,
-  treeShapAlgorithm2,
   treeShapAll,
   xgboostTrainer,
   type FlatTree,
   type TreeEnsemble,
 } from '../../src/ml/models/trees/index.js';
+import { treeShapAlgorithm2 } from './treeshap-algorithm2.js';
 
 /** Path-dependent conditional expectation of one tree given the features in `mask` (cover-weighted elsewhere). */
 function conditionalExpectation(

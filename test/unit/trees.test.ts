@@ -148,7 +148,7 @@ describe('hand-checked trees', () => {
 
   it('a large gamma prunes every split (XGBoost pruner)', async () => {
     const { X: Xs, y: ys } = synthetic(200, 3, 2);
-    const model = await xgboostTrainer.fit(Xs, ys, 3, { n_estimators: 3, gamma: 1e6 }, { seed: 1 });
+    const model = await xgboostTrainer.fit(Xs, ys, 3, { n_estimators: 3, gamma: 1000 }, { seed: 1 });
     for (const t of treeEnsembleOf(model)!.trees) expect(t.nodeCount).toBe(1);
   });
 });
@@ -233,7 +233,7 @@ describe.each(trainers)('%s', (name, trainer, params) => {
   });
 
   it('predictions match a plain walk of the exposed tree structure (deep trees too)', async () => {
-    const deep = name === 'xgboost' ? { ...params, max_depth: 0 } : { ...params };
+    const deep = name === 'xgboost' ? { ...params, max_depth: 16 } : { ...params };
     const model = await trainer.fit(X, y, 3, deep, { seed: 2 });
     const ensemble = treeEnsembleOf(model)!;
     const p = model.predictProba(test.X);
@@ -300,7 +300,7 @@ describe('random forest', () => {
       X,
       y,
       3,
-      { n_estimators: 2000 },
+      { n_estimators: 1000 },
       {
         seed: 1,
         threads: 2,

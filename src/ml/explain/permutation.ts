@@ -84,16 +84,3 @@ export function permutationImportance(
   }
   return { mean, std, baseline };
 }
-
-/** Negative and non-finite parts count as 0; the rest is scaled to sum 1 (all zeros stay zeros). */
-export function normaliseImportance(values: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(values.length);
-  let total = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    out[i] = Number.isFinite(v) && v > 0 ? v : 0;
-    total += out[i];
-  }
-  if (total > 0) for (let i = 0; i < out.length; i++) out[i] /= total;
-  return out;
-}

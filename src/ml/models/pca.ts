@@ -7,23 +7,13 @@
  * component's largest-|loading| entry is positive, which makes the model deterministic.
  */
 import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
-import type {
-  FitOptions,
-  HistoryPoint,
-  Hyperparameters,
-  Matrix,
-  ModelTrainer,
-  SerializedModel,
-  TrainedClassifier,
-} from '../types.js';
+import type { PcaParams } from '../catalog.js';
+import { sharesOfMagnitude } from '../importance.js';
+import type { HistoryPoint, Matrix, SerializedModel, TrainedClassifier } from '../types.js';
 import { throwIfAborted } from '../types.js';
-import {
-  fitLogisticWithHistory,
-  normaliseMagnitudes,
-  numberParam,
-  softmaxRegressionProba,
-  type SoftmaxRegressionModel,
-} from './linear.js';
+import { defineTrainer } from './define.js';
+import { fitLogisticWithHistory } from './linear.js';
+import { softmaxRegressionProba, type SoftmaxRegressionModel } from './softmax-regression.js';
 
 export interface PcaProjection {
   numFeatures: number;
@@ -147,6 +137,7 @@ class PcaClassifier implements TrainedClassifier {
   readonly numFeatures: number;
 
   constructor(
+    readonly params: PcaParams,
     readonly projection: PcaProjection,
     private readonly logistic: SoftmaxRegressionModel,
     private readonly steps: HistoryPoint[],
@@ -174,7 +165,7 @@ class PcaClassifier implements TrainedClassifier {
         importance[j] += Math.abs(s);
       }
     }
-    return normaliseMagnitudes(importance);
+    return sharesOfMagnitude(importance);
   }
 
   history(): HistoryPoint[] {
@@ -188,6 +179,7 @@ class PcaClassifier implements TrainedClassifier {
       formatVersion: FORMAT_VERSION,
       numClasses: this.numClasses,
       numFeatures: this.numFeatures,
+      params: { ...this.params },
       numComponents: p.numComponents,
       whiten: p.whiten,
       mean: Array.from(p.mean),
@@ -201,17 +193,11 @@ class PcaClassifier implements TrainedClassifier {
   }
 }
 
-function readComponents(params: Hyperparameters): number {
-  const value = numberParam(params, 'n_components', 0.95);
-  return value > 0 ? value : 0.95;
-}
-
-export const pcaTrainer: ModelTrainer = {
-  modelType: 'pca',
-
-  async fit(X, y, numClasses, params, options: FitOptions) {
+export const pcaTrainer = defineTrainer('pca', {
+  async fit(X, y, numClasses, params, options) {
     throwIfAborted(options.signal);
-    const projection = fitPca(X, readComponents(params), params.whiten === true || params.whiten === 'true');
+    // No whitening: scikit-learn's default, and logistic regression's penalty would weigh whitened components alike.
+    const projection = fitPca(X, params.n_components, false);
     throwIfAborted(options.signal);
     const { fit, history } = await fitLogisticWithHistory(
       pcaTransform(projection, X),
@@ -221,12 +207,12 @@ export const pcaTrainer: ModelTrainer = {
       options,
       (m) => pcaTransform(projection, m),
     );
-    return new PcaClassifier(projection, fit, history);
+    return new PcaClassifier(params, projection, fit, history);
   },
 
-  async load(json) {
+  load(json, params) {
     const data = json as PcaJson;
-    if (data.modelType !== 'pca' || data.formatVersion !== FORMAT_VERSION)
+    if (data.formatVersion !== FORMAT_VERSION)
       throw new Error(`not a pca model (format ${String(data.formatVersion)})`);
     const k = data.numComponents;
     const projection: PcaProjection = {
@@ -248,6 +234,6 @@ export const pcaTrainer: ModelTrainer = {
     };
     if (projection.components.length !== k * data.numFeatures || logistic.coef.length !== outputs * k)
       throw new Error('corrupt pca model');
-    return new PcaClassifier(projection, logistic, data.history ?? []);
+    return new PcaClassifier(params, projection, logistic, data.history ?? []);
   },
-};
+});

@@ -3,9 +3,9 @@
  */
 import type { ModelTrainer, ModelTypeId, SerializedModel, TrainedClassifier } from '../types.js';
 import { decisionTreeTrainer, randomForestTrainer, xgboostTrainer } from './trees/index.js';
-import { neuralNetworkTrainer } from './neural.js';
+import { neuralNetworkTrainer } from './neural/index.js';
 import { logisticRegressionTrainer } from './linear.js';
-import { svmTrainer } from './svm.js';
+import { svmTrainer } from './svm/index.js';
 import { pcaTrainer } from './pca.js';
 
 const TRAINERS: Record<ModelTypeId, ModelTrainer> = {

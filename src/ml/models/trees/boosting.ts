@@ -3,57 +3,19 @@
  * Each round grows one tree per class on that class's (gradient, hessian); margins start at 0 for every class
  * (XGBoost's constant base_score cancels in the softmax). Binary problems use the same softmax with 2 classes.
  */
-import type {
-  FitOptions,
-  HistoryPoint,
-  Hyperparameters,
-  Matrix,
-  ModelTrainer,
-  SerializedModel,
-  TrainedClassifier,
-} from '../../types.js';
+import type { FitOptions, HistoryPoint, Matrix, SerializedModel, TrainedClassifier } from '../../types.js';
 import { throwIfAborted } from '../../types.js';
 import { Random } from '../../random.js';
-import { binColumns, fitBinMapper, MAX_VALUE_BINS } from './binning.js';
-import { GradientTreeGrower } from './grow.js';
+import { binColumns, fitBinMapper } from './binning.js';
+import { GradientTreeGrower } from './grow-gradient.js';
 import { PackedTrees, leafOf, serializedTreesOf, type TreeArrays } from './structure.js';
-import { checkMatrix, checkTrainingData, historyOf, makeYielder, normalizeImportance, numberArray } from './common.js';
-import { intParam, numberParam, optionalLimit } from './params.js';
+import { sharesOfMagnitude } from '../../importance.js';
+import { checkMatrix, checkTrainingData, historyOf, makeYielder, numberArray } from './common.js';
+import type { XgboostParams } from '../../catalog.js';
+import { defineTrainer } from '../define.js';
 
 const FORMAT_VERSION = 1;
 const PROB_EPS = 1e-15;
-
-export interface BoostingParams {
-  n_estimators: number;
-  max_depth: number | null;
-  learning_rate: number;
-  reg_lambda: number;
-  reg_alpha: number;
-  gamma: number;
-  min_child_weight: number;
-  subsample: number;
-  colsample_bytree: number;
-  early_stopping_rounds: number | null;
-  max_bin: number;
-}
-
-export function readBoostingParams(params: Hyperparameters): BoostingParams {
-  const depth = optionalLimit(params, 'max_depth', 6);
-  const early = optionalLimit(params, 'early_stopping_rounds', null);
-  return {
-    n_estimators: intParam(params, 'n_estimators', 100, 1),
-    max_depth: Number.isFinite(depth) ? depth : null,
-    learning_rate: numberParam(params, 'learning_rate', 0.1, 0),
-    reg_lambda: numberParam(params, 'reg_lambda', 1, 0),
-    reg_alpha: numberParam(params, 'reg_alpha', 0, 0),
-    gamma: numberParam(params, 'gamma', 0, 0),
-    min_child_weight: numberParam(params, 'min_child_weight', 1, 0),
-    subsample: numberParam(params, 'subsample', 1, 1e-6, 1),
-    colsample_bytree: numberParam(params, 'colsample_bytree', 1, 1e-6, 1),
-    early_stopping_rounds: Number.isFinite(early) ? early : null,
-    max_bin: intParam(params, 'max_bin', MAX_VALUE_BINS, 2, MAX_VALUE_BINS),
-  };
-}
 
 /** Softmax of margins (rows × K) in place. */
 function softmaxRows(m: Float64Array, rows: number, K: number): void {
@@ -102,7 +64,7 @@ export class BoostedTreesModel implements TrainedClassifier {
     readonly baseScore: Float64Array,
     private readonly importance: Float64Array,
     private readonly historyPoints: HistoryPoint[],
-    readonly params: BoostingParams,
+    readonly params: XgboostParams,
     /** Rounds kept (best iteration + 1 with early stopping). */
     readonly rounds: number,
   ) {}
@@ -146,8 +108,7 @@ export class BoostedTreesModel implements TrainedClassifier {
     };
   }
 
-  static fromJSON(json: SerializedModel): BoostedTreesModel {
-    if (json.modelType !== 'xgboost') throw new TypeError(`not an xgboost model: ${json.modelType}`);
+  static fromJSON(json: SerializedModel, params: XgboostParams): BoostedTreesModel {
     if (json.formatVersion !== FORMAT_VERSION)
       throw new TypeError(`unsupported xgboost model format ${json.formatVersion}`);
     const K = Number(json.numClasses);
@@ -159,7 +120,7 @@ export class BoostedTreesModel implements TrainedClassifier {
       numberArray(json.baseScore, K, 'baseScore'),
       numberArray(json.featureImportance, F, 'featureImportance'),
       historyOf(json.history),
-      readBoostingParams((json.params ?? {}) as Hyperparameters),
+      params,
       Number(json.rounds),
     );
   }
@@ -169,12 +130,11 @@ async function fitBoosting(
   X: Matrix,
   y: Int32Array,
   numClasses: number,
-  hyper: Hyperparameters,
+  p: XgboostParams,
   options: FitOptions,
 ): Promise<BoostedTreesModel> {
   checkTrainingData(X, y, numClasses);
   throwIfAborted(options.signal);
-  const p = readBoostingParams(hyper);
   const K = numClasses;
   const n = X.rows;
   const cols = X.cols;
@@ -183,7 +143,7 @@ async function fitBoosting(
   const grower = new GradientTreeGrower(
     { rows: n, cols, bins: binColumns(X, mapper), numBins: mapper.numBins, edges: mapper.edges },
     {
-      maxDepth: p.max_depth ?? Infinity,
+      maxDepth: p.max_depth,
       lambda: p.reg_lambda,
       alpha: p.reg_alpha,
       gamma: p.gamma,
@@ -282,11 +242,10 @@ async function fitBoosting(
   const rounds = Number.isFinite(patience) && bestRound >= 0 ? bestRound + 1 : history.length;
   for (let r = 0; r < rounds; r++) for (let f = 0; f < cols; f++) gain[f] += gainPerRound[r][f];
   const packed = PackedTrees.pack(trees.slice(0, rounds * K), 1, Int32Array.from(treeOutput.slice(0, rounds * K)));
-  return new BoostedTreesModel(K, cols, packed, new Float64Array(K), normalizeImportance(gain), history, p, rounds);
+  return new BoostedTreesModel(K, cols, packed, new Float64Array(K), sharesOfMagnitude(gain), history, p, rounds);
 }
 
-export const xgboostTrainer: ModelTrainer = {
-  modelType: 'xgboost',
+export const xgboostTrainer = defineTrainer('xgboost', {
   fit: fitBoosting,
-  load: async (json) => BoostedTreesModel.fromJSON(json),
-};
+  load: (json, params) => BoostedTreesModel.fromJSON(json, params),
+});

@@ -1,15 +1,6 @@
 /** Small helpers shared by the tree models. */
 import type { HistoryPoint, Matrix } from '../../types.js';
 
-/** Normalises to sum 1; a model without any split spreads importance evenly (nothing to tell features apart). */
-export function normalizeImportance(raw: Float64Array): Float64Array {
-  let sum = 0;
-  for (let i = 0; i < raw.length; i++) sum += raw[i] > 0 ? raw[i] : 0;
-  const out = new Float64Array(raw.length);
-  for (let i = 0; i < raw.length; i++) out[i] = sum > 0 ? Math.max(0, raw[i]) / sum : 1 / raw.length;
-  return out;
-}
-
 /** Lets pending messages (e.g. a cancellation) run between training steps, at most every `intervalMs`. */
 export function makeYielder(intervalMs = 20): () => Promise<void> {
   let last = performance.now();

@@ -6,51 +6,26 @@
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type {
-  FitOptions,
-  HistoryPoint,
-  Hyperparameters,
-  Matrix,
-  ModelTrainer,
-  ModelTypeId,
-  SerializedModel,
-  TrainedClassifier,
-} from '../../types.js';
+import type { FitOptions, HistoryPoint, Matrix, ModelTypeId, SerializedModel, TrainedClassifier } from '../../types.js';
 import { AbortError, throwIfAborted } from '../../types.js';
 import { Random } from '../../random.js';
 import { binColumns, fitBinMapper } from './binning.js';
 import { growClassTree, type BinnedData, type ClassTreeParams, type GrownClassTree } from './grow.js';
 import { PackedTrees, serializedTreesOf } from './structure.js';
-import { checkMatrix, checkTrainingData, historyOf, makeYielder, normalizeImportance, numberArray } from './common.js';
-import { boolParam, choiceParam, intParam, maxFeaturesCount, optionalLimit } from './params.js';
+import { sharesOfMagnitude } from '../../importance.js';
+import { checkMatrix, checkTrainingData, historyOf, makeYielder, numberArray } from './common.js';
+import type { DecisionTreeParams, MaxFeatures, RandomForestParams } from '../../catalog.js';
+import { defineTrainer } from '../define.js';
 import type { ForestWorkerData, TreeResult, WorkerMessage } from './forest-protocol.js';
 
 const FORMAT_VERSION = 1;
 type ForestModelType = Extract<ModelTypeId, 'random_forest' | 'decision_tree'>;
+type ForestParams = RandomForestParams | DecisionTreeParams;
 
-export interface ForestParams {
-  n_estimators: number;
-  max_depth: number | null;
-  min_samples_split: number;
-  min_samples_leaf: number;
-  max_features: string | number;
-  criterion: 'gini' | 'entropy';
-  bootstrap: boolean;
-}
-
-export function readForestParams(params: Hyperparameters, modelType: ForestModelType): ForestParams {
-  const single = modelType === 'decision_tree';
-  const depth = optionalLimit(params, 'max_depth', null);
-  const mf = params.max_features;
-  return {
-    n_estimators: single ? 1 : intParam(params, 'n_estimators', 100, 1),
-    max_depth: Number.isFinite(depth) ? depth : null,
-    min_samples_split: intParam(params, 'min_samples_split', 2, 2),
-    min_samples_leaf: intParam(params, 'min_samples_leaf', 1, 1),
-    max_features: single ? 'all' : typeof mf === 'string' || typeof mf === 'number' ? mf : mf === null ? 'all' : 'sqrt',
-    criterion: choiceParam(params, 'criterion', ['gini', 'entropy'] as const, 'gini'),
-    bootstrap: single ? false : boolParam(params, 'bootstrap', true),
-  };
+/** Features examined per split: √d, log₂d or all d (at least 1). */
+function featuresPerSplit(maxFeatures: MaxFeatures, cols: number): number {
+  const count = maxFeatures === 'sqrt' ? Math.sqrt(cols) : maxFeatures === 'log2' ? Math.log2(cols) : cols;
+  return Math.max(1, Math.min(cols, Math.floor(count)));
 }
 
 export class ForestModel implements TrainedClassifier {
@@ -95,8 +70,7 @@ export class ForestModel implements TrainedClassifier {
     };
   }
 
-  static fromJSON(json: SerializedModel, expected: ForestModelType): ForestModel {
-    if (json.modelType !== expected) throw new TypeError(`not a ${expected} model: ${json.modelType}`);
+  static fromJSON(json: SerializedModel, expected: ForestModelType, params: ForestParams): ForestModel {
     if (json.formatVersion !== FORMAT_VERSION)
       throw new TypeError(`unsupported ${expected} model format ${json.formatVersion}`);
     const K = Number(json.numClasses);
@@ -108,7 +82,7 @@ export class ForestModel implements TrainedClassifier {
       PackedTrees.fromJSON(serializedTreesOf(json.trees)),
       numberArray(json.featureImportance, F, 'featureImportance'),
       historyOf(json.history),
-      readForestParams((json.params ?? {}) as Hyperparameters, expected),
+      params,
     );
   }
 }
@@ -277,14 +251,15 @@ async function fitForest(
   X: Matrix,
   y: Int32Array,
   numClasses: number,
-  hyper: Hyperparameters,
+  p: ForestParams,
   options: FitOptions,
 ): Promise<ForestModel> {
   checkTrainingData(X, y, numClasses);
   throwIfAborted(options.signal);
-  const p = readForestParams(hyper, modelType);
+  // A decision tree is a forest of one tree on every row and feature.
+  const forest = 'n_estimators' in p ? p : null;
   const cols = X.cols;
-  const nTrees = p.n_estimators;
+  const nTrees = forest ? forest.n_estimators : 1;
   const extraThreads = Math.max(0, Math.min(Math.floor(options.threads ?? 1), nTrees) - 1);
   const mapper = fitBinMapper(X, 255, options.seed);
   const data: BinnedData = {
@@ -303,9 +278,9 @@ async function fitForest(
     maxDepth: p.max_depth ?? Infinity,
     minSamplesSplit: p.min_samples_split,
     minSamplesLeaf: p.min_samples_leaf,
-    maxFeatures: maxFeaturesCount({ max_features: p.max_features }, cols, 'sqrt'),
+    maxFeatures: forest ? featuresPerSplit(forest.max_features, cols) : cols,
     criterion: p.criterion,
-    bootstrap: p.bootstrap,
+    bootstrap: forest ? forest.bootstrap : false,
   };
   const master = new Random(options.seed);
   const seeds = new Int32Array(nTrees);
@@ -336,17 +311,15 @@ async function fitForest(
     numClasses,
     null,
   );
-  return new ForestModel(modelType, numClasses, cols, packed, normalizeImportance(importance), history, p);
+  return new ForestModel(modelType, numClasses, cols, packed, sharesOfMagnitude(importance), history, p);
 }
 
-export const randomForestTrainer: ModelTrainer = {
-  modelType: 'random_forest',
+export const randomForestTrainer = defineTrainer('random_forest', {
   fit: (X, y, numClasses, params, options) => fitForest('random_forest', X, y, numClasses, params, options),
-  load: async (json) => ForestModel.fromJSON(json, 'random_forest'),
-};
+  load: (json, params) => ForestModel.fromJSON(json, 'random_forest', params),
+});
 
-export const decisionTreeTrainer: ModelTrainer = {
-  modelType: 'decision_tree',
+export const decisionTreeTrainer = defineTrainer('decision_tree', {
   fit: (X, y, numClasses, params, options) => fitForest('decision_tree', X, y, numClasses, params, options),
-  load: async (json) => ForestModel.fromJSON(json, 'decision_tree'),
-};
+  load: (json, params) => ForestModel.fromJSON(json, 'decision_tree', params),
+});

@@ -7,23 +7,10 @@ import { BoostedTreesModel } from './boosting.js';
 import { ForestModel } from './forest.js';
 import type { TreeEnsemble } from './structure.js';
 
-export { xgboostTrainer, BoostedTreesModel, readBoostingParams, type BoostingParams } from './boosting.js';
-export {
-  randomForestTrainer,
-  decisionTreeTrainer,
-  ForestModel,
-  readForestParams,
-  type ForestParams,
-} from './forest.js';
+export { xgboostTrainer, BoostedTreesModel } from './boosting.js';
+export { randomForestTrainer, decisionTreeTrainer, ForestModel } from './forest.js';
 export type { FlatTree, TreeEnsemble } from './structure.js';
-export {
-  treeShap,
-  treeShapAll,
-  treeShapAlgorithm2,
-  ensembleOutput,
-  type TreeShapResult,
-  type TreeShapAllResult,
-} from './treeshap.js';
+export { treeShap, treeShapAll, ensembleOutput, type TreeShapResult, type TreeShapAllResult } from './treeshap.js';
 
 const ensembles = new WeakMap<TrainedClassifier, TreeEnsemble>();
 

@@ -1,0 +1,340 @@
+/**
+ * `GradientTreeGrower`: XGBoost's second-order regression tree on (gradient, hessian) pairs, on binned features,
+ * depth-wise, with the histogram subtraction trick; row-major histogram slots. Rows of a node are a contiguous
+ * segment of a row-index array partitioned in place (stable), so no per-row allocation happens while growing.
+ */
+import type { BinnedData } from './grow.js';
+import { TreeBuilder, type TreeArrays } from './structure.js';
+
+export interface GradientTreeParams {
+  /** Infinity = unlimited. */
+  maxDepth: number;
+  lambda: number;
+  alpha: number;
+  /** Minimum loss reduction to keep a split (bottom-up pruning, as XGBoost). */
+  gamma: number;
+  minChildWeight: number;
+  /** Learning rate, folded into the leaf values. */
+  eta: number;
+}
+
+/** XGBoost's kRtEps: a split must reduce the loss by more than this. */
+const MIN_SPLIT_LOSS_CHANGE = 1e-6;
+
+/** Grows XGBoost trees on one binned matrix; owns its scratch memory so many trees allocate little. */
+export class GradientTreeGrower {
+  private readonly idx: Uint32Array;
+  private readonly scratch: Uint32Array;
+  private readonly slots: Uint16Array | Uint32Array;
+  /** Histogram offset (in bins) of each feature; every feature has numBins + 1 slots (the last is missing). */
+  private readonly offsets: Int32Array;
+  private readonly histSize: number;
+  private readonly pool: Float64Array[] = [];
+
+  constructor(
+    private readonly data: BinnedData,
+    private readonly params: GradientTreeParams,
+  ) {
+    this.idx = new Uint32Array(data.rows);
+    this.scratch = new Uint32Array(data.rows);
+    this.offsets = new Int32Array(data.cols + 1);
+    for (let f = 0; f < data.cols; f++) this.offsets[f + 1] = this.offsets[f] + data.numBins[f] + 1;
+    this.histSize = this.offsets[data.cols] * 2;
+    // Histogram slot of every (row, feature), row-major: saves an offset lookup per update (~30 % faster).
+    // Uint16 holds 65,536 slots (≥ 256 features at 255 bins); wider data falls back to Uint32.
+    this.slots =
+      this.offsets[data.cols] <= 0xffff
+        ? new Uint16Array(data.rows * data.cols)
+        : new Uint32Array(data.rows * data.cols);
+    for (let f = 0; f < data.cols; f++) {
+      const colBase = f * data.rows;
+      for (let r = 0; r < data.rows; r++) this.slots[r * data.cols + f] = this.offsets[f] + data.bins[colBase + r];
+    }
+  }
+
+  private acquire(): Float64Array {
+    const h = this.pool.pop();
+    if (h) {
+      h.fill(0);
+      return h;
+    }
+    return new Float64Array(this.histSize);
+  }
+
+  /** Adds (g, h) of rows idx[start, end) into hist for the given features. */
+  /** Adds (g, h) of rows idx[start, end) into hist for the given features (row by row, gradients read once). */
+  private build(hist: Float64Array, start: number, end: number, gh: Float64Array, features: Int32Array): void {
+    const slots = this.slots;
+    const cols = this.data.cols;
+    const idx = this.idx;
+    const nf = features.length;
+    if (nf === cols) {
+      for (let i = start; i < end; i++) {
+        const r = idx[i];
+        const g = gh[2 * r];
+        const h = gh[2 * r + 1];
+        const base = r * cols;
+        for (let f = 0; f < cols; f++) {
+          const o = slots[base + f] << 1;
+          hist[o] += g;
+          hist[o + 1] += h;
+        }
+      }
+    } else {
+      for (let i = start; i < end; i++) {
+        const r = idx[i];
+        const g = gh[2 * r];
+        const h = gh[2 * r + 1];
+        const base = r * cols;
+        for (let j = 0; j < nf; j++) {
+          const o = slots[base + features[j]] << 1;
+          hist[o] += g;
+          hist[o + 1] += h;
+        }
+      }
+    }
+  }
+
+  private subtract(from: Float64Array, small: Float64Array, features: Int32Array): void {
+    if (features.length === this.data.cols) {
+      for (let i = 0; i < this.histSize; i++) from[i] -= small[i];
+      return;
+    }
+    for (let j = 0; j < features.length; j++) {
+      const f = features[j];
+      for (let i = this.offsets[f] * 2, e = this.offsets[f + 1] * 2; i < e; i++) from[i] -= small[i];
+    }
+  }
+
+  private readonly best = { feature: -1, bin: 0, defaultLeft: 0, GL: 0, HL: 0, change: 0 };
+
+  /** XGBoost's soft threshold of a gradient sum by reg_alpha. */
+  private thresholded(G: number): number {
+    const alpha = this.params.alpha;
+    return G > alpha ? G - alpha : G < -alpha ? G + alpha : 0;
+  }
+
+  /** Structure score of a split into (GL, HL) and (GR, HR); small enough for V8 to inline in the scan. */
+  private splitScore(GL: number, HL: number, GR: number, HR: number): number {
+    const lambda = this.params.lambda;
+    if (this.params.alpha === 0) return (GL * GL) / (HL + lambda) + (GR * GR) / (HR + lambda);
+    const a = this.thresholded(GL);
+    const c = this.thresholded(GR);
+    return (a * a) / (HL + lambda) + (c * c) / (HR + lambda);
+  }
+
+  /**
+   * Best split of a node from its histogram into `this.best`; false when no split reduces the loss by more than
+   * MIN_SPLIT_LOSS_CHANGE. Candidates: after each non-empty value bin below the last non-empty one, with the
+   * missing bin sent right, and (when the node has missing values) left.
+   */
+  private findSplit(hist: Float64Array, nodeG: number, nodeH: number, features: Int32Array): boolean {
+    const { lambda, minChildWeight } = this.params;
+    const numBins = this.data.numBins;
+    const offsets = this.offsets;
+    const best = this.best;
+    const tg = this.thresholded(nodeG);
+    const parentGain = (tg * tg) / (nodeH + lambda);
+    // Compare raw child scores against this to skip a subtraction per candidate.
+    let bestScore = MIN_SPLIT_LOSS_CHANGE + parentGain;
+    let found = false;
+    for (let j = 0; j < features.length; j++) {
+      const f = features[j];
+      const nb = numBins[f];
+      const o = offsets[f] * 2;
+      const mG = hist[o + 2 * nb];
+      const mH = hist[o + 2 * nb + 1];
+      let last = nb - 1;
+      while (last >= 0 && hist[o + 2 * last + 1] === 0) last--;
+      let GL = 0;
+      let HL = 0;
+      for (let b = 0; b < last; b++) {
+        const h = hist[o + 2 * b + 1];
+        if (h === 0) continue;
+        GL += hist[o + 2 * b];
+        HL += h;
+        const HR = nodeH - HL;
+        // HR only shrinks from here on: no later candidate can satisfy min_child_weight on the right.
+        if (HR < minChildWeight) break;
+        if (HL >= minChildWeight) {
+          const score = this.splitScore(GL, HL, nodeG - GL, HR);
+          if (score > bestScore) {
+            bestScore = score;
+            found = true;
+            best.feature = f;
+            best.bin = b;
+            best.GL = GL;
+            best.HL = HL;
+            // Missing values go right here; without any in the node, NaN later goes right too, as in XGBoost
+            // (its forward scan sends missing right and only scans backwards when the node has missing values).
+            best.defaultLeft = 0;
+          }
+        }
+        if (mH > 0) {
+          const GL2 = GL + mG;
+          const HL2 = HL + mH;
+          const HR2 = nodeH - HL2;
+          if (HL2 >= minChildWeight && HR2 >= minChildWeight) {
+            const score = this.splitScore(GL2, HL2, nodeG - GL2, HR2);
+            if (score > bestScore) {
+              bestScore = score;
+              found = true;
+              best.feature = f;
+              best.bin = b;
+              best.GL = GL2;
+              best.HL = HL2;
+              best.defaultLeft = 1;
+            }
+          }
+        }
+      }
+    }
+    best.change = bestScore - parentGain;
+    return found;
+  }
+
+  /**
+   * Grows one tree on the rows `sample` with interleaved gradient pairs `gh` (g at 2r, h at 2r+1), splitting on
+   * `features` only (colsample_bytree). Adds each kept split's loss reduction to `gainByFeature`, and writes the
+   * final leaf value of every sampled row r into `rowValue[r]` (the partition already knows each row's leaf).
+   */
+  grow(
+    gh: Float64Array,
+    sample: Uint32Array,
+    features: Int32Array,
+    gainByFeature: Float64Array,
+    rowValue: Float64Array,
+  ): TreeArrays {
+    const { numBins, edges, cols } = this.data;
+    const slots = this.slots;
+    const { maxDepth, lambda, gamma, eta } = this.params;
+    const idx = this.idx;
+    const n = sample.length;
+    idx.set(sample);
+    const leafWeight = (G: number, H: number): number => (-this.thresholded(G) / (H + lambda)) * eta;
+
+    const builder = new TreeBuilder(1, 128);
+    let G = 0;
+    let H = 0;
+    for (let i = 0; i < n; i++) {
+      G += gh[2 * idx[i]];
+      H += gh[2 * idx[i] + 1];
+    }
+    const root = builder.addLeaf(H);
+    builder.values[root] = leafWeight(G, H);
+    // Row segment [segStart, segEnd) of idx held by each node.
+    const segStart: number[] = [0];
+    const segEnd: number[] = [n];
+    // Stack entries: node, start, end, depth, G, H, histogram (null at max depth).
+    const nodes: number[] = [root];
+    const ranges: number[] = [0, n, 0];
+    const sums: number[] = [G, H];
+    const hists: (Float64Array | null)[] = [null];
+    if (maxDepth > 0) {
+      const h = this.acquire();
+      this.build(h, 0, n, gh, features);
+      hists[0] = h;
+    }
+
+    while (nodes.length > 0) {
+      const node = nodes.pop()!;
+      const depth = ranges.pop()!;
+      const end = ranges.pop()!;
+      const start = ranges.pop()!;
+      const nodeH = sums.pop()!;
+      const nodeG = sums.pop()!;
+      const hist = hists.pop()!;
+      if (hist === null) continue;
+
+      const found = this.findSplit(hist, nodeG, nodeH, features);
+      const best = this.best;
+      const bestFeature = found ? best.feature : -1;
+      const bestBin = best.bin;
+      const bestDefaultLeft = best.defaultLeft;
+      const bestGL = best.GL;
+      const bestHL = best.HL;
+      const bestChange = best.change;
+      if (bestFeature < 0) {
+        this.pool.push(hist);
+        continue;
+      }
+
+      const missingSlot = this.offsets[bestFeature] + numBins[bestFeature];
+      const splitSlot = this.offsets[bestFeature] + bestBin;
+      let l = start;
+      let rCount = 0;
+      for (let i = start; i < end; i++) {
+        const r = idx[i];
+        const b = slots[r * cols + bestFeature];
+        if (b === missingSlot ? bestDefaultLeft === 1 : b <= splitSlot) idx[l++] = r;
+        else this.scratch[rCount++] = r;
+      }
+      idx.set(this.scratch.subarray(0, rCount), l);
+
+      const GR = nodeG - bestGL;
+      const HR = nodeH - bestHL;
+      const leftId = builder.addLeaf(bestHL);
+      const rightId = builder.addLeaf(HR);
+      segStart[leftId] = start;
+      segEnd[leftId] = l;
+      segStart[rightId] = l;
+      segEnd[rightId] = end;
+      builder.values[leftId] = leafWeight(bestGL, bestHL);
+      builder.values[rightId] = leafWeight(GR, HR);
+      builder.feature[node] = bestFeature;
+      builder.splitBin[node] = bestBin;
+      builder.threshold[node] = edges[bestFeature][bestBin];
+      builder.defaultLeft[node] = bestDefaultLeft;
+      builder.left[node] = leftId;
+      builder.right[node] = rightId;
+      builder.gain[node] = bestChange;
+
+      let leftHist: Float64Array | null = null;
+      let rightHist: Float64Array | null = null;
+      if (depth + 1 < maxDepth) {
+        // Build the smaller child; the parent's histogram minus it is the sibling's.
+        const small = this.acquire();
+        if (l - start <= end - l) {
+          this.build(small, start, l, gh, features);
+          this.subtract(hist, small, features);
+          leftHist = small;
+          rightHist = hist;
+        } else {
+          this.build(small, l, end, gh, features);
+          this.subtract(hist, small, features);
+          leftHist = hist;
+          rightHist = small;
+        }
+      } else {
+        this.pool.push(hist);
+      }
+      nodes.push(rightId, leftId);
+      ranges.push(l, end, depth + 1, start, l, depth + 1);
+      sums.push(GR, HR, bestGL, bestHL);
+      hists.push(rightHist, leftHist);
+    }
+
+    // XGBoost's pruner: bottom-up, a split whose children are leaves and whose loss reduction < gamma goes.
+    // Children always have larger ids than their parent, so a reverse scan sees children first.
+    if (gamma > 0) {
+      for (let id = builder.nodeCount - 1; id >= 0; id--) {
+        if (builder.feature[id] < 0) continue;
+        if (builder.feature[builder.left[id]] < 0 && builder.feature[builder.right[id]] < 0 && builder.gain[id] < gamma)
+          builder.feature[id] = -1;
+      }
+    }
+    for (let id = 0; id < builder.nodeCount; id++)
+      if (builder.feature[id] >= 0) gainByFeature[builder.feature[id]] += builder.gain[id];
+    const stack = [root];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (builder.feature[id] >= 0) {
+        stack.push(builder.left[id], builder.right[id]);
+        continue;
+      }
+      const v = builder.values[id];
+      for (let i = segStart[id]; i < segEnd[id]; i++) rowValue[idx[i]] = v;
+    }
+    return builder.finish();
+  }
+}
