@@ -4,7 +4,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createWorkerPool, type RecyclingPool } from '../../src/services/worker-pool.js';
-import type { ExplainTask } from '../../src/ml/worker.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
+import { AppError } from '../../src/domain/errors.js';
+import { DEFAULT_SPLIT_SIZES } from '../../src/ml/data/index.js';
+import type { ExplainTask, TrainTask } from '../../src/ml/worker.js';
 
 // A task that runs in the thread and fails there (the artefact is not gzip): enough to mark a thread as used.
 const failingTask: ExplainTask = {
@@ -57,5 +63,42 @@ describe('worker pool recycling', () => {
     // The task's own error (bad gzip), not piscina's "worker exited" or a terminated thread.
     await expect(pool.run(failingTask)).rejects.toThrow(/header|gzip|incorrect/i);
     await recycled;
+  });
+});
+
+describe('errors across the worker boundary', () => {
+  it('an AppError thrown in a worker reaches the caller as an AppError with its code and field', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'worker-error-'));
+    try {
+      const file = path.join(dir, 'binary.csv');
+      writeFileSync(file, Buffer.from([0x61, 0x2c, 0x62, 0x0a, 0x00, 0x01, 0x02]));
+      pool = createWorkerPool(1, { recycleAfterIdleMs: Infinity });
+      const { port1, port2 } = new MessageChannel();
+      port2.unref();
+      const task: TrainTask = {
+        kind: 'train',
+        location: { kind: 'upload', path: file, labelColumn: 'label' },
+        config: {
+          modelType: 'decision_tree',
+          hyperparameters: {},
+          features: null,
+          useVettingFeatures: false,
+          task: 'THREE_CLASS',
+          split: DEFAULT_SPLIT_SIZES,
+          seed: 1,
+        },
+        threads: 1,
+        port: port1,
+      };
+      const error: unknown = await pool.run(task, { transferList: [port1] }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AppError);
+      expect(error).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', field: 'file' });
+      // An unexpected error stays a plain Error (masked at the edge).
+      const plain: unknown = await pool.run(failingTask).catch((e: unknown) => e);
+      expect(plain).toBeInstanceOf(Error);
+      expect(plain).not.toBeInstanceOf(AppError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
