@@ -131,6 +131,7 @@ function indexHtml(): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(HOME.title)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:3rem auto;padding:0 1rem;line-height:1.5}code{background:#f3f3f3;padding:0 .2rem}</style></head>
 <body><h1>${escapeHtml(HOME.title)}</h1><p>${escapeHtml(HOME.description)}</p>
+<p><a href="/app">Open the dashboard</a>: train a model, watch it learn, see its results and explanations.</p>
 <p><a href="/graphql">Open GraphiQL</a> to explore the GraphQL API (queries, mutations and live training subscriptions), or read the <a href="/docs">REST API reference</a>.</p>
 <h2>REST endpoints</h2><ul>${items}</ul></body></html>`;
 }

@@ -36,6 +36,7 @@ let page: Page;
 let userDataDir: string | undefined;
 const requests: string[] = [];
 const consoleErrors: string[] = [];
+const historyRequests: number[] = [];
 /** The run the journey trained (the SVG tests reuse it). */
 let runId = '';
 
@@ -63,7 +64,25 @@ beforeAll(async () => {
   });
   page = await browser.newPage();
   await page.setViewport({ width: 1366, height: 860 });
-  page.on('request', (request) => requests.push(request.url()));
+  page.on('request', (request) => {
+    requests.push(request.url());
+    if (request.hasPostData())
+      void request.fetchPostData().then((body) => {
+        if (body?.includes('DashboardRunHistory')) historyRequests.push(performance.now());
+      });
+  });
+  // Keep the page's WebSockets reachable, so a test can drop the live connection.
+  await page.evaluateOnNewDocument(() => {
+    const sockets: WebSocket[] = [];
+    (window as unknown as { testSockets: WebSocket[] }).testSockets = sockets;
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        sockets.push(this);
+      }
+    };
+  });
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(message.text());
   });
@@ -312,6 +331,136 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_KEPLER)('the dashboard in headless Chromiu
     expect(await text('#predict-summary')).toMatch(/^Predicted (planet|candidate|false_positive) \(/);
   });
 
+  it("draws a boosting run's loss curve live and compares it with the forest", async () => {
+    await page.select('#model', 'xgboost');
+    await page.$eval('input[name="n_estimators"]', (input) => {
+      input.value = '20';
+    });
+    await page.click('#start');
+    await page.waitForFunction(
+      (previous) => {
+        const status = document.querySelector('#live-status');
+        return (
+          status instanceof HTMLElement && status.dataset.status === 'SUCCEEDED' && !status.innerText.includes(previous)
+        );
+      },
+      { timeout: 60_000 },
+      runId,
+    );
+    await page.waitForFunction(
+      (previous) => {
+        const results = document.getElementById('results');
+        return results?.dataset.runId !== previous && document.querySelector('#chart-confusion svg') !== null;
+      },
+      { timeout: 30_000 },
+      runId,
+    );
+    const boostedId = (await page.$eval('#results', (r) => (r as HTMLElement).dataset.runId)) ?? '';
+    const { trainingRun } = await server.data<ResultOf<typeof RunResultsQuery>>(documentText(RunResultsQuery), {
+      runId: boostedId,
+    });
+    expect(trainingRun?.modelType).toBe('xgboost');
+    // One point per boosting round, training and validation loss: the finished model's own curve.
+    expect(
+      await page.$eval('#live-chart', (c) => [(c as HTMLElement).dataset.kind, (c as HTMLElement).dataset.points]),
+    ).toEqual(['loss', String(trainingRun?.history.length)]);
+    expect(trainingRun?.history.length).toBe(20);
+    const legend = await page.$$eval('#live-chart svg text', (t) => t.map((x) => x.textContent).join(' '));
+    expect(legend).toContain('training loss');
+    expect(legend).toContain('validation loss');
+
+    // History: both runs, newest first; tick both to compare them side by side.
+    await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 2);
+    expect(await page.$$eval('#runs tbody tr', (rows) => rows.map((r) => r.dataset.runId))).toEqual([boostedId, runId]);
+    for (const id of [runId, boostedId]) await page.click(`#runs tr[data-run-id="${id}"] input[type="checkbox"]`);
+    await page.waitForSelector('#compare-table');
+    const compared = await text('#compare-table');
+    expect(compared).toContain('random_forest');
+    expect(compared).toContain('xgboost');
+    expect(compared).toContain(trainingRun?.metrics?.macroF1?.toFixed(3));
+    await screenshot('dashboard-history');
+    // Back to the forest's results for the tests below.
+    await page.click(`#runs tr[data-run-id="${runId}"] button`);
+    await page.waitForFunction((id) => document.getElementById('results')?.dataset.runId === id, {}, runId);
+  });
+
+  it('starts again from the snapshot when the live connection drops, and loses no event', async () => {
+    await page.select('#model', 'random_forest');
+    await page.$eval('input[name="n_estimators"]', (input) => {
+      input.value = '150';
+    });
+    const previous = (await page.$eval('#results', (r) => (r as HTMLElement).dataset.runId)) ?? '';
+    await page.click('#start');
+    // Wait for the first trees, then drop the WebSocket under the subscription.
+    await page.waitForFunction(
+      () => {
+        const chart = document.getElementById('live-chart');
+        return chart?.dataset.kind === 'pace' && Number(chart.dataset.points) > 2;
+      },
+      { timeout: 30_000 },
+    );
+    const snapshotsBefore = historyRequests.length;
+    const eventsBefore = Number(await page.$eval('#live-chart', (c) => (c as HTMLElement).dataset.events));
+    const sockets = await page.evaluate(() => {
+      const list = (window as unknown as { testSockets: WebSocket[] }).testSockets;
+      for (const socket of list) if (socket.readyState === WebSocket.OPEN) socket.close(1000, 'test: connection lost');
+      return list.length;
+    });
+    await page.waitForFunction(
+      (before) => (window as unknown as { testSockets: WebSocket[] }).testSockets.length > before,
+      { timeout: 15_000 },
+      sockets,
+    );
+    await page.waitForFunction(
+      (id) => {
+        const results = document.getElementById('results');
+        return results?.dataset.runId !== id && document.querySelector('#chart-confusion svg') !== null;
+      },
+      { timeout: 60_000 },
+      previous,
+    );
+    // A new connection, a fresh snapshot (the run's stored history) before the end, and events after it.
+    expect(historyRequests.length).toBeGreaterThanOrEqual(snapshotsBefore + 2);
+    expect(Number(await page.$eval('#live-chart', (c) => (c as HTMLElement).dataset.events))).toBeGreaterThan(
+      eventsBefore,
+    );
+    const reconnectedId = (await page.$eval('#results', (r) => (r as HTMLElement).dataset.runId)) ?? '';
+    const { trainingRun } = await server.data<{ trainingRun: { events: { stage: string; step: number }[] } }>(
+      'query ($id: ID!) { trainingRun(id: $id) { events { stage step } } }',
+      { id: reconnectedId },
+    );
+    // Every training step the server stored is on the curve.
+    const steps = new Set(trainingRun.events.filter((e) => e.stage === 'TRAINING').map((e) => e.step));
+    expect(await page.$eval('#live-chart', (c) => (c as HTMLElement).dataset.points)).toBe(String(steps.size));
+    expect(await page.$eval('#live .bar', (b) => b.getAttribute('aria-valuenow'))).toBe('100');
+    // Back to the first forest for the tests below.
+    await page.click(`#runs tr[data-run-id="${runId}"] button`);
+    await page.waitForFunction((id) => document.getElementById('results')?.dataset.runId === id, {}, runId);
+  });
+
+  it('uploads a CSV by file choice and shows why a bad one is refused', async () => {
+    const input = await page.$('#upload-file');
+    if (!input) throw new Error('no file input');
+    await input.uploadFile(path.resolve('examples/kepler-sample.csv'));
+    await page.waitForFunction(() => document.querySelector('#upload-message')?.textContent.includes('rows'), {
+      timeout: 20_000,
+    });
+    expect(await text('#upload-message')).toMatch(/kepler-sample\.csv: \d+ rows, classes /);
+    expect(await page.$eval('#dataset', (s) => (s as HTMLSelectElement).selectedOptions[0].textContent)).toContain(
+      'kepler-sample.csv',
+    );
+    const errorsBefore = consoleErrors.length;
+    const bad = path.join(SCREENSHOTS, 'not-a-table.csv');
+    fs.writeFileSync(bad, 'just one column\nno label here\n');
+    await input.uploadFile(bad);
+    await page.waitForSelector('#upload-message [role="alert"]', { timeout: 20_000 });
+    expect(await text('#upload-message')).toContain('not-a-table.csv was refused:');
+    // Chromium logs the refused upload's 400 as a console error: the only one expected in the journey.
+    expect(consoleErrors.slice(errorsBefore)).toEqual([expect.stringContaining('status of 400')]);
+    consoleErrors.splice(errorsBefore);
+    await page.select('#dataset', 'kepler');
+  });
+
   it('is readable at phone width, keeps the session on reload, and logged no console error', async () => {
     await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true });
     await page.reload({ waitUntil: 'load' });
@@ -324,6 +473,20 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_KEPLER)('the dashboard in headless Chromiu
     await screenshot('dashboard-phone');
     expect(consoleErrors).toEqual([]);
     expect(foreignRequests()).toEqual([]);
+  });
+});
+
+describe('the page over plain HTTP', () => {
+  it('is linked from the HTML home page; the JSON home for API clients stays as it was', async () => {
+    const html = await fetch(`${server.url}/`, { headers: { accept: 'text/html' } });
+    expect(await html.text()).toContain('<a href="/app">Open the dashboard</a>');
+    const json = await fetch(`${server.url}/`, { headers: { accept: 'application/json' } });
+    expect(json.headers.get('content-type')).toContain('application/json');
+    const page = await fetch(`${server.url}/app`);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await page.text()).toContain('<script type="module" src="/app/dashboard.js"></script>');
+    const posted = await fetch(`${server.url}/app`, { method: 'POST' });
+    expect(posted.status).toBe(405);
   });
 });
 
