@@ -1,7 +1,24 @@
 /**
- * Tables. JSON columns hold plain values (config snapshots, metrics); ids are server-made random strings.
+ * Tables. JSON columns hold plain values (config snapshots, metrics) typed by src/domain, so no layer casts what it
+ * reads back; enum columns are TypeScript-only (no CHECK constraint: the SQL is the same). Ids are server-made
+ * random strings.
  */
 import { sqliteTable, text, integer, real, blob, index, primaryKey } from 'drizzle-orm/sqlite-core';
+import { TASKS, type MissionId } from '../domain/data.js';
+import type { PredictionSummary } from '../domain/prediction.js';
+import {
+  RUN_STAGES,
+  RUN_STATUSES,
+  type FeatureImportanceEntry,
+  type Hyperparameters,
+  type ModelTypeId,
+  type ProgressMetrics,
+  type RunConfig,
+  type RunDetails,
+  type RunMetrics,
+  type RunTimings,
+} from '../domain/run.js';
+import { DATA_SOURCES, type JsonObject, type StepperProgress } from '../domain/session.js';
 
 const createdAt = () => integer('created_at', { mode: 'timestamp_ms' }).notNull();
 
@@ -13,7 +30,7 @@ export const datasets = sqliteTable('datasets', {
   fileName: text('file_name').notNull(),
   originalName: text('original_name'),
   /** NASA mission whose format the upload has, or null for a custom CSV. */
-  mission: text('mission'),
+  mission: text('mission').$type<MissionId>(),
   labelColumn: text('label_column').notNull(),
   rowCount: integer('row_count').notNull(),
   sizeBytes: integer('size_bytes').notNull(),
@@ -24,10 +41,10 @@ export const datasets = sqliteTable('datasets', {
 export const sessions = sqliteTable('sessions', {
   id: text('id').primaryKey(),
   datasetId: text('dataset_id'),
-  modelType: text('model_type'),
-  hyperparameters: text('hyperparameters', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+  modelType: text('model_type').$type<ModelTypeId>(),
+  hyperparameters: text('hyperparameters', { mode: 'json' }).$type<Hyperparameters>().notNull(),
   features: text('features', { mode: 'json' }).$type<string[] | null>(),
-  task: text('task', { enum: ['THREE_CLASS', 'BINARY'] }).notNull(),
+  task: text('task', { enum: TASKS }).notNull(),
   trainShare: real('train_share').notNull(),
   validationShare: real('validation_share').notNull(),
   testShare: real('test_share').notNull(),
@@ -35,10 +52,10 @@ export const sessions = sqliteTable('sessions', {
   useVettingFeatures: integer('use_vetting_features', { mode: 'boolean' }).notNull(),
   // The original web client's stepper (1 data → 2 model → 3 hyperparameters), persisted with the session.
   currentStep: integer('current_step').notNull().default(1),
-  stepProgress: text('step_progress', { mode: 'json' }).$type<{ step1: boolean; step2: boolean; step3: boolean }>(),
+  stepProgress: text('step_progress', { mode: 'json' }).$type<StepperProgress>(),
   /** The data source the user chose; null = the chosen dataset's kind. `user` with no upload yet has no dataset. */
-  dataSource: text('data_source', { enum: ['nasa', 'user'] }),
-  preprocessingConfig: text('preprocessing_config', { mode: 'json' }).$type<Record<string, unknown>>(),
+  dataSource: text('data_source', { enum: DATA_SOURCES }),
+  preprocessingConfig: text('preprocessing_config', { mode: 'json' }).$type<JsonObject>(),
   /** The data the session's results predict; null = the held-out test split of the trained run. */
   testDatasetId: text('test_dataset_id'),
   createdAt: createdAt(),
@@ -54,22 +71,22 @@ export const trainingRuns = sqliteTable(
       .references(() => sessions.id, { onDelete: 'cascade' }),
     /** Monotonic per database: FIFO order of the queue and cursor of run paging. */
     seq: integer('seq').notNull(),
-    status: text('status', { enum: ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] }).notNull(),
-    stage: text('stage').notNull(),
+    status: text('status', { enum: RUN_STATUSES }).notNull(),
+    stage: text('stage', { enum: RUN_STAGES }).notNull(),
     progress: real('progress').notNull(),
     step: integer('step').notNull(),
     totalSteps: integer('total_steps').notNull(),
     message: text('message'),
     /** Immutable snapshot of the session config that this run trains. */
-    config: text('config', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    config: text('config', { mode: 'json' }).$type<RunConfig>().notNull(),
     datasetId: text('dataset_id').notNull(),
-    modelType: text('model_type').notNull(),
+    modelType: text('model_type').$type<ModelTypeId>().notNull(),
     datasetChecksum: text('dataset_checksum'),
     versions: text('versions', { mode: 'json' }).$type<Record<string, string>>(),
-    metrics: text('metrics', { mode: 'json' }).$type<Record<string, unknown>>(),
-    featureImportance: text('feature_importance', { mode: 'json' }).$type<unknown[]>(),
-    timings: text('timings', { mode: 'json' }).$type<Record<string, number>>(),
-    details: text('details', { mode: 'json' }).$type<Record<string, unknown>>(),
+    metrics: text('metrics', { mode: 'json' }).$type<RunMetrics>(),
+    featureImportance: text('feature_importance', { mode: 'json' }).$type<FeatureImportanceEntry[]>(),
+    timings: text('timings', { mode: 'json' }).$type<RunTimings>(),
+    details: text('details', { mode: 'json' }).$type<RunDetails>(),
     error: text('error'),
     createdAt: createdAt(),
     startedAt: integer('started_at', { mode: 'timestamp_ms' }),
@@ -90,12 +107,12 @@ export const progressEvents = sqliteTable(
       .references(() => trainingRuns.id, { onDelete: 'cascade' }),
     seq: integer('seq').notNull(),
     at: integer('at', { mode: 'timestamp_ms' }).notNull(),
-    status: text('status').notNull(),
-    stage: text('stage').notNull(),
+    status: text('status', { enum: RUN_STATUSES }).notNull(),
+    stage: text('stage', { enum: RUN_STAGES }).notNull(),
     progress: real('progress').notNull(),
     step: integer('step').notNull(),
     totalSteps: integer('total_steps').notNull(),
-    metrics: text('metrics', { mode: 'json' }).$type<{ loss?: number; valLoss?: number; valAccuracy?: number }>(),
+    metrics: text('metrics', { mode: 'json' }).$type<ProgressMetrics>(),
     message: text('message'),
   },
   (t) => [primaryKey({ columns: [t.runId, t.seq] })],
@@ -124,7 +141,7 @@ export const predictions = sqliteTable(
     rowCount: integer('row_count').notNull(),
     classes: text('classes', { mode: 'json' }).$type<string[]>().notNull(),
     idColumns: text('id_columns', { mode: 'json' }).$type<string[]>().notNull(),
-    summary: text('summary', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    summary: text('summary', { mode: 'json' }).$type<PredictionSummary>().notNull(),
     createdAt: createdAt(),
   },
   (t) => [index('predictions_run_idx').on(t.runId)],

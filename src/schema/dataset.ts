@@ -1,5 +1,6 @@
 import { builder } from './builder.js';
 import type { DataSourceInfo, DatasetSummary } from '../services/datasets.js';
+import type { ClassCount as ClassCountShape } from '../domain/data.js';
 import type { ColumnProfile } from '../ml/data/index.js';
 
 const DatasetKind = builder.enumType('DatasetKind', { values: ['NASA', 'UPLOAD'] as const });
@@ -29,7 +30,7 @@ const DatasetSource = builder.objectRef<DataSourceInfo>('DatasetSource').impleme
   }),
 });
 
-const ClassCount = builder.objectRef<{ label: string; count: number }>('ClassCount').implement({
+const ClassCount = builder.objectRef<ClassCountShape>('ClassCount').implement({
   fields: (t) => ({ label: t.exposeString('label'), count: t.exposeInt('count') }),
 });
 
@@ -41,11 +42,13 @@ const Column = builder.objectRef<ColumnProfile>('Column').implement({
     missingShare: t.exposeFloat('missingShare'),
     min: t.float({
       nullable: true,
-      resolve: (column) => (column.type === 'numeric' && Number.isFinite(column.min) ? column.min! : null),
+      resolve: (column) =>
+        column.type === 'numeric' && column.min !== undefined && Number.isFinite(column.min) ? column.min : null,
     }),
     max: t.float({
       nullable: true,
-      resolve: (column) => (column.type === 'numeric' && Number.isFinite(column.max) ? column.max! : null),
+      resolve: (column) =>
+        column.type === 'numeric' && column.max !== undefined && Number.isFinite(column.max) ? column.max : null,
     }),
   }),
 });
@@ -137,7 +140,7 @@ builder.queryFields((t) => ({
     type: Dataset,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, { services }) => services.datasets.get(String(id)),
+    resolve: (_root, { id }, { services }) => services.datasets.get(id),
   }),
 }));
 

@@ -1,6 +1,7 @@
 import { builder } from './builder.js';
 import type { RowExplanation, RowPrediction, FeatureContribution } from '../ml/predictor.js';
-import type { PredictionBatchRecord, PredictionSummary, StoredRowPrediction } from '../services/predictions.js';
+import type { PredictionSummary } from '../domain/prediction.js';
+import type { PredictionBatchRecord, StoredRowPrediction } from '../services/predictions.js';
 import { Session } from './session.js';
 import { TrainingRun } from './training-run.js';
 
@@ -118,7 +119,7 @@ builder.queryFields((t) => ({
     type: [Prediction],
     description: 'Predict up to 1,000 rows keyed by the raw column names of the training data.',
     args: { runId: t.arg.id({ required: true }), rows: t.arg({ type: ['JSON'], required: true }) },
-    resolve: (_root, { runId, rows }, { services }) => services.predictions.predict(String(runId), rows),
+    resolve: (_root, { runId, rows }, { services }) => services.predictions.predict(runId, rows),
   }),
   explain: t.field({
     type: Explanation,
@@ -128,13 +129,13 @@ builder.queryFields((t) => ({
       row: t.arg({ type: 'JSON', required: true }),
       label: t.arg.string({ description: 'Class to explain; default the predicted one.' }),
     },
-    resolve: (_root, { runId, row, label }, { services }) => services.predictions.explain(String(runId), row, label),
+    resolve: (_root, { runId, row, label }, { services }) => services.predictions.explain(runId, row, label),
   }),
   prediction: t.field({
     type: PredictionBatch,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, { services }) => services.predictions.get(String(id)),
+    resolve: (_root, { id }, { services }) => services.predictions.get(id),
   }),
 }));
 
@@ -150,8 +151,8 @@ builder.mutationField('predictBatch', (t) =>
     },
     resolve: (_root, { runId, datasetId, file, candidatesOnly }, { services }) =>
       services.predictions.predictBatch({
-        runId: String(runId),
-        datasetId: datasetId === null || datasetId === undefined ? null : String(datasetId),
+        runId,
+        datasetId: datasetId ?? null,
         file,
         candidatesOnly,
       }),

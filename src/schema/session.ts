@@ -1,7 +1,10 @@
 import { builder } from './builder.js';
-import type { SessionRecord, StepProgress, TestData, TestRow, TrainedRunRef } from '../services/sessions.js';
-import type { TrainingRunRecord } from '../services/training.js';
-import { badInput } from '../errors.js';
+import type { SplitSizes as SplitSizesShape, Task as TaskValue } from '../domain/data.js';
+import { badInput } from '../domain/errors.js';
+import { missingForTraining, readyToTrain } from '../domain/run.js';
+import type { StepperProgress } from '../domain/session.js';
+import type { SessionRecord, TestData, TestRow, TrainedRunRef } from '../services/sessions.js';
+import type { TrainingRunRecord } from '../services/training/index.js';
 import { Dataset } from './dataset.js';
 import { TrainingRun, TrainingRunConnection } from './training-run.js';
 
@@ -9,10 +12,10 @@ export const Task = builder.enumType('Task', {
   values: {
     THREE_CLASS: { description: 'false_positive / candidate / planet' },
     BINARY: { description: 'planet vs false_positive on dispositioned rows (candidates excluded)' },
-  } as const,
+  } as const satisfies Record<TaskValue, { description: string }>,
 });
 
-const SplitSizes = builder.objectRef<{ train: number; validation: number; test: number }>('SplitSizes').implement({
+const SplitSizes = builder.objectRef<SplitSizesShape>('SplitSizes').implement({
   fields: (t) => ({
     train: t.exposeFloat('train'),
     validation: t.exposeFloat('validation'),
@@ -35,7 +38,7 @@ export const DataSource = builder.enumType('DataSource', {
   } as const,
 });
 
-const StepProgressRef = builder.objectRef<StepProgress>('StepProgress').implement({
+const StepProgressRef = builder.objectRef<StepperProgress>('StepProgress').implement({
   fields: (t) => ({
     step1Complete: t.exposeBoolean('step1', { description: 'The data is chosen.' }),
     step2Complete: t.exposeBoolean('step2', { description: 'A model was chosen.' }),
@@ -114,10 +117,7 @@ const MAX_TEST_ROWS = 10_000;
 
 /** What the session's test data needs of a run: its id, dataset, config snapshot and the features it used. */
 function trainedRunRef(run: TrainingRunRecord): TrainedRunRef {
-  const details = run.details;
-  const stored = details && Array.isArray(details.features) ? details.features : null;
-  const features = stored?.every((f): f is string => typeof f === 'string') ? stored : [];
-  return { id: run.id, datasetId: run.datasetId, config: run.config, features };
+  return { id: run.id, datasetId: run.datasetId, config: run.config, features: run.details?.features ?? [] };
 }
 
 export const Session = builder.objectRef<SessionRecord>('Session').implement({
@@ -144,18 +144,17 @@ export const Session = builder.objectRef<SessionRecord>('Session').implement({
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     ready: t.boolean({
       description: 'Whether training can start now.',
-      resolve: (s, _a, { services }) =>
-        services.sessions.missingForTraining(s).length === 0 && !services.training.hasActiveRun(s.id),
+      resolve: (s, _a, { services }) => readyToTrain(s, services.training.hasActiveRun(s.id)),
     }),
     missing: t.stringList({
       description: 'What must be set before training.',
-      resolve: (s, _a, { services }) => services.sessions.missingForTraining(s),
+      resolve: (s) => missingForTraining(s),
     }),
     runs: t.field({
       type: TrainingRunConnection,
       description: 'Training runs, newest first.',
       args: { first: t.arg.int({ defaultValue: 20, required: true }), after: t.arg.id() },
-      resolve: (s, { first, after }, { services }) => services.training.list(s.id, first, after ? String(after) : null),
+      resolve: (s, { first, after }, { services }) => services.runs.list(s.id, first, after ?? null),
     }),
     workflow: t.field({ type: SessionWorkflow, resolve: (s) => s }),
     testData: t.field({
@@ -174,7 +173,7 @@ export const Session = builder.objectRef<SessionRecord>('Session').implement({
       resolve: async (s, { offset, limit, runId }, { services }) => {
         if (limit < 0 || limit > MAX_TEST_ROWS)
           throw badInput(`limit must be from 0 to ${MAX_TEST_ROWS}, got ${limit}.`, 'limit');
-        const run = runId ? services.training.require(String(runId)) : services.training.latestSucceeded(s.id);
+        const run = runId ? services.runs.require(runId) : services.runs.latestSucceeded(s.id);
         if (run && run.status !== 'SUCCEEDED')
           throw badInput(`Training run ${run.id} is ${run.status}; only a SUCCEEDED run can predict.`, 'runId');
         return run ? services.sessions.testData(s, trainedRunRef(run), offset, limit) : null;
@@ -183,14 +182,14 @@ export const Session = builder.objectRef<SessionRecord>('Session').implement({
     latestRun: t.field({
       type: TrainingRun,
       nullable: true,
-      resolve: (s, _a, { services }) => services.training.latest(s.id),
+      resolve: (s, _a, { services }) => services.runs.latest(s.id),
     }),
     latestSuccessfulRun: t.field({
       type: TrainingRun,
       nullable: true,
       description:
         'The newest SUCCEEDED run: its metrics, confusion matrix, importance and predictions are the session results.',
-      resolve: (s, _a, { services }) => services.training.latestSucceeded(s.id),
+      resolve: (s, _a, { services }) => services.runs.latestSucceeded(s.id),
     }),
   }),
 });
@@ -233,7 +232,7 @@ builder.queryField('session', (t) =>
     type: Session,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, { services }) => services.sessions.get(String(id)),
+    resolve: (_root, { id }, { services }) => services.sessions.get(id),
   }),
 );
 
@@ -252,7 +251,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: ConfigureSessionInput, required: true }) },
     resolve: (_root, { input }, { services }) =>
       services.sessions.configure({
-        sessionId: String(input.sessionId),
+        sessionId: input.sessionId,
         datasetId: input.datasetId,
         modelType: input.modelType,
         hyperparameters: input.hyperparameters,
@@ -270,17 +269,17 @@ builder.mutationFields((t) => ({
     type: Session,
     description: 'The stepper one step forward, while below workflow.maxStep (else unchanged).',
     args: { sessionId: t.arg.id({ required: true }) },
-    resolve: (_root, { sessionId }, { services }) => services.sessions.nextStep(String(sessionId)),
+    resolve: (_root, { sessionId }, { services }) => services.sessions.nextStep(sessionId),
   }),
   setSessionStep: t.field({
     type: Session,
     description: 'The stepper to `step`, from 1 to workflow.maxStep.',
     args: { sessionId: t.arg.id({ required: true }), step: t.arg.int({ required: true }) },
-    resolve: (_root, { sessionId, step }, { services }) => services.sessions.setStep(String(sessionId), step),
+    resolve: (_root, { sessionId, step }, { services }) => services.sessions.setStep(sessionId, step),
   }),
   deleteSession: t.boolean({
     description: 'Deletes the session with its runs, models and predictions.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, { services }) => services.sessions.delete(String(id)),
+    resolve: (_root, { id }, { services }) => services.sessions.delete(id),
   }),
 }));

@@ -1,30 +1,36 @@
 import { builder } from './builder.js';
-import type { TrainingRunRecord } from '../services/training.js';
-import type { TrainingProgressEvent } from '../services/progress-bus.js';
-import type { Metrics, ClassMetrics, Curve } from '../ml/evaluate.js';
-import type { ExplanationInfo, FeatureImportanceEntry, PermutationInfo, SplitCounts } from '../ml/pipeline.js';
-import type { HistoryPoint } from '../ml/types.js';
+import type { SplitCounts } from '../domain/data.js';
+import {
+  RUN_STAGES,
+  RUN_STATUSES,
+  type ExplanationInfo,
+  type FeatureImportanceEntry,
+  type HistoryPoint,
+  type ProgressMetrics as ProgressMetricsShape,
+  type RunMetrics,
+  type RunTimings,
+  type TrainingProgressEvent,
+} from '../domain/run.js';
+import type { ClassMetrics, Curve } from '../ml/evaluate.js';
+import type { PermutationInfo } from '../ml/pipeline.js';
+import type { TrainingRunPage, TrainingRunRecord } from '../services/training/index.js';
 
-export const RunStatus = builder.enumType('RunStatus', {
-  values: ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const,
-});
+export const RunStatus = builder.enumType('RunStatus', { values: RUN_STATUSES });
 export const Stage = builder.enumType('Stage', {
   description:
     'TRAINING steps are trees / rounds / epochs; EVALUATING, EXPLAINING and SAVING count their own steps (test-row slices, ' +
     'trees or features of permutation importance, compressed slices of the model) from 0.',
-  values: ['QUEUED', 'LOADING', 'PREPROCESSING', 'TRAINING', 'EVALUATING', 'EXPLAINING', 'SAVING', 'DONE'] as const,
+  values: RUN_STAGES,
 });
 
-const ProgressMetrics = builder
-  .objectRef<{ loss?: number; valLoss?: number; valAccuracy?: number }>('ProgressMetrics')
-  .implement({
-    description: 'Latest loss / validation figures, where the model has them.',
-    fields: (t) => ({
-      loss: t.float({ nullable: true, resolve: (m) => m.loss ?? null }),
-      valLoss: t.float({ nullable: true, resolve: (m) => m.valLoss ?? null }),
-      valAccuracy: t.float({ nullable: true, resolve: (m) => m.valAccuracy ?? null }),
-    }),
-  });
+const ProgressMetrics = builder.objectRef<ProgressMetricsShape>('ProgressMetrics').implement({
+  description: 'Latest loss / validation figures, where the model has them.',
+  fields: (t) => ({
+    loss: t.float({ nullable: true, resolve: (m) => m.loss ?? null }),
+    valLoss: t.float({ nullable: true, resolve: (m) => m.valLoss ?? null }),
+    valAccuracy: t.float({ nullable: true, resolve: (m) => m.valAccuracy ?? null }),
+  }),
+});
 
 export const TrainingProgress = builder.objectRef<TrainingProgressEvent>('TrainingProgress').implement({
   description: 'One progress event of a run. The first event of a subscription is the current snapshot.',
@@ -81,7 +87,7 @@ const CurveRef = builder.objectRef<Curve>('Curve').implement({
   }),
 });
 
-const MetricsRef = builder.objectRef<Metrics & { usesVettingFeatures: boolean }>('Metrics').implement({
+const MetricsRef = builder.objectRef<RunMetrics & { usesVettingFeatures: boolean }>('Metrics').implement({
   description: 'Metrics on the held-out test split (grouped by star). Undefined values are null.',
   fields: (t) => ({
     numSamples: t.exposeInt('numSamples'),
@@ -183,18 +189,7 @@ const HistoryPointRef = builder.objectRef<HistoryPoint>('HistoryPoint').implemen
   }),
 });
 
-interface Timings {
-  queuedSeconds?: number;
-  loadSeconds?: number;
-  preprocessSeconds?: number;
-  fitSeconds?: number;
-  evaluateSeconds?: number;
-  explainSeconds?: number;
-  permutationSeconds?: number;
-  totalSeconds?: number;
-}
-
-const TimingsRef = builder.objectRef<Timings>('Timings').implement({
+const TimingsRef = builder.objectRef<RunTimings>('Timings').implement({
   fields: (t) => ({
     queuedSeconds: t.float({ nullable: true, resolve: (x) => x.queuedSeconds ?? null }),
     loadSeconds: t.float({ nullable: true, resolve: (x) => x.loadSeconds ?? null }),
@@ -225,9 +220,9 @@ const Reproducibility = builder.objectRef<TrainingRunRecord>('Reproducibility').
   }),
 });
 
+/** What preprocessing resolved, else what the config asked for (a run that has not reached preprocessing). */
 function usesVetting(run: TrainingRunRecord): boolean {
-  const resolved = (run.details as { usesVettingFeatures?: boolean } | null)?.usesVettingFeatures;
-  return resolved ?? (run.config as { useVettingFeatures?: boolean }).useVettingFeatures === true;
+  return run.details?.usesVettingFeatures ?? run.config.useVettingFeatures;
 }
 
 export const TrainingRun = builder.objectRef<TrainingRunRecord>('TrainingRun').implement({
@@ -249,42 +244,38 @@ export const TrainingRun = builder.objectRef<TrainingRunRecord>('TrainingRun').i
     datasetId: t.exposeString('datasetId'),
     hyperparameters: t.field({
       type: 'JSON',
-      resolve: (r) => (r.config as { hyperparameters?: unknown }).hyperparameters ?? {},
+      resolve: (r) => r.config.hyperparameters,
     }),
     features: t.stringList({
       nullable: true,
       description: 'The features the model used (null until preprocessing resolved them).',
-      resolve: (r) =>
-        (r.details as { features?: string[] } | null)?.features ??
-        (r.config as { features?: string[] | null }).features ??
-        null,
+      resolve: (r) => r.details?.features ?? r.config.features,
     }),
     usesVettingFeatures: t.boolean({ resolve: (r) => usesVetting(r) }),
     error: t.exposeString('error', { nullable: true, description: 'Why a FAILED run failed.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
-    timings: t.field({ type: TimingsRef, nullable: true, resolve: (r) => r.timings as Timings | null }),
+    timings: t.field({ type: TimingsRef, nullable: true, resolve: (r) => r.timings }),
     metrics: t.field({
       type: MetricsRef,
       nullable: true,
-      resolve: (r) =>
-        r.metrics ? { ...(r.metrics as unknown as Metrics), usesVettingFeatures: usesVetting(r) } : null,
+      resolve: (r) => (r.metrics ? { ...r.metrics, usesVettingFeatures: usesVetting(r) } : null),
     }),
     featureImportance: t.field({
       type: [FeatureImportance],
       nullable: true,
-      resolve: (r) => (r.featureImportance as FeatureImportanceEntry[] | null) ?? null,
+      resolve: (r) => r.featureImportance,
     }),
     history: t.field({
       type: [HistoryPointRef],
       description: 'Loss curve: per step of the finished model, or from progress events while it runs.',
       resolve: (r, _a, { services }) => {
-        const stored = (r.details as { history?: HistoryPoint[] } | null)?.history;
+        const stored = r.details?.history;
         if (stored) return stored;
         // One point per step: a heartbeat during a long step repeats that step's event.
         const points = new Map<number, HistoryPoint>();
-        for (const e of services.training.events(r.id)) {
+        for (const e of services.runs.events(r.id)) {
           if (e.stage !== 'TRAINING' || e.step <= 0 || points.has(e.step)) continue;
           points.set(e.step, {
             step: e.step,
@@ -299,49 +290,44 @@ export const TrainingRun = builder.objectRef<TrainingRunRecord>('TrainingRun').i
     events: t.field({
       type: [TrainingProgress],
       description: 'Every persisted progress event.',
-      resolve: (r, _a, { services }) => services.training.events(r.id),
+      resolve: (r, _a, { services }) => services.runs.events(r.id),
     }),
     splitCounts: t.field({
       type: SplitCountsRef,
       nullable: true,
-      resolve: (r) => (r.details as { splitCounts?: SplitCounts } | null)?.splitCounts ?? null,
+      resolve: (r) => r.details?.splitCounts ?? null,
     }),
     explanation: t.field({
       type: ExplanationInfoRef,
       nullable: true,
       description: 'How featureImportance was computed (null until the run succeeded).',
-      resolve: (r) => (r.details as { explanation?: ExplanationInfo } | null)?.explanation ?? null,
+      resolve: (r) => r.details?.explanation ?? null,
     }),
     warnings: t.stringList({
       description:
         'Known weaknesses of the run that did not stop it, e.g. a class with very few rows (set when the run starts).',
-      resolve: (r) => {
-        const stored: unknown = r.details?.warnings;
-        return Array.isArray(stored) ? stored.filter((w): w is string => typeof w === 'string') : [];
-      },
+      resolve: (r) => r.details?.warnings ?? [],
     }),
     reproducibility: t.field({ type: Reproducibility, resolve: (r) => r }),
   }),
 });
 
-export const TrainingRunConnection = builder
-  .objectRef<{ runs: TrainingRunRecord[]; hasNextPage: boolean; totalCount: number }>('TrainingRunConnection')
-  .implement({
-    description: 'A page of runs, newest first; pass the last id as `after` for the next page.',
-    fields: (t) => ({
-      nodes: t.field({ type: [TrainingRun], resolve: (c) => c.runs }),
-      hasNextPage: t.exposeBoolean('hasNextPage'),
-      totalCount: t.exposeInt('totalCount'),
-      endCursor: t.id({ nullable: true, resolve: (c) => c.runs.at(-1)?.id ?? null }),
-    }),
-  });
+export const TrainingRunConnection = builder.objectRef<TrainingRunPage>('TrainingRunConnection').implement({
+  description: 'A page of runs, newest first; pass the last id as `after` for the next page.',
+  fields: (t) => ({
+    nodes: t.field({ type: [TrainingRun], resolve: (c) => c.runs }),
+    hasNextPage: t.exposeBoolean('hasNextPage'),
+    totalCount: t.exposeInt('totalCount'),
+    endCursor: t.id({ nullable: true, resolve: (c) => c.runs.at(-1)?.id ?? null }),
+  }),
+});
 
 builder.queryFields((t) => ({
   trainingRun: t.field({
     type: TrainingRun,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, { services }) => services.training.get(String(id)),
+    resolve: (_root, { id }, { services }) => services.runs.get(id),
   }),
   trainingRuns: t.field({
     type: TrainingRunConnection,
@@ -351,8 +337,8 @@ builder.queryFields((t) => ({
       after: t.arg.id(),
     },
     resolve: (_root, { sessionId, first, after }, { services }) => {
-      services.sessions.require(String(sessionId));
-      return services.training.list(String(sessionId), first, after ? String(after) : null);
+      services.sessions.require(sessionId);
+      return services.runs.list(sessionId, first, after ?? null);
     },
   }),
 }));
@@ -363,12 +349,12 @@ builder.mutationFields((t) => ({
     description:
       "Snapshots the session's config into a new run and queues it. CONFLICT while another run of the session is active.",
     args: { sessionId: t.arg.id({ required: true }) },
-    resolve: (_root, { sessionId }, { services }) => services.training.start(String(sessionId)),
+    resolve: (_root, { sessionId }, { services }) => services.training.start(sessionId),
   }),
   cancelTraining: t.field({
     type: TrainingRun,
     args: { runId: t.arg.id({ required: true }) },
-    resolve: (_root, { runId }, { services }) => services.training.cancel(String(runId)),
+    resolve: (_root, { runId }, { services }) => services.training.cancel(runId),
   }),
 }));
 
@@ -377,7 +363,7 @@ builder.subscriptionField('trainingProgress', (t) =>
     type: TrainingProgress,
     description: 'Live progress: the current snapshot first, then every event; completes after the terminal status.',
     args: { runId: t.arg.id({ required: true }) },
-    subscribe: (_root, { runId }, { services }) => services.training.progressStream(String(runId)),
+    subscribe: (_root, { runId }, { services }) => services.trainingProgress.subscribe(runId),
     resolve: (event) => event,
   }),
 );

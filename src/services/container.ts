@@ -9,24 +9,29 @@ import { HealthService } from './health.js';
 import { DatasetService } from './datasets.js';
 import { SessionService } from './sessions.js';
 import { ModelStore } from './models.js';
-import { TrainingService } from './training.js';
+import { createTraining, type ProgressStream, type RunQueries, type TrainingCommands } from './training/index.js';
 import { PredictionService } from './predictions.js';
 import { createInMemoryProgressBus, type ProgressBus } from './progress-bus.js';
-import { InMemoryJobQueue } from './job-queue.js';
 import { createWorkerPool } from './worker-pool.js';
 
 export interface Services {
   health: HealthService;
   datasets: DatasetService;
   sessions: SessionService;
-  training: TrainingService;
+  /** Reads of training runs and their stored progress. */
+  runs: RunQueries;
+  /** Start, cancel, recover; queue positions and counts. */
+  training: TrainingCommands;
+  /** Live progress of a run (subscriptions). */
+  trainingProgress: ProgressStream;
   predictions: PredictionService;
   models: ModelStore;
   progressBus: ProgressBus;
   close(): Promise<void>;
 }
 
-export async function createServices(config: AppConfig, logger: Logger): Promise<Services> {
+/** Resolves once every service is ready (a shared database or queue would be connected here). */
+export function createServices(config: AppConfig, logger: Logger): Promise<Services> {
   const handle = openDatabase(config.databasePath);
   const { db } = handle;
   const datasets = new DatasetService(db, config, logger);
@@ -38,36 +43,43 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
   const trainingPool = createWorkerPool(config.trainingConcurrency, { recycleAfterIdleMs: config.workerIdleMs });
   // Explanations and batch predictions get their own worker, so they never wait behind a long training.
   const inferencePool = createWorkerPool(1, { recycleAfterIdleMs: config.workerIdleMs });
-  const training = new TrainingService(db, sessions, datasets, models, progressBus, trainingPool, logger, {
+  const training = createTraining({
+    db,
+    sessions,
+    datasets,
+    models,
+    bus: progressBus,
+    pool: trainingPool,
+    logger,
+    concurrency: config.trainingConcurrency,
     threads: config.trainingThreads,
   });
-  const queue = new InMemoryJobQueue(config.trainingConcurrency, training.execute);
-  training.attachQueue(queue);
   sessions.onDelete((sessionId) => {
-    training.releaseSession(sessionId);
+    training.commands.releaseSession(sessionId);
   });
-  const predictions = new PredictionService(db, config, training, models, datasets, inferencePool);
-  const health = new HealthService(() => queue.counts(), tfBackendName);
+  const predictions = new PredictionService(db, config, training.runs, models, datasets, inferencePool);
+  const health = new HealthService(() => training.queue.counts(), tfBackendName);
 
-  const recovered = training.recover();
+  const recovered = training.commands.recover();
   if (recovered.failed || recovered.requeued) logger.info('training queue recovered', recovered);
   // Nothing heavy is loaded at start (issue 9: idle RSS ≤ 150 MB). The NASA tables are parsed on first use (all
   // three held ~75 MB on the event loop's heap); TensorFlow.js loads with the first neural network (~75 MB more),
   // and `health` names the backend it will use without loading it.
 
-  return {
+  return Promise.resolve({
     health,
     datasets,
     sessions,
-    training,
+    runs: training.runs,
+    training: training.commands,
+    trainingProgress: training.progress,
     predictions,
     models,
     progressBus,
     close: async () => {
-      training.prepareShutdown();
-      await queue.close();
+      await training.close();
       await Promise.allSettled([trainingPool.destroy(), inferencePool.destroy()]);
       handle.close();
     },
-  };
+  });
 }

@@ -11,7 +11,8 @@ import { pathError, type Db } from '../db/client.js';
 import { datasets, type DatasetRow } from '../db/schema.js';
 import type { AppConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import { appError, badInput, notFound } from '../errors.js';
+import type { ClassCount } from '../domain/data.js';
+import { badInput, notFound, uploadTooLarge } from '../domain/errors.js';
 import {
   MISSIONS,
   MISSION_IDS,
@@ -62,11 +63,6 @@ export interface DatasetSummary {
   createdAt: Date | null;
   /** Null when the dataset is unavailable. */
   source: DataSourceInfo | null;
-}
-
-export interface ClassCount {
-  label: string;
-  count: number;
 }
 
 export interface DatasetDetails {
@@ -197,7 +193,7 @@ export class DatasetService {
   }
 
   /** The dataset, or a BAD_USER_INPUT naming `field` when it does not exist or its file is missing. */
-  async requireAvailable(id: string, field: string): Promise<DatasetSummary> {
+  requireAvailable(id: string, field: string): DatasetSummary {
     const summary = this.get(id);
     if (!summary) {
       // Upload ids are not listed: they belong to whoever uploaded them.
@@ -237,7 +233,7 @@ export class DatasetService {
   async describe(id: string): Promise<DatasetDetails> {
     const key = this.cacheKey(id);
     const cached = this.details.get(id);
-    if (cached && cached.key === key) return cached.details;
+    if (cached?.key === key) return cached.details;
     const table = await this.labeledTable(id);
     const details: DatasetDetails = {
       rowCount: table.table.rows.length,
@@ -277,7 +273,7 @@ export class DatasetService {
   async checksum(id: string): Promise<string> {
     const key = this.cacheKey(id);
     const cached = this.checksums.get(id);
-    if (cached && cached.key === key) return cached.checksum;
+    if (cached?.key === key) return cached.checksum;
     // NASA tables are hashed decompressed, so the embedded snapshot and the same table downloaded agree.
     const table = isMissionId(id) ? this.nasaSource(id) : null;
     const bytes = table ? await readNasaTable(table) : await fsp.readFile(this.fileOf(id));
@@ -293,11 +289,7 @@ export class DatasetService {
   async upload(input: UploadInput): Promise<DatasetSummary> {
     const { file } = input;
     if (file.size > this.config.maxUploadBytes) {
-      throw appError(
-        'PAYLOAD_TOO_LARGE',
-        `The file is ${(file.size / 1024 / 1024).toFixed(1)} MB; the limit is ${this.config.maxUploadBytes / 1024 / 1024} MB (MAX_UPLOAD_MB).`,
-        { field: 'file' },
-      );
+      throw uploadTooLarge(this.config.maxUploadBytes, file.size);
     }
     if (file.size === 0) throw badInput('The file is empty.', 'file');
     const id = newId('ds');
@@ -311,11 +303,7 @@ export class DatasetService {
       for await (const chunk of file.stream() as unknown as AsyncIterable<Uint8Array>) {
         written += chunk.byteLength;
         if (written > this.config.maxUploadBytes) {
-          throw appError(
-            'PAYLOAD_TOO_LARGE',
-            `The file is larger than the limit of ${this.config.maxUploadBytes / 1024 / 1024} MB (MAX_UPLOAD_MB).`,
-            { field: 'file' },
-          );
+          throw uploadTooLarge(this.config.maxUploadBytes);
         }
         hash.update(chunk);
         if (!out.write(chunk))
@@ -327,7 +315,8 @@ export class DatasetService {
       }
       await new Promise<void>((resolve, reject) =>
         out.end((error?: Error | null) => {
-          error ? reject(error) : resolve();
+          if (error) reject(error);
+          else resolve();
         }),
       );
       const buffer = await fsp.readFile(temporary);

@@ -5,12 +5,13 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { asc, desc, eq, sql } from 'drizzle-orm';
+import { asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Piscina } from 'piscina';
 import type { Db } from '../db/client.js';
-import { predictionRows, predictions, trainingRuns, type PredictionRow } from '../db/schema.js';
+import { predictionRows, predictions, type PredictionRow } from '../db/schema.js';
 import type { AppConfig } from '../config.js';
-import { appError, badInput, conflict, notFound } from '../errors.js';
+import { badInput, conflict, notFound, uploadTooLarge } from '../domain/errors.js';
+import type { PredictionSummary } from '../domain/prediction.js';
 import type { RowExplanation, RowPrediction } from '../ml/predictor.js';
 import type { BatchOutput, BatchTask, ExplainTask, PredictRowsTask } from '../ml/worker.js';
 import { getModelSpec, resolveModelType } from '../ml/catalog.js';
@@ -18,21 +19,11 @@ import type { DataLocation } from '../ml/data/location.js';
 import { isMissionId } from '../ml/data/index.js';
 import type { DatasetService } from './datasets.js';
 import type { ModelStore } from './models.js';
-import type { TrainingRunRecord, TrainingService } from './training.js';
+import type { RunQueries, RunState } from './training/index.js';
 import { newId } from './ids.js';
 
-export interface PredictionSummary {
-  rowCount: number;
-  counts: { label: string; count: number }[];
-  meanConfidence: number;
-  meanProbabilities: { label: string; probability: number }[];
-  /** Rows in which every model feature was missing. */
-  rowsWithoutFeatures: number;
-  /** Model features the data lacks entirely (imputed or routed by default branches). */
-  missingFeatures: string[];
-}
-
-export type PredictionBatchRecord = Omit<PredictionRow, 'summary'> & { summary: PredictionSummary };
+export type { PredictionSummary };
+export type PredictionBatchRecord = PredictionRow;
 
 export interface StoredRowPrediction {
   rowIndex: number;
@@ -58,12 +49,6 @@ export interface RowsQuery {
   ascending?: boolean | null;
 }
 
-interface RunStatus {
-  id: string;
-  status: TrainingRunRecord['status'];
-  modelType: string;
-}
-
 /**
  * One CSV cell. Text a spreadsheet would run as a formula (=, +, -, @, tab or CR first; plain numbers excepted) gets a
  * leading apostrophe, so a CSV export of user-supplied ids cannot carry `=HYPERLINK(…)` into someone's spreadsheet.
@@ -75,29 +60,18 @@ export function csvCell(value: string): string {
 }
 
 export class PredictionService {
-  private readonly runStatus;
-
   constructor(
     private readonly db: Db,
     private readonly config: AppConfig,
-    private readonly training: TrainingService,
+    private readonly runs: Pick<RunQueries, 'state' | 'ofSession'>,
     private readonly models: ModelStore,
     private readonly datasets: DatasetService,
-    private readonly pool: Piscina,
-  ) {
-    this.runStatus = db
-      .select({ id: trainingRuns.id, status: trainingRuns.status, modelType: trainingRuns.modelType })
-      .from(trainingRuns)
-      .where(eq(trainingRuns.id, sql.placeholder('id')))
-      .prepare();
-  }
+    private readonly pool: Pick<Piscina, 'run'>,
+  ) {}
 
-  /**
-   * A run that can predict: it exists (NOT_FOUND) and has succeeded (CONFLICT). Reads the status only, through
-   * one prepared statement: the whole run record (metrics, curves, history as JSON) cost ~0.4 ms per `predict`.
-   */
-  requireReadyRun(runId: string): RunStatus {
-    const run = this.runStatus.get({ id: runId });
+  /** A run that can predict: it exists (NOT_FOUND) and has succeeded (CONFLICT). Reads its status only. */
+  requireReadyRun(runId: string): RunState {
+    const run = this.runs.state(runId);
     if (!run) throw notFound('Training run', runId);
     if (run.status !== 'SUCCEEDED') {
       throw conflict(`Training run ${runId} is ${run.status}; only a SUCCEEDED run can predict.`);
@@ -132,14 +106,15 @@ export class PredictionService {
 
   async predictBatch(input: BatchInput): Promise<PredictionBatchRecord> {
     const run = this.requireReadyRun(input.runId);
-    const hasDataset = input.datasetId !== undefined && input.datasetId !== null;
-    const hasFile = input.file !== undefined && input.file !== null;
-    if (hasDataset === hasFile)
+    const datasetId = input.datasetId ?? null;
+    const file = input.file ?? null;
+    const hasDataset = datasetId !== null;
+    if (hasDataset === (file !== null))
       throw badInput('Give exactly one of datasetId or file.', hasDataset ? 'file' : 'datasetId');
     const artifactGzip = this.models.bytes(run.id);
     if (!artifactGzip) throw conflict(`Training run ${run.id} has no stored model.`);
 
-    if (input.candidatesOnly && (hasFile || !isMissionId(input.datasetId!))) {
+    if (input.candidatesOnly && (datasetId === null || !isMissionId(datasetId))) {
       throw badInput('candidatesOnly applies to the NASA tables (kepler, k2, tess) only.', 'candidatesOnly');
     }
     let location: DataLocation;
@@ -147,25 +122,19 @@ export class PredictionService {
     let source: string;
     let output: BatchOutput;
     try {
-      if (hasDataset) {
-        const datasetId = input.datasetId!;
-        await this.datasets.requireAvailable(datasetId, 'datasetId');
+      if (datasetId !== null) {
+        this.datasets.requireAvailable(datasetId, 'datasetId');
         location = this.datasets.location(datasetId);
         source = `dataset:${datasetId}`;
-      } else {
-        const file = input.file!;
-        if (file.size > this.config.maxUploadBytes) {
-          throw appError(
-            'PAYLOAD_TOO_LARGE',
-            `The file is larger than the limit of ${this.config.maxUploadBytes / 1024 / 1024} MB (MAX_UPLOAD_MB).`,
-            { field: 'file' },
-          );
-        }
+      } else if (file !== null) {
+        if (file.size > this.config.maxUploadBytes) throw uploadTooLarge(this.config.maxUploadBytes);
         // In the upload folder so the worker can read it; removed in `finally`, swept at start-up after a crash.
         temporary = path.join(this.config.uploadDir, `${newId('pred')}.predict.csv.part`);
         await fs.writeFile(temporary, Buffer.from(await file.arrayBuffer()), { flag: 'wx' });
         location = { kind: 'upload', path: temporary, labelColumn: '' };
         source = 'file';
+      } else {
+        throw new Error('unreachable: exactly one of datasetId and file was checked above');
       }
       const task: BatchTask = {
         kind: 'predictBatch',
@@ -178,15 +147,10 @@ export class PredictionService {
     } finally {
       if (temporary) await fs.rm(temporary, { force: true });
     }
-    return this.store(
-      run,
-      hasDataset ? input.datasetId! : null,
-      input.candidatesOnly ? `${source}:candidates` : source,
-      output,
-    );
+    return this.store(run, datasetId, input.candidatesOnly ? `${source}:candidates` : source, output);
   }
 
-  private store(run: RunStatus, datasetId: string | null, source: string, output: BatchOutput): PredictionBatchRecord {
+  private store(run: RunState, datasetId: string | null, source: string, output: BatchOutput): PredictionBatchRecord {
     const { classes } = output;
     const k = classes.length;
     const n = output.ids.length;
@@ -230,7 +194,7 @@ export class PredictionService {
       rowCount: n,
       classes,
       idColumns: output.idColumns,
-      summary: summary as unknown as Record<string, unknown>,
+      summary,
       createdAt: new Date(),
     };
     this.db.transaction((tx) => {
@@ -240,12 +204,11 @@ export class PredictionService {
           .values(rows.slice(start, start + 500))
           .run();
     });
-    return { ...record, summary };
+    return record;
   }
 
   get(id: string): PredictionBatchRecord | null {
-    const row = this.db.select().from(predictions).where(eq(predictions.id, id)).get();
-    return row ? { ...row, summary: row.summary as unknown as PredictionSummary } : null;
+    return this.db.select().from(predictions).where(eq(predictions.id, id)).get() ?? null;
   }
 
   require(id: string): PredictionBatchRecord {
@@ -332,25 +295,21 @@ export class PredictionService {
       .where(eq(predictions.runId, runId))
       .orderBy(desc(predictions.createdAt))
       .limit(limit)
-      .all()
-      .map((row) => ({ ...row, summary: row.summary as unknown as PredictionSummary }));
+      .all();
   }
 
   /** The newest batch over all runs of a session (REST /result). */
   latestForSession(sessionId: string): PredictionBatchRecord | null {
-    const row = this.db
-      .select({ prediction: predictions })
-      .from(predictions)
-      .innerJoin(trainingRuns, eq(trainingRuns.id, predictions.runId))
-      .where(eq(trainingRuns.sessionId, sessionId))
-      .orderBy(desc(predictions.createdAt))
-      .limit(1)
-      .get();
-    return row
-      ? {
-          ...row.prediction,
-          summary: row.prediction.summary as unknown as PredictionSummary,
-        }
-      : null;
+    const runIds = this.runs.ofSession(sessionId).map((run) => run.id);
+    if (runIds.length === 0) return null;
+    return (
+      this.db
+        .select()
+        .from(predictions)
+        .where(inArray(predictions.runId, runIds))
+        .orderBy(desc(predictions.createdAt))
+        .limit(1)
+        .get() ?? null
+    );
   }
 }

@@ -4,34 +4,9 @@
  */
 import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSubEventTarget } from 'graphql-yoga';
-import type { Stage } from '../ml/pipeline.js';
+import type { TrainingProgressEvent } from '../domain/run.js';
 
-export type RunStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
-export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
-
-export interface ProgressMetrics {
-  loss?: number;
-  valLoss?: number;
-  valAccuracy?: number;
-}
-
-export interface TrainingProgressEvent {
-  runId: string;
-  /** Per run, increasing: a client that reconnects skips what it has seen. */
-  seq: number;
-  status: RunStatus;
-  stage: Stage;
-  /** 0..1 over the whole run. */
-  progress: number;
-  step: number;
-  totalSteps: number;
-  metrics: ProgressMetrics | null;
-  message: string | null;
-  etaSeconds: number | null;
-  at: Date;
-  /** 1-based place in the queue while QUEUED. */
-  queuePosition: number | null;
-}
+export type { TrainingProgressEvent };
 
 export interface ProgressBus {
   publish(event: TrainingProgressEvent): void;
@@ -46,6 +21,7 @@ export interface ProgressBus {
   backlog(runId: string): number;
 }
 
+// eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- createPubSub needs an index-signature-compatible type
 type Channels = { 'run:progress': [runId: string, payload: TrainingProgressEvent] };
 
 /**
@@ -82,6 +58,7 @@ interface RunChannel {
  * per event-loop turn; the rest wait in a FIFO ready list drained on later turns (setImmediate).
  */
 export function createInMemoryProgressBus(eventTarget?: PubSubEventTarget<Channels>): ProgressBus {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it (typescript-eslint resolves these types differently)
   const target = eventTarget ?? (new EventTarget() as PubSubEventTarget<Channels>);
   if (target instanceof EventTarget) setMaxListeners(0, target);
   // Publishing still goes through yoga's pubsub, so a shared (e.g. Redis) event target sees the same topics.
@@ -93,9 +70,12 @@ export function createInMemoryProgressBus(eventTarget?: PubSubEventTarget<Channe
   let drainScheduled = false;
 
   const handOut = (subscriber: Subscriber, run: RunChannel) => {
-    const event = subscriber.queue.shift() as TrainingProgressEvent;
+    const event = subscriber.queue.shift();
+    const waiter = subscriber.waiters.shift();
+    // Only called with an event queued and a next() waiting (see drain).
+    if (event === undefined || waiter === undefined) return;
     run.accounted++;
-    (subscriber.waiters.shift() as Waiter)({ done: false, value: event });
+    waiter({ done: false, value: event });
   };
 
   /** One turn's share: at most DELIVERIES_PER_TURN hand-outs, in FIFO order; the rest on the next turn. */
@@ -150,15 +130,21 @@ export function createInMemoryProgressBus(eventTarget?: PubSubEventTarget<Channe
       subscribers: new Set(),
       published: 0,
       accounted: 0,
-      detach: () => target.removeEventListener(topic, listener as EventListener),
+      detach: () => {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it (typescript-eslint resolves these types differently)
+        target.removeEventListener(topic, listener as EventListener);
+      },
     };
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it (typescript-eslint resolves these types differently)
     target.addEventListener(topic, listener as EventListener);
     runs.set(runId, run);
     return run;
   };
 
   return {
-    publish: (event) => pubsub.publish('run:progress', event.runId, event),
+    publish: (event) => {
+      pubsub.publish('run:progress', event.runId, event);
+    },
     subscribe: (runId) => {
       // Attached now, not at the first next(): "from now on" holds even for a caller that reads a snapshot first.
       const run = channel(runId);

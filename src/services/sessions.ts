@@ -5,21 +5,16 @@
 import { count, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { sessions, type SessionRow } from '../db/schema.js';
-import { badInput, notFound } from '../errors.js';
+import type { SplitSizes, Task } from '../domain/data.js';
+import { badInput, notFound } from '../domain/errors.js';
+import { missingForTraining, type RunConfig } from '../domain/run.js';
+import type { DataSourceChoice, JsonObject, StepperProgress } from '../domain/session.js';
 import { MODEL_CATALOG, resolveModelType, toCatalogNames, validateHyperparameters } from '../ml/catalog.js';
 import { groupedStratifiedSplit } from '../ml/data/index.js';
 import { taskTable } from '../ml/pipeline.js';
 import type { Hyperparameters, ModelTypeId } from '../ml/types.js';
 import type { DatasetService } from './datasets.js';
 import { newId } from './ids.js';
-
-export type Task = 'THREE_CLASS' | 'BINARY';
-
-export interface SplitSizes {
-  train: number;
-  validation: number;
-  test: number;
-}
 
 export interface SessionConfig {
   datasetId: string | null;
@@ -32,22 +27,13 @@ export interface SessionConfig {
   useVettingFeatures: boolean;
 }
 
-export type DataSourceChoice = 'nasa' | 'user';
-
-/** Which steps of the original web client's stepper are complete (1 data, 2 model, 3 hyperparameters). */
-export interface StepProgress {
-  step1: boolean;
-  step2: boolean;
-  step3: boolean;
-}
-
 /** The original web client's three-step workflow, kept with the session. */
 export interface Workflow {
   currentStep: number;
-  stepProgress: StepProgress;
+  stepProgress: StepperProgress;
   /** Chosen explicitly; null = the kind of the chosen dataset. */
   dataSource: DataSourceChoice | null;
-  preprocessingConfig: Record<string, unknown> | null;
+  preprocessingConfig: JsonObject | null;
   /** What the session's results predict; null = the held-out test split of the trained run. */
   testDatasetId: string | null;
 }
@@ -81,7 +67,7 @@ export interface TrainedRunRef {
   id: string;
   datasetId: string;
   /** The run's config snapshot (task, split, seed). */
-  config: unknown;
+  config: Pick<RunConfig, 'task' | 'split' | 'seed'>;
   /** The model's features: test rows carry these columns and the id columns. */
   features: string[];
 }
@@ -114,8 +100,8 @@ function toRecord(row: SessionRow): SessionRecord {
   return {
     id: row.id,
     datasetId: row.datasetId,
-    modelType: row.modelType as ModelTypeId | null,
-    hyperparameters: row.hyperparameters as Hyperparameters,
+    modelType: row.modelType,
+    hyperparameters: row.hyperparameters,
     features: row.features ?? null,
     task: row.task,
     split: { train: row.trainShare, validation: row.validationShare, test: row.testShare },
@@ -135,22 +121,6 @@ function toRecord(row: SessionRow): SessionRecord {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** The split settings of a run's config snapshot, read field by field rather than trusted. */
-function runSplitConfig(config: unknown): { task: Task; split: SplitSizes; seed: number } {
-  const record = isPlainObject(config) ? config : {};
-  const split = isPlainObject(record.split) ? record.split : {};
-  const share = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
-  return {
-    task: record.task === 'BINARY' ? 'BINARY' : 'THREE_CLASS',
-    split: {
-      train: share(split.train, DEFAULT_SPLIT.train),
-      validation: share(split.validation, DEFAULT_SPLIT.validation),
-      test: share(split.test, DEFAULT_SPLIT.test),
-    },
-    seed: typeof record.seed === 'number' ? record.seed : DEFAULT_SEED,
-  };
 }
 
 export function validateSplit(split: SplitSizes): SplitSizes {
@@ -242,9 +212,9 @@ export class SessionService {
     const given = (value: unknown) => value !== undefined && value !== null;
 
     if (given(input.datasetId) || given(input.dataSource)) {
-      let datasetId: string | null;
+      let datasetId = current.datasetId;
       if (input.datasetId !== undefined && input.datasetId !== null) {
-        const dataset = await this.datasets.requireAvailable(input.datasetId, 'datasetId');
+        const dataset = this.datasets.requireAvailable(input.datasetId, 'datasetId');
         const kind: DataSourceChoice = dataset.kind === 'NASA' ? 'nasa' : 'user';
         if (input.dataSource && input.dataSource !== kind) {
           throw badInput(
@@ -256,9 +226,9 @@ export class SessionService {
         }
         datasetId = input.datasetId;
         workflow.dataSource = kind;
-      } else {
+      } else if (input.dataSource) {
         // A data source without a dataset keeps the current dataset when it is of that kind.
-        const source = input.dataSource!;
+        const source = input.dataSource;
         const currentKind = current.datasetId ? this.datasets.get(current.datasetId)?.kind : undefined;
         if (source === 'nasa') datasetId = currentKind === 'NASA' ? current.datasetId : DEFAULT_DATASET;
         else datasetId = currentKind === 'UPLOAD' ? current.datasetId : null;
@@ -300,7 +270,7 @@ export class SessionService {
     }
     if (input.testData !== undefined && input.testData !== null) {
       const testId = input.testData.datasetId ?? null;
-      if (testId !== null) await this.datasets.requireAvailable(testId, 'testData.datasetId');
+      if (testId !== null) this.datasets.requireAvailable(testId, 'testData.datasetId');
       workflow.testDatasetId = testId;
     }
     if (input.task !== undefined && input.task !== null) next.task = input.task;
@@ -371,9 +341,9 @@ export class SessionService {
     return session.workflow.dataSource ? 2 : 1;
   }
 
-  /** A model is chosen, the data is configured, and the user reached the last step. */
+  /** The stepper's view: a model is chosen, the data is configured, and the user reached the last step. */
   trainingReady(session: SessionRecord): boolean {
-    return this.missingForTraining(session).length === 0 && session.workflow.currentStep === MAX_STEP;
+    return missingForTraining(session).length === 0 && session.workflow.currentStep === MAX_STEP;
   }
 
   /** One step forward while below the last step the configuration allows (else unchanged). */
@@ -411,10 +381,11 @@ export class SessionService {
    */
   async testData(session: SessionRecord, run: TrainedRunRef, offset = 0, limit = 1000): Promise<TestData> {
     // Testing on the table the model trained on means its held-out split: the rest of it was seen in training.
-    const heldOut = session.workflow.testDatasetId === null || session.workflow.testDatasetId === run.datasetId;
-    const datasetId = heldOut ? run.datasetId : session.workflow.testDatasetId!;
+    const { testDatasetId } = session.workflow;
+    const heldOut = testDatasetId === null || testDatasetId === run.datasetId;
+    const datasetId = heldOut ? run.datasetId : testDatasetId;
     const loaded = await this.datasets.labeledTable(datasetId);
-    const { task, split, seed } = runSplitConfig(run.config);
+    const { task, split, seed } = run.config;
     const data = heldOut ? taskTable(loaded, task) : loaded;
     const indices: ArrayLike<number> = heldOut
       ? groupedStratifiedSplit(data.labels, data.groups, data.classes.length, split, seed).test
@@ -457,13 +428,5 @@ export class SessionService {
     for (const hook of this.deleteHooks) hook(id);
     const result = this.db.delete(sessions).where(eq(sessions.id, id)).run();
     return result.changes > 0;
-  }
-
-  /** What is missing before training can start; empty when ready. */
-  missingForTraining(session: SessionConfig): string[] {
-    const missing: string[] = [];
-    if (!session.datasetId) missing.push('datasetId');
-    if (!session.modelType) missing.push('modelType');
-    return missing;
   }
 }

@@ -13,11 +13,10 @@ import { openDatabase } from '../../src/db/client.js';
 import { createLogger } from '../../src/logger.js';
 import runTask, { type TrainTask, type WorkerTask } from '../../src/ml/worker.js';
 import { DatasetService } from '../../src/services/datasets.js';
-import { InMemoryJobQueue } from '../../src/services/job-queue.js';
 import { ModelStore } from '../../src/services/models.js';
 import { createInMemoryProgressBus, type TrainingProgressEvent } from '../../src/services/progress-bus.js';
 import { SessionService } from '../../src/services/sessions.js';
-import { TrainingService } from '../../src/services/training.js';
+import { createTraining } from '../../src/services/training/index.js';
 
 const SILENCE_MS = 2500;
 
@@ -44,20 +43,19 @@ describe('training heartbeat', () => {
       return runTask(task);
     },
   } as unknown as Piscina;
-  const training = new TrainingService(
-    handle.db,
+  const training = createTraining({
+    db: handle.db,
     sessions,
     datasets,
-    new ModelStore(handle.db, { cacheBytes: 1e6 }),
+    models: new ModelStore(handle.db, { cacheBytes: 1e6 }),
     bus,
     pool,
     logger,
-    { threads: 1 },
-  );
-  const queue = new InMemoryJobQueue(1, training.execute);
-  training.attachQueue(queue);
+    concurrency: 1,
+    threads: 1,
+  });
   afterAll(async () => {
-    await queue.close();
+    await training.close();
     handle.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -73,9 +71,9 @@ describe('training heartbeat', () => {
     });
     const session = sessions.create();
     await sessions.configure({ sessionId: session.id, datasetId: dataset.id, modelType: 'decision_tree' });
-    const run = await training.start(session.id);
+    const run = await training.commands.start(session.id);
     const events: { at: number; event: TrainingProgressEvent }[] = [];
-    for await (const event of training.progressStream(run.id)) events.push({ at: Date.now(), event });
+    for await (const event of training.progress.subscribe(run.id)) events.push({ at: Date.now(), event });
 
     expect(events.at(-1)?.event.status).toBe('SUCCEEDED');
     const quiet = events.filter((e) => e.at > silentFrom && e.at <= silentUntil);
@@ -87,6 +85,6 @@ describe('training heartbeat', () => {
     const times = [silentFrom, ...quiet.map((e) => e.at)];
     for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeLessThan(1500);
     // Heartbeats are ordinary events: seq goes on by one.
-    events.forEach((e, i) => i > 0 && expect(e.event.seq).toBe(events[i - 1].event.seq + 1));
+    for (let i = 1; i < events.length; i++) expect(events[i].event.seq).toBe(events[i - 1].event.seq + 1);
   });
 });

@@ -1,0 +1,70 @@
+/**
+ * Training, split by job and wired in one place: run queries, commands (start, cancel, recover), the runner that
+ * trains a queued run in a worker thread, progress written (throttle, persist, publish) and read (subscriptions),
+ * and the queue behind its `JobQueue` interface.
+ */
+import type { Piscina } from 'piscina';
+import type { Db } from '../../db/client.js';
+import type { Logger } from '../../logger.js';
+import type { DatasetService } from '../datasets.js';
+import { InMemoryJobQueue, type JobExecutor, type JobQueue } from '../job-queue.js';
+import type { ModelStore } from '../models.js';
+import type { ProgressBus } from '../progress-bus.js';
+import type { SessionService } from '../sessions.js';
+import { TrainingCommands } from './commands.js';
+import { ProgressRecorder } from './progress.js';
+import { ProgressStream } from './progress-stream.js';
+import { RunQueries } from './queries.js';
+import { TrainingRunner } from './runner.js';
+
+export { TrainingCommands, RESTART_MESSAGE } from './commands.js';
+export { ProgressStream } from './progress-stream.js';
+export { RunQueries, type RunState, type TrainingRunPage, type TrainingRunRecord } from './queries.js';
+export { TrainingRunner } from './runner.js';
+
+export interface TrainingDeps {
+  db: Db;
+  sessions: SessionService;
+  datasets: DatasetService;
+  models: ModelStore;
+  bus: ProgressBus;
+  /** The worker threads that train (`run` is all that is used). */
+  pool: Pick<Piscina, 'run'>;
+  logger: Logger;
+  /** Runs trained at once. */
+  concurrency: number;
+  /** Threads a run's model may use. */
+  threads: number;
+  /** Another queue (e.g. Redis-backed) given the runner's executor; default the in-memory FIFO. */
+  createQueue?: (concurrency: number, execute: JobExecutor) => JobQueue;
+}
+
+export interface Training {
+  runs: RunQueries;
+  commands: TrainingCommands;
+  progress: ProgressStream;
+  queue: JobQueue;
+  /** Stops taking runs; runs training now go back to the queue for the next start. */
+  close(): Promise<void>;
+}
+
+export function createTraining(deps: TrainingDeps): Training {
+  const runs = new RunQueries(deps.db);
+  const recorder = new ProgressRecorder(deps.db, runs, deps.bus, deps.logger);
+  const runner = new TrainingRunner(deps.db, runs, recorder, deps.datasets, deps.models, deps.pool, deps.logger, {
+    threads: deps.threads,
+  });
+  const createQueue = deps.createQueue ?? ((concurrency, execute) => new InMemoryJobQueue(concurrency, execute));
+  const queue = createQueue(deps.concurrency, runner.execute);
+  const commands = new TrainingCommands(deps.db, runs, recorder, queue, deps.sessions, deps.datasets, deps.models);
+  return {
+    runs,
+    commands,
+    progress: new ProgressStream(runs, deps.bus, queue),
+    queue,
+    close: async () => {
+      runner.prepareShutdown();
+      await queue.close();
+    },
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * Trains one queued run (the job queue's executor): marks it RUNNING, hands it to a worker thread, relays the
+ * worker's progress, stores the model and the results. Storage errors never end the process: writes are retried
+ * while another process holds the database's write lock, and a stop puts the run back in the queue.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import { eq } from 'drizzle-orm';
+import type { Piscina } from 'piscina';
+import type { Db } from '../../db/client.js';
+import { isDatabaseBusy, isStorageFull } from '../../db/errors.js';
+import { trainingRuns } from '../../db/schema.js';
+import { AppError, fromWorkerError } from '../../domain/errors.js';
+import type { Logger } from '../../logger.js';
+import type { TrainOutput, TrainTask, WorkerMessage } from '../../ml/worker.js';
+import { APP_VERSION, packageVersion } from '../../version.js';
+import type { DatasetService } from '../datasets.js';
+import type { ModelStore } from '../models.js';
+import { FINISH_ATTEMPTS, FINISH_RETRY_MS, STAGE_START, type ProgressRecorder } from './progress.js';
+import type { RunQueries } from './queries.js';
+
+/** A run that was training when the server stopped gracefully: back in the queue, it starts again on the next start. */
+const STOPPED_MESSAGE =
+  'The server stopped while this run was training; it starts again from the beginning when the server is back.';
+/** Longest wait for a finished worker's last progress messages. */
+const PORT_DRAIN_MS = 1000;
+
+export interface TrainingRunnerOptions {
+  /** Threads a run's model may use (random forest trees in parallel). */
+  threads: number;
+}
+
+/**
+ * What a run says when it failed for a reason that is not the user's input: never the raw error, which can carry
+ * server paths and internal names (the log has it, under the run id); what the user can do where that is known.
+ */
+function unexpectedRunFailure(error: unknown, runId: string): string {
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+  if (code === 'ENOENT')
+    return "Training failed: the dataset's file is no longer on the server. Upload it again and start a new run.";
+  if (isStorageFull(error)) return 'Training failed: the server ran out of disk space. Try again later.';
+  if (isDatabaseBusy(error))
+    return 'Training failed: the database was busy (another process held its write lock) while the result was stored. Start the run again.';
+  return `Training failed because of an unexpected error on the server (logged under run ${runId}).`;
+}
+
+function versions(modelType: string): Record<string, string> {
+  const found: Record<string, string> = { app: APP_VERSION, node: process.version };
+  if (modelType === 'neural_network') {
+    for (const name of ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node']) {
+      const version = packageVersion(name);
+      if (version) found[name] = version;
+    }
+  }
+  return found;
+}
+
+export class TrainingRunner {
+  private stopping = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly runs: RunQueries,
+    private readonly progress: ProgressRecorder,
+    private readonly datasets: DatasetService,
+    private readonly models: ModelStore,
+    private readonly pool: Pick<Piscina, 'run'>,
+    private readonly logger: Logger,
+    private readonly options: TrainingRunnerOptions,
+  ) {}
+
+  /** A graceful stop is under way: runs that the queue aborts now go back to the queue instead of being cancelled. */
+  prepareShutdown(): void {
+    this.stopping = true;
+  }
+
+  /** The job queue's executor. */
+  readonly execute = async (runId: string, signal: AbortSignal): Promise<void> => {
+    const run = this.runs.get(runId);
+    if (run?.status !== 'QUEUED') return;
+    const startedAt = new Date();
+    try {
+      await this.whileDatabaseBusy(runId, signal, () =>
+        this.db.update(trainingRuns).set({ status: 'RUNNING', startedAt }).where(eq(trainingRuns.id, runId)).run(),
+      );
+    } catch (error) {
+      // Still QUEUED in the database: the next start's recovery queues it again.
+      this.logger.error('could not start a run', { runId, err: error });
+      return;
+    }
+    this.progress.emit(runId, {
+      status: 'RUNNING',
+      stage: 'LOADING',
+      progress: STAGE_START.LOADING,
+      step: 0,
+      totalSteps: 0,
+      message: 'Starting',
+    });
+    this.progress.startHeartbeat(runId);
+    const channel = new MessageChannel();
+    try {
+      const checksum = await this.datasets.checksum(run.datasetId);
+      const location = this.datasets.location(run.datasetId);
+      await this.whileDatabaseBusy(runId, signal, () =>
+        this.db
+          .update(trainingRuns)
+          .set({ datasetChecksum: checksum, versions: versions(run.modelType) })
+          .where(eq(trainingRuns.id, runId))
+          .run(),
+      );
+      channel.port1.on('message', (message: WorkerMessage) => {
+        this.progress.onWorkerMessage(runId, message);
+      });
+      // The worker closes its port after its last message; the task's result travels another way and can overtake
+      // the last progress messages (a stage's final step), so they are awaited before the run moves on.
+      const portClosed = new Promise<void>((resolve) =>
+        channel.port1.once('close', () => {
+          resolve();
+        }),
+      );
+      const task: TrainTask = {
+        kind: 'train',
+        location,
+        config: run.config,
+        threads: this.options.threads,
+        port: channel.port2,
+      };
+      const output = (await this.pool.run(task, { transferList: [channel.port2], signal })) as TrainOutput;
+      let drainTimer: NodeJS.Timeout | undefined;
+      await Promise.race([portClosed, new Promise((resolve) => (drainTimer = setTimeout(resolve, PORT_DRAIN_MS)))]);
+      clearTimeout(drainTimer);
+      this.progress.flushStep(runId);
+      if (this.runs.state(runId)?.status !== 'RUNNING') return;
+      // Writing a large model (a 1,000-tree forest is ~23 MB gzipped) holds this thread: say so first.
+      const live = this.progress.liveState(runId);
+      if (live) {
+        const megabytes = (output.artifactGzip.byteLength / 1e6).toFixed(1);
+        this.progress.emit(runId, {
+          status: 'RUNNING',
+          stage: 'SAVING',
+          progress: live.progress,
+          step: live.step,
+          totalSteps: live.totalSteps,
+          message: `Storing the model (${megabytes} MB)`,
+        });
+      }
+      await this.whileDatabaseBusy(runId, signal, () => {
+        this.models.save(runId, output.artifactGzip);
+      });
+      const finishedAt = new Date();
+      const totalSeconds = (finishedAt.getTime() - startedAt.getTime()) / 1000;
+      this.progress.finish(runId, 'SUCCEEDED', {
+        message: `Done: macro-F1 ${output.metrics.macro.f1?.toFixed(3) ?? 'n/a'} on ${output.splitCounts.test} held-out rows`,
+        metrics: output.metrics,
+        featureImportance: output.featureImportance,
+        timings: {
+          queuedSeconds: (startedAt.getTime() - run.createdAt.getTime()) / 1000,
+          loadSeconds: output.loadSeconds,
+          ...output.timings,
+          totalSeconds,
+        },
+        details: {
+          history: output.history,
+          splitCounts: output.splitCounts,
+          features: output.features,
+          usesVettingFeatures: output.usesVettingFeatures,
+          permutationRows: output.permutationRows,
+          explanation: output.explanation,
+          warnings: output.warnings,
+        },
+      });
+    } catch (error) {
+      if (signal.aborted) {
+        if (this.stopping) this.requeueAfterStop(runId);
+        else this.progress.finish(runId, 'CANCELLED', { message: 'Cancelled by the user' });
+        return;
+      }
+      const coded = fromWorkerError(error);
+      const message = coded instanceof AppError ? coded.message : unexpectedRunFailure(error, runId);
+      if (!(coded instanceof AppError)) this.logger.error('training failed', { runId, err: error });
+      this.progress.finish(runId, 'FAILED', { message, error: message });
+    } finally {
+      channel.port1.close();
+      this.progress.forget(runId);
+    }
+  };
+
+  /**
+   * Runs a write, and while another process holds the database's write lock tries it again every FINISH_RETRY_MS
+   * (for as long as a run's end is retried), saying so live; any other error, or a cancel, goes to the caller.
+   */
+  private async whileDatabaseBusy(runId: string, signal: AbortSignal, write: () => void): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        write();
+        return;
+      } catch (error) {
+        if (!isDatabaseBusy(error) || attempt >= FINISH_ATTEMPTS || signal.aborted) throw error;
+        const live = this.progress.liveState(runId);
+        if (live && attempt === 1) {
+          this.progress.emit(runId, {
+            status: 'RUNNING',
+            stage: live.stage,
+            progress: live.progress,
+            step: live.step,
+            totalSteps: live.totalSteps,
+            message: 'Waiting for the database (another process holds its write lock)',
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, FINISH_RETRY_MS).unref());
+      }
+    }
+  }
+
+  private requeueAfterStop(runId: string): void {
+    try {
+      this.db
+        .update(trainingRuns)
+        .set({
+          status: 'QUEUED',
+          stage: 'QUEUED',
+          progress: 0,
+          step: 0,
+          totalSteps: 0,
+          startedAt: null,
+          message: STOPPED_MESSAGE,
+        })
+        .where(eq(trainingRuns.id, runId))
+        .run();
+      this.progress.emit(runId, {
+        status: 'QUEUED',
+        stage: 'QUEUED',
+        progress: 0,
+        step: 0,
+        totalSteps: 0,
+        message: STOPPED_MESSAGE,
+      });
+    } catch (error) {
+      // Left RUNNING: the next start's recovery fails it with RESTART_MESSAGE instead.
+      this.logger.warn('could not put a run back in the queue at shutdown', { runId, err: error });
+    }
+  }
+}

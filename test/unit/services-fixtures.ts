@@ -1,0 +1,174 @@
+/**
+ * The services on a temporary SQLite database, without the HTTP stack: real datasets, sessions, models and training
+ * (queries, commands, runner, progress), with the worker pool and the job queue replaceable per test.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Piscina } from 'piscina';
+import { loadConfig, type AppConfig } from '../../src/config.js';
+import { openDatabase, type DbHandle } from '../../src/db/client.js';
+import { createLogger } from '../../src/logger.js';
+import runTask, { type WorkerTask } from '../../src/ml/worker.js';
+import { DatasetService } from '../../src/services/datasets.js';
+import type { JobExecutor, JobQueue } from '../../src/services/job-queue.js';
+import { ModelStore } from '../../src/services/models.js';
+import { createInMemoryProgressBus, type ProgressBus } from '../../src/services/progress-bus.js';
+import { SessionService } from '../../src/services/sessions.js';
+import { createTraining, type Training } from '../../src/services/training/index.js';
+
+export type Pool = Pick<Piscina, 'run'>;
+
+/** Runs every task in this thread with the real worker function (a small decision tree trains in milliseconds). */
+export const inProcessPool: Pool = {
+  run: (task: WorkerTask) => runTask(task),
+};
+
+/** A queue that only records: the test runs the executor itself, when it wants. */
+export class ManualQueue implements JobQueue {
+  readonly queued: string[] = [];
+  readonly running = new Map<string, AbortController>();
+  constructor(readonly execute: JobExecutor) {}
+  enqueue(runId: string): void {
+    if (!this.queued.includes(runId)) this.queued.push(runId);
+  }
+  remove(runId: string): boolean {
+    const index = this.queued.indexOf(runId);
+    if (index === -1) return false;
+    this.queued.splice(index, 1);
+    return true;
+  }
+  abort(runId: string): boolean {
+    const controller = this.running.get(runId);
+    controller?.abort();
+    return controller !== undefined;
+  }
+  position(runId: string): number | null {
+    const index = this.queued.indexOf(runId);
+    return index === -1 ? null : index + 1;
+  }
+  isRunning(runId: string): boolean {
+    return this.running.has(runId);
+  }
+  counts() {
+    return { queued: this.queued.length, running: this.running.size };
+  }
+  close(): Promise<void> {
+    for (const controller of this.running.values()) controller.abort();
+    return Promise.resolve();
+  }
+  /** Takes the run out of the queue and trains it to its end. */
+  async runNext(): Promise<string> {
+    const runId = this.queued.shift();
+    if (runId === undefined) throw new Error('nothing queued');
+    const controller = new AbortController();
+    this.running.set(runId, controller);
+    try {
+      await this.execute(runId, controller.signal);
+    } finally {
+      this.running.delete(runId);
+    }
+    return runId;
+  }
+}
+
+export interface ServicesUnderTest {
+  dir: string;
+  config: AppConfig;
+  handle: DbHandle;
+  datasets: DatasetService;
+  sessions: SessionService;
+  models: ModelStore;
+  bus: ProgressBus;
+  training: Training;
+  queue: ManualQueue | null;
+  /** Training again on the same database (a restart). */
+  restart(options?: { pool?: Pool }): Training & { queue: ManualQueue };
+  close(): Promise<void>;
+}
+
+export function createServicesUnderTest(
+  options: { pool?: Pool; manualQueue?: boolean; env?: Record<string, string> } = {},
+): ServicesUnderTest {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exoplanet-services-'));
+  const config = loadConfig(
+    {
+      NODE_ENV: 'test',
+      DATABASE_PATH: path.join(dir, 'test.db'),
+      UPLOAD_DIR: path.join(dir, 'uploads'),
+      ...options.env,
+    },
+    dir,
+  );
+  const logger = createLogger('silent');
+  const handle = openDatabase(config.databasePath);
+  const datasets = new DatasetService(handle.db, config, logger);
+  const sessions = new SessionService(handle.db, datasets);
+  const models = new ModelStore(handle.db, { cacheBytes: 1e6 });
+  const bus = createInMemoryProgressBus();
+  let queue: ManualQueue | null = null;
+  const build = (pool: Pool, manual: boolean): { training: Training; manual: ManualQueue | null } => {
+    let made: ManualQueue | null = null;
+    const training = createTraining({
+      db: handle.db,
+      sessions,
+      datasets,
+      models,
+      bus,
+      pool,
+      logger,
+      concurrency: 1,
+      threads: 1,
+      ...(manual && {
+        createQueue: (_concurrency: number, execute: JobExecutor) => (made = new ManualQueue(execute)),
+      }),
+    });
+    return { training, manual: made };
+  };
+  const first = build(options.pool ?? inProcessPool, options.manualQueue ?? false);
+  const { training } = first;
+  queue = first.manual;
+  const trainings = [training];
+  return {
+    dir,
+    config,
+    handle,
+    datasets,
+    sessions,
+    models,
+    bus,
+    training,
+    get queue() {
+      return queue;
+    },
+    restart(restartOptions = {}) {
+      const again = build(restartOptions.pool ?? inProcessPool, true);
+      trainings.push(again.training);
+      if (!again.manual) throw new Error('a restart has a manual queue');
+      return { ...again.training, queue: again.manual };
+    },
+    close: async () => {
+      for (const each of trainings) await each.close();
+      handle.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A small two-class upload (120 rows) that any model trains on quickly. */
+export async function uploadSmallDataset(datasets: DatasetService): Promise<string> {
+  const rows = Array.from({ length: 120 }, (_, i) => `${(i % 2) * 5 + (i % 7) / 7},${i % 11},${i % 2 ? 'yes' : 'no'}`);
+  const dataset = await datasets.upload({
+    file: new File([`a,b,label\n${rows.join('\n')}\n`], 'small.csv'),
+    labelColumn: 'label',
+  });
+  return dataset.id;
+}
+
+/** A session on the small upload with a decision tree. */
+export async function readySession(services: ServicesUnderTest): Promise<string> {
+  const datasetId = await uploadSmallDataset(services.datasets);
+  const session = services.sessions.create();
+  await services.sessions.configure({ sessionId: session.id, datasetId, modelType: 'decision_tree' });
+  return session.id;
+}
