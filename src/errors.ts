@@ -3,7 +3,7 @@
  * AppError) and src/http/graphql-errors.ts (its GraphQL mapping). They now build AppErrors, so every layer's
  * expected errors reach the edge as one type. This file goes away once nothing imports it.
  */
-import { AppError, isErrorCode, type AppErrorDetails, type ErrorCode } from './domain/errors.js';
+import { AppError, type AppErrorDetails, type ErrorCode } from './domain/errors.js';
 
 export type { ErrorCode } from './domain/errors.js';
 export { RETRY_AFTER_SECONDS, badInput, conflict, databaseBusy, notFound } from './domain/errors.js';
@@ -19,22 +19,5 @@ export function isDatabaseBusy(error: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 
-/**
- * Transition: the pure layers' old error classes (DataError, HyperparameterError, NasaTableMissingError) carry a code
- * and a field as own properties, or in `cause` after a worker thread; read as an AppError until they are AppErrors.
- */
-export function toAppError(error: unknown): AppError | null {
-  if (error instanceof AppError) return error;
-  if (!(error instanceof Error)) return null;
-  const fields = (typeof error.cause === 'object' && error.cause !== null ? error.cause : error) as {
-    code?: unknown;
-    field?: unknown;
-    allowed?: unknown;
-  };
-  if (!isErrorCode(fields.code)) return null;
-  return new AppError(fields.code, error.message, {
-    ...(typeof fields.field === 'string' && { field: fields.field }),
-    ...(typeof fields.allowed === 'string' && { allowed: fields.allowed }),
-    ...(Array.isArray(fields.allowed) && { allowed: fields.allowed.map(String) }),
-  });
-}
+/** The AppError `error` is or carries across a worker thread, else null (src/http/graphql-errors.ts appErrorOf). */
+export { appErrorOf as toAppError } from './http/graphql-errors.js';

@@ -8,7 +8,7 @@
 import type { GraphQLError } from 'graphql';
 import { createGraphQLError, maskError as defaultMaskError, type Plugin } from 'graphql-yoga';
 import { AppError, databaseBusy, fromWorkerError, uploadTooLarge, type ErrorCode } from '../domain/errors.js';
-import { isDatabaseBusy, toAppError as legacyCodedError } from '../errors.js';
+import { isDatabaseBusy } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { GraphQLContext } from './context.js';
 
@@ -35,8 +35,7 @@ export function isGraphQLError(value: unknown): value is GraphQLError {
 /** The application error `error` is, or carries across a worker thread; null for anything unexpected. */
 export function appErrorOf(error: unknown): AppError | null {
   const restored = fromWorkerError(error);
-  // Transition: errors of the pure layers not yet converted to AppError (see src/errors.ts).
-  return restored instanceof AppError ? restored : legacyCodedError(restored);
+  return restored instanceof AppError ? restored : null;
 }
 
 /** The one mapping AppError → GraphQL error; `located` (the error graphql-js wrapped it in) gives path and locations. */

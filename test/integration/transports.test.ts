@@ -57,7 +57,7 @@ function overWs(query: string, requestId: string): Promise<Answer> {
   }
   const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocketWithRequestId, retryAttempts: 0 });
   return new Promise<Answer>((resolve, reject) => {
-    let answer: FormattedExecutionResult = {};
+    let answer: FormattedExecutionResult<Record<string, unknown>, unknown> = {};
     client.subscribe(
       { query },
       {

@@ -94,6 +94,7 @@ describe('GraphiQL page', () => {
       getItem: (k: string) => store.get(k) ?? null,
       setItem: (k: string, v: string) => void store.set(k, v),
     };
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- runs the page's own inline script, as a browser would
     const run = new Function('localStorage', script ?? '') as (storage: typeof localStorage) => void;
     run(localStorage);
     expect(store.get('graphiql:variables')).toBe(GRAPHIQL_EXAMPLE_VARIABLES);

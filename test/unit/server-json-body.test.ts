@@ -1,6 +1,7 @@
 /**
- * server.ts reads small JSON bodies itself and hands yoga the parsed object (a fast path for `predict`). yoga must
- * answer exactly as when it read the stream: the expected answers below are yoga's own, recorded before the fast path.
+ * src/http/server.ts reads small JSON bodies itself and hands yoga the parsed object (a fast path for `predict`).
+ * yoga must answer exactly as when it read the stream: the expected answers below are yoga's own, recorded before the
+ * fast path.
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -16,7 +17,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server?.stop();
+  await server.stop();
 });
 
 interface Answer {
