@@ -8,7 +8,7 @@
 import type { GraphQLError } from 'graphql';
 import { createGraphQLError, maskError as defaultMaskError, type Plugin } from 'graphql-yoga';
 import { AppError, databaseBusy, fromWorkerError, uploadTooLarge, type ErrorCode } from '../domain/errors.js';
-import { isDatabaseBusy } from '../errors.js';
+import { isDatabaseBusy } from '../db/errors.js';
 import type { Logger } from '../logger.js';
 import type { GraphQLContext } from './context.js';
 

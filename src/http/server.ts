@@ -8,8 +8,10 @@ import type { AppConfig } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createServices, type Services } from '../services/container.js';
 import { createRestHandler } from '../rest/router.js';
+import { requestBodyTooLarge } from '../domain/errors.js';
 import { createGraphQLApp, GRAPHQL_PATH, type Yoga } from './graphql-app.js';
 import { corsOriginFor } from './cors.js';
+import { GRAPHQL_HTTP_STATUS } from './graphql-errors.js';
 import { PARSED_JSON_MAX_BYTES, isJsonContentType, preparsedBody } from './json-body.js';
 import { REQUEST_ID_HEADER, assignRequestId } from './request-id.js';
 import { attachGraphQLWebSocket } from './websocket.js';
@@ -53,17 +55,9 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
       const length = Number(req.headers['content-length'] ?? 0);
       // Refuse an oversized body before yoga buffers it (yoga reads multipart requests whole).
       if (length > config.maxUploadBytes + 1024 * 1024) {
-        res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-        res.end(
-          JSON.stringify({
-            errors: [
-              {
-                message: `The request body is larger than MAX_UPLOAD_MB (${config.maxUploadBytes / 1024 / 1024} MB).`,
-                extensions: { code: 'PAYLOAD_TOO_LARGE' },
-              },
-            ],
-          }),
-        );
+        const { message, code } = requestBodyTooLarge(config.maxUploadBytes);
+        res.writeHead(GRAPHQL_HTTP_STATUS[code], { 'content-type': 'application/json', connection: 'close' });
+        res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
         req.resume();
         return;
       }
