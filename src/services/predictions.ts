@@ -5,10 +5,11 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import { asc, desc, eq, inArray } from 'drizzle-orm';
 import type { Piscina } from 'piscina';
 import type { Db } from '../db/client.js';
 import { predictionRows, predictions, type PredictionRow } from '../db/schema.js';
+import { jsonArrayElement } from '../db/sql.js';
 import type { AppConfig } from '../config.js';
 import { badInput, conflict, notFound, uploadTooLarge } from '../domain/errors.js';
 import type { PredictionSummary } from '../domain/prediction.js';
@@ -229,7 +230,7 @@ export class PredictionService {
           'sortByClass',
           batch.classes,
         );
-      const probability = sql`json_extract(${predictionRows.probabilities}, ${`$[${index}]`})`;
+      const probability = jsonArrayElement(predictionRows.probabilities, index);
       order =
         query.ascending === true
           ? [asc(probability), asc(predictionRows.rowIndex)]
