@@ -76,34 +76,43 @@ function colourScale(labels: readonly string[]): Plot.ScaleOptions {
   return { type: 'ordinal', domain: [...labels], range: labels.map(classColour) };
 }
 
-/** A legend drawn as marks in the top-left or bottom-right corner of the frame (kept inside the SVG). */
+type LegendPlace = 'top-left' | 'bottom-right' | 'above';
+
+/**
+ * A legend drawn as marks (kept inside the SVG): in the top-left or bottom-right corner of the frame, or 'above' it,
+ * right-aligned in the top margin (give the chart legendMargin(items) of margin then).
+ */
 function legendMarks(
   items: readonly { text: string; colour: string }[],
-  corner: 'top-left' | 'bottom-right',
+  place: LegendPlace,
   facet?: 'super',
 ): Plot.Markish[] {
+  const anchor = place === 'above' ? 'top-right' : place;
+  const left = place === 'top-left';
   return items.flatMap((item, i) => {
-    const dy = corner === 'top-left' ? 8 + i * 15 : -8 - (items.length - 1 - i) * 15;
-    const dx = corner === 'top-left' ? 8 : -8;
+    const dy =
+      place === 'top-left'
+        ? 8 + i * 15
+        : place === 'above'
+          ? -10 - (items.length - 1 - i) * 15
+          : -8 - (items.length - 1 - i) * 15;
+    const dx = left ? 8 : place === 'above' ? 0 : -8;
     return [
-      Plot.dot([0], {
-        frameAnchor: corner,
-        dx: corner === 'top-left' ? dx + 4 : dx - 4,
-        dy,
-        r: 4,
-        fill: item.colour,
-        facet,
-      }),
+      Plot.dot([0], { frameAnchor: anchor, dx: left ? dx + 4 : dx - 4, dy, r: 4, fill: item.colour, facet }),
       Plot.text([item.text], {
-        frameAnchor: corner,
-        dx: corner === 'top-left' ? dx + 12 : dx - 12,
+        frameAnchor: anchor,
+        dx: left ? dx + 12 : dx - 12,
         dy,
-        textAnchor: corner === 'top-left' ? 'start' : 'end',
+        textAnchor: left ? 'start' : 'end',
         fontSize: 11,
         facet,
       }),
     ];
   });
+}
+
+function legendMargin(count: number): number {
+  return 22 + count * 15;
 }
 
 /** Plot.plot without figure wrapping: always one <svg>. */
@@ -141,8 +150,8 @@ export function lossChart(
   const present = SERIES.filter((s) => points.some((p) => p.series === s.name));
   return render(
     {
-      height: 260,
-      marginTop: 16,
+      height: 260 + legendMargin(3),
+      marginTop: legendMargin(3),
       x: { label: stepLabel, grid: true, domain: history.length > 0 ? undefined : [0, 1] },
       y: { label: 'value', grid: true, zero: true },
       color: { type: 'ordinal', domain: present.map((s) => s.name), range: present.map((s) => s.colour) },
@@ -154,7 +163,7 @@ export function lossChart(
         ),
         ...legendMarks(
           present.map((s) => ({ text: s.name, colour: s.colour })),
-          'top-left',
+          'above',
         ),
       ],
     },
@@ -220,8 +229,8 @@ export function curveChart(
   });
   return render(
     {
-      height: 360,
-      aspectRatio: undefined,
+      height: 360 + (kind === 'pr' ? legendMargin(curves.length) : 0),
+      marginTop: kind === 'pr' ? legendMargin(curves.length) : undefined,
       x: { label: kind === 'roc' ? 'false-positive rate' : 'recall', domain: [0, 1], grid: true },
       y: { label: kind === 'roc' ? 'true-positive rate' : 'precision', domain: [0, 1], grid: true },
       color: colourScale(labels),
@@ -236,7 +245,7 @@ export function curveChart(
             )
           : null,
         Plot.line(curvePoints(curves), { x: 'x', y: 'y', stroke: 'label', strokeWidth: 2, curve: 'step-after' }),
-        ...legendMarks(legend, kind === 'roc' ? 'bottom-right' : 'top-left'),
+        ...legendMarks(legend, kind === 'roc' ? 'bottom-right' : 'above'),
       ],
     },
     chart,

@@ -7,7 +7,8 @@ header h1{font-size:1.15rem;margin:0}header nav{display:flex;gap:1rem;flex-wrap:
 main{max-width:1280px;margin:0 auto;padding:1rem}
 section.card{overflow-x:auto;background:white;border:1px solid var(--line);border-radius:8px;padding:1rem 1.2rem;margin-bottom:1rem}
 section.card>h2{margin:0 0 .6rem;font-size:1.15rem}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,420px),1fr));gap:1rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,420px),1fr));gap:1rem;align-items:start}
+.wide{grid-column:1/-1}
 .row{display:flex;gap:.75rem;flex-wrap:wrap;align-items:end}
 label{display:flex;flex-direction:column;gap:.15rem;font-size:.9rem;font-weight:600}
 label.check{flex-direction:row;align-items:center;font-weight:400;gap:.35rem}
@@ -33,6 +34,8 @@ figcaption a{font-weight:400;font-size:.8rem}
 .drop{border:2px dashed #94a3b8;border-radius:6px;padding:.8rem;text-align:center;color:var(--muted)}.drop.over{border-color:var(--accent);background:#f0fdfa}
 .pills{display:flex;gap:.4rem;flex-wrap:wrap}.pill{background:#f1f5f9;border-radius:99px;padding:.05rem .55rem;font-size:.8rem}
 .hidden{display:none}
+select{max-width:100%}
+@media (max-width:600px){header{position:static}main{padding:.5rem}section.card{padding:.8rem}}
 `;
 
 export function dashboardPage(): string {

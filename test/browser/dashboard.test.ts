@@ -101,8 +101,19 @@ function foreignRequests(): string[] {
   return requests.filter((url) => !url.startsWith('data:') && new URL(url).origin !== origin);
 }
 
-async function screenshot(name: string): Promise<void> {
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+/** A screenshot of one view (its section), or of the viewport: for review and for the README. */
+async function screenshot(name: string, section?: string): Promise<void> {
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  const target = section ? await page.$(section) : null;
+  if (!target) {
+    await page.screenshot({ path: file });
+    return;
+  }
+  // The sticky header would cover the top of a section scrolled into view.
+  const unstick = () => document.querySelector('header')?.style.setProperty('position', 'static');
+  await page.evaluate(unstick);
+  await target.screenshot({ path: file });
+  await page.evaluate(() => document.querySelector('header')?.style.removeProperty('position'));
 }
 
 const text = (selector: string) => page.$eval(selector, (e) => (e as HTMLElement).innerText);
@@ -158,7 +169,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_KEPLER)('the dashboard in headless Chromiu
       reached = await page.evaluate(() => document.activeElement?.id === 'start');
     }
     expect(reached).toBe(true);
-    await screenshot('dashboard-train');
+    await screenshot('dashboard-train', '#train');
   });
 
   it('trains Kepler with a random forest and draws the live curve as events arrive', async () => {
@@ -220,7 +231,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_KEPLER)('the dashboard in headless Chromiu
     );
     expect(await page.$eval('#live-chart', (c) => (c as HTMLElement).dataset.kind)).toBe('pace');
     expect(await page.$eval('#live-chart svg', (svg) => svg.getAttribute('aria-label'))).toBe('Training pace');
-    await screenshot('dashboard-live');
+    await screenshot('dashboard-live', '#live');
   });
 
   it('shows each result chart with the numbers the API returns', async () => {
@@ -265,7 +276,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_KEPLER)('the dashboard in headless Chromiu
     expect(await page.$$eval('#runs tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.runId))).toEqual([
       runId,
     ]);
-    await screenshot('dashboard-results');
+    await screenshot('dashboard-results', '#results');
   });
 
   it('ranks the candidates and explains one as a waterfall', async () => {
@@ -314,7 +325,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_KEPLER)('the dashboard in headless Chromiu
     const base = Number(/base value (-?[\d.]+)/.exec(summary)?.[1]);
     const output = Number(/output (-?[\d.]+)/.exec(summary)?.[1]);
     expect(Number.isFinite(base) && Number.isFinite(output)).toBe(true);
-    await screenshot('dashboard-candidates');
+    await screenshot('dashboard-candidates', '#use');
   });
 
   it('predicts and explains a pasted row', async () => {
@@ -378,7 +389,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_KEPLER)('the dashboard in headless Chromiu
     expect(compared).toContain('random_forest');
     expect(compared).toContain('xgboost');
     expect(compared).toContain(trainingRun?.metrics?.macroF1?.toFixed(3));
-    await screenshot('dashboard-history');
+    await screenshot('dashboard-history', '#history');
     // Back to the forest's results for the tests below.
     await page.click(`#runs tr[data-run-id="${runId}"] button`);
     await page.waitForFunction((id) => document.getElementById('results')?.dataset.runId === id, {}, runId);
@@ -439,7 +450,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_KEPLER)('the dashboard in headless Chromiu
   });
 
   it('uploads a CSV by file choice and shows why a bad one is refused', async () => {
-    const input = await page.$('#upload-file');
+    const input = await page.$('input#upload-file');
     if (!input) throw new Error('no file input');
     await input.uploadFile(path.resolve('examples/kepler-sample.csv'));
     await page.waitForFunction(() => document.querySelector('#upload-message')?.textContent.includes('rows'), {

@@ -20,10 +20,16 @@ export interface ResultsView {
   show(runId: string): Promise<RunResults | null>;
 }
 
-function figure(runId: string, name: PlotName, title: string, chart: SVGSVGElement | HTMLElement): HTMLElement {
+function figure(
+  runId: string,
+  name: PlotName,
+  title: string,
+  chart: SVGSVGElement | HTMLElement,
+  wide = false,
+): HTMLElement {
   return h(
     'figure',
-    { id: `chart-${name}`, 'data-chart': name },
+    { id: `chart-${name}`, 'data-chart': name, class: wide ? 'wide' : null },
     h(
       'figcaption',
       {},
@@ -156,6 +162,7 @@ export function resultsView(): ResultsView {
             'importance',
             'Feature importance',
             importanceChart(run.featureImportance, { document, width: Math.min(900, (body.clientWidth || 900) - 10) }),
+            true,
           )
         : null,
     ];

@@ -30,7 +30,8 @@ export interface UseView {
 function idText(ids: unknown): string {
   if (typeof ids !== 'object' || ids === null) return '';
   return Object.values(ids as Record<string, unknown>)
-    .map((v) => String(v))
+    .filter((v): v is string | number => (typeof v === 'string' && v !== '') || typeof v === 'number')
+    .map(String)
     .join(' · ');
 }
 
@@ -121,6 +122,8 @@ export function useView(ctx: AppContext): UseView {
       if (!raw) throw new Error(`The row ${idText(row.ids)} was not found in ${batch.datasetId}.`);
       const label = batch.classes.includes('planet') ? 'planet' : row.label;
       const { explain } = await request(ExplainQuery, { runId: run.id, row: raw, label });
+      // The row's features go to "Predict a row", to try other values.
+      pasted.value = JSON.stringify(Object.fromEntries((run.features ?? []).map((f) => [f, raw[f] ?? null])), null, 1);
       renderExplanation(
         explanation,
         `Why ${idText(row.ids)} scores ${pct(row.probabilities.find((p) => p.label === label)?.probability)} ${label}`,
