@@ -7,7 +7,6 @@
  * Same data as bench:ml (physics features, grouped stratified split 70/10/20, seed 42). Wall-clock, noisy.
  */
 import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RandomForestClassifier } from 'ml-random-forest';
 import { validateHyperparameters } from '../src/ml/catalog.js';
@@ -25,7 +24,6 @@ import { takeLabels, takeRows, type Hyperparameters, type Matrix } from '../src/
 import { NASA_DIR } from '../test/fixtures/nasa.js';
 
 const HERE = fileURLToPath(import.meta.url);
-const REPO = path.resolve(path.dirname(HERE), '..');
 const nasaDir = NASA_DIR;
 const limitIndex = process.argv.indexOf('--limit');
 const limitSeconds = limitIndex === -1 ? 120 : Number(process.argv[limitIndex + 1]);

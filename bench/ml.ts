@@ -53,7 +53,7 @@ const TARGETS = { predictMs: 50, rssMb: 600 };
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   if (i === -1) return undefined;
-  const value = process.argv[i + 1];
+  const value = process.argv.at(i + 1);
   if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value`);
   return value;
 }
@@ -471,7 +471,8 @@ for (const mission of missions) {
   console.log('-'.repeat(header.length));
   const predictLines: string[] = [];
   for (const pairing of pairings) {
-    const our = ours.get(pairing.model)!;
+    const our = ours.get(pairing.model);
+    if (!our) throw new Error(`no result for ${pairing.model}`);
     const ourFit = median(our.fitSeconds);
     const ourF1 = our.scores.map((s) => s.macroF1);
     let predictPrinted = false;

@@ -166,7 +166,9 @@ async function withAutocannon(job: LoadJob): Promise<LatencyReport> {
         duration: job.durationS,
       },
       (error: unknown, done: autocannon.Result) => {
-        error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(done);
+        if (error instanceof Error) reject(error);
+        else if (error) reject(new Error('autocannon failed'));
+        else resolve(done);
       },
     );
     // Autocannon's histogram keeps whole milliseconds: take the exact response times from its events.
@@ -191,7 +193,7 @@ if (process.argv.includes(LOAD_FLAG)) {
   process.once('message', (job: LoadJob) => {
     void (async () => {
       const reports = [await openLoop(job), await withAutocannon(job)];
-      process.send!(reports, () => process.exit(0));
+      process.send?.(reports, () => process.exit(0));
     })();
   });
 } else {
@@ -337,7 +339,8 @@ async function main(): Promise<void> {
     ['xgboost', { n_estimators: 100 }, 'xgboost 100 rounds'],
   ] as const) {
     const predictor = await train(modelType, hyperparameters);
-    const ensemble = treeEnsembleOf(predictor.model)!;
+    const ensemble = treeEnsembleOf(predictor.model);
+    if (!ensemble) throw new Error('not a tree model');
     const nodes = ensemble.trees.reduce((a, t) => a + t.feature.length, 0);
     predictor.explain(rows[0]);
     const X = predictor.preprocessor.transform(featureMatrix(kepler, predictor.features));

@@ -54,9 +54,7 @@ function loadKepler(path: string | undefined): { X: Matrix; y: Int32Array; featu
   const rows = parsed.data.filter((r) => r.koi_disposition in LABELS);
   const data = new Float64Array(rows.length * features.length);
   rows.forEach((r, i) => {
-    features.forEach(
-      (c, j) => (data[i * features.length + j] = r[c] === '' || r[c] === undefined ? NaN : Number(r[c])),
-    );
+    features.forEach((c, j) => (data[i * features.length + j] = r[c] === '' ? NaN : Number(r[c])));
   });
   return {
     X: matrix(rows.length, features.length, data),
@@ -125,7 +123,8 @@ async function run(
     predictMs = Math.min(predictMs, cpuSeconds(c1) * 1000);
   }
   const f1 = macroF1(model.predictProba(Xte), yte, 3);
-  const ensemble = treeEnsembleOf(model)!;
+  const ensemble = treeEnsembleOf(model);
+  if (!ensemble) throw new Error('not a tree model');
   const row = Xte.data.subarray(0, Xte.cols);
   treeShap(ensemble, row, 2);
   const c2 = process.cpuUsage();
@@ -133,11 +132,10 @@ async function run(
   for (let i = 0; i < nShap; i++) treeShap(ensemble, Xte.data.subarray(i * Xte.cols, (i + 1) * Xte.cols), 2);
   const shapMs = (cpuSeconds(c2) * 1000) / nShap;
   const row0 = Xte.data.subarray(0, Xte.cols);
-  let alg2Ms = Infinity;
   if (process.env.ALG2) {
     const t3 = performance.now();
     const a = treeShapAlgorithm2(ensemble, row0, 2).contributions;
-    alg2Ms = performance.now() - t3;
+    const alg2Ms = performance.now() - t3;
     const b = treeShap(ensemble, row0, 2).contributions;
     console.log(
       `  algorithm 2: ${alg2Ms.toFixed(1)} ms/row, max |diff| vs linear ${Math.max(...a.map((v, i) => Math.abs(v - b[i]))).toExponential(2)}`,
@@ -151,8 +149,8 @@ async function run(
     for (const t of ensemble.trees) {
       const st = [0, 0];
       while (st.length) {
-        const d = st.pop()!,
-          n = st.pop()!;
+        const d = st.pop() ?? 0,
+          n = st.pop() ?? 0;
         if (t.feature[n] < 0) {
           leafDepthSum += d;
           leaves++;

@@ -197,8 +197,8 @@ export function evaluate(
   // Averages follow scikit-learn's defaults: classes present in y_true or y_pred, 0/0 counted as 0.
   const macro = averageOver(perClass, (m) => (m.f1 !== null ? 1 : 0));
   const weighted = averageOver(perClass, (m) => m.support);
-  const present = perClass.filter((m) => m.recall !== null);
-  const balancedAccuracy = present.length ? mean(present.map((m) => m.recall!)) : null;
+  const recalls = perClass.flatMap((m) => (m.recall === null ? [] : [m.recall]));
+  const balancedAccuracy = recalls.length ? mean(recalls) : null;
 
   let logLossSum = 0;
   let brierSum = 0;
@@ -390,7 +390,8 @@ function calibration(
   if (n > 0) {
     ece = 0;
     for (const bin of topClass) {
-      if (bin.count > 0) ece += (bin.count / n) * Math.abs(bin.observed! - bin.meanPredicted!);
+      if (bin.count > 0 && bin.observed !== null && bin.meanPredicted !== null)
+        ece += (bin.count / n) * Math.abs(bin.observed - bin.meanPredicted);
     }
   }
   const perClass = classes.map((label, c) => {

@@ -6,13 +6,17 @@
  *   no importance, and if nothing dropped every share stays 0: no feature matters, none is made to.
  */
 
+function magnitude(value: number): number {
+  return Number.isFinite(value) ? Math.abs(value) : 0;
+}
+
 /** |value| as a share of the total |values| (non-finite values count 0); all zero → equal shares 1/d. */
 export function sharesOfMagnitude(values: ArrayLike<number>): Float64Array {
-  let total = 0;
-  for (let j = 0; j < values.length; j++) total += Number.isFinite(values[j]) ? Math.abs(values[j]) : 0;
   const out = new Float64Array(values.length);
-  for (let j = 0; j < values.length; j++)
-    out[j] = total > 0 ? (Number.isFinite(values[j]) ? Math.abs(values[j]) : 0) / total : 1 / values.length;
+  for (let j = 0; j < values.length; j++) out[j] = magnitude(values[j]);
+  let total = 0;
+  for (const v of out) total += v;
+  for (let j = 0; j < out.length; j++) out[j] = total > 0 ? out[j] / total : 1 / out.length;
   return out;
 }
 

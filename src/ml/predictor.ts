@@ -66,7 +66,8 @@ interface Clip {
 }
 
 function describeValue(value: unknown): string {
-  const text = typeof value === 'string' ? `"${value}"` : JSON.stringify(value);
+  // JSON.stringify answers undefined for undefined, functions and symbols.
+  const text = typeof value === 'string' ? `"${value}"` : (JSON.stringify(value) as string | undefined);
   return text === undefined ? String(value) : text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
@@ -105,13 +106,17 @@ export class Predictor {
         ? MISSIONS[mission].fixes.flatMap((fix) =>
             fix.columns
               .filter((c) => this.featureIndex.has(c))
-              .map((c) => ({ feature: this.featureIndex.get(c)!, min: fix.min, max: fix.max })),
+              .flatMap((c) => {
+                const feature = this.featureIndex.get(c);
+                return feature === undefined ? [] : [{ feature, min: fix.min, max: fix.max }];
+              }),
           )
         : [];
   }
 
   static async load(artifact: PipelineArtifact): Promise<Predictor> {
-    if (artifact.formatVersion !== 1) throw new Error(`unsupported pipeline format ${String(artifact.formatVersion)}`);
+    const version: unknown = artifact.formatVersion; // stored JSON: checked, not trusted
+    if (version !== 1) throw new Error(`unsupported pipeline format ${String(version)}`);
     const model = await loadModel(artifact.model);
     return new Predictor(artifact, model, Preprocessor.fromJSON(artifact.preprocessor));
   }
@@ -185,12 +190,7 @@ export class Predictor {
         data[r * cols + j] = value;
         present++;
         const range = ranges[j];
-        if (
-          range &&
-          Number.isFinite(range.min) &&
-          Number.isFinite(range.max) &&
-          (value < range.min || value > range.max)
-        ) {
+        if (Number.isFinite(range.min) && Number.isFinite(range.max) && (value < range.min || value > range.max)) {
           rowWarnings.push(`${feature} = ${value} is outside the training range [${range.min}, ${range.max}].`);
         }
       });
@@ -320,7 +320,7 @@ export class Predictor {
     const cols = this.artifact.features.length;
     const data = new Float64Array(rows.length * cols);
     rows.forEach((row, i) => {
-      row.forEach((v, j) => (data[i * cols + j] = v === null ? NaN : v));
+      row.forEach((v, j) => (data[i * cols + j] = v ?? NaN));
     });
     return { rows: rows.length, cols, data };
   }

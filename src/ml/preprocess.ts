@@ -74,7 +74,8 @@ export class Preprocessor {
   }
 
   static fromJSON(json: PreprocessorJSON): Preprocessor {
-    if (json.formatVersion !== 1) throw new Error(`unsupported preprocessor format ${String(json.formatVersion)}`);
+    const version: unknown = json.formatVersion; // stored JSON: checked, not trusted
+    if (version !== 1) throw new Error(`unsupported preprocessor format ${String(version)}`);
     const n = json.medians.length;
     if (json.means.length !== n || json.stds.length !== n || json.ranges.length !== n)
       throw new Error('preprocessor arrays differ in length');

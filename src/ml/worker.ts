@@ -54,7 +54,8 @@ async function gzipInSteps(text: string, onStep: (done: number, total: number) =
     const slice = input.subarray(step * GZIP_SLICE_BYTES, (step + 1) * GZIP_SLICE_BYTES);
     await new Promise<void>((resolve, reject) =>
       gzip.write(slice, (error) => {
-        error ? reject(error) : resolve();
+        if (error) reject(error);
+        else resolve();
       }),
     );
     onStep(step + 1, total);

@@ -462,7 +462,7 @@ export function resolveModelType(idOrAlias: string): ModelTypeId | null {
 
 export function getModelSpec(id: ModelTypeId): ModelSpec {
   const spec = MODEL_CATALOG.find((s) => s.id === id);
-  if (!spec) throw new RangeError(`unknown model type '${String(id)}'`);
+  if (!spec) throw new RangeError(`unknown model type '${id}'`);
   return spec;
 }
 

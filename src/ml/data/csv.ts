@@ -192,6 +192,7 @@ function firstDataLine(text: string): string | null {
 function rejectObviousNonCsv(headerLine: string): void {
   const first = headerLine.trimStart()[0];
   // JSON, HTML/XML or a control character at the start: clearly not a CSV header.
+  // eslint-disable-next-line no-control-regex -- control characters are what gives binary input away
   if (first === '{' || first === '[' || first === '<' || /[\x01-\x08\x0e-\x1f]/.test(headerLine)) {
     throw unsupportedMediaType('The file does not look like CSV (it starts like JSON, HTML or binary data); upload a CSV file.', 'file');
   }
@@ -201,8 +202,7 @@ function rejectObviousNonCsv(headerLine: string): void {
 export function detectDelimiter(headerLine: string): ',' | ';' | '\t' {
   const counts = [0, 0, 0];
   let inQuotes = false;
-  for (let i = 0; i < headerLine.length; i++) {
-    const ch = headerLine[i];
+  for (const ch of headerLine) {
     if (ch === '"') inQuotes = !inQuotes;
     else if (!inQuotes) {
       const k = DELIMITERS.indexOf(ch as (typeof DELIMITERS)[number]);

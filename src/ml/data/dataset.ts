@@ -103,7 +103,7 @@ export function nasaLabeledTableFromTable(mission: MissionId, parsed: Table): La
     if (!Object.hasOwn(spec.labelMap, raw)) continue;
     const nasaClass = spec.labelMap[raw];
     kept.push(row);
-    labels.push(classIndex.get(nasaClass)!);
+    labels.push(indexOf(classIndex, nasaClass));
   }
 
   const table: Table = { columns: parsed.columns, rows: kept };
@@ -196,7 +196,7 @@ export function customLabeledTable(table: Table, labelColumn?: string): LabeledT
     );
   }
   const classIndex = new Map(classes.map((name, i) => [name, i]));
-  const labels = Int32Array.from(rows, (row) => classIndex.get(row[labelIndex])!);
+  const labels = Int32Array.from(rows, (row) => indexOf(classIndex, row[labelIndex]));
   const kept: Table = { columns: table.columns, rows };
   const lt = finish({
     source: { kind: 'custom' },
@@ -255,7 +255,7 @@ export function binaryTask(lt: LabeledTable): LabeledTable {
     if (y !== fp && y !== planet) continue;
     rows.push(lt.table.rows[i]);
     labels.push(y === planet ? 1 : 0);
-    groups?.push(lt.groups![i]);
+    if (groups && lt.groups) groups.push(lt.groups[i]);
   }
   const result = finish({
     source: lt.source,
@@ -376,7 +376,7 @@ function finish(input: FinishInput): LabeledTable {
       : featureCandidates.filter((f) => isVetting(f));
 
   const counts = new Array<number>(classes.length).fill(0);
-  for (let i = 0; i < labels.length; i++) counts[labels[i]]++;
+  for (const label of labels) counts[label]++;
   return {
     source,
     table,
@@ -442,4 +442,11 @@ function compareLabels(a: string, b: string): number {
   if (xNum && yNum && x !== y) return x - y;
   if (xNum !== yNum) return xNum ? -1 : 1;
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The index of a class the map was built from (a missing one is a bug, not input). */
+function indexOf(classIndex: Map<string, number>, name: string): number {
+  const index = classIndex.get(name);
+  if (index === undefined) throw new RangeError(`class "${name}" is not in the class index`);
+  return index;
 }

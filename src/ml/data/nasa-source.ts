@@ -67,7 +67,7 @@ export function resolveNasaTable(dir: string, mission: MissionId, options: Resol
     const compressed = candidate.file.endsWith('.gz');
     const key = `${info.size}:${info.mtimeMs}`;
     let exported = exportDates.get(candidate.file);
-    if (!exported || exported.key !== key) {
+    if (exported?.key !== key) {
       exported = { key, value: readExportDate(candidate.file, compressed) ?? null };
       exportDates.set(candidate.file, exported);
     }

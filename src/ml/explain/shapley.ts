@@ -293,7 +293,7 @@ function checkInputs(row: Float64Array, background: Matrix, outputIndex: number,
 
 function residualOf(output: number, baseValue: number, contributions: Float64Array): number {
   let sum = 0;
-  for (let i = 0; i < contributions.length; i++) sum += contributions[i];
+  for (const c of contributions) sum += c;
   return output - baseValue - sum;
 }
 

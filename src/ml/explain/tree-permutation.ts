@@ -130,7 +130,6 @@ export function forestPermutationImportance(
   const baseSum = new Float64Array(rows * K);
   let maxNodes = 0;
   for (let t = 0; t < T; t++) maxNodes = Math.max(maxNodes, treeStart[t + 1] - treeStart[t]);
-  const leaf0 = new Int32Array(rows);
   for (let t = 0; t < T; t++) {
     const s = treeStart[t];
     for (let i = 0; i < rows; i++) {

@@ -7,7 +7,7 @@ import type { LogisticRegressionParams } from '../catalog.js';
 import type { FitOptions, HistoryPoint, Matrix, SerializedModel, TrainedClassifier } from '../types.js';
 import { throwIfAborted } from '../types.js';
 import { defineTrainer } from './define.js';
-import { lossAndAccuracy } from './step-metrics.js';
+import { historyOf, lossAndAccuracy } from './step-metrics.js';
 import {
   absoluteWeightImportance,
   fitSoftmaxRegression,
@@ -24,8 +24,9 @@ interface LogisticJson extends SerializedModel {
   numFeatures: number;
   coef: number[];
   intercept: number[];
-  iterations: number;
-  converged: boolean;
+  /** Absent in models saved by early versions. */
+  iterations?: number;
+  converged?: boolean;
   history: HistoryPoint[];
 }
 
@@ -131,7 +132,7 @@ export const logisticRegressionTrainer = defineTrainer('logistic_regression', {
     return new LogisticRegressionClassifier(
       params,
       model,
-      data.history ?? [],
+      historyOf(data.history),
       data.iterations ?? 0,
       data.converged ?? true,
     );

@@ -13,6 +13,7 @@ import type { HistoryPoint, Matrix, SerializedModel, TrainedClassifier } from '.
 import { throwIfAborted } from '../types.js';
 import { defineTrainer } from './define.js';
 import { fitLogisticWithHistory } from './linear.js';
+import { historyOf } from './step-metrics.js';
 import { softmaxRegressionProba, type SoftmaxRegressionModel } from './softmax-regression.js';
 
 export interface PcaProjection {
@@ -234,6 +235,6 @@ export const pcaTrainer = defineTrainer('pca', {
     };
     if (projection.components.length !== k * data.numFeatures || logistic.coef.length !== outputs * k)
       throw new Error('corrupt pca model');
-    return new PcaClassifier(params, projection, logistic, data.history ?? []);
+    return new PcaClassifier(params, projection, logistic, historyOf(data.history));
   },
 });

@@ -19,9 +19,9 @@ const TRAINERS: Record<ModelTypeId, ModelTrainer> = {
 };
 
 export function trainerFor(modelType: ModelTypeId): ModelTrainer {
-  const trainer = TRAINERS[modelType];
-  if (!trainer) throw new RangeError(`no trainer for model type '${String(modelType)}'`);
-  return trainer;
+  // A model type read from stored JSON may be anything.
+  if (!Object.hasOwn(TRAINERS, modelType)) throw new RangeError(`no trainer for model type '${modelType}'`);
+  return TRAINERS[modelType];
 }
 
 export function loadModel(json: SerializedModel): Promise<TrainedClassifier> {

@@ -68,14 +68,15 @@ export async function fitSoftmaxRegression(
       model.intercept[k] = theta[k * (d + 1) + d];
     }
   };
+  const { onIteration } = options;
   const result = await minimizeLbfgs(objective, new Float64Array(outputs * (d + 1)), {
     maxIter: Math.max(0, Math.floor(options.maxIter)),
     gradientTol: tol,
     signal: options.signal,
-    onIteration: options.onIteration
+    onIteration: onIteration
       ? (iteration, theta, _f, gradientNorm) => {
           unpack(theta);
-          options.onIteration!(iteration, objective.lastMeanLogLoss, gradientNorm, model);
+          onIteration(iteration, objective.lastMeanLogLoss, gradientNorm, model);
         }
       : undefined,
   });

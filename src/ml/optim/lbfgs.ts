@@ -208,6 +208,6 @@ function norm2(x: Float64Array): number {
 
 function normInf(x: Float64Array): number {
   let m = 0;
-  for (let p = 0; p < x.length; p++) m = Math.max(m, Math.abs(x[p]));
+  for (const v of x) m = Math.max(m, Math.abs(v));
   return m;
 }

@@ -12,7 +12,7 @@ import { Random } from '../../random.js';
 import type { HistoryPoint } from '../../types.js';
 import { throwIfAborted } from '../../types.js';
 import { defineTrainer } from '../define.js';
-import { lossAndAccuracy } from '../step-metrics.js';
+import { historyOf, lossAndAccuracy } from '../step-metrics.js';
 import { initTensorflow } from '../tf-backend.js';
 import { copyIntoModel, engineFromModel } from './engine.js';
 import {
@@ -127,14 +127,9 @@ export const neuralNetworkTrainer = defineTrainer('neural_network', {
     const bytes = Buffer.from(json.weightData, 'base64');
     const weightData = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     const handler: tfTypes.io.IOHandler = {
-      load: async () => ({ modelTopology: json.modelTopology, weightSpecs: json.weightSpecs, weightData }),
+      load: () => Promise.resolve({ modelTopology: json.modelTopology, weightSpecs: json.weightSpecs, weightData }),
     };
     const model = await tf.loadLayersModel(handler);
-    return new NeuralNetworkClassifier(
-      tf,
-      model,
-      { ...json, history: (json.history ?? []).map((point) => ({ ...point })) },
-      params,
-    );
+    return new NeuralNetworkClassifier(tf, model, { ...json, history: historyOf(json.history) }, params);
   },
 });

@@ -71,15 +71,15 @@ export interface NeuralNetworkJson extends SerializedModel {
 }
 
 export async function captureArtifacts(tf: Tf, model: tfTypes.LayersModel): Promise<tfTypes.io.ModelArtifacts> {
-  let captured: tfTypes.io.ModelArtifacts | null = null;
+  const handedOver: { artifacts?: tfTypes.io.ModelArtifacts } = {};
   await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      captured = artifacts;
-      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    tf.io.withSaveHandler((artifacts) => {
+      handedOver.artifacts = artifacts;
+      return Promise.resolve({ modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) });
     }),
   );
-  if (!captured) throw new Error('TensorFlow.js did not hand over the model artifacts');
-  return captured;
+  if (!handedOver.artifacts) throw new Error('TensorFlow.js did not hand over the model artifacts');
+  return handedOver.artifacts;
 }
 
 export function weightBuffer(tf: Tf, data: tfTypes.io.WeightData | undefined): ArrayBuffer {
@@ -201,7 +201,7 @@ export function buildModel(
       units: numClasses,
       inputShape,
       activation: 'softmax',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: layerSeed++ }),
+      kernelInitializer: tf.initializers.glorotUniform({ seed: layerSeed }),
       biasInitializer: 'zeros',
     }),
   );

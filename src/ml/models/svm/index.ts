@@ -16,7 +16,7 @@ import { Random } from '../../random.js';
 import type { HistoryPoint } from '../../types.js';
 import { throwIfAborted } from '../../types.js';
 import { defineTrainer } from '../define.js';
-import { lossAndAccuracy } from '../step-metrics.js';
+import { historyOf, lossAndAccuracy } from '../step-metrics.js';
 import { KernelColumns, gatherRows, resolveGamma, squaredNorms, type KernelSpec } from './kernels.js';
 import {
   FORMAT_VERSION,
@@ -236,6 +236,6 @@ export const svmTrainer = defineTrainer('svm', {
       importance: Float64Array.from(data.importance),
       trainRows: data.trainRows,
     };
-    return new SvmClassifier(params, state, data.history ?? []);
+    return new SvmClassifier(params, state, historyOf(data.history));
   },
 });

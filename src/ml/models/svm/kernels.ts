@@ -66,9 +66,11 @@ export class KernelColumns {
       return cached;
     }
     if (this.capacity < this.rows && this.recent.size >= this.capacity) {
-      const oldest = this.recent.keys().next().value!;
-      this.recent.delete(oldest);
-      this.columns[oldest] = undefined;
+      const oldest = this.recent.keys().next();
+      if (!oldest.done) {
+        this.recent.delete(oldest.value);
+        this.columns[oldest.value] = undefined;
+      }
     }
     const column = new Float32Array(this.rows);
     const { data, d, spec, norms } = this;

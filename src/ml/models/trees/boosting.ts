@@ -10,7 +10,8 @@ import { binColumns, fitBinMapper } from './binning.js';
 import { GradientTreeGrower } from './grow-gradient.js';
 import { PackedTrees, leafOf, serializedTreesOf, type TreeArrays } from './structure.js';
 import { sharesOfMagnitude } from '../../importance.js';
-import { checkMatrix, checkTrainingData, historyOf, makeYielder, numberArray } from './common.js';
+import { historyOf } from '../step-metrics.js';
+import { checkMatrix, checkTrainingData, makeYielder, numberArray } from './common.js';
 import type { XgboostParams } from '../../catalog.js';
 import { defineTrainer } from '../define.js';
 

@@ -1,5 +1,5 @@
 /** Small helpers shared by the tree models. */
-import type { HistoryPoint, Matrix } from '../../types.js';
+import type { Matrix } from '../../types.js';
 
 /** Lets pending messages (e.g. a cancellation) run between training steps, at most every `intervalMs`. */
 export function makeYielder(intervalMs = 20): () => Promise<void> {
@@ -24,22 +24,6 @@ export function checkTrainingData(X: Matrix, y: Int32Array, numClasses: number):
   for (let i = 0; i < y.length; i++) {
     if (y[i] < 0 || y[i] >= numClasses) throw new RangeError(`label ${y[i]} at row ${i} is outside [0, ${numClasses})`);
   }
-}
-
-/** History as plain JSON (no NaN/Infinity). */
-export function historyOf(value: unknown): HistoryPoint[] {
-  if (!Array.isArray(value)) return [];
-  const finite = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-  return value.map((p: Record<string, unknown>) => {
-    const point: HistoryPoint = { step: Number(p.step) };
-    const loss = finite(p.loss);
-    const valLoss = finite(p.valLoss);
-    const valAccuracy = finite(p.valAccuracy);
-    if (loss !== undefined) point.loss = loss;
-    if (valLoss !== undefined) point.valLoss = valLoss;
-    if (valAccuracy !== undefined) point.valAccuracy = valAccuracy;
-    return point;
-  });
 }
 
 export function numberArray(value: unknown, length: number, what: string): Float64Array {

@@ -13,7 +13,8 @@ import { binColumns, fitBinMapper } from './binning.js';
 import { growClassTree, type BinnedData, type ClassTreeParams, type GrownClassTree } from './grow.js';
 import { PackedTrees, serializedTreesOf } from './structure.js';
 import { sharesOfMagnitude } from '../../importance.js';
-import { checkMatrix, checkTrainingData, historyOf, makeYielder, numberArray } from './common.js';
+import { historyOf } from '../step-metrics.js';
+import { checkMatrix, checkTrainingData, makeYielder, numberArray } from './common.js';
 import type { DecisionTreeParams, MaxFeatures, RandomForestParams } from '../../catalog.js';
 import { defineTrainer } from '../define.js';
 import type { ForestWorkerData, TreeResult, WorkerMessage } from './forest-protocol.js';
@@ -147,7 +148,7 @@ async function growTrees(
   signal: AbortSignal | undefined,
   onTree: (done: number) => void,
 ): Promise<GrownClassTree[]> {
-  const results: GrownClassTree[] = new Array(n);
+  const results = new Array<GrownClassTree>(n);
   const growHere = (t: number): GrownClassTree =>
     growClassTree(workerData.data, workerData.y, workerData.numClasses, workerData.params, new Random(seeds[t]));
   if (extraThreads <= 0) {
@@ -166,17 +167,19 @@ async function growTrees(
   let next = 0;
   let done = 0;
   let settled = false;
-  let onAbort: (() => void) | null = null;
+  // Set once the promise below exists; removed in `finally`.
+  const abort: { listener?: () => void } = {};
   try {
     await new Promise<void>((resolve, reject) => {
       const fail = (error: unknown): void => {
         if (settled) return;
         settled = true;
-        reject(error);
+        reject(error instanceof Error ? error : new Error(String(error)));
       };
-      onAbort = () => {
+      const onAbort = () => {
         fail(new AbortError());
       };
+      abort.listener = onAbort;
       const finishOne = (t: number, grown: GrownClassTree): void => {
         if (settled) return;
         results[t] = grown;
@@ -239,7 +242,7 @@ async function growTrees(
     for (const w of workers) releaseWorker(w);
     workers.length = 0;
   } finally {
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
+    if (abort.listener) signal?.removeEventListener('abort', abort.listener);
     // Failed or cancelled: workers may be mid-tree, stop them.
     await Promise.all(workers.map((w) => w.terminate()));
   }

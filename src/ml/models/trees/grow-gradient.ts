@@ -100,8 +100,7 @@ export class GradientTreeGrower {
       for (let i = 0; i < this.histSize; i++) from[i] -= small[i];
       return;
     }
-    for (let j = 0; j < features.length; j++) {
-      const f = features[j];
+    for (const f of features) {
       for (let i = this.offsets[f] * 2, e = this.offsets[f + 1] * 2; i < e; i++) from[i] -= small[i];
     }
   }
@@ -138,8 +137,7 @@ export class GradientTreeGrower {
     // Compare raw child scores against this to skip a subtraction per candidate.
     let bestScore = MIN_SPLIT_LOSS_CHANGE + parentGain;
     let found = false;
-    for (let j = 0; j < features.length; j++) {
-      const f = features[j];
+    for (const f of features) {
       const nb = numBins[f];
       const o = offsets[f] * 2;
       const mG = hist[o + 2 * nb];
@@ -237,13 +235,14 @@ export class GradientTreeGrower {
     }
 
     while (nodes.length > 0) {
-      const node = nodes.pop()!;
-      const depth = ranges.pop()!;
-      const end = ranges.pop()!;
-      const start = ranges.pop()!;
-      const nodeH = sums.pop()!;
-      const nodeG = sums.pop()!;
-      const hist = hists.pop()!;
+      // The four stacks grow together, so each pop has a value.
+      const node = nodes.pop() ?? 0;
+      const depth = ranges.pop() ?? 0;
+      const end = ranges.pop() ?? 0;
+      const start = ranges.pop() ?? 0;
+      const nodeH = sums.pop() ?? 0;
+      const nodeG = sums.pop() ?? 0;
+      const hist = hists.pop() ?? null;
       if (hist === null) continue;
 
       const found = this.findSplit(hist, nodeG, nodeH, features);
@@ -327,7 +326,7 @@ export class GradientTreeGrower {
       if (builder.feature[id] >= 0) gainByFeature[builder.feature[id]] += builder.gain[id];
     const stack = [root];
     while (stack.length > 0) {
-      const id = stack.pop()!;
+      const id = stack.pop() ?? 0; // the loop condition guarantees a value
       if (builder.feature[id] >= 0) {
         stack.push(builder.left[id], builder.right[id]);
         continue;

@@ -135,10 +135,11 @@ export function growClassTree(
   const stack: number[] = [root, 0, inBag, 0];
 
   while (stack.length > 0) {
-    const depth = stack.pop()!;
-    const end = stack.pop()!;
-    const start = stack.pop()!;
-    const node = stack.pop()!;
+    // Entries are pushed four at a time, so each pop has a value.
+    const depth = stack.pop() ?? 0;
+    const end = stack.pop() ?? 0;
+    const start = stack.pop() ?? 0;
+    const node = stack.pop() ?? 0;
     const n = end - start;
     const w = builder.cover[node];
     const vBase = node * K;

@@ -115,7 +115,7 @@ export class TreeBuilder {
     const order: number[] = [];
     const stack = [0];
     while (stack.length > 0) {
-      const id = stack.pop()!;
+      const id = stack.pop() ?? 0; // the loop condition guarantees a value
       order.push(id);
       if (this.feature[id] >= 0) stack.push(this.right[id], this.left[id]);
     }

@@ -63,8 +63,9 @@ function depthOf(tree: FlatTree): number {
   let max = 0;
   const stack = [0, 0];
   while (stack.length > 0) {
-    const d = stack.pop()!;
-    const node = stack.pop()!;
+    // Entries are pushed two at a time, so each pop has a value.
+    const d = stack.pop() ?? 0;
+    const node = stack.pop() ?? 0;
     if (tree.feature[node] < 0) {
       if (d > max) max = d;
     } else stack.push(tree.left[node], d + 1, tree.right[node], d + 1);
@@ -76,8 +77,8 @@ function depthOf(tree: FlatTree): number {
 function addExpected(tree: FlatTree, numOutputs: number, scale: number, expected: Float64Array): void {
   const stack: number[] = [0, 1];
   while (stack.length > 0) {
-    const weight = stack.pop()!;
-    const node = stack.pop()!;
+    const weight = stack.pop() ?? 0;
+    const node = stack.pop() ?? 0;
     if (tree.feature[node] < 0) {
       if (tree.output >= 0) expected[tree.output] += scale * weight * tree.values[node];
       else for (let k = 0; k < numOutputs; k++) expected[k] += scale * weight * tree.values[node * tree.valueWidth + k];
