@@ -449,6 +449,27 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_KEPLER)('the dashboard in headless Chromiu
     await page.waitForFunction((id) => document.getElementById('results')?.dataset.runId === id, {}, runId);
   });
 
+  it('cancels a run from the page', async () => {
+    await page.select('#model', 'random_forest');
+    await page.$eval('input[name="n_estimators"]', (input) => {
+      input.value = '1000';
+    });
+    const shown = await page.$eval('#results', (r) => (r as HTMLElement).dataset.runId);
+    await page.click('#start');
+    await page.waitForFunction(() => document.querySelector<HTMLButtonElement>('button#cancel')?.disabled === false);
+    await page.waitForFunction(() => document.getElementById('live-status')?.dataset.status === 'RUNNING', {
+      timeout: 30_000,
+    });
+    await page.click('#cancel');
+    await page.waitForSelector('#live-status[data-status="CANCELLED"]', { timeout: 30_000 });
+    // The start button is back, the results still show the last succeeded run, the history lists the cancelled one.
+    await page.waitForFunction(() => document.querySelector<HTMLButtonElement>('button#start')?.disabled === false);
+    expect(await page.$eval('#results', (r) => (r as HTMLElement).dataset.runId)).toBe(shown);
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('#runs tbody tr')].some((r) => r.textContent.includes('CANCELLED')),
+    );
+  });
+
   it('uploads a CSV by file choice and shows why a bad one is refused', async () => {
     const input = await page.$('input#upload-file');
     if (!input) throw new Error('no file input');
