@@ -25,7 +25,6 @@ export class InMemoryJobQueue implements JobQueue {
   constructor(
     private readonly concurrency: number,
     private readonly execute: JobExecutor,
-    private readonly onPositionsChanged: (queued: readonly string[]) => void = () => {},
   ) {}
 
   enqueue(runId: string): void {
@@ -38,7 +37,6 @@ export class InMemoryJobQueue implements JobQueue {
     const index = this.queued.indexOf(runId);
     if (index === -1) return false;
     this.queued.splice(index, 1);
-    this.onPositionsChanged(this.queued);
     return true;
   }
 
@@ -70,9 +68,10 @@ export class InMemoryJobQueue implements JobQueue {
   }
 
   private pump(): void {
-    let started = false;
-    while (!this.closed && this.running.size < this.concurrency && this.queued.length > 0) {
-      const runId = this.queued.shift()!;
+    for (;;) {
+      if (this.closed || this.running.size >= this.concurrency) break;
+      const runId = this.queued.shift();
+      if (runId === undefined) break;
       const controller = new AbortController();
       const done = this.execute(runId, controller.signal)
         .catch(() => {
@@ -83,8 +82,6 @@ export class InMemoryJobQueue implements JobQueue {
           this.pump();
         });
       this.running.set(runId, { controller, done });
-      started = true;
     }
-    if (started) this.onPositionsChanged(this.queued);
   }
 }
