@@ -490,6 +490,24 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_KEPLER)('the dashboard in headless Chromiu
     // Chromium logs the refused upload's 400 as a console error: the only one expected in the journey.
     expect(consoleErrors.slice(errorsBefore)).toEqual([expect.stringContaining('status of 400')]);
     consoleErrors.splice(errorsBefore);
+    // Dropped on the drop zone, as a file dragged from the desktop.
+    const csv = fs.readFileSync('examples/kepler-sample.csv', 'utf8');
+    await page.evaluate((content) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([content], 'dropped.csv', { type: 'text/csv' }));
+      const zone = document.getElementById('drop');
+      zone?.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      zone?.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, csv);
+    await page.waitForFunction(
+      () => document.querySelector('#upload-message')?.textContent.startsWith('dropped.csv:'),
+      {
+        timeout: 20_000,
+      },
+    );
+    expect(await page.$eval('#dataset', (s) => (s as HTMLSelectElement).selectedOptions[0].textContent)).toContain(
+      'dropped.csv',
+    );
     await page.select('#dataset', 'kepler');
   });
 
