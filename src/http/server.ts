@@ -8,6 +8,7 @@ import type { AppConfig } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createServices, type Services } from '../services/container.js';
 import { createRestHandler } from '../rest/router.js';
+import { createDashboardHandler } from '../dashboard/handler.js';
 import { requestBodyTooLarge } from '../domain/errors.js';
 import { createGraphQLApp, GRAPHQL_PATH, type Yoga } from './graphql-app.js';
 import { corsOriginFor } from './cors.js';
@@ -35,6 +36,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   const corsOrigin = (origin: string | null) => corsOriginFor(config.corsOrigins, origin);
   const yoga = createGraphQLApp(config, services, logger, corsOrigin);
   const rest = createRestHandler({ yoga, config, logger, services, corsOrigin });
+  const dashboard = createDashboardHandler({ yoga, logError: (message, meta) => logger.error(message, meta) });
 
   const server = http.createServer((req, res) => {
     const pathname = (req.url ?? '/').split('?')[0];
@@ -82,6 +84,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
       void yoga(req, res);
       return;
     }
+    if (dashboard(req, res)) return; // /app and the run plots' SVG images (src/dashboard)
     void rest(req, res);
   });
   server.headersTimeout = 30_000;
