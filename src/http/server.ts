@@ -36,7 +36,12 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   const corsOrigin = (origin: string | null) => corsOriginFor(config.corsOrigins, origin);
   const yoga = createGraphQLApp(config, services, logger, corsOrigin);
   const rest = createRestHandler({ yoga, config, logger, services, corsOrigin });
-  const dashboard = createDashboardHandler({ yoga, logError: (message, meta) => logger.error(message, meta) });
+  const dashboard = createDashboardHandler({
+    yoga,
+    logError: (message, meta) => {
+      logger.error(message, meta);
+    },
+  });
 
   const server = http.createServer((req, res) => {
     const pathname = (req.url ?? '/').split('?')[0];
