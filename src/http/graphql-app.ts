@@ -15,7 +15,12 @@ import type { AppConfig } from '../config.js';
 import type { GraphQLContext } from './context.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 import { createErrorMasking, useUnexpectedErrorLogging } from './graphql-errors.js';
-import { rejectQueryLimit, useReasonForAbortedValidation, useRequestParseErrors } from './request-errors.js';
+import {
+  rejectQueryLimit,
+  useParseDepthGuard,
+  useReasonForAbortedValidation,
+  useRequestParseErrors,
+} from './request-errors.js';
 import { requestIdOfHeaders } from './request-id.js';
 import { useSharedSubscriptionExecution } from './shared-subscriptions.js';
 
@@ -74,6 +79,7 @@ export function createGraphQLApp(
       maxDepthPlugin({ n: 24, ignoreIntrospection: false, ...armor }),
       maxAliasesPlugin({ n: 30, ...armor }),
       costLimitPlugin({ maxCost: 20_000, ...armor }),
+      useParseDepthGuard(),
       useReasonForAbortedValidation(),
       useRequestParseErrors(),
       useUnexpectedErrorLogging(),

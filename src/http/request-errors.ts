@@ -50,6 +50,26 @@ export function useReasonForAbortedValidation(): Plugin {
 }
 
 /**
+ * graphql-js parses recursively: a value nested thousands of lists deep (`n_estimators: [[[…1…]]]`) overflows the
+ * stack, which would be masked as a 500. It is a document too deep to read: yoga then answers it as a syntax error
+ * (GRAPHQL_PARSE_FAILED, 400).
+ */
+export function useParseDepthGuard(): Plugin {
+  return {
+    onParse:
+      () =>
+      ({ result, replaceParseResult }) => {
+        if (result instanceof RangeError)
+          replaceParseResult(
+            createGraphQLError(
+              'The document is nested too deeply to read (lists or objects inside thousands of others).',
+            ),
+          );
+      },
+  };
+}
+
+/**
  * The request body, before GraphQL: a content type yoga has no parser for (XML, plain text) is a 415 with a JSON
  * body and a code instead of an empty one; a parser's own error without a code (a multipart `operations` or `map`
  * field that is not JSON) is a 400 BAD_REQUEST instead of a 200.

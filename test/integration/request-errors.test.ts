@@ -1,7 +1,7 @@
 /**
  * Requests refused before execution get a status, a code and a reason (issue 12, item 15): the depth, alias and cost
- * limits, a validation graphql-js gives up on, a content type /graphql does not read, multipart fields that are not
- * JSON. Limits answer as every validation error does under GraphQL over HTTP: 400 with
+ * limits, a validation graphql-js gives up on, a document nested too deep to parse, a content type /graphql does not
+ * read, multipart fields that are not JSON. Limits answer as every validation error does under GraphQL over HTTP: 400 with
  * `application/graphql-response+json`, 200 with plain `application/json`, GRAPHQL_VALIDATION_FAILED either way.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,6 +77,24 @@ describe('query limits', () => {
         },
       ]);
     }
+  });
+});
+
+describe('documents too deep to parse', () => {
+  it('a value nested 10,000 lists deep is a 400 GRAPHQL_PARSE_FAILED, not a masked 500', async () => {
+    const deep = `${'['.repeat(10_000)}1${']'.repeat(10_000)}`;
+    const answer = await query(
+      `mutation { configureSession(input: { sessionId: "ses_x", hyperparameters: { n_estimators: ${deep} } }) { id } }`,
+    );
+    expect(answer.status).toBe(400);
+    expect(answer.body?.errors).toEqual([
+      {
+        message: expect.stringMatching(/^The document is nested too deeply to read/) as string,
+        extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+      },
+    ]);
+    // The server goes on.
+    expect((await query('{ health { status } }')).body?.data).toEqual({ health: { status: 'ok' } });
   });
 });
 
