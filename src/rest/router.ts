@@ -14,7 +14,7 @@ import { APP_VERSION } from '../version.js';
 import type { Handler, RouteContext } from './context.js';
 import { sendErrorEnvelope, appErrorFromGraphQL } from './errors.js';
 import { inProcessExecutor } from './graphql-client.js';
-import { corsHeaders, mediaType, readFields, readMultipart, sendHtml, sendJson, sendSuccess } from './http.js';
+import { corsHeaders, mediaType, multipartReader, readFields, sendHtml, sendJson, sendSuccess } from './http.js';
 import { HOME, ORIGINAL_MODELS } from './original.js';
 import { browserOriginAllowed } from '../http/cors.js';
 import * as sessions from './routes/sessions.js';
@@ -169,6 +169,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
 export function createRestHandler(deps: RestDeps) {
   const { yoga, config, logger, services } = deps;
   const pretrained = custom.createPretrainedState();
+  const readMultipart = multipartReader(config.maxUploadBytes);
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = requestIdOf(req);
@@ -249,7 +250,7 @@ export function createRestHandler(deps: RestDeps) {
         execute: inProcessExecutor(yoga, requestId),
         body: () => (cachedBody ??= readValidBody()),
         isMultipart: mediaType(req) === 'multipart/form-data',
-        form: (what) => readMultipart(req, config.maxUploadBytes, what),
+        form: (what) => readMultipart(req, what),
         pretrained,
       };
 

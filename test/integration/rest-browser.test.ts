@@ -12,7 +12,7 @@ beforeAll(async () => {
   // The default development origins (no CORS_ORIGINS).
   server = await startServer();
 });
-afterAll(() => server?.stop());
+afterAll(() => server.stop());
 
 const preflight = (pathname: string, origin: string, method = 'POST') =>
   fetch(`${server.url}${pathname}`, {

@@ -11,7 +11,7 @@ let server: TestServer;
 beforeAll(async () => {
   server = await startServer();
 });
-afterAll(() => server?.stop());
+afterAll(() => server.stop());
 
 const CLASS_WORDS = ['Exoplanet', 'Candidate', 'False Positive'];
 
@@ -295,7 +295,7 @@ describe.skipIf(!HAS_KEPLER)("the original web client's NASA journey", () => {
     expect(fields.find((f) => f.name === 'max_depth')).toMatchObject({
       type: 'number',
       default: null,
-      placeholder: expect.stringContaining('None'),
+      placeholder: expect.stringContaining('None') as unknown,
     });
     expect(fields.find((f) => f.name === 'criterion')).toMatchObject({ type: 'select', default: 'gini' });
     // The original's model ids resolve through the catalog's aliases.

@@ -60,7 +60,10 @@ export function expectMatchesOpenApi(
       (response.status >= 400 ? operation.responses.default : undefined))
     : undefined;
   const contentType = (response.headers.get('content-type') ?? '').split(';')[0].trim();
-  const errorSchema = document.paths['/select'].post.responses.default.content!['application/json'].schema;
+  const errorSchema = defined(
+    document.paths['/select'].post.responses.default.content,
+    'the documented error envelope',
+  )['application/json'].schema;
   const schema = documented
     ? documented.content?.[contentType]?.schema
     : response.status >= 400
@@ -135,6 +138,12 @@ export function expectOriginalError(res: RestResponse, status: number, code: str
   expect(typeof res.body.error).toBe('string');
   expect(res.body.data).toBeUndefined();
   return res.body;
+}
+
+/** `value`, which the test needs present (a clearer failure than a non-null assertion). */
+export function defined<T>(value: T | null | undefined, what: string): T {
+  if (value === null || value === undefined) throw new Error(`${what} is missing`);
+  return value;
 }
 
 /** A CSV of real Kepler rows, from the rows the harness reads (header = their columns). */

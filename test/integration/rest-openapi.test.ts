@@ -13,7 +13,7 @@ let server: TestServer;
 beforeAll(async () => {
   server = await startServer();
 });
-afterAll(() => server?.stop());
+afterAll(() => server.stop());
 
 interface Document {
   openapi: string;
@@ -60,7 +60,7 @@ describe('GET /openapi.json', () => {
   it('validates requests with the same schemas it documents', async () => {
     const doc = openApiDocument() as unknown as Document;
     const selectBody = doc.paths['/select'].post.requestBody?.content['application/json'].schema;
-    expect(selectBody?.properties?.action?.enum).toEqual([
+    expect(selectBody?.properties?.action.enum).toEqual([
       'update_data_source',
       'update_model',
       'update_hyperparameters',

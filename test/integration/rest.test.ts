@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_KEPLER, HAS_NASA, keplerRows, startServer, waitFor, type TestServer } from './harness.js';
-import { call as restCall, type CallOptions, type RestResponse } from './rest-helpers.js';
+import { call as restCall, defined, type CallOptions, type RestResponse } from './rest-helpers.js';
 import { nasaTableText } from '../fixtures/nasa.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -237,7 +237,7 @@ let server: TestServer;
 beforeAll(async () => {
   server = await startServer();
 });
-afterAll(() => server?.stop());
+afterAll(() => server.stop());
 
 describe.skipIf(!HAS_KEPLER)('the original README flow (config_type, JSON bodies)', () => {
   let sessionId = '';
@@ -296,7 +296,7 @@ describe.skipIf(!HAS_KEPLER)('the original README flow (config_type, JSON bodies
     );
     expect(started.run_id).toMatch(/^run_/);
     expect(['QUEUED', 'RUNNING']).toContain(started.status);
-    const runId = started.run_id!;
+    const runId = defined(started.run_id, "the started run's run_id");
 
     const seen = await pollTraining(server, sessionId);
     expectProgressSane(seen, runId);
@@ -508,7 +508,7 @@ describe.skipIf(!HAS_KEPLER)("the original web client's form (action=update_*, x
       202,
     );
     const seen = await pollTraining(server, sessionId);
-    expectProgressSane(seen, started.run_id!);
+    expectProgressSane(seen, defined(started.run_id, "the started run's run_id"));
 
     const result = expectSuccess(
       await call<ResultView>(server, 'GET', '/result', { query: { session_id: sessionId } }),
@@ -724,7 +724,7 @@ describe('error mapping: status code and envelope', () => {
       // The default 100-tree forest runs for seconds: the second request lands while it is active.
       const first = expectSuccess(await call<ProgressView>(server, 'POST', '/training', { json: { session_id } }), 202);
       const second = await call(server, 'POST', '/training', { json: { session_id } });
-      expect(expectError(second, 409, 'CONFLICT').error).toContain(first.run_id!);
+      expect(expectError(second, 409, 'CONFLICT').error).toContain(defined(first.run_id, "the first run's run_id"));
       const { cancelTraining } = await server.data<{ cancelTraining: { status: string } }>(
         'mutation ($id: ID!) { cancelTraining(runId: $id) { status } }',
         { id: first.run_id },
@@ -958,7 +958,7 @@ describe('limits and CORS (MAX_UPLOAD_MB=1, CORS_ORIGINS=http://example.test)', 
   beforeAll(async () => {
     limited = await startServer({ env: { MAX_UPLOAD_MB: '1', CORS_ORIGINS: 'http://example.test' } });
   });
-  afterAll(() => limited?.stop());
+  afterAll(() => limited.stop());
 
   function csvOfSize(bytes: number): string {
     const lines = ['period,depth,label'];

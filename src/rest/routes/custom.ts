@@ -91,8 +91,7 @@ function hyperparametersOf(fields: Record<string, unknown>): Record<string, unkn
 }
 
 async function upload(ctx: RouteContext, file: File) {
-  const named = file.name ? file : new File([file], 'upload.csv', { type: file.type });
-  const { uploadDataset } = await ctx.execute(UploadForTrainingMutation, { file: named });
+  const { uploadDataset } = await ctx.execute(UploadForTrainingMutation, { file });
   return uploadDataset;
 }
 

@@ -20,13 +20,13 @@ const formString = (form: FormData, ...names: string[]): string | null => {
 async function uploadForm(ctx: RouteContext): Promise<{ form: FormData; file: File }> {
   const form = await ctx.form('the CSV with the field "file"');
   const file = form.get('file');
-  if (!(file instanceof File)) throw badInput('The multipart field "file" is missing.', 'file');
+  if (file === null || typeof file === 'string') throw badInput('The multipart field "file" is missing.', 'file');
   return { form, file };
 }
 
 async function uploadDataset(ctx: RouteContext, form: FormData, file: File): Promise<UploadedDataset> {
   const { uploadDataset: dataset } = await ctx.execute(UploadDatasetMutation, {
-    file: file.name ? file : new File([file], 'upload.csv', { type: file.type }),
+    file,
     name: formString(form, 'name'),
     label: formString(form, 'label_column', 'labelColumn'),
   });
