@@ -46,7 +46,9 @@ const MIGRATIONS_FOLDER = path.join(path.dirname(fileURLToPath(import.meta.url))
 
 export function openDatabase(databasePath: string): DbHandle {
   const inMemory = databasePath === ':memory:';
-  let unlock = () => undefined as void;
+  let unlock = (): void => {
+    // Nothing to release until the lock is taken.
+  };
   let sqlite: Database.Database;
   try {
     if (!inMemory) {
