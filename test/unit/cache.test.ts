@@ -17,7 +17,7 @@ function cache(maxBytes: number, disposed: string[] = []) {
 
 /** Lets disposals scheduled on later macrotasks run. */
 const macrotasks = () => sleep(5);
-const item = (name: string, bytes: number) => async () => ({ name, bytes });
+const item = (name: string, bytes: number) => () => Promise.resolve({ name, bytes });
 
 describe('ByteBudgetCache', () => {
   it('evicts the least recently used entries once the bytes exceed the budget, whatever the count', async () => {
@@ -60,7 +60,7 @@ describe('ByteBudgetCache', () => {
   it('shares one load between concurrent callers, and does not cache a failed load', async () => {
     const c = cache(100);
     let loads = 0;
-    const load = async () => ({ name: `load ${++loads}`, bytes: 1 });
+    const load = () => Promise.resolve({ name: `load ${++loads}`, bytes: 1 });
     const [x, y] = await Promise.all([c.getOrLoad('k', load), c.getOrLoad('k', load)]);
     expect(x).toBe(y);
     expect(loads).toBe(1);

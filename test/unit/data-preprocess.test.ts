@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { fitPreprocessor, Preprocessor } from '../../src/ml/preprocess.js';
+import { fitPreprocessor, Preprocessor, type PreprocessorJSON } from '../../src/ml/preprocess.js';
 import { matrix } from '../../src/ml/types.js';
 
 // 4 rows × 3 features: a has a NaN, b is constant, c is all NaN.
@@ -58,7 +58,7 @@ describe('fitPreprocessor', () => {
       { impute: true, scale: false },
     ]) {
       const p = fitPreprocessor(data, options);
-      const json = JSON.parse(JSON.stringify(p.toJSON()));
+      const json = JSON.parse(JSON.stringify(p.toJSON())) as PreprocessorJSON;
       const q = Preprocessor.fromJSON(json);
       expect(q.options).toEqual(options);
       expect(Array.from(q.medians)).toEqual(Array.from(p.medians));
@@ -67,7 +67,7 @@ describe('fitPreprocessor', () => {
       expect(Array.from(q.transform(data).data)).toEqual(Array.from(p.transform(data).data));
     }
     const allNaN = Preprocessor.fromJSON(
-      JSON.parse(JSON.stringify(fitPreprocessor(X, { impute: true, scale: true }).toJSON())),
+      JSON.parse(JSON.stringify(fitPreprocessor(X, { impute: true, scale: true }).toJSON())) as PreprocessorJSON,
     );
     expect(Number.isNaN(allNaN.ranges[2].max)).toBe(true);
   });

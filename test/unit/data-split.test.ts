@@ -29,7 +29,7 @@ function checkPartition(split: SplitIndices, n: number) {
 
 function classShares(labels: Int32Array, indices: ArrayLike<number>, numClasses: number): number[] {
   const counts = new Array<number>(numClasses).fill(0);
-  for (let i = 0; i < indices.length; i++) counts[labels[indices[i]]]++;
+  for (const i of Array.from(indices)) counts[labels[i]]++;
   return counts.map((c) => c / indices.length);
 }
 

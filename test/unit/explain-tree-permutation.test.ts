@@ -1,9 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import { permutationImportance } from '../../src/ml/explain/permutation.js';
 import { forestPathLength, forestPermutationImportance } from '../../src/ml/explain/tree-permutation.js';
-import { decisionTreeTrainer, randomForestTrainer, type ForestModel } from '../../src/ml/models/trees/forest.js';
+import { decisionTreeTrainer, randomForestTrainer, ForestModel } from '../../src/ml/models/trees/forest.js';
 import { AbortError } from '../../src/ml/types.js';
 import { importanceDataset } from '../fixtures/importance-data.js';
+import { instanceOf } from './models-fixtures.js';
 
 /** The importance fixture with 10 % of feature 1 missing (NaN paths are exercised). */
 const dataset = (rows: number, seed: number) => importanceDataset(rows, seed, 0.1);
@@ -21,7 +22,7 @@ const forestParams = {
 describe('forestPermutationImportance', async () => {
   const train = dataset(1200, 3);
   const test = dataset(600, 4);
-  const forest = (await randomForestTrainer.fit(train.X, train.y, 3, forestParams, { seed: 9 })) as ForestModel;
+  const forest = instanceOf(await randomForestTrainer.fit(train.X, train.y, 3, forestParams, { seed: 9 }), ForestModel);
 
   it('gives exactly what predicting every shuffled copy gives (same permutations, same drops)', () => {
     const fast = forestPermutationImportance(forest.trees, test.X, test.y, 3, { seed: 5, repeats: 4 });
@@ -35,13 +36,16 @@ describe('forestPermutationImportance', async () => {
   });
 
   it('matches for a single deep tree too', async () => {
-    const tree = (await decisionTreeTrainer.fit(
-      train.X,
-      train.y,
-      3,
-      { max_depth: null, min_samples_split: 2, min_samples_leaf: 1, criterion: 'gini' },
-      { seed: 1 },
-    )) as ForestModel;
+    const tree = instanceOf(
+      await decisionTreeTrainer.fit(
+        train.X,
+        train.y,
+        3,
+        { max_depth: null, min_samples_split: 2, min_samples_leaf: 1, criterion: 'gini' },
+        { seed: 1 },
+      ),
+      ForestModel,
+    );
     const fast = forestPermutationImportance(tree.trees, test.X, test.y, 3, { seed: 2, repeats: 3 });
     const slow = permutationImportance((M) => tree.predictProba(M), test.X, test.y, 3, { seed: 2, repeats: 3 });
     for (let j = 0; j < 4; j++) expect(fast.mean[j]).toBeCloseTo(slow.mean[j], 12);

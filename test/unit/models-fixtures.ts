@@ -2,13 +2,11 @@
  * Data for the model tests and the quick model bench: seeded Gaussian blobs and the Kepler KOI table
  * (median-imputed and standardised here, on the training rows only).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { nasaTableText } from '../fixtures/nasa.js';
 import Papa from 'papaparse';
 import { Random } from '../../src/ml/random.js';
-import type { Matrix } from '../../src/ml/types.js';
+import { treeEnsembleOf, type TreeEnsemble } from '../../src/ml/models/trees/index.js';
+import type { Matrix, SerializedModel, TrainedClassifier } from '../../src/ml/types.js';
 
 export interface Dataset {
   X: Matrix;
@@ -116,7 +114,7 @@ export function loadKepler(columns: string[], seed = 42): { train: Dataset; test
     y[i] = LABELS[row.koi_disposition];
     columns.forEach((column, j) => {
       const raw = row[column];
-      data[i * d + j] = raw === undefined || raw === '' ? Number.NaN : Number(raw);
+      data[i * d + j] = raw === '' ? Number.NaN : Number(raw);
     });
   });
   const rng = new Random(seed);
@@ -157,4 +155,22 @@ export function loadKepler(columns: string[], seed = 42): { train: Dataset; test
     return { X: { rows: indices.length, cols: d, data: out }, y: Int32Array.from(indices, (i) => y[i]), numClasses: 3 };
   };
   return { train: build(trainIndex), test: build(testIndex) };
+}
+
+/** The tree structure of a tree model (fails the test for any other model). */
+export function ensembleOf(model: TrainedClassifier): TreeEnsemble {
+  const ensemble = treeEnsembleOf(model);
+  if (!ensemble) throw new Error(`${model.modelType} has no tree structure`);
+  return ensemble;
+}
+
+/** A model's JSON as it comes back from storage (through a string). */
+export function stored(model: TrainedClassifier): SerializedModel {
+  return JSON.parse(JSON.stringify(model.toJSON())) as SerializedModel;
+}
+
+/** `value` as an instance of `type` (fails the test otherwise). */
+export function instanceOf<T>(value: unknown, type: abstract new (...args: never[]) => T): T {
+  if (!(value instanceof type)) throw new Error(`expected a ${type.name}`);
+  return value;
 }

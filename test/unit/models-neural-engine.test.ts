@@ -42,6 +42,7 @@ describe('neural network training engine', () => {
       reference.compile({ optimizer: tf.train.adam(p.learning_rate), loss: 'categoricalCrossentropy' });
       const xs = tf.tensor2d(Float32Array.from(data.X.data), [n, 5]);
       const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(data.y, 'int32'), 3).toFloat());
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- tfjs exports the enum type only; 0 is SILENT
       const fitted = await reference.fit(xs, ys, { epochs: steps, batchSize: n, shuffle: false, verbose: 0 });
       tf.dispose([xs, ys]);
 

@@ -3,7 +3,7 @@ import { lossAndAccuracy } from '../../src/ml/models/step-metrics.js';
 import { neuralNetworkTrainer } from '../../src/ml/models/neural/index.js';
 import { initTensorflow, tfBackendName } from '../../src/ml/models/tf-backend.js';
 import { AbortError, type TrainedClassifier } from '../../src/ml/types.js';
-import { accuracy, gaussianBlobs } from './models-fixtures.js';
+import { accuracy, gaussianBlobs, stored } from './models-fixtures.js';
 
 type Network = TrainedClassifier & { dispose(): void; backend: string };
 const small = { hidden_layers: [16, 8], epochs: 15, batch_size: 32, learning_rate: 0.01, dropout_rate: 0.1 };
@@ -37,8 +37,8 @@ describe('neural network', () => {
     expect(steps).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
     const history = model.history();
     expect(history).toHaveLength(15);
-    expect(history.at(-1)!.loss!).toBeLessThan(history[0].loss!);
-    expect(history.at(-1)!.valAccuracy).toBeGreaterThan(0.93);
+    expect(history.at(-1)?.loss).toBeLessThan(history[0].loss ?? NaN);
+    expect(history.at(-1)?.valAccuracy).toBeGreaterThan(0.93);
     const importance = model.featureImportance();
     expect(importance.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 12);
     expect(importance.every((v) => v >= 0)).toBe(true);
@@ -53,7 +53,7 @@ describe('neural network', () => {
     const c = (await neuralNetworkTrainer.fit(train.X, train.y, 3, params, { seed: 10 })) as Network;
     expect(b.toJSON().weightData).toBe(a.toJSON().weightData);
     expect(c.toJSON().weightData).not.toBe(a.toJSON().weightData);
-    const loaded = (await neuralNetworkTrainer.load(JSON.parse(JSON.stringify(a.toJSON())))) as Network;
+    const loaded = (await neuralNetworkTrainer.load(stored(a))) as Network;
     expect(Array.from(loaded.predictProba(train.X))).toEqual(Array.from(a.predictProba(train.X)));
     expect(loaded.featureImportance()).toEqual(a.featureImportance());
     for (const m of [a, b, c, loaded]) m.dispose();
@@ -79,7 +79,7 @@ describe('neural network', () => {
     )) as Network;
     const history = model.history();
     expect(history.length).toBeLessThan(200);
-    const best = Math.min(...history.map((p) => p.valLoss!));
+    const best = Math.min(...history.map((p) => p.valLoss ?? NaN));
     const bestEpoch = history.findIndex((p) => p.valLoss === best) + 1;
     expect(history.length).toBe(bestEpoch + 5);
     const restored = lossAndAccuracy(model.predictProba(validation.X), validation.y, 3).loss;

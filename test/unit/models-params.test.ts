@@ -144,7 +144,7 @@ describe('a saved model loads with the parameters it stored', () => {
       n_estimators: 1,
       max_features: 'all',
       bootstrap: false,
-    } as SerializedModel['params'];
+    };
     const loaded = await loadModel(json);
     expect(loaded.params).toEqual({ max_depth: 3, min_samples_split: 2, min_samples_leaf: 1, criterion: 'gini' });
   });

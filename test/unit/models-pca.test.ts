@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fitPca, pcaTrainer, pcaTransform } from '../../src/ml/models/pca.js';
 import { Random } from '../../src/ml/random.js';
 import type { Matrix } from '../../src/ml/types.js';
-import { accuracy, gaussianBlobs } from './models-fixtures.js';
+import { accuracy, gaussianBlobs, stored } from './models-fixtures.js';
 
 /** Independent axes with standard deviations 5, 3, 1, 0.5, 0.1, then rotated by a random orthogonal matrix. */
 function rotatedData(rows: number): { X: Matrix; rotation: number[][] } {
@@ -92,7 +92,7 @@ describe('pca', () => {
     const informative = importance[0] + importance[1] + importance[2];
     expect(informative).toBeGreaterThan(0.8);
     expect(model.history().length).toBeGreaterThan(0);
-    const loaded = await pcaTrainer.load(JSON.parse(JSON.stringify(model.toJSON())));
+    const loaded = await pcaTrainer.load(stored(model));
     expect(Array.from(loaded.predictProba(test.X))).toEqual(Array.from(proba));
     const again = await pcaTrainer.fit(train.X, train.y, 3, { n_components: 2, C: 1, max_iter: 500 }, { seed: 2 });
     expect(again.toJSON()).toEqual({ ...model.toJSON(), history: again.history() });

@@ -4,8 +4,6 @@
  * output (probability for forests, margin for boosting), warnings and refusals name the row and column, and the
  * global explanations stored with a run are normalised and sensible.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateHyperparameters } from '../../src/ml/catalog.js';
@@ -18,6 +16,7 @@ import { MAX_PREDICT_ROWS, Predictor } from '../../src/ml/predictor.js';
 import { Random } from '../../src/ml/random.js';
 import runWorkerTask, { type BatchOutput } from '../../src/ml/worker.js';
 import type { ModelTypeId } from '../../src/ml/types.js';
+import { instanceOf } from './models-fixtures.js';
 
 async function train(
   table: LabeledTable,
@@ -132,7 +131,7 @@ describe('Predictor on the real Kepler table', () => {
   it('TreeSHAP on 100 random rows: base + Σ contributions = boosting margin (to 1e-6), the predicted class by default', () => {
     const model = boostingPredictor.model;
     expect(model).toBeInstanceOf(BoostedTreesModel);
-    const boosted = model as BoostedTreesModel;
+    const boosted = instanceOf(model, BoostedTreesModel);
     let worst = 0;
     for (const r of sample) {
       const row = rowObject(kepler, r);
@@ -158,7 +157,8 @@ describe('Predictor on the real Kepler table', () => {
     const row = rowObject(kepler, sample[0]);
     const e = forestPredictor.explain(row, 'planet');
     expect(e.contributions.map((c) => c.feature)).toEqual(forestPredictor.features);
-    const snr = e.contributions.find((c) => c.feature === 'koi_model_snr')!;
+    const snr = e.contributions.find((c) => c.feature === 'koi_model_snr');
+    if (!snr) throw new Error('koi_model_snr is not explained');
     expect(snr.value).toBe(Number(row.koi_model_snr));
     expect(e.reasons.length).toBeGreaterThan(0);
     const biggest = [...e.contributions].sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))[0];
@@ -239,7 +239,8 @@ describe('Predictor on the real Kepler table', () => {
       const byPermutation = [...fi].sort((a, b) => b.permutationMean - a.permutationMean).map((f) => f.feature);
       expect(byPermutation.slice(0, 3)).toContain('koi_model_snr');
       // Its drop is well above the spread over repeats.
-      const snr = fi.find((f) => f.feature === 'koi_model_snr')!;
+      const snr = fi.find((f) => f.feature === 'koi_model_snr');
+      if (!snr) throw new Error('koi_model_snr has no importance');
       expect(snr.permutationMean).toBeGreaterThan(3 * snr.permutationStd);
     }
   });

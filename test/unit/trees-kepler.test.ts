@@ -2,8 +2,6 @@
  * Real-data check of the tree engine on the Kepler KOI table (physics-only columns, 3 classes, random 80/20
  * split), from the embedded snapshot or NASA_DATA_DIR.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { nasaTableText } from '../fixtures/nasa.js';
 import Papa from 'papaparse';
 import { describe, expect, it } from 'vitest';
@@ -12,11 +10,11 @@ import { Random } from '../../src/ml/random.js';
 import {
   ensembleOutput,
   randomForestTrainer,
-  treeEnsembleOf,
   treeShap,
   treeShapAll,
   xgboostTrainer,
 } from '../../src/ml/models/trees/index.js';
+import { ensembleOf } from './models-fixtures.js';
 
 const BASE = [
   'koi_period',
@@ -70,7 +68,7 @@ function macroF1(proba: Float64Array, y: Int32Array, K: number): number {
 
 /** Σ contributions + baseValue = model output, for every class of `rows` test rows. */
 function checkAdditivity(model: TrainedClassifier, X: Matrix, rows: number): void {
-  const ensemble = treeEnsembleOf(model)!;
+  const ensemble = ensembleOf(model);
   const M = X.cols;
   for (let r = 0; r < rows; r++) {
     const row = X.data.slice(r * M, (r + 1) * M);

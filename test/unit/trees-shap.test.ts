@@ -13,6 +13,7 @@ import {
   type TreeEnsemble,
 } from '../../src/ml/models/trees/index.js';
 import { treeShapAlgorithm2 } from './treeshap-algorithm2.js';
+import { ensembleOf } from './models-fixtures.js';
 
 /** Path-dependent conditional expectation of one tree given the features in `mask` (cover-weighted elsewhere). */
 function conditionalExpectation(
@@ -268,7 +269,7 @@ describe('TreeSHAP on trained models', () => {
   it('explains one row of a 100-tree forest quickly', async () => {
     const big = synthetic(3000, 20, 11);
     const model = await randomForestTrainer.fit(big.X, big.y, 3, { n_estimators: 100 }, { seed: 5 });
-    const ensemble = treeEnsembleOf(model)!;
+    const ensemble = ensembleOf(model);
     const row = big.X.data.slice(0, big.X.cols);
     treeShap(ensemble, row, 2);
     const t0 = performance.now();

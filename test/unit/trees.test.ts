@@ -13,11 +13,11 @@ import {
   decisionTreeTrainer,
   ensembleOutput,
   randomForestTrainer,
-  treeEnsembleOf,
   treeShap,
   xgboostTrainer,
 } from '../../src/ml/models/trees/index.js';
 import { binOf, fitBinMapper } from '../../src/ml/models/trees/binning.js';
+import { ensembleOf, instanceOf, stored } from './models-fixtures.js';
 
 const trainers: [string, ModelTrainer, Record<string, number>][] = [
   ['decision_tree', decisionTreeTrainer, {}],
@@ -97,7 +97,7 @@ describe('hand-checked trees', () => {
 
   it('decision tree splits at the midpoint 6.5 and predicts pure leaves', async () => {
     const model = await decisionTreeTrainer.fit(X, y, 2, {}, { seed: 1 });
-    const tree = treeEnsembleOf(model)!.trees[0];
+    const tree = ensembleOf(model).trees[0];
     expect(tree.nodeCount).toBe(3);
     expect(tree.feature[0]).toBe(0);
     expect(tree.threshold[0]).toBe(6.5);
@@ -115,14 +115,11 @@ describe('hand-checked trees', () => {
   });
 
   it('xgboost finds the same split and the XGBoost leaf weights', async () => {
-    const model = (await xgboostTrainer.fit(
-      X,
-      y,
-      2,
-      { n_estimators: 1, max_depth: 1, learning_rate: 0.5 },
-      { seed: 1 },
-    )) as BoostedTreesModel;
-    const trees = treeEnsembleOf(model)!.trees;
+    const model = instanceOf(
+      await xgboostTrainer.fit(X, y, 2, { n_estimators: 1, max_depth: 1, learning_rate: 0.5 }, { seed: 1 }),
+      BoostedTreesModel,
+    );
+    const trees = ensembleOf(model).trees;
     expect(trees).toHaveLength(2);
     for (const tree of trees) {
       expect(tree.feature[0]).toBe(0);
@@ -137,19 +134,19 @@ describe('hand-checked trees', () => {
   it('min_samples_leaf and max_depth are respected', async () => {
     const { X: Xs, y: ys } = synthetic(300, 4, 9);
     const model = await decisionTreeTrainer.fit(Xs, ys, 3, { min_samples_leaf: 20, max_depth: 3 }, { seed: 1 });
-    const tree = treeEnsembleOf(model)!.trees[0];
+    const tree = ensembleOf(model).trees[0];
     const depth = (n: number): number =>
       tree.feature[n] < 0 ? 0 : 1 + Math.max(depth(tree.left[n]), depth(tree.right[n]));
     expect(depth(0)).toBeLessThanOrEqual(3);
     for (let n = 0; n < tree.nodeCount; n++) if (tree.feature[n] < 0) expect(tree.cover[n]).toBeGreaterThanOrEqual(20);
     const stump = await decisionTreeTrainer.fit(Xs, ys, 3, { max_depth: 1 }, { seed: 1 });
-    expect(treeEnsembleOf(stump)!.trees[0].nodeCount).toBe(3);
+    expect(ensembleOf(stump).trees[0].nodeCount).toBe(3);
   });
 
   it('a large gamma prunes every split (XGBoost pruner)', async () => {
     const { X: Xs, y: ys } = synthetic(200, 3, 2);
     const model = await xgboostTrainer.fit(Xs, ys, 3, { n_estimators: 3, gamma: 1000 }, { seed: 1 });
-    for (const t of treeEnsembleOf(model)!.trees) expect(t.nodeCount).toBe(1);
+    for (const t of ensembleOf(model).trees) expect(t.nodeCount).toBe(1);
   });
 });
 
@@ -168,7 +165,7 @@ describe('missing values', () => {
       for (const nanClass of [0, 1]) {
         const { X, y } = data(nanClass);
         const model = await trainer.fit(X, y, 2, params, { seed: 3 });
-        const tree = treeEnsembleOf(model)!.trees[0];
+        const tree = ensembleOf(model).trees[0];
         expect(tree.feature[0]).toBe(0);
         expect(tree.threshold[0]).toBe(5.5);
         expect(tree.defaultLeft[0]).toBe(nanClass === 0 ? 1 : 0);
@@ -184,7 +181,7 @@ describe('missing values', () => {
     const X = matrix(7, 1, Float64Array.from([1, 2, 3, 4, 5, 10, 11]));
     const y = Int32Array.from([0, 0, 0, 0, 0, 1, 1]);
     const model = await decisionTreeTrainer.fit(X, y, 2, {}, { seed: 1 });
-    const tree = treeEnsembleOf(model)!.trees[0];
+    const tree = ensembleOf(model).trees[0];
     expect(tree.defaultLeft[0]).toBe(1);
     expect(model.predictProba(matrix(1, 1, Float64Array.from([NaN])))[0]).toBe(1);
   });
@@ -220,7 +217,7 @@ describe.each(trainers)('%s', (name, trainer, params) => {
     const a = await trainer.fit(X, y, 3, params, { seed: 11 });
     const b = await trainer.fit(X, y, 3, params, { seed: 11 });
     expect(JSON.stringify(a.toJSON())).toBe(JSON.stringify(b.toJSON()));
-    const json = JSON.parse(JSON.stringify(a.toJSON()));
+    const json = stored(a);
     const loaded: TrainedClassifier = await trainer.load(json);
     expect(loaded.modelType).toBe(name);
     expect(bytesOf(loaded.predictProba(test.X)).equals(bytesOf(a.predictProba(test.X)))).toBe(true);
@@ -228,14 +225,15 @@ describe.each(trainers)('%s', (name, trainer, params) => {
     expect(loaded.history()).toEqual(a.history());
     expect(JSON.stringify(loaded.toJSON())).toBe(JSON.stringify(a.toJSON()));
     // Another trainer refuses the JSON.
-    const other = trainers.find(([n]) => n !== name)![1];
+    const other = trainers.find(([n]) => n !== name)?.[1];
+    if (!other) throw new Error('only one trainer');
     await expect(other.load(json)).rejects.toThrow();
   });
 
   it('predictions match a plain walk of the exposed tree structure (deep trees too)', async () => {
     const deep = name === 'xgboost' ? { ...params, max_depth: 16 } : { ...params };
     const model = await trainer.fit(X, y, 3, deep, { seed: 2 });
-    const ensemble = treeEnsembleOf(model)!;
+    const ensemble = ensembleOf(model);
     const p = model.predictProba(test.X);
     for (let r = 0; r < test.X.rows; r++) {
       const out = ensembleOutput(ensemble, test.X.data.subarray(r * 6, r * 6 + 6));
@@ -332,29 +330,32 @@ describe('xgboost', () => {
     const { X, y } = synthetic(600, 5, 41);
     const val = synthetic(300, 5, 42);
     const steps: StepProgress[] = [];
-    const model = (await xgboostTrainer.fit(
-      X,
-      y,
-      3,
-      { n_estimators: 400, learning_rate: 0.3, early_stopping_rounds: 5 },
-      {
-        seed: 1,
-        validation: val,
-        onStep: (s) => steps.push(s),
-      },
-    )) as BoostedTreesModel;
+    const model = instanceOf(
+      await xgboostTrainer.fit(
+        X,
+        y,
+        3,
+        { n_estimators: 400, learning_rate: 0.3, early_stopping_rounds: 5 },
+        {
+          seed: 1,
+          validation: val,
+          onStep: (s) => steps.push(s),
+        },
+      ),
+      BoostedTreesModel,
+    );
     const history = model.history();
     expect(history.length).toBeLessThan(400);
-    const losses = history.map((h) => h.valLoss!);
+    const losses = history.map((h) => h.valLoss ?? NaN);
     const best = losses.indexOf(Math.min(...losses));
     expect(model.rounds).toBe(best + 1);
     expect(history.length).toBe(best + 1 + 5);
-    expect(treeEnsembleOf(model)!.trees).toHaveLength(3 * (best + 1));
+    expect(ensembleOf(model).trees).toHaveLength(3 * (best + 1));
     expect(steps[0]).toMatchObject({ step: 1, totalSteps: 400 });
     expect(steps[0].loss).toBeGreaterThan(0);
     expect(steps[0].valAccuracy).toBeGreaterThan(0.3);
     // Training loss goes down.
-    expect(history[history.length - 1].loss!).toBeLessThan(history[0].loss!);
+    expect(history[history.length - 1].loss).toBeLessThan(history[0].loss ?? NaN);
   });
 
   it('subsample and colsample_bytree are seeded', async () => {
@@ -373,7 +374,7 @@ describe('xgboost', () => {
     const y2 = y.map((v) => (v === 2 ? 1 : 0));
     const model = await xgboostTrainer.fit(X, y2, 2, { n_estimators: 10 }, { seed: 1 });
     rowSumsAreOne(model.predictProba(X), 2);
-    expect(treeEnsembleOf(model)!.trees).toHaveLength(20);
+    expect(ensembleOf(model).trees).toHaveLength(20);
   });
 });
 
@@ -415,7 +416,7 @@ describe('edge cases', () => {
     const y = Int32Array.from([1, 1, 1, 1]);
     const model = await decisionTreeTrainer.fit(X, y, 3, {}, { seed: 1 });
     expect(Array.from(model.predictProba(X).subarray(0, 3))).toEqual([0, 1, 0]);
-    const ensemble = treeEnsembleOf(model)!;
+    const ensemble = ensembleOf(model);
     expect(ensemble.trees[0].nodeCount).toBe(1);
     const shap = treeShap(ensemble, Float64Array.from([2]), 1);
     expect(shap.baseValue).toBe(1);

@@ -43,17 +43,17 @@ describe('worker pool recycling', () => {
     expect(pool.threads).toHaveLength(1);
     await sleep(100);
     expect(pool.threads).toHaveLength(1); // not idle long enough yet
-    await waitFor(() => pool!.threads.length === 0, 5000);
+    await waitFor(() => pool?.threads.length === 0, 5000);
   });
 
   it('a warm pool replaces the used thread with a fresh one', async () => {
     pool = createWorkerPool(1, { warm: true, recycleAfterIdleMs: 200 });
-    await waitFor(() => pool!.threads.length === 1, 10_000);
+    await waitFor(() => pool?.threads.length === 1, 10_000);
     const first = pool.threads[0].threadId;
     await sleep(400);
     expect(pool.threads[0].threadId).toBe(first); // an unused warm thread is kept
     await expect(pool.run(failingTask)).rejects.toThrow();
-    await waitFor(() => pool!.threads.length === 1 && pool!.threads[0].threadId !== first, 10_000);
+    await waitFor(() => pool?.threads.length === 1 && pool.threads[0].threadId !== first, 10_000);
   });
 
   it('a task that arrives while the threads exit waits for them and runs on a new thread', async () => {
