@@ -10,6 +10,7 @@ import { explanationReasons, samplingShapley } from './explain/shapley.js';
 import { loadModel } from './models/registry.js';
 import { treeEnsembleOf, treeShap } from './models/trees/index.js';
 import type { PipelineArtifact } from './pipeline.js';
+import { decodeArtifact } from './artifact.js';
 import { Preprocessor } from './preprocess.js';
 import type { Matrix, ModelTypeId, TrainedClassifier } from './types.js';
 
@@ -83,7 +84,7 @@ export interface SizedPredictor {
 
 /** Parses an artefact's JSON text and loads its predictor, sized for a cache. */
 export async function loadSizedPredictor(json: string): Promise<SizedPredictor> {
-  const predictor = await Predictor.load(JSON.parse(json) as PipelineArtifact);
+  const predictor = await Predictor.load(decodeArtifact(json));
   return { predictor, bytes: json.length };
 }
 

@@ -24,6 +24,7 @@ import {
   type SizedPredictor,
 } from './predictor.js';
 import { ByteBudgetCache, cacheBytesFromEnv } from './cache.js';
+import { decodeArtifact } from './artifact.js';
 import type { StepProgress } from './types.js';
 import { lowerThisThreadPriority } from './thread-priority.js';
 
@@ -130,7 +131,7 @@ const predictors = new ByteBudgetCache<SizedPredictor>({
 });
 
 function readArtifact(artifactGzip: Uint8Array): PipelineArtifact {
-  return JSON.parse(gunzipSync(artifactGzip).toString('utf8')) as PipelineArtifact;
+  return decodeArtifact(gunzipSync(artifactGzip).toString('utf8'));
 }
 
 async function predictorFor(cacheKey: string, artifactGzip: Uint8Array): Promise<Predictor> {

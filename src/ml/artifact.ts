@@ -1,0 +1,98 @@
+/**
+ * Reading a stored pipeline artefact back: JSON from the database is checked field by field (the fields the
+ * prediction path reads), never cast. A malformed artefact is a server fault, not user input: a plain Error, masked
+ * at the edge and logged.
+ */
+import { TASKS } from '../domain/data.js';
+import { MODEL_TYPE_IDS } from './catalog.js';
+import type { PipelineArtifact } from './pipeline.js';
+import type { PreprocessorJSON } from './preprocess.js';
+import type { SerializedModel } from './types.js';
+
+function corrupt(field: string): never {
+  throw new Error(`The stored model artefact is malformed (${field}).`);
+}
+
+type Json = Record<string, unknown>;
+
+function isRecord(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function record(value: unknown, field: string): Json {
+  return isRecord(value) ? value : corrupt(field);
+}
+
+function strings(value: unknown, field: string): string[] {
+  const list: unknown[] = Array.isArray(value) ? value : corrupt(field);
+  return list.every((v): v is string => typeof v === 'string') ? list : corrupt(field);
+}
+
+function numbers(value: unknown, field: string): number[] {
+  const list: unknown[] = Array.isArray(value) ? value : corrupt(field);
+  return list.every((v): v is number => typeof v === 'number') ? list : corrupt(field);
+}
+
+/** A number, or null (JSON has no NaN: the artefact writes missing values and unbounded ranges as null). */
+function numberOrNull(value: unknown, field: string): number | null {
+  return value === null || typeof value === 'number' ? value : corrupt(field);
+}
+
+function bool(value: unknown, field: string): boolean {
+  return typeof value === 'boolean' ? value : corrupt(field);
+}
+
+function oneOf<T extends string>(value: unknown, words: readonly T[], field: string): T {
+  return words.find((word) => word === value) ?? corrupt(field);
+}
+
+function preprocessor(value: unknown): PreprocessorJSON {
+  const p = record(value, 'preprocessor');
+  if (p.formatVersion !== 1) corrupt('preprocessor.formatVersion');
+  const options = record(p.options, 'preprocessor.options');
+  return {
+    formatVersion: 1,
+    options: {
+      impute: bool(options.impute, 'preprocessor.options'),
+      scale: bool(options.scale, 'preprocessor.options'),
+    },
+    medians: numbers(p.medians, 'preprocessor.medians'),
+    means: numbers(p.means, 'preprocessor.means'),
+    stds: numbers(p.stds, 'preprocessor.stds'),
+    ranges: (Array.isArray(p.ranges) ? p.ranges : corrupt('preprocessor.ranges')).map((range) => {
+      const r = record(range, 'preprocessor.ranges');
+      return { min: numberOrNull(r.min, 'preprocessor.ranges'), max: numberOrNull(r.max, 'preprocessor.ranges') };
+    }),
+  };
+}
+
+function model(value: unknown): SerializedModel {
+  const m = record(value, 'model');
+  const formatVersion = typeof m.formatVersion === 'number' ? m.formatVersion : corrupt('model.formatVersion');
+  // The model's own fields are read by its loader (models/define.ts and the model), which checks them.
+  return { ...m, modelType: oneOf(m.modelType, MODEL_TYPE_IDS, 'model.modelType'), formatVersion };
+}
+
+/** Parses and checks an artefact's JSON text. */
+export function decodeArtifact(text: string): PipelineArtifact {
+  const a = record(JSON.parse(text), 'artefact');
+  if (a.formatVersion !== 1) corrupt('formatVersion');
+  const mission = a.mission === null ? null : typeof a.mission === 'string' ? a.mission : corrupt('mission');
+  return {
+    formatVersion: 1,
+    modelType: oneOf(a.modelType, MODEL_TYPE_IDS, 'modelType'),
+    task: oneOf(a.task, TASKS, 'task'),
+    classes: strings(a.classes, 'classes'),
+    features: strings(a.features, 'features'),
+    tableColumns: strings(a.tableColumns, 'tableColumns'),
+    labelColumn: typeof a.labelColumn === 'string' ? a.labelColumn : corrupt('labelColumn'),
+    idColumns: strings(a.idColumns, 'idColumns'),
+    mission,
+    usesVettingFeatures: bool(a.usesVettingFeatures, 'usesVettingFeatures'),
+    preprocessor: preprocessor(a.preprocessor),
+    model: model(a.model),
+    background: (Array.isArray(a.background) ? a.background : corrupt('background')).map((row) =>
+      (Array.isArray(row) ? row : corrupt('background')).map((v) => numberOrNull(v, 'background')),
+    ),
+  };
+}
