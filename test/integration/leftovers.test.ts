@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, waitForRun, type TestServer } from './harness.js';
 import { csvCell } from '../../src/services/predictions.js';
+import { defined } from '../fixtures/defined.js';
 
 async function multipart(server: TestServer, query: string, variables: Record<string, unknown>, csv: string) {
   const form = new FormData();
@@ -53,7 +54,7 @@ describe('partial files and CSV exports', () => {
       {},
       rowsCsv(60),
     );
-    const datasetId = uploaded.data!.uploadDataset.id;
+    const datasetId = defined(uploaded.data, 'upload answer').uploadDataset.id;
     const { createSession } = await server.data<{ createSession: { id: string } }>('mutation { createSession { id } }');
     await server.data('mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }', {
       input: { sessionId: createSession.id, datasetId, modelType: 'decision_tree' },
@@ -95,7 +96,7 @@ describe('partial files and CSV exports', () => {
       rowsCsv(3),
     );
     expect(batch.errors).toBeUndefined();
-    const csv = await (await fetch(`${server.url}${batch.data!.predictBatch.csvUrl}`)).text();
+    const csv = await (await fetch(`${server.url}${defined(batch.data, 'batch answer').predictBatch.csvUrl}`)).text();
     const firstCells = csv
       .trim()
       .split('\n')
@@ -143,7 +144,7 @@ describe('a run that fails on the server says what to do, never a server path', 
         {},
         rowsCsv(60),
       );
-      const datasetId = uploaded.data!.uploadDataset.id;
+      const datasetId = defined(uploaded.data, 'upload answer').uploadDataset.id;
       const start = async (input: Record<string, unknown>) => {
         const { createSession } = await server.data<{ createSession: { id: string } }>(
           'mutation { createSession { id } }',

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_KEPLER, keplerRows, startRun, startServer, waitForRun, type TestServer } from './harness.js';
 import { Predictor } from '../../src/ml/predictor.js';
 import type { PipelineArtifact } from '../../src/ml/pipeline.js';
+import { defined } from '../fixtures/defined.js';
 
 const PREDICT =
   'query ($r: ID!, $rows: [JSON!]!) { predict(runId: $r, rows: $rows) { label confidence probabilities { label probability } warnings } }';
@@ -40,7 +41,9 @@ describe.skipIf(!HAS_KEPLER)('neural network predictions', () => {
 
     const stored = server.app.services.models.bytes(runId);
     expect(stored).not.toBeNull();
-    const reference = await Predictor.load(JSON.parse(gunzipSync(stored!).toString('utf8')) as PipelineArtifact);
+    const reference = await Predictor.load(
+      JSON.parse(gunzipSync(defined(stored, 'stored model')).toString('utf8')) as PipelineArtifact,
+    );
     const expected = reference.predictRows(rows);
     reference.dispose();
     predict.forEach((p, i) => {

@@ -14,6 +14,7 @@ import {
   type GraphQLResult,
   type TestServer,
 } from './harness.js';
+import { defined } from '../fixtures/defined.js';
 
 const CLASSES = ['false_positive', 'candidate', 'planet'];
 const PREDICT =
@@ -66,7 +67,7 @@ type GqlError = NonNullable<GraphQLResult['errors']>[number];
 
 function firstError(result: GraphQLResult): GqlError {
   expect(result.errors, JSON.stringify(result.data)).toBeDefined();
-  return result.errors![0];
+  return defined(result.errors, 'errors')[0];
 }
 
 /** A multipart GraphQL request (upload spec) with the CSRF preflight header. */
@@ -120,7 +121,10 @@ describe('predictions and explanations (real server, Kepler)', () => {
   };
   // Rows of the table, raw strings keyed by column name.
   const table = HAS_KEPLER ? keplerRows(60) : [];
-  const candidateRow = table.find((r) => r.koi_disposition === 'CANDIDATE')!;
+  const candidateRow = defined(
+    table.find((r) => r.koi_disposition === 'CANDIDATE'),
+    'a CANDIDATE row',
+  );
 
   beforeAll(async () => {
     server = await startServer();
@@ -142,7 +146,7 @@ describe('predictions and explanations (real server, Kepler)', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await server?.stop();
+    await server.stop();
   });
 
   it('predicts a table row identically through predict, predictBatch and after a restart', async () => {
@@ -160,7 +164,10 @@ describe('predictions and explanations (real server, Kepler)', () => {
         o: Math.max(0, rowIndex - 1),
       },
     );
-    const same = prediction.rows.find((r) => r.ids.kepoi_name === candidateRow.kepoi_name)!;
+    const same = defined(
+      prediction.rows.find((r) => r.ids.kepoi_name === candidateRow.kepoi_name),
+      'the candidate among the predicted rows',
+    );
     expect(same, `row ${candidateRow.kepoi_name} in the batch`).toBeDefined();
     expect(same.probabilities.map((p) => p.probability)).toEqual(single);
     expect(same.label).toBe(predict[0].label);
@@ -332,7 +339,7 @@ describe('predictions and explanations (real server, Kepler)', () => {
     const content = [columns.join(','), ...rows.map((r) => columns.map((c) => r[c]).join(','))].join('\n') + '\n';
     const result = await multipart(server, FILE_BATCH, { r: runs.boosting }, { name: 'unlabelled.csv', content });
     expect(result.errors).toBeUndefined();
-    const batch = result.data!.predictBatch;
+    const batch = defined(result.data, 'batch answer').predictBatch;
     expect(batch.rowCount).toBe(12);
     expect(batch.summary.missingFeatures.length).toBeGreaterThan(0);
     const { prediction } = await server.data<{ prediction: { rows: BatchRow[] } }>(
@@ -390,7 +397,10 @@ describe('predictions and explanations (real server, Kepler)', () => {
       if (c.outputSpace === 'PROBABILITY') {
         expect(Math.abs(explain.output - predict[0].confidence)).toBeLessThan(1e-6);
       }
-      const snr = explain.contributions.find((x) => x.feature === 'koi_model_snr')!;
+      const snr = defined(
+        explain.contributions.find((x) => x.feature === 'koi_model_snr'),
+        'the koi_model_snr contribution',
+      );
       expect(snr.value).toBe(Number(row.koi_model_snr));
       expect(explain.reasons.length).toBeGreaterThan(0);
       for (const reason of explain.reasons)

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_KEPLER, collect, startRun, startServer, type TestServer } from './harness.js';
+import { defined } from '../fixtures/defined.js';
 
 interface Progress {
   seq: number;
@@ -61,7 +62,7 @@ function expectStepsOfStage(events: Progress[], stage: string): void {
   expect(steps.length, `step events while ${stage}`).toBeGreaterThan(0);
   // Steps never go back (a heartbeat repeats the last one), and the stage ends on its last step.
   for (let i = 1; i < steps.length; i++) expect(steps[i].step).toBeGreaterThanOrEqual(steps[i - 1].step);
-  const last = steps.at(-1)!;
+  const last = defined(steps.at(-1), 'the last step');
   expect(last.step).toBe(last.totalSteps);
   expect(steps.every((e) => e.totalSteps === last.totalSteps)).toBe(true);
 }
@@ -103,7 +104,9 @@ describe.skipIf(!HAS_KEPLER)('progress through every stage after fitting', () =>
     // Progress only moves forward over the whole run; DONE reports the fit's trees.
     for (let i = 1; i < events.length; i++) expect(events[i].progress).toBeGreaterThanOrEqual(events[i - 1].progress);
     expect(events.at(-1)).toMatchObject({ status: 'SUCCEEDED', stage: 'DONE', step: 60, totalSteps: 60, progress: 1 });
-    events.forEach((e, i) => i > 0 && expect(e.seq).toBe(events[i - 1].seq + 1));
+    events.forEach((e, i) => {
+      if (i > 0) expect(e.seq).toBe(events[i - 1].seq + 1);
+    });
 
     const { trainingRun: run } = await server.data<{ trainingRun: RunView }>(RUN, { r: runId });
     expect(run.status).toBe('SUCCEEDED');

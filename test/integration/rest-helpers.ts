@@ -6,6 +6,7 @@ import { expect } from 'vitest';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { TestServer } from './harness.js';
+import { defined } from '../fixtures/defined.js';
 import { openApiDocument } from '../../src/rest/openapi.js';
 
 export interface RestResponse<B = Record<string, unknown>> {
@@ -138,12 +139,6 @@ export function expectOriginalError(res: RestResponse, status: number, code: str
   expect(typeof res.body.error).toBe('string');
   expect(res.body.data).toBeUndefined();
   return res.body;
-}
-
-/** `value`, which the test needs present (a clearer failure than a non-null assertion). */
-export function defined<T>(value: T | null | undefined, what: string): T {
-  if (value === null || value === undefined) throw new Error(`${what} is missing`);
-  return value;
 }
 
 /** A CSV of real Kepler rows, from the rows the harness reads (header = their columns). */

@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_KEPLER, HAS_NASA, keplerRows, startServer, waitFor, type TestServer } from './harness.js';
-import { call as restCall, defined, type CallOptions, type RestResponse } from './rest-helpers.js';
+import { call as restCall, type CallOptions, type RestResponse } from './rest-helpers.js';
+import { defined } from '../fixtures/defined.js';
 import { nasaTableText } from '../fixtures/nasa.js';
 
 // ---------------------------------------------------------------------------------------------------------------

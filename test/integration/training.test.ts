@@ -6,16 +6,8 @@ import Database from 'better-sqlite3';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  HAS_KEPLER,
-  collect,
-  collectSse,
-  startRun,
-  startServer,
-  waitFor,
-  waitForRun,
-  type TestServer,
-} from './harness.js';
+import { collect, collectSse, startRun, startServer, waitFor, waitForRun, type TestServer } from './harness.js';
+import { defined } from '../fixtures/defined.js';
 
 interface Progress {
   runId: string;
@@ -81,7 +73,9 @@ describe('training over GraphQL with live progress', () => {
     expect(progress[0].runId).toBe(runId);
     expect(['QUEUED', 'RUNNING']).toContain(progress[0].status);
     // seq increases by exactly one from the snapshot on: nothing lost, nothing repeated.
-    progress.forEach((e, i) => i > 0 && expect(e.seq).toBe(progress[i - 1].seq + 1));
+    progress.forEach((e, i) => {
+      if (i > 0) expect(e.seq).toBe(progress[i - 1].seq + 1);
+    });
     // A heartbeat (a slow tree on a busy machine) repeats the last step: the distinct steps strictly increase.
     const steps = progress
       .filter((e) => e.stage === 'TRAINING' && e.step > 0)
@@ -96,7 +90,7 @@ describe('training over GraphQL with live progress', () => {
     }
     expect(steps.at(-1)?.step).toBe(100);
     expect(steps.every((e) => e.totalSteps === 100)).toBe(true);
-    const last = progress.at(-1)!;
+    const last = defined(progress.at(-1), 'the last event');
     expect(last).toMatchObject({ status: 'SUCCEEDED', stage: 'DONE', progress: 1 });
 
     const finished = await run(server, runId);

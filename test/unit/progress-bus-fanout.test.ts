@@ -18,6 +18,12 @@ function event(runId: string, seq: number): TrainingProgressEvent {
   };
 }
 
+/** The next event's seq, or undefined once the subscription ended. */
+async function nextSeq(iterator: AsyncIterator<TrainingProgressEvent>): Promise<number | undefined> {
+  const result = await iterator.next();
+  return result.done ? undefined : result.value.seq;
+}
+
 describe('in-memory progress bus fan-out', () => {
   it('hands every subscriber the same event objects in publish order, also when several are queued', async () => {
     const bus = createInMemoryProgressBus();
@@ -27,7 +33,10 @@ describe('in-memory progress bus fan-out', () => {
     expect(bus.backlog('run_a')).toBe(200);
     for (const iterator of iterators) {
       const received: TrainingProgressEvent[] = [];
-      for (let i = 0; i < published.length; i++) received.push((await iterator.next()).value as TrainingProgressEvent);
+      for (const _ of published) {
+        const result = await iterator.next();
+        if (!result.done) received.push(result.value);
+      }
       // The very objects published: downstream can key shared work on them.
       expect(received).toEqual(published);
       received.forEach((e, i) => {
@@ -35,7 +44,11 @@ describe('in-memory progress bus fan-out', () => {
       });
     }
     expect(bus.backlog('run_a')).toBe(0);
-    await Promise.all(iterators.map((iterator) => iterator.return?.()));
+    await Promise.all(
+      iterators.map(async (iterator) => {
+        await iterator.return?.();
+      }),
+    );
     expect(bus.listenerCount()).toBe(0);
   });
 
@@ -50,7 +63,7 @@ describe('in-memory progress bus fan-out', () => {
     expect(bus.listenerCount()).toBe(1);
     bus.publish(event('run_a', 1));
     expect(bus.backlog('run_a')).toBe(1);
-    expect((await staying.next()).value?.seq).toBe(1);
+    expect(await nextSeq(staying)).toBe(1);
     await staying.return?.();
     expect(bus.listenerCount()).toBe(0);
     // With nobody left the run's channel is gone: publishing is a no-op and a new subscriber starts from now.
@@ -58,7 +71,7 @@ describe('in-memory progress bus fan-out', () => {
     const late = bus.subscribe('run_a')[Symbol.asyncIterator]();
     expect(bus.backlog('run_a')).toBe(0);
     bus.publish(event('run_a', 3));
-    expect((await late.next()).value?.seq).toBe(3);
+    expect(await nextSeq(late)).toBe(3);
     await late.return?.();
   });
 });

@@ -20,6 +20,12 @@ function event(runId: string, seq: number): TrainingProgressEvent {
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** The next event's seq, or undefined once the subscription ended. */
+async function nextSeq(iterator: AsyncIterator<TrainingProgressEvent>): Promise<number | undefined> {
+  const result = await iterator.next();
+  return result.done ? undefined : result.value.seq;
+}
+
 describe('in-memory progress bus', () => {
   it('delivers events published after subscribe() even before the first next() (a snapshot is read in between)', async () => {
     const bus = createInMemoryProgressBus();
@@ -27,8 +33,8 @@ describe('in-memory progress bus', () => {
     bus.publish(event('run_a', 1));
     bus.publish(event('run_b', 1));
     bus.publish(event('run_a', 2));
-    expect((await iterator.next()).value?.seq).toBe(1);
-    expect((await iterator.next()).value?.seq).toBe(2);
+    expect(await nextSeq(iterator)).toBe(1);
+    expect(await nextSeq(iterator)).toBe(2);
     await iterator.return?.();
     expect(bus.listenerCount()).toBe(0);
   });
@@ -79,6 +85,10 @@ describe('in-memory progress bus', () => {
     expect(perTurn.every((count) => count <= 25)).toBe(true);
     expect(perTurn.filter((count) => count > 0).length).toBeGreaterThanOrEqual(3);
     expect(bus.backlog('run_a')).toBe(0);
-    await Promise.all(iterators.map((iterator) => iterator.return?.()));
+    await Promise.all(
+      iterators.map(async (iterator) => {
+        await iterator.return?.();
+      }),
+    );
   });
 });
