@@ -26,21 +26,8 @@ import {
   xgboostTrainer,
 } from '../src/ml/models/trees/index.js';
 import { treeShapAlgorithm2 } from '../test/unit/treeshap-algorithm2.js';
+import { KEPLER_PHYSICS_12 } from '../test/unit/models-fixtures.js';
 
-const BASE = [
-  'koi_period',
-  'koi_duration',
-  'koi_depth',
-  'koi_prad',
-  'koi_teq',
-  'koi_insol',
-  'koi_impact',
-  'koi_model_snr',
-  'koi_steff',
-  'koi_slogg',
-  'koi_srad',
-  'koi_kepmag',
-];
 const LABELS: Record<string, number> = { 'FALSE POSITIVE': 0, CANDIDATE: 1, CONFIRMED: 2 };
 
 function loadKepler(path: string | undefined): { X: Matrix; y: Int32Array; features: string[] } {
@@ -50,7 +37,7 @@ function loadKepler(path: string | undefined): { X: Matrix; y: Int32Array; featu
     .join('\n');
   const parsed = Papa.parse<Record<string, string>>(text, { header: true, skipEmptyLines: true });
   const header = parsed.meta.fields ?? [];
-  const features = BASE.flatMap((c) => [c, `${c}_err1`, `${c}_err2`]).filter((c) => header.includes(c));
+  const features = KEPLER_PHYSICS_12.flatMap((c) => [c, `${c}_err1`, `${c}_err2`]).filter((c) => header.includes(c));
   const rows = parsed.data.filter((r) => r.koi_disposition in LABELS);
   const data = new Float64Array(rows.length * features.length);
   rows.forEach((r, i) => {

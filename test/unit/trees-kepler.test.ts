@@ -14,22 +14,8 @@ import {
   treeShapAll,
   xgboostTrainer,
 } from '../../src/ml/models/trees/index.js';
-import { ensembleOf } from './models-fixtures.js';
+import { KEPLER_PHYSICS_12, ensembleOf } from './models-fixtures.js';
 
-const BASE = [
-  'koi_period',
-  'koi_duration',
-  'koi_depth',
-  'koi_prad',
-  'koi_teq',
-  'koi_insol',
-  'koi_impact',
-  'koi_model_snr',
-  'koi_steff',
-  'koi_slogg',
-  'koi_srad',
-  'koi_kepmag',
-];
 const LABELS: Record<string, number> = { 'FALSE POSITIVE': 0, CANDIDATE: 1, CONFIRMED: 2 };
 
 function loadKepler(): { X: Matrix; y: Int32Array } {
@@ -39,7 +25,7 @@ function loadKepler(): { X: Matrix; y: Int32Array } {
     .join('\n');
   const parsed = Papa.parse<Record<string, string>>(text, { header: true, skipEmptyLines: true });
   const header = parsed.meta.fields ?? [];
-  const features = BASE.flatMap((c) => [c, `${c}_err1`, `${c}_err2`]).filter((c) => header.includes(c));
+  const features = KEPLER_PHYSICS_12.flatMap((c) => [c, `${c}_err1`, `${c}_err2`]).filter((c) => header.includes(c));
   const rows = parsed.data.filter((r) => r.koi_disposition in LABELS);
   const data = new Float64Array(rows.length * features.length);
   rows.forEach((r, i) => {
