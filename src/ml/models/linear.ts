@@ -7,7 +7,8 @@ import type { LogisticRegressionParams } from '../catalog.js';
 import type { FitOptions, HistoryPoint, Matrix, SerializedModel, TrainedClassifier } from '../types.js';
 import { throwIfAborted } from '../types.js';
 import { defineTrainer } from './define.js';
-import { historyOf, lossAndAccuracy } from './step-metrics.js';
+import { lossAndAccuracy } from './step-metrics.js';
+import { StoredFields } from './stored.js';
 import {
   absoluteWeightImportance,
   fitSoftmaxRegression,
@@ -115,26 +116,20 @@ export const logisticRegressionTrainer = defineTrainer('logistic_regression', {
   },
 
   load(json, params) {
-    const data = json as LogisticJson;
-    if (data.formatVersion !== FORMAT_VERSION) {
-      throw new Error(`not a logistic_regression model (format ${String(data.formatVersion)})`);
-    }
-    const outputs = data.numClasses === 2 ? 1 : Math.max(1, data.numClasses);
+    const stored = StoredFields.of(json, FORMAT_VERSION);
+    const numClasses = stored.integer('numClasses', 1);
+    const numFeatures = stored.integer('numFeatures');
+    const outputs = numClasses === 2 ? 1 : numClasses;
     const model: SoftmaxRegressionModel = {
-      numClasses: data.numClasses,
-      numFeatures: data.numFeatures,
+      numClasses,
+      numFeatures,
       outputs,
-      coef: Float64Array.from(data.coef),
-      intercept: Float64Array.from(data.intercept),
+      coef: stored.numbers('coef', outputs * numFeatures),
+      intercept: stored.numbers('intercept', outputs),
     };
-    if (model.coef.length !== outputs * data.numFeatures || model.intercept.length !== outputs)
-      throw new Error('corrupt logistic_regression model');
-    return new LogisticRegressionClassifier(
-      params,
-      model,
-      historyOf(data.history),
-      data.iterations ?? 0,
-      data.converged ?? true,
-    );
+    // Models saved by early versions have no iterations/converged.
+    const iterations = stored.has('iterations') ? stored.integer('iterations') : 0;
+    const converged = stored.has('converged') ? stored.boolean('converged') : true;
+    return new LogisticRegressionClassifier(params, model, stored.history(), iterations, converged);
   },
 });

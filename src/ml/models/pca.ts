@@ -13,7 +13,7 @@ import type { HistoryPoint, Matrix, SerializedModel, TrainedClassifier } from '.
 import { throwIfAborted } from '../types.js';
 import { defineTrainer } from './define.js';
 import { fitLogisticWithHistory } from './linear.js';
-import { historyOf } from './step-metrics.js';
+import { StoredFields } from './stored.js';
 import { softmaxRegressionProba, type SoftmaxRegressionModel } from './softmax-regression.js';
 
 export interface PcaProjection {
@@ -212,29 +212,27 @@ export const pcaTrainer = defineTrainer('pca', {
   },
 
   load(json, params) {
-    const data = json as PcaJson;
-    if (data.formatVersion !== FORMAT_VERSION)
-      throw new Error(`not a pca model (format ${String(data.formatVersion)})`);
-    const k = data.numComponents;
+    const stored = StoredFields.of(json, FORMAT_VERSION);
+    const numClasses = stored.integer('numClasses', 1);
+    const numFeatures = stored.integer('numFeatures');
+    const k = stored.integer('numComponents');
     const projection: PcaProjection = {
-      numFeatures: data.numFeatures,
-      mean: Float64Array.from(data.mean),
-      components: Float64Array.from(data.components),
+      numFeatures,
+      mean: stored.numbers('mean', numFeatures),
+      components: stored.numbers('components', k * numFeatures),
       numComponents: k,
-      explainedVariance: Float64Array.from(data.explainedVariance),
-      explainedVarianceRatio: Float64Array.from(data.explainedVarianceRatio),
-      whiten: data.whiten,
+      explainedVariance: stored.numbers('explainedVariance', k),
+      explainedVarianceRatio: stored.numbers('explainedVarianceRatio', k),
+      whiten: stored.boolean('whiten'),
     };
-    const outputs = data.numClasses === 2 ? 1 : Math.max(1, data.numClasses);
+    const outputs = numClasses === 2 ? 1 : numClasses;
     const logistic: SoftmaxRegressionModel = {
-      numClasses: data.numClasses,
+      numClasses,
       numFeatures: k,
       outputs,
-      coef: Float64Array.from(data.coef),
-      intercept: Float64Array.from(data.intercept),
+      coef: stored.numbers('coef', outputs * k),
+      intercept: stored.numbers('intercept', outputs),
     };
-    if (projection.components.length !== k * data.numFeatures || logistic.coef.length !== outputs * k)
-      throw new Error('corrupt pca model');
-    return new PcaClassifier(params, projection, logistic, historyOf(data.history));
+    return new PcaClassifier(params, projection, logistic, stored.history());
   },
 });

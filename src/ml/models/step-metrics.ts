@@ -1,6 +1,4 @@
-/** The models' loss curves: per-step validation figures, and a saved curve read back. */
-import type { HistoryPoint } from '../types.js';
-
+/** The models' loss curves: per-step validation figures (a saved curve is read back by stored.ts). */
 /** Mean log loss (probabilities clipped at 1e-15, as scikit-learn) and accuracy of `proba` against `y`. */
 export function lossAndAccuracy(
   proba: Float64Array,
@@ -17,20 +15,4 @@ export function lossAndAccuracy(
     if (best === y[i]) correct++;
   }
   return y.length > 0 ? { loss: loss / y.length, accuracy: correct / y.length } : { loss: 0, accuracy: 0 };
-}
-
-/** A saved loss curve read back as plain JSON points (no NaN/Infinity; anything else is dropped). */
-export function historyOf(value: unknown): HistoryPoint[] {
-  if (!Array.isArray(value)) return [];
-  const finite = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-  return value.map((p: Record<string, unknown>) => {
-    const point: HistoryPoint = { step: Number(p.step) };
-    const loss = finite(p.loss);
-    const valLoss = finite(p.valLoss);
-    const valAccuracy = finite(p.valAccuracy);
-    if (loss !== undefined) point.loss = loss;
-    if (valLoss !== undefined) point.valLoss = valLoss;
-    if (valAccuracy !== undefined) point.valAccuracy = valAccuracy;
-    return point;
-  });
 }

@@ -9,11 +9,12 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import { Random } from '../../random.js';
-import type { HistoryPoint } from '../../types.js';
+import type { HistoryPoint, SerializedModel } from '../../types.js';
 import { throwIfAborted } from '../../types.js';
 import { defineTrainer } from '../define.js';
-import { historyOf, lossAndAccuracy } from '../step-metrics.js';
-import { initTensorflow } from '../tf-backend.js';
+import { lossAndAccuracy } from '../step-metrics.js';
+import { StoredFields } from '../stored.js';
+import { initTensorflow, type TfBackend } from '../tf-backend.js';
 import { copyIntoModel, engineFromModel } from './engine.js';
 import {
   FORMAT_VERSION,
@@ -27,6 +28,40 @@ import {
 
 export { MlpEngine, engineFromModel } from './engine.js';
 export { buildModel } from './tf-model.js';
+
+const TF_BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const satisfies readonly TfBackend[];
+/** The weight dtypes our models save (4 bytes each). */
+const WEIGHT_DTYPES = ['float32', 'int32'] as const;
+
+/**
+ * The stored network, checked field by field; the topology is handed to TensorFlow.js, which checks it while
+ * building the layers. The weight buffer must hold exactly the weights the specs list.
+ */
+function neuralNetworkJsonOf(serialized: SerializedModel): NeuralNetworkJson {
+  const stored = StoredFields.of(serialized, FORMAT_VERSION);
+  const modelTopology = stored.object('modelTopology');
+  let weightCount = 0;
+  const weightSpecs = stored.records('weightSpecs').map((spec) => {
+    const shape = Array.from(spec.integers('shape', 0, 1 << 30));
+    weightCount += shape.reduce((a, b) => a * b, 1);
+    return { name: spec.string('name'), shape, dtype: spec.oneOf('dtype', WEIGHT_DTYPES) };
+  });
+  const weightData = stored.string('weightData');
+  stored.bytes('weightData', 4, weightCount);
+  return {
+    modelType: 'neural_network',
+    formatVersion: FORMAT_VERSION,
+    numClasses: stored.integer('numClasses', 1),
+    numFeatures: stored.integer('numFeatures'),
+    backend: stored.oneOf('backend', TF_BACKENDS),
+    modelTopology,
+    weightSpecs,
+    weightData,
+    history: stored.history(),
+    epochsRun: stored.integer('epochsRun'),
+    bestEpoch: stored.integer('bestEpoch'),
+  };
+}
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -118,10 +153,7 @@ export const neuralNetworkTrainer = defineTrainer('neural_network', {
   },
 
   async load(serialized, params) {
-    const json = serialized as NeuralNetworkJson;
-    if (json.formatVersion !== FORMAT_VERSION) {
-      throw new Error(`not a neural_network model (format ${String(json.formatVersion)})`);
-    }
+    const json = neuralNetworkJsonOf(serialized);
     const { tf } = await initTensorflow();
     registerSeededDropout(tf);
     const bytes = Buffer.from(json.weightData, 'base64');
@@ -130,6 +162,6 @@ export const neuralNetworkTrainer = defineTrainer('neural_network', {
       load: () => Promise.resolve({ modelTopology: json.modelTopology, weightSpecs: json.weightSpecs, weightData }),
     };
     const model = await tf.loadLayersModel(handler);
-    return new NeuralNetworkClassifier(tf, model, { ...json, history: historyOf(json.history) }, params);
+    return new NeuralNetworkClassifier(tf, model, json, params);
   },
 });

@@ -12,11 +12,13 @@
  * Large training sets are subsampled (stratified, seeded) to `max_train_rows` rows: the kernel solver is
  * roughly quadratic in the rows of a pair.
  */
+import { SVM_KERNELS } from '../../catalog.js';
 import { Random } from '../../random.js';
 import type { HistoryPoint } from '../../types.js';
 import { throwIfAborted } from '../../types.js';
 import { defineTrainer } from '../define.js';
-import { historyOf, lossAndAccuracy } from '../step-metrics.js';
+import { lossAndAccuracy } from '../step-metrics.js';
+import { StoredFields } from '../stored.js';
 import { KernelColumns, gatherRows, resolveGamma, squaredNorms, type KernelSpec } from './kernels.js';
 import {
   FORMAT_VERSION,
@@ -24,7 +26,6 @@ import {
   predictProbaState,
   computeImportance,
   type PairModel,
-  type SvmJson,
   type SvmState,
 } from './model.js';
 import { sigmoidPredict, sigmoidTrain } from './probability.js';
@@ -209,33 +210,39 @@ export const svmTrainer = defineTrainer('svm', {
   },
 
   load(json, params) {
-    const data = json as SvmJson;
-    if (data.formatVersion !== FORMAT_VERSION)
-      throw new Error(`not an svm model (format ${String(data.formatVersion)})`);
-    const bytes = Buffer.from(data.supportVectors, 'base64');
-    const supportVectors = new Float64Array(data.numSupportVectors * data.numFeatures);
-    new Uint8Array(supportVectors.buffer).set(bytes);
-    if (bytes.length !== supportVectors.byteLength) throw new Error('corrupt svm model: support vectors');
+    const stored = StoredFields.of(json, FORMAT_VERSION);
+    const numClasses = stored.integer('numClasses', 1);
+    const numFeatures = stored.integer('numFeatures');
+    const numSupportVectors = stored.integer('numSupportVectors');
+    const supportVectors = new Float64Array(stored.bytes('supportVectors', 8, numSupportVectors * numFeatures));
     const state: SvmState = {
-      numClasses: data.numClasses,
-      numFeatures: data.numFeatures,
-      spec: { kernel: data.kernel, gamma: data.gamma, degree: data.degree, coef0: data.coef0 },
-      C: data.C,
+      numClasses,
+      numFeatures,
+      spec: {
+        kernel: stored.oneOf('kernel', SVM_KERNELS),
+        gamma: stored.number('gamma'),
+        degree: stored.number('degree'),
+        coef0: stored.number('coef0'),
+      },
+      C: stored.number('C'),
       supportVectors,
-      numSupportVectors: data.numSupportVectors,
-      pairs: data.pairs.map((pair) => ({
-        positiveClass: pair.positiveClass,
-        negativeClass: pair.negativeClass,
-        supportIndices: Int32Array.from(pair.supportIndices),
-        coefficients: Float64Array.from(pair.coefficients),
-        rho: pair.rho,
-        probA: pair.probA,
-        probB: pair.probB,
-      })),
-      presentClasses: data.presentClasses.slice(),
-      importance: Float64Array.from(data.importance),
-      trainRows: data.trainRows,
+      numSupportVectors,
+      pairs: stored.records('pairs').map((pair) => {
+        const supportIndices = pair.integers('supportIndices', 0, numSupportVectors - 1);
+        return {
+          positiveClass: pair.integer('positiveClass', 0, numClasses - 1),
+          negativeClass: pair.integer('negativeClass', 0, numClasses - 1),
+          supportIndices,
+          coefficients: pair.numbers('coefficients', supportIndices.length),
+          rho: pair.number('rho'),
+          probA: pair.number('probA'),
+          probB: pair.number('probB'),
+        };
+      }),
+      presentClasses: Array.from(stored.integers('presentClasses', 0, numClasses - 1)),
+      importance: stored.numbers('importance', numFeatures),
+      trainRows: stored.integer('trainRows'),
     };
-    return new SvmClassifier(params, state, historyOf(data.history));
+    return new SvmClassifier(params, state, stored.history());
   },
 });

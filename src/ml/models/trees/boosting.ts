@@ -8,10 +8,10 @@ import { throwIfAborted } from '../../types.js';
 import { Random } from '../../random.js';
 import { binColumns, fitBinMapper } from './binning.js';
 import { GradientTreeGrower } from './grow-gradient.js';
-import { PackedTrees, leafOf, serializedTreesOf, type TreeArrays } from './structure.js';
+import { PackedTrees, leafOf, type TreeArrays } from './structure.js';
+import { StoredFields } from '../stored.js';
 import { sharesOfMagnitude } from '../../importance.js';
-import { historyOf } from '../step-metrics.js';
-import { checkMatrix, checkTrainingData, makeYielder, numberArray } from './common.js';
+import { checkMatrix, checkTrainingData, makeYielder } from './common.js';
 import type { XgboostParams } from '../../catalog.js';
 import { defineTrainer } from '../define.js';
 
@@ -110,19 +110,18 @@ export class BoostedTreesModel implements TrainedClassifier {
   }
 
   static fromJSON(json: SerializedModel, params: XgboostParams): BoostedTreesModel {
-    if (json.formatVersion !== FORMAT_VERSION)
-      throw new TypeError(`unsupported xgboost model format ${json.formatVersion}`);
-    const K = Number(json.numClasses);
-    const F = Number(json.numFeatures);
+    const stored = StoredFields.of(json, FORMAT_VERSION);
+    const K = stored.integer('numClasses', 1);
+    const F = stored.integer('numFeatures');
     return new BoostedTreesModel(
       K,
       F,
-      PackedTrees.fromJSON(serializedTreesOf(json.trees)),
-      numberArray(json.baseScore, K, 'baseScore'),
-      numberArray(json.featureImportance, F, 'featureImportance'),
-      historyOf(json.history),
+      PackedTrees.fromStored(stored.record('trees'), F, K),
+      stored.numbers('baseScore', K),
+      stored.numbers('featureImportance', F),
+      stored.history(),
       params,
-      Number(json.rounds),
+      stored.integer('rounds'),
     );
   }
 }

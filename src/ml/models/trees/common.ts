@@ -25,9 +25,3 @@ export function checkTrainingData(X: Matrix, y: Int32Array, numClasses: number):
     if (y[i] < 0 || y[i] >= numClasses) throw new RangeError(`label ${y[i]} at row ${i} is outside [0, ${numClasses})`);
   }
 }
-
-export function numberArray(value: unknown, length: number, what: string): Float64Array {
-  if (!Array.isArray(value) || value.length !== length)
-    throw new TypeError(`model JSON: ${what} must be ${length} numbers`);
-  return Float64Array.from(value as number[]);
-}

@@ -11,10 +11,10 @@ import { AbortError, throwIfAborted } from '../../types.js';
 import { Random } from '../../random.js';
 import { binColumns, fitBinMapper } from './binning.js';
 import { growClassTree, type BinnedData, type ClassTreeParams, type GrownClassTree } from './grow.js';
-import { PackedTrees, serializedTreesOf } from './structure.js';
+import { PackedTrees } from './structure.js';
+import { StoredFields } from '../stored.js';
 import { sharesOfMagnitude } from '../../importance.js';
-import { historyOf } from '../step-metrics.js';
-import { checkMatrix, checkTrainingData, makeYielder, numberArray } from './common.js';
+import { checkMatrix, checkTrainingData, makeYielder } from './common.js';
 import type { DecisionTreeParams, MaxFeatures, RandomForestParams } from '../../catalog.js';
 import { defineTrainer } from '../define.js';
 import type { ForestWorkerData, TreeResult, WorkerMessage } from './forest-protocol.js';
@@ -72,17 +72,16 @@ export class ForestModel implements TrainedClassifier {
   }
 
   static fromJSON(json: SerializedModel, expected: ForestModelType, params: ForestParams): ForestModel {
-    if (json.formatVersion !== FORMAT_VERSION)
-      throw new TypeError(`unsupported ${expected} model format ${json.formatVersion}`);
-    const K = Number(json.numClasses);
-    const F = Number(json.numFeatures);
+    const stored = StoredFields.of(json, FORMAT_VERSION);
+    const K = stored.integer('numClasses', 1);
+    const F = stored.integer('numFeatures');
     return new ForestModel(
       expected,
       K,
       F,
-      PackedTrees.fromJSON(serializedTreesOf(json.trees)),
-      numberArray(json.featureImportance, F, 'featureImportance'),
-      historyOf(json.history),
+      PackedTrees.fromStored(stored.record('trees'), F, K),
+      stored.numbers('featureImportance', F),
+      stored.history(),
       params,
     );
   }

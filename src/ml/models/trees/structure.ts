@@ -5,6 +5,7 @@
  * A node goes left when `x <= threshold`; NaN goes to the side given by `defaultLeft`. Child indices are
  * relative to the tree's first node; `feature = -1` marks a leaf.
  */
+import type { StoredFields } from '../stored.js';
 
 /** One tree, flat arrays indexed by node (root = 0). */
 export interface FlatTree {
@@ -528,18 +529,44 @@ export class PackedTrees {
     };
   }
 
-  static fromJSON(json: SerializedTrees): PackedTrees {
+  /**
+   * Reads stored trees, checked: array lengths agree, tree offsets ascend, split features are < `numFeatures` and
+   * children lie within their tree (tree-relative), tree outputs are < `numOutputs`. One pass over the nodes.
+   */
+  static fromStored(stored: StoredFields, numFeatures: number, numOutputs: number): PackedTrees {
+    const treeStart = new Int32Array(stored.bytes('treeStart', 4));
+    const treeCount = treeStart.length - 1;
+    if (treeCount < 0 || treeStart[0] !== 0) stored.fail('treeStart');
+    for (let t = 0; t < treeCount; t++) if (treeStart[t + 1] <= treeStart[t]) stored.fail('treeStart');
+    const n = treeStart[treeCount];
+    const valueWidth = stored.integer('valueWidth', 1);
+    const feature = new Int32Array(stored.bytes('feature', 4, n));
+    const left = new Int32Array(stored.bytes('left', 4, n));
+    const right = new Int32Array(stored.bytes('right', 4, n));
+    for (let t = 0; t < treeCount; t++) {
+      const size = treeStart[t + 1] - treeStart[t];
+      for (let node = treeStart[t]; node < treeStart[t + 1]; node++) {
+        if (feature[node] >= numFeatures) stored.fail('feature');
+        if (feature[node] >= 0 && (left[node] < 0 || left[node] >= size)) stored.fail('left');
+        if (feature[node] >= 0 && (right[node] < 0 || right[node] >= size)) stored.fail('right');
+      }
+    }
+    let treeOutput: Int32Array | null = null;
+    if (stored.has('treeOutput')) {
+      treeOutput = new Int32Array(stored.bytes('treeOutput', 4, treeCount));
+      for (const output of treeOutput) if (output < 0 || output >= numOutputs) stored.fail('treeOutput');
+    }
     return new PackedTrees(
-      new Int32Array(decode(json.treeStart)),
-      new Int32Array(decode(json.feature)),
-      new Float64Array(decode(json.threshold)),
-      new Int32Array(decode(json.left)),
-      new Int32Array(decode(json.right)),
-      new Uint8Array(decode(json.defaultLeft)),
-      new Float64Array(decode(json.cover)),
-      new Float64Array(decode(json.values)),
-      json.valueWidth,
-      json.treeOutput ? new Int32Array(decode(json.treeOutput)) : null,
+      treeStart,
+      feature,
+      new Float64Array(stored.bytes('threshold', 8, n)),
+      left,
+      right,
+      new Uint8Array(stored.bytes('defaultLeft', 1, n)),
+      new Float64Array(stored.bytes('cover', 8, n)),
+      new Float64Array(stored.bytes('values', 8, n * valueWidth)),
+      valueWidth,
+      treeOutput,
     );
   }
 }
@@ -560,21 +587,6 @@ export interface SerializedTrees {
 
 function encode(a: Int32Array | Float64Array | Uint8Array): string {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-}
-
-/** Decodes into a fresh, aligned ArrayBuffer. */
-function decode(s: unknown): ArrayBuffer {
-  if (typeof s !== 'string') throw new TypeError('serialised tree array must be a base64 string');
-  const bytes = Buffer.from(s, 'base64');
-  const copy = new Uint8Array(bytes.length);
-  copy.set(bytes);
-  return copy.buffer;
-}
-
-/** Reads a serialised-trees object defensively (it comes from storage). */
-export function serializedTreesOf(value: unknown): SerializedTrees {
-  if (typeof value !== 'object' || value === null) throw new TypeError('model JSON has no trees');
-  return value as SerializedTrees;
 }
 
 /** Leaf reached by the row starting at `rowBase` in row-major `data`. */
