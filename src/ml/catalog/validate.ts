@@ -38,6 +38,7 @@ export function validateHyperparameters(modelType: ModelTypeId, raw: unknown): H
   const out: Hyperparameters = {};
   for (const spec of model.hyperparameters) {
     const value = input[spec.name];
+    if (value !== undefined) checkShape(spec, value);
     out[spec.name] = value === undefined ? cloneValue(spec.default) : validateValue(model.id, spec, value);
   }
   return out;
@@ -85,6 +86,35 @@ function translateFormAliases(model: ModelSpec, input: Record<string, unknown>):
     }
   }
   return out;
+}
+
+/** Values are scalars or a flat list: anything deeper or bigger than this is refused before it is read. */
+const MAX_VALUE_DEPTH = 4;
+const MAX_VALUE_ITEMS = 10_000;
+
+/**
+ * Refuses over-deep or over-large values (e.g. a list nested 10,000 levels) before anything walks them
+ * recursively (describing a value, String() of a nested array): iterative, bounded by MAX_VALUE_ITEMS steps.
+ */
+function checkShape(spec: HyperparameterSpec, value: unknown): void {
+  const refuse = (): never => {
+    const allowed = describeAllowed(spec);
+    throw badInput(
+      `${spec.name} must be ${allowed}, got a value nested or sized beyond reason`,
+      `hyperparameters.${spec.name}`,
+      allowed,
+    );
+  };
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  let items = 1;
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    if (typeof top.value !== 'object' || top.value === null) continue;
+    if (top.depth >= MAX_VALUE_DEPTH) refuse();
+    const children: unknown[] = Array.isArray(top.value) ? top.value : Object.values(top.value);
+    items += children.length;
+    if (items > MAX_VALUE_ITEMS) refuse();
+    for (const child of children) stack.push({ value: child, depth: top.depth + 1 });
+  }
 }
 
 /** Human wording of what a spec accepts, used in messages and exposed as `allowed`. */
