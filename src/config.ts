@@ -20,6 +20,15 @@ export interface AppConfig {
   /** Exact origins allowed cross-origin; `*` allows any. */
   corsOrigins: string[];
   maxUploadBytes: number;
+  /** Largest JSON (or form) request body, on /graphql and REST alike: MAX_JSON_BODY_MB. Files use maxUploadBytes. */
+  maxJsonBodyBytes: number;
+  /** graphql-ws limits (src/http/websocket.ts): operations running at once on one socket. */
+  wsMaxSubscriptionsPerSocket: number;
+  /** Open WebSocket connections per client address; more are refused with HTTP 429 at the handshake. */
+  wsMaxConnectionsPerClient: number;
+  /** Token bucket per socket: messages per second sustained, and the burst a socket may send at once. */
+  wsMessagesPerSecond: number;
+  wsMessageBurst: number;
   trainingConcurrency: number;
   /** Threads a training run may use inside its worker (random forest trees in parallel). */
   trainingThreads: number;
@@ -112,6 +121,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     nasaEmbeddedSnapshot: readEnum(env, 'NASA_EMBEDDED_SNAPSHOT', ['on', 'off'], 'on') === 'on',
     corsOrigins,
     maxUploadBytes: readInt(env, 'MAX_UPLOAD_MB', 50, 1, 2048) * 1024 * 1024,
+    maxJsonBodyBytes: readInt(env, 'MAX_JSON_BODY_MB', 4, 1, 512) * 1024 * 1024,
+    wsMaxSubscriptionsPerSocket: readInt(env, 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 100, 1, 100_000),
+    wsMaxConnectionsPerClient: readInt(env, 'WS_MAX_CONNECTIONS_PER_CLIENT', 20, 1, 100_000),
+    wsMessagesPerSecond: readInt(env, 'WS_MESSAGES_PER_SECOND', 50, 1, 100_000),
+    wsMessageBurst: readInt(env, 'WS_MESSAGE_BURST', 200, 1, 1_000_000),
     trainingConcurrency: readInt(
       env,
       'TRAINING_CONCURRENCY',

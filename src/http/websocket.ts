@@ -5,7 +5,7 @@
  * masking are therefore the ones HTTP and SSE run.
  */
 import type http from 'node:http';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { SubscribePayload } from 'graphql-ws';
 import {
@@ -49,6 +49,38 @@ function formatted(error: GraphQLError): GraphQLFormattedError {
   return Object.keys(extensions).length > 0 ? { ...rest, extensions } : rest;
 }
 
+/** Close code for a socket over its message rate: graphql-ws's own 4429 (too many requests, as for init requests). */
+export const CLOSE_TOO_MANY_MESSAGES = 4429;
+
+/**
+ * A token bucket per socket in front of graphql-ws's message handler (moved behind a gate): a socket that sends more
+ * than `burst` messages at once, or more than `perSecond` sustained, is closed with 4429 and what it sent after that is
+ * dropped unread, so a flood of frames costs the event loop only the frames within the bucket.
+ */
+function limitMessageRate(ws: WebSocket, perSecond: number, burst: number): void {
+  const handlers = ws.listeners('message') as ((data: WebSocket.RawData, isBinary: boolean) => void)[];
+  ws.removeAllListeners('message');
+  let tokens = burst;
+  let refilled = performance.now();
+  let closed = false;
+  ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
+    if (closed) return;
+    const now = performance.now();
+    tokens = Math.min(burst, tokens + ((now - refilled) / 1000) * perSecond);
+    refilled = now;
+    if (tokens < 1) {
+      closed = true;
+      ws.close(
+        CLOSE_TOO_MANY_MESSAGES,
+        `Too many messages (WS_MESSAGES_PER_SECOND = ${perSecond}, WS_MESSAGE_BURST = ${burst})`.slice(0, 123),
+      );
+      return;
+    }
+    tokens -= 1;
+    for (const handler of handlers) handler.call(ws, data, isBinary);
+  });
+}
+
 export interface GraphQLWebSocket {
   /** Closes every socket (1001), then the server. */
   close(): Promise<void>;
@@ -63,6 +95,7 @@ export function attachGraphQLWebSocket(
   // perMessageDeflate stays off (the ws default): compressing each of 1,000 copies would cost more than it saves.
   // noServer: the HTTP server's own errors (a port in use) stay with start(), not re-emitted as WebSocket errors.
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, perMessageDeflate: false });
+  const connectionsPerClient = new Map<string, number>();
   server.on('upgrade', (req: http.IncomingMessage, socket, head) => {
     if ((req.url ?? '/').split('?')[0] !== GRAPHQL_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -76,9 +109,27 @@ export function attachGraphQLWebSocket(
       );
       return;
     }
+    // Connections per client address: refused before the handshake, so a refused client costs no socket state.
+    const address = req.socket.remoteAddress ?? '';
+    const open = connectionsPerClient.get(address) ?? 0;
+    if (open >= config.wsMaxConnectionsPerClient) {
+      const body = `Too many WebSocket connections from this address (WS_MAX_CONNECTIONS_PER_CLIENT = ${config.wsMaxConnectionsPerClient}).`;
+      socket.end(
+        `HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\nretry-after: 5\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      return;
+    }
     // One request id per connection, for every operation on it.
     assignRequestId(req);
-    wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req));
+    wsServer.handleUpgrade(req, socket, head, (ws) => {
+      connectionsPerClient.set(address, (connectionsPerClient.get(address) ?? 0) + 1);
+      ws.once('close', () => {
+        const left = (connectionsPerClient.get(address) ?? 1) - 1;
+        if (left > 0) connectionsPerClient.set(address, left);
+        else connectionsPerClient.delete(address);
+      });
+      wsServer.emit('connection', ws, req);
+    });
   });
 
   // yoga's context factory reads the request id from a Fetch request's headers, as for HTTP: one per connection.
@@ -101,6 +152,16 @@ export function attachGraphQLWebSocket(
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
       onSubscribe: async (ctx, _id, payload: SubscribePayload) => {
+        // graphql-ws has registered this operation already: over the cap, only this one is refused, with an error
+        // message, and the socket's other operations carry on.
+        if (Object.keys(ctx.subscriptions).length > config.wsMaxSubscriptionsPerSocket) {
+          return [
+            new GraphQLError(
+              `Too many operations at once on this WebSocket (WS_MAX_SUBSCRIPTIONS_PER_SOCKET = ${config.wsMaxSubscriptionsPerSocket}): complete one first.`,
+              { extensions: { code: 'TOO_MANY_REQUESTS' } },
+            ),
+          ];
+        }
         const enveloped: Enveloped = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -142,6 +203,10 @@ export function attachGraphQLWebSocket(
     },
     wsServer,
   );
+  // Registered after graphql-ws's own listener: the token bucket sits in front of graphql-ws's message handler.
+  wsServer.on('connection', (ws: WebSocket) => {
+    limitMessageRate(ws, config.wsMessagesPerSecond, config.wsMessageBurst);
+  });
 
   return {
     close: async () => {
