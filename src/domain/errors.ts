@@ -131,8 +131,11 @@ export const uploadTooLarge = (limitBytes: number, actualBytes?: number) =>
   );
 
 /** A request body over MAX_UPLOAD_MB (plus the multipart allowance), refused before any file in it is read. */
-export const requestBodyTooLarge = (limitBytes: number) =>
-  new AppError('PAYLOAD_TOO_LARGE', `The request body is larger than MAX_UPLOAD_MB (${formatMb(limitBytes)} MB).`);
+/** `variable` names the limit: MAX_JSON_BODY_MB for JSON and form bodies, MAX_UPLOAD_MB for multipart uploads. */
+export const requestBodyTooLarge = (
+  limitBytes: number,
+  variable: 'MAX_UPLOAD_MB' | 'MAX_JSON_BODY_MB' = 'MAX_UPLOAD_MB',
+) => new AppError('PAYLOAD_TOO_LARGE', `The request body is larger than ${variable} (${formatMb(limitBytes)} MB).`);
 
 function formatMb(bytes: number): string {
   return String(Math.round((bytes / 1024 / 1024) * 10) / 10);

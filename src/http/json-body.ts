@@ -2,14 +2,13 @@
  * Small JSON request bodies parsed before yoga sees them (a fast path of src/http/server.ts).
  */
 
-/**
- * JSON bodies with a content-length up to this size are read whole and parsed here, and reach yoga already parsed
- * (@whatwg-node/server takes a parsed `req.body`, as behind Express): yoga otherwise wraps every body in web streams
- * (its body-size limiter pipes it through a TransformStream), a third of the server CPU of a single-row `predict`
- * (bench:predict: ~930 → ~630 µs per request). 1000 full Kepler rows (MAX_PREDICT_ROWS) are ~1.4 MB. Larger or
- * chunked bodies, and other content types (multipart uploads), take yoga's own path and limits.
+/*
+ * JSON bodies (within MAX_JSON_BODY_MB, declared or chunked) are read whole and parsed by src/http/server.ts, and
+ * reach yoga already parsed (@whatwg-node/server takes a parsed `req.body`, as behind Express): yoga otherwise wraps
+ * every body in web streams (its body-size limiter pipes it through a TransformStream), a third of the server CPU of a
+ * single-row `predict` (bench:predict: ~930 → ~630 µs per request). 1000 full Kepler rows (MAX_PREDICT_ROWS) are
+ * ~1.2 MB. Other content types (multipart uploads) take yoga's own path and limits.
  */
-export const PARSED_JSON_MAX_BYTES = 4 * 1024 * 1024;
 
 /** The content types yoga parses as JSON, matched as yoga matches them (first of a list, parameters allowed). */
 export function isJsonContentType(header: string | undefined): boolean {

@@ -13,7 +13,8 @@ import { requestBodyTooLarge } from '../domain/errors.js';
 import { createGraphQLApp, GRAPHQL_PATH, type Yoga } from './graphql-app.js';
 import { corsOriginFor } from './cors.js';
 import { GRAPHQL_HTTP_STATUS } from './graphql-errors.js';
-import { PARSED_JSON_MAX_BYTES, isJsonContentType, preparsedBody } from './json-body.js';
+import { isJsonContentType, preparsedBody } from './json-body.js';
+import { MULTIPART_ALLOWANCE } from '../rest/http.js';
 import { REQUEST_ID_HEADER, assignRequestId } from './request-id.js';
 import { attachGraphQLWebSocket } from './websocket.js';
 
@@ -60,25 +61,44 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     });
     if (pathname === GRAPHQL_PATH) {
       const length = Number(req.headers['content-length'] ?? 0);
-      // Refuse an oversized body before yoga buffers it (yoga reads multipart requests whole).
-      if (length > config.maxUploadBytes + 1024 * 1024) {
-        const { message, code } = requestBodyTooLarge(config.maxUploadBytes);
+      // One limit for JSON (and any other non-file body) everywhere, MAX_JSON_BODY_MB; MAX_UPLOAD_MB only for files.
+      const multipart = (req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/');
+      const tooLarge = () => {
+        const { message, code } = multipart
+          ? requestBodyTooLarge(config.maxUploadBytes)
+          : requestBodyTooLarge(config.maxJsonBodyBytes, 'MAX_JSON_BODY_MB');
         res.writeHead(GRAPHQL_HTTP_STATUS[code], { 'content-type': 'application/json', connection: 'close' });
         res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
         req.resume();
+      };
+      // Refused before yoga buffers the body (yoga reads multipart requests whole).
+      if (length > (multipart ? config.maxUploadBytes + MULTIPART_ALLOWANCE : config.maxJsonBodyBytes)) {
+        tooLarge();
         return;
       }
       if (
         req.method === 'POST' &&
-        length > 0 &&
-        length <= PARSED_JSON_MAX_BYTES &&
+        (length > 0 || req.headers['transfer-encoding'] !== undefined) &&
         isJsonContentType(req.headers['content-type'])
       ) {
-        // Node's parser delivers exactly content-length bytes, so the body is bounded without yoga's stream limiter.
+        // Counted as it comes, so a chunked body (no content-length) is bounded too, without yoga's stream limiter.
         // A client that hangs up mid-body gets no answer, as on yoga's path.
         const chunks: Buffer[] = [];
-        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let size = 0;
+        let refused = false;
+        req.on('data', (chunk: Buffer) => {
+          if (refused) return;
+          size += chunk.length;
+          if (size > config.maxJsonBodyBytes) {
+            refused = true;
+            chunks.length = 0;
+            tooLarge();
+            return;
+          }
+          chunks.push(chunk);
+        });
         req.once('end', () => {
+          if (refused) return;
           const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
           (req as http.IncomingMessage & { body?: unknown }).body = preparsedBody(text);
           void yoga(req, res);

@@ -57,19 +57,18 @@ async function readBody(req: IncomingMessage, limit: number, tooLarge: () => App
   return Buffer.concat(chunks);
 }
 
-const JSON_LIMIT = 2 * 1024 * 1024;
-const jsonTooLarge = () =>
-  new AppError('PAYLOAD_TOO_LARGE', `The request body is larger than the limit of ${JSON_LIMIT / 1024 / 1024} MB.`);
-
 /** The media type of a request, lower case, without parameters. */
 export function mediaType(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
 }
 
-/** A JSON object body, or a form (application/x-www-form-urlencoded, as the original web client posts). */
-export async function readFields(req: IncomingMessage): Promise<Record<string, unknown>> {
+/**
+ * A JSON object body, or a form (application/x-www-form-urlencoded, as the original web client posts), within
+ * MAX_JSON_BODY_MB (`limit`): the same limit /graphql applies to JSON.
+ */
+export async function readFields(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
   const type = mediaType(req);
-  const body = await readBody(req, JSON_LIMIT, jsonTooLarge);
+  const body = await readBody(req, limit, () => requestBodyTooLarge(limit, 'MAX_JSON_BODY_MB'));
   if (body.length === 0) return {};
   if (type === 'application/x-www-form-urlencoded') {
     return Object.fromEntries(new URLSearchParams(body.toString('utf8')));
@@ -92,7 +91,7 @@ export async function readFields(req: IncomingMessage): Promise<Record<string, u
 }
 
 /** The multipart allowance on top of MAX_UPLOAD_MB: the boundaries and the other fields of the form. */
-const MULTIPART_ALLOWANCE = 1024 * 1024;
+export const MULTIPART_ALLOWANCE = 1024 * 1024;
 
 /** Reads a multipart request's form; 415 naming `what` when the request is not multipart. */
 export type MultipartReader = (req: IncomingMessage, what: string) => Promise<FormData>;

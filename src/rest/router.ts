@@ -237,7 +237,7 @@ export function createRestHandler(deps: RestDeps) {
         if (!checked.success) throw invalid(checked.error, 'query');
       }
       const readValidBody = async (): Promise<Record<string, unknown>> => {
-        const fields = await readFields(req);
+        const fields = await readFields(req, config.maxJsonBodyBytes);
         const checked = spec?.body?.safeParse(fields);
         if (checked && !checked.success) throw invalid(checked.error, 'body');
         return fields;

@@ -72,14 +72,21 @@ describe('JSON bodies read by server.ts', () => {
     expect(answer).toEqual({ status: 200, body: { data: { trainingRun: null } } });
   });
 
-  it('leaves chunked bodies and bodies over 4 MB to yoga, with the same answers', async () => {
+  it('parses chunked bodies too, and refuses bodies over MAX_JSON_BODY_MB (4 MB by default) with 413', async () => {
     expect(await post(TYPENAME, 'application/json', true)).toEqual({
       status: 200,
       body: { data: { __typename: 'Query' } },
     });
     expect(await post(runQuery('y'.repeat(5 * 1024 * 1024)))).toEqual({
-      status: 200,
-      body: { data: { trainingRun: null } },
+      status: 413,
+      body: {
+        errors: [
+          {
+            message: 'The request body is larger than MAX_JSON_BODY_MB (4 MB).',
+            extensions: { code: 'PAYLOAD_TOO_LARGE' },
+          },
+        ],
+      },
     });
   });
 
