@@ -5,6 +5,7 @@
  */
 import { sqliteTable, text, integer, real, blob, index, primaryKey } from 'drizzle-orm/sqlite-core';
 import { TASKS, type MissionId } from '../domain/data.js';
+import type { StoredDatasetDetails, StoredPreview } from '../domain/dataset-store.js';
 import type { PredictionSummary } from '../domain/prediction.js';
 import {
   RUN_STAGES,
@@ -35,6 +36,10 @@ export const datasets = sqliteTable('datasets', {
   rowCount: integer('row_count').notNull(),
   sizeBytes: integer('size_bytes').notNull(),
   checksum: text('checksum').notNull(),
+  /** What listing needs (row count, columns, classes…), stored at upload so no request parses the CSV; null before 0002. */
+  details: text('details', { mode: 'json' }).$type<StoredDatasetDetails>(),
+  /** The first rows (column order + cells), stored at upload so previewRows within them reads no CSV; null before 0002. */
+  preview: text('preview', { mode: 'json' }).$type<StoredPreview>(),
   createdAt: createdAt(),
 });
 

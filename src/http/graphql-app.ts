@@ -13,6 +13,7 @@ import type { Services } from '../services/container.js';
 import type { Logger } from '../logger.js';
 import type { AppConfig } from '../config.js';
 import type { GraphQLContext } from './context.js';
+import { useListCostLimit } from './list-cost.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 import { createErrorMasking, useUnexpectedErrorLogging } from './graphql-errors.js';
 import {
@@ -79,6 +80,8 @@ export function createGraphQLApp(
       maxDepthPlugin({ n: 24, ignoreIntrospection: false, ...armor }),
       maxAliasesPlugin({ n: 30, ...armor }),
       costLimitPlugin({ maxCost: 20_000, ...armor }),
+      // armor's cost ignores list sizes; this one multiplies by page sizes (datasets, previewRows).
+      useListCostLimit(),
       useParseDepthGuard(),
       useReasonForAbortedValidation(),
       useRequestParseErrors(),

@@ -1,7 +1,28 @@
 import { builder } from './builder.js';
-import type { DataSourceInfo, DatasetSummary } from '../services/datasets.js';
+import {
+  MAX_DATASETS_PAGE,
+  MAX_PARSED_UPLOADS_PER_REQUEST,
+  MAX_PREVIEW_LIMIT,
+  STORED_PREVIEW_ROWS,
+  type DataSourceInfo,
+  type DatasetSummary,
+  type ParseBudget,
+} from '../services/datasets.js';
 import type { ClassCount as ClassCountShape } from '../domain/data.js';
-import type { ColumnProfile } from '../ml/data/index.js';
+import type { StoredColumn } from '../domain/dataset-store.js';
+import type { GraphQLContext } from '../http/context.js';
+
+/** The uploads one request has parsed, keyed by its context (one context object per operation). */
+const parseBudgets = new WeakMap<GraphQLContext, ParseBudget>();
+
+function budgetOf(context: GraphQLContext): ParseBudget {
+  let budget = parseBudgets.get(context);
+  if (!budget) {
+    budget = { parsed: new Set() };
+    parseBudgets.set(context, budget);
+  }
+  return budget;
+}
 
 const DatasetKind = builder.enumType('DatasetKind', { values: ['NASA', 'UPLOAD'] as const });
 
@@ -34,7 +55,7 @@ const ClassCount = builder.objectRef<ClassCountShape>('ClassCount').implement({
   fields: (t) => ({ label: t.exposeString('label'), count: t.exposeInt('count') }),
 });
 
-const Column = builder.objectRef<ColumnProfile>('Column').implement({
+const Column = builder.objectRef<StoredColumn>('Column').implement({
   description: 'A column of the table: its type and how often it is empty.',
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -77,55 +98,56 @@ export const Dataset = builder.objectRef<DatasetSummary>('Dataset').implement({
     rowCount: t.int({
       nullable: true,
       description: 'Labelled rows (K2: one per object, default_flag = 1).',
-      resolve: async (d, _args, { services }) =>
-        d.available ? (await services.datasets.describe(d.id)).rowCount : null,
+      resolve: async (d, _args, context) =>
+        d.available ? (await context.services.datasets.describe(d.id)).rowCount : null,
     }),
     labelColumn: t.string({
       nullable: true,
-      resolve: async (d, _a, { services }) =>
-        d.available ? (await services.datasets.describe(d.id)).labelColumn : null,
+      resolve: async (d, _a, context) =>
+        d.available ? (await context.services.datasets.describe(d.id)).labelColumn : null,
     }),
     groupColumn: t.string({
       nullable: true,
       description: 'The star column: splits never put one star on both sides.',
-      resolve: async (d, _a, { services }) =>
-        d.available ? (await services.datasets.describe(d.id)).groupColumn : null,
+      resolve: async (d, _a, context) =>
+        d.available ? (await context.services.datasets.describe(d.id)).groupColumn : null,
     }),
     classes: t.stringList({
-      resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).classes : []),
+      resolve: async (d, _a, context) => (d.available ? (await context.services.datasets.describe(d.id)).classes : []),
     }),
     classCounts: t.field({
       type: [ClassCount],
-      resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).classCounts : []),
+      resolve: async (d, _a, context) =>
+        d.available ? (await context.services.datasets.describe(d.id)).classCounts : [],
     }),
     featureColumns: t.stringList({
       description: 'The default features (physics only for NASA tables).',
-      resolve: async (d, _a, { services }) =>
-        d.available ? (await services.datasets.describe(d.id)).featureColumns : [],
+      resolve: async (d, _a, context) =>
+        d.available ? (await context.services.datasets.describe(d.id)).featureColumns : [],
     }),
     featureCandidates: t.stringList({
       description: 'Every numeric column that may be chosen as a feature.',
-      resolve: async (d, _a, { services }) =>
-        d.available ? (await services.datasets.describe(d.id)).featureCandidates : [],
+      resolve: async (d, _a, context) =>
+        d.available ? (await context.services.datasets.describe(d.id)).featureCandidates : [],
     }),
     vettingColumns: t.stringList({
       description: 'Columns from the vetting that produced the label (leakage): only used with useVettingFeatures.',
-      resolve: async (d, _a, { services }) =>
-        d.available ? (await services.datasets.describe(d.id)).vettingColumns : [],
+      resolve: async (d, _a, context) =>
+        d.available ? (await context.services.datasets.describe(d.id)).vettingColumns : [],
     }),
     columns: t.field({
       type: [Column],
-      resolve: async (d, _a, { services }) => (d.available ? (await services.datasets.describe(d.id)).columns : []),
+      resolve: async (d, _a, context) => (d.available ? (await context.services.datasets.describe(d.id)).columns : []),
     }),
     previewRows: t.field({
       type: ['JSON'],
-      description: 'A page of raw rows (column → value, null when empty).',
+      description: `A page of raw rows (column → value, null when empty), at most ${String(MAX_PREVIEW_LIMIT)}. An upload's first ${String(STORED_PREVIEW_ROWS)} rows are served from storage; past them one request may read at most ${String(MAX_PARSED_UPLOADS_PER_REQUEST)} uploads.`,
       args: {
         offset: t.arg.int({ defaultValue: 0, required: true }),
         limit: t.arg.int({ defaultValue: 10, required: true }),
       },
-      resolve: async (d, { offset, limit }, { services }) =>
-        d.available ? services.datasets.preview(d.id, offset, limit) : [],
+      resolve: async (d, { offset, limit }, context) =>
+        d.available ? context.services.datasets.preview(d.id, offset, limit, budgetOf(context)) : [],
     }),
   }),
 });
@@ -133,8 +155,16 @@ export const Dataset = builder.objectRef<DatasetSummary>('Dataset').implement({
 builder.queryFields((t) => ({
   datasets: t.field({
     type: [Dataset],
-    description: 'The NASA missions and every uploaded dataset.',
-    resolve: (_root, _args, { services }) => services.datasets.list(),
+    description: `The NASA missions, then the uploaded datasets newest first: a page of at most ${String(MAX_DATASETS_PAGE)}.`,
+    args: {
+      offset: t.arg.int({ defaultValue: 0, required: true }),
+      limit: t.arg.int({
+        defaultValue: MAX_DATASETS_PAGE,
+        required: true,
+        description: `At most ${String(MAX_DATASETS_PAGE)}.`,
+      }),
+    },
+    resolve: (_root, { offset, limit }, { services }) => services.datasets.list({ offset, limit }),
   }),
   dataset: t.field({
     type: Dataset,

@@ -12,6 +12,7 @@ import { datasets, type DatasetRow } from '../db/schema.js';
 import type { AppConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ClassCount } from '../domain/data.js';
+import type { StoredColumn, StoredPreview } from '../domain/dataset-store.js';
 import { badInput, notFound, uploadTooLarge } from '../domain/errors.js';
 import {
   MISSIONS,
@@ -67,7 +68,7 @@ export interface DatasetSummary {
 
 export interface DatasetDetails {
   rowCount: number;
-  columns: ColumnProfile[];
+  columns: StoredColumn[];
   labelColumn: string;
   groupColumn: string | null;
   classes: string[];
@@ -86,10 +87,86 @@ export interface UploadInput {
 
 const MAX_NAME_LENGTH = 120;
 
+/** Rows of an upload stored for previewRows: the first page views ask for, read without touching the CSV. */
+export const STORED_PREVIEW_ROWS = 100;
+/** Byte budget of the stored preview (a 20 MB cell must not be copied into the DB and every listing). */
+const STORED_PREVIEW_BYTES = 256 * 1024;
+/** Largest page of previewRows. */
+export const MAX_PREVIEW_LIMIT = 100;
+/** Largest page of `datasets` (the NASA tables first, then uploads, newest first). */
+export const MAX_DATASETS_PAGE = 100;
+/**
+ * Distinct uploads whose CSV one request may parse (previewRows past the stored rows, or a dataset uploaded before
+ * summaries were stored): one request must never parse every upload.
+ */
+export const MAX_PARSED_UPLOADS_PER_REQUEST = 2;
+
+/** Per-request record of the uploads parsed so far (see MAX_PARSED_UPLOADS_PER_REQUEST). */
+export interface ParseBudget {
+  parsed: Set<string>;
+}
+
+function storedColumn(column: ColumnProfile): StoredColumn {
+  // JSON has no Infinity: keep only finite bounds, as the GraphQL Column answers anyway.
+  const stored: StoredColumn = { name: column.name, type: column.type, missingShare: column.missingShare };
+  if (column.min !== undefined && Number.isFinite(column.min)) stored.min = column.min;
+  if (column.max !== undefined && Number.isFinite(column.max)) stored.max = column.max;
+  if (column.distinct !== undefined) stored.distinct = column.distinct;
+  return stored;
+}
+
+function detailsOf(table: LabeledTable): DatasetDetails {
+  return {
+    rowCount: table.table.rows.length,
+    columns: profileColumns(table.table).map(storedColumn),
+    labelColumn: table.labelColumn,
+    groupColumn: table.source.kind === 'nasa' ? MISSIONS[table.source.mission].groupColumn : null,
+    classes: table.classes,
+    classCounts: table.classCounts,
+    featureColumns: selectFeatures(table, {}).features,
+    featureCandidates: table.featureCandidates,
+    vettingColumns: table.vettingColumns,
+    idColumns: table.idColumns,
+  };
+}
+
+/** The first rows within STORED_PREVIEW_ROWS and STORED_PREVIEW_BYTES. */
+function previewOf(table: LabeledTable): StoredPreview {
+  const rows: (string | null)[][] = [];
+  let bytes = 0;
+  for (const row of table.table.rows.slice(0, STORED_PREVIEW_ROWS)) {
+    const cells = table.table.columns.map((_, i) => (row[i] === '' ? null : row[i]));
+    bytes += cells.reduce((sum, cell) => sum + (cell?.length ?? 0) + 4, 2);
+    if (bytes > STORED_PREVIEW_BYTES) break;
+    rows.push(cells);
+  }
+  return { columns: [...table.table.columns], rows };
+}
+
+function previewRecords(columns: readonly string[], rows: readonly (readonly (string | null)[])[]) {
+  return rows.map((row) => {
+    const record: Record<string, string | null> = {};
+    columns.forEach((column, i) => (record[column] = row[i] ?? null));
+    return record;
+  });
+}
+
 function displayName(given: string | null | undefined, fileName: string): string {
   const cleaned = (given ?? '').trim() || path.basename(fileName.replace(/\\/g, '/')).replace(/\.(csv|tsv|txt)$/i, '');
   return (cleaned || 'Uploaded dataset').slice(0, MAX_NAME_LENGTH);
 }
+
+/** The columns a summary needs (not the stored details and preview). */
+const UPLOAD_SUMMARY_COLUMNS = {
+  id: datasets.id,
+  name: datasets.name,
+  fileName: datasets.fileName,
+  originalName: datasets.originalName,
+  mission: datasets.mission,
+  sizeBytes: datasets.sizeBytes,
+  createdAt: datasets.createdAt,
+};
+type UploadSummaryRow = Pick<DatasetRow, keyof typeof UPLOAD_SUMMARY_COLUMNS>;
 
 export class DatasetService {
   private readonly details = new Map<string, { key: string; details: DatasetDetails }>();
@@ -155,7 +232,7 @@ export class DatasetService {
     };
   }
 
-  private uploadSummary(row: DatasetRow): DatasetSummary {
+  private uploadSummary(row: UploadSummaryRow): DatasetSummary {
     const available = fs.existsSync(path.join(this.config.uploadDir, row.fileName));
     return {
       id: row.id,
@@ -175,20 +252,33 @@ export class DatasetService {
   knownRowCount(id: string): number | null {
     const cached = this.details.get(id);
     if (cached) return cached.details.rowCount;
-    return isMissionId(id) ? (this.nasaSource(id)?.labelledRows ?? null) : null;
+    if (isMissionId(id)) return this.nasaSource(id)?.labelledRows ?? null;
+    return (
+      this.db.select({ rowCount: datasets.rowCount }).from(datasets).where(eq(datasets.id, id)).get()?.rowCount ?? null
+    );
   }
 
-  list(): DatasetSummary[] {
-    const uploads = this.db.select().from(datasets).orderBy(desc(datasets.createdAt)).all();
-    return [
-      ...MISSION_IDS.map((mission) => this.nasaSummary(mission)),
-      ...uploads.map((row) => this.uploadSummary(row)),
-    ];
+  /** A page of the NASA tables followed by the uploads, newest first (at most MAX_DATASETS_PAGE). */
+  list(page: { offset?: number; limit?: number } = {}): DatasetSummary[] {
+    const offset = Math.max(0, page.offset ?? 0);
+    const limit = Math.min(Math.max(0, page.limit ?? MAX_DATASETS_PAGE), MAX_DATASETS_PAGE);
+    const nasa = MISSION_IDS.slice(offset, offset + limit).map((mission) => this.nasaSummary(mission));
+    const uploadLimit = limit - nasa.length;
+    if (uploadLimit <= 0) return nasa;
+    // Only the listed columns: the stored preview stays in the DB.
+    const uploads = this.db
+      .select(UPLOAD_SUMMARY_COLUMNS)
+      .from(datasets)
+      .orderBy(desc(datasets.createdAt))
+      .limit(uploadLimit)
+      .offset(Math.max(0, offset - MISSION_IDS.length))
+      .all();
+    return [...nasa, ...uploads.map((row) => this.uploadSummary(row))];
   }
 
   get(id: string): DatasetSummary | null {
     if (isMissionId(id)) return this.nasaSummary(id);
-    const row = this.db.select().from(datasets).where(eq(datasets.id, id)).get();
+    const row = this.db.select(UPLOAD_SUMMARY_COLUMNS).from(datasets).where(eq(datasets.id, id)).get();
     return row ? this.uploadSummary(row) : null;
   }
 
@@ -230,35 +320,71 @@ export class DatasetService {
     return `${file}:${stat.size}:${stat.mtimeMs}`;
   }
 
+  /**
+   * Row count, columns, classes… of a dataset. An upload's come from its row (stored at upload time); an upload
+   * from before summaries were stored (migration 0002) is parsed once, the first time it is described, and its
+   * summary stored, so it is never parsed for this again.
+   */
   async describe(id: string): Promise<DatasetDetails> {
+    if (!isMissionId(id)) {
+      const stored = this.db.select({ details: datasets.details }).from(datasets).where(eq(datasets.id, id)).get();
+      if (stored?.details) return stored.details;
+    }
     const key = this.cacheKey(id);
     const cached = this.details.get(id);
     if (cached?.key === key) return cached.details;
     const table = await this.labeledTable(id);
-    const details: DatasetDetails = {
-      rowCount: table.table.rows.length,
-      columns: profileColumns(table.table),
-      labelColumn: table.labelColumn,
-      groupColumn: table.source.kind === 'nasa' ? MISSIONS[table.source.mission].groupColumn : null,
-      classes: table.classes,
-      classCounts: table.classCounts,
-      featureColumns: selectFeatures(table, {}).features,
-      featureCandidates: table.featureCandidates,
-      vettingColumns: table.vettingColumns,
-      idColumns: table.idColumns,
-    };
-    this.details.set(id, { key, details });
+    const details = detailsOf(table);
+    if (isMissionId(id)) this.details.set(id, { key, details });
+    else
+      this.db
+        .update(datasets)
+        .set({ details, preview: previewOf(table) })
+        .where(eq(datasets.id, id))
+        .run();
     return details;
   }
 
-  async preview(id: string, offset: number, limit: number): Promise<Record<string, string | null>[]> {
-    const { table } = await this.labeledTable(id);
+  /** Counts a CSV parse for `id` against the request's budget; refuses past MAX_PARSED_UPLOADS_PER_REQUEST. */
+  private spendParse(id: string, budget: ParseBudget | undefined): void {
+    if (!budget || budget.parsed.has(id)) return;
+    if (budget.parsed.size >= MAX_PARSED_UPLOADS_PER_REQUEST)
+      throw badInput(
+        `One request reads the rows of at most ${String(MAX_PARSED_UPLOADS_PER_REQUEST)} uploaded datasets beyond ` +
+          `their first ${String(STORED_PREVIEW_ROWS)} rows. Ask for the other datasets in separate requests.`,
+        'previewRows',
+      );
+    budget.parsed.add(id);
+  }
+
+  /**
+   * A page of raw rows (at most MAX_PREVIEW_LIMIT). Within an upload's stored first rows no CSV is read; past them
+   * the file is parsed (cached), counted against the request's budget.
+   */
+  async preview(
+    id: string,
+    offset: number,
+    limit: number,
+    budget?: ParseBudget,
+  ): Promise<Record<string, string | null>[]> {
     const start = Math.max(0, offset);
-    return table.rows.slice(start, start + Math.min(Math.max(limit, 0), 100)).map((row) => {
-      const record: Record<string, string | null> = {};
-      table.columns.forEach((column, i) => (record[column] = row[i] === '' ? null : row[i]));
-      return record;
-    });
+    const end = start + Math.min(Math.max(limit, 0), MAX_PREVIEW_LIMIT);
+    if (end === start) return [];
+    if (!isMissionId(id)) {
+      const stored = this.db
+        .select({ preview: datasets.preview, rowCount: datasets.rowCount })
+        .from(datasets)
+        .where(eq(datasets.id, id))
+        .get();
+      if (stored?.preview && (end <= stored.preview.rows.length || start >= stored.rowCount))
+        return previewRecords(stored.preview.columns, stored.preview.rows.slice(start, end));
+      this.spendParse(id, budget);
+    }
+    const { table } = await this.labeledTable(id);
+    return previewRecords(
+      table.columns,
+      table.rows.slice(start, end).map((row) => row.map((cell) => (cell === '' ? null : cell))),
+    );
   }
 
   async resolveFeatures(id: string, options: { features: string[] | null; useVettingFeatures: boolean }) {
@@ -333,6 +459,8 @@ export class DatasetService {
         rowCount: labeled.table.rows.length,
         sizeBytes: written,
         checksum: hash.digest('hex'),
+        details: detailsOf(labeled),
+        preview: previewOf(labeled),
         createdAt: new Date(),
       };
       this.db.insert(datasets).values(row).run();

@@ -1,0 +1,2 @@
+ALTER TABLE `datasets` ADD `details` text;--> statement-breakpoint
+ALTER TABLE `datasets` ADD `preview` text;
