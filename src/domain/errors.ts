@@ -131,6 +131,32 @@ export const uploadTooLarge = (limitBytes: number, actualBytes?: number) =>
   );
 
 /** A request body over MAX_UPLOAD_MB (plus the multipart allowance), refused before any file in it is read. */
+/** How much of a user's value a message quotes (issue 12: a 10,000-character value must not come back whole). */
+export const INPUT_QUOTE_LIMIT = 100;
+
+/**
+ * A user's value for an error message: a string JSON-quoted, anything else as JSON (or its String), cut at
+ * INPUT_QUOTE_LIMIT characters with an ellipsis. The one helper every message that echoes input goes through.
+ */
+export function quoteInput(value: unknown): string {
+  let text: string;
+  if (typeof value === 'string') text = value;
+  else if (value === undefined || typeof value === 'function' || typeof value === 'symbol') text = String(value);
+  else {
+    try {
+      text = JSON.stringify(value);
+    } catch {
+      text = typeof value === 'bigint' ? value.toString() : 'an object that cannot be shown'; // or a cycle
+    }
+  }
+  if (text.length > INPUT_QUOTE_LIMIT) {
+    // Not between the two halves of a surrogate pair.
+    const end = /[\uD800-\uDBFF]/.test(text[INPUT_QUOTE_LIMIT - 1]) ? INPUT_QUOTE_LIMIT - 1 : INPUT_QUOTE_LIMIT;
+    text = `${text.slice(0, end)}…`;
+  }
+  return typeof value === 'string' ? JSON.stringify(text) : text;
+}
+
 /** `variable` names the limit: MAX_JSON_BODY_MB for JSON and form bodies, MAX_UPLOAD_MB for multipart uploads. */
 export const requestBodyTooLarge = (
   limitBytes: number,

@@ -2,7 +2,7 @@
  * Reading request fields the way the original web client sends them: strings from HTML forms, JSON objects as
  * objects or as JSON text, an upload referred to by its `file_info`.
  */
-import { badInput } from '../domain/errors.js';
+import { badInput, quoteInput } from '../domain/errors.js';
 import type { RouteContext } from './context.js';
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
@@ -63,6 +63,6 @@ export function limitParam(ctx: RouteContext, fallback: number, max: number): nu
   const raw = ctx.url.searchParams.get('limit');
   const limit = raw === null ? fallback : Number(raw);
   if (!Number.isInteger(limit) || limit < 0 || limit > max)
-    throw badInput(`"limit" must be a whole number from 0 to ${max}, got "${String(raw)}".`, 'limit');
+    throw badInput(`"limit" must be a whole number from 0 to ${max}, got ${quoteInput(raw)}.`, 'limit');
   return limit;
 }

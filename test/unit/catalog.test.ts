@@ -232,7 +232,7 @@ describe('validateHyperparameters: rejected input', () => {
   it('rejects unknown keys and lists the accepted ones', () => {
     const error = errorOf(() => validateHyperparameters('random_forest', { n_trees: 10 }));
     expect(error.field).toBe('hyperparameters.n_trees');
-    expect(error.message).toContain("unknown hyperparameter 'n_trees'");
+    expect(error.message).toContain('unknown hyperparameter "n_trees"');
     expect(error.message).toContain('n_estimators, max_depth, min_samples_split');
     // A key of another model is unknown here.
     expect(errorOf(() => validateHyperparameters('logistic_regression', { n_estimators: 10 })).field).toBe(

@@ -114,7 +114,7 @@ describe('customLabeledTable', () => {
       () => customLabeledTable(parseCsv('label,y,v\nsame,1,1\nsame,0,2\n')),
       'BAD_USER_INPUT',
       'labelColumn',
-      /Label column "label" \(detected by its name\) has only one class \(same\).*labelColumn.*y/,
+      /Label column "label" \(detected by its name\) has only one class \("same"\).*labelColumn.*y/,
     );
     const many = ['target,v', ...Array.from({ length: 25 }, (_, i) => `${i},${i}`)].join('\n');
     expectDataError(
@@ -148,7 +148,7 @@ describe('customLabeledTable', () => {
       () => customLabeledTable(parseCsv('v,label\n1,x\n2,x\n3,\n'), 'label'),
       'BAD_USER_INPUT',
       'labelColumn',
-      /only one class \(x\)/,
+      /only one class \("x"\)/,
     );
     const many = ['v,klass', ...Array.from({ length: 21 }, (_, i) => `${i},c${i}`)].join('\n');
     expectDataError(
@@ -193,7 +193,7 @@ describe('customLabeledTable', () => {
       () => customLabeledTable(parseCsv(oneClass)),
       'BAD_USER_INPUT',
       'labelColumn',
-      /only one class \(planet\)/,
+      /only one class \("planet"\)/,
     );
   });
 

@@ -2,7 +2,7 @@
  * Validation of hyperparameters against the catalog's specs: the only place that coerces (HTML forms send strings),
  * checks bounds and fills defaults. Every refusal is a BAD_USER_INPUT AppError naming `hyperparameters.<name>`.
  */
-import { badInput } from '../../domain/errors.js';
+import { badInput, quoteInput } from '../../domain/errors.js';
 import type { HyperparameterValue, Hyperparameters, ModelTypeId } from '../types.js';
 import { cloneValue, defaultHyperparameters, getModelSpec, type HyperparameterSpec, type ModelSpec } from './specs.js';
 
@@ -30,7 +30,7 @@ export function validateHyperparameters(modelType: ModelTypeId, raw: unknown): H
     const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
     const hint = snake !== key && known.has(snake) ? ` (did you mean '${snake}'?)` : '';
     throw badInput(
-      `unknown hyperparameter '${key}' for ${model.id}${hint}; accepted: ${accepted}`,
+      `unknown hyperparameter ${quoteInput(key)} for ${model.id}${hint}; accepted: ${accepted}`,
       `hyperparameters.${key}`,
       accepted,
     );
@@ -259,9 +259,7 @@ function inRange(spec: HyperparameterSpec, value: number): boolean {
 }
 
 function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value))
-    return `[${value.map((v) => (typeof v === 'string' ? JSON.stringify(v) : String(v))).join(', ')}]`;
+  if (typeof value === 'string' || Array.isArray(value)) return quoteInput(value);
   if (value === null) return 'null';
   if (typeof value === 'object') return 'an object';
   return typeof value === 'number' || typeof value === 'boolean' ? String(value) : typeof value;

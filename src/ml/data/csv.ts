@@ -4,7 +4,7 @@
  * typed error.
  */
 import Papa from 'papaparse';
-import { badInput, unsupportedMediaType } from '../../domain/errors.js';
+import { badInput, quoteInput, unsupportedMediaType } from '../../domain/errors.js';
 
 /** A parsed CSV: header names and string cells; `''` marks a missing value. */
 export interface Table {
@@ -226,7 +226,7 @@ function validateHeader(columns: string[], maxColumns: number): void {
     }
     const previous = seen.get(name);
     if (previous !== undefined) {
-      throw badInput(`Duplicate column name "${name}" (columns ${previous + 1} and ${c + 1}); column names must be unique.`, 'file');
+      throw badInput(`Duplicate column name ${quoteInput(name)} (columns ${previous + 1} and ${c + 1}); column names must be unique.`, 'file');
     }
     seen.set(name, c);
   }
@@ -234,7 +234,7 @@ function validateHeader(columns: string[], maxColumns: number): void {
 
 export function columnIndex(table: Table, name: string): number {
   const index = table.columns.indexOf(name);
-  if (index === -1) throw badInput(`The table has no column "${name}".`);
+  if (index === -1) throw badInput(`The table has no column ${quoteInput(name)}.`);
   return index;
 }
 

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { NASA_CLASSES, type Matrix } from '../types.js';
 import { isDecimalNumber, parseCsv, parseCsvBuffer, parseNumber, type Table } from './csv.js';
-import { badInput } from '../../domain/errors.js';
+import { badInput, quoteInput } from '../../domain/errors.js';
 import { nasaTableMissing } from './errors.js';
 import { resolveNasaTable, readNasaTable, type ResolveOptions } from './nasa-source.js';
 import { cachedTable, clearTableCache } from './table-cache.js';
@@ -41,11 +41,6 @@ export interface LabeledTable {
   classCounts: ClassCount[];
   /** Rows dropped while loading: by the mission's row filter, and for an empty or unknown label. */
   excludedRows: { filtered: number; unlabeled: number };
-}
-
-/** A user value in a message: at most 100 characters. */
-function quote(value: string): string {
-  return value.length > 100 ? `${value.slice(0, 97)}…` : value;
 }
 
 /** Most distinct values a label column may have (beyond this it is an id or a measurement, not a class). */
@@ -180,18 +175,18 @@ export function customLabeledTable(table: Table, labelColumn?: string): LabeledT
   }
   const labelIndex = table.columns.indexOf(label);
   if (labelIndex === -1) {
-    throw badInput(`Label column "${label}" is not in the table; columns: ${table.columns.join(', ')}.`, 'labelColumn');
+    throw badInput(`Label column ${quoteInput(label)} is not in the table; columns: ${table.columns.join(', ')}.`, 'labelColumn');
   }
 
   const rows = table.rows.filter((row) => row[labelIndex] !== '');
   const classes = [...new Set(rows.map((row) => row[labelIndex]))].sort(compareLabels);
   if (classes.length < 2) {
-    throw badInput(`Label column "${label}"${how} has ${classes.length === 0 ? 'no values' : `only one class (${quote(classes[0])})`}; a classifier needs at least 2 classes.${others()}`,
+    throw badInput(`Label column ${quoteInput(label)}${how} has ${classes.length === 0 ? 'no values' : `only one class (${quoteInput(classes[0])})`}; a classifier needs at least 2 classes.${others()}`,
       'labelColumn',
     );
   }
   if (classes.length > MAX_CLASSES) {
-    throw badInput(`Label column "${label}"${how} has ${classes.length} distinct values; at most ${MAX_CLASSES} classes are supported (is it an id or a measurement?).${others()}`,
+    throw badInput(`Label column ${quoteInput(label)}${how} has ${classes.length} distinct values; at most ${MAX_CLASSES} classes are supported (is it an id or a measurement?).${others()}`,
       'labelColumn',
     );
   }
@@ -275,7 +270,7 @@ export function binaryTask(lt: LabeledTable): LabeledTable {
 export function featureMatrix(lt: LabeledTable, features: string[]): Matrix {
   const indices = features.map((f) => {
     const c = lt.table.columns.indexOf(f);
-    if (c === -1) throw badInput(`Unknown feature column "${f}".`, 'features');
+    if (c === -1) throw badInput(`Unknown feature column ${quoteInput(f)}.`, 'features');
     return c;
   });
   const rows = lt.table.rows;
@@ -397,7 +392,7 @@ function finish(input: FinishInput): LabeledTable {
 function requireTwoClasses(classCounts: ClassCount[], labelColumn: string): void {
   const present = classCounts.filter((c) => c.count > 0);
   if (present.length < 2) {
-    throw badInput(`Label column "${labelColumn}" has ${present.length === 0 ? 'no usable labels' : `only one class (${present[0].label})`}; a classifier needs at least 2 classes.`,
+    throw badInput(`Label column ${quoteInput(labelColumn)} has ${present.length === 0 ? 'no usable labels' : `only one class (${quoteInput(present[0].label)})`}; a classifier needs at least 2 classes.`,
       'labelColumn',
     );
   }
