@@ -50,7 +50,11 @@ const mark = (ok: boolean) => (ok ? '✓' : '✗');
 // ------------------------------------------------------------------------------------------------------------
 // Server (this process) and clients (child process)
 
-const { app, config, dir } = await buildBenchApp('live', { NASA_DATA_DIR: nasaDir });
+const { app, config, dir } = await buildBenchApp('live', {
+  NASA_DATA_DIR: nasaDir,
+  // 1,000 subscribers from one address: far above the per-address default meant for a classroom behind one NAT.
+  WS_MAX_CONNECTIONS_PER_CLIENT: '5000',
+});
 if (process.env.BENCH_NICE_WORKERS === '1') {
   // Linux: setpriority() on a thread id renices that thread only.
   setInterval(() => {

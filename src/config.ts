@@ -123,7 +123,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     maxUploadBytes: readInt(env, 'MAX_UPLOAD_MB', 50, 1, 2048) * 1024 * 1024,
     maxJsonBodyBytes: readInt(env, 'MAX_JSON_BODY_MB', 4, 1, 512) * 1024 * 1024,
     wsMaxSubscriptionsPerSocket: readInt(env, 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 100, 1, 100_000),
-    wsMaxConnectionsPerClient: readInt(env, 'WS_MAX_CONNECTIONS_PER_CLIENT', 20, 1, 100_000),
+    wsMaxConnectionsPerClient: readInt(env, 'WS_MAX_CONNECTIONS_PER_CLIENT', 256, 1, 100_000),
     wsMessagesPerSecond: readInt(env, 'WS_MESSAGES_PER_SECOND', 50, 1, 100_000),
     wsMessageBurst: readInt(env, 'WS_MESSAGE_BURST', 200, 1, 1_000_000),
     trainingConcurrency: readInt(
