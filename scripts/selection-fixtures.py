@@ -116,5 +116,94 @@ def cv_fixture():
     )
 
 
+class Identity:
+    """A 'fitted classifier' whose probabilities are its input: CalibratedClassifierCV(cv='prefit') calibrates them."""
+
+    _estimator_type = "classifier"
+
+    def __init__(self, k):
+        self.classes_ = np.arange(k)
+
+    def fit(self, X, y):
+        return self
+
+    def predict_proba(self, X):
+        return np.asarray(X)
+
+    def get_params(self, deep=True):
+        return {}
+
+
+def overconfident(rng, n, k):
+    """Labels drawn from softmax(logits); the 'model' says softmax(2.5 · logits): too sure, as trees often are."""
+    logits = rng.normal(size=(n, k)) * 1.5
+    true_p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    labels = np.array([rng.choice(k, p=row) for row in true_p])
+    z = 2.5 * logits
+    model = np.exp(z - z.max(axis=1, keepdims=True))
+    return model / model.sum(axis=1, keepdims=True), labels
+
+
+def ece_top_class(labels, proba, bins=10):
+    pred = proba.argmax(axis=1)
+    conf = proba[np.arange(len(labels)), pred]
+    idx = np.minimum(bins - 1, np.floor(conf * bins + 1e-9).astype(int))
+    ece = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            ece += m.mean() * abs((pred[m] == labels[m]).mean() - conf[m].mean())
+    return ece
+
+
+def calibration_fixture():
+    from sklearn.calibration import CalibratedClassifierCV, calibration_curve
+    from sklearn.metrics import brier_score_loss
+
+    rng = np.random.default_rng(11)
+    cases = []
+    for k in (2, 3):
+        p_fit, y_fit = overconfident(rng, 400, k)
+        p_test, y_test = overconfident(rng, 201, k)
+        for method in ("sigmoid", "isotonic"):
+            cal = CalibratedClassifierCV(Identity(k), method=method, cv="prefit").fit(p_fit, y_fit)
+            after = cal.predict_proba(p_test)
+            calibrators = cal.calibrated_classifiers_[0].calibrators
+            case = {
+                "k": k,
+                "method": method,
+                "fitProba": p_fit.ravel().tolist(),
+                "fitLabels": y_fit.tolist(),
+                "testProba": p_test.ravel().tolist(),
+                "testLabels": y_test.tolist(),
+                "calibrated": after.ravel().tolist(),
+            }
+            if method == "sigmoid":
+                case["ab"] = [[float(c.a_), float(c.b_)] for c in calibrators]
+            measures = {}
+            for name, proba in (("before", p_test), ("after", after)):
+                onehot = np.eye(k)[y_test]
+                measures[name] = {
+                    "brier": float(((proba - onehot) ** 2).sum(axis=1).mean()),
+                    "binaryBrier": float(brier_score_loss(y_test, proba[:, 1])) if k == 2 else None,
+                    "logLoss": float(log_loss(y_test, proba, labels=list(range(k)))),
+                    "ece": float(ece_top_class(y_test, proba)),
+                    "curves": [
+                        {
+                            strategy: [
+                                a.tolist()
+                                for a in calibration_curve(y_test == c, proba[:, c], n_bins=10, strategy=strategy)
+                            ]
+                            for strategy in ("uniform", "quantile")
+                        }
+                        for c in range(k)
+                    ],
+                }
+            case["measures"] = measures
+            cases.append(case)
+    write("selection-calibration.json", {"cases": cases})
+
+
 if __name__ == "__main__":
     cv_fixture()
+    calibration_fixture()
