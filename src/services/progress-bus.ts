@@ -119,7 +119,9 @@ export function createInMemoryProgressBus(eventTarget?: PubSubEventTarget<Channe
     if (existing) return existing;
     // The topic yoga's createPubSub dispatches for publish('run:progress', runId, …).
     const topic = `run:progress:${runId}`;
-    const listener = (event: CustomEvent<TrainingProgressEvent>) => {
+    // A remote target hands over null for a message that did not decode (progress-bus-redis.ts): dropped.
+    const listener = (event: CustomEvent<TrainingProgressEvent | null>) => {
+      if (event.detail === null) return;
       run.published++;
       for (const subscriber of run.subscribers) {
         subscriber.queue.push(event.detail);
