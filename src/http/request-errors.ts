@@ -2,6 +2,7 @@
  * Requests refused before execution, each with a status, a code and a reason: graphql-armor's query limits, a
  * validation that graphql-js gave up on, a body yoga cannot read as GraphQL, a content type it does not take.
  */
+import type { Duplex } from 'node:stream';
 import type { GraphQLError } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { isGraphQLError } from './graphql-errors.js';
@@ -103,4 +104,39 @@ export function useRequestParseErrors(): Plugin {
       });
     },
   };
+}
+
+/** What Node's HTTP parser refuses before any handler runs, answered with the REST envelope instead of a bare status. */
+const PARSER_REFUSALS: Record<string, { status: number; reason: string; message: string }> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    reason: 'Request Header Fields Too Large',
+    message: 'The request line and headers must stay under 16 KB: send long values in a POST body.',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    reason: 'Request Timeout',
+    message: 'The request was not received in time.',
+  },
+};
+
+/**
+ * The server's `clientError` handler: Node answers these with a bare status and no body (a 20,000-character URL
+ * got an empty 431); say why, in the shape every other refusal has.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const refusal = PARSER_REFUSALS[error.code ?? ''] ?? {
+    status: 400,
+    reason: 'Bad Request',
+    message: 'The request is not valid HTTP/1.1.',
+  };
+  const body = JSON.stringify({ status: 'error', code: 'BAD_REQUEST', message: refusal.message });
+  socket.end(
+    `HTTP/1.1 ${String(refusal.status)} ${refusal.reason}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
+      `content-length: ${String(Buffer.byteLength(body))}\r\n\r\n${body}`,
+  );
 }

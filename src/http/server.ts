@@ -16,6 +16,7 @@ import { GRAPHQL_HTTP_STATUS } from './graphql-errors.js';
 import { isJsonContentType, preparsedBody } from './json-body.js';
 import { MULTIPART_ALLOWANCE } from '../rest/http.js';
 import { REQUEST_ID_HEADER, assignRequestId } from './request-id.js';
+import { answerClientError } from './request-errors.js';
 import { attachGraphQLWebSocket } from './websocket.js';
 
 export interface App {
@@ -114,6 +115,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   });
   server.headersTimeout = 30_000;
   server.requestTimeout = 300_000;
+  server.on('clientError', answerClientError);
 
   const webSocket = attachGraphQLWebSocket(server, yoga, config, logger);
 

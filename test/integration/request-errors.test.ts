@@ -140,3 +140,16 @@ describe('request bodies', () => {
     expect([ok.status, ok.body?.data]).toEqual([200, { health: { status: 'ok' } }]);
   });
 });
+
+describe("what Node's HTTP parser refuses", () => {
+  it('answers a 20,000-character URL with 431 and a body that says why, and keeps serving', async () => {
+    const response = await fetch(`${server.url}/graphql?query=${'a'.repeat(20_000)}`);
+    expect(response.status).toBe(431);
+    expect(await response.json()).toEqual({
+      status: 'error',
+      code: 'BAD_REQUEST',
+      message: expect.stringContaining('under 16 KB') as string,
+    });
+    expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
+  });
+});
