@@ -204,6 +204,84 @@ def calibration_fixture():
     write("selection-calibration.json", {"cases": cases})
 
 
+def compare_fixture():
+    from scipy.stats import binomtest, chi2
+
+    mcnemar = []
+    for b, c in [(0, 0), (3, 9), (0, 5), (12, 12), (11, 13), (7, 17), (20, 35), (40, 25), (100, 130), (3, 300)]:
+        n = b + c
+        if n < 25:
+            p = 1.0 if n == 0 else float(binomtest(min(b, c), n, 0.5).pvalue)
+            mcnemar.append({"b": b, "c": c, "method": "EXACT_BINOMIAL", "statistic": min(b, c), "pValue": p})
+        else:
+            stat = (abs(b - c) - 1) ** 2 / n
+            mcnemar.append(
+                {"b": b, "c": c, "method": "CHI_SQUARE_CORRECTED", "statistic": stat, "pValue": float(chi2.sf(stat, 1))}
+            )
+
+    rng = np.random.default_rng(5)
+    n, k = 400, 3
+    labels = rng.choice(k, size=n, p=[0.5, 0.2, 0.3])
+    groups = [f"star{int(i):03d}" for i in rng.integers(0, 250, size=n)]
+    signal = np.eye(k)[labels]
+    logits_a = 1.2 * signal + rng.normal(size=(n, k))
+    logits_b = 1.6 * signal + rng.normal(size=(n, k))
+    # Rounded scores, so ties exist and the AUC's tie handling is exercised.
+    proba_a = np.round(np.exp(logits_a) / np.exp(logits_a).sum(axis=1, keepdims=True), 2)
+    proba_a /= proba_a.sum(axis=1, keepdims=True)
+    proba_b = np.exp(logits_b) / np.exp(logits_b).sum(axis=1, keepdims=True)
+
+    def observed(proba):
+        pred = proba.argmax(axis=1)
+        onehot = np.eye(k)[labels]
+        return {
+            "accuracy": accuracy_score(labels, pred),
+            "balancedAccuracy": balanced_accuracy_score(labels, pred),
+            "macroF1": f1_score(labels, pred, average="macro"),
+            "rocAucOvrMacro": roc_auc_score(labels, proba, multi_class="ovr", average="macro"),
+            "logLoss": log_loss(labels, proba, eps=1e-15),
+            "brierScore": float(((proba - onehot) ** 2).sum(axis=1).mean()),
+        }
+
+    obs_a, obs_b = observed(proba_a), observed(proba_b)
+    # An independent bootstrap (numpy's generator): its sd of the macro-F1 and accuracy differences, rows and stars.
+    boot = np.random.default_rng(1)
+    unique_groups = sorted(set(groups))
+    rows_of = {g: [i for i in range(n) if groups[i] == g] for g in unique_groups}
+    sds = {}
+    for mode in ("ROWS", "STARS"):
+        diffs = {"accuracy": [], "macroF1": []}
+        for _ in range(2000):
+            if mode == "ROWS":
+                idx = boot.integers(0, n, size=n)
+            else:
+                picked = boot.integers(0, len(unique_groups), size=len(unique_groups))
+                idx = np.concatenate([rows_of[unique_groups[g]] for g in picked])
+            y = labels[idx]
+            pa, pb = proba_a[idx].argmax(axis=1), proba_b[idx].argmax(axis=1)
+            diffs["accuracy"].append(accuracy_score(y, pb) - accuracy_score(y, pa))
+            diffs["macroF1"].append(f1_score(y, pb, average="macro") - f1_score(y, pa, average="macro"))
+        sds[mode] = {m: float(np.std(v, ddof=1)) for m, v in diffs.items()}
+    pa, pb = proba_a.argmax(axis=1), proba_b.argmax(axis=1)
+    b = int(((pa == labels) & (pb != labels)).sum())
+    c = int(((pa != labels) & (pb == labels)).sum())
+    write(
+        "selection-compare.json",
+        {
+            "mcnemar": mcnemar,
+            "labels": labels.tolist(),
+            "groups": groups,
+            "probaA": proba_a.ravel().tolist(),
+            "probaB": proba_b.ravel().tolist(),
+            "observedA": obs_a,
+            "observedB": obs_b,
+            "discordant": {"b": b, "c": c},
+            "bootstrapSd": sds,
+        },
+    )
+
+
 if __name__ == "__main__":
     cv_fixture()
     calibration_fixture()
+    compare_fixture()
