@@ -1,12 +1,21 @@
 /**
- * Quick figures for the tree engine on the Kepler table (physics-only features, 3 classes, random 80/20 split):
- * fit time, predictProba on 10,000 rows, TreeSHAP per row, macro-F1, peak RSS.
- * Run: node --import tsx bench/trees-quick.ts [path/to/kepler_koi.csv]
- * Env: ONLY=rf|xgb|dt (one model), NO1=1 / NO2=1 (skip the 1- / 2-thread forest), STATS=1 (tree depth figures),
+ * `npm run bench:trees`: the tree engine's goals beside the reference in the same run (bench/trees-reference.py:
+ * scikit-learn RandomForest, XGBoost hist, 2 threads, on exactly the same matrices). Kepler (physics-only features,
+ * 3 classes, random 80/20 split): predict 10,000 rows (forest and boosting ≤ 1.0× the reference and ≤ 50 ms), fit
+ * (boosting and forest ≤ 1.0×); bench:scale's seeded synthetic table (20 features, 2 classes) at 20,000 and 200,000
+ * rows: boosting fit ≤ 1.5× XGBoost hist, split 70/30. Medians of --repeat N (default 3) runs; ✓/✗ per goal.
+ * Run: npm run bench:trees -- [--repeat 3] [--scale 20000,200000 | none] [--no-kepler] [path/to/kepler_koi.csv]
+ *
+ * `--details`: the older per-model figures (fit, predict, TreeSHAP per row, macro-F1, peak RSS).
+ * Env (with --details): ONLY=rf|xgb|dt (one model), NO1=1 / NO2=1 (skip the 1- / 2-thread forest), STATS=1 (tree depth figures),
  * ALG2=1 (also time the published O(L·D²) TreeSHAP and compare it with the default one).
  * CPU figures (process.cpuUsage) are printed next to wall time: on a shared machine they are the steadier ones.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { nasaTableText } from '../test/fixtures/nasa.js';
 import Papa from 'papaparse';
 import {
@@ -68,8 +77,15 @@ function macroF1(proba: Float64Array, y: Int32Array, K: number): number {
   return f1 / K;
 }
 
-const path = process.argv[2]; // a kepler_koi.csv, else NASA_DATA_DIR or the embedded snapshot
-const { X, y } = loadKepler(path);
+function argument(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  const value = at === -1 ? undefined : process.argv[at + 1];
+  return value ?? fallback;
+}
+const THREADS = 2;
+const PREDICT_REPEATS = 10;
+const csvPath = process.argv.slice(2).find((a) => a.endsWith('.csv')); // a kepler_koi.csv, else NASA_DATA_DIR or the snapshot
+const { X, y } = loadKepler(csvPath);
 const order = new Uint32Array(X.rows).map((_, i) => i);
 new Random(42).shuffle(order);
 const nTrain = Math.round(X.rows * 0.8);
@@ -154,14 +170,238 @@ async function run(
   return model;
 }
 
-const which = process.env.ONLY ?? 'all';
-if (which === 'all' || which === 'rf') {
-  if (!process.env.NO1) await run('random_forest 100 (1 thr)', randomForestTrainer, { n_estimators: 100 }, 1);
-  if (process.env.NO2) process.exit(0);
-  await run('random_forest 100 (2 thr)', randomForestTrainer, { n_estimators: 100 }, 2);
+// ---------------------------------------------------------------------------------------------------------------
+// Goals beside the reference (issue 16 goals 1 and 3, issue 17 goal 3), measured in the same run.
+
+interface Side {
+  fitSeconds: number[];
+  predictMs: number[];
+  macroF1: number;
 }
-if (which === 'all' || which === 'xgb')
-  await run('xgboost 100 rounds d6', xgboostTrainer, { n_estimators: 100, max_depth: 6 }, 1);
-if (which === 'all' || which === 'dt') await run('decision_tree', decisionTreeTrainer, {}, 1);
-clearInterval(rssTimer);
-console.log(`peak RSS ${(peakRss / 1e6).toFixed(0)} MB (timings on a shared 2-core machine: noisy)`);
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+function writeBinary(file: string, a: Float64Array | Int32Array): void {
+  writeFileSync(file, Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+}
+
+/** bench/trees-reference.py on exactly these matrices; null (with the reason printed) when it cannot run. */
+function reference(
+  models: ('rf' | 'xgb')[],
+  train: Matrix,
+  ytrain: Int32Array,
+  test: Matrix,
+  ytest: Int32Array,
+  predict: Matrix,
+  repeats: number,
+): Record<string, Side> | null {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-trees-'));
+  try {
+    writeBinary(path.join(dir, 'train_X.bin'), train.data);
+    writeBinary(path.join(dir, 'test_X.bin'), test.data);
+    writeBinary(path.join(dir, 'predict_X.bin'), predict.data);
+    writeBinary(path.join(dir, 'train_y.bin'), ytrain);
+    writeBinary(path.join(dir, 'test_y.bin'), ytest);
+    const config = { cols: train.cols, threads: THREADS, models, repeats, predictRepeats: PREDICT_REPEATS };
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+    const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'trees-reference.py');
+    const result = spawnSync('/usr/bin/python3', [script, dir], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    if (result.status !== 0) {
+      console.log(
+        `  reference unavailable: ${(result.stderr || result.error?.message || '').trim().split('\n').at(-1)}`,
+      );
+      return null;
+    }
+    return JSON.parse(result.stdout) as Record<string, Side>;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Best of PREDICT_REPEATS single-threaded predictProba calls on `rows` (after a warm-up), in ms wall. */
+function predictBest(model: TrainedClassifier, rows: Matrix): number {
+  model.predictProba(rows);
+  let best = Infinity;
+  for (let i = 0; i < PREDICT_REPEATS; i++) {
+    const t0 = performance.now();
+    model.predictProba(rows);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+async function ours(
+  trainer: ModelTrainer,
+  params: Record<string, number>,
+  threads: number,
+  train: Matrix,
+  ytrain: Int32Array,
+  test: Matrix,
+  ytest: Int32Array,
+  predict: Matrix | null,
+  numClasses: number,
+  repeats: number,
+): Promise<Side> {
+  const side: Side = { fitSeconds: [], predictMs: [], macroF1: NaN };
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    const model = await trainer.fit(train, ytrain, numClasses, params, { seed: 42, threads });
+    side.fitSeconds.push((performance.now() - t0) / 1000);
+    if (predict) side.predictMs.push(predictBest(model, predict));
+    side.macroF1 = macroF1(model.predictProba(test), ytest, numClasses);
+  }
+  return side;
+}
+
+const mark = (ok: boolean): string => (ok ? '✓' : '✗');
+
+function goalLine(
+  what: string,
+  our: number,
+  ref: number | null | undefined,
+  unit: string,
+  ratioGoal: number,
+  absGoal?: number,
+): string {
+  const digits = unit === 's' ? 2 : 1;
+  let line = `  ${what.padEnd(34)} ours ${our.toFixed(digits).padStart(7)} ${unit}`;
+  if (ref != null && Number.isFinite(ref)) {
+    const ratio = our / ref;
+    line += `  reference ${ref.toFixed(digits).padStart(7)} ${unit}  ratio ${ratio.toFixed(2)}× (goal ≤ ${ratioGoal.toFixed(1)}× ${mark(ratio <= ratioGoal)})`;
+  } else line += '  reference -';
+  if (absGoal !== undefined) line += `  goal ≤ ${absGoal} ${unit} ${mark(our <= absGoal)}`;
+  return line;
+}
+
+/** The seeded synthetic table of bench:scale (same generator, cells rounded to 5 decimals as its CSV). */
+function syntheticTable(rows: number): { X: Matrix; y: Int32Array } {
+  let state = rows >>> 0;
+  const random = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const F = 20;
+  const data = new Float64Array(rows * F);
+  const y = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const x = Array.from({ length: F }, gaussian);
+    const score = 1.2 * x[0] - 0.8 * x[1] + 0.6 * x[2] * x[3] + 0.5 * Math.sin(2 * x[4]) + 0.9 * gaussian();
+    for (let j = 0; j < F; j++) data[i * F + j] = random() < 0.005 ? NaN : Number(x[j].toFixed(5));
+    y[i] = score > 0 ? 1 : 0;
+  }
+  return { X: matrix(rows, F, data), y };
+}
+
+async function goals(): Promise<void> {
+  const repeats = Math.max(1, Number(argument('repeat', '3')));
+  const scaleArg = argument('scale', '20000,200000');
+  const scaleRows = scaleArg === 'none' ? [] : scaleArg.split(',').map(Number);
+  const skipKepler = process.argv.includes('--no-kepler');
+  console.log(
+    `bench:trees — Node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(
+        ' ',
+      )} on ${cpus().length} cores; medians of ${repeats} repeats; predict = best of ${PREDICT_REPEATS} calls, single-threaded (reference: its own threads, ${THREADS})`,
+  );
+  if (!skipKepler) {
+    const ref = reference(['rf', 'xgb'], Xtr, ytr, Xte, yte, big, repeats);
+    const rf = await ours(randomForestTrainer, { n_estimators: 100 }, THREADS, Xtr, ytr, Xte, yte, big, 3, repeats);
+    const xgb = await ours(
+      xgboostTrainer,
+      { n_estimators: 100, max_depth: 6 },
+      THREADS,
+      Xtr,
+      ytr,
+      Xte,
+      yte,
+      big,
+      3,
+      repeats,
+    );
+    console.log(`Kepler (train ${Xtr.rows}, test ${Xte.rows}, predict ${big.rows} rows × ${X.cols} features)`);
+    console.log(
+      goalLine('random forest 100 trees: predict', median(rf.predictMs), ref && median(ref.rf.predictMs), 'ms', 1, 50),
+    );
+    console.log(
+      goalLine('boosting 100 rounds d6: predict', median(xgb.predictMs), ref && median(ref.xgb.predictMs), 'ms', 1, 50),
+    );
+    console.log(
+      goalLine('random forest 100 trees: fit', median(rf.fitSeconds), ref && median(ref.rf.fitSeconds), 's', 1),
+    );
+    console.log(
+      goalLine('boosting 100 rounds d6: fit', median(xgb.fitSeconds), ref && median(ref.xgb.fitSeconds), 's', 1),
+    );
+    console.log(
+      `  macro-F1: forest ${rf.macroF1.toFixed(4)} (reference ${ref?.rf.macroF1.toFixed(4) ?? '-'}), boosting ${xgb.macroF1.toFixed(4)} (reference ${ref?.xgb.macroF1.toFixed(4) ?? '-'})`,
+    );
+    console.log(
+      `  all fits (s): forest ${rf.fitSeconds.map((s) => s.toFixed(2)).join(' ')} / ${ref?.rf.fitSeconds.map((s) => s.toFixed(2)).join(' ') ?? '-'}; boosting ${xgb.fitSeconds.map((s) => s.toFixed(2)).join(' ')} / ${ref?.xgb.fitSeconds.map((s) => s.toFixed(2)).join(' ') ?? '-'}`,
+    );
+    console.log(
+      `  all predicts (ms): forest ${rf.predictMs.map((s) => s.toFixed(1)).join(' ')} / ${ref?.rf.predictMs.map((s) => s.toFixed(1)).join(' ') ?? '-'}; boosting ${xgb.predictMs.map((s) => s.toFixed(1)).join(' ')} / ${ref?.xgb.predictMs.map((s) => s.toFixed(1)).join(' ') ?? '-'}`,
+    );
+  }
+  for (const rows of scaleRows) {
+    const { X: SX, y: Sy } = syntheticTable(rows);
+    const shuffled = new Uint32Array(rows).map((_, i) => i);
+    new Random(42).shuffle(shuffled);
+    const cut = Math.round(rows * 0.7);
+    const Str = takeRows(SX, shuffled.subarray(0, cut));
+    const Sytr = takeLabels(Sy, shuffled.subarray(0, cut));
+    const Ste = takeRows(SX, shuffled.subarray(cut));
+    const Syte = takeLabels(Sy, shuffled.subarray(cut));
+    const none = matrix(0, SX.cols, new Float64Array(0));
+    const ref = reference(['xgb'], Str, Sytr, Ste, Syte, none, repeats);
+    const xgb = await ours(
+      xgboostTrainer,
+      { n_estimators: 100, max_depth: 6 },
+      THREADS,
+      Str,
+      Sytr,
+      Ste,
+      Syte,
+      null,
+      2,
+      repeats,
+    );
+    console.log(
+      `Synthetic table of bench:scale, ${rows.toLocaleString('en')} rows (train ${Str.rows}, test ${Ste.rows}) × ${SX.cols}`,
+    );
+    console.log(
+      goalLine('boosting 100 rounds d6: fit', median(xgb.fitSeconds), ref && median(ref.xgb.fitSeconds), 's', 1.5),
+    );
+    console.log(
+      `  macro-F1 ${xgb.macroF1.toFixed(4)} (reference ${ref?.xgb.macroF1.toFixed(4) ?? '-'}); all fits (s) ${xgb.fitSeconds.map((s) => s.toFixed(2)).join(' ')} / ${ref?.xgb.fitSeconds.map((s) => s.toFixed(2)).join(' ') ?? '-'}`,
+    );
+  }
+  console.log(
+    `load average after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+}
+
+if (process.argv.includes('--details')) {
+  const which = process.env.ONLY ?? 'all';
+  if (which === 'all' || which === 'rf') {
+    if (!process.env.NO1) await run('random_forest 100 (1 thr)', randomForestTrainer, { n_estimators: 100 }, 1);
+    if (!process.env.NO2) await run('random_forest 100 (2 thr)', randomForestTrainer, { n_estimators: 100 }, 2);
+  }
+  if (which === 'all' || which === 'xgb')
+    await run('xgboost 100 rounds d6', xgboostTrainer, { n_estimators: 100, max_depth: 6 }, 1);
+  if (which === 'all' || which === 'dt') await run('decision_tree', decisionTreeTrainer, {}, 1);
+  clearInterval(rssTimer);
+  console.log(`peak RSS ${(peakRss / 1e6).toFixed(0)} MB (timings on a shared 2-core machine: noisy)`);
+} else {
+  clearInterval(rssTimer);
+  await goals();
+}

@@ -16,7 +16,8 @@ import {
   treeShap,
   xgboostTrainer,
 } from '../../src/ml/models/trees/index.js';
-import { binOf, fitBinMapper } from '../../src/ml/models/trees/binning.js';
+import { binColumns, binOf, fitBinMapper } from '../../src/ml/models/trees/binning.js';
+import { GradientTreeGrower } from '../../src/ml/models/trees/grow-gradient.js';
 import { ensembleOf, instanceOf, stored } from './models-fixtures.js';
 
 const trainers: [string, ModelTrainer, Record<string, number>][] = [
@@ -375,6 +376,39 @@ describe('xgboost', () => {
     const model = await xgboostTrainer.fit(X, y2, 2, { n_estimators: 10 }, { seed: 1 });
     rowSumsAreOne(model.predictProba(X), 2);
     expect(ensembleOf(model).trees).toHaveLength(20);
+  });
+
+  it("two classes: class 1's tree is class 0's mirrored, and equals the tree grown on class 1's gradients", async () => {
+    const { X, y } = synthetic(500, 4, 62);
+    const y2 = y.map((v) => (v === 2 ? 1 : 0));
+    const params = { n_estimators: 4, max_depth: 4, learning_rate: 0.3, max_bin: 64 };
+    const trees = ensembleOf(await xgboostTrainer.fit(X, y2, 2, params, { seed: 1 })).trees;
+    for (let round = 0; round < 4; round++) {
+      const [a, b] = [trees[2 * round], trees[2 * round + 1]];
+      expect([a.output, b.output]).toEqual([0, 1]);
+      expect(Array.from(b.feature)).toEqual(Array.from(a.feature));
+      expect(Array.from(b.threshold)).toEqual(Array.from(a.threshold));
+      expect(Array.from(b.defaultLeft)).toEqual(Array.from(a.defaultLeft));
+      expect(Array.from(b.cover)).toEqual(Array.from(a.cover));
+      expect(Array.from(b.values, (v) => v + 0)).toEqual(Array.from(a.values, (v) => -v + 0)); // −0 and 0 add alike
+    }
+    // Round 0 (every margin 0, p = ½): grow class 1's tree from its own gradients, as it was grown before mirroring.
+    const mapper = fitBinMapper(X, 64, 1);
+    const grower = new GradientTreeGrower(
+      { rows: X.rows, cols: X.cols, bins: binColumns(X, mapper), numBins: mapper.numBins, edges: mapper.edges },
+      { maxDepth: 4, lambda: 1, alpha: 0, gamma: 0, minChildWeight: 1, eta: 0.3 },
+    );
+    const gh = new Float64Array(2 * X.rows);
+    for (let r = 0; r < X.rows; r++) {
+      gh[2 * r] = 0.5 - y2[r];
+      gh[2 * r + 1] = 0.5;
+    }
+    const rows = Uint32Array.from({ length: X.rows }, (_, i) => i);
+    const grown = grower.grow(gh, rows, Int32Array.from([0, 1, 2, 3]), new Float64Array(4), new Float64Array(X.rows));
+    expect(Array.from(trees[1].feature)).toEqual(Array.from(grown.feature));
+    expect(Array.from(trees[1].threshold)).toEqual(Array.from(grown.threshold));
+    expect(Array.from(trees[1].defaultLeft)).toEqual(Array.from(grown.defaultLeft));
+    expect(Array.from(trees[1].values, (v) => v + 0)).toEqual(Array.from(grown.values, (v) => v + 0));
   });
 });
 

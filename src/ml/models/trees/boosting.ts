@@ -154,7 +154,6 @@ async function fitBoosting(
 
   const margins = new Float64Array(n * K);
   const probs = new Float64Array(n * K);
-  const gh: Float64Array[] = Array.from({ length: K }, () => new Float64Array(2 * n));
   const gain = new Float64Array(cols);
   const trees: TreeArrays[] = [];
   const treeOutput: number[] = [];
@@ -179,16 +178,29 @@ async function fitBoosting(
   const featureBuffer = allFeatures.slice();
   const yieldNow = makeYielder();
 
+  // Two classes, every feature per tree: class 1's gradients are class 0's negated (p1 − [y=1] = −(p0 − [y=0]))
+  // with the same hessians, and split scores and missing-value directions depend on G only through G², so class
+  // 1's tree is class 0's with its leaf values negated. It is mirrored instead of grown (half the work; XGBoost's
+  // binary objective also grows one tree per round).
+  const mirror = K === 2 && featuresPerTree >= cols;
+  const gradientClasses = mirror ? 1 : K;
+  const gh: Float64Array[] = Array.from({ length: gradientClasses }, () => new Float64Array(2 * n));
+  const treeGain = new Float64Array(cols);
+
   for (let round = 0; round < p.n_estimators; round++) {
     throwIfAborted(options.signal);
-    // Gradients of the softmax cross-entropy; XGBoost's hessian 2p(1-p).
-    probs.set(margins);
-    softmaxRows(probs, n, K);
-    for (let r = 0; r < n; r++) {
-      for (let k = 0; k < K; k++) {
+    // Gradients of the softmax cross-entropy; XGBoost's hessian 2p(1-p). From round 1 on, `probs` already holds
+    // the softmax of the current margins (marginMetrics computed it at the end of the previous round).
+    if (round === 0) {
+      probs.set(margins);
+      softmaxRows(probs, n, K);
+    }
+    for (let k = 0; k < gradientClasses; k++) {
+      const g = gh[k];
+      for (let r = 0; r < n; r++) {
         const pk = probs[r * K + k];
-        gh[k][2 * r] = pk - (y[r] === k ? 1 : 0);
-        gh[k][2 * r + 1] = Math.max(2 * pk * (1 - pk), 1e-16);
+        g[2 * r] = pk - (y[r] === k ? 1 : 0);
+        g[2 * r + 1] = Math.max(2 * pk * (1 - pk), 1e-16);
       }
     }
     let sample = allRows;
@@ -211,10 +223,20 @@ async function fitBoosting(
         }
         features = featureBuffer.slice(0, featuresPerTree).sort();
       }
-      const tree = grower.grow(gh[k], sample, features, roundGain, rowValue);
+      let tree: TreeArrays;
+      let sign = 1;
+      if (mirror && k === 1) {
+        const grown = trees[trees.length - 1];
+        tree = { ...grown, values: grown.values.map((v) => -v) };
+        sign = -1;
+      } else {
+        treeGain.fill(0);
+        tree = grower.grow(gh[k], sample, features, treeGain, rowValue);
+      }
+      for (let f = 0; f < cols; f++) roundGain[f] += treeGain[f];
       trees.push(tree);
       treeOutput.push(k);
-      if (sample.length === n) for (let r = 0; r < n; r++) margins[r * K + k] += rowValue[r];
+      if (sample.length === n) for (let r = 0; r < n; r++) margins[r * K + k] += sign * rowValue[r];
       else for (let r = 0; r < n; r++) margins[r * K + k] += tree.values[leafOf(tree, X.data, r * cols)];
       if (val && valMargins)
         for (let r = 0; r < val.X.rows; r++) valMargins[r * K + k] += tree.values[leafOf(tree, val.X.data, r * cols)];

@@ -203,8 +203,7 @@ export class GradientTreeGrower {
     gainByFeature: Float64Array,
     rowValue: Float64Array,
   ): TreeArrays {
-    const { numBins, edges, cols } = this.data;
-    const slots = this.slots;
+    const { numBins, edges, bins, rows } = this.data;
     const { maxDepth, lambda, gamma, eta } = this.params;
     const idx = this.idx;
     const n = sample.length;
@@ -258,17 +257,21 @@ export class GradientTreeGrower {
         continue;
       }
 
-      const missingSlot = this.offsets[bestFeature] + numBins[bestFeature];
-      const splitSlot = this.offsets[bestFeature] + bestBin;
+      // Partition on the feature's column-major bins: rows ascend within a segment, so the reads go forward
+      // through one column (the row-major slots would cost a cache line per row).
+      const column = bins.subarray(bestFeature * rows, (bestFeature + 1) * rows);
+      const missingBin = numBins[bestFeature];
+      const missingLeft = bestDefaultLeft === 1;
+      const scratch = this.scratch;
       let l = start;
       let rCount = 0;
       for (let i = start; i < end; i++) {
         const r = idx[i];
-        const b = slots[r * cols + bestFeature];
-        if (b === missingSlot ? bestDefaultLeft === 1 : b <= splitSlot) idx[l++] = r;
-        else this.scratch[rCount++] = r;
+        const b = column[r];
+        if (b === missingBin ? missingLeft : b <= bestBin) idx[l++] = r;
+        else scratch[rCount++] = r;
       }
-      idx.set(this.scratch.subarray(0, rCount), l);
+      for (let j = 0; j < rCount; j++) idx[l + j] = scratch[j];
 
       const GR = nodeG - bestGL;
       const HR = nodeH - bestHL;
