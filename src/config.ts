@@ -13,6 +13,8 @@ export interface AppConfig {
   host: string;
   secretKey: string | null;
   databasePath: string;
+  /** PostgreSQL (DATABASE_URL=postgres://…) instead of SQLite at databasePath; null keeps SQLite. */
+  databaseUrl: string | null;
   uploadDir: string;
   nasaDataDir: string;
   /** Whether the gzip snapshot in embedded-data/nasa stands in for tables missing from nasaDataDir. */
@@ -37,6 +39,24 @@ export interface AppConfig {
   /** Worker threads that ran a task end after this long idle, returning their memory: WORKER_IDLE_SECONDS. */
   workerIdleMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Scale-out (README "Scaling out"): Redis for the progress bus and the BullMQ queue; null keeps both in-process. */
+  redisUrl: string | null;
+  /** Prefix of every Redis key and channel (REDIS_PREFIX): deployments sharing one Redis stay apart. */
+  redisPrefix: string;
+  /** Whether this API process also trains (EMBEDDED_WORKERS=0: it only serves and enqueues; needs REDIS_URL). */
+  embeddedWorkers: boolean;
+  /** Starts of a run before it fails because its workers were lost (TRAINING_ATTEMPTS; BullMQ only). */
+  trainingAttempts: number;
+  /** A BullMQ job's lock (QUEUE_LOCK_SECONDS): a dead worker's run is retried after about this long. */
+  queueLockMs: number;
+  /** How often workers look for jobs whose lock expired (QUEUE_STALLED_CHECK_SECONDS). */
+  queueStalledIntervalMs: number;
+  /** How often queued and running runs are checked against the queue (QUEUE_RECONCILE_SECONDS; BullMQ only). */
+  queueReconcileMs: number;
+  /** On SIGTERM a worker's running runs get this long to finish before they go back to the queue. */
+  workerStopGraceMs: number;
+  /** Start-up waits this long for the database and Redis to answer, retrying, before it gives up. */
+  dependencyWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -68,6 +88,47 @@ function readEnum<T extends string>(env: Env, name: string, allowed: readonly T[
   const value = raw.trim() as T;
   if (!allowed.includes(value)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
   return value;
+}
+
+type ScaleOut = Pick<
+  AppConfig,
+  | 'redisUrl'
+  | 'redisPrefix'
+  | 'embeddedWorkers'
+  | 'trainingAttempts'
+  | 'queueLockMs'
+  | 'queueStalledIntervalMs'
+  | 'queueReconcileMs'
+  | 'workerStopGraceMs'
+  | 'dependencyWaitMs'
+>;
+
+function scaleOut(env: Env): ScaleOut {
+  const redisUrl = env.REDIS_URL?.trim() || null;
+  if (redisUrl !== null && !/^rediss?:\/\/\S+$/.test(redisUrl))
+    throw new ConfigError('REDIS_URL', `must look like redis://host:6379 (or rediss://), got "${redisUrl}"`);
+  const redisPrefix = env.REDIS_PREFIX?.trim() || 'exo:';
+  if (!/^[\w:.-]{1,64}$/.test(redisPrefix))
+    throw new ConfigError(
+      'REDIS_PREFIX',
+      `must be 1 to 64 letters, digits, '_', '-', '.' or ':', got "${redisPrefix}"`,
+    );
+  const embeddedWorkers = readEnum(env, 'EMBEDDED_WORKERS', ['0', '1'], '1') === '1';
+  if (!embeddedWorkers && redisUrl === null)
+    throw new ConfigError('EMBEDDED_WORKERS', '=0 needs REDIS_URL (worker processes take runs from the shared queue)');
+  const queueLockMs = readInt(env, 'QUEUE_LOCK_SECONDS', 30, 1, 3600) * 1000;
+  return {
+    redisUrl,
+    redisPrefix,
+    embeddedWorkers,
+    trainingAttempts: readInt(env, 'TRAINING_ATTEMPTS', 2, 1, 10),
+    queueLockMs,
+    queueStalledIntervalMs:
+      readInt(env, 'QUEUE_STALLED_CHECK_SECONDS', Math.min(30, queueLockMs / 1000), 1, 3600) * 1000,
+    queueReconcileMs: readInt(env, 'QUEUE_RECONCILE_SECONDS', 15, 1, 3600) * 1000,
+    workerStopGraceMs: readInt(env, 'WORKER_STOP_GRACE_SECONDS', 10, 0, 86400) * 1000,
+    dependencyWaitMs: readInt(env, 'DEPENDENCY_WAIT_SECONDS', 30, 0, 3600) * 1000,
+  };
 }
 
 // The original web client's dev servers (ports 3000 and 3001, as the original allowed) and Vite's default port.
@@ -110,12 +171,19 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
   }
   const resolve = (value: string) => path.resolve(cwd, value);
   const databasePath = env.DATABASE_PATH?.trim() || 'data/playground.db';
+  const databaseUrl = env.DATABASE_URL?.trim() || null;
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl))
+    throw new ConfigError(
+      'DATABASE_URL',
+      `must look like postgres://user:password@host:5432/database, got "${databaseUrl.replace(/:[^:@/]*@/, ':***@')}"`,
+    );
   return {
     nodeEnv,
     port: readInt(env, 'PORT', 5000, 0, 65535),
     host,
     secretKey,
     databasePath: databasePath === ':memory:' ? databasePath : resolve(databasePath),
+    databaseUrl,
     uploadDir: resolve(env.UPLOAD_DIR?.trim() || 'uploads'),
     nasaDataDir: resolve(env.NASA_DATA_DIR?.trim() || 'data/nasa'),
     nasaEmbeddedSnapshot: readEnum(env, 'NASA_EMBEDDED_SNAPSHOT', ['on', 'off'], 'on') === 'on',
@@ -136,6 +204,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     trainingThreads: readInt(env, 'TRAINING_THREADS', Math.max(1, Math.min(4, os.availableParallelism())), 1, 64),
     modelCacheBytes: readInt(env, 'MODEL_CACHE_MB', DEFAULT_CACHE_BYTES / (1024 * 1024), 0, 65536) * 1024 * 1024,
     workerIdleMs: readInt(env, 'WORKER_IDLE_SECONDS', 10, 1, 86400) * 1000,
+    ...scaleOut(env),
     logLevel: readEnum(
       env,
       'LOG_LEVEL',
