@@ -16,7 +16,7 @@ import {
   treeShap,
   xgboostTrainer,
 } from '../../src/ml/models/trees/index.js';
-import { binColumns, binOf, fitBinMapper } from '../../src/ml/models/trees/binning.js';
+import { binColumns, binOf, fitBinMapper, sortFinite } from '../../src/ml/models/trees/binning.js';
 import { GradientTreeGrower } from '../../src/ml/models/trees/grow-gradient.js';
 import { ensembleOf, instanceOf, stored } from './models-fixtures.js';
 
@@ -80,6 +80,23 @@ describe('binning', () => {
       const b = binOf(mapper, 1, x);
       expect(x <= mapper.edges[1][b]).toBe(true);
       if (b > 0) expect(x > mapper.edges[1][b - 1]).toBe(true);
+    }
+  });
+
+  it("the radix sort orders finite doubles exactly as Float64Array's sort (signs, zeros, subnormals, ties)", () => {
+    const rng = new Random(7);
+    for (const n of [100, 5000, 50_000]) {
+      const a = Float64Array.from({ length: n }, (_, i) => {
+        if (i % 17 === 0) return -0;
+        if (i % 19 === 0) return 0;
+        if (i % 23 === 0) return (rng.next() < 0.5 ? -1 : 1) * 5e-324 * (1 + (i % 5));
+        if (i % 29 === 0) return 3.25; // ties
+        return (rng.next() - 0.5) * 10 ** ((i % 40) - 20);
+      });
+      const expected = Array.from(a.slice().sort());
+      const sorted = Array.from(sortFinite(a));
+      expect(sorted.map((v) => Object.is(v, -0))).toEqual(expected.map((v) => Object.is(v, -0)));
+      expect(sorted).toEqual(expected);
     }
   });
 });

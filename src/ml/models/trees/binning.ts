@@ -39,11 +39,72 @@ export function fitBinMapper(X: Matrix, maxBins = MAX_VALUE_BINS, seed = 0): Bin
       const v = X.data[(sampleRows ? sampleRows[i] : i) * X.cols + f];
       if (Number.isFinite(v)) column[count++] = v;
     }
-    const featureEdges = edgesOf(column.subarray(0, count).sort(), bins);
+    const featureEdges = edgesOf(sortFinite(column.subarray(0, count)), bins);
     edges.push(featureEdges);
     numBins[f] = featureEdges.length;
   }
   return { numFeatures: X.cols, numBins, edges };
+}
+
+/** Below this many values the built-in sort is as quick as the radix sort's fixed passes. */
+const RADIX_SORT_MIN = 4096;
+let radixScratch = new Uint32Array(0);
+const radixCounts = new Int32Array(1 << 16);
+
+/**
+ * Sorts finite doubles ascending in place, in the order of `Float64Array.prototype.sort` (−0 before 0): an LSD
+ * radix sort on the bits (sign-flipped so unsigned order is numeric order), four 16-bit passes. The built-in sort
+ * took 17–35 ms per 140,000-value column here (a tenth of a 200,000-row boosting fit for 20 columns); this is ~4×
+ * quicker.
+ */
+export function sortFinite(a: Float64Array): Float64Array {
+  const n = a.length;
+  if (n < RADIX_SORT_MIN) return a.sort();
+  const words = new Uint32Array(a.buffer, a.byteOffset, 2 * n);
+  for (let i = 0; i < n; i++) {
+    const hi = words[2 * i + 1];
+    if (hi >>> 31) {
+      words[2 * i] = ~words[2 * i];
+      words[2 * i + 1] = ~hi;
+    } else words[2 * i + 1] = hi | 0x80000000;
+  }
+  if (radixScratch.length < 2 * n) radixScratch = new Uint32Array(2 * n);
+  let from = words;
+  let to = radixScratch.subarray(0, 2 * n);
+  const counts = radixCounts;
+  for (let pass = 0; pass < 4; pass++) {
+    const word = pass >> 1;
+    const shift = (pass & 1) * 16;
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[(from[2 * i + word] >>> shift) & 0xffff]++;
+    // A digit every value shares leaves the order as it is.
+    if (counts[(from[word] >>> shift) & 0xffff] === n) continue;
+    let sum = 0;
+    for (let d = 0; d < 1 << 16; d++) {
+      const c = counts[d];
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const at = counts[(from[2 * i + word] >>> shift) & 0xffff]++;
+      to[2 * at] = from[2 * i];
+      to[2 * at + 1] = from[2 * i + 1];
+    }
+    const swap = from;
+    from = to;
+    to = swap;
+  }
+  for (let i = 0; i < n; i++) {
+    const hi = from[2 * i + 1];
+    if (hi >>> 31) {
+      words[2 * i] = from[2 * i];
+      words[2 * i + 1] = hi & 0x7fffffff;
+    } else {
+      words[2 * i] = ~from[2 * i];
+      words[2 * i + 1] = ~hi;
+    }
+  }
+  return a;
 }
 
 /** A point strictly between a < b that keeps a on the left (falls back to a when the midpoint rounds to b). */
