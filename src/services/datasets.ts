@@ -18,9 +18,7 @@ import {
   MISSIONS,
   MISSION_IDS,
   isMissionId,
-  parseCsvBuffer,
   profileColumns,
-  customLabeledTable,
   selectFeatures,
   loadDataLocation,
   resolveNasaTable,
@@ -33,6 +31,7 @@ import {
   type NasaTableSource,
 } from '../ml/data/index.js';
 import { newId } from './ids.js';
+import { summarizeUploadInWorker, warmUploadWorker } from './worker-pool.js';
 
 export type DatasetKind = 'NASA' | 'UPLOAD';
 
@@ -418,6 +417,8 @@ export class DatasetService {
       throw uploadTooLarge(this.config.maxUploadBytes, file.size);
     }
     if (file.size === 0) throw badInput('The file is empty.', 'file');
+    // The upload thread starts while the file arrives (issue 12 item 4: parsed off the event loop).
+    warmUploadWorker(this.config.workerIdleMs);
     const id = newId('ds');
     const fileName = `${id}.csv`;
     const target = path.join(this.config.uploadDir, fileName);
@@ -445,22 +446,25 @@ export class DatasetService {
           else resolve();
         }),
       );
-      const buffer = await fsp.readFile(temporary);
-      const table = parseCsvBuffer(buffer);
-      const labeled = customLabeledTable(table, input.labelColumn?.trim() || undefined);
+      // Validated and summarised in a worker thread, streaming: the event loop only waits (issue 12 item 4).
+      const summary = await summarizeUploadInWorker(
+        temporary,
+        input.labelColumn?.trim() || undefined,
+        this.config.workerIdleMs,
+      );
       await fsp.rename(temporary, target);
       const row: DatasetRow = {
         id,
         name: displayName(input.name, file.name || 'upload.csv'),
         fileName,
         originalName: file.name ? path.basename(file.name.replace(/\\/g, '/')).slice(0, 255) : null,
-        mission: labeled.source.kind === 'nasa' ? labeled.source.mission : null,
-        labelColumn: labeled.labelColumn,
-        rowCount: labeled.table.rows.length,
+        mission: summary.mission,
+        labelColumn: summary.labelColumn,
+        rowCount: summary.rowCount,
         sizeBytes: written,
         checksum: hash.digest('hex'),
-        details: detailsOf(labeled),
-        preview: previewOf(labeled),
+        details: summary.details,
+        preview: summary.preview,
         createdAt: new Date(),
       };
       this.db.insert(datasets).values(row).run();

@@ -10,10 +10,14 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { Piscina } from 'piscina';
 import { fromWorkerError } from '../domain/errors.js';
+import type { UploadSummary } from '../ml/data/upload-summary.js';
+import type { UploadWorkerTask } from '../ml/upload-worker.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const compiled = path.extname(fileURLToPath(import.meta.url)) === '.js';
 export const WORKER_FILE = path.resolve(here, '..', 'ml', compiled ? 'worker.js' : 'worker.ts');
+/** The lean entry of the upload thread (CSV code only). */
+export const UPLOAD_WORKER_FILE = path.resolve(here, '..', 'ml', compiled ? 'upload-worker.js' : 'upload-worker.ts');
 
 /** Default idle time after which threads that ran a task are ended (WORKER_IDLE_SECONDS overrides it). */
 const DEFAULT_RECYCLE_AFTER_IDLE_MS = 10_000;
@@ -37,6 +41,8 @@ export interface WorkerPoolOptions {
   warm?: boolean;
   /** End threads that ran a task after this long with no task in the pool (default 10 s; Infinity: never). */
   recycleAfterIdleMs?: number;
+  /** The worker's entry file (default src/ml/worker.ts). */
+  filename?: string;
 }
 
 /**
@@ -121,7 +127,7 @@ export function createWorkerPool(maxThreads: number, options: WorkerPoolOptions 
   const recycleAfterIdleMs = options.recycleAfterIdleMs ?? DEFAULT_RECYCLE_AFTER_IDLE_MS;
   return new RecyclingPool(
     {
-      filename: WORKER_FILE,
+      filename: options.filename ?? WORKER_FILE,
       minThreads: options.warm ? 1 : 0,
       maxThreads,
       // Threads beyond the warm one also go after piscina's own idle timeout (they may never have run a task).
@@ -132,4 +138,44 @@ export function createWorkerPool(maxThreads: number, options: WorkerPoolOptions 
     },
     recycleAfterIdleMs,
   );
+}
+
+/** The thread that parses uploads: made on first use, its own (an upload never waits behind a training run). */
+let uploadPool: RecyclingPool | null = null;
+
+function uploadWorker(idleMs: number): RecyclingPool {
+  uploadPool ??= createWorkerPool(1, { recycleAfterIdleMs: idleMs, filename: UPLOAD_WORKER_FILE });
+  return uploadPool;
+}
+
+/** Starts the upload thread while a file is still arriving, so that it is ready when the file is (≈0.3–1 s). */
+export function warmUploadWorker(idleMs: number): void {
+  const task: UploadWorkerTask = { kind: 'warm' };
+  uploadWorker(idleMs)
+    .run(task)
+    .catch(() => {
+      // A thread that cannot start fails the upload that needs it, with its error.
+    });
+}
+
+/**
+ * Validates and summarises an uploaded CSV in a worker thread, streaming it (src/ml/data/upload-summary.ts): the
+ * event loop only waits. Rejects with the AppError the file deserves. The thread ends after `idleMs` unused.
+ */
+export async function summarizeUploadInWorker(
+  file: string,
+  labelColumn: string | undefined,
+  idleMs: number,
+): Promise<UploadSummary> {
+  const task: UploadWorkerTask = { kind: 'summarizeUpload', path: file, labelColumn };
+  const summary = (await uploadWorker(idleMs).run(task)) as UploadSummary | null;
+  if (!summary) throw new Error('the upload worker answered no summary');
+  return summary;
+}
+
+/** Ends the upload thread (tests; a server stopping). */
+export async function closeUploadWorker(): Promise<void> {
+  const pool = uploadPool;
+  uploadPool = null;
+  await pool?.destroy();
 }

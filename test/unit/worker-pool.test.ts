@@ -3,7 +3,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createWorkerPool, type RecyclingPool } from '../../src/services/worker-pool.js';
+import {
+  closeUploadWorker,
+  createWorkerPool,
+  summarizeUploadInWorker,
+  warmUploadWorker,
+  type RecyclingPool,
+} from '../../src/services/worker-pool.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -97,6 +103,35 @@ describe('errors across the worker boundary', () => {
       const plain: unknown = await pool.run(failingTask).catch((e: unknown) => e);
       expect(plain).toBeInstanceOf(Error);
       expect(plain).not.toBeInstanceOf(AppError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the upload thread', () => {
+  afterEach(async () => {
+    await closeUploadWorker();
+  });
+
+  it('summarises an upload off the event loop, and refuses a bad one with the AppError, code and field', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'upload-worker-'));
+    try {
+      const good = path.join(dir, 'good.csv');
+      writeFileSync(good, 'a,b,label\n1,2,x\n3,,y\n5,6,x\n');
+      warmUploadWorker(60_000);
+      const summary = await summarizeUploadInWorker(good, undefined, 60_000);
+      expect(summary).toMatchObject({ mission: null, labelColumn: 'label', rowCount: 3 });
+      expect(summary.details.classCounts).toEqual([
+        { label: 'x', count: 2 },
+        { label: 'y', count: 1 },
+      ]);
+      const ragged = path.join(dir, 'ragged.csv');
+      writeFileSync(ragged, 'a,b,label\n1,2,x\n3,y\n');
+      const error: unknown = await summarizeUploadInWorker(ragged, undefined, 60_000).catch((e: unknown) => e);
+      if (!(error instanceof AppError)) throw new Error(`expected an AppError, got ${String(error)}`);
+      expect([error.code, error.field]).toEqual(['BAD_USER_INPUT', 'file']);
+      expect(error.message).toMatch(/Data row 2 has 2 fields/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

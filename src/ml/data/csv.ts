@@ -4,7 +4,7 @@
  * typed error.
  */
 import Papa from 'papaparse';
-import { badInput, quoteInput, unsupportedMediaType } from '../../domain/errors.js';
+import { badInput, quoteInput, unsupportedMediaType, type AppError } from '../../domain/errors.js';
 
 /** A parsed CSV: header names and string cells; `''` marks a missing value. */
 export interface Table {
@@ -25,7 +25,7 @@ export interface ColumnProfile {
   /** Numeric columns with at least one value. */
   min?: number;
   max?: number;
-  /** Number of distinct non-empty values. */
+  /** Number of distinct non-empty values (numbers compared as numbers); absent above DISTINCT_LIMIT. */
   distinct?: number;
 }
 
@@ -98,13 +98,13 @@ export function isDecimalNumber(cell: string): boolean {
  */
 export function parseCsvBuffer(buf: Uint8Array, options: ParseCsvOptions = {}): Table {
   if (buf.includes(0)) {
-    throw unsupportedMediaType('The file looks binary (it contains NUL bytes); upload a CSV text file.', 'file');
+    throw unsupportedMediaType(NUL_BYTES_MESSAGE, 'file');
   }
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
   } catch {
-    throw unsupportedMediaType('The file is not valid UTF-8 text; save it as a UTF-8 CSV and upload it again.', 'file');
+    throw unsupportedMediaType(NOT_UTF8_MESSAGE, 'file');
   }
   return parseCsv(text, options);
 }
@@ -124,7 +124,7 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): Table {
   }
 
   const headerLine = firstDataLine(text);
-  if (headerLine === null) throw badInput('The file is empty: it has no header row and no data.', 'file');
+  if (headerLine === null) throw badInput(EMPTY_FILE_MESSAGE, 'file');
   rejectObviousNonCsv(headerLine);
   const delimiter = detectDelimiter(headerLine);
 
@@ -136,36 +136,51 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): Table {
     dynamicTyping: false,
   });
   const quoteError = result.errors.find((e) => e.type === 'Quotes');
-  if (quoteError) {
-    const where = quoteError.row !== undefined ? ` in data row ${quoteError.row}` : '';
-    throw badInput(`Malformed quoted field${where}: ${quoteError.message}.`, 'file');
-  }
+  if (quoteError) throw malformedQuotes(quoteError.row, quoteError.message);
 
   const records = result.data;
-  if (records.length === 0) throw badInput('The file is empty: it has no header row and no data.', 'file');
+  if (records.length === 0) throw badInput(EMPTY_FILE_MESSAGE, 'file');
   const columns = records[0].map((name) => name.trim());
   validateHeader(columns, maxColumns);
-  if (records.length === 1) {
-    throw badInput(`The file has a header row (${columns.length} columns) but no data rows.`, 'file');
-  }
+  if (records.length === 1) throw headerOnly(columns.length);
 
   const width = columns.length;
   const rows = records.slice(1);
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
-    if (row.length !== width) {
-      throw badInput(`Data row ${r + 1} has ${row.length} field${row.length === 1 ? '' : 's'} but the header has ${width} columns (ragged row). ` +
-          'Every row needs one value per column; quote fields that contain the delimiter.',
-        'file',
-      );
-    }
+    if (row.length !== width) throw raggedRow(r + 1, row.length, width);
     normaliseCells(row);
   }
   return { columns, rows };
 }
 
+/** A quote error papaparse reported at `row` (0 = the header line). */
+export function malformedQuotes(row: number | undefined, message: string): AppError {
+  const where = row !== undefined ? ` in data row ${row}` : '';
+  return badInput(`Malformed quoted field${where}: ${message}.`, 'file');
+}
+
+/** Data row `dataRow` (1-based) has `fields` fields where the header has `width`. */
+export function raggedRow(dataRow: number, fields: number, width: number): AppError {
+  return badInput(
+    `Data row ${dataRow} has ${fields} field${fields === 1 ? '' : 's'} but the header has ${width} columns (ragged row). ` +
+      'Every row needs one value per column; quote fields that contain the delimiter.',
+    'file',
+  );
+}
+
+export const EMPTY_FILE_MESSAGE = 'The file is empty: it has no header row and no data.';
+
+/** A header row and no data rows. */
+export function headerOnly(width: number): AppError {
+  return badInput(`The file has a header row (${width} columns) but no data rows.`, 'file');
+}
+
+export const NUL_BYTES_MESSAGE = 'The file looks binary (it contains NUL bytes); upload a CSV text file.';
+export const NOT_UTF8_MESSAGE = 'The file is not valid UTF-8 text; save it as a UTF-8 CSV and upload it again.';
+
 /** Trims cells and turns missing-value spellings into ''. In place; cheap because most cells need nothing. */
-function normaliseCells(row: string[]): void {
+export function normaliseCells(row: string[]): void {
   for (let c = 0; c < row.length; c++) {
     let cell = row[c];
     const n = cell.length;
@@ -177,7 +192,7 @@ function normaliseCells(row: string[]): void {
 }
 
 /** The first line that is neither empty nor a '#' comment, or null. */
-function firstDataLine(text: string): string | null {
+export function firstDataLine(text: string): string | null {
   let start = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
@@ -189,7 +204,7 @@ function firstDataLine(text: string): string | null {
   return null;
 }
 
-function rejectObviousNonCsv(headerLine: string): void {
+export function rejectObviousNonCsv(headerLine: string): void {
   const first = headerLine.trimStart()[0];
   // JSON, HTML/XML or a control character at the start: clearly not a CSV header.
   // eslint-disable-next-line no-control-regex -- control characters are what gives binary input away
@@ -214,7 +229,7 @@ export function detectDelimiter(headerLine: string): ',' | ';' | '\t' {
   return DELIMITERS[best];
 }
 
-function validateHeader(columns: string[], maxColumns: number): void {
+export function validateHeader(columns: string[], maxColumns: number): void {
   if (columns.length > maxColumns) {
     throw badInput(`The file has ${columns.length} columns; at most ${maxColumns} are allowed.`, 'file');
   }
@@ -252,41 +267,100 @@ export function textColumn(table: Table, name: string): string[] {
   return table.rows.map((row) => row[c]);
 }
 
-/** Type and statistics per column. A column is numeric when every non-empty cell is a finite decimal number. */
-export function profileColumns(table: Table): ColumnProfile[] {
-  const n = table.rows.length;
-  return table.columns.map((name, c) => {
-    let missing = 0;
-    let numeric = true;
-    let min = Infinity;
-    let max = -Infinity;
-    const distinct = new Set<string>();
-    for (let r = 0; r < n; r++) {
-      const cell = table.rows[r][c];
-      if (cell === '') {
-        missing++;
-        continue;
-      }
-      distinct.add(cell);
-      if (numeric) {
-        const value = parseNumber(cell);
-        if (Number.isNaN(value)) numeric = false;
-        else {
-          if (value < min) min = value;
-          if (value > max) max = value;
-        }
-      }
+/**
+ * Type and statistics of one column, fed cell by cell (the same code profiles a parsed table and a streamed file).
+ * A column is numeric when every non-empty cell is a finite decimal number. `distinct` counts distinct values,
+ * comparing number cells as numbers (`1.5` and `1.50` are one value) and other cells as text, up to
+ * DISTINCT_LIMIT: a column with more has no `distinct` (it is no category; counting every value of a 200,000-row
+ * measurement cost more than parsing it).
+ */
+export const DISTINCT_LIMIT = 16_384;
+
+export class ColumnAccumulator {
+  /** Distinct numbers: open addressing on the value's bits (NaN marks a free slot; numbers are never NaN). */
+  private table = new Float64Array(1024).fill(NaN);
+  /** 32 − log2(table size): Fibonacci hashing keeps a product's top bits, which depend on every input bit. */
+  private shift = 22;
+  private readonly bits = new Uint32Array(2);
+  private readonly value = new Float64Array(this.bits.buffer);
+  private numbers = 0;
+  private min = Infinity;
+  private max = -Infinity;
+  private texts: Set<string> | null = null;
+  private missing = 0;
+  private cells = 0;
+
+  add(cell: string): void {
+    this.cells++;
+    if (cell === '') {
+      this.missing++;
+      return;
     }
+    const number = parseNumber(cell);
+    if (number !== number) {
+      this.texts ??= new Set();
+      if (this.texts.size <= DISTINCT_LIMIT) this.texts.add(cell);
+      return;
+    }
+    if (number < this.min) this.min = number;
+    if (number > this.max) this.max = number;
+    if (this.numbers <= DISTINCT_LIMIT) this.insert(number + 0); // -0 and 0 are one value
+  }
+
+  private insert(number: number): void {
+    const table = this.table;
+    const mask = table.length - 1;
+    this.value[0] = number;
+    let slot = Math.imul(this.bits[0] ^ Math.imul(this.bits[1] ^ (this.bits[0] >>> 16), 0x85ebca6b), 0x9e3779b1) >>> this.shift;
+    for (;;) {
+      const held = table[slot];
+      if (held === number) return;
+      if (held !== held) break;
+      slot = (slot + 1) & mask;
+    }
+    table[slot] = number;
+    if (++this.numbers * 2 > table.length) this.grow();
+  }
+
+  private grow(): void {
+    const old = this.table;
+    this.table = new Float64Array(old.length * 2).fill(NaN);
+    this.shift--;
+    this.numbers = 0;
+    for (const number of old) if (number === number) this.insert(number);
+  }
+
+  /** True while every non-empty cell is a number. */
+  get numeric(): boolean {
+    return this.texts === null;
+  }
+
+  /** At least one non-empty cell. */
+  get hasValue(): boolean {
+    return this.cells > this.missing;
+  }
+
+  profile(name: string): ColumnProfile {
+    const distinct = this.numbers + (this.texts?.size ?? 0);
     const profile: ColumnProfile = {
       name,
-      type: numeric ? 'numeric' : 'text',
-      missingShare: n === 0 ? 1 : missing / n,
-      distinct: distinct.size,
+      type: this.numeric ? 'numeric' : 'text',
+      missingShare: this.cells === 0 ? 1 : this.missing / this.cells,
     };
-    if (numeric && missing < n) {
-      profile.min = min;
-      profile.max = max;
+    if (distinct <= DISTINCT_LIMIT) profile.distinct = distinct;
+    if (this.numeric && this.numbers > 0) {
+      profile.min = this.min;
+      profile.max = this.max;
     }
     return profile;
+  }
+}
+
+/** Type and statistics per column (see ColumnAccumulator). */
+export function profileColumns(table: Table): ColumnProfile[] {
+  return table.columns.map((name, c) => {
+    const column = new ColumnAccumulator();
+    for (const row of table.rows) column.add(row[c]);
+    return column.profile(name);
   });
 }

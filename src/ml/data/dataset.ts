@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { NASA_CLASSES, type Matrix } from '../types.js';
 import { isDecimalNumber, parseCsv, parseCsvBuffer, parseNumber, type Table } from './csv.js';
-import { badInput, quoteInput } from '../../domain/errors.js';
+import { badInput, quoteInput, type AppError } from '../../domain/errors.js';
 import { nasaTableMissing } from './errors.js';
 import { resolveNasaTable, readNasaTable, type ResolveOptions } from './nasa-source.js';
 import { cachedTable, clearTableCache } from './table-cache.js';
@@ -150,46 +150,22 @@ export function clearNasaTableCache(): void {
  * - Rows with an empty label are removed; classes are sorted (numerically when all labels are numbers).
  */
 export function customLabeledTable(table: Table, labelColumn?: string): LabeledTable {
-  const mission = detectMission(table.columns);
+  const mission = missionFormatOf(table.columns, labelColumn);
   if (mission) {
-    const missionLabel = MISSIONS[mission].labelColumn;
-    if (table.columns.includes(missionLabel) && (labelColumn === undefined || labelColumn === missionLabel)) {
-      const lt = nasaLabeledTableFromTable(mission, table);
-      requireTwoClasses(lt.classCounts, lt.labelColumn);
-      return lt;
-    }
+    const lt = nasaLabeledTableFromTable(mission, table);
+    requireTwoClasses(lt.classCounts, lt.labelColumn);
+    return lt;
   }
 
-  const detected = labelColumn === undefined;
-  const label = labelColumn ?? detectLabelColumn(table);
-  // A detected column that cannot be the label is an error, never a silent switch to another column.
-  const how = detected ? ' (detected by its name)' : '';
-  const others = () => {
-    const rest = labelCandidates(table).filter((c) => c !== label);
-    return detected ? ` Pass labelColumn to choose the column that holds the class${rest.length > 0 ? ` (other candidates: ${rest.join(', ')})` : ''}.` : '';
-  };
-  if (label === null) {
-    throw badInput(`No label column found. Name the column that holds the class (label, class, target, disposition or y) or pass labelColumn; columns: ${table.columns.join(', ')}.`,
-      'labelColumn',
-    );
-  }
+  const { label, detected } = customLabelColumn(table.columns, labelColumn);
   const labelIndex = table.columns.indexOf(label);
-  if (labelIndex === -1) {
-    throw badInput(`Label column ${quoteInput(label)} is not in the table; columns: ${table.columns.join(', ')}.`, 'labelColumn');
-  }
-
   const rows = table.rows.filter((row) => row[labelIndex] !== '');
-  const classes = [...new Set(rows.map((row) => row[labelIndex]))].sort(compareLabels);
-  if (classes.length < 2) {
-    throw badInput(`Label column ${quoteInput(label)}${how} has ${classes.length === 0 ? 'no values' : `only one class (${quoteInput(classes[0])})`}; a classifier needs at least 2 classes.${others()}`,
-      'labelColumn',
-    );
-  }
-  if (classes.length > MAX_CLASSES) {
-    throw badInput(`Label column ${quoteInput(label)}${how} has ${classes.length} distinct values; at most ${MAX_CLASSES} classes are supported (is it an id or a measurement?).${others()}`,
-      'labelColumn',
-    );
-  }
+  const classes = checkedClasses(
+    table.columns,
+    label,
+    detected,
+    rows.map((row) => row[labelIndex]),
+  );
   const classIndex = new Map(classes.map((name, i) => [name, i]));
   const labels = Int32Array.from(rows, (row) => indexOf(classIndex, row[labelIndex]));
   const kept: Table = { columns: table.columns, rows };
@@ -200,24 +176,91 @@ export function customLabeledTable(table: Table, labelColumn?: string): LabeledT
     classes,
     labels,
     groups: null,
-    idColumns: table.columns.filter((c) => c !== label && isIdentifierColumn(c)),
+    idColumns: customIdColumns(table.columns, label),
     excludedRows: { filtered: 0, unlabeled: table.rows.length - rows.length },
   });
-  if (lt.featureCandidates.length === 0) {
-    throw badInput('The table has no numeric feature column (besides the label and id columns); a model needs at least one.', 'file');
-  }
+  if (lt.featureCandidates.length === 0) throw noNumericFeature();
   return lt;
+}
+
+/** The NASA mission whose format an upload has (and whose labels it gets), or null for a custom table. */
+export function missionFormatOf(columns: string[], labelColumn?: string): MissionId | null {
+  const mission = detectMission(columns);
+  if (!mission) return null;
+  const missionLabel = MISSIONS[mission].labelColumn;
+  return columns.includes(missionLabel) && (labelColumn === undefined || labelColumn === missionLabel) ? mission : null;
+}
+
+/** A custom table's label column: `labelColumn`, or detected by name; refused when there is none. */
+export function customLabelColumn(columns: string[], labelColumn?: string): { label: string; detected: boolean } {
+  const detected = labelColumn === undefined;
+  const label = labelColumn ?? labelCandidates(columns).at(0) ?? null;
+  if (label === null) {
+    throw badInput(
+      `No label column found. Name the column that holds the class (label, class, target, disposition or y) or pass labelColumn; columns: ${columns.join(', ')}.`,
+      'labelColumn',
+    );
+  }
+  if (!columns.includes(label)) {
+    throw badInput(
+      `Label column ${quoteInput(label)} is not in the table; columns: ${columns.join(', ')}.`,
+      'labelColumn',
+    );
+  }
+  return { label, detected };
+}
+
+/**
+ * The classes of a custom label column (its non-empty values), sorted (numerically when all are numbers); refused
+ * when fewer than 2 or more than MAX_CLASSES. A detected column that cannot be the label is an error, never a
+ * silent switch to another column.
+ */
+export function checkedClasses(columns: string[], label: string, detected: boolean, values: Iterable<string>): string[] {
+  const classes = [...new Set(values)].sort(compareLabels);
+  const how = detected ? ' (detected by its name)' : '';
+  const others = () => {
+    const rest = labelCandidates(columns).filter((c) => c !== label);
+    return detected
+      ? ` Pass labelColumn to choose the column that holds the class${rest.length > 0 ? ` (other candidates: ${rest.join(', ')})` : ''}.`
+      : '';
+  };
+  if (classes.length < 2) {
+    throw badInput(
+      `Label column ${quoteInput(label)}${how} has ${classes.length === 0 ? 'no values' : `only one class (${quoteInput(classes[0])})`}; a classifier needs at least 2 classes.${others()}`,
+      'labelColumn',
+    );
+  }
+  if (classes.length > MAX_CLASSES) {
+    throw badInput(
+      `Label column ${quoteInput(label)}${how} has ${classes.length} distinct values; at most ${MAX_CLASSES} classes are supported (is it an id or a measurement?).${others()}`,
+      'labelColumn',
+    );
+  }
+  return classes;
+}
+
+/** Columns of a custom table that identify a row (named like an id), the label excepted. */
+export function customIdColumns(columns: string[], label: string): string[] {
+  return columns.filter((c) => c !== label && isIdentifierColumn(c));
+}
+
+/** A custom table whose only numeric columns are the label and ids. */
+export function noNumericFeature(): AppError {
+  return badInput(
+    'The table has no numeric feature column (besides the label and id columns); a model needs at least one.',
+    'file',
+  );
 }
 
 /** The detection rule of `customLabeledTable`: the first column named like a label; null when none is. */
 export function detectLabelColumn(table: Table): string | null {
-  return labelCandidates(table)[0] ?? null;
+  return labelCandidates(table.columns)[0] ?? null;
 }
 
 /** Columns named like a label, in priority order: exact names (label, class, target, disposition, y), then name tokens. */
-function labelCandidates(table: Table): string[] {
-  const lower = table.columns.map((c) => c.trim().toLowerCase());
-  const tokens = table.columns.map((c) =>
+function labelCandidates(columns: string[]): string[] {
+  const lower = columns.map((c) => c.trim().toLowerCase());
+  const tokens = columns.map((c) =>
     c
       .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
       .toLowerCase()
@@ -226,7 +269,7 @@ function labelCandidates(table: Table): string[] {
   const candidates: number[] = [];
   for (const name of LABEL_NAMES) lower.forEach((c, i) => c === name && candidates.push(i));
   for (const name of LABEL_NAMES) tokens.forEach((t, i) => t.includes(name) && !candidates.includes(i) && candidates.push(i));
-  return candidates.map((i) => table.columns[i]);
+  return candidates.map((i) => columns[i]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
