@@ -17,7 +17,7 @@ import {
   xgboostTrainer,
 } from '../../src/ml/models/trees/index.js';
 import { binColumns, binOf, fitBinMapper, sortFinite } from '../../src/ml/models/trees/binning.js';
-import { GradientTreeGrower } from '../../src/ml/models/trees/grow-gradient.js';
+import { GradientTreeGrower, HALVED_BUILD_MIN_ROWS } from '../../src/ml/models/trees/grow-gradient.js';
 import { ensembleOf, instanceOf, stored } from './models-fixtures.js';
 
 const trainers: [string, ModelTrainer, Record<string, number>][] = [
@@ -374,6 +374,19 @@ describe('xgboost', () => {
     expect(steps[0].valAccuracy).toBeGreaterThan(0.3);
     // Training loss goes down.
     expect(history[history.length - 1].loss).toBeLessThan(history[0].loss ?? NaN);
+  });
+
+  it('is identical with 1 and 2 threads (large nodes are built in halves, the second on a helper thread)', async () => {
+    const { X, y } = synthetic(3 * HALVED_BUILD_MIN_ROWS, 6, 71);
+    const paramSets: Record<string, number>[] = [
+      { n_estimators: 5, max_depth: 5 },
+      { n_estimators: 5, max_depth: 5, colsample_bytree: 0.5, subsample: 0.8 },
+    ];
+    for (const params of paramSets) {
+      const one = await xgboostTrainer.fit(X, y, 3, params, { seed: 2, threads: 1 });
+      const two = await xgboostTrainer.fit(X, y, 3, params, { seed: 2, threads: 2 });
+      expect(JSON.stringify(two.toJSON())).toBe(JSON.stringify(one.toJSON()));
+    }
   });
 
   it('subsample and colsample_bytree are seeded', async () => {

@@ -48,7 +48,7 @@ export function fitBinMapper(X: Matrix, maxBins = MAX_VALUE_BINS, seed = 0): Bin
 
 /** Below this many values the built-in sort is as quick as the radix sort's fixed passes. */
 const RADIX_SORT_MIN = 4096;
-let radixScratch = new Uint32Array(0);
+let radixScratch: Uint32Array = new Uint32Array(0);
 const radixCounts = new Int32Array(1 << 16);
 
 /**
@@ -69,8 +69,8 @@ export function sortFinite(a: Float64Array): Float64Array {
     } else words[2 * i + 1] = hi | 0x80000000;
   }
   if (radixScratch.length < 2 * n) radixScratch = new Uint32Array(2 * n);
-  let from = words;
-  let to = radixScratch.subarray(0, 2 * n);
+  let from: Uint32Array = words;
+  let to: Uint32Array = radixScratch.subarray(0, 2 * n);
   const counts = radixCounts;
   for (let pass = 0; pass < 4; pass++) {
     const word = pass >> 1;

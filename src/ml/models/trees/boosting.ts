@@ -150,7 +150,27 @@ async function fitBoosting(
       minChildWeight: p.min_child_weight,
       eta: p.learning_rate,
     },
+    options.threads ?? 1,
   );
+  try {
+    return await boost(X, y, K, p, options, grower, rng);
+  } finally {
+    grower.close();
+  }
+}
+
+/** The boosting rounds of `fitBoosting` on its grower. */
+async function boost(
+  X: Matrix,
+  y: Int32Array,
+  K: number,
+  p: XgboostParams,
+  options: FitOptions,
+  grower: GradientTreeGrower,
+  rng: Random,
+): Promise<BoostedTreesModel> {
+  const n = X.rows;
+  const cols = X.cols;
 
   const margins = new Float64Array(n * K);
   const probs = new Float64Array(n * K);

@@ -1,5 +1,25 @@
 /** Small helpers shared by the tree models. */
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { Matrix } from '../../types.js';
+
+/**
+ * Starts the worker script `name` (a module next to this one); under tsx/vitest (TypeScript sources) the worker
+ * registers tsx's require hook itself.
+ */
+export function spawnTreeWorker(name: 'forest-worker' | 'histogram-worker'): Worker {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    // `execArgv: ['--import', 'tsx']` does not take effect in worker threads on Node 20 (ERR_UNKNOWN_FILE_EXTENSION),
+    // so the worker is bootstrapped by tsx's in-thread CommonJS hook instead.
+    const tsxApi = createRequire(here).resolve('tsx/cjs/api');
+    const target = fileURLToPath(new URL(`./${name}.ts`, here));
+    const code = `require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(target)});`;
+    return new Worker(code, { eval: true });
+  }
+  return new Worker(new URL(`./${name}.js`, here));
+}
 
 /** Lets pending messages (e.g. a cancellation) run between training steps, at most every `intervalMs`. */
 export function makeYielder(intervalMs = 20): () => Promise<void> {

@@ -4,8 +4,6 @@
  * distributions, as scikit-learn; importance is the mean of each tree's normalised impurity decrease.
  */
 import { Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { FitOptions, HistoryPoint, Matrix, ModelTypeId, SerializedModel, TrainedClassifier } from '../../types.js';
 import { AbortError, throwIfAborted } from '../../types.js';
 import { Random } from '../../random.js';
@@ -14,7 +12,7 @@ import { growClassTree, type BinnedData, type ClassTreeParams, type GrownClassTr
 import { PackedTrees } from './structure.js';
 import { StoredFields } from '../stored.js';
 import { sharesOfMagnitude } from '../../importance.js';
-import { checkMatrix, checkTrainingData, makeYielder } from './common.js';
+import { checkMatrix, checkTrainingData, makeYielder, spawnTreeWorker } from './common.js';
 import type { DecisionTreeParams, MaxFeatures, RandomForestParams } from '../../catalog.js';
 import { defineTrainer } from '../define.js';
 import type { ForestWorkerData, TreeResult, WorkerMessage } from './forest-protocol.js';
@@ -87,20 +85,6 @@ export class ForestModel implements TrainedClassifier {
   }
 }
 
-/** Starts a tree worker; under tsx/vitest (TypeScript sources) the worker registers tsx's require hook itself. */
-function spawnWorker(): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    // `execArgv: ['--import', 'tsx']` does not take effect in worker threads on Node 20 (ERR_UNKNOWN_FILE_EXTENSION),
-    // so the worker is bootstrapped by tsx's in-thread CommonJS hook instead.
-    const tsxApi = createRequire(here).resolve('tsx/cjs/api');
-    const target = fileURLToPath(new URL('./forest-worker.ts', here));
-    const code = `require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(target)});`;
-    return new Worker(code, { eval: true });
-  }
-  return new Worker(new URL('./forest-worker.js', here));
-}
-
 /**
  * Idle tree workers kept between fits (unref'd, so they never keep the process alive): a worker costs ~0.1 s to
  * start, a Kepler forest about 1 s to grow.
@@ -110,7 +94,7 @@ const MAX_IDLE_WORKERS = 8;
 let nextJob = 1;
 
 function acquireWorker(): Worker {
-  const worker = idleWorkers.pop() ?? spawnWorker();
+  const worker = idleWorkers.pop() ?? spawnTreeWorker('forest-worker');
   worker.removeAllListeners();
   worker.ref();
   return worker;
