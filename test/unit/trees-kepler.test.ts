@@ -14,6 +14,7 @@ import {
   treeShapAll,
   xgboostTrainer,
 } from '../../src/ml/models/trees/index.js';
+import { predictHelperReady, predictThreads, startPredictHelper } from '../../src/ml/models/trees/predict-parallel.js';
 import { KEPLER_PHYSICS_12, ensembleOf } from './models-fixtures.js';
 
 const LABELS: Record<string, number> = { 'FALSE POSITIVE': 0, CANDIDATE: 1, CONFIRMED: 2 };
@@ -73,6 +74,39 @@ function checkAdditivity(model: TrainedClassifier, X: Matrix, rows: number): voi
   }
 }
 
+/**
+ * Every Kepler row (missing values included): probabilities on one thread and on two (the helper walks the second
+ * half) are bit-identical, and equal a plain walk of the exposed trees (ensembleOutput) to 1e-12.
+ */
+async function checkPrediction(model: TrainedClassifier, X: Matrix, space: 'probability' | 'margin'): Promise<void> {
+  const saved = predictThreads.count;
+  try {
+    predictThreads.count = 1;
+    const one = model.predictProba(X);
+    predictThreads.count = 2;
+    startPredictHelper();
+    for (let waited = 0; !predictHelperReady() && waited < 200; waited++) await new Promise((r) => setTimeout(r, 50));
+    expect(predictHelperReady()).toBe(true);
+    const two = model.predictProba(X);
+    expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer))).toBe(true);
+    const ensemble = ensembleOf(model);
+    let maxDiff = 0;
+    for (let r = 0; r < X.rows; r++) {
+      const out = ensembleOutput(ensemble, X.data.subarray(r * X.cols, (r + 1) * X.cols));
+      if (space === 'margin') {
+        const max = Math.max(...out);
+        const e = Array.from(out, (m) => Math.exp(m - max));
+        const sum = e.reduce((a, b) => a + b, 0);
+        for (let k = 0; k < 3; k++) out[k] = e[k] / sum;
+      }
+      for (let k = 0; k < 3; k++) maxDiff = Math.max(maxDiff, Math.abs(out[k] - one[r * 3 + k]));
+    }
+    expect(maxDiff).toBeLessThanOrEqual(1e-12);
+  } finally {
+    predictThreads.count = saved;
+  }
+}
+
 describe('tree models on the Kepler table', () => {
   const { X, y } = loadKepler();
   const order = Uint32Array.from({ length: X.rows }, (_, i) => i);
@@ -89,6 +123,7 @@ describe('tree models on the Kepler table', () => {
     console.log(`Kepler random_forest (60 trees) macro-F1 ${f1.toFixed(4)}`);
     expect(f1).toBeGreaterThanOrEqual(0.7);
     checkAdditivity(model, Xte, 100);
+    await checkPrediction(model, X, 'probability');
   });
 
   it('xgboost reaches macro-F1 ≥ 0.70 and TreeSHAP adds up on 100 rows', async () => {
@@ -97,5 +132,6 @@ describe('tree models on the Kepler table', () => {
     console.log(`Kepler xgboost (100 rounds) macro-F1 ${f1.toFixed(4)}`);
     expect(f1).toBeGreaterThanOrEqual(0.7);
     checkAdditivity(model, Xte, 100);
+    await checkPrediction(model, X, 'margin');
   });
 });

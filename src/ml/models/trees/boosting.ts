@@ -10,6 +10,7 @@ import { binColumns, fitBinMapper } from './binning.js';
 import { GradientTreeGrower } from './grow-gradient.js';
 import { PackedTrees, leafOf, type TreeArrays } from './structure.js';
 import { StoredFields } from '../stored.js';
+import { accumulateRows, predictThreads } from './predict-parallel.js';
 import { sharesOfMagnitude } from '../../importance.js';
 import { checkMatrix, checkTrainingData, makeYielder } from './common.js';
 import type { XgboostParams } from '../../catalog.js';
@@ -76,7 +77,7 @@ export class BoostedTreesModel implements TrainedClassifier {
     const K = this.numClasses;
     const out = new Float64Array(X.rows * K);
     for (let r = 0; r < X.rows; r++) out.set(this.baseScore, r * K);
-    this.trees.accumulate(X.data, X.rows, X.cols, out, K);
+    accumulateRows(this.trees, X.data, X.rows, X.cols, out, K, predictThreads.count);
     return out;
   }
 

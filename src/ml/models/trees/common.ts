@@ -8,7 +8,7 @@ import type { Matrix } from '../../types.js';
  * Starts the worker script `name` (a module next to this one); under tsx/vitest (TypeScript sources) the worker
  * registers tsx's require hook itself.
  */
-export function spawnTreeWorker(name: 'forest-worker' | 'histogram-worker'): Worker {
+export function spawnTreeWorker(name: 'forest-worker' | 'histogram-worker' | 'predict-worker'): Worker {
   const here = import.meta.url;
   if (here.endsWith('.ts')) {
     // `execArgv: ['--import', 'tsx']` does not take effect in worker threads on Node 20 (ERR_UNKNOWN_FILE_EXTENSION),

@@ -11,6 +11,7 @@ import { binColumns, fitBinMapper } from './binning.js';
 import { growClassTree, type BinnedData, type ClassTreeParams, type GrownClassTree } from './grow.js';
 import { PackedTrees } from './structure.js';
 import { StoredFields } from '../stored.js';
+import { accumulateRows, predictThreads } from './predict-parallel.js';
 import { sharesOfMagnitude } from '../../importance.js';
 import { checkMatrix, checkTrainingData, makeYielder, spawnTreeWorker } from './common.js';
 import type { DecisionTreeParams, MaxFeatures, RandomForestParams } from '../../catalog.js';
@@ -42,7 +43,7 @@ export class ForestModel implements TrainedClassifier {
     checkMatrix(X, this.numFeatures);
     const K = this.numClasses;
     const out = new Float64Array(X.rows * K);
-    this.trees.accumulate(X.data, X.rows, X.cols, out, K);
+    accumulateRows(this.trees, X.data, X.rows, X.cols, out, K, predictThreads.count);
     const scale = 1 / this.trees.treeCount;
     for (let i = 0; i < out.length; i++) out[i] *= scale;
     return out;

@@ -1,0 +1,217 @@
+/**
+ * Prediction of large batches on two threads: the calling thread walks the first half of the rows while a helper
+ * thread (predict-worker.ts) walks the second half through the same trees. Each row's sum is computed exactly as
+ * on one thread (same code, trees in the same order), so outputs are bit-identical whatever the thread count.
+ *
+ * The helper gets a model's arrays once (copied to shared memory, cached per model) and each call's rows through a
+ * shared buffer; the calling thread waits for it on a shared control word (predictProba is synchronous). A helper
+ * that has not finished starting is not waited for: that call runs on one thread.
+ */
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { spawnTreeWorker } from './common.js';
+import { PackedTrees } from './structure.js';
+
+/** Threads a large batch is predicted on (1 or 2); tests and benchmarks compare both. */
+export const predictThreads = { count: Math.min(2, availableParallelism()) };
+
+/** Below this many rows × trees a batch runs on the calling thread (a handshake costs ~0.1 ms). */
+export const PARALLEL_PREDICT_MIN_WORK = 200_000;
+const HELPER_TIMEOUT_MS = 60_000;
+/** Models the helper keeps (oldest dropped first). */
+export const MAX_HELPER_MODELS = 8;
+
+/** Control words: [state, ready]. */
+const STATE = 0;
+const READY = 1;
+const IDLE = 0;
+const WORK = 1;
+const DONE = 2;
+
+/** The arrays of a PackedTrees, on SharedArrayBuffers. */
+export interface SharedTrees {
+  id: number;
+  treeStart: Int32Array;
+  feature: Int32Array;
+  threshold: Float64Array;
+  left: Int32Array;
+  right: Int32Array;
+  defaultLeft: Uint8Array;
+  cover: Float64Array;
+  values: Float64Array;
+  valueWidth: number;
+  treeOutput: Int32Array | null;
+}
+
+/** main → helper. `trees` only when the helper has not seen the model `modelId` yet. */
+export interface PredictJob {
+  control: Int32Array;
+  modelId: number;
+  trees: SharedTrees | null;
+  input: Float64Array;
+  output: Float64Array;
+  rows: number;
+  cols: number;
+  outWidth: number;
+}
+
+function shared<T extends Int32Array | Float64Array | Uint8Array>(a: T): T {
+  const copy = new (a.constructor as new (buffer: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
+  copy.set(a);
+  return copy;
+}
+
+let nextModelId = 1;
+const sharedModels = new WeakMap<PackedTrees, SharedTrees>();
+
+function sharedTrees(trees: PackedTrees): SharedTrees {
+  let s = sharedModels.get(trees);
+  if (!s) {
+    s = {
+      id: nextModelId++,
+      treeStart: shared(trees.treeStart),
+      feature: shared(trees.feature),
+      threshold: shared(trees.threshold),
+      left: shared(trees.left),
+      right: shared(trees.right),
+      defaultLeft: shared(trees.defaultLeft),
+      cover: shared(trees.cover),
+      values: shared(trees.values),
+      valueWidth: trees.valueWidth,
+      treeOutput: trees.treeOutput ? shared(trees.treeOutput) : null,
+    };
+    sharedModels.set(trees, s);
+  }
+  return s;
+}
+
+/** Rebuilds the model on the helper's side. */
+export function treesOf(s: SharedTrees): PackedTrees {
+  return new PackedTrees(
+    s.treeStart,
+    s.feature,
+    s.threshold,
+    s.left,
+    s.right,
+    s.defaultLeft,
+    s.cover,
+    s.values,
+    s.valueWidth,
+    s.treeOutput,
+  );
+}
+
+interface Helper {
+  worker: Worker;
+  control: Int32Array;
+  /** Models the helper holds (by id). */
+  known: Set<number>;
+  input: Float64Array;
+  output: Float64Array;
+  broken: boolean;
+}
+let helper: Helper | null = null;
+
+function theHelper(): Helper {
+  if (helper && !helper.broken) return helper;
+  const worker = spawnTreeWorker('predict-worker');
+  worker.unref();
+  const h: Helper = {
+    worker,
+    control: new Int32Array(new SharedArrayBuffer(8)),
+    known: new Set(),
+    input: new Float64Array(0),
+    output: new Float64Array(0),
+    broken: false,
+  };
+  const fail = (): void => {
+    h.broken = true;
+  };
+  worker.on('error', fail);
+  worker.on('exit', fail);
+  // The helper answers this first message by setting READY.
+  worker.postMessage({ control: h.control, modelId: 0, trees: null, input: h.input, output: h.output, rows: 0 });
+  helper = h;
+  return h;
+}
+
+function sharedFloats(current: Float64Array, length: number): Float64Array {
+  return current.length >= length ? current : new Float64Array(new SharedArrayBuffer(Math.ceil(length * 1.25) * 8));
+}
+
+/**
+ * `trees.accumulate(data, rows, cols, out, outWidth)`, the second half of the rows on the helper thread when the
+ * batch is large enough and `threads` ≥ 2.
+ */
+export function accumulateRows(
+  trees: PackedTrees,
+  data: Float64Array,
+  rows: number,
+  cols: number,
+  out: Float64Array,
+  outWidth: number,
+  threads: number,
+): void {
+  if (threads < 2 || rows < 2 || rows * trees.treeCount < PARALLEL_PREDICT_MIN_WORK) {
+    trees.accumulate(data, rows, cols, out, outWidth);
+    return;
+  }
+  const h = theHelper();
+  if (Atomics.load(h.control, READY) !== 1 || Atomics.load(h.control, STATE) === WORK) {
+    trees.accumulate(data, rows, cols, out, outWidth);
+    return;
+  }
+  const mid = rows >>> 1;
+  const rest = rows - mid;
+  h.input = sharedFloats(h.input, rest * cols);
+  h.output = sharedFloats(h.output, rest * outWidth);
+  const input = h.input.subarray(0, rest * cols);
+  const output = h.output.subarray(0, rest * outWidth);
+  input.set(data.subarray(mid * cols, rows * cols));
+  output.set(out.subarray(mid * outWidth, rows * outWidth));
+  const model = sharedTrees(trees);
+  const job: PredictJob = {
+    control: h.control,
+    modelId: model.id,
+    trees: h.known.has(model.id) ? null : model,
+    input,
+    output,
+    rows: rest,
+    cols,
+    outWidth,
+  };
+  if (!h.known.has(model.id)) {
+    // The helper keeps MAX_HELPER_MODELS models and drops the oldest first, as this set does.
+    if (h.known.size >= MAX_HELPER_MODELS) h.known.delete(h.known.values().next().value ?? 0);
+    h.known.add(model.id);
+  }
+  Atomics.store(h.control, STATE, WORK);
+  h.worker.postMessage(job);
+  trees.accumulate(data.subarray(0, mid * cols), mid, cols, out.subarray(0, mid * outWidth), outWidth);
+  while (Atomics.load(h.control, STATE) === WORK) {
+    if (Atomics.wait(h.control, STATE, WORK, HELPER_TIMEOUT_MS) === 'timed-out') {
+      h.broken = true;
+      void h.worker.terminate();
+      throw new Error(`prediction helper thread did not answer within ${HELPER_TIMEOUT_MS / 1000} s`);
+    }
+  }
+  if (Atomics.load(h.control, STATE) !== DONE) {
+    // The helper failed on this batch: finish it here.
+    h.broken = true;
+    trees.accumulate(data.subarray(mid * cols), rest, cols, out.subarray(mid * outWidth), outWidth);
+    return;
+  }
+  out.set(output, mid * outWidth);
+  Atomics.store(h.control, STATE, IDLE);
+}
+
+/** True once the helper thread has started (tests wait for it before checking the two-thread path). */
+export function predictHelperReady(): boolean {
+  if (!helper || helper.broken) return false;
+  return Atomics.load(helper.control, READY) === 1;
+}
+
+/** Starts the helper thread if it is not running (the first large batch does this too). */
+export function startPredictHelper(): void {
+  theHelper();
+}
