@@ -240,12 +240,19 @@ interface SideResult {
   extra?: string;
 }
 
-/** Target on the CPU time (single-threaded predict: what it takes on an idle core); wall time shown beside it. */
-function predictLine(model: ModelTypeId, our: SideResult): string {
-  const cpu = our.predictCpuMs ?? NaN;
+/**
+ * Tree models predict a large batch on two threads (the references use two too), so the targets are on wall time
+ * (best of N: the least-preempted run), CPU time of all threads beside it: ≤ 50 ms, and ≤ 1.0× the reference.
+ */
+function predictLine(model: ModelTypeId, our: SideResult, referenceMs?: number): string {
+  const wall = our.predictMs ?? NaN;
+  const ratio =
+    referenceMs === undefined
+      ? ''
+      : `, ${(wall / referenceMs).toFixed(2)}× the reference (target ≤ 1.0× ${wall <= referenceMs ? '✓' : '✗'})`;
   return (
-    `  predict ${PREDICT_ROWS.toLocaleString('en')} rows (best of ${PREDICT_REPEATS}), ${model}: ours ${cpu.toFixed(1)} ms cpu ` +
-    `(target ≤ ${TARGETS.predictMs} ms ${cpu <= TARGETS.predictMs ? '✓' : '✗'}), ${our.predictMs?.toFixed(1)} ms wall`
+    `  predict ${PREDICT_ROWS.toLocaleString('en')} rows (best of ${PREDICT_REPEATS}), ${model}: ours ${wall.toFixed(1)} ms wall ` +
+    `(target ≤ ${TARGETS.predictMs} ms ${wall <= TARGETS.predictMs ? '✓' : '✗'}${ratio}), ${our.predictCpuMs?.toFixed(1)} ms cpu`
   );
 }
 
@@ -395,9 +402,10 @@ for (const mission of missions) {
       result.scores.push(score(yTest, model.predictProba(Xtest), table.classes));
       if (seed === seeds[0] && spec.family === 'tree') {
         const block = preprocessor.transform(repeatRows(rawTest, PREDICT_ROWS));
-        model.predictProba(block); // warm-up (JIT)
+        model.predictProba(block); // warm-up (JIT; starts the prediction helper thread)
+        await new Promise((resolve) => setTimeout(resolve, 500));
         // Best of 10: a 50 ms task is easily preempted on a loaded machine; the minimum is its unloaded cost.
-        // CPU time too: this is single-threaded, so its CPU time is what it would take on an idle core.
+        // CPU time too (both threads' work).
         const timings: number[] = [];
         const cpuTimings: number[] = [];
         for (let i = 0; i < PREDICT_REPEATS; i++) {
@@ -547,7 +555,7 @@ for (const mission of missions) {
       if (our.predictMs !== undefined) {
         predictPrinted = true;
         predictLines.push(
-          `${predictLine(pairing.model, our)}, ${ref.label} ${first.predictMs?.toFixed(1) ?? '-'} ms wall, ${first.predictCpuMs?.toFixed(1) ?? '-'} ms cpu`,
+          `${predictLine(pairing.model, our, first.predictMs)}; ${ref.label} ${first.predictMs?.toFixed(1) ?? '-'} ms wall, ${first.predictCpuMs?.toFixed(1) ?? '-'} ms cpu`,
         );
       }
     }
