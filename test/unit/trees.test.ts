@@ -389,6 +389,18 @@ describe('xgboost', () => {
     }
   });
 
+  it("the split search's division-free pre-check never changes the chosen splits", async () => {
+    // reg_alpha 1e-300 takes the exact path everywhere and changes no gradient sum that matters.
+    const { X, y } = synthetic(2000, 6, 81);
+    const params = { n_estimators: 8, max_depth: 6, min_child_weight: 0.01 };
+    const fast = await xgboostTrainer.fit(X, y, 3, params, { seed: 5 });
+    const exact = await xgboostTrainer.fit(X, y, 3, { ...params, reg_alpha: 1e-300 }, { seed: 5 });
+    const trees = (model: TrainedClassifier) =>
+      JSON.stringify(ensembleOf(model).trees.map((t) => Array.from(t.threshold)));
+    expect(trees(fast)).toBe(trees(exact));
+    expect(Array.from(fast.predictProba(X))).toEqual(Array.from(exact.predictProba(X)));
+  });
+
   it('subsample and colsample_bytree are seeded', async () => {
     const { X, y } = synthetic(400, 8, 51);
     const params = { n_estimators: 10, subsample: 0.7, colsample_bytree: 0.5, reg_alpha: 0.5 };

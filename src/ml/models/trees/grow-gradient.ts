@@ -36,6 +36,15 @@ function sharedArray<T extends Uint16Array | Uint32Array | Int32Array | Float64A
   return new make(new SharedArrayBuffer(length * bytesPerElement));
 }
 
+/**
+ * Division-free pre-check of a candidate split (reg_alpha = 0): could GL²/a + GR²/c exceed `best` (a, c > 0)?
+ * Cross-multiplied, with a relative slack far above rounding error, so it never rejects a candidate the exact
+ * comparison would take; the exact score is computed only for candidates that pass (most do not).
+ */
+function promising(GL: number, a: number, GR: number, c: number, best: number): boolean {
+  return GL * GL * c + GR * GR * a > best * a * c * (1 - 1e-9);
+}
+
 /** Grows XGBoost trees on one binned matrix; owns its scratch memory so many trees allocate little. */
 export class GradientTreeGrower {
   private readonly idx: Uint32Array;
@@ -174,6 +183,7 @@ export class GradientTreeGrower {
     // Compare raw child scores against this to skip a subtraction per candidate.
     let bestScore = MIN_SPLIT_LOSS_CHANGE + parentGain;
     let found = false;
+    const noAlpha = this.params.alpha === 0 && lambda > 0;
     for (const f of features) {
       const nb = numBins[f];
       const o = offsets[f] * 2;
@@ -191,7 +201,7 @@ export class GradientTreeGrower {
         const HR = nodeH - HL;
         // HR only shrinks from here on: no later candidate can satisfy min_child_weight on the right.
         if (HR < minChildWeight) break;
-        if (HL >= minChildWeight) {
+        if (HL >= minChildWeight && (!noAlpha || promising(GL, HL + lambda, nodeG - GL, HR + lambda, bestScore))) {
           const score = this.splitScore(GL, HL, nodeG - GL, HR);
           if (score > bestScore) {
             bestScore = score;
@@ -209,7 +219,11 @@ export class GradientTreeGrower {
           const GL2 = GL + mG;
           const HL2 = HL + mH;
           const HR2 = nodeH - HL2;
-          if (HL2 >= minChildWeight && HR2 >= minChildWeight) {
+          if (
+            HL2 >= minChildWeight &&
+            HR2 >= minChildWeight &&
+            (!noAlpha || promising(GL2, HL2 + lambda, nodeG - GL2, HR2 + lambda, bestScore))
+          ) {
             const score = this.splitScore(GL2, HL2, nodeG - GL2, HR2);
             if (score > bestScore) {
               bestScore = score;
