@@ -142,9 +142,12 @@ describe.skipIf(!HAS_KEPLER)('progress through every stage after fitting', () =>
     expect(events.filter((e) => e.stage === 'EXPLAINING' && e.step > 0).at(-1)?.totalSteps).toBe(features + 1);
     expect(run.explanation?.permutation).toMatchObject({
       method: 'MODEL_PREDICT',
-      sampling: 'ALL',
+      sampling: 'ALL', // Kepler's 1,913 test rows are within the 2,000-row sample
       repeats: 5,
-      maxCi95: null,
+      rowsPerRepeat: run.splitCounts.test,
     });
+    // The interval over the shuffles is stated for every model now.
+    expect(run.explanation?.permutation.maxCi95).toBeGreaterThanOrEqual(0);
+    expect(run.featureImportance.every((f) => f.permutationCi95 !== null && f.permutationCi95 >= 0)).toBe(true);
   });
 });

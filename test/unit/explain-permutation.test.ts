@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { permutationImportance } from '../../src/ml/explain/permutation.js';
+import { permutationImportance, stratifiedSample } from '../../src/ml/explain/permutation.js';
+import { Random } from '../../src/ml/random.js';
 import { sharesOfPositiveDrops } from '../../src/ml/importance.js';
 import { AbortError, type Matrix } from '../../src/ml/types.js';
 import { importanceDataset } from '../fixtures/importance-data.js';
@@ -76,6 +77,63 @@ describe('permutationImportance', () => {
       AbortError,
     );
     expect(calls).toBe(2);
+  });
+});
+
+describe('permutationImportance on a stratified row sample per repeat (issue 17: bounded cost)', () => {
+  const { X, y } = dataset(6000, 21);
+  const full = permutationImportance(predictProba, X, y, 3, { seed: 5, repeats: 5 });
+  let predictedRows = 0;
+  const counting = (M: Matrix) => {
+    predictedRows += M.rows;
+    return predictProba(M);
+  };
+  const sampled = permutationImportance(counting, X, y, 3, {
+    seed: 5,
+    repeats: 5,
+    rowsPerRepeat: 800,
+    baselineProba: predictProba(X),
+  });
+
+  it('predicts only the sampled rows (the given baseline is not predicted again)', () => {
+    expect(sampled.rowsPerRepeat).toBe(800);
+    expect(predictedRows).toBe(4 * 5 * 800);
+  });
+
+  it('ranks as the full data does, and each full-data mean lies within the stated interval', () => {
+    const order = (r: { mean: Float64Array }) => Array.from(r.mean.keys()).sort((a, b) => r.mean[b] - r.mean[a]);
+    expect(order(sampled).slice(0, 2)).toEqual(order(full).slice(0, 2));
+    for (const j of [0, 1]) {
+      expect(sampled.ci95[j]).toBeGreaterThan(0);
+      expect(Math.abs(sampled.mean[j] - full.mean[j])).toBeLessThanOrEqual(sampled.ci95[j]);
+    }
+    expect(sampled.mean[3]).toBe(0); // never used by the model, sampled or not
+  });
+
+  it('is seeded: the same seed gives the same figures, the baseline given or predicted', () => {
+    const again = permutationImportance(predictProba, X, y, 3, { seed: 5, repeats: 5, rowsPerRepeat: 800 });
+    expect(Array.from(again.mean)).toEqual(Array.from(sampled.mean));
+    expect(Array.from(again.ci95)).toEqual(Array.from(sampled.ci95));
+  });
+
+  it('all rows when the sample would be as large as the data', () => {
+    const all = permutationImportance(predictProba, X, y, 3, { seed: 5, repeats: 5, rowsPerRepeat: 10_000 });
+    expect(all.rowsPerRepeat).toBe(6000);
+    expect(Array.from(all.mean)).toEqual(Array.from(full.mean));
+  });
+});
+
+describe('stratifiedSample', () => {
+  it('keeps every class at its share (largest remainders), draws distinct rows, ascending, seeded', () => {
+    const y = Int32Array.from({ length: 1000 }, (_, i) => (i < 700 ? 0 : i < 990 ? 1 : 2)); // 700 / 290 / 10
+    const sample = stratifiedSample(y, 3, 101, new Random(3));
+    const counts = [0, 0, 0];
+    for (const i of sample) counts[y[i]]++;
+    expect(counts).toEqual([71, 29, 1]); // 70.7 → 71, 29.29 → 29, 1.01 → 1
+    expect(new Set(sample).size).toBe(101);
+    expect(Array.from(sample)).toEqual(Array.from(sample).sort((a, b) => a - b));
+    expect(Array.from(stratifiedSample(y, 3, 101, new Random(3)))).toEqual(Array.from(sample));
+    expect(stratifiedSample(y, 3, 5000, new Random(3))).toHaveLength(1000);
   });
 });
 
