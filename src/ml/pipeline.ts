@@ -353,7 +353,24 @@ export async function trainPipeline(
   const preprocessSeconds = seconds(started);
   throwIfAborted(signal);
 
-  stage('TRAINING', `Training ${spec.name} on ${split.train.length} rows × ${features.length} features`);
+  // The SVM is quadratic in its rows: above max_train_rows it trains on a stratified sample, and the run says so.
+  const maxTrainRows = config.hyperparameters.max_train_rows;
+  const sampledRows =
+    config.modelType === 'svm' && typeof maxTrainRows === 'number' && split.train.length > maxTrainRows
+      ? maxTrainRows
+      : null;
+  if (sampledRows !== null)
+    warnings.push(
+      `The SVM trained on a stratified sample of ${sampledRows} of the ${split.train.length} training rows ` +
+        '(max_train_rows, up to 100,000): its cost grows with the square of the rows. Raise max_train_rows for more, ' +
+        'or use a tree model, which trains on every row.',
+    );
+  stage(
+    'TRAINING',
+    sampledRows !== null
+      ? `Training ${spec.name} on a stratified sample of ${sampledRows} of ${split.train.length} rows × ${features.length} features`
+      : `Training ${spec.name} on ${split.train.length} rows × ${features.length} features`,
+  );
   started = performance.now();
   const model = await trainerFor(config.modelType).fit(Xtrain, ytrain, data.classes.length, config.hyperparameters, {
     seed: config.seed,

@@ -54,6 +54,11 @@ describe('training pipeline on the Kepler table', () => {
       expect(metrics.macro.f1).toBeGreaterThan((metrics.majorityBaseline.macroF1 ?? NaN) + 0.25);
       expect(metrics.accuracy).toBeGreaterThan((metrics.majorityBaseline.accuracy ?? NaN) + 0.1);
       expect(steps.length).toBeGreaterThan(0);
+      // The quadratic SVM trains on a sample above max_train_rows, and the run says so (issue 17 goal 5).
+      const sampled = result.warnings.filter((w) => w.includes('SVM trained on a stratified sample'));
+      expect(sampled).toHaveLength(modelType === 'svm' ? 1 : 0);
+      if (modelType === 'svm')
+        expect(sampled[0]).toContain(`sample of 1500 of the ${String(result.splitCounts.train)} training rows`);
       expect(result.featureImportance).toHaveLength(result.features.length);
       expect(result.featureImportance.reduce((sum, f) => sum + f.importance, 0)).toBeCloseTo(1, 6);
       // No NaN or Infinity reaches JSON.
