@@ -11,6 +11,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Six processes and minutes of training: `npm run test:cluster` (test/cluster/vitest.config.ts).
+    exclude: ['test/cluster/**', 'node_modules/**'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Training tests are CPU-bound: two files at once matches the 2-core CI machine.

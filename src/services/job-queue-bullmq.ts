@@ -13,23 +13,10 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { JOB_HANDED_BACK, JOB_LOCK_LOST } from './job-abort.js';
 import type { JobExecutor } from './job-queue.js';
 
-/** The abort reason a worker gives its run when it no longer holds the job's lock (another worker will run it). */
-export const JOB_LOCK_LOST = 'job-lock-lost';
-/** The abort reason of a run handed back by a stopping worker (the runner puts it back to QUEUED). */
-export const JOB_HANDED_BACK = 'job-handed-back';
-
-/** The async queue interface (src/services/job-queue.ts). */
-export interface AsyncJobQueue {
-  enqueue(runId: string): Promise<void>;
-  remove(runId: string): Promise<boolean>;
-  abort(runId: string): Promise<boolean>;
-  position(runId: string): Promise<number | null>;
-  isRunning(runId: string): Promise<boolean>;
-  counts(): Promise<{ queued: number; running: number }>;
-  close(): Promise<void>;
-}
+export { JOB_HANDED_BACK, JOB_LOCK_LOST };
 
 export interface BullMqJobQueueOptions {
   url: string;
@@ -64,6 +51,18 @@ const POSITIONS_TTL_MS = 100;
 const KEEP_FAILED_SECONDS = 7 * 24 * 3600;
 
 const QUEUED_STATES = new Set(['waiting', 'prioritized', 'delayed', 'paused', 'waiting-children']);
+
+/** The async queue interface (src/services/job-queue.ts's JobQueue once its methods are async). */
+export interface AsyncJobQueue {
+  enqueue(runId: string): Promise<void>;
+  remove(runId: string): Promise<boolean>;
+  abort(runId: string): Promise<boolean>;
+  position(runId: string): Promise<number | null>;
+  isRunning(runId: string): Promise<boolean>;
+  counts(): Promise<{ queued: number; running: number }>;
+  close(): Promise<void>;
+  failedReason(runId: string): Promise<string | null>;
+}
 
 export class BullMqJobQueue implements AsyncJobQueue {
   private readonly connection: Redis;
@@ -146,6 +145,7 @@ export class BullMqJobQueue implements AsyncJobQueue {
       controller.abort(signal.reason);
     });
     this.local.set(runId, controller);
+    this.options.logger.info('training job taken', { runId, attempt: job.attemptsStarted, pid: process.pid });
     try {
       if (job.attemptsStarted > 1) await this.options.onRetry?.(runId, job.attemptsStarted, this.options.attempts);
       await this.options.execute(runId, controller.signal);
@@ -221,7 +221,8 @@ export class BullMqJobQueue implements AsyncJobQueue {
   async failedReason(runId: string): Promise<string | null> {
     const job = await this.queue.getJob(runId);
     if (!job || (await job.getState()) !== 'failed') return null;
-    return job.failedReason || 'failed';
+    const attempts = this.options.attempts;
+    return `Training failed: the worker running it was lost ${attempts === 1 ? 'and' : `${attempts} times (attempt ${attempts} of ${attempts}), so`} it is not tried again (${job.failedReason || 'failed'}). Start the training again.`;
   }
 
   /** Processes with workers on this queue, as BullMQ sees their connections. */

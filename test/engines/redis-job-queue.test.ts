@@ -2,8 +2,12 @@
  * The BullMQ training queue on a real Redis, with a stand-in executor: FIFO across instances, idempotent enqueue,
  * positions and counts seen by an instance without workers, removal of a queued job, cancellation reaching the
  * worker that holds a run, and a stopping worker handing its run back to the front of the queue.
- * (A worker killed mid-run is in test/cluster: it needs a process to kill.)
+ * A worker process killed with SIGKILL mid-run: the job is back after its lock expires and the next worker starts it
+ * again as attempt 2 (onRetry); killed again, with 2 attempts allowed, the job fails with a reason.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enginesUnavailableReason, startRedis, type RunningEngine } from '../fixtures/engines.js';
 import { createLogger } from '../../src/logger.js';
@@ -156,4 +160,70 @@ describe.skipIf(unavailable !== null)('BullMQ training queue', () => {
     next.finish('run_next');
     await second.close();
   });
+
+  it('a worker killed mid-run: the job comes back as attempt 2 on another worker, and fails after the last attempt', async () => {
+    if (!redis) throw new Error('redis did not start');
+    const url = redis.url;
+    const prefix = freshPrefix();
+    const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'hanging-worker.ts');
+    const hanging = async (): Promise<{ child: ChildProcess; taken: Promise<string> }> => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script, url, prefix], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let output = '';
+      let resolveTaken: (runId: string) => void = () => undefined;
+      const taken = new Promise<string>((resolve) => (resolveTaken = resolve));
+      await new Promise<void>((resolve) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('ready')) resolve();
+          const match = /taken (\S+)/.exec(output);
+          if (match) resolveTaken(match[1]);
+        });
+      });
+      return { child, taken };
+    };
+    const kill = async (child: ChildProcess) => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    };
+    const api = await queue(prefix, { lockDurationMs: 1500, stalledIntervalMs: 500 });
+    const first = await hanging();
+    await api.enqueue('run_lost');
+    expect(await first.taken).toBe('run_lost');
+    await kill(first.child);
+
+    const retries: [string, number, number][] = [];
+    const gate = gatedExecutor();
+    // This worker runs the stalled-job check that puts the job back, then takes it itself.
+    const second = await queue(prefix, {
+      concurrency: 1,
+      execute: gate.execute,
+      lockDurationMs: 1500,
+      stalledIntervalMs: 500,
+      onRetry: (runId, attempt, attempts) => {
+        retries.push([runId, attempt, attempts]);
+        return Promise.resolve();
+      },
+    });
+    await gate.startedRun('run_lost');
+    expect(retries).toEqual([['run_lost', 2, 2]]);
+    gate.finish('run_lost');
+    await until(async () => (await api.counts()).running === 0, 'the retried run to end');
+    await second.close();
+
+    // Twice lost with two attempts allowed: failed, with a reason recovery gives the run.
+    const third = await hanging();
+    await api.enqueue('run_doomed');
+    expect(await third.taken).toBe('run_doomed');
+    await kill(third.child);
+    const fourth = await hanging();
+    expect(await fourth.taken).toBe('run_doomed');
+    await kill(fourth.child);
+    const checker = await queue(prefix, { concurrency: 1, lockDurationMs: 1500, stalledIntervalMs: 500 });
+    await until(async () => (await api.failedReason('run_doomed')) !== null, 'the job to fail', 20_000);
+    expect(await api.failedReason('run_doomed')).toMatch(/lost 2 times \(attempt 2 of 2\)/);
+    await checker.close();
+  }, 60_000);
 });
