@@ -419,7 +419,7 @@ async function main(): Promise<void> {
   started = performance.now();
   const csv = await (await fetch(`${url}/api/predictions/${predictBatch.id}.csv`)).text();
   const csvS = (performance.now() - started) / 1000;
-  const stored = app.services.models.bytes(runId);
+  const stored = await app.services.models.bytes(runId);
   if (!stored) throw new Error(`run ${runId} has no stored model`);
   const forest = await Predictor.load(decodeArtifact(gunzipSync(stored).toString('utf8')));
   started = performance.now();

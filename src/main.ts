@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  process.stdout.write(`${startupSummary(config, app.services, `http://${shown}:${port}`).join('\n')}\n`);
+  process.stdout.write(`${(await startupSummary(config, app.services, `http://${shown}:${port}`)).join('\n')}\n`);
   let signalled = false;
   const shutdown = (signal: string) => {
     if (signalled) process.exit(1);

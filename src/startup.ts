@@ -8,8 +8,8 @@ import type { Services } from './services/container.js';
 const formatCount = (n: number) => n.toLocaleString('en-US');
 
 /** The lines printed once the server listens on `baseUrl` (http://host:port). */
-export function startupSummary(config: AppConfig, services: Services, baseUrl: string): string[] {
-  const datasets = services.datasets.list().filter((d) => d.kind === 'NASA');
+export async function startupSummary(config: AppConfig, services: Services, baseUrl: string): Promise<string[]> {
+  const datasets = (await services.datasets.list()).filter((d) => d.kind === 'NASA');
   const width = Math.max(...datasets.map((d) => d.id.length));
   const lines = [
     `Exoplanet Playground is running.`,
@@ -23,7 +23,7 @@ export function startupSummary(config: AppConfig, services: Services, baseUrl: s
       lines.push(`    ${name}  not available: ${dataset.hint ?? ''}`);
       continue;
     }
-    const rows = services.datasets.knownRowCount(dataset.id);
+    const rows = await services.datasets.knownRowCount(dataset.id);
     const exported = dataset.source.exportedAt
       ? `, exported ${dataset.source.exportedAt.toISOString().slice(0, 10)}`
       : '';
@@ -35,7 +35,7 @@ export function startupSummary(config: AppConfig, services: Services, baseUrl: s
       `    ${name}  ${rows === null ? 'rows counted on first use' : `${formatCount(rows)} rows`} (${where}${exported})`,
     );
   }
-  const tfBackend = services.health.report().tfBackend;
+  const { tfBackend } = await services.health.report();
   lines.push(
     `  TF.js      ${tfBackend ?? 'tfjs-node when installed, else WASM, else CPU'} (loaded by the first neural network, in its worker)`,
   );

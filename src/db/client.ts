@@ -10,6 +10,8 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.js';
 import { lockDatabase } from './lock.js';
 import { ConfigError } from '../config.js';
+import { SqliteStore } from './store-sqlite.js';
+import type { StoreHandle } from './store.js';
 
 /** A file-system failure at start-up, named by the variable that chose the path. */
 export function pathError(variable: string, target: string, error: unknown): unknown {
@@ -39,6 +41,8 @@ export type Db = BetterSQLite3Database<typeof schema>;
 export interface DbHandle {
   db: Db;
   sqlite: Database.Database;
+  /** The services' view of the database. */
+  store: SqliteStore;
   close(): void;
 }
 
@@ -77,9 +81,26 @@ export function openDatabase(databasePath: string): DbHandle {
   return {
     db,
     sqlite,
+    store: new SqliteStore(db, sqlite),
     close: () => {
       if (sqlite.open) sqlite.close();
       unlock();
+    },
+  };
+}
+
+/** The SQLite database at `databasePath` as a StoreHandle (what openStore gives without DATABASE_URL). */
+export function openSqliteStore(databasePath: string): StoreHandle {
+  const handle = openDatabase(databasePath);
+  return {
+    store: handle.store,
+    ping: () => {
+      handle.sqlite.prepare('select 1').get();
+      return Promise.resolve();
+    },
+    close: () => {
+      handle.close();
+      return Promise.resolve();
     },
   };
 }

@@ -43,6 +43,22 @@ export const datasets = sqliteTable('datasets', {
   createdAt: createdAt(),
 });
 
+/**
+ * The bytes of an upload, gzip-compressed, so that every process (a worker on another machine) can read it; the file
+ * in UPLOAD_DIR is a local cache of it (migration 0003).
+ */
+export const datasetFiles = sqliteTable('dataset_files', {
+  datasetId: text('dataset_id')
+    .primaryKey()
+    .references(() => datasets.id, { onDelete: 'cascade' }),
+  /** gzip of the CSV as uploaded. */
+  bytes: blob('bytes', { mode: 'buffer' }).notNull(),
+  /** Size of the CSV (uncompressed) and its sha256, as on the datasets row. */
+  sizeBytes: integer('size_bytes').notNull(),
+  checksum: text('checksum').notNull(),
+  createdAt: createdAt(),
+});
+
 export const sessions = sqliteTable('sessions', {
   id: text('id').primaryKey(),
   datasetId: text('dataset_id'),
@@ -93,6 +109,8 @@ export const trainingRuns = sqliteTable(
     timings: text('timings', { mode: 'json' }).$type<RunTimings>(),
     details: text('details', { mode: 'json' }).$type<RunDetails>(),
     error: text('error'),
+    /** 1 for the first try; a queue that retries a run after its worker died counts up (migration 0003). */
+    attempt: integer('attempt').notNull().default(1),
     createdAt: createdAt(),
     startedAt: integer('started_at', { mode: 'timestamp_ms' }),
     finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),

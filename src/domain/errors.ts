@@ -119,6 +119,12 @@ export const databaseBusy = () =>
     'SERVICE_UNAVAILABLE',
     `The database is busy (another process holds its write lock). Try again in ${RETRY_AFTER_SECONDS} s.`,
   );
+/** PostgreSQL cannot be reached or takes no more connections for now. */
+export const databaseUnavailable = () =>
+  new AppError(
+    'SERVICE_UNAVAILABLE',
+    `The database cannot be reached or takes no more connections right now. Try again in ${RETRY_AFTER_SECONDS} s.`,
+  );
 
 /** The one wording of the upload limit (REST body, GraphQL multipart, dataset and prediction uploads). */
 export const uploadTooLarge = (limitBytes: number, actualBytes?: number) =>

@@ -7,8 +7,15 @@
  */
 import type { GraphQLError } from 'graphql';
 import { createGraphQLError, maskError as defaultMaskError, type Plugin } from 'graphql-yoga';
-import { AppError, databaseBusy, fromWorkerError, uploadTooLarge, type ErrorCode } from '../domain/errors.js';
-import { isDatabaseBusy } from '../db/errors.js';
+import {
+  AppError,
+  databaseBusy,
+  databaseUnavailable,
+  fromWorkerError,
+  uploadTooLarge,
+  type ErrorCode,
+} from '../domain/errors.js';
+import { isDatabaseBusy, isDatabaseUnavailable } from '../db/errors.js';
 import type { Logger } from '../logger.js';
 import type { GraphQLContext } from './context.js';
 
@@ -69,6 +76,8 @@ export function createErrorMasking(options: { maxUploadBytes: number; developmen
     // Expected under an outside write lock: 503 with Retry-After, not a masked 500.
     if (original && isDatabaseBusy(original))
       return toGraphQLError(databaseBusy(), isGraphQLError(error) ? error : undefined);
+    if (original && isDatabaseUnavailable(original))
+      return toGraphQLError(databaseUnavailable(), isGraphQLError(error) ? error : undefined);
     // yoga's own multipart limit (formDataLimits) speaks of REQUEST_ENTITY_TOO_LARGE; clients rely on our code.
     if (isGraphQLError(error) && error.extensions.code === 'REQUEST_ENTITY_TOO_LARGE')
       return toGraphQLError(uploadTooLarge(options.maxUploadBytes));

@@ -268,13 +268,13 @@ export function createRestHandler(deps: RestDeps) {
         return;
       }
       if (handler === 'csv') {
-        const batch = services.predictions.get(params.id);
+        const batch = await services.predictions.get(params.id);
         if (!batch) throw notFound('Prediction', params.id);
         res.writeHead(200, {
           'content-type': 'text/csv; charset=utf-8',
           'content-disposition': `attachment; filename="${batch.id}.csv"`,
         });
-        for (const chunk of services.predictions.csv(batch)) {
+        for await (const chunk of services.predictions.csv(batch)) {
           if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
         }
         res.end();

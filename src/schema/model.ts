@@ -47,7 +47,8 @@ export const ModelType = builder.objectRef<ModelSpec>('ModelType').implement({
     tfBackend: t.string({
       nullable: true,
       description: 'For neural networks: the TensorFlow.js backend (see health.tfBackend).',
-      resolve: (spec, _args, { services }) => (spec.family === 'neural' ? services.health.report().tfBackend : null),
+      resolve: async (spec, _args, { services }) =>
+        spec.family === 'neural' ? (await services.health.report()).tfBackend : null,
     }),
   }),
 });

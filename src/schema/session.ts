@@ -68,8 +68,8 @@ const SessionWorkflow = builder.objectRef<SessionRecord>('SessionWorkflow').impl
       type: Dataset,
       nullable: true,
       description: 'The upload the session trains on (user data source).',
-      resolve: (s, _a, { services }) => {
-        const dataset = s.datasetId ? services.datasets.get(s.datasetId) : null;
+      resolve: async (s, _a, { services }) => {
+        const dataset = s.datasetId ? await services.datasets.get(s.datasetId) : null;
         return dataset?.kind === 'UPLOAD' ? dataset : null;
       },
     }),
@@ -144,7 +144,7 @@ export const Session = builder.objectRef<SessionRecord>('Session').implement({
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     ready: t.boolean({
       description: 'Whether training can start now.',
-      resolve: (s, _a, { services }) => readyToTrain(s, services.training.hasActiveRun(s.id)),
+      resolve: async (s, _a, { services }) => readyToTrain(s, await services.training.hasActiveRun(s.id)),
     }),
     missing: t.stringList({
       description: 'What must be set before training.',
@@ -173,7 +173,7 @@ export const Session = builder.objectRef<SessionRecord>('Session').implement({
       resolve: async (s, { offset, limit, runId }, { services }) => {
         if (limit < 0 || limit > MAX_TEST_ROWS)
           throw badInput(`limit must be from 0 to ${MAX_TEST_ROWS}, got ${limit}.`, 'limit');
-        const run = runId ? services.runs.require(runId) : services.runs.latestSucceeded(s.id);
+        const run = runId ? await services.runs.require(runId) : await services.runs.latestSucceeded(s.id);
         if (run && run.status !== 'SUCCEEDED')
           throw badInput(`Training run ${run.id} is ${run.status}; only a SUCCEEDED run can predict.`, 'runId');
         return run ? services.sessions.testData(s, trainedRunRef(run), offset, limit) : null;

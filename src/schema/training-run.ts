@@ -236,6 +236,10 @@ export const TrainingRun = builder.objectRef<TrainingRunRecord>('TrainingRun').i
     step: t.exposeInt('step'),
     totalSteps: t.exposeInt('totalSteps'),
     message: t.exposeString('message', { nullable: true }),
+    attempt: t.exposeInt('attempt', {
+      description:
+        'Which try this is: 1, then one more each time a queue retries the run from the start after its worker died (TRAINING_ATTEMPTS).',
+    }),
     queuePosition: t.int({
       nullable: true,
       resolve: (r, _a, { services }) => (r.status === 'QUEUED' ? services.training.queuePosition(r.id) : null),
@@ -270,12 +274,12 @@ export const TrainingRun = builder.objectRef<TrainingRunRecord>('TrainingRun').i
     history: t.field({
       type: [HistoryPointRef],
       description: 'Loss curve: per step of the finished model, or from progress events while it runs.',
-      resolve: (r, _a, { services }) => {
+      resolve: async (r, _a, { services }) => {
         const stored = r.details?.history;
         if (stored) return stored;
         // One point per step: a heartbeat during a long step repeats that step's event.
         const points = new Map<number, HistoryPoint>();
-        for (const e of services.runs.events(r.id)) {
+        for (const e of await services.runs.events(r.id)) {
           if (e.stage !== 'TRAINING' || e.step <= 0 || points.has(e.step)) continue;
           points.set(e.step, {
             step: e.step,
@@ -336,8 +340,8 @@ builder.queryFields((t) => ({
       first: t.arg.int({ defaultValue: 20, required: true }),
       after: t.arg.id(),
     },
-    resolve: (_root, { sessionId, first, after }, { services }) => {
-      services.sessions.require(sessionId);
+    resolve: async (_root, { sessionId, first, after }, { services }) => {
+      await services.sessions.require(sessionId);
       return services.runs.list(sessionId, first, after ?? null);
     },
   }),

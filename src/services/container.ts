@@ -3,7 +3,7 @@
  */
 import type { AppConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import { openDatabase } from '../db/client.js';
+import { openStore } from '../db/open.js';
 import { tfBackendName } from '../ml/models/tf-backend.js';
 import { HealthService } from './health.js';
 import { DatasetService } from './datasets.js';
@@ -31,12 +31,16 @@ export interface Services {
 }
 
 /** Resolves once every service is ready (a shared database or queue would be connected here). */
-export function createServices(config: AppConfig, logger: Logger): Promise<Services> {
-  const handle = openDatabase(config.databasePath);
-  const { db } = handle;
-  const datasets = new DatasetService(db, config, logger);
-  const sessions = new SessionService(db, datasets);
-  const models = new ModelStore(db, { cacheBytes: config.modelCacheBytes });
+export async function createServices(config: AppConfig, logger: Logger): Promise<Services> {
+  const handle = await openStore(config, {
+    onRetry: ({ attempt, error }) => {
+      logger.warn('PostgreSQL is not accepting connections yet; retrying', { attempt, error });
+    },
+  });
+  const { store } = handle;
+  const datasets = new DatasetService(store, config, logger);
+  const sessions = new SessionService(store, datasets);
+  const models = new ModelStore(store, { cacheBytes: config.modelCacheBytes });
   const progressBus = createInMemoryProgressBus();
   // No thread waits at start (one costs ~18 MB idle; the first run after an idle spell waits ~0.5–1 s for it), and
   // threads that ran a task end after workerIdleMs idle: they hold what the task loaded (see worker-pool.ts).
@@ -44,7 +48,7 @@ export function createServices(config: AppConfig, logger: Logger): Promise<Servi
   // Explanations and batch predictions get their own worker, so they never wait behind a long training.
   const inferencePool = createWorkerPool(1, { recycleAfterIdleMs: config.workerIdleMs });
   const training = createTraining({
-    db,
+    store,
     sessions,
     datasets,
     models,
@@ -54,19 +58,17 @@ export function createServices(config: AppConfig, logger: Logger): Promise<Servi
     concurrency: config.trainingConcurrency,
     threads: config.trainingThreads,
   });
-  sessions.onDelete((sessionId) => {
-    training.commands.releaseSession(sessionId);
-  });
-  const predictions = new PredictionService(db, config, training.runs, models, datasets, inferencePool);
+  sessions.onDelete((sessionId) => training.commands.releaseSession(sessionId));
+  const predictions = new PredictionService(store, config, training.runs, models, datasets, inferencePool);
   const health = new HealthService(() => training.queue.counts(), tfBackendName);
 
-  const recovered = training.commands.recover();
+  const recovered = await training.commands.recover();
   if (recovered.failed || recovered.requeued) logger.info('training queue recovered', recovered);
   // Nothing heavy is loaded at start (issue 9: idle RSS ≤ 150 MB). The NASA tables are parsed on first use (all
   // three held ~75 MB on the event loop's heap); TensorFlow.js loads with the first neural network (~75 MB more),
   // and `health` names the backend it will use without loading it.
 
-  return Promise.resolve({
+  return {
     health,
     datasets,
     sessions,
@@ -79,7 +81,7 @@ export function createServices(config: AppConfig, logger: Logger): Promise<Servi
     close: async () => {
       await training.close();
       await Promise.allSettled([trainingPool.destroy(), inferencePool.destroy()]);
-      handle.close();
+      await handle.close();
     },
-  });
+  };
 }

@@ -6,9 +6,12 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { eq, desc } from 'drizzle-orm';
-import { pathError, type Db } from '../db/client.js';
-import { datasets, type DatasetRow } from '../db/schema.js';
+import { promisify } from 'node:util';
+import { gunzip, gzip } from 'node:zlib';
+import { eq, desc, inArray } from 'drizzle-orm';
+import { pathError } from '../db/client.js';
+import type { DatasetRow } from '../db/schema.js';
+import type { Store } from '../db/store.js';
 import type { AppConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ClassCount } from '../domain/data.js';
@@ -32,6 +35,9 @@ import {
 } from '../ml/data/index.js';
 import { newId } from './ids.js';
 import { summarizeUploadInWorker, warmUploadWorker } from './worker-pool.js';
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
 
 export type DatasetKind = 'NASA' | 'UPLOAD';
 
@@ -156,23 +162,25 @@ function displayName(given: string | null | undefined, fileName: string): string
 }
 
 /** The columns a summary needs (not the stored details and preview). */
-const UPLOAD_SUMMARY_COLUMNS = {
-  id: datasets.id,
-  name: datasets.name,
-  fileName: datasets.fileName,
-  originalName: datasets.originalName,
-  mission: datasets.mission,
-  sizeBytes: datasets.sizeBytes,
-  createdAt: datasets.createdAt,
-};
-type UploadSummaryRow = Pick<DatasetRow, keyof typeof UPLOAD_SUMMARY_COLUMNS>;
+const UPLOAD_SUMMARY_COLUMNS = [
+  'id',
+  'name',
+  'fileName',
+  'originalName',
+  'mission',
+  'sizeBytes',
+  'createdAt',
+] as const satisfies readonly (keyof DatasetRow)[];
+type UploadSummaryRow = Pick<DatasetRow, (typeof UPLOAD_SUMMARY_COLUMNS)[number]>;
 
 export class DatasetService {
   private readonly details = new Map<string, { key: string; details: DatasetDetails }>();
   private readonly checksums = new Map<string, { key: string; checksum: string }>();
+  /** Upload files checked against their checksum, by dataset id: the size and mtime they had then. */
+  private readonly verified = new Map<string, string>();
 
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly config: AppConfig,
     private readonly logger: Logger,
   ) {
@@ -198,8 +206,8 @@ export class DatasetService {
   }
 
   /** The file behind a dataset id (the resolved table file for a NASA mission). */
-  private fileOf(id: string): string {
-    const source = this.location(id);
+  private async fileOf(id: string): Promise<string> {
+    const source = await this.location(id);
     if (source.kind === 'upload') return source.path;
     const table = this.nasaSource(source.mission);
     if (!table) throw notFound('Dataset', id);
@@ -231,15 +239,34 @@ export class DatasetService {
     };
   }
 
-  private uploadSummary(row: UploadSummaryRow): DatasetSummary {
-    const available = fs.existsSync(path.join(this.config.uploadDir, row.fileName));
+  /** Uploads among `ids` whose bytes are in the database (dataset_files). */
+  private async storedFiles(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.store.select('datasetFiles', {
+      columns: ['datasetId'],
+      where: inArray(this.store.t.datasetFiles.datasetId, ids),
+    });
+    return new Set(rows.map((row) => row.datasetId));
+  }
+
+  /** Available when its bytes are in the database, or (an upload from before migration 0003) its file on disk. */
+  private async uploadSummaries(rows: UploadSummaryRow[]): Promise<DatasetSummary[]> {
+    const stored = await this.storedFiles(rows.map((row) => row.id));
+    return rows.map((row) =>
+      this.uploadSummary(row, stored.has(row.id) || fs.existsSync(path.join(this.config.uploadDir, row.fileName))),
+    );
+  }
+
+  private uploadSummary(row: UploadSummaryRow, available: boolean): DatasetSummary {
     return {
       id: row.id,
       name: row.name,
       kind: 'UPLOAD',
       mission: row.mission && isMissionId(row.mission) ? row.mission : null,
       available,
-      hint: available ? null : 'The uploaded file is gone from the upload folder; upload it again.',
+      hint: available
+        ? null
+        : 'The uploaded file is gone (not in the database nor the upload folder); upload it again.',
       originalFileName: row.originalName,
       sizeBytes: row.sizeBytes,
       createdAt: row.createdAt,
@@ -248,42 +275,44 @@ export class DatasetService {
   }
 
   /** Labelled rows of a dataset when known without parsing it (already described, or the snapshot's manifest). */
-  knownRowCount(id: string): number | null {
+  async knownRowCount(id: string): Promise<number | null> {
     const cached = this.details.get(id);
     if (cached) return cached.details.rowCount;
     if (isMissionId(id)) return this.nasaSource(id)?.labelledRows ?? null;
-    return (
-      this.db.select({ rowCount: datasets.rowCount }).from(datasets).where(eq(datasets.id, id)).get()?.rowCount ?? null
-    );
+    const { datasets } = this.store.t;
+    const row = await this.store.first('datasets', { columns: ['rowCount'], where: eq(datasets.id, id) });
+    return row?.rowCount ?? null;
   }
 
   /** A page of the NASA tables followed by the uploads, newest first (at most MAX_DATASETS_PAGE). */
-  list(page: { offset?: number; limit?: number } = {}): DatasetSummary[] {
+  async list(page: { offset?: number; limit?: number } = {}): Promise<DatasetSummary[]> {
     const offset = Math.max(0, page.offset ?? 0);
     const limit = Math.min(Math.max(0, page.limit ?? MAX_DATASETS_PAGE), MAX_DATASETS_PAGE);
     const nasa = MISSION_IDS.slice(offset, offset + limit).map((mission) => this.nasaSummary(mission));
     const uploadLimit = limit - nasa.length;
     if (uploadLimit <= 0) return nasa;
     // Only the listed columns: the stored preview stays in the DB.
-    const uploads = this.db
-      .select(UPLOAD_SUMMARY_COLUMNS)
-      .from(datasets)
-      .orderBy(desc(datasets.createdAt))
-      .limit(uploadLimit)
-      .offset(Math.max(0, offset - MISSION_IDS.length))
-      .all();
-    return [...nasa, ...uploads.map((row) => this.uploadSummary(row))];
+    const uploads = await this.store.select('datasets', {
+      columns: UPLOAD_SUMMARY_COLUMNS,
+      orderBy: [desc(this.store.t.datasets.createdAt)],
+      limit: uploadLimit,
+      offset: Math.max(0, offset - MISSION_IDS.length),
+    });
+    return [...nasa, ...(await this.uploadSummaries(uploads))];
   }
 
-  get(id: string): DatasetSummary | null {
+  async get(id: string): Promise<DatasetSummary | null> {
     if (isMissionId(id)) return this.nasaSummary(id);
-    const row = this.db.select(UPLOAD_SUMMARY_COLUMNS).from(datasets).where(eq(datasets.id, id)).get();
-    return row ? this.uploadSummary(row) : null;
+    const row = await this.store.first('datasets', {
+      columns: UPLOAD_SUMMARY_COLUMNS,
+      where: eq(this.store.t.datasets.id, id),
+    });
+    return row ? ((await this.uploadSummaries([row]))[0] ?? null) : null;
   }
 
   /** The dataset, or a BAD_USER_INPUT naming `field` when it does not exist or its file is missing. */
-  requireAvailable(id: string, field: string): DatasetSummary {
-    const summary = this.get(id);
+  async requireAvailable(id: string, field: string): Promise<DatasetSummary> {
+    const summary = await this.get(id);
     if (!summary) {
       // Upload ids are not listed: they belong to whoever uploaded them.
       const missions = [...MISSION_IDS];
@@ -298,23 +327,69 @@ export class DatasetService {
   }
 
   /** Where the data of a dataset lives, in the form the ML layer (and its workers) load. */
-  location(id: string): DataLocation {
+  async location(id: string): Promise<DataLocation> {
     if (isMissionId(id))
       return { kind: 'nasa', mission: id, dir: this.config.nasaDataDir, embedded: this.config.nasaEmbeddedSnapshot };
-    const row = this.db.select().from(datasets).where(eq(datasets.id, id)).get();
+    const row = await this.store.first('datasets', {
+      columns: ['id', 'fileName', 'labelColumn', 'checksum'],
+      where: eq(this.store.t.datasets.id, id),
+    });
     if (!row) throw notFound('Dataset', id);
-    return { kind: 'upload', path: path.join(this.config.uploadDir, row.fileName), labelColumn: row.labelColumn };
+    return { kind: 'upload', path: await this.localFile(row), labelColumn: row.labelColumn };
+  }
+
+  /**
+   * The upload's CSV in UPLOAD_DIR, a local cache of the bytes in the database: written from the database when the
+   * file is missing or is not the upload (its sha256 differs), e.g. on a worker of another machine. An upload from
+   * before migration 0003, only on this disk, is copied into the database here, at its first use.
+   */
+  private async localFile(row: Pick<DatasetRow, 'id' | 'fileName' | 'checksum'>): Promise<string> {
+    const file = path.join(this.config.uploadDir, row.fileName);
+    const stat = await fsp.stat(file).catch(() => null);
+    const key = stat ? `${stat.size}:${stat.mtimeMs}` : null;
+    if (key !== null && this.verified.get(row.id) === key) return file;
+    const local = stat ? await fsp.readFile(file) : null;
+    if (local && createHash('sha256').update(local).digest('hex') === row.checksum) {
+      this.verified.set(row.id, key ?? '');
+      // Backfill: nothing happens when the row is there already.
+      await this.store.insert(
+        'datasetFiles',
+        {
+          datasetId: row.id,
+          bytes: await gzipAsync(local),
+          sizeBytes: local.byteLength,
+          checksum: row.checksum,
+          createdAt: new Date(),
+        },
+        { onConflictDoNothing: true },
+      );
+      return file;
+    }
+    const stored = await this.store.first('datasetFiles', {
+      columns: ['bytes', 'checksum'],
+      where: eq(this.store.t.datasetFiles.datasetId, row.id),
+    });
+    // Neither here nor in the database: the ML layer reports the missing file (ENOENT) as it always has.
+    if (!stored) return file;
+    const bytes = await gunzipAsync(stored.bytes);
+    const temporary = `${file}.${process.pid}.${Date.now()}.part`;
+    await fsp.writeFile(temporary, bytes);
+    await fsp.rename(temporary, file);
+    const written = await fsp.stat(file);
+    this.verified.set(row.id, `${written.size}:${written.mtimeMs}`);
+    this.logger.info('upload materialised from the database', { datasetId: row.id, bytes: bytes.byteLength });
+    return file;
   }
 
   async labeledTable(id: string): Promise<LabeledTable> {
-    const summary = this.get(id);
+    const summary = await this.get(id);
     if (!summary) throw notFound('Dataset', id);
     if (!summary.available) throw badInput(`Dataset "${id}" is not available: ${summary.hint}`, 'datasetId');
-    return loadDataLocation(this.location(id));
+    return loadDataLocation(await this.location(id));
   }
 
-  private cacheKey(id: string): string {
-    const file = this.fileOf(id);
+  private async cacheKey(id: string): Promise<string> {
+    const file = await this.fileOf(id);
     const stat = fs.statSync(file);
     return `${file}:${stat.size}:${stat.mtimeMs}`;
   }
@@ -326,21 +401,19 @@ export class DatasetService {
    */
   async describe(id: string): Promise<DatasetDetails> {
     if (!isMissionId(id)) {
-      const stored = this.db.select({ details: datasets.details }).from(datasets).where(eq(datasets.id, id)).get();
+      const stored = await this.store.first('datasets', {
+        columns: ['details'],
+        where: eq(this.store.t.datasets.id, id),
+      });
       if (stored?.details) return stored.details;
     }
-    const key = this.cacheKey(id);
+    const key = await this.cacheKey(id);
     const cached = this.details.get(id);
     if (cached?.key === key) return cached.details;
     const table = await this.labeledTable(id);
     const details = detailsOf(table);
     if (isMissionId(id)) this.details.set(id, { key, details });
-    else
-      this.db
-        .update(datasets)
-        .set({ details, preview: previewOf(table) })
-        .where(eq(datasets.id, id))
-        .run();
+    else await this.store.update('datasets', { details, preview: previewOf(table) }, eq(this.store.t.datasets.id, id));
     return details;
   }
 
@@ -370,11 +443,10 @@ export class DatasetService {
     const end = start + Math.min(Math.max(limit, 0), MAX_PREVIEW_LIMIT);
     if (end === start) return [];
     if (!isMissionId(id)) {
-      const stored = this.db
-        .select({ preview: datasets.preview, rowCount: datasets.rowCount })
-        .from(datasets)
-        .where(eq(datasets.id, id))
-        .get();
+      const stored = await this.store.first('datasets', {
+        columns: ['preview', 'rowCount'],
+        where: eq(this.store.t.datasets.id, id),
+      });
       if (stored?.preview && (end <= stored.preview.rows.length || start >= stored.rowCount))
         return previewRecords(stored.preview.columns, stored.preview.rows.slice(start, end));
       this.spendParse(id, budget);
@@ -396,12 +468,12 @@ export class DatasetService {
 
   /** sha256 of the dataset's file, for the reproducibility record of a run. */
   async checksum(id: string): Promise<string> {
-    const key = this.cacheKey(id);
+    const key = await this.cacheKey(id);
     const cached = this.checksums.get(id);
     if (cached?.key === key) return cached.checksum;
     // NASA tables are hashed decompressed, so the embedded snapshot and the same table downloaded agree.
     const table = isMissionId(id) ? this.nasaSource(id) : null;
-    const bytes = table ? await readNasaTable(table) : await fsp.readFile(this.fileOf(id));
+    const bytes = table ? await readNasaTable(table) : await fsp.readFile(await this.fileOf(id));
     const checksum = createHash('sha256').update(bytes).digest('hex');
     this.checksums.set(id, { key, checksum });
     return checksum;
@@ -467,9 +539,21 @@ export class DatasetService {
         preview: summary.preview,
         createdAt: new Date(),
       };
-      this.db.insert(datasets).values(row).run();
+      // The bytes go to the database too (gzip), so a process on another machine can read the upload.
+      const compressed = await gzipAsync(await fsp.readFile(target));
+      await this.store.transaction(async (tx) => {
+        await tx.insert('datasets', row);
+        await tx.insert('datasetFiles', {
+          datasetId: id,
+          bytes: compressed,
+          sizeBytes: written,
+          checksum: row.checksum,
+          createdAt: row.createdAt,
+        });
+      });
+      this.verified.delete(id);
       this.logger.info('dataset uploaded', { datasetId: id, rows: row.rowCount, bytes: written, mission: row.mission });
-      return this.uploadSummary(row);
+      return this.uploadSummary(row, true);
     } catch (error) {
       await fsp.rm(temporary, { force: true });
       await fsp.rm(target, { force: true });

@@ -19,12 +19,12 @@ export class HealthService {
   private readonly startedAt = Date.now();
 
   constructor(
-    private readonly queueCounts: () => QueueCounts,
+    private readonly queueCounts: () => Promise<QueueCounts>,
     private readonly tfBackend: () => string | null,
   ) {}
 
-  report(): HealthReport {
-    const counts = this.queueCounts();
+  async report(): Promise<HealthReport> {
+    const counts = await this.queueCounts();
     return {
       status: 'ok',
       version: APP_VERSION,

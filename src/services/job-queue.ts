@@ -4,15 +4,15 @@
 export type JobExecutor = (runId: string, signal: AbortSignal) => Promise<void>;
 
 export interface JobQueue {
-  enqueue(runId: string): void;
+  enqueue(runId: string): Promise<void>;
   /** Removes a queued job; false when it is not queued (running or unknown). */
-  remove(runId: string): boolean;
+  remove(runId: string): Promise<boolean>;
   /** Aborts a running job; false when it is not running. */
-  abort(runId: string): boolean;
+  abort(runId: string): Promise<boolean>;
   /** 1-based position among queued jobs, or null. */
-  position(runId: string): number | null;
-  isRunning(runId: string): boolean;
-  counts(): { queued: number; running: number };
+  position(runId: string): Promise<number | null>;
+  isRunning(runId: string): Promise<boolean>;
+  counts(): Promise<{ queued: number; running: number }>;
   /** Stops taking jobs, aborts running ones and waits for them to settle. */
   close(): Promise<void>;
 }
@@ -27,37 +27,38 @@ export class InMemoryJobQueue implements JobQueue {
     private readonly execute: JobExecutor,
   ) {}
 
-  enqueue(runId: string): void {
-    if (this.closed || this.queued.includes(runId) || this.running.has(runId)) return;
+  enqueue(runId: string): Promise<void> {
+    if (this.closed || this.queued.includes(runId) || this.running.has(runId)) return Promise.resolve();
     this.queued.push(runId);
     this.pump();
+    return Promise.resolve();
   }
 
-  remove(runId: string): boolean {
+  remove(runId: string): Promise<boolean> {
     const index = this.queued.indexOf(runId);
-    if (index === -1) return false;
+    if (index === -1) return Promise.resolve(false);
     this.queued.splice(index, 1);
-    return true;
+    return Promise.resolve(true);
   }
 
-  abort(runId: string): boolean {
+  abort(runId: string): Promise<boolean> {
     const job = this.running.get(runId);
-    if (!job) return false;
+    if (!job) return Promise.resolve(false);
     job.controller.abort();
-    return true;
+    return Promise.resolve(true);
   }
 
-  position(runId: string): number | null {
+  position(runId: string): Promise<number | null> {
     const index = this.queued.indexOf(runId);
-    return index === -1 ? null : index + 1;
+    return Promise.resolve(index === -1 ? null : index + 1);
   }
 
-  isRunning(runId: string): boolean {
-    return this.running.has(runId);
+  isRunning(runId: string): Promise<boolean> {
+    return Promise.resolve(this.running.has(runId));
   }
 
-  counts() {
-    return { queued: this.queued.length, running: this.running.size };
+  counts(): Promise<{ queued: number; running: number }> {
+    return Promise.resolve({ queued: this.queued.length, running: this.running.size });
   }
 
   async close(): Promise<void> {

@@ -5,8 +5,7 @@
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { eq } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { models } from '../db/schema.js';
+import type { Store } from '../db/store.js';
 import { loadSizedPredictor, type Predictor, type SizedPredictor } from '../ml/predictor.js';
 import { ByteBudgetCache, DEFAULT_CACHE_BYTES } from '../ml/cache.js';
 
@@ -17,7 +16,7 @@ export class ModelStore {
   private readonly cache: ByteBudgetCache<SizedPredictor>;
 
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     options: { cacheBytes?: number } = {},
   ) {
     this.cache = new ByteBudgetCache({
@@ -30,30 +29,35 @@ export class ModelStore {
     });
   }
 
-  save(runId: string, artifactGzip: Uint8Array): void {
+  async save(runId: string, artifactGzip: Uint8Array): Promise<void> {
     const bytes = Buffer.from(artifactGzip.buffer, artifactGzip.byteOffset, artifactGzip.byteLength);
-    this.db
-      .insert(models)
-      .values({ runId, format: ARTIFACT_FORMAT, bytes, sizeBytes: bytes.byteLength, createdAt: new Date() })
-      .run();
+    await this.store.insert('models', {
+      runId,
+      format: ARTIFACT_FORMAT,
+      bytes,
+      sizeBytes: bytes.byteLength,
+      createdAt: new Date(),
+    });
   }
 
   /** The gzipped artefact, as stored; null when the run has no model. */
-  bytes(runId: string): Buffer | null {
-    const row = this.db.select({ bytes: models.bytes }).from(models).where(eq(models.runId, runId)).get();
+  async bytes(runId: string): Promise<Buffer | null> {
+    const { models } = this.store.t;
+    const row = await this.store.first('models', { columns: ['bytes'], where: eq(models.runId, runId) });
     return row ? row.bytes : null;
   }
 
-  sizeBytes(runId: string): number | null {
-    const row = this.db.select({ size: models.sizeBytes }).from(models).where(eq(models.runId, runId)).get();
-    return row ? row.size : null;
+  async sizeBytes(runId: string): Promise<number | null> {
+    const { models } = this.store.t;
+    const row = await this.store.first('models', { columns: ['sizeBytes'], where: eq(models.runId, runId) });
+    return row ? row.sizeBytes : null;
   }
 
   /** The loaded predictor of a run (cached); null when the run has no stored model. */
   async predictor(runId: string): Promise<Predictor | null> {
-    if (!this.cache.has(runId) && this.sizeBytes(runId) === null) return null;
+    if (!this.cache.has(runId) && (await this.sizeBytes(runId)) === null) return null;
     const loaded = await this.cache.getOrLoad(runId, async () => {
-      const gzipped = this.bytes(runId);
+      const gzipped = await this.bytes(runId);
       if (!gzipped) throw new Error(`The model of run ${runId} was deleted while it was loading.`);
       return loadSizedPredictor((await gunzipAsync(gzipped)).toString('utf8'));
     });

@@ -7,9 +7,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { asc, desc, eq, inArray } from 'drizzle-orm';
 import type { Piscina } from 'piscina';
-import type { Db } from '../db/client.js';
-import { predictionRows, predictions, type PredictionRow } from '../db/schema.js';
-import { jsonArrayElement } from '../db/sql.js';
+import type { PredictionRow } from '../db/schema.js';
+import type { NewRow, Store } from '../db/store.js';
 import type { AppConfig } from '../config.js';
 import { badInput, conflict, notFound, uploadTooLarge } from '../domain/errors.js';
 import type { PredictionSummary } from '../domain/prediction.js';
@@ -62,7 +61,7 @@ export function csvCell(value: string): string {
 
 export class PredictionService {
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly config: AppConfig,
     private readonly runs: Pick<RunQueries, 'state' | 'ofSession'>,
     private readonly models: ModelStore,
@@ -71,8 +70,8 @@ export class PredictionService {
   ) {}
 
   /** A run that can predict: it exists (NOT_FOUND) and has succeeded (CONFLICT). Reads its status only. */
-  requireReadyRun(runId: string): RunState {
-    const run = this.runs.state(runId);
+  async requireReadyRun(runId: string): Promise<RunState> {
+    const run = await this.runs.state(runId);
     if (!run) throw notFound('Training run', runId);
     if (run.status !== 'SUCCEEDED') {
       throw conflict(`Training run ${runId} is ${run.status}; only a SUCCEEDED run can predict.`);
@@ -81,13 +80,13 @@ export class PredictionService {
   }
 
   async predict(runId: string, rows: readonly unknown[]): Promise<RowPrediction[]> {
-    const run = this.requireReadyRun(runId);
+    const run = await this.requireReadyRun(runId);
     if (rows.length === 0) throw badInput('Give at least one row.', 'rows');
     const modelType = resolveModelType(run.modelType);
     if (modelType && getModelSpec(modelType).family === 'neural') {
       // In the inference worker: TensorFlow.js loaded on the event loop would stay there for good (~75 MB), while the
       // worker thread ends when idle. Explanations of the same run reuse the predictor loaded there.
-      const artifactGzip = this.models.bytes(runId);
+      const artifactGzip = await this.models.bytes(runId);
       if (!artifactGzip) throw conflict(`Training run ${runId} has no stored model.`);
       const task: PredictRowsTask = { kind: 'predictRows', cacheKey: runId, artifactGzip, rows };
       return (await this.pool.run(task)) as RowPrediction[];
@@ -98,21 +97,21 @@ export class PredictionService {
   }
 
   async explain(runId: string, row: unknown, label?: string | null): Promise<RowExplanation> {
-    this.requireReadyRun(runId);
-    const artifactGzip = this.models.bytes(runId);
+    await this.requireReadyRun(runId);
+    const artifactGzip = await this.models.bytes(runId);
     if (!artifactGzip) throw conflict(`Training run ${runId} has no stored model.`);
     const task: ExplainTask = { kind: 'explain', cacheKey: runId, artifactGzip, row, label: label ?? null };
     return (await this.pool.run(task)) as RowExplanation;
   }
 
   async predictBatch(input: BatchInput): Promise<PredictionBatchRecord> {
-    const run = this.requireReadyRun(input.runId);
+    const run = await this.requireReadyRun(input.runId);
     const datasetId = input.datasetId ?? null;
     const file = input.file ?? null;
     const hasDataset = datasetId !== null;
     if (hasDataset === (file !== null))
       throw badInput('Give exactly one of datasetId or file.', hasDataset ? 'file' : 'datasetId');
-    const artifactGzip = this.models.bytes(run.id);
+    const artifactGzip = await this.models.bytes(run.id);
     if (!artifactGzip) throw conflict(`Training run ${run.id} has no stored model.`);
 
     if (input.candidatesOnly && (datasetId === null || !isMissionId(datasetId))) {
@@ -124,8 +123,8 @@ export class PredictionService {
     let output: BatchOutput;
     try {
       if (datasetId !== null) {
-        this.datasets.requireAvailable(datasetId, 'datasetId');
-        location = this.datasets.location(datasetId);
+        await this.datasets.requireAvailable(datasetId, 'datasetId');
+        location = await this.datasets.location(datasetId);
         source = `dataset:${datasetId}`;
       } else if (file !== null) {
         if (file.size > this.config.maxUploadBytes) throw uploadTooLarge(this.config.maxUploadBytes);
@@ -148,17 +147,22 @@ export class PredictionService {
     } finally {
       if (temporary) await fs.rm(temporary, { force: true });
     }
-    return this.store(run, datasetId, input.candidatesOnly ? `${source}:candidates` : source, output);
+    return this.save(run, datasetId, input.candidatesOnly ? `${source}:candidates` : source, output);
   }
 
-  private store(run: RunState, datasetId: string | null, source: string, output: BatchOutput): PredictionBatchRecord {
+  private async save(
+    run: RunState,
+    datasetId: string | null,
+    source: string,
+    output: BatchOutput,
+  ): Promise<PredictionBatchRecord> {
     const { classes } = output;
     const k = classes.length;
     const n = output.ids.length;
     const counts = new Array<number>(k).fill(0);
     const sums = new Array<number>(k).fill(0);
     let confidenceSum = 0;
-    const rows: (typeof predictionRows.$inferInsert)[] = [];
+    const rows: NewRow<'predictionRows'>[] = [];
     const id = newId('pred');
     for (let r = 0; r < n; r++) {
       let best = 0;
@@ -198,27 +202,26 @@ export class PredictionService {
       summary,
       createdAt: new Date(),
     };
-    this.db.transaction((tx) => {
-      tx.insert(predictions).values(record).run();
+    await this.store.transaction(async (tx) => {
+      await tx.insert('predictions', record);
       for (let start = 0; start < rows.length; start += 500)
-        tx.insert(predictionRows)
-          .values(rows.slice(start, start + 500))
-          .run();
+        await tx.insert('predictionRows', rows.slice(start, start + 500));
     });
     return record;
   }
 
-  get(id: string): PredictionBatchRecord | null {
-    return this.db.select().from(predictions).where(eq(predictions.id, id)).get() ?? null;
+  get(id: string): Promise<PredictionBatchRecord | null> {
+    return this.store.first('predictions', { where: eq(this.store.t.predictions.id, id) });
   }
 
-  require(id: string): PredictionBatchRecord {
-    const batch = this.get(id);
+  async require(id: string): Promise<PredictionBatchRecord> {
+    const batch = await this.get(id);
     if (!batch) throw notFound('Prediction', id);
     return batch;
   }
 
-  rows(batch: PredictionBatchRecord, query: RowsQuery = {}): StoredRowPrediction[] {
+  async rows(batch: PredictionBatchRecord, query: RowsQuery = {}): Promise<StoredRowPrediction[]> {
+    const { predictionRows } = this.store.t;
     const limit = Math.min(Math.max(query.limit ?? 50, 1), 1000);
     const offset = Math.max(query.offset ?? 0, 0);
     let order;
@@ -230,7 +233,7 @@ export class PredictionService {
           'sortByClass',
           batch.classes,
         );
-      const probability = jsonArrayElement(predictionRows.probabilities, index);
+      const probability = this.store.jsonArrayElement(predictionRows.probabilities, index);
       order =
         query.ascending === true
           ? [asc(probability), asc(predictionRows.rowIndex)]
@@ -238,25 +241,24 @@ export class PredictionService {
     } else {
       order = [query.ascending === false ? desc(predictionRows.rowIndex) : asc(predictionRows.rowIndex)];
     }
-    return this.db
-      .select()
-      .from(predictionRows)
-      .where(eq(predictionRows.predictionId, batch.id))
-      .orderBy(...order)
-      .limit(limit)
-      .offset(offset)
-      .all()
-      .map((row) => ({
-        rowIndex: row.rowIndex,
-        ids: row.ids,
-        label: row.label,
-        confidence: row.confidence,
-        probabilities: batch.classes.map((label, c) => ({ label, probability: row.probabilities[c] })),
-      }));
+    const rows = await this.store.select('predictionRows', {
+      where: eq(predictionRows.predictionId, batch.id),
+      orderBy: order,
+      limit,
+      offset,
+    });
+    return rows.map((row) => ({
+      rowIndex: row.rowIndex,
+      ids: row.ids,
+      label: row.label,
+      confidence: row.confidence,
+      probabilities: batch.classes.map((label, c) => ({ label, probability: row.probabilities[c] })),
+    }));
   }
 
   /** The batch as CSV: identifying columns, label, confidence, one probability column per class. */
-  *csv(batch: PredictionBatchRecord): Generator<string> {
+  async *csv(batch: PredictionBatchRecord): AsyncGenerator<string> {
+    const { predictionRows } = this.store.t;
     const quote = csvCell;
     yield (
       [...batch.idColumns, 'row_index', 'predicted_label', 'confidence', ...batch.classes.map((c) => `p_${c}`)]
@@ -265,14 +267,12 @@ export class PredictionService {
     );
     const pageSize = 2000;
     for (let offset = 0; offset < batch.rowCount; offset += pageSize) {
-      const page = this.db
-        .select()
-        .from(predictionRows)
-        .where(eq(predictionRows.predictionId, batch.id))
-        .orderBy(asc(predictionRows.rowIndex))
-        .limit(pageSize)
-        .offset(offset)
-        .all();
+      const page = await this.store.select('predictionRows', {
+        where: eq(predictionRows.predictionId, batch.id),
+        orderBy: [asc(predictionRows.rowIndex)],
+        limit: pageSize,
+        offset,
+      });
       let chunk = '';
       for (const row of page) {
         chunk +=
@@ -289,28 +289,23 @@ export class PredictionService {
   }
 
   /** Batches of a run, newest first. */
-  forRun(runId: string, limit = 20): PredictionBatchRecord[] {
-    return this.db
-      .select()
-      .from(predictions)
-      .where(eq(predictions.runId, runId))
-      .orderBy(desc(predictions.createdAt))
-      .limit(limit)
-      .all();
+  forRun(runId: string, limit = 20): Promise<PredictionBatchRecord[]> {
+    const { predictions } = this.store.t;
+    return this.store.select('predictions', {
+      where: eq(predictions.runId, runId),
+      orderBy: [desc(predictions.createdAt)],
+      limit,
+    });
   }
 
   /** The newest batch over all runs of a session (REST /result). */
-  latestForSession(sessionId: string): PredictionBatchRecord | null {
-    const runIds = this.runs.ofSession(sessionId).map((run) => run.id);
+  async latestForSession(sessionId: string): Promise<PredictionBatchRecord | null> {
+    const runIds = (await this.runs.ofSession(sessionId)).map((run) => run.id);
     if (runIds.length === 0) return null;
-    return (
-      this.db
-        .select()
-        .from(predictions)
-        .where(inArray(predictions.runId, runIds))
-        .orderBy(desc(predictions.createdAt))
-        .limit(1)
-        .get() ?? null
-    );
+    const { predictions } = this.store.t;
+    return this.store.first('predictions', {
+      where: inArray(predictions.runId, runIds),
+      orderBy: [desc(predictions.createdAt)],
+    });
   }
 }

@@ -2,11 +2,12 @@
  * Sessions: one user's workflow (dataset, model config, runs, and the original web client's stepper). Owns the
  * `sessions` table.
  */
-import { count, eq } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { sessions, type SessionRow } from '../db/schema.js';
+import { eq } from 'drizzle-orm';
+import type { SessionRow } from '../db/schema.js';
+import type { Store } from '../db/store.js';
 import type { SplitSizes, Task } from '../domain/data.js';
 import { badInput, notFound } from '../domain/errors.js';
+import { checkJsonShape } from '../domain/json.js';
 import { missingForTraining, type RunConfig } from '../domain/run.js';
 import type { DataSourceChoice, JsonObject, StepperProgress } from '../domain/session.js';
 import { MODEL_CATALOG, resolveModelType, toCatalogNames, validateHyperparameters } from '../ml/catalog.js';
@@ -155,12 +156,12 @@ export function validateSplit(split: SplitSizes): SplitSizes {
 
 export class SessionService {
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly datasets: DatasetService,
   ) {}
 
   /** A new session, ready to train with defaults: the Kepler table and a random forest; the stepper at step 1. */
-  create(): SessionRecord {
+  async create(): Promise<SessionRecord> {
     const now = new Date();
     const row: SessionRow = {
       id: newId('ses'),
@@ -182,23 +183,23 @@ export class SessionService {
       createdAt: now,
       updatedAt: now,
     };
-    this.db.insert(sessions).values(row).run();
+    await this.store.insert('sessions', row);
     return toRecord(row);
   }
 
-  get(id: string): SessionRecord | null {
-    const row = this.db.select().from(sessions).where(eq(sessions.id, id)).get();
+  async get(id: string): Promise<SessionRecord | null> {
+    const row = await this.store.first('sessions', { where: eq(this.store.t.sessions.id, id) });
     return row ? toRecord(row) : null;
   }
 
-  require(id: string): SessionRecord {
-    const session = this.get(id);
+  async require(id: string): Promise<SessionRecord> {
+    const session = await this.get(id);
     if (!session) throw notFound('Session', id);
     return session;
   }
 
-  count(): number {
-    return this.db.select({ value: count() }).from(sessions).get()?.value ?? 0;
+  count(): Promise<number> {
+    return this.store.count('sessions');
   }
 
   /**
@@ -206,7 +207,7 @@ export class SessionService {
    * Choosing data, a model or hyperparameters marks the stepper's step 1, 2 or 3 complete.
    */
   async configure(input: ConfigureSessionInput): Promise<SessionRecord> {
-    const current = this.require(input.sessionId);
+    const current = await this.require(input.sessionId);
     const next: SessionConfig = { ...current };
     const workflow: Workflow = { ...current.workflow, stepProgress: { ...current.workflow.stepProgress } };
     const given = (value: unknown) => value !== undefined && value !== null;
@@ -214,7 +215,7 @@ export class SessionService {
     if (given(input.datasetId) || given(input.dataSource)) {
       let datasetId = current.datasetId;
       if (input.datasetId !== undefined && input.datasetId !== null) {
-        const dataset = this.datasets.requireAvailable(input.datasetId, 'datasetId');
+        const dataset = await this.datasets.requireAvailable(input.datasetId, 'datasetId');
         const kind: DataSourceChoice = dataset.kind === 'NASA' ? 'nasa' : 'user';
         if (input.dataSource && input.dataSource !== kind) {
           throw badInput(
@@ -229,7 +230,7 @@ export class SessionService {
       } else if (input.dataSource) {
         // A data source without a dataset keeps the current dataset when it is of that kind.
         const source = input.dataSource;
-        const currentKind = current.datasetId ? this.datasets.get(current.datasetId)?.kind : undefined;
+        const currentKind = current.datasetId ? (await this.datasets.get(current.datasetId))?.kind : undefined;
         if (source === 'nasa') datasetId = currentKind === 'NASA' ? current.datasetId : DEFAULT_DATASET;
         else datasetId = currentKind === 'UPLOAD' ? current.datasetId : null;
         workflow.dataSource = source;
@@ -265,12 +266,13 @@ export class SessionService {
     if (input.preprocessingConfig !== undefined && input.preprocessingConfig !== null) {
       if (!isPlainObject(input.preprocessingConfig))
         throw badInput('preprocessingConfig must be an object.', 'preprocessingConfig', 'an object');
+      checkJsonShape(input.preprocessingConfig, 'preprocessingConfig');
       workflow.preprocessingConfig = input.preprocessingConfig;
       workflow.stepProgress.step3 = true;
     }
     if (input.testData !== undefined && input.testData !== null) {
       const testId = input.testData.datasetId ?? null;
-      if (testId !== null) this.datasets.requireAvailable(testId, 'testData.datasetId');
+      if (testId !== null) await this.datasets.requireAvailable(testId, 'testData.datasetId');
       workflow.testDatasetId = testId;
     }
     if (input.task !== undefined && input.task !== null) next.task = input.task;
@@ -300,9 +302,9 @@ export class SessionService {
     workflow.currentStep = Math.min(workflow.currentStep, this.maxStep({ datasetId: next.datasetId, workflow }));
 
     const updatedAt = new Date();
-    this.db
-      .update(sessions)
-      .set({
+    await this.store.update(
+      'sessions',
+      {
         datasetId: next.datasetId,
         modelType: next.modelType,
         hyperparameters: next.hyperparameters,
@@ -319,9 +321,9 @@ export class SessionService {
         preprocessingConfig: workflow.preprocessingConfig,
         testDatasetId: workflow.testDatasetId,
         updatedAt,
-      })
-      .where(eq(sessions.id, current.id))
-      .run();
+      },
+      eq(this.store.t.sessions.id, current.id),
+    );
     return { ...next, workflow, id: current.id, createdAt: current.createdAt, updatedAt };
   }
 
@@ -329,10 +331,10 @@ export class SessionService {
   // The original web client's stepper: 1 data → 2 model → 3 hyperparameters.
 
   /** The data source in effect: the chosen one, else the kind of the chosen dataset. */
-  dataSourceOf(session: Pick<SessionRecord, 'datasetId' | 'workflow'>): DataSourceChoice | null {
+  async dataSourceOf(session: Pick<SessionRecord, 'datasetId' | 'workflow'>): Promise<DataSourceChoice | null> {
     if (session.workflow.dataSource) return session.workflow.dataSource;
     if (!session.datasetId) return null;
-    return this.datasets.get(session.datasetId)?.kind === 'UPLOAD' ? 'user' : 'nasa';
+    return (await this.datasets.get(session.datasetId))?.kind === 'UPLOAD' ? 'user' : 'nasa';
   }
 
   /** 3 once data is chosen (a NASA table or an attached upload), 2 with only a data source, else 1. */
@@ -347,15 +349,15 @@ export class SessionService {
   }
 
   /** One step forward while below the last step the configuration allows (else unchanged). */
-  nextStep(id: string): SessionRecord {
-    const session = this.require(id);
+  async nextStep(id: string): Promise<SessionRecord> {
+    const session = await this.require(id);
     if (session.workflow.currentStep >= this.maxStep(session)) return session;
     return this.saveStep(session, session.workflow.currentStep + 1);
   }
 
   /** Go to `step`: from 1 to the last step the configuration allows. */
-  setStep(id: string, step: number): SessionRecord {
-    const session = this.require(id);
+  async setStep(id: string, step: number): Promise<SessionRecord> {
+    const session = await this.require(id);
     const max = this.maxStep(session);
     if (!Number.isInteger(step) || step < 1 || step > max) {
       throw badInput(
@@ -367,9 +369,9 @@ export class SessionService {
     return this.saveStep(session, step);
   }
 
-  private saveStep(session: SessionRecord, step: number): SessionRecord {
+  private async saveStep(session: SessionRecord, step: number): Promise<SessionRecord> {
     const updatedAt = new Date();
-    this.db.update(sessions).set({ currentStep: step, updatedAt }).where(eq(sessions.id, session.id)).run();
+    await this.store.update('sessions', { currentStep: step, updatedAt }, eq(this.store.t.sessions.id, session.id));
     return { ...session, workflow: { ...session.workflow, currentStep: step }, updatedAt };
   }
 
@@ -415,18 +417,17 @@ export class SessionService {
     return { kind: heldOut ? 'HELD_OUT' : 'DATASET', datasetId, runId: run.id, rowCount: indices.length, rows };
   }
 
-  private readonly deleteHooks: ((sessionId: string) => void)[] = [];
+  private readonly deleteHooks: ((sessionId: string) => Promise<void>)[] = [];
 
   /** Called before a session is deleted (the training service stops its runs and frees their models). */
-  onDelete(hook: (sessionId: string) => void): void {
+  onDelete(hook: (sessionId: string) => Promise<void>): void {
     this.deleteHooks.push(hook);
   }
 
   /** Deletes the session; its runs, models and predictions go with it (foreign keys cascade). */
-  delete(id: string): boolean {
-    if (!this.get(id)) return false;
-    for (const hook of this.deleteHooks) hook(id);
-    const result = this.db.delete(sessions).where(eq(sessions.id, id)).run();
-    return result.changes > 0;
+  async delete(id: string): Promise<boolean> {
+    if (!(await this.get(id))) return false;
+    for (const hook of this.deleteHooks) await hook(id);
+    return (await this.store.delete('sessions', eq(this.store.t.sessions.id, id))) > 0;
   }
 }

@@ -85,7 +85,8 @@ describe('datasets: stored summaries, bounded reads, list-aware cost limit', () 
   });
 
   it('an upload stored before summaries existed (migration 0002) is parsed once, then never again', async () => {
-    const legacy = await startServer();
+    // Simulates an upload of a SQLite database from before migration 0002 (there are no older PostgreSQL ones).
+    const legacy = await startServer({ sqlite: true });
     try {
       const id = await upload(legacy, csv(7), 'legacy.csv');
       const listed = await legacy.data<{ datasets: Listed[] }>(LISTING);
@@ -93,7 +94,7 @@ describe('datasets: stored summaries, bounded reads, list-aware cost limit', () 
       const db = new Database(legacy.config.databasePath);
       db.prepare('UPDATE datasets SET details = NULL, preview = NULL').run();
       db.close();
-      const again = await startServer({ dir: legacy.dir });
+      const again = await startServer({ dir: legacy.dir, sqlite: true });
       try {
         expect(await again.data(LISTING)).toEqual(listed);
         spoilUploads(again);

@@ -12,7 +12,8 @@ describe('a database locked by another process', () => {
   let server: TestServer;
   let outsider: Database.Database;
   beforeAll(async () => {
-    server = await startServer();
+    // SQLite's own write lock, taken by another process: nothing to do with PostgreSQL.
+    server = await startServer({ sqlite: true });
     outsider = new Database(path.join(server.dir, 'test.db'));
   });
   afterAll(async () => {

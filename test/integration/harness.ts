@@ -6,7 +6,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { createClient, type Client } from 'graphql-ws';
+import pg from 'pg';
+import { afterAll } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig, type AppConfig } from '../../src/config.js';
 import { buildApp, type App } from '../../src/http/server.js';
@@ -54,13 +58,90 @@ export interface StartOptions {
   nasaDir?: string;
   /** Keep the server's log lines (level error and up) in `logs`. */
   captureLogs?: boolean;
+  /**
+   * SQLite even when the environment has DATABASE_URL (tests of the database file itself: locking, DATABASE_PATH
+   * errors, an outside write lock). Giving env.DATABASE_PATH implies it.
+   */
+  sqlite?: boolean;
 }
+
+/**
+ * With DATABASE_URL (an admin URL of a PostgreSQL server, as `npm run test:engines` sets it) each server folder gets
+ * its own fresh database, `t_<random>`: a restart on the same folder finds its data again. This file's databases are
+ * dropped after its tests.
+ */
+const ADMIN_URL = process.env.DATABASE_URL?.trim() || null;
+const databases = new Map<string, string>();
+
+async function adminQuery(text: string): Promise<void> {
+  if (!ADMIN_URL) return;
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The PostgreSQL URL of the folder's database, made on first use. */
+async function databaseFor(adminUrl: string, dir: string): Promise<string> {
+  let name = databases.get(dir);
+  if (!name) {
+    name = `t_${randomBytes(6).toString('hex')}`;
+    await adminQuery(`CREATE DATABASE ${name}`);
+    databases.set(dir, name);
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+if (ADMIN_URL && process.env.VITEST)
+  afterAll(async () => {
+    for (const name of databases.values()) await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    databases.clear();
+  });
+
+/**
+ * Runs SQL on a server's database while the server is stopped (a test sets up what a crash leaves), on SQLite or
+ * PostgreSQL alike: `?` placeholders; returns the rows.
+ */
+export async function runSql(config: AppConfig, text: string, params: unknown[] = []): Promise<unknown[]> {
+  if (config.databaseUrl) {
+    let n = 0;
+    const client = new pg.Client({ connectionString: config.databaseUrl });
+    await client.connect();
+    try {
+      const result = await client.query<Record<string, unknown>>(
+        text.replace(/\?/g, () => `$${String(++n)}`),
+        params,
+      );
+      return result.rows;
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new Database(config.databasePath);
+  try {
+    const statement = db.prepare(text);
+    return statement.reader ? statement.all(...params) : (statement.run(...params), []);
+  } finally {
+    db.close();
+  }
+}
+
+/** Whether servers of this run use PostgreSQL (DATABASE_URL set) unless a test asks for SQLite. */
+export const ON_POSTGRES = ADMIN_URL !== null;
 
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'exoplanet-test-'));
+  const sqlite = options.sqlite === true || options.env?.DATABASE_PATH !== undefined;
+  const databaseUrl = ADMIN_URL && !sqlite ? await databaseFor(ADMIN_URL, dir) : '';
   const config = loadConfig(
     {
       NODE_ENV: 'test',
+      DATABASE_URL: databaseUrl,
       PORT: '0',
       HOST: '127.0.0.1',
       DATABASE_PATH: path.join(dir, 'test.db'),

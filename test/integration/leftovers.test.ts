@@ -5,6 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, waitForRun, type TestServer } from './harness.js';
 import { csvCell } from '../../src/services/predictions.js';
@@ -42,6 +44,26 @@ const rowsCsv = (n: number) =>
     ),
     ...HOSTILE.slice(1),
   ].join('\n') + '\n';
+
+/** Deletes an upload's bytes from the server's database (SQLite file or PostgreSQL). */
+async function deleteStoredUpload(server: TestServer, datasetId: string): Promise<void> {
+  if (server.config.databaseUrl) {
+    const client = new pg.Client({ connectionString: server.config.databaseUrl });
+    await client.connect();
+    try {
+      await client.query('delete from dataset_files where dataset_id = $1', [datasetId]);
+    } finally {
+      await client.end();
+    }
+    return;
+  }
+  const db = new Database(server.config.databasePath);
+  try {
+    db.prepare('delete from dataset_files where dataset_id = ?').run(datasetId);
+  } finally {
+    db.close();
+  }
+}
 
 describe('partial files and CSV exports', () => {
   let server: TestServer;
@@ -168,6 +190,9 @@ describe('a run that fails on the server says what to do, never a server path', 
       const queued = await start({ datasetId, modelType: 'decision_tree' });
       for (const name of fs.readdirSync(server.config.uploadDir))
         if (name.startsWith(datasetId)) fs.rmSync(path.join(server.config.uploadDir, name));
+      // The folder is only a cache of the bytes in the database (which a missing file is written from again): the
+      // upload is gone when they are gone too.
+      await deleteStoredUpload(server, datasetId);
       await server.data('mutation ($r: ID!) { cancelTraining(runId: $r) { id } }', { r: busy });
       expect(await waitForRun(server, queued, 60_000)).toBe('FAILED');
       const { trainingRun } = await server.data<{ trainingRun: { error: string } }>(

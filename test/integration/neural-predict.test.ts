@@ -39,7 +39,7 @@ describe.skipIf(!HAS_KEPLER)('neural network predictions', () => {
     // The event loop's predictor cache stayed empty: nothing (and so no TensorFlow.js) was loaded there.
     expect(server.app.services.models.cacheStats().entries).toBe(0);
 
-    const stored = server.app.services.models.bytes(runId);
+    const stored = await server.app.services.models.bytes(runId);
     expect(stored).not.toBeNull();
     const reference = await Predictor.load(
       JSON.parse(gunzipSync(defined(stored, 'stored model')).toString('utf8')) as PipelineArtifact,

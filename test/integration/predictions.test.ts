@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   HAS_KEPLER,
@@ -91,7 +92,19 @@ async function multipart(
 
 const FILE_BATCH = `mutation ($r: ID!, $file: File, $d: ID) { predictBatch(runId: $r, file: $file, datasetId: $d) { ${BATCH_FIELDS} } }`;
 
-function storedCounts(server: TestServer): { batches: number; rows: number } {
+async function storedCounts(server: TestServer): Promise<{ batches: number; rows: number }> {
+  if (server.config.databaseUrl) {
+    const client = new pg.Client({ connectionString: server.config.databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ batches: string; rows: string }>(
+        'SELECT (SELECT count(*) FROM predictions) AS batches, (SELECT count(*) FROM prediction_rows) AS rows',
+      );
+      return { batches: Number(rows[0].batches), rows: Number(rows[0].rows) };
+    } finally {
+      await client.end();
+    }
+  }
   const db = new Database(path.join(server.dir, 'test.db'), { readonly: true, fileMustExist: true });
   try {
     const batches = (db.prepare('SELECT count(*) AS n FROM predictions').get() as { n: number }).n;
@@ -249,7 +262,7 @@ describe('predictions and explanations (real server, Kepler)', () => {
   });
 
   it('stores nothing for a refused batch', async () => {
-    const before = storedCounts(server);
+    const before = await storedCounts(server);
     let e = firstError(await server.gql(BATCH, { r: runs.forest }));
     expect(e.extensions?.code).toBe('BAD_USER_INPUT');
     e = firstError(
@@ -277,7 +290,7 @@ describe('predictions and explanations (real server, Kepler)', () => {
       ),
     );
     expect(e.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'file' });
-    expect(storedCounts(server)).toEqual(before);
+    expect(await storedCounts(server)).toEqual(before);
   });
 
   it('predicts the Kepler candidates, ranks them by planet probability and exports CSV', async () => {

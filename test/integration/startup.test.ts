@@ -26,6 +26,8 @@ function runServer(env: Record<string, string>, until: RegExp | null): Promise<S
     cwd: repoRoot,
     env: {
       ...process.env,
+      // SQLite at DATABASE_PATH: these are the start-up messages of the database file.
+      DATABASE_URL: '',
       NASA_DATA_DIR: path.join(dir, 'nasa'),
       DATABASE_PATH: path.join(dir, 'db.sqlite'),
       UPLOAD_DIR: path.join(dir, 'uploads'),
@@ -109,9 +111,9 @@ describe('npm start', () => {
 
 describe('one server per SQLite file', () => {
   it('refuses a second server on the same DATABASE_PATH, naming the first; a stale lock is taken over', async () => {
-    const first = await startServer();
+    const first = await startServer({ sqlite: true });
     try {
-      const error = await startServer({ dir: first.dir }).catch((e: unknown) => e);
+      const error = await startServer({ dir: first.dir, sqlite: true }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(Error);
       expect((error as Error).message).toMatch(
         /^DATABASE_PATH: .*test\.db is already used by another Exoplanet Playground server \(this process, since \d{4}-/,
@@ -133,7 +135,7 @@ describe('one server per SQLite file', () => {
       path.join(first.dir, 'test.db.lock'),
       JSON.stringify({ pid: deadPid, host: os.hostname(), startedAt: '2026-01-01T00:00:00.000Z' }),
     );
-    const again = await startServer({ dir: first.dir });
+    const again = await startServer({ dir: first.dir, sqlite: true });
     expect((await again.gql('{ health { status } }')).data).toEqual({ health: { status: 'ok' } });
     await again.stop();
     expect(fs.existsSync(path.join(first.dir, 'test.db.lock'))).toBe(false);

@@ -2,11 +2,9 @@
  * Training workflow and live progress (issue 4): real server, real Kepler table, the official graphql-ws client
  * and SSE.
  */
-import Database from 'better-sqlite3';
-import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, collectSse, startRun, startServer, waitFor, waitForRun, type TestServer } from './harness.js';
+import { collect, collectSse, runSql, startRun, startServer, waitFor, waitForRun, type TestServer } from './harness.js';
 import { defined } from '../fixtures/defined.js';
 
 interface Progress {
@@ -178,7 +176,11 @@ describe('training over GraphQL with live progress', () => {
     );
     expect(cancel.cancelTraining.status).toBe('CANCELLED');
     // The worker is freed: the queue has nothing running within 1 s, and the next run trains to the end.
-    await waitFor(() => (server.app.services.training.counts().running === 0 ? true : undefined), 1000, 10);
+    await waitFor(
+      async () => ((await server.app.services.training.counts()).running === 0 ? true : undefined),
+      1000,
+      10,
+    );
     expect(Date.now() - started).toBeLessThan(1000);
     const again = await server.gql('mutation ($r: ID!) { cancelTraining(runId: $r) { status } }', { r: running.runId });
     expect(again.errors?.[0].extensions?.code).toBe('CONFLICT');
@@ -226,7 +228,11 @@ describe('training over GraphQL with live progress', () => {
       { s: sessionId },
     );
     expect(deleteSession).toBe(true);
-    await waitFor(() => (server.app.services.training.counts().running === 0 ? true : undefined), 2000, 10);
+    await waitFor(
+      async () => ((await server.app.services.training.counts()).running === 0 ? true : undefined),
+      2000,
+      10,
+    );
     const gone = await server.data<{ trainingRun: unknown; session: unknown }>(
       'query ($r: ID!, $s: ID!) { trainingRun(id: $r) { id } session(id: $s) { id } }',
       { r: runId, s: sessionId },
@@ -308,15 +314,17 @@ describe('the queue after a restart', () => {
     await waitForRun(first, pending.runId);
     await first.stop();
     // Simulate the state a crash leaves behind: one run mid-training, one still waiting.
-    const db = new Database(path.join(first.dir, 'test.db'));
-    db.prepare("UPDATE training_runs SET status = 'RUNNING', stage = 'TRAINING', finished_at = NULL WHERE id = ?").run(
-      crashed.runId,
+    await runSql(
+      first.config,
+      "UPDATE training_runs SET status = 'RUNNING', stage = 'TRAINING', finished_at = NULL WHERE id = ?",
+      [crashed.runId],
     );
-    db.prepare(
+    await runSql(
+      first.config,
       "UPDATE training_runs SET status = 'QUEUED', stage = 'QUEUED', started_at = NULL, finished_at = NULL, metrics = NULL WHERE id = ?",
-    ).run(pending.runId);
-    db.prepare('DELETE FROM models WHERE run_id = ?').run(pending.runId);
-    db.close();
+      [pending.runId],
+    );
+    await runSql(first.config, 'DELETE FROM models WHERE run_id = ?', [pending.runId]);
 
     const second = await startServer({ dir: first.dir });
     try {
@@ -341,13 +349,9 @@ describe('a graceful stop during training', () => {
     });
     await waitFor(async () => ((await run(first, runId)).status === 'RUNNING' ? true : undefined), 30_000, 50);
     await first.stop(); // SIGTERM in production: main calls app.stop()
-    const db = new Database(path.join(first.dir, 'test.db'), { readonly: true });
-    const row = db.prepare('SELECT status, stage, message FROM training_runs WHERE id = ?').get(runId) as {
-      status: string;
-      stage: string;
-      message: string;
-    };
-    db.close();
+    const [row] = (await runSql(first.config, 'SELECT status, stage, message FROM training_runs WHERE id = ?', [
+      runId,
+    ])) as { status: string; stage: string; message: string }[];
     // Before: CANCELLED, "Cancelled by the user".
     expect(row).toMatchObject({ status: 'QUEUED', stage: 'QUEUED' });
     expect(row.message).toMatch(/server stopped while this run was training; it starts again/);

@@ -29,29 +29,30 @@ export class ManualQueue implements JobQueue {
   readonly queued: string[] = [];
   readonly running = new Map<string, AbortController>();
   constructor(readonly execute: JobExecutor) {}
-  enqueue(runId: string): void {
+  enqueue(runId: string): Promise<void> {
     if (!this.queued.includes(runId)) this.queued.push(runId);
+    return Promise.resolve();
   }
-  remove(runId: string): boolean {
+  remove(runId: string): Promise<boolean> {
     const index = this.queued.indexOf(runId);
-    if (index === -1) return false;
+    if (index === -1) return Promise.resolve(false);
     this.queued.splice(index, 1);
-    return true;
+    return Promise.resolve(true);
   }
-  abort(runId: string): boolean {
+  abort(runId: string): Promise<boolean> {
     const controller = this.running.get(runId);
     controller?.abort();
-    return controller !== undefined;
+    return Promise.resolve(controller !== undefined);
   }
-  position(runId: string): number | null {
+  position(runId: string): Promise<number | null> {
     const index = this.queued.indexOf(runId);
-    return index === -1 ? null : index + 1;
+    return Promise.resolve(index === -1 ? null : index + 1);
   }
-  isRunning(runId: string): boolean {
-    return this.running.has(runId);
+  isRunning(runId: string): Promise<boolean> {
+    return Promise.resolve(this.running.has(runId));
   }
-  counts() {
-    return { queued: this.queued.length, running: this.running.size };
+  counts(): Promise<{ queued: number; running: number }> {
+    return Promise.resolve({ queued: this.queued.length, running: this.running.size });
   }
   close(): Promise<void> {
     for (const controller of this.running.values()) controller.abort();
@@ -102,15 +103,15 @@ export function createServicesUnderTest(
   );
   const logger = createLogger('silent');
   const handle = openDatabase(config.databasePath);
-  const datasets = new DatasetService(handle.db, config, logger);
-  const sessions = new SessionService(handle.db, datasets);
-  const models = new ModelStore(handle.db, { cacheBytes: 1e6 });
+  const datasets = new DatasetService(handle.store, config, logger);
+  const sessions = new SessionService(handle.store, datasets);
+  const models = new ModelStore(handle.store, { cacheBytes: 1e6 });
   const bus = createInMemoryProgressBus();
   let queue: ManualQueue | null = null;
   const build = (pool: Pool, manual: boolean): { training: Training; manual: ManualQueue | null } => {
     let made: ManualQueue | null = null;
     const training = createTraining({
-      db: handle.db,
+      store: handle.store,
       sessions,
       datasets,
       models,
@@ -168,7 +169,7 @@ export async function uploadSmallDataset(datasets: DatasetService): Promise<stri
 /** A session on the small upload with a decision tree. */
 export async function readySession(services: ServicesUnderTest): Promise<string> {
   const datasetId = await uploadSmallDataset(services.datasets);
-  const session = services.sessions.create();
+  const session = await services.sessions.create();
   await services.sessions.configure({ sessionId: session.id, datasetId, modelType: 'decision_tree' });
   return session.id;
 }

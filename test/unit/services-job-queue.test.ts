@@ -30,39 +30,37 @@ describe('in-memory job queue', () => {
   it('runs jobs first in, first out, at most `concurrency` at once', async () => {
     const jobs = controllableExecutor();
     const queue = new InMemoryJobQueue(1, jobs.execute);
-    queue.enqueue('a');
-    queue.enqueue('b');
-    queue.enqueue('c');
-    queue.enqueue('b');
+    await queue.enqueue('a');
+    await queue.enqueue('b');
+    await queue.enqueue('c');
+    await queue.enqueue('b');
     expect(jobs.started).toEqual(['a']);
-    expect(queue.counts()).toEqual({ queued: 2, running: 1 });
-    expect([queue.position('a'), queue.position('b'), queue.position('c')]).toEqual([null, 1, 2]);
-    expect(queue.isRunning('a')).toBe(true);
+    expect(await queue.counts()).toEqual({ queued: 2, running: 1 });
+    expect(await Promise.all([queue.position('a'), queue.position('b'), queue.position('c')])).toEqual([null, 1, 2]);
+    expect(await queue.isRunning('a')).toBe(true);
 
-    expect(queue.remove('b')).toBe(true);
-    expect(queue.remove('a')).toBe(false);
-    expect(queue.position('c')).toBe(1);
+    expect(await queue.remove('b')).toBe(true);
+    expect(await queue.remove('a')).toBe(false);
+    expect(await queue.position('c')).toBe(1);
     await jobs.finish('a');
     expect(jobs.started).toEqual(['a', 'c']);
     await jobs.finish('c');
-    expect(queue.counts()).toEqual({ queued: 0, running: 0 });
+    expect(await queue.counts()).toEqual({ queued: 0, running: 0 });
   });
 
   it('aborts a running job, keeps going after a failure, and on close aborts the rest and takes no more', async () => {
     const jobs = controllableExecutor();
     const queue = new InMemoryJobQueue(2, jobs.execute);
-    ['a', 'b', 'c'].forEach((id) => {
-      queue.enqueue(id);
-    });
-    expect(queue.abort('a')).toBe(true);
-    expect(queue.abort('c')).toBe(false);
+    for (const id of ['a', 'b', 'c']) await queue.enqueue(id);
+    expect(await queue.abort('a')).toBe(true);
+    expect(await queue.abort('c')).toBe(false);
     await new Promise((resolve) => setImmediate(resolve));
     expect(jobs.started).toEqual(['a', 'b', 'c']);
 
     await queue.close();
     expect(jobs.aborted.sort()).toEqual(['a', 'b', 'c']);
-    queue.enqueue('d');
+    await queue.enqueue('d');
     expect(jobs.started).not.toContain('d');
-    expect(queue.counts()).toEqual({ queued: 0, running: 0 });
+    expect(await queue.counts()).toEqual({ queued: 0, running: 0 });
   });
 });

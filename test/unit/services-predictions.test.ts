@@ -27,7 +27,7 @@ function setUp() {
   services = createServicesUnderTest({ manualQueue: true, env: { MAX_UPLOAD_MB: '1' } });
   const s = services;
   const predictions = new PredictionService(
-    s.handle.db,
+    s.handle.store,
     s.config,
     s.training.runs,
     s.models,
@@ -46,7 +46,7 @@ describe('prediction service', () => {
     const queued = await refusal(() => predictions.predict(run.id, [{ a: 1, b: 2 }]));
     expect(queued).toMatchObject({ code: 'CONFLICT' });
     expect(queued.message).toContain('QUEUED');
-    expect(predictions.latestForSession(sessionId)).toBeNull();
+    expect(await predictions.latestForSession(sessionId)).toBeNull();
   });
 
   it('stores a batch and reads it back typed: summary, sorted rows, CSV, latest of the session', async () => {
@@ -54,7 +54,7 @@ describe('prediction service', () => {
     const sessionId = await readySession(s);
     const run = await s.training.commands.start(sessionId);
     await s.queue?.runNext();
-    expect(s.training.runs.require(run.id).status).toBe('SUCCEEDED');
+    expect((await s.training.runs.require(run.id)).status).toBe('SUCCEEDED');
 
     expect(await refusal(() => predictions.predictBatch({ runId: run.id }))).toMatchObject({
       code: 'BAD_USER_INPUT',
@@ -72,15 +72,16 @@ describe('prediction service', () => {
     expect(batch.classes).toEqual(['no', 'yes']);
     expect(batch.summary.rowCount).toBe(3);
     expect(batch.summary.counts.reduce((sum, c) => sum + c.count, 0)).toBe(3);
-    expect(predictions.get(batch.id)).toEqual(batch);
-    expect(predictions.latestForSession(sessionId)?.id).toBe(batch.id);
-    expect(predictions.forRun(run.id).map((b) => b.summary)).toEqual([batch.summary]);
+    expect(await predictions.get(batch.id)).toEqual(batch);
+    expect((await predictions.latestForSession(sessionId))?.id).toBe(batch.id);
+    expect((await predictions.forRun(run.id)).map((b) => b.summary)).toEqual([batch.summary]);
 
-    const byYes = predictions.rows(batch, { sortByClass: 'yes' });
+    const byYes = await predictions.rows(batch, { sortByClass: 'yes' });
     const yes = byYes.map((row) => row.probabilities.find((p) => p.label === 'yes')?.probability ?? -1);
     expect([...yes].sort((a, b) => b - a)).toEqual(yes);
     expect((await refusal(() => predictions.rows(batch, { sortByClass: 'maybe' }))).field).toBe('sortByClass');
-    const csv = [...predictions.csv(batch)].join('');
+    let csv = '';
+    for await (const chunk of predictions.csv(batch)) csv += chunk;
     expect(csv.split('\n')[0]).toBe('row_index,predicted_label,confidence,p_no,p_yes');
     expect(csv.trim().split('\n')).toHaveLength(4);
   });

@@ -5,7 +5,6 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { trainingRuns } from '../../src/db/schema.js';
 import { AppError, badInput, toWorkerError } from '../../src/domain/errors.js';
 import { missingForTraining, readyToTrain, type TrainingProgressEvent } from '../../src/domain/run.js';
 import type { TrainTask, WorkerTask } from '../../src/ml/worker.js';
@@ -49,32 +48,35 @@ describe('training commands', () => {
     expect(run.config.split).toEqual({ train: 0.7, validation: 0.1, test: 0.2 });
     expect(Array.isArray(run.details?.warnings)).toBe(true);
     expect(queueOf(s).queued).toEqual([run.id]);
-    expect(s.training.commands.queuePosition(run.id)).toBe(1);
-    expect(s.training.runs.events(run.id).map((e) => [e.seq, e.status, e.stage])).toEqual([[1, 'QUEUED', 'QUEUED']]);
-    expect(s.training.progress.snapshot(run.id)).toMatchObject({ seq: 1, status: 'QUEUED', queuePosition: 1 });
+    expect(await s.training.commands.queuePosition(run.id)).toBe(1);
+    expect((await s.training.runs.events(run.id)).map((e) => [e.seq, e.status, e.stage])).toEqual([
+      [1, 'QUEUED', 'QUEUED'],
+    ]);
+    expect(await s.training.progress.snapshot(run.id)).toMatchObject({ seq: 1, status: 'QUEUED', queuePosition: 1 });
   });
 
   it('applies one ready-to-train rule: the data and model chosen, no run waiting or training', async () => {
     const s = setUp();
     const sessionId = await readySession(s);
-    const ready = () => readyToTrain(s.sessions.require(sessionId), s.training.commands.hasActiveRun(sessionId));
-    expect(ready()).toBe(true);
+    const ready = async () =>
+      readyToTrain(await s.sessions.require(sessionId), await s.training.commands.hasActiveRun(sessionId));
+    expect(await ready()).toBe(true);
 
     const run = await s.training.commands.start(sessionId);
-    expect(ready()).toBe(false);
+    expect(await ready()).toBe(false);
     const second = await refusal(() => s.training.commands.start(sessionId));
     expect(second.code).toBe('CONFLICT');
     expect(second.message).toContain(run.id);
 
-    s.training.commands.cancel(run.id);
-    expect(ready()).toBe(true);
+    await s.training.commands.cancel(run.id);
+    expect(await ready()).toBe(true);
 
     // A NASA session switched to a user data source with no upload yet has no dataset: a start names the field.
-    const fresh = s.sessions.create();
+    const fresh = await s.sessions.create();
     const session = await s.sessions.configure({ sessionId: fresh.id, dataSource: 'user' });
     expect(session.datasetId).toBeNull();
     expect(missingForTraining(session)).toEqual(['datasetId']);
-    expect(readyToTrain(session, s.training.commands.hasActiveRun(fresh.id))).toBe(false);
+    expect(readyToTrain(session, await s.training.commands.hasActiveRun(fresh.id))).toBe(false);
     const missing = await refusal(() => s.training.commands.start(fresh.id));
     expect(missing).toMatchObject({ code: 'BAD_USER_INPUT', field: 'datasetId' });
   });
@@ -82,10 +84,10 @@ describe('training commands', () => {
   it('cancels a queued run before it starts, once', async () => {
     const s = setUp();
     const run = await s.training.commands.start(await readySession(s));
-    const cancelled = s.training.commands.cancel(run.id);
+    const cancelled = await s.training.commands.cancel(run.id);
     expect(cancelled).toMatchObject({ status: 'CANCELLED', message: 'Cancelled before it started' });
     expect(queueOf(s).queued).toEqual([]);
-    expect(s.training.runs.events(run.id).at(-1)).toMatchObject({ seq: 2, status: 'CANCELLED' });
+    expect((await s.training.runs.events(run.id)).at(-1)).toMatchObject({ seq: 2, status: 'CANCELLED' });
     expect((await refusal(() => s.training.commands.cancel(run.id))).code).toBe('CONFLICT');
     expect((await refusal(() => s.training.commands.cancel('run_missing'))).code).toBe('NOT_FOUND');
   });
@@ -94,17 +96,15 @@ describe('training commands', () => {
     const s = setUp();
     const sessionId = await readySession(s);
     const run = await s.training.commands.start(sessionId);
-    s.sessions.onDelete((id) => {
-      s.training.commands.releaseSession(id);
-    });
+    s.sessions.onDelete((id) => s.training.commands.releaseSession(id));
     const events: TrainingProgressEvent[] = [];
-    const stream = s.training.progress.subscribe(run.id)[Symbol.asyncIterator]();
+    const stream = (await s.training.progress.subscribe(run.id))[Symbol.asyncIterator]();
     events.push((await stream.next()).value as TrainingProgressEvent);
-    expect(s.sessions.delete(sessionId)).toBe(true);
+    expect(await s.sessions.delete(sessionId)).toBe(true);
     events.push((await stream.next()).value as TrainingProgressEvent);
     expect(events.map((e) => e.status)).toEqual(['QUEUED', 'CANCELLED']);
     expect((await stream.next()).done).toBe(true);
-    expect(s.training.runs.get(run.id)).toBeNull();
+    expect(await s.training.runs.get(run.id)).toBeNull();
   });
 });
 
@@ -114,12 +114,12 @@ describe('training runner', () => {
     const run = await s.training.commands.start(await readySession(s));
     const published: TrainingProgressEvent[] = [];
     const subscription = (async () => {
-      for await (const event of s.training.progress.subscribe(run.id)) published.push(event);
+      for await (const event of await s.training.progress.subscribe(run.id)) published.push(event);
     })();
     await queueOf(s).runNext();
     await subscription;
 
-    const done = s.training.runs.require(run.id);
+    const done = await s.training.runs.require(run.id);
     expect(done.status).toBe('SUCCEEDED');
     expect(done.stage).toBe('DONE');
     expect(done.progress).toBe(1);
@@ -132,9 +132,9 @@ describe('training runner', () => {
     expect(done.details?.explanation?.permutation.metric).toBe('macro-F1');
     expect(done.timings?.totalSeconds).toBeGreaterThan(0);
     expect(done.versions?.app).toBeTruthy();
-    expect(s.models.bytes(run.id)?.byteLength).toBeGreaterThan(0);
+    expect((await s.models.bytes(run.id))?.byteLength).toBeGreaterThan(0);
 
-    const stored = s.training.runs.events(run.id);
+    const stored = await s.training.runs.events(run.id);
     expect(stored.map((event) => event.seq)).toEqual(stored.map((_, i) => i + 1));
     expect(stored.map((e) => e.stage)).toEqual(expect.arrayContaining(['QUEUED', 'LOADING', 'TRAINING', 'DONE']));
     const progress = stored.map((e) => e.progress);
@@ -159,14 +159,14 @@ describe('training runner', () => {
     const run = await s.training.commands.start(await readySession(s));
     const published: TrainingProgressEvent[] = [];
     const subscription = (async () => {
-      for await (const event of s.training.progress.subscribe(run.id)) published.push(event);
+      for await (const event of await s.training.progress.subscribe(run.id)) published.push(event);
     })();
     await queueOf(s).runNext();
     await subscription;
 
-    const steps = s.training.runs
-      .events(run.id)
-      .filter((e) => e.status === 'RUNNING' && e.stage === 'TRAINING' && e.step > 0);
+    const steps = (await s.training.runs.events(run.id)).filter(
+      (e) => e.status === 'RUNNING' && e.stage === 'TRAINING' && e.step > 0,
+    );
     // One per decile (100, 200, …, 1000) plus at most a few from the 100 ms timer: never one per message.
     expect(steps.length).toBeGreaterThanOrEqual(10);
     expect(steps.length).toBeLessThanOrEqual(14);
@@ -176,7 +176,7 @@ describe('training runner', () => {
       published.filter((e) => e.status === 'RUNNING' && e.stage === 'TRAINING' && e.step > 0).map((e) => e.seq),
     ).toEqual(steps.map((e) => e.seq));
     // The worker's AppError is the run's reason, word for word.
-    expect(s.training.runs.require(run.id)).toMatchObject({
+    expect(await s.training.runs.require(run.id)).toMatchObject({
       status: 'FAILED',
       error: 'stop here: the steps are what this test counts',
     });
@@ -189,7 +189,7 @@ describe('training runner', () => {
     const s = setUp({ pool: failing });
     const run = await s.training.commands.start(await readySession(s));
     await queueOf(s).runNext();
-    const failed = s.training.runs.require(run.id);
+    const failed = await s.training.runs.require(run.id);
     expect(failed.status).toBe('FAILED');
     expect(failed.error).toBe(
       `Training failed because of an unexpected error on the server (logged under run ${run.id}).`,
@@ -211,9 +211,9 @@ describe('training runner', () => {
     const s = setUp({ pool: untilAborted, manualQueue: false });
     const run = await s.training.commands.start(await readySession(s));
     await training;
-    expect(s.training.runs.require(run.id).status).toBe('RUNNING');
+    expect((await s.training.runs.require(run.id)).status).toBe('RUNNING');
     await s.training.close();
-    const stopped = s.training.runs.require(run.id);
+    const stopped = await s.training.runs.require(run.id);
     expect(stopped).toMatchObject({ status: 'QUEUED', stage: 'QUEUED', progress: 0, startedAt: null });
     expect(stopped.message).toContain('starts again');
   });
@@ -226,21 +226,21 @@ describe('recovery at start-up', () => {
     const second = await s.training.commands.start(await readySession(s));
     const third = await s.training.commands.start(await readySession(s));
     // As a crash leaves them: the first was training.
-    s.handle.db
-      .update(trainingRuns)
-      .set({ status: 'RUNNING', stage: 'TRAINING' })
-      .where(eq(trainingRuns.id, first.id))
-      .run();
+    await s.handle.store.update(
+      'trainingRuns',
+      { status: 'RUNNING', stage: 'TRAINING' },
+      eq(s.handle.store.t.trainingRuns.id, first.id),
+    );
 
     const restarted = s.restart();
-    expect(restarted.commands.recover()).toEqual({ failed: 1, requeued: 2 });
-    expect(restarted.runs.require(first.id)).toMatchObject({
+    expect(await restarted.commands.recover()).toEqual({ failed: 1, requeued: 2 });
+    expect(await restarted.runs.require(first.id)).toMatchObject({
       status: 'FAILED',
       error: RESTART_MESSAGE,
       stage: 'TRAINING',
     });
     expect(restarted.queue.queued).toEqual([second.id, third.id]);
     // Events go on from the stored seq.
-    expect(restarted.runs.events(first.id).map((e) => e.seq)).toEqual([1, 2]);
+    expect((await restarted.runs.events(first.id)).map((e) => e.seq)).toEqual([1, 2]);
   });
 });

@@ -28,8 +28,8 @@ describe('training heartbeat', () => {
   );
   const logger = createLogger('silent');
   const handle = openDatabase(config.databasePath);
-  const datasets = new DatasetService(handle.db, config, logger);
-  const sessions = new SessionService(handle.db, datasets);
+  const datasets = new DatasetService(handle.store, config, logger);
+  const sessions = new SessionService(handle.store, datasets);
   const bus = createInMemoryProgressBus();
   let silentFrom = 0;
   let silentUntil = 0;
@@ -44,10 +44,10 @@ describe('training heartbeat', () => {
     },
   } as unknown as Piscina;
   const training = createTraining({
-    db: handle.db,
+    store: handle.store,
     sessions,
     datasets,
-    models: new ModelStore(handle.db, { cacheBytes: 1e6 }),
+    models: new ModelStore(handle.store, { cacheBytes: 1e6 }),
     bus,
     pool,
     logger,
@@ -69,11 +69,11 @@ describe('training heartbeat', () => {
       file: new File([`a,b,label\n${rows.join('\n')}\n`], 'heartbeat.csv'),
       labelColumn: 'label',
     });
-    const session = sessions.create();
+    const session = await sessions.create();
     await sessions.configure({ sessionId: session.id, datasetId: dataset.id, modelType: 'decision_tree' });
     const run = await training.commands.start(session.id);
     const events: { at: number; event: TrainingProgressEvent }[] = [];
-    for await (const event of training.progress.subscribe(run.id)) events.push({ at: Date.now(), event });
+    for await (const event of await training.progress.subscribe(run.id)) events.push({ at: Date.now(), event });
 
     expect(events.at(-1)?.event.status).toBe('SUCCEEDED');
     const quiet = events.filter((e) => e.at > silentFrom && e.at <= silentUntil);

@@ -3,8 +3,7 @@
  * recover what the last process left. Each command checks its rule and then writes through the progress recorder and
  * the queue.
  */
-import type { Db } from '../../db/client.js';
-import { trainingRuns } from '../../db/schema.js';
+import type { Store } from '../../db/store.js';
 import { badInput, conflict } from '../../domain/errors.js';
 import {
   hasTrainingChoices,
@@ -29,7 +28,7 @@ const QUEUED_MESSAGE = 'Waiting in the training queue';
 
 export class TrainingCommands {
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly runs: RunQueries,
     private readonly progress: ProgressRecorder,
     private readonly queue: JobQueue,
@@ -39,22 +38,22 @@ export class TrainingCommands {
   ) {}
 
   /** Whether the session has a run waiting or training (a new start would be a CONFLICT). */
-  hasActiveRun(sessionId: string): boolean {
-    return this.runs.activeRun(sessionId) !== null;
+  async hasActiveRun(sessionId: string): Promise<boolean> {
+    return (await this.runs.activeRun(sessionId)) !== null;
   }
 
-  queuePosition(runId: string): number | null {
+  queuePosition(runId: string): Promise<number | null> {
     return this.queue.position(runId);
   }
 
-  counts(): { queued: number; running: number } {
+  counts(): Promise<{ queued: number; running: number }> {
     return this.queue.counts();
   }
 
   /** Snapshots the session's config into a new QUEUED run and queues it. */
   async start(sessionId: string): Promise<TrainingRunRecord> {
-    const session = this.sessions.require(sessionId);
-    const active = this.runs.activeRun(sessionId);
+    const session = await this.sessions.require(sessionId);
+    const active = await this.runs.activeRun(sessionId);
     if (active)
       throw conflict(
         `Session ${sessionId} already has a training run ${active.status.toLowerCase()} (${active.id}); wait for it or cancel it first.`,
@@ -64,7 +63,7 @@ export class TrainingCommands {
       throw badInput(MISSING_FOR_TRAINING[missing], missing);
     }
     const { datasetId, modelType } = session;
-    this.datasets.requireAvailable(datasetId, 'datasetId');
+    await this.datasets.requireAvailable(datasetId, 'datasetId');
     const hyperparameters = validateHyperparameters(modelType, session.hyperparameters);
     await this.datasets.resolveFeatures(datasetId, {
       features: session.features,
@@ -87,27 +86,24 @@ export class TrainingCommands {
       seed: session.seed,
     };
     const id = newId('run');
-    this.db
-      .insert(trainingRuns)
-      .values({
-        id,
-        sessionId,
-        seq: this.runs.nextSeq(),
-        status: 'QUEUED',
-        stage: 'QUEUED',
-        progress: 0,
-        step: 0,
-        totalSteps: 0,
-        message: QUEUED_MESSAGE,
-        config,
-        datasetId,
-        modelType,
-        details: { warnings },
-        createdAt: new Date(),
-      })
-      .run();
+    await this.store.insert('trainingRuns', {
+      id,
+      sessionId,
+      seq: await this.runs.nextSeq(),
+      status: 'QUEUED',
+      stage: 'QUEUED',
+      progress: 0,
+      step: 0,
+      totalSteps: 0,
+      message: QUEUED_MESSAGE,
+      config,
+      datasetId,
+      modelType,
+      details: { warnings },
+      createdAt: new Date(),
+    });
     this.progress.begin(id);
-    this.progress.emit(id, {
+    await this.progress.emit(id, {
       status: 'QUEUED',
       stage: 'QUEUED',
       progress: 0,
@@ -115,39 +111,40 @@ export class TrainingCommands {
       totalSteps: 0,
       message: QUEUED_MESSAGE,
     });
-    this.queue.enqueue(id);
+    await this.queue.enqueue(id);
     return this.runs.require(id);
   }
 
   /** Cancels a queued run (it never starts) or a running one (its worker is stopped). */
-  cancel(runId: string): TrainingRunRecord {
-    const run = this.runs.require(runId);
+  async cancel(runId: string): Promise<TrainingRunRecord> {
+    const run = await this.runs.require(runId);
     if (isTerminal(run.status)) throw conflict(`Training run ${runId} has already ended (${run.status}).`);
-    if (this.queue.remove(runId) || !this.queue.isRunning(runId)) {
-      this.progress.finish(runId, 'CANCELLED', { message: 'Cancelled before it started' });
+    if ((await this.queue.remove(runId)) || !(await this.queue.isRunning(runId))) {
+      await this.progress.finish(runId, 'CANCELLED', { message: 'Cancelled before it started' });
     } else {
-      this.queue.abort(runId);
+      await this.queue.abort(runId);
       // The executor records CANCELLED as soon as the worker is stopped; the caller sees the run as cancelled now.
-      this.progress.finish(runId, 'CANCELLED', { message: 'Cancelled by the user' });
+      await this.progress.finish(runId, 'CANCELLED', { message: 'Cancelled by the user' });
     }
     return this.runs.require(runId);
   }
 
   /** A session is being deleted: stop its queued and running runs, and free its cached models. */
-  releaseSession(sessionId: string): void {
-    const runs = this.runs.ofSession(sessionId);
+  async releaseSession(sessionId: string): Promise<void> {
+    const runs = await this.runs.ofSession(sessionId);
     for (const run of runs) {
-      if (isActive(run.status)) this.cancel(run.id);
+      if (isActive(run.status)) await this.cancel(run.id);
     }
     this.models.forget(runs.map((run) => run.id));
   }
 
   /** Start-up: runs left RUNNING by a crash failed; runs left QUEUED go back in the queue, oldest first. */
-  recover(): { failed: number; requeued: number } {
-    const running = this.runs.idsWithStatus('RUNNING');
-    for (const id of running) this.progress.finish(id, 'FAILED', { message: RESTART_MESSAGE, error: RESTART_MESSAGE });
-    const queued = this.runs.idsWithStatus('QUEUED');
-    for (const id of queued) this.queue.enqueue(id);
+  async recover(): Promise<{ failed: number; requeued: number }> {
+    const running = await this.runs.idsWithStatus('RUNNING');
+    for (const id of running)
+      await this.progress.finish(id, 'FAILED', { message: RESTART_MESSAGE, error: RESTART_MESSAGE });
+    const queued = await this.runs.idsWithStatus('QUEUED');
+    for (const id of queued) await this.queue.enqueue(id);
     return { failed: running.length, requeued: queued.length };
   }
 }

@@ -4,7 +4,7 @@
  * and the queue behind its `JobQueue` interface.
  */
 import type { Piscina } from 'piscina';
-import type { Db } from '../../db/client.js';
+import type { Store } from '../../db/store.js';
 import type { Logger } from '../../logger.js';
 import type { DatasetService } from '../datasets.js';
 import { InMemoryJobQueue, type JobExecutor, type JobQueue } from '../job-queue.js';
@@ -23,7 +23,7 @@ export { RunQueries, type RunState, type TrainingRunPage, type TrainingRunRecord
 export { TrainingRunner } from './runner.js';
 
 export interface TrainingDeps {
-  db: Db;
+  store: Store;
   sessions: SessionService;
   datasets: DatasetService;
   models: ModelStore;
@@ -49,14 +49,14 @@ export interface Training {
 }
 
 export function createTraining(deps: TrainingDeps): Training {
-  const runs = new RunQueries(deps.db);
-  const recorder = new ProgressRecorder(deps.db, runs, deps.bus, deps.logger);
-  const runner = new TrainingRunner(deps.db, runs, recorder, deps.datasets, deps.models, deps.pool, deps.logger, {
+  const runs = new RunQueries(deps.store);
+  const recorder = new ProgressRecorder(deps.store, runs, deps.bus, deps.logger);
+  const runner = new TrainingRunner(deps.store, runs, recorder, deps.datasets, deps.models, deps.pool, deps.logger, {
     threads: deps.threads,
   });
   const createQueue = deps.createQueue ?? ((concurrency, execute) => new InMemoryJobQueue(concurrency, execute));
   const queue = createQueue(deps.concurrency, runner.execute);
-  const commands = new TrainingCommands(deps.db, runs, recorder, queue, deps.sessions, deps.datasets, deps.models);
+  const commands = new TrainingCommands(deps.store, runs, recorder, queue, deps.sessions, deps.datasets, deps.models);
   return {
     runs,
     commands,

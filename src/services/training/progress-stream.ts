@@ -16,10 +16,10 @@ export class ProgressStream {
   ) {}
 
   /** The run's current state as a progress event (the first event every subscriber gets). */
-  snapshot(runId: string): TrainingProgressEvent | null {
-    const run = this.runs.get(runId);
+  async snapshot(runId: string): Promise<TrainingProgressEvent | null> {
+    const run = await this.runs.get(runId);
     if (!run) return null;
-    const last = this.runs.lastEvent(runId);
+    const last = await this.runs.lastEvent(runId);
     return {
       runId,
       seq: last?.seq ?? 0,
@@ -32,7 +32,7 @@ export class ProgressStream {
       message: run.message,
       etaSeconds: null,
       at: last?.at ?? run.createdAt,
-      queuePosition: run.status === 'QUEUED' ? this.queue.position(runId) : null,
+      queuePosition: run.status === 'QUEUED' ? await this.queue.position(runId) : null,
     };
   }
 
@@ -41,8 +41,8 @@ export class ProgressStream {
    * A plain iterator over the bus (no Repeater or generator per subscriber: this runs once per subscriber × event):
    * `return()` releases the bus listener at once, even while a next() waits.
    */
-  subscribe(runId: string): AsyncIterable<TrainingProgressEvent> {
-    if (!this.runs.state(runId)) throw notFound('Training run', runId);
+  async subscribe(runId: string): Promise<AsyncIterable<TrainingProgressEvent>> {
+    if (!(await this.runs.state(runId))) throw notFound('Training run', runId);
     const done: IteratorResult<TrainingProgressEvent> = { done: true, value: undefined };
     let source: AsyncIterator<TrainingProgressEvent> | null = null;
     let lastSeq = -1;
@@ -57,7 +57,7 @@ export class ProgressStream {
         if (!source) {
           // Subscribe before reading the snapshot, so no event falls between the two; duplicates are skipped by seq.
           source = this.bus.subscribe(runId)[Symbol.asyncIterator]();
-          const snapshot = this.snapshot(runId);
+          const snapshot = await this.snapshot(runId);
           if (!snapshot) {
             finish();
             return done;

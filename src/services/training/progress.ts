@@ -3,9 +3,8 @@
  * event persisted (so a loss curve can be drawn afterwards and late subscribers start from the current state) and
  * then published on the bus; a run's end stored (retried while storage fails) and announced.
  */
-import { eq } from 'drizzle-orm';
-import type { Db } from '../../db/client.js';
-import { progressEvents, trainingRuns } from '../../db/schema.js';
+import { and, eq, notInArray } from 'drizzle-orm';
+import type { Store } from '../../db/store.js';
 import type {
   FeatureImportanceEntry,
   PipelineStage,
@@ -60,7 +59,6 @@ export const FINISH_RETRY_MS = 1000;
 type SteppedStage = 'TRAINING' | PostFitStage;
 
 interface LiveRun {
-  seq: number;
   lastStepEmit: number;
   lastDecile: number;
   /** The stage under way and when it began (its steps' ETA is measured from there). */
@@ -85,10 +83,9 @@ interface LiveRun {
   heartbeat: NodeJS.Timeout | null;
 }
 
-function newLive(seq: number): LiveRun {
+function newLive(): LiveRun {
   const now = Date.now();
   return {
-    seq,
     lastStepEmit: 0,
     lastDecile: -1,
     stage: 'QUEUED',
@@ -149,11 +146,22 @@ export interface LiveState {
   totalSteps: number;
 }
 
+/**
+ * A run's events in the order they were emitted: each one is numbered, stored and published after the previous one
+ * was (storage is asynchronous), so the stored seqs and the published ones are the same gap-free sequence.
+ * `tail` resolves to the seq of the last event, or NaN when it must be read from the database.
+ */
+interface EventChain {
+  tail: Promise<number>;
+  pending: number;
+}
+
 export class ProgressRecorder {
   private readonly live = new Map<string, LiveRun>();
+  private readonly chains = new Map<string, EventChain>();
 
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly runs: RunQueries,
     private readonly bus: ProgressBus,
     private readonly logger: Logger,
@@ -161,7 +169,8 @@ export class ProgressRecorder {
 
   /** A new run: its events count from 1. */
   begin(runId: string): void {
-    this.live.set(runId, newLive(0));
+    this.live.set(runId, newLive());
+    this.chains.set(runId, { tail: Promise.resolve(0), pending: 0 });
   }
 
   liveState(runId: string): LiveState | null {
@@ -178,7 +187,7 @@ export class ProgressRecorder {
     live.etaSeconds = null;
     // A stage after fitting counts its own steps from 0 (the fit's count stays in trainingStep for DONE).
     const postFit = stage === 'EVALUATING' || stage === 'EXPLAINING' || stage === 'SAVING';
-    this.emit(runId, {
+    void this.emit(runId, {
       status: 'RUNNING',
       stage,
       progress: STAGE_START[stage],
@@ -230,7 +239,7 @@ export class ProgressRecorder {
       const now = Date.now();
       // Subscribers still busy with earlier events are not waiting for one.
       if (now - live.lastEmitAt < HEARTBEAT_AFTER_MS || this.bus.backlog(runId) > 0) return;
-      this.emit(runId, {
+      void this.emit(runId, {
         status: 'RUNNING',
         stage: live.stage,
         progress: live.progress,
@@ -257,6 +266,7 @@ export class ProgressRecorder {
     if (live?.stepTimer) clearTimeout(live.stepTimer);
     if (live?.heartbeat) clearInterval(live.heartbeat);
     this.live.delete(runId);
+    if (this.chains.get(runId)?.pending === 0) this.chains.delete(runId);
   }
 
   private emitStep(runId: string, stage: SteppedStage, progress: StepProgress): void {
@@ -283,7 +293,7 @@ export class ProgressRecorder {
     if (loss !== undefined) metrics.loss = loss;
     if (valLoss !== undefined) metrics.valLoss = valLoss;
     if (valAccuracy !== undefined) metrics.valAccuracy = valAccuracy;
-    this.emit(runId, {
+    void this.emit(runId, {
       status: 'RUNNING',
       stage,
       progress: STAGE_START[stage] + share * (STAGE_END[stage] - STAGE_START[stage]),
@@ -295,18 +305,21 @@ export class ProgressRecorder {
     });
   }
 
-  /** Stores the run's end and announces it; a run that has already ended is left as it is. */
-  finish(runId: string, status: TerminalStatus, result: RunEnd, attempt = 1): void {
-    const current = this.runs.get(runId);
+  /**
+   * Stores the run's end and announces it; a run that has already ended is left as it is (the store only changes a
+   * run that is not terminal, so two processes or two callers never both end it).
+   */
+  async finish(runId: string, status: TerminalStatus, result: RunEnd, attempt = 1): Promise<void> {
+    const current = await this.runs.get(runId);
     if (!current || isTerminal(current.status)) return;
     const finishedAt = new Date();
     const live = this.live.get(runId);
-    if (!this.storeFinish(runId, status, current, result, finishedAt, attempt)) return;
+    if (!(await this.storeFinish(runId, status, current, result, finishedAt, attempt))) return;
     // DONE reports the fit's trees / rounds / epochs, not the steps of the last stage after it.
     const fitSteps = status === 'SUCCEEDED' && live && live.trainingTotalSteps > 0;
     const step = fitSteps ? live.trainingStep : current.step;
     const totalSteps = fitSteps ? live.trainingTotalSteps : current.totalSteps;
-    this.emit(runId, {
+    const announced = this.emit(runId, {
       status,
       stage: status === 'SUCCEEDED' ? 'DONE' : current.stage,
       progress: status === 'SUCCEEDED' ? 1 : current.progress,
@@ -315,25 +328,28 @@ export class ProgressRecorder {
       message: result.message,
     });
     this.forget(runId);
+    await announced;
   }
 
   /**
-   * Stores a run's end. A storage error (an outside write lock, a full disk) must neither end the process nor lose
-   * the result: the write is tried again every FINISH_RETRY_MS for FINISH_ATTEMPTS attempts, the run staying live
-   * meanwhile; after that it stays RUNNING in the database and the next start's recovery fails it with a reason.
+   * Stores a run's end; false when it is not stored (already ended elsewhere, or a storage error). A storage error
+   * (an outside write lock, a full disk) must neither end the process nor lose the result: the write is tried again
+   * every FINISH_RETRY_MS for FINISH_ATTEMPTS attempts, the run staying live meanwhile; after that it stays RUNNING
+   * in the database and the next start's recovery fails it with a reason.
    */
-  private storeFinish(
+  private async storeFinish(
     runId: string,
     status: TerminalStatus,
     current: { stage: RunStage; progress: number },
     result: RunEnd,
     finishedAt: Date,
     attempt: number,
-  ): boolean {
+  ): Promise<boolean> {
+    const runs = this.store.t.trainingRuns;
     try {
-      this.db
-        .update(trainingRuns)
-        .set({
+      const changed = await this.store.update(
+        'trainingRuns',
+        {
           status,
           stage: status === 'SUCCEEDED' ? 'DONE' : current.stage,
           progress: status === 'SUCCEEDED' ? 1 : current.progress,
@@ -344,29 +360,32 @@ export class ProgressRecorder {
           timings: result.timings,
           details: result.details,
           finishedAt,
-        })
-        .where(eq(trainingRuns.id, runId))
-        .run();
-      return true;
+        },
+        and(eq(runs.id, runId), notInArray(runs.status, [...TERMINAL_STATUSES])),
+      );
+      return changed > 0;
     } catch (error) {
       const retry = attempt < FINISH_ATTEMPTS;
       this.logger.warn('could not store the end of a run', { runId, status, attempt, retry, err: error });
       if (retry)
         setTimeout(() => {
-          this.finish(runId, status, result, attempt + 1);
+          void this.finish(runId, status, result, attempt + 1);
         }, FINISH_RETRY_MS).unref();
       return false;
     }
   }
 
-  /** Persists the event and the run's progress columns, then publishes it. */
-  emit(runId: string, event: ProgressUpdate): void {
+  /**
+   * Updates the run's live state now; then, after the run's earlier events, numbers the event, persists it with the
+   * run's progress columns and publishes it. Resolves once published; never rejects (a storage error is logged:
+   * live subscribers still get the event, the stored history misses it).
+   */
+  emit(runId: string, event: ProgressUpdate): Promise<void> {
     let live = this.live.get(runId);
     if (!live) {
-      live = newLive(this.runs.lastEventSeq(runId));
+      live = newLive();
       if (!TERMINAL_STATUSES.has(event.status)) this.live.set(runId, live);
     }
-    live.seq += 1;
     live.step = event.step;
     live.totalSteps = event.totalSteps;
     live.progress = event.progress;
@@ -378,9 +397,34 @@ export class ProgressRecorder {
       live.stageStartedAt = live.lastEmitAt;
     }
     if (!event.heartbeat && event.etaSeconds == null) live.etaSeconds = null;
+    const at = new Date();
+    let chain = this.chains.get(runId);
+    if (!chain) {
+      chain = { tail: Promise.resolve(Number.NaN), pending: 0 };
+      this.chains.set(runId, chain);
+    }
+    const ownChain = chain;
+    ownChain.pending += 1;
+    const published = ownChain.tail.then(async (lastSeq) => {
+      const seq = (Number.isNaN(lastSeq) ? await this.runs.lastEventSeq(runId) : lastSeq) + 1;
+      await this.persistAndPublish(runId, seq, event, at);
+      return seq;
+    });
+    ownChain.tail = published.catch((error: unknown) => {
+      this.logger.warn('progress event not numbered', { runId, err: error });
+      return Number.NaN;
+    });
+    return ownChain.tail.then(() => {
+      ownChain.pending -= 1;
+      if (ownChain.pending === 0 && !this.live.has(runId) && this.chains.get(runId) === ownChain)
+        this.chains.delete(runId);
+    });
+  }
+
+  private async persistAndPublish(runId: string, seq: number, event: ProgressUpdate, at: Date): Promise<void> {
     const published: TrainingProgressEvent = {
       runId,
-      seq: live.seq,
+      seq,
       status: event.status,
       stage: event.stage,
       progress: clamp01(event.progress),
@@ -389,7 +433,7 @@ export class ProgressRecorder {
       metrics: event.metrics ?? null,
       message: event.message,
       etaSeconds: event.etaSeconds ?? null,
-      at: new Date(),
+      at,
       // Events are published before a run enters the queue (start) or after it left (stop): no position yet.
       queuePosition: null,
     };
@@ -397,17 +441,18 @@ export class ProgressRecorder {
     const { etaSeconds: _eta, queuePosition: _position, ...stored } = published;
     const { stage, progress, step, totalSteps, message } = published;
     try {
-      this.db.transaction((tx) => {
-        tx.insert(progressEvents).values(stored).run();
-        tx.update(trainingRuns)
-          .set({ stage, progress, step, totalSteps, message })
-          .where(eq(trainingRuns.id, runId))
-          .run();
+      await this.store.transaction(async (tx) => {
+        await tx.insert('progressEvents', stored);
+        await tx.update(
+          'trainingRuns',
+          { stage, progress, step, totalSteps, message },
+          eq(tx.t.trainingRuns.id, runId),
+        );
       });
     } catch (error) {
       // Called from timers and worker messages: a storage error here (an outside write lock, a full disk) must not
       // escape and end the process. Live subscribers still get the event; the stored history misses it.
-      this.logger.warn('progress event not stored', { runId, seq: published.seq, err: error });
+      this.logger.warn('progress event not stored', { runId, seq, err: error });
     }
     this.bus.publish(published);
   }

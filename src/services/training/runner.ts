@@ -6,9 +6,8 @@
 import { MessageChannel } from 'node:worker_threads';
 import { eq } from 'drizzle-orm';
 import type { Piscina } from 'piscina';
-import type { Db } from '../../db/client.js';
 import { isDatabaseBusy, isStorageFull } from '../../db/errors.js';
-import { trainingRuns } from '../../db/schema.js';
+import type { Store } from '../../db/store.js';
 import { AppError, fromWorkerError } from '../../domain/errors.js';
 import type { Logger } from '../../logger.js';
 import type { TrainOutput, TrainTask, WorkerMessage } from '../../ml/worker.js';
@@ -58,7 +57,7 @@ export class TrainingRunner {
   private stopping = false;
 
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly runs: RunQueries,
     private readonly progress: ProgressRecorder,
     private readonly datasets: DatasetService,
@@ -75,19 +74,20 @@ export class TrainingRunner {
 
   /** The job queue's executor. */
   readonly execute = async (runId: string, signal: AbortSignal): Promise<void> => {
-    const run = this.runs.get(runId);
+    const run = await this.runs.get(runId);
     if (run?.status !== 'QUEUED') return;
     const startedAt = new Date();
+    const byId = eq(this.store.t.trainingRuns.id, runId);
     try {
       await this.whileDatabaseBusy(runId, signal, () =>
-        this.db.update(trainingRuns).set({ status: 'RUNNING', startedAt }).where(eq(trainingRuns.id, runId)).run(),
+        this.store.update('trainingRuns', { status: 'RUNNING', startedAt }, byId),
       );
     } catch (error) {
       // Still QUEUED in the database: the next start's recovery queues it again.
       this.logger.error('could not start a run', { runId, err: error });
       return;
     }
-    this.progress.emit(runId, {
+    void this.progress.emit(runId, {
       status: 'RUNNING',
       stage: 'LOADING',
       progress: STAGE_START.LOADING,
@@ -99,13 +99,9 @@ export class TrainingRunner {
     const channel = new MessageChannel();
     try {
       const checksum = await this.datasets.checksum(run.datasetId);
-      const location = this.datasets.location(run.datasetId);
+      const location = await this.datasets.location(run.datasetId);
       await this.whileDatabaseBusy(runId, signal, () =>
-        this.db
-          .update(trainingRuns)
-          .set({ datasetChecksum: checksum, versions: versions(run.modelType) })
-          .where(eq(trainingRuns.id, runId))
-          .run(),
+        this.store.update('trainingRuns', { datasetChecksum: checksum, versions: versions(run.modelType) }, byId),
       );
       channel.port1.on('message', (message: WorkerMessage) => {
         this.progress.onWorkerMessage(runId, message);
@@ -129,12 +125,12 @@ export class TrainingRunner {
       await Promise.race([portClosed, new Promise((resolve) => (drainTimer = setTimeout(resolve, PORT_DRAIN_MS)))]);
       clearTimeout(drainTimer);
       this.progress.flushStep(runId);
-      if (this.runs.state(runId)?.status !== 'RUNNING') return;
+      if ((await this.runs.state(runId))?.status !== 'RUNNING') return;
       // Writing a large model (a 1,000-tree forest is ~23 MB gzipped) holds this thread: say so first.
       const live = this.progress.liveState(runId);
       if (live) {
         const megabytes = (output.artifactGzip.byteLength / 1e6).toFixed(1);
-        this.progress.emit(runId, {
+        void this.progress.emit(runId, {
           status: 'RUNNING',
           stage: 'SAVING',
           progress: live.progress,
@@ -143,12 +139,10 @@ export class TrainingRunner {
           message: `Storing the model (${megabytes} MB)`,
         });
       }
-      await this.whileDatabaseBusy(runId, signal, () => {
-        this.models.save(runId, output.artifactGzip);
-      });
+      await this.whileDatabaseBusy(runId, signal, () => this.models.save(runId, output.artifactGzip));
       const finishedAt = new Date();
       const totalSeconds = (finishedAt.getTime() - startedAt.getTime()) / 1000;
-      this.progress.finish(runId, 'SUCCEEDED', {
+      await this.progress.finish(runId, 'SUCCEEDED', {
         message: `Done: macro-F1 ${output.metrics.macro.f1?.toFixed(3) ?? 'n/a'} on ${output.splitCounts.test} held-out rows`,
         metrics: output.metrics,
         featureImportance: output.featureImportance,
@@ -170,14 +164,14 @@ export class TrainingRunner {
       });
     } catch (error) {
       if (signal.aborted) {
-        if (this.stopping) this.requeueAfterStop(runId);
-        else this.progress.finish(runId, 'CANCELLED', { message: 'Cancelled by the user' });
+        if (this.stopping) await this.requeueAfterStop(runId);
+        else await this.progress.finish(runId, 'CANCELLED', { message: 'Cancelled by the user' });
         return;
       }
       const coded = fromWorkerError(error);
       const message = coded instanceof AppError ? coded.message : unexpectedRunFailure(error, runId);
       if (!(coded instanceof AppError)) this.logger.error('training failed', { runId, err: error });
-      this.progress.finish(runId, 'FAILED', { message, error: message });
+      await this.progress.finish(runId, 'FAILED', { message, error: message });
     } finally {
       channel.port1.close();
       this.progress.forget(runId);
@@ -188,16 +182,16 @@ export class TrainingRunner {
    * Runs a write, and while another process holds the database's write lock tries it again every FINISH_RETRY_MS
    * (for as long as a run's end is retried), saying so live; any other error, or a cancel, goes to the caller.
    */
-  private async whileDatabaseBusy(runId: string, signal: AbortSignal, write: () => void): Promise<void> {
+  private async whileDatabaseBusy(runId: string, signal: AbortSignal, write: () => Promise<unknown>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        write();
+        await write();
         return;
       } catch (error) {
         if (!isDatabaseBusy(error) || attempt >= FINISH_ATTEMPTS || signal.aborted) throw error;
         const live = this.progress.liveState(runId);
         if (live && attempt === 1) {
-          this.progress.emit(runId, {
+          void this.progress.emit(runId, {
             status: 'RUNNING',
             stage: live.stage,
             progress: live.progress,
@@ -211,11 +205,11 @@ export class TrainingRunner {
     }
   }
 
-  private requeueAfterStop(runId: string): void {
+  private async requeueAfterStop(runId: string): Promise<void> {
     try {
-      this.db
-        .update(trainingRuns)
-        .set({
+      await this.store.update(
+        'trainingRuns',
+        {
           status: 'QUEUED',
           stage: 'QUEUED',
           progress: 0,
@@ -223,10 +217,10 @@ export class TrainingRunner {
           totalSteps: 0,
           startedAt: null,
           message: STOPPED_MESSAGE,
-        })
-        .where(eq(trainingRuns.id, runId))
-        .run();
-      this.progress.emit(runId, {
+        },
+        eq(this.store.t.trainingRuns.id, runId),
+      );
+      await this.progress.emit(runId, {
         status: 'QUEUED',
         stage: 'QUEUED',
         progress: 0,

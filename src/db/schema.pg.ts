@@ -1,0 +1,209 @@
+/**
+ * The PostgreSQL twin of schema.ts: the same tables, columns and row types (checked by schema-check.ts), so services
+ * written once against the Store read and write either. Timestamps are `timestamptz` read as Date; JSON is `json`
+ * with the same types (not jsonb: the text, so an object's key order, comes back as written, as from SQLite); reals
+ * are double precision, blobs bytea as Buffer, booleans native.
+ *
+ * Tables. JSON columns hold plain values (config snapshots, metrics) typed by src/domain, so no layer casts what it
+ * reads back; enum columns are TypeScript-only (no CHECK constraint: the SQL is the same). Ids are server-made
+ * random strings.
+ */
+import {
+  pgTable,
+  text,
+  integer,
+  doublePrecision,
+  boolean,
+  json,
+  timestamp,
+  customType,
+  index,
+  primaryKey,
+} from 'drizzle-orm/pg-core';
+import { TASKS, type MissionId } from '../domain/data.js';
+import type { StoredDatasetDetails, StoredPreview } from '../domain/dataset-store.js';
+import type { PredictionSummary } from '../domain/prediction.js';
+import {
+  RUN_STAGES,
+  RUN_STATUSES,
+  type FeatureImportanceEntry,
+  type Hyperparameters,
+  type ModelTypeId,
+  type ProgressMetrics,
+  type RunConfig,
+  type RunDetails,
+  type RunMetrics,
+  type RunTimings,
+} from '../domain/run.js';
+import { DATA_SOURCES, type JsonObject, type StepperProgress } from '../domain/session.js';
+
+/** bytea as a Buffer, as SQLite's blob column gives it. */
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({
+  dataType: () => 'bytea',
+});
+
+const createdAt = () => timestamp('created_at', { mode: 'date', withTimezone: true }).notNull();
+
+/** Uploaded CSV datasets. The NASA missions are not rows here: they come from the data folder. */
+export const datasets = pgTable('datasets', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  /** Server-made file name inside UPLOAD_DIR (never a client path). */
+  fileName: text('file_name').notNull(),
+  originalName: text('original_name'),
+  /** NASA mission whose format the upload has, or null for a custom CSV. */
+  mission: text('mission').$type<MissionId>(),
+  labelColumn: text('label_column').notNull(),
+  rowCount: integer('row_count').notNull(),
+  sizeBytes: integer('size_bytes').notNull(),
+  checksum: text('checksum').notNull(),
+  /** What listing needs (row count, columns, classes…), stored at upload so no request parses the CSV; null before 0002. */
+  details: json('details').$type<StoredDatasetDetails>(),
+  /** The first rows (column order + cells), stored at upload so previewRows within them reads no CSV; null before 0002. */
+  preview: json('preview').$type<StoredPreview>(),
+  createdAt: createdAt(),
+});
+
+/**
+ * The bytes of an upload, gzip-compressed, so that every process (a worker on another machine) can read it; the file
+ * in UPLOAD_DIR is a local cache of it (migration 0003).
+ */
+export const datasetFiles = pgTable('dataset_files', {
+  datasetId: text('dataset_id')
+    .primaryKey()
+    .references(() => datasets.id, { onDelete: 'cascade' }),
+  /** gzip of the CSV as uploaded. */
+  bytes: bytea('bytes').notNull(),
+  /** Size of the CSV (uncompressed) and its sha256, as on the datasets row. */
+  sizeBytes: integer('size_bytes').notNull(),
+  checksum: text('checksum').notNull(),
+  createdAt: createdAt(),
+});
+
+export const sessions = pgTable('sessions', {
+  id: text('id').primaryKey(),
+  datasetId: text('dataset_id'),
+  modelType: text('model_type').$type<ModelTypeId>(),
+  hyperparameters: json('hyperparameters').$type<Hyperparameters>().notNull(),
+  features: json('features').$type<string[] | null>(),
+  task: text('task', { enum: TASKS }).notNull(),
+  trainShare: doublePrecision('train_share').notNull(),
+  validationShare: doublePrecision('validation_share').notNull(),
+  testShare: doublePrecision('test_share').notNull(),
+  seed: integer('seed').notNull(),
+  useVettingFeatures: boolean('use_vetting_features').notNull(),
+  // The original web client's stepper (1 data → 2 model → 3 hyperparameters), persisted with the session.
+  currentStep: integer('current_step').notNull().default(1),
+  stepProgress: json('step_progress').$type<StepperProgress>(),
+  /** The data source the user chose; null = the chosen dataset's kind. `user` with no upload yet has no dataset. */
+  dataSource: text('data_source', { enum: DATA_SOURCES }),
+  preprocessingConfig: json('preprocessing_config').$type<JsonObject>(),
+  /** The data the session's results predict; null = the held-out test split of the trained run. */
+  testDatasetId: text('test_dataset_id'),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { mode: 'date', withTimezone: true }).notNull(),
+});
+
+export const trainingRuns = pgTable(
+  'training_runs',
+  {
+    id: text('id').primaryKey(),
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    /** Monotonic per database: FIFO order of the queue and cursor of run paging. */
+    seq: integer('seq').notNull(),
+    status: text('status', { enum: RUN_STATUSES }).notNull(),
+    stage: text('stage', { enum: RUN_STAGES }).notNull(),
+    progress: doublePrecision('progress').notNull(),
+    step: integer('step').notNull(),
+    totalSteps: integer('total_steps').notNull(),
+    message: text('message'),
+    /** Immutable snapshot of the session config that this run trains. */
+    config: json('config').$type<RunConfig>().notNull(),
+    datasetId: text('dataset_id').notNull(),
+    modelType: text('model_type').$type<ModelTypeId>().notNull(),
+    datasetChecksum: text('dataset_checksum'),
+    versions: json('versions').$type<Record<string, string>>(),
+    metrics: json('metrics').$type<RunMetrics>(),
+    featureImportance: json('feature_importance').$type<FeatureImportanceEntry[]>(),
+    timings: json('timings').$type<RunTimings>(),
+    details: json('details').$type<RunDetails>(),
+    error: text('error'),
+    /** 1 for the first try; a queue that retries a run after its worker died counts up (migration 0003). */
+    attempt: integer('attempt').notNull().default(1),
+    createdAt: createdAt(),
+    startedAt: timestamp('started_at', { mode: 'date', withTimezone: true }),
+    finishedAt: timestamp('finished_at', { mode: 'date', withTimezone: true }),
+  },
+  (t) => [
+    index('training_runs_session_idx').on(t.sessionId, t.seq),
+    index('training_runs_status_idx').on(t.status, t.seq),
+  ],
+);
+
+/** Every progress event of a run, so the loss curve can be drawn after the fact. */
+export const progressEvents = pgTable(
+  'progress_events',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => trainingRuns.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    at: timestamp('at', { mode: 'date', withTimezone: true }).notNull(),
+    status: text('status', { enum: RUN_STATUSES }).notNull(),
+    stage: text('stage', { enum: RUN_STAGES }).notNull(),
+    progress: doublePrecision('progress').notNull(),
+    step: integer('step').notNull(),
+    totalSteps: integer('total_steps').notNull(),
+    metrics: json('metrics').$type<ProgressMetrics>(),
+    message: text('message'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.seq] })],
+);
+
+/** The trained artefact of a successful run: preprocessing + model, serialised. */
+export const models = pgTable('models', {
+  runId: text('run_id')
+    .primaryKey()
+    .references(() => trainingRuns.id, { onDelete: 'cascade' }),
+  format: text('format').notNull(),
+  bytes: bytea('bytes').notNull(),
+  sizeBytes: integer('size_bytes').notNull(),
+  createdAt: createdAt(),
+});
+
+export const predictions = pgTable(
+  'predictions',
+  {
+    id: text('id').primaryKey(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => trainingRuns.id, { onDelete: 'cascade' }),
+    datasetId: text('dataset_id'),
+    source: text('source').notNull(),
+    rowCount: integer('row_count').notNull(),
+    classes: json('classes').$type<string[]>().notNull(),
+    idColumns: json('id_columns').$type<string[]>().notNull(),
+    summary: json('summary').$type<PredictionSummary>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('predictions_run_idx').on(t.runId)],
+);
+
+export const predictionRows = pgTable(
+  'prediction_rows',
+  {
+    predictionId: text('prediction_id')
+      .notNull()
+      .references(() => predictions.id, { onDelete: 'cascade' }),
+    rowIndex: integer('row_index').notNull(),
+    ids: json('ids').$type<Record<string, string>>().notNull(),
+    label: text('label').notNull(),
+    confidence: doublePrecision('confidence').notNull(),
+    /** Probabilities in the run's class order. */
+    probabilities: json('probabilities').$type<number[]>().notNull(),
+    warnings: json('warnings').$type<string[]>(),
+  },
+  (t) => [primaryKey({ columns: [t.predictionId, t.rowIndex] })],
+);

@@ -1,0 +1,146 @@
+/**
+ * The Store on SQLite (better-sqlite3 + drizzle). better-sqlite3 is synchronous: each primitive runs at once and
+ * resolves. A transaction is BEGIN … COMMIT on the one connection; while its work awaits, every other caller's
+ * primitive waits for it to end (the gate), so no unrelated write lands inside it or in its rollback.
+ */
+import type Database from 'better-sqlite3';
+import { count, getTableColumns, max, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
+import type * as schema from './schema.js';
+import {
+  sqliteTables,
+  type NewRow,
+  type NumericColumn,
+  type PickQuery,
+  type Query,
+  type Row,
+  type Store,
+  type TableName,
+  type Tables,
+} from './store.js';
+
+export type SqliteDb = BetterSQLite3Database<typeof schema>;
+
+/** Serialises transactions against the other callers of one connection. */
+interface Gate {
+  open: Promise<void> | null;
+}
+
+function columnsOf(table: SQLiteTable, keys: readonly PropertyKey[]): Record<string, SQLiteColumn> {
+  const all: Record<string, SQLiteColumn> = getTableColumns(table);
+  return Object.fromEntries(keys.map((key) => [String(key), all[String(key)]]));
+}
+
+export class SqliteStore implements Store {
+  readonly dialect = 'sqlite';
+  readonly t: Tables = sqliteTables;
+
+  constructor(
+    private readonly db: SqliteDb,
+    private readonly sqlite: Database.Database,
+    private readonly gate: Gate = { open: null },
+    private readonly inTransaction = false,
+  ) {}
+
+  private async ready(): Promise<void> {
+    if (this.inTransaction) return;
+    while (this.gate.open) await this.gate.open;
+  }
+
+  private table(name: TableName): SQLiteTable {
+    return this.t[name];
+  }
+
+  private build(name: TableName, query: Query & { columns?: readonly PropertyKey[] }) {
+    const table = this.table(name);
+    const base = query.columns
+      ? this.db.select(columnsOf(table, query.columns)).from(table)
+      : this.db.select().from(table);
+    let built = base.where(query.where).$dynamic();
+    if (query.orderBy?.length) built = built.orderBy(...query.orderBy);
+    if (query.limit !== undefined) built = built.limit(query.limit);
+    if (query.offset !== undefined) built = built.offset(query.offset);
+    return built;
+  }
+
+  select<N extends TableName, K extends keyof Row<N>>(table: N, query: PickQuery<K>): Promise<Pick<Row<N>, K>[]>;
+  select<N extends TableName>(table: N, query?: Query): Promise<Row<N>[]>;
+  async select<N extends TableName>(table: N, query: Query & { columns?: readonly PropertyKey[] } = {}) {
+    await this.ready();
+    // The rows of `this.t[table]` (or the picked columns of it): typed here by the table's name.
+    return this.build(table, query).all() as Row<N>[];
+  }
+
+  first<N extends TableName, K extends keyof Row<N>>(table: N, query: PickQuery<K>): Promise<Pick<Row<N>, K> | null>;
+  first<N extends TableName>(table: N, query?: Query): Promise<Row<N> | null>;
+  async first<N extends TableName>(table: N, query: Query & { columns?: readonly PropertyKey[] } = {}) {
+    await this.ready();
+    // As in select: the row of `this.t[table]`.
+    return (this.build(table, { ...query, limit: 1 }).get() as Row<N> | undefined) ?? null;
+  }
+
+  async insert<N extends TableName>(
+    table: N,
+    values: NewRow<N> | readonly NewRow<N>[],
+    options: { onConflictDoNothing?: boolean } = {},
+  ): Promise<number> {
+    await this.ready();
+    const rows = Array.isArray(values) ? values : [values];
+    if (rows.length === 0) return 0;
+    const statement = this.db.insert(this.table(table)).values(rows);
+    const result = options.onConflictDoNothing ? statement.onConflictDoNothing().run() : statement.run();
+    return result.changes;
+  }
+
+  async update<N extends TableName>(table: N, set: Partial<NewRow<N>>, where: SQL | undefined): Promise<number> {
+    await this.ready();
+    return this.db.update(this.table(table)).set(set).where(where).run().changes;
+  }
+
+  async delete(table: TableName, where: SQL | undefined): Promise<number> {
+    await this.ready();
+    return this.db.delete(this.table(table)).where(where).run().changes;
+  }
+
+  async count(table: TableName, where?: SQL): Promise<number> {
+    await this.ready();
+    return this.db.select({ value: count() }).from(this.table(table)).where(where).get()?.value ?? 0;
+  }
+
+  async max<N extends TableName>(table: N, column: NumericColumn<N>, where?: SQL): Promise<number | null> {
+    await this.ready();
+    const target = columnsOf(this.table(table), [column])[String(column)];
+    const row = this.db
+      .select({ value: max(target) })
+      .from(this.table(table))
+      .where(where)
+      .get();
+    return typeof row?.value === 'number' ? row.value : null;
+  }
+
+  async transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return work(this);
+    await this.ready();
+    let release = () => {
+      // set below
+    };
+    this.gate.open = new Promise<void>((resolve) => (release = resolve));
+    try {
+      this.sqlite.exec('BEGIN');
+      const result = await work(new SqliteStore(this.db, this.sqlite, this.gate, true));
+      this.sqlite.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.sqlite.inTransaction) this.sqlite.exec('ROLLBACK');
+      throw error;
+    } finally {
+      this.gate.open = null;
+      release();
+    }
+  }
+
+  jsonArrayElement(column: AnyColumn, index: number): SQL<number> {
+    return sql<number>`json_extract(${column}, ${`$[${index}]`})`;
+  }
+}
