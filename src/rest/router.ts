@@ -22,6 +22,7 @@ import * as training from './routes/training.js';
 import * as predictions from './routes/predictions.js';
 import * as catalog from './routes/catalog.js';
 import * as uploads from './routes/uploads.js';
+import { getReady } from './routes/ready.js';
 import * as custom from './routes/custom.js';
 import { z } from 'zod';
 import { ROUTE_SPECS, routeSpec } from './spec/index.js';
@@ -81,6 +82,7 @@ const ROUTES: Route[] = [
   route('/api/models', { GET: catalog.getModels }),
   route('/api/hyperparameters/<model_type>', { GET: catalog.getHyperparameters }),
   route('/api/health', { GET: catalog.getHealth }),
+  route('/api/ready', { GET: getReady }),
   route('/api/frontend-status', { GET: catalog.getFrontendStatus }),
   route('/api/upload', { POST: uploads.postUpload }),
   route('/api/upload-csv', { POST: uploads.postUploadCsv }),

@@ -1,10 +1,32 @@
 import { builder } from './builder.js';
-import type { HealthReport } from '../services/health.js';
+import type { DependencyStatus, HealthReport } from '../services/health.js';
+
+const DependencyHealth = builder.objectRef<DependencyStatus>('DependencyHealth').implement({
+  description: 'One dependency of this server: the database, Redis (REDIS_URL) or the training queue.',
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'database, redis or queue.' }),
+    ok: t.exposeBoolean('ok'),
+    detail: t.exposeString('detail', {
+      nullable: true,
+      description: 'Why it is down; for the queue, its kind (in-process or bullmq).',
+    }),
+    latencyMs: t.exposeInt('latencyMs', { nullable: true }),
+  }),
+});
 
 const Health = builder.objectRef<HealthReport>('Health').implement({
-  description: 'Liveness and the state of the training queue.',
+  description: 'Liveness, readiness (every dependency answers) and the state of the training queue.',
   fields: (t) => ({
-    status: t.exposeString('status'),
+    status: t.exposeString('status', { description: 'ok, or degraded while a dependency is down.' }),
+    ready: t.exposeBoolean('ready', {
+      description: 'Every dependency answers (GET /api/ready answers 503 otherwise).',
+    }),
+    dependencies: t.field({ type: [DependencyHealth], resolve: (report) => report.dependencies }),
+    queue: t.exposeString('queue', { description: 'in-process, or bullmq (REDIS_URL: shared by every instance).' }),
+    workers: t.exposeInt('workers', {
+      nullable: true,
+      description: 'Processes with training workers the shared queue sees; null with the in-process queue.',
+    }),
     version: t.exposeString('version'),
     uptimeSeconds: t.exposeInt('uptimeSeconds'),
     tfBackend: t.exposeString('tfBackend', {

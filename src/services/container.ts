@@ -13,6 +13,20 @@ import { createTraining, type ProgressStream, type RunQueries, type TrainingComm
 import { PredictionService } from './predictions.js';
 import { createInMemoryProgressBus, type ProgressBus } from './progress-bus.js';
 import { createWorkerPool } from './worker-pool.js';
+import { connectCluster, type Cluster } from './cluster.js';
+import type { BullMqJobQueue } from './job-queue-bullmq.js';
+import type { HealthProbes } from './health.js';
+
+/** With the Redis bus, a subscriber that hears nothing this long reads the stored events (a Redis outage). */
+const QUIET_POLL_MS = 3000;
+
+function sharedProbes(cluster: Cluster, queue: BullMqJobQueue): HealthProbes {
+  return {
+    redis: () => cluster.redis(),
+    workers: async () => (await queue.workerInfo()).workers,
+    queue: 'bullmq',
+  };
+}
 
 export interface Services {
   health: HealthService;
@@ -38,10 +52,13 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
     },
   });
   const { store } = handle;
+  // REDIS_URL: the progress bus and the training queue are shared through Redis (README "Scaling out").
+  const cluster = config.redisUrl === null ? null : await connectCluster(config, config.redisUrl, logger);
+  const shared: { queue: BullMqJobQueue | null } = { queue: null };
   const datasets = new DatasetService(store, config, logger);
   const sessions = new SessionService(store, datasets);
   const models = new ModelStore(store, { cacheBytes: config.modelCacheBytes });
-  const progressBus = createInMemoryProgressBus();
+  const progressBus: ProgressBus = cluster?.bus ?? createInMemoryProgressBus();
   // No thread waits at start (one costs ~18 MB idle; the first run after an idle spell waits ~0.5–1 s for it), and
   // threads that ran a task end after workerIdleMs idle: they hold what the task loaded (see worker-pool.ts).
   const trainingPool = createWorkerPool(config.trainingConcurrency, { recycleAfterIdleMs: config.workerIdleMs });
@@ -55,15 +72,50 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
     bus: progressBus,
     pool: trainingPool,
     logger,
-    concurrency: config.trainingConcurrency,
+    // EMBEDDED_WORKERS=0: this process only serves and enqueues; worker processes train.
+    concurrency: config.embeddedWorkers ? config.trainingConcurrency : 0,
     threads: config.trainingThreads,
+    createQueue: cluster
+      ? (concurrency, execute, hooks) =>
+          (shared.queue = cluster.createQueue(concurrency, execute, (runId, attempt, attempts) =>
+            hooks.onRetry(runId, attempt, attempts),
+          ))
+      : undefined,
+    quietPollMs: cluster ? QUIET_POLL_MS : undefined,
   });
+  await shared.queue?.ready();
   sessions.onDelete((sessionId) => training.commands.releaseSession(sessionId));
   const predictions = new PredictionService(store, config, training.runs, models, datasets, inferencePool);
-  const health = new HealthService(() => training.queue.counts(), tfBackendName);
+  const health = new HealthService(() => training.queue.counts(), tfBackendName, {
+    database: () => handle.ping(),
+    ...(cluster && shared.queue ? sharedProbes(cluster, shared.queue) : {}),
+  });
 
   const recovered = await training.commands.recover();
   if (recovered.failed || recovered.requeued) logger.info('training queue recovered', recovered);
+  // With a shared queue, runs can be left behind while this process runs (a Redis that lost its data, a run whose
+  // workers were all lost): checked again every QUEUE_RECONCILE_SECONDS (idempotent, see recover()).
+  let reconciling = false;
+  const reconcile = cluster
+    ? setInterval(() => {
+        if (reconciling) return;
+        reconciling = true;
+        training.commands
+          .recover()
+          .then(
+            (found) => {
+              if (found.failed) logger.warn('training runs lost by the shared queue failed', found);
+            },
+            (error: unknown) => {
+              logger.warn('could not check runs against the shared queue', { err: error });
+            },
+          )
+          .finally(() => {
+            reconciling = false;
+          });
+      }, config.queueReconcileMs)
+    : null;
+  reconcile?.unref();
   // Nothing heavy is loaded at start (issue 9: idle RSS ≤ 150 MB). The NASA tables are parsed on first use (all
   // three held ~75 MB on the event loop's heap); TensorFlow.js loads with the first neural network (~75 MB more),
   // and `health` names the backend it will use without loading it.
@@ -79,8 +131,10 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
     models,
     progressBus,
     close: async () => {
+      if (reconcile) clearInterval(reconcile);
       await training.close();
       await Promise.allSettled([trainingPool.destroy(), inferencePool.destroy()]);
+      await cluster?.close();
       await handle.close();
     },
   };

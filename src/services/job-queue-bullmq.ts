@@ -14,7 +14,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { JOB_HANDED_BACK, JOB_LOCK_LOST } from './job-abort.js';
-import type { JobExecutor } from './job-queue.js';
+import type { JobExecutor, JobQueue } from './job-queue.js';
 
 export { JOB_HANDED_BACK, JOB_LOCK_LOST };
 
@@ -52,19 +52,7 @@ const KEEP_FAILED_SECONDS = 7 * 24 * 3600;
 
 const QUEUED_STATES = new Set(['waiting', 'prioritized', 'delayed', 'paused', 'waiting-children']);
 
-/** The async queue interface (src/services/job-queue.ts's JobQueue once its methods are async). */
-export interface AsyncJobQueue {
-  enqueue(runId: string): Promise<void>;
-  remove(runId: string): Promise<boolean>;
-  abort(runId: string): Promise<boolean>;
-  position(runId: string): Promise<number | null>;
-  isRunning(runId: string): Promise<boolean>;
-  counts(): Promise<{ queued: number; running: number }>;
-  close(): Promise<void>;
-  failedReason(runId: string): Promise<string | null>;
-}
-
-export class BullMqJobQueue implements AsyncJobQueue {
+export class BullMqJobQueue implements JobQueue {
   private readonly connection: Redis;
   private readonly queue: Queue;
   private readonly worker: Worker | null;

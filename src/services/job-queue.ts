@@ -15,6 +15,11 @@ export interface JobQueue {
   counts(): Promise<{ queued: number; running: number }>;
   /** Stops taking jobs, aborts running ones and waits for them to settle. */
   close(): Promise<void>;
+  /**
+   * A shared queue (BullMQ): why the run's job failed (its workers were lost more often than the attempts allow),
+   * or null. Recovery fails a RUNNING run whose job is neither running nor queued with it.
+   */
+  failedReason?(runId: string): Promise<string | null>;
 }
 
 export class InMemoryJobQueue implements JobQueue {

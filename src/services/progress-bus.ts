@@ -19,6 +19,11 @@ export interface ProgressBus {
    * (step) events while it is above zero, so a slow fan-out never builds a queue. A remote bus may return 0.
    */
   backlog(runId: string): number;
+  /**
+   * A remote bus: resolves once the subscriptions made so far receive what is published from now on (the subscriber
+   * reads its snapshot after it). The in-process bus has none: subscribe() attaches at once.
+   */
+  attached?(): Promise<void>;
 }
 
 // eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- createPubSub needs an index-signature-compatible type

@@ -6,6 +6,7 @@
 import { FINAL_SPECS } from './final.js';
 import { ORIGINAL_SPECS } from './original.js';
 import type { RouteSpec } from './types.js';
+import { z } from 'zod';
 
 export type { Envelope, Method, ResponseSpec, RouteSpec } from './types.js';
 export { ERROR_SCHEMA, FLAG_ERROR_SCHEMA } from './schemas.js';
@@ -13,6 +14,27 @@ export { ERROR_SCHEMA, FLAG_ERROR_SCHEMA } from './schemas.js';
 export const ROUTE_SPECS: RouteSpec[] = [
   ...ORIGINAL_SPECS,
   ...FINAL_SPECS,
+  {
+    method: 'GET',
+    path: '/api/ready',
+    tag: 'Service',
+    summary: 'Readiness: 200 while the database, Redis (REDIS_URL) and the training queue answer, else 503',
+    envelope: 'original',
+    responses: {
+      200: {
+        description: 'Ready.',
+        schema: z.looseObject({ status: z.literal('ready'), data: z.looseObject({ ready: z.literal(true) }) }),
+      },
+      503: {
+        description: 'A dependency does not answer; `data.failing` names it.',
+        schema: z.looseObject({
+          status: z.literal('not ready'),
+          error: z.string(),
+          data: z.looseObject({ ready: z.literal(false), failing: z.array(z.string()) }),
+        }),
+      },
+    },
+  },
   {
     method: 'GET',
     path: '/openapi.json',

@@ -3,6 +3,7 @@
  * recover what the last process left. Each command checks its rule and then writes through the progress recorder and
  * the queue.
  */
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Store } from '../../db/store.js';
 import { badInput, conflict } from '../../domain/errors.js';
 import {
@@ -25,6 +26,9 @@ import type { RunQueries, TrainingRunRecord } from './queries.js';
 
 export const RESTART_MESSAGE = 'Interrupted by a server restart; start the training again.';
 const QUEUED_MESSAGE = 'Waiting in the training queue';
+/** A RUNNING run whose job is gone from the shared queue (its Redis lost its data): nobody will finish it. */
+export const LOST_MESSAGE =
+  'Training failed: the run was lost from the shared training queue (Redis lost its data while it ran). Start the training again.';
 
 export class TrainingCommands {
   constructor(
@@ -111,6 +115,9 @@ export class TrainingCommands {
       totalSteps: 0,
       message: QUEUED_MESSAGE,
     });
+    // Whoever trains it (a worker process, with a shared queue) numbers its next events from the stored ones: this
+    // process keeps no count of its own that a later event (a cancel) would repeat.
+    this.progress.forget(id);
     await this.queue.enqueue(id);
     return this.runs.require(id);
   }
@@ -138,13 +145,47 @@ export class TrainingCommands {
     this.models.forget(runs.map((run) => run.id));
   }
 
-  /** Start-up: runs left RUNNING by a crash failed; runs left QUEUED go back in the queue, oldest first. */
+  /**
+   * A shared queue's worker lost the run (it died mid-run) and another starts it again from the beginning: the run
+   * goes back to QUEUED with its attempt counted, and subscribers are told. A run that ended meanwhile (cancelled)
+   * is left as it is.
+   */
+  async retryAfterLostWorker(runId: string, attempt: number, attempts: number): Promise<void> {
+    const message = `Worker lost; retrying, attempt ${attempt} of ${attempts}`;
+    const runs = this.store.t.trainingRuns;
+    const changed = await this.store.update(
+      'trainingRuns',
+      { status: 'QUEUED', stage: 'QUEUED', progress: 0, step: 0, totalSteps: 0, startedAt: null, message, attempt },
+      and(eq(runs.id, runId), inArray(runs.status, ['QUEUED', 'RUNNING'])),
+    );
+    if (changed === 0) return;
+    await this.progress.emit(runId, {
+      status: 'QUEUED',
+      stage: 'QUEUED',
+      progress: 0,
+      step: 0,
+      totalSteps: 0,
+      message,
+    });
+  }
+
+  /**
+   * Start-up (and, with a shared queue, every QUEUE_RECONCILE_SECONDS): runs left RUNNING that no worker holds and
+   * the queue does not hold either are failed with the reason; runs left QUEUED are queued (again: queueing is
+   * idempotent), oldest first. With the in-process queue nothing runs yet at start-up, so every RUNNING run is a
+   * crash's leftover; with BullMQ a run another live worker trains, or one waiting for its retry, is left alone.
+   */
   async recover(): Promise<{ failed: number; requeued: number }> {
-    const running = await this.runs.idsWithStatus('RUNNING');
-    for (const id of running)
-      await this.progress.finish(id, 'FAILED', { message: RESTART_MESSAGE, error: RESTART_MESSAGE });
+    let failed = 0;
+    for (const id of await this.runs.idsWithStatus('RUNNING')) {
+      if ((await this.queue.isRunning(id)) || (await this.queue.position(id)) !== null) continue;
+      const reason = this.queue.failedReason ? await this.queue.failedReason(id) : undefined;
+      const message = reason ?? (reason === null ? LOST_MESSAGE : RESTART_MESSAGE);
+      await this.progress.finish(id, 'FAILED', { message, error: message });
+      failed++;
+    }
     const queued = await this.runs.idsWithStatus('QUEUED');
     for (const id of queued) await this.queue.enqueue(id);
-    return { failed: running.length, requeued: queued.length };
+    return { failed, requeued: queued.length };
   }
 }

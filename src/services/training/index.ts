@@ -36,7 +36,15 @@ export interface TrainingDeps {
   /** Threads a run's model may use. */
   threads: number;
   /** Another queue (e.g. Redis-backed) given the runner's executor; default the in-memory FIFO. */
-  createQueue?: (concurrency: number, execute: JobExecutor) => JobQueue;
+  createQueue?: (concurrency: number, execute: JobExecutor, hooks: QueueHooks) => JobQueue;
+  /** A remote bus: subscribers that hear nothing this long read the stored events (ProgressStream). */
+  quietPollMs?: number;
+}
+
+/** What a shared queue calls back into training. */
+export interface QueueHooks {
+  /** A run starts again after its worker was lost (attempt ≥ 2 of `attempts`). */
+  onRetry(runId: string, attempt: number, attempts: number): Promise<void>;
 }
 
 export interface Training {
@@ -55,12 +63,23 @@ export function createTraining(deps: TrainingDeps): Training {
     threads: deps.threads,
   });
   const createQueue = deps.createQueue ?? ((concurrency, execute) => new InMemoryJobQueue(concurrency, execute));
-  const queue = createQueue(deps.concurrency, runner.execute);
-  const commands = new TrainingCommands(deps.store, runs, recorder, queue, deps.sessions, deps.datasets, deps.models);
+  const queue: JobQueue = createQueue(deps.concurrency, runner.execute, {
+    // Called by the queue's worker, after `commands` exists.
+    onRetry: (runId, attempt, attempts) => commands.retryAfterLostWorker(runId, attempt, attempts),
+  });
+  const commands: TrainingCommands = new TrainingCommands(
+    deps.store,
+    runs,
+    recorder,
+    queue,
+    deps.sessions,
+    deps.datasets,
+    deps.models,
+  );
   return {
     runs,
     commands,
-    progress: new ProgressStream(runs, deps.bus, queue),
+    progress: new ProgressStream(runs, deps.bus, queue, { quietPollMs: deps.quietPollMs }),
     queue,
     close: async () => {
       runner.prepareShutdown();

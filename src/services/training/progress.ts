@@ -407,8 +407,7 @@ export class ProgressRecorder {
     ownChain.pending += 1;
     const published = ownChain.tail.then(async (lastSeq) => {
       const seq = (Number.isNaN(lastSeq) ? await this.runs.lastEventSeq(runId) : lastSeq) + 1;
-      await this.persistAndPublish(runId, seq, event, at);
-      return seq;
+      return this.persistAndPublish(runId, seq, event, at);
     });
     ownChain.tail = published.catch((error: unknown) => {
       this.logger.warn('progress event not numbered', { runId, err: error });
@@ -421,7 +420,9 @@ export class ProgressRecorder {
     });
   }
 
-  private async persistAndPublish(runId: string, seq: number, event: ProgressUpdate, at: Date): Promise<void> {
+  /** Stores and publishes the event; returns the seq it got. */
+  private async persistAndPublish(runId: string, wanted: number, event: ProgressUpdate, at: Date): Promise<number> {
+    let seq = wanted;
     const published: TrainingProgressEvent = {
       runId,
       seq,
@@ -440,20 +441,32 @@ export class ProgressRecorder {
     // ETA and queue position are live-only: they are stale the moment they are read back.
     const { etaSeconds: _eta, queuePosition: _position, ...stored } = published;
     const { stage, progress, step, totalSteps, message } = published;
-    try {
-      await this.store.transaction(async (tx) => {
-        await tx.insert('progressEvents', stored);
-        await tx.update(
-          'trainingRuns',
-          { stage, progress, step, totalSteps, message },
-          eq(tx.t.trainingRuns.id, runId),
-        );
-      });
-    } catch (error) {
-      // Called from timers and worker messages: a storage error here (an outside write lock, a full disk) must not
-      // escape and end the process. Live subscribers still get the event; the stored history misses it.
-      this.logger.warn('progress event not stored', { runId, seq, err: error });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.store.transaction(async (tx) => {
+          await tx.insert('progressEvents', { ...stored, seq });
+          await tx.update(
+            'trainingRuns',
+            { stage, progress, step, totalSteps, message },
+            eq(tx.t.trainingRuns.id, runId),
+          );
+        });
+        break;
+      } catch (error) {
+        // Another process wrote this seq meanwhile (an API instance cancelling a run a worker trains): the next
+        // free one, so subscribers that skip what they have seen still get this event.
+        const taken = attempt < 3 ? await this.runs.lastEventSeq(runId).catch(() => 0) : 0;
+        if (taken >= seq) {
+          seq = taken + 1;
+          continue;
+        }
+        // Called from timers and worker messages: a storage error here (an outside write lock, a full disk) must
+        // not escape and end the process. Live subscribers still get the event; the stored history misses it.
+        this.logger.warn('progress event not stored', { runId, seq, err: error });
+        break;
+      }
     }
-    this.bus.publish(published);
+    this.bus.publish({ ...published, seq });
+    return seq;
   }
 }

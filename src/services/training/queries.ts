@@ -2,7 +2,7 @@
  * Reads of training runs and their stored progress events: the one place that queries `training_runs` and
  * `progress_events` (the training commands and progress write them).
  */
-import { and, asc, desc, eq, inArray, lt } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt } from 'drizzle-orm';
 import type { ProgressEventRow, TrainingRunRow } from '../../db/schema.js';
 import type { Store } from '../../db/store.js';
 import { badInput, notFound } from '../../domain/errors.js';
@@ -122,6 +122,24 @@ export class RunQueries {
     const rows = await this.store.select('progressEvents', {
       where: eq(events.runId, runId),
       orderBy: [asc(events.seq)],
+    });
+    return rows.map((row) => ({ ...row, metrics: row.metrics ?? null, etaSeconds: null, queuePosition: null }));
+  }
+
+  /**
+   * Stored progress events of a run with seq above `after` (and below `before` when given), in order, at most
+   * 1,000: what a live subscriber missed (ProgressStream fills gaps with them).
+   */
+  async eventsAfter(runId: string, after: number, before?: number): Promise<TrainingProgressEvent[]> {
+    const events = this.eventsTable;
+    const rows = await this.store.select('progressEvents', {
+      where: and(
+        eq(events.runId, runId),
+        gt(events.seq, after),
+        before === undefined ? undefined : lt(events.seq, before),
+      ),
+      orderBy: [asc(events.seq)],
+      limit: 1000,
     });
     return rows.map((row) => ({ ...row, metrics: row.metrics ?? null, etaSeconds: null, queuePosition: null }));
   }

@@ -13,6 +13,7 @@ import type { Logger } from '../../logger.js';
 import type { TrainOutput, TrainTask, WorkerMessage } from '../../ml/worker.js';
 import { APP_VERSION, packageVersion } from '../../version.js';
 import type { DatasetService } from '../datasets.js';
+import { JOB_HANDED_BACK, JOB_LOCK_LOST } from '../job-abort.js';
 import type { ModelStore } from '../models.js';
 import { FINISH_ATTEMPTS, FINISH_RETRY_MS, STAGE_START, type ProgressRecorder } from './progress.js';
 import type { RunQueries } from './queries.js';
@@ -164,7 +165,9 @@ export class TrainingRunner {
       });
     } catch (error) {
       if (signal.aborted) {
-        if (this.stopping) await this.requeueAfterStop(runId);
+        // Another worker has the job now (this one lost its lock): leave the run to it, write nothing.
+        if (signal.reason === JOB_LOCK_LOST) return;
+        if (this.stopping || signal.reason === JOB_HANDED_BACK) await this.requeueAfterStop(runId);
         else await this.progress.finish(runId, 'CANCELLED', { message: 'Cancelled by the user' });
         return;
       }
