@@ -4,6 +4,7 @@
  * then published on the bus; a run's end stored (retried while storage fails) and announced.
  */
 import { and, eq, notInArray } from 'drizzle-orm';
+import { isDatabaseBusy, isStorageFull } from '../../db/errors.js';
 import type { Store } from '../../db/store.js';
 import type {
   FeatureImportanceEntry,
@@ -455,7 +456,11 @@ export class ProgressRecorder {
       } catch (error) {
         // Another process wrote this seq meanwhile (an API instance cancelling a run a worker trains): the next
         // free one, so subscribers that skip what they have seen still get this event.
-        const taken = attempt < 3 ? await this.runs.lastEventSeq(runId).catch(() => 0) : 0;
+        // (Not while the database is busy or full: the event then waits for no read, it streams and moves on.)
+        const taken =
+          attempt < 3 && !isDatabaseBusy(error) && !isStorageFull(error)
+            ? await this.runs.lastEventSeq(runId).catch(() => 0)
+            : 0;
         if (taken >= seq) {
           seq = taken + 1;
           continue;
