@@ -177,18 +177,25 @@ try {
   const worker1 = await startWorker('worker-1', env);
   started.push(worker1);
   const oneWorker = await throughput(apiA);
+  process.stdout.write(`  ${RUNS} runs, 1 worker: ${oneWorker.toFixed(1)} s\n`);
   const worker2 = await startWorker('worker-2', env);
   started.push(worker2);
   const twoWorkers = await throughput(apiA);
+  process.stdout.write(`  ${RUNS} runs, 2 workers: ${twoWorkers.toFixed(1)} s\n`);
 
   // 3. Queue overhead (BullMQ), one worker idle and waiting.
   await worker2.stop();
   started.splice(started.indexOf(worker2), 1);
   const bullOverhead = await overhead(apiA);
+  process.stdout.write(`  BullMQ queue overhead p50 ${ms(quantile(bullOverhead, 0.5))}\n`);
 
   // 2. Live lag through Redis, subscribers over both APIs.
   const redisLag = new Map<number, Awaited<ReturnType<typeof liveLag>>>();
-  for (const count of SUBSCRIBERS) redisLag.set(count, await liveLag([apiA, apiB], count));
+  for (const count of SUBSCRIBERS) {
+    const lag = await liveLag([apiA, apiB], count);
+    redisLag.set(count, lag);
+    process.stdout.write(`  Redis lag, ${count} subscriber(s): p50 ${ms(lag.median)}, p99 ${ms(lag.p99)}\n`);
+  }
 
   for (const proc of started.splice(0)) await proc.stop();
 
