@@ -118,8 +118,11 @@ describe('datasets: stored summaries, bounded reads, list-aware cost limit', () 
       ];
       const query = `{ ${three.map((id, i) => `d${String(i)}: dataset(id: "${id}") { previewRows(offset: 120, limit: 5) }`).join(' ')} }`;
       const result = await fresh.gql<Record<string, { previewRows: unknown[] } | null>>(query);
-      expect(result.data?.d0?.previewRows).toHaveLength(5);
-      expect(result.data?.d1?.previewRows).toHaveLength(5);
+      // Two of the three (which two depends on which read of the database answers first: PostgreSQL's interleave).
+      const answered = ['d0', 'd1', 'd2'].map((key) => result.data?.[key]?.previewRows.length ?? null);
+      expect(answered.filter((n) => n === 5)).toHaveLength(2);
+      expect(answered.filter((n) => n === null)).toHaveLength(1);
+      expect(result.errors).toHaveLength(1);
       expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       expect(result.errors?.[0]?.message).toMatch(/at most 2 uploaded datasets/);
       // Each on its own is fine.
