@@ -34,6 +34,8 @@ export interface AppConfig {
   trainingConcurrency: number;
   /** Threads a training run may use inside its worker (random forest trees in parallel). */
   trainingThreads: number;
+  /** A run still training after this long is stopped and fails saying so (MAX_TRAINING_SECONDS). */
+  maxTrainingMs: number;
   /** Byte budget of each loaded-model cache (event loop, inference worker): MODEL_CACHE_MB. */
   modelCacheBytes: number;
   /** Worker threads that ran a task end after this long idle, returning their memory: WORKER_IDLE_SECONDS. */
@@ -202,6 +204,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
       64,
     ),
     trainingThreads: readInt(env, 'TRAINING_THREADS', Math.max(1, Math.min(4, os.availableParallelism())), 1, 64),
+    // 30 minutes: far above any default run (a 200,000-row forest takes ~1 minute), short enough that one
+    // oversized network cannot hold a training slot for an afternoon.
+    maxTrainingMs: readInt(env, 'MAX_TRAINING_SECONDS', 1800, 1, 7 * 86400) * 1000,
     modelCacheBytes: readInt(env, 'MODEL_CACHE_MB', DEFAULT_CACHE_BYTES / (1024 * 1024), 0, 65536) * 1024 * 1024,
     workerIdleMs: readInt(env, 'WORKER_IDLE_SECONDS', 10, 1, 86400) * 1000,
     ...scaleOut(env),

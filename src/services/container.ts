@@ -75,6 +75,7 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
     // EMBEDDED_WORKERS=0: this process only serves and enqueues; worker processes train.
     concurrency: config.embeddedWorkers ? config.trainingConcurrency : 0,
     threads: config.trainingThreads,
+    maxTrainingMs: config.maxTrainingMs,
     createQueue: cluster
       ? (concurrency, execute, hooks) =>
           (shared.queue = cluster.createQueue(concurrency, execute, (runId, attempt, attempts) =>

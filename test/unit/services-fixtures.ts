@@ -120,6 +120,7 @@ export function createServicesUnderTest(
       logger,
       concurrency: 1,
       threads: 1,
+      maxTrainingMs: config.maxTrainingMs,
       ...(manual && {
         createQueue: (_concurrency: number, execute: JobExecutor) => (made = new ManualQueue(execute)),
       }),

@@ -53,6 +53,7 @@ describe('training heartbeat', () => {
     logger,
     concurrency: 1,
     threads: 1,
+    maxTrainingMs: 60_000,
   });
   afterAll(async () => {
     await training.close();

@@ -35,6 +35,8 @@ export interface TrainingDeps {
   concurrency: number;
   /** Threads a run's model may use. */
   threads: number;
+  /** A run's training task is stopped after this long (MAX_TRAINING_SECONDS). */
+  maxTrainingMs: number;
   /** Another queue (e.g. Redis-backed) given the runner's executor; default the in-memory FIFO. */
   createQueue?: (concurrency: number, execute: JobExecutor, hooks: QueueHooks) => JobQueue;
   /** A remote bus: subscribers that hear nothing this long read the stored events (ProgressStream). */
@@ -61,6 +63,7 @@ export function createTraining(deps: TrainingDeps): Training {
   const recorder = new ProgressRecorder(deps.store, runs, deps.bus, deps.logger);
   const runner = new TrainingRunner(deps.store, runs, recorder, deps.datasets, deps.models, deps.pool, deps.logger, {
     threads: deps.threads,
+    maxTrainingMs: deps.maxTrainingMs,
   });
   const createQueue = deps.createQueue ?? ((concurrency, execute) => new InMemoryJobQueue(concurrency, execute));
   const queue: JobQueue = createQueue(deps.concurrency, runner.execute, {

@@ -27,6 +27,20 @@ const PORT_DRAIN_MS = 1000;
 export interface TrainingRunnerOptions {
   /** Threads a run's model may use (random forest trees in parallel). */
   threads: number;
+  /** A run's worker task is stopped after this long (MAX_TRAINING_SECONDS). */
+  maxTrainingMs: number;
+}
+
+/** The abort reason of a run whose time budget ran out. */
+const TIME_BUDGET_SPENT = 'time-budget-spent';
+
+function timeBudgetMessage(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  return (
+    `Stopped after ${seconds.toLocaleString('en-US')} s: training may take at most MAX_TRAINING_SECONDS = ` +
+    `${seconds.toLocaleString('en-US')} s. Choose fewer epochs, trees or rounds, a smaller network or fewer rows, or ` +
+    `ask the operator to raise the limit.`
+  );
 }
 
 /**
@@ -98,6 +112,11 @@ export class TrainingRunner {
     });
     this.progress.startHeartbeat(runId);
     const channel = new MessageChannel();
+    // The time budget counts from here: loading, training, evaluating and explaining all run in the worker task.
+    const budget = new AbortController();
+    const budgetTimer = setTimeout(() => {
+      budget.abort(TIME_BUDGET_SPENT);
+    }, this.options.maxTrainingMs);
     try {
       const checksum = await this.datasets.checksum(run.datasetId);
       const location = await this.datasets.location(run.datasetId);
@@ -121,7 +140,10 @@ export class TrainingRunner {
         threads: this.options.threads,
         port: channel.port2,
       };
-      const output = (await this.pool.run(task, { transferList: [channel.port2], signal })) as TrainOutput;
+      const output = (await this.pool.run(task, {
+        transferList: [channel.port2],
+        signal: AbortSignal.any([signal, budget.signal]),
+      })) as TrainOutput;
       let drainTimer: NodeJS.Timeout | undefined;
       await Promise.race([portClosed, new Promise((resolve) => (drainTimer = setTimeout(resolve, PORT_DRAIN_MS)))]);
       clearTimeout(drainTimer);
@@ -164,6 +186,11 @@ export class TrainingRunner {
         },
       });
     } catch (error) {
+      if (budget.signal.aborted && !signal.aborted) {
+        const message = timeBudgetMessage(this.options.maxTrainingMs);
+        await this.progress.finish(runId, 'FAILED', { message, error: message });
+        return;
+      }
       if (signal.aborted) {
         // Another worker has the job now (this one lost its lock): leave the run to it, write nothing.
         if (signal.reason === JOB_LOCK_LOST) return;
@@ -176,6 +203,7 @@ export class TrainingRunner {
       if (!(coded instanceof AppError)) this.logger.error('training failed', { runId, err: error });
       await this.progress.finish(runId, 'FAILED', { message, error: message });
     } finally {
+      clearTimeout(budgetTimer);
       channel.port1.close();
       this.progress.forget(runId);
     }
