@@ -3,6 +3,7 @@
  */
 import { loadConfig, ConfigError } from './config.js';
 import { buildApp } from './http/server.js';
+import { stopOnSignals } from './shutdown.js';
 import { createLogger } from './logger.js';
 import { listenErrorMessage, startupSummary } from './startup.js';
 
@@ -23,25 +24,7 @@ async function main(): Promise<void> {
   }
   const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   process.stdout.write(`${(await startupSummary(config, app.services, `http://${shown}:${port}`)).join('\n')}\n`);
-  let signalled = false;
-  const shutdown = (signal: string) => {
-    if (signalled) process.exit(1);
-    signalled = true;
-    logger.info('shutting down', { signal });
-    app.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error('shutdown failed', { err: error });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => {
-    shutdown('SIGINT');
-  });
-  process.on('SIGTERM', () => {
-    shutdown('SIGTERM');
-  });
+  stopOnSignals(() => app.stop(), logger);
 }
 
 main().catch((error: unknown) => {

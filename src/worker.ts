@@ -5,6 +5,7 @@
  * WORKER_STOP_GRACE_SECONDS to finish, then go back to the queue for another worker.
  */
 import { ConfigError, loadConfig } from './config.js';
+import { stopOnSignals } from './shutdown.js';
 import { createLogger } from './logger.js';
 import { createServices } from './services/container.js';
 
@@ -22,25 +23,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `Training worker ready: ${config.trainingConcurrency} run(s) at once, queue ${config.redisPrefix}training (pid ${process.pid})\n`,
   );
-  let signalled = false;
-  const shutdown = (signal: string) => {
-    if (signalled) process.exit(1);
-    signalled = true;
-    logger.info('worker shutting down', { signal });
-    services.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error('worker shutdown failed', { err: error });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => {
-    shutdown('SIGINT');
-  });
-  process.on('SIGTERM', () => {
-    shutdown('SIGTERM');
-  });
+  stopOnSignals(() => services.close(), logger);
 }
 
 main().catch((error: unknown) => {
