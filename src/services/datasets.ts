@@ -15,25 +15,24 @@ import type { Store } from '../db/store.js';
 import type { AppConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ClassCount } from '../domain/data.js';
-import type { StoredColumn, StoredPreview } from '../domain/dataset-store.js';
+import type { StoredColumn } from '../domain/dataset-store.js';
 import { badInput, notFound, uploadTooLarge } from '../domain/errors.js';
 import {
   MISSIONS,
   MISSION_IDS,
   isMissionId,
-  profileColumns,
   selectFeatures,
   loadDataLocation,
   resolveNasaTable,
   readNasaTable,
   nasaTableMissingMessage,
-  type ColumnProfile,
   type DataLocation,
   type LabeledTable,
   type MissionId,
   type NasaTableSource,
 } from '../ml/data/index.js';
 import { newId } from './ids.js';
+import { PREVIEW_ROWS, summarizeLabeledTable } from '../ml/data/upload-summary.js';
 import { summarizeUploadInWorker, warmUploadWorker } from './worker-pool.js';
 
 const gzipAsync = promisify(gzip);
@@ -92,10 +91,8 @@ export interface UploadInput {
 
 const MAX_NAME_LENGTH = 120;
 
-/** Rows of an upload stored for previewRows: the first page views ask for, read without touching the CSV. */
-export const STORED_PREVIEW_ROWS = 100;
-/** Byte budget of the stored preview (a 20 MB cell must not be copied into the DB and every listing). */
-const STORED_PREVIEW_BYTES = 256 * 1024;
+/** Rows of an upload stored for previewRows (src/ml/data/upload-summary.ts stores them, at upload or backfill). */
+export const STORED_PREVIEW_ROWS = PREVIEW_ROWS;
 /** Largest page of previewRows. */
 export const MAX_PREVIEW_LIMIT = 100;
 /** Largest page of `datasets` (the NASA tables first, then uploads, newest first). */
@@ -109,43 +106,6 @@ export const MAX_PARSED_UPLOADS_PER_REQUEST = 2;
 /** Per-request record of the uploads parsed so far (see MAX_PARSED_UPLOADS_PER_REQUEST). */
 export interface ParseBudget {
   parsed: Set<string>;
-}
-
-function storedColumn(column: ColumnProfile): StoredColumn {
-  // JSON has no Infinity: keep only finite bounds, as the GraphQL Column answers anyway.
-  const stored: StoredColumn = { name: column.name, type: column.type, missingShare: column.missingShare };
-  if (column.min !== undefined && Number.isFinite(column.min)) stored.min = column.min;
-  if (column.max !== undefined && Number.isFinite(column.max)) stored.max = column.max;
-  if (column.distinct !== undefined) stored.distinct = column.distinct;
-  return stored;
-}
-
-function detailsOf(table: LabeledTable): DatasetDetails {
-  return {
-    rowCount: table.table.rows.length,
-    columns: profileColumns(table.table).map(storedColumn),
-    labelColumn: table.labelColumn,
-    groupColumn: table.source.kind === 'nasa' ? MISSIONS[table.source.mission].groupColumn : null,
-    classes: table.classes,
-    classCounts: table.classCounts,
-    featureColumns: selectFeatures(table, {}).features,
-    featureCandidates: table.featureCandidates,
-    vettingColumns: table.vettingColumns,
-    idColumns: table.idColumns,
-  };
-}
-
-/** The first rows within STORED_PREVIEW_ROWS and STORED_PREVIEW_BYTES. */
-function previewOf(table: LabeledTable): StoredPreview {
-  const rows: (string | null)[][] = [];
-  let bytes = 0;
-  for (const row of table.table.rows.slice(0, STORED_PREVIEW_ROWS)) {
-    const cells = table.table.columns.map((_, i) => (row[i] === '' ? null : row[i]));
-    bytes += cells.reduce((sum, cell) => sum + (cell?.length ?? 0) + 4, 2);
-    if (bytes > STORED_PREVIEW_BYTES) break;
-    rows.push(cells);
-  }
-  return { columns: [...table.table.columns], rows };
 }
 
 function previewRecords(columns: readonly string[], rows: readonly (readonly (string | null)[])[]) {
@@ -411,9 +371,10 @@ export class DatasetService {
     const cached = this.details.get(id);
     if (cached?.key === key) return cached.details;
     const table = await this.labeledTable(id);
-    const details = detailsOf(table);
+    // The same summary an upload stores (a NASA table, or an upload stored before summaries were).
+    const { details, preview } = summarizeLabeledTable(table);
     if (isMissionId(id)) this.details.set(id, { key, details });
-    else await this.store.update('datasets', { details, preview: previewOf(table) }, eq(this.store.t.datasets.id, id));
+    else await this.store.update('datasets', { details, preview }, eq(this.store.t.datasets.id, id));
     return details;
   }
 
