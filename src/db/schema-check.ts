@@ -29,4 +29,6 @@ export type SchemasAgree = [
   Check<Same<(typeof sqlite.predictions)['$inferInsert'], (typeof pg.predictions)['$inferInsert']>>,
   Check<Same<(typeof sqlite.predictionRows)['$inferSelect'], (typeof pg.predictionRows)['$inferSelect']>>,
   Check<Same<(typeof sqlite.predictionRows)['$inferInsert'], (typeof pg.predictionRows)['$inferInsert']>>,
+  Check<Same<(typeof sqlite.settings)['$inferSelect'], (typeof pg.settings)['$inferSelect']>>,
+  Check<Same<(typeof sqlite.settings)['$inferInsert'], (typeof pg.settings)['$inferInsert']>>,
 ];

@@ -45,24 +45,35 @@ const bytea = customType<{ data: Buffer; driverData: Buffer }>({
 const createdAt = () => timestamp('created_at', { mode: 'date', withTimezone: true }).notNull();
 
 /** Uploaded CSV datasets. The NASA missions are not rows here: they come from the data folder. */
-export const datasets = pgTable('datasets', {
-  id: text('id').primaryKey(),
-  name: text('name').notNull(),
-  /** Server-made file name inside UPLOAD_DIR (never a client path). */
-  fileName: text('file_name').notNull(),
-  originalName: text('original_name'),
-  /** NASA mission whose format the upload has, or null for a custom CSV. */
-  mission: text('mission').$type<MissionId>(),
-  labelColumn: text('label_column').notNull(),
-  rowCount: integer('row_count').notNull(),
-  sizeBytes: integer('size_bytes').notNull(),
-  checksum: text('checksum').notNull(),
-  /** What listing needs (row count, columns, classes…), stored at upload so no request parses the CSV; null before 0002. */
-  details: json('details').$type<StoredDatasetDetails>(),
-  /** The first rows (column order + cells), stored at upload so previewRows within them reads no CSV; null before 0002. */
-  preview: json('preview').$type<StoredPreview>(),
-  createdAt: createdAt(),
-});
+export const datasets = pgTable(
+  'datasets',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    /** Server-made file name inside UPLOAD_DIR (never a client path). */
+    fileName: text('file_name').notNull(),
+    originalName: text('original_name'),
+    /** NASA mission whose format the upload has, or null for a custom CSV. */
+    mission: text('mission').$type<MissionId>(),
+    labelColumn: text('label_column').notNull(),
+    rowCount: integer('row_count').notNull(),
+    sizeBytes: integer('size_bytes').notNull(),
+    checksum: text('checksum').notNull(),
+    /** What listing needs (row count, columns, classes…), stored at upload so no request parses the CSV; null before 0002. */
+    details: json('details').$type<StoredDatasetDetails>(),
+    /** The first rows (column order + cells), stored at upload so previewRows within them reads no CSV; null before 0002. */
+    preview: json('preview').$type<StoredPreview>(),
+    /** The owner (src/services/owners.ts) who created it; null for rows older than migration 0004. */
+    ownerId: text('owner_id'),
+    /**
+     * true when it was created without an owner token (the original web client, curl): anyone holding its unguessable
+     * id may use it, as the original server's contract had it; it is never listed to anyone but its owner.
+     */
+    sharedById: boolean('shared_by_id').notNull().default(true),
+    createdAt: createdAt(),
+  },
+  (t) => [index('datasets_owner_idx').on(t.ownerId, t.createdAt)],
+);
 
 /**
  * The bytes of an upload, gzip-compressed, so that every process (a worker on another machine) can read it; the file
@@ -80,29 +91,41 @@ export const datasetFiles = pgTable('dataset_files', {
   createdAt: createdAt(),
 });
 
-export const sessions = pgTable('sessions', {
-  id: text('id').primaryKey(),
-  datasetId: text('dataset_id'),
-  modelType: text('model_type').$type<ModelTypeId>(),
-  hyperparameters: json('hyperparameters').$type<Hyperparameters>().notNull(),
-  features: json('features').$type<string[] | null>(),
-  task: text('task', { enum: TASKS }).notNull(),
-  trainShare: doublePrecision('train_share').notNull(),
-  validationShare: doublePrecision('validation_share').notNull(),
-  testShare: doublePrecision('test_share').notNull(),
-  seed: integer('seed').notNull(),
-  useVettingFeatures: boolean('use_vetting_features').notNull(),
-  // The original web client's stepper (1 data → 2 model → 3 hyperparameters), persisted with the session.
-  currentStep: integer('current_step').notNull().default(1),
-  stepProgress: json('step_progress').$type<StepperProgress>(),
-  /** The data source the user chose; null = the chosen dataset's kind. `user` with no upload yet has no dataset. */
-  dataSource: text('data_source', { enum: DATA_SOURCES }),
-  preprocessingConfig: json('preprocessing_config').$type<JsonObject>(),
-  /** The data the session's results predict; null = the held-out test split of the trained run. */
-  testDatasetId: text('test_dataset_id'),
-  createdAt: createdAt(),
-  updatedAt: timestamp('updated_at', { mode: 'date', withTimezone: true }).notNull(),
-});
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    datasetId: text('dataset_id'),
+    modelType: text('model_type').$type<ModelTypeId>(),
+    hyperparameters: json('hyperparameters').$type<Hyperparameters>().notNull(),
+    features: json('features').$type<string[] | null>(),
+    task: text('task', { enum: TASKS }).notNull(),
+    trainShare: doublePrecision('train_share').notNull(),
+    validationShare: doublePrecision('validation_share').notNull(),
+    testShare: doublePrecision('test_share').notNull(),
+    seed: integer('seed').notNull(),
+    useVettingFeatures: boolean('use_vetting_features').notNull(),
+    // The original web client's stepper (1 data → 2 model → 3 hyperparameters), persisted with the session.
+    currentStep: integer('current_step').notNull().default(1),
+    stepProgress: json('step_progress').$type<StepperProgress>(),
+    /** The data source the user chose; null = the chosen dataset's kind. `user` with no upload yet has no dataset. */
+    dataSource: text('data_source', { enum: DATA_SOURCES }),
+    preprocessingConfig: json('preprocessing_config').$type<JsonObject>(),
+    /** The data the session's results predict; null = the held-out test split of the trained run. */
+    testDatasetId: text('test_dataset_id'),
+    createdAt: createdAt(),
+    /** Last change or use: a session idle longer than SESSION_IDLE_HOURS is swept with its runs. */
+    updatedAt: timestamp('updated_at', { mode: 'date', withTimezone: true }).notNull(),
+    /** The owner (src/services/owners.ts) who created it; null for rows older than migration 0004. */
+    ownerId: text('owner_id'),
+    /**
+     * true when it was created without an owner token (the original web client, curl): anyone holding its unguessable
+     * id may use it, as the original server's contract had it; it is never listed to anyone but its owner.
+     */
+    sharedById: boolean('shared_by_id').notNull().default(true),
+  },
+  (t) => [index('sessions_owner_idx').on(t.ownerId, t.createdAt), index('sessions_updated_idx').on(t.updatedAt)],
+);
 
 export const trainingRuns = pgTable(
   'training_runs',
@@ -207,3 +230,12 @@ export const predictionRows = pgTable(
   },
   (t) => [primaryKey({ columns: [t.predictionId, t.rowIndex] })],
 );
+
+/**
+ * Server-wide values every process must agree on (migration 0004): `owner_key`, the key signing owner tokens when
+ * SECRET_KEY is not set, made once by the first server so a restart or a second server keeps tokens valid.
+ */
+export const settings = pgTable('settings', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+});

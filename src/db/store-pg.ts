@@ -21,6 +21,7 @@ const pgTables = {
   models: pgSchema.models,
   predictions: pgSchema.predictions,
   predictionRows: pgSchema.predictionRows,
+  settings: pgSchema.settings,
 } satisfies Record<TableName, PgTable>;
 
 /**

@@ -19,6 +19,7 @@ export const sqliteTables = {
   models: schema.models,
   predictions: schema.predictions,
   predictionRows: schema.predictionRows,
+  settings: schema.settings,
 };
 
 export type Tables = typeof sqliteTables;

@@ -498,6 +498,8 @@ export class DatasetService {
         checksum: hash.digest('hex'),
         details: summary.details,
         preview: summary.preview,
+        ownerId: null,
+        sharedById: true,
         createdAt: new Date(),
       };
       // The bytes go to the database too (gzip), so a process on another machine can read the upload.

@@ -182,6 +182,8 @@ export class SessionService {
       testDatasetId: null,
       createdAt: now,
       updatedAt: now,
+      ownerId: null,
+      sharedById: true,
     };
     await this.store.insert('sessions', row);
     return toRecord(row);
