@@ -31,4 +31,6 @@ export type SchemasAgree = [
   Check<Same<(typeof sqlite.predictionRows)['$inferInsert'], (typeof pg.predictionRows)['$inferInsert']>>,
   Check<Same<(typeof sqlite.settings)['$inferSelect'], (typeof pg.settings)['$inferSelect']>>,
   Check<Same<(typeof sqlite.settings)['$inferInsert'], (typeof pg.settings)['$inferInsert']>>,
+  Check<Same<(typeof sqlite.searches)['$inferSelect'], (typeof pg.searches)['$inferSelect']>>,
+  Check<Same<(typeof sqlite.searches)['$inferInsert'], (typeof pg.searches)['$inferInsert']>>,
 ];

@@ -36,6 +36,7 @@ import {
   type RunTimings,
 } from '../domain/run.js';
 import { DATA_SOURCES, type JsonObject, type StepperProgress } from '../domain/session.js';
+import { SEARCH_SCORINGS, SEARCH_STRATEGIES, type SearchConfig, type SearchTrial } from '../domain/search.js';
 
 /** bytea as a Buffer, as SQLite's blob column gives it. */
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({
@@ -239,3 +240,29 @@ export const settings = pgTable('settings', {
   key: text('key').primaryKey(),
   value: text('value').notNull(),
 });
+
+/** Hyperparameter searches (issue 14 item 2): a queued job like a run; its best trial is refitted as a run. */
+export const searches = pgTable(
+  'searches',
+  {
+    id: text('id').primaryKey(),
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    status: text('status', { enum: RUN_STATUSES }).notNull(),
+    strategy: text('strategy', { enum: SEARCH_STRATEGIES }).notNull(),
+    scoring: text('scoring', { enum: SEARCH_SCORINGS }).notNull(),
+    /** Spaces, budget, seed and the session's config, as started (immutable). */
+    config: json('config').$type<SearchConfig>().notNull(),
+    /** Every trial in start order (the leaderboard is derived from them: leaderboardOf). */
+    trials: json('trials').$type<SearchTrial[]>().notNull(),
+    /** The run refitting the best trial's parameters. */
+    bestRunId: text('best_run_id'),
+    message: text('message'),
+    error: text('error'),
+    createdAt: createdAt(),
+    startedAt: timestamp('started_at', { mode: 'date', withTimezone: true }),
+    finishedAt: timestamp('finished_at', { mode: 'date', withTimezone: true }),
+  },
+  (t) => [index('searches_session_idx').on(t.sessionId, t.createdAt), index('searches_status_idx').on(t.status)],
+);

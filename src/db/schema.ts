@@ -20,6 +20,7 @@ import {
   type RunTimings,
 } from '../domain/run.js';
 import { DATA_SOURCES, type JsonObject, type StepperProgress } from '../domain/session.js';
+import { SEARCH_SCORINGS, SEARCH_STRATEGIES, type SearchConfig, type SearchTrial } from '../domain/search.js';
 
 const createdAt = () => integer('created_at', { mode: 'timestamp_ms' }).notNull();
 
@@ -219,9 +220,36 @@ export const settings = sqliteTable('settings', {
   value: text('value').notNull(),
 });
 
+/** Hyperparameter searches (issue 14 item 2): a queued job like a run; its best trial is refitted as a run. */
+export const searches = sqliteTable(
+  'searches',
+  {
+    id: text('id').primaryKey(),
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    status: text('status', { enum: RUN_STATUSES }).notNull(),
+    strategy: text('strategy', { enum: SEARCH_STRATEGIES }).notNull(),
+    scoring: text('scoring', { enum: SEARCH_SCORINGS }).notNull(),
+    /** Spaces, budget, seed and the session's config, as started (immutable). */
+    config: text('config', { mode: 'json' }).$type<SearchConfig>().notNull(),
+    /** Every trial in start order (the leaderboard is derived from them: leaderboardOf). */
+    trials: text('trials', { mode: 'json' }).$type<SearchTrial[]>().notNull(),
+    /** The run refitting the best trial's parameters. */
+    bestRunId: text('best_run_id'),
+    message: text('message'),
+    error: text('error'),
+    createdAt: createdAt(),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }),
+    finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [index('searches_session_idx').on(t.sessionId, t.createdAt), index('searches_status_idx').on(t.status)],
+);
+
 export type DatasetRow = typeof datasets.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
 export type TrainingRunRow = typeof trainingRuns.$inferSelect;
 export type ProgressEventRow = typeof progressEvents.$inferSelect;
 export type PredictionRow = typeof predictions.$inferSelect;
 export type PredictionRowRow = typeof predictionRows.$inferSelect;
+export type SearchRow = typeof searches.$inferSelect;

@@ -22,6 +22,7 @@ const pgTables = {
   predictions: pgSchema.predictions,
   predictionRows: pgSchema.predictionRows,
   settings: pgSchema.settings,
+  searches: pgSchema.searches,
 } satisfies Record<TableName, PgTable>;
 
 /**

@@ -20,6 +20,7 @@ export const sqliteTables = {
   predictions: schema.predictions,
   predictionRows: schema.predictionRows,
   settings: schema.settings,
+  searches: schema.searches,
 };
 
 export type Tables = typeof sqliteTables;
