@@ -90,7 +90,9 @@ describe('catalog contents', () => {
       learning_rate: 0.001,
       epochs: 100,
       batch_size: 32,
+      alpha: 0.0001,
       early_stopping_patience: 10,
+      tol: 0.0001,
     });
     expect(defaultHyperparameters('logistic_regression')).toEqual({ C: 1, max_iter: 1000 });
     expect(defaultHyperparameters('decision_tree')).toEqual({

@@ -3,7 +3,8 @@ import { lossAndAccuracy } from '../../src/ml/models/step-metrics.js';
 import { neuralNetworkTrainer } from '../../src/ml/models/neural/index.js';
 import { initTensorflow, tfBackendName } from '../../src/ml/models/tf-backend.js';
 import { AbortError, type TrainedClassifier } from '../../src/ml/types.js';
-import { accuracy, gaussianBlobs, stored } from './models-fixtures.js';
+import { NeuralNetworkClassifier } from '../../src/ml/models/neural/tf-model.js';
+import { accuracy, gaussianBlobs, instanceOf, stored } from './models-fixtures.js';
 
 type Network = TrainedClassifier & { dispose(): void; backend: string };
 const small = { hidden_layers: [16, 8], epochs: 15, batch_size: 32, learning_rate: 0.01, dropout_rate: 0.1 };
@@ -74,6 +75,7 @@ describe('neural network', () => {
         dropout_rate: 0,
         batch_size: 16,
         early_stopping_patience: 5,
+        tol: 0, // every decrease counts: the stop comes exactly 5 epochs after the best
       },
       { seed: 2, validation },
     )) as Network;
@@ -85,6 +87,70 @@ describe('neural network', () => {
     const restored = lossAndAccuracy(model.predictProba(validation.X), validation.y, 3).loss;
     expect(restored).toBeCloseTo(best, 5);
     model.dispose();
+  });
+
+  it('with a tolerance, counts only decreases of at least tol; without a validation split, stops on the training loss', async () => {
+    const train = gaussianBlobs(44, 120, 10, 3, 1);
+    const validation = gaussianBlobs(45, 300, 10, 3, 1);
+    const params = { hidden_layers: [32], epochs: 300, learning_rate: 0.01, dropout_rate: 0, batch_size: 16 };
+    const tol = 0.02;
+    const model = (await neuralNetworkTrainer.fit(
+      train.X,
+      train.y,
+      3,
+      { ...params, early_stopping_patience: 5, tol },
+      { seed: 2, validation },
+    )) as Network;
+    // Replays the rule on the recorded losses: the run stops at the first epoch that ends 5 epochs without a
+    // decrease of at least tol below the best so far.
+    const replay = (losses: number[]) => {
+      let best = Infinity;
+      let without = 0;
+      for (const [i, loss] of losses.entries()) {
+        without = loss < best - tol ? 0 : without + 1;
+        best = Math.min(best, loss);
+        if (without >= 5) return i + 1;
+      }
+      return losses.length;
+    };
+    const history = model.history();
+    expect(history.length).toBeLessThan(300);
+    expect(replay(history.map((p) => p.valLoss ?? NaN))).toBe(history.length);
+    model.dispose();
+
+    const noValidation = (await neuralNetworkTrainer.fit(
+      train.X,
+      train.y,
+      3,
+      { ...params, early_stopping_patience: 5, tol },
+      { seed: 2 },
+    )) as Network;
+    const trainingLosses = noValidation.history().map((p) => p.loss ?? NaN);
+    expect(trainingLosses.length).toBeLessThan(300);
+    expect(replay(trainingLosses)).toBe(trainingLosses.length);
+    expect(noValidation.toJSON().bestEpoch).toBe(trainingLosses.length); // nothing to restore without validation
+    noValidation.dispose();
+  });
+
+  it('has one logistic output unit for two classes (as scikit-learn), probabilities [1 − p, p]', async () => {
+    const train = gaussianBlobs(48, 600, 5, 2, 2);
+    const test = gaussianBlobs(49, 300, 5, 2, 2);
+    const model = (await neuralNetworkTrainer.fit(
+      train.X,
+      train.y,
+      2,
+      { ...small, early_stopping_patience: 0 },
+      { seed: 3, validation: test },
+    )) as Network;
+    expect(instanceOf(model, NeuralNetworkClassifier).toJSON().weightSpecs.at(-2)?.shape).toEqual([8, 1]);
+    const proba = model.predictProba(test.X);
+    expect(proba).toHaveLength(600);
+    for (let i = 0; i < 300; i++) expect(proba[2 * i] + proba[2 * i + 1]).toBe(1);
+    expect(accuracy(proba, test.y, 2)).toBeGreaterThan(0.9);
+    expect(model.history().at(-1)?.valAccuracy).toBeCloseTo(accuracy(proba, test.y, 2), 2);
+    const loaded = (await neuralNetworkTrainer.load(stored(model))) as Network;
+    expect(Array.from(loaded.predictProba(test.X))).toEqual(Array.from(proba));
+    for (const m of [model, loaded]) m.dispose();
   });
 
   it('cancels within 1 s in the middle of a long epoch, and leaks no tensors', async () => {

@@ -59,8 +59,12 @@ export interface NeuralNetworkParams {
   learning_rate: number;
   epochs: number;
   batch_size: number;
+  /** L2 penalty on the kernels, scikit-learn's `alpha`. */
+  alpha: number;
   /** 0: no early stopping. */
   early_stopping_patience: number;
+  /** Smallest loss decrease that counts as an improvement for early stopping (scikit-learn's `tol`). */
+  tol: number;
 }
 
 export interface LogisticRegressionParams {
@@ -176,7 +180,9 @@ const READERS: { [M in ModelTypeId]: (v: Hyperparameters) => ModelParams[M] } = 
     learning_rate: num(v, 'learning_rate'),
     epochs: num(v, 'epochs'),
     batch_size: num(v, 'batch_size'),
+    alpha: num(v, 'alpha'),
     early_stopping_patience: num(v, 'early_stopping_patience'),
+    tol: num(v, 'tol'),
   }),
   logistic_regression: logistic,
   decision_tree: decisionTree,

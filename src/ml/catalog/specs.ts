@@ -250,8 +250,11 @@ export const MODEL_CATALOG: readonly ModelSpec[] = Object.freeze([
     aliases: ['deep_learning', 'nn', 'mlp'],
     name: 'Neural network (MLP)',
     description:
-      'A multi-layer perceptron on TensorFlow.js, trained with Adam on cross-entropy; early stopping on the ' +
-      'validation loss restores the best weights. Needs imputed, scaled inputs (done by the pipeline).',
+      'A multi-layer perceptron on TensorFlow.js, trained with Adam on log-loss with an L2 penalty (alpha); early ' +
+      'stopping on the validation loss restores the best weights. Initialisation, Adam, the L2 term and the output ' +
+      "(one logistic unit for two classes) are scikit-learn MLPClassifier's, so its settings give the same results " +
+      '(without dropout and batch norm, which it lacks; its n_iter_no_change is our patience − 1). Needs imputed, ' +
+      'scaled inputs (done by the pipeline).',
     family: 'neural',
     preprocessing: { impute: true, scale: true },
     hasTreeStructure: false,
@@ -302,12 +305,31 @@ export const MODEL_CATALOG: readonly ModelSpec[] = Object.freeze([
       },
       { name: 'batch_size', type: 'int', default: 32, min: 1, max: 4096, description: 'Rows per gradient step.' },
       {
+        name: 'alpha',
+        type: 'float',
+        default: 0.0001,
+        min: 0,
+        max: 10,
+        description:
+          "L2 penalty on the weights, scikit-learn's alpha: alpha/2 · ‖W‖² / batch rows added to each batch's loss.",
+      },
+      {
         name: 'early_stopping_patience',
         type: 'int',
         default: 10,
         min: 0,
         max: 1000,
-        description: 'Epochs without validation-loss improvement before stopping; 0 turns early stopping off.',
+        description:
+          'Epochs without an improvement of at least `tol` before stopping (validation loss, best weights restored; ' +
+          'training loss when there is no validation split); 0 turns early stopping off.',
+      },
+      {
+        name: 'tol',
+        type: 'float',
+        default: 0.0001,
+        min: 0,
+        max: 1,
+        description: "Smallest loss decrease that counts as an improvement for early stopping (scikit-learn's tol).",
       },
     ],
     formAliases: [

@@ -5,9 +5,12 @@
  * here. Measured on Kepler (6,694 × 30, batch 32): tfjs spends ~2 ms of per-op bookkeeping per batch whatever the
  * layer sizes (`model.fit`, a hand-written `optimizer.minimize` loop and raw fused ops all cost 0.6–0.7 CPU-s per
  * epoch, the gradients alone 0.4 s), about 10× scikit-learn's MLPClassifier; these loops do the same arithmetic
- * without that overhead. The semantics follow tfjs-layers: Adam as `tf.train.adam` (epsilon 1e-7), batch norm
- * with batch statistics and moving averages (momentum 0.99, epsilon 1e-3, biased variance), inverted dropout,
- * categorical cross-entropy on clipped softmax probabilities. Arithmetic is float64; the model keeps float32.
+ * without that overhead. Without dropout and batch norm, a step is scikit-learn's MLPClassifier step (so the same
+ * settings give statistically the same models, `npm run bench:nn-speed`): Adam as its `AdamOptimizer` (epsilon
+ * 1e-8, the bias correction folded into the learning rate), an L2 penalty alpha/2 · ‖W‖² / batch rows on the
+ * kernels (not biases), log-loss on a softmax output, or on one logistic unit for two classes. Batch norm follows
+ * tfjs-layers (batch statistics and moving averages, momentum 0.99, epsilon 1e-3, biased variance); dropout is
+ * inverted. Arithmetic is float64; the model keeps float32.
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import type { Activation, NeuralNetworkParams } from '../../catalog.js';
@@ -17,7 +20,7 @@ import type { Tf } from '../tf-backend.js';
 
 const ADAM_BETA1 = 0.9;
 const ADAM_BETA2 = 0.999;
-const ADAM_EPSILON = 1e-7;
+const ADAM_EPSILON = 1e-8;
 const BN_MOMENTUM = 0.99;
 const BN_EPSILON = 1e-3;
 const LOSS_CLIP = 1e-7;
@@ -45,7 +48,6 @@ interface DenseState {
   dKernelT: Float64Array;
   dBias: Float64Array | null;
   batchNorm: BatchNormState | null;
-  activation: Activation | 'softmax';
   dropoutRate: number;
   /** Row-major batch buffers: pre-activation, activation output, dropout scale per unit, gradient. */
   pre: Float64Array;
@@ -175,21 +177,29 @@ function softmaxRows(values: Float64Array, rows: number, k: number): void {
 export class MlpEngine {
   private readonly adam: AdamSlot[] = [];
   private adamStep = 0;
-  private readonly input: Float64Array;
+  /** The batch's rows, gathered here (the table itself is only read): allocated once, for `capacity` rows. */
+  readonly input: Float64Array;
   /** The batch's input transposed (features × rows), for the first kernel's gradient. */
   private readonly inputT: Float64Array;
   /** Each hidden layer's output transposed, for the next kernel's gradient. */
   private readonly actT: Float64Array[];
+  /** One logistic output unit (two classes, as scikit-learn) instead of a softmax. */
+  private readonly binary: boolean;
 
   constructor(
     readonly layers: DenseState[],
+    /** Of every hidden layer; the output is a softmax, or one logistic unit when it has one unit. */
+    private readonly activation: Activation,
     private readonly numFeatures: number,
     private readonly capacity: number,
     private readonly learningRate: number,
+    /** L2 penalty on the kernels (scikit-learn's `alpha`). */
+    private readonly alpha = 0,
   ) {
     this.input = new Float64Array(capacity * numFeatures);
     this.inputT = new Float64Array(capacity * numFeatures);
     this.actT = layers.map((layer) => new Float64Array(capacity * layer.units));
+    this.binary = layers[layers.length - 1].units === 1;
     const slot = (value: Float64Array, grad: Float64Array): AdamSlot => ({
       value,
       grad,
@@ -207,16 +217,19 @@ export class MlpEngine {
     }
   }
 
-  /** Copies the rows order[from .. from+rows) into the input buffer. */
-  private gather(X: Matrix, order: Int32Array, from: number, rows: number): void {
+  /** Copies the rows order[from .. from+rows) (or from .. from+rows when `order` is null) into the input buffer. */
+  private gather(X: Matrix, order: Int32Array | null, from: number, rows: number): void {
     const d = this.numFeatures;
+    const source = X.data;
+    const input = this.input;
     for (let i = 0; i < rows; i++) {
-      const source = order[from + i] * d;
-      this.input.set(X.data.subarray(source, source + d), i * d);
+      const at = (order ? order[from + i] : from + i) * d;
+      const to = i * d;
+      for (let j = 0; j < d; j++) input[to + j] = source[at + j];
     }
   }
 
-  /** Forward pass over `rows` rows already in the input buffer; returns the softmax output buffer. */
+  /** Forward pass over `rows` rows already in the input buffer; returns the output layer's probabilities. */
   private forward(rows: number, training: boolean, dropoutRng: Random | null): Float64Array {
     let x = this.input;
     for (const layer of this.layers) {
@@ -229,11 +242,12 @@ export class MlpEngine {
         for (let i = 0; i < rows; i++) for (let j = 0; j < units; j++) z[i * units + j] += bias[j];
       }
       if (layer.batchNorm) this.batchNormForward(layer.batchNorm, z, rows, units, training);
-      if (layer.activation === 'softmax') {
-        softmaxRows(z, rows, units);
+      if (layer === this.layers[this.layers.length - 1]) {
+        if (this.binary) applyActivation('sigmoid', z, z, rows);
+        else softmaxRows(z, rows, units);
         return z;
       }
-      applyActivation(layer.activation, z, layer.act, length);
+      applyActivation(this.activation, z, layer.act, length);
       if (training && layer.keep && dropoutRng) {
         const scale = 1 / (1 - layer.dropoutRate);
         for (let i = 0; i < length; i++) {
@@ -244,7 +258,7 @@ export class MlpEngine {
       }
       x = layer.act;
     }
-    throw new Error('the network has no softmax output layer');
+    throw new Error('the network has no output layer');
   }
 
   /** Normalises `z` in place: batch statistics in training (and moving-average updates), else the moving ones. */
@@ -275,23 +289,51 @@ export class MlpEngine {
     }
   }
 
-  /** One Adam step on the batch order[from .. from+rows); returns the summed (not averaged) cross-entropy. */
+  /** One Adam step on the batch order[from .. from+rows); returns the batch's summed loss (see `gradients`). */
   trainBatch(X: Matrix, y: Int32Array, order: Int32Array, from: number, rows: number, dropoutRng: Random): number {
+    const loss = this.gradients(X, y, order, from, rows, dropoutRng);
+    this.step();
+    return loss;
+  }
+
+  /**
+   * Fills every parameter's gradient of the batch objective — mean log-loss + alpha/2 · ‖kernels‖² / rows, as
+   * scikit-learn's — and returns that objective times `rows` (summed log-loss + alpha/2 · ‖kernels‖²), so that
+   * summing over an epoch's batches and dividing by the rows gives scikit-learn's `loss_`.
+   */
+  gradients(X: Matrix, y: Int32Array, order: Int32Array, from: number, rows: number, dropoutRng: Random): number {
     this.gather(X, order, from, rows);
     const proba = this.forward(rows, true, dropoutRng);
     const last = this.layers[this.layers.length - 1];
     const K = last.units;
     let loss = 0;
-    // d(mean cross-entropy)/d(logits) = (p - onehot) / rows
+    // d(mean log-loss)/d(logits) = (p - onehot) / rows, for the softmax and for the one logistic unit alike.
     const output = last.grad;
-    for (let i = 0; i < rows; i++) {
-      const label = y[order[from + i]];
-      const row = i * K;
-      loss -= Math.log(Math.min(1 - LOSS_CLIP, Math.max(LOSS_CLIP, proba[row + label])));
-      for (let c = 0; c < K; c++) output[row + c] = (proba[row + c] - (c === label ? 1 : 0)) / rows;
-    }
+    if (this.binary)
+      for (let i = 0; i < rows; i++) {
+        const label = y[order[from + i]];
+        const p = Math.min(1 - LOSS_CLIP, Math.max(LOSS_CLIP, proba[i]));
+        loss -= Math.log(label === 1 ? p : 1 - p);
+        output[i] = (proba[i] - label) / rows;
+      }
+    else
+      for (let i = 0; i < rows; i++) {
+        const label = y[order[from + i]];
+        const row = i * K;
+        loss -= Math.log(Math.min(1 - LOSS_CLIP, Math.max(LOSS_CLIP, proba[row + label])));
+        for (let c = 0; c < K; c++) output[row + c] = (proba[row + c] - (c === label ? 1 : 0)) / rows;
+      }
     for (let l = this.layers.length - 1; l >= 0; l--) this.backward(l, rows);
-    this.step();
+    if (this.alpha > 0) {
+      const decay = this.alpha / rows;
+      let squares = 0;
+      for (const { kernelT, dKernelT } of this.layers)
+        for (let i = 0; i < kernelT.length; i++) {
+          squares += kernelT[i] * kernelT[i];
+          dKernelT[i] += decay * kernelT[i];
+        }
+      loss += 0.5 * this.alpha * squares;
+    }
     return loss;
   }
 
@@ -301,12 +343,12 @@ export class MlpEngine {
     const { units, inputs } = layer;
     const length = rows * units;
     const g = layer.grad;
-    if (layer.activation !== 'softmax') {
+    if (l < this.layers.length - 1) {
       if (layer.keep) for (let i = 0; i < length; i++) g[i] *= layer.keep[i];
       const pre = layer.pre;
       // Derivatives from the pre-activation (act may hold dropout-scaled values).
-      if (layer.activation === 'relu') for (let i = 0; i < length; i++) g[i] = pre[i] > 0 ? g[i] : 0;
-      else if (layer.activation === 'tanh')
+      if (this.activation === 'relu') for (let i = 0; i < length; i++) g[i] = pre[i] > 0 ? g[i] : 0;
+      else if (this.activation === 'tanh')
         for (let i = 0; i < length; i++) {
           const t = Math.tanh(pre[i]);
           g[i] *= 1 - t * t;
@@ -351,30 +393,36 @@ export class MlpEngine {
     multiplyABt(g, rows, layer.kernel, inputs, units, this.layers[l - 1].grad);
   }
 
+  /** scikit-learn's Adam: lr · √(1 − β2ᵗ) / (1 − β1ᵗ) · m / (√v + ε). */
   private step(): void {
     this.adamStep++;
-    const correction1 = 1 - ADAM_BETA1 ** this.adamStep;
-    const correction2 = 1 - ADAM_BETA2 ** this.adamStep;
-    const lr = this.learningRate;
+    const t = this.adamStep;
+    const lr = (this.learningRate * Math.sqrt(1 - ADAM_BETA2 ** t)) / (1 - ADAM_BETA1 ** t);
     for (const { value, grad, m, v } of this.adam) {
       for (let i = 0; i < value.length; i++) {
         const gi = grad[i];
         const mi = (m[i] = ADAM_BETA1 * m[i] + (1 - ADAM_BETA1) * gi);
         const vi = (v[i] = ADAM_BETA2 * v[i] + (1 - ADAM_BETA2) * gi * gi);
-        value[i] -= (lr * (mi / correction1)) / (Math.sqrt(vi / correction2) + ADAM_EPSILON);
+        value[i] -= (lr * mi) / (Math.sqrt(vi) + ADAM_EPSILON);
       }
     }
   }
 
-  /** Class probabilities in inference mode (moving batch-norm statistics, no dropout). */
+  /** Class probabilities in inference mode (moving batch-norm statistics, no dropout), rows × classes. */
   predict(X: Matrix): Float64Array {
-    const K = this.layers[this.layers.length - 1].units;
+    const units = this.layers[this.layers.length - 1].units;
+    const K = this.binary ? 2 : units;
     const out = new Float64Array(X.rows * K);
-    const order = Int32Array.from({ length: X.rows }, (_, i) => i);
     for (let from = 0; from < X.rows; from += this.capacity) {
       const rows = Math.min(this.capacity, X.rows - from);
-      this.gather(X, order, from, rows);
-      out.set(this.forward(rows, false, null).subarray(0, rows * K), from * K);
+      this.gather(X, null, from, rows);
+      const proba = this.forward(rows, false, null);
+      if (this.binary)
+        for (let i = 0; i < rows; i++) {
+          out[(from + i) * 2] = 1 - proba[i];
+          out[(from + i) * 2 + 1] = proba[i];
+        }
+      else out.set(proba.subarray(0, rows * K), from * K);
     }
     return out;
   }
@@ -430,7 +478,7 @@ export class MlpEngine {
 
 /**
  * Reads the freshly initialised tfjs model into engine layers (Dense [+ BatchNormalization] [+ Activation]
- * [+ SeededDropout] per hidden layer, then the softmax Dense), with buffers for `capacity` rows.
+ * [+ SeededDropout] per hidden layer, then the output Dense: softmax, or one sigmoid unit), with buffers for `capacity` rows.
  * Exported (with `MlpEngine`) for the test that checks it against tfjs' own training.
  */
 export function engineFromModel(
@@ -439,6 +487,7 @@ export function engineFromModel(
   numFeatures: number,
   capacity: number,
   learningRate: number,
+  alpha = p.alpha,
 ): MlpEngine {
   const layers: DenseState[] = [];
   let inputs = numFeatures;
@@ -459,7 +508,6 @@ export function engineFromModel(
         dKernelT: new Float64Array(kernel.length),
         dBias: weights[1] ? new Float64Array(units) : null,
         batchNorm: null,
-        activation: 'softmax', // set below for hidden layers
         dropoutRate: 0,
         pre: new Float64Array(capacity * units),
         act: new Float64Array(capacity * units),
@@ -489,8 +537,7 @@ export function engineFromModel(
       throw new Error(`unexpected layer ${className} in the network`);
     }
   }
-  for (let l = 0; l < layers.length - 1; l++) layers[l].activation = p.activation;
-  return new MlpEngine(layers, numFeatures, capacity, learningRate);
+  return new MlpEngine(layers, p.activation, numFeatures, capacity, learningRate, alpha);
 }
 
 /** Writes the engine's parameters into the tfjs model, layer by layer in the same order they were read. */

@@ -78,8 +78,11 @@ export const neuralNetworkTrainer = defineTrainer('neural_network', {
     const model = buildModel(tf, d, numClasses, p, 1 + rng.int(1_000_000_000));
     const dropoutRng = rng.fork(1);
     const order = Int32Array.from({ length: n }, (_, i) => i);
-    const validation = options.validation;
-    const earlyStopping = p.early_stopping_patience > 0 && validation !== undefined && validation.X.rows > 0;
+    const validation = options.validation && options.validation.X.rows > 0 ? options.validation : undefined;
+    // Early stopping as scikit-learn's: an epoch counts as an improvement when the loss falls by at least `tol`
+    // below the best so far. On the validation loss when there is a validation split (the best weights are kept
+    // and restored), else on the training loss (as MLPClassifier's default, nothing to restore).
+    const patience = p.early_stopping_patience;
     const history: HistoryPoint[] = [];
     let bestLoss = Infinity;
     let bestEpoch = 0;
@@ -103,8 +106,9 @@ export const neuralNetworkTrainer = defineTrainer('neural_network', {
           }
         }
 
-        const point: HistoryPoint = { step: epoch, loss: n > 0 ? lossSum / n : 0 };
-        if (validation && validation.X.rows > 0) {
+        const loss = n > 0 ? lossSum / n : 0;
+        const point: HistoryPoint = { step: epoch, loss };
+        if (validation) {
           const metrics = lossAndAccuracy(engine.predict(validation.X), validation.y, numClasses);
           point.valLoss = metrics.loss;
           point.valAccuracy = metrics.accuracy;
@@ -112,17 +116,22 @@ export const neuralNetworkTrainer = defineTrainer('neural_network', {
         history.push(point);
         options.onStep?.({ totalSteps: p.epochs, ...point });
 
-        if (earlyStopping && point.valLoss !== undefined) {
-          if (point.valLoss < bestLoss) {
-            bestLoss = point.valLoss;
+        if (patience > 0) {
+          const monitored = point.valLoss ?? loss;
+          if (monitored < bestLoss - p.tol) epochsWithoutImprovement = 0;
+          else epochsWithoutImprovement++;
+          if (monitored < bestLoss) {
+            bestLoss = monitored;
             bestEpoch = epoch;
-            bestWeights = engine.saveState();
-            epochsWithoutImprovement = 0;
-          } else if (++epochsWithoutImprovement >= p.early_stopping_patience) {
+            if (validation) bestWeights = engine.saveState();
+          }
+          if (epochsWithoutImprovement >= patience) {
             options.onStep?.({
               totalSteps: p.epochs,
               ...point,
-              message: `early stopping: no validation improvement for ${p.early_stopping_patience} epochs, best epoch ${bestEpoch}`,
+              message: validation
+                ? `early stopping: no validation-loss improvement ≥ ${p.tol} for ${patience} epochs, best epoch ${bestEpoch}`
+                : `early stopping: no training-loss improvement ≥ ${p.tol} for ${patience} epochs`,
             });
             break;
           }

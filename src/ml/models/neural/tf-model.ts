@@ -4,7 +4,7 @@
  * custom IO handler). The training steps run in engine.ts.
  */
 import type * as tfTypes from '@tensorflow/tfjs';
-import type { NeuralNetworkParams } from '../../catalog.js';
+import type { Activation, NeuralNetworkParams } from '../../catalog.js';
 import { sharesOfMagnitude } from '../../importance.js';
 import type { HistoryPoint, Matrix, SerializedModel, TrainedClassifier } from '../../types.js';
 import type { Tf, TfBackend } from '../tf-backend.js';
@@ -118,8 +118,16 @@ export class NeuralNetworkClassifier implements TrainedClassifier {
       const input = tf.tensor2d(Float32Array.from(X.data), [X.rows, X.cols]);
       return (model.predict(input, { batchSize: 4096 }) as tfTypes.Tensor).dataSync() as Float32Array;
     });
-    // float32 softmax rows sum to 1 within ~1e-7: renormalise in float64 so they sum to 1 exactly enough.
     const out = new Float64Array(X.rows * K);
+    if (raw.length === X.rows && K === 2) {
+      // One logistic unit (two classes; models saved before it have a two-unit softmax): P(class 1).
+      for (let i = 0; i < X.rows; i++) {
+        out[2 * i] = 1 - raw[i];
+        out[2 * i + 1] = raw[i];
+      }
+      return out;
+    }
+    // float32 softmax rows sum to 1 within ~1e-7: renormalise in float64 so they sum to 1 exactly enough.
     for (let i = 0; i < X.rows; i++) {
       let sum = 0;
       for (let k = 0; k < K; k++) sum += raw[i * K + k];
@@ -166,7 +174,35 @@ function firstLayerImportance(model: tfTypes.LayersModel, numFeatures: number): 
   return sharesOfMagnitude(importance);
 }
 
-/** Exported for the engine-vs-tfjs test. */
+/**
+ * scikit-learn's MLPClassifier initialisation: kernel and bias uniform in ±√(factor / (fan_in + fan_out)), factor 6
+ * (2 for logistic hidden units), as tfjs initialisers (seeded); batch norm's beta replaces the bias.
+ */
+function sklearnInitialisers(
+  tf: Tf,
+  fanIn: number,
+  fanOut: number,
+  activation: Activation,
+  seed: number,
+): Pick<NonNullable<Parameters<Tf['layers']['dense']>[0]>, 'kernelInitializer' | 'biasInitializer'> {
+  const factor = activation === 'sigmoid' ? 2 : 6;
+  const bound = Math.sqrt(factor / (fanIn + fanOut));
+  return {
+    // varianceScaling's uniform limit is √(3 · scale / ((fan_in + fan_out) / 2)) = bound for scale = factor / 6.
+    kernelInitializer: tf.initializers.varianceScaling({
+      scale: factor / 6,
+      mode: 'fanAvg',
+      distribution: 'uniform',
+      seed,
+    }),
+    biasInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seed + 1_000_003 }),
+  };
+}
+
+/**
+ * The network for `numClasses` classes: the hidden layers, then a softmax output, or one sigmoid unit for two
+ * classes (as scikit-learn). Exported for the engine-vs-tfjs test.
+ */
 export function buildModel(
   tf: Tf,
   d: number,
@@ -178,31 +214,34 @@ export function buildModel(
   const model = tf.sequential();
   let layerSeed = seed;
   let inputShape: number[] | undefined = [d];
+  let fanIn = d;
   for (const units of p.hidden_layers) {
+    const { kernelInitializer, biasInitializer } = sklearnInitialisers(tf, fanIn, units, p.activation, layerSeed++);
     model.add(
       tf.layers.dense({
         units,
         inputShape,
         activation: p.batch_norm ? 'linear' : p.activation,
         useBias: !p.batch_norm, // batch norm's beta replaces the bias
-        kernelInitializer: tf.initializers.glorotUniform({ seed: layerSeed++ }),
-        biasInitializer: 'zeros',
+        kernelInitializer,
+        biasInitializer,
       }),
     );
     inputShape = undefined;
+    fanIn = units;
     if (p.batch_norm) {
       model.add(tf.layers.batchNormalization());
       model.add(tf.layers.activation({ activation: p.activation }));
     }
     if (p.dropout_rate > 0) model.add(seededDropout({ rate: p.dropout_rate, seed: (layerSeed++ * 7919) % 2147483647 }));
   }
+  const outputs = numClasses === 2 ? 1 : numClasses;
   model.add(
     tf.layers.dense({
-      units: numClasses,
+      units: outputs,
       inputShape,
-      activation: 'softmax',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: layerSeed }),
-      biasInitializer: 'zeros',
+      activation: outputs === 1 ? 'sigmoid' : 'softmax',
+      ...sklearnInitialisers(tf, fanIn, outputs, p.activation, layerSeed),
     }),
   );
   return model;
