@@ -35,7 +35,11 @@ if (CHILD !== -1) {
   }, 5);
   const started = performance.now();
   if (mode === 'stream') await summarizeUpload(file);
-  else profileColumns(customLabeledTable(parseCsvBuffer(readFileSync(file))).table);
+  else {
+    const parsed = parseCsvBuffer(readFileSync(file));
+    customLabeledTable(parsed);
+    profileColumns(parsed);
+  }
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage.rss());
@@ -76,7 +80,7 @@ for (const mission of MISSION_IDS) {
   }
   const mb = Buffer.byteLength(text) / 1e6;
   console.log(
-    `${mission.padEnd(8)} ${String(lt.table.rows.length).padEnd(6)} ${mb.toFixed(1).padEnd(5)} ${cold.toFixed(0).padStart(14)} ${parseBest.toFixed(0).padStart(14)} ${labelBest.toFixed(0).padStart(20)} ${cached.toFixed(2).padStart(10)}`,
+    `${mission.padEnd(8)} ${String(lt.table.rowCount).padEnd(6)} ${mb.toFixed(1).padEnd(5)} ${cold.toFixed(0).padStart(14)} ${parseBest.toFixed(0).padStart(14)} ${labelBest.toFixed(0).padStart(20)} ${cached.toFixed(2).padStart(10)}`,
   );
 }
 

@@ -272,7 +272,7 @@ async function main(): Promise<void> {
 
   // A row copied from the table (raw strings keyed by column name, all columns).
   const kepler = await loadNasaTable(nasaDir, 'kepler');
-  const rowOf = (r: number) => Object.fromEntries(kepler.table.columns.map((c, i) => [c, kepler.table.rows[r][i]]));
+  const rowOf = (r: number) => Object.fromEntries(kepler.table.columns.map((c, i) => [c, kepler.table.cell(r, i)]));
   const body = JSON.stringify({ query: PREDICT_QUERY, variables: { r: runId, rows: [rowOf(17)] } });
   await gql(PREDICT_QUERY, { r: runId, rows: [rowOf(17)] });
 
@@ -332,7 +332,7 @@ async function main(): Promise<void> {
     });
     return Predictor.load(result.artifact);
   };
-  const rows = Array.from({ length: 100 }, (_, i) => rowOf((i * 97) % kepler.table.rows.length));
+  const rows = Array.from({ length: 100 }, (_, i) => rowOf((i * 97) % kepler.table.rowCount));
   const shapRows: Record<string, unknown>[] = [];
   for (const [modelType, hyperparameters, label] of [
     ['random_forest', { n_estimators: 100 }, 'RF 100 trees'],
@@ -439,7 +439,7 @@ async function main(): Promise<void> {
     },
     {
       path: 'pure predictMatrix (features parsed, no storage)',
-      rows: kepler.table.rows.length,
+      rows: kepler.table.rowCount,
       seconds: Number(pureS.toFixed(2)),
     },
   ]);

@@ -53,7 +53,7 @@ function main(): void {
       exportedAt: parseExportDate(raw.subarray(0, 4096).toString('utf8'))?.toISOString() ?? null,
       rows: table.rows.length,
       columns: table.columns.length,
-      labelledRows: labelled.table.rows.length,
+      labelledRows: labelled.table.rowCount,
       classCounts: Object.fromEntries(labelled.classCounts.map((c) => [c.label, c.count])),
       sha256: sha256(raw),
       bytes: raw.byteLength,

@@ -4,9 +4,8 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { loadDataLocation, type DataLocation } from './data/location.js';
-import { readFile } from 'node:fs/promises';
 import { createGzip, gunzipSync } from 'node:zlib';
-import { parseCsvBuffer, parseNumber, type Table } from './data/csv.js';
+import { ColumnTable } from './data/columns.js';
 import { badInput, toWorkerError } from '../domain/errors.js';
 import {
   trainPipeline,
@@ -186,19 +185,21 @@ async function train(task: TrainTask): Promise<TrainOutput> {
 async function predictBatch(task: BatchTask): Promise<BatchOutput> {
   const artifact = readArtifact(task.artifactGzip);
   const predictor = await Predictor.load(artifact);
-  let table: Table;
+  let table: ColumnTable;
   if (task.location.kind === 'nasa') {
     const labeled = await loadDataLocation(task.location);
     table = labeled.table;
     if (task.candidatesOnly) {
       const candidate = labeled.classes.indexOf('candidate');
-      table = { columns: table.columns, rows: table.rows.filter((_, i) => labeled.labels[i] === candidate) };
+      const rows: number[] = [];
+      labeled.labels.forEach((label, i) => label === candidate && rows.push(i));
+      table = table.take(rows);
     }
   } else {
     // Uploads to predict on need no label column: read the raw table.
-    table = parseCsvBuffer(await readFile(task.location.path));
+    table = await ColumnTable.readFile(task.location.path);
   }
-  const present = artifact.features.filter((f) => table.columns.includes(f));
+  const present = artifact.features.filter((f) => table.has(f));
   if (present.length === 0) {
     throw badInput(
       `The data has none of the model's features (${artifact.features.join(', ')}).`,
@@ -206,22 +207,26 @@ async function predictBatch(task: BatchTask): Promise<BatchOutput> {
     );
   }
   const cols = artifact.features.length;
-  const columnIndex = artifact.features.map((f) => table.columns.indexOf(f));
-  const X = { rows: table.rows.length, cols, data: new Float64Array(table.rows.length * cols).fill(NaN) };
+  const columns = artifact.features.map((f) => (table.has(f) ? table.numbers(table.indexOf(f)) : null));
+  const rowCount = table.rowCount;
+  const X = { rows: rowCount, cols, data: new Float64Array(rowCount * cols).fill(NaN) };
   const skippedRows: number[] = [];
-  table.rows.forEach((row, r) => {
+  for (let r = 0; r < rowCount; r++) {
     let any = false;
     for (let j = 0; j < cols; j++) {
-      if (columnIndex[j] === -1) continue;
-      const v = parseNumber(row[columnIndex[j]]);
+      const column = columns[j];
+      if (column === null) continue;
+      const v = column[r];
       X.data[r * cols + j] = v;
       if (!Number.isNaN(v)) any = true;
     }
     if (!any) skippedRows.push(r);
-  });
-  const idColumns = artifact.idColumns.filter((c) => table.columns.includes(c));
-  const idIndex = idColumns.map((c) => table.columns.indexOf(c));
-  const ids = table.rows.map((row) => Object.fromEntries(idColumns.map((c, i) => [c, row[idIndex[i]]])));
+  }
+  const idColumns = artifact.idColumns.filter((c) => table.has(c));
+  const idCells = idColumns.map((c) => table.texts(table.indexOf(c)));
+  const ids = Array.from({ length: rowCount }, (_, r) =>
+    Object.fromEntries(idColumns.map((c, i) => [c, idCells[i][r]])),
+  );
   return {
     classes: predictor.classes,
     idColumns,

@@ -415,7 +415,9 @@ export class DatasetService {
     const { table } = await this.labeledTable(id);
     return previewRecords(
       table.columns,
-      table.rows.slice(start, end).map((row) => row.map((cell) => (cell === '' ? null : cell))),
+      Array.from({ length: Math.max(0, Math.min(end, table.rowCount) - start) }, (_, k) =>
+        table.row(start + k).map((cell) => (cell === '' ? null : cell)),
+      ),
     );
   }
 

@@ -393,7 +393,7 @@ export class SessionService {
     const data = heldOut ? taskTable(loaded, task) : loaded;
     const indices: ArrayLike<number> = heldOut
       ? groupedStratifiedSplit(data.labels, data.groups, data.classes.length, split, seed).test
-      : Int32Array.from({ length: data.table.rows.length }, (_, i) => i);
+      : Int32Array.from({ length: data.table.rowCount }, (_, i) => i);
     const { columns } = data.table;
     const wanted = [...new Set([...data.idColumns, ...run.features])].filter((c) => columns.includes(c));
     const positions = wanted.map((c) => columns.indexOf(c));
@@ -403,7 +403,7 @@ export class SessionService {
     const end = Math.min(indices.length, start + Math.max(0, limit));
     for (let k = start; k < end; k++) {
       const i = indices[k];
-      const raw = data.table.rows[i];
+      const raw = data.table.row(i);
       const values: Record<string, string | null> = {};
       wanted.forEach((column, j) => (values[column] = raw[positions[j]] === '' ? null : raw[positions[j]]));
       const ids: Record<string, string> = {};

@@ -190,9 +190,9 @@ export function checkDownload(mission: MissionId, bytes: Buffer, host: string): 
     );
   }
   const labelled = nasaLabeledTableFromTable(mission, table);
-  if (labelled.table.rows.length === 0)
+  if (labelled.table.rowCount === 0)
     throw new FetchError(`${mission}: the download from ${host} has no labelled rows.`);
-  return { rows: table.rows.length, labelledRows: labelled.table.rows.length };
+  return { rows: table.rows.length, labelledRows: labelled.table.rowCount };
 }
 
 /** Downloads each mission in turn; the first failure stops with a FetchError carrying the advice. */

@@ -20,7 +20,7 @@ import { csvText, expectDataError, k2Fixture, keplerFixture, tessFixture } from 
 import { AppError } from '../../src/domain/errors.js';
 
 const counts = (lt: LabeledTable) => Object.fromEntries(lt.classCounts.map((c) => [c.label, c.count]));
-const column = (lt: LabeledTable, name: string) => lt.table.rows.map((row) => row[lt.table.columns.indexOf(name)]);
+const column = (lt: LabeledTable, name: string) => lt.table.texts(lt.table.indexOf(name));
 
 describe('nasaLabeledTable', () => {
   it('Kepler: maps labels (case-insensitive), drops unknown ones, clips the fpflag defect', () => {
@@ -338,14 +338,14 @@ describe('loadNasaTable', () => {
     writeFileSync(file, tessFixture());
     expect(isNasaTableAvailable(dir, 'tess')).toBe(true);
     const first = await loadNasaTable(dir, 'tess');
-    expect(first.table.rows).toHaveLength(6);
+    expect(first.table.rowCount).toBe(6);
     expect(await loadNasaTable(dir + '/.', 'tess')).toBe(first); // same absolute path → same object
     const fewer = tessFixture().split('\n').slice(0, -3).join('\n') + '\n';
     writeFileSync(file, fewer);
     utimesSync(file, new Date(), new Date(Date.now() + 5000));
     const second = await loadNasaTable(dir, 'tess');
     expect(second).not.toBe(first);
-    expect(second.table.rows).toHaveLength(4);
+    expect(second.table.rowCount).toBe(4);
   });
 
   it('does not cache a failed load', async () => {
@@ -355,6 +355,6 @@ describe('loadNasaTable', () => {
     await expect(loadNasaTable(dir, 'k2')).rejects.toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
     writeFileSync(file, k2Fixture());
     utimesSync(file, new Date(), new Date(Date.now() + 10000));
-    expect((await loadNasaTable(dir, 'k2')).table.rows).toHaveLength(4);
+    expect((await loadNasaTable(dir, 'k2')).table.toRows()).toHaveLength(4);
   });
 });

@@ -51,7 +51,7 @@ describe('the embedded NASA snapshot', () => {
     expect(resolveNasaTable(empty, 'kepler')?.kind).toBe('embedded');
     expect(isNasaTableAvailable(empty, 'kepler', { embedded: false })).toBe(false);
     const kepler = await loadNasaTable(empty, 'kepler');
-    expect(kepler.table.rows.length).toBe(manifest.tables.find((t) => t.mission === 'kepler')?.labelledRows);
+    expect(kepler.table.rowCount).toBe(manifest.tables.find((t) => t.mission === 'kepler')?.labelledRows);
     await expect(loadNasaTable(empty, 'kepler', { embedded: false })).rejects.toThrow(
       new RegExp(`neither in ${empty.replace(/[\\/]/g, '.')}`),
     );

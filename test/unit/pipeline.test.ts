@@ -65,7 +65,8 @@ describe('training pipeline on the Kepler table', () => {
       expect(JSON.stringify(result.metrics)).not.toMatch(/NaN|Infinity/);
       // The stored artifact predicts exactly what the trained model did.
       const predictor = await Predictor.load(JSON.parse(JSON.stringify(result.artifact)) as PipelineArtifact);
-      const rows = kepler.table.rows
+      const rows = kepler.table
+        .toRows()
         .slice(0, 5)
         .map((row) => Object.fromEntries(kepler.table.columns.map((c, i) => [c, row[i]])));
       const predictions = predictor.predictRows(rows);

@@ -40,7 +40,7 @@ function roundTrip(artifact: PipelineArtifact): PipelineArtifact {
 }
 
 function rowObject(table: LabeledTable, r: number): Record<string, string> {
-  return Object.fromEntries(table.table.columns.map((c, i) => [c, table.table.rows[r][i]]));
+  return Object.fromEntries(table.table.columns.map((c, i) => [c, table.table.cell(r, i)]));
 }
 
 describe('Predictor on the real Kepler table', () => {
@@ -58,7 +58,7 @@ describe('Predictor on the real Kepler table', () => {
     forestPredictor = await Predictor.load(roundTrip(forest.artifact));
     boostingPredictor = await Predictor.load(roundTrip(boosting.artifact));
     const random = new Random(2024);
-    const all = Int32Array.from({ length: kepler.table.rows.length }, (_, i) => i);
+    const all = Int32Array.from({ length: kepler.table.rowCount }, (_, i) => i);
     random.shuffle(all);
     sample = Array.from(all.subarray(0, 100));
   }, 90_000);
@@ -83,7 +83,7 @@ describe('Predictor on the real Kepler table', () => {
         location: { kind: 'nasa', mission: 'kepler', dir: NASA_DIR, embedded: true },
         candidatesOnly: false,
       })) as BatchOutput;
-      expect(batch.ids.length).toBe(kepler.table.rows.length);
+      expect(batch.ids.length).toBe(kepler.table.rowCount);
       sample.forEach((r, i) => {
         const expected = Array.from(matrixProba.subarray(r * k, r * k + k));
         expect(single[i].probabilities.map((p) => p.probability)).toEqual(expected);

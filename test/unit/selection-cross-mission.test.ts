@@ -39,7 +39,7 @@ describe('harmonised features', () => {
   it('copies values unconverted: Kepler-227 b (K00752.01) keeps its table values in the harmonised units', () => {
     const t = table('kepler');
     const h = harmonise(t);
-    const binaryRows = t.table.rows.filter((_, i) => t.labels[i] !== 1);
+    const binaryRows = t.table.toRows().filter((_, i) => t.labels[i] !== 1);
     const r = binaryRows.findIndex((row) => row[t.table.columns.indexOf('kepoi_name')] === 'K00752.01');
     expect(r).toBeGreaterThanOrEqual(0);
     const value = (f: (typeof HARMONISED_FEATURES)[number]) => h.X.data[r * h.X.cols + HARMONISED_FEATURES.indexOf(f)];

@@ -24,9 +24,7 @@ describe('crossValidateRun', () => {
     const result = await crossValidateRun(table, config, 3, { onProgress: (e) => events.push(e) });
     const split = groupedStratifiedSplit(table.labels, table.groups, 3, DEFAULT_SPLIT_SIZES, 42);
     expect(result.rowIds).toHaveLength(split.train.length + split.validation.length);
-    const testIds = new Set(
-      Array.from(split.test, (r) => table.table.rows[r][table.table.columns.indexOf('kepoi_name')]),
-    );
+    const testIds = new Set(Array.from(split.test, (r) => table.table.cell(r, table.table.indexOf('kepoi_name'))));
     expect(result.rowIds.some((id) => testIds.has(id.split(' / ')[0]))).toBe(false);
     expect(result.rowIds[0]).toMatch(/^K\d{5}\.\d{2} \/ \d+/);
     expect(result.features).toHaveLength(30);

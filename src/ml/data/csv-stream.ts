@@ -79,9 +79,27 @@ interface PapaParser {
  * Streams `path` through the checks of `parseCsvBuffer` into `sink`. Resolves with the number of data rows; rejects
  * with the AppError `parseCsvBuffer` would throw for the same bytes (or one the sink threw).
  */
-export async function streamCsvFile(path: string, sink: CsvSink, options: StreamCsvOptions = {}): Promise<number> {
+export function streamCsvFile(path: string, sink: CsvSink, options: StreamCsvOptions = {}): Promise<number> {
+  const stream = createReadStream(path, { highWaterMark: options.sliceBytes ?? 1 << 20 });
+  return streamCsv(stream as AsyncIterable<Buffer>, sink, options);
+}
+
+/** Bytes already in memory (a decompressed NASA table), handed to `streamCsv` in slices. */
+export function* slicesOf(bytes: Uint8Array, sliceBytes = 1 << 20): Generator<Buffer> {
+  for (let start = 0; start < bytes.length; start += sliceBytes)
+    yield Buffer.from(bytes.buffer, bytes.byteOffset + start, Math.min(sliceBytes, bytes.length - start));
+}
+
+/**
+ * `streamCsvFile` over any source of byte chunks, of any sizes (a file, a request body as it arrives, a buffer's
+ * slices): the same checks, the same answer.
+ */
+export async function streamCsv(
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  sink: CsvSink,
+  options: StreamCsvOptions = {},
+): Promise<number> {
   const maxColumns = options.maxColumns ?? DEFAULT_MAX_COLUMNS;
-  const sliceBytes = options.sliceBytes ?? 1 << 20;
   /** The first error of the lowest rank so far (a holder: closures set it). */
   const first: { rank: Rank; error: AppError | null } = { rank: Rank.None, error: null };
   const fail = (rank: Rank, error: AppError) => {
@@ -205,8 +223,7 @@ export async function streamCsvFile(path: string, sink: CsvSink, options: Stream
     if (text.length > 0 || last) parseText(text, last);
   }
 
-  const stream = createReadStream(path, { highWaterMark: sliceBytes });
-  for await (const chunk of stream as AsyncIterable<Buffer>) onBytes(chunk, false);
+  for await (const chunk of chunks) onBytes(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), false);
   onBytes(Buffer.alloc(0), true);
   if (core.parser === null) fail(Rank.HeaderLine, badInput(EMPTY_FILE_MESSAGE, 'file'));
   if (first.error) throw first.error;

@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { NASA_CLASSES, type Matrix } from '../types.js';
-import { isDecimalNumber, parseCsv, parseCsvBuffer, parseNumber, type Table } from './csv.js';
+import { parseCsv, parseNumber, type Table } from './csv.js';
+import { ColumnTable } from './columns.js';
 import { badInput, quoteInput, type AppError } from '../../domain/errors.js';
 import { nasaTableMissing } from './errors.js';
 import { resolveNasaTable, readNasaTable, type ResolveOptions } from './nasa-source.js';
@@ -19,8 +20,8 @@ export type { ClassCount };
 
 export interface LabeledTable {
   source: DatasetSource;
-  /** Only the labelled rows (after the mission's row filter); `labels[i]` belongs to `table.rows[i]`. */
-  table: Table;
+  /** Only the labelled rows (after the mission's row filter); `labels[i]` belongs to row i. By column. */
+  table: ColumnTable;
   labelColumn: string;
   classes: string[];
   /** Index into `classes`, one per row. */
@@ -57,51 +58,47 @@ export function nasaLabeledTable(mission: MissionId, text: string): LabeledTable
   return nasaLabeledTableFromTable(mission, parseCsv(text));
 }
 
+/** A parsed table by column (tables from `parseCsv` are converted). */
+function byColumn(table: Table | ColumnTable): ColumnTable {
+  return table instanceof ColumnTable ? table : ColumnTable.fromTable(table);
+}
+
 /** Applies the mission's row filter, data fixes and label mapping to an already parsed table. */
-export function nasaLabeledTableFromTable(mission: MissionId, parsed: Table): LabeledTable {
+export function nasaLabeledTableFromTable(mission: MissionId, input: Table | ColumnTable): LabeledTable {
+  const parsed = byColumn(input);
   const spec = MISSIONS[mission];
   for (const column of [spec.labelColumn, spec.groupColumn]) {
-    if (!parsed.columns.includes(column)) {
+    if (!parsed.has(column)) {
       throw badInput(`This ${mission} table has no "${column}" column, which the ${mission} format requires.`, 'file');
     }
   }
 
-  let rows = parsed.rows.slice();
+  const filter = spec.rowFilter && parsed.has(spec.rowFilter.column) ? spec.rowFilter : null;
+  const filterValues = filter ? parsed.numbers(parsed.indexOf(filter.column)) : null;
+  const labelCells = parsed.texts(parsed.indexOf(spec.labelColumn));
+  const classIndex = new Map<string, number>(NASA_CLASSES.map((name, i) => [name, i]));
+  const kept: number[] = [];
+  const labels: number[] = [];
   let filtered = 0;
-  if (spec.rowFilter && parsed.columns.includes(spec.rowFilter.column)) {
-    const c = parsed.columns.indexOf(spec.rowFilter.column);
-    const value = spec.rowFilter.value;
-    rows = rows.filter((row) => parseNumber(row[c]) === value);
-    filtered = parsed.rows.length - rows.length;
+  for (let r = 0; r < parsed.rowCount; r++) {
+    if (filter && filterValues && filterValues[r] !== filter.value) {
+      filtered++;
+      continue;
+    }
+    const raw = labelCells[r].toUpperCase();
+    if (!Object.hasOwn(spec.labelMap, raw)) continue;
+    kept.push(r);
+    labels.push(indexOf(classIndex, spec.labelMap[raw]));
   }
 
+  // Fixes after the row selection (a copy: the caller's table, an upload, stays as it was).
+  let table = parsed.take(kept);
   for (const fix of spec.fixes) {
     for (const column of fix.columns) {
-      const c = parsed.columns.indexOf(column);
-      if (c === -1) continue;
-      for (let r = 0; r < rows.length; r++) {
-        const value = parseNumber(rows[r][c]);
-        if (!(value < fix.min || value > fix.max)) continue;
-        // Copy on write: the caller's table (an upload) stays as it was.
-        rows[r] = rows[r].slice();
-        rows[r][c] = String(value < fix.min ? fix.min : fix.max);
-      }
+      const c = table.indexOf(column);
+      if (c !== -1) table = table.clamped(c, fix.min, fix.max);
     }
   }
-
-  const labelIndex = parsed.columns.indexOf(spec.labelColumn);
-  const classIndex = new Map<string, number>(NASA_CLASSES.map((name, i) => [name, i]));
-  const kept: string[][] = [];
-  const labels: number[] = [];
-  for (const row of rows) {
-    const raw = row[labelIndex].toUpperCase();
-    if (!Object.hasOwn(spec.labelMap, raw)) continue;
-    const nasaClass = spec.labelMap[raw];
-    kept.push(row);
-    labels.push(indexOf(classIndex, nasaClass));
-  }
-
-  const table: Table = { columns: parsed.columns, rows: kept };
   return finish({
     source: { kind: 'nasa', mission },
     table,
@@ -109,8 +106,8 @@ export function nasaLabeledTableFromTable(mission: MissionId, parsed: Table): La
     classes: [...NASA_CLASSES],
     labels: Int32Array.from(labels),
     groups: groupValues(table, spec.groupColumn),
-    idColumns: spec.idColumns.filter((c) => table.columns.includes(c)),
-    excludedRows: { filtered, unlabeled: rows.length - kept.length },
+    idColumns: spec.idColumns.filter((c) => table.has(c)),
+    excludedRows: { filtered, unlabeled: parsed.rowCount - filtered - kept.length },
   });
 }
 
@@ -127,8 +124,8 @@ export function isNasaTableAvailable(dir: string, mission: MissionId, options: R
 export async function loadNasaTable(dir: string, mission: MissionId, options: ResolveOptions = {}): Promise<LabeledTable> {
   const source = resolveNasaTable(dir, mission, options);
   if (!source) throw nasaTableMissing(mission, MISSIONS[mission].fileName, path.resolve(dir));
-  return cachedTable(`nasa:${source.file}:${source.sizeBytes}:${source.mtimeMs}`, () =>
-    readNasaTable(source).then((buf) => nasaLabeledTableFromTable(mission, parseCsvBuffer(buf))),
+  return cachedTable(`nasa:${source.file}:${source.sizeBytes}:${source.mtimeMs}`, async () =>
+    nasaLabeledTableFromTable(mission, await ColumnTable.readBytes(await readNasaTable(source))),
   );
 }
 
@@ -149,7 +146,8 @@ export function clearNasaTableCache(): void {
  *   words as a name token (`planet_class`, `koi_disposition`); the first with 2..20 distinct values wins.
  * - Rows with an empty label are removed; classes are sorted (numerically when all labels are numbers).
  */
-export function customLabeledTable(table: Table, labelColumn?: string): LabeledTable {
+export function customLabeledTable(input: Table | ColumnTable, labelColumn?: string): LabeledTable {
+  const table = byColumn(input);
   const mission = missionFormatOf(table.columns, labelColumn);
   if (mission) {
     const lt = nasaLabeledTableFromTable(mission, table);
@@ -158,26 +156,26 @@ export function customLabeledTable(table: Table, labelColumn?: string): LabeledT
   }
 
   const { label, detected } = customLabelColumn(table.columns, labelColumn);
-  const labelIndex = table.columns.indexOf(label);
-  const rows = table.rows.filter((row) => row[labelIndex] !== '');
+  const cells = table.texts(table.indexOf(label));
+  const rows: number[] = [];
+  for (let r = 0; r < cells.length; r++) if (cells[r] !== '') rows.push(r);
   const classes = checkedClasses(
     table.columns,
     label,
     detected,
-    rows.map((row) => row[labelIndex]),
+    rows.map((r) => cells[r]),
   );
   const classIndex = new Map(classes.map((name, i) => [name, i]));
-  const labels = Int32Array.from(rows, (row) => indexOf(classIndex, row[labelIndex]));
-  const kept: Table = { columns: table.columns, rows };
+  const labels = Int32Array.from(rows, (r) => indexOf(classIndex, cells[r]));
   const lt = finish({
     source: { kind: 'custom' },
-    table: kept,
+    table: rows.length === table.rowCount ? table : table.take(rows),
     labelColumn: label,
     classes,
     labels,
     groups: null,
     idColumns: customIdColumns(table.columns, label),
-    excludedRows: { filtered: 0, unlabeled: table.rows.length - rows.length },
+    excludedRows: { filtered: 0, unlabeled: table.rowCount - rows.length },
   });
   if (lt.featureCandidates.length === 0) throw noNumericFeature();
   return lt;
@@ -253,7 +251,7 @@ export function noNumericFeature(): AppError {
 }
 
 /** The detection rule of `customLabeledTable`: the first column named like a label; null when none is. */
-export function detectLabelColumn(table: Table): string | null {
+export function detectLabelColumn(table: Pick<Table, 'columns'>): string | null {
   return labelCandidates(table.columns)[0] ?? null;
 }
 
@@ -285,19 +283,19 @@ export function binaryTask(lt: LabeledTable): LabeledTable {
   if (fp === -1 || planet === -1) {
     throw badInput(`The binary task needs classes "false_positive" and "planet"; this dataset has ${lt.classes.join(', ')}.`, 'task');
   }
-  const rows: string[][] = [];
+  const rows: number[] = [];
   const labels: number[] = [];
   const groups: string[] | null = lt.groups ? [] : null;
   for (let i = 0; i < lt.labels.length; i++) {
     const y = lt.labels[i];
     if (y !== fp && y !== planet) continue;
-    rows.push(lt.table.rows[i]);
+    rows.push(i);
     labels.push(y === planet ? 1 : 0);
     if (groups && lt.groups) groups.push(lt.groups[i]);
   }
   const result = finish({
     source: lt.source,
-    table: { columns: lt.table.columns, rows },
+    table: lt.table.take(rows),
     labelColumn: lt.labelColumn,
     classes: ['false_positive', 'planet'],
     labels: Int32Array.from(labels),
@@ -311,20 +309,19 @@ export function binaryTask(lt: LabeledTable): LabeledTable {
 
 /** Raw feature values, row-major, NaN for missing. */
 export function featureMatrix(lt: LabeledTable, features: string[]): Matrix {
-  const indices = features.map((f) => {
-    const c = lt.table.columns.indexOf(f);
+  const columns = features.map((f) => {
+    const c = lt.table.indexOf(f);
     if (c === -1) throw badInput(`Unknown feature column ${quoteInput(f)}.`, 'features');
-    return c;
+    return lt.table.numbers(c);
   });
-  const rows = lt.table.rows;
-  const cols = indices.length;
-  const data = new Float64Array(rows.length * cols);
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r];
-    const base = r * cols;
-    for (let j = 0; j < cols; j++) data[base + j] = parseNumber(row[indices[j]]);
+  const rows = lt.table.rowCount;
+  const cols = columns.length;
+  const data = new Float64Array(rows * cols);
+  for (let j = 0; j < cols; j++) {
+    const column = columns[j];
+    for (let r = 0, at = j; r < rows; r++, at += cols) data[at] = column[r];
   }
-  return { rows: rows.length, cols, data };
+  return { rows, cols, data };
 }
 
 export interface FeatureSelection {
@@ -351,7 +348,7 @@ export function selectFeatures(lt: LabeledTable, options: { features?: string[];
     features = optIn ? [...lt.defaultFeatures, ...lt.vettingFeatures.filter((f) => !lt.defaultFeatures.includes(f))] : [...lt.defaultFeatures];
   } else {
     const requested = [...new Set(options.features)];
-    const unknown = requested.filter((f) => !lt.table.columns.includes(f));
+    const unknown = requested.filter((f) => !lt.table.has(f));
     if (unknown.length > 0) {
       throw badInput(`Unknown feature column${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}. Valid features: ${lt.featureCandidates.join(', ')}.`,
         'features',
@@ -441,34 +438,18 @@ function requireTwoClasses(classCounts: ClassCount[], labelColumn: string): void
   }
 }
 
-/** Columns whose non-empty cells are all numbers, with at least one value. Row-major scan (cache friendly). */
-function numericNonEmptyColumns(table: Table): string[] {
-  const width = table.columns.length;
-  const numeric = new Uint8Array(width).fill(1);
-  const hasValue = new Uint8Array(width);
-  for (const row of table.rows) {
-    for (let c = 0; c < width; c++) {
-      if (numeric[c] === 0) continue;
-      const cell = row[c];
-      if (cell === '') continue;
-      if (isDecimalNumber(cell)) hasValue[c] = 1;
-      else numeric[c] = 0;
-    }
-  }
-  return table.columns.filter((_, c) => numeric[c] === 1 && hasValue[c] === 1);
+/** Columns whose non-empty cells are all numbers, with at least one value. */
+function numericNonEmptyColumns(table: ColumnTable): string[] {
+  return table.columns.filter((_, c) => table.isNumeric(c) && table.hasValue(c));
 }
 
-function emptyColumns(table: Table, columns: string[]): string[] {
-  return columns.filter((name) => {
-    const c = table.columns.indexOf(name);
-    return table.rows.every((row) => row[c] === '');
-  });
+function emptyColumns(table: ColumnTable, columns: string[]): string[] {
+  return columns.filter((name) => !table.hasValue(table.indexOf(name)));
 }
 
-function groupValues(table: Table, column: string): string[] {
-  const c = table.columns.indexOf(column);
+function groupValues(table: ColumnTable, column: string): string[] {
   // An empty star id must not lump unrelated rows into one giant group.
-  return table.rows.map((row, r) => (row[c] === '' ? `\u0000row${r}` : row[c]));
+  return table.texts(table.indexOf(column)).map((cell, r) => (cell === '' ? `\u0000row${r}` : cell));
 }
 
 /** Numbers in numeric order first, then text in code-point order. */

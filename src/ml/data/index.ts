@@ -15,6 +15,7 @@ export {
   type ColumnProfile,
   type ParseCsvOptions,
 } from './csv.js';
+export { ColumnTable } from './columns.js';
 export {
   MISSIONS,
   MISSION_IDS,

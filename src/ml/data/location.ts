@@ -1,8 +1,8 @@
 /**
  * Where a dataset's file lives, in a form that can cross into a worker thread, and its loader (cached: table-cache.ts).
  */
-import { readFile, stat } from 'node:fs/promises';
-import { parseCsvBuffer } from './csv.js';
+import { stat } from 'node:fs/promises';
+import { ColumnTable } from './columns.js';
 import { customLabeledTable, loadNasaTable, type LabeledTable } from './dataset.js';
 import { cachedTable } from './table-cache.js';
 import type { MissionId } from './missions.js';
@@ -15,5 +15,6 @@ export async function loadDataLocation(location: DataLocation): Promise<LabeledT
   if (location.kind === 'nasa') return loadNasaTable(location.dir, location.mission, { embedded: location.embedded });
   const info = await stat(location.path);
   const key = `upload:${location.path}:${info.size}:${info.mtimeMs}:${location.labelColumn}`;
-  return cachedTable(key, () => readFile(location.path).then((buffer) => customLabeledTable(parseCsvBuffer(buffer), location.labelColumn)));
+  // Streamed from disk straight into columns: no whole file in memory, no rows of strings.
+  return cachedTable(key, async () => customLabeledTable(await ColumnTable.readFile(location.path), location.labelColumn));
 }

@@ -5,14 +5,12 @@
 import { ByteBudgetCache, idleMsFromEnv } from '../cache.js';
 import type { LabeledTable } from './dataset.js';
 
-/** Most bytes of parsed tables kept per thread: the three NASA tables (~75 MB) and a few uploads. */
+/** Most bytes of parsed tables kept per thread: the three NASA tables and a few uploads. */
 const TABLE_CACHE_BYTES = 160 * 1024 * 1024;
 
-/** Measured: Kepler's 468,636 cells (9,564 × 49 short strings) hold ~33 MB once parsed and labelled. */
-const BYTES_PER_CELL = 70;
-
+/** The columns' bytes, and the labels' and groups' (a group id: a short string and its slot). */
 function estimateTableBytes(table: LabeledTable): number {
-  return table.table.rows.length * table.table.columns.length * BYTES_PER_CELL;
+  return table.table.byteSize() + table.labels.byteLength + (table.groups?.length ?? 0) * 40;
 }
 
 const tables = new ByteBudgetCache<LabeledTable>({ maxBytes: TABLE_CACHE_BYTES, sizeOf: estimateTableBytes, idleMs: idleMsFromEnv() });

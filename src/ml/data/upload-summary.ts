@@ -8,9 +8,9 @@
  * mission's row filter, fixes and labels, which need whole rows: once the stream has validated it, it is labelled
  * whole (NASA tables are ≤ 10,000 rows).
  */
-import { readFile } from 'node:fs/promises';
 import type { StoredColumn, StoredDatasetDetails, StoredPreview } from '../../domain/dataset-store.js';
-import { ColumnAccumulator, parseCsvBuffer, profileColumns, type ColumnProfile } from './csv.js';
+import { ColumnAccumulator, type ColumnProfile } from './csv.js';
+import { ColumnTable } from './columns.js';
 import { streamCsvFile, type StreamCsvOptions } from './csv-stream.js';
 import {
   checkedClasses,
@@ -68,14 +68,19 @@ class PreviewCollector {
 /** The summary of a table labelled whole (NASA formats; uploads stored before summaries were). */
 export function summarizeLabeledTable(lt: LabeledTable): UploadSummary {
   const preview = new PreviewCollector();
-  for (const row of lt.table.rows.slice(0, PREVIEW_ROWS)) preview.add(row);
+  for (let r = 0; r < Math.min(PREVIEW_ROWS, lt.table.rowCount); r++) preview.add(lt.table.row(r));
+  const columns = lt.table.columns.map((name, c) => {
+    const column = new ColumnAccumulator();
+    for (const cell of lt.table.texts(c)) column.add(cell);
+    return storedColumn(column.profile(name));
+  });
   return {
     mission: lt.source.kind === 'nasa' ? lt.source.mission : null,
     labelColumn: lt.labelColumn,
-    rowCount: lt.table.rows.length,
+    rowCount: lt.table.rowCount,
     details: {
-      rowCount: lt.table.rows.length,
-      columns: profileColumns(lt.table).map(storedColumn),
+      rowCount: lt.table.rowCount,
+      columns,
       labelColumn: lt.labelColumn,
       groupColumn: lt.source.kind === 'nasa' ? MISSIONS[lt.source.mission].groupColumn : null,
       classes: lt.classes,
@@ -134,7 +139,7 @@ export async function summarizeUpload(
     },
     options,
   );
-  if (found.mission) return summarizeLabeledTable(customLabeledTable(parseCsvBuffer(await readFile(path)), labelColumn));
+  if (found.mission) return summarizeLabeledTable(customLabeledTable(await ColumnTable.readFile(path, options), labelColumn));
   if (found.labelError) throw found.labelError;
 
   const classes = checkedClasses(columns, label, detected, classCounts.keys());
@@ -147,7 +152,7 @@ export async function summarizeUpload(
   const lt: LabeledTable = {
     source: { kind: 'custom' },
     // The rows were never kept: only the column roles below are read from this table.
-    table: { columns, rows: [] },
+    table: ColumnTable.fromTable({ columns, rows: [] }),
     labelColumn: label,
     classes,
     labels: new Int32Array(0),

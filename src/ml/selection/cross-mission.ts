@@ -27,7 +27,6 @@
  * A pair of missions trains and evaluates on the features both of them fill (see `crossMissionFeatures`).
  */
 import { binaryTask, type LabeledTable } from '../data/dataset.js';
-import { parseNumber } from '../data/csv.js';
 import type { MissionId } from '../data/missions.js';
 import { badInput } from '../../domain/errors.js';
 import { evaluate, type Metrics } from '../evaluate.js';
@@ -111,23 +110,25 @@ export function harmonise(table: LabeledTable, task: Task = 'BINARY'): Harmonise
     const name = HARMONISED_COLUMNS[mission][f];
     return name === null ? -1 : data.table.columns.indexOf(name);
   });
-  const rows = data.table.rows;
+  const rows = data.table.rowCount;
   const d = HARMONISED_FEATURES.length;
-  const values = new Float64Array(rows.length * d);
+  const values = new Float64Array(rows * d).fill(Number.NaN);
   const filled = new Uint8Array(d);
-  rows.forEach((row, r) => {
-    columns.forEach((c, j) => {
-      const v = c === -1 ? Number.NaN : parseNumber(row[c]);
+  columns.forEach((c, j) => {
+    if (c === -1) return;
+    const column = data.table.numbers(c);
+    for (let r = 0; r < rows; r++) {
+      const v = column[r];
       values[r * d + j] = v;
       if (!Number.isNaN(v)) filled[j] = 1;
-    });
+    }
   });
   return {
     mission,
     classes: data.classes,
     labels: data.labels,
     groups: data.groups,
-    X: { rows: rows.length, cols: d, data: values },
+    X: { rows, cols: d, data: values },
     available: HARMONISED_FEATURES.filter((_, j) => filled[j] === 1),
   };
 }

@@ -33,9 +33,9 @@ export async function crossValidateRun(
   const X = takeRows(featureMatrix(data, features), rows);
   const labels = takeLabels(data.labels, rows);
   const groups = data.groups ? Array.from(rows, (r) => data.groups?.[r] ?? String(r)) : null;
-  const idIndex = data.idColumns.map((c) => data.table.columns.indexOf(c)).filter((c) => c !== -1);
+  const idIndex = data.idColumns.map((c) => data.table.indexOf(c)).filter((c) => c !== -1);
   const rowIds = Array.from(rows, (r) => {
-    const parts = idIndex.map((c) => data.table.rows[r][c]).filter((v) => v !== '');
+    const parts = idIndex.map((c) => data.table.cell(r, c)).filter((v) => v !== '');
     return parts.length > 0 ? parts.join(' / ') : `row ${r + 1}`;
   });
   const result = await crossValidate(
