@@ -89,8 +89,8 @@ def main(folder):
             "nn": (
                 # n_iter_no_change=max_iter: no stop on a training-loss plateau either, so both sides run every epoch.
                 lambda: MLPClassifier(hidden_layer_sizes=(64, 32), max_iter=config["nnEpochs"], batch_size=32, learning_rate_init=0.001,
-                                      alpha=0.0, early_stopping=False, n_iter_no_change=config["nnEpochs"], random_state=seed),
-                Xs_train, Xs_test, None, "MLPClassifier((64,32), max_iter=%d, batch_size=32, learning_rate_init=0.001, alpha=0, early_stopping=False, n_iter_no_change=max_iter), standardised" % config["nnEpochs"],
+                                      alpha=1e-4, early_stopping=False, n_iter_no_change=config["nnEpochs"], random_state=seed),
+                Xs_train, Xs_test, None, "MLPClassifier((64,32), max_iter=%d, batch_size=32, learning_rate_init=0.001, alpha=1e-4, early_stopping=False, n_iter_no_change=max_iter), standardised" % config["nnEpochs"],
             ),
             "lr": (
                 lambda: LogisticRegression(C=1.0, max_iter=1000),

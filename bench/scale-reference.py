@@ -54,7 +54,10 @@ def main(csv_path, model_ids, threads, svm_max_rows):
         "decision_tree": lambda: DecisionTreeClassifier(random_state=42),
         "logistic_regression": lambda: scaled(LogisticRegression(max_iter=1000)),
         "pca": lambda: make_pipeline(StandardScaler(), PCA(n_components=0.95, random_state=42), LogisticRegression(max_iter=1000)),
-        "neural_network": lambda: scaled(MLPClassifier(hidden_layer_sizes=(64, 32), max_iter=50, early_stopping=True, random_state=42)),
+        # Our catalog defaults but dropout (MLPClassifier has none): layers, batch, epochs, L2, tol; stopping on a 10 %
+        # validation share after n_iter_no_change + 1 = our patience (10) epochs without improvement.
+        "neural_network": lambda: scaled(MLPClassifier(hidden_layer_sizes=(128, 64, 32), batch_size=32, learning_rate_init=0.001, alpha=1e-4,
+                                                       max_iter=100, early_stopping=True, n_iter_no_change=9, tol=1e-4, random_state=42)),
         "svm": lambda: scaled(SVC(kernel="rbf", probability=True, random_state=42)),
     }
     results = {}

@@ -87,6 +87,8 @@ interface OurResult {
   macroF1: number | null;
   predictSeconds: number | null;
   wallSeconds: number;
+  /** CPU seconds of this process (server and training threads) over the run: steadier than wall time under load. */
+  cpuSeconds: number;
 }
 
 interface ReferenceResult {
@@ -221,6 +223,7 @@ async function trainAndPredict(
     },
   );
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   const { startTraining } = await graphql<{ startTraining: { id: string } }>(
     'mutation($s: ID!) { startTraining(sessionId: $s) { id } }',
     {
@@ -249,11 +252,13 @@ async function trainAndPredict(
         macroF1: null,
         predictSeconds: null,
         wallSeconds: timeoutSeconds,
+        cpuSeconds: NaN,
       };
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   const wallSeconds = (performance.now() - started) / 1000;
+  const cpuUsed = process.cpuUsage(cpuStarted);
   let predictSeconds: number | null = null;
   if (run.status === 'SUCCEEDED') {
     // `predict` takes at most 1,000 rows per call (its documented limit): ten calls, one after the other.
@@ -273,6 +278,7 @@ async function trainAndPredict(
     macroF1: run.metrics?.macroF1 ?? null,
     predictSeconds,
     wallSeconds,
+    cpuSeconds: (cpuUsed.user + cpuUsed.system) / 1e6,
   };
 }
 
@@ -344,7 +350,7 @@ for (const rows of sizes) {
   const uploaded = await upload(file);
   const uploadPeak = peakRss;
   const mb = bytes / 1e6;
-  console.log(`## ${rows.toLocaleString('en')} rows (${mb.toFixed(1)} MB)`);
+  console.log(`## ${rows.toLocaleString('en')} rows (${mb.toFixed(1)} MB), load average ${os.loadavg()[0].toFixed(2)}`);
   console.log(
     `read the CSV: ours ${fmt(uploaded.seconds)} s (upload + validation) · pandas ${fmt(ref.parseSeconds)} s · ${ratio(uploaded.seconds, ref.parseSeconds)}${ref.error ? ` · reference: ${ref.error}` : ''}` +
       (rows >= 200_000 ? ` · goal ≤ ${UPLOAD_GOAL_SECONDS} s ${mark(uploaded.seconds <= UPLOAD_GOAL_SECONDS)}` : ''),
@@ -384,6 +390,7 @@ for (const rows of sizes) {
       'after fit / fit':
         afterShare !== null ? `${(afterShare * 100).toFixed(0)}% ${mark(afterShare <= AFTER_FIT_GOAL)}` : '—',
       'whole run s': fmt(ours.wallSeconds),
+      'whole run CPU s': fmt(ours.cpuSeconds),
       'predict 10k via API s': fmt(ours.predictSeconds),
       'ref predict_proba s': fmt(theirs?.predictSeconds),
       'macro-F1': ours.macroF1?.toFixed(3) ?? '—',
