@@ -47,7 +47,10 @@ export function useSharedSubscriptionExecution(): Plugin {
       [Symbol.asyncIterator]: () => mapped,
       next: async () => {
         const next = await source.next();
-        return next.done ? { done: true, value: undefined } : { done: false, value: await resultFor(next.value) };
+        if (next.done) return { done: true, value: undefined };
+        // Our selection resolves synchronously: no extra await (a microtask per subscriber and event) unless needed.
+        const result = resultFor(next.value);
+        return { done: false, value: result instanceof Promise ? await result : result };
       },
       return: async () => {
         await source.return?.();
