@@ -16,6 +16,8 @@ import type { UploadWorkerTask } from '../ml/upload-worker.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const compiled = path.extname(fileURLToPath(import.meta.url)) === '.js';
 export const WORKER_FILE = path.resolve(here, '..', 'ml', compiled ? 'worker.js' : 'worker.ts');
+/** The entry of search jobs' tasks (given per task to the training pool). */
+export const SEARCH_WORKER_FILE = path.resolve(here, '..', 'ml', compiled ? 'search-worker.js' : 'search-worker.ts');
 /** The lean entry of the upload thread (CSV code only). */
 export const UPLOAD_WORKER_FILE = path.resolve(here, '..', 'ml', compiled ? 'upload-worker.js' : 'upload-worker.ts');
 

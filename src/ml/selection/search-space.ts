@@ -195,3 +195,69 @@ export function withResource(
   const amount = Math.max(resource.least, Math.min(resource.full, Math.round(resource.full * share)));
   return { params: { ...params, [resource.param]: amount }, rowFraction: 1, amount };
 }
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const isChoiceValue = (value: unknown): value is HyperparameterValue =>
+  value === null ||
+  ['number', 'string', 'boolean'].includes(typeof value) ||
+  (Array.isArray(value) && value.every((item) => typeof item === 'number'));
+
+/** One dimension of a caller's space (JSON), its shape checked; the catalog bounds are checkSearchSpace's. */
+function parseDimension(raw: unknown, at: string): Dimension {
+  if (!isRecord(raw) || typeof raw.name !== 'string')
+    throw badInput('A dimension is an object with a "name" and a "kind" (int, float or choice).', at);
+  const { name, kind } = raw;
+  if (kind === 'choice') {
+    const { values } = raw;
+    if (!Array.isArray(values) || !values.every(isChoiceValue))
+      throw badInput(`"${name}": a choice needs "values", a list of hyperparameter values.`, `${at}.values`);
+    return { name, kind, values };
+  }
+  if (kind !== 'int' && kind !== 'float')
+    throw badInput(`"${name}": kind must be int, float or choice.`, `${at}.kind`, ['int', 'float', 'choice']);
+  const { low, high, log } = raw;
+  if (typeof low !== 'number' || typeof high !== 'number' || !Number.isFinite(low) || !Number.isFinite(high))
+    throw badInput(`"${name}": a ${kind} range needs numbers "low" and "high".`, at);
+  if (log !== undefined && typeof log !== 'boolean') throw badInput(`"${name}": "log" is true or false.`, `${at}.log`);
+  return { name, kind, low, high, ...(log === undefined ? {} : { log }) };
+}
+
+/**
+ * A model type's space with a caller's overrides (JSON: `{ dimensions?: [...], fixed?: {...} }`) over the default
+ * one: a dimension replaces the default's of the same name (or adds one), a fixed value takes a dimension out of the
+ * search. Checked against the catalog (checkSearchSpace); errors name `space.<modelType>.…`.
+ */
+export function spaceWithOverrides(modelType: ModelTypeId, raw: unknown): SearchSpace {
+  const base = defaultSearchSpace(modelType);
+  if (raw === undefined || raw === null) return base;
+  const at = `space.${modelType}`;
+  if (!isRecord(raw)) throw badInput('A space override is an object with "dimensions" and/or "fixed".', at);
+  const unknownKey = Object.keys(raw).find((k) => k !== 'dimensions' && k !== 'fixed');
+  if (unknownKey !== undefined)
+    throw badInput(`Unknown key "${unknownKey}" (dimensions, fixed).`, `${at}.${unknownKey}`);
+  let dimensions = base.dimensions;
+  if (raw.dimensions !== undefined) {
+    if (!Array.isArray(raw.dimensions)) throw badInput('"dimensions" is a list.', `${at}.dimensions`);
+    const given = raw.dimensions.map((d, i) => parseDimension(d, `${at}.dimensions.${i}`));
+    dimensions = [...base.dimensions.filter((d) => !given.some((g) => g.name === d.name)), ...given];
+  }
+  let fixed = base.fixed;
+  if (raw.fixed !== undefined) {
+    if (!isRecord(raw.fixed)) throw badInput('"fixed" is an object of name → value.', `${at}.fixed`);
+    const names = Object.keys(raw.fixed);
+    const checked = validateHyperparameters(modelType, { ...base.fixed, ...raw.fixed });
+    fixed = { ...base.fixed, ...Object.fromEntries(names.map((n) => [n, checked[n]])) };
+    dimensions = dimensions.filter((d) => !names.includes(d.name));
+  }
+  let resource = base.resource;
+  // A fixed tree / round / epoch count is the full resource successive halving scales down from.
+  if (resource.kind === 'param' && typeof fixed[resource.param] === 'number') {
+    const full = fixed[resource.param];
+    if (typeof full === 'number') resource = { ...resource, full, least: Math.min(resource.least, full) };
+  }
+  const space = { modelType, dimensions, fixed, resource };
+  checkSearchSpace(space);
+  return space;
+}

@@ -201,8 +201,27 @@ export function drawCandidate(spaces: readonly SearchSpace[], seed: number, cand
   return { candidate, modelType: space.modelType, params: sampleParams(space, random) };
 }
 
-const byScore = (a: TrialResult, b: TrialResult) =>
+/** What ranks trials: the leaderboard's order. */
+interface Ranked {
+  trial: number;
+  candidate: number;
+  rung: number;
+  score?: number | null;
+}
+
+/** Leaderboard order: higher rung first, then higher score, then earlier trial. */
+export const compareTrials = (a: Ranked, b: Ranked) =>
   b.rung - a.rung || (b.score ?? -Infinity) - (a.score ?? -Infinity) || a.trial - b.trial;
+
+/** Each candidate once (its highest rung), by rung then score, best first. */
+export function leaderboardOf<T extends Ranked>(trials: readonly T[]): T[] {
+  const latest = new Map<number, T>();
+  for (const t of trials) {
+    const seen = latest.get(t.candidate);
+    if (!seen || t.rung >= seen.rung) latest.set(t.candidate, t);
+  }
+  return [...latest.values()].sort(compareTrials);
+}
 
 export async function runSearch(
   config: SearchConfig,
@@ -259,7 +278,7 @@ export async function runSearch(
       };
     }
     trials.push(result);
-    if (result.status === 'DONE' && (best === null || byScore(result, best) < 0)) best = result;
+    if (result.status === 'DONE' && (best === null || compareTrials(result, best) < 0)) best = result;
     hooks.onTrialEnd?.(result, best);
     return result;
   };
@@ -292,18 +311,13 @@ export async function runSearch(
       const keep = Math.ceil(alive.length / factor);
       alive = results
         .filter((r) => r.result.status === 'DONE')
-        .sort((a, b) => byScore(a.result, b.result))
+        .sort((a, b) => compareTrials(a.result, b.result))
         .slice(0, keep)
         .map((r) => r.candidate);
     }
   }
 
-  const latest = new Map<number, TrialResult>();
-  for (const t of trials) {
-    const seen = latest.get(t.candidate);
-    if (!seen || t.rung >= seen.rung) latest.set(t.candidate, t);
-  }
-  const leaderboard = [...latest.values()].sort(byScore);
+  const leaderboard = leaderboardOf(trials);
   return {
     strategy: config.strategy,
     seed: config.seed,
