@@ -40,6 +40,16 @@ export interface AppConfig {
   modelCacheBytes: number;
   /** Worker threads that ran a task end after this long idle, returning their memory: WORKER_IDLE_SECONDS. */
   workerIdleMs: number;
+  /**
+   * Most estimated event-loop time of one `predict` call, model load included (PREDICT_LOOP_MS); costlier calls go
+   * to the inference worker (src/ml/predict-cost.ts).
+   */
+  predictLoopMs: number;
+  /**
+   * Most estimated event-loop time to load a model there once, after a call the worker answered, so that the next
+   * cheap calls are answered on the loop (PREDICT_LOAD_MS); larger models stay in the worker.
+   */
+  predictLoadMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Scale-out (README "Scaling out"): Redis for the progress bus and the BullMQ queue; null keeps both in-process. */
   redisUrl: string | null;
@@ -209,6 +219,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     maxTrainingMs: readInt(env, 'MAX_TRAINING_SECONDS', 1800, 1, 7 * 86400) * 1000,
     modelCacheBytes: readInt(env, 'MODEL_CACHE_MB', DEFAULT_CACHE_BYTES / (1024 * 1024), 0, 65536) * 1024 * 1024,
     workerIdleMs: readInt(env, 'WORKER_IDLE_SECONDS', 10, 1, 86400) * 1000,
+    predictLoopMs: readInt(env, 'PREDICT_LOOP_MS', 2, 0, 60_000),
+    predictLoadMs: readInt(env, 'PREDICT_LOAD_MS', 250, 0, 60_000),
     ...scaleOut(env),
     logLevel: readEnum(
       env,

@@ -23,6 +23,8 @@ export interface ByteBudgetCacheOptions<V> {
 
 interface Entry<V> {
   value: Promise<V>;
+  /** The value once loaded (what `peek` answers without waiting). */
+  loaded?: V;
   /** null while loading: not counted and not evicted until it is sized. */
   bytes: number | null;
   lastUsed: number;
@@ -61,6 +63,7 @@ export class ByteBudgetCache<V> {
     entry.value.then(
       (value) => {
         if (this.entries.get(key) !== entry) return; // deleted while loading: deletion disposed it
+        entry.loaded = value;
         entry.bytes = Math.max(0, this.options.sizeOf(value));
         this.totalBytes += entry.bytes;
         this.evict(key);
@@ -70,6 +73,16 @@ export class ByteBudgetCache<V> {
       },
     );
     return entry.value;
+  }
+
+  /** The loaded value of `key` now (counted as a use), or undefined when it is absent or still loading. */
+  peek(key: string): V | undefined {
+    const hit = this.entries.get(key);
+    if (hit?.loaded === undefined) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, hit);
+    hit.lastUsed = Date.now();
+    return hit.loaded;
   }
 
   has(key: string): boolean {

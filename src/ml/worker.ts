@@ -15,13 +15,7 @@ import {
   type PostFitStage,
   type Stage,
 } from './pipeline.js';
-import {
-  Predictor,
-  loadSizedPredictor,
-  type RowExplanation,
-  type RowPrediction,
-  type SizedPredictor,
-} from './predictor.js';
+import { Predictor, loadSizedPredictor, type RowExplanation, type SizedPredictor } from './predictor.js';
 import { ByteBudgetCache, cacheBytesFromEnv } from './cache.js';
 import { decodeArtifact } from './artifact.js';
 import type { StepProgress } from './types.js';
@@ -102,25 +96,58 @@ export interface BatchOutput {
   missingFeatures: string[];
 }
 
+/**
+ * A run's model as inference tasks name it. Each thread keeps loaded predictors by run id (byte-bounded LRU), so a
+ * task ships only the run id; a thread that does not hold it answers NEED_ARTIFACT and the caller sends the task
+ * again with the gzipped artefact (src/services/inference.ts). Piscina may hand a task to any thread, so a thread
+ * cannot assume it saw the run before.
+ */
+export interface ModelRef {
+  runId: string;
+  /** The stored gzipped artefact: only when the thread asked for it. */
+  artifactGzip?: Uint8Array;
+  /** Runs whose models were forgotten (deleted with their session, or saved again): see applyEvictions. */
+  evictions: EvictionLog;
+}
+
+/** `total` run ids forgotten since the process started; `recent` the last of them, oldest first. */
+export interface EvictionLog {
+  total: number;
+  recent: readonly string[];
+}
+
 export interface ExplainTask {
   kind: 'explain';
-  cacheKey: string;
-  artifactGzip: Uint8Array;
+  model: ModelRef;
   row: unknown;
   label: string | null;
 }
 
-/** `predict` for a neural network: TensorFlow.js is loaded in worker threads only (they end when idle). */
+/**
+ * `predict` in the worker (neural networks: TensorFlow.js is loaded in worker threads only; and calls too costly for
+ * the event loop). The rows travel as JSON text and the predictions come back as JSON text: structured clone of a
+ * thousand 49-column objects costs the event loop ~10× what JSON.stringify does.
+ */
 export interface PredictRowsTask {
   kind: 'predictRows';
-  cacheKey: string;
-  artifactGzip: Uint8Array;
-  rows: readonly unknown[];
+  model: ModelRef;
+  /** JSON array of row objects. */
+  rowsJson: string;
+}
+
+/** The answer of a thread that does not hold the run's predictor: send the task again with `artifactGzip`. */
+export interface NeedArtifact {
+  needArtifact: true;
+}
+
+export interface ModelAnswer<T> {
+  needArtifact: false;
+  value: T;
 }
 
 export type WorkerTask = TrainTask | BatchTask | ExplainTask | PredictRowsTask;
 
-/** Explanations reuse loaded predictors; the thread itself ends when idle (src/services/worker-pool.ts). */
+/** Loaded predictors by run id; the thread itself ends when idle (src/services/worker-pool.ts). */
 const predictors = new ByteBudgetCache<SizedPredictor>({
   maxBytes: cacheBytesFromEnv(),
   sizeOf: (loaded) => loaded.bytes,
@@ -129,15 +156,37 @@ const predictors = new ByteBudgetCache<SizedPredictor>({
   },
 });
 
+/** How many evictions this thread has applied (null: none seen yet, a new thread has nothing to evict). */
+let evictionsSeen: number | null = null;
+
+/** Drops the predictors of runs forgotten since the last task; all of them when more were forgotten than listed. */
+function applyEvictions(log: EvictionLog): void {
+  const unseen = evictionsSeen === null ? 0 : log.total - evictionsSeen;
+  evictionsSeen = log.total;
+  if (unseen <= 0) return;
+  if (unseen > log.recent.length) predictors.clear();
+  else for (const runId of log.recent.slice(-unseen)) predictors.delete(runId);
+}
+
 function readArtifact(artifactGzip: Uint8Array): PipelineArtifact {
   return decodeArtifact(gunzipSync(artifactGzip).toString('utf8'));
 }
 
-async function predictorFor(cacheKey: string, artifactGzip: Uint8Array): Promise<Predictor> {
-  const loaded = await predictors.getOrLoad(cacheKey, () =>
-    loadSizedPredictor(gunzipSync(artifactGzip).toString('utf8')),
-  );
+/** The run's predictor from this thread's cache, loaded from the shipped artefact, or null (ask for it). */
+async function predictorFor(model: ModelRef): Promise<Predictor | null> {
+  applyEvictions(model.evictions);
+  const { artifactGzip } = model;
+  if (!predictors.has(model.runId) && !artifactGzip) return null;
+  const loaded = await predictors.getOrLoad(model.runId, () => {
+    if (!artifactGzip) throw new Error(`no artefact for run ${model.runId}`); // unreachable: checked above
+    return loadSizedPredictor(gunzipSync(artifactGzip).toString('utf8'));
+  });
   return loaded.predictor;
+}
+
+async function withModel<T>(model: ModelRef, use: (predictor: Predictor) => T): Promise<ModelAnswer<T> | NeedArtifact> {
+  const predictor = await predictorFor(model);
+  return predictor ? { needArtifact: false, value: use(predictor) } : { needArtifact: true };
 }
 
 async function train(task: TrainTask): Promise<TrainOutput> {
@@ -237,14 +286,9 @@ async function predictBatch(task: BatchTask): Promise<BatchOutput> {
   };
 }
 
-async function explain(task: ExplainTask): Promise<RowExplanation> {
-  const predictor = await predictorFor(task.cacheKey, task.artifactGzip);
-  return predictor.explain(task.row, task.label);
-}
+export type WorkerAnswer = TrainOutput | BatchOutput | ModelAnswer<RowExplanation> | ModelAnswer<string> | NeedArtifact;
 
-export default async function run(
-  task: WorkerTask,
-): Promise<TrainOutput | BatchOutput | RowExplanation | RowPrediction[]> {
+export default async function run(task: WorkerTask): Promise<WorkerAnswer> {
   try {
     switch (task.kind) {
       case 'train':
@@ -252,9 +296,13 @@ export default async function run(
       case 'predictBatch':
         return await predictBatch(task);
       case 'explain':
-        return await explain(task);
+        return await withModel(task.model, (predictor) => predictor.explain(task.row, task.label));
       case 'predictRows':
-        return (await predictorFor(task.cacheKey, task.artifactGzip)).predictRows(task.rows);
+        return await withModel(task.model, (predictor) => {
+          const rows: unknown = JSON.parse(task.rowsJson);
+          if (!Array.isArray(rows)) throw new TypeError('predictRows: rowsJson is not an array');
+          return JSON.stringify(predictor.predictRows(rows));
+        });
     }
   } catch (error) {
     // Structured clone drops an AppError's code and field: the pool's `fromWorkerError` restores them.

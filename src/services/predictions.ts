@@ -1,7 +1,8 @@
 /**
- * Predictions and explanations from trained runs. Small requests are answered on the event loop from a cached
- * predictor (sub-millisecond for trees); explanations and batches run in the inference worker pool.
- * Owns `predictions` and `prediction_rows`.
+ * Predictions and explanations from trained runs. A `predict` call whose estimated cost (rows × model size, plus the
+ * model's load when it is not loaded on the event loop yet) fits PREDICT_LOOP_MS is answered on the event loop from a
+ * cached predictor; costlier ones, explanations and batches run in the inference worker pool, which keeps its own
+ * predictors by run id (src/services/inference.ts). Owns `predictions` and `prediction_rows`.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -12,13 +13,15 @@ import type { NewRow, Store } from '../db/store.js';
 import type { AppConfig } from '../config.js';
 import { badInput, conflict, notFound, uploadTooLarge } from '../domain/errors.js';
 import type { PredictionSummary } from '../domain/prediction.js';
-import type { RowExplanation, RowPrediction } from '../ml/predictor.js';
-import type { BatchOutput, BatchTask, ExplainTask, PredictRowsTask } from '../ml/worker.js';
+import { MAX_PREDICT_ROWS, type Predictor, type RowExplanation, type RowPrediction } from '../ml/predictor.js';
+import type { BatchOutput, BatchTask } from '../ml/worker.js';
+import { loadMicros, predictMicros } from '../ml/predict-cost.js';
 import { getModelSpec, resolveModelType } from '../ml/catalog.js';
 import type { DataLocation } from '../ml/data/location.js';
 import { isMissionId } from '../ml/data/index.js';
 import type { DatasetService } from './datasets.js';
 import type { ModelStore } from './models.js';
+import { InferenceClient } from './inference.js';
 import type { RunQueries, RunState } from './training/index.js';
 import { newId } from './ids.js';
 
@@ -59,7 +62,22 @@ export function csvCell(value: string): string {
   return /[",\n\r]/.test(neutral) ? `"${neutral.replace(/"/g, '""')}"` : neutral;
 }
 
+/** A SUCCEEDED run stays so until it is deleted: its state is reused this long (another server may delete it). */
+const READY_STATE_TTL_MS = 2000;
+const READY_STATE_ENTRIES = 4096;
+
+/** Where a `predict` call was answered (counted for tests and the benchmarks). */
+export interface PredictRouteCounts {
+  loop: number;
+  worker: number;
+}
+
 export class PredictionService {
+  /** Explanations and worker predicts, by run id (the worker keeps loaded predictors). */
+  readonly inference: InferenceClient;
+  readonly routes: PredictRouteCounts = { loop: 0, worker: 0 };
+  private readonly readyRuns = new Map<string, { state: RunState; until: number }>();
+
   constructor(
     private readonly store: Store,
     private readonly config: AppConfig,
@@ -67,41 +85,85 @@ export class PredictionService {
     private readonly models: ModelStore,
     private readonly datasets: DatasetService,
     private readonly pool: Pick<Piscina, 'run'>,
-  ) {}
+  ) {
+    this.inference = new InferenceClient(pool, models);
+    models.onForget((runIds) => {
+      for (const id of runIds) this.readyRuns.delete(id);
+    });
+  }
 
   /** A run that can predict: it exists (NOT_FOUND) and has succeeded (CONFLICT). Reads its status only. */
   async requireReadyRun(runId: string): Promise<RunState> {
+    const now = Date.now();
+    const known = this.readyRuns.get(runId);
+    if (known && known.until > now) return known.state;
     const run = await this.runs.state(runId);
     if (!run) throw notFound('Training run', runId);
     if (run.status !== 'SUCCEEDED') {
       throw conflict(`Training run ${runId} is ${run.status}; only a SUCCEEDED run can predict.`);
     }
+    // One DB read per run every READY_STATE_TTL_MS instead of one per call (0.1–0.4 ms each at 500 req/s).
+    if (this.readyRuns.size >= READY_STATE_ENTRIES) this.readyRuns.clear();
+    this.readyRuns.set(runId, { state: run, until: now + READY_STATE_TTL_MS });
     return run;
   }
 
   async predict(runId: string, rows: readonly unknown[]): Promise<RowPrediction[]> {
     const run = await this.requireReadyRun(runId);
     if (rows.length === 0) throw badInput('Give at least one row.', 'rows');
-    const modelType = resolveModelType(run.modelType);
-    if (modelType && getModelSpec(modelType).family === 'neural') {
-      // In the inference worker: TensorFlow.js loaded on the event loop would stay there for good (~75 MB), while the
-      // worker thread ends when idle. Explanations of the same run reuse the predictor loaded there.
-      const artifactGzip = await this.models.bytes(runId);
-      if (!artifactGzip) throw conflict(`Training run ${runId} has no stored model.`);
-      const task: PredictRowsTask = { kind: 'predictRows', cacheKey: runId, artifactGzip, rows };
-      return (await this.pool.run(task)) as RowPrediction[];
+    const predictor = await this.loopPredictor(run, rows.length);
+    if (predictor) {
+      this.routes.loop++;
+      return predictor.predictRows(rows);
     }
-    const predictor = await this.models.predictor(runId);
-    if (!predictor) throw conflict(`Training run ${runId} has no stored model.`);
-    return predictor.predictRows(rows);
+    if (rows.length > MAX_PREDICT_ROWS) {
+      // The same refusal the predictor gives, before the rows are serialised for the worker.
+      throw badInput(
+        `At most ${MAX_PREDICT_ROWS} rows per call (got ${rows.length}); use a batch prediction for more.`,
+        'rows',
+      );
+    }
+    this.routes.worker++;
+    const answer: unknown = JSON.parse(await this.inference.predictRowsJson(runId, JSON.stringify(rows)));
+    if (!Array.isArray(answer)) throw new Error(`the inference worker answered no predictions for run ${runId}`);
+    return answer as RowPrediction[];
+  }
+
+  /**
+   * The predictor to answer `rows` rows on the event loop with, or null to send the call to the inference worker:
+   * neural networks always (TensorFlow.js loaded on the event loop would stay there for good, ~75 MB, while the
+   * worker thread ends when idle), and any call whose estimated cost exceeds PREDICT_LOOP_MS. A model not loaded
+   * here counts its load; one whose load does not fit a call but fits PREDICT_LOAD_MS is loaded here once, after
+   * the worker answered, so that the cheap calls that follow stay on the loop (a 1,000-tree forest never is).
+   */
+  private async loopPredictor(run: RunState, rows: number): Promise<Predictor | null> {
+    const modelType = resolveModelType(run.modelType);
+    if (modelType && getModelSpec(modelType).family === 'neural') return null;
+    const budgetMicros = this.config.predictLoopMs * 1000;
+    const loaded = this.models.loaded(run.id);
+    if (loaded) return predictMicros(loaded, rows) <= budgetMicros ? loaded : null;
+    const size = await this.models.sizeBytes(run.id);
+    if (size === null) throw conflict(`Training run ${run.id} has no stored model.`);
+    const load = loadMicros(size);
+    if (load > budgetMicros) {
+      if (load <= this.config.predictLoadMs * 1000) this.loadLater(run.id);
+      return null;
+    }
+    const predictor = await this.models.predictor(run.id);
+    if (!predictor) throw conflict(`Training run ${run.id} has no stored model.`);
+    return predictMicros(predictor, rows) <= budgetMicros ? predictor : null;
+  }
+
+  /** Loads a run's predictor on the event loop on a later macrotask (a failure only leaves calls in the worker). */
+  private loadLater(runId: string): void {
+    setImmediate(() => {
+      this.models.predictor(runId).catch(() => undefined);
+    });
   }
 
   async explain(runId: string, row: unknown, label?: string | null): Promise<RowExplanation> {
     await this.requireReadyRun(runId);
-    const artifactGzip = await this.models.bytes(runId);
-    if (!artifactGzip) throw conflict(`Training run ${runId} has no stored model.`);
-    const task: ExplainTask = { kind: 'explain', cacheKey: runId, artifactGzip, row, label: label ?? null };
-    return (await this.pool.run(task)) as RowExplanation;
+    return this.inference.explain(runId, row, label ?? null);
   }
 
   async predictBatch(input: BatchInput): Promise<PredictionBatchRecord> {

@@ -21,8 +21,7 @@ import type { ExplainTask, TrainTask } from '../../src/ml/worker.js';
 // A task that runs in the thread and fails there (the artefact is not gzip): enough to mark a thread as used.
 const failingTask: ExplainTask = {
   kind: 'explain',
-  cacheKey: 'none',
-  artifactGzip: new Uint8Array([1, 2, 3]),
+  model: { runId: 'none', artifactGzip: new Uint8Array([1, 2, 3]), evictions: { total: 0, recent: [] } },
   row: {},
   label: null,
 };
