@@ -1,0 +1,147 @@
+/**
+ * Speed issue 16 goal 5: explanations over HTTP, the worker keeping the loaded predictor by run id so a call ships
+ * only the row. A Kepler random forest of 100 trees is trained through the API of the real server (temporary
+ * folder, removed at the end), then `explain` is called over HTTP GraphQL, one call at a time:
+ *  - before: the protocol before issue 16, the stored gzipped artefact read from the database and copied to the
+ *    worker with every call (InferenceClient.shipArtifact = 'always'; the worker still keeps the parsed predictor);
+ *  - after: the run id and the row only (the default), the artefact shipped once, when the thread asks for it.
+ * Also the first call of a cold thread (a thread start, the NEED_ARTIFACT round trip and the load), and the pure
+ * TreeSHAP time of the same forest in this process, which bounds what any protocol can reach.
+ * Goal: explain of a 100-tree forest p50 ≤ 10 ms end to end. Run: npm run bench:explain [-- --calls 40]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { gunzipSync } from 'node:zlib';
+import { decodeArtifact } from '../src/ml/artifact.js';
+import { parseCsvBuffer } from '../src/ml/data/csv.js';
+import { readNasaTable } from '../src/ml/data/nasa-source.js';
+import { Predictor } from '../src/ml/predictor.js';
+import { NASA_DIR, nasaTableSource } from '../test/fixtures/nasa.js';
+import { buildBenchApp } from './bench-server.js';
+import { gql as postGql } from './graphql-http.js';
+import { loadLabel, percentile } from './load-generator.js';
+
+const EXPLAIN = 'query ($r: ID!, $row: JSON!) { explain(runId: $r, row: $row) { label baseValue output residual } }';
+const GOAL_P50_MS = 10;
+const callsIndex = process.argv.indexOf('--calls');
+const CALLS = callsIndex !== -1 ? Number(process.argv[callsIndex + 1]) : 40;
+const mark = (ok: boolean) => (ok ? '✓' : '✗');
+
+const { app, dir } = await buildBenchApp('explain', { NASA_DATA_DIR: NASA_DIR });
+try {
+  const { url } = await app.start();
+  const gql = <T>(query: string, variables: Record<string, unknown> = {}) => postGql<T>(url, query, variables);
+  console.log(`Exoplanet Playground — explain benchmark (${os.cpus()[0]?.model ?? 'cpu'}; Node ${process.version})`);
+
+  const started = performance.now();
+  const { createSession } = await gql<{ createSession: { id: string } }>('mutation { createSession { id } }');
+  await gql(
+    'mutation ($s: ID!) { configureSession(input: { sessionId: $s, datasetId: "kepler", modelType: "random_forest", hyperparameters: { n_estimators: 100 }, seed: 1 }) { id } }',
+    { s: createSession.id },
+  );
+  const { startTraining } = await gql<{ startTraining: { id: string } }>(
+    'mutation ($s: ID!) { startTraining(sessionId: $s) { id } }',
+    { s: createSession.id },
+  );
+  const runId = startTraining.id;
+  for (;;) {
+    const { trainingRun } = await gql<{ trainingRun: { status: string; error: string | null } }>(
+      'query ($r: ID!) { trainingRun(id: $r) { status error } }',
+      { r: runId },
+    );
+    if (trainingRun.status === 'SUCCEEDED') break;
+    if (['FAILED', 'CANCELLED'].includes(trainingRun.status))
+      throw new Error(`training ${trainingRun.status}: ${trainingRun.error}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const stored = await app.services.models.bytes(runId);
+  if (!stored) throw new Error(`run ${runId} has no stored model`);
+  console.log(
+    `trained random_forest (100 trees) through the API in ${((performance.now() - started) / 1000).toFixed(1)} s; stored artefact ${(stored.byteLength / 1e6).toFixed(2)} MB gzipped`,
+  );
+
+  const table = parseCsvBuffer(await readNasaTable(nasaTableSource('kepler')));
+  const rows = Array.from({ length: CALLS }, (_, i) =>
+    Object.fromEntries(table.columns.map((c, j) => [c, table.rows[(i * 97) % table.rows.length][j]])),
+  );
+  const { inference } = app.services.predictions;
+
+  interface Phase {
+    name: string;
+    p50: number;
+    p99: number;
+    cpuMsPerCall: number;
+    bytesPerCall: number;
+    load: string;
+  }
+  const measure = async (name: string): Promise<Phase> => {
+    await gql(EXPLAIN, { r: runId, row: rows[0] }); // the thread holds the predictor in both protocols
+    const bytes = inference.stats.artifactBytes;
+    const cpu = process.cpuUsage();
+    const times: number[] = [];
+    for (const row of rows) {
+      const t = performance.now();
+      await gql(EXPLAIN, { r: runId, row });
+      times.push(performance.now() - t);
+    }
+    const used = process.cpuUsage(cpu);
+    times.sort((a, b) => a - b);
+    return {
+      name,
+      p50: percentile(times, 50),
+      p99: percentile(times, 99),
+      cpuMsPerCall: (used.user + used.system) / 1000 / rows.length,
+      bytesPerCall: (inference.stats.artifactBytes - bytes) / rows.length,
+      load: loadLabel(),
+    };
+  };
+
+  // A cold thread: started, asked NEED_ARTIFACT, given the artefact, loaded.
+  const cold = performance.now();
+  await gql(EXPLAIN, { r: runId, row: rows[0] });
+  const coldMs = performance.now() - cold;
+  const coldStats = { ...inference.stats };
+
+  inference.shipArtifact = 'always';
+  const before = await measure('before: artefact shipped with every call');
+  inference.shipArtifact = 'onDemand';
+  const after = await measure('after: run id + row (predictor kept by run id)');
+
+  // The floor: TreeSHAP of the same forest, in this process.
+  const predictor = await Predictor.load(decodeArtifact(gunzipSync(stored).toString('utf8')));
+  predictor.explain(rows[0]);
+  const pure: number[] = [];
+  for (const row of rows) {
+    const t = performance.now();
+    predictor.explain(row);
+    pure.push(performance.now() - t);
+  }
+  pure.sort((a, b) => a - b);
+
+  console.log(
+    `\nexplain over HTTP GraphQL, RF 100 trees on Kepler, ${rows.length} calls one at a time — goal p50 ≤ ${GOAL_P50_MS} ms`,
+  );
+  console.table(
+    [before, after].map((phase) => ({
+      protocol: phase.name,
+      'p50 ms': Number(phase.p50.toFixed(2)),
+      'p99 ms': Number(phase.p99.toFixed(2)),
+      'CPU ms/call (all threads)': Number(phase.cpuMsPerCall.toFixed(2)),
+      'artefact bytes/call': Math.round(phase.bytesPerCall),
+      [`p50 ≤ ${GOAL_P50_MS} ms`]: mark(phase.p50 <= GOAL_P50_MS),
+      load: phase.load,
+    })),
+  );
+  console.log(
+    `   first call on a cold thread: ${coldMs.toFixed(0)} ms (${coldStats.artifactRequests} NEED_ARTIFACT answer, ${(coldStats.artifactBytes / 1e6).toFixed(2)} MB shipped once)`,
+  );
+  console.log(
+    `   pure predictor.explain (TreeSHAP, this process): p50 ${percentile(pure, 50).toFixed(2)} ms, p99 ${percentile(pure, 99).toFixed(2)} ms — the floor of any protocol`,
+  );
+  console.log(
+    `   goal: p50 ≤ ${GOAL_P50_MS} ms end to end — ${mark(after.p50 <= GOAL_P50_MS)} ${after.p50.toFixed(2)} ms (before: ${before.p50.toFixed(2)} ms)`,
+  );
+} finally {
+  await app.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
