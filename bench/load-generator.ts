@@ -13,6 +13,8 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const FLAG = '--load-generator';
+/** Cores of the machine, read before any pinning (availableParallelism follows this process's affinity). */
+const CORES = os.availableParallelism();
 
 export interface OpenLoopJob {
   kind: 'openLoop';
@@ -233,8 +235,8 @@ export function startLoadGenerator(options: { pinServer: boolean }): LoadGenerat
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  let placement = `server and load generator float over ${os.availableParallelism()} cores (no taskset)`;
-  if (options.pinServer && child.pid !== undefined && os.availableParallelism() >= 2) {
+  let placement = `server and load generator float over ${CORES} cores (no taskset)`;
+  if (options.pinServer && child.pid !== undefined && CORES >= 2) {
     if (pin(process.pid, 0) && pin(child.pid, 1))
       placement =
         'server process (event loop and worker threads) pinned to core 0, load generator to core 1 (taskset -a -cp)';
@@ -257,7 +259,7 @@ export function startLoadGenerator(options: { pinServer: boolean }): LoadGenerat
     close: () => {
       child.disconnect();
       // The server may go on with other work: let it use every core again.
-      if (options.pinServer) execFileSafe(process.pid, os.availableParallelism());
+      if (options.pinServer) execFileSafe(process.pid, CORES);
     },
   };
 }
@@ -273,5 +275,5 @@ function execFileSafe(pid: number, cores: number): void {
 /** "load 1.2/0.9/0.7 (2 cores)": printed beside every figure, the machine is shared. */
 export function loadLabel(): string {
   const [one, five, fifteen] = os.loadavg();
-  return `load ${one.toFixed(1)}/${five.toFixed(1)}/${fifteen.toFixed(1)} (${os.availableParallelism()} cores)`;
+  return `load ${one.toFixed(1)}/${five.toFixed(1)}/${fifteen.toFixed(1)} (${CORES} cores)`;
 }
