@@ -9,7 +9,9 @@ describe('soft voting', () => {
     const a = Float64Array.from([0.9, 0.1, 0.2, 0.8]);
     const b = Float64Array.from([0.5, 0.5, 0.6, 0.4]);
     const close = (actual: Float64Array, expected: number[]) => {
-      expected.forEach((v, i) => expect(actual[i]).toBeCloseTo(v, 12));
+      expected.forEach((v, i) => {
+        expect(actual[i]).toBeCloseTo(v, 12);
+      });
     };
     close(softVote([a, b]), [0.7, 0.3, 0.4, 0.6]);
     close(softVote([a, b], [3, 1]), [0.8, 0.2, 0.3, 0.7]);
