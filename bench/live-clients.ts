@@ -53,6 +53,8 @@ export type ChildMessage =
       healthEndAt: number[];
       healthErrors: string[];
       clientLoopDelayP99Ms: number;
+      /** Sockets closed before their subscription completed (the server dropped them). */
+      disconnects: number;
     }
   | { type: 'error'; message: string };
 
@@ -60,8 +62,10 @@ function send(message: ChildMessage): void {
   process.send?.(message);
 }
 
-function connect(wsUrl: string): Promise<Client> {
+/** `onDisconnect`: the socket closed after connecting, before the caller disposed of the client. */
+function connect(wsUrl: string, onDisconnect?: () => void): Promise<Client> {
   return new Promise((resolve, reject) => {
+    let connected = false;
     const client = createClient({
       url: wsUrl,
       webSocketImpl: WebSocket,
@@ -70,9 +74,11 @@ function connect(wsUrl: string): Promise<Client> {
       keepAlive: 0,
       on: {
         connected: () => {
+          connected = true;
           resolve(client);
         },
         closed: (event) => {
+          if (connected) onDisconnect?.();
           reject(new Error(`socket closed before connecting: ${JSON.stringify(event)}`));
         },
       },
@@ -125,11 +131,19 @@ async function firstEvent(url: string, sessionId: string): Promise<void> {
 
 async function subscribeMany(url: string, runId: string, count: number, healthQueries: number): Promise<void> {
   const wsUrl = url.replace('http', 'ws') + '/graphql';
+  // Sockets the server closed while their subscriptions ran (until the clients are disposed of below).
+  let disconnects = 0;
+  let disposing = false;
+  const countDisconnect = () => {
+    if (!disposing) disconnects++;
+  };
   const connectStart = Date.now();
   const clients: Client[] = [];
   // Batches, so the server's accept backlog is never the bottleneck of the set-up.
   for (let i = 0; i < count; i += 50) {
-    clients.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, () => connect(wsUrl)))));
+    clients.push(
+      ...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, () => connect(wsUrl, countDisconnect)))),
+    );
   }
   const perSubscriber: Received[][] = clients.map(() => []);
   const snapshots: Received[] = [];
@@ -206,6 +220,7 @@ async function subscribeMany(url: string, runId: string, count: number, healthQu
   await Promise.all(completions);
   loop.disable();
   if (healthQueries > 0 && perSubscriber[0].some((e) => e.stage === 'TRAINING')) await health;
+  disposing = true;
   await Promise.all(
     clients.map(async (client) => {
       await client.dispose();
@@ -220,6 +235,7 @@ async function subscribeMany(url: string, runId: string, count: number, healthQu
     healthEndAt,
     healthErrors,
     clientLoopDelayP99Ms: loop.percentile(99) / 1e6,
+    disconnects,
   });
 }
 
