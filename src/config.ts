@@ -69,6 +69,18 @@ export interface AppConfig {
   workerStopGraceMs: number;
   /** Start-up waits this long for the database and Redis to answer, retrying, before it gives up. */
   dependencyWaitMs: number;
+  /** Owners and access (README "Owners and access"): keys one of which creating operations need; null = open. */
+  apiKeys: string[] | null;
+  /** Sessions idle longer than this are deleted with their runs and uploads (SESSION_IDLE_HOURS); 0 = never. */
+  sessionIdleMs: number;
+  /** Sessions, uploads and runs one client may create per minute (a token bucket per process); 0 = no limit. */
+  rateLimitCreatesPerMinute: number;
+  /** Whether the client address comes from X-Forwarded-For (TRUST_PROXY: behind a reverse proxy). */
+  trustProxy: boolean;
+  /** GraphiQL served at GET /graphql (GRAPHIQL). */
+  graphiql: boolean;
+  /** `__schema` / `__type` answered (INTROSPECTION); GraphiQL needs it. */
+  introspection: boolean;
 }
 
 export class ConfigError extends Error {
@@ -92,6 +104,28 @@ function readInt(env: Env, name: string, fallback: number, min: number, max: num
   if (value < min || value > max)
     throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got ${value}`);
   return value;
+}
+
+function readSwitch(env: Env, name: string, fallback: boolean): boolean {
+  return readEnum(env, name, ['on', 'off'], fallback ? 'on' : 'off') === 'on';
+}
+
+/** API_KEYS: comma-separated, each 16+ characters of [A-Za-z0-9._~+/=-] (what fits a header unquoted). */
+function readApiKeys(env: Env): string[] | null {
+  const raw = env.API_KEYS?.trim();
+  if (!raw) return null;
+  const keys = raw
+    .split(',')
+    .map((key) => key.trim())
+    .filter(Boolean);
+  for (const key of keys) {
+    if (key.length < 16 || !/^[\w.~+/=-]+$/.test(key))
+      throw new ConfigError(
+        'API_KEYS',
+        `each key must be 16 or more characters of letters, digits and . _ ~ + / = - (comma-separated); one is ${key.length} characters long`,
+      );
+  }
+  return keys;
 }
 
 function readEnum<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
@@ -222,6 +256,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     predictLoopMs: readInt(env, 'PREDICT_LOOP_MS', 2, 0, 60_000),
     predictLoadMs: readInt(env, 'PREDICT_LOAD_MS', 250, 0, 60_000),
     ...scaleOut(env),
+    apiKeys: readApiKeys(env),
+    sessionIdleMs: readInt(env, 'SESSION_IDLE_HOURS', 168, 0, 24 * 3650) * 3600 * 1000,
+    rateLimitCreatesPerMinute: readInt(env, 'RATE_LIMIT_CREATES_PER_MINUTE', 60, 0, 1_000_000),
+    trustProxy: readSwitch(env, 'TRUST_PROXY', false),
+    graphiql: readSwitch(env, 'GRAPHIQL', true),
+    introspection: readSwitch(env, 'INTROSPECTION', true),
     logLevel: readEnum(
       env,
       'LOG_LEVEL',

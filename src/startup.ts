@@ -4,12 +4,13 @@
  */
 import type { AppConfig } from './config.js';
 import type { Services } from './services/container.js';
+import { Caller } from './services/owners.js';
 
 const formatCount = (n: number) => n.toLocaleString('en-US');
 
 /** The lines printed once the server listens on `baseUrl` (http://host:port). */
 export async function startupSummary(config: AppConfig, services: Services, baseUrl: string): Promise<string[]> {
-  const datasets = (await services.datasets.list()).filter((d) => d.kind === 'NASA');
+  const datasets = (await services.datasets.list(Caller.server())).filter((d) => d.kind === 'NASA');
   const width = Math.max(...datasets.map((d) => d.id.length));
   const lines = [
     `Exoplanet Playground is running.`,

@@ -17,6 +17,10 @@ export const ERROR_CODES = [
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
   'SERVICE_UNAVAILABLE',
+  /** A forged or malformed owner token, or a creating operation without the API key API_KEYS asks for. */
+  'UNAUTHENTICATED',
+  /** Too many sessions, uploads or runs created by one client (RATE_LIMIT_CREATES_PER_MINUTE); Retry-After says when. */
+  'RATE_LIMITED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -30,7 +34,7 @@ export interface AppErrorDetails {
   readonly field?: string;
   /** The accepted values, in words ("an integer from 1 to 1000") or as a list. */
   readonly allowed?: string | readonly string[];
-  /** For SERVICE_UNAVAILABLE: seconds before a retry may succeed (HTTP Retry-After). */
+  /** For SERVICE_UNAVAILABLE and RATE_LIMITED: seconds before a retry may succeed (HTTP Retry-After). */
   readonly retryAfterSeconds?: number;
 }
 

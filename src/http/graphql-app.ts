@@ -24,6 +24,9 @@ import {
 } from './request-errors.js';
 import { requestIdOfHeaders } from './request-id.js';
 import { useSharedSubscriptionExecution } from './shared-subscriptions.js';
+import { callerOf, useOwnerToken, type CallerSource } from './caller.js';
+import { useIntrospectionSwitch } from './introspection.js';
+import { API_KEY_HEADER, OWNER_TOKEN_HEADER } from '../services/owners.js';
 
 export type ServerContext = Record<string, unknown>;
 export type Yoga = YogaServerInstance<ServerContext, GraphQLContext>;
@@ -48,8 +51,9 @@ export function createGraphQLApp(
     maxRequestBodySize: config.maxUploadBytes + 1024 * 1024,
     landingPage: false,
     logging: false,
-    // Served whole from this server (no CDN), opening on the README workflow; see src/http/graphiql.ts.
-    graphiql: GRAPHIQL_OPTIONS,
+    // Served whole from this server (no CDN), opening on the README workflow; see src/http/graphiql.ts. GRAPHIQL=off
+    // (production deployments may want it) answers GET /graphql as any GraphQL-over-HTTP GET.
+    graphiql: config.graphiql ? GRAPHIQL_OPTIONS : false,
     renderGraphiQL: renderOfflineGraphiQL,
     cors: (request) => {
       const origin = corsOrigin(request.headers.get('origin'));
@@ -58,13 +62,24 @@ export function createGraphQLApp(
             origin,
             credentials: true,
             methods: ['GET', 'POST', 'OPTIONS'],
-            allowedHeaders: ['content-type', 'x-request-id', 'graphql-preflight', 'apollo-require-preflight'],
+            allowedHeaders: [
+              'content-type',
+              'x-request-id',
+              'graphql-preflight',
+              'apollo-require-preflight',
+              'authorization',
+              API_KEY_HEADER,
+            ],
+            exposedHeaders: [OWNER_TOKEN_HEADER],
           }
         : false; // not `{ origin: [] }`: yoga reads an empty list as "allow every origin".
     },
-    context: ({ request }): GraphQLContext => {
-      const requestId = requestIdOfHeaders(request.headers);
-      return { services, requestId, logger: logger.child({ requestId }) };
+    // The server context carries the Node request (HTTP, and the upgrade request over WebSocket with graphql-ws's
+    // connectionParams) or, for REST in-process operations, the caller REST resolved (src/http/caller.ts).
+    context: (initial): GraphQLContext => {
+      const requestId = requestIdOfHeaders(initial.request.headers);
+      const caller = callerOf(services.owners, initial as CallerSource);
+      return { services, requestId, logger: logger.child({ requestId }), caller };
     },
     maskedErrors: {
       maskError: createErrorMasking({
@@ -88,6 +103,8 @@ export function createGraphQLApp(
       useUnexpectedErrorLogging(),
       // One execution per event for the many subscribers of a run (WebSocket and SSE alike).
       useSharedSubscriptionExecution(),
+      useOwnerToken(services.owners),
+      ...(config.introspection ? [] : [useIntrospectionSwitch()]),
     ],
   });
 }

@@ -32,6 +32,8 @@ export const GRAPHQL_HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   SERVICE_UNAVAILABLE: 503,
+  UNAUTHENTICATED: 401,
+  RATE_LIMITED: 429,
 };
 
 /** By name as well as class: a GraphQLError made by another copy of graphql-js is still one. */

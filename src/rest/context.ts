@@ -18,6 +18,8 @@ export interface RouteContext {
   url: URL;
   params: Record<string, string>;
   execute: Execute;
+  /** Runs operations as the server (no owner, no API key, no rate limit): what it makes for everyone (pretrained models). */
+  executeAsServer: Execute;
   /** Parsed JSON or form body (POST/DELETE routes), validated by the route's spec. */
   body: () => Promise<Record<string, unknown>>;
   /** Whether the request is multipart/form-data. */

@@ -22,6 +22,8 @@ export const REST_STATUS: Record<ErrorCode, number> = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   SERVICE_UNAVAILABLE: 503,
+  UNAUTHENTICATED: 401,
+  RATE_LIMITED: 429,
 };
 
 /** The body of an unexpected error: the same words GraphQL masks with. */
@@ -42,13 +44,23 @@ interface GraphQLErrorLike {
  */
 export function appErrorFromGraphQL(error: GraphQLErrorLike): AppError | null {
   const extensions = error.extensions ?? {};
-  const { code, field, allowed, retryAfterSeconds } = extensions;
+  const { code, field, allowed, http } = extensions;
   if (!isErrorCode(code)) return null;
+  // The GraphQL edge puts the wait in the HTTP headers it asks for (toGraphQLError): RATE_LIMITED's varies.
+  const retryAfterSeconds = retryAfterOf(http) ?? extensions.retryAfterSeconds;
   return new AppError(code, error.message, {
     ...(typeof field === 'string' && { field }),
     ...((typeof allowed === 'string' || isStringArray(allowed)) && { allowed }),
     ...(typeof retryAfterSeconds === 'number' && { retryAfterSeconds }),
   });
+}
+
+function retryAfterOf(http: unknown): number | undefined {
+  if (typeof http !== 'object' || http === null || !('headers' in http)) return undefined;
+  const { headers } = http;
+  if (typeof headers !== 'object' || headers === null || !('Retry-After' in headers)) return undefined;
+  const seconds = Number(headers['Retry-After']);
+  return Number.isFinite(seconds) ? seconds : undefined;
 }
 
 function isStringArray(value: unknown): value is string[] {

@@ -10,6 +10,7 @@ import type { TadaDocumentNode } from '../client/graphql.js';
 import { GRAPHQL_PATH, type Yoga } from '../http/graphql-app.js';
 import { REQUEST_ID_HEADER } from '../http/request-id.js';
 import type { AppError } from '../domain/errors.js';
+import type { Caller } from '../services/owners.js';
 import { appErrorFromGraphQL } from './errors.js';
 
 /** A GraphQL error that is not the application's (masked, or a bug such as an invalid document): logged, 500. */
@@ -31,7 +32,12 @@ interface Pipeline {
   execute: (args: ExecutionArgs) => Promise<ExecutionResult | AsyncIterable<unknown>> | ExecutionResult;
 }
 
-export function inProcessExecutor(yoga: Yoga, requestId: string): Execute {
+/**
+ * `caller` is the REST request's, resolved once by the router from the same headers and address the context factory
+ * reads for /graphql (src/http/caller.ts): every operation of one REST request runs as that caller, so an owner
+ * minted by its first creating operation owns what the later ones create.
+ */
+export function inProcessExecutor(yoga: Yoga, requestId: string, caller: Caller): Execute {
   // The context factory reads the request id from the request's headers, as for /graphql.
   const request = new yoga.fetchAPI.Request(`http://localhost${GRAPHQL_PATH}`, {
     method: 'POST',
@@ -39,7 +45,7 @@ export function inProcessExecutor(yoga: Yoga, requestId: string): Execute {
   });
   return async <Result, Variables>(document: TadaDocumentNode<Result, Variables>, variables: Variables) => {
     const variableValues = definedValues(variables);
-    const pipeline: Pipeline = yoga.getEnveloped({ request, params: { variables: variableValues } });
+    const pipeline: Pipeline = yoga.getEnveloped({ request, params: { variables: variableValues }, caller });
     const invalid = pipeline.validate(pipeline.schema, document);
     if (invalid.length > 0) throw errorOf(invalid[0]);
     const contextValue = await pipeline.contextFactory();

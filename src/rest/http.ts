@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createFetch } from '@whatwg-node/fetch';
 import { AppError, requestBodyTooLarge, uploadTooLarge } from '../domain/errors.js';
+import { OWNER_TOKEN_HEADER } from '../services/owners.js';
 
 export function sendJson(
   res: ServerResponse,
@@ -133,5 +134,10 @@ export function multipartReader(maxUploadBytes: number): MultipartReader {
 
 export function corsHeaders(origin: string | null): Record<string, string> {
   if (!origin) return {};
-  return { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' };
+  return {
+    'access-control-allow-origin': origin,
+    'access-control-allow-credentials': 'true',
+    'access-control-expose-headers': OWNER_TOKEN_HEADER,
+    vary: 'Origin',
+  };
 }

@@ -28,6 +28,8 @@ import { z } from 'zod';
 import { ROUTE_SPECS, routeSpec } from './spec/index.js';
 import { openApiDocument } from './openapi.js';
 import { docsHtml } from './docs.js';
+import { callerInputOf } from '../http/context.js';
+import { Caller } from '../services/owners.js';
 
 export interface RestDeps {
   yoga: Yoga;
@@ -79,6 +81,7 @@ const ROUTES: Route[] = [
   route('/predict', { GET: predictions.getPredict, POST: predictions.postPredict }),
   route('/result', { GET: predictions.getResult, POST: predictions.postResult }),
   route('/api/datasets', { GET: catalog.getDatasets }),
+  route('/api/datasets/<id>', { DELETE: catalog.deleteDataset }),
   route('/api/models', { GET: catalog.getModels }),
   route('/api/hyperparameters/<model_type>', { GET: catalog.getHyperparameters }),
   route('/api/health', { GET: catalog.getHealth }),
@@ -187,6 +190,7 @@ export function createRestHandler(deps: RestDeps) {
       return;
     }
     const found = ROUTES.find((r) => r.pattern.test(url.pathname));
+    let caller: Caller | null = null;
     try {
       const allowed = found ? Object.keys(found.methods) : [];
       // Every path answers the preflight, known or not: the browser then sends the request and shows our 404
@@ -232,6 +236,8 @@ export function createRestHandler(deps: RestDeps) {
           `${method} is not allowed on ${url.pathname}; allowed: ${allowed.join(', ')}.`,
           { allowed },
         );
+      // The caller, as /graphql resolves it (a forged token is 401 here too); every operation below runs as it.
+      caller = services.owners.resolve(callerInputOf(req));
       const params = url.pathname.match(found.pattern)?.groups ?? {};
       const spec = routeSpec(method === 'HEAD' ? 'GET' : method, found.path);
       if (spec?.query) {
@@ -249,7 +255,8 @@ export function createRestHandler(deps: RestDeps) {
         req,
         url,
         params,
-        execute: inProcessExecutor(yoga, requestId),
+        execute: inProcessExecutor(yoga, requestId, caller),
+        executeAsServer: inProcessExecutor(yoga, requestId, Caller.server()),
         body: () => (cachedBody ??= readValidBody()),
         isMultipart: mediaType(req) === 'multipart/form-data',
         form: (what) => readMultipart(req, what),
@@ -270,7 +277,7 @@ export function createRestHandler(deps: RestDeps) {
         return;
       }
       if (handler === 'csv') {
-        const batch = await services.predictions.get(params.id);
+        const batch = await services.predictions.get(caller, params.id);
         if (!batch) throw notFound('Prediction', params.id);
         res.writeHead(200, {
           'content-type': 'text/csv; charset=utf-8',
@@ -283,13 +290,19 @@ export function createRestHandler(deps: RestDeps) {
         return;
       }
       const result = await handler(ctx);
-      if (found.successFlag) sendJson(res, result.status ?? 200, { success: true, ...result.data });
-      else sendSuccess(res, result.data, result.status ?? 200, result.top);
+      // A token minted by this request: in the headers and the body (`owner_token`), for curl and scripts to keep.
+      for (const [name, value] of Object.entries(services.owners.responseHeaders(caller))) res.setHeader(name, value);
+      const data = caller.minted ? { ...result.data, owner_token: caller.minted.token } : result.data;
+      if (found.successFlag) sendJson(res, result.status ?? 200, { success: true, ...data });
+      else sendSuccess(res, data, result.status ?? 200, result.top);
     } catch (error) {
       if (res.headersSent) {
         res.destroy();
         return;
       }
+      // The token of an owner minted before the failure still owns what was made (the client may keep it).
+      if (caller)
+        for (const [name, value] of Object.entries(services.owners.responseHeaders(caller))) res.setHeader(name, value);
       const appError = appErrorOf(error);
       if (!appError) logger.error('unexpected error in a REST route', { requestId, err: error, path: url.pathname });
       sendErrorEnvelope(res, found?.successFlag ? 'success-flag' : 'original', appError);

@@ -51,7 +51,7 @@ const DatasetSource = builder.objectRef<DataSourceInfo>('DatasetSource').impleme
   }),
 });
 
-const ClassCount = builder.objectRef<ClassCountShape>('ClassCount').implement({
+export const ClassCount = builder.objectRef<ClassCountShape>('ClassCount').implement({
   fields: (t) => ({ label: t.exposeString('label'), count: t.exposeInt('count') }),
 });
 
@@ -164,13 +164,13 @@ builder.queryFields((t) => ({
         description: `At most ${String(MAX_DATASETS_PAGE)}.`,
       }),
     },
-    resolve: (_root, { offset, limit }, { services }) => services.datasets.list({ offset, limit }),
+    resolve: (_root, { offset, limit }, { services, caller }) => services.datasets.list(caller, { offset, limit }),
   }),
   dataset: t.field({
     type: Dataset,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, { services }) => services.datasets.get(id),
+    resolve: (_root, { id }, { services, caller }) => services.datasets.getFor(caller, id),
   }),
 }));
 
@@ -183,7 +183,17 @@ builder.mutationField('uploadDataset', (t) =>
       name: t.arg.string(),
       labelColumn: t.arg.string(),
     },
-    resolve: (_root, { file, name, labelColumn }, { services }) =>
-      services.datasets.upload({ file, name, labelColumn }),
+    resolve: (_root, { file, name, labelColumn }, { services, caller }) =>
+      services.datasets.upload(caller, { file, name, labelColumn }),
+  }),
+);
+
+builder.mutationField('deleteDataset', (t) =>
+  t.boolean({
+    description:
+      'Deletes one of your uploads with its stored file. NOT_FOUND for an upload that is not yours; FORBIDDEN for the ' +
+      'NASA tables; CONFLICT while a queued or running training run uses it.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, { services, caller }) => services.datasets.delete(caller, id),
   }),
 );

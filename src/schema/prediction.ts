@@ -119,7 +119,7 @@ builder.queryFields((t) => ({
     type: [Prediction],
     description: 'Predict up to 1,000 rows keyed by the raw column names of the training data.',
     args: { runId: t.arg.id({ required: true }), rows: t.arg({ type: ['JSON'], required: true }) },
-    resolve: (_root, { runId, rows }, { services }) => services.predictions.predict(runId, rows),
+    resolve: (_root, { runId, rows }, { services, caller }) => services.predictions.predict(caller, runId, rows),
   }),
   explain: t.field({
     type: Explanation,
@@ -129,13 +129,14 @@ builder.queryFields((t) => ({
       row: t.arg({ type: 'JSON', required: true }),
       label: t.arg.string({ description: 'Class to explain; default the predicted one.' }),
     },
-    resolve: (_root, { runId, row, label }, { services }) => services.predictions.explain(runId, row, label),
+    resolve: (_root, { runId, row, label }, { services, caller }) =>
+      services.predictions.explain(caller, runId, row, label),
   }),
   prediction: t.field({
     type: PredictionBatch,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, { services }) => services.predictions.get(id),
+    resolve: (_root, { id }, { services, caller }) => services.predictions.get(caller, id),
   }),
 }));
 
@@ -149,8 +150,8 @@ builder.mutationField('predictBatch', (t) =>
       file: t.arg({ type: 'File' }),
       candidatesOnly: t.arg.boolean({ description: 'NASA tables: only the unresolved CANDIDATE rows.' }),
     },
-    resolve: (_root, { runId, datasetId, file, candidatesOnly }, { services }) =>
-      services.predictions.predictBatch({
+    resolve: (_root, { runId, datasetId, file, candidatesOnly }, { services, caller }) =>
+      services.predictions.predictBatch(caller, {
         runId,
         datasetId: datasetId ?? null,
         file,

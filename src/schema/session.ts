@@ -170,10 +170,10 @@ export const Session = builder.objectRef<SessionRecord>('Session').implement({
             "Another session's succeeded run to predict with (a shared pretrained model); default latestSuccessfulRun.",
         }),
       },
-      resolve: async (s, { offset, limit, runId }, { services }) => {
+      resolve: async (s, { offset, limit, runId }, { services, caller }) => {
         if (limit < 0 || limit > MAX_TEST_ROWS)
           throw badInput(`limit must be from 0 to ${MAX_TEST_ROWS}, got ${limit}.`, 'limit');
-        const run = runId ? await services.runs.require(runId) : await services.runs.latestSucceeded(s.id);
+        const run = runId ? await services.runs.requireFor(caller, runId) : await services.runs.latestSucceeded(s.id);
         if (run && run.status !== 'SUCCEEDED')
           throw badInput(`Training run ${run.id} is ${run.status}; only a SUCCEEDED run can predict.`, 'runId');
         return run ? services.sessions.testData(s, trainedRunRef(run), offset, limit) : null;
@@ -232,7 +232,7 @@ builder.queryField('session', (t) =>
     type: Session,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, { services }) => services.sessions.get(id),
+    resolve: (_root, { id }, { services, caller }) => services.sessions.get(caller, id),
   }),
 );
 
@@ -244,13 +244,13 @@ builder.mutationFields((t) => ({
   createSession: t.field({
     type: Session,
     description: 'A new session, ready to train with defaults (kepler, random_forest).',
-    resolve: (_root, _args, { services }) => services.sessions.create(),
+    resolve: (_root, _args, { services, caller }) => services.sessions.create(caller),
   }),
   configureSession: t.field({
     type: Session,
     args: { input: t.arg({ type: ConfigureSessionInput, required: true }) },
-    resolve: (_root, { input }, { services }) =>
-      services.sessions.configure({
+    resolve: (_root, { input }, { services, caller }) =>
+      services.sessions.configure(caller, {
         sessionId: input.sessionId,
         datasetId: input.datasetId,
         modelType: input.modelType,
@@ -269,17 +269,17 @@ builder.mutationFields((t) => ({
     type: Session,
     description: 'The stepper one step forward, while below workflow.maxStep (else unchanged).',
     args: { sessionId: t.arg.id({ required: true }) },
-    resolve: (_root, { sessionId }, { services }) => services.sessions.nextStep(sessionId),
+    resolve: (_root, { sessionId }, { services, caller }) => services.sessions.nextStep(caller, sessionId),
   }),
   setSessionStep: t.field({
     type: Session,
     description: 'The stepper to `step`, from 1 to workflow.maxStep.',
     args: { sessionId: t.arg.id({ required: true }), step: t.arg.int({ required: true }) },
-    resolve: (_root, { sessionId, step }, { services }) => services.sessions.setStep(sessionId, step),
+    resolve: (_root, { sessionId, step }, { services, caller }) => services.sessions.setStep(caller, sessionId, step),
   }),
   deleteSession: t.boolean({
     description: 'Deletes the session with its runs, models and predictions.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, { services }) => services.sessions.delete(id),
+    resolve: (_root, { id }, { services, caller }) => services.sessions.delete(caller, id),
   }),
 }));

@@ -87,7 +87,7 @@ const CurveRef = builder.objectRef<Curve>('Curve').implement({
   }),
 });
 
-const MetricsRef = builder.objectRef<RunMetrics & { usesVettingFeatures: boolean }>('Metrics').implement({
+export const MetricsRef = builder.objectRef<RunMetrics & { usesVettingFeatures: boolean }>('Metrics').implement({
   description: 'Metrics on the held-out test split (grouped by star). Undefined values are null.',
   fields: (t) => ({
     numSamples: t.exposeInt('numSamples'),
@@ -331,7 +331,7 @@ builder.queryFields((t) => ({
     type: TrainingRun,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, { services }) => services.runs.get(id),
+    resolve: (_root, { id }, { services, caller }) => services.runs.getFor(caller, id),
   }),
   trainingRuns: t.field({
     type: TrainingRunConnection,
@@ -340,8 +340,8 @@ builder.queryFields((t) => ({
       first: t.arg.int({ defaultValue: 20, required: true }),
       after: t.arg.id(),
     },
-    resolve: async (_root, { sessionId, first, after }, { services }) => {
-      await services.sessions.require(sessionId);
+    resolve: async (_root, { sessionId, first, after }, { services, caller }) => {
+      await services.sessions.require(caller, sessionId);
       return services.runs.list(sessionId, first, after ?? null);
     },
   }),
@@ -353,12 +353,12 @@ builder.mutationFields((t) => ({
     description:
       "Snapshots the session's config into a new run and queues it. CONFLICT while another run of the session is active.",
     args: { sessionId: t.arg.id({ required: true }) },
-    resolve: (_root, { sessionId }, { services }) => services.training.start(sessionId),
+    resolve: (_root, { sessionId }, { services, caller }) => services.training.start(caller, sessionId),
   }),
   cancelTraining: t.field({
     type: TrainingRun,
     args: { runId: t.arg.id({ required: true }) },
-    resolve: (_root, { runId }, { services }) => services.training.cancel(runId),
+    resolve: (_root, { runId }, { services, caller }) => services.training.cancel(caller, runId),
   }),
 }));
 
@@ -367,7 +367,7 @@ builder.subscriptionField('trainingProgress', (t) =>
     type: TrainingProgress,
     description: 'Live progress: the current snapshot first, then every event; completes after the terminal status.',
     args: { runId: t.arg.id({ required: true }) },
-    subscribe: (_root, { runId }, { services }) => services.trainingProgress.subscribe(runId),
+    subscribe: (_root, { runId }, { services, caller }) => services.trainingProgress.subscribe(caller, runId),
     resolve: (event) => event,
   }),
 );

@@ -16,9 +16,12 @@ import { createWorkerPool } from './worker-pool.js';
 import { connectCluster, type Cluster } from './cluster.js';
 import type { BullMqJobQueue } from './job-queue-bullmq.js';
 import type { HealthProbes } from './health.js';
+import { OwnerService } from './owners.js';
 
 /** With the Redis bus, a subscriber that hears nothing this long reads the stored events (a Redis outage). */
 const QUIET_POLL_MS = 3000;
+/** How often idle sessions are looked for (or SESSION_IDLE_HOURS, when shorter). */
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
 function sharedProbes(cluster: Cluster, queue: BullMqJobQueue): HealthProbes {
   return {
@@ -29,6 +32,8 @@ function sharedProbes(cluster: Cluster, queue: BullMqJobQueue): HealthProbes {
 }
 
 export interface Services {
+  /** Owner tokens, API keys and creation limits (README "Owners and access"). */
+  owners: OwnerService;
   health: HealthService;
   datasets: DatasetService;
   sessions: SessionService;
@@ -55,8 +60,9 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
   // REDIS_URL: the progress bus and the training queue are shared through Redis (README "Scaling out").
   const cluster = config.redisUrl === null ? null : await connectCluster(config, config.redisUrl, logger);
   const shared: { queue: BullMqJobQueue | null } = { queue: null };
-  const datasets = new DatasetService(store, config, logger);
-  const sessions = new SessionService(store, datasets);
+  const owners = await OwnerService.open(store, config);
+  const datasets = new DatasetService(store, config, logger, owners);
+  const sessions = new SessionService(store, datasets, owners);
   const models = new ModelStore(store, { cacheBytes: config.modelCacheBytes });
   const progressBus: ProgressBus = cluster?.bus ?? createInMemoryProgressBus();
   // No thread waits at start (one costs ~18 MB idle; the first run after an idle spell waits ~0.5–1 s for it), and
@@ -69,6 +75,7 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
     sessions,
     datasets,
     models,
+    owners,
     bus: progressBus,
     pool: trainingPool,
     logger,
@@ -86,7 +93,7 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
   });
   await shared.queue?.ready();
   sessions.onDelete((sessionId) => training.commands.releaseSession(sessionId));
-  const predictions = new PredictionService(store, config, training.runs, models, datasets, inferencePool);
+  const predictions = new PredictionService(store, config, training.runs, models, datasets, inferencePool, owners);
   const health = new HealthService(() => training.queue.counts(), tfBackendName, {
     database: () => handle.ping(),
     ...(cluster && shared.queue ? sharedProbes(cluster, shared.queue) : {}),
@@ -117,11 +124,31 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
       }, config.queueReconcileMs)
     : null;
   reconcile?.unref();
+  // Expiry (SESSION_IDLE_HOURS): at start-up, then every SWEEP_INTERVAL_MS; every process may sweep (idempotent).
+  const sweep = async () => {
+    try {
+      const swept = await sessions.sweepIdle(config.sessionIdleMs);
+      if (swept.sessions || swept.uploads) logger.info('idle sessions expired', { ...swept });
+    } catch (error) {
+      logger.warn('could not sweep idle sessions', { err: error });
+    }
+  };
+  let sweeping: Promise<void> | null = null;
+  const startSweep = () => {
+    sweeping ??= sweep().finally(() => {
+      sweeping = null;
+    });
+  };
+  if (config.sessionIdleMs > 0) startSweep();
+  const sweeper =
+    config.sessionIdleMs > 0 ? setInterval(startSweep, Math.min(SWEEP_INTERVAL_MS, config.sessionIdleMs)) : null;
+  sweeper?.unref();
   // Nothing heavy is loaded at start (issue 9: idle RSS ≤ 150 MB). The NASA tables are parsed on first use (all
   // three held ~75 MB on the event loop's heap); TensorFlow.js loads with the first neural network (~75 MB more),
   // and `health` names the backend it will use without loading it.
 
   return {
+    owners,
     health,
     datasets,
     sessions,
@@ -133,6 +160,8 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
     progressBus,
     close: async () => {
       if (reconcile) clearInterval(reconcile);
+      if (sweeper) clearInterval(sweeper);
+      await sweeping;
       await training.close();
       await Promise.allSettled([trainingPool.destroy(), inferencePool.destroy()]);
       await cluster?.close();

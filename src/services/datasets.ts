@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import { eq, desc, inArray } from 'drizzle-orm';
+import { and, eq, desc, inArray, isNotNull, lt, or } from 'drizzle-orm';
 import { pathError } from '../db/client.js';
 import type { DatasetRow } from '../db/schema.js';
 import type { Store } from '../db/store.js';
@@ -16,7 +16,7 @@ import type { AppConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ClassCount } from '../domain/data.js';
 import type { StoredColumn } from '../domain/dataset-store.js';
-import { badInput, notFound, uploadTooLarge } from '../domain/errors.js';
+import { AppError, badInput, conflict, notFound, uploadTooLarge } from '../domain/errors.js';
 import {
   MISSIONS,
   MISSION_IDS,
@@ -34,6 +34,7 @@ import {
 import { newId } from './ids.js';
 import { PREVIEW_ROWS, summarizeLabeledTable } from '../ml/data/upload-summary.js';
 import { summarizeUploadInWorker, warmUploadWorker } from './worker-pool.js';
+import { canUse, isOwnersOwn, type Caller, type OwnerService } from './owners.js';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -68,6 +69,8 @@ export interface DatasetSummary {
   createdAt: Date | null;
   /** Null when the dataset is unavailable. */
   source: DataSourceInfo | null;
+  /** Who may use it (owners.ts); the NASA tables are everyone's. */
+  owner: { ownerId: string | null; sharedById: boolean };
 }
 
 export interface DatasetDetails {
@@ -89,7 +92,8 @@ export interface UploadInput {
   labelColumn?: string | null;
 }
 
-const MAX_NAME_LENGTH = 120;
+/** Longest dataset name (`name` of an upload, GraphQL or REST); longer ones are refused, not cut. */
+export const MAX_NAME_LENGTH = 120;
 
 /** Rows of an upload stored for previewRows (src/ml/data/upload-summary.ts stores them, at upload or backfill). */
 export const STORED_PREVIEW_ROWS = PREVIEW_ROWS;
@@ -130,6 +134,8 @@ const UPLOAD_SUMMARY_COLUMNS = [
   'mission',
   'sizeBytes',
   'createdAt',
+  'ownerId',
+  'sharedById',
 ] as const satisfies readonly (keyof DatasetRow)[];
 type UploadSummaryRow = Pick<DatasetRow, (typeof UPLOAD_SUMMARY_COLUMNS)[number]>;
 
@@ -143,6 +149,7 @@ export class DatasetService {
     private readonly store: Store,
     private readonly config: AppConfig,
     private readonly logger: Logger,
+    private readonly owners: OwnerService,
   ) {
     try {
       fs.mkdirSync(config.uploadDir, { recursive: true });
@@ -187,6 +194,7 @@ export class DatasetService {
       originalFileName: null,
       sizeBytes: table?.sizeBytes ?? null,
       createdAt: null,
+      owner: { ownerId: null, sharedById: true },
       source: table
         ? {
             kind: table.kind === 'embedded' ? 'EMBEDDED_SNAPSHOT' : 'DATA_FOLDER',
@@ -230,6 +238,7 @@ export class DatasetService {
       originalFileName: row.originalName,
       sizeBytes: row.sizeBytes,
       createdAt: row.createdAt,
+      owner: { ownerId: row.ownerId, sharedById: row.sharedById },
       source: available ? { kind: 'UPLOAD', folder: null, fileName: null, compressed: false, exportedAt: null } : null,
     };
   }
@@ -244,16 +253,20 @@ export class DatasetService {
     return row?.rowCount ?? null;
   }
 
-  /** A page of the NASA tables followed by the uploads, newest first (at most MAX_DATASETS_PAGE). */
-  async list(page: { offset?: number; limit?: number } = {}): Promise<DatasetSummary[]> {
+  /**
+   * A page of the NASA tables followed by the caller's own uploads, newest first (at most MAX_DATASETS_PAGE). Uploads
+   * of others, and those made without a token, are never listed.
+   */
+  async list(caller: Caller, page: { offset?: number; limit?: number } = {}): Promise<DatasetSummary[]> {
     const offset = Math.max(0, page.offset ?? 0);
     const limit = Math.min(Math.max(0, page.limit ?? MAX_DATASETS_PAGE), MAX_DATASETS_PAGE);
     const nasa = MISSION_IDS.slice(offset, offset + limit).map((mission) => this.nasaSummary(mission));
     const uploadLimit = limit - nasa.length;
-    if (uploadLimit <= 0) return nasa;
+    if (uploadLimit <= 0 || caller.ownerId === null) return nasa;
     // Only the listed columns: the stored preview stays in the DB.
     const uploads = await this.store.select('datasets', {
       columns: UPLOAD_SUMMARY_COLUMNS,
+      where: eq(this.store.t.datasets.ownerId, caller.ownerId),
       orderBy: [desc(this.store.t.datasets.createdAt)],
       limit: uploadLimit,
       offset: Math.max(0, offset - MISSION_IDS.length),
@@ -270,9 +283,18 @@ export class DatasetService {
     return row ? ((await this.uploadSummaries([row]))[0] ?? null) : null;
   }
 
-  /** The dataset, or a BAD_USER_INPUT naming `field` when it does not exist or its file is missing. */
-  async requireAvailable(id: string, field: string): Promise<DatasetSummary> {
+  /** A dataset the caller may use (the NASA tables, its own uploads, uploads shared by id), else null. */
+  async getFor(caller: Caller, id: string): Promise<DatasetSummary | null> {
     const summary = await this.get(id);
+    return summary && (summary.kind === 'NASA' || canUse(caller, summary.owner)) ? summary : null;
+  }
+
+  /**
+   * The dataset, or a BAD_USER_INPUT naming `field` when it does not exist, is not the caller's to use, or its file
+   * is missing. Without a caller: the server's own use (the dataset of a session already checked).
+   */
+  async requireAvailable(id: string, field: string, caller?: Caller): Promise<DatasetSummary> {
+    const summary = caller ? await this.getFor(caller, id) : await this.get(id);
     if (!summary) {
       // Upload ids are not listed: they belong to whoever uploaded them.
       const missions = [...MISSION_IDS];
@@ -446,12 +468,20 @@ export class DatasetService {
    * Streams the upload to a server-made file name, validates it as a dataset and registers it. Any failure leaves
    * no file and no row behind.
    */
-  async upload(input: UploadInput): Promise<DatasetSummary> {
+  async upload(caller: Caller, input: UploadInput): Promise<DatasetSummary> {
     const { file } = input;
+    const name = input.name?.trim() ?? '';
+    if (name.length > MAX_NAME_LENGTH)
+      throw badInput(
+        `name is ${name.length} characters long; a dataset name has at most ${MAX_NAME_LENGTH}.`,
+        'name',
+        `at most ${MAX_NAME_LENGTH} characters`,
+      );
     if (file.size > this.config.maxUploadBytes) {
       throw uploadTooLarge(this.config.maxUploadBytes, file.size);
     }
     if (file.size === 0) throw badInput('The file is empty.', 'file');
+    const owner = this.owners.claim(caller, 'upload');
     // The upload thread starts while the file arrives (issue 12 item 4: parsed off the event loop).
     warmUploadWorker(this.config.workerIdleMs);
     const id = newId('ds');
@@ -500,8 +530,7 @@ export class DatasetService {
         checksum: hash.digest('hex'),
         details: summary.details,
         preview: summary.preview,
-        ownerId: null,
-        sharedById: true,
+        ...owner,
         createdAt: new Date(),
       };
       // The bytes go to the database too (gzip), so a process on another machine can read the upload.
@@ -524,5 +553,90 @@ export class DatasetService {
       await fsp.rm(target, { force: true });
       throw error;
     }
+  }
+
+  /**
+   * deleteDataset: the caller's own upload, with its stored bytes and local file. The NASA tables are refused
+   * (FORBIDDEN), an upload a queued or running run trains on is refused (CONFLICT naming the run); an upload the
+   * caller may not use is NOT_FOUND, and one shared by id (made without a token) only its owner's token deletes.
+   */
+  async delete(caller: Caller, id: string): Promise<boolean> {
+    if (isMissionId(id))
+      throw new AppError('FORBIDDEN', `Dataset "${id}" is a NASA table; only uploaded datasets can be deleted.`);
+    const summary = await this.getFor(caller, id);
+    if (!summary) throw notFound('Dataset', id);
+    if (!isOwnersOwn(caller, summary.owner))
+      throw new AppError(
+        'FORBIDDEN',
+        `Dataset "${id}" was uploaded without an owner token; only the token handed out with that upload deletes it.`,
+      );
+    const { trainingRuns: runs } = this.store.t;
+    const active = await this.store.first('trainingRuns', {
+      columns: ['id', 'status'],
+      where: and(eq(runs.datasetId, id), inArray(runs.status, ['QUEUED', 'RUNNING'])),
+    });
+    if (active)
+      throw conflict(
+        `Dataset "${id}" is in use by training run ${active.id} (${active.status.toLowerCase()}); wait for it or cancel it first.`,
+      );
+    return this.remove(id);
+  }
+
+  /** The row, its bytes (dataset_files) and this process's cached file; idempotent (another sweep may race it). */
+  private async remove(id: string): Promise<boolean> {
+    const row = await this.store.first('datasets', { columns: ['fileName'], where: eq(this.store.t.datasets.id, id) });
+    await this.store.delete('datasetFiles', eq(this.store.t.datasetFiles.datasetId, id));
+    const removed = (await this.store.delete('datasets', eq(this.store.t.datasets.id, id))) > 0;
+    if (row) await fsp.rm(path.join(this.config.uploadDir, row.fileName), { force: true });
+    this.details.delete(id);
+    this.checksums.delete(id);
+    this.verified.delete(id);
+    if (removed) this.logger.info('dataset deleted', { datasetId: id });
+    return removed;
+  }
+
+  /**
+   * The idle sweep's second half (SessionService.sweepIdle): uploads older than `cutoff` that belonged to a swept
+   * session (`released`) or have an owner, when no session references them, their owner has no session left and no
+   * queued or running run trains on them. Returns how many were deleted.
+   */
+  async sweepUnused(cutoff: Date, released: string[]): Promise<number> {
+    const { datasets, sessions, trainingRuns: runs } = this.store.t;
+    const candidates = await this.store.select('datasets', {
+      columns: ['id', 'ownerId'],
+      where: and(
+        lt(datasets.createdAt, cutoff),
+        released.length > 0
+          ? or(isNotNull(datasets.ownerId), inArray(datasets.id, released))
+          : isNotNull(datasets.ownerId),
+      ),
+      limit: 500,
+    });
+    if (candidates.length === 0) return 0;
+    const ids = candidates.map((c) => c.id);
+    const owners = [...new Set(candidates.map((c) => c.ownerId).filter((o): o is string => o !== null))];
+    const live = await this.store.select('sessions', {
+      columns: ['datasetId', 'testDatasetId', 'ownerId'],
+      where: or(
+        inArray(sessions.datasetId, ids),
+        inArray(sessions.testDatasetId, ids),
+        owners.length > 0 ? inArray(sessions.ownerId, owners) : undefined,
+      ),
+    });
+    const used = await this.store.select('trainingRuns', {
+      columns: ['datasetId'],
+      where: and(inArray(runs.datasetId, ids), inArray(runs.status, ['QUEUED', 'RUNNING'])),
+    });
+    const keep = new Set<string | null>([
+      ...live.flatMap((s) => [s.datasetId, s.testDatasetId]),
+      ...used.map((r) => r.datasetId),
+    ]);
+    const liveOwners = new Set(live.map((s) => s.ownerId));
+    let removed = 0;
+    for (const candidate of candidates) {
+      if (keep.has(candidate.id) || (candidate.ownerId !== null && liveOwners.has(candidate.ownerId))) continue;
+      if (await this.remove(candidate.id)) removed++;
+    }
+    return removed;
   }
 }

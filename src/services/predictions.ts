@@ -24,6 +24,7 @@ import type { ModelStore } from './models.js';
 import { InferenceClient } from './inference.js';
 import type { RunQueries, RunState } from './training/index.js';
 import { newId } from './ids.js';
+import type { Caller, OwnerService } from './owners.js';
 
 export type { PredictionSummary };
 export type PredictionBatchRecord = PredictionRow;
@@ -81,10 +82,11 @@ export class PredictionService {
   constructor(
     private readonly store: Store,
     private readonly config: AppConfig,
-    private readonly runs: Pick<RunQueries, 'state' | 'ofSession'>,
+    private readonly runs: Pick<RunQueries, 'state' | 'ofSession' | 'visible' | 'requireVisible'>,
     private readonly models: ModelStore,
     private readonly datasets: DatasetService,
     private readonly pool: Pick<Piscina, 'run'>,
+    private readonly owners: OwnerService,
   ) {
     this.inference = new InferenceClient(pool, models);
     models.onForget((runIds) => {
@@ -108,7 +110,8 @@ export class PredictionService {
     return run;
   }
 
-  async predict(runId: string, rows: readonly unknown[]): Promise<RowPrediction[]> {
+  async predict(caller: Caller, runId: string, rows: readonly unknown[]): Promise<RowPrediction[]> {
+    await this.runs.requireVisible(caller, runId);
     const run = await this.requireReadyRun(runId);
     if (rows.length === 0) throw badInput('Give at least one row.', 'rows');
     const predictor = await this.loopPredictor(run, rows.length);
@@ -161,12 +164,15 @@ export class PredictionService {
     });
   }
 
-  async explain(runId: string, row: unknown, label?: string | null): Promise<RowExplanation> {
+  async explain(caller: Caller, runId: string, row: unknown, label?: string | null): Promise<RowExplanation> {
+    await this.runs.requireVisible(caller, runId);
     await this.requireReadyRun(runId);
     return this.inference.explain(runId, row, label ?? null);
   }
 
-  async predictBatch(input: BatchInput): Promise<PredictionBatchRecord> {
+  async predictBatch(caller: Caller, input: BatchInput): Promise<PredictionBatchRecord> {
+    await this.runs.requireVisible(caller, input.runId);
+    this.owners.claim(caller, 'prediction');
     const run = await this.requireReadyRun(input.runId);
     const datasetId = input.datasetId ?? null;
     const file = input.file ?? null;
@@ -185,7 +191,7 @@ export class PredictionService {
     let output: BatchOutput;
     try {
       if (datasetId !== null) {
-        await this.datasets.requireAvailable(datasetId, 'datasetId');
+        await this.datasets.requireAvailable(datasetId, 'datasetId', caller);
         location = await this.datasets.location(datasetId);
         source = `dataset:${datasetId}`;
       } else if (file !== null) {
@@ -272,12 +278,14 @@ export class PredictionService {
     return record;
   }
 
-  get(id: string): Promise<PredictionBatchRecord | null> {
-    return this.store.first('predictions', { where: eq(this.store.t.predictions.id, id) });
+  /** The batch when the caller may use its run (RunQueries.requireVisible), else null. */
+  async get(caller: Caller, id: string): Promise<PredictionBatchRecord | null> {
+    const batch = await this.store.first('predictions', { where: eq(this.store.t.predictions.id, id) });
+    return batch && (await this.runs.visible(caller, batch.runId)) ? batch : null;
   }
 
-  async require(id: string): Promise<PredictionBatchRecord> {
-    const batch = await this.get(id);
+  async require(caller: Caller, id: string): Promise<PredictionBatchRecord> {
+    const batch = await this.get(caller, id);
     if (!batch) throw notFound('Prediction', id);
     return batch;
   }

@@ -2,7 +2,7 @@
  * Sessions: one user's workflow (dataset, model config, runs, and the original web client's stepper). Owns the
  * `sessions` table.
  */
-import { eq } from 'drizzle-orm';
+import { and, eq, gte, inArray, isNotNull, lt, or } from 'drizzle-orm';
 import type { SessionRow } from '../db/schema.js';
 import type { Store } from '../db/store.js';
 import type { SplitSizes, Task } from '../domain/data.js';
@@ -16,6 +16,7 @@ import { taskTable } from '../ml/pipeline.js';
 import type { Hyperparameters, ModelTypeId } from '../ml/types.js';
 import type { DatasetService } from './datasets.js';
 import { newId } from './ids.js';
+import { canUse, type Caller, type Owned, type OwnerService } from './owners.js';
 
 export interface SessionConfig {
   datasetId: string | null;
@@ -154,14 +155,25 @@ export function validateSplit(split: SplitSizes): SplitSizes {
   return { train, validation, test };
 }
 
+/** What one idle sweep removed. */
+export interface SweepResult {
+  sessions: number;
+  uploads: number;
+}
+
+/** Sessions one sweep looks at (the next sweep takes the rest). */
+const SWEEP_BATCH = 500;
+
 export class SessionService {
   constructor(
     private readonly store: Store,
     private readonly datasets: DatasetService,
+    private readonly owners: OwnerService,
   ) {}
 
   /** A new session, ready to train with defaults: the Kepler table and a random forest; the stepper at step 1. */
-  async create(): Promise<SessionRecord> {
+  async create(caller: Caller): Promise<SessionRecord> {
+    const owner = this.owners.claim(caller, 'session');
     const now = new Date();
     const row: SessionRow = {
       id: newId('ses'),
@@ -182,22 +194,31 @@ export class SessionService {
       testDatasetId: null,
       createdAt: now,
       updatedAt: now,
-      ownerId: null,
-      sharedById: true,
+      ...owner,
     };
     await this.store.insert('sessions', row);
     return toRecord(row);
   }
 
-  async get(id: string): Promise<SessionRecord | null> {
+  /** The session when the caller may use it (owners.ts `canUse`), else null, as for an id that does not exist. */
+  async get(caller: Caller, id: string): Promise<SessionRecord | null> {
     const row = await this.store.first('sessions', { where: eq(this.store.t.sessions.id, id) });
-    return row ? toRecord(row) : null;
+    return row && canUse(caller, row) ? toRecord(row) : null;
   }
 
-  async require(id: string): Promise<SessionRecord> {
-    const session = await this.get(id);
+  /** The one check of every read or write of a session (and, through ownerOf, of its runs and predictions). */
+  async require(caller: Caller, id: string): Promise<SessionRecord> {
+    const session = await this.get(caller, id);
     if (!session) throw notFound('Session', id);
     return session;
+  }
+
+  /** The owner columns of a session (its runs and predictions inherit them), or null when it does not exist. */
+  ownerOf(id: string): Promise<Owned | null> {
+    return this.store.first('sessions', {
+      columns: ['ownerId', 'sharedById'],
+      where: eq(this.store.t.sessions.id, id),
+    });
   }
 
   count(): Promise<number> {
@@ -208,8 +229,8 @@ export class SessionService {
    * Partial update: fields left out keep their value. A new model type resets hyperparameters to its defaults.
    * Choosing data, a model or hyperparameters marks the stepper's step 1, 2 or 3 complete.
    */
-  async configure(input: ConfigureSessionInput): Promise<SessionRecord> {
-    const current = await this.require(input.sessionId);
+  async configure(caller: Caller, input: ConfigureSessionInput): Promise<SessionRecord> {
+    const current = await this.require(caller, input.sessionId);
     const next: SessionConfig = { ...current };
     const workflow: Workflow = { ...current.workflow, stepProgress: { ...current.workflow.stepProgress } };
     const given = (value: unknown) => value !== undefined && value !== null;
@@ -217,7 +238,7 @@ export class SessionService {
     if (given(input.datasetId) || given(input.dataSource)) {
       let datasetId = current.datasetId;
       if (input.datasetId !== undefined && input.datasetId !== null) {
-        const dataset = await this.datasets.requireAvailable(input.datasetId, 'datasetId');
+        const dataset = await this.datasets.requireAvailable(input.datasetId, 'datasetId', caller);
         const kind: DataSourceChoice = dataset.kind === 'NASA' ? 'nasa' : 'user';
         if (input.dataSource && input.dataSource !== kind) {
           throw badInput(
@@ -274,7 +295,7 @@ export class SessionService {
     }
     if (input.testData !== undefined && input.testData !== null) {
       const testId = input.testData.datasetId ?? null;
-      if (testId !== null) await this.datasets.requireAvailable(testId, 'testData.datasetId');
+      if (testId !== null) await this.datasets.requireAvailable(testId, 'testData.datasetId', caller);
       workflow.testDatasetId = testId;
     }
     if (input.task !== undefined && input.task !== null) next.task = input.task;
@@ -351,15 +372,15 @@ export class SessionService {
   }
 
   /** One step forward while below the last step the configuration allows (else unchanged). */
-  async nextStep(id: string): Promise<SessionRecord> {
-    const session = await this.require(id);
+  async nextStep(caller: Caller, id: string): Promise<SessionRecord> {
+    const session = await this.require(caller, id);
     if (session.workflow.currentStep >= this.maxStep(session)) return session;
     return this.saveStep(session, session.workflow.currentStep + 1);
   }
 
   /** Go to `step`: from 1 to the last step the configuration allows. */
-  async setStep(id: string, step: number): Promise<SessionRecord> {
-    const session = await this.require(id);
+  async setStep(caller: Caller, id: string, step: number): Promise<SessionRecord> {
+    const session = await this.require(caller, id);
     const max = this.maxStep(session);
     if (!Number.isInteger(step) || step < 1 || step > max) {
       throw badInput(
@@ -427,9 +448,54 @@ export class SessionService {
   }
 
   /** Deletes the session; its runs, models and predictions go with it (foreign keys cascade). */
-  async delete(id: string): Promise<boolean> {
-    if (!(await this.get(id))) return false;
+  async delete(caller: Caller, id: string): Promise<boolean> {
+    if (!(await this.get(caller, id))) return false;
+    return this.remove(id);
+  }
+
+  private async remove(id: string): Promise<boolean> {
     for (const hook of this.deleteHooks) await hook(id);
+    // Idempotent: another process sweeping at the same time may have deleted it already.
     return (await this.store.delete('sessions', eq(this.store.t.sessions.id, id))) > 0;
+  }
+
+  /**
+   * Expiry (SESSION_IDLE_HOURS): deletes the sessions unchanged since before `now - idleMs` that have no run started
+   * or finished since then and none waiting or training, with their runs, models, predictions and progress events;
+   * then the uploads they leave unused (DatasetService.sweepUnused). Safe to run in several processes at once.
+   */
+  async sweepIdle(idleMs: number, now = new Date()): Promise<SweepResult> {
+    if (idleMs <= 0) return { sessions: 0, uploads: 0 };
+    const cutoff = new Date(now.getTime() - idleMs);
+    const { sessions, trainingRuns: runs } = this.store.t;
+    const idle = await this.store.select('sessions', {
+      columns: ['id', 'ownerId', 'datasetId', 'testDatasetId'],
+      where: lt(sessions.updatedAt, cutoff),
+      limit: SWEEP_BATCH,
+    });
+    if (idle.length === 0) return { sessions: 0, uploads: 0 };
+    const busy = await this.store.select('trainingRuns', {
+      columns: ['sessionId'],
+      where: and(
+        inArray(
+          runs.sessionId,
+          idle.map((s) => s.id),
+        ),
+        or(
+          inArray(runs.status, ['QUEUED', 'RUNNING']),
+          gte(runs.createdAt, cutoff),
+          and(isNotNull(runs.finishedAt), gte(runs.finishedAt, cutoff)),
+        ),
+      ),
+    });
+    const keep = new Set(busy.map((run) => run.sessionId));
+    let removed = 0;
+    const swept = idle.filter((s) => !keep.has(s.id));
+    for (const session of swept) if (await this.remove(session.id)) removed++;
+    const uploads = await this.datasets.sweepUnused(
+      cutoff,
+      swept.flatMap((s) => [s.datasetId, s.testDatasetId]).filter((id): id is string => id !== null),
+    );
+    return { sessions: removed, uploads };
   }
 }

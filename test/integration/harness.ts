@@ -38,15 +38,23 @@ export interface TestServer {
   dir: string;
   /** Structured log lines written by the server (parsed JSON), when started with captureLogs. */
   logs: Record<string, unknown>[];
-  /** POST /graphql with JSON; returns the parsed body (and asserts nothing). */
+  /**
+   * POST /graphql with JSON; returns the parsed body (and asserts nothing). `headers` may be `{ token }`: the owner
+   * token sent as `Authorization: Bearer <token>`.
+   */
   gql<T = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
     headers?: Record<string, string>,
   ): Promise<GraphQLResult<T>>;
   /** Like gql, but throws on errors and returns data. */
-  data<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<T>;
-  wsClient(): Client;
+  data<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<T>;
+  /** A graphql-ws client; with `token`, sent in connection_init as `{ authorization: "Bearer <token>" }`. */
+  wsClient(options?: { token?: string }): Client;
   stop(): Promise<void>;
 }
 
@@ -134,6 +142,13 @@ export async function runSql(config: AppConfig, text: string, params: unknown[] 
 /** Whether servers of this run use PostgreSQL (DATABASE_URL set) unless a test asks for SQLite. */
 export const ON_POSTGRES = ADMIN_URL !== null;
 
+/** `{ token }` becomes `Authorization: Bearer <token>`; other headers pass as they are. */
+function withToken(headers: Record<string, string>): Record<string, string> {
+  if (!('token' in headers)) return headers;
+  const { token, ...rest } = headers;
+  return { ...rest, authorization: `Bearer ${token}` };
+}
+
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'exoplanet-test-'));
   const sqlite = options.sqlite === true || options.env?.DATABASE_PATH !== undefined;
@@ -148,6 +163,8 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       UPLOAD_DIR: path.join(dir, 'uploads'),
       NASA_DATA_DIR: options.nasaDir ?? (process.env.NASA_DATA_DIR?.trim() ? NASA_DIR : path.join(dir, 'nasa')),
       TRAINING_THREADS: '2',
+      // The suite creates hundreds of sessions from 127.0.0.1; test/integration/owners.test.ts sets a low limit.
+      RATE_LIMIT_CREATES_PER_MINUTE: '100000',
       ...options.env,
     },
     repoRoot,
@@ -171,7 +188,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       headers: {
         'content-type': 'application/json',
         accept: 'application/graphql-response+json, application/json',
-        ...headers,
+        ...withToken(headers),
       },
       body: JSON.stringify({ query, variables }),
     });
@@ -185,13 +202,19 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     dir,
     logs,
     gql,
-    data: async <T>(query: string, variables: Record<string, unknown> = {}) => {
-      const result = await gql<T>(query, variables);
+    data: async <T>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) => {
+      const result = await gql<T>(query, variables, headers);
       if (result.errors?.length || !result.data) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
       return result.data;
     },
-    wsClient: () => {
-      const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+    wsClient: (options = {}) => {
+      const client = createClient({
+        url: wsUrl,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: true,
+        ...(options.token !== undefined && { connectionParams: { authorization: `Bearer ${options.token}` } }),
+      });
       clients.push(client);
       return client;
     },

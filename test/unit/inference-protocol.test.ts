@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import runTask from '../../src/ml/worker.js';
 import { InferenceClient } from '../../src/services/inference.js';
 import { createWorkerPool, type RecyclingPool } from '../../src/services/worker-pool.js';
-import { createServicesUnderTest, readySession, type ServicesUnderTest } from './services-fixtures.js';
+import { SERVER, createServicesUnderTest, readySession, type ServicesUnderTest } from './services-fixtures.js';
 
 let services: ServicesUnderTest | null = null;
 let pool: RecyclingPool | null = null;
@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 async function trainedRun(s: ServicesUnderTest): Promise<string> {
-  const run = await s.training.commands.start(await readySession(s));
+  const run = await s.training.commands.start(SERVER, await readySession(s));
   await s.queue?.runNext();
   return run.id;
 }

@@ -20,6 +20,7 @@ import {
   inProcessPool,
   uploadSmallDataset,
   type ServicesUnderTest,
+  SERVER,
 } from './services-fixtures.js';
 
 let services: ServicesUnderTest | null = null;
@@ -35,9 +36,9 @@ async function trained(
   hyperparameters: Record<string, unknown> = {},
 ): Promise<{ runId: string; predictor: Predictor }> {
   const datasetId = await uploadSmallDataset(s.datasets);
-  const session = await s.sessions.create();
-  await s.sessions.configure({ sessionId: session.id, datasetId, modelType, hyperparameters });
-  const run = await s.training.commands.start(session.id);
+  const session = await s.sessions.create(SERVER);
+  await s.sessions.configure(SERVER, { sessionId: session.id, datasetId, modelType, hyperparameters });
+  const run = await s.training.commands.start(SERVER, session.id);
   await s.queue?.runNext();
   expect((await s.training.runs.require(run.id)).status).toBe('SUCCEEDED');
   const predictor = await s.models.predictor(run.id);
@@ -94,11 +95,12 @@ describe('predict routing', () => {
       s.models,
       s.datasets,
       inProcessPool,
+      s.owners,
     );
     const rows = rowsOf(1000);
-    const big = await predictions.predict(runId, rows);
+    const big = await predictions.predict(SERVER, runId, rows);
     expect(predictions.routes).toEqual({ loop: 0, worker: 1 });
-    const one = await predictions.predict(runId, rows.slice(0, 1));
+    const one = await predictions.predict(SERVER, runId, rows.slice(0, 1));
     expect(predictions.routes).toEqual({ loop: 1, worker: 1 });
     // The loop answers exactly what the worker answered (JSON round trip keeps every double).
     expect(one[0]).toEqual(big[0]);
@@ -113,8 +115,9 @@ describe('predict routing', () => {
       s.models,
       s.datasets,
       inProcessPool,
+      s.owners,
     );
-    expect(await tight.predict(runId, rows.slice(0, 1))).toEqual(one);
+    expect(await tight.predict(SERVER, runId, rows.slice(0, 1))).toEqual(one);
     expect(tight.routes).toEqual({ loop: 0, worker: 1 });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(s.models.loaded(runId)).toBeNull();
@@ -126,14 +129,19 @@ describe('predict routing', () => {
       s.models,
       s.datasets,
       inProcessPool,
+      s.owners,
     );
-    expect(await promoting.predict(runId, rows.slice(0, 1))).toEqual(one);
+    expect(await promoting.predict(SERVER, runId, rows.slice(0, 1))).toEqual(one);
     expect(promoting.routes).toEqual({ loop: 0, worker: 1 });
     for (let i = 0; i < 100 && !s.models.loaded(runId); i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(s.models.loaded(runId)).not.toBeNull();
 
     // The refusals are the same on both paths.
-    await expect(predictions.predict(runId, rowsOf(1001))).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
-    await expect(predictions.predict(runId, [{ a: 'x' }])).rejects.toMatchObject({ field: 'rows[0].a' });
+    await expect(predictions.predict(SERVER, runId, rowsOf(1001))).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+    });
+    await expect(predictions.predict(SERVER, runId, [{ a: 'x' }])).rejects.toMatchObject({
+      field: 'rows[0].a',
+    });
   });
 });

@@ -3,6 +3,7 @@
  * (queries, commands, runner, progress), with the worker pool and the job queue replaceable per test.
  */
 import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import type { Piscina } from 'piscina';
@@ -15,6 +16,7 @@ import type { JobExecutor, JobQueue } from '../../src/services/job-queue.js';
 import { ModelStore } from '../../src/services/models.js';
 import { createInMemoryProgressBus, type ProgressBus } from '../../src/services/progress-bus.js';
 import { SessionService } from '../../src/services/sessions.js';
+import { Caller, OwnerService } from '../../src/services/owners.js';
 import { createTraining, type Training } from '../../src/services/training/index.js';
 
 export type Pool = Pick<Piscina, 'run'>;
@@ -74,6 +76,7 @@ export class ManualQueue implements JobQueue {
 }
 
 export interface ServicesUnderTest {
+  owners: OwnerService;
   dir: string;
   config: AppConfig;
   handle: DbHandle;
@@ -103,8 +106,9 @@ export function createServicesUnderTest(
   );
   const logger = createLogger('silent');
   const handle = openDatabase(config.databasePath);
-  const datasets = new DatasetService(handle.store, config, logger);
-  const sessions = new SessionService(handle.store, datasets);
+  const owners = new OwnerService(randomBytes(32), config);
+  const datasets = new DatasetService(handle.store, config, logger, owners);
+  const sessions = new SessionService(handle.store, datasets, owners);
   const models = new ModelStore(handle.store, { cacheBytes: 1e6 });
   const bus = createInMemoryProgressBus();
   let queue: ManualQueue | null = null;
@@ -115,6 +119,7 @@ export function createServicesUnderTest(
       sessions,
       datasets,
       models,
+      owners,
       bus,
       pool,
       logger,
@@ -132,6 +137,7 @@ export function createServicesUnderTest(
   queue = first.manual;
   const trainings = [training];
   return {
+    owners,
     dir,
     config,
     handle,
@@ -157,10 +163,13 @@ export function createServicesUnderTest(
   };
 }
 
+/** The caller of service calls in unit tests: the server's own (no owner, no API key, no rate limit). */
+export const SERVER = Caller.server();
+
 /** A small two-class upload (120 rows) that any model trains on quickly. */
 export async function uploadSmallDataset(datasets: DatasetService): Promise<string> {
   const rows = Array.from({ length: 120 }, (_, i) => `${(i % 2) * 5 + (i % 7) / 7},${i % 11},${i % 2 ? 'yes' : 'no'}`);
-  const dataset = await datasets.upload({
+  const dataset = await datasets.upload(SERVER, {
     file: new File([`a,b,label\n${rows.join('\n')}\n`], 'small.csv'),
     labelColumn: 'label',
   });
@@ -170,7 +179,7 @@ export async function uploadSmallDataset(datasets: DatasetService): Promise<stri
 /** A session on the small upload with a decision tree. */
 export async function readySession(services: ServicesUnderTest): Promise<string> {
   const datasetId = await uploadSmallDataset(services.datasets);
-  const session = await services.sessions.create();
-  await services.sessions.configure({ sessionId: session.id, datasetId, modelType: 'decision_tree' });
+  const session = await services.sessions.create(SERVER);
+  await services.sessions.configure(SERVER, { sessionId: session.id, datasetId, modelType: 'decision_tree' });
   return session.id;
 }

@@ -5,7 +5,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError, uploadTooLarge } from '../../src/domain/errors.js';
 import { PredictionService } from '../../src/services/predictions.js';
-import { createServicesUnderTest, inProcessPool, readySession, type ServicesUnderTest } from './services-fixtures.js';
+import {
+  createServicesUnderTest,
+  inProcessPool,
+  readySession,
+  type ServicesUnderTest,
+  SERVER,
+} from './services-fixtures.js';
 
 let services: ServicesUnderTest | null = null;
 afterEach(async () => {
@@ -33,6 +39,7 @@ function setUp() {
     s.models,
     s.datasets,
     inProcessPool,
+    s.owners,
   );
   return { s, predictions };
 }
@@ -42,8 +49,8 @@ describe('prediction service', () => {
     const { s, predictions } = setUp();
     expect(await refusal(() => predictions.requireReadyRun('run_missing'))).toMatchObject({ code: 'NOT_FOUND' });
     const sessionId = await readySession(s);
-    const run = await s.training.commands.start(sessionId);
-    const queued = await refusal(() => predictions.predict(run.id, [{ a: 1, b: 2 }]));
+    const run = await s.training.commands.start(SERVER, sessionId);
+    const queued = await refusal(() => predictions.predict(SERVER, run.id, [{ a: 1, b: 2 }]));
     expect(queued).toMatchObject({ code: 'CONFLICT' });
     expect(queued.message).toContain('QUEUED');
     expect(await predictions.latestForSession(sessionId)).toBeNull();
@@ -52,27 +59,27 @@ describe('prediction service', () => {
   it('stores a batch and reads it back typed: summary, sorted rows, CSV, latest of the session', async () => {
     const { s, predictions } = setUp();
     const sessionId = await readySession(s);
-    const run = await s.training.commands.start(sessionId);
+    const run = await s.training.commands.start(SERVER, sessionId);
     await s.queue?.runNext();
     expect((await s.training.runs.require(run.id)).status).toBe('SUCCEEDED');
 
-    expect(await refusal(() => predictions.predictBatch({ runId: run.id }))).toMatchObject({
+    expect(await refusal(() => predictions.predictBatch(SERVER, { runId: run.id }))).toMatchObject({
       code: 'BAD_USER_INPUT',
       field: 'datasetId',
     });
     const big = new File([new Uint8Array(s.config.maxUploadBytes + 1)], 'big.csv');
-    const tooLarge = await refusal(() => predictions.predictBatch({ runId: run.id, file: big }));
+    const tooLarge = await refusal(() => predictions.predictBatch(SERVER, { runId: run.id, file: big }));
     expect(tooLarge).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', field: 'file' });
     expect(tooLarge.message).toBe(uploadTooLarge(s.config.maxUploadBytes).message);
 
-    const batch = await predictions.predictBatch({
+    const batch = await predictions.predictBatch(SERVER, {
       runId: run.id,
       file: new File(['a,b\n1,2\n6,3\n0.5,9\n'], 'x.csv'),
     });
     expect(batch.classes).toEqual(['no', 'yes']);
     expect(batch.summary.rowCount).toBe(3);
     expect(batch.summary.counts.reduce((sum, c) => sum + c.count, 0)).toBe(3);
-    expect(await predictions.get(batch.id)).toEqual(batch);
+    expect(await predictions.get(SERVER, batch.id)).toEqual(batch);
     expect((await predictions.latestForSession(sessionId))?.id).toBe(batch.id);
     expect((await predictions.forRun(run.id)).map((b) => b.summary)).toEqual([batch.summary]);
 

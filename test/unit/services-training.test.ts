@@ -9,7 +9,13 @@ import { AppError, badInput, toWorkerError } from '../../src/domain/errors.js';
 import { missingForTraining, readyToTrain, type TrainingProgressEvent } from '../../src/domain/run.js';
 import type { TrainTask, WorkerTask } from '../../src/ml/worker.js';
 import { RESTART_MESSAGE } from '../../src/services/training/index.js';
-import { createServicesUnderTest, readySession, type Pool, type ServicesUnderTest } from './services-fixtures.js';
+import {
+  createServicesUnderTest,
+  readySession,
+  type Pool,
+  type ServicesUnderTest,
+  SERVER,
+} from './services-fixtures.js';
 
 let services: ServicesUnderTest | null = null;
 afterEach(async () => {
@@ -41,7 +47,7 @@ describe('training commands', () => {
   it('starts a run: a QUEUED snapshot of the session config, one stored event, in the queue', async () => {
     const s = setUp();
     const sessionId = await readySession(s);
-    const run = await s.training.commands.start(sessionId);
+    const run = await s.training.commands.start(SERVER, sessionId);
 
     expect(run).toMatchObject({ sessionId, status: 'QUEUED', stage: 'QUEUED', modelType: 'decision_tree' });
     expect(run.config).toMatchObject({ modelType: 'decision_tree', task: 'THREE_CLASS', seed: 42, features: null });
@@ -59,48 +65,48 @@ describe('training commands', () => {
     const s = setUp();
     const sessionId = await readySession(s);
     const ready = async () =>
-      readyToTrain(await s.sessions.require(sessionId), await s.training.commands.hasActiveRun(sessionId));
+      readyToTrain(await s.sessions.require(SERVER, sessionId), await s.training.commands.hasActiveRun(sessionId));
     expect(await ready()).toBe(true);
 
-    const run = await s.training.commands.start(sessionId);
+    const run = await s.training.commands.start(SERVER, sessionId);
     expect(await ready()).toBe(false);
-    const second = await refusal(() => s.training.commands.start(sessionId));
+    const second = await refusal(() => s.training.commands.start(SERVER, sessionId));
     expect(second.code).toBe('CONFLICT');
     expect(second.message).toContain(run.id);
 
-    await s.training.commands.cancel(run.id);
+    await s.training.commands.cancel(SERVER, run.id);
     expect(await ready()).toBe(true);
 
     // A NASA session switched to a user data source with no upload yet has no dataset: a start names the field.
-    const fresh = await s.sessions.create();
-    const session = await s.sessions.configure({ sessionId: fresh.id, dataSource: 'user' });
+    const fresh = await s.sessions.create(SERVER);
+    const session = await s.sessions.configure(SERVER, { sessionId: fresh.id, dataSource: 'user' });
     expect(session.datasetId).toBeNull();
     expect(missingForTraining(session)).toEqual(['datasetId']);
     expect(readyToTrain(session, await s.training.commands.hasActiveRun(fresh.id))).toBe(false);
-    const missing = await refusal(() => s.training.commands.start(fresh.id));
+    const missing = await refusal(() => s.training.commands.start(SERVER, fresh.id));
     expect(missing).toMatchObject({ code: 'BAD_USER_INPUT', field: 'datasetId' });
   });
 
   it('cancels a queued run before it starts, once', async () => {
     const s = setUp();
-    const run = await s.training.commands.start(await readySession(s));
-    const cancelled = await s.training.commands.cancel(run.id);
+    const run = await s.training.commands.start(SERVER, await readySession(s));
+    const cancelled = await s.training.commands.cancel(SERVER, run.id);
     expect(cancelled).toMatchObject({ status: 'CANCELLED', message: 'Cancelled before it started' });
     expect(queueOf(s).queued).toEqual([]);
     expect((await s.training.runs.events(run.id)).at(-1)).toMatchObject({ seq: 2, status: 'CANCELLED' });
-    expect((await refusal(() => s.training.commands.cancel(run.id))).code).toBe('CONFLICT');
-    expect((await refusal(() => s.training.commands.cancel('run_missing'))).code).toBe('NOT_FOUND');
+    expect((await refusal(() => s.training.commands.cancel(SERVER, run.id))).code).toBe('CONFLICT');
+    expect((await refusal(() => s.training.commands.cancel(SERVER, 'run_missing'))).code).toBe('NOT_FOUND');
   });
 
   it('releases a deleted session: its active runs are cancelled', async () => {
     const s = setUp();
     const sessionId = await readySession(s);
-    const run = await s.training.commands.start(sessionId);
+    const run = await s.training.commands.start(SERVER, sessionId);
     s.sessions.onDelete((id) => s.training.commands.releaseSession(id));
     const events: TrainingProgressEvent[] = [];
-    const stream = (await s.training.progress.subscribe(run.id))[Symbol.asyncIterator]();
+    const stream = (await s.training.progress.subscribe(SERVER, run.id))[Symbol.asyncIterator]();
     events.push((await stream.next()).value as TrainingProgressEvent);
-    expect(await s.sessions.delete(sessionId)).toBe(true);
+    expect(await s.sessions.delete(SERVER, sessionId)).toBe(true);
     events.push((await stream.next()).value as TrainingProgressEvent);
     expect(events.map((e) => e.status)).toEqual(['QUEUED', 'CANCELLED']);
     expect((await stream.next()).done).toBe(true);
@@ -111,10 +117,10 @@ describe('training commands', () => {
 describe('training runner', () => {
   it('trains a queued run and stores typed results, its model and every event in order', async () => {
     const s = setUp();
-    const run = await s.training.commands.start(await readySession(s));
+    const run = await s.training.commands.start(SERVER, await readySession(s));
     const published: TrainingProgressEvent[] = [];
     const subscription = (async () => {
-      for await (const event of await s.training.progress.subscribe(run.id)) published.push(event);
+      for await (const event of await s.training.progress.subscribe(SERVER, run.id)) published.push(event);
     })();
     await queueOf(s).runNext();
     await subscription;
@@ -156,10 +162,10 @@ describe('training runner', () => {
       },
     };
     const s = setUp({ pool: burst });
-    const run = await s.training.commands.start(await readySession(s));
+    const run = await s.training.commands.start(SERVER, await readySession(s));
     const published: TrainingProgressEvent[] = [];
     const subscription = (async () => {
-      for await (const event of await s.training.progress.subscribe(run.id)) published.push(event);
+      for await (const event of await s.training.progress.subscribe(SERVER, run.id)) published.push(event);
     })();
     await queueOf(s).runNext();
     await subscription;
@@ -187,7 +193,7 @@ describe('training runner', () => {
       run: () => Promise.reject(new Error('ENOTREALLY /srv/secret/path exploded')),
     };
     const s = setUp({ pool: failing });
-    const run = await s.training.commands.start(await readySession(s));
+    const run = await s.training.commands.start(SERVER, await readySession(s));
     await queueOf(s).runNext();
     const failed = await s.training.runs.require(run.id);
     expect(failed.status).toBe('FAILED');
@@ -209,7 +215,7 @@ describe('training runner', () => {
         }),
     };
     const s = setUp({ pool: untilAborted, manualQueue: false });
-    const run = await s.training.commands.start(await readySession(s));
+    const run = await s.training.commands.start(SERVER, await readySession(s));
     await training;
     expect((await s.training.runs.require(run.id)).status).toBe('RUNNING');
     await s.training.close();
@@ -222,9 +228,9 @@ describe('training runner', () => {
 describe('recovery at start-up', () => {
   it('fails runs a crash left RUNNING and queues the QUEUED ones again, oldest first', async () => {
     const s = setUp();
-    const first = await s.training.commands.start(await readySession(s));
-    const second = await s.training.commands.start(await readySession(s));
-    const third = await s.training.commands.start(await readySession(s));
+    const first = await s.training.commands.start(SERVER, await readySession(s));
+    const second = await s.training.commands.start(SERVER, await readySession(s));
+    const third = await s.training.commands.start(SERVER, await readySession(s));
     // As a crash leaves them: the first was training.
     await s.handle.store.update(
       'trainingRuns',

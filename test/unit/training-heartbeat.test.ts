@@ -4,6 +4,7 @@
  * run in-process behind a stand-in that first keeps quiet for 2.5 s; everything else is the real service.
  */
 import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import type { Piscina } from 'piscina';
@@ -16,6 +17,9 @@ import { DatasetService } from '../../src/services/datasets.js';
 import { ModelStore } from '../../src/services/models.js';
 import { createInMemoryProgressBus, type TrainingProgressEvent } from '../../src/services/progress-bus.js';
 import { SessionService } from '../../src/services/sessions.js';
+import { Caller, OwnerService } from '../../src/services/owners.js';
+
+const SERVER = Caller.server();
 import { createTraining } from '../../src/services/training/index.js';
 
 const SILENCE_MS = 2500;
@@ -28,8 +32,9 @@ describe('training heartbeat', () => {
   );
   const logger = createLogger('silent');
   const handle = openDatabase(config.databasePath);
-  const datasets = new DatasetService(handle.store, config, logger);
-  const sessions = new SessionService(handle.store, datasets);
+  const owners = new OwnerService(randomBytes(32), config);
+  const datasets = new DatasetService(handle.store, config, logger, owners);
+  const sessions = new SessionService(handle.store, datasets, owners);
   const bus = createInMemoryProgressBus();
   let silentFrom = 0;
   let silentUntil = 0;
@@ -47,6 +52,7 @@ describe('training heartbeat', () => {
     store: handle.store,
     sessions,
     datasets,
+    owners,
     models: new ModelStore(handle.store, { cacheBytes: 1e6 }),
     bus,
     pool,
@@ -66,15 +72,15 @@ describe('training heartbeat', () => {
       { length: 120 },
       (_, i) => `${(i % 2) * 5 + (i % 7) / 7},${i % 11},${i % 2 ? 'yes' : 'no'}`,
     );
-    const dataset = await datasets.upload({
+    const dataset = await datasets.upload(SERVER, {
       file: new File([`a,b,label\n${rows.join('\n')}\n`], 'heartbeat.csv'),
       labelColumn: 'label',
     });
-    const session = await sessions.create();
-    await sessions.configure({ sessionId: session.id, datasetId: dataset.id, modelType: 'decision_tree' });
-    const run = await training.commands.start(session.id);
+    const session = await sessions.create(SERVER);
+    await sessions.configure(SERVER, { sessionId: session.id, datasetId: dataset.id, modelType: 'decision_tree' });
+    const run = await training.commands.start(SERVER, session.id);
     const events: { at: number; event: TrainingProgressEvent }[] = [];
-    for await (const event of await training.progress.subscribe(run.id)) events.push({ at: Date.now(), event });
+    for await (const event of await training.progress.subscribe(SERVER, run.id)) events.push({ at: Date.now(), event });
 
     expect(events.at(-1)?.event.status).toBe('SUCCEEDED');
     const quiet = events.filter((e) => e.at > silentFrom && e.at <= silentUntil);

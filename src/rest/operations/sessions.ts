@@ -68,6 +68,12 @@ export const DeleteSessionMutation = graphql(`
   }
 `);
 
+export const DeleteDatasetMutation = graphql(`
+  mutation RestDeleteDataset($id: ID!) {
+    deleteDataset(id: $id)
+  }
+`);
+
 export const CatalogsQuery = graphql(
   `
     query RestCatalogs {

@@ -5,11 +5,23 @@
 import type { ResultOf } from '../../client/graphql.js';
 import { badInput } from '../../domain/errors.js';
 import type { RouteContext, RouteResult } from '../context.js';
-import { DatasetsQuery, HealthQuery, HyperparameterFormsQuery, ModelsQuery } from '../operations/index.js';
+import {
+  DatasetsQuery,
+  DeleteDatasetMutation,
+  HealthQuery,
+  HyperparameterFormsQuery,
+  ModelsQuery,
+} from '../operations/index.js';
 
 export async function getDatasets(ctx: RouteContext): Promise<RouteResult> {
   const { datasets } = await ctx.execute(DatasetsQuery, {});
   return { data: { total_datasets: datasets.length, datasets } };
+}
+
+/** DELETE /api/datasets/<id>: one of the caller's uploads (deleteDataset: NOT_FOUND, FORBIDDEN, CONFLICT as there). */
+export async function deleteDataset(ctx: RouteContext): Promise<RouteResult> {
+  await ctx.execute(DeleteDatasetMutation, { id: ctx.params.id });
+  return { data: { dataset_id: ctx.params.id, deleted: true }, top: { message: 'Dataset deleted' } };
 }
 
 export async function getModels(ctx: RouteContext): Promise<RouteResult> {

@@ -239,7 +239,9 @@ export async function getCustomResult(ctx: RouteContext): Promise<RouteResult> {
  */
 function pretrainedModel(ctx: RouteContext, mission: string): Promise<string> {
   const previous = ctx.pretrained.models.get(mission) ?? Promise.resolve(null);
-  const next = previous.catch(() => null).then((known) => ensurePretrainedModel(ctx, mission, known));
+  // Made as the server's (no owner): every client's pretrained predictions use it.
+  const asServer: RouteContext = { ...ctx, execute: ctx.executeAsServer };
+  const next = previous.catch(() => null).then((known) => ensurePretrainedModel(asServer, mission, known));
   ctx.pretrained.models.set(mission, next);
   return next;
 }

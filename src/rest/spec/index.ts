@@ -6,6 +6,7 @@
 import { FINAL_SPECS } from './final.js';
 import { ORIGINAL_SPECS } from './original.js';
 import type { RouteSpec } from './types.js';
+import { ERROR_SCHEMA } from './schemas.js';
 import { z } from 'zod';
 
 export type { Envelope, Method, ResponseSpec, RouteSpec } from './types.js';
@@ -14,6 +15,31 @@ export { ERROR_SCHEMA, FLAG_ERROR_SCHEMA } from './schemas.js';
 export const ROUTE_SPECS: RouteSpec[] = [
   ...ORIGINAL_SPECS,
   ...FINAL_SPECS,
+  {
+    method: 'DELETE',
+    path: '/api/datasets/<id>',
+    tag: 'Service',
+    summary:
+      'Delete one of your uploads (the owner token it was uploaded with) with its stored file; 404 for an upload ' +
+      'that is not yours, 403 for a NASA table, 409 while a queued or running training run uses it',
+    envelope: 'original',
+    params: z.object({ id: z.string() }),
+    responses: {
+      200: {
+        description: 'Deleted.',
+        schema: z.looseObject({
+          status: z.literal('success'),
+          dataset_id: z.string(),
+          deleted: z.literal(true),
+          message: z.string(),
+          data: z.looseObject({ dataset_id: z.string(), deleted: z.literal(true) }),
+        }),
+      },
+      403: { description: 'A NASA table, or an upload made without a token.', schema: ERROR_SCHEMA },
+      404: { description: 'No such upload of yours.', schema: ERROR_SCHEMA },
+      409: { description: 'A queued or running training run uses it.', schema: ERROR_SCHEMA },
+    },
+  },
   {
     method: 'GET',
     path: '/api/ready',

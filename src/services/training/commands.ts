@@ -21,6 +21,7 @@ import { newId } from '../ids.js';
 import type { JobQueue } from '../job-queue.js';
 import type { ModelStore } from '../models.js';
 import type { SessionService } from '../sessions.js';
+import type { Caller, OwnerService } from '../owners.js';
 import type { ProgressRecorder } from './progress.js';
 import type { RunQueries, TrainingRunRecord } from './queries.js';
 
@@ -39,6 +40,7 @@ export class TrainingCommands {
     private readonly sessions: SessionService,
     private readonly datasets: DatasetService,
     private readonly models: ModelStore,
+    private readonly owners: OwnerService,
   ) {}
 
   /** Whether the session has a run waiting or training (a new start would be a CONFLICT). */
@@ -55,8 +57,9 @@ export class TrainingCommands {
   }
 
   /** Snapshots the session's config into a new QUEUED run and queues it. */
-  async start(sessionId: string): Promise<TrainingRunRecord> {
-    const session = await this.sessions.require(sessionId);
+  async start(caller: Caller, sessionId: string): Promise<TrainingRunRecord> {
+    const session = await this.sessions.require(caller, sessionId);
+    this.owners.claim(caller, 'run');
     const active = await this.runs.activeRun(sessionId);
     if (active)
       throw conflict(
@@ -123,7 +126,12 @@ export class TrainingCommands {
   }
 
   /** Cancels a queued run (it never starts) or a running one (its worker is stopped). */
-  async cancel(runId: string): Promise<TrainingRunRecord> {
+  async cancel(caller: Caller, runId: string): Promise<TrainingRunRecord> {
+    await this.runs.requireVisible(caller, runId);
+    return this.stop(runId);
+  }
+
+  private async stop(runId: string): Promise<TrainingRunRecord> {
     const run = await this.runs.require(runId);
     if (isTerminal(run.status)) throw conflict(`Training run ${runId} has already ended (${run.status}).`);
     if ((await this.queue.remove(runId)) || !(await this.queue.isRunning(runId))) {
@@ -140,7 +148,7 @@ export class TrainingCommands {
   async releaseSession(sessionId: string): Promise<void> {
     const runs = await this.runs.ofSession(sessionId);
     for (const run of runs) {
-      if (isActive(run.status)) await this.cancel(run.id);
+      if (isActive(run.status)) await this.stop(run.id);
     }
     this.models.forget(runs.map((run) => run.id));
   }

@@ -11,6 +11,7 @@ import { InMemoryJobQueue, type JobExecutor, type JobQueue } from '../job-queue.
 import type { ModelStore } from '../models.js';
 import type { ProgressBus } from '../progress-bus.js';
 import type { SessionService } from '../sessions.js';
+import type { OwnerService } from '../owners.js';
 import { TrainingCommands } from './commands.js';
 import { ProgressRecorder } from './progress.js';
 import { ProgressStream } from './progress-stream.js';
@@ -27,6 +28,7 @@ export interface TrainingDeps {
   sessions: SessionService;
   datasets: DatasetService;
   models: ModelStore;
+  owners: OwnerService;
   bus: ProgressBus;
   /** The worker threads that train (`run` is all that is used). */
   pool: Pick<Piscina, 'run'>;
@@ -59,7 +61,7 @@ export interface Training {
 }
 
 export function createTraining(deps: TrainingDeps): Training {
-  const runs = new RunQueries(deps.store);
+  const runs = new RunQueries(deps.store, (sessionId) => deps.sessions.ownerOf(sessionId));
   const recorder = new ProgressRecorder(deps.store, runs, deps.bus, deps.logger);
   const runner = new TrainingRunner(deps.store, runs, recorder, deps.datasets, deps.models, deps.pool, deps.logger, {
     threads: deps.threads,
@@ -78,6 +80,7 @@ export function createTraining(deps: TrainingDeps): Training {
     deps.sessions,
     deps.datasets,
     deps.models,
+    deps.owners,
   );
   return {
     runs,

@@ -5,6 +5,7 @@
 import { notFound } from '../../domain/errors.js';
 import { TERMINAL_STATUSES, type TrainingProgressEvent } from '../../domain/run.js';
 import type { JobQueue } from '../job-queue.js';
+import type { Caller } from '../owners.js';
 import type { ProgressBus } from '../progress-bus.js';
 import type { RunQueries } from './queries.js';
 
@@ -53,7 +54,8 @@ export class ProgressStream {
    * (a remote bus) a subscriber that hears nothing that long reads the stored events after its last one, so an
    * outage of the bus, or a lost terminal event, never leaves it waiting.
    */
-  async subscribe(runId: string): Promise<AsyncIterable<TrainingProgressEvent>> {
+  async subscribe(caller: Caller, runId: string): Promise<AsyncIterable<TrainingProgressEvent>> {
+    await this.runs.requireVisible(caller, runId);
     if (!(await this.runs.state(runId))) throw notFound('Training run', runId);
     const done: IteratorResult<TrainingProgressEvent> = { done: true, value: undefined };
     const quietPollMs = this.options.quietPollMs ?? 0;

@@ -7,6 +7,7 @@ import type { ProgressEventRow, TrainingRunRow } from '../../db/schema.js';
 import type { Store } from '../../db/store.js';
 import { badInput, notFound } from '../../domain/errors.js';
 import type { ModelTypeId, RunStatus, TrainingProgressEvent } from '../../domain/run.js';
+import { canUse, type Caller, type Owned } from '../owners.js';
 
 export type TrainingRunRecord = TrainingRunRow;
 
@@ -23,8 +24,51 @@ export interface RunState {
   modelType: ModelTypeId;
 }
 
+/** Run owners remembered (a run's session, so its owner, never changes). */
+const OWNER_CACHE_ENTRIES = 10_000;
+
 export class RunQueries {
-  constructor(private readonly store: Store) {}
+  private readonly owners = new Map<string, Owned>();
+
+  constructor(
+    private readonly store: Store,
+    /** The owner columns of a session (SessionService.ownerOf): a run inherits its session's. */
+    private readonly sessionOwner: (sessionId: string) => Promise<Owned | null>,
+  ) {}
+
+  /** Whether the run exists and the caller may use its session (owners.ts `canUse`). */
+  async visible(caller: Caller, runId: string): Promise<boolean> {
+    let owner = this.owners.get(runId);
+    if (!owner) {
+      const run = await this.store.first('trainingRuns', {
+        columns: ['sessionId'],
+        where: eq(this.runsTable.id, runId),
+      });
+      const found = run ? await this.sessionOwner(run.sessionId) : null;
+      if (!found) return false;
+      if (this.owners.size >= OWNER_CACHE_ENTRIES) this.owners.clear();
+      this.owners.set(runId, (owner = { ownerId: found.ownerId, sharedById: found.sharedById }));
+    }
+    return canUse(caller, owner);
+  }
+
+  /**
+   * The one check of every read or write of a run for a caller (and of its progress, predictions and explanations):
+   * NOT_FOUND when the run does not exist or is not the caller's to use, the same answer for both.
+   */
+  async requireVisible(caller: Caller, runId: string): Promise<void> {
+    if (!(await this.visible(caller, runId))) throw notFound('Training run', runId);
+  }
+
+  /** The run when the caller may use it, else null (as for an id that does not exist). */
+  async getFor(caller: Caller, runId: string): Promise<TrainingRunRecord | null> {
+    return (await this.visible(caller, runId)) ? this.get(runId) : null;
+  }
+
+  async requireFor(caller: Caller, runId: string): Promise<TrainingRunRecord> {
+    await this.requireVisible(caller, runId);
+    return this.require(runId);
+  }
 
   private get runsTable() {
     return this.store.t.trainingRuns;
