@@ -32,15 +32,14 @@ type Column = NumberColumn | TextColumn;
 const RAW = 255;
 
 /**
- * The d for which `value.toFixed(d)` is exactly `cell`, or RAW. `cell` is a decimal number (parseNumber accepted it).
+ * The d for which `(+cell).toFixed(d)` is exactly `cell`, or RAW (not a plain decimal: maybe no number at all).
  * A plain decimal (optional '-', an integer part without leading zeros, optional '.' and digits) of at most 15
  * significant digits round-trips through a double and toFixed; anything else (`+1`, `.5`, `1e3`, `-0`, `5.`, long
  * digit strings) is kept raw, which costs a map entry but is rare.
  */
-function decimalsOf(cell: string, value: number): number {
+function decimalsOf(cell: string): number {
   const n = cell.length;
   let i = cell.charCodeAt(0) === 45 ? 1 : 0; // '-'
-  if (i === 1 && value === 0) return RAW; // toFixed drops the sign of -0
   const intStart = i;
   let ch = 0;
   while (i < n && (ch = cell.charCodeAt(i)) >= 48 && ch <= 57) i++;
@@ -95,14 +94,21 @@ class ColumnBuilder {
       this.values[r] = NaN;
       return;
     }
-    const value = parseNumber(cell);
-    if (value !== value) {
-      this.texts = this.textsSoFar(r);
-      this.texts.push(cell);
-      return;
+    // A plain decimal (nearly every number cell) is known to be one by the scan: no parseNumber checks needed.
+    let decimals = decimalsOf(cell);
+    let value: number;
+    if (decimals !== RAW) {
+      value = +cell;
+      if (value === 0 && cell.charCodeAt(0) === 45) decimals = RAW; // toFixed drops the sign of -0
+    } else {
+      value = parseNumber(cell);
+      if (value !== value) {
+        this.texts = this.textsSoFar(r);
+        this.texts.push(cell);
+        return;
+      }
     }
     this.values[r] = value;
-    const decimals = decimalsOf(cell, value);
     this.decimals[r] = decimals;
     if (decimals === RAW) (this.spellings ??= new Map()).set(r, cell);
   }
