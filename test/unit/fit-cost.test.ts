@@ -1,16 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { MODEL_TYPE_IDS, resolveParams } from '../../src/ml/catalog.js';
-import { estimateFitCost, type FitShape } from '../../src/ml/cost.js';
+import { estimateFitCost, type FitShape, type ResolvedModel } from '../../src/ml/cost.js';
 
 const KEPLER: FitShape = { rows: 6694, features: 30, classes: 3 };
 const LARGE: FitShape = { rows: 140_000, features: 20, classes: 2 };
 
 describe('estimateFitCost', () => {
   it('refuses nothing at the defaults: every model type on Kepler and on 140,000 training rows stays far below 30 min', () => {
-    for (const modelType of MODEL_TYPE_IDS) {
-      const model = { modelType, params: resolveParams(modelType, {}) } as const;
-      expect(estimateFitCost(model, KEPLER).seconds, modelType).toBeLessThan(60);
-      expect(estimateFitCost(model, LARGE).seconds, modelType).toBeLessThan(900);
+    const defaults: ResolvedModel[] = [
+      { modelType: 'random_forest', params: resolveParams('random_forest', {}) },
+      { modelType: 'xgboost', params: resolveParams('xgboost', {}) },
+      { modelType: 'neural_network', params: resolveParams('neural_network', {}) },
+      { modelType: 'logistic_regression', params: resolveParams('logistic_regression', {}) },
+      { modelType: 'decision_tree', params: resolveParams('decision_tree', {}) },
+      { modelType: 'svm', params: resolveParams('svm', {}) },
+      { modelType: 'pca', params: resolveParams('pca', {}) },
+    ];
+    expect(defaults.map((model) => model.modelType).sort()).toEqual([...MODEL_TYPE_IDS].sort());
+    for (const model of defaults) {
+      expect(estimateFitCost(model, KEPLER).seconds, model.modelType).toBeLessThan(60);
+      expect(estimateFitCost(model, LARGE).seconds, model.modelType).toBeLessThan(900);
     }
   });
 
