@@ -2,7 +2,7 @@
  * GraphQL answers in the original API's words: the session and its stepper, uploads as `file_info`, training
  * progress and the trained model's `model_info`. Pure mappings of the typed operation results.
  */
-import type { RunProgress, SessionState, TrainedRun, UploadedFile } from './operations/index.js';
+import type { RunProgress, SearchProgress, SessionState, TrainedRun, UploadedFile } from './operations/index.js';
 import { classWords, originalModelValue, trainingStatusWords } from './original.js';
 
 type RunStatus = RunProgress['status'];
@@ -152,6 +152,58 @@ export function progressView(sessionId: string, run: RunProgress) {
     finished_at: run.finishedAt,
     fit_seconds: run.timings?.fitSeconds ?? null,
     total_seconds: run.timings?.totalSeconds ?? null,
+  };
+}
+
+/** Trials a search will run when it has a count (successive halving: every rung's), else null (a time budget). */
+function expectedTrials(search: SearchProgress): number | null {
+  if (search.strategy === 'RANDOM') return search.maxTrials ?? null;
+  const n = search.maxTrials ?? 27;
+  return n + Math.ceil(n / 3) + Math.ceil(n / 9);
+}
+
+/** A search's progress in the words of progressView (steps are trials), with its leaderboard. */
+export function searchProgressView(sessionId: string, search: SearchProgress) {
+  const done = search.trials.filter((t) => t.status !== 'RUNNING').length;
+  const expected = expectedTrials(search);
+  const elapsed = search.startedAt ? (Date.now() - Date.parse(search.startedAt)) / 1000 : 0;
+  const share = expected ? done / expected : elapsed / search.budgetSeconds;
+  const trial = (t: SearchProgress['leaderboard'][number]) => ({
+    trial: t.trial,
+    model_type: t.modelType,
+    rung: t.rung,
+    score: t.score,
+    sd: t.sd,
+    fit_seconds: t.fitSeconds,
+    params: t.params,
+  });
+  return {
+    session_id: sessionId,
+    kind: 'search',
+    search_id: search.id,
+    run_id: search.bestRun?.id ?? null,
+    status: search.status,
+    training_status: trainingStatusWords(search.status),
+    stage: search.status === 'RUNNING' ? 'SEARCHING' : search.status === 'QUEUED' ? 'QUEUED' : 'DONE',
+    // 100 only once the best trial's run exists (GET /training then follows that run).
+    progress: search.status === 'SUCCEEDED' ? 100 : Math.min(99.9, Math.round(share * 1000) / 10),
+    step: done,
+    total_steps: expected ?? 0,
+    message: search.message,
+    queue_position: search.queuePosition,
+    error: search.error,
+    strategy: search.strategy,
+    scoring: search.scoring,
+    model_types: search.modelTypes,
+    cv_folds: search.cvFolds,
+    budget_seconds: search.budgetSeconds,
+    seed: search.seed,
+    best: search.leaderboard[0] ? trial(search.leaderboard[0]) : null,
+    leaderboard: search.leaderboard.map(trial),
+    best_run: search.bestRun ? { run_id: search.bestRun.id, status: search.bestRun.status } : null,
+    created_at: search.createdAt,
+    started_at: search.startedAt,
+    finished_at: search.finishedAt,
   };
 }
 

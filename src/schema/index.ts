@@ -5,6 +5,7 @@ import './dataset.js';
 import './model.js';
 import './session.js';
 import './training-run.js';
+import './search.js';
 import './prediction.js';
 
 export const schema = builder.toSchema({ sortSchema: false });

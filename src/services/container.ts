@@ -17,6 +17,7 @@ import { connectCluster, type Cluster } from './cluster.js';
 import type { BullMqJobQueue } from './job-queue-bullmq.js';
 import type { HealthProbes } from './health.js';
 import { OwnerService } from './owners.js';
+import { SEARCH_JOB_PREFIX, SearchService } from './searches.js';
 
 /** With the Redis bus, a subscriber that hears nothing this long reads the stored events (a Redis outage). */
 const QUIET_POLL_MS = 3000;
@@ -43,6 +44,8 @@ export interface Services {
   training: TrainingCommands;
   /** Live progress of a run (subscriptions). */
   trainingProgress: ProgressStream;
+  /** Hyperparameter searches: start, cancel, read, live progress. */
+  searches: SearchService;
   predictions: PredictionService;
   models: ModelStore;
   progressBus: ProgressBus;
@@ -91,8 +94,23 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
       : undefined,
     quietPollMs: cluster ? QUIET_POLL_MS : undefined,
   });
+  // Searches run on the training queue: registered before it takes jobs (a shared queue's worker may have one).
+  const searches = new SearchService(
+    store,
+    sessions,
+    datasets,
+    training.runs,
+    training.commands,
+    training.queue,
+    progressBus,
+    trainingPool,
+    logger,
+    { threads: config.trainingThreads, maxTrainingMs: config.maxTrainingMs },
+  );
+  training.addJobKind(SEARCH_JOB_PREFIX, searches.execute);
   await shared.queue?.ready();
   sessions.onDelete((sessionId) => training.commands.releaseSession(sessionId));
+  sessions.onDelete((sessionId) => searches.releaseSession(sessionId));
   const predictions = new PredictionService(store, config, training.runs, models, datasets, inferencePool, owners);
   const health = new HealthService(() => training.queue.counts(), tfBackendName, {
     database: () => handle.ping(),
@@ -101,6 +119,8 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
 
   const recovered = await training.commands.recover();
   if (recovered.failed || recovered.requeued) logger.info('training queue recovered', recovered);
+  const recoveredSearches = await searches.recover();
+  if (recoveredSearches.failed || recoveredSearches.requeued) logger.info('searches recovered', recoveredSearches);
   // With a shared queue, runs can be left behind while this process runs (a Redis that lost its data, a run whose
   // workers were all lost): checked again every QUEUE_RECONCILE_SECONDS (idempotent, see recover()).
   let reconciling = false;
@@ -155,10 +175,12 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
     runs: training.runs,
     training: training.commands,
     trainingProgress: training.progress,
+    searches,
     predictions,
     models,
     progressBus,
     close: async () => {
+      searches.prepareShutdown();
       if (reconcile) clearInterval(reconcile);
       if (sweeper) clearInterval(sweeper);
       await sweeping;

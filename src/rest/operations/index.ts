@@ -11,3 +11,4 @@ export * from './fragments.js';
 export * from './sessions.js';
 export * from './results.js';
 export * from './final.js';
+export * from './searches.js';

@@ -108,9 +108,27 @@ export const ORIGINAL_SPECS: RouteSpec[] = [
     method: 'POST',
     path: '/training',
     tag: 'Original API',
-    summary: "Start training the session's configuration (202)",
+    summary: "Start training the session's configuration, or a hyperparameter search with `search` (202)",
+    description:
+      "With `search`, a hyperparameter search (GraphQL startSearch) of the session's data: its trials are scored by " +
+      'cross-validated (or validation) macro-F1; its best trial is refitted as a normal run. The answer then carries ' +
+      '`kind: "search"`, `search_id`, and `best` / `leaderboard` as they fill.',
     envelope: 'original',
-    body: z.looseObject({ session_id: sessionIdField.optional() }),
+    body: z.looseObject({
+      session_id: sessionIdField.optional(),
+      search: z
+        .looseObject({
+          model_types: z.union([z.array(z.string()), z.string()]).describe('Model ids or aliases (list or "rf,xgb").'),
+          strategy: z.enum(['RANDOM', 'SUCCESSIVE_HALVING']).optional(),
+          scoring: z.enum(['CV_MACRO_F1', 'VALIDATION_MACRO_F1']).optional(),
+          cv_folds: z.number().int().optional(),
+          budget_seconds: z.number().int().optional().describe('At most MAX_TRAINING_SECONDS (default 300).'),
+          max_trials: z.number().int().optional(),
+          seed: z.number().int().optional(),
+          space: z.record(z.string(), z.unknown()).optional().describe('Per model type: { dimensions?, fixed? }.'),
+        })
+        .optional(),
+    }),
     responses: {
       202: {
         description: 'Queued or running.',
@@ -129,7 +147,12 @@ export const ORIGINAL_SPECS: RouteSpec[] = [
     envelope: 'original',
     query: z.looseObject({ session_id: z.string().describe('The session id.') }),
     responses: {
-      200: { description: 'The latest run’s progress.', schema: original(progressData) },
+      200: {
+        description:
+          'The latest run’s progress; or the latest search’s (`kind: "search"`, steps are trials) while it is newer ' +
+          'than the latest run; the run refitting a search’s best trial carries that `search`.',
+        schema: original(progressData),
+      },
       400: e400,
       404: e404,
     },

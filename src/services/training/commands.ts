@@ -83,15 +83,33 @@ export class TrainingCommands {
       seed: session.seed,
     });
 
-    const config: RunConfig = {
-      modelType,
-      hyperparameters,
-      features: session.features,
-      useVettingFeatures: session.useVettingFeatures,
-      task: session.task,
-      split: session.split,
-      seed: session.seed,
-    };
+    return this.queueRun(
+      sessionId,
+      datasetId,
+      {
+        modelType,
+        hyperparameters,
+        features: session.features,
+        useVettingFeatures: session.useVettingFeatures,
+        task: session.task,
+        split: session.split,
+        seed: session.seed,
+      },
+      warnings,
+    );
+  }
+
+  /**
+   * Stores a new QUEUED run of a checked config and queues it. `start` checks the session first; a search queues
+   * its best trial's refit here (the search holds the session's place, so no active-run check).
+   */
+  async queueRun(
+    sessionId: string,
+    datasetId: string,
+    config: RunConfig,
+    warnings: string[],
+  ): Promise<TrainingRunRecord> {
+    const { modelType } = config;
     const id = newId('run');
     await this.store.insert('trainingRuns', {
       id,

@@ -56,6 +56,8 @@ export interface Training {
   commands: TrainingCommands;
   progress: ProgressStream;
   queue: JobQueue;
+  /** Jobs whose id starts with `prefix` are run by `execute` (register before the queue takes jobs). */
+  addJobKind(prefix: string, execute: JobExecutor): void;
   /** Stops taking runs; runs training now go back to the queue for the next start. */
   close(): Promise<void>;
 }
@@ -68,7 +70,13 @@ export function createTraining(deps: TrainingDeps): Training {
     maxTrainingMs: deps.maxTrainingMs,
   });
   const createQueue = deps.createQueue ?? ((concurrency, execute) => new InMemoryJobQueue(concurrency, execute));
-  const queue: JobQueue = createQueue(deps.concurrency, runner.execute, {
+  // Other kinds of job share the queue (and its slots) by id prefix: a search is `search_…` (src/services/searches.ts).
+  const jobKinds = new Map<string, JobExecutor>();
+  const execute: JobExecutor = (id, signal) => {
+    for (const [prefix, kind] of jobKinds) if (id.startsWith(prefix)) return kind(id, signal);
+    return runner.execute(id, signal);
+  };
+  const queue: JobQueue = createQueue(deps.concurrency, execute, {
     // Called by the queue's worker, after `commands` exists.
     onRetry: (runId, attempt, attempts) => commands.retryAfterLostWorker(runId, attempt, attempts),
   });
@@ -87,6 +95,9 @@ export function createTraining(deps: TrainingDeps): Training {
     commands,
     progress: new ProgressStream(runs, deps.bus, queue, { quietPollMs: deps.quietPollMs }),
     queue,
+    addJobKind: (prefix, kind) => {
+      jobKinds.set(prefix, kind);
+    },
     close: async () => {
       runner.prepareShutdown();
       await queue.close();
