@@ -31,6 +31,8 @@ async function upload(
   });
   return {
     status: response.status,
+    /** The owner token minted by this upload (it lists the upload). */
+    token: response.headers.get('x-owner-token'),
     body: (await response.json()) as {
       data?: { uploadDataset: Record<string, unknown> } | null;
       errors?: { message: string; extensions?: { code?: string; field?: string } }[];
@@ -217,7 +219,7 @@ describe('uploads', () => {
   afterAll(() => server.stop());
 
   it('registers a custom CSV with a detected label column and its numeric features', async () => {
-    const { status, body } = await upload(server, customCsv(), 'my data.csv', { name: 'My data' });
+    const { status, body, token } = await upload(server, customCsv(), 'my data.csv', { name: 'My data' });
     expect(status).toBe(200);
     const dataset = body.data?.uploadDataset as {
       id: string;
@@ -239,7 +241,12 @@ describe('uploads', () => {
     expect(dataset.id).toMatch(/^ds_/);
     // Stored under a server-made name, never the client's.
     expect(uploadsLeft(server)).toContain(`${dataset.id}.csv`);
-    const { datasets } = await server.data<{ datasets: { id: string }[] }>('{ datasets { id } }');
+    // Listed to its owner only: the token this upload handed back.
+    const { datasets } = await server.data<{ datasets: { id: string }[] }>(
+      '{ datasets { id } }',
+      {},
+      { token: String(token) },
+    );
     expect(datasets.map((d) => d.id)).toContain(dataset.id);
   });
 

@@ -921,8 +921,16 @@ describe('information, catalogs and uploads', () => {
     expect(custom.dataset).toMatchObject({ kind: 'UPLOAD', mission: null, rowCount: 80, labelColumn: 'verdict' });
     expect(custom.dataset.classes.sort()).toEqual(['fake', 'real']);
     expect(custom.dataset.featureColumns).toEqual(expect.arrayContaining(['period_days', 'depth_ppm']));
-    const { datasets } = expectSuccess(await call<{ datasets: { id: string }[] }>(server, 'GET', '/api/datasets'));
+    // Listed to its owner: the token the upload handed back (an upload is never listed to others).
+    const owner = { authorization: `Bearer ${String((custom as { owner_token?: string }).owner_token)}` };
+    const { datasets } = expectSuccess(
+      await call<{ datasets: { id: string }[] }>(server, 'GET', '/api/datasets', { headers: owner }),
+    );
     expect(datasets.map((d) => d.id)).toContain(custom.dataset_id);
+    const { datasets: others } = expectSuccess(
+      await call<{ datasets: { id: string }[] }>(server, 'GET', '/api/datasets'),
+    );
+    expect(others.map((d) => d.id)).not.toContain(custom.dataset_id);
 
     // The upload can be chosen as the session's data source and trained on.
     const { session_id } = expectSuccess(await call<SelectView>(server, 'GET', '/select'), 201);
