@@ -18,6 +18,7 @@ import {
   type RunDetails,
   type RunMetrics,
   type RunTimings,
+  type SelectionOptions,
 } from '../domain/run.js';
 import { DATA_SOURCES, type JsonObject, type StepperProgress } from '../domain/session.js';
 import { SEARCH_SCORINGS, SEARCH_STRATEGIES, type SearchConfig, type SearchTrial } from '../domain/search.js';
@@ -93,6 +94,8 @@ export const sessions = sqliteTable(
     preprocessingConfig: text('preprocessing_config', { mode: 'json' }).$type<JsonObject>(),
     /** The data the session's results predict; null = the held-out test split of the trained run. */
     testDatasetId: text('test_dataset_id'),
+    /** Model-selection options (cvFolds, calibration, refit, cross-mission); null = all off (migration SQLite 0006, PostgreSQL 0003). */
+    selection: text('selection', { mode: 'json' }).$type<SelectionOptions>(),
     createdAt: createdAt(),
     /** Last change or use: a session idle longer than SESSION_IDLE_HOURS is swept with its runs. */
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),

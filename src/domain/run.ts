@@ -5,7 +5,19 @@
  * stores are the ML layer's own, imported as types).
  */
 import type { Metrics } from '../ml/evaluate.js';
-import type { ExplanationInfo, FeatureImportanceEntry, PipelineConfig } from '../ml/pipeline.js';
+import type {
+  CalibrateOn,
+  CalibrationInfo,
+  CalibrationMethod,
+  RefitMode,
+  CrossValidationInfo,
+  ExplanationInfo,
+  FeatureImportanceEntry,
+  HeldOutPredictions,
+  PipelineConfig,
+  RefitInfo,
+} from '../ml/pipeline.js';
+import type { CrossMissionResult } from '../ml/selection/cross-mission.js';
 import type { HistoryPoint, Hyperparameters, ModelTypeId } from '../ml/types.js';
 import type { SplitCounts } from './data.js';
 
@@ -28,10 +40,22 @@ export function isActive(status: RunStatus): status is 'QUEUED' | 'RUNNING' {
 }
 
 /** The stages the training pipeline reports, in order (the ML worker knows nothing of queues). */
-export const PIPELINE_STAGES = ['LOADING', 'PREPROCESSING', 'TRAINING', 'EVALUATING', 'EXPLAINING', 'SAVING'] as const;
+export const PIPELINE_STAGES = [
+  'LOADING',
+  'PREPROCESSING',
+  'CROSS_VALIDATING',
+  'TRAINING',
+  'EVALUATING',
+  'EXPLAINING',
+  'REFITTING',
+  'SAVING',
+] as const;
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];
-/** Stages after fitting: they count steps of their own (rows predicted, features permuted, bytes compressed). */
-export type PostFitStage = Extract<PipelineStage, 'EVALUATING' | 'EXPLAINING' | 'SAVING'>;
+/**
+ * Stages after fitting: they count steps of their own (rows predicted, features permuted, the refit's trees /
+ * rounds / epochs, bytes compressed).
+ */
+export type PostFitStage = Extract<PipelineStage, 'EVALUATING' | 'EXPLAINING' | 'REFITTING' | 'SAVING'>;
 
 /** A run's stage: QUEUED before the pipeline starts, DONE after it succeeded, else the pipeline's stage. */
 export const RUN_STAGES = ['QUEUED', ...PIPELINE_STAGES, 'DONE'] as const;
@@ -45,6 +69,9 @@ export interface ProgressMetrics {
   loss?: number;
   valLoss?: number;
   valAccuracy?: number;
+  /** CROSS_VALIDATING: the fold under way (1-based) and the number of folds (stored with the event's figures). */
+  fold?: number;
+  folds?: number;
 }
 
 export interface TrainingProgressEvent {
@@ -86,6 +113,16 @@ export interface RunTimings {
 /** Test-split metrics of a succeeded run. */
 export type RunMetrics = Metrics;
 export type { FeatureImportanceEntry, ExplanationInfo, HistoryPoint, Hyperparameters, ModelTypeId };
+export type {
+  CalibrateOn,
+  CalibrationInfo,
+  CalibrationMethod,
+  CrossMissionResult,
+  CrossValidationInfo,
+  HeldOutPredictions,
+  RefitInfo,
+  RefitMode,
+};
 
 /**
  * What a run learnt beyond its metrics. `warnings` is set when the run is queued, the rest when it succeeded; runs
@@ -103,7 +140,102 @@ export interface RunDetails {
   /** Test rows each permutation repeat scored. */
   permutationRows?: number;
   explanation?: ExplanationInfo;
+  /** cvFolds: per-fold metrics and their mean ± sd over train + validation (the test split stays held out). */
+  crossValidation?: CrossValidationInfo;
+  /** Where the out-of-fold predictions are stored: a prediction batch of the run (source `out-of-fold`). */
+  outOfFoldPredictionId?: string;
+  calibration?: CalibrationInfo;
+  refit?: RefitInfo;
+  /** The test split as the run's metrics scored it (row ids, stars, true classes, probabilities): compareRuns. */
+  heldOut?: HeldOutPredictions;
+  crossMission?: CrossMissionResult;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Model selection options (issue 14): a session's, copied into each run's config
+
+export interface SelectionOptions {
+  /** Grouped stratified k-fold over train + validation, 2–10; null: off. */
+  cvFolds: number | null;
+  /** Null: the model's probabilities as they are. */
+  calibration: CalibrationMethod | null;
+  calibrateOn: CalibrateOn;
+  refit: RefitMode;
+  /** Another NASA mission to evaluate a harmonised-feature model on; null: none. */
+  crossMission: string | null;
+}
+
+export const DEFAULT_SELECTION: SelectionOptions = {
+  cvFolds: null,
+  calibration: null,
+  calibrateOn: 'VALIDATION',
+  refit: 'NONE',
+  crossMission: null,
+};
+
+export const MIN_CV_FOLDS = 2;
+export const MAX_CV_FOLDS = 10;
+const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['sigmoid', 'isotonic'];
+const CALIBRATE_ON_VALUES: readonly CalibrateOn[] = ['VALIDATION', 'OUT_OF_FOLD'];
+const REFIT_VALUES: readonly RefitMode[] = ['NONE', 'TRAIN_VALIDATION', 'ALL_LABELLED'];
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A session's stored options, checked field by field (a value not understood reads as the default). */
+export function readSelection(value: unknown): SelectionOptions {
+  if (!isRecord(value)) return DEFAULT_SELECTION;
+  const v = value;
+  const pick = <T>(allowed: readonly T[], x: unknown, fallback: T): T => allowed.find((a) => a === x) ?? fallback;
+  const folds = v.cvFolds;
+  return {
+    cvFolds:
+      typeof folds === 'number' && Number.isInteger(folds) && folds >= MIN_CV_FOLDS && folds <= MAX_CV_FOLDS
+        ? folds
+        : null,
+    calibration: pick<CalibrationMethod | null>(CALIBRATION_METHODS, v.calibration, null),
+    calibrateOn: pick(CALIBRATE_ON_VALUES, v.calibrateOn, DEFAULT_SELECTION.calibrateOn),
+    refit: pick(REFIT_VALUES, v.refit, DEFAULT_SELECTION.refit),
+    crossMission: typeof v.crossMission === 'string' ? v.crossMission : null,
+  };
+}
+
+/**
+ * Why options cannot train with this data and split (the field to change and the message), or null. Checked when
+ * a session is configured and again when a run starts (the split or the data may have changed in between).
+ */
+export function selectionProblem(
+  selection: SelectionOptions,
+  context: { validationShare: number; datasetId: string | null; datasetIsNasa: boolean },
+): { field: string; message: string } | null {
+  if (selection.calibration !== null) {
+    if (selection.calibrateOn === 'OUT_OF_FOLD' && selection.cvFolds === null)
+      return { field: 'calibrateOn', message: 'calibrateOn OUT_OF_FOLD needs cross-validation: set cvFolds (2–10).' };
+    if (selection.calibrateOn === 'VALIDATION' && context.validationShare <= 0)
+      return {
+        field: 'calibrateOn',
+        message:
+          'calibrateOn VALIDATION needs a validation split: set split.validation above 0, or calibrate OUT_OF_FOLD with cvFolds.',
+      };
+  }
+  if (selection.crossMission !== null) {
+    if (!context.datasetIsNasa)
+      return {
+        field: 'crossMissionDatasetId',
+        message: 'Cross-mission evaluation trains on a NASA mission table (kepler, k2, tess): choose one as datasetId.',
+      };
+    if (selection.crossMission === context.datasetId)
+      return {
+        field: 'crossMissionDatasetId',
+        message: `crossMissionDatasetId must be another mission than the one trained on (${selection.crossMission}).`,
+      };
+  }
+  return null;
+}
+
+/** The `source` of the prediction batch that holds a run's out-of-fold predictions. */
+export const OUT_OF_FOLD_SOURCE = 'out-of-fold';
 
 // ---------------------------------------------------------------------------------------------------------------
 // When a session can train

@@ -6,6 +6,7 @@
 import { TASKS } from '../domain/data.js';
 import { MODEL_TYPE_IDS } from './catalog.js';
 import type { PipelineArtifact } from './pipeline.js';
+import type { CalibrationJSON, CalibratorJSON } from './selection/calibration.js';
 import type { PreprocessorJSON } from './preprocess.js';
 import type { SerializedModel } from './types.js';
 
@@ -73,16 +74,48 @@ function model(value: unknown): SerializedModel {
   return { ...m, modelType: oneOf(m.modelType, MODEL_TYPE_IDS, 'model.modelType'), formatVersion };
 }
 
+function calibrator(value: unknown): CalibratorJSON {
+  const c = record(value, 'calibration.calibrators');
+  if (c.method === 'sigmoid') {
+    const a = typeof c.a === 'number' ? c.a : corrupt('calibration.a');
+    const b = typeof c.b === 'number' ? c.b : corrupt('calibration.b');
+    return { method: 'sigmoid', a, b };
+  }
+  if (c.method !== 'isotonic') corrupt('calibration.method');
+  const x = numbers(c.x, 'calibration.x');
+  const y = numbers(c.y, 'calibration.y');
+  if (x.length === 0 || x.length !== y.length) corrupt('calibration.x');
+  return { method: 'isotonic', x, y };
+}
+
+function calibration(value: unknown, classes: number): CalibrationJSON {
+  const c = record(value, 'calibration');
+  if (c.formatVersion !== 1) corrupt('calibration.formatVersion');
+  const calibrators = (Array.isArray(c.calibrators) ? c.calibrators : corrupt('calibration.calibrators')).map(
+    calibrator,
+  );
+  if (c.numClasses !== classes || calibrators.length !== (classes === 2 ? 1 : classes))
+    corrupt('calibration.numClasses');
+  return {
+    formatVersion: 1,
+    method: oneOf(c.method, ['sigmoid', 'isotonic'] as const, 'calibration.method'),
+    numClasses: classes,
+    calibrators,
+    fittedRows: typeof c.fittedRows === 'number' ? c.fittedRows : corrupt('calibration.fittedRows'),
+  };
+}
+
 /** Parses and checks an artefact's JSON text. */
 export function decodeArtifact(text: string): PipelineArtifact {
   const a = record(JSON.parse(text), 'artefact');
   if (a.formatVersion !== 1) corrupt('formatVersion');
   const mission = a.mission === null ? null : typeof a.mission === 'string' ? a.mission : corrupt('mission');
+  const classes = strings(a.classes, 'classes');
   return {
     formatVersion: 1,
     modelType: oneOf(a.modelType, MODEL_TYPE_IDS, 'modelType'),
     task: oneOf(a.task, TASKS, 'task'),
-    classes: strings(a.classes, 'classes'),
+    classes,
     features: strings(a.features, 'features'),
     tableColumns: strings(a.tableColumns, 'tableColumns'),
     labelColumn: typeof a.labelColumn === 'string' ? a.labelColumn : corrupt('labelColumn'),
@@ -94,5 +127,6 @@ export function decodeArtifact(text: string): PipelineArtifact {
     background: (Array.isArray(a.background) ? a.background : corrupt('background')).map((row) =>
       (Array.isArray(row) ? row : corrupt('background')).map((v) => numberOrNull(v, 'background')),
     ),
+    ...(a.calibration === undefined ? {} : { calibration: calibration(a.calibration, classes.length) }),
   };
 }

@@ -12,7 +12,25 @@ import { forestPathLength, forestPermutationImportance } from './explain/tree-pe
 import { ForestModel } from './models/trees/forest.js';
 import { sampleBackground } from './explain/shapley.js';
 import { trainerFor } from './models/registry.js';
+import { badInput } from '../domain/errors.js';
 import { fitPreprocessor, type PreprocessorJSON } from './preprocess.js';
+import {
+  applyCalibration,
+  calibrationMeasures,
+  fitCalibration,
+  type CalibrationJSON,
+  type CalibrationMeasures,
+  type CalibrationMethod,
+} from './selection/calibration.js';
+import {
+  scalarMetrics,
+  type CvProgress,
+  type FoldResult,
+  type MetricSummary,
+  type ScalarMetrics,
+} from './selection/cross-validate.js';
+import { crossValidateRun, rowIdsOf } from './selection/run-cv.js';
+import { evaluateCrossMission, type CrossMissionResult } from './selection/cross-mission.js';
 import {
   takeLabels,
   takeRows,
@@ -32,6 +50,14 @@ export type { PostFitStage, SplitCounts, Task };
 /** The stages the pipeline reports (queue states belong to the run's status, src/domain/run.ts). */
 export type Stage = PipelineStage;
 
+export const CALIBRATE_ON = ['VALIDATION', 'OUT_OF_FOLD'] as const;
+/** The held-out rows calibrators are fitted on: the validation split, or the cross-validation's out-of-fold rows. */
+export type CalibrateOn = (typeof CALIBRATE_ON)[number];
+export const REFIT_MODES = ['NONE', 'TRAIN_VALIDATION', 'ALL_LABELLED'] as const;
+/** What the model used for predictions is refitted on after evaluation (NONE: the evaluated model). */
+export type RefitMode = (typeof REFIT_MODES)[number];
+export type { CalibrationMethod };
+
 export interface PipelineConfig {
   modelType: ModelTypeId;
   /** Validated and complete (catalog.validateHyperparameters). */
@@ -42,6 +68,13 @@ export interface PipelineConfig {
   task: Task;
   split: SplitSizes;
   seed: number;
+  /** Model selection (issue 14); runs stored before it lack these (= off). Folds of cross-validation, 2–10. */
+  cvFolds?: number | null;
+  calibration?: CalibrationMethod | null;
+  calibrateOn?: CalibrateOn | null;
+  refit?: RefitMode | null;
+  /** Another NASA table: a model on the harmonised features is trained on this run's mission and evaluated there. */
+  crossMission?: string | null;
 }
 
 export interface PipelineHooks {
@@ -52,6 +85,64 @@ export interface PipelineHooks {
   onStep?: (progress: StepProgress) => void;
   /** Steps of the stages after fitting, so progress never stalls there (the caller throttles). */
   onStageStep?: (stage: PostFitStage, progress: StepProgress) => void;
+  /** Cross-validation: a fold starts, a step of a fold's model, a fold is done. */
+  onFold?: (event: CvProgress) => void;
+  /** The other mission's table (config.crossMission), loaded by the caller. */
+  crossMissionTable?: LabeledTable;
+}
+
+/** What cross-validation of a run found (stored with the run; the out-of-fold predictions are stored apart). */
+export interface CrossValidationInfo {
+  folds: number;
+  seed: number | null;
+  /** Train + validation rows cross-validated (the test split stays held out). */
+  rows: number;
+  groupedBy: 'STAR' | 'ROW';
+  /** Stars whose rows fell in more than one fold: 0 by construction, counted from the folds as stored. */
+  starsInSeveralFolds: number;
+  perFold: FoldResult[];
+  /** Every metric's mean ± sample sd over the folds. */
+  summary: Record<string, MetricSummary>;
+  /** The out-of-fold predictions scored as one evaluation. */
+  pooled: ScalarMetrics;
+  fitSeconds: number;
+}
+
+export interface CalibrationInfo {
+  method: CalibrationMethod;
+  fittedOn: CalibrateOn;
+  fittedRows: number;
+  description: string;
+  /** The rows the calibrators were fitted on, before and after (in-sample for the calibrators). */
+  calibrationRows: { before: CalibrationMeasures; after: CalibrationMeasures };
+  /** The held-out test split, before and after (the run's metrics are the after). */
+  test: { before: CalibrationMeasures; after: CalibrationMeasures };
+}
+
+export interface RefitInfo {
+  on: Exclude<RefitMode, 'NONE'>;
+  rows: number;
+  seconds: number;
+  description: string;
+}
+
+/** The test split as the run's metrics scored it: what a paired comparison of two runs needs. */
+export interface HeldOutPredictions {
+  rowIds: string[];
+  /** Star of each row (null: the data has no star column). */
+  groups: string[] | null;
+  labels: number[];
+  /** rows × classes, row-major. */
+  proba: number[];
+  calibrated: boolean;
+}
+
+/** Predictions of rows with their identifying columns (the prediction-batch shape). */
+export interface IdentifiedPredictions {
+  classes: string[];
+  idColumns: string[];
+  ids: Record<string, string>[];
+  probabilities: Float64Array;
 }
 
 export interface FeatureImportanceEntry {
@@ -84,6 +175,8 @@ export interface PipelineArtifact {
   model: SerializedModel;
   /** A seeded sample of raw training rows (null = missing): the background of model-agnostic explanations. */
   background: (number | null)[][];
+  /** Applied to the model's probabilities when present (calibration run option). */
+  calibration?: CalibrationJSON;
 }
 
 export interface PipelineResult {
@@ -100,6 +193,13 @@ export interface PipelineResult {
   permutationRows: number;
   /** What the importance figures are: stored with the run, so a user knows how they were computed. */
   explanation: ExplanationInfo;
+  crossValidation?: CrossValidationInfo;
+  /** With cross-validation: every train + validation row's out-of-fold probabilities, with its fold in `ids`. */
+  outOfFold?: IdentifiedPredictions;
+  calibration?: CalibrationInfo;
+  refit?: RefitInfo;
+  heldOut: HeldOutPredictions;
+  crossMission?: CrossMissionResult;
   timings: {
     preprocessSeconds: number;
     fitSeconds: number;
@@ -353,6 +453,44 @@ export async function trainPipeline(
   const preprocessSeconds = seconds(started);
   throwIfAborted(signal);
 
+  // The rows the run may learn from: cross-validation, out-of-fold calibration and a TRAIN_VALIDATION refit use them.
+  const learnRows = Int32Array.from([...split.train, ...split.validation]).sort();
+  let crossValidation: CrossValidationInfo | undefined;
+  let outOfFold: IdentifiedPredictions | undefined;
+  let outOfFoldProba: Float64Array | undefined;
+  if (config.cvFolds) {
+    stage(
+      'CROSS_VALIDATING',
+      `Cross-validating ${spec.name}: ${config.cvFolds} folds grouped by star over the ${learnRows.length} ` +
+        'train + validation rows (the test split stays held out)',
+    );
+    const cv = await crossValidateRun(table, config, config.cvFolds, {
+      signal,
+      threads: hooks.threads,
+      onProgress: hooks.onFold,
+    });
+    crossValidation = {
+      folds: cv.folds,
+      seed: cv.seed,
+      rows: learnRows.length,
+      groupedBy: data.groups ? 'STAR' : 'ROW',
+      starsInSeveralFolds: starsInSeveralFolds(data.groups, learnRows, cv.foldOf),
+      perFold: cv.perFold,
+      summary: cv.summary,
+      pooled: scalarMetrics(cv.pooled),
+      fitSeconds: cv.fitSeconds,
+    };
+    outOfFoldProba = cv.outOfFold;
+    const { idColumns, ids } = identify(data, learnRows);
+    outOfFold = {
+      classes: data.classes,
+      idColumns: [...idColumns, 'fold'],
+      ids: ids.map((row, i) => ({ ...row, fold: String(cv.foldOf[i] + 1) })),
+      probabilities: cv.outOfFold,
+    };
+    throwIfAborted(signal);
+  }
+
   // The SVM is quadratic in its rows: above max_train_rows it trains on a stratified sample, and the run says so.
   const maxTrainRows = config.hyperparameters.max_train_rows;
   const sampledRows =
@@ -391,13 +529,50 @@ export async function trainPipeline(
       message: `Predicted ${rows} of ${Xtest.rows} held-out rows`,
     }),
   );
+  const calibrated = config.calibration
+    ? calibrate(config.calibration, config.calibrateOn ?? 'VALIDATION', {
+        model,
+        validation,
+        outOfFoldProba,
+        outOfFoldLabels: takeLabels(data.labels, learnRows),
+        testLabels: ytest,
+        testProba: proba,
+        classes: data.classes,
+      })
+    : undefined;
+  const scored = calibrated ? calibrated.testProba : proba;
   let majorityClass = 0;
   const trainCounts = new Array<number>(data.classes.length).fill(0);
   for (const label of ytrain) trainCounts[label]++;
   trainCounts.forEach((count, c) => {
     if (count > trainCounts[majorityClass]) majorityClass = c;
   });
-  const metrics = evaluate(ytest, proba, data.classes, { majorityClass });
+  const metrics = evaluate(ytest, scored, data.classes, { majorityClass });
+  const heldOut: HeldOutPredictions = {
+    rowIds: rowIdsOf(data, split.test),
+    groups: data.groups ? Array.from(split.test, (r) => data.groups?.[r] ?? String(r)) : null,
+    labels: Array.from(ytest),
+    proba: Array.from(scored),
+    calibrated: calibrated !== undefined,
+  };
+  let crossMission: CrossMissionResult | undefined;
+  if (config.crossMission) {
+    const other = hooks.crossMissionTable;
+    if (!other) throw new Error('crossMission is set but its table was not loaded');
+    hooks.onStageStep?.('EVALUATING', {
+      step: EVALUATION_CHUNKS,
+      totalSteps: EVALUATION_CHUNKS + 1,
+      message: `Cross-mission: training on this mission's harmonised features, evaluating on ${config.crossMission}`,
+    });
+    crossMission = await evaluateCrossMission(table, other, {
+      modelType: config.modelType,
+      hyperparameters: config.hyperparameters,
+      task: config.task,
+      seed: config.seed,
+      threads: hooks.threads,
+    });
+    throwIfAborted(signal);
+  }
   hooks.onStageStep?.('EVALUATING', {
     step: EVALUATION_CHUNKS + 1,
     totalSteps: EVALUATION_CHUNKS + 1,
@@ -434,6 +609,48 @@ export async function trainPipeline(
       permutationImportance: permutationShare[j],
     }))
     .sort((a, b) => b.importance - a.importance || b.permutationImportance - a.permutationImportance);
+  const explainSteps = explained.totalSteps + 1;
+  const explainSeconds = seconds(started);
+
+  // Refit for use: the stored model learns from more rows; the metrics above stay those of the evaluated model.
+  let used = { model, preprocessor, rawTrain };
+  let refit: RefitInfo | undefined;
+  if (config.refit && config.refit !== 'NONE') {
+    const on = config.refit;
+    const rows = on === 'ALL_LABELLED' ? Int32Array.from({ length: data.labels.length }, (_, i) => i) : learnRows;
+    const what = on === 'ALL_LABELLED' ? 'every labelled row' : 'train + validation';
+    stage('REFITTING', `Refitting ${spec.name} on ${what} (${rows.length} rows) for predictions`);
+    started = performance.now();
+    const raw = takeRows(X, rows);
+    const refitPreprocessor = fitPreprocessor(raw, spec.preprocessing);
+    const refitModel = await trainerFor(config.modelType).fit(
+      refitPreprocessor.transform(raw),
+      takeLabels(data.labels, rows),
+      data.classes.length,
+      config.hyperparameters,
+      {
+        seed: config.seed,
+        signal,
+        threads: hooks.threads ?? 1,
+        onStep: (progress) => hooks.onStageStep?.('REFITTING', progress),
+      },
+    );
+    used = { model: refitModel, preprocessor: refitPreprocessor, rawTrain: raw };
+    refit = {
+      on,
+      rows: rows.length,
+      seconds: seconds(started),
+      description:
+        `The stored model was refitted on ${what} (${rows.length} rows) after evaluation; predictions and ` +
+        `explanations use it. The run's metrics${crossValidation ? ', cross-validation' : ''} and importance remain ` +
+        `the held-out evaluation of the model trained on the ${split.train.length} training rows` +
+        (on === 'ALL_LABELLED'
+          ? ' (the refitted model has seen the test rows, so it cannot be scored on them).'
+          : '.') +
+        (calibrated ? ' The calibrators fitted on the evaluated model are kept.' : ''),
+    };
+    throwIfAborted(signal);
+  }
 
   const artifact: PipelineArtifact = {
     formatVersion: 1,
@@ -446,17 +663,16 @@ export async function trainPipeline(
     idColumns: data.idColumns,
     mission: data.source.kind === 'nasa' ? data.source.mission : null,
     usesVettingFeatures,
-    preprocessor: preprocessor.toJSON(),
-    model: model.toJSON(),
-    background: matrixToRows(sampleBackground(rawTrain, config.seed, BACKGROUND_ROWS)),
+    preprocessor: used.preprocessor.toJSON(),
+    model: used.model.toJSON(),
+    background: matrixToRows(sampleBackground(used.rawTrain, config.seed, BACKGROUND_ROWS)),
+    ...(calibrated ? { calibration: calibrated.calibration } : {}),
   };
-  const explainSteps = explained.totalSteps + 1;
-  hooks.onStageStep?.('EXPLAINING', {
-    step: explainSteps,
-    totalSteps: explainSteps,
-    message: 'Feature importance done; model packed',
+  hooks.onStageStep?.(refit ? 'REFITTING' : 'EXPLAINING', {
+    step: refit ? 1 : explainSteps,
+    totalSteps: refit ? 1 : explainSteps,
+    message: refit ? 'Refitted; model packed' : 'Feature importance done; model packed',
   });
-  const explainSeconds = seconds(started);
   return {
     artifact,
     features,
@@ -468,12 +684,104 @@ export async function trainPipeline(
     warnings,
     permutationRows: permutationInfo.rowsPerRepeat,
     explanation: { permutation: permutationInfo },
+    ...(crossValidation ? { crossValidation: jsonSafe(crossValidation) as unknown as CrossValidationInfo } : {}),
+    ...(outOfFold ? { outOfFold } : {}),
+    ...(calibrated ? { calibration: jsonSafe(calibrated.info) as unknown as CalibrationInfo } : {}),
+    ...(refit ? { refit } : {}),
+    heldOut,
+    ...(crossMission ? { crossMission: jsonSafe(crossMission) as unknown as CrossMissionResult } : {}),
     timings: {
       preprocessSeconds,
       fitSeconds,
       evaluateSeconds,
       explainSeconds,
       permutationSeconds: permutationInfo.seconds,
+    },
+  };
+}
+
+/** Stars (groups) of `rows` that `foldOf` (in the order of `rows`) puts in more than one fold. */
+export function starsInSeveralFolds(groups: readonly string[] | null, rows: Int32Array, foldOf: Int32Array): number {
+  if (!groups) return 0;
+  const foldOfStar = new Map<string, number>();
+  const split = new Set<string>();
+  rows.forEach((r, i) => {
+    const star = groups[r];
+    const seen = foldOfStar.get(star);
+    if (seen === undefined) foldOfStar.set(star, foldOf[i]);
+    else if (seen !== foldOf[i]) split.add(star);
+  });
+  return split.size;
+}
+
+/** The id columns the table has and each row's values of them. */
+function identify(data: LabeledTable, rows: Int32Array): { idColumns: string[]; ids: Record<string, string>[] } {
+  const idColumns = data.idColumns.filter((c) => data.table.columns.includes(c));
+  const index = idColumns.map((c) => data.table.columns.indexOf(c));
+  const ids = Array.from(rows, (r) => Object.fromEntries(idColumns.map((c, i) => [c, data.table.cell(r, index[i])])));
+  return { idColumns, ids };
+}
+
+interface CalibrationInput {
+  model: TrainedClassifier;
+  validation: { X: Matrix; y: Int32Array } | undefined;
+  outOfFoldProba: Float64Array | undefined;
+  outOfFoldLabels: Int32Array;
+  testLabels: Int32Array;
+  testProba: Float64Array;
+  classes: string[];
+}
+
+/**
+ * Calibrators fitted on held-out rows the model did not learn from (the validation split, or out-of-fold
+ * predictions of cross-validation, as scikit-learn's CalibratedClassifierCV(ensemble=False)), measured there and
+ * on the test split before and after.
+ */
+function calibrate(
+  method: CalibrationMethod,
+  on: CalibrateOn,
+  input: CalibrationInput,
+): { calibration: CalibrationJSON; testProba: Float64Array; info: CalibrationInfo } {
+  let labels: Int32Array;
+  let proba: Float64Array;
+  if (on === 'OUT_OF_FOLD') {
+    if (!input.outOfFoldProba)
+      throw badInput('calibrateOn OUT_OF_FOLD needs cross-validation: set cvFolds (2–10).', 'calibrateOn');
+    labels = input.outOfFoldLabels;
+    proba = input.outOfFoldProba;
+  } else {
+    if (!input.validation)
+      throw badInput(
+        'calibrateOn VALIDATION needs a validation split: set split.validation above 0, or calibrate OUT_OF_FOLD with cvFolds.',
+        'calibrateOn',
+      );
+    labels = input.validation.y;
+    proba = input.model.predictProba(input.validation.X);
+  }
+  const k = input.classes.length;
+  const calibration = fitCalibration(proba, labels, k, method);
+  const testProba = applyCalibration(calibration, input.testProba);
+  const where = on === 'OUT_OF_FOLD' ? 'the out-of-fold predictions' : 'the validation split';
+  return {
+    calibration,
+    testProba,
+    info: {
+      method,
+      fittedOn: on,
+      fittedRows: labels.length,
+      description:
+        `${method === 'sigmoid' ? 'Platt (sigmoid)' : 'Isotonic'} calibration ` +
+        `${k === 2 ? 'of the planet probability' : 'one-vs-rest per class, rows renormalised'}, fitted on ${where} ` +
+        `(${labels.length} rows). The run's metrics and predictions use the calibrated probabilities; importance ` +
+        'and TreeSHAP explanations are of the uncalibrated model.',
+      calibrationRows: {
+        before: calibrationMeasures(labels, proba, input.classes),
+        after: calibrationMeasures(labels, applyCalibration(calibration, proba), input.classes),
+      },
+      test: {
+        before: calibrationMeasures(input.testLabels, input.testProba, input.classes),
+        after: calibrationMeasures(input.testLabels, testProba, input.classes),
+      },
     },
   };
 }

@@ -12,6 +12,7 @@ import { treeEnsembleOf, treeShap } from './models/trees/index.js';
 import type { PipelineArtifact } from './pipeline.js';
 import { decodeArtifact } from './artifact.js';
 import { Preprocessor } from './preprocess.js';
+import { applyCalibration } from './selection/calibration.js';
 import type { Matrix, ModelTypeId, TrainedClassifier } from './types.js';
 
 export interface ClassProbability {
@@ -24,6 +25,8 @@ export interface RowPrediction {
   confidence: number;
   probabilities: ClassProbability[];
   warnings: string[];
+  /** The probabilities went through the run's calibration. */
+  calibrated: boolean;
 }
 
 export interface FeatureContribution {
@@ -47,6 +50,8 @@ export interface RowExplanation {
   residual: number;
   reasons: string[];
   warnings: string[];
+  /** The model's probabilities are calibrated (TreeSHAP still explains its uncalibrated output). */
+  calibrated: boolean;
 }
 
 export interface ParsedRows {
@@ -214,9 +219,15 @@ export class Predictor {
     return { X: { rows: rows.length, cols, data }, warnings };
   }
 
-  /** rows × classes probabilities for a raw feature matrix. */
+  /** Whether the probabilities are calibrated (the run's calibration option). */
+  get calibrated(): boolean {
+    return this.artifact.calibration !== undefined;
+  }
+
+  /** rows × classes probabilities for a raw feature matrix (calibrated when the run calibrated its model). */
   predictMatrix(X: Matrix): Float64Array {
-    return this.model.predictProba(this.preprocessor.transform(this.applyFixes(X)));
+    const proba = this.model.predictProba(this.preprocessor.transform(this.applyFixes(X)));
+    return this.artifact.calibration ? applyCalibration(this.artifact.calibration, proba) : proba;
   }
 
   /** Clips like the mission's loader did for training (idempotent, so a table loaded with fixes is unchanged). */
@@ -245,6 +256,7 @@ export class Predictor {
         confidence: proba[r * k + best],
         probabilities: classes.map((label, c) => ({ label, probability: proba[r * k + c] })),
         warnings: warnings[r] ?? [],
+        calibrated: this.calibrated,
       });
     }
     return out;
@@ -312,7 +324,14 @@ export class Predictor {
       contributions: features.map((feature, j) => ({ feature, value: values[j], contribution: contributions[j] })),
       residual: output - baseValue - sum,
       reasons: explanationReasons(contributions, features, values, { className: classes[outputIndex], outputSpace }),
-      warnings: warnings[0],
+      warnings:
+        ensemble && this.calibrated
+          ? [
+              ...warnings[0],
+              "TreeSHAP explains the model's uncalibrated output; the run's predictions are calibrated probabilities.",
+            ]
+          : warnings[0],
+      calibrated: this.calibrated,
     };
   }
 

@@ -19,6 +19,13 @@ import { Predictor, loadSizedPredictor, type RowExplanation, type SizedPredictor
 import { ByteBudgetCache, cacheBytesFromEnv } from './cache.js';
 import { decodeArtifact } from './artifact.js';
 import type { StepProgress } from './types.js';
+import type { CvProgress } from './selection/cross-validate.js';
+import {
+  compareEvaluations,
+  type ComparisonOptions,
+  type EvaluatedRows,
+  type RunComparison,
+} from './selection/compare.js';
 import { lowerThisThreadPriority } from './thread-priority.js';
 
 lowerThisThreadPriority();
@@ -28,7 +35,9 @@ export type WorkerMessage =
   /** A step of fitting (tree, round, epoch). */
   | { type: 'step'; progress: StepProgress }
   /** A step of a stage after fitting (rows predicted, trees permuted, megabytes compressed). */
-  | { type: 'stageStep'; stage: PostFitStage; progress: StepProgress };
+  | { type: 'stageStep'; stage: PostFitStage; progress: StepProgress }
+  /** Cross-validation: a fold started, a step of its model, or the fold is done. */
+  | { type: 'fold'; event: Omit<CvProgress, 'metrics'> };
 
 /** The artifact is compressed in slices of this size, a progress step each (a 1,000-tree forest is ~120 MB of JSON). */
 const GZIP_SLICE_BYTES = 4 * 1024 * 1024;
@@ -63,6 +72,8 @@ export interface TrainTask {
   kind: 'train';
   location: DataLocation;
   config: PipelineConfig;
+  /** The other mission's table when config.crossMission is set. */
+  crossMissionLocation?: DataLocation;
   threads: number;
   port: MessagePort;
 }
@@ -145,7 +156,15 @@ export interface ModelAnswer<T> {
   value: T;
 }
 
-export type WorkerTask = TrainTask | BatchTask | ExplainTask | PredictRowsTask;
+/** compareRuns: each other run's held-out predictions against the first run's (paired bootstrap, McNemar). */
+export interface CompareTask {
+  kind: 'compareRuns';
+  base: EvaluatedRows;
+  others: EvaluatedRows[];
+  options: ComparisonOptions;
+}
+
+export type WorkerTask = TrainTask | BatchTask | ExplainTask | PredictRowsTask | CompareTask;
 
 /** Loaded predictors by run id; the thread itself ends when idle (src/services/worker-pool.ts). */
 const predictors = new ByteBudgetCache<SizedPredictor>({
@@ -197,9 +216,14 @@ async function train(task: TrainTask): Promise<TrainOutput> {
     send({ type: 'stage', stage: 'LOADING', message: 'Loading the dataset' });
     const started = performance.now();
     const table = await loadDataLocation(task.location);
+    const crossMissionTable = task.crossMissionLocation ? await loadDataLocation(task.crossMissionLocation) : undefined;
     const loadSeconds = (performance.now() - started) / 1000;
     const result = await trainPipeline(table, task.config, {
       threads: task.threads,
+      crossMissionTable,
+      onFold: ({ metrics: _metrics, ...event }) => {
+        send({ type: 'fold', event });
+      },
       onStage: (stage, message) => {
         send({ type: 'stage', stage, message });
       },
@@ -286,7 +310,8 @@ async function predictBatch(task: BatchTask): Promise<BatchOutput> {
   };
 }
 
-export type WorkerAnswer = TrainOutput | BatchOutput | ModelAnswer<RowExplanation> | ModelAnswer<string> | NeedArtifact;
+export type WorkerAnswer =
+  TrainOutput | BatchOutput | ModelAnswer<RowExplanation> | ModelAnswer<string> | NeedArtifact | RunComparison[];
 
 export default async function run(task: WorkerTask): Promise<WorkerAnswer> {
   try {
@@ -303,6 +328,8 @@ export default async function run(task: WorkerTask): Promise<WorkerAnswer> {
           if (!Array.isArray(rows)) throw new TypeError('predictRows: rowsJson is not an array');
           return JSON.stringify(predictor.predictRows(rows));
         });
+      case 'compareRuns':
+        return task.others.map((other) => compareEvaluations(task.base, other, task.options));
     }
   } catch (error) {
     // Structured clone drops an AppError's code and field: the pool's `fromWorkerError` restores them.

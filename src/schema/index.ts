@@ -7,5 +7,6 @@ import './session.js';
 import './training-run.js';
 import './search.js';
 import './prediction.js';
+import './selection.js';
 
 export const schema = builder.toSchema({ sortSchema: false });

@@ -18,6 +18,9 @@ const Prediction = builder.objectRef<RowPrediction>('Prediction').implement({
     warnings: t.exposeStringList('warnings', {
       description: 'Missing features imputed, values outside the training range, unknown columns.',
     }),
+    calibrated: t.exposeBoolean('calibrated', {
+      description: "The probabilities went through the run's calibration (TrainingRun.calibration).",
+    }),
   }),
 });
 
@@ -54,6 +57,10 @@ const Explanation = builder.objectRef<RowExplanation>('Explanation').implement({
     contributions: t.field({ type: [Contribution], resolve: (e) => e.contributions }),
     reasons: t.exposeStringList('reasons', { description: 'The largest contributions in plain words.' }),
     warnings: t.exposeStringList('warnings'),
+    calibrated: t.exposeBoolean('calibrated', {
+      description:
+        "The run's model gives calibrated probabilities; TreeSHAP (tree_shap) still explains its uncalibrated output.",
+    }),
   }),
 });
 

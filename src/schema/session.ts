@@ -15,6 +15,33 @@ export const Task = builder.enumType('Task', {
   } as const satisfies Record<TaskValue, { description: string }>,
 });
 
+export const CalibrationMethod = builder.enumType('CalibrationMethod', {
+  values: {
+    SIGMOID: { value: 'sigmoid', description: "Platt scaling: a logistic curve of the model's probability." },
+    ISOTONIC: {
+      value: 'isotonic',
+      description: 'Isotonic regression: a non-decreasing step function (needs more rows).',
+    },
+  } as const,
+});
+
+export const CalibrateOn = builder.enumType('CalibrateOn', {
+  values: {
+    VALIDATION: { description: 'The validation split (split.validation > 0).' },
+    OUT_OF_FOLD: { description: "Cross-validation's out-of-fold predictions of train + validation (needs cvFolds)." },
+  } as const,
+});
+
+export const RefitMode = builder.enumType('RefitMode', {
+  values: {
+    NONE: { description: 'Predictions use the evaluated model (trained on the training split).' },
+    TRAIN_VALIDATION: { description: 'After evaluation, refit on train + validation for predictions.' },
+    ALL_LABELLED: {
+      description: 'After evaluation, refit on every labelled row (the test split too) for predictions.',
+    },
+  } as const,
+});
+
 const SplitSizes = builder.objectRef<SplitSizesShape>('SplitSizes').implement({
   fields: (t) => ({
     train: t.exposeFloat('train'),
@@ -140,6 +167,19 @@ export const Session = builder.objectRef<SessionRecord>('Session').implement({
     split: t.field({ type: SplitSizes, resolve: (s) => s.split }),
     seed: t.exposeInt('seed'),
     useVettingFeatures: t.exposeBoolean('useVettingFeatures'),
+    cvFolds: t.int({
+      nullable: true,
+      description: 'Folds of grouped, stratified cross-validation of each run (null: off).',
+      resolve: (s) => s.selection.cvFolds,
+    }),
+    calibration: t.field({ type: CalibrationMethod, nullable: true, resolve: (s) => s.selection.calibration }),
+    calibrateOn: t.field({ type: CalibrateOn, resolve: (s) => s.selection.calibrateOn }),
+    refit: t.field({ type: RefitMode, resolve: (s) => s.selection.refit }),
+    crossMissionDatasetId: t.string({
+      nullable: true,
+      description: 'The other NASA mission each run is evaluated on with harmonised features (null: none).',
+      resolve: (s) => s.selection.crossMission,
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     ready: t.boolean({
@@ -224,6 +264,23 @@ const ConfigureSessionInput = builder.inputType('ConfigureSessionInput', {
       description: "The original web client's preprocessing settings (an object), kept with the session.",
     }),
     testData: t.field({ type: TestDataInput, description: 'What the results predict.' }),
+    cvFolds: t.int({
+      description:
+        'Grouped (by star), stratified k-fold cross-validation over train + validation before the fit, 2–10; null or 0: off.',
+    }),
+    calibration: t.field({
+      type: CalibrationMethod,
+      description: 'Calibrate the probabilities after the fit; null: none.',
+    }),
+    calibrateOn: t.field({ type: CalibrateOn, description: 'Where calibrators are fitted (default VALIDATION).' }),
+    refit: t.field({
+      type: RefitMode,
+      description: 'Refit the evaluated configuration for predictions (default NONE).',
+    }),
+    crossMissionDatasetId: t.string({
+      description:
+        "Another NASA mission (kepler, k2, tess) to evaluate on: a model on the features both missions share (harmonised) is trained on this session's mission and scored there; null: none.",
+    }),
   }),
 });
 
@@ -263,6 +320,11 @@ builder.mutationFields((t) => ({
         dataSource: input.dataSource,
         preprocessingConfig: input.preprocessingConfig,
         testData: input.testData,
+        cvFolds: input.cvFolds,
+        calibration: input.calibration,
+        calibrateOn: input.calibrateOn,
+        refit: input.refit,
+        crossMissionDatasetId: input.crossMissionDatasetId,
       }),
   }),
   nextSessionStep: t.field({

@@ -46,6 +46,16 @@ export const TrainingProgress = builder.objectRef<TrainingProgressEvent>('Traini
     }),
     totalSteps: t.exposeInt('totalSteps'),
     metrics: t.field({ type: ProgressMetrics, nullable: true, resolve: (e) => e.metrics }),
+    fold: t.int({
+      nullable: true,
+      description: 'CROSS_VALIDATING: the fold under way, 1-based (step / totalSteps are its model’s steps).',
+      resolve: (e) => e.metrics?.fold ?? null,
+    }),
+    folds: t.int({
+      nullable: true,
+      description: 'CROSS_VALIDATING: the number of folds.',
+      resolve: (e) => e.metrics?.folds ?? null,
+    }),
     message: t.exposeString('message', { nullable: true }),
     etaSeconds: t.exposeFloat('etaSeconds', {
       nullable: true,

@@ -11,6 +11,7 @@ import { SessionService } from './sessions.js';
 import { ModelStore } from './models.js';
 import { createTraining, type ProgressStream, type RunQueries, type TrainingCommands } from './training/index.js';
 import { PredictionService } from './predictions.js';
+import { ComparisonService } from './comparisons.js';
 import { createInMemoryProgressBus, type ProgressBus } from './progress-bus.js';
 import { createWorkerPool } from './worker-pool.js';
 import { connectCluster, type Cluster } from './cluster.js';
@@ -47,6 +48,8 @@ export interface Services {
   /** Hyperparameter searches: start, cancel, read, live progress. */
   searches: SearchService;
   predictions: PredictionService;
+  /** compareRuns: paired comparisons of runs on the same held-out rows. */
+  comparisons: ComparisonService;
   models: ModelStore;
   progressBus: ProgressBus;
   close(): Promise<void>;
@@ -177,6 +180,7 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
     trainingProgress: training.progress,
     searches,
     predictions,
+    comparisons: new ComparisonService(training.runs, inferencePool),
     models,
     progressBus,
     close: async () => {

@@ -63,6 +63,10 @@ function decodeMetrics(value: unknown): ProgressMetrics | null {
   if (loss !== null) metrics.loss = loss;
   if (valLoss !== null) metrics.valLoss = valLoss;
   if (valAccuracy !== null) metrics.valAccuracy = valAccuracy;
+  const fold = finiteOrNull(value.fold);
+  const folds = finiteOrNull(value.folds);
+  if (fold !== null) metrics.fold = fold;
+  if (folds !== null) metrics.folds = folds;
   return metrics;
 }
 

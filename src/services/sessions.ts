@@ -8,7 +8,16 @@ import type { Store } from '../db/store.js';
 import type { SplitSizes, Task } from '../domain/data.js';
 import { badInput, notFound } from '../domain/errors.js';
 import { checkJsonShape } from '../domain/json.js';
-import { missingForTraining, type RunConfig } from '../domain/run.js';
+import {
+  MAX_CV_FOLDS,
+  MIN_CV_FOLDS,
+  missingForTraining,
+  readSelection,
+  selectionProblem,
+  type RunConfig,
+  type SelectionOptions,
+} from '../domain/run.js';
+import type { CalibrateOn, CalibrationMethod, RefitMode } from '../ml/pipeline.js';
 import type { DataSourceChoice, JsonObject, StepperProgress } from '../domain/session.js';
 import { MODEL_CATALOG, resolveModelType, toCatalogNames, validateHyperparameters } from '../ml/catalog.js';
 import { groupedStratifiedSplit } from '../ml/data/index.js';
@@ -27,6 +36,8 @@ export interface SessionConfig {
   split: SplitSizes;
   seed: number;
   useVettingFeatures: boolean;
+  /** Cross-validation, calibration, refit and cross-mission evaluation of the runs (issue 14). */
+  selection: SelectionOptions;
 }
 
 /** The original web client's three-step workflow, kept with the session. */
@@ -62,6 +73,14 @@ export interface ConfigureSessionInput {
   preprocessingConfig?: unknown;
   /** What the results predict: a dataset id, or datasetId null for the held-out test split. */
   testData?: { datasetId?: string | null } | null;
+  /** null or 0 turns cross-validation off (undefined: unchanged). */
+  cvFolds?: number | null;
+  /** null turns calibration off (undefined: unchanged). */
+  calibration?: CalibrationMethod | null;
+  calibrateOn?: CalibrateOn | null;
+  refit?: RefitMode | null;
+  /** null turns cross-mission evaluation off (undefined: unchanged). */
+  crossMissionDatasetId?: string | null;
 }
 
 /** The run a session's results come from: what its test data needs to know. */
@@ -109,6 +128,7 @@ function toRecord(row: SessionRow): SessionRecord {
     split: { train: row.trainShare, validation: row.validationShare, test: row.testShare },
     seed: row.seed,
     useVettingFeatures: row.useVettingFeatures,
+    selection: readSelection(row.selection),
     workflow: {
       currentStep: row.currentStep,
       stepProgress: row.stepProgress ?? { step1: false, step2: false, step3: false },
@@ -192,6 +212,7 @@ export class SessionService {
       dataSource: null,
       preprocessingConfig: null,
       testDatasetId: null,
+      selection: null,
       createdAt: now,
       updatedAt: now,
       ...owner,
@@ -314,6 +335,8 @@ export class SessionService {
       next.useVettingFeatures = input.useVettingFeatures;
     if (input.features !== undefined)
       next.features = input.features === null || input.features.length === 0 ? null : [...input.features];
+    next.selection = await this.configuredSelection(current.selection, input, caller);
+    await this.checkSelection(next);
 
     if (next.datasetId && (next.features !== null || next.useVettingFeatures !== current.useVettingFeatures)) {
       await this.datasets.resolveFeatures(next.datasetId, {
@@ -343,11 +366,58 @@ export class SessionService {
         dataSource: workflow.dataSource,
         preprocessingConfig: workflow.preprocessingConfig,
         testDatasetId: workflow.testDatasetId,
+        selection: next.selection,
         updatedAt,
       },
       eq(this.store.t.sessions.id, current.id),
     );
     return { ...next, workflow, id: current.id, createdAt: current.createdAt, updatedAt };
+  }
+
+  /** The session's model-selection options with the input's changes (each checked on its own). */
+  private async configuredSelection(
+    current: SelectionOptions,
+    input: ConfigureSessionInput,
+    caller: Caller,
+  ): Promise<SelectionOptions> {
+    const next = { ...current };
+    if (input.cvFolds !== undefined) {
+      const folds = input.cvFolds ?? 0;
+      if (folds !== 0 && (!Number.isInteger(folds) || folds < MIN_CV_FOLDS || folds > MAX_CV_FOLDS))
+        throw badInput(
+          `cvFolds must be a whole number from ${MIN_CV_FOLDS} to ${MAX_CV_FOLDS} (or 0 for none), got ${folds}.`,
+          'cvFolds',
+          `0 or an integer in [${MIN_CV_FOLDS}, ${MAX_CV_FOLDS}]`,
+        );
+      next.cvFolds = folds === 0 ? null : folds;
+    }
+    if (input.calibration !== undefined) next.calibration = input.calibration;
+    if (input.calibrateOn !== undefined && input.calibrateOn !== null) next.calibrateOn = input.calibrateOn;
+    if (input.refit !== undefined && input.refit !== null) next.refit = input.refit;
+    if (input.crossMissionDatasetId !== undefined) {
+      const id = input.crossMissionDatasetId;
+      if (id !== null) {
+        const dataset = await this.datasets.requireAvailable(id, 'crossMissionDatasetId', caller);
+        if (dataset.kind !== 'NASA')
+          throw badInput(
+            `Cross-mission evaluation is on NASA mission tables (kepler, k2, tess); "${id}" is an upload.`,
+            'crossMissionDatasetId',
+          );
+      }
+      next.crossMission = id;
+    }
+    return next;
+  }
+
+  /** Refuses options that cannot train with the session's data and split (checked again when a run starts). */
+  async checkSelection(config: Pick<SessionConfig, 'selection' | 'split' | 'datasetId'>): Promise<void> {
+    const dataset = config.datasetId ? await this.datasets.get(config.datasetId) : null;
+    const problem = selectionProblem(config.selection, {
+      validationShare: config.split.validation,
+      datasetId: config.datasetId,
+      datasetIsNasa: dataset?.kind === 'NASA',
+    });
+    if (problem) throw badInput(problem.message, problem.field);
   }
 
   // ----------------------------------------------------------------------------------------------------------

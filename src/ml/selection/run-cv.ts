@@ -17,6 +17,15 @@ export interface RunCrossValidation extends CrossValidationResult {
   rowIds: string[];
 }
 
+/** Id of each row: its id columns joined with " / ", else its row number (what run comparisons pair rows by). */
+export function rowIdsOf(data: LabeledTable, rows: Int32Array): string[] {
+  const idIndex = data.idColumns.map((c) => data.table.indexOf(c)).filter((c) => c !== -1);
+  return Array.from(rows, (r) => {
+    const parts = idIndex.map((c) => data.table.cell(r, c)).filter((v) => v !== '');
+    return parts.length > 0 ? parts.join(' / ') : `row ${r + 1}`;
+  });
+}
+
 export async function crossValidateRun(
   table: LabeledTable,
   config: PipelineConfig,
@@ -33,11 +42,7 @@ export async function crossValidateRun(
   const X = takeRows(featureMatrix(data, features), rows);
   const labels = takeLabels(data.labels, rows);
   const groups = data.groups ? Array.from(rows, (r) => data.groups?.[r] ?? String(r)) : null;
-  const idIndex = data.idColumns.map((c) => data.table.indexOf(c)).filter((c) => c !== -1);
-  const rowIds = Array.from(rows, (r) => {
-    const parts = idIndex.map((c) => data.table.cell(r, c)).filter((v) => v !== '');
-    return parts.length > 0 ? parts.join(' / ') : `row ${r + 1}`;
-  });
+  const rowIds = rowIdsOf(data, rows);
   const result = await crossValidate(
     modelFoldTrainer({
       X,

@@ -177,6 +177,51 @@ export const ResultRunQuery = graphql(
           fitSeconds
           totalSeconds
         }
+        crossValidation {
+          folds
+          rows
+          groupedBy
+          summary {
+            metric
+            mean
+            sd
+          }
+        }
+        calibration {
+          method
+          fittedOn
+          fittedRows
+          description
+          calibrationRows {
+            before {
+              brierScore
+              logLoss
+              expectedCalibrationError
+            }
+            after {
+              brierScore
+              logLoss
+              expectedCalibrationError
+            }
+          }
+          test {
+            before {
+              brierScore
+              logLoss
+              expectedCalibrationError
+            }
+            after {
+              brierScore
+              logLoss
+              expectedCalibrationError
+            }
+          }
+        }
+        refit {
+          on
+          rows
+          description
+        }
       }
     }
   `,

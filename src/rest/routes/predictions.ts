@@ -205,6 +205,10 @@ export async function getResult(ctx: RouteContext): Promise<RouteResult> {
       feature_importance: trainingRun.featureImportance,
       split: trainingRun.splitCounts,
       timings: trainingRun.timings,
+      // Present when the run cross-validated, calibrated or refitted (null otherwise).
+      cross_validation: trainingRun.crossValidation,
+      calibration: trainingRun.calibration,
+      refit: trainingRun.refit,
       latest_predictions: session?.latestPrediction ?? null,
     },
   };

@@ -4,7 +4,7 @@
  */
 import { badInput, notFound } from '../../domain/errors.js';
 import type { RouteContext, RouteResult } from '../context.js';
-import { jsonField, sessionIdFrom, stringField, uploadReference } from '../fields.js';
+import { isRecord, jsonField, sessionIdFrom, stringField, uploadReference } from '../fields.js';
 import {
   CatalogsQuery,
   ConfigureSessionMutation,
@@ -149,9 +149,13 @@ function configureInput(kind: ConfigType, body: Record<string, unknown>): Omit<C
       ...(body.hyperparameters !== undefined && { hyperparameters: jsonField(body, 'hyperparameters') }),
     };
   }
-  const hyperparameters = jsonField(body, 'hyperparameters') ?? flatHyperparameters(body);
+  const nested = jsonField(body, 'hyperparameters');
+  // The model-selection options may come beside the hyperparameters or inside their object (the same form).
+  const selection = selectionInput({ ...(isRecord(nested) ? nested : {}), ...body });
+  const hyperparameters = isRecord(nested) ? withoutSelection(nested) : (nested ?? flatHyperparameters(body));
   const preprocessing = jsonField(body, 'preprocessing_config');
-  if (hyperparameters === undefined && (preprocessing === undefined || preprocessing === null))
+  const hasSelection = Object.keys(selection).length > 0;
+  if (hyperparameters === undefined && (preprocessing === undefined || preprocessing === null) && !hasSelection)
     throw badInput(
       '"hyperparameters" is required (an object, or one form field per hyperparameter).',
       'hyperparameters',
@@ -159,10 +163,73 @@ function configureInput(kind: ConfigType, body: Record<string, unknown>): Omit<C
   return {
     ...(hyperparameters !== undefined && { hyperparameters }),
     ...(preprocessing !== undefined && preprocessing !== null && { preprocessingConfig: preprocessing }),
+    ...selection,
   };
 }
 
-const ENVELOPE_FIELDS = new Set(['session_id', 'action', 'config_type', 'hyperparameters', 'preprocessing_config']);
+/** Form names of the model-selection options (issue 14) and the ConfigureSessionInput field of each. */
+const SELECTION_FIELDS = ['cv_folds', 'calibration', 'calibrate_on', 'refit', 'cross_mission_dataset'] as const;
+const CALIBRATIONS = { sigmoid: 'SIGMOID', isotonic: 'ISOTONIC' } as const;
+const CALIBRATE_ON = { validation: 'VALIDATION', out_of_fold: 'OUT_OF_FOLD' } as const;
+const REFITS = { none: 'NONE', train_validation: 'TRAIN_VALIDATION', all_labelled: 'ALL_LABELLED' } as const;
+
+function withoutSelection(values: Record<string, unknown>): Record<string, unknown> | undefined {
+  const rest = Object.entries(values).filter(([name]) => !(SELECTION_FIELDS as readonly string[]).includes(name));
+  return rest.length > 0 ? Object.fromEntries(rest) : undefined;
+}
+
+/** A word of `choices` (any case; '' or "none" → null where `none` is allowed), else BAD_USER_INPUT naming the field. */
+function choice<T extends string>(value: unknown, field: string, choices: Record<string, T>, none: boolean): T | null {
+  const word = (typeof value === 'string' ? value : String(value)).trim().toLowerCase();
+  if (none && (word === '' || word === 'none' || word === 'null')) return null;
+  const found = Object.entries(choices).find(([name]) => name === word);
+  if (found) return found[1];
+  throw badInput(
+    `Unknown ${field} "${word}"; accepted: ${[...Object.keys(choices), ...(none ? ['none'] : [])].join(', ')}.`,
+    field,
+  );
+}
+
+/** The selection options a form sent, as ConfigureSessionInput fields (the GraphQL operation checks them). */
+type SelectionInput = Pick<
+  ConfigureSessionInput,
+  'cvFolds' | 'calibration' | 'calibrateOn' | 'refit' | 'crossMissionDatasetId'
+>;
+
+function selectionInput(form: Record<string, unknown>): SelectionInput {
+  const out: SelectionInput = {};
+  if (form.cv_folds !== undefined) {
+    const raw = form.cv_folds;
+    const folds = raw === null || raw === '' ? 0 : Number(raw);
+    if (!Number.isInteger(folds))
+      throw badInput(`"cv_folds" must be a whole number (0 for none), got ${JSON.stringify(raw)}.`, 'cv_folds');
+    out.cvFolds = folds;
+  }
+  if (form.calibration !== undefined)
+    out.calibration = form.calibration === null ? null : choice(form.calibration, 'calibration', CALIBRATIONS, true);
+  if (form.calibrate_on !== undefined && form.calibrate_on !== null)
+    out.calibrateOn = choice(form.calibrate_on, 'calibrate_on', CALIBRATE_ON, false);
+  if (form.refit !== undefined && form.refit !== null) out.refit = choice(form.refit, 'refit', REFITS, false);
+  if (form.cross_mission_dataset !== undefined) {
+    const id = form.cross_mission_dataset;
+    if (id !== null && typeof id !== 'string')
+      throw badInput(
+        '"cross_mission_dataset" must be a dataset id (kepler, k2, tess) or "none".',
+        'cross_mission_dataset',
+      );
+    out.crossMissionDatasetId = id === null || id === '' || id === 'none' ? null : id;
+  }
+  return out;
+}
+
+const ENVELOPE_FIELDS = new Set([
+  'session_id',
+  'action',
+  'config_type',
+  'hyperparameters',
+  'preprocessing_config',
+  ...SELECTION_FIELDS,
+]);
 
 /** A web form posts one field per hyperparameter (`max_depth=6`); the catalog validates names and coerces values. */
 function flatHyperparameters(body: Record<string, unknown>): Record<string, unknown> | undefined {

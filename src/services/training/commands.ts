@@ -76,6 +76,7 @@ export class TrainingCommands {
       features: session.features,
       useVettingFeatures: session.useVettingFeatures,
     });
+    await this.sessions.checkSelection(session);
     // Too little data for the split is refused now, not after a run that evaluates on nothing; tiny classes warn.
     const { warnings } = checkTrainable(await this.datasets.labeledTable(datasetId), {
       task: session.task,
@@ -94,6 +95,7 @@ export class TrainingCommands {
         task: session.task,
         split: session.split,
         seed: session.seed,
+        ...session.selection,
       },
       warnings,
     );

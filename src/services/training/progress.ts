@@ -31,18 +31,27 @@ export const STAGE_START: Readonly<Record<RunStage, number>> = {
   QUEUED: 0,
   LOADING: 0.01,
   PREPROCESSING: 0.05,
+  CROSS_VALIDATING: 0.06,
   TRAINING: 0.1,
   EVALUATING: 0.8,
   EXPLAINING: 0.84,
+  REFITTING: 0.9,
   SAVING: 0.94,
   DONE: 1,
 };
-const STAGE_END: Readonly<Record<'TRAINING' | PostFitStage, number>> = {
+const STAGE_END: Readonly<Record<SteppedStage, number>> = {
+  CROSS_VALIDATING: 0.5,
   TRAINING: STAGE_START.EVALUATING,
   EVALUATING: STAGE_START.EXPLAINING,
-  EXPLAINING: STAGE_START.SAVING,
+  EXPLAINING: STAGE_START.REFITTING,
+  REFITTING: STAGE_START.SAVING,
   SAVING: STAGE_START.DONE,
 };
+
+/** Where a stage starts for this run: after cross-validation (K models, the most work), the fit has what is left. */
+function stageStart(live: LiveRun, stage: RunStage): number {
+  return stage === 'TRAINING' && live.crossValidated ? STAGE_END.CROSS_VALIDATING : STAGE_START[stage];
+}
 /**
  * A running run with nothing to say for this long gets a heartbeat event (same stage and step, ETA counted down),
  * so a client never waits more than about a second between live events, whatever the worker is busy with.
@@ -57,7 +66,14 @@ const BACKLOG_RETRY_MS = 10;
 export const FINISH_ATTEMPTS = 120;
 export const FINISH_RETRY_MS = 1000;
 
-type SteppedStage = 'TRAINING' | PostFitStage;
+type SteppedStage = 'CROSS_VALIDATING' | 'TRAINING' | PostFitStage;
+
+/** A cross-validation step: the fold under way and the share of the whole cross-validation done. */
+interface FoldStep {
+  fold: number;
+  folds: number;
+  share: number;
+}
 
 interface LiveRun {
   lastStepEmit: number;
@@ -65,7 +81,9 @@ interface LiveRun {
   /** The stage under way and when it began (its steps' ETA is measured from there). */
   stage: RunStage;
   stageStartedAt: number;
-  pendingStep: { stage: SteppedStage; progress: StepProgress } | null;
+  pendingStep: { stage: SteppedStage; progress: StepProgress; fold?: FoldStep } | null;
+  /** The run cross-validated before its fit (its later stages start later). */
+  crossValidated: boolean;
   /** Sends the pending step when the interval is over (set while one waits). */
   stepTimer: NodeJS.Timeout | null;
   /** Of the last event: a stage change and a heartbeat repeat them. */
@@ -92,6 +110,7 @@ function newLive(): LiveRun {
     stage: 'QUEUED',
     stageStartedAt: now,
     pendingStep: null,
+    crossValidated: false,
     stepTimer: null,
     step: 0,
     totalSteps: 0,
@@ -187,11 +206,17 @@ export class ProgressRecorder {
     live.lastDecile = -1;
     live.etaSeconds = null;
     // A stage after fitting counts its own steps from 0 (the fit's count stays in trainingStep for DONE).
-    const postFit = stage === 'EVALUATING' || stage === 'EXPLAINING' || stage === 'SAVING';
+    const postFit =
+      stage === 'EVALUATING' ||
+      stage === 'EXPLAINING' ||
+      stage === 'REFITTING' ||
+      stage === 'SAVING' ||
+      stage === 'CROSS_VALIDATING';
+    if (stage === 'CROSS_VALIDATING') live.crossValidated = true;
     void this.emit(runId, {
       status: 'RUNNING',
       stage,
-      progress: STAGE_START[stage],
+      progress: stageStart(live, stage),
       step: postFit ? 0 : live.step,
       totalSteps: postFit ? 0 : live.totalSteps,
       message,
@@ -204,6 +229,10 @@ export class ProgressRecorder {
     if (!live) return;
     if (message.type === 'stage') {
       this.stage(runId, message.stage, message.message);
+      return;
+    }
+    if (message.type === 'fold') {
+      this.onFold(runId, live, message);
       return;
     }
     const stage = message.type === 'step' ? 'TRAINING' : message.stage;
@@ -222,13 +251,33 @@ export class ProgressRecorder {
       this.scheduleStep(runId, live, Math.max(0, live.lastStepEmit + STEP_EVENT_INTERVAL_MS - Date.now()));
   }
 
+  /**
+   * Cross-validation: a fold's start and end go out at once (step 0 / the fold's last step), the steps of its model
+   * through the step throttle; each event names the fold (metrics.fold of metrics.folds).
+   */
+  private onFold(runId: string, live: LiveRun, message: Extract<WorkerMessage, { type: 'fold' }>): void {
+    if (live.stage !== 'CROSS_VALIDATING') return;
+    const { event } = message;
+    const fold: FoldStep = { fold: event.fold, folds: event.folds, share: event.progress };
+    const progress: StepProgress = event.step
+      ? { ...event.step, message: event.message }
+      : { step: event.phase === 'FOLD_DONE' ? 1 : 0, totalSteps: 1, message: event.message };
+    if (event.phase !== 'STEP') {
+      this.emitStep(runId, 'CROSS_VALIDATING', progress, fold);
+      return;
+    }
+    live.pendingStep = { stage: 'CROSS_VALIDATING', progress, fold };
+    if (!live.stepTimer)
+      this.scheduleStep(runId, live, Math.max(0, live.lastStepEmit + STEP_EVENT_INTERVAL_MS - Date.now()));
+  }
+
   private scheduleStep(runId: string, live: LiveRun, delayMs: number): void {
     live.stepTimer = setTimeout(() => {
       live.stepTimer = null;
       if (!live.pendingStep || this.live.get(runId) !== live) return;
       // Subscribers still busy with earlier events: wait rather than queue more (the step is only a refinement).
       if (this.bus.backlog(runId) > 0) this.scheduleStep(runId, live, BACKLOG_RETRY_MS);
-      else this.emitStep(runId, live.pendingStep.stage, live.pendingStep.progress);
+      else this.emitStep(runId, live.pendingStep.stage, live.pendingStep.progress, live.pendingStep.fold);
     }, delayMs);
   }
 
@@ -258,7 +307,8 @@ export class ProgressRecorder {
   /** The latest step that the throttle held back, if any. */
   flushStep(runId: string): void {
     const live = this.live.get(runId);
-    if (live?.pendingStep) this.emitStep(runId, live.pendingStep.stage, live.pendingStep.progress);
+    if (live?.pendingStep)
+      this.emitStep(runId, live.pendingStep.stage, live.pendingStep.progress, live.pendingStep.fold);
   }
 
   /** Stops a run's timers and drops its live state (its next events start from the stored seq). */
@@ -270,17 +320,22 @@ export class ProgressRecorder {
     if (this.chains.get(runId)?.pending === 0) this.chains.delete(runId);
   }
 
-  private emitStep(runId: string, stage: SteppedStage, progress: StepProgress): void {
+  private emitStep(runId: string, stage: SteppedStage, progress: StepProgress, fold?: FoldStep): void {
     const live = this.live.get(runId);
     if (!live) return;
     live.pendingStep = null;
     const now = Date.now();
     live.lastStepEmit = now;
-    const share = progress.totalSteps > 0 ? clamp01(progress.step / progress.totalSteps) : 0;
+    const share = clamp01(fold ? fold.share : progress.totalSteps > 0 ? progress.step / progress.totalSteps : 0);
     live.lastDecile = Math.floor(share * 10);
     const elapsed = (now - live.stageStartedAt) / 1000;
-    const etaSeconds =
-      progress.step > 0 ? (elapsed / progress.step) * Math.max(0, progress.totalSteps - progress.step) : null;
+    const etaSeconds = fold
+      ? share > 0
+        ? (elapsed / share) * (1 - share)
+        : null
+      : progress.step > 0
+        ? (elapsed / progress.step) * Math.max(0, progress.totalSteps - progress.step)
+        : null;
     live.etaSeconds = etaSeconds;
     live.etaAt = now;
     if (stage === 'TRAINING') {
@@ -294,10 +349,15 @@ export class ProgressRecorder {
     if (loss !== undefined) metrics.loss = loss;
     if (valLoss !== undefined) metrics.valLoss = valLoss;
     if (valAccuracy !== undefined) metrics.valAccuracy = valAccuracy;
+    if (fold) {
+      metrics.fold = fold.fold;
+      metrics.folds = fold.folds;
+    }
+    const start = stageStart(live, stage);
     void this.emit(runId, {
       status: 'RUNNING',
       stage,
-      progress: STAGE_START[stage] + share * (STAGE_END[stage] - STAGE_START[stage]),
+      progress: start + share * (STAGE_END[stage] - start),
       step: progress.step,
       totalSteps: progress.totalSteps,
       metrics: Object.keys(metrics).length > 0 ? metrics : null,

@@ -15,6 +15,8 @@ import { APP_VERSION, packageVersion } from '../../version.js';
 import type { DatasetService } from '../datasets.js';
 import { JOB_HANDED_BACK, JOB_LOCK_LOST } from '../job-abort.js';
 import type { ModelStore } from '../models.js';
+import { OUT_OF_FOLD_SOURCE } from '../../domain/run.js';
+import { storePredictionBatch } from '../prediction-batches.js';
 import { FINISH_ATTEMPTS, FINISH_RETRY_MS, STAGE_START, type ProgressRecorder } from './progress.js';
 import type { RunQueries } from './queries.js';
 
@@ -120,6 +122,8 @@ export class TrainingRunner {
     try {
       const checksum = await this.datasets.checksum(run.datasetId);
       const location = await this.datasets.location(run.datasetId);
+      const crossMission = run.config.crossMission;
+      const crossMissionLocation = crossMission ? await this.datasets.location(crossMission) : undefined;
       await this.whileDatabaseBusy(runId, signal, () =>
         this.store.update('trainingRuns', { datasetChecksum: checksum, versions: versions(run.modelType) }, byId),
       );
@@ -137,6 +141,7 @@ export class TrainingRunner {
         kind: 'train',
         location,
         config: run.config,
+        ...(crossMissionLocation ? { crossMissionLocation } : {}),
         threads: this.options.threads,
         port: channel.port2,
       };
@@ -163,6 +168,16 @@ export class TrainingRunner {
         });
       }
       await this.whileDatabaseBusy(runId, signal, () => this.models.save(runId, output.artifactGzip));
+      // Out-of-fold predictions: a prediction batch of the run, paged like any other (before the run reads SUCCEEDED).
+      let outOfFoldPredictionId: string | undefined;
+      const { outOfFold } = output;
+      if (outOfFold) {
+        await this.whileDatabaseBusy(runId, signal, async () => {
+          outOfFoldPredictionId = (
+            await storePredictionBatch(this.store, runId, run.datasetId, OUT_OF_FOLD_SOURCE, outOfFold)
+          ).id;
+        });
+      }
       const finishedAt = new Date();
       const totalSeconds = (finishedAt.getTime() - startedAt.getTime()) / 1000;
       await this.progress.finish(runId, 'SUCCEEDED', {
@@ -183,6 +198,12 @@ export class TrainingRunner {
           permutationRows: output.permutationRows,
           explanation: output.explanation,
           warnings: output.warnings,
+          heldOut: output.heldOut,
+          ...(output.crossValidation ? { crossValidation: output.crossValidation } : {}),
+          ...(outOfFoldPredictionId ? { outOfFoldPredictionId } : {}),
+          ...(output.calibration ? { calibration: output.calibration } : {}),
+          ...(output.refit ? { refit: output.refit } : {}),
+          ...(output.crossMission ? { crossMission: output.crossMission } : {}),
         },
       });
     } catch (error) {
