@@ -56,7 +56,13 @@ function time<T>(fn: () => T): [T, number] {
   return [value, performance.now() - start];
 }
 
-console.log(`NASA data folder: ${dataDir}`);
+const KEPLER_LABEL_GOAL_MS = 300;
+console.log(
+  `NASA data folder: ${dataDir}; load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 console.log('mission  rows   MB    load (cold) ms  parse best ms  parse+label best ms  cached ms');
 for (const mission of MISSION_IDS) {
   const file = path.join(dataDir, MISSIONS[mission].fileName);
@@ -79,8 +85,11 @@ for (const mission of MISSION_IDS) {
     labelBest = Math.min(labelBest, time(() => nasaLabeledTable(mission, text))[1]);
   }
   const mb = Buffer.byteLength(text) / 1e6;
+  // The goal the unit suite used to time (issue 3): Kepler parsed and labelled in < 300 ms (best of the repeats).
+  const goal =
+    mission === 'kepler' ? `  goal < ${KEPLER_LABEL_GOAL_MS} ms ${labelBest < KEPLER_LABEL_GOAL_MS ? '✓' : '✗'}` : '';
   console.log(
-    `${mission.padEnd(8)} ${String(lt.table.rowCount).padEnd(6)} ${mb.toFixed(1).padEnd(5)} ${cold.toFixed(0).padStart(14)} ${parseBest.toFixed(0).padStart(14)} ${labelBest.toFixed(0).padStart(20)} ${cached.toFixed(2).padStart(10)}`,
+    `${mission.padEnd(8)} ${String(lt.table.rowCount).padEnd(6)} ${mb.toFixed(1).padEnd(5)} ${cold.toFixed(0).padStart(14)} ${parseBest.toFixed(0).padStart(14)} ${labelBest.toFixed(0).padStart(20)} ${cached.toFixed(2).padStart(10)}${goal}`,
   );
 }
 
