@@ -22,7 +22,7 @@ async function upload(server: TestServer, csv: string, name: string): Promise<st
   const response = await fetch(`${server.url}/graphql`, {
     method: 'POST',
     body: form,
-    headers: { 'graphql-preflight': '1' },
+    headers: { 'graphql-preflight': '1', authorization: `Bearer ${String(server.ownerToken)}` },
   });
   const body = (await response.json()) as GraphQLResult<{ uploadDataset: { id: string } }>;
   if (!body.data?.uploadDataset) throw new Error(`upload failed: ${JSON.stringify(body.errors)}`);
@@ -59,7 +59,7 @@ describe('datasets: stored summaries, bounded reads, list-aware cost limit', () 
   let server: TestServer;
   const ids: string[] = [];
   beforeAll(async () => {
-    server = await startServer();
+    server = await startServer({ asOwner: true });
     for (let i = 0; i < UPLOADS; i++) ids.push(await upload(server, csv(i), `upload-${String(i)}.csv`));
   });
   afterAll(() => server.stop());
@@ -79,14 +79,14 @@ describe('datasets: stored summaries, bounded reads, list-aware cost limit', () 
     expect(pageBefore.errors).toBeUndefined();
 
     await server.stop();
-    server = await startServer({ dir: server.dir });
+    server = await startServer({ dir: server.dir, ownerToken: server.ownerToken });
     expect(await server.data(LISTING)).toEqual(before);
     expect(await server.gql(page)).toEqual(pageBefore);
   });
 
   it('an upload stored before summaries existed (migration 0002) is parsed once, then never again', async () => {
     // Simulates an upload of a SQLite database from before migration 0002 (there are no older PostgreSQL ones).
-    const legacy = await startServer({ sqlite: true });
+    const legacy = await startServer({ sqlite: true, asOwner: true });
     try {
       const id = await upload(legacy, csv(7), 'legacy.csv');
       const listed = await legacy.data<{ datasets: Listed[] }>(LISTING);
@@ -94,7 +94,7 @@ describe('datasets: stored summaries, bounded reads, list-aware cost limit', () 
       const db = new Database(legacy.config.databasePath);
       db.prepare('UPDATE datasets SET details = NULL, preview = NULL').run();
       db.close();
-      const again = await startServer({ dir: legacy.dir, sqlite: true });
+      const again = await startServer({ dir: legacy.dir, sqlite: true, ownerToken: legacy.ownerToken });
       try {
         expect(await again.data(LISTING)).toEqual(listed);
         spoilUploads(again);
@@ -109,7 +109,7 @@ describe('datasets: stored summaries, bounded reads, list-aware cost limit', () 
   });
 
   it('reads past the stored rows for at most two uploads per request, and answers the rest with a clear error', async () => {
-    const fresh = await startServer();
+    const fresh = await startServer({ asOwner: true });
     try {
       const three = [
         await upload(fresh, csv(1), 'a.csv'),

@@ -53,6 +53,8 @@ export interface TestServer {
     variables?: Record<string, unknown>,
     headers?: Record<string, string>,
   ): Promise<T>;
+  /** With `asOwner`: the owner token gql and data send unless given another (what this server's uploads list under). */
+  ownerToken: string | null;
   /** A graphql-ws client; with `token`, sent in connection_init as `{ authorization: "Bearer <token>" }`. */
   wsClient(options?: { token?: string }): Client;
   stop(): Promise<void>;
@@ -71,6 +73,10 @@ export interface StartOptions {
    * errors, an outside write lock). Giving env.DATABASE_PATH implies it.
    */
   sqlite?: boolean;
+  /** Mint an owner token at start and send it with every gql/data request (tests that list their uploads). */
+  asOwner?: boolean;
+  /** Send this owner token instead (a restart on the same folder keeps its tokens valid). */
+  ownerToken?: string | null;
 }
 
 /**
@@ -178,6 +184,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   const url = `http://127.0.0.1:${port}`;
   const wsUrl = `ws://127.0.0.1:${port}/graphql`;
   const clients: Client[] = [];
+  let ownerToken: string | null = options.ownerToken ?? null;
   const gql = async <T>(
     query: string,
     variables: Record<string, unknown> = {},
@@ -188,12 +195,20 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       headers: {
         'content-type': 'application/json',
         accept: 'application/graphql-response+json, application/json',
+        ...(ownerToken !== null && !('token' in headers) && !('authorization' in headers)
+          ? { authorization: `Bearer ${ownerToken}` }
+          : {}),
         ...withToken(headers),
       },
       body: JSON.stringify({ query, variables }),
     });
     return (await response.json()) as GraphQLResult<T>;
   };
+  if (options.asOwner) {
+    const minted = (await gql('mutation { createSession { id } }')) as { extensions?: { ownerToken?: unknown } };
+    if (typeof minted.extensions?.ownerToken !== 'string') throw new Error('the server minted no owner token');
+    ownerToken = minted.extensions.ownerToken;
+  }
   return {
     app,
     config,
@@ -201,6 +216,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     wsUrl,
     dir,
     logs,
+    ownerToken,
     gql,
     data: async <T>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) => {
       const result = await gql<T>(query, variables, headers);
