@@ -7,7 +7,7 @@
  * project's trainers and rounded down; each constant says what it came from. Early stopping, subsampling and depth limits only make a fit cheaper, so they are left out: an estimate
  * above the budget means the configuration can run past it at full length, never that it surely will.
  */
-import type { ModelParams } from './catalog/params.js';
+import { resolveParams, type ModelParams } from './catalog/params.js';
 import type { ModelTypeId } from './types.js';
 
 /** What a fit will see. */
@@ -68,6 +68,35 @@ const count = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** A model type with the resolved hyperparameters its trainer receives (`resolveParams`). */
 export type ResolvedModel = { [M in ModelTypeId]: { modelType: M; params: ModelParams[M] } }[ModelTypeId];
+
+/** Resolves raw hyperparameters (BAD_USER_INPUT when invalid) into the typed pair `estimateFitCost` reads. */
+export function resolveModel(modelType: ModelTypeId, raw: unknown): ResolvedModel {
+  switch (modelType) {
+    case 'random_forest':
+      return { modelType, params: resolveParams(modelType, raw) };
+    case 'xgboost':
+      return { modelType, params: resolveParams(modelType, raw) };
+    case 'neural_network':
+      return { modelType, params: resolveParams(modelType, raw) };
+    case 'logistic_regression':
+      return { modelType, params: resolveParams(modelType, raw) };
+    case 'decision_tree':
+      return { modelType, params: resolveParams(modelType, raw) };
+    case 'svm':
+      return { modelType, params: resolveParams(modelType, raw) };
+    case 'pca':
+      return { modelType, params: resolveParams(modelType, raw) };
+  }
+}
+
+/** "about 3 h 20 min", "about 45 s": the scale a user decides by. */
+export function describeSeconds(seconds: number): string {
+  if (seconds < 90) return `about ${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 5400) return `about ${Math.round(seconds / 60)} min`;
+  const hours = Math.floor(seconds / 3600);
+  if (hours >= 48) return `about ${Math.round(seconds / 86400).toLocaleString('en-US')} days`;
+  return `about ${hours} h ${Math.round((seconds - hours * 3600) / 60)} min`;
+}
 
 export function estimateFitCost(model: ResolvedModel, shape: FitShape): FitCostEstimate {
   const { rows, features, classes } = shape;

@@ -89,6 +89,7 @@ export function createTraining(deps: TrainingDeps): Training {
     deps.datasets,
     deps.models,
     deps.owners,
+    deps.maxTrainingMs,
   );
   return {
     runs,
