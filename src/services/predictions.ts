@@ -9,7 +9,7 @@ import path from 'node:path';
 import { asc, desc, eq, inArray } from 'drizzle-orm';
 import type { Piscina } from 'piscina';
 import type { PredictionRow } from '../db/schema.js';
-import type { NewRow, Store } from '../db/store.js';
+import type { Store } from '../db/store.js';
 import type { AppConfig } from '../config.js';
 import { badInput, conflict, notFound, uploadTooLarge } from '../domain/errors.js';
 import type { PredictionSummary } from '../domain/prediction.js';
@@ -24,6 +24,7 @@ import type { ModelStore } from './models.js';
 import { InferenceClient } from './inference.js';
 import type { RunQueries, RunState } from './training/index.js';
 import { newId } from './ids.js';
+import { storePredictionBatch } from './prediction-batches.js';
 import type { Caller, OwnerService } from './owners.js';
 
 export type { PredictionSummary };
@@ -215,67 +216,13 @@ export class PredictionService {
     } finally {
       if (temporary) await fs.rm(temporary, { force: true });
     }
-    return this.save(run, datasetId, input.candidatesOnly ? `${source}:candidates` : source, output);
-  }
-
-  private async save(
-    run: RunState,
-    datasetId: string | null,
-    source: string,
-    output: BatchOutput,
-  ): Promise<PredictionBatchRecord> {
-    const { classes } = output;
-    const k = classes.length;
-    const n = output.ids.length;
-    const counts = new Array<number>(k).fill(0);
-    const sums = new Array<number>(k).fill(0);
-    let confidenceSum = 0;
-    const rows: NewRow<'predictionRows'>[] = [];
-    const id = newId('pred');
-    for (let r = 0; r < n; r++) {
-      let best = 0;
-      for (let c = 0; c < k; c++) {
-        const p = output.probabilities[r * k + c];
-        sums[c] += p;
-        if (p > output.probabilities[r * k + best]) best = c;
-      }
-      const confidence = output.probabilities[r * k + best];
-      counts[best]++;
-      confidenceSum += confidence;
-      rows.push({
-        predictionId: id,
-        rowIndex: r,
-        ids: output.ids[r],
-        label: classes[best],
-        confidence,
-        probabilities: Array.from(output.probabilities.subarray(r * k, r * k + k)),
-      });
-    }
-    const summary: PredictionSummary = {
-      rowCount: n,
-      counts: classes.map((label, c) => ({ label, count: counts[c] })),
-      meanConfidence: n > 0 ? confidenceSum / n : 0,
-      meanProbabilities: classes.map((label, c) => ({ label, probability: n > 0 ? sums[c] / n : 0 })),
-      rowsWithoutFeatures: output.skippedRows.length,
-      missingFeatures: output.missingFeatures,
-    };
-    const record = {
-      id,
-      runId: run.id,
+    return storePredictionBatch(
+      this.store,
+      run.id,
       datasetId,
-      source,
-      rowCount: n,
-      classes,
-      idColumns: output.idColumns,
-      summary,
-      createdAt: new Date(),
-    };
-    await this.store.transaction(async (tx) => {
-      await tx.insert('predictions', record);
-      for (let start = 0; start < rows.length; start += 500)
-        await tx.insert('predictionRows', rows.slice(start, start + 500));
-    });
-    return record;
+      input.candidatesOnly ? `${source}:candidates` : source,
+      output,
+    );
   }
 
   /** The batch when the caller may use its run (RunQueries.requireVisible), else null. */
