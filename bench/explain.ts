@@ -18,7 +18,7 @@ import { readNasaTable } from '../src/ml/data/nasa-source.js';
 import { Predictor } from '../src/ml/predictor.js';
 import { NASA_DIR, nasaTableSource } from '../test/fixtures/nasa.js';
 import { buildBenchApp } from './bench-server.js';
-import { gql as postGql } from './graphql-http.js';
+import { gql as postGql, trainKeplerForest } from './graphql-http.js';
 import { loadLabel, percentile } from './load-generator.js';
 
 const EXPLAIN = 'query ($r: ID!, $row: JSON!) { explain(runId: $r, row: $row) { label baseValue output residual } }';
@@ -34,26 +34,7 @@ try {
   console.log(`Exoplanet Playground — explain benchmark (${os.cpus()[0]?.model ?? 'cpu'}; Node ${process.version})`);
 
   const started = performance.now();
-  const { createSession } = await gql<{ createSession: { id: string } }>('mutation { createSession { id } }');
-  await gql(
-    'mutation ($s: ID!) { configureSession(input: { sessionId: $s, datasetId: "kepler", modelType: "random_forest", hyperparameters: { n_estimators: 100 }, seed: 1 }) { id } }',
-    { s: createSession.id },
-  );
-  const { startTraining } = await gql<{ startTraining: { id: string } }>(
-    'mutation ($s: ID!) { startTraining(sessionId: $s) { id } }',
-    { s: createSession.id },
-  );
-  const runId = startTraining.id;
-  for (;;) {
-    const { trainingRun } = await gql<{ trainingRun: { status: string; error: string | null } }>(
-      'query ($r: ID!) { trainingRun(id: $r) { status error } }',
-      { r: runId },
-    );
-    if (trainingRun.status === 'SUCCEEDED') break;
-    if (['FAILED', 'CANCELLED'].includes(trainingRun.status))
-      throw new Error(`training ${trainingRun.status}: ${trainingRun.error}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  const runId = await trainKeplerForest(url);
   const stored = await app.services.models.bytes(runId);
   if (!stored) throw new Error(`run ${runId} has no stored model`);
   console.log(

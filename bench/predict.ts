@@ -22,7 +22,7 @@ import { parseCsvBuffer } from '../src/ml/data/csv.js';
 import { readNasaTable } from '../src/ml/data/nasa-source.js';
 import { NASA_DIR, nasaTableSource } from '../test/fixtures/nasa.js';
 import { buildBenchApp } from './bench-server.js';
-import { gql as postGql } from './graphql-http.js';
+import { gql as postGql, trainKeplerForest } from './graphql-http.js';
 import { loadLabel, startLoadGenerator, type OpenLoopReport } from './load-generator.js';
 
 const PREDICT_QUERY =
@@ -78,26 +78,7 @@ async function main(): Promise<void> {
 
   // One Kepler random forest of 100 trees, trained through the API.
   let started = performance.now();
-  const { createSession } = await gql<{ createSession: { id: string } }>('mutation { createSession { id } }');
-  await gql(
-    'mutation ($s: ID!) { configureSession(input: { sessionId: $s, datasetId: "kepler", modelType: "random_forest", hyperparameters: { n_estimators: 100 }, seed: 1 }) { id } }',
-    { s: createSession.id },
-  );
-  const { startTraining } = await gql<{ startTraining: { id: string } }>(
-    'mutation ($s: ID!) { startTraining(sessionId: $s) { id } }',
-    { s: createSession.id },
-  );
-  const runId = startTraining.id;
-  for (;;) {
-    const { trainingRun } = await gql<{ trainingRun: { status: string; error: string | null } }>(
-      'query ($r: ID!) { trainingRun(id: $r) { status error } }',
-      { r: runId },
-    );
-    if (trainingRun.status === 'SUCCEEDED') break;
-    if (['FAILED', 'CANCELLED'].includes(trainingRun.status))
-      throw new Error(`training ${trainingRun.status}: ${trainingRun.error}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  const runId = await trainKeplerForest(url);
   console.log(
     `trained random_forest (100 trees) through the API in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
