@@ -2,10 +2,7 @@
  * The typed-column loader (src/ml/data/columns.ts) against the whole-file path it replaced on the training path:
  * the same cells, labels, groups, feature matrix and errors, on the NASA tables and on tricky CSVs.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/domain/errors.js';
 import {
   ColumnTable,
@@ -20,18 +17,9 @@ import {
 } from '../../src/ml/data/index.js';
 import { loadDataLocation } from '../../src/ml/data/location.js';
 import { nasaTableSource } from '../fixtures/nasa.js';
+import { tempCsvFiles } from '../fixtures/temp-files.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'columns-'));
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-let files = 0;
-function fileOf(content: string | Buffer): string {
-  const file = path.join(dir, `f${files++}.csv`);
-  writeFileSync(file, content);
-  return file;
-}
+const fileOf = tempCsvFiles('columns');
 
 /** Everything training reads of a labelled table, in plain values. */
 function essentials(lt: LabeledTable) {

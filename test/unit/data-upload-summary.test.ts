@@ -1,23 +1,11 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/domain/errors.js';
 import { customLabeledTable, parseCsvBuffer } from '../../src/ml/data/index.js';
 import { summarizeLabeledTable, summarizeUpload } from '../../src/ml/data/upload-summary.js';
 import { keplerFixture } from '../fixtures/data-fixtures.js';
+import { tempCsvFiles } from '../fixtures/temp-files.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'upload-summary-'));
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-let files = 0;
-function fileOf(content: string | Buffer): string {
-  const file = path.join(dir, `f${files++}.csv`);
-  writeFileSync(file, content);
-  return file;
-}
+const fileOf = tempCsvFiles('upload-summary');
 
 type Outcome = { ok: unknown } | { error: { code: string; field?: string; message: string } };
 
