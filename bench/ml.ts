@@ -36,6 +36,7 @@ import { initTensorflow } from '../src/ml/models/tf-backend.js';
 import { Random } from '../src/ml/random.js';
 import { takeLabels, takeRows, type Hyperparameters, type Matrix, type ModelTypeId } from '../src/ml/types.js';
 import { NASA_DIR } from '../test/fixtures/nasa.js';
+import { median } from './stats.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PYTHON = '/usr/bin/python3';
@@ -174,11 +175,6 @@ function probeReference(): ProbeResult {
 // Helpers
 
 const seconds = (start: number) => (performance.now() - start) / 1000;
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const mean = (values: number[]) => values.reduce((s, v) => s + v, 0) / values.length;
 const sd = (values: number[]) =>
   values.length < 2 ? 0 : Math.sqrt(values.reduce((s, v) => s + (v - mean(values)) ** 2, 0) / (values.length - 1));

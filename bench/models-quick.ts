@@ -19,6 +19,7 @@ import { svmTrainer } from '../src/ml/models/svm/index.js';
 import { initTensorflow } from '../src/ml/models/tf-backend.js';
 import type { Hyperparameters, ModelTrainer } from '../src/ml/types.js';
 import { gaussianBlobs, KEPLER_PHYSICS_30, loadKepler, macroF1, type Dataset } from '../test/unit/models-fixtures.js';
+import { median } from './stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const synthetic = process.env.BENCH_SYNTHETIC === '1';
@@ -78,7 +79,6 @@ interface LinearReferences {
   lrOptimum: { coef: number[][]; intercept: number[] };
   pcaOptimum: { coef: number[][]; intercept: number[] };
 }
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 const mark = (ok: boolean) => (ok ? '✓' : '✗');
 /** Largest |difference| of the feature-space coefficients and intercepts. */
 function coefDistance(

@@ -23,6 +23,7 @@ import { neuralNetworkTrainer } from '../src/ml/models/neural/index.js';
 import { initTensorflow } from '../src/ml/models/tf-backend.js';
 import type { Hyperparameters, ModelTrainer } from '../src/ml/types.js';
 import { gaussianBlobs, KEPLER_PHYSICS_30, loadKepler, macroF1, type Dataset } from '../test/unit/models-fixtures.js';
+import { median } from './stats.js';
 
 function flag(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -133,11 +134,6 @@ if (process.env.NN_BEFORE) {
   trainers.unshift(['ours (NN_BEFORE)', other.neuralNetworkTrainer]);
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const mean = (values: number[]) => values.reduce((s, v) => s + v, 0) / values.length;
 const sd = (values: number[]) =>
   values.length < 2 ? 0 : Math.sqrt(values.reduce((s, v) => s + (v - mean(values)) ** 2, 0) / (values.length - 1));

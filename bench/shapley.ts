@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_BACKGROUND_SIZE, sampleBackground, samplingShapley } from '../src/ml/explain/shapley.js';
 import { Random } from '../src/ml/random.js';
 import type { Matrix } from '../src/ml/types.js';
+import { median } from './stats.js';
 
 const FEATURES = 30;
 const CLASSES = 3;
@@ -89,9 +90,9 @@ for (const [name, model] of Object.entries(models)) {
     residual = Math.max(residual, Math.abs(result.residual));
   }
   times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)];
+  const middle = median(times);
   console.log(
-    `  ${name.padEnd(10)} best ${times[0].toFixed(0).padStart(5)} ms  median ${median.toFixed(0).padStart(5)} ms  ` +
-      `(${permutations} permutations, |residual| ${residual.toExponential(1)})  goal ≤ ${GOAL_MS} ms ${median <= GOAL_MS ? '✓' : '✗'}`,
+    `  ${name.padEnd(10)} best ${times[0].toFixed(0).padStart(5)} ms  median ${middle.toFixed(0).padStart(5)} ms  ` +
+      `(${permutations} permutations, |residual| ${residual.toExponential(1)})  goal ≤ ${GOAL_MS} ms ${middle <= GOAL_MS ? '✓' : '✗'}`,
   );
 }

@@ -36,6 +36,7 @@ import {
 } from '../src/ml/models/trees/index.js';
 import { treeShapAlgorithm2 } from '../test/unit/treeshap-algorithm2.js';
 import { KEPLER_PHYSICS_12 } from '../test/unit/models-fixtures.js';
+import { median } from './stats.js';
 
 const LABELS: Record<string, number> = { 'FALSE POSITIVE': 0, CANDIDATE: 1, CONFIRMED: 2 };
 
@@ -181,12 +182,6 @@ interface Side {
   predictCpuMs: number[];
   macroF1: number;
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 function writeBinary(file: string, a: Float64Array | Int32Array): void {
   writeFileSync(file, Buffer.from(a.buffer, a.byteOffset, a.byteLength));
