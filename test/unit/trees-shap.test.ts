@@ -183,6 +183,62 @@ describe('TreeSHAP on random trees', () => {
     expect(compared).toBe(40 * 3 * 3);
   });
 
+  it('equals brute force when leaves are pure (whole subtrees constant for a class) or covers do not add up', () => {
+    // Forest leaves are one-hot class distributions, so many subtrees hold one value for a class and treeShap
+    // walks them as one leaf; with a child's cover changed, the covers no longer add up and nothing is merged.
+    const rng = new Random(11);
+    let merged = 0;
+    for (let trial = 0; trial < 30; trial++) {
+      const M = 2 + rng.int(7);
+      const numOutputs = 3;
+      const trees = Array.from({ length: 1 + rng.int(3) }, () => {
+        const tree = randomTree(rng, M, 3 + rng.int(5), numOutputs, -1);
+        for (let n = 0; n < tree.nodeCount; n++) {
+          if (tree.feature[n] >= 0) continue;
+          const k = rng.int(numOutputs);
+          for (let o = 0; o < numOutputs; o++) tree.values[n * numOutputs + o] = o === k ? 1 : 0;
+        }
+        if (trial % 3 === 2) {
+          const leaf = tree.feature.findIndex((f) => f < 0);
+          tree.cover[leaf] *= 1.5;
+        }
+        return tree;
+      });
+      for (const tree of trees) {
+        for (let n = 0; n < tree.nodeCount; n++) {
+          const l = tree.left[n];
+          const r = tree.right[n];
+          if (
+            tree.feature[n] >= 0 &&
+            tree.feature[l] < 0 &&
+            tree.feature[r] < 0 &&
+            tree.values[l * 3] === tree.values[r * 3]
+          )
+            merged++;
+        }
+      }
+      const ensemble: TreeEnsemble = {
+        numFeatures: M,
+        numOutputs,
+        outputSpace: 'probability',
+        baseScore: new Float64Array(numOutputs),
+        treeScale: 1 / trees.length,
+        trees,
+      };
+      for (let r = 0; r < 3; r++) {
+        const row = randomRow(rng, M);
+        const all = treeShapAll(ensemble, row);
+        for (let k = 0; k < numOutputs; k++) {
+          const fast = treeShap(ensemble, row, k);
+          expectClose(fast.contributions, bruteForceShapley(ensemble, row, k).contributions, 1e-9);
+          expectClose(fast.contributions, all.contributions.subarray(k * M, (k + 1) * M), 1e-12);
+          expect(fast.baseValue).toBe(all.baseValues[k]);
+        }
+      }
+    }
+    expect(merged).toBeGreaterThan(20);
+  });
+
   it('handles a feature split on repeatedly along one path (unwinding)', () => {
     // x0 ≤ 0 → (x0 ≤ -1 → 1 : 2) ; else 3, cover 1/1/2: one feature, Shapley value = f(x) − E[f].
     const tree: FlatTree = {

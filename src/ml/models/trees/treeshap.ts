@@ -335,175 +335,314 @@ function shapTreeLinear(
 }
 
 /**
- * The one-output walk (`treeShap`, the common call) as a reusable object: per-tree constants are computed once
- * per ensemble, scratch arrays are allocated once, and the recursion is a method rather than a per-call closure.
- * Compared with `shapTreeLinear` it also factors each node's product as base × (child factor), where base is the
- * product without the node's feature: a leaf child then needs no division (its integrand is v · base), and a
- * feature with no ancestor split has factor 1, so dividing it out is skipped.
+ * One output's trees (`treeShap`, the explain path), rebuilt once per ensemble and output for the walk:
+ *  - a subtree whose leaves all hold the same value for this output becomes one leaf. Its conditional expectation
+ *    is that value for every coalition (the cover ratios of each split sum to 1), so the game, hence every Shapley
+ *    value, is unchanged; a forest of pure leaves loses the parts that only separate the other classes, and a Q
+ *    from the smaller trees' distinct features. Only where each split's children covers add up to the node's;
+ *  - trees of one output concatenated in pre-order (left child = next node), the leaf's scaled value in the
+ *    threshold slot, the cover ratio to the parent stored at the child, flags in one byte.
  */
-class OneOutputWalker {
-  private readonly prod: Float64Array;
-  private readonly base: Float64Array;
-  private readonly sums: Float64Array;
-  private readonly saved: Float64Array;
-  private readonly owed: Float64Array;
-  private readonly a: Float64Array;
-  private readonly b: Float64Array;
-  /** Per tree: cover[node] / cover[parent] (1 at the root). */
-  private readonly ratios: Float64Array[];
+interface OutputTrees {
+  /** First node of each kept tree (trees that feed another output, or collapse to one leaf, are dropped). */
+  treeStart: Int32Array;
+  /** Gauss–Legendre points per kept tree. */
+  points: Int32Array;
+  feature: Int32Array;
+  /** Absolute index of the right child (the left child is the next node). */
+  right: Int32Array;
+  /** Split threshold; at a leaf, treeScale × the leaf's value for the output. */
+  threshold: Float64Array;
+  /** cover[node] / cover[parent]. */
+  ratio: Float64Array;
+  /** NAN_LEFT | REPEATS. */
+  flags: Uint8Array;
+  scratch: OutputScratch;
+}
 
-  // The tree being explained (set by `explain`).
-  private feature: Int32Array = new Int32Array(0);
-  private threshold: Float64Array = new Float64Array(0);
-  private left: Int32Array = new Int32Array(0);
-  private right: Int32Array = new Int32Array(0);
-  private defaultLeft: Uint8Array = new Uint8Array(0);
-  private repeatsBelow: Uint8Array = new Uint8Array(0);
-  private ratio: Float64Array = new Float64Array(0);
-  private values: Float64Array = new Float64Array(0);
-  private valueWidth = 1;
-  private valueStart = 0;
-  private scale = 1;
-  private points = 1;
-  private t: Float64Array = new Float64Array(1);
-  private gw: Float64Array = new Float64Array(1);
-  private row: Float64Array = new Float64Array(0);
-  private phi: Float64Array = new Float64Array(0);
+const NAN_LEFT = 1;
+/** The node's feature is split on again inside its subtree. */
+const REPEATS = 2;
 
-  constructor(
-    private readonly ensemble: TreeEnsemble,
-    private readonly prep: Prepared,
-  ) {
-    const depth = prep.maxDepth + 2;
-    const Q = prep.maxPoints;
-    const M = ensemble.numFeatures;
-    this.prod = new Float64Array(depth * Q);
-    this.base = new Float64Array(depth * Q);
-    this.sums = new Float64Array(depth * Q);
-    this.saved = new Float64Array(depth * Q);
-    this.owed = new Float64Array(M * Q);
-    this.a = new Float64Array(M).fill(1);
-    this.b = new Float64Array(M).fill(1);
-    this.ratios = ensemble.trees.map((tree) => {
-      const ratio = new Float64Array(tree.nodeCount).fill(1);
-      for (let n = 0; n < tree.nodeCount; n++) {
-        if (tree.feature[n] < 0) continue;
-        ratio[tree.left[n]] = tree.cover[tree.left[n]] / tree.cover[n];
-        ratio[tree.right[n]] = tree.cover[tree.right[n]] / tree.cover[n];
+/** Scratch for one output's walk, sized for its deepest tree and most points. */
+interface OutputScratch {
+  prod: Float64Array;
+  base: Float64Array;
+  sums: Float64Array;
+  saved: Float64Array;
+  owed: Float64Array;
+  a: Float64Array;
+  b: Float64Array;
+  /** Per level: node, next side, aOld, bOld, and the child being walked's aNew and dNew. */
+  levelNode: Int32Array;
+  levelSide: Int32Array;
+  levelA: Float64Array;
+  levelB: Float64Array;
+  levelANew: Float64Array;
+  levelDNew: Float64Array;
+}
+
+/** Σ children's covers = the node's cover, to rounding: the condition for collapsing a constant subtree. */
+function coversAddUp(tree: FlatTree, node: number): boolean {
+  const c = tree.cover[node];
+  const sum = tree.cover[tree.left[node]] + tree.cover[tree.right[node]];
+  return Math.abs(sum - c) <= 1e-12 * Math.abs(c);
+}
+
+function buildOutputTrees(ensemble: TreeEnsemble, outputIndex: number): OutputTrees {
+  const starts: number[] = [0];
+  const points: number[] = [];
+  const feature: number[] = [];
+  const right: number[] = [];
+  const threshold: number[] = [];
+  const ratio: number[] = [];
+  const flags: number[] = [];
+  let maxDepth = 0;
+  let maxPoints = 1;
+  for (const tree of ensemble.trees) {
+    if (tree.output >= 0 && tree.output !== outputIndex) continue;
+    const valueStart = tree.output >= 0 ? 0 : outputIndex;
+    // Per node: the value every leaf below holds, NaN when they differ (children come after parents).
+    const constant = new Float64Array(tree.nodeCount);
+    for (let n = tree.nodeCount - 1; n >= 0; n--) {
+      if (tree.feature[n] < 0) constant[n] = tree.values[n * tree.valueWidth + valueStart];
+      else {
+        const l = constant[tree.left[n]];
+        constant[n] = l === constant[tree.right[n]] && coversAddUp(tree, n) ? l : NaN;
       }
-      return ratio;
-    });
-  }
-
-  /** Adds tree i's SHAP values for leaf value values[leaf·valueWidth + valueStart] into phi. */
-  explain(i: number, row: Float64Array, phi: Float64Array, valueStart: number): void {
-    const tree = this.ensemble.trees[i];
-    if (tree.feature[0] < 0) return;
-    this.feature = tree.feature;
-    this.threshold = tree.threshold;
-    this.left = tree.left;
-    this.right = tree.right;
-    this.defaultLeft = tree.defaultLeft;
-    this.repeatsBelow = this.prep.repeatsBelow[i];
-    this.ratio = this.ratios[i];
-    this.values = tree.values;
-    this.valueWidth = tree.valueWidth;
-    this.valueStart = valueStart;
-    this.scale = this.ensemble.treeScale;
-    const Q = pointsFor(this.prep.treeUnique[i]);
-    const g = gaussLegendre(Q);
-    this.points = Q;
-    this.t = g.nodes;
-    this.gw = g.weights;
-    this.row = row;
-    this.phi = phi;
-    for (let q = 0; q < Q; q++) this.prod[q] = 1;
-    this.walk(0, 0);
-    // Leave the scratch clean for the next tree.
-    this.owed.fill(0);
-  }
-
-  /**
-   * Internal node `node` at `depth` (its product Π_j (a_j + d_j t_q) is in prod[depth·Q …]): writes the
-   * subtree's Σ_leaves v·Π into sums[depth·Q …] and credits the node's feature for both edges.
-   */
-  private walk(node: number, depth: number): void {
-    const { prod, sums, saved, owed, a, b, t, gw } = this;
-    const Q = this.points;
-    const f = this.feature[node];
-    const sBase = depth * Q;
-    const cBase = sBase + Q;
-    const aOld = a[f];
-    const bOld = b[f];
-    // Only a node whose feature splits again below needs the "credited deeper" bookkeeping for its children;
-    // only a node with an ancestor on the same feature has to report its subtree sum upwards.
-    const repeats = this.repeatsBelow[node] === 1;
-    const hasAncestor = aOld !== 1 || bOld !== 1;
-    const oBase = f * Q;
-    // base = the product without f's factor (which is 1, so base = prod, unless f was split on above).
-    let base = prod;
-    if (hasAncestor) {
-      base = this.base;
-      const dOld = bOld - aOld;
-      for (let q = 0; q < Q; q++) base[sBase + q] = prod[sBase + q] / (aOld + dOld * t[q]);
     }
-    if (repeats) for (let q = 0; q < Q; q++) saved[sBase + q] = owed[oBase + q];
-    for (let q = 0; q < Q; q++) sums[sBase + q] = 0;
-    const x = this.row[f];
-    const th = this.threshold[node];
-    const goLeft = x <= th ? true : x > th ? false : this.defaultLeft[node] === 1;
-    // ∫ base dt, shared by leaf children (a leaf's integrand is v · base).
-    let baseIntegral = NaN;
-    for (let side = 0; side < 2; side++) {
-      const child = side === 0 ? this.left[node] : this.right[node];
-      const aNew = aOld * this.ratio[child];
-      const bNew = (side === 0) === goLeft ? bOld : 0;
-      // Factor ≡ 0: every leaf below is worth 0 in every coalition.
-      if (aNew === 0 && bNew === 0) continue;
-      const dNew = bNew - aNew;
-      if (this.feature[child] < 0) {
-        const v = this.values[child * this.valueWidth + this.valueStart] * this.scale;
-        if (baseIntegral !== baseIntegral) {
-          baseIntegral = 0;
-          for (let q = 0; q < Q; q++) baseIntegral += gw[q] * base[sBase + q];
+    if (!Number.isNaN(constant[0])) continue; // a constant tree explains nothing
+    const first = feature.length;
+    const nearest = new Int32Array(ensemble.numFeatures).fill(-1);
+    let distinct = 0;
+    const copy = (node: number, parentCover: number, depth: number, unique: number): void => {
+      const id = feature.length;
+      ratio.push(tree.cover[node] / parentCover);
+      if (!Number.isNaN(constant[node]) || tree.feature[node] < 0) {
+        feature.push(-1);
+        right.push(-1);
+        threshold.push(constant[node] * ensemble.treeScale);
+        flags.push(0);
+        if (depth > maxDepth) maxDepth = depth;
+        if (unique > distinct) distinct = unique;
+        return;
+      }
+      const f = tree.feature[node];
+      feature.push(f);
+      right.push(-1);
+      threshold.push(tree.threshold[node]);
+      flags.push(tree.defaultLeft[node] === 1 ? NAN_LEFT : 0);
+      const above = nearest[f];
+      if (above >= 0) flags[above] |= REPEATS;
+      nearest[f] = id;
+      const u = unique + (above < 0 ? 1 : 0);
+      const c = tree.cover[node];
+      copy(tree.left[node], c, depth + 1, u);
+      right[id] = feature.length;
+      copy(tree.right[node], c, depth + 1, u);
+      nearest[f] = above;
+    };
+    copy(0, tree.cover[0], 0, 0);
+    ratio[first] = 1;
+    const q = pointsFor(distinct);
+    points.push(q);
+    if (q > maxPoints) maxPoints = q;
+    starts.push(feature.length);
+  }
+  const levels = maxDepth + 2;
+  const M = ensemble.numFeatures;
+  return {
+    treeStart: Int32Array.from(starts),
+    points: Int32Array.from(points),
+    feature: Int32Array.from(feature),
+    right: Int32Array.from(right),
+    threshold: Float64Array.from(threshold),
+    ratio: Float64Array.from(ratio),
+    flags: Uint8Array.from(flags),
+    scratch: {
+      prod: new Float64Array(levels * maxPoints),
+      base: new Float64Array(levels * maxPoints),
+      sums: new Float64Array(levels * maxPoints),
+      saved: new Float64Array(levels * maxPoints),
+      owed: new Float64Array(M * maxPoints),
+      a: new Float64Array(M).fill(1),
+      b: new Float64Array(M).fill(1),
+      levelNode: new Int32Array(levels),
+      levelSide: new Int32Array(levels),
+      levelA: new Float64Array(levels),
+      levelB: new Float64Array(levels),
+      levelANew: new Float64Array(levels),
+      levelDNew: new Float64Array(levels),
+    },
+  };
+}
+
+/** Gauss–Legendre points with the reciprocals of 1 − t: a factor a(1 − t) (x leaves the edge) divides by a once. */
+interface Quadrature {
+  t: Float64Array;
+  w: Float64Array;
+  /** 1 / (1 − t). */
+  inv: Float64Array;
+  /** w / (1 − t). */
+  wInv: Float64Array;
+}
+
+const quadratures = new Map<number, Quadrature>();
+
+function quadrature(n: number): Quadrature {
+  let q = quadratures.get(n);
+  if (q) return q;
+  const { nodes: t, weights: w } = gaussLegendre(n);
+  const inv = t.map((tq) => 1 / (1 - tq));
+  q = { t, w, inv, wInv: w.map((wq, i) => wq * inv[i]) };
+  quadratures.set(n, q);
+  return q;
+}
+
+/**
+ * Adds every kept tree's SHAP values into phi: the walk of `shapTreeLinear` with one output, as a loop over an
+ * explicit stack of levels (no calls, every array a local). Each node's product is factored as base × (child
+ * factor), base = the product without the node's feature, so a leaf child needs no division (its integrand is
+ * v · base) and a feature with no split above has factor 1. A factor x does not follow is a(1 − t): dividing by it
+ * is a multiplication by the precomputed 1/(1 − t) and one division by a.
+ */
+function explainOutput(o: OutputTrees, row: Float64Array, phi: Float64Array): void {
+  const { treeStart, points, feature, right, threshold, ratio, flags } = o;
+  const { prod, base, sums, saved, owed, a, b, levelNode, levelSide, levelA, levelB, levelANew, levelDNew } = o.scratch;
+  for (let tree = 0; tree + 1 < treeStart.length; tree++) {
+    const Q = points[tree];
+    const { t, w, inv, wInv } = quadrature(Q);
+    for (let q = 0; q < Q; q++) prod[q] = 1;
+    let depth = 0;
+    let node = treeStart[tree];
+    let entering = true;
+    for (;;) {
+      const f = feature[node];
+      const sBase = depth * Q;
+      const cBase = sBase + Q;
+      const oBase = f * Q;
+      const repeats = (flags[node] & REPEATS) !== 0;
+      let side: number;
+      let aOld: number;
+      let bOld: number;
+      if (entering) {
+        aOld = a[f];
+        bOld = b[f];
+        levelNode[depth] = node;
+        levelA[depth] = aOld;
+        levelB[depth] = bOld;
+        if (aOld !== 1 || bOld !== 1) {
+          if (bOld === 0) {
+            const s = 1 / aOld;
+            for (let q = 0; q < Q; q++) base[sBase + q] = prod[sBase + q] * inv[q] * s;
+          } else {
+            const dOld = bOld - aOld;
+            for (let q = 0; q < Q; q++) base[sBase + q] = prod[sBase + q] / (aOld + dOld * t[q]);
+          }
         }
-        this.phi[f] += dNew * v * baseIntegral;
-        for (let q = 0; q < Q; q++) sums[sBase + q] += v * base[sBase + q] * (aNew + dNew * t[q]);
+        if (repeats) for (let q = 0; q < Q; q++) saved[sBase + q] = owed[oBase + q];
+        for (let q = 0; q < Q; q++) sums[sBase + q] = 0;
+        side = 0;
+      } else {
+        // Back from the child of side levelSide[depth]: credit f for the leaves not credited deeper.
+        aOld = levelA[depth];
+        bOld = levelB[depth];
+        side = levelSide[depth];
+        const aNew = levelANew[depth];
+        const dNew = levelDNew[depth];
+        let integral = 0;
+        if (dNew + aNew === 0) {
+          // x leaves this edge: divide by aNew(1 − t).
+          if (repeats) {
+            for (let q = 0; q < Q; q++) {
+              const s = sums[cBase + q];
+              integral += wInv[q] * (s - owed[oBase + q]);
+              sums[sBase + q] += s;
+            }
+          } else {
+            for (let q = 0; q < Q; q++) {
+              const s = sums[cBase + q];
+              integral += wInv[q] * s;
+              sums[sBase + q] += s;
+            }
+          }
+          integral /= aNew;
+        } else if (repeats) {
+          for (let q = 0; q < Q; q++) {
+            const s = sums[cBase + q];
+            integral += (w[q] * (s - owed[oBase + q])) / (aNew + dNew * t[q]);
+            sums[sBase + q] += s;
+          }
+        } else {
+          for (let q = 0; q < Q; q++) {
+            const s = sums[cBase + q];
+            integral += (w[q] * s) / (aNew + dNew * t[q]);
+            sums[sBase + q] += s;
+          }
+        }
+        phi[f] += dNew * integral;
+        side++;
+      }
+      const hasAncestor = aOld !== 1 || bOld !== 1;
+      // The product without f's factor: f's factor is 1 unless f was split on above.
+      const B = hasAncestor ? base : prod;
+      const x = row[f];
+      const th = threshold[node];
+      const goLeft = x <= th ? true : x > th ? false : (flags[node] & NAN_LEFT) !== 0;
+      let descended = false;
+      for (; side < 2; side++) {
+        const child = side === 0 ? node + 1 : right[node];
+        const aNew = aOld * ratio[child];
+        const bNew = (side === 0) === goLeft ? bOld : 0;
+        // Factor ≡ 0: every leaf below is worth 0 in every coalition.
+        if (aNew === 0 && bNew === 0) continue;
+        const dNew = bNew - aNew;
+        if (feature[child] < 0) {
+          const v = threshold[child];
+          if (v === 0) continue;
+          let integral = 0;
+          for (let q = 0; q < Q; q++) {
+            const bq = B[sBase + q];
+            integral += w[q] * bq;
+            sums[sBase + q] += v * bq * (aNew + dNew * t[q]);
+          }
+          phi[f] += dNew * v * integral;
+          continue;
+        }
+        for (let q = 0; q < Q; q++) prod[cBase + q] = B[sBase + q] * (aNew + dNew * t[q]);
+        a[f] = aNew;
+        b[f] = bNew;
+        if (repeats) for (let q = 0; q < Q; q++) owed[oBase + q] = 0;
+        levelSide[depth] = side;
+        levelANew[depth] = aNew;
+        levelDNew[depth] = dNew;
+        depth++;
+        node = child;
+        descended = true;
+        break;
+      }
+      if (descended) {
+        entering = true;
         continue;
       }
-      for (let q = 0; q < Q; q++) prod[cBase + q] = base[sBase + q] * (aNew + dNew * t[q]);
-      a[f] = aNew;
-      b[f] = bNew;
-      if (repeats) for (let q = 0; q < Q; q++) owed[oBase + q] = 0;
-      this.walk(child, depth + 1);
-      // Leaves under a deeper split on f are credited there; the rest are credited here.
-      let integral = 0;
+      // Both sides done: restore f's factor and report the subtree to the split on f above, if any.
+      a[f] = aOld;
+      b[f] = bOld;
       if (repeats) {
-        for (let q = 0; q < Q; q++) {
-          const s = sums[cBase + q];
-          integral += (gw[q] * (s - owed[oBase + q])) / (aNew + dNew * t[q]);
-          sums[sBase + q] += s;
-        }
-      } else {
-        for (let q = 0; q < Q; q++) {
-          const s = sums[cBase + q];
-          integral += (gw[q] * s) / (aNew + dNew * t[q]);
-          sums[sBase + q] += s;
-        }
+        for (let q = 0; q < Q; q++) owed[oBase + q] = saved[sBase + q] + (hasAncestor ? sums[sBase + q] : 0);
+      } else if (hasAncestor) {
+        for (let q = 0; q < Q; q++) owed[oBase + q] += sums[sBase + q];
       }
-      this.phi[f] += dNew * integral;
+      if (depth === 0) break;
+      depth--;
+      node = levelNode[depth];
+      entering = false;
     }
-    a[f] = aOld;
-    b[f] = bOld;
-    if (repeats) {
-      for (let q = 0; q < Q; q++) owed[oBase + q] = saved[sBase + q] + (hasAncestor ? sums[sBase + q] : 0);
-    } else if (hasAncestor) {
-      for (let q = 0; q < Q; q++) owed[oBase + q] += sums[sBase + q];
-    }
+    // owed is left at 0 for the next tree: the root's feature has no split above, every other is restored.
   }
 }
 
-const walkers = new WeakMap<TreeEnsemble, OneOutputWalker>();
+const outputTrees = new WeakMap<TreeEnsemble, (OutputTrees | undefined)[]>();
 
 /**
  * SHAP values of one row for output `outputIndex` (a class): probability for forests/trees, softmax margin for
@@ -515,16 +654,14 @@ export function treeShap(ensemble: TreeEnsemble, row: Float64Array, outputIndex:
     throw new RangeError(`outputIndex ${outputIndex} is outside [0, ${ensemble.numOutputs})`);
   }
   const prep = prepare(ensemble);
-  let walker = walkers.get(ensemble);
-  if (!walker) {
-    walker = new OneOutputWalker(ensemble, prep);
-    walkers.set(ensemble, walker);
+  let perOutput = outputTrees.get(ensemble);
+  if (!perOutput) {
+    perOutput = [];
+    outputTrees.set(ensemble, perOutput);
   }
+  const trees = (perOutput[outputIndex] ??= buildOutputTrees(ensemble, outputIndex));
   const phi = new Float64Array(ensemble.numFeatures);
-  ensemble.trees.forEach((tree, i) => {
-    if (tree.output < 0) walker.explain(i, row, phi, outputIndex);
-    else if (tree.output === outputIndex) walker.explain(i, row, phi, 0);
-  });
+  explainOutput(trees, row, phi);
   return { baseValue: prep.expected[outputIndex], contributions: phi };
 }
 
