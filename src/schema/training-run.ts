@@ -154,6 +154,10 @@ const PermutationMethod = builder.enumType('PermutationMethod', {
     FOREST_EXACT: {
       description: "Forests: every shuffled copy's probabilities, exactly, re-walking only the trees whose leaf moves.",
     },
+    LINEAR_EXACT: {
+      description:
+        "Linear models (logistic regression, PCA + LR): every shuffled copy's class scores, exactly, moved by the feature's change times its weight.",
+    },
     MODEL_PREDICT: { description: 'The model predicts every shuffled copy.' },
   },
 });

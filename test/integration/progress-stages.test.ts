@@ -128,7 +128,7 @@ describe.skipIf(!HAS_KEPLER)('progress through every stage after fitting', () =>
     expect(run.events.some((e) => e.stage === 'EXPLAINING' && e.step > 0)).toBe(true);
   });
 
-  it('a model without trees permutes feature by feature, and says so', async () => {
+  it('a linear model permutes feature by feature, moving its scores, and says so', async () => {
     const { runId } = await startRun(server, { datasetId: 'kepler', modelType: 'logistic_regression' });
     const { events: received, error } = await collect<{ trainingProgress: Progress }>(server.wsClient(), PROGRESS, {
       r: runId,
@@ -141,8 +141,9 @@ describe.skipIf(!HAS_KEPLER)('progress through every stage after fitting', () =>
     const features = run.featureImportance.length;
     expect(events.filter((e) => e.stage === 'EXPLAINING' && e.step > 0).at(-1)?.totalSteps).toBe(features + 1);
     expect(run.explanation?.permutation).toMatchObject({
-      method: 'MODEL_PREDICT',
-      sampling: 'ALL', // Kepler's 1,913 test rows are within the 2,000-row sample
+      // Its shuffled copies' scores are moved, not predicted: every test row, whatever the table's size.
+      method: 'LINEAR_EXACT',
+      sampling: 'ALL',
       repeats: 5,
       rowsPerRepeat: run.splitCounts.test,
     });

@@ -4,6 +4,7 @@
  * validation figures per L-BFGS iteration. Deterministic: no randomness, a fixed order of floating-point operations.
  */
 import type { LogisticRegressionParams } from '../catalog.js';
+import type { LinearScored, LinearScores } from '../explain/linear-permutation.js';
 import type { FitOptions, HistoryPoint, Matrix, SerializedModel, TrainedClassifier } from '../types.js';
 import { throwIfAborted } from '../types.js';
 import { defineTrainer } from './define.js';
@@ -31,7 +32,7 @@ interface LogisticJson extends SerializedModel {
   history: HistoryPoint[];
 }
 
-class LogisticRegressionClassifier implements TrainedClassifier {
+class LogisticRegressionClassifier implements TrainedClassifier, LinearScored {
   readonly modelType = 'logistic_regression' as const;
   readonly numClasses: number;
   readonly numFeatures: number;
@@ -49,6 +50,11 @@ class LogisticRegressionClassifier implements TrainedClassifier {
 
   predictProba(X: Matrix): Float64Array {
     return softmaxRegressionProba(this.model, X);
+  }
+
+  /** Its class scores, W·x + b: permutation importance moves them instead of predicting shuffled copies. */
+  linearScores(): LinearScores {
+    return { outputs: this.model.outputs, weights: this.model.coef, intercept: this.model.intercept };
   }
 
   featureImportance(): Float64Array {

@@ -8,6 +8,7 @@
  */
 import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
 import type { PcaParams } from '../catalog.js';
+import type { LinearScored, LinearScores } from '../explain/linear-permutation.js';
 import { sharesOfMagnitude } from '../importance.js';
 import type { HistoryPoint, Matrix, SerializedModel, TrainedClassifier } from '../types.js';
 import { throwIfAborted } from '../types.js';
@@ -132,7 +133,7 @@ interface PcaJson extends SerializedModel {
   history: HistoryPoint[];
 }
 
-class PcaClassifier implements TrainedClassifier {
+class PcaClassifier implements TrainedClassifier, LinearScored {
   readonly modelType = 'pca' as const;
   readonly numClasses: number;
   readonly numFeatures: number;
@@ -151,11 +152,15 @@ class PcaClassifier implements TrainedClassifier {
     return softmaxRegressionProba(this.logistic, pcaTransform(this.projection, X));
   }
 
-  /** |W·P| summed over classes: the logistic weights carried back to the inputs through the loadings. */
-  featureImportance(): Float64Array {
-    const { numComponents: k, numFeatures: d, components, explainedVariance, whiten } = this.projection;
-    const { outputs, coef } = this.logistic;
-    const importance = new Float64Array(d);
+  /**
+   * The logistic weights carried back to the inputs through the loadings: scores W·P·(x − mean) + b, i.e. weights
+   * W·P and intercept b − W·P·mean (P scaled per component when whitened).
+   */
+  linearScores(): LinearScores {
+    const { numComponents: k, numFeatures: d, components, explainedVariance, whiten, mean } = this.projection;
+    const { outputs, coef, intercept } = this.logistic;
+    const weights = new Float64Array(outputs * d);
+    const shifted = Float64Array.from(intercept);
     for (let o = 0; o < outputs; o++) {
       for (let j = 0; j < d; j++) {
         let s = 0;
@@ -163,9 +168,19 @@ class PcaClassifier implements TrainedClassifier {
           const weight = whiten ? coef[o * k + c] / Math.sqrt(Math.max(explainedVariance[c], 1e-12)) : coef[o * k + c];
           s += weight * components[c * d + j];
         }
-        importance[j] += Math.abs(s);
+        weights[o * d + j] = s;
+        shifted[o] -= s * mean[j];
       }
     }
+    return { outputs, weights, intercept: shifted };
+  }
+
+  /** |W·P| summed over classes (linearScores' weights). */
+  featureImportance(): Float64Array {
+    const { outputs, weights } = this.linearScores();
+    const d = this.numFeatures;
+    const importance = new Float64Array(d);
+    for (let o = 0; o < outputs; o++) for (let j = 0; j < d; j++) importance[j] += Math.abs(weights[o * d + j]);
     return sharesOfMagnitude(importance);
   }
 
