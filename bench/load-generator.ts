@@ -20,6 +20,8 @@ export interface OpenLoopJob {
   kind: 'openLoop';
   url: string;
   body: string;
+  /** Extra request headers (bench:predict-profile sends an Accept list to measure yoga's own path). */
+  headers?: Record<string, string>;
   rate: number;
   durationS: number;
   warmupRequests: number;
@@ -76,6 +78,7 @@ function post(
   agent: http.Agent,
   url: URL,
   body: Buffer,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; text: string; sentAt: number; ms: number }> {
   return new Promise((resolve) => {
     const sentAt = performance.now();
@@ -86,7 +89,7 @@ function post(
         path: url.pathname,
         method: 'POST',
         agent,
-        headers: { 'content-type': 'application/json', 'content-length': body.length },
+        headers: { 'content-type': 'application/json', 'content-length': body.length, ...headers },
       },
       (response) => {
         const chunks: Buffer[] = [];
@@ -114,7 +117,7 @@ async function openLoop(job: OpenLoopJob): Promise<OpenLoopReport> {
   const url = new URL(job.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const body = Buffer.from(job.body);
-  for (let i = 0; i < job.warmupRequests; i++) await post(agent, url, body);
+  for (let i = 0; i < job.warmupRequests; i++) await post(agent, url, body, job.headers);
   const interval = 1000 / job.rate;
   const total = Math.round(job.rate * job.durationS);
   const latencies: number[] = [];
@@ -129,7 +132,7 @@ async function openLoop(job: OpenLoopJob): Promise<OpenLoopReport> {
       while (next < total && start + next * interval <= now) {
         lags.push(now - (start + next * interval));
         pending.push(
-          post(agent, url, body).then((answer) => {
+          post(agent, url, body, job.headers).then((answer) => {
             if (isOk(answer)) latencies.push(answer.ms);
             else errors++;
           }),

@@ -62,9 +62,14 @@ export function useOwnerToken(owners: OwnerService): Plugin<GraphQLContext> {
     },
     onResponse: ({ serverContext, response }) => {
       const { req } = serverContext as CallerSource;
-      const caller = req instanceof IncomingMessage ? callers.get(req) : undefined;
-      if (!caller) return;
-      for (const [name, value] of Object.entries(owners.responseHeaders(caller))) response.headers.set(name, value);
+      if (!(req instanceof IncomingMessage)) return;
+      for (const [name, value] of Object.entries(ownerResponseHeaders(owners, req))) response.headers.set(name, value);
     },
   };
+}
+
+/** The owner headers of an HTTP request's response (a minted token, a renewed cookie); none if no caller was made. */
+export function ownerResponseHeaders(owners: OwnerService, req: IncomingMessage): Record<string, string> {
+  const caller = callers.get(req);
+  return caller ? owners.responseHeaders(caller) : {};
 }

@@ -22,7 +22,8 @@ import {
   useReasonForAbortedValidation,
   useRequestParseErrors,
 } from './request-errors.js';
-import { requestIdOfHeaders } from './request-id.js';
+import type { IncomingMessage } from 'node:http';
+import { REQUEST_ID_HEADER, requestIdOfHeaders } from './request-id.js';
 import { useSharedSubscriptionExecution } from './shared-subscriptions.js';
 import { callerOf, useOwnerToken, type CallerSource } from './caller.js';
 import { useIntrospectionSwitch } from './introspection.js';
@@ -32,6 +33,17 @@ export type ServerContext = Record<string, unknown>;
 export type Yoga = YogaServerInstance<ServerContext, GraphQLContext>;
 
 export const GRAPHQL_PATH = '/graphql';
+
+/**
+ * The Fetch request an operation run outside yoga's HTTP handler (graphql-ws, src/http/direct-graphql.ts) hands
+ * yoga's context factory: the request id the edge assigned, as a POST (yoga refuses mutations in a GET request).
+ */
+export function fetchRequestFor(yoga: Yoga, req: IncomingMessage): Request {
+  return new yoga.fetchAPI.Request(`http://localhost${GRAPHQL_PATH}`, {
+    method: 'POST',
+    headers: { [REQUEST_ID_HEADER]: String(req.headers[REQUEST_ID_HEADER]) },
+  });
+}
 
 /** graphql-armor's limits throw at the first excess (validation stops there) with our code and words. */
 const armor = { propagateOnRejection: false, onReject: [rejectQueryLimit] };

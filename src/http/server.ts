@@ -12,12 +12,13 @@ import { createDashboardHandler } from '../dashboard/handler.js';
 import { requestBodyTooLarge } from '../domain/errors.js';
 import { createGraphQLApp, GRAPHQL_PATH, type Yoga } from './graphql-app.js';
 import { corsOriginFor } from './cors.js';
-import { GRAPHQL_HTTP_STATUS } from './graphql-errors.js';
+import { GRAPHQL_HTTP_STATUS, MASKED_MESSAGE } from './graphql-errors.js';
 import { isJsonContentType, preparsedBody } from './json-body.js';
 import { MULTIPART_ALLOWANCE } from '../rest/http.js';
 import { REQUEST_ID_HEADER, assignRequestId } from './request-id.js';
 import { answerClientError } from './request-errors.js';
 import { attachGraphQLWebSocket } from './websocket.js';
+import { createDirectGraphQL, type GraphQLHttpRoutes } from './direct-graphql.js';
 
 /**
  * A kept-alive connection's idle timer that fires this much past Node's keep-alive timeout fired late: the event loop
@@ -30,6 +31,8 @@ const KEEP_ALIVE_GRACE_MS = 1_000;
 export interface App {
   readonly services: Services;
   readonly yoga: Yoga;
+  /** JSON POSTs to /graphql answered without yoga's Fetch layer, and those left to it (src/http/direct-graphql.ts). */
+  readonly graphqlRoutes: GraphQLHttpRoutes;
   /** Listens on config.host:config.port (0 = any free port) and resolves with the bound address. */
   start(): Promise<{ url: string; port: number; host: string }>;
   /** Stops accepting, closes WebSocket and HTTP connections, waits for training workers, closes the DB. */
@@ -45,6 +48,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   const services = await createServices(config, logger);
   const corsOrigin = (origin: string | null) => corsOriginFor(config.corsOrigins, origin);
   const yoga = createGraphQLApp(config, services, logger, corsOrigin);
+  const direct = createDirectGraphQL(yoga, services.owners, logger);
   const rest = createRestHandler({ yoga, config, logger, services, corsOrigin });
   const dashboard = createDashboardHandler({
     yoga,
@@ -112,8 +116,24 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
         req.once('end', () => {
           if (refused) return;
           const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
-          (req as http.IncomingMessage & { body?: unknown }).body = preparsedBody(text);
-          void yoga(req, res);
+          const body = preparsedBody(text);
+          // The plain JSON query or mutation skips yoga's Fetch layer (src/http/direct-graphql.ts); yoga answers the rest.
+          void direct.answer(req, res, body).then(
+            (answered) => {
+              if (answered) return;
+              (req as http.IncomingMessage & { body?: unknown }).body = body;
+              void yoga(req, res);
+            },
+            (error: unknown) => {
+              logger.error('unexpected error answering a GraphQL request', { err: error });
+              if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+              res.end(
+                JSON.stringify({
+                  errors: [{ message: MASKED_MESSAGE, extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+                }),
+              );
+            },
+          );
         });
         req.once('error', () => res.destroy());
         return;
@@ -149,6 +169,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   return {
     services,
     yoga,
+    graphqlRoutes: direct.routes,
     start: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -23,9 +23,9 @@ import {
 import type { AppConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { browserOriginAllowed } from './cors.js';
-import { GRAPHQL_PATH, type Yoga } from './graphql-app.js';
+import { GRAPHQL_PATH, fetchRequestFor, type Yoga } from './graphql-app.js';
 import { MASKED_MESSAGE, isGraphQLError } from './graphql-errors.js';
-import { REQUEST_ID_HEADER, assignRequestId } from './request-id.js';
+import { assignRequestId } from './request-id.js';
 
 type OperationResult = ReturnType<typeof graphqlExecute> | ReturnType<typeof graphqlSubscribe>;
 /** The enveloped execute/subscribe travel to graphql-ws's execute/subscribe options in the root value (the recipe). */
@@ -210,14 +210,7 @@ export function attachGraphQLWebSocket(
   const fetchRequests = new WeakMap<http.IncomingMessage, Request>();
   const fetchRequestOf = (req: http.IncomingMessage) => {
     let request = fetchRequests.get(req);
-    if (!request) {
-      // POST: yoga refuses mutations in a GET request, and a WebSocket operation is not one.
-      request = new yoga.fetchAPI.Request(`http://localhost${GRAPHQL_PATH}`, {
-        method: 'POST',
-        headers: { [REQUEST_ID_HEADER]: String(req.headers[REQUEST_ID_HEADER]) },
-      });
-      fetchRequests.set(req, request);
-    }
+    if (!request) fetchRequests.set(req, (request = fetchRequestFor(yoga, req)));
     return request;
   };
 
