@@ -1,0 +1,104 @@
+/**
+ * `npm run bench:post-fit`: where the time after fitting goes (issue 17 goal 4: everything after fitting ≤ 25 % of
+ * the fit), step by step, for each model type, on bench:scale's seeded synthetic table. In this process, without
+ * the server: the pipeline's own stages (evaluation, importance, packing the artefact) and what the training thread
+ * hands to the server afterwards (the artefact gzipped, the result structured-cloned, the run's details as JSON).
+ * CPU time of this thread per step, steadier than wall time under load; the load average is printed beside.
+ *
+ *   npm run bench:post-fit -- [--rows 50000] [--models logistic_regression,pca,…]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { defaultHyperparameters, MODEL_TYPE_IDS } from '../src/ml/catalog.js';
+import { loadDataLocation } from '../src/ml/data/location.js';
+import { DEFAULT_SPLIT_SIZES } from '../src/ml/data/split.js';
+import { trainPipeline, type Stage } from '../src/ml/pipeline.js';
+import type { ModelTypeId } from '../src/ml/types.js';
+import { writeSyntheticCsv } from './synthetic.js';
+
+function argument(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return (at === -1 ? undefined : process.argv[at + 1]) ?? fallback;
+}
+
+const rows = Number(argument('rows', '50000'));
+const wanted = argument('models', 'logistic_regression,pca,decision_tree,random_forest,xgboost');
+const models = wanted.split(',').filter((m): m is ModelTypeId => (MODEL_TYPE_IDS as readonly string[]).includes(m));
+const GOAL = 0.25;
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exoplanet-bench-post-fit-'));
+const file = path.join(dir, `synthetic-${rows}.csv`);
+writeSyntheticCsv(file, rows);
+const table = await loadDataLocation({ kind: 'upload', path: file, labelColumn: 'label' });
+const load = () => os.loadavg()[0].toFixed(1);
+/** CPU seconds of this process since `from` (training runs in this thread here). */
+const cpu = (from: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / 1e6;
+};
+
+console.log(
+  `bench:post-fit — ${rows.toLocaleString('en')} rows × 20 features, ${os.cpus().length} cores, Node ${process.version}; ` +
+    `CPU seconds per step (load average beside each model); goal: after fitting ≤ ${GOAL * 100}% of the fit\n`,
+);
+const table_: Record<string, string>[] = [];
+for (const modelType of models) {
+  const marks: { stage: Stage | 'END'; cpu: NodeJS.CpuUsage }[] = [];
+  const result = await trainPipeline(
+    table,
+    {
+      modelType,
+      hyperparameters: defaultHyperparameters(modelType),
+      features: null,
+      useVettingFeatures: false,
+      task: 'THREE_CLASS',
+      split: DEFAULT_SPLIT_SIZES,
+      seed: 42,
+    },
+    {
+      threads: 1,
+      onStage: (stage) => marks.push({ stage, cpu: process.cpuUsage() }),
+    },
+  );
+  marks.push({ stage: 'END', cpu: process.cpuUsage() });
+  const step = (stage: Stage) => {
+    const at = marks.findIndex((m) => m.stage === stage);
+    if (at === -1 || at + 1 >= marks.length) return 0;
+    return cpu(marks[at].cpu) - cpu(marks[at + 1].cpu);
+  };
+  // What the worker does next (src/ml/worker.ts) and what crosses to the server.
+  let started = process.cpuUsage();
+  const json = JSON.stringify(result.artifact);
+  const gzipped = gzipSync(json, { level: 6 });
+  const packSeconds = cpu(started);
+  const { artifact: _artifact, ...rest } = result;
+  started = process.cpuUsage();
+  const cloned = structuredClone(rest);
+  const cloneSeconds = cpu(started);
+  started = process.cpuUsage();
+  const details = JSON.stringify({ heldOut: cloned.heldOut, explanation: cloned.explanation, metrics: cloned.metrics });
+  const detailsSeconds = cpu(started);
+  const fit = step('TRAINING');
+  const evaluate = step('EVALUATING');
+  // The artefact (model JSON, background) is built at the end of the EXPLAINING stage.
+  const explain = step('EXPLAINING');
+  const after = evaluate + explain + packSeconds + cloneSeconds + detailsSeconds;
+  table_.push({
+    model: modelType,
+    load: load(),
+    'fit CPU s': fit.toFixed(2),
+    'evaluate s': evaluate.toFixed(3),
+    'importance + artefact s': explain.toFixed(3),
+    'JSON + gzip s': packSeconds.toFixed(3),
+    'clone to server s': cloneSeconds.toFixed(3),
+    'details JSON s': detailsSeconds.toFixed(3),
+    'model MB gz': (gzipped.byteLength / 1e6).toFixed(2),
+    'details MB': (details.length / 1e6).toFixed(2),
+    'after fit / fit': `${((after / Math.max(fit, 1e-9)) * 100).toFixed(0)}% ${after <= GOAL * fit ? '✓' : '✗'}`,
+    permutation: `${result.explanation.permutation.method} ${result.explanation.permutation.rowsPerRepeat} rows × ${result.explanation.permutation.repeats}`,
+  });
+}
+console.table(table_);
+fs.rmSync(dir, { recursive: true, force: true });
