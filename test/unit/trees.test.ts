@@ -18,6 +18,7 @@ import {
 } from '../../src/ml/models/trees/index.js';
 import { binColumns, binOf, fitBinMapper, sortFinite } from '../../src/ml/models/trees/binning.js';
 import { GradientTreeGrower, HALVED_BUILD_MIN_ROWS } from '../../src/ml/models/trees/grow-gradient.js';
+import { buildHistogram } from '../../src/ml/models/trees/histogram.js';
 import { ensembleOf, instanceOf, stored } from './models-fixtures.js';
 
 const trainers: [string, ModelTrainer, Record<string, number>][] = [
@@ -344,6 +345,38 @@ describe('random forest', () => {
 });
 
 describe('xgboost', () => {
+  it('builds histograms four rows at a time with the sums, bit for bit, of one row at a time', () => {
+    const rng = new Random(17);
+    const rows = 1003; // not a multiple of four: the tail is added one row at a time
+    const cols = 7;
+    const bins = 9;
+    // Few bins, so rows in a group of four often share a slot; gradients of mixed magnitudes (order-sensitive sums).
+    const slots = Uint16Array.from({ length: rows * cols }, (_, i) => (i % cols) * (bins + 1) + rng.int(bins + 1));
+    const gh = Float64Array.from({ length: 2 * rows }, (_, i) =>
+      i % 2 ? rng.next() : (rng.next() - 0.5) * 10 ** rng.int(8),
+    );
+    const idx = Uint32Array.from({ length: rows }, (_, i) => i);
+    new Random(3).shuffle(idx);
+    const size = 2 * cols * (bins + 1);
+    for (const features of [Int32Array.from([0, 1, 2, 3, 4, 5, 6]), Int32Array.from([1, 4, 6])]) {
+      for (const [start, end] of [
+        [0, rows],
+        [5, 702],
+      ]) {
+        const expected = new Float64Array(size);
+        for (let i = start; i < end; i++)
+          for (const f of features) {
+            const o = slots[idx[i] * cols + f] * 2;
+            expected[o] += gh[2 * idx[i]];
+            expected[o + 1] += gh[2 * idx[i] + 1];
+          }
+        const hist = new Float64Array(size);
+        buildHistogram(hist, idx, start, end, gh, slots, cols, features, features.length);
+        expect(Array.from(hist)).toEqual(Array.from(expected));
+      }
+    }
+  });
+
   it('early stopping keeps the best validation round; history has validation metrics', async () => {
     const { X, y } = synthetic(600, 5, 41);
     const val = synthetic(300, 5, 42);
