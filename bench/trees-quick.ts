@@ -4,7 +4,8 @@
  * 3 classes, random 80/20 split): predict 10,000 rows (forest and boosting ≤ 1.0× the reference and ≤ 50 ms), fit
  * (boosting and forest ≤ 1.0×); bench:scale's seeded synthetic table (20 features, 2 classes) at 20,000 and 200,000
  * rows: boosting fit ≤ 1.5× XGBoost hist, split 70/30. Medians of --repeat N (default 3) runs; ✓/✗ per goal.
- * Run: npm run bench:trees -- [--repeat 3] [--scale 20000,200000 | none] [--no-kepler] [path/to/kepler_koi.csv]
+ * TESS TOI (the mission's default features, 3 classes, random 80/20 split): boosting fit ≤ 1.0×.
+ * Run: npm run bench:trees -- [--repeat 3] [--scale 20000,200000 | none] [--no-kepler] [--no-tess] [path/to/kepler_koi.csv]
  *
  * `--details`: the older per-model figures (fit, predict, TreeSHAP per row, macro-F1, peak RSS).
  * Env (with --details): ONLY=rf|xgb|dt (one model), NO1=1 / NO2=1 (skip the 1- / 2-thread forest), STATS=1 (tree depth figures),
@@ -36,6 +37,7 @@ import {
 } from '../src/ml/models/trees/index.js';
 import { treeShapAlgorithm2 } from '../test/unit/treeshap-algorithm2.js';
 import { KEPLER_PHYSICS_12 } from '../test/unit/models-fixtures.js';
+import { MISSIONS } from '../src/ml/data/missions.js';
 import { median } from './stats.js';
 
 const LABELS: Record<string, number> = { 'FALSE POSITIVE': 0, CANDIDATE: 1, CONFIRMED: 2 };
@@ -58,6 +60,32 @@ function loadKepler(path: string | undefined): { X: Matrix; y: Int32Array; featu
     y: Int32Array.from(rows, (r) => LABELS[r.koi_disposition]),
     features,
   };
+}
+
+/**
+ * TESS TOI as the app reads it by default: the mission's default features, labels mapped to its three classes
+ * (false positive, candidate, planet; unmapped labels dropped).
+ */
+function loadTess(): { X: Matrix; y: Int32Array } {
+  const spec = MISSIONS.tess;
+  const text = nasaTableText('tess')
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .join('\n');
+  const parsed = Papa.parse<Record<string, string>>(text, { header: true, skipEmptyLines: true });
+  const header = parsed.meta.fields ?? [];
+  const features = spec.defaultFeatures.filter((c) => header.includes(c));
+  const classes = ['false_positive', 'candidate', 'planet'];
+  const classOf = (r: Record<string, string>): number => {
+    const label = r[spec.labelColumn].trim().toUpperCase();
+    return Object.hasOwn(spec.labelMap, label) ? classes.indexOf(spec.labelMap[label]) : -1;
+  };
+  const rows = parsed.data.filter((r) => classOf(r) >= 0);
+  const data = new Float64Array(rows.length * features.length);
+  rows.forEach((r, i) => {
+    features.forEach((c, j) => (data[i * features.length + j] = r[c] === '' ? NaN : Number(r[c])));
+  });
+  return { X: matrix(rows.length, features.length, data), y: Int32Array.from(rows, classOf) };
 }
 
 function macroF1(proba: Float64Array, y: Int32Array, K: number): number {
@@ -398,6 +426,49 @@ async function goals(): Promise<void> {
     );
     console.log(
       `  all predicts (ms): forest ${rf.predictMs.map((s) => s.toFixed(1)).join(' ')} / ${ref?.rf.predictMs.map((s) => s.toFixed(1)).join(' ') ?? '-'}; boosting ${xgb.predictMs.map((s) => s.toFixed(1)).join(' ')} / ${ref?.xgb.predictMs.map((s) => s.toFixed(1)).join(' ') ?? '-'}`,
+    );
+  }
+  if (!process.argv.includes('--no-tess')) {
+    // Issue 16 goal 3: boosting fit ≤ 1.0× XGBoost hist on TESS too (random 80/20 split, as Kepler).
+    const tess = loadTess();
+    const tessOrder = new Uint32Array(tess.X.rows).map((_, i) => i);
+    new Random(42).shuffle(tessOrder);
+    const cut = Math.round(tess.X.rows * 0.8);
+    const Ttr = takeRows(tess.X, tessOrder.subarray(0, cut));
+    const Tytr = takeLabels(tess.y, tessOrder.subarray(0, cut));
+    const Tte = takeRows(tess.X, tessOrder.subarray(cut));
+    const Tyte = takeLabels(tess.y, tessOrder.subarray(cut));
+    const none = matrix(0, tess.X.cols, new Float64Array(0));
+    const ref = reference(['xgb'], Ttr, Tytr, Tte, Tyte, none, repeats);
+    const xgb = await ours(
+      xgboostTrainer,
+      { n_estimators: 100, max_depth: 6 },
+      THREADS,
+      Ttr,
+      Tytr,
+      Tte,
+      Tyte,
+      null,
+      3,
+      repeats,
+    );
+    console.log(`TESS TOI (train ${Ttr.rows}, test ${Tte.rows} rows × ${tess.X.cols} features)`);
+    console.log(
+      goalLine(
+        'boosting 100 rounds d6: fit',
+        median(xgb.fitSeconds),
+        ref && median(ref.xgb.fitSeconds),
+        's',
+        1,
+        undefined,
+        {
+          ours: median(xgb.fitCpuSeconds),
+          ref: ref && median(ref.xgb.fitCpuSeconds),
+        },
+      ),
+    );
+    console.log(
+      `  macro-F1 ${xgb.macroF1.toFixed(4)} (reference ${ref?.xgb.macroF1.toFixed(4) ?? '-'}); all fits (s) ${xgb.fitSeconds.map((s) => s.toFixed(2)).join(' ')} / ${ref?.xgb.fitSeconds.map((s) => s.toFixed(2)).join(' ') ?? '-'}`,
     );
   }
   for (const rows of scaleRows) {
