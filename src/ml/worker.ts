@@ -39,6 +39,12 @@ export type WorkerMessage =
   /** Cross-validation: a fold started, a step of its model, or the fold is done. */
   | { type: 'fold'; event: Omit<CvProgress, 'metrics'> };
 
+/**
+ * A training task's port: its progress, then `end`, its last message. The runner waits for `end`, since the task's
+ * result travels another way and can overtake the last progress messages.
+ */
+export type TrainPortMessage = WorkerMessage | { type: 'end' };
+
 /** The artifact is compressed in slices of this size, a progress step each (a 1,000-tree forest is ~120 MB of JSON). */
 const GZIP_SLICE_BYTES = 4 * 1024 * 1024;
 
@@ -251,6 +257,8 @@ async function train(task: TrainTask): Promise<TrainOutput> {
     });
     return { ...rest, artifactGzip, loadSeconds };
   } finally {
+    const end: TrainPortMessage = { type: 'end' };
+    task.port.postMessage(end);
     task.port.close();
   }
 }

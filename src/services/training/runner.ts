@@ -10,7 +10,7 @@ import { isDatabaseBusy, isStorageFull } from '../../db/errors.js';
 import type { Store } from '../../db/store.js';
 import { AppError, fromWorkerError } from '../../domain/errors.js';
 import type { Logger } from '../../logger.js';
-import type { TrainOutput, TrainTask, WorkerMessage } from '../../ml/worker.js';
+import type { TrainOutput, TrainPortMessage, TrainTask } from '../../ml/worker.js';
 import { APP_VERSION, packageVersion } from '../../version.js';
 import type { DatasetService } from '../datasets.js';
 import { JOB_HANDED_BACK, JOB_LOCK_LOST } from '../job-abort.js';
@@ -127,16 +127,18 @@ export class TrainingRunner {
       await this.whileDatabaseBusy(runId, signal, () =>
         this.store.update('trainingRuns', { datasetChecksum: checksum, versions: versions(run.modelType) }, byId),
       );
-      channel.port1.on('message', (message: WorkerMessage) => {
-        this.progress.onWorkerMessage(runId, message);
-      });
-      // The worker closes its port after its last message; the task's result travels another way and can overtake
-      // the last progress messages (a stage's final step), so they are awaited before the run moves on.
-      const portClosed = new Promise<void>((resolve) =>
+      // The worker ends its port with `end` after its last message; the task's result travels another way and can
+      // overtake the last progress messages (a stage's final step), so they are awaited before the run moves on.
+      // (The port's 'close' alone reached this side only after PORT_DRAIN_MS: every run waited 1 s for nothing.)
+      const portClosed = new Promise<void>((resolve) => {
+        channel.port1.on('message', (message: TrainPortMessage) => {
+          if (message.type === 'end') resolve();
+          else this.progress.onWorkerMessage(runId, message);
+        });
         channel.port1.once('close', () => {
           resolve();
-        }),
-      );
+        });
+      });
       const task: TrainTask = {
         kind: 'train',
         location,
