@@ -7,6 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import { featureMatrix, MISSION_IDS, nasaLabeledTable, selectFeatures } from '../../src/ml/data/index.js';
 import { randomForestTrainer, treeShap, treeShapAll, xgboostTrainer } from '../../src/ml/models/trees/index.js';
+import {
+  helperStats,
+  PARALLEL_EXPLAIN_MIN_NODES,
+  predictHelperReady,
+  predictThreads,
+  startPredictHelper,
+} from '../../src/ml/models/trees/predict-parallel.js';
 import type { Matrix, TrainedClassifier } from '../../src/ml/types.js';
 import { nasaTableText } from '../fixtures/nasa.js';
 import { ensembleOf } from './models-fixtures.js';
@@ -60,4 +67,33 @@ describe('TreeSHAP on the NASA tables', () => {
       expect(alg2).toBeLessThanOrEqual(TOLERANCE);
     });
   }
+
+  it('kepler: a forest explained on two threads (the helper walks half the trees) gives the same bits as on one', async () => {
+    const lt = nasaLabeledTable('kepler', nasaTableText('kepler'));
+    const X = featureMatrix(lt, selectFeatures(lt).features);
+    const model = await randomForestTrainer.fit(X, lt.labels, lt.classes.length, { n_estimators: 30 }, { seed: 4 });
+    const ensemble = ensembleOf(model);
+    expect(ensemble.trees.reduce((n, tree) => n + tree.nodeCount, 0)).toBeGreaterThan(3 * PARALLEL_EXPLAIN_MIN_NODES);
+    const saved = predictThreads.count;
+    try {
+      startPredictHelper();
+      for (let waited = 0; !predictHelperReady() && waited < 200; waited++) await new Promise((r) => setTimeout(r, 50));
+      expect(predictHelperReady()).toBe(true);
+      const parts = helperStats.explainParts;
+      for (let i = 0; i < 10; i++) {
+        const r = i * 601;
+        const row = X.data.slice(r * X.cols, (r + 1) * X.cols);
+        for (let k = 0; k < ensemble.numOutputs; k++) {
+          predictThreads.count = 1;
+          const one = treeShap(ensemble, row, k).contributions;
+          predictThreads.count = 2;
+          const two = treeShap(ensemble, row, k).contributions;
+          expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer))).toBe(true);
+        }
+      }
+      expect(helperStats.explainParts - parts).toBe(10 * ensemble.numOutputs);
+    } finally {
+      predictThreads.count = saved;
+    }
+  });
 });

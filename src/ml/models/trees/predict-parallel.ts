@@ -6,14 +6,19 @@
  * The helper gets a model's arrays once (copied to shared memory, cached per model) and each call's rows through a
  * shared buffer; the calling thread waits for it on a shared control word (predictProba is synchronous). A helper
  * that has not finished starting is not waited for: that call runs on one thread.
+ * The same helper walks half of a large forest's trees for TreeSHAP (explainInTwoParts, used by treeShap).
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { spawnTreeWorker } from './common.js';
 import { PackedTrees } from './structure.js';
+import type { OutputTrees } from './treeshap.js';
 
 /** Threads a large batch is predicted on (1 or 2); tests and benchmarks compare both. */
 export const predictThreads = { count: Math.min(2, availableParallelism()) };
+
+/** Work the helper thread did (tests check that the two-thread paths were taken). */
+export const helperStats = { batches: 0, explainParts: 0 };
 
 /** Below this many rows × trees a batch runs on the calling thread (a handshake costs ~0.1 ms). */
 export const PARALLEL_PREDICT_MIN_WORK = 200_000;
@@ -45,6 +50,7 @@ export interface SharedTrees {
 
 /** main → helper. `trees` only when the helper has not seen the model `modelId` yet. */
 export interface PredictJob {
+  kind: 'predict';
   control: Int32Array;
   modelId: number;
   trees: SharedTrees | null;
@@ -54,6 +60,21 @@ export interface PredictJob {
   cols: number;
   outWidth: number;
 }
+
+/** main → helper: TreeSHAP of one row, kept trees [from, to) of one output's trees, added into `phi` (zeroed). */
+export interface ExplainJob {
+  kind: 'explain';
+  control: Int32Array;
+  modelId: number;
+  trees: OutputTrees | null;
+  row: Float64Array;
+  phi: Float64Array;
+  from: number;
+  to: number;
+}
+
+/** Below this many nodes (~2 ms of TreeSHAP) a row is explained on the calling thread alone. */
+export const PARALLEL_EXPLAIN_MIN_NODES = 20_000;
 
 function shared<T extends Int32Array | Float64Array | Uint8Array>(a: T): T {
   const copy = new (a.constructor as new (buffer: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
@@ -101,13 +122,28 @@ export function treesOf(s: SharedTrees): PackedTrees {
   );
 }
 
+const outputModelIds = new WeakMap<OutputTrees, number>();
+
+/** The id the helper knows an output's trees by (their arrays are shared memory already, see treeshap.ts). */
+function outputModelId(trees: OutputTrees): number {
+  let id = outputModelIds.get(trees);
+  if (id === undefined) {
+    id = nextModelId++;
+    outputModelIds.set(trees, id);
+  }
+  return id;
+}
+
 interface Helper {
   worker: Worker;
   control: Int32Array;
-  /** Models the helper holds (by id). */
+  /** Models the helper holds (by id), PackedTrees and OutputTrees alike. */
   known: Set<number>;
   input: Float64Array;
   output: Float64Array;
+  /** An explain job's row and phi. */
+  row: Float64Array;
+  phi: Float64Array;
   broken: boolean;
 }
 let helper: Helper | null = null;
@@ -122,6 +158,8 @@ function theHelper(): Helper {
     known: new Set(),
     input: new Float64Array(0),
     output: new Float64Array(0),
+    row: new Float64Array(0),
+    phi: new Float64Array(0),
     broken: false,
   };
   const fail = (): void => {
@@ -130,7 +168,15 @@ function theHelper(): Helper {
   worker.on('error', fail);
   worker.on('exit', fail);
   // The helper answers this first message by setting READY.
-  worker.postMessage({ control: h.control, modelId: 0, trees: null, input: h.input, output: h.output, rows: 0 });
+  worker.postMessage({
+    kind: 'predict',
+    control: h.control,
+    modelId: 0,
+    trees: null,
+    input: h.input,
+    output: h.output,
+    rows: 0,
+  });
   helper = h;
   return h;
 }
@@ -171,6 +217,7 @@ export function accumulateRows(
   output.set(out.subarray(mid * outWidth, rows * outWidth));
   const model = sharedTrees(trees);
   const job: PredictJob = {
+    kind: 'predict',
     control: h.control,
     modelId: model.id,
     trees: h.known.has(model.id) ? null : model,
@@ -180,22 +227,12 @@ export function accumulateRows(
     cols,
     outWidth,
   };
-  if (!h.known.has(model.id)) {
-    // The helper keeps MAX_HELPER_MODELS models and drops the oldest first, as this set does.
-    if (h.known.size >= MAX_HELPER_MODELS) h.known.delete(h.known.values().next().value ?? 0);
-    h.known.add(model.id);
-  }
+  remember(h, model.id);
   Atomics.store(h.control, STATE, WORK);
   h.worker.postMessage(job);
   trees.accumulate(data.subarray(0, mid * cols), mid, cols, out.subarray(0, mid * outWidth), outWidth);
-  while (Atomics.load(h.control, STATE) === WORK) {
-    if (Atomics.wait(h.control, STATE, WORK, HELPER_TIMEOUT_MS) === 'timed-out') {
-      h.broken = true;
-      void h.worker.terminate();
-      throw new Error(`prediction helper thread did not answer within ${HELPER_TIMEOUT_MS / 1000} s`);
-    }
-  }
-  if (Atomics.load(h.control, STATE) !== DONE) {
+  if (helperFinished(h)) helperStats.batches++;
+  else {
     // The helper failed on this batch: finish it here.
     h.broken = true;
     trees.accumulate(data.subarray(mid * cols), rest, cols, out.subarray(mid * outWidth), outWidth);
@@ -203,6 +240,79 @@ export function accumulateRows(
   }
   out.set(output, mid * outWidth);
   Atomics.store(h.control, STATE, IDLE);
+}
+
+/** The helper keeps MAX_HELPER_MODELS models and drops the oldest first, as this set does. */
+function remember(h: Helper, id: number): void {
+  if (h.known.has(id)) return;
+  if (h.known.size >= MAX_HELPER_MODELS) h.known.delete(h.known.values().next().value ?? 0);
+  h.known.add(id);
+}
+
+/** Waits for the helper's job: true when it is done, false when it failed (the caller does its part itself). */
+function helperFinished(h: Helper): boolean {
+  while (Atomics.load(h.control, STATE) === WORK) {
+    if (Atomics.wait(h.control, STATE, WORK, HELPER_TIMEOUT_MS) === 'timed-out') {
+      h.broken = true;
+      void h.worker.terminate();
+      throw new Error(`prediction helper thread did not answer within ${HELPER_TIMEOUT_MS / 1000} s`);
+    }
+  }
+  return Atomics.load(h.control, STATE) === DONE;
+}
+
+/**
+ * TreeSHAP of one row as two parts, kept trees [0, half) and [half, end), summed at the end: the second part on the
+ * helper thread while this one walks the first, when `threads` ≥ 2, the output's trees are large enough and the
+ * helper is free. `walk` adds trees [from, to) into a zeroed phi; the result has the same bits either way.
+ */
+export function explainInTwoParts(
+  trees: OutputTrees,
+  row: Float64Array,
+  threads: number,
+  walk: (trees: OutputTrees, row: Float64Array, phi: Float64Array, from: number, to: number) => void,
+): Float64Array {
+  const M = trees.numFeatures;
+  const end = trees.points.length;
+  const phi = new Float64Array(M);
+  let second: Float64Array | null = null;
+  const h = threads >= 2 && trees.treeStart[end] >= PARALLEL_EXPLAIN_MIN_NODES ? theHelper() : null;
+  if (h && Atomics.load(h.control, READY) === 1 && Atomics.load(h.control, STATE) !== WORK) {
+    if (h.row.length < M) {
+      h.row = new Float64Array(new SharedArrayBuffer(M * 8));
+      h.phi = new Float64Array(new SharedArrayBuffer(M * 8));
+    }
+    const input = h.row.subarray(0, M);
+    const output = h.phi.subarray(0, M);
+    input.set(row);
+    output.fill(0);
+    const id = outputModelId(trees);
+    const job: ExplainJob = {
+      kind: 'explain',
+      control: h.control,
+      modelId: id,
+      trees: h.known.has(id) ? null : trees,
+      row: input,
+      phi: output,
+      from: trees.half,
+      to: end,
+    };
+    remember(h, id);
+    Atomics.store(h.control, STATE, WORK);
+    h.worker.postMessage(job);
+    walk(trees, row, phi, 0, trees.half);
+    if (helperFinished(h)) {
+      second = output.slice();
+      helperStats.explainParts++;
+    } else h.broken = true;
+    Atomics.store(h.control, STATE, IDLE);
+  } else walk(trees, row, phi, 0, trees.half);
+  if (!second) {
+    second = new Float64Array(M);
+    walk(trees, row, second, trees.half, end);
+  }
+  for (let j = 0; j < M; j++) phi[j] += second[j];
+  return phi;
 }
 
 /** True once the helper thread has started (tests wait for it before checking the two-thread path). */

@@ -1,15 +1,24 @@
-/** Helper thread of predict-parallel.ts: walks the second half of a large batch's rows through the trees. */
+/**
+ * Helper thread of predict-parallel.ts: walks the second half of a large batch's rows through the trees, or the
+ * second part of a row's TreeSHAP walk.
+ */
 import { parentPort } from 'node:worker_threads';
 import type { PackedTrees } from './structure.js';
-import { MAX_HELPER_MODELS, treesOf, type PredictJob } from './predict-parallel.js';
+import { MAX_HELPER_MODELS, treesOf, type ExplainJob, type PredictJob } from './predict-parallel.js';
+import { explainOutput, type OutputTrees } from './treeshap.js';
 
 const port = parentPort;
 if (!port) throw new Error('predict-worker must run in a worker thread');
 
 /** Models by id, oldest dropped first (the calling thread tracks the same set). */
-const models = new Map<number, PackedTrees>();
+const models = new Map<number, { packed: PackedTrees } | { output: OutputTrees }>();
 
-port.on('message', (job: PredictJob) => {
+function keep(id: number, model: { packed: PackedTrees } | { output: OutputTrees }): void {
+  if (models.size >= MAX_HELPER_MODELS) models.delete(models.keys().next().value ?? 0);
+  models.set(id, model);
+}
+
+port.on('message', (job: PredictJob | ExplainJob) => {
   const control = job.control;
   if (job.modelId === 0) {
     Atomics.store(control, 1, 1); // ready
@@ -17,14 +26,20 @@ port.on('message', (job: PredictJob) => {
   }
   let state = 3; // failed
   try {
-    if (job.trees) {
-      if (models.size >= MAX_HELPER_MODELS) models.delete(models.keys().next().value ?? 0);
-      models.set(job.modelId, treesOf(job.trees));
-    }
-    const trees = models.get(job.modelId);
-    if (trees) {
-      trees.accumulate(job.input, job.rows, job.cols, job.output, job.outWidth);
-      state = 2; // done
+    if (job.kind === 'predict') {
+      if (job.trees) keep(job.modelId, { packed: treesOf(job.trees) });
+      const model = models.get(job.modelId);
+      if (model && 'packed' in model) {
+        model.packed.accumulate(job.input, job.rows, job.cols, job.output, job.outWidth);
+        state = 2; // done
+      }
+    } else {
+      if (job.trees) keep(job.modelId, { output: job.trees });
+      const model = models.get(job.modelId);
+      if (model && 'output' in model) {
+        explainOutput(model.output, job.row, job.phi, job.from, job.to);
+        state = 2;
+      }
     }
   } finally {
     Atomics.store(control, 0, state);

@@ -6,6 +6,7 @@
  * `treeShap` / `treeShapAll` evaluate them in O(nodes × depth) per tree (see the note above shapTreeLinear). The
  * paper's Algorithm 2 (O(leaves × depth²)), the tests' cross-check, lives in test/unit/treeshap-algorithm2.ts.
  */
+import { explainInTwoParts, predictThreads } from './predict-parallel.js';
 import type { FlatTree, TreeEnsemble } from './structure.js';
 
 export interface TreeShapResult {
@@ -343,7 +344,7 @@ function shapTreeLinear(
  *  - trees of one output concatenated in pre-order (left child = next node), the leaf's scaled value in the
  *    threshold slot, the cover ratio to the parent stored at the child, flags in one byte.
  */
-interface OutputTrees {
+export interface OutputTrees {
   /** First node of each kept tree (trees that feed another output, or collapse to one leaf, are dropped). */
   treeStart: Int32Array;
   /** Gauss–Legendre points per kept tree. */
@@ -357,15 +358,23 @@ interface OutputTrees {
   ratio: Float64Array;
   /** NAN_LEFT | REPEATS. */
   flags: Uint8Array;
-  scratch: OutputScratch;
+  /** Kept trees [0, half) and [half, end) hold about half the nodes each: the two parts a row is walked in. */
+  half: number;
+  /** Levels of the deepest tree + 2, most points of a tree, and the ensemble's features (sizes of the scratch). */
+  levels: number;
+  maxPoints: number;
+  numFeatures: number;
 }
 
 const NAN_LEFT = 1;
 /** The node's feature is split on again inside its subtree. */
 const REPEATS = 2;
 
-/** Scratch for one output's walk, sized for its deepest tree and most points. */
+/** Scratch of `explainOutput`, one per thread, grown to the largest shape seen. */
 interface OutputScratch {
+  levels: number;
+  points: number;
+  features: number;
   prod: Float64Array;
   base: Float64Array;
   sums: Float64Array;
@@ -387,6 +396,16 @@ function coversAddUp(tree: FlatTree, node: number): boolean {
   const c = tree.cover[node];
   const sum = tree.cover[tree.left[node]] + tree.cover[tree.right[node]];
   return Math.abs(sum - c) <= 1e-12 * Math.abs(c);
+}
+
+/** `values` in a typed array on shared memory: the helper thread of predict-parallel.ts reads it without a copy. */
+function sharedCopy<T extends Int32Array | Float64Array | Uint8Array>(
+  type: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
+  values: number[],
+): T {
+  const array = new type(new SharedArrayBuffer(values.length * type.BYTES_PER_ELEMENT));
+  array.set(values);
+  return array;
 }
 
 function buildOutputTrees(ensemble: TreeEnsemble, outputIndex: number): OutputTrees {
@@ -449,32 +468,50 @@ function buildOutputTrees(ensemble: TreeEnsemble, outputIndex: number): OutputTr
     if (q > maxPoints) maxPoints = q;
     starts.push(feature.length);
   }
-  const levels = maxDepth + 2;
-  const M = ensemble.numFeatures;
+  let half = 0;
+  while (half < points.length && starts[half + 1] <= feature.length / 2) half++;
   return {
-    treeStart: Int32Array.from(starts),
-    points: Int32Array.from(points),
-    feature: Int32Array.from(feature),
-    right: Int32Array.from(right),
-    threshold: Float64Array.from(threshold),
-    ratio: Float64Array.from(ratio),
-    flags: Uint8Array.from(flags),
-    scratch: {
-      prod: new Float64Array(levels * maxPoints),
-      base: new Float64Array(levels * maxPoints),
-      sums: new Float64Array(levels * maxPoints),
-      saved: new Float64Array(levels * maxPoints),
-      owed: new Float64Array(M * maxPoints),
-      a: new Float64Array(M).fill(1),
-      b: new Float64Array(M).fill(1),
-      levelNode: new Int32Array(levels),
-      levelSide: new Int32Array(levels),
-      levelA: new Float64Array(levels),
-      levelB: new Float64Array(levels),
-      levelANew: new Float64Array(levels),
-      levelDNew: new Float64Array(levels),
-    },
+    half,
+    treeStart: sharedCopy(Int32Array, starts),
+    points: sharedCopy(Int32Array, points),
+    feature: sharedCopy(Int32Array, feature),
+    right: sharedCopy(Int32Array, right),
+    threshold: sharedCopy(Float64Array, threshold),
+    ratio: sharedCopy(Float64Array, ratio),
+    flags: sharedCopy(Uint8Array, flags),
+    levels: maxDepth + 2,
+    maxPoints,
+    numFeatures: ensemble.numFeatures,
   };
+}
+
+let outputScratch: OutputScratch | null = null;
+
+function scratchOf(o: OutputTrees): OutputScratch {
+  const s = outputScratch;
+  if (s && s.levels >= o.levels && s.points >= o.maxPoints && s.features === o.numFeatures) return s;
+  const levels = Math.max(o.levels, s?.levels ?? 0);
+  const points = Math.max(o.maxPoints, s?.points ?? 0);
+  const M = o.numFeatures;
+  outputScratch = {
+    levels,
+    points,
+    features: M,
+    prod: new Float64Array(levels * points),
+    base: new Float64Array(levels * points),
+    sums: new Float64Array(levels * points),
+    saved: new Float64Array(levels * points),
+    owed: new Float64Array(M * points),
+    a: new Float64Array(M).fill(1),
+    b: new Float64Array(M).fill(1),
+    levelNode: new Int32Array(levels),
+    levelSide: new Int32Array(levels),
+    levelA: new Float64Array(levels),
+    levelB: new Float64Array(levels),
+    levelANew: new Float64Array(levels),
+    levelDNew: new Float64Array(levels),
+  };
+  return outputScratch;
 }
 
 /** Gauss–Legendre points with the reciprocals of 1 − t: a factor a(1 − t) (x leaves the edge) divides by a once. */
@@ -500,16 +537,17 @@ function quadrature(n: number): Quadrature {
 }
 
 /**
- * Adds every kept tree's SHAP values into phi: the walk of `shapTreeLinear` with one output, as a loop over an
+ * Adds the SHAP values of kept trees [from, to) into phi: the walk of `shapTreeLinear` with one output, as a loop over an
  * explicit stack of levels (no calls, every array a local). Each node's product is factored as base × (child
  * factor), base = the product without the node's feature, so a leaf child needs no division (its integrand is
  * v · base) and a feature with no split above has factor 1. A factor x does not follow is a(1 − t): dividing by it
  * is a multiplication by the precomputed 1/(1 − t) and one division by a.
  */
-function explainOutput(o: OutputTrees, row: Float64Array, phi: Float64Array): void {
+export function explainOutput(o: OutputTrees, row: Float64Array, phi: Float64Array, from: number, to: number): void {
   const { treeStart, points, feature, right, threshold, ratio, flags } = o;
-  const { prod, base, sums, saved, owed, a, b, levelNode, levelSide, levelA, levelB, levelANew, levelDNew } = o.scratch;
-  for (let tree = 0; tree + 1 < treeStart.length; tree++) {
+  const { prod, base, sums, saved, owed, a, b, levelNode, levelSide, levelA, levelB, levelANew, levelDNew } =
+    scratchOf(o);
+  for (let tree = from; tree < to; tree++) {
     const Q = points[tree];
     const { t, w, inv, wInv } = quadrature(Q);
     for (let q = 0; q < Q; q++) prod[q] = 1;
@@ -647,6 +685,8 @@ const outputTrees = new WeakMap<TreeEnsemble, (OutputTrees | undefined)[]>();
 /**
  * SHAP values of one row for output `outputIndex` (a class): probability for forests/trees, softmax margin for
  * boosting. Σ contributions = output − baseValue (to rounding).
+ * The trees are walked in two parts summed at the end, the second on the helper thread of predict-parallel.ts
+ * when the model is large enough and the helper is free; the same sums either way, so the same bits.
  */
 export function treeShap(ensemble: TreeEnsemble, row: Float64Array, outputIndex: number): TreeShapResult {
   checkRow(ensemble, row);
@@ -660,8 +700,7 @@ export function treeShap(ensemble: TreeEnsemble, row: Float64Array, outputIndex:
     outputTrees.set(ensemble, perOutput);
   }
   const trees = (perOutput[outputIndex] ??= buildOutputTrees(ensemble, outputIndex));
-  const phi = new Float64Array(ensemble.numFeatures);
-  explainOutput(trees, row, phi);
+  const phi = explainInTwoParts(trees, row, predictThreads.count, explainOutput);
   return { baseValue: prep.expected[outputIndex], contributions: phi };
 }
 
