@@ -28,7 +28,7 @@ function option(name: string, fallback: string): string {
 }
 const RATE = Number(option('rate', '400'));
 const SECONDS = Number(option('seconds', '4'));
-const ROUNDS = Number(option('rounds', '2'));
+const ROUNDS = Number(option('rounds', '3'));
 /** Profile yoga's path instead of the direct one. */
 const PROFILE_YOGA = process.argv.includes('--profile-yoga');
 
@@ -220,9 +220,12 @@ try {
     // yoga's own path, for comparison in the same run: a request with an Origin header (one CORS_ORIGINS does not
     // list, so no CORS headers) is left to yoga's Fetch layer by src/http/direct-graphql.ts; the answers are the same.
     const viaYoga = { origin: 'http://bench.invalid' };
+    // One window of each first, not reported: the JIT warms both paths up (the first window cost twice the next).
+    await window(300, viaYoga);
+    await window(300);
     const windows: { label: string; w: Awaited<ReturnType<typeof window>> }[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      windows.push({ label: 'yoga (Fetch layer)', w: await window(round === 0 ? 300 : 50, viaYoga) });
+      windows.push({ label: 'yoga (Fetch layer)', w: await window(50, viaYoga) });
       windows.push({ label: 'direct (direct-graphql.ts)', w: await window(50) });
     }
     const plain = windows[windows.length - 1].w;
