@@ -18,6 +18,7 @@ import type {
   RefitInfo,
 } from '../ml/pipeline.js';
 import type { CrossMissionResult } from '../ml/selection/cross-mission.js';
+import type { EnsembleInfo } from '../ml/selection/ensemble-run.js';
 import type { HistoryPoint, Hyperparameters, ModelTypeId } from '../ml/types.js';
 import type { SplitCounts } from './data.js';
 
@@ -149,6 +150,8 @@ export interface RunDetails {
   /** The test split as the run's metrics scored it (row ids, stars, true classes, probabilities): compareRuns. */
   heldOut?: HeldOutPredictions;
   crossMission?: CrossMissionResult;
+  /** soft_voting: its member runs and their weights. */
+  ensemble?: EnsembleInfo;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

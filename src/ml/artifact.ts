@@ -107,7 +107,12 @@ function calibration(value: unknown, classes: number): CalibrationJSON {
 
 /** Parses and checks an artefact's JSON text. */
 export function decodeArtifact(text: string): PipelineArtifact {
-  const a = record(JSON.parse(text), 'artefact');
+  return checkArtifact(JSON.parse(text));
+}
+
+/** Checks a parsed artefact (a soft-voting ensemble's members are artefacts inside its own). */
+export function checkArtifact(value: unknown): PipelineArtifact {
+  const a = record(value, 'artefact');
   if (a.formatVersion !== 1) corrupt('formatVersion');
   const mission = a.mission === null ? null : typeof a.mission === 'string' ? a.mission : corrupt('mission');
   const classes = strings(a.classes, 'classes');

@@ -86,6 +86,8 @@ export function resolveModel(modelType: ModelTypeId, raw: unknown): ResolvedMode
       return { modelType, params: resolveParams(modelType, raw) };
     case 'pca':
       return { modelType, params: resolveParams(modelType, raw) };
+    case 'soft_voting':
+      return { modelType, params: resolveParams(modelType, raw) };
   }
 }
 
@@ -142,6 +144,9 @@ export function estimateFitCost(model: ResolvedModel, shape: FitShape): FitCostE
         drivers: `${count(fitted)}² rows (max_train_rows ${count(p.max_train_rows)}) × ${features} features`,
       };
     }
+    case 'soft_voting':
+      // Nothing is fitted: the members' stored models predict the test split.
+      return { seconds: 0, drivers: `${model.params.members.length} stored members, no fit` };
     default:
       return {
         seconds: rows * features * perClass * LINEAR_SECONDS_PER_ROW_FEATURE_CLASS,

@@ -240,7 +240,7 @@ export interface ExplanationInfo {
   permutation: PermutationInfo;
 }
 
-const BACKGROUND_ROWS = 64;
+export const BACKGROUND_ROWS = 64;
 const PERMUTATION_REPEATS = 5;
 /**
  * Test rows each permutation repeat scores when the model predicts every shuffled copy: its own stratified, seeded
@@ -267,7 +267,7 @@ interface ExplainedPermutation {
 }
 
 /** Permutation importance by the fastest exact route the model allows, with live steps and a record of the method. */
-function explainPermutation(
+export function explainPermutation(
   model: TrainedClassifier,
   X: Matrix,
   y: Int32Array,
@@ -396,7 +396,7 @@ const EVALUATION_CHUNKS = 10;
  * predictProba over row slices with a step after each (a 1,000-tree forest or a kernel SVM takes seconds on the
  * test split). Models predict rows independently, so the result equals one call on all rows.
  */
-function predictInSteps(
+export function predictInSteps(
   model: { predictProba(X: Matrix): Float64Array },
   X: Matrix,
   numClasses: number,
@@ -421,7 +421,7 @@ function predictInSteps(
 
 const seconds = (start: number) => (performance.now() - start) / 1000;
 
-function matrixToRows(X: Matrix): (number | null)[][] {
+export function matrixToRows(X: Matrix): (number | null)[][] {
   const rows: (number | null)[][] = [];
   for (let i = 0; i < X.rows; i++) {
     const row: (number | null)[] = [];

@@ -207,9 +207,13 @@ export class Predictor {
         );
       }
       if (missing.length > 0) {
-        const how = getModelSpec(this.artifact.modelType).preprocessing.impute
-          ? 'imputed with the training median'
-          : "sent down each tree's learned default branch";
+        const spec = getModelSpec(this.artifact.modelType);
+        const how =
+          spec.family === 'ensemble'
+            ? 'left to each member as in its training (imputed, or sent down default branches)'
+            : spec.preprocessing.impute
+              ? 'imputed with the training median'
+              : "sent down each tree's learned default branch";
         rowWarnings.unshift(`Missing feature${missing.length > 1 ? 's' : ''} ${how}: ${missing.join(', ')}.`);
       }
       if (unknown.length > 0)

@@ -15,12 +15,22 @@ export interface Matrix {
 }
 
 export type ModelTypeId =
-  'random_forest' | 'xgboost' | 'neural_network' | 'logistic_regression' | 'decision_tree' | 'svm' | 'pca';
+  | 'random_forest'
+  | 'xgboost'
+  | 'neural_network'
+  | 'logistic_regression'
+  | 'decision_tree'
+  | 'svm'
+  | 'pca'
+  | 'soft_voting';
+/** Model types fitted on rows (soft_voting is built from other runs' stored models instead). */
+export type FittedModelTypeId = Exclude<ModelTypeId, 'soft_voting'>;
 
 /** The typed parameters of any model (catalog/params.ts). */
 export type AnyModelParams = ModelParams[ModelTypeId];
 
-export type HyperparameterValue = number | string | boolean | number[] | null;
+/** `string[]`: run ids (soft_voting `members`). */
+export type HyperparameterValue = number | string | boolean | number[] | string[] | null;
 export type Hyperparameters = Record<string, HyperparameterValue>;
 
 /** One step of training: a tree, a boosting round or an epoch. */

@@ -11,6 +11,7 @@ import {
   trainPipeline,
   type PipelineArtifact,
   type PipelineConfig,
+  type PipelineHooks,
   type PipelineResult,
   type PostFitStage,
   type Stage,
@@ -27,6 +28,7 @@ import {
   type RunComparison,
 } from './selection/compare.js';
 import { lowerThisThreadPriority } from './thread-priority.js';
+import { trainSoftVoting, type EnsembleInfo } from './selection/ensemble-run.js';
 
 lowerThisThreadPriority();
 
@@ -80,6 +82,8 @@ export interface TrainTask {
   config: PipelineConfig;
   /** The other mission's table when config.crossMission is set. */
   crossMissionLocation?: DataLocation;
+  /** soft_voting: the member runs' stored artefacts (gzipped) and out-of-fold probabilities, in member order. */
+  members?: { runId: string; artifactGzip: Uint8Array; outOfFold?: Float64Array }[];
   threads: number;
   port: MessagePort;
 }
@@ -88,6 +92,8 @@ export interface TrainOutput extends Omit<PipelineResult, 'artifact'> {
   /** The artifact as gzipped JSON: stored as is, so a reload sees exactly these numbers. */
   artifactGzip: Uint8Array;
   loadSeconds: number;
+  /** soft_voting: its members and their weights. */
+  ensemble?: EnsembleInfo;
 }
 
 export interface BatchTask {
@@ -224,7 +230,7 @@ async function train(task: TrainTask): Promise<TrainOutput> {
     const table = await loadDataLocation(task.location);
     const crossMissionTable = task.crossMissionLocation ? await loadDataLocation(task.crossMissionLocation) : undefined;
     const loadSeconds = (performance.now() - started) / 1000;
-    const result = await trainPipeline(table, task.config, {
+    const hooks: PipelineHooks = {
       threads: task.threads,
       crossMissionTable,
       onFold: ({ metrics: _metrics, ...event }) => {
@@ -239,7 +245,19 @@ async function train(task: TrainTask): Promise<TrainOutput> {
       onStageStep: (stage, progress) => {
         send({ type: 'stageStep', stage, progress });
       },
-    });
+    };
+    const result: PipelineResult & { ensemble?: EnsembleInfo } = task.members
+      ? await trainSoftVoting(
+          table,
+          task.config,
+          task.members.map((m) => ({
+            runId: m.runId,
+            artifact: readArtifact(m.artifactGzip),
+            ...(m.outOfFold ? { outOfFold: m.outOfFold } : {}),
+          })),
+          hooks,
+        )
+      : await trainPipeline(table, task.config, hooks);
     const { artifact, ...rest } = result;
     send({ type: 'stage', stage: 'SAVING', message: 'Serialising and compressing the model' });
     const json = JSON.stringify(artifact);

@@ -8,5 +8,6 @@ import './training-run.js';
 import './search.js';
 import './prediction.js';
 import './selection.js';
+import './ensemble.js';
 
 export const schema = builder.toSchema({ sortSchema: false });

@@ -8,6 +8,8 @@ const HyperparameterType = builder.enumType('HyperparameterType', {
     ENUM: { value: 'enum' },
     BOOL: { value: 'bool' },
     INT_LIST: { value: 'int_list' },
+    FLOAT_LIST: { value: 'float_list' },
+    RUN_ID_LIST: { value: 'run_id_list', description: 'Training run ids (soft_voting members).' },
   } as const,
 });
 

@@ -2,6 +2,7 @@
  * Writing a batch of predictions (a `predictions` row and its `prediction_rows`): what a run's out-of-fold
  * predictions are stored as, readable paged like any batch (PredictionBatch.rows).
  */
+import { asc, eq } from 'drizzle-orm';
 import type { PredictionRow } from '../db/schema.js';
 import type { NewRow, Store } from '../db/store.js';
 import type { PredictionSummary } from '../domain/prediction.js';
@@ -79,4 +80,33 @@ export async function storePredictionBatch(
       await tx.insert('predictionRows', rows.slice(start, start + 500));
   });
   return record;
+}
+
+/**
+ * A stored batch's probabilities, rows × `classes` in row order (soft_voting weights fitted on its members'
+ * out-of-fold batches); null when the batch is gone or a stored row is not `classes` numbers.
+ */
+export async function readBatchProbabilities(
+  store: Store,
+  predictionId: string,
+  classes: number,
+): Promise<Float64Array | null> {
+  const { predictionRows } = store.t;
+  const rows = await store.select('predictionRows', {
+    columns: ['probabilities'],
+    where: eq(predictionRows.predictionId, predictionId),
+    orderBy: [asc(predictionRows.rowIndex)],
+  });
+  if (rows.length === 0) return null;
+  const out = new Float64Array(rows.length * classes);
+  for (const [r, { probabilities }] of rows.entries()) {
+    const stored: unknown = probabilities;
+    if (!Array.isArray(stored) || stored.length !== classes) return null;
+    for (let c = 0; c < classes; c++) {
+      const p: unknown = stored[c];
+      if (typeof p !== 'number') return null;
+      out[r * classes + c] = p;
+    }
+  }
+  return out;
 }

@@ -135,14 +135,15 @@ export class PredictionService {
 
   /**
    * The predictor to answer `rows` rows on the event loop with, or null to send the call to the inference worker:
-   * neural networks always (TensorFlow.js loaded on the event loop would stay there for good, ~75 MB, while the
-   * worker thread ends when idle), and any call whose estimated cost exceeds PREDICT_LOOP_MS. A model not loaded
+   * neural networks and soft_voting ensembles always (TensorFlow.js loaded on the event loop would stay there for
+   * good, ~75 MB, while the worker thread ends when idle), and any call whose estimated cost exceeds PREDICT_LOOP_MS. A model not loaded
    * here counts its load; one whose load does not fit a call but fits PREDICT_LOAD_MS is loaded here once, after
    * the worker answered, so that the cheap calls that follow stay on the loop (a 1,000-tree forest never is).
    */
   private async loopPredictor(run: RunState, rows: number): Promise<Predictor | null> {
     const modelType = resolveModelType(run.modelType);
-    if (modelType && getModelSpec(modelType).family === 'neural') return null;
+    // A soft_voting run loads every member (a neural one would bring TensorFlow.js): the worker, always.
+    if (modelType && ['neural', 'ensemble'].includes(getModelSpec(modelType).family)) return null;
     const budgetMicros = this.config.predictLoopMs * 1000;
     const loaded = this.models.loaded(run.id);
     if (loaded) return predictMicros(loaded, rows) <= budgetMicros ? loaded : null;

@@ -22,13 +22,14 @@ function errorOf(fn: () => unknown): AppError {
 }
 
 describe('catalog contents', () => {
-  it('lists the seven model types once each', () => {
+  it('lists the eight model types once each', () => {
     expect(MODEL_CATALOG.map((m) => m.id).sort()).toEqual([
       'decision_tree',
       'logistic_regression',
       'neural_network',
       'pca',
       'random_forest',
+      'soft_voting',
       'svm',
       'xgboost',
     ]);
@@ -36,6 +37,12 @@ describe('catalog contents', () => {
 
   it('marks tree models as NaN-native and unscaled, the others as needing imputation and scaling', () => {
     for (const spec of MODEL_CATALOG) {
+      // A soft_voting run's members preprocess for themselves.
+      if (spec.id === 'soft_voting') {
+        expect(spec).toMatchObject({ family: 'ensemble', hasTreeStructure: false });
+        expect(spec.preprocessing).toEqual({ impute: false, scale: false });
+        continue;
+      }
       const tree = ['random_forest', 'xgboost', 'decision_tree'].includes(spec.id);
       expect(spec.family === 'tree').toBe(tree);
       expect(spec.hasTreeStructure).toBe(tree);

@@ -15,6 +15,8 @@ describe('estimateFitCost', () => {
       { modelType: 'decision_tree', params: resolveParams('decision_tree', {}) },
       { modelType: 'svm', params: resolveParams('svm', {}) },
       { modelType: 'pca', params: resolveParams('pca', {}) },
+      // Nothing is fitted: the members' stored models predict.
+      { modelType: 'soft_voting', params: resolveParams('soft_voting', {}) },
     ];
     expect(defaults.map((model) => model.modelType).sort()).toEqual([...MODEL_TYPE_IDS].sort());
     for (const model of defaults) {

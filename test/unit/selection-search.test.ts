@@ -35,7 +35,12 @@ const synthetic: TrialEvaluator = (candidate) => {
 };
 
 describe('search spaces', () => {
-  it.each(MODEL_TYPE_IDS)('%s: the default space lies within the catalog and its draws validate', (modelType) => {
+  it('refuses to search soft_voting: its members are runs to choose, not hyperparameters to draw', () => {
+    expect(() => defaultSearchSpace('soft_voting')).toThrow(/no hyperparameters to search/);
+  });
+
+  const searchable = MODEL_TYPE_IDS.filter((m) => m !== 'soft_voting');
+  it.each(searchable)('%s: the default space lies within the catalog and its draws validate', (modelType) => {
     const space = defaultSearchSpace(modelType);
     expect(() => {
       checkSearchSpace(space);

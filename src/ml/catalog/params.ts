@@ -8,6 +8,7 @@ import {
   ACTIVATIONS,
   GAMMA_WORDS,
   MAX_FEATURES,
+  OOF_WEIGHTS,
   SVM_KERNELS,
   TREE_CRITERIA,
   cloneValue,
@@ -86,6 +87,13 @@ export interface PcaParams extends LogisticRegressionParams {
   n_components: number;
 }
 
+export interface SoftVotingParams {
+  /** Run ids, 2–10 (checked against the runs when a run starts). */
+  members: string[];
+  /** One per member; null: equal; 'oof': fitted on the members' out-of-fold predictions. */
+  weights: number[] | typeof OOF_WEIGHTS | null;
+}
+
 /** Model type id → the parameters its trainer receives. */
 export interface ModelParams {
   random_forest: RandomForestParams;
@@ -95,6 +103,7 @@ export interface ModelParams {
   decision_tree: DecisionTreeParams;
   svm: SvmParams;
   pca: PcaParams;
+  soft_voting: SoftVotingParams;
 }
 
 export type ParamsOf<M extends ModelTypeId> = ModelParams[M];
@@ -129,13 +138,29 @@ function oneOf<T extends string>(v: Hyperparameters, name: string, words: readon
 
 function ints(v: Hyperparameters, name: string): number[] {
   const value = v[name];
-  return Array.isArray(value) && value.every((item) => Number.isInteger(item))
-    ? [...value]
+  return Array.isArray(value) && value.every((item) => typeof item === 'number' && Number.isInteger(item))
+    ? value.filter((item) => typeof item === 'number')
     : wrongType(name, 'a list of integers', value);
 }
 
+function strings(v: Hyperparameters, name: string): string[] {
+  const value = v[name];
+  return Array.isArray(value) && value.every((item) => typeof item === 'string')
+    ? value.filter((item) => typeof item === 'string')
+    : wrongType(name, 'a list of run ids', value);
+}
+
+function weights(v: Hyperparameters, name: string): number[] | typeof OOF_WEIGHTS | null {
+  const value = v[name];
+  if (value === null || value === OOF_WEIGHTS) return value;
+  return Array.isArray(value) && value.every((item) => typeof item === 'number')
+    ? value.filter((item) => typeof item === 'number')
+    : wrongType(name, `a list of numbers, '${OOF_WEIGHTS}' or null`, value);
+}
+
 function isParamValue(value: unknown): value is HyperparameterValue {
-  if (Array.isArray(value)) return value.every((item) => typeof item === 'number');
+  if (Array.isArray(value))
+    return value.every((item) => typeof item === 'number') || value.every((item) => typeof item === 'string');
   return value === null || typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean';
 }
 
@@ -195,6 +220,7 @@ const READERS: { [M in ModelTypeId]: (v: Hyperparameters) => ModelParams[M] } = 
     max_train_rows: num(v, 'max_train_rows'),
   }),
   pca: (v) => ({ n_components: num(v, 'n_components'), ...logistic(v) }),
+  soft_voting: (v) => ({ members: strings(v, 'members'), weights: weights(v, 'weights') }),
 };
 
 /**

@@ -5,19 +5,19 @@
  */
 import type { HyperparameterValue, Hyperparameters, ModelTypeId } from '../types.js';
 
-export type HyperparameterType = 'int' | 'float' | 'enum' | 'bool' | 'int_list';
-export type ModelFamily = 'tree' | 'neural' | 'linear' | 'kernel';
+export type HyperparameterType = 'int' | 'float' | 'enum' | 'bool' | 'int_list' | 'float_list' | 'run_id_list';
+export type ModelFamily = 'tree' | 'neural' | 'linear' | 'kernel' | 'ensemble';
 
 export interface HyperparameterSpec {
   name: string;
   type: HyperparameterType;
   default: HyperparameterValue;
-  /** Numeric lower bound (for `int_list`: of each element). Exclusive when `minExclusive`. */
+  /** Numeric lower bound (for `int_list` and `float_list`: of each element). Exclusive when `minExclusive`. */
   min?: number;
   minExclusive?: boolean;
   /** Numeric upper bound, inclusive (for `int_list`: of each element). */
   max?: number;
-  /** `int_list` only: allowed list length. */
+  /** Lists (`int_list`, `float_list`, `run_id_list`): allowed list length. */
   minItems?: number;
   maxItems?: number;
   choices?: string[];
@@ -57,6 +57,11 @@ export const MAX_FEATURES = ['sqrt', 'log2', 'all'] as const;
 export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid'] as const;
 export const SVM_KERNELS = ['rbf', 'linear', 'poly', 'sigmoid'] as const;
 export const GAMMA_WORDS = ['scale', 'auto'] as const;
+/** soft_voting `weights`: fitted on the members' out-of-fold predictions (src/ml/selection/ensemble.ts). */
+export const OOF_WEIGHTS = 'oof';
+/** How many member runs a soft_voting run averages. */
+export const MIN_ENSEMBLE_MEMBERS = 2;
+export const MAX_ENSEMBLE_MEMBERS = 10;
 
 const treeCriterion: HyperparameterSpec = {
   name: 'criterion',
@@ -462,6 +467,46 @@ export const MODEL_CATALOG: readonly ModelSpec[] = Object.freeze([
       },
     ],
   },
+  {
+    id: 'soft_voting',
+    aliases: ['voting', 'soft_vote', 'ensemble', 'voting_classifier'],
+    name: 'Soft-voting ensemble',
+    description:
+      'A weighted average of the class probabilities of 2 to 10 succeeded runs on the same dataset and test rows ' +
+      "(scikit-learn's VotingClassifier(voting='soft') over fitted models): nothing is refitted, each member applies " +
+      'its own preprocessing and calibration, and the members are copied into this run so it outlives them. ' +
+      'Weights are equal, given, or fitted for macro-F1 on the members\' out-of-fold predictions (weights "oof", ' +
+      'when every member was cross-validated).',
+    family: 'ensemble',
+    preprocessing: { impute: false, scale: false },
+    hasTreeStructure: false,
+    hyperparameters: [
+      {
+        name: 'members',
+        type: 'run_id_list',
+        // Empty until chosen: a soft_voting run refuses to start without 2 to 10 members.
+        default: [],
+        minItems: MIN_ENSEMBLE_MEMBERS,
+        maxItems: MAX_ENSEMBLE_MEMBERS,
+        description:
+          'Ids of the SUCCEEDED runs to average, e.g. ["run_…", "run_…"]: trained on this session\'s dataset with the ' +
+          'same task, split and seed (the same test rows), and visible to you.',
+      },
+      {
+        name: 'weights',
+        type: 'float_list',
+        default: null,
+        nullable: true,
+        min: 0,
+        max: 1000,
+        specialValues: [OOF_WEIGHTS],
+        description:
+          'One non-negative weight per member, in the order of members (normalised to sum 1); null: equal ' +
+          'weights; "oof": fitted for macro-F1 on the members\' out-of-fold predictions (every member trained with ' +
+          'cvFolds).',
+      },
+    ],
+  },
 ] satisfies ModelSpec[]);
 
 export const MODEL_TYPE_IDS: readonly ModelTypeId[] = MODEL_CATALOG.map((spec) => spec.id);
@@ -495,5 +540,5 @@ export function defaultHyperparameters(id: ModelTypeId): Hyperparameters {
 }
 
 export function cloneValue(value: HyperparameterValue): HyperparameterValue {
-  return Array.isArray(value) ? [...value] : value;
+  return Array.isArray(value) ? structuredClone(value) : value;
 }

@@ -128,9 +128,14 @@ export function describeAllowed(spec: HyperparameterSpec): string {
       text = `one of ${(spec.choices ?? []).join(', ')}`;
       break;
     case 'int_list':
+    case 'float_list':
       text =
-        `a list of ${spec.minItems ?? 1} to ${spec.maxItems ?? '∞'} integers` +
+        `a list of ${spec.type === 'int_list' ? `${spec.minItems ?? 1} to ${spec.maxItems ?? '∞'} integers` : 'numbers'}` +
         (spec.min !== undefined && spec.max !== undefined ? `, each from ${spec.min} to ${spec.max}` : '');
+      if (spec.specialValues?.length) text += ` or one of ${spec.specialValues.join(', ')}`;
+      break;
+    case 'run_id_list':
+      text = `a list of ${spec.minItems ?? 1} to ${spec.maxItems ?? '∞'} different training run ids ([] until chosen)`;
       break;
     default: {
       const noun = spec.type === 'int' ? 'an integer' : 'a number';
@@ -193,7 +198,15 @@ function validateValue(modelId: ModelTypeId, spec: HyperparameterSpec, value: un
       return match ?? fail(value);
     }
     case 'int_list':
-      return validateIntList(spec, value, fail);
+    case 'float_list':
+      if (typeof value === 'string' && spec.specialValues) {
+        const word = value.trim().toLowerCase();
+        const special = spec.specialValues.find((s) => s.toLowerCase() === word);
+        if (special) return special;
+      }
+      return validateNumberList(spec, value, fail);
+    case 'run_id_list':
+      return validateRunIds(spec, value, fail);
     case 'int':
     case 'float': {
       if (typeof value === 'string' && spec.specialValues) {
@@ -218,29 +231,55 @@ function validateValue(modelId: ModelTypeId, spec: HyperparameterSpec, value: un
   }
 }
 
-function validateIntList(spec: HyperparameterSpec, value: unknown, fail: (got: unknown) => never): number[] {
-  let items: unknown[];
-  if (Array.isArray(value)) {
-    items = value;
-  } else if (typeof value === 'string') {
-    const inner = value
-      .trim()
-      .replace(/^\[(.*)\]$/s, '$1')
-      .trim();
-    items = inner === '' ? [] : inner.split(/[\s,;]+/).filter((part) => part !== '');
-  } else if (typeof value === 'number') {
-    items = [value];
-  } else {
-    return fail(value);
-  }
+/** A list as given, or a form's text of it: "[64, 32]", "64,32", '["run_a", "run_b"]' (quotes dropped). */
+function listItems(value: unknown): unknown[] | null {
+  if (Array.isArray(value)) return value as unknown[];
+  if (typeof value === 'number') return [value];
+  if (typeof value !== 'string') return null;
+  const inner = value
+    .trim()
+    .replace(/^\[(.*)\]$/s, '$1')
+    .trim();
+  return inner === ''
+    ? []
+    : inner
+        .split(/[\s,;]+/)
+        .map((part) => part.replace(/^["']|["']$/g, ''))
+        .filter((part) => part !== '');
+}
+
+function validateNumberList(spec: HyperparameterSpec, value: unknown, fail: (got: unknown) => never): number[] {
+  const items = listItems(value) ?? fail(value);
   const list: number[] = [];
   for (const item of items) {
     const number = toNumber(item);
-    if (number === null || !Number.isInteger(number) || !inRange(spec, number)) return fail(value);
+    if (number === null || (spec.type === 'int_list' && !Number.isInteger(number)) || !inRange(spec, number))
+      return fail(value);
     list.push(number);
   }
   if (list.length < (spec.minItems ?? 0) || list.length > (spec.maxItems ?? Infinity)) return fail(value);
   return list;
+}
+
+/** Run ids are checked against the runs (exist, visible, succeeded, same test rows) when a run starts. */
+function validateRunIds(spec: HyperparameterSpec, value: unknown, fail: (got: unknown) => never): string[] {
+  const items = listItems(value) ?? fail(value);
+  const ids: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string' || !/^[\w-]{1,64}$/.test(item.trim())) return fail(value);
+    ids.push(item.trim());
+  }
+  const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (repeated !== undefined)
+    throw badInput(
+      `${spec.name} lists run ${quoteInput(repeated)} twice; give each run once (weights set its share)`,
+      `hyperparameters.${spec.name}`,
+      describeAllowed(spec),
+    );
+  // [] is the default: not chosen yet (a soft_voting run refuses to start without its members).
+  if (ids.length > 0 && (ids.length < (spec.minItems ?? 0) || ids.length > (spec.maxItems ?? Infinity)))
+    return fail(value);
+  return ids;
 }
 
 function toNumber(value: unknown): number | null {

@@ -7,7 +7,7 @@
  * of trees (random forest) or boosting rounds (xgboost), the epochs (neural network), and for the models without
  * such a count (decision tree, logistic regression, PCA, SVM) the share of the training rows.
  */
-import { getModelSpec, validateHyperparameters, type HyperparameterSpec } from '../catalog.js';
+import { cloneValue, getModelSpec, validateHyperparameters, type HyperparameterSpec } from '../catalog.js';
 import { badInput } from '../../domain/errors.js';
 import type { Random } from '../random.js';
 import type { HyperparameterValue, Hyperparameters, ModelTypeId } from '../types.js';
@@ -104,6 +104,12 @@ export function defaultSearchSpace(modelType: ModelTypeId): SearchSpace {
         fixed: { kernel: 'rbf', max_train_rows: 3000 },
         resource: { kind: 'rows' },
       };
+    case 'soft_voting':
+      throw badInput(
+        'soft_voting averages runs you choose (its members); it has no hyperparameters to search. Search the ' +
+          "members' model types, then train a soft_voting run over the best runs.",
+        'input.modelTypes',
+      );
     case 'neural_network':
       return {
         modelType,
@@ -169,7 +175,7 @@ export function sampleParams(space: SearchSpace, random: Random): Hyperparameter
   for (const d of space.dimensions) {
     if (d.kind === 'choice') {
       const value = d.values[random.int(d.values.length)];
-      drawn[d.name] = Array.isArray(value) ? [...value] : value;
+      drawn[d.name] = cloneValue(value);
       continue;
     }
     const u = random.next();

@@ -18,6 +18,7 @@ import { validateHyperparameters } from '../../ml/catalog.js';
 import { describeSeconds, estimateFitCost, resolveModel } from '../../ml/cost.js';
 import { checkTrainable, taskTable } from '../../ml/pipeline.js';
 import type { DatasetService } from '../datasets.js';
+import type { EnsembleService } from '../ensembles.js';
 import { newId } from '../ids.js';
 import type { JobQueue } from '../job-queue.js';
 import type { ModelStore } from '../models.js';
@@ -46,6 +47,7 @@ export class TrainingCommands {
     private readonly owners: OwnerService,
     /** MAX_TRAINING_SECONDS: a configuration estimated to need longer is refused at start. */
     private readonly maxTrainingMs: number,
+    private readonly ensembles: EnsembleService,
   ) {}
 
   /** Whether the session has a run waiting or training (a new start would be a CONFLICT). */
@@ -77,6 +79,11 @@ export class TrainingCommands {
     const { datasetId, modelType } = session;
     await this.datasets.requireAvailable(datasetId, 'datasetId');
     const hyperparameters = validateHyperparameters(modelType, session.hyperparameters);
+    if (modelType === 'soft_voting') {
+      // Built from stored runs: their checks replace the fit's (features, split, time estimate).
+      const { config, warnings } = await this.ensembles.configFor(caller, session, hyperparameters);
+      return this.queueRun(sessionId, datasetId, config, warnings);
+    }
     const { features } = await this.datasets.resolveFeatures(datasetId, {
       features: session.features,
       useVettingFeatures: session.useVettingFeatures,

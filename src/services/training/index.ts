@@ -17,6 +17,7 @@ import { ProgressRecorder } from './progress.js';
 import { ProgressStream } from './progress-stream.js';
 import { RunQueries } from './queries.js';
 import { TrainingRunner } from './runner.js';
+import { EnsembleService } from '../ensembles.js';
 
 export { TrainingCommands, RESTART_MESSAGE } from './commands.js';
 export { ProgressStream } from './progress-stream.js';
@@ -65,10 +66,18 @@ export interface Training {
 export function createTraining(deps: TrainingDeps): Training {
   const runs = new RunQueries(deps.store, (sessionId) => deps.sessions.ownerOf(sessionId));
   const recorder = new ProgressRecorder(deps.store, runs, deps.bus, deps.logger);
-  const runner = new TrainingRunner(deps.store, runs, recorder, deps.datasets, deps.models, deps.pool, deps.logger, {
-    threads: deps.threads,
-    maxTrainingMs: deps.maxTrainingMs,
-  });
+  const ensembles = new EnsembleService(deps.store, runs, deps.models);
+  const runner = new TrainingRunner(
+    deps.store,
+    runs,
+    recorder,
+    deps.datasets,
+    deps.models,
+    deps.pool,
+    deps.logger,
+    { threads: deps.threads, maxTrainingMs: deps.maxTrainingMs },
+    ensembles,
+  );
   const createQueue = deps.createQueue ?? ((concurrency, execute) => new InMemoryJobQueue(concurrency, execute));
   // Other kinds of job share the queue (and its slots) by id prefix: a search is `search_…` (src/services/searches.ts).
   const jobKinds = new Map<string, JobExecutor>();
@@ -90,6 +99,7 @@ export function createTraining(deps: TrainingDeps): Training {
     deps.models,
     deps.owners,
     deps.maxTrainingMs,
+    ensembles,
   );
   return {
     runs,

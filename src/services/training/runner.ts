@@ -13,6 +13,7 @@ import type { Logger } from '../../logger.js';
 import type { TrainOutput, TrainPortMessage, TrainTask } from '../../ml/worker.js';
 import { APP_VERSION, packageVersion } from '../../version.js';
 import type { DatasetService } from '../datasets.js';
+import type { EnsembleService } from '../ensembles.js';
 import { JOB_HANDED_BACK, JOB_LOCK_LOST } from '../job-abort.js';
 import type { ModelStore } from '../models.js';
 import { OUT_OF_FOLD_SOURCE } from '../../domain/run.js';
@@ -82,6 +83,7 @@ export class TrainingRunner {
     private readonly pool: Pick<Piscina, 'run'>,
     private readonly logger: Logger,
     private readonly options: TrainingRunnerOptions,
+    private readonly ensembles: EnsembleService,
   ) {}
 
   /** A graceful stop is under way: runs that the queue aborts now go back to the queue instead of being cancelled. */
@@ -139,11 +141,13 @@ export class TrainingRunner {
           resolve();
         });
       });
+      const members = run.modelType === 'soft_voting' ? await this.ensembles.membersForTraining(run.config) : null;
       const task: TrainTask = {
         kind: 'train',
         location,
         config: run.config,
         ...(crossMissionLocation ? { crossMissionLocation } : {}),
+        ...(members ? { members } : {}),
         threads: this.options.threads,
         port: channel.port2,
       };
@@ -206,6 +210,7 @@ export class TrainingRunner {
           ...(output.calibration ? { calibration: output.calibration } : {}),
           ...(output.refit ? { refit: output.refit } : {}),
           ...(output.crossMission ? { crossMission: output.crossMission } : {}),
+          ...(output.ensemble ? { ensemble: output.ensemble } : {}),
         },
       });
     } catch (error) {
