@@ -8,7 +8,7 @@
  * (bench/scale-reference.py) and the ratios are printed beside ours.
  *
  *   npm run bench:scale -- [--rows 10000,50000,200000] [--million] [--models random_forest,xgboost,…] [--timeout 900]
- *                          [--budget 420]
+ *                          [--budget 420] [--glibc-default]
  *
  * `--million` adds a 1,000,000-row table (minutes more, and memory). `--budget` bounds the training of a default run
  * (seconds over all sizes, 420 by default, so the whole run stays under 8 minutes on a quiet machine): at each size
@@ -25,6 +25,23 @@ import { buildBenchApp } from './bench-server.js';
 import { SYNTHETIC_FEATURES as FEATURES, writeSyntheticCsv } from './synthetic.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * glibc's allocator as README recommends for a Linux server (issue 17 goal 6): a fixed mmap threshold, so the large
+ * typed arrays worker threads free go back to the system instead of staying in their arenas. It is read at process
+ * start only: without it, this bench runs itself again with it (`--glibc-default` keeps glibc's defaults).
+ */
+const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' };
+if (process.platform === 'linux' && !process.env.MALLOC_MMAP_THRESHOLD_ && !process.argv.includes('--glibc-default')) {
+  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, ...MALLOC_ENV },
+  });
+  process.exit(child.status ?? 1);
+}
+const mallocSettings = process.env.MALLOC_MMAP_THRESHOLD_
+  ? `MALLOC_MMAP_THRESHOLD_=${process.env.MALLOC_MMAP_THRESHOLD_}`
+  : "glibc's default allocator settings";
 const PYTHON = '/usr/bin/python3';
 const PREDICT_ROWS = 10_000;
 /** The reference SVC is fitted on at most this many rows (its cost grows with the square of the rows). */
@@ -324,7 +341,7 @@ console.log(
   `bench:scale — ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load ${os
     .loadavg()
     .map((l) => l.toFixed(2))
-    .join(' ')}, Node ${process.version}`,
+    .join(' ')}, Node ${process.version}, ${mallocSettings}`,
 );
 console.log(
   `sizes ${sizes.join(', ')} rows × ${FEATURES} features; models ${modelIds.join(', ')}; timeout ${timeoutSeconds} s per run`,
