@@ -401,7 +401,7 @@ function coversAddUp(tree: FlatTree, node: number): boolean {
 /** `values` in a typed array on shared memory: the helper thread of predict-parallel.ts reads it without a copy. */
 function sharedCopy<T extends Int32Array | Float64Array | Uint8Array>(
   type: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
-  values: number[],
+  values: T,
 ): T {
   const array = new type(new SharedArrayBuffer(values.length * type.BYTES_PER_ELEMENT));
   array.set(values);
@@ -409,76 +409,82 @@ function sharedCopy<T extends Int32Array | Float64Array | Uint8Array>(
 }
 
 function buildOutputTrees(ensemble: TreeEnsemble, outputIndex: number): OutputTrees {
-  const starts: number[] = [0];
-  const points: number[] = [];
-  const feature: number[] = [];
-  const right: number[] = [];
-  const threshold: number[] = [];
-  const ratio: number[] = [];
-  const flags: number[] = [];
+  const kept = ensemble.trees.filter((tree) => tree.output < 0 || tree.output === outputIndex);
+  let bound = 0;
+  for (const tree of kept) bound += tree.nodeCount;
+  const starts = new Int32Array(kept.length + 1);
+  const points = new Int32Array(kept.length);
+  const feature = new Int32Array(bound);
+  const right = new Int32Array(bound);
+  const threshold = new Float64Array(bound);
+  const ratio = new Float64Array(bound);
+  const flags = new Uint8Array(bound);
+  const nearest = new Int32Array(ensemble.numFeatures).fill(-1);
+  let count = 0;
+  let trees = 0;
   let maxDepth = 0;
   let maxPoints = 1;
-  for (const tree of ensemble.trees) {
-    if (tree.output >= 0 && tree.output !== outputIndex) continue;
+  for (const tree of kept) {
     const valueStart = tree.output >= 0 ? 0 : outputIndex;
-    // Per node: the value every leaf below holds, NaN when they differ (children come after parents).
+    // Per node: the value every leaf below holds, NaN when they differ.
     const constant = new Float64Array(tree.nodeCount);
-    for (let n = tree.nodeCount - 1; n >= 0; n--) {
-      if (tree.feature[n] < 0) constant[n] = tree.values[n * tree.valueWidth + valueStart];
+    const constantOf = (node: number): number => {
+      let v: number;
+      if (tree.feature[node] < 0) v = tree.values[node * tree.valueWidth + valueStart];
       else {
-        const l = constant[tree.left[n]];
-        constant[n] = l === constant[tree.right[n]] && coversAddUp(tree, n) ? l : NaN;
+        const l = constantOf(tree.left[node]);
+        const r = constantOf(tree.right[node]);
+        v = l === r && coversAddUp(tree, node) ? l : NaN;
       }
-    }
-    if (!Number.isNaN(constant[0])) continue; // a constant tree explains nothing
-    const first = feature.length;
-    const nearest = new Int32Array(ensemble.numFeatures).fill(-1);
+      constant[node] = v;
+      return v;
+    };
+    if (!Number.isNaN(constantOf(0))) continue; // a constant tree explains nothing
     let distinct = 0;
     const copy = (node: number, parentCover: number, depth: number, unique: number): void => {
-      const id = feature.length;
-      ratio.push(tree.cover[node] / parentCover);
+      const id = count++;
+      ratio[id] = tree.cover[node] / parentCover;
       if (!Number.isNaN(constant[node]) || tree.feature[node] < 0) {
-        feature.push(-1);
-        right.push(-1);
-        threshold.push(constant[node] * ensemble.treeScale);
-        flags.push(0);
+        feature[id] = -1;
+        right[id] = -1;
+        threshold[id] = constant[node] * ensemble.treeScale;
         if (depth > maxDepth) maxDepth = depth;
         if (unique > distinct) distinct = unique;
         return;
       }
       const f = tree.feature[node];
-      feature.push(f);
-      right.push(-1);
-      threshold.push(tree.threshold[node]);
-      flags.push(tree.defaultLeft[node] === 1 ? NAN_LEFT : 0);
+      feature[id] = f;
+      threshold[id] = tree.threshold[node];
+      flags[id] = tree.defaultLeft[node] === 1 ? NAN_LEFT : 0;
       const above = nearest[f];
       if (above >= 0) flags[above] |= REPEATS;
       nearest[f] = id;
       const u = unique + (above < 0 ? 1 : 0);
       const c = tree.cover[node];
       copy(tree.left[node], c, depth + 1, u);
-      right[id] = feature.length;
+      right[id] = count;
       copy(tree.right[node], c, depth + 1, u);
       nearest[f] = above;
     };
+    const first = count;
     copy(0, tree.cover[0], 0, 0);
     ratio[first] = 1;
     const q = pointsFor(distinct);
-    points.push(q);
+    points[trees++] = q;
     if (q > maxPoints) maxPoints = q;
-    starts.push(feature.length);
+    starts[trees] = count;
   }
   let half = 0;
-  while (half < points.length && starts[half + 1] <= feature.length / 2) half++;
+  while (half < trees && starts[half + 1] <= count / 2) half++;
   return {
     half,
-    treeStart: sharedCopy(Int32Array, starts),
-    points: sharedCopy(Int32Array, points),
-    feature: sharedCopy(Int32Array, feature),
-    right: sharedCopy(Int32Array, right),
-    threshold: sharedCopy(Float64Array, threshold),
-    ratio: sharedCopy(Float64Array, ratio),
-    flags: sharedCopy(Uint8Array, flags),
+    treeStart: sharedCopy(Int32Array, starts.subarray(0, trees + 1)),
+    points: sharedCopy(Int32Array, points.subarray(0, trees)),
+    feature: sharedCopy(Int32Array, feature.subarray(0, count)),
+    right: sharedCopy(Int32Array, right.subarray(0, count)),
+    threshold: sharedCopy(Float64Array, threshold.subarray(0, count)),
+    ratio: sharedCopy(Float64Array, ratio.subarray(0, count)),
+    flags: sharedCopy(Uint8Array, flags.subarray(0, count)),
     levels: maxDepth + 2,
     maxPoints,
     numFeatures: ensemble.numFeatures,
