@@ -154,9 +154,11 @@ export function binOf(mapper: BinMapper, feature: number, x: number): number {
 export function binColumns(X: Matrix, mapper: BinMapper, shared = false): Uint8Array {
   const size = X.rows * X.cols;
   const out = new Uint8Array(shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
-  for (let f = 0; f < X.cols; f++) {
-    const base = f * X.rows;
-    for (let r = 0; r < X.rows; r++) out[base + r] = binOf(mapper, f, X.data[r * X.cols + f]);
+  const { rows, cols, data } = X;
+  // Row by row: X is read forward once (a column at a time strided through all of it, a cache line per value).
+  for (let r = 0; r < rows; r++) {
+    const row = r * cols;
+    for (let f = 0; f < cols; f++) out[f * rows + r] = binOf(mapper, f, data[row + f]);
   }
   return out;
 }
