@@ -339,8 +339,8 @@ function shapTreeLinear(
  * One output's trees (`treeShap`, the explain path), rebuilt once per ensemble and output for the walk:
  *  - a subtree whose leaves all hold the same value for this output becomes one leaf. Its conditional expectation
  *    is that value for every coalition (the cover ratios of each split sum to 1), so the game, hence every Shapley
- *    value, is unchanged; a forest of pure leaves loses the parts that only separate the other classes, and a Q
- *    from the smaller trees' distinct features. Only where each split's children covers add up to the node's;
+ *    value, is unchanged; a forest of pure leaves loses the parts that only separate the other classes, and Q is
+ *    counted on the smaller trees. Done only where every split's children's covers add up to the node's;
  *  - trees of one output concatenated in pre-order (left child = next node), the leaf's scaled value in the
  *    threshold slot, the cover ratio to the parent stored at the child, flags in one byte.
  */
@@ -682,7 +682,8 @@ export function explainOutput(o: OutputTrees, row: Float64Array, phi: Float64Arr
       node = levelNode[depth];
       entering = false;
     }
-    // owed is left at 0 for the next tree: the root's feature has no split above, every other is restored.
+    // owed is back to 0 for the next tree: only a node with a split on its feature above changes owed, inside the
+    // walk of that split (REPEATS), which restores what it saved on leaving; a and b are restored level by level.
   }
 }
 
