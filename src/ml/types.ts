@@ -44,6 +44,19 @@ export interface StepProgress {
   /** Accuracy on the validation split. */
   valAccuracy?: number;
   message?: string;
+  /**
+   * How far into step `step + 1` the model is, 0..1 (a long epoch reports its batches): `step` stays the whole
+   * steps done, an integer, and the share of the fit is `stepShare`.
+   */
+  partial?: number;
+}
+
+/** The share of a fit's steps done, 0..1, counting the step under way by its `partial`. */
+export function stepShare(progress: Pick<StepProgress, 'step' | 'totalSteps' | 'partial'>): number {
+  if (!(progress.totalSteps > 0)) return 0;
+  const raw = progress.partial ?? 0;
+  const partial = Number.isFinite(raw) ? Math.min(1, Math.max(0, raw)) : 0;
+  return Math.min(1, Math.max(0, (progress.step + partial) / progress.totalSteps));
 }
 
 export interface HistoryPoint {

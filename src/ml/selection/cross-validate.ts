@@ -5,7 +5,7 @@
  * decides what a model is (pipeline.ts's preprocessing + trainer, see model-folds.ts; or anything else).
  */
 import { evaluate, type Metrics } from '../evaluate.js';
-import { takeLabels, throwIfAborted, type StepProgress } from '../types.js';
+import { stepShare, takeLabels, throwIfAborted, type StepProgress } from '../types.js';
 import { DEFAULT_CV_FOLDS, stratifiedGroupKFold, type FoldAssignment } from './folds.js';
 
 /** The numbers of one evaluation, flat: `accuracy`, `macroF1`, …, and per class `<label>.f1` etc. */
@@ -169,7 +169,7 @@ export async function crossValidate(train: FoldTrainer, options: CrossValidateOp
       seed: options.seed ?? 0,
       signal: options.signal,
       onStep: (step) => {
-        const within = step.totalSteps > 0 ? Math.min(1, step.step / step.totalSteps) : 0;
+        const within = stepShare(step);
         report({
           phase: 'STEP',
           fold,

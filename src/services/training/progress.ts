@@ -21,7 +21,7 @@ import type {
 } from '../../domain/run.js';
 import { isTerminal, TERMINAL_STATUSES } from '../../domain/run.js';
 import type { Logger } from '../../logger.js';
-import type { StepProgress } from '../../ml/types.js';
+import { stepShare, type StepProgress } from '../../ml/types.js';
 import type { WorkerMessage } from '../../ml/worker.js';
 import type { ProgressBus } from '../progress-bus.js';
 import type { RunQueries } from './queries.js';
@@ -239,7 +239,7 @@ export class ProgressRecorder {
     // A late step of a stage that has ended (the throttle's timer, a slow port) would move progress backwards.
     if (stage !== live.stage) return;
     const { progress } = message;
-    const decile = progress.totalSteps > 0 ? Math.floor((10 * progress.step) / progress.totalSteps) : 0;
+    const decile = Math.floor(10 * stepShare(progress));
     if (decile > live.lastDecile || progress.step >= progress.totalSteps) {
       this.emitStep(runId, stage, progress);
       return;
@@ -326,16 +326,11 @@ export class ProgressRecorder {
     live.pendingStep = null;
     const now = Date.now();
     live.lastStepEmit = now;
-    const share = clamp01(fold ? fold.share : progress.totalSteps > 0 ? progress.step / progress.totalSteps : 0);
+    // A long step reports how far into it the model is (`partial`): the share moves within it, the step does not.
+    const share = clamp01(fold ? fold.share : stepShare(progress));
     live.lastDecile = Math.floor(share * 10);
     const elapsed = (now - live.stageStartedAt) / 1000;
-    const etaSeconds = fold
-      ? share > 0
-        ? (elapsed / share) * (1 - share)
-        : null
-      : progress.step > 0
-        ? (elapsed / progress.step) * Math.max(0, progress.totalSteps - progress.step)
-        : null;
+    const etaSeconds = share > 0 ? (elapsed / share) * (1 - share) : null;
     live.etaSeconds = etaSeconds;
     live.etaAt = now;
     if (stage === 'TRAINING') {

@@ -242,6 +242,7 @@ export class MlpEngine {
         for (let i = 0; i < rows; i++) for (let j = 0; j < units; j++) z[i * units + j] += bias[j];
       }
       if (layer.batchNorm) this.batchNormForward(layer.batchNorm, z, rows, units, training);
+      if (training && this.onLayer) this.onLayer(this.layerShare(this.layers.indexOf(layer), false));
       if (layer === this.layers[this.layers.length - 1]) {
         if (this.binary) applyActivation('sigmoid', z, z, rows);
         else softmaxRows(z, rows, units);
@@ -290,10 +291,43 @@ export class MlpEngine {
   }
 
   /** One Adam step on the batch order[from .. from+rows); returns the batch's summed loss (see `gradients`). */
-  trainBatch(X: Matrix, y: Int32Array, order: Int32Array, from: number, rows: number, dropoutRng: Random): number {
-    const loss = this.gradients(X, y, order, from, rows, dropoutRng);
-    this.step();
-    return loss;
+  trainBatch(
+    X: Matrix,
+    y: Int32Array,
+    order: Int32Array,
+    from: number,
+    rows: number,
+    dropoutRng: Random,
+    /** Told after each layer's forward and backward pass how much of the batch is done (0..1): a large batch through
+     * wide layers takes seconds, and the run's progress moves within it. */
+    onLayer?: (share: number) => void,
+  ): number {
+    this.onLayer = onLayer ?? null;
+    try {
+      const loss = this.gradients(X, y, order, from, rows, dropoutRng);
+      this.step();
+      return loss;
+    } finally {
+      this.onLayer = null;
+    }
+  }
+
+  /** Of the batch under way (trainBatch's onLayer), while it runs. */
+  private onLayer: ((share: number) => void) | null = null;
+
+  /**
+   * The share of a batch's arithmetic done after layer l's forward pass (backward: false) or its backward pass: each
+   * layer costs its weights × rows forwards and twice that backwards (the kernel's and the input's gradients).
+   */
+  private layerShare(l: number, backward: boolean): number {
+    let weights = 0;
+    let before = 0;
+    this.layers.forEach((layer, i) => {
+      const w = layer.inputs * layer.units;
+      weights += w;
+      if (backward ? i >= l : i <= l) before += w;
+    });
+    return backward ? (weights + 2 * before) / (3 * weights) : before / (3 * weights);
   }
 
   /**
@@ -323,7 +357,10 @@ export class MlpEngine {
         loss -= Math.log(Math.min(1 - LOSS_CLIP, Math.max(LOSS_CLIP, proba[row + label])));
         for (let c = 0; c < K; c++) output[row + c] = (proba[row + c] - (c === label ? 1 : 0)) / rows;
       }
-    for (let l = this.layers.length - 1; l >= 0; l--) this.backward(l, rows);
+    for (let l = this.layers.length - 1; l >= 0; l--) {
+      this.backward(l, rows);
+      this.onLayer?.(this.layerShare(l, true));
+    }
     if (this.alpha > 0) {
       const decay = this.alpha / rows;
       let squares = 0;

@@ -67,6 +67,12 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * How often a long epoch says how far it is (batch 1 on a large table, or wide layers, make one epoch take seconds to
+ * minutes): the run's progress then moves within the epoch. The recorder throttles events further.
+ */
+const PARTIAL_PROGRESS_MS = 250;
+
 export const neuralNetworkTrainer = defineTrainer('neural_network', {
   async fit(X, y, numClasses, p, options) {
     throwIfAborted(options.signal);
@@ -89,6 +95,8 @@ export const neuralNetworkTrainer = defineTrainer('neural_network', {
     let bestWeights: Float64Array[] | null = null;
     let epochsWithoutImprovement = 0;
     let lastYield = performance.now();
+    let lastPartial = lastYield;
+    const batches = Math.ceil(n / batchSize);
 
     try {
       const engine = engineFromModel(model, p, d, Math.max(batchSize, 1024), p.learning_rate);
@@ -96,10 +104,25 @@ export const neuralNetworkTrainer = defineTrainer('neural_network', {
         throwIfAborted(options.signal);
         rng.shuffle(order);
         let lossSum = 0;
-        for (let from = 0; from < n; from += batchSize) {
-          lossSum += engine.trainBatch(X, y, order, from, Math.min(batchSize, n - from), dropoutRng);
+        for (let from = 0, batch = 0; from < n; from += batchSize, batch++) {
+          // How far into the epoch: whole batches, and within a long batch its layers (throttled).
+          const partial = (withinBatch: number) => {
+            const now = performance.now();
+            if (!options.onStep || now - lastPartial < PARTIAL_PROGRESS_MS) return;
+            lastPartial = now;
+            const done = batch + withinBatch;
+            options.onStep({
+              step: epoch - 1,
+              totalSteps: p.epochs,
+              partial: done / batches,
+              message: `Epoch ${epoch} of ${p.epochs}: batch ${(batch + 1).toLocaleString('en-US')} of ${batches.toLocaleString('en-US')}${withinBatch < 1 ? ` (${Math.round(withinBatch * 100)} %)` : ''}`,
+            });
+          };
+          lossSum += engine.trainBatch(X, y, order, from, Math.min(batchSize, n - from), dropoutRng, partial);
+          if (batch + 1 < batches) partial(1);
+          const now = performance.now();
           // Let timers and worker messages through so that an abort can arrive mid-epoch.
-          if (performance.now() - lastYield > 100) {
+          if (now - lastYield > 100) {
             await yieldToEventLoop();
             lastYield = performance.now();
             throwIfAborted(options.signal);
@@ -115,6 +138,7 @@ export const neuralNetworkTrainer = defineTrainer('neural_network', {
         }
         history.push(point);
         options.onStep?.({ totalSteps: p.epochs, ...point });
+        lastPartial = performance.now();
 
         if (patience > 0) {
           const monitored = point.valLoss ?? loss;
