@@ -261,4 +261,30 @@ describe('soft_voting runs', () => {
       hyperparameters: { members: [forest, linear], weights: [1, 3] },
     });
   });
+
+  it("keeps predicting after its members' session is deleted: it carries its own copy of their models", async () => {
+    const elsewhere = await newSession({
+      datasetId: 'kepler',
+      modelType: 'soft_voting',
+      hyperparameters: { members: [forest, linear], weights: [1, 3] },
+    });
+    const kept = await train(elsewhere);
+    const rows = keplerRows(1);
+    const predict = async () =>
+      (
+        await server.data<{ predict: { probabilities: { probability: number }[] }[] }>(
+          'query ($r: ID!, $rows: [JSON!]!) { predict(runId: $r, rows: $rows) { probabilities { probability } } }',
+          { r: kept, rows },
+        )
+      ).predict[0].probabilities.map((p) => p.probability);
+    const before = await predict();
+    await server.data('mutation ($id: ID!) { deleteSession(id: $id) }', { id: sessionId });
+    const after = await run(kept);
+    expect(after.ensemble?.weightsFrom).toBe('GIVEN');
+    expect(after.ensemble?.members.map((m) => [m.runId, m.weight, m.run])).toEqual([
+      [forest, 0.25, null],
+      [linear, 0.75, null],
+    ]);
+    expect(await predict()).toEqual(before);
+  });
 });
