@@ -19,7 +19,7 @@ export const ERROR_CODES = [
   'SERVICE_UNAVAILABLE',
   /** A forged or malformed owner token, or a creating operation without the API key API_KEYS asks for. */
   'UNAUTHENTICATED',
-  /** Too many sessions, uploads or runs created by one client (RATE_LIMIT_CREATES_PER_MINUTE); Retry-After says when. */
+  /** Too many sessions, uploads, runs or searches created by one client (RATE_LIMIT_CREATES_PER_MINUTE); Retry-After says when. */
   'RATE_LIMITED',
 ] as const;
 

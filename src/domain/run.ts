@@ -11,6 +11,8 @@ import type {
   CalibrationMethod,
   RefitMode,
   CrossValidationInfo,
+  DecisionTuning,
+  DecisionTuningInfo,
   ExplanationInfo,
   FeatureImportanceEntry,
   HeldOutPredictions,
@@ -21,6 +23,7 @@ import type { CrossMissionResult } from '../ml/selection/cross-mission.js';
 import type { EnsembleInfo } from '../ml/selection/ensemble-run.js';
 import type { HistoryPoint, Hyperparameters, ModelTypeId } from '../ml/types.js';
 import type { SplitCounts } from './data.js';
+import { storedJson } from './json.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Status and stage
@@ -120,6 +123,8 @@ export type {
   CalibrationMethod,
   CrossMissionResult,
   CrossValidationInfo,
+  DecisionTuning,
+  DecisionTuningInfo,
   HeldOutPredictions,
   RefitInfo,
   RefitMode,
@@ -146,6 +151,8 @@ export interface RunDetails {
   /** Where the out-of-fold predictions are stored: a prediction batch of the run (source `out-of-fold`). */
   outOfFoldPredictionId?: string;
   calibration?: CalibrationInfo;
+  /** decisionTuning: the fitted per-class scales and macro-F1 before / after. */
+  decisionTuning?: DecisionTuningInfo;
   refit?: RefitInfo;
   /** The test split as the run's metrics scored it (row ids, stars, true classes, probabilities): compareRuns. */
   heldOut?: HeldOutPredictions;
@@ -166,6 +173,8 @@ export interface SelectionOptions {
   refit: RefitMode;
   /** Another NASA mission to evaluate a harmonised-feature model on; null: none. */
   crossMission: string | null;
+  /** MACRO_F1: per-class decision scales fitted on out-of-fold predictions (cvFolds) or the validation split. */
+  decisionTuning: DecisionTuning;
 }
 
 export const DEFAULT_SELECTION: SelectionOptions = {
@@ -174,6 +183,7 @@ export const DEFAULT_SELECTION: SelectionOptions = {
   calibrateOn: 'VALIDATION',
   refit: 'NONE',
   crossMission: null,
+  decisionTuning: 'NONE',
 };
 
 export const MIN_CV_FOLDS = 2;
@@ -181,26 +191,37 @@ export const MAX_CV_FOLDS = 10;
 const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['sigmoid', 'isotonic'];
 const CALIBRATE_ON_VALUES: readonly CalibrateOn[] = ['VALIDATION', 'OUT_OF_FOLD'];
 const REFIT_VALUES: readonly RefitMode[] = ['NONE', 'TRAIN_VALIDATION', 'ALL_LABELLED'];
+const DECISION_TUNING_VALUES: readonly DecisionTuning[] = ['NONE', 'MACRO_F1'];
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+/** Why decisionTuning cannot run (the session check and the pipeline say the same). */
+export const DECISION_TUNING_NEEDS =
+  'decisionTuning MACRO_F1 fits its class scales on held-out rows: set cvFolds (2–10) for out-of-fold predictions, or a validation split above 0.';
 
-/** A session's stored options, checked field by field (a value not understood reads as the default). */
+/**
+ * A session's stored options, checked field by field: a missing field (a row stored before the option existed) reads
+ * as its default; a field that is present but not understood means a corrupt row, a server fault (a plain Error,
+ * masked at the edge and logged), never silently a different configuration.
+ */
 export function readSelection(value: unknown): SelectionOptions {
-  if (!isRecord(value)) return DEFAULT_SELECTION;
-  const v = value;
-  const pick = <T>(allowed: readonly T[], x: unknown, fallback: T): T => allowed.find((a) => a === x) ?? fallback;
-  const folds = v.cvFolds;
+  if (value === null || value === undefined) return DEFAULT_SELECTION;
+  const read = storedJson('session selection');
+  const v = read.record(value, 'selection');
+  const or = <T>(x: unknown, fallback: T, check: (x: unknown) => T): T => (x === undefined ? fallback : check(x));
   return {
-    cvFolds:
-      typeof folds === 'number' && Number.isInteger(folds) && folds >= MIN_CV_FOLDS && folds <= MAX_CV_FOLDS
-        ? folds
-        : null,
-    calibration: pick<CalibrationMethod | null>(CALIBRATION_METHODS, v.calibration, null),
-    calibrateOn: pick(CALIBRATE_ON_VALUES, v.calibrateOn, DEFAULT_SELECTION.calibrateOn),
-    refit: pick(REFIT_VALUES, v.refit, DEFAULT_SELECTION.refit),
-    crossMission: typeof v.crossMission === 'string' ? v.crossMission : null,
+    cvFolds: or(v.cvFolds, null, (x) =>
+      x === null ? null : read.intIn(x, MIN_CV_FOLDS, MAX_CV_FOLDS, 'selection.cvFolds'),
+    ),
+    calibration: or(v.calibration, null, (x) =>
+      x === null ? null : read.oneOf(x, CALIBRATION_METHODS, 'selection.calibration'),
+    ),
+    calibrateOn: or(v.calibrateOn, DEFAULT_SELECTION.calibrateOn, (x) =>
+      read.oneOf(x, CALIBRATE_ON_VALUES, 'selection.calibrateOn'),
+    ),
+    refit: or(v.refit, DEFAULT_SELECTION.refit, (x) => read.oneOf(x, REFIT_VALUES, 'selection.refit')),
+    crossMission: or(v.crossMission, null, (x) => (x === null ? null : read.string(x, 'selection.crossMission'))),
+    decisionTuning: or(v.decisionTuning, DEFAULT_SELECTION.decisionTuning, (x) =>
+      read.oneOf(x, DECISION_TUNING_VALUES, 'selection.decisionTuning'),
+    ),
   };
 }
 
@@ -222,6 +243,8 @@ export function selectionProblem(
           'calibrateOn VALIDATION needs a validation split: set split.validation above 0, or calibrate OUT_OF_FOLD with cvFolds.',
       };
   }
+  if (selection.decisionTuning === 'MACRO_F1' && selection.cvFolds === null && context.validationShare <= 0)
+    return { field: 'decisionTuning', message: DECISION_TUNING_NEEDS };
   if (selection.crossMission !== null) {
     if (!context.datasetIsNasa)
       return {

@@ -4,7 +4,7 @@
  */
 import type { SearchScoring, SearchStrategy, TrialResult, TrialStart } from '../ml/selection/search.js';
 import type { SearchSpace } from '../ml/selection/search-space.js';
-import type { RunConfig, RunStatus } from './run.js';
+import type { DecisionTuning, RunConfig, RunStatus } from './run.js';
 
 export type { SearchScoring, SearchStrategy };
 export const SEARCH_STRATEGIES = ['RANDOM', 'SUCCESSIVE_HALVING'] as const satisfies readonly SearchStrategy[];
@@ -29,6 +29,12 @@ export interface SearchConfig {
   /** The session's dataset and config the trials and the best trial's refit train with. */
   datasetId: string;
   run: SearchRunConfig;
+  /**
+   * MACRO_F1: the best trial's refit run tunes its decision for macro-F1 (on out-of-fold predictions of the
+   * search's cvFolds with CV_MACRO_F1, on the validation split with VALIDATION_MACRO_F1). Searches stored before
+   * the option lack it (NONE).
+   */
+  decisionTuning?: DecisionTuning;
 }
 
 /** A run's config without the model: what every trial shares (task, features, split, seed). */

@@ -105,6 +105,13 @@ function calibration(value: unknown, classes: number): CalibrationJSON {
   };
 }
 
+function classScales(value: unknown, classes: number): number[] {
+  const scales = numbers(value, 'classScales');
+  return scales.length === classes && scales.every((s) => Number.isFinite(s) && s > 0)
+    ? scales
+    : corrupt('classScales');
+}
+
 /** Parses and checks an artefact's JSON text. */
 export function decodeArtifact(text: string): PipelineArtifact {
   return checkArtifact(JSON.parse(text));
@@ -133,5 +140,6 @@ export function checkArtifact(value: unknown): PipelineArtifact {
       (Array.isArray(row) ? row : corrupt('background')).map((v) => numberOrNull(v, 'background')),
     ),
     ...(a.calibration === undefined ? {} : { calibration: calibration(a.calibration, classes.length) }),
+    ...(a.classScales === undefined ? {} : { classScales: classScales(a.classScales, classes.length) }),
   };
 }

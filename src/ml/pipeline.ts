@@ -31,6 +31,7 @@ import {
   type ScalarMetrics,
 } from './selection/cross-validate.js';
 import { crossValidateRun, rowIdsOf } from './selection/run-cv.js';
+import { tuneDecision, type DecisionTuning, type DecisionTuningInfo } from './selection/decision-tuning.js';
 import { evaluateCrossMission, type CrossMissionResult } from './selection/cross-mission.js';
 import {
   takeLabels,
@@ -46,7 +47,7 @@ import {
 } from './types.js';
 
 import type { SplitCounts, Task } from '../domain/data.js';
-import type { PipelineStage, PostFitStage } from '../domain/run.js';
+import { DECISION_TUNING_NEEDS, type PipelineStage, type PostFitStage } from '../domain/run.js';
 export type { PostFitStage, SplitCounts, Task };
 /** The stages the pipeline reports (queue states belong to the run's status, src/domain/run.ts). */
 export type Stage = PipelineStage;
@@ -57,7 +58,7 @@ export type CalibrateOn = (typeof CALIBRATE_ON)[number];
 export const REFIT_MODES = ['NONE', 'TRAIN_VALIDATION', 'ALL_LABELLED'] as const;
 /** What the model used for predictions is refitted on after evaluation (NONE: the evaluated model). */
 export type RefitMode = (typeof REFIT_MODES)[number];
-export type { CalibrationMethod };
+export type { CalibrationMethod, DecisionTuning, DecisionTuningInfo };
 
 export interface PipelineConfig {
   modelType: ModelTypeId;
@@ -74,6 +75,8 @@ export interface PipelineConfig {
   calibration?: CalibrationMethod | null;
   calibrateOn?: CalibrateOn | null;
   refit?: RefitMode | null;
+  /** MACRO_F1: per-class scales fitted on out-of-fold predictions (with cvFolds), else on the validation split. */
+  decisionTuning?: DecisionTuning | null;
   /** Another NASA table: a model on the harmonised features is trained on this run's mission and evaluated there. */
   crossMission?: string | null;
 }
@@ -136,6 +139,8 @@ export interface HeldOutPredictions {
   /** rows × classes, row-major. */
   proba: number[];
   calibrated: boolean;
+  /** Decision tuning: `proba` are untuned; the run's metrics scored them scaled by these and renormalised. */
+  classScales?: number[];
 }
 
 /** Predictions of rows with their identifying columns (the prediction-batch shape). */
@@ -178,6 +183,8 @@ export interface PipelineArtifact {
   background: (number | null)[][];
   /** Applied to the model's probabilities when present (calibration run option). */
   calibration?: CalibrationJSON;
+  /** Decision tuning: per-class scales applied (then renormalised) after calibration. */
+  classScales?: number[];
 }
 
 export interface PipelineResult {
@@ -198,6 +205,7 @@ export interface PipelineResult {
   /** With cross-validation: every train + validation row's out-of-fold probabilities, with its fold in `ids`. */
   outOfFold?: IdentifiedPredictions;
   calibration?: CalibrationInfo;
+  decisionTuning?: DecisionTuningInfo;
   refit?: RefitInfo;
   heldOut: HeldOutPredictions;
   crossMission?: CrossMissionResult;
@@ -574,7 +582,20 @@ export async function trainPipeline(
         classes: data.classes,
       })
     : undefined;
-  const scored = calibrated ? calibrated.testProba : proba;
+  const probabilities = calibrated ? calibrated.testProba : proba;
+  // Decision tuning sees the probabilities the run reports (calibrated, if it calibrates), on held-out rows only.
+  const tuneOn = () => {
+    const decided = (p: Float64Array) => (calibrated ? applyCalibration(calibrated.calibration, p) : p);
+    const fit = outOfFoldProba
+      ? { on: 'OUT_OF_FOLD' as const, labels: takeLabels(data.labels, learnRows), proba: decided(outOfFoldProba) }
+      : validation
+        ? { on: 'VALIDATION' as const, labels: validation.y, proba: decided(model.predictProba(validation.X)) }
+        : null;
+    if (!fit) throw badInput(DECISION_TUNING_NEEDS, 'decisionTuning');
+    return tuneDecision(fit, { labels: ytest, proba: probabilities }, data.classes);
+  };
+  const tuned = config.decisionTuning === 'MACRO_F1' ? tuneOn() : undefined;
+  const scored = tuned ? tuned.testProba : probabilities;
   let majorityClass = 0;
   const trainCounts = new Array<number>(data.classes.length).fill(0);
   for (const label of ytrain) trainCounts[label]++;
@@ -586,8 +607,9 @@ export async function trainPipeline(
     rowIds: rowIdsOf(data, split.test),
     groups: data.groups ? Array.from(split.test, (r) => data.groups?.[r] ?? String(r)) : null,
     labels: Array.from(ytest),
-    proba: Array.from(scored),
+    proba: Array.from(probabilities),
     calibrated: calibrated !== undefined,
+    ...(tuned ? { classScales: tuned.classScales } : {}),
   };
   let crossMission: CrossMissionResult | undefined;
   if (config.crossMission) {
@@ -681,7 +703,8 @@ export async function trainPipeline(
         (on === 'ALL_LABELLED'
           ? ' (the refitted model has seen the test rows, so it cannot be scored on them).'
           : '.') +
-        (calibrated ? ' The calibrators fitted on the evaluated model are kept.' : ''),
+        (calibrated ? ' The calibrators fitted on the evaluated model are kept.' : '') +
+        (tuned ? " The decision's class scales fitted on the evaluated model are kept." : ''),
     };
     throwIfAborted(signal);
   }
@@ -701,6 +724,7 @@ export async function trainPipeline(
     model: used.model.toJSON(),
     background: matrixToRows(sampleBackground(used.rawTrain, config.seed, BACKGROUND_ROWS)),
     ...(calibrated ? { calibration: calibrated.calibration } : {}),
+    ...(tuned ? { classScales: tuned.classScales } : {}),
   };
   hooks.onStageStep?.(refit ? 'REFITTING' : 'EXPLAINING', {
     step: refit ? 1 : explainSteps,
@@ -721,6 +745,7 @@ export async function trainPipeline(
     ...(crossValidation ? { crossValidation: jsonSafe(crossValidation) as unknown as CrossValidationInfo } : {}),
     ...(outOfFold ? { outOfFold } : {}),
     ...(calibrated ? { calibration: jsonSafe(calibrated.info) as unknown as CalibrationInfo } : {}),
+    ...(tuned ? { decisionTuning: tuned.info } : {}),
     ...(refit ? { refit } : {}),
     heldOut,
     ...(crossMission ? { crossMission: jsonSafe(crossMission) as unknown as CrossMissionResult } : {}),

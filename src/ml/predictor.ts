@@ -13,6 +13,7 @@ import type { PipelineArtifact } from './pipeline.js';
 import { decodeArtifact } from './artifact.js';
 import { Preprocessor } from './preprocess.js';
 import { applyCalibration } from './selection/calibration.js';
+import { applyClassScales } from './selection/decision-tuning.js';
 import type { Matrix, ModelTypeId, TrainedClassifier } from './types.js';
 
 export interface ClassProbability {
@@ -27,6 +28,8 @@ export interface RowPrediction {
   warnings: string[];
   /** The probabilities went through the run's calibration. */
   calibrated: boolean;
+  /** The probabilities are scaled per class by the run's decision tuning and renormalised (label = their argmax). */
+  decisionTuned: boolean;
 }
 
 export interface FeatureContribution {
@@ -52,6 +55,8 @@ export interface RowExplanation {
   warnings: string[];
   /** The model's probabilities are calibrated (TreeSHAP still explains its uncalibrated output). */
   calibrated: boolean;
+  /** The run's decision is tuned: `label` defaults to the tuned prediction (TreeSHAP explains the untuned output). */
+  decisionTuned: boolean;
 }
 
 export interface ParsedRows {
@@ -228,10 +233,19 @@ export class Predictor {
     return this.artifact.calibration !== undefined;
   }
 
-  /** rows × classes probabilities for a raw feature matrix (calibrated when the run calibrated its model). */
+  /** Whether the run tuned its decision (per-class scales applied to the probabilities). */
+  get decisionTuned(): boolean {
+    return this.artifact.classScales !== undefined;
+  }
+
+  /**
+   * rows × classes probabilities for a raw feature matrix: calibrated when the run calibrated its model, then
+   * scaled per class and renormalised when it tuned its decision (what the run's metrics scored).
+   */
   predictMatrix(X: Matrix): Float64Array {
     const proba = this.model.predictProba(this.preprocessor.transform(this.applyFixes(X)));
-    return this.artifact.calibration ? applyCalibration(this.artifact.calibration, proba) : proba;
+    const calibrated = this.artifact.calibration ? applyCalibration(this.artifact.calibration, proba) : proba;
+    return applyClassScales(calibrated, this.artifact.classScales);
   }
 
   /** Clips like the mission's loader did for training (idempotent, so a table loaded with fixes is unchanged). */
@@ -261,6 +275,7 @@ export class Predictor {
         probabilities: classes.map((label, c) => ({ label, probability: proba[r * k + c] })),
         warnings: warnings[r] ?? [],
         calibrated: this.calibrated,
+        decisionTuned: this.decisionTuned,
       });
     }
     return out;
@@ -328,14 +343,19 @@ export class Predictor {
       contributions: features.map((feature, j) => ({ feature, value: values[j], contribution: contributions[j] })),
       residual: output - baseValue - sum,
       reasons: explanationReasons(contributions, features, values, { className: classes[outputIndex], outputSpace }),
-      warnings:
-        ensemble && this.calibrated
+      warnings: [
+        ...warnings[0],
+        ...(ensemble && this.calibrated
+          ? ["TreeSHAP explains the model's uncalibrated output; the run's predictions are calibrated probabilities."]
+          : []),
+        ...(ensemble && this.decisionTuned
           ? [
-              ...warnings[0],
-              "TreeSHAP explains the model's uncalibrated output; the run's predictions are calibrated probabilities.",
+              "TreeSHAP explains the model's untuned output; the run's predictions scale each class's probability (decision tuning).",
             ]
-          : warnings[0],
+          : []),
+      ],
       calibrated: this.calibrated,
+      decisionTuned: this.decisionTuned,
     };
   }
 

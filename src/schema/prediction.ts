@@ -21,6 +21,10 @@ const Prediction = builder.objectRef<RowPrediction>('Prediction').implement({
     calibrated: t.exposeBoolean('calibrated', {
       description: "The probabilities went through the run's calibration (TrainingRun.calibration).",
     }),
+    decisionTuned: t.exposeBoolean('decisionTuned', {
+      description:
+        "The run tuned its decision (TrainingRun.decisionTuning): the probabilities are the model's (calibrated) ones scaled per class and renormalised, and label is their argmax.",
+    }),
   }),
 });
 
@@ -60,6 +64,10 @@ const Explanation = builder.objectRef<RowExplanation>('Explanation').implement({
     calibrated: t.exposeBoolean('calibrated', {
       description:
         "The run's model gives calibrated probabilities; TreeSHAP (tree_shap) still explains its uncalibrated output.",
+    }),
+    decisionTuned: t.exposeBoolean('decisionTuned', {
+      description:
+        "The run tuned its decision: the default label is the tuned prediction; TreeSHAP (tree_shap) explains the model's untuned output, sampling Shapley the tuned probabilities.",
     }),
   }),
 });

@@ -8,6 +8,7 @@ import {
 } from '../domain/search.js';
 import { bestTrial, leaderboard, type SearchRecord } from '../services/searches.js';
 import { RunStatus, TrainingRun } from './training-run.js';
+import { DecisionTuning } from './session.js';
 
 const SearchStrategy = builder.enumType('SearchStrategy', {
   description:
@@ -68,6 +69,11 @@ export const Search = builder.objectRef<SearchRecord>('Search').implement({
     budgetSeconds: t.int({ resolve: (s) => s.config.budgetSeconds }),
     maxTrials: t.int({ nullable: true, resolve: (s) => s.config.maxTrials }),
     seed: t.int({ resolve: (s) => s.config.seed }),
+    decisionTuning: t.field({
+      type: DecisionTuning,
+      description: "Whether the best trial's refit run tunes its decision for macro-F1.",
+      resolve: (s) => s.config.decisionTuning ?? 'NONE',
+    }),
     spaces: t.field({
       type: 'JSON',
       description: 'The spaces searched (defaults with the overrides given), as checked against the catalog.',
@@ -129,6 +135,12 @@ const SearchInput = builder.inputType('SearchInput', {
       description: 'RANDOM: trials (default 20 without a budget); SUCCESSIVE_HALVING: first-rung candidates (27).',
     }),
     seed: t.int({ description: "Draws and models' seed (default the session's)." }),
+    decisionTuning: t.field({
+      type: DecisionTuning,
+      defaultValue: 'NONE',
+      description:
+        "MACRO_F1: the best trial's refit run tunes its decision for macro-F1 (the search's score) on held-out rows: out-of-fold predictions of cvFolds folds with CV_MACRO_F1 (the refit run then cross-validates: cvFolds more fits), the validation split with VALIDATION_MACRO_F1. Default NONE: the refit is one fit and reports the model's own probabilities.",
+    }),
     space: t.field({
       type: 'JSON',
       description:

@@ -8,6 +8,7 @@ import {
   type CalibrationInfo,
   type CrossMissionResult,
   type CrossValidationInfo,
+  type DecisionTuningInfo,
   type RefitInfo,
 } from '../domain/run.js';
 import type { TrainingRunRecord } from '../services/training/index.js';
@@ -163,6 +164,44 @@ const RunCalibration = builder.objectRef<CalibrationInfo>('RunCalibration').impl
   }),
 });
 
+const TunedScore = builder.objectRef<{ before: number; after: number }>('TunedScore').implement({
+  description: 'Macro-F1 with the argmax decision (before) and the tuned decision (after).',
+  fields: (t) => ({ before: t.exposeFloat('before'), after: t.exposeFloat('after') }),
+});
+
+const ClassScale = builder.objectRef<{ label: string; scale: number }>('ClassScale').implement({
+  fields: (t) => ({ label: t.exposeString('label'), scale: t.exposeFloat('scale') }),
+});
+
+const RunDecisionTuning = builder
+  .objectRef<{ info: DecisionTuningInfo; classes: string[] }>('RunDecisionTuning')
+  .implement({
+    description:
+      "The run's decision tuned for macro-F1: per-class probability scales fitted on held-out rows (never the test split). The run's metrics, predictions and probabilities are the scaled probabilities renormalised per row (Prediction.decisionTuned).",
+    fields: (t) => ({
+      objective: t.string({ resolve: ({ info }) => info.objective }),
+      fittedOn: t.field({ type: CalibrateOn, resolve: ({ info }) => info.fittedOn }),
+      fittedRows: t.int({ resolve: ({ info }) => info.fittedRows }),
+      classScales: t.field({
+        type: [ClassScale],
+        description: 'One per class; the predicted class is the argmax of scale × probability.',
+        resolve: ({ info, classes }) => info.classScales.map((scale, c) => ({ label: classes[c] ?? String(c), scale })),
+      }),
+      fitted: t.field({
+        type: TunedScore,
+        description:
+          'Macro-F1 of the rows the scales were fitted on (out-of-fold or validation); after is in-sample for the scales.',
+        resolve: ({ info }) => info.fitted,
+      }),
+      test: t.field({
+        type: TunedScore,
+        description: "Macro-F1 of the held-out test split (the run's metrics are the after).",
+        resolve: ({ info }) => info.test,
+      }),
+      description: t.string({ resolve: ({ info }) => info.description }),
+    }),
+  });
+
 const RunRefit = builder.objectRef<RefitInfo>('RunRefit').implement({
   description:
     "The model stored for predictions was refitted after evaluation. The run's metrics remain the held-out evaluation of the model trained on the training split, not of the refitted one.",
@@ -216,6 +255,13 @@ builder.objectFields(TrainingRun, (t) => ({
     resolve: (run) => (run.details?.crossValidation ? { info: run.details.crossValidation, run } : null),
   }),
   calibration: t.field({ type: RunCalibration, nullable: true, resolve: (run) => run.details?.calibration ?? null }),
+  decisionTuning: t.field({
+    type: RunDecisionTuning,
+    nullable: true,
+    description: 'With decisionTuning MACRO_F1: the fitted class scales and macro-F1 before / after.',
+    resolve: (run) =>
+      run.details?.decisionTuning ? { info: run.details.decisionTuning, classes: run.metrics?.classes ?? [] } : null,
+  }),
   refit: t.field({ type: RunRefit, nullable: true, resolve: (run) => run.details?.refit ?? null }),
   crossMission: t.field({
     type: CrossMission,

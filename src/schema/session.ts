@@ -32,6 +32,16 @@ export const CalibrateOn = builder.enumType('CalibrateOn', {
   } as const,
 });
 
+export const DecisionTuning = builder.enumType('DecisionTuning', {
+  values: {
+    NONE: { description: 'The predicted class is the most probable one.' },
+    MACRO_F1: {
+      description:
+        "Per-class probability scales fitted for macro-F1 on held-out rows (cross-validation's out-of-fold predictions with cvFolds, else the validation split; never the test split); the run's metrics, predictions and probabilities use the scaled probabilities, renormalised per row.",
+    },
+  } as const,
+});
+
 export const RefitMode = builder.enumType('RefitMode', {
   values: {
     NONE: { description: 'Predictions use the evaluated model (trained on the training split).' },
@@ -175,6 +185,7 @@ export const Session = builder.objectRef<SessionRecord>('Session').implement({
     calibration: t.field({ type: CalibrationMethod, nullable: true, resolve: (s) => s.selection.calibration }),
     calibrateOn: t.field({ type: CalibrateOn, resolve: (s) => s.selection.calibrateOn }),
     refit: t.field({ type: RefitMode, resolve: (s) => s.selection.refit }),
+    decisionTuning: t.field({ type: DecisionTuning, resolve: (s) => s.selection.decisionTuning }),
     crossMissionDatasetId: t.string({
       nullable: true,
       description: 'The other NASA mission each run is evaluated on with harmonised features (null: none).',
@@ -277,6 +288,11 @@ const ConfigureSessionInput = builder.inputType('ConfigureSessionInput', {
       type: RefitMode,
       description: 'Refit the evaluated configuration for predictions (default NONE).',
     }),
+    decisionTuning: t.field({
+      type: DecisionTuning,
+      description:
+        'Tune the decision for macro-F1 (default NONE): MACRO_F1 needs cvFolds (fitted on out-of-fold predictions) or a validation split.',
+    }),
     crossMissionDatasetId: t.string({
       description:
         "Another NASA mission (kepler, k2, tess) to evaluate on: a model on the features both missions share (harmonised) is trained on this session's mission and scored there; null: none.",
@@ -325,6 +341,7 @@ builder.mutationFields((t) => ({
         calibrateOn: input.calibrateOn,
         refit: input.refit,
         crossMissionDatasetId: input.crossMissionDatasetId,
+        decisionTuning: input.decisionTuning,
       }),
   }),
   nextSessionStep: t.field({

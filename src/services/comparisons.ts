@@ -6,6 +6,7 @@
 import type { Piscina } from 'piscina';
 import { badInput, conflict } from '../domain/errors.js';
 import type { HeldOutPredictions } from '../domain/run.js';
+import { applyClassScales } from '../ml/selection/decision-tuning.js';
 import { differentRowsReason, type EvaluatedRows, type RunComparison } from '../ml/selection/compare.js';
 import type { CompareTask } from '../ml/worker.js';
 import type { Caller } from './owners.js';
@@ -39,7 +40,8 @@ export function evaluatedRows(run: TrainingRunRecord): EvaluatedRows {
     name: run.id,
     rowIds: heldOut.rowIds,
     labels: Int32Array.from(heldOut.labels),
-    proba: Float64Array.from(heldOut.proba),
+    // A tuned run is compared on its tuned decision (what its metrics scored).
+    proba: applyClassScales(Float64Array.from(heldOut.proba), heldOut.classScales),
     classes,
   };
 }
@@ -55,7 +57,11 @@ function validHeldOut(h: HeldOutPredictions, classes: number): boolean {
     Array.isArray(h.proba) &&
     h.proba.length === n * classes &&
     h.proba.every((p) => typeof p === 'number') &&
-    (h.groups === null || (Array.isArray(h.groups) && h.groups.length === n))
+    (h.groups === null || (Array.isArray(h.groups) && h.groups.length === n)) &&
+    (h.classScales === undefined ||
+      (Array.isArray(h.classScales) &&
+        h.classScales.length === classes &&
+        h.classScales.every((s) => typeof s === 'number' && s > 0)))
   );
 }
 

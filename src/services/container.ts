@@ -102,6 +102,7 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
     store,
     sessions,
     datasets,
+    owners,
     training.runs,
     training.commands,
     training.queue,
@@ -124,26 +125,28 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
   if (recovered.failed || recovered.requeued) logger.info('training queue recovered', recovered);
   const recoveredSearches = await searches.recover();
   if (recoveredSearches.failed || recoveredSearches.requeued) logger.info('searches recovered', recoveredSearches);
-  // With a shared queue, runs can be left behind while this process runs (a Redis that lost its data, a run whose
-  // workers were all lost): checked again every QUEUE_RECONCILE_SECONDS (idempotent, see recover()).
+  // With a shared queue, runs and searches can be left behind while this process runs (a Redis that lost its data,
+  // a job whose workers were all lost): checked again every QUEUE_RECONCILE_SECONDS (idempotent, see recover()).
   let reconciling = false;
+  const reconcileJobs = async () => {
+    const runs = await training.commands.recover().catch((error: unknown) => {
+      logger.warn('could not check runs against the shared queue', { err: error });
+      return null;
+    });
+    if (runs?.failed) logger.warn('training runs lost by the shared queue failed', runs);
+    const lost = await searches.recover().catch((error: unknown) => {
+      logger.warn('could not check searches against the shared queue', { err: error });
+      return null;
+    });
+    if (lost?.failed) logger.warn('searches lost by the shared queue failed', lost);
+  };
   const reconcile = cluster
     ? setInterval(() => {
         if (reconciling) return;
         reconciling = true;
-        training.commands
-          .recover()
-          .then(
-            (found) => {
-              if (found.failed) logger.warn('training runs lost by the shared queue failed', found);
-            },
-            (error: unknown) => {
-              logger.warn('could not check runs against the shared queue', { err: error });
-            },
-          )
-          .finally(() => {
-            reconciling = false;
-          });
+        void reconcileJobs().finally(() => {
+          reconciling = false;
+        });
       }, config.queueReconcileMs)
     : null;
   reconcile?.unref();

@@ -206,11 +206,11 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   /** Why the run's job failed (it stalled more often than the attempts allow), or null when it has not. */
-  async failedReason(runId: string): Promise<string | null> {
-    const job = await this.queue.getJob(runId);
+  async failedReason(id: string, what: 'training' | 'search' = 'training'): Promise<string | null> {
+    const job = await this.queue.getJob(id);
     if (!job || (await job.getState()) !== 'failed') return null;
     const attempts = this.options.attempts;
-    return `Training failed: the worker running it was lost ${attempts === 1 ? 'and' : `${attempts} times (attempt ${attempts} of ${attempts}), so`} it is not tried again (${job.failedReason || 'failed'}). Start the training again.`;
+    return `${what === 'search' ? 'Search' : 'Training'} failed: the worker running it was lost ${attempts === 1 ? 'and' : `${attempts} times (attempt ${attempts} of ${attempts}), so`} it is not tried again (${job.failedReason || 'failed'}). Start the ${what} again.`;
   }
 
   /** Processes with workers on this queue, as BullMQ sees their connections. */

@@ -16,10 +16,10 @@ export interface JobQueue {
   /** Stops taking jobs, aborts running ones and waits for them to settle. */
   close(): Promise<void>;
   /**
-   * A shared queue (BullMQ): why the run's job failed (its workers were lost more often than the attempts allow),
-   * or null. Recovery fails a RUNNING run whose job is neither running nor queued with it.
+   * A shared queue (BullMQ): why the job failed (its workers were lost more often than the attempts allow), or
+   * null. Recovery fails a RUNNING run or search whose job is neither running nor queued with it; `job` names it.
    */
-  failedReason?(runId: string): Promise<string | null>;
+  failedReason?(id: string, job?: 'training' | 'search'): Promise<string | null>;
 }
 
 export class InMemoryJobQueue implements JobQueue {

@@ -26,7 +26,7 @@ const COOKIE_MAX_AGE_SECONDS = 365 * 86400;
 const TOKEN_PATTERN = /^(own_[A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/;
 
 /** What creates a resource, for the rate limit's message. */
-export type CreationKind = 'session' | 'upload' | 'run' | 'prediction';
+export type CreationKind = 'session' | 'upload' | 'run' | 'search' | 'prediction';
 
 /** The owner columns of a session or an upload. */
 export interface Owned {
@@ -240,7 +240,7 @@ export class OwnerService {
       if (wait > 0)
         throw new AppError(
           'RATE_LIMITED',
-          `Too many sessions, uploads and runs created by this client (RATE_LIMIT_CREATES_PER_MINUTE = ` +
+          `Too many sessions, uploads, runs and searches created by this client (RATE_LIMIT_CREATES_PER_MINUTE = ` +
             `${this.config.rateLimitCreatesPerMinute}); this ${kind} was not created. Try again in ${wait} s.`,
           { retryAfterSeconds: wait },
         );

@@ -15,7 +15,13 @@ import type { Piscina } from 'piscina';
 import type { SearchRow } from '../db/schema.js';
 import type { Store } from '../db/store.js';
 import { AppError, badInput, conflict, fromWorkerError, notFound } from '../domain/errors.js';
-import { isTerminal, MISSING_FOR_TRAINING, type RunStatus, type TerminalStatus } from '../domain/run.js';
+import {
+  isTerminal,
+  MISSING_FOR_TRAINING,
+  type DecisionTuning,
+  type RunStatus,
+  type TerminalStatus,
+} from '../domain/run.js';
 import type {
   SearchConfig,
   SearchEventType,
@@ -36,7 +42,7 @@ import { newId } from './ids.js';
 import { JOB_HANDED_BACK, JOB_LOCK_LOST } from './job-abort.js';
 import type { JobQueue } from './job-queue.js';
 import type { ProgressBus } from './progress-bus.js';
-import type { Caller } from './owners.js';
+import type { Caller, OwnerService } from './owners.js';
 import type { SessionService } from './sessions.js';
 import type { RunQueries, TrainingCommands } from './training/index.js';
 import { SEARCH_WORKER_FILE } from './worker-pool.js';
@@ -52,6 +58,8 @@ export interface SearchInput {
   budgetSeconds?: number | null;
   maxTrials?: number | null;
   seed?: number | null;
+  /** MACRO_F1: the best trial's refit run tunes its decision for macro-F1 (default NONE). */
+  decisionTuning?: DecisionTuning | null;
   /** Per model type: `{ dimensions?, fixed? }` over its default space (search-space.ts spaceWithOverrides). */
   space?: unknown;
 }
@@ -68,6 +76,9 @@ const PORT_DRAIN_MS = 1000;
 const QUEUED_MESSAGE = 'Waiting in the training queue';
 const STOPPED_MESSAGE = 'The server stopped while this search ran; it starts again when the server is back.';
 const RESTART_MESSAGE = 'Interrupted by a server restart; start the search again.';
+/** A RUNNING search whose job is gone from the shared queue (its Redis lost its data): nobody will finish it. */
+export const SEARCH_LOST_MESSAGE =
+  'Search failed: the search was lost from the shared training queue (Redis lost its data while it ran). Start the search again.';
 
 export interface SearchServiceOptions {
   threads: number;
@@ -121,6 +132,7 @@ export class SearchService {
     private readonly store: Store,
     private readonly sessions: SessionService,
     private readonly datasets: DatasetService,
+    private readonly owners: Pick<OwnerService, 'claim'>,
     private readonly runs: RunQueries,
     private readonly training: TrainingCommands,
     private readonly queue: JobQueue,
@@ -172,6 +184,8 @@ export class SearchService {
   /** Checks the input against the session, the catalog and MAX_TRAINING_SECONDS, stores the search and queues it. */
   async start(caller: Caller, sessionId: string, input: SearchInput): Promise<SearchRecord> {
     const session = await this.sessions.require(caller, sessionId);
+    // A search starts many fits: it counts against the caller's creation rate like a run.
+    this.owners.claim(caller, 'search');
     const { datasetId } = session;
     if (!datasetId) throw badInput(MISSING_FOR_TRAINING.datasetId, 'datasetId');
     const activeRun = await this.runs.activeRun(sessionId);
@@ -226,6 +240,7 @@ export class SearchService {
       seed: intIn(input.seed, session.seed, 0, 2 ** 31 - 1, 'input.seed'),
       spaces,
       datasetId,
+      decisionTuning: input.decisionTuning ?? 'NONE',
       run: {
         features: session.features,
         useVettingFeatures: session.useVettingFeatures,
@@ -293,7 +308,11 @@ export class SearchService {
     this.stopping = true;
   }
 
-  /** Start-up: searches left RUNNING that no worker holds fail; QUEUED ones are queued again. */
+  /**
+   * Start-up (and, with a shared queue, every QUEUE_RECONCILE_SECONDS), the rule of TrainingCommands.recover for
+   * runs: searches left RUNNING that no worker holds and the queue does not hold either fail with the reason; QUEUED
+   * ones are queued (again: queueing is idempotent).
+   */
   async recover(): Promise<{ failed: number; requeued: number }> {
     let failed = 0;
     const left = await this.store.select('searches', {
@@ -303,7 +322,9 @@ export class SearchService {
     for (const { id, status } of left) {
       if (status !== 'RUNNING') continue;
       if ((await this.queue.isRunning(id)) || (await this.queue.position(id)) !== null) continue;
-      await this.finish(id, 'FAILED', { message: RESTART_MESSAGE, error: RESTART_MESSAGE });
+      const reason = this.queue.failedReason ? await this.queue.failedReason(id, 'search') : undefined;
+      const message = reason ?? (reason === null ? SEARCH_LOST_MESSAGE : RESTART_MESSAGE);
+      await this.finish(id, 'FAILED', { message, error: message });
       failed++;
     }
     const queued = left.filter((s) => s.status === 'QUEUED');
@@ -421,10 +442,19 @@ export class SearchService {
       return;
     }
     const hyperparameters = validateHyperparameters(best.modelType, best.params);
+    // Decision tuning fits on held-out rows as the search scored: out-of-fold predictions of its folds, else the
+    // validation split (the refit run then re-runs the cross-validation to get them for the refitted configuration).
+    const tuning =
+      config.decisionTuning === 'MACRO_F1'
+        ? {
+            decisionTuning: 'MACRO_F1' as const,
+            ...(config.scoring === 'CV_MACRO_F1' ? { cvFolds: config.cvFolds } : {}),
+          }
+        : {};
     const run = await this.training.queueRun(
       sessionId,
       config.datasetId,
-      { ...config.run, modelType: best.modelType, hyperparameters },
+      { ...config.run, ...tuning, modelType: best.modelType, hyperparameters },
       [],
     );
     const sd = best.sd === null ? '' : ` ± ${best.sd.toFixed(3)}`;

@@ -17,7 +17,7 @@ import {
   type RunConfig,
   type SelectionOptions,
 } from '../domain/run.js';
-import type { CalibrateOn, CalibrationMethod, RefitMode } from '../ml/pipeline.js';
+import type { CalibrateOn, CalibrationMethod, DecisionTuning, RefitMode } from '../ml/pipeline.js';
 import type { DataSourceChoice, JsonObject, StepperProgress } from '../domain/session.js';
 import { MODEL_CATALOG, resolveModelType, toCatalogNames, validateHyperparameters } from '../ml/catalog.js';
 import { groupedStratifiedSplit } from '../ml/data/index.js';
@@ -81,6 +81,7 @@ export interface ConfigureSessionInput {
   refit?: RefitMode | null;
   /** null turns cross-mission evaluation off (undefined: unchanged). */
   crossMissionDatasetId?: string | null;
+  decisionTuning?: DecisionTuning | null;
 }
 
 /** The run a session's results come from: what its test data needs to know. */
@@ -394,6 +395,7 @@ export class SessionService {
     if (input.calibration !== undefined) next.calibration = input.calibration;
     if (input.calibrateOn !== undefined && input.calibrateOn !== null) next.calibrateOn = input.calibrateOn;
     if (input.refit !== undefined && input.refit !== null) next.refit = input.refit;
+    if (input.decisionTuning !== undefined) next.decisionTuning = input.decisionTuning ?? 'NONE';
     if (input.crossMissionDatasetId !== undefined) {
       const id = input.crossMissionDatasetId;
       if (id !== null) {

@@ -168,10 +168,18 @@ function configureInput(kind: ConfigType, body: Record<string, unknown>): Omit<C
 }
 
 /** Form names of the model-selection options (issue 14) and the ConfigureSessionInput field of each. */
-const SELECTION_FIELDS = ['cv_folds', 'calibration', 'calibrate_on', 'refit', 'cross_mission_dataset'] as const;
+const SELECTION_FIELDS = [
+  'cv_folds',
+  'calibration',
+  'calibrate_on',
+  'refit',
+  'cross_mission_dataset',
+  'decision_tuning',
+] as const;
 const CALIBRATIONS = { sigmoid: 'SIGMOID', isotonic: 'ISOTONIC' } as const;
 const CALIBRATE_ON = { validation: 'VALIDATION', out_of_fold: 'OUT_OF_FOLD' } as const;
 const REFITS = { none: 'NONE', train_validation: 'TRAIN_VALIDATION', all_labelled: 'ALL_LABELLED' } as const;
+const DECISION_TUNINGS = { none: 'NONE', macro_f1: 'MACRO_F1' } as const;
 
 function withoutSelection(values: Record<string, unknown>): Record<string, unknown> | undefined {
   const rest = Object.entries(values).filter(([name]) => !(SELECTION_FIELDS as readonly string[]).includes(name));
@@ -193,7 +201,7 @@ function choice<T extends string>(value: unknown, field: string, choices: Record
 /** The selection options a form sent, as ConfigureSessionInput fields (the GraphQL operation checks them). */
 type SelectionInput = Pick<
   ConfigureSessionInput,
-  'cvFolds' | 'calibration' | 'calibrateOn' | 'refit' | 'crossMissionDatasetId'
+  'cvFolds' | 'calibration' | 'calibrateOn' | 'refit' | 'crossMissionDatasetId' | 'decisionTuning'
 >;
 
 function selectionInput(form: Record<string, unknown>): SelectionInput {
@@ -210,6 +218,8 @@ function selectionInput(form: Record<string, unknown>): SelectionInput {
   if (form.calibrate_on !== undefined && form.calibrate_on !== null)
     out.calibrateOn = choice(form.calibrate_on, 'calibrate_on', CALIBRATE_ON, false);
   if (form.refit !== undefined && form.refit !== null) out.refit = choice(form.refit, 'refit', REFITS, false);
+  if (form.decision_tuning !== undefined && form.decision_tuning !== null)
+    out.decisionTuning = choice(form.decision_tuning, 'decision_tuning', DECISION_TUNINGS, false);
   if (form.cross_mission_dataset !== undefined) {
     const id = form.cross_mission_dataset;
     if (id !== null && typeof id !== 'string')

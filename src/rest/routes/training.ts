@@ -50,6 +50,8 @@ function searchInputFrom(value: unknown): SearchInput {
     budgetSeconds: int('budget_seconds', 'budgetSeconds'),
     maxTrials: int('max_trials', 'maxTrials'),
     seed: int('seed', 'seed'),
+    decisionTuning:
+      word('decision_tuning', ['NONE', 'MACRO_F1'] as const) ?? word('decisionTuning', ['NONE', 'MACRO_F1'] as const),
     space: value.space,
   };
 }

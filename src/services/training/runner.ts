@@ -208,6 +208,7 @@ export class TrainingRunner {
           ...(output.crossValidation ? { crossValidation: output.crossValidation } : {}),
           ...(outOfFoldPredictionId ? { outOfFoldPredictionId } : {}),
           ...(output.calibration ? { calibration: output.calibration } : {}),
+          ...(output.decisionTuning ? { decisionTuning: output.decisionTuning } : {}),
           ...(output.refit ? { refit: output.refit } : {}),
           ...(output.crossMission ? { crossMission: output.crossMission } : {}),
           ...(output.ensemble ? { ensemble: output.ensemble } : {}),
