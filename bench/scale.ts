@@ -15,7 +15,8 @@
  * the models with issue 17 goals go first, and a run that would start after the budget is spent is listed as
  * skipped (`--budget 0`: no bound).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -285,18 +286,26 @@ async function trainAndPredict(
   };
 }
 
-function reference(file: string, models: string[]): ReferenceResult {
+/**
+ * scikit-learn / XGBoost on the same file, in its own process and awaited: the server under test shares this process,
+ * so a synchronous spawn would block its event loop (kept-alive connections then time out late and reset).
+ */
+async function reference(file: string, models: string[]): Promise<ReferenceResult> {
   if (!fs.existsSync(PYTHON)) return { error: `${PYTHON} not found` };
-  const run = spawnSync(
-    PYTHON,
-    [path.join(HERE, 'scale-reference.py'), file, models.join(','), String(threads), String(SVM_REFERENCE_MAX_ROWS)],
-    {
-      encoding: 'utf8',
-      maxBuffer: 16 << 20,
-    },
-  );
-  if (run.status !== 0) return { error: (run.stderr || run.stdout).trim().split('\n').pop() ?? 'failed' };
-  return JSON.parse(run.stdout) as ReferenceResult;
+  const args = [
+    path.join(HERE, 'scale-reference.py'),
+    file,
+    models.join(','),
+    String(threads),
+    String(SVM_REFERENCE_MAX_ROWS),
+  ];
+  try {
+    const { stdout } = await promisify(execFile)(PYTHON, args, { encoding: 'utf8', maxBuffer: 16 << 20 });
+    return JSON.parse(stdout) as ReferenceResult;
+  } catch (error) {
+    const failed = error as { stderr?: string; stdout?: string; message: string };
+    return { error: (failed.stderr || failed.stdout || failed.message).trim().split('\n').pop() ?? 'failed' };
+  }
 }
 
 function predictRowsOf(file: string): Record<string, number>[] {
@@ -357,7 +366,7 @@ const growth: string[] = [];
 for (const rows of sizes) {
   const file = path.join(dir, `synthetic-${rows}.csv`);
   const bytes = writeSyntheticCsv(file, rows);
-  const ref = reference(file, modelIds);
+  const ref = await reference(file, modelIds);
   const rssBefore = process.memoryUsage.rss();
   peakRss = rssBefore;
   const uploaded = await upload(file);

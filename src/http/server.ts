@@ -3,7 +3,7 @@
  * port and path, and the REST compatibility routes everywhere else.
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { AppConfig } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createServices, type Services } from '../services/container.js';
@@ -19,14 +19,6 @@ import { REQUEST_ID_HEADER, assignRequestId } from './request-id.js';
 import { answerClientError } from './request-errors.js';
 import { attachGraphQLWebSocket } from './websocket.js';
 import { createDirectGraphQL, type GraphQLHttpRoutes } from './direct-graphql.js';
-
-/**
- * A kept-alive connection's idle timer that fires this much past Node's keep-alive timeout fired late: the event loop
- * was blocked (bench:scale's synchronous Python reference runs in the server's process).
- */
-const KEEP_ALIVE_LATE_MS = 2_000;
-/** What a late idle timer grants before the connection closes (a request arriving meanwhile cancels the close). */
-const KEEP_ALIVE_GRACE_MS = 1_000;
 
 export interface App {
   readonly services: Services;
@@ -57,8 +49,6 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     },
   });
 
-  /** When each kept-alive connection went idle (its last response finished). */
-  const idleSince = new WeakMap<Socket, number>();
   const server = http.createServer((req, res) => {
     const pathname = (req.url ?? '/').split('?')[0];
     const started = performance.now();
@@ -66,7 +56,6 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
     const requestId = assignRequestId(req);
     res.setHeader(REQUEST_ID_HEADER, requestId);
     res.once('finish', () => {
-      idleSince.set(req.socket, performance.now());
       logger.info('request', {
         requestId,
         method: req.method,
@@ -147,20 +136,6 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
   server.headersTimeout = 30_000;
   server.requestTimeout = 300_000;
   server.on('clientError', answerClientError);
-  // Node closes an idle kept-alive connection when its timer fires. After a blocked event loop that timer fires in
-  // the turn that has yet to read a request a client sent meanwhile, and the close answered it with a reset
-  // (bench:scale's second upload: ECONNRESET). A late timer grants KEEP_ALIVE_GRACE_MS more; data arriving clears it
-  // (Node resets the socket's timeout), otherwise the connection closes then. (A 'timeout' listener replaces Node's
-  // own destroy, so every other case destroys here.)
-  server.on('timeout', (socket: Socket) => {
-    const since = idleSince.get(socket);
-    idleSince.delete(socket);
-    if (since !== undefined && performance.now() - since > server.keepAliveTimeout + KEEP_ALIVE_LATE_MS) {
-      socket.setTimeout(KEEP_ALIVE_GRACE_MS);
-      return;
-    }
-    socket.destroy();
-  });
 
   const webSocket = attachGraphQLWebSocket(server, yoga, config, logger);
 
