@@ -24,10 +24,12 @@ export interface FitCostEstimate {
   drivers: string;
 }
 
-// (64, 32) MLP, batch 32: 0.098 CPU-s per epoch = 3.6e-9 s per row × weight; (256, 256): 1.8e-9. Batch size 1:
-// ~10 µs per batch beyond the arithmetic.
+// (64, 32) MLP, batch 32: 0.098 CPU-s per epoch = 3.6e-9 s per row × weight; (256, 256): 1.8e-9. Each batch
+// also walks every weight a few times whatever its rows (the Adam step, the kernel's transpose and gradient, L2):
+// 19-22 CPU-ns per weight and batch measured at batch 1 with (64, 64), (256, 256) and (512, 512) on 30 features
+// (1.55 CPU-ms per row at batch 1 against 0.16 at batch 32 for (256, 256)), so batch 1 costs ~10× batch 32.
 const NEURAL_SECONDS_PER_ROW_WEIGHT = 1.8e-9;
-const NEURAL_SECONDS_PER_BATCH = 5e-6;
+const NEURAL_SECONDS_PER_BATCH_WEIGHT = 1.5e-8;
 // Boosting, depth 6, 50 rounds, 3 classes: 1.12 CPU-s = 6.1e-9 s per row × feature × tree × level.
 const BOOSTING_SECONDS_PER_ROW_FEATURE_LEVEL = 6e-9;
 // Random forest, 50 trees: 1.15 CPU-s with max_features sqrt, 1.12 s for 20 trees with all 30 features:
@@ -109,7 +111,7 @@ export function estimateFitCost(model: ResolvedModel, shape: FitShape): FitCostE
       const p = model.params;
       const weights = networkWeights(features, p.hidden_layers, classes);
       const batches = Math.ceil(rows / p.batch_size);
-      const perEpoch = rows * weights * NEURAL_SECONDS_PER_ROW_WEIGHT + batches * NEURAL_SECONDS_PER_BATCH;
+      const perEpoch = (rows * NEURAL_SECONDS_PER_ROW_WEIGHT + batches * NEURAL_SECONDS_PER_BATCH_WEIGHT) * weights;
       return {
         seconds: p.epochs * perEpoch,
         drivers: `${count(p.epochs)} epochs × ${count(rows)} rows × ${count(weights)} weights (hidden_layers [${p.hidden_layers.join(', ')}]), batch_size ${p.batch_size}`,

@@ -91,6 +91,10 @@ export function sessionView(session: SessionState) {
     use_vetting_features: session.useVettingFeatures,
     ready_to_train: session.ready,
     missing: session.missing,
+    // Seconds each run may train (max_training_seconds of the form, else the server's limit), and what to know
+    // before training, e.g. an estimated training time past it.
+    max_training_seconds: session.maxTrainingSeconds,
+    warnings: session.warnings,
     latest_run: session.latestRun
       ? {
           run_id: session.latestRun.id,

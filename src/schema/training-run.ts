@@ -326,6 +326,11 @@ export const TrainingRun = builder.objectRef<TrainingRunRecord>('TrainingRun').i
         'Known weaknesses of the run that did not stop it, e.g. a class with very few rows (set when the run starts).',
       resolve: (r) => r.details?.warnings ?? [],
     }),
+    timeBudgetSeconds: t.int({
+      description:
+        "Seconds the run may train before it is stopped: its session's maxTrainingSeconds when set, else MAX_TRAINING_SECONDS.",
+      resolve: (r, _a, { services }) => services.sessions.timeBudget(r.config.maxTrainingSeconds).seconds,
+    }),
     reproducibility: t.field({ type: Reproducibility, resolve: (r) => r }),
   }),
 });

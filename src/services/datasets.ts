@@ -31,6 +31,7 @@ import {
   type MissionId,
   type NasaTableSource,
 } from '../ml/data/index.js';
+import { NASA_CLASSES } from '../ml/types.js';
 import { newId } from './ids.js';
 import { PREVIEW_ROWS, summarizeLabeledTable } from '../ml/data/upload-summary.js';
 import { summarizeUploadInWorker, warmUploadWorker } from './worker-pool.js';
@@ -84,6 +85,15 @@ export interface DatasetDetails {
   featureCandidates: string[];
   vettingColumns: string[];
   idColumns: string[];
+}
+
+/** A dataset's counts as known without parsing it (`knownShape`). */
+export interface KnownShape {
+  /** Labelled rows. */
+  rows: number;
+  defaultFeatures: number;
+  vettingFeatures: number;
+  classes: number;
 }
 
 export interface UploadInput {
@@ -251,6 +261,36 @@ export class DatasetService {
     const { datasets } = this.store.t;
     const row = await this.store.first('datasets', { columns: ['rowCount'], where: eq(datasets.id, id) });
     return row?.rowCount ?? null;
+  }
+
+  /**
+   * Labelled rows, default and vetting feature counts and classes of a dataset when known without parsing it (an
+   * upload's stored summary, a NASA table described already or the snapshot's manifest with the mission's default
+   * features, an upper bound), else null: what a configure-time estimate of a fit reads.
+   */
+  async knownShape(id: string): Promise<KnownShape | null> {
+    const known = (details: DatasetDetails): KnownShape => ({
+      rows: details.rowCount,
+      defaultFeatures: details.featureColumns.length,
+      vettingFeatures: details.vettingColumns.length,
+      classes: details.classes.length,
+    });
+    const cached = this.details.get(id);
+    if (cached) return known(cached.details);
+    if (isMissionId(id)) {
+      const rows = this.nasaSource(id)?.labelledRows ?? null;
+      const spec = MISSIONS[id];
+      return rows === null
+        ? null
+        : {
+            rows,
+            defaultFeatures: spec.defaultFeatures.length,
+            vettingFeatures: spec.leakageColumns.length,
+            classes: NASA_CLASSES.length,
+          };
+    }
+    const row = await this.store.first('datasets', { columns: ['details'], where: eq(this.store.t.datasets.id, id) });
+    return row?.details ? known(row.details) : null;
   }
 
   /**

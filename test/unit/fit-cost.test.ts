@@ -43,6 +43,20 @@ describe('estimateFitCost', () => {
     expect(estimate.drivers).toContain('[1024, 1024, 1024, 1024, 1024, 1024]');
   });
 
+  it('counts what every batch costs a network whatever its rows: batch 1 about 10× batch 32', () => {
+    const network = (batch_size: number) =>
+      estimateFitCost(
+        {
+          modelType: 'neural_network',
+          params: resolveParams('neural_network', { hidden_layers: [256, 256], batch_size }),
+        },
+        KEPLER,
+      ).seconds;
+    // Measured (CPU time): 1.55 ms per row at batch 1, 0.16 ms at batch 32.
+    expect(network(1) / network(32)).toBeGreaterThan(6);
+    expect(network(1) / network(32)).toBeLessThan(12);
+  });
+
   it('grows with what costs: rows, rounds, depth, trees, epochs; SVM stops growing at max_train_rows', () => {
     const boosting = (n_estimators: number, max_depth: number, shape = KEPLER) =>
       estimateFitCost({ modelType: 'xgboost', params: resolveParams('xgboost', { n_estimators, max_depth }) }, shape)

@@ -108,7 +108,7 @@ export function createServicesUnderTest(
   const handle = openDatabase(config.databasePath);
   const owners = new OwnerService(randomBytes(32), config);
   const datasets = new DatasetService(handle.store, config, logger, owners);
-  const sessions = new SessionService(handle.store, datasets, owners);
+  const sessions = new SessionService(handle.store, datasets, owners, { maxTrainingMs: config.maxTrainingMs });
   const models = new ModelStore(handle.store, { cacheBytes: 1e6 });
   const bus = createInMemoryProgressBus();
   let queue: ManualQueue | null = null;

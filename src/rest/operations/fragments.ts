@@ -31,6 +31,8 @@ export const SessionFields = graphql(
       useVettingFeatures
       ready
       missing
+      maxTrainingSeconds
+      warnings
       createdAt
       updatedAt
       dataset {

@@ -85,6 +85,11 @@ export const sessionView = loose({
   hyperparameters: jsonObject.describe("Stored in the catalog's names."),
   ready_to_train: z.boolean(),
   missing: z.array(z.string()),
+  max_training_seconds: z
+    .number()
+    .int()
+    .describe("Seconds each run may train: the form's max_training_seconds, else MAX_TRAINING_SECONDS."),
+  warnings: z.array(z.string()).describe('E.g. an estimated training time past max_training_seconds.'),
   latest_run: loose({ run_id: z.string(), status: z.string() }).nullable(),
 });
 

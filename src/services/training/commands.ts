@@ -15,7 +15,7 @@ import {
   type RunConfig,
 } from '../../domain/run.js';
 import { validateHyperparameters } from '../../ml/catalog.js';
-import { describeSeconds, estimateFitCost, resolveModel } from '../../ml/cost.js';
+import { resolveModel } from '../../ml/cost.js';
 import { checkTrainable, taskTable } from '../../ml/pipeline.js';
 import type { DatasetService } from '../datasets.js';
 import type { EnsembleService } from '../ensembles.js';
@@ -24,13 +24,12 @@ import type { JobQueue } from '../job-queue.js';
 import type { ModelStore } from '../models.js';
 import type { SessionService } from '../sessions.js';
 import type { Caller, OwnerService } from '../owners.js';
+import { checkBudget, runBudget } from './budget.js';
 import type { ProgressRecorder } from './progress.js';
 import type { RunQueries, TrainingRunRecord } from './queries.js';
 
 export const RESTART_MESSAGE = 'Interrupted by a server restart; start the training again.';
 const QUEUED_MESSAGE = 'Waiting in the training queue';
-/** A start estimated past this multiple of MAX_TRAINING_SECONDS is refused (below it, it warns): see src/ml/cost.ts. */
-export const REFUSE_AT_BUDGET_MULTIPLE = 4;
 /** A RUNNING run whose job is gone from the shared queue (its Redis lost its data): nobody will finish it. */
 export const LOST_MESSAGE =
   'Training failed: the run was lost from the shared training queue (Redis lost its data while it ran). Start the training again.';
@@ -45,7 +44,7 @@ export class TrainingCommands {
     private readonly datasets: DatasetService,
     private readonly models: ModelStore,
     private readonly owners: OwnerService,
-    /** MAX_TRAINING_SECONDS: a configuration estimated to need longer is refused at start. */
+    /** MAX_TRAINING_SECONDS: a configuration estimated to need much longer than its budget is refused at start. */
     private readonly maxTrainingMs: number,
     private readonly ensembles: EnsembleService,
   ) {}
@@ -96,28 +95,21 @@ export class TrainingCommands {
       split: session.split,
       seed: session.seed,
     });
-    // A configuration that cannot finish within the time budget is refused now, with the estimate, instead of
-    // holding a training slot until MAX_TRAINING_SECONDS stops it. The estimate is rough (constants measured on one
-    // machine), so only a configuration estimated at several times the budget is refused; past it, the run warns.
-    const { cvFolds, refit } = session.selection;
-    const fits = 1 + (cvFolds ?? 0) + (refit === 'NONE' ? 0 : 1);
-    const estimate = estimateFitCost(resolveModel(modelType, hyperparameters), {
-      rows: splitCounts.train,
-      features: features.length,
-      classes: taskTable(table, session.task).classes.length,
-    });
-    const seconds = estimate.seconds * fits;
-    const budgetSeconds = this.maxTrainingMs / 1000;
-    if (seconds > budgetSeconds) {
-      const problem =
-        `This configuration would take ${describeSeconds(seconds)} to train (${estimate.drivers}` +
-        `${fits > 1 ? `; ${fits} fits with cross-validation and refit` : ''}), and training may take at most ` +
-        `${describeSeconds(budgetSeconds).replace('about ', '')} (MAX_TRAINING_SECONDS).`;
-      const advice = 'Choose fewer epochs, trees or rounds, a smaller network, a larger batch_size or fewer rows.';
-      if (seconds > REFUSE_AT_BUDGET_MULTIPLE * budgetSeconds)
-        throw badInput(`${problem} ${advice}`, 'hyperparameters');
-      warnings.push(`${problem} It will likely be stopped there. ${advice}`);
-    }
+    // A configuration that cannot finish within the run's time budget is refused now, with the estimate, instead of
+    // holding a training slot until the budget stops it (configure checks the same on the stored counts).
+    const budget = runBudget(session.selection.maxTrainingSeconds, this.maxTrainingMs);
+    const { refusal, warning } = checkBudget(
+      resolveModel(modelType, hyperparameters),
+      {
+        rows: splitCounts.train,
+        features: features.length,
+        classes: taskTable(table, session.task).classes.length,
+      },
+      session.selection,
+      budget,
+    );
+    if (refusal) throw badInput(refusal, 'hyperparameters');
+    if (warning) warnings.push(warning);
 
     return this.queueRun(
       sessionId,
