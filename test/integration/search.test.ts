@@ -220,3 +220,34 @@ describe('hyperparameter search as a job', () => {
     expect(final.training_status).toBe('completed');
   }, 180_000);
 });
+
+describe('startSearch and the creation rate limit', () => {
+  let limited: TestServer;
+  beforeAll(async () => {
+    limited = await startServer({ env: { RATE_LIMIT_CREATES_PER_MINUTE: '2' } });
+  });
+  afterAll(() => limited.stop());
+
+  it('counts a search as a creation: over RATE_LIMIT_CREATES_PER_MINUTE it is 429 RATE_LIMITED with Retry-After', async () => {
+    // The session is the first creation, the search the second; the next search is over the limit.
+    const sessionId = await session(limited);
+    const first = await limited.data<{ startSearch: { id: string } }>(START, { s: sessionId, i: SMALL });
+    const res = await fetch(`${limited.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: START, variables: { s: sessionId, i: SMALL } }),
+    });
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const body = (await res.json()) as { errors?: { message: string; extensions?: { code?: string } }[] };
+    expect(body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    expect(body.errors?.[0]?.message).toMatch(/searches created by this client .* this search was not created/);
+    // Refused before anything was stored: the session still has its one search.
+    const { searches } = await limited.data<{ searches: { id: string }[] }>(
+      'query ($s: ID!) { searches(sessionId: $s) { id } }',
+      { s: sessionId },
+    );
+    expect(searches.map((s) => s.id)).toEqual([first.startSearch.id]);
+    await limited.data('mutation ($id: ID!) { cancelSearch(id: $id) { id } }', { id: first.startSearch.id });
+  });
+});

@@ -3,40 +3,56 @@
  * rules, the count of stars split across folds, and a calibrated artefact read back and applied by the predictor.
  */
 import { describe, expect, it } from 'vitest';
+import { AppError } from '../../src/domain/errors.js';
 import { DEFAULT_SELECTION, readSelection, selectionProblem } from '../../src/domain/run.js';
 import { starsInSeveralFolds } from '../../src/ml/pipeline.js';
 import { decodeArtifact } from '../../src/ml/artifact.js';
 import { applyCalibration, fitCalibration } from '../../src/ml/selection/calibration.js';
 
 describe('readSelection', () => {
-  it('reads stored options and falls back to the default for anything not understood', () => {
+  it('reads stored options; a missing field (an older row) is its default', () => {
     expect(readSelection(null)).toEqual(DEFAULT_SELECTION);
-    expect(readSelection([1, 2])).toEqual(DEFAULT_SELECTION);
-    expect(
-      readSelection({
-        cvFolds: 5,
-        calibration: 'isotonic',
-        calibrateOn: 'OUT_OF_FOLD',
-        refit: 'ALL_LABELLED',
-        crossMission: 'tess',
-      }),
-    ).toEqual({
+    expect(readSelection({})).toEqual(DEFAULT_SELECTION);
+    const stored = {
       cvFolds: 5,
       calibration: 'isotonic',
       calibrateOn: 'OUT_OF_FOLD',
       refit: 'ALL_LABELLED',
       crossMission: 'tess',
-      maxTrainingSeconds: null,
-    });
-    expect(
-      readSelection({ cvFolds: 11, calibration: 'platt', calibrateOn: 'TEST', refit: 'yes', crossMission: 3 }),
-    ).toEqual(DEFAULT_SELECTION);
-    expect(readSelection({ cvFolds: 2.5 }).cvFolds).toBeNull();
+      decisionTuning: 'MACRO_F1',
+    };
+    expect(readSelection(stored)).toEqual({ ...DEFAULT_SELECTION, ...stored });
+    // Rows stored before decision tuning existed read as NONE.
+    expect(readSelection({ cvFolds: 3 })).toEqual({ ...DEFAULT_SELECTION, cvFolds: 3 });
+  });
+
+  it('fails loudly on a corrupt row, naming the field, instead of reading it as another configuration', () => {
+    const corrupt: [unknown, string][] = [
+      [[1, 2], 'selection'],
+      [{ cvFolds: 11 }, 'selection.cvFolds'],
+      [{ cvFolds: 2.5 }, 'selection.cvFolds'],
+      [{ calibration: 'platt' }, 'selection.calibration'],
+      [{ calibrateOn: 'TEST' }, 'selection.calibrateOn'],
+      [{ refit: 'yes' }, 'selection.refit'],
+      [{ crossMission: 3 }, 'selection.crossMission'],
+      [{ decisionTuning: 'ACCURACY' }, 'selection.decisionTuning'],
+    ];
+    for (const [value, field] of corrupt) {
+      expect(() => readSelection(value)).toThrow(`The stored session selection is malformed (${field}).`);
+      // A plain Error: masked at the edge and logged, not answered as the user's mistake.
+      expect(() => readSelection(value)).not.toThrow(AppError);
+    }
   });
 });
 
 describe('selectionProblem', () => {
   const context = { validationShare: 0.1, datasetId: 'kepler', datasetIsNasa: true };
+  it('decision tuning needs out-of-fold predictions (cvFolds) or a validation split', () => {
+    const tuned = { ...DEFAULT_SELECTION, decisionTuning: 'MACRO_F1' as const };
+    expect(selectionProblem(tuned, context)).toBeNull();
+    expect(selectionProblem(tuned, { ...context, validationShare: 0 })?.field).toBe('decisionTuning');
+    expect(selectionProblem({ ...tuned, cvFolds: 3 }, { ...context, validationShare: 0 })).toBeNull();
+  });
   it('needs cross-validation for out-of-fold calibration and a validation split for validation calibration', () => {
     const sigmoid = { ...DEFAULT_SELECTION, calibration: 'sigmoid' as const };
     expect(selectionProblem(sigmoid, context)).toBeNull();
