@@ -100,7 +100,10 @@ export interface TrainingProgressEvent {
 // What a run stores (JSON columns)
 
 /** The immutable snapshot of the session's config that a run trains (what the ML pipeline receives). */
-export type RunConfig = PipelineConfig;
+export type RunConfig = PipelineConfig & {
+  /** The session's time budget when it set one below MAX_TRAINING_SECONDS (the runner stops the run there). */
+  maxTrainingSeconds?: number | null;
+};
 
 /** Seconds per part of a run; runs stored by older versions may lack the newer parts. */
 export interface RunTimings {
@@ -175,6 +178,8 @@ export interface SelectionOptions {
   crossMission: string | null;
   /** MACRO_F1: per-class decision scales fitted on out-of-fold predictions (cvFolds) or the validation split. */
   decisionTuning: DecisionTuning;
+  /** Seconds a run may train, at most MAX_TRAINING_SECONDS; null: MAX_TRAINING_SECONDS. */
+  maxTrainingSeconds: number | null;
 }
 
 export const DEFAULT_SELECTION: SelectionOptions = {
@@ -184,6 +189,7 @@ export const DEFAULT_SELECTION: SelectionOptions = {
   refit: 'NONE',
   crossMission: null,
   decisionTuning: 'NONE',
+  maxTrainingSeconds: null,
 };
 
 export const MIN_CV_FOLDS = 2;
@@ -221,6 +227,10 @@ export function readSelection(value: unknown): SelectionOptions {
     crossMission: or(v.crossMission, null, (x) => (x === null ? null : read.string(x, 'selection.crossMission'))),
     decisionTuning: or(v.decisionTuning, DEFAULT_SELECTION.decisionTuning, (x) =>
       read.oneOf(x, DECISION_TUNING_VALUES, 'selection.decisionTuning'),
+    ),
+    // Checked against the server's limit where it is used (the limit may have been lowered since).
+    maxTrainingSeconds: or(v.maxTrainingSeconds, null, (x) =>
+      x === null ? null : read.intIn(x, 1, Number.MAX_SAFE_INTEGER, 'selection.maxTrainingSeconds'),
     ),
   };
 }

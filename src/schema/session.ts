@@ -191,6 +191,16 @@ export const Session = builder.objectRef<SessionRecord>('Session').implement({
       description: 'The other NASA mission each run is evaluated on with harmonised features (null: none).',
       resolve: (s) => s.selection.crossMission,
     }),
+    maxTrainingSeconds: t.int({
+      description:
+        "Seconds each run may train before it is stopped: the session's maxTrainingSeconds, else the server's MAX_TRAINING_SECONDS.",
+      resolve: (s, _a, { services }) => services.sessions.timeBudget(s.selection.maxTrainingSeconds).seconds,
+    }),
+    warnings: t.stringList({
+      description:
+        'What to know before training this configuration, e.g. an estimated training time past maxTrainingSeconds (a run would likely be stopped there).',
+      resolve: (s, _a, { services }) => services.sessions.warnings(s),
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     ready: t.boolean({
@@ -297,6 +307,10 @@ const ConfigureSessionInput = builder.inputType('ConfigureSessionInput', {
       description:
         "Another NASA mission (kepler, k2, tess) to evaluate on: a model on the features both missions share (harmonised) is trained on this session's mission and scored there; null: none.",
     }),
+    maxTrainingSeconds: t.int({
+      description:
+        "Seconds each run may train before it is stopped, 1 to the server's MAX_TRAINING_SECONDS; null: MAX_TRAINING_SECONDS. A configuration estimated at more than 4× it is refused.",
+    }),
   }),
 });
 
@@ -341,6 +355,7 @@ builder.mutationFields((t) => ({
         calibrateOn: input.calibrateOn,
         refit: input.refit,
         crossMissionDatasetId: input.crossMissionDatasetId,
+        maxTrainingSeconds: input.maxTrainingSeconds,
         decisionTuning: input.decisionTuning,
       }),
   }),

@@ -68,7 +68,7 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
   const shared: { queue: BullMqJobQueue | null } = { queue: null };
   const owners = await OwnerService.open(store, config);
   const datasets = new DatasetService(store, config, logger, owners);
-  const sessions = new SessionService(store, datasets, owners);
+  const sessions = new SessionService(store, datasets, owners, { maxTrainingMs: config.maxTrainingMs });
   const models = new ModelStore(store, { cacheBytes: config.modelCacheBytes });
   const progressBus: ProgressBus = cluster?.bus ?? createInMemoryProgressBus();
   // No thread waits at start (one costs ~18 MB idle; the first run after an idle spell waits ~0.5–1 s for it), and

@@ -23,8 +23,16 @@ import { MODEL_CATALOG, resolveModelType, toCatalogNames, validateHyperparameter
 import { groupedStratifiedSplit } from '../ml/data/index.js';
 import { taskTable } from '../ml/pipeline.js';
 import type { Hyperparameters, ModelTypeId } from '../ml/types.js';
+import { resolveModel } from '../ml/cost.js';
 import type { DatasetService } from './datasets.js';
 import { newId } from './ids.js';
+import {
+  checkBudget,
+  checkMaxTrainingSeconds,
+  runBudget,
+  type BudgetCheck,
+  type RunBudget,
+} from './training/budget.js';
 import { canUse, type Caller, type Owned, type OwnerService } from './owners.js';
 
 export interface SessionConfig {
@@ -81,6 +89,8 @@ export interface ConfigureSessionInput {
   refit?: RefitMode | null;
   /** null turns cross-mission evaluation off (undefined: unchanged). */
   crossMissionDatasetId?: string | null;
+  /** Seconds a run may train, 1..MAX_TRAINING_SECONDS; null: MAX_TRAINING_SECONDS (undefined: unchanged). */
+  maxTrainingSeconds?: number | null;
   decisionTuning?: DecisionTuning | null;
 }
 
@@ -190,6 +200,8 @@ export class SessionService {
     private readonly store: Store,
     private readonly datasets: DatasetService,
     private readonly owners: OwnerService,
+    /** MAX_TRAINING_SECONDS: the most a session's maxTrainingSeconds may be. */
+    private readonly options: { maxTrainingMs: number },
   ) {}
 
   /** A new session, ready to train with defaults: the Kepler table and a random forest; the stepper at step 1. */
@@ -338,6 +350,25 @@ export class SessionService {
       next.features = input.features === null || input.features.length === 0 ? null : [...input.features];
     next.selection = await this.configuredSelection(current.selection, input, caller);
     await this.checkSelection(next);
+    // A configuration estimated at many times its time budget is refused now, not when it is started (a warning
+    // below that is Session.warnings). Only when the input changes what the estimate reads: a session left over its
+    // budget by a lowered MAX_TRAINING_SECONDS can still be edited, and start refuses it.
+    const costInputs = [
+      input.datasetId,
+      input.modelType,
+      input.hyperparameters,
+      input.features,
+      input.useVettingFeatures,
+      input.task,
+      input.split,
+      input.cvFolds,
+      input.refit,
+      input.maxTrainingSeconds,
+    ];
+    if (costInputs.some((value) => value !== undefined)) {
+      const refusal = (await this.budgetCheck(next))?.refusal;
+      if (refusal) throw badInput(refusal, input.maxTrainingSeconds != null ? 'maxTrainingSeconds' : 'hyperparameters');
+    }
 
     if (next.datasetId && (next.features !== null || next.useVettingFeatures !== current.useVettingFeatures)) {
       await this.datasets.resolveFeatures(next.datasetId, {
@@ -396,6 +427,11 @@ export class SessionService {
     if (input.calibrateOn !== undefined && input.calibrateOn !== null) next.calibrateOn = input.calibrateOn;
     if (input.refit !== undefined && input.refit !== null) next.refit = input.refit;
     if (input.decisionTuning !== undefined) next.decisionTuning = input.decisionTuning ?? 'NONE';
+    if (input.maxTrainingSeconds !== undefined)
+      next.maxTrainingSeconds =
+        input.maxTrainingSeconds === null
+          ? null
+          : checkMaxTrainingSeconds(input.maxTrainingSeconds, this.options.maxTrainingMs);
     if (input.crossMissionDatasetId !== undefined) {
       const id = input.crossMissionDatasetId;
       if (id !== null) {
@@ -409,6 +445,40 @@ export class SessionService {
       next.crossMission = id;
     }
     return next;
+  }
+
+  /** The time budget of the session's runs: its maxTrainingSeconds, never above MAX_TRAINING_SECONDS. */
+  timeBudget(maxTrainingSeconds: number | null | undefined): RunBudget {
+    return runBudget(maxTrainingSeconds, this.options.maxTrainingMs);
+  }
+
+  /**
+   * The configuration's estimated training time against its budget, from counts known without reading the data
+   * (the snapshot's manifest, an upload's stored summary): null when the model or dataset is not chosen or the counts
+   * are not known (a start checks on the real split). Rows are the labelled rows × the train share.
+   */
+  async budgetCheck(config: SessionConfig): Promise<BudgetCheck | null> {
+    if (!config.datasetId || !config.modelType) return null;
+    const shape = await this.datasets.knownShape(config.datasetId);
+    if (!shape) return null;
+    const features =
+      config.features?.length ?? shape.defaultFeatures + (config.useVettingFeatures ? shape.vettingFeatures : 0);
+    return checkBudget(
+      resolveModel(config.modelType, config.hyperparameters),
+      {
+        rows: Math.round(shape.rows * config.split.train),
+        features,
+        classes: config.task === 'BINARY' ? 2 : shape.classes,
+      },
+      config.selection,
+      this.timeBudget(config.selection.maxTrainingSeconds),
+    );
+  }
+
+  /** What the session's configuration should know before it trains (Session.warnings). */
+  async warnings(config: SessionConfig): Promise<string[]> {
+    const check = await this.budgetCheck(config);
+    return [check?.refusal ?? check?.warning].filter((message) => message !== undefined && message !== null);
   }
 
   /** Refuses options that cannot train with the session's data and split (checked again when a run starts). */

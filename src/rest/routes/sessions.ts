@@ -175,6 +175,7 @@ const SELECTION_FIELDS = [
   'refit',
   'cross_mission_dataset',
   'decision_tuning',
+  'max_training_seconds',
 ] as const;
 const CALIBRATIONS = { sigmoid: 'SIGMOID', isotonic: 'ISOTONIC' } as const;
 const CALIBRATE_ON = { validation: 'VALIDATION', out_of_fold: 'OUT_OF_FOLD' } as const;
@@ -201,7 +202,13 @@ function choice<T extends string>(value: unknown, field: string, choices: Record
 /** The selection options a form sent, as ConfigureSessionInput fields (the GraphQL operation checks them). */
 type SelectionInput = Pick<
   ConfigureSessionInput,
-  'cvFolds' | 'calibration' | 'calibrateOn' | 'refit' | 'crossMissionDatasetId' | 'decisionTuning'
+  | 'cvFolds'
+  | 'calibration'
+  | 'calibrateOn'
+  | 'refit'
+  | 'crossMissionDatasetId'
+  | 'decisionTuning'
+  | 'maxTrainingSeconds'
 >;
 
 function selectionInput(form: Record<string, unknown>): SelectionInput {
@@ -220,6 +227,18 @@ function selectionInput(form: Record<string, unknown>): SelectionInput {
   if (form.refit !== undefined && form.refit !== null) out.refit = choice(form.refit, 'refit', REFITS, false);
   if (form.decision_tuning !== undefined && form.decision_tuning !== null)
     out.decisionTuning = choice(form.decision_tuning, 'decision_tuning', DECISION_TUNINGS, false);
+  if (form.max_training_seconds !== undefined) {
+    const raw = form.max_training_seconds;
+    // '' or "none": the server's MAX_TRAINING_SECONDS; the GraphQL operation checks the range.
+    const none = raw === null || raw === '' || raw === 'none';
+    const seconds = none ? null : Number(raw);
+    if (seconds !== null && !Number.isInteger(seconds))
+      throw badInput(
+        `"max_training_seconds" must be a whole number of seconds (or "none" for the server's limit), got ${JSON.stringify(raw)}.`,
+        'max_training_seconds',
+      );
+    out.maxTrainingSeconds = seconds;
+  }
   if (form.cross_mission_dataset !== undefined) {
     const id = form.cross_mission_dataset;
     if (id !== null && typeof id !== 'string')

@@ -18,6 +18,7 @@ import { JOB_HANDED_BACK, JOB_LOCK_LOST } from '../job-abort.js';
 import type { ModelStore } from '../models.js';
 import { OUT_OF_FOLD_SOURCE } from '../../domain/run.js';
 import { storePredictionBatch } from '../prediction-batches.js';
+import { budgetStopMessage, runBudget } from './budget.js';
 import { FINISH_ATTEMPTS, FINISH_RETRY_MS, STAGE_START, type ProgressRecorder } from './progress.js';
 import type { RunQueries } from './queries.js';
 
@@ -30,21 +31,12 @@ const PORT_DRAIN_MS = 1000;
 export interface TrainingRunnerOptions {
   /** Threads a run's model may use (random forest trees in parallel). */
   threads: number;
-  /** A run's worker task is stopped after this long (MAX_TRAINING_SECONDS). */
+  /** A run's worker task is stopped after this long (MAX_TRAINING_SECONDS), or its session's shorter budget. */
   maxTrainingMs: number;
 }
 
 /** The abort reason of a run whose time budget ran out. */
 const TIME_BUDGET_SPENT = 'time-budget-spent';
-
-function timeBudgetMessage(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  return (
-    `Stopped after ${seconds.toLocaleString('en-US')} s: training may take at most MAX_TRAINING_SECONDS = ` +
-    `${seconds.toLocaleString('en-US')} s. Choose fewer epochs, trees or rounds, a smaller network or fewer rows, or ` +
-    `ask the operator to raise the limit.`
-  );
-}
 
 /**
  * What a run says when it failed for a reason that is not the user's input: never the raw error, which can carry
@@ -116,11 +108,13 @@ export class TrainingRunner {
     });
     this.progress.startHeartbeat(runId);
     const channel = new MessageChannel();
-    // The time budget counts from here: loading, training, evaluating and explaining all run in the worker task.
+    // The time budget counts from here: loading, training, evaluating and explaining all run in the worker task,
+    // which the pool stops (its thread terminated) when the budget aborts it, mid-epoch or mid-batch alike.
+    const timeBudget = runBudget(run.config.maxTrainingSeconds, this.options.maxTrainingMs);
     const budget = new AbortController();
     const budgetTimer = setTimeout(() => {
       budget.abort(TIME_BUDGET_SPENT);
-    }, this.options.maxTrainingMs);
+    }, timeBudget.seconds * 1000);
     try {
       const checksum = await this.datasets.checksum(run.datasetId);
       const location = await this.datasets.location(run.datasetId);
@@ -216,7 +210,7 @@ export class TrainingRunner {
       });
     } catch (error) {
       if (budget.signal.aborted && !signal.aborted) {
-        const message = timeBudgetMessage(this.options.maxTrainingMs);
+        const message = budgetStopMessage(timeBudget);
         await this.progress.finish(runId, 'FAILED', { message, error: message });
         return;
       }
