@@ -88,9 +88,19 @@ export class EnsembleService {
           WEIGHTS,
         );
     }
+    const { cvFolds, calibration, refit, crossMission, decisionTuning } = session.selection;
+    // The ensemble's decision is tuned on its members' out-of-fold predictions averaged (it has no validation
+    // predictions of its own), so every member needs them.
+    const untunable =
+      decisionTuning === 'MACRO_F1' ? runs.find((run) => !run.details?.outOfFoldPredictionId) : undefined;
+    if (untunable)
+      throw badInput(
+        "decisionTuning MACRO_F1 fits a soft_voting run's class scales on its members' out-of-fold predictions " +
+          `averaged: member run ${untunable.id} was trained without cvFolds (train the members with cvFolds, or set decisionTuning NONE).`,
+        'decisionTuning',
+      );
     const base = runs[0].config;
     const warnings: string[] = [];
-    const { cvFolds, calibration, refit, crossMission } = session.selection;
     if (cvFolds !== null || calibration !== null || refit !== 'NONE' || crossMission !== null)
       warnings.push(
         "The session's cvFolds, calibration, refit and cross-mission options do not apply to a soft_voting run: its " +
@@ -113,6 +123,7 @@ export class EnsembleService {
         task: base.task,
         split: base.split,
         seed: base.seed,
+        decisionTuning,
       },
       warnings,
     };
@@ -130,15 +141,15 @@ export class EnsembleService {
           MEMBERS,
         );
       let outOfFold: Float64Array | null = null;
-      if (weights === OOF_WEIGHTS) {
+      if (weights === OOF_WEIGHTS || config.decisionTuning === 'MACRO_F1') {
         const run = await this.runs.get(runId);
         const batch = run?.details?.outOfFoldPredictionId;
         const classes = run?.metrics?.classes.length;
         outOfFold = batch && classes ? await readBatchProbabilities(this.store, batch, classes) : null;
         if (!outOfFold)
           throw badInput(
-            `weights "oof": the out-of-fold predictions of member run ${runId} are no longer stored.`,
-            WEIGHTS,
+            `${weights === OOF_WEIGHTS ? 'weights "oof"' : 'decisionTuning MACRO_F1'}: the out-of-fold predictions of member run ${runId} are no longer stored.`,
+            weights === OOF_WEIGHTS ? WEIGHTS : 'decisionTuning',
           );
       }
       out.push({

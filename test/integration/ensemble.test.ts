@@ -207,6 +207,80 @@ describe('soft_voting runs', () => {
     expect(one.message).toMatch(/members must be a list of 2 to 10 different training run ids/);
   });
 
+  it('tunes its decision for macro-F1 on its members\' out-of-fold probabilities averaged (weights "oof"), and refuses members without them', async () => {
+    const cv = await newSession({
+      datasetId: 'kepler',
+      modelType: 'random_forest',
+      hyperparameters: { n_estimators: 20, max_depth: 8 },
+      features: FEATURES,
+      cvFolds: 2,
+    });
+    const cvForest = await train(cv);
+    await configure({ sessionId: cv, modelType: 'logistic_regression', hyperparameters: { C: 1 } });
+    const cvLinear = await train(cv);
+    await configure({
+      sessionId: cv,
+      modelType: 'soft_voting',
+      hyperparameters: { members: [cvForest, cvLinear], weights: 'oof' },
+      decisionTuning: 'MACRO_F1',
+    });
+    const tunedId = await train(cv);
+    const { trainingRun: tuned } = await server.data<{
+      trainingRun: EnsembleRun & {
+        metrics: { classes: string[] };
+        crossValidation: { rows: number } | null;
+        decisionTuning: {
+          fittedOn: string;
+          fittedRows: number;
+          classScales: { label: string; scale: number }[];
+          fitted: { before: number; after: number };
+          test: { before: number; after: number };
+        } | null;
+      };
+    }>(
+      `query ($r: ID!) { trainingRun(id: $r) { status error modelType metrics { macroF1 accuracy classes }
+        testPredictions { classes rowIds labels probabilities } featureImportance { feature permutationMean }
+        ensemble { weightsFrom description members { runId modelType weight run { id } } }
+        decisionTuning { fittedOn fittedRows classScales { label scale } fitted { before after } test { before after } } } }`,
+      { r: tunedId },
+    );
+    const member = await server.data<{ trainingRun: { crossValidation: { rows: number } | null } }>(
+      'query ($r: ID!) { trainingRun(id: $r) { crossValidation { rows } } }',
+      { r: cvForest },
+    );
+    expect(tuned.ensemble?.weightsFrom).toBe('OUT_OF_FOLD');
+    const tuning = tuned.decisionTuning;
+    if (!tuning) throw new Error('no decisionTuning on the soft_voting run');
+    expect(tuning.fittedOn).toBe('OUT_OF_FOLD');
+    expect(tuning.fittedRows).toBe(member.trainingRun.crossValidation?.rows);
+    expect(tuning.classScales.map((s) => s.label)).toEqual(tuned.metrics.classes);
+    expect(tuning.fitted.after).toBeGreaterThanOrEqual(tuning.fitted.before);
+    expect(tuning.test.after).toBe(tuned.metrics.macroF1);
+    // The stored test probabilities are the untuned average; the tuned macro-F1 is theirs times the scales.
+    const { labels, probabilities, classes } = tuned.testPredictions;
+    const k = classes.length;
+    const scaled = probabilities.map((p, i) => p * tuning.classScales[i % k].scale);
+    expect(Math.abs(macroF1(labels, scaled, classes) - tuned.metrics.macroF1)).toBeLessThan(1e-9);
+    expect(Math.abs(macroF1(labels, probabilities, classes) - tuning.test.before)).toBeLessThan(1e-9);
+    // Predictions use the tuned decision.
+    const { predict } = await server.data<{ predict: { label: string; decisionTuned: boolean }[] }>(
+      'query ($r: ID!, $rows: [JSON!]!) { predict(runId: $r, rows: $rows) { label decisionTuned } }',
+      { r: tunedId, rows: keplerRows(2) },
+    );
+    expect(predict.map((p) => p.decisionTuned)).toEqual([true, true]);
+
+    // Members trained without cvFolds have no out-of-fold predictions to tune on: refused at start.
+    await configure({
+      sessionId: cv,
+      hyperparameters: { members: [forest, linear], weights: [1, 1] },
+      decisionTuning: 'MACRO_F1',
+    });
+    const untunable = refusal(await start(cv));
+    expect(untunable.code).toBe('BAD_USER_INPUT');
+    expect(untunable.field).toBe('decisionTuning');
+    expect(untunable.message).toContain(`member run ${forest} was trained without cvFolds`);
+  }, 300_000);
+
   it("answers NOT_FOUND naming the run for another owner's members", async () => {
     const minted = await fetch(`${server.url}/graphql`, {
       method: 'POST',

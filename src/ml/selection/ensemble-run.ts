@@ -3,6 +3,7 @@
  * rows they were evaluated on: same dataset, task, split and seed), their probabilities are averaged with the
  * weights, and the ensemble gets what any run gets: metrics, held-out predictions, permutation importance (the
  * ensemble predicts every shuffled copy) and an artefact whose predictor explains rows by sampling Shapley values.
+ * decisionTuning MACRO_F1 fits its class scales on the members' out-of-fold probabilities averaged with the weights.
  */
 import { getModelSpec, OOF_WEIGHTS, resolveParams } from '../catalog.js';
 import { badInput } from '../../domain/errors.js';
@@ -26,6 +27,7 @@ import {
 } from '../pipeline.js';
 import { fitPreprocessor } from '../preprocess.js';
 import { takeLabels, takeRows, throwIfAborted, type ModelTypeId } from '../types.js';
+import { tuneDecision } from './decision-tuning.js';
 import { fitVotingWeights, softVote } from './ensemble.js';
 import { rowIdsOf } from './run-cv.js';
 
@@ -56,6 +58,28 @@ interface ResolvedWeights {
   outOfFold: EnsembleInfo['outOfFold'];
 }
 
+/**
+ * Every member's out-of-fold probabilities, checked to cover the same `rows` train + validation rows (the members
+ * share split and seed, so the same rows in the same order; each row's probability is out-of-fold for its member).
+ */
+function membersOutOfFold(
+  members: readonly SoftVotingMemberInput[],
+  rows: number,
+  numClasses: number,
+  what: string,
+  field: string,
+): Float64Array[] {
+  return members.map((m) => {
+    if (m.outOfFold?.length !== rows * numClasses)
+      throw badInput(
+        `${what} needs every member's out-of-fold predictions over the same ${rows} train + validation rows: ` +
+          `run ${m.runId} ${m.outOfFold ? `has ${m.outOfFold.length / numClasses}` : 'was trained without cvFolds'}.`,
+        field,
+      );
+    return m.outOfFold;
+  });
+}
+
 /** The members' weights as the run's `weights` parameter says (fitted on out-of-fold rows for "oof"). */
 export function resolveWeights(
   weights: number[] | typeof OOF_WEIGHTS | null,
@@ -79,15 +103,7 @@ export function resolveWeights(
       'hyperparameters.weights',
     );
   const rows = learnLabels.length;
-  const oof = members.map((m) => {
-    if (m.outOfFold?.length !== rows * numClasses)
-      throw badInput(
-        `weights "oof" needs every member's out-of-fold predictions over the same ${rows} train + validation rows: ` +
-          `run ${m.runId} ${m.outOfFold ? `has ${m.outOfFold.length / numClasses}` : 'was trained without cvFolds'}.`,
-        'hyperparameters.weights',
-      );
-    return m.outOfFold;
-  });
+  const oof = membersOutOfFold(members, rows, numClasses, 'weights "oof"', 'hyperparameters.weights');
   const fitted = fitVotingWeights(oof, learnLabels, numClasses);
   const equal = macroF1(learnLabels, argmaxRows(softVote(oof), numClasses), numClasses);
   return {
@@ -136,7 +152,8 @@ export async function trainSoftVoting(
   const k = data.classes.length;
   stage('TRAINING', `Averaging ${members.length} stored members (nothing is refitted)`);
   started = performance.now();
-  const resolved = resolveWeights(params.weights, members, takeLabels(data.labels, learnRows), k);
+  const learnLabels = takeLabels(data.labels, learnRows);
+  const resolved = resolveWeights(params.weights, members, learnLabels, k);
   const model = await buildSoftVoting(members, resolved.weights);
   const fitSeconds = seconds(started);
 
@@ -149,10 +166,27 @@ export async function trainSoftVoting(
       message: `Every member predicted ${rows} of ${rawTest.rows} held-out rows`,
     }),
   );
+  // Decision tuning as any run's: the ensemble's own out-of-fold probabilities are its members' averaged with its
+  // weights (the ensemble has no validation predictions of its own), the test split only scored.
+  const tuned =
+    config.decisionTuning === 'MACRO_F1'
+      ? tuneDecision(
+          {
+            on: 'OUT_OF_FOLD',
+            labels: learnLabels,
+            proba: softVote(
+              membersOutOfFold(members, learnRows.length, k, 'decisionTuning MACRO_F1', 'decisionTuning'),
+              resolved.weights,
+            ),
+          },
+          { labels: ytest, proba },
+          data.classes,
+        )
+      : undefined;
   const trainCounts = new Array<number>(k).fill(0);
   for (const r of split.train) trainCounts[data.labels[r]]++;
   const majorityClass = trainCounts.indexOf(Math.max(...trainCounts));
-  const metrics = evaluate(ytest, proba, data.classes, { majorityClass });
+  const metrics = evaluate(ytest, tuned ? tuned.testProba : proba, data.classes, { majorityClass });
   const evaluateSeconds = seconds(started);
   throwIfAborted(signal);
 
@@ -200,6 +234,7 @@ export async function trainSoftVoting(
     preprocessor: preprocessor.toJSON(),
     model: model.toJSON(),
     background: matrixToRows(sampleBackground(rawTrain, config.seed, BACKGROUND_ROWS)),
+    ...(tuned ? { classScales: tuned.classScales } : {}),
   };
   const memberInfo = members.map((m, i) => ({
     runId: m.runId,
@@ -229,7 +264,9 @@ export async function trainSoftVoting(
       labels: Array.from(ytest),
       proba: Array.from(proba),
       calibrated: false,
+      ...(tuned ? { classScales: tuned.classScales } : {}),
     },
+    ...(tuned ? { decisionTuning: tuned.info } : {}),
     ensemble: {
       members: memberInfo,
       weightsFrom: resolved.from,
