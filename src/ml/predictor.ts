@@ -16,6 +16,18 @@ import { applyCalibration } from './selection/calibration.js';
 import { applyClassScales } from './selection/decision-tuning.js';
 import type { Matrix, ModelTypeId, TrainedClassifier } from './types.js';
 
+/**
+ * A run's model probabilities as the run reports them: calibrated when it calibrated, then scaled per class and
+ * renormalised when it tuned its decision (also how a soft_voting run reads a member's out-of-fold predictions).
+ */
+export function decisionProbabilities(
+  artifact: Pick<PipelineArtifact, 'calibration' | 'classScales'>,
+  proba: Float64Array,
+): Float64Array {
+  const calibrated = artifact.calibration ? applyCalibration(artifact.calibration, proba) : proba;
+  return applyClassScales(calibrated, artifact.classScales);
+}
+
 export interface ClassProbability {
   label: string;
   probability: number;
@@ -243,9 +255,10 @@ export class Predictor {
    * scaled per class and renormalised when it tuned its decision (what the run's metrics scored).
    */
   predictMatrix(X: Matrix): Float64Array {
-    const proba = this.model.predictProba(this.preprocessor.transform(this.applyFixes(X)));
-    const calibrated = this.artifact.calibration ? applyCalibration(this.artifact.calibration, proba) : proba;
-    return applyClassScales(calibrated, this.artifact.classScales);
+    return decisionProbabilities(
+      this.artifact,
+      this.model.predictProba(this.preprocessor.transform(this.applyFixes(X))),
+    );
   }
 
   /** Clips like the mission's loader did for training (idempotent, so a table loaded with fixes is unchanged). */

@@ -25,6 +25,7 @@ import {
   type PipelineHooks,
   type PipelineResult,
 } from '../pipeline.js';
+import { decisionProbabilities } from '../predictor.js';
 import { fitPreprocessor } from '../preprocess.js';
 import { takeLabels, takeRows, throwIfAborted, type ModelTypeId } from '../types.js';
 import { tuneDecision } from './decision-tuning.js';
@@ -60,7 +61,8 @@ interface ResolvedWeights {
 
 /**
  * Every member's out-of-fold probabilities, checked to cover the same `rows` train + validation rows (the members
- * share split and seed, so the same rows in the same order; each row's probability is out-of-fold for its member).
+ * share split and seed, so the same rows in the same order; each row's probability is out-of-fold for its member),
+ * calibrated and decision-scaled as the member's predictor treats its test rows (the stored batch is the model's).
  */
 function membersOutOfFold(
   members: readonly SoftVotingMemberInput[],
@@ -76,7 +78,7 @@ function membersOutOfFold(
           `run ${m.runId} ${m.outOfFold ? `has ${m.outOfFold.length / numClasses}` : 'was trained without cvFolds'}.`,
         field,
       );
-    return m.outOfFold;
+    return decisionProbabilities(m.artifact, m.outOfFold);
   });
 }
 
