@@ -366,6 +366,9 @@ export class ProgressRecorder {
    * run that is not terminal, so two processes or two callers never both end it).
    */
   async finish(runId: string, status: TerminalStatus, result: RunEnd, attempt = 1): Promise<void> {
+    // Events still being stored write their stage and progress columns: stored after the end, they would show a
+    // SUCCEEDED run still EVALUATING (on PostgreSQL, once nothing waited between the last step and the end).
+    await this.chains.get(runId)?.tail;
     const current = await this.runs.get(runId);
     if (!current || isTerminal(current.status)) return;
     const finishedAt = new Date();
