@@ -8,7 +8,7 @@
 import { argmaxRows, macroF1 } from '../evaluate.js';
 import { Random } from '../random.js';
 import { throwIfAborted, type Matrix } from '../types.js';
-import { ci95OfMean, type PermutationOptions, type SampledPermutationResult } from './permutation.js';
+import { dropStats, type PermutationOptions, type SampledPermutationResult } from './permutation.js';
 
 /**
  * Scores W·x + b per output. One output: two classes, class 1 when its score is above 0 (the sigmoid above ½);
@@ -90,14 +90,7 @@ export function linearPermutationImportance(
       }
       drops[r] = baseline - macroF1(y, predicted, numClasses);
     }
-    let sum = 0;
-    for (let r = 0; r < repeats; r++) sum += drops[r];
-    const m = sum / repeats;
-    let squares = 0;
-    for (let r = 0; r < repeats; r++) squares += (drops[r] - m) ** 2;
-    mean[j] = m;
-    std[j] = Math.sqrt(squares / repeats);
-    ci95[j] = ci95OfMean(drops);
+    ({ mean: mean[j], std: std[j], ci95: ci95[j] } = dropStats(drops));
     options.onProgress?.(j + 1, cols);
   }
   return { mean, std, baseline, ci95, rowsPerRepeat: rows };

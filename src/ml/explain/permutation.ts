@@ -56,6 +56,17 @@ export function ci95OfMean(values: Float64Array): number {
   return (T975[Math.min(n - 2, T975.length - 1)] * Math.sqrt(squares / (n - 1))) / Math.sqrt(n);
 }
 
+/** A feature's macro-F1 drops over the repeats: their mean, population sd and 95 % interval half-width. */
+export function dropStats(drops: Float64Array): { mean: number; std: number; ci95: number } {
+  const n = drops.length;
+  let sum = 0;
+  for (const v of drops) sum += v;
+  const mean = sum / n;
+  let squares = 0;
+  for (const v of drops) squares += (v - mean) ** 2;
+  return { mean, std: Math.sqrt(squares / n), ci95: ci95OfMean(drops) };
+}
+
 /**
  * `count` of the `y.length` rows, seeded, stratified: each class gets its share of `count` (largest remainders
  * first, ties to the lower class), drawn uniformly within the class. Ascending row indices.
@@ -182,14 +193,7 @@ export function permutationImportance(
         for (let a = 0; a < S; a++) work[base + a * cols + j] = X.data[rowOf(done + r, a) * cols + j];
       }
     }
-    let sum = 0;
-    for (let r = 0; r < repeats; r++) sum += drops[r];
-    const m = sum / repeats;
-    let squares = 0;
-    for (let r = 0; r < repeats; r++) squares += (drops[r] - m) ** 2;
-    mean[j] = m;
-    std[j] = Math.sqrt(squares / repeats);
-    ci95[j] = ci95OfMean(drops);
+    ({ mean: mean[j], std: std[j], ci95: ci95[j] } = dropStats(drops));
     options.onProgress?.(j + 1, cols);
   }
   return { mean, std, baseline, ci95, rowsPerRepeat: S };

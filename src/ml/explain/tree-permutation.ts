@@ -17,7 +17,7 @@ import { argmaxRows, macroF1 } from '../evaluate.js';
 import type { PackedTrees } from '../models/trees/structure.js';
 import { Random } from '../random.js';
 import { throwIfAborted, type Matrix } from '../types.js';
-import type { PermutationOptions, PermutationResult } from './permutation.js';
+import { dropStats, type PermutationOptions, type PermutationResult } from './permutation.js';
 
 /** Shuffled-copy probabilities kept at once (features × repeats × rows × classes); more features go in groups. */
 const MAX_ACCUMULATOR_VALUES = 8_000_000;
@@ -32,9 +32,6 @@ export interface ForestPermutationResult extends PermutationResult {
   ci95: Float64Array;
   rowsPerRepeat: number;
 }
-
-/** Two-sided 97.5 % quantiles of Student's t for 1..10 degrees of freedom (then ~normal). */
-const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
 
 /** Mean root-to-leaf depth summed over the trees: what one row's walk through the whole forest costs. */
 export function forestPathLength(trees: PackedTrees): number {
@@ -243,17 +240,7 @@ export function forestPermutationImportance(
         }
         drops[r] = sampleBaseline[r] - macroF1(sampleLabels[r], argmaxRows(picked, K), K);
       }
-      let sum = 0;
-      for (let r = 0; r < repeats; r++) sum += drops[r];
-      const m = sum / repeats;
-      let squares = 0;
-      for (let r = 0; r < repeats; r++) squares += (drops[r] - m) ** 2;
-      mean[j0 + jj] = m;
-      std[j0 + jj] = Math.sqrt(squares / repeats);
-      ci95[j0 + jj] =
-        repeats > 1
-          ? (T975[Math.min(repeats - 2, T975.length - 1)] * Math.sqrt(squares / (repeats - 1))) / Math.sqrt(repeats)
-          : 0;
+      ({ mean: mean[j0 + jj], std: std[j0 + jj], ci95: ci95[j0 + jj] } = dropStats(drops));
     }
   }
   return { mean, std, baseline, ci95, rowsPerRepeat: perRepeat };
