@@ -244,7 +244,9 @@ describe.skipIf(!HAS_CHROMIUM)('GraphiQL in headless Chromium', () => {
         await page.click(selector);
         return;
       } catch (error) {
-        if (attempt >= 10 || !String(error).includes('detached')) throw error;
+        // Re-rendered between finding the button and clicking it: detached, or not laid out yet (not clickable).
+        const replaced = /detached|not clickable/.test(String(error));
+        if (attempt >= 10 || !replaced) throw error;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
@@ -326,6 +328,7 @@ describe.skipIf(!HAS_CHROMIUM)('GraphiQL in headless Chromium', () => {
       const startTraining = await start(TREES);
 
       if (!(await page.$(QUERY_EDITOR))) await open(); // run alone (vitest -t)
+      await page.keyboard.press('Escape'); // a menu left open by an earlier attempt would take the paste
       // Replace the document as a paste does (typing would meet the editor's auto-closing brackets).
       const document = `subscription Live {\n  trainingProgress(runId: "${startTraining.id}") {\n    status stage step totalSteps progress\n  }\n}\n`;
       await page.click(QUERY_EDITOR);
