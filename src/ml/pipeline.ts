@@ -187,6 +187,41 @@ export interface PipelineArtifact {
   classScales?: number[];
 }
 
+/** What a fitted run keeps for prediction, from its task table and what it fitted (the one shape of an artefact). */
+export function packArtifact(
+  data: LabeledTable,
+  fitted: {
+    modelType: ModelTypeId;
+    config: Pick<PipelineConfig, 'task' | 'seed'>;
+    features: string[];
+    usesVettingFeatures: boolean;
+    preprocessor: PreprocessorJSON;
+    model: SerializedModel;
+    rawTrain: Matrix;
+    calibration?: CalibrationJSON;
+    classScales?: number[];
+  },
+): PipelineArtifact {
+  const { modelType, config, features, usesVettingFeatures, preprocessor, model, rawTrain } = fitted;
+  return {
+    formatVersion: 1,
+    modelType,
+    task: config.task,
+    classes: data.classes,
+    features,
+    tableColumns: data.table.columns,
+    labelColumn: data.labelColumn,
+    idColumns: data.idColumns,
+    mission: data.source.kind === 'nasa' ? data.source.mission : null,
+    usesVettingFeatures,
+    preprocessor,
+    model,
+    background: matrixToRows(sampleBackground(rawTrain, config.seed, BACKGROUND_ROWS)),
+    ...(fitted.calibration ? { calibration: fitted.calibration } : {}),
+    ...(fitted.classScales ? { classScales: fitted.classScales } : {}),
+  };
+}
+
 export interface PipelineResult {
   artifact: PipelineArtifact;
   features: string[];
@@ -709,23 +744,17 @@ export async function trainPipeline(
     throwIfAborted(signal);
   }
 
-  const artifact: PipelineArtifact = {
-    formatVersion: 1,
+  const artifact = packArtifact(data, {
     modelType: config.modelType,
-    task: config.task,
-    classes: data.classes,
+    config,
     features,
-    tableColumns: data.table.columns,
-    labelColumn: data.labelColumn,
-    idColumns: data.idColumns,
-    mission: data.source.kind === 'nasa' ? data.source.mission : null,
     usesVettingFeatures,
     preprocessor: used.preprocessor.toJSON(),
     model: used.model.toJSON(),
-    background: matrixToRows(sampleBackground(used.rawTrain, config.seed, BACKGROUND_ROWS)),
-    ...(calibrated ? { calibration: calibrated.calibration } : {}),
-    ...(tuned ? { classScales: tuned.classScales } : {}),
-  };
+    rawTrain: used.rawTrain,
+    calibration: calibrated?.calibration,
+    classScales: tuned?.classScales,
+  });
   hooks.onStageStep?.(refit ? 'REFITTING' : 'EXPLAINING', {
     step: refit ? 1 : explainSteps,
     totalSteps: refit ? 1 : explainSteps,

@@ -10,13 +10,11 @@ import { badInput } from '../../domain/errors.js';
 import { featureMatrix, type LabeledTable } from '../data/dataset.js';
 import { checkedSplit } from '../data/split.js';
 import { argmaxRows, evaluate, jsonSafe, macroF1, type Metrics } from '../evaluate.js';
-import { sampleBackground } from '../explain/shapley.js';
 import { sharesOfPositiveDrops } from '../importance.js';
 import { buildSoftVoting, unionFeatures } from '../models/soft-voting.js';
 import {
-  BACKGROUND_ROWS,
   explainPermutation,
-  matrixToRows,
+  packArtifact,
   predictInSteps,
   taskTable,
   type FeatureImportanceEntry,
@@ -222,22 +220,16 @@ export async function trainSoftVoting(
   const explainSeconds = seconds(started);
 
   const usesVettingFeatures = members.some((m) => m.artifact.usesVettingFeatures);
-  const artifact: PipelineArtifact = {
-    formatVersion: 1,
+  const artifact = packArtifact(data, {
     modelType: 'soft_voting',
-    task: config.task,
-    classes: data.classes,
+    config,
     features,
-    tableColumns: data.table.columns,
-    labelColumn: data.labelColumn,
-    idColumns: data.idColumns,
-    mission: data.source.kind === 'nasa' ? data.source.mission : null,
     usesVettingFeatures,
     preprocessor: preprocessor.toJSON(),
     model: model.toJSON(),
-    background: matrixToRows(sampleBackground(rawTrain, config.seed, BACKGROUND_ROWS)),
-    ...(tuned ? { classScales: tuned.classScales } : {}),
-  };
+    rawTrain,
+    classScales: tuned?.classScales,
+  });
   const memberInfo = members.map((m, i) => ({
     runId: m.runId,
     modelType: m.artifact.modelType,
