@@ -10,13 +10,16 @@
  * 1e-8, the bias correction folded into the learning rate), an L2 penalty alpha/2 · ‖W‖² / batch rows on the
  * kernels (not biases), log-loss on a softmax output, or on one logistic unit for two classes. Batch norm follows
  * tfjs-layers (batch statistics and moving averages, momentum 0.99, epsilon 1e-3, biased variance); dropout is
- * inverted. Arithmetic is float64; the model keeps float32.
+ * inverted. Arithmetic is float64; the model keeps float32. The matrix products run in gemm.ts' WebAssembly SIMD
+ * kernel on buffers in its memory (5–10 GMAC/s against ~1.9 for the best JavaScript loop; the same sums in the same
+ * order, so the same weights as a scalar loop, test/unit/models-neural-engine-reference.test.ts).
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import type { Activation, NeuralNetworkParams } from '../../catalog.js';
 import type { Random } from '../../random.js';
 import type { Matrix } from '../../types.js';
 import type { Tf } from '../tf-backend.js';
+import { Arena } from './gemm.js';
 
 const ADAM_BETA1 = 0.9;
 const ADAM_BETA2 = 0.999;
@@ -40,9 +43,9 @@ interface BatchNormState {
 interface DenseState {
   inputs: number;
   units: number;
-  /** units × inputs: rows are the kernel's columns, so every product below runs along contiguous memory. */
+  /** units × inputs: B of the input gradient's product (g · kernelᵀ); Adam and L2 update this copy. */
   kernelT: Float64Array;
-  /** inputs × units (tfjs' layout), refreshed from kernelT before it is needed for the input gradient. */
+  /** inputs × units (tfjs' layout): B of the forward product, refreshed from kernelT at each forward pass. */
   kernel: Float64Array;
   bias: Float64Array | null;
   dKernelT: Float64Array;
@@ -54,8 +57,6 @@ interface DenseState {
   act: Float64Array;
   keep: Float64Array | null;
   grad: Float64Array;
-  /** grad transposed (units × rows), for the kernel gradient. */
-  gradT: Float64Array;
 }
 
 interface AdamSlot {
@@ -63,92 +64,6 @@ interface AdamSlot {
   grad: Float64Array;
   m: Float64Array;
   v: Float64Array;
-}
-
-/**
- * C (aRows × bRows) = A · Bᵀ for row-major A (aRows × len) and B (bRows × len). Blocks of 4 × 2 outputs share
- * their loads: ~1.9 GMAC/s here against ~0.5 for the plain triple loop.
- */
-function multiplyABt(
-  A: Float64Array,
-  aRows: number,
-  B: Float64Array,
-  bRows: number,
-  len: number,
-  C: Float64Array,
-): void {
-  let a = 0;
-  for (; a + 3 < aRows; a += 4) {
-    const a0 = a * len;
-    const a1 = a0 + len;
-    const a2 = a1 + len;
-    const a3 = a2 + len;
-    let b = 0;
-    for (; b + 1 < bRows; b += 2) {
-      const b0 = b * len;
-      const b1 = b0 + len;
-      let s00 = 0,
-        s01 = 0,
-        s10 = 0,
-        s11 = 0,
-        s20 = 0,
-        s21 = 0,
-        s30 = 0,
-        s31 = 0;
-      for (let t = 0; t < len; t++) {
-        const y0 = B[b0 + t];
-        const y1 = B[b1 + t];
-        let x = A[a0 + t];
-        s00 += x * y0;
-        s01 += x * y1;
-        x = A[a1 + t];
-        s10 += x * y0;
-        s11 += x * y1;
-        x = A[a2 + t];
-        s20 += x * y0;
-        s21 += x * y1;
-        x = A[a3 + t];
-        s30 += x * y0;
-        s31 += x * y1;
-      }
-      const c = a * bRows + b;
-      C[c] = s00;
-      C[c + 1] = s01;
-      C[c + bRows] = s10;
-      C[c + bRows + 1] = s11;
-      C[c + 2 * bRows] = s20;
-      C[c + 2 * bRows + 1] = s21;
-      C[c + 3 * bRows] = s30;
-      C[c + 3 * bRows + 1] = s31;
-    }
-    for (; b < bRows; b++) {
-      const b0 = b * len;
-      let s0 = 0,
-        s1 = 0,
-        s2 = 0,
-        s3 = 0;
-      for (let t = 0; t < len; t++) {
-        const y = B[b0 + t];
-        s0 += A[a0 + t] * y;
-        s1 += A[a1 + t] * y;
-        s2 += A[a2 + t] * y;
-        s3 += A[a3 + t] * y;
-      }
-      C[a * bRows + b] = s0;
-      C[(a + 1) * bRows + b] = s1;
-      C[(a + 2) * bRows + b] = s2;
-      C[(a + 3) * bRows + b] = s3;
-    }
-  }
-  for (; a < aRows; a++) {
-    const a0 = a * len;
-    for (let b = 0; b < bRows; b++) {
-      const b0 = b * len;
-      let s = 0;
-      for (let t = 0; t < len; t++) s += A[a0 + t] * B[b0 + t];
-      C[a * bRows + b] = s;
-    }
-  }
 }
 
 /** out (cols × rows) = transpose of the first rows × cols block of `values`. */
@@ -174,15 +89,32 @@ function softmaxRows(values: Float64Array, rows: number, k: number): void {
   }
 }
 
+/** The phases of a training batch, in the order they run (`MlpEngine.profile`). */
+export const BATCH_PHASES = [
+  'gather',
+  'kernel transposes',
+  'forward products',
+  'forward bias, activation, dropout',
+  'output and loss',
+  'backward activation, bias',
+  'kernel-gradient products',
+  'input-gradient products',
+  'L2 penalty',
+  'Adam step',
+] as const;
+export type BatchPhase = (typeof BATCH_PHASES)[number];
+
 export class MlpEngine {
+  /**
+   * When set, training batches add their milliseconds per phase here (`npm run bench:nn-speed` prints it); a
+   * property check per phase when not.
+   */
+  profile: Record<BatchPhase, number> | null = null;
+  private lapStart = 0;
   private readonly adam: AdamSlot[] = [];
   private adamStep = 0;
   /** The batch's rows, gathered here (the table itself is only read): allocated once, for `capacity` rows. */
   readonly input: Float64Array;
-  /** The batch's input transposed (features × rows), for the first kernel's gradient. */
-  private readonly inputT: Float64Array;
-  /** Each hidden layer's output transposed, for the next kernel's gradient. */
-  private readonly actT: Float64Array[];
   /** One logistic output unit (two classes, as scikit-learn) instead of a softmax. */
   private readonly binary: boolean;
 
@@ -194,11 +126,11 @@ export class MlpEngine {
     private readonly capacity: number,
     private readonly learningRate: number,
     /** L2 penalty on the kernels (scikit-learn's `alpha`). */
-    private readonly alpha = 0,
+    private readonly alpha: number,
+    /** Holds the layers' kernels and batch buffers, and the input buffer taken here: the products' operands. */
+    private readonly arena: Arena,
   ) {
-    this.input = new Float64Array(capacity * numFeatures);
-    this.inputT = new Float64Array(capacity * numFeatures);
-    this.actT = layers.map((layer) => new Float64Array(capacity * layer.units));
+    this.input = arena.take(capacity * numFeatures);
     this.binary = layers[layers.length - 1].units === 1;
     const slot = (value: Float64Array, grad: Float64Array): AdamSlot => ({
       value,
@@ -215,6 +147,14 @@ export class MlpEngine {
           slot(layer.batchNorm.beta, layer.batchNorm.dBeta),
         );
     }
+  }
+
+  /** Adds the time since the previous lap to `phase` (profiling only). */
+  private lap(phase: BatchPhase | null): void {
+    if (!this.profile) return;
+    const now = performance.now();
+    if (phase) this.profile[phase] += now - this.lapStart;
+    this.lapStart = now;
   }
 
   /** Copies the rows order[from .. from+rows) (or from .. from+rows when `order` is null) into the input buffer. */
@@ -236,7 +176,11 @@ export class MlpEngine {
       const { units } = layer;
       const length = rows * units;
       const z = layer.pre;
-      multiplyABt(x, rows, layer.kernelT, units, layer.inputs, z);
+      if (training) this.lap(null);
+      transpose(layer.kernelT, units, layer.inputs, layer.kernel);
+      if (training) this.lap('kernel transposes');
+      this.arena.gemm(z, x, layer.kernel, rows, layer.inputs, units, layer.inputs, 1);
+      if (training) this.lap('forward products');
       if (layer.bias) {
         const bias = layer.bias;
         for (let i = 0; i < rows; i++) for (let j = 0; j < units; j++) z[i * units + j] += bias[j];
@@ -244,6 +188,7 @@ export class MlpEngine {
       if (layer.batchNorm) this.batchNormForward(layer.batchNorm, z, rows, units, training);
       if (training && this.onLayer) this.onLayer(this.layerShare(this.layers.indexOf(layer), false));
       if (layer === this.layers[this.layers.length - 1]) {
+        if (training) this.lap('forward bias, activation, dropout');
         if (this.binary) applyActivation('sigmoid', z, z, rows);
         else softmaxRows(z, rows, units);
         return z;
@@ -258,6 +203,7 @@ export class MlpEngine {
         }
       }
       x = layer.act;
+      if (training) this.lap('forward bias, activation, dropout');
     }
     throw new Error('the network has no output layer');
   }
@@ -305,7 +251,9 @@ export class MlpEngine {
     this.onLayer = onLayer ?? null;
     try {
       const loss = this.gradients(X, y, order, from, rows, dropoutRng);
+      this.lap(null);
       this.step();
+      this.lap('Adam step');
       return loss;
     } finally {
       this.onLayer = null;
@@ -336,7 +284,9 @@ export class MlpEngine {
    * summing over an epoch's batches and dividing by the rows gives scikit-learn's `loss_`.
    */
   gradients(X: Matrix, y: Int32Array, order: Int32Array, from: number, rows: number, dropoutRng: Random): number {
+    this.lap(null);
     this.gather(X, order, from, rows);
+    this.lap('gather');
     const proba = this.forward(rows, true, dropoutRng);
     const last = this.layers[this.layers.length - 1];
     const K = last.units;
@@ -357,9 +307,11 @@ export class MlpEngine {
         loss -= Math.log(Math.min(1 - LOSS_CLIP, Math.max(LOSS_CLIP, proba[row + label])));
         for (let c = 0; c < K; c++) output[row + c] = (proba[row + c] - (c === label ? 1 : 0)) / rows;
       }
+    this.lap('output and loss');
     for (let l = this.layers.length - 1; l >= 0; l--) {
       this.backward(l, rows);
       this.onLayer?.(this.layerShare(l, true));
+      this.lap(null);
     }
     if (this.alpha > 0) {
       const decay = this.alpha / rows;
@@ -370,6 +322,7 @@ export class MlpEngine {
           dKernelT[i] += decay * kernelT[i];
         }
       loss += 0.5 * this.alpha * squares;
+      this.lap('L2 penalty');
     }
     return loss;
   }
@@ -418,16 +371,15 @@ export class MlpEngine {
       dBias.fill(0);
       for (let i = 0; i < rows; i++) for (let j = 0; j < units; j++) dBias[j] += g[i * units + j];
     }
-    // dKernelT (units × inputs) = gᵀ · x
+    this.lap('backward activation, bias');
+    // dKernelT (units × inputs) = gᵀ · x, gᵀ read through strides.
     const x = l === 0 ? this.input : this.layers[l - 1].act;
-    const xT = l === 0 ? this.inputT : this.actT[l - 1];
-    transpose(x, rows, inputs, xT);
-    transpose(g, rows, units, layer.gradT);
-    multiplyABt(layer.gradT, units, xT, inputs, rows, layer.dKernelT);
+    this.arena.gemm(layer.dKernelT, g, x, units, rows, inputs, 1, units);
+    this.lap('kernel-gradient products');
     if (l === 0) return;
     // previous layer's output gradient (rows × inputs) = g · kernelᵀ
-    transpose(layer.kernelT, units, inputs, layer.kernel);
-    multiplyABt(g, rows, layer.kernel, inputs, units, this.layers[l - 1].grad);
+    this.arena.gemm(this.layers[l - 1].grad, g, layer.kernelT, rows, units, inputs, units, 1);
+    this.lap('input-gradient products');
   }
 
   /** scikit-learn's Adam: lr · √(1 − β2ᵗ) / (1 − β1ᵗ) · m / (√v + ε). */
@@ -526,15 +478,29 @@ export function engineFromModel(
   learningRate: number,
   alpha = p.alpha,
 ): MlpEngine {
+  const read = model.layers.map((layer) => ({
+    className: layer.getClassName(),
+    weights: layer.getWeights().map((w) => Float64Array.from(w.dataSync())),
+  }));
+  // The products' operands live in the arena: per Dense layer its kernel three times (kernelT, kernel, dKernelT)
+  // and three batch buffers (pre, act, grad) of `capacity` rows; and the input buffer.
+  let doubles = capacity * numFeatures;
+  let buffers = 1;
+  for (let i = 0, inputs = numFeatures; i < read.length; i++) {
+    if (read[i].className !== 'Dense') continue;
+    const size = read[i].weights[0].length;
+    doubles += 3 * size + (3 * capacity * size) / inputs;
+    buffers += 6;
+    inputs = size / inputs;
+  }
+  const arena = new Arena(doubles, buffers);
   const layers: DenseState[] = [];
   let inputs = numFeatures;
-  for (const layer of model.layers) {
-    const className = layer.getClassName();
-    const weights = layer.getWeights().map((w) => Float64Array.from(w.dataSync()));
+  for (const { className, weights } of read) {
     if (className === 'Dense') {
-      const kernel = weights[0];
-      const units = kernel.length / inputs;
-      const kernelT = new Float64Array(kernel.length);
+      const units = weights[0].length / inputs;
+      const kernel = arena.take(weights[0].length, weights[0]);
+      const kernelT = arena.take(kernel.length);
       transpose(kernel, inputs, units, kernelT);
       layers.push({
         inputs,
@@ -542,15 +508,14 @@ export function engineFromModel(
         kernelT,
         kernel,
         bias: weights[1] ?? null,
-        dKernelT: new Float64Array(kernel.length),
+        dKernelT: arena.take(kernel.length),
         dBias: weights[1] ? new Float64Array(units) : null,
         batchNorm: null,
         dropoutRate: 0,
-        pre: new Float64Array(capacity * units),
-        act: new Float64Array(capacity * units),
+        pre: arena.take(capacity * units),
+        act: arena.take(capacity * units),
         keep: null,
-        grad: new Float64Array(capacity * units),
-        gradT: new Float64Array(capacity * units),
+        grad: arena.take(capacity * units),
       });
       inputs = units;
     } else if (className === 'BatchNormalization') {
@@ -574,7 +539,7 @@ export function engineFromModel(
       throw new Error(`unexpected layer ${className} in the network`);
     }
   }
-  return new MlpEngine(layers, p.activation, numFeatures, capacity, learningRate, alpha);
+  return new MlpEngine(layers, p.activation, numFeatures, capacity, learningRate, alpha, arena);
 }
 
 /** Writes the engine's parameters into the tfjs model, layer by layer in the same order they were read. */
