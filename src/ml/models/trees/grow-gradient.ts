@@ -1,11 +1,28 @@
 /**
  * `GradientTreeGrower`: XGBoost's second-order regression tree on (gradient, hessian) pairs, on binned features,
- * depth-wise, with the histogram subtraction trick; row-major histogram slots. Rows of a node are a contiguous
- * segment of a row-index array partitioned in place (stable), so no per-row allocation happens while growing.
+ * with the histogram subtraction trick; row-major histogram slots. Rows of a node are a contiguous segment of a
+ * row-index array partitioned in place (stable), so no per-row allocation happens while growing. Nodes are grown in
+ * batches (up to a level of the tree at a time): each batch's split searches, partitions and histogram builds are
+ * jobs (grow-jobs.ts) that the growing thread and, with threads ≥ 2, a helper thread take from one queue.
  */
 import type { BinnedData } from './grow.js';
 import { TreeBuilder, type TreeArrays } from './structure.js';
-import { buildHistogram, HistogramHelper, type SlotMatrix } from './histogram.js';
+import type { SlotMatrix } from './histogram.js';
+import {
+  addHistogram,
+  JOB,
+  JOB_FLOATS,
+  JOB_INTS,
+  MAX_JOBS,
+  parentGain,
+  RESULT_FLOATS,
+  RESULT_INTS,
+  runJob,
+  subtractHistogram,
+  thresholded,
+  type JobArrays,
+} from './grow-jobs.js';
+import { CONTROL, HistogramHelper } from './grow-helper.js';
 
 export interface GradientTreeParams {
   /** Infinity = unlimited. */
@@ -19,79 +36,97 @@ export interface GradientTreeParams {
   eta: number;
 }
 
-/** XGBoost's kRtEps: a split must reduce the loss by more than this. */
-const MIN_SPLIT_LOSS_CHANGE = 1e-6;
-
 /**
- * A node with at least this many rows has its histogram built in two halves summed (the second half on the helper
- * thread when there is one): the same sums whatever the thread count, so a model does not depend on it.
+ * A node with at least this many rows has its histogram built in two halves summed (each half a job, so possibly
+ * on different threads): the same sums whatever the thread count, so a model does not depend on it.
  */
 export const HALVED_BUILD_MIN_ROWS = 4096;
+/** A node with at least this many rows is partitioned in two jobs (a stable partition of each half, then joined). */
+const HALVED_PARTITION_MIN_ROWS = 8192;
+/** Most nodes grown in one batch: a level of a depth-6 tree; bounds the histograms alive at once. */
+const BATCH_NODES = 32;
+/** A batch of fewer nodes than this searches each node's split in two jobs (halves of the features). */
+const SPLIT_SEARCH_HALVES_BELOW = 4;
 
-function sharedArray<T extends Uint16Array | Uint32Array | Int32Array | Float64Array>(
-  make: new (buffer: SharedArrayBuffer) => T,
+function sharedArray<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(
+  make: new (buffer: ArrayBuffer | SharedArrayBuffer) => T,
   bytesPerElement: number,
   length: number,
+  shared: boolean,
 ): T {
-  return new make(new SharedArrayBuffer(length * bytesPerElement));
+  const bytes = length * bytesPerElement;
+  return new make(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
 }
 
-/**
- * Division-free pre-check of a candidate split (reg_alpha = 0): could GL²/a + GR²/c exceed `best` (a, c > 0)?
- * Cross-multiplied, with a relative slack far above rounding error, so it never rejects a candidate the exact
- * comparison would take; the exact score is computed only for candidates that pass (most do not).
- */
-function promising(GL: number, a: number, GR: number, c: number, best: number): boolean {
-  return GL * GL * c + GR * GR * a > best * a * c * (1 - 1e-9);
+/** A halved build's second half, summed into the first after the batch (then subtracted from the parent's). */
+interface HalvedBuild {
+  target: number;
+  second: number;
+  parent: number;
 }
 
 /** Grows XGBoost trees on one binned matrix; owns its scratch memory so many trees allocate little. */
 export class GradientTreeGrower {
-  private readonly idx: Uint32Array;
-  private readonly scratch: Uint32Array;
-  private readonly slots: SlotMatrix;
-  /** Helper thread (threads ≥ 2 and enough rows), with the gradients and features it reads, shared. */
+  private readonly arrays: JobArrays;
+  /** Shared control words and the helper thread (threads ≥ 2 and enough rows), else null. */
+  private readonly control: Int32Array | null = null;
   private readonly helper: HistogramHelper | null = null;
-  private readonly sharedGh: Float64Array | null = null;
-  private readonly sharedFeatures: Int32Array | null = null;
-  /** The second half of a halved build when this thread builds it. */
-  private readonly secondHalf: Float64Array;
-  /** Histogram offset (in bins) of each feature; every feature has numBins + 1 slots (the last is missing). */
-  private readonly offsets: Int32Array;
   private readonly histSize: number;
-  private readonly pool: Float64Array[] = [];
+  /** Histograms by id; `free` holds the ids not in use. */
+  private readonly histograms: Float64Array[] = [];
+  private readonly free: number[] = [];
+  private readonly histogramOf = (id: number): Float64Array => this.histograms[id];
+  private jobCount = 0;
+  private readonly halved: HalvedBuild[] = [];
 
-  /** `threads` ≥ 2: a helper thread builds half of each large node's histogram; call `close` when done. */
+  /** `threads` ≥ 2: a helper thread takes jobs of each batch; call `close` when done. */
   constructor(
     private readonly data: BinnedData,
     private readonly params: GradientTreeParams,
     threads = 1,
   ) {
     const parallel = threads >= 2 && data.rows >= HALVED_BUILD_MIN_ROWS;
-    this.idx = parallel ? sharedArray(Uint32Array, 4, data.rows) : new Uint32Array(data.rows);
-    this.scratch = new Uint32Array(data.rows);
-    this.offsets = new Int32Array(data.cols + 1);
-    for (let f = 0; f < data.cols; f++) this.offsets[f + 1] = this.offsets[f] + data.numBins[f] + 1;
-    this.histSize = this.offsets[data.cols] * 2;
+    const { rows, cols } = data;
+    const offsets = new Int32Array(cols + 1);
+    for (let f = 0; f < cols; f++) offsets[f + 1] = offsets[f] + data.numBins[f] + 1;
+    this.histSize = offsets[cols] * 2;
     // Histogram slot of every (row, feature), row-major: saves an offset lookup per update (~30 % faster).
     // Uint16 holds 65,536 slots (≥ 256 features at 255 bins); wider data falls back to Uint32.
-    const size = data.rows * data.cols;
-    const narrow = this.offsets[data.cols] <= 0xffff;
-    if (parallel) this.slots = narrow ? sharedArray(Uint16Array, 2, size) : sharedArray(Uint32Array, 4, size);
-    else this.slots = narrow ? new Uint16Array(size) : new Uint32Array(size);
-    for (let f = 0; f < data.cols; f++) {
-      const colBase = f * data.rows;
-      for (let r = 0; r < data.rows; r++) this.slots[r * data.cols + f] = this.offsets[f] + data.bins[colBase + r];
+    const size = rows * cols;
+    const slots: SlotMatrix =
+      offsets[cols] <= 0xffff
+        ? sharedArray(Uint16Array, 2, size, parallel)
+        : sharedArray(Uint32Array, 4, size, parallel);
+    for (let f = 0; f < cols; f++) {
+      const colBase = f * rows;
+      for (let r = 0; r < rows; r++) slots[r * cols + f] = offsets[f] + data.bins[colBase + r];
     }
+    let bins = data.bins;
+    if (parallel && !(bins.buffer instanceof SharedArrayBuffer)) {
+      bins = sharedArray(Uint8Array, 1, size, true);
+      bins.set(data.bins);
+    }
+    this.arrays = {
+      rows,
+      cols,
+      bins,
+      slots,
+      numBins: parallel ? Int32Array.from(data.numBins) : data.numBins,
+      offsets,
+      idx: sharedArray(Uint32Array, 4, rows, parallel),
+      scratch: sharedArray(Uint32Array, 4, rows, parallel),
+      gh: sharedArray(Float64Array, 8, parallel ? 2 * rows : 0, parallel),
+      features: sharedArray(Int32Array, 4, cols, parallel),
+      jobs: sharedArray(Int32Array, 4, MAX_JOBS * JOB_INTS, parallel),
+      jobFloats: sharedArray(Float64Array, 8, MAX_JOBS * JOB_FLOATS, parallel),
+      results: sharedArray(Int32Array, 4, MAX_JOBS * RESULT_INTS, parallel),
+      resultFloats: sharedArray(Float64Array, 8, MAX_JOBS * RESULT_FLOATS, parallel),
+      params: { lambda: params.lambda, alpha: params.alpha, minChildWeight: params.minChildWeight },
+    };
     if (parallel) {
-      this.sharedGh = sharedArray(Float64Array, 8, 2 * data.rows);
-      this.sharedFeatures = sharedArray(Int32Array, 4, data.cols);
-      this.helper = HistogramHelper.start(
-        { slots: this.slots, cols: data.cols, idx: this.idx, gh: this.sharedGh, features: this.sharedFeatures },
-        this.histSize,
-      );
+      this.control = sharedArray(Int32Array, 4, CONTROL.length, true);
+      this.helper = HistogramHelper.start(this.arrays, this.control);
     }
-    this.secondHalf = new Float64Array(this.histSize);
   }
 
   /** Lets the helper thread go (idle, for the next fit). */
@@ -99,147 +134,61 @@ export class GradientTreeGrower {
     this.helper?.release();
   }
 
-  private acquire(): Float64Array {
-    const h = this.pool.pop();
-    if (h) {
-      h.fill(0);
-      return h;
-    }
-    return new Float64Array(this.histSize);
+  /** A histogram id not in use (contents undefined: a build job zeroes its target). */
+  private acquire(): number {
+    const id = this.free.pop();
+    if (id !== undefined) return id;
+    const next = this.histograms.length;
+    if (this.helper) {
+      const buffer = new SharedArrayBuffer(this.histSize * 8);
+      this.histograms.push(new Float64Array(buffer));
+      this.helper.share({ id: next, buffer });
+    } else this.histograms.push(new Float64Array(this.histSize));
+    return next;
+  }
+
+  private addJob(kind: number, a: number, b: number, c: number, d = 0, e = 0): number {
+    const j = this.jobCount++;
+    const o = j * JOB_INTS;
+    const jobs = this.arrays.jobs;
+    jobs[o] = kind;
+    jobs[o + 1] = a;
+    jobs[o + 2] = b;
+    jobs[o + 3] = c;
+    jobs[o + 4] = d;
+    jobs[o + 5] = e;
+    return j;
   }
 
   /**
-   * Adds (g, h) of rows idx[start, end) into the zeroed `hist` for the given features. A large node is built in
-   * two halves, the second on the helper thread when it is running, then summed.
+   * Queues the build of rows idx[start, end) into histogram `target`, then subtracted from `parent` (−1: none). A
+   * large node is built in two halves summed (the first into `target`), as it always was, whatever the threads.
    */
-  private build(hist: Float64Array, start: number, end: number, gh: Float64Array, features: Int32Array): void {
-    const { slots, idx } = this;
-    const cols = this.data.cols;
-    const nf = features.length;
+  private queueBuild(start: number, end: number, target: number, parent: number): void {
     if (end - start < HALVED_BUILD_MIN_ROWS) {
-      buildHistogram(hist, idx, start, end, gh, slots, cols, features, nf);
+      this.addJob(JOB.build, start, end, target, parent);
       return;
     }
     const mid = (start + end) >>> 1;
-    const helper = this.helper?.ready ? this.helper : null;
-    let second = this.secondHalf;
-    if (helper) {
-      helper.begin(mid, end, nf);
-      second = helper.hist;
-    } else {
-      second.fill(0);
-      buildHistogram(second, idx, mid, end, gh, slots, cols, features, nf);
-    }
-    buildHistogram(hist, idx, start, mid, gh, slots, cols, features, nf);
-    helper?.finish();
-    if (nf === cols) {
-      for (let i = 0; i < this.histSize; i++) hist[i] += second[i];
-      return;
-    }
-    for (const f of features) {
-      for (let i = this.offsets[f] * 2, e = this.offsets[f + 1] * 2; i < e; i++) hist[i] += second[i];
-    }
+    const second = this.acquire();
+    this.addJob(JOB.build, start, mid, target, -1);
+    this.addJob(JOB.build, mid, end, second, -1);
+    this.halved.push({ target, second, parent });
   }
 
-  private subtract(from: Float64Array, small: Float64Array, features: Int32Array): void {
-    if (features.length === this.data.cols) {
-      for (let i = 0; i < this.histSize; i++) from[i] -= small[i];
-      return;
+  /** Runs the queued jobs (on both threads when there is a helper), then sums and subtracts halved builds. */
+  private runJobs(nf: number): void {
+    const count = this.jobCount;
+    this.jobCount = 0;
+    if (this.helper) this.helper.run(count, this.arrays, this.histogramOf);
+    else for (let j = 0; j < count; j++) runJob(this.arrays, j, nf, this.histogramOf);
+    for (const { target, second, parent } of this.halved) {
+      const t = this.histograms[target];
+      addHistogram(this.arrays, t, this.histograms[second], nf);
+      if (parent >= 0) subtractHistogram(this.arrays, this.histograms[parent], t, nf);
+      this.free.push(second);
     }
-    for (const f of features) {
-      for (let i = this.offsets[f] * 2, e = this.offsets[f + 1] * 2; i < e; i++) from[i] -= small[i];
-    }
-  }
-
-  private readonly best = { feature: -1, bin: 0, defaultLeft: 0, GL: 0, HL: 0, change: 0 };
-
-  /** XGBoost's soft threshold of a gradient sum by reg_alpha. */
-  private thresholded(G: number): number {
-    const alpha = this.params.alpha;
-    return G > alpha ? G - alpha : G < -alpha ? G + alpha : 0;
-  }
-
-  /** Structure score of a split into (GL, HL) and (GR, HR); small enough for V8 to inline in the scan. */
-  private splitScore(GL: number, HL: number, GR: number, HR: number): number {
-    const lambda = this.params.lambda;
-    if (this.params.alpha === 0) return (GL * GL) / (HL + lambda) + (GR * GR) / (HR + lambda);
-    const a = this.thresholded(GL);
-    const c = this.thresholded(GR);
-    return (a * a) / (HL + lambda) + (c * c) / (HR + lambda);
-  }
-
-  /**
-   * Best split of a node from its histogram into `this.best`; false when no split reduces the loss by more than
-   * MIN_SPLIT_LOSS_CHANGE. Candidates: after each non-empty value bin below the last non-empty one, with the
-   * missing bin sent right, and (when the node has missing values) left.
-   */
-  private findSplit(hist: Float64Array, nodeG: number, nodeH: number, features: Int32Array): boolean {
-    const { lambda, minChildWeight } = this.params;
-    const numBins = this.data.numBins;
-    const offsets = this.offsets;
-    const best = this.best;
-    const tg = this.thresholded(nodeG);
-    const parentGain = (tg * tg) / (nodeH + lambda);
-    // Compare raw child scores against this to skip a subtraction per candidate.
-    let bestScore = MIN_SPLIT_LOSS_CHANGE + parentGain;
-    let found = false;
-    const noAlpha = this.params.alpha === 0 && lambda > 0;
-    for (const f of features) {
-      const nb = numBins[f];
-      const o = offsets[f] * 2;
-      const mG = hist[o + 2 * nb];
-      const mH = hist[o + 2 * nb + 1];
-      let last = nb - 1;
-      while (last >= 0 && hist[o + 2 * last + 1] === 0) last--;
-      let GL = 0;
-      let HL = 0;
-      for (let b = 0; b < last; b++) {
-        const h = hist[o + 2 * b + 1];
-        if (h === 0) continue;
-        GL += hist[o + 2 * b];
-        HL += h;
-        const HR = nodeH - HL;
-        // HR only shrinks from here on: no later candidate can satisfy min_child_weight on the right.
-        if (HR < minChildWeight) break;
-        if (HL >= minChildWeight && (!noAlpha || promising(GL, HL + lambda, nodeG - GL, HR + lambda, bestScore))) {
-          const score = this.splitScore(GL, HL, nodeG - GL, HR);
-          if (score > bestScore) {
-            bestScore = score;
-            found = true;
-            best.feature = f;
-            best.bin = b;
-            best.GL = GL;
-            best.HL = HL;
-            // Missing values go right here; without any in the node, NaN later goes right too, as in XGBoost
-            // (its forward scan sends missing right and only scans backwards when the node has missing values).
-            best.defaultLeft = 0;
-          }
-        }
-        if (mH > 0) {
-          const GL2 = GL + mG;
-          const HL2 = HL + mH;
-          const HR2 = nodeH - HL2;
-          if (
-            HL2 >= minChildWeight &&
-            HR2 >= minChildWeight &&
-            (!noAlpha || promising(GL2, HL2 + lambda, nodeG - GL2, HR2 + lambda, bestScore))
-          ) {
-            const score = this.splitScore(GL2, HL2, nodeG - GL2, HR2);
-            if (score > bestScore) {
-              bestScore = score;
-              found = true;
-              best.feature = f;
-              best.bin = b;
-              best.GL = GL2;
-              best.HL = HL2;
-              best.defaultLeft = 1;
-            }
-          }
-        }
-      }
-    }
-    best.change = bestScore - parentGain;
-    return found;
+    this.halved.length = 0;
   }
 
   /**
@@ -254,18 +203,20 @@ export class GradientTreeGrower {
     gainByFeature: Float64Array,
     rowValue: Float64Array,
   ): TreeArrays {
-    const { numBins, edges, bins, rows } = this.data;
-    const { maxDepth, lambda, gamma, eta } = this.params;
-    const idx = this.idx;
+    const { edges } = this.data;
+    const { maxDepth, lambda, alpha, gamma, eta } = this.params;
+    const a = this.arrays;
+    const { idx, scratch, jobFloats, results, resultFloats } = a;
     const n = sample.length;
+    const nf = features.length;
     idx.set(sample);
-    if (this.sharedGh && this.sharedFeatures) {
+    if (this.control) {
       // The helper reads the gradients and features from shared memory.
-      this.sharedGh.set(gh);
-      this.sharedFeatures.set(features);
-      gh = this.sharedGh;
-    }
-    const leafWeight = (G: number, H: number): number => (-this.thresholded(G) / (H + lambda)) * eta;
+      a.gh.set(gh);
+      Atomics.store(this.control, CONTROL.features, nf);
+    } else a.gh = gh;
+    a.features.set(features);
+    const leafWeight = (G: number, H: number): number => (-thresholded(G, alpha) / (H + lambda)) * eta;
 
     const builder = new TreeBuilder(1, 128);
     let G = 0;
@@ -279,100 +230,157 @@ export class GradientTreeGrower {
     // Row segment [segStart, segEnd) of idx held by each node.
     const segStart: number[] = [0];
     const segEnd: number[] = [n];
-    // Stack entries: node, start, end, depth, G, H, histogram (null at max depth).
-    const nodes: number[] = [root];
-    const ranges: number[] = [0, n, 0];
-    const sums: number[] = [G, H];
-    const hists: (Float64Array | null)[] = [null];
+    // Nodes still to split (each has its histogram), a stack: node, start, end, depth, G, H, histogram id.
+    const open: number[] = [];
+    const sums: number[] = [];
     if (maxDepth > 0) {
       const h = this.acquire();
-      this.build(h, 0, n, gh, features);
-      hists[0] = h;
+      this.queueBuild(0, n, h, -1);
+      this.runJobs(nf);
+      open.push(root, 0, n, 0, h);
+      sums.push(G, H);
     }
+    const batch: number[] = [];
+    const batchSums: number[] = [];
 
-    while (nodes.length > 0) {
-      // The four stacks grow together, so each pop has a value.
-      const node = nodes.pop() ?? 0;
-      const depth = ranges.pop() ?? 0;
-      const end = ranges.pop() ?? 0;
-      const start = ranges.pop() ?? 0;
-      const nodeH = sums.pop() ?? 0;
-      const nodeG = sums.pop() ?? 0;
-      const hist = hists.pop() ?? null;
-      if (hist === null) continue;
-
-      const found = this.findSplit(hist, nodeG, nodeH, features);
-      const best = this.best;
-      const bestFeature = found ? best.feature : -1;
-      const bestBin = best.bin;
-      const bestDefaultLeft = best.defaultLeft;
-      const bestGL = best.GL;
-      const bestHL = best.HL;
-      const bestChange = best.change;
-      if (bestFeature < 0) {
-        this.pool.push(hist);
-        continue;
+    while (open.length > 0) {
+      // Take up to BATCH_NODES nodes: entries of 5 integers (node, start, end, depth, histogram), 2 sums.
+      const take = Math.min(BATCH_NODES, open.length / 5);
+      batch.length = 0;
+      batchSums.length = 0;
+      for (let i = 0; i < take; i++) {
+        batch.push(...open.splice(open.length - 5, 5));
+        batchSums.push(...sums.splice(sums.length - 2, 2));
       }
 
-      // Partition on the feature's column-major bins: rows ascend within a segment, so the reads go forward
-      // through one column (the row-major slots would cost a cache line per row).
-      const column = bins.subarray(bestFeature * rows, (bestFeature + 1) * rows);
-      const missingBin = numBins[bestFeature];
-      const missingLeft = bestDefaultLeft === 1;
-      const scratch = this.scratch;
-      let l = start;
-      let rCount = 0;
-      for (let i = start; i < end; i++) {
-        const r = idx[i];
-        const b = column[r];
-        if (b === missingBin ? missingLeft : b <= bestBin) idx[l++] = r;
-        else scratch[rCount++] = r;
-      }
-      for (let j = 0; j < rCount; j++) idx[l + j] = scratch[j];
-
-      const GR = nodeG - bestGL;
-      const HR = nodeH - bestHL;
-      const leftId = builder.addLeaf(bestHL);
-      const rightId = builder.addLeaf(HR);
-      segStart[leftId] = start;
-      segEnd[leftId] = l;
-      segStart[rightId] = l;
-      segEnd[rightId] = end;
-      builder.values[leftId] = leafWeight(bestGL, bestHL);
-      builder.values[rightId] = leafWeight(GR, HR);
-      builder.feature[node] = bestFeature;
-      builder.splitBin[node] = bestBin;
-      builder.threshold[node] = edges[bestFeature][bestBin];
-      builder.defaultLeft[node] = bestDefaultLeft;
-      builder.left[node] = leftId;
-      builder.right[node] = rightId;
-      builder.gain[node] = bestChange;
-
-      let leftHist: Float64Array | null = null;
-      let rightHist: Float64Array | null = null;
-      if (depth + 1 < maxDepth) {
-        // Build the smaller child; the parent's histogram minus it is the sibling's.
-        const small = this.acquire();
-        if (l - start <= end - l) {
-          this.build(small, start, l, gh, features);
-          this.subtract(hist, small, features);
-          leftHist = small;
-          rightHist = hist;
-        } else {
-          this.build(small, l, end, gh, features);
-          this.subtract(hist, small, features);
-          leftHist = hist;
-          rightHist = small;
+      // Split searches: one job per node, or two (halves of the features) when the batch is small.
+      const parts = take < SPLIT_SEARCH_HALVES_BELOW && nf >= 2 ? 2 : 1;
+      for (let i = 0; i < take; i++) {
+        for (let p = 0; p < parts; p++) {
+          const j = this.addJob(
+            JOB.find,
+            Math.floor((p * nf) / parts),
+            Math.floor(((p + 1) * nf) / parts),
+            batch[5 * i + 4],
+          );
+          jobFloats[j * JOB_FLOATS] = batchSums[2 * i];
+          jobFloats[j * JOB_FLOATS + 1] = batchSums[2 * i + 1];
         }
-      } else {
-        this.pool.push(hist);
       }
-      nodes.push(rightId, leftId);
-      ranges.push(l, end, depth + 1, start, l, depth + 1);
-      sums.push(GR, HR, bestGL, bestHL);
-      hists.push(rightHist, leftHist);
+      this.runJobs(nf);
+      // The chosen split per batch node (job index of its result, −1: none), then partitions.
+      const chosen: number[] = [];
+      for (let i = 0; i < take; i++) {
+        let best = i * parts;
+        for (let p = 1; p < parts; p++) {
+          const j = i * parts + p;
+          if (results[j * RESULT_INTS] === 1 && resultFloats[j * RESULT_FLOATS] > resultFloats[best * RESULT_FLOATS])
+            best = j;
+        }
+        chosen.push(results[best * RESULT_INTS] === 1 ? best : -1);
+      }
+      // Copies of the chosen results: the partition jobs reuse the result slots.
+      const splits: number[] = [];
+      const splitFloats: number[] = [];
+      for (let i = 0; i < take; i++) {
+        const j = chosen[i];
+        if (j < 0) {
+          this.free.push(batch[5 * i + 4]);
+          continue;
+        }
+        const ri = j * RESULT_INTS;
+        const rf = j * RESULT_FLOATS;
+        splits.push(i, results[ri + 1], results[ri + 2], results[ri + 3]);
+        splitFloats.push(resultFloats[rf], resultFloats[rf + 1], resultFloats[rf + 2]);
+      }
+      const splitCount = splits.length / 4;
+      const partitionJob: number[] = [];
+      for (let s = 0; s < splitCount; s++) {
+        const i = splits[4 * s];
+        const start = batch[5 * i + 1];
+        const end = batch[5 * i + 2];
+        const flags = splits[4 * s + 3] === 1 ? 1 : 0;
+        if (end - start < HALVED_PARTITION_MIN_ROWS) {
+          partitionJob.push(this.addJob(JOB.partition, start, end, splits[4 * s + 1], splits[4 * s + 2], flags | 2));
+        } else {
+          const mid = (start + end) >>> 1;
+          partitionJob.push(this.addJob(JOB.partition, start, mid, splits[4 * s + 1], splits[4 * s + 2], flags));
+          this.addJob(JOB.partition, mid, end, splits[4 * s + 1], splits[4 * s + 2], flags);
+        }
+      }
+      this.runJobs(nf);
+
+      for (let s = 0; s < splitCount; s++) {
+        const i = splits[4 * s];
+        const node = batch[5 * i];
+        const start = batch[5 * i + 1];
+        const end = batch[5 * i + 2];
+        const depth = batch[5 * i + 3];
+        const hist = batch[5 * i + 4];
+        const nodeG = batchSums[2 * i];
+        const nodeH = batchSums[2 * i + 1];
+        const bestFeature = splits[4 * s + 1];
+        const bestBin = splits[4 * s + 2];
+        const bestGL = splitFloats[3 * s + 1];
+        const bestHL = splitFloats[3 * s + 2];
+        const j = partitionJob[s];
+        let l = start + results[j * RESULT_INTS];
+        if (end - start >= HALVED_PARTITION_MIN_ROWS) {
+          // Lefts of the first half, lefts of the second, rights of the first, rights of the second: the stable
+          // partition of the whole node.
+          const mid = (start + end) >>> 1;
+          const leftB = results[(j + 1) * RESULT_INTS];
+          const rightA = mid - l;
+          idx.copyWithin(l, mid, mid + leftB);
+          l += leftB;
+          idx.set(scratch.subarray(start, start + rightA), l);
+          idx.set(scratch.subarray(mid, mid + (end - mid - leftB)), l + rightA);
+        }
+
+        const GR = nodeG - bestGL;
+        const HR = nodeH - bestHL;
+        const leftId = builder.addLeaf(bestHL);
+        const rightId = builder.addLeaf(HR);
+        segStart[leftId] = start;
+        segEnd[leftId] = l;
+        segStart[rightId] = l;
+        segEnd[rightId] = end;
+        builder.values[leftId] = leafWeight(bestGL, bestHL);
+        builder.values[rightId] = leafWeight(GR, HR);
+        builder.feature[node] = bestFeature;
+        builder.splitBin[node] = bestBin;
+        builder.threshold[node] = edges[bestFeature][bestBin];
+        builder.defaultLeft[node] = splits[4 * s + 3];
+        builder.left[node] = leftId;
+        builder.right[node] = rightId;
+        builder.gain[node] = splitFloats[3 * s] - parentGain(nodeG, nodeH, a.params);
+
+        if (depth + 1 < maxDepth) {
+          // Build the smaller child; the parent's histogram minus it is the sibling's.
+          const small = this.acquire();
+          if (l - start <= end - l) {
+            this.queueBuild(start, l, small, hist);
+            open.push(rightId, l, end, depth + 1, hist, leftId, start, l, depth + 1, small);
+          } else {
+            this.queueBuild(l, end, small, hist);
+            open.push(rightId, l, end, depth + 1, small, leftId, start, l, depth + 1, hist);
+          }
+          sums.push(GR, HR, bestGL, bestHL);
+        } else this.free.push(hist);
+      }
+      this.runJobs(nf);
     }
 
+    // Node ids in the order a depth-first grower would have numbered them (children when their parent is split,
+    // left subtree first): the order the gains are summed in, so importances do not depend on the batching.
+    const order: number[] = [root];
+    const stack = [root];
+    while (stack.length > 0) {
+      const id = stack.pop() ?? 0; // the loop condition guarantees a value
+      if (builder.feature[id] < 0) continue;
+      order.push(builder.left[id], builder.right[id]);
+      stack.push(builder.right[id], builder.left[id]);
+    }
     // XGBoost's pruner: bottom-up, a split whose children are leaves and whose loss reduction < gamma goes.
     // Children always have larger ids than their parent, so a reverse scan sees children first.
     if (gamma > 0) {
@@ -382,9 +390,8 @@ export class GradientTreeGrower {
           builder.feature[id] = -1;
       }
     }
-    for (let id = 0; id < builder.nodeCount; id++)
-      if (builder.feature[id] >= 0) gainByFeature[builder.feature[id]] += builder.gain[id];
-    const stack = [root];
+    for (const id of order) if (builder.feature[id] >= 0) gainByFeature[builder.feature[id]] += builder.gain[id];
+    stack.push(root);
     while (stack.length > 0) {
       const id = stack.pop() ?? 0; // the loop condition guarantees a value
       if (builder.feature[id] >= 0) {

@@ -1,39 +1,37 @@
 /**
- * Helper thread of the boosting grower: builds the histogram of the second half of a large node's rows while the
- * growing thread builds the first half. Synchronised on shared control words (Atomics), not messages: a build
- * takes a millisecond or less, a message round trip about as long.
+ * Helper thread of the boosting grower: takes jobs (split searches, partitions, histogram builds; grow-jobs.ts) of
+ * each batch from the queue the growing thread also takes them from (grow-helper.ts).
  */
-import { parentPort } from 'node:worker_threads';
-import { buildHistogram, CONTROL, STATE, type HistogramJob } from './histogram.js';
+import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
+import { CONTROL, serveJobs, type HistogramJob, type HistogramMessage } from './grow-helper.js';
 
 const port = parentPort;
 if (!port) throw new Error('histogram-worker must run in a worker thread');
 
+/** Spins this many checks of the control word before sleeping: batches follow each other within microseconds. */
+const SPIN_CHECKS = 2000;
+
 port.on('message', (job: HistogramJob) => {
-  const { control, slots, cols, idx, gh, features, hist } = job;
+  const { control, arrays, histograms } = job;
+  const known = new Map<number, Float64Array>();
+  const hist = (id: number): Float64Array => {
+    for (let h = known.get(id); ; h = known.get(id)) {
+      if (h) return h;
+      const received = receiveMessageOnPort(histograms);
+      if (!received) throw new Error(`histogram ${id} was never shared with the helper thread`);
+      const message = received.message as HistogramMessage;
+      known.set(message.id, new Float64Array(message.buffer));
+    }
+  };
   Atomics.store(control, CONTROL.ready, 1);
   for (;;) {
-    const state = Atomics.load(control, CONTROL.state);
-    if (state === STATE.stop) break;
-    if (state === STATE.work) {
-      hist.fill(0);
-      const nf = Atomics.load(control, CONTROL.features);
-      buildHistogram(
-        hist,
-        idx,
-        Atomics.load(control, CONTROL.start),
-        Atomics.load(control, CONTROL.end),
-        gh,
-        slots,
-        cols,
-        features,
-        nf,
-      );
-      Atomics.store(control, CONTROL.state, STATE.done);
-      Atomics.notify(control, CONTROL.state);
-      continue;
-    }
-    Atomics.wait(control, CONTROL.state, state);
+    if (Atomics.load(control, CONTROL.stop) === 1) break;
+    const generation = Atomics.load(control, CONTROL.generation);
+    serveJobs(control, arrays, hist);
+    let spins = 0;
+    while (spins < SPIN_CHECKS && Atomics.load(control, CONTROL.generation) === generation) spins++;
+    Atomics.wait(control, CONTROL.generation, generation);
   }
+  histograms.close();
   Atomics.store(control, CONTROL.ready, 0);
 });

@@ -1,10 +1,7 @@
 /**
- * Gradient histograms of XGBoost's grower (grow-gradient.ts), shared by the growing thread and its helper thread
- * (histogram-worker.ts): the loop that adds rows' (gradient, hessian) into histogram slots, and the protocol that
- * hands half of a large node's rows to the helper.
+ * Gradient histograms of XGBoost's grower (grow-gradient.ts), run by the growing thread and its helper thread
+ * (grow-jobs.ts, grow-helper.ts): the loop that adds rows' (gradient, hessian) into histogram slots.
  */
-import type { Worker } from 'node:worker_threads';
-import { spawnTreeWorker } from './common.js';
 
 /** Histogram slot of every (row, feature), row-major; Uint16 while the slots fit. */
 export type SlotMatrix = Uint16Array | Uint32Array;
@@ -121,89 +118,3 @@ export function buildHistogram(
     }
   }
 }
-
-/** Control words (Int32Array on a SharedArrayBuffer). */
-export const CONTROL = { state: 0, start: 1, end: 2, features: 3, ready: 4, length: 5 } as const;
-/** Values of CONTROL.state. The helper waits while the state is neither WORK nor STOP. */
-export const STATE = { idle: 0, work: 1, done: 2, stop: 3 } as const;
-
-/** main → helper: the fit's shared arrays; the helper then serves builds until the state is STOP. */
-export interface HistogramJob {
-  control: Int32Array;
-  slots: SlotMatrix;
-  cols: number;
-  idx: Uint32Array;
-  gh: Float64Array;
-  features: Int32Array;
-  /** The helper's own histogram (zeroed by the helper before each build). */
-  hist: Float64Array;
-}
-
-/** Idle helpers kept between fits (unref'd: they never keep the process alive). */
-const idleHelpers: Worker[] = [];
-
-/**
- * The growing thread's side of a helper thread: `begin` hands it rows [start, end) (it builds them into `hist`),
- * `finish` waits until it is done. A helper that has not started yet (`ready` false) is simply not used: the
- * caller builds both halves itself, with the same result.
- */
-export class HistogramHelper {
-  private constructor(
-    private readonly worker: Worker,
-    private readonly control: Int32Array,
-    readonly hist: Float64Array,
-  ) {}
-
-  /** A helper serving builds from these shared arrays (each on a SharedArrayBuffer). */
-  static start(shared: Omit<HistogramJob, 'control' | 'hist'>, histSize: number): HistogramHelper {
-    const control = new Int32Array(new SharedArrayBuffer(CONTROL.length * 4));
-    const hist = new Float64Array(new SharedArrayBuffer(histSize * 8));
-    const worker = idleHelpers.pop() ?? spawnTreeWorker('histogram-worker');
-    worker.removeAllListeners();
-    worker.unref();
-    const job: HistogramJob = { ...shared, control, hist };
-    worker.postMessage(job);
-    return new HistogramHelper(worker, control, hist);
-  }
-
-  get ready(): boolean {
-    return Atomics.load(this.control, CONTROL.ready) === 1;
-  }
-
-  begin(start: number, end: number, features: number): void {
-    const c = this.control;
-    Atomics.store(c, CONTROL.start, start);
-    Atomics.store(c, CONTROL.end, end);
-    Atomics.store(c, CONTROL.features, features);
-    Atomics.store(c, CONTROL.state, STATE.work);
-    Atomics.notify(c, CONTROL.state);
-  }
-
-  finish(): void {
-    const c = this.control;
-    while (Atomics.load(c, CONTROL.state) === STATE.work) {
-      if (Atomics.wait(c, CONTROL.state, STATE.work, HELPER_TIMEOUT_MS) === 'timed-out')
-        throw new Error(`histogram helper thread did not answer within ${HELPER_TIMEOUT_MS / 1000} s`);
-    }
-  }
-
-  /** Stops serving this fit; the thread waits, idle, for the next one. */
-  release(): void {
-    Atomics.store(this.control, CONTROL.state, STATE.stop);
-    Atomics.notify(this.control, CONTROL.state);
-    const worker = this.worker;
-    if (idleHelpers.length >= 2) {
-      void worker.terminate();
-      return;
-    }
-    const drop = (): void => {
-      const i = idleHelpers.indexOf(worker);
-      if (i >= 0) idleHelpers.splice(i, 1);
-    };
-    worker.on('error', drop);
-    worker.on('exit', drop);
-    idleHelpers.push(worker);
-  }
-}
-
-const HELPER_TIMEOUT_MS = 60_000;

@@ -1,0 +1,249 @@
+/**
+ * The work units of XGBoost's grower (grow-gradient.ts) that either thread runs: a node's split search over a range
+ * of its features, a stable partition of a node's rows (or of half of them), a histogram build (whole node, then
+ * subtracted from the parent's to give the sibling's; or half of a large node). A job's result depends only on its
+ * inputs, never on the thread that ran it, so a model does not depend on the thread count.
+ */
+import { buildHistogram, type SlotMatrix } from './histogram.js';
+
+/** XGBoost's kRtEps: a split must reduce the loss by more than this. */
+export const MIN_SPLIT_LOSS_CHANGE = 1e-6;
+
+export interface SplitParams {
+  lambda: number;
+  alpha: number;
+  minChildWeight: number;
+}
+
+/** Everything a job reads or writes; on SharedArrayBuffers when a helper thread runs jobs too. */
+export interface JobArrays {
+  rows: number;
+  cols: number;
+  /** Column-major bins (`bins[f * rows + r]`), read by partitions. */
+  bins: Uint8Array;
+  /** Row-major histogram slots, read by builds. */
+  slots: SlotMatrix;
+  numBins: Int32Array;
+  /** Histogram offset (in bins) of each feature; every feature has numBins + 1 slots (the last is missing). */
+  offsets: Int32Array;
+  idx: Uint32Array;
+  /** Right-hand rows of a partition, at the same positions as in idx. */
+  scratch: Uint32Array;
+  gh: Float64Array;
+  /** The tree's features; `control[FEATURES]` of them are used. */
+  features: Int32Array;
+  /** Per job: JOB_INTS integers, JOB_FLOATS floats (inputs); RESULT_INTS, RESULT_FLOATS (outputs). */
+  jobs: Int32Array;
+  jobFloats: Float64Array;
+  results: Int32Array;
+  resultFloats: Float64Array;
+  params: SplitParams;
+}
+
+export const JOB = { find: 0, partition: 1, build: 2 } as const;
+export const JOB_INTS = 6;
+export const JOB_FLOATS = 2;
+export const RESULT_INTS = 4;
+export const RESULT_FLOATS = 3;
+/** Most jobs in one batch. */
+export const MAX_JOBS = 256;
+
+/** XGBoost's soft threshold of a gradient sum by reg_alpha. */
+export function thresholded(G: number, alpha: number): number {
+  return G > alpha ? G - alpha : G < -alpha ? G + alpha : 0;
+}
+
+/**
+ * Division-free pre-check of a candidate split (reg_alpha = 0): could GL²/a + GR²/c exceed `best` (a, c > 0)?
+ * Cross-multiplied, with a relative slack far above rounding error, so it never rejects a candidate the exact
+ * comparison would take; the exact score is computed only for candidates that pass (most do not).
+ */
+function promising(GL: number, a: number, GR: number, c: number, best: number): boolean {
+  return GL * GL * c + GR * GR * a > best * a * c * (1 - 1e-9);
+}
+
+/** Structure score of a split into (GL, HL) and (GR, HR); small enough for V8 to inline in the scan. */
+function splitScore(GL: number, HL: number, GR: number, HR: number, lambda: number, alpha: number): number {
+  if (alpha === 0) return (GL * GL) / (HL + lambda) + (GR * GR) / (HR + lambda);
+  const a = thresholded(GL, alpha);
+  const c = thresholded(GR, alpha);
+  return (a * a) / (HL + lambda) + (c * c) / (HR + lambda);
+}
+
+/** Loss of a node without a split, as the split search compares children against it. */
+export function parentGain(G: number, H: number, p: SplitParams): number {
+  const t = thresholded(G, p.alpha);
+  return (t * t) / (H + p.lambda);
+}
+
+/**
+ * Best split of a node over features[fa, fb) from its histogram, into job j's results (ints: found, feature, bin,
+ * defaultLeft; floats: score, GL, HL). Only scores above MIN_SPLIT_LOSS_CHANGE + the parent's gain count.
+ * Candidates: after each non-empty value bin below the last non-empty one, with the missing bin sent right, and
+ * (when the node has missing values) left. Within the range, the first of equal scores wins; so a search split in
+ * feature ranges, merged keeping the earlier range unless a later one scores strictly higher, chooses as one scan.
+ */
+function findSplit(a: JobArrays, j: number, hist: Float64Array, fa: number, fb: number): void {
+  const { numBins, offsets, features, params } = a;
+  const { lambda, alpha, minChildWeight } = params;
+  const nodeG = a.jobFloats[j * JOB_FLOATS];
+  const nodeH = a.jobFloats[j * JOB_FLOATS + 1];
+  let bestScore = MIN_SPLIT_LOSS_CHANGE + parentGain(nodeG, nodeH, params);
+  let found = 0;
+  let bestFeature = -1;
+  let bestBin = 0;
+  let bestDefaultLeft = 0;
+  let bestGL = 0;
+  let bestHL = 0;
+  const noAlpha = alpha === 0 && lambda > 0;
+  for (let fi = fa; fi < fb; fi++) {
+    const f = features[fi];
+    const nb = numBins[f];
+    const o = offsets[f] * 2;
+    const mG = hist[o + 2 * nb];
+    const mH = hist[o + 2 * nb + 1];
+    let last = nb - 1;
+    while (last >= 0 && hist[o + 2 * last + 1] === 0) last--;
+    let GL = 0;
+    let HL = 0;
+    for (let b = 0; b < last; b++) {
+      const h = hist[o + 2 * b + 1];
+      if (h === 0) continue;
+      GL += hist[o + 2 * b];
+      HL += h;
+      const HR = nodeH - HL;
+      // HR only shrinks from here on: no later candidate can satisfy min_child_weight on the right.
+      if (HR < minChildWeight) break;
+      if (HL >= minChildWeight && (!noAlpha || promising(GL, HL + lambda, nodeG - GL, HR + lambda, bestScore))) {
+        const score = splitScore(GL, HL, nodeG - GL, HR, lambda, alpha);
+        if (score > bestScore) {
+          bestScore = score;
+          found = 1;
+          bestFeature = f;
+          bestBin = b;
+          bestGL = GL;
+          bestHL = HL;
+          // Missing values go right here; without any in the node, NaN later goes right too, as in XGBoost
+          // (its forward scan sends missing right and only scans backwards when the node has missing values).
+          bestDefaultLeft = 0;
+        }
+      }
+      if (mH > 0) {
+        const GL2 = GL + mG;
+        const HL2 = HL + mH;
+        const HR2 = nodeH - HL2;
+        if (
+          HL2 >= minChildWeight &&
+          HR2 >= minChildWeight &&
+          (!noAlpha || promising(GL2, HL2 + lambda, nodeG - GL2, HR2 + lambda, bestScore))
+        ) {
+          const score = splitScore(GL2, HL2, nodeG - GL2, HR2, lambda, alpha);
+          if (score > bestScore) {
+            bestScore = score;
+            found = 1;
+            bestFeature = f;
+            bestBin = b;
+            bestGL = GL2;
+            bestHL = HL2;
+            bestDefaultLeft = 1;
+          }
+        }
+      }
+    }
+  }
+  const ri = j * RESULT_INTS;
+  a.results[ri] = found;
+  a.results[ri + 1] = bestFeature;
+  a.results[ri + 2] = bestBin;
+  a.results[ri + 3] = bestDefaultLeft;
+  const rf = j * RESULT_FLOATS;
+  a.resultFloats[rf] = bestScore;
+  a.resultFloats[rf + 1] = bestGL;
+  a.resultFloats[rf + 2] = bestHL;
+}
+
+/**
+ * Stable partition of idx[start, end) on `feature`: rows going left are packed from `start` (in order), rows going
+ * right are written to scratch[start, …) in order; with `whole`, they are then copied after the left ones. Returns
+ * the left count. Reads the feature's column-major bins: rows ascend within a segment, so the reads go forward
+ * through one column (the row-major slots would cost a cache line per row).
+ */
+function partition(
+  a: JobArrays,
+  start: number,
+  end: number,
+  feature: number,
+  bin: number,
+  missingLeft: boolean,
+  whole: boolean,
+): number {
+  const { idx, scratch, rows } = a;
+  const column = a.bins.subarray(feature * rows, (feature + 1) * rows);
+  const missingBin = a.numBins[feature];
+  let l = start;
+  let r = start;
+  for (let i = start; i < end; i++) {
+    const row = idx[i];
+    const b = column[row];
+    if (b === missingBin ? missingLeft : b <= bin) idx[l++] = row;
+    else scratch[r++] = row;
+  }
+  if (whole) for (let i = start, k = l; i < r; i++, k++) idx[k] = scratch[i];
+  return l - start;
+}
+
+/** `into` −= `small`, over the tree's features' slots only. */
+export function subtractHistogram(a: JobArrays, into: Float64Array, small: Float64Array, nf: number): void {
+  if (nf === a.cols) {
+    for (let i = 0, e = a.offsets[a.cols] * 2; i < e; i++) into[i] -= small[i];
+    return;
+  }
+  for (let j = 0; j < nf; j++) {
+    const f = a.features[j];
+    for (let i = a.offsets[f] * 2, e = a.offsets[f + 1] * 2; i < e; i++) into[i] -= small[i];
+  }
+}
+
+/** `into` += `other`, over the tree's features' slots only. */
+export function addHistogram(a: JobArrays, into: Float64Array, other: Float64Array, nf: number): void {
+  if (nf === a.cols) {
+    for (let i = 0, e = a.offsets[a.cols] * 2; i < e; i++) into[i] += other[i];
+    return;
+  }
+  for (let j = 0; j < nf; j++) {
+    const f = a.features[j];
+    for (let i = a.offsets[f] * 2, e = a.offsets[f + 1] * 2; i < e; i++) into[i] += other[i];
+  }
+}
+
+/**
+ * Runs job j. Job integers: kind, then
+ * - find: first feature, end feature (indexes into `features`), histogram; floats: node G, H;
+ * - partition: start, end, feature, bin, flags (1: missing goes left, 2: whole node) → result: left count;
+ * - build: start, end, histogram (zeroed here), parent histogram to subtract it from (−1: none).
+ * `hist(id)` resolves a histogram id to its array; `nf` is the tree's feature count.
+ */
+export function runJob(a: JobArrays, j: number, nf: number, hist: (id: number) => Float64Array): void {
+  const o = j * JOB_INTS;
+  const jobs = a.jobs;
+  const kind = jobs[o];
+  if (kind === JOB.find) {
+    findSplit(a, j, hist(jobs[o + 3]), jobs[o + 1], jobs[o + 2]);
+  } else if (kind === JOB.partition) {
+    const flags = jobs[o + 5];
+    a.results[j * RESULT_INTS] = partition(
+      a,
+      jobs[o + 1],
+      jobs[o + 2],
+      jobs[o + 3],
+      jobs[o + 4],
+      (flags & 1) === 1,
+      (flags & 2) === 2,
+    );
+  } else {
+    const target = hist(jobs[o + 3]);
+    target.fill(0);
+    buildHistogram(target, a.idx, jobs[o + 1], jobs[o + 2], a.gh, a.slots, a.cols, a.features, nf);
+    if (jobs[o + 4] >= 0) subtractHistogram(a, hist(jobs[o + 4]), target, nf);
+  }
+}
