@@ -62,6 +62,8 @@ interface DenseState {
 interface AdamSlot {
   value: Float64Array;
   grad: Float64Array;
+  /** A kernel, under the L2 penalty. */
+  penalised: boolean;
   m: Float64Array;
   v: Float64Array;
 }
@@ -99,7 +101,6 @@ export const BATCH_PHASES = [
   'backward activation, bias',
   'kernel-gradient products',
   'input-gradient products',
-  'L2 penalty',
   'Adam step',
 ] as const;
 export type BatchPhase = (typeof BATCH_PHASES)[number];
@@ -132,14 +133,15 @@ export class MlpEngine {
   ) {
     this.input = arena.take(capacity * numFeatures);
     this.binary = layers[layers.length - 1].units === 1;
-    const slot = (value: Float64Array, grad: Float64Array): AdamSlot => ({
+    const slot = (value: Float64Array, grad: Float64Array, penalised = false): AdamSlot => ({
       value,
       grad,
+      penalised,
       m: new Float64Array(value.length),
       v: new Float64Array(value.length),
     });
     for (const layer of layers) {
-      this.adam.push(slot(layer.kernelT, layer.dKernelT));
+      this.adam.push(slot(layer.kernelT, layer.dKernelT, true));
       if (layer.bias && layer.dBias) this.adam.push(slot(layer.bias, layer.dBias));
       if (layer.batchNorm)
         this.adam.push(
@@ -181,19 +183,30 @@ export class MlpEngine {
       if (training) this.lap('kernel transposes');
       this.arena.gemm(z, x, layer.kernel, rows, layer.inputs, units, layer.inputs, 1);
       if (training) this.lap('forward products');
-      if (layer.bias) {
+      const last = layer === this.layers[this.layers.length - 1];
+      const act = layer.act;
+      // The common hidden layer in one pass: bias and ReLU.
+      const fusedRelu = !last && !layer.batchNorm && this.activation === 'relu';
+      if (layer.bias && fusedRelu) {
+        const bias = layer.bias;
+        for (let i = 0, at = 0; i < rows; i++)
+          for (let j = 0; j < units; j++, at++) {
+            const v = (z[at] += bias[j]);
+            act[at] = v > 0 ? v : 0;
+          }
+      } else if (layer.bias) {
         const bias = layer.bias;
         for (let i = 0; i < rows; i++) for (let j = 0; j < units; j++) z[i * units + j] += bias[j];
       }
       if (layer.batchNorm) this.batchNormForward(layer.batchNorm, z, rows, units, training);
       if (training && this.onLayer) this.onLayer(this.layerShare(this.layers.indexOf(layer), false));
-      if (layer === this.layers[this.layers.length - 1]) {
+      if (last) {
         if (training) this.lap('forward bias, activation, dropout');
         if (this.binary) applyActivation('sigmoid', z, z, rows);
         else softmaxRows(z, rows, units);
         return z;
       }
-      applyActivation(this.activation, z, layer.act, length);
+      if (!(fusedRelu && layer.bias)) applyActivation(this.activation, z, act, length);
       if (training && layer.keep && dropoutRng) {
         const scale = 1 / (1 - layer.dropoutRate);
         for (let i = 0; i < length; i++) {
@@ -250,11 +263,12 @@ export class MlpEngine {
   ): number {
     this.onLayer = onLayer ?? null;
     try {
-      const loss = this.gradients(X, y, order, from, rows, dropoutRng);
+      const loss = this.logLossGradients(X, y, order, from, rows, dropoutRng);
       this.lap(null);
-      this.step();
+      // The L2 term joins the kernels' gradients inside the step (one pass over the weights instead of two).
+      const squares = this.step(this.alpha / rows);
       this.lap('Adam step');
-      return loss;
+      return this.alpha > 0 ? loss + 0.5 * this.alpha * squares : loss;
     } finally {
       this.onLayer = null;
     }
@@ -284,6 +298,29 @@ export class MlpEngine {
    * summing over an epoch's batches and dividing by the rows gives scikit-learn's `loss_`.
    */
   gradients(X: Matrix, y: Int32Array, order: Int32Array, from: number, rows: number, dropoutRng: Random): number {
+    let loss = this.logLossGradients(X, y, order, from, rows, dropoutRng);
+    if (this.alpha > 0) {
+      const decay = this.alpha / rows;
+      let squares = 0;
+      for (const { kernelT, dKernelT } of this.layers)
+        for (let i = 0; i < kernelT.length; i++) {
+          squares += kernelT[i] * kernelT[i];
+          dKernelT[i] += decay * kernelT[i];
+        }
+      loss += 0.5 * this.alpha * squares;
+    }
+    return loss;
+  }
+
+  /** `gradients` without the L2 term: the summed log-loss, and its gradients. */
+  private logLossGradients(
+    X: Matrix,
+    y: Int32Array,
+    order: Int32Array,
+    from: number,
+    rows: number,
+    dropoutRng: Random,
+  ): number {
     this.lap(null);
     this.gather(X, order, from, rows);
     this.lap('gather');
@@ -313,17 +350,6 @@ export class MlpEngine {
       this.onLayer?.(this.layerShare(l, true));
       this.lap(null);
     }
-    if (this.alpha > 0) {
-      const decay = this.alpha / rows;
-      let squares = 0;
-      for (const { kernelT, dKernelT } of this.layers)
-        for (let i = 0; i < kernelT.length; i++) {
-          squares += kernelT[i] * kernelT[i];
-          dKernelT[i] += decay * kernelT[i];
-        }
-      loss += 0.5 * this.alpha * squares;
-      this.lap('L2 penalty');
-    }
     return loss;
   }
 
@@ -333,7 +359,19 @@ export class MlpEngine {
     const { units, inputs } = layer;
     const length = rows * units;
     const g = layer.grad;
-    if (l < this.layers.length - 1) {
+    const hidden = l < this.layers.length - 1;
+    const fusedRelu = hidden && this.activation === 'relu' && layer.dBias !== null && !layer.batchNorm;
+    if (fusedRelu && layer.dBias) {
+      // One pass: dropout mask, ReLU's derivative (from the pre-activation) and the bias gradient.
+      const { pre, keep, dBias } = layer;
+      dBias.fill(0);
+      for (let i = 0, at = 0; i < rows; i++)
+        for (let j = 0; j < units; j++, at++) {
+          const gv = pre[at] > 0 ? (keep ? g[at] * keep[at] : g[at]) : 0;
+          g[at] = gv;
+          dBias[j] += gv;
+        }
+    } else if (hidden) {
       if (layer.keep) for (let i = 0; i < length; i++) g[i] *= layer.keep[i];
       const pre = layer.pre;
       // Derivatives from the pre-activation (act may hold dropout-scaled values).
@@ -349,7 +387,9 @@ export class MlpEngine {
           g[i] *= s * (1 - s);
         }
     }
-    if (layer.batchNorm) {
+    if (fusedRelu) {
+      // The bias gradient is summed above.
+    } else if (layer.batchNorm) {
       const bn = layer.batchNorm;
       for (let j = 0; j < units; j++) {
         let sumG = 0;
@@ -382,19 +422,34 @@ export class MlpEngine {
     this.lap('input-gradient products');
   }
 
-  /** scikit-learn's Adam: lr · √(1 − β2ᵗ) / (1 − β1ᵗ) · m / (√v + ε). */
-  private step(): void {
+  /**
+   * scikit-learn's Adam: lr · √(1 − β2ᵗ) / (1 − β1ᵗ) · m / (√v + ε), the kernels' gradients taking the L2 term
+   * decay · w on the way (as `gradients` adds it); returns the kernels' ‖W‖² before the step.
+   */
+  private step(decay: number): number {
     this.adamStep++;
     const t = this.adamStep;
     const lr = (this.learningRate * Math.sqrt(1 - ADAM_BETA2 ** t)) / (1 - ADAM_BETA1 ** t);
-    for (const { value, grad, m, v } of this.adam) {
-      for (let i = 0; i < value.length; i++) {
-        const gi = grad[i];
-        const mi = (m[i] = ADAM_BETA1 * m[i] + (1 - ADAM_BETA1) * gi);
-        const vi = (v[i] = ADAM_BETA2 * v[i] + (1 - ADAM_BETA2) * gi * gi);
-        value[i] -= (lr * mi) / (Math.sqrt(vi) + ADAM_EPSILON);
-      }
+    let squares = 0;
+    for (const { value, grad, m, v, penalised } of this.adam) {
+      if (penalised && decay > 0)
+        for (let i = 0; i < value.length; i++) {
+          const w = value[i];
+          squares += w * w;
+          const gi = grad[i] + decay * w;
+          const mi = (m[i] = ADAM_BETA1 * m[i] + (1 - ADAM_BETA1) * gi);
+          const vi = (v[i] = ADAM_BETA2 * v[i] + (1 - ADAM_BETA2) * gi * gi);
+          value[i] = w - (lr * mi) / (Math.sqrt(vi) + ADAM_EPSILON);
+        }
+      else
+        for (let i = 0; i < value.length; i++) {
+          const gi = grad[i];
+          const mi = (m[i] = ADAM_BETA1 * m[i] + (1 - ADAM_BETA1) * gi);
+          const vi = (v[i] = ADAM_BETA2 * v[i] + (1 - ADAM_BETA2) * gi * gi);
+          value[i] -= (lr * mi) / (Math.sqrt(vi) + ADAM_EPSILON);
+        }
     }
+    return squares;
   }
 
   /** Class probabilities in inference mode (moving batch-norm statistics, no dropout), rows × classes. */
