@@ -31,6 +31,8 @@ export interface AppConfig {
   /** Token bucket per socket: messages per second sustained, and the burst a socket may send at once. */
   wsMessagesPerSecond: number;
   wsMessageBurst: number;
+  /** A progress subscriber whose socket falls this many bytes of events behind is ended (WS_MAX_OWED_MB). */
+  wsMaxOwedBytes: number;
   trainingConcurrency: number;
   /** Threads a training run may use inside its worker (random forest trees in parallel). */
   trainingThreads: number;
@@ -240,6 +242,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     wsMaxConnectionsPerClient: readInt(env, 'WS_MAX_CONNECTIONS_PER_CLIENT', 256, 1, 100_000),
     wsMessagesPerSecond: readInt(env, 'WS_MESSAGES_PER_SECOND', 50, 1, 100_000),
     wsMessageBurst: readInt(env, 'WS_MESSAGE_BURST', 200, 1, 1_000_000),
+    wsMaxOwedBytes: readInt(env, 'WS_MAX_OWED_MB', 16, 1, 1024) * 2 ** 20,
     trainingConcurrency: readInt(
       env,
       'TRAINING_CONCURRENCY',

@@ -5,6 +5,7 @@
  * masking are therefore the ones HTTP and SSE run.
  */
 import type http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { SubscribePayload } from 'graphql-ws';
@@ -26,6 +27,8 @@ import { browserOriginAllowed } from './cors.js';
 import { GRAPHQL_PATH, fetchRequestFor, type Yoga } from './graphql-app.js';
 import { MASKED_MESSAGE, isGraphQLError } from './graphql-errors.js';
 import { assignRequestId } from './request-id.js';
+import { isSharedOperation, sharedOperationKey } from './shared-subscriptions.js';
+import { createWebSocketFanOut } from './ws-fanout.js';
 
 type OperationResult = ReturnType<typeof graphqlExecute> | ReturnType<typeof graphqlSubscribe>;
 /** The enveloped execute/subscribe travel to graphql-ws's execute/subscribe options in the root value (the recipe). */
@@ -70,7 +73,8 @@ function payloadJsonOf(result: ExecutionResult): Buffer {
 const NEXT_MESSAGE_END = Buffer.from('}');
 
 /**
- * A subscription's results written here rather than by graphql-ws, as the same bytes graphql-ws writes
+ * The streams ws-fanout.ts does not share (other subscription fields, e.g. searchProgress): results written here
+ * rather than by graphql-ws, as the same bytes graphql-ws writes
  * (`{"id":…,"type":"next","payload":…}`, its own key order), the payload serialised once per shared result. A write
  * the socket could not hand to the kernel at once is awaited before the next result is pulled (graphql-ws awaits
  * every one), so a slow socket holds back its own subscriptions only, and what it is owed waits on the bus. The iterator handed to graphql-ws yields nothing: it sees the stream end (and sends `complete`)
@@ -170,6 +174,9 @@ export function attachGraphQLWebSocket(
   // noServer: the HTTP server's own errors (a port in use) stay with start(), not re-emitted as WebSocket errors.
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, perMessageDeflate: false });
   const connectionsPerClient = new Map<string, number>();
+  // Each WebSocket's own TCP socket: the fan-out writes its pre-framed messages there (one write each).
+  const sockets = new WeakMap<WebSocket, Duplex>();
+  const fanOut = createWebSocketFanOut({ serialise: payloadJsonOf, maxOwedBytes: config.wsMaxOwedBytes });
   server.on('upgrade', (req: http.IncomingMessage, socket, head) => {
     if ((req.url ?? '/').split('?')[0] !== GRAPHQL_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -196,6 +203,7 @@ export function attachGraphQLWebSocket(
     // One request id per connection, for every operation on it.
     assignRequestId(req);
     wsServer.handleUpgrade(req, socket, head, (ws) => {
+      sockets.set(ws, socket);
       connectionsPerClient.set(address, (connectionsPerClient.get(address) ?? 0) + 1);
       ws.once('close', () => {
         const left = (connectionsPerClient.get(address) ?? 1) - 1;
@@ -264,9 +272,22 @@ export function attachGraphQLWebSocket(
           return [new GraphQLError(MASKED_MESSAGE, { extensions: { code: 'INTERNAL_SERVER_ERROR' } })];
         }
       },
-      // Streams: written by writeResults; single results (queries, mutations) by graphql-ws with onNext's payload.
-      onOperation: (ctx, id, _payload, _args, result) =>
-        isAsyncIterable<ExecutionResult>(result) ? writeResults(ctx.extra.socket, id, result) : undefined,
+      // Shared subscriptions (one run's progress): one source for all their subscribers (ws-fanout.ts). Other streams:
+      // written by writeResults; single results (queries, mutations) by graphql-ws with onNext's payload.
+      onOperation: (ctx, id, _payload, args, result) => {
+        if (!isAsyncIterable<ExecutionResult>(result)) return undefined;
+        const key = isSharedOperation(args.document, args.operationName) ? sharedOperationKey(args) : null;
+        const socket = sockets.get(ctx.extra.socket);
+        if (key === null || !socket) return writeResults(ctx.extra.socket, id, result);
+        return fanOut.join({
+          key,
+          ws: ctx.extra.socket,
+          socket,
+          id,
+          own: result,
+          openSource: () => (args.rootValue as EnvelopedRoot).subscribe(args),
+        });
+      },
       onNext: (_ctx, _id, _payload, _args, result: ExecutionResult) => nextPayload(result),
       onError: (_ctx, _id, _payload, errors) => errors.map(formatted),
     },

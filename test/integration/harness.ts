@@ -246,12 +246,13 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
 }
 
 /** Collects every event of a subscription until it completes (or errors), with a timeout. */
-// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names its subscription's event shape
 export function collect<T>(
   client: Client,
   query: string,
   variables: Record<string, unknown> = {},
   timeoutMs = 120_000,
+  /** Called with each event as it arrives. */
+  onEvent?: (event: T) => void,
 ): Promise<{ events: T[]; error?: unknown }> {
   return new Promise((resolve, reject) => {
     const events: T[] = [];
@@ -268,7 +269,10 @@ export function collect<T>(
             resolve({ events, error: value.errors });
             return;
           }
-          if (value.data) events.push(value.data);
+          if (value.data) {
+            events.push(value.data);
+            onEvent?.(value.data);
+          }
         },
         error: (error) => {
           clearTimeout(timer);

@@ -1,6 +1,7 @@
 /**
- * Shared fan-out of one run's progress over graphql-ws (speed issue 16): results executed once per event and
- * operation (src/http/shared-subscriptions.ts) and written once serialised per result (src/http/websocket.ts). The
+ * Shared fan-out of one run's progress over graphql-ws (speed issue 16): one shared source per run and operation,
+ * results executed once per event (src/http/shared-subscriptions.ts), serialised once and framed per subscriber
+ * (src/http/ws-fanout.ts). The
  * run stays QUEUED behind a long blocker; the events are published on the real progress bus, so every subscriber
  * sees exactly the events of the test, and the real server, ProgressStream and graphql-ws client do the rest.
  */
@@ -15,6 +16,36 @@ interface Watched<T> {
   events: T[];
   errors: unknown[];
   done: Promise<void>;
+}
+
+/** A subscriber that speaks graphql-transport-ws by hand over `ws`: every message, as text and parsed. */
+interface RawMessage {
+  type: string;
+  id?: string;
+  payload?: { data?: { trainingProgress: Record<string, unknown> }; errors?: unknown } & Record<string, unknown>;
+}
+async function rawSocket(server: TestServer, token?: string) {
+  const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+  const texts: string[] = [];
+  const messages: RawMessage[] = [];
+  socket.on('message', (data: Buffer) => {
+    texts.push(data.toString());
+    messages.push(JSON.parse(data.toString()) as RawMessage);
+  });
+  await new Promise((resolve) => socket.once('open', resolve));
+  socket.send(
+    JSON.stringify({
+      type: 'connection_init',
+      ...(token ? { payload: { authorization: `Bearer ${token}` } } : {}),
+    }),
+  );
+  await waitFor(() => (messages.some((m) => m.type === 'connection_ack') ? true : undefined), 10_000, 10);
+  const subscribe = (id: string, query: string, variables: Record<string, unknown>) => {
+    socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables } }));
+  };
+  /** Messages of one operation id. */
+  const of = (id: string) => messages.filter((m) => m.id === id);
+  return { socket, texts, messages, subscribe, of };
 }
 
 function watch<T>(client: Client, query: string, variables: Record<string, unknown>): Watched<T> {
@@ -45,7 +76,8 @@ describe.skipIf(!HAS_KEPLER)('shared WebSocket fan-out of a run', () => {
   let blockerRunId: string;
 
   beforeAll(async () => {
-    server = await startServer();
+    // 8 MB: above what the slow-socket test owes (100 x 64 kB), below what the drop test owes.
+    server = await startServer({ env: { WS_MAX_OWED_MB: '8' } });
     // Holds the only training slot for the whole file: the runs under test stay QUEUED, their events are ours.
     const blocker = await startRun(server, {
       datasetId: 'kepler',
@@ -189,11 +221,8 @@ describe.skipIf(!HAS_KEPLER)('shared WebSocket fan-out of a run', () => {
     expect(fast.events.slice(1).map((e) => e.trainingProgress.seq)).toEqual(published.map((e) => e.seq));
     const slowReceived = slowMessages.filter((m) => m.type === 'next').length - 1;
     expect(slowReceived).toBeLessThan(published.length);
-    // ... with what it is owed still in its own queue on the bus, and staying there: its writes wait for the socket
-    // (backpressure reaches the fan-out) instead of piling every frame up in the server's socket buffer.
-    expect(server.app.services.progressBus.backlog(runId)).toBeGreaterThan(0);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect(server.app.services.progressBus.backlog(runId)).toBeGreaterThan(0);
+    // ... and the run's one shared source is not held back by it (what it is owed waits in the fan-out's log).
+    expect(server.app.services.progressBus.backlog(runId)).toBe(0);
 
     slow.resume();
     await waitFor(() => (slowMessages.some((m) => m.type === 'complete') ? true : undefined), 60_000, 20);
@@ -201,6 +230,164 @@ describe.skipIf(!HAS_KEPLER)('shared WebSocket fan-out of a run', () => {
     expect(slowLive.map((m) => m.payload?.data?.trainingProgress.seq)).toEqual(published.map((e) => e.seq));
     expect(slowMessages.at(-1)).toEqual({ id: 'slow', type: 'complete' });
     slow.close();
+    await cancel();
+  });
+
+  const PROGRESS = 'subscription ($r: ID!) { trainingProgress(runId: $r) { seq status message } }';
+
+  it('many subscribers (several on one socket) each get every event in order under their own id, then complete', async () => {
+    const { runId, publish, cancel } = await queuedRun();
+    const listenersBefore = server.app.services.progressBus.listenerCount();
+    // 20 sockets, 3 operations each (ids that need JSON escaping too): 60 subscribers of one shared source.
+    const sockets = await Promise.all(Array.from({ length: 20 }, () => rawSocket(server)));
+    const ids = ['a', 'b "quoted"', 'c\\\\ü'];
+    for (const raw of sockets) for (const id of ids) raw.subscribe(id, PROGRESS, { r: runId });
+    await waitFor(
+      () => (sockets.every((raw) => ids.every((id) => raw.of(id).length === 1)) ? true : undefined),
+      30_000,
+      20,
+    );
+    const published = Array.from({ length: 30 }, () => publish());
+    published.push(publish({ status: 'CANCELLED', stage: 'DONE', message: 'Cancelled', queuePosition: null }));
+    await waitFor(
+      () => (sockets.every((raw) => ids.every((id) => raw.of(id).at(-1)?.type === 'complete')) ? true : undefined),
+      30_000,
+      20,
+    );
+    const expected = published.map((e) => ({ seq: e.seq, status: e.status, message: e.message }));
+    for (const raw of sockets) {
+      for (const id of ids) {
+        const own = raw.of(id);
+        expect(own[0].type).toBe('next');
+        expect(own.slice(1, -1).map((m) => m.payload?.data?.trainingProgress)).toEqual(expected);
+        expect(own.at(-1)).toEqual({ id, type: 'complete' });
+        expect(own.slice(0, -1).every((m) => m.type === 'next')).toBe(true);
+      }
+      // graphql-ws's exact bytes: key order id, type, payload.
+      for (const [index, text] of raw.texts.entries()) {
+        const message = raw.messages[index];
+        if (message.type === 'next')
+          expect(text).toBe(JSON.stringify({ id: message.id, type: 'next', payload: message.payload }));
+      }
+      raw.socket.close();
+    }
+    await cancel();
+    // The shared source and every subscriber's snapshot stream released their bus listeners.
+    await waitFor(
+      () => (server.app.services.progressBus.listenerCount() <= listenersBefore ? true : undefined),
+      10_000,
+      20,
+    );
+  });
+
+  it('a subscriber that completes mid-run gets nothing more; the others on its socket and elsewhere carry on', async () => {
+    const { runId, publish, cancel } = await queuedRun();
+    const one = await rawSocket(server);
+    const two = await rawSocket(server);
+    one.subscribe('leaves', PROGRESS, { r: runId });
+    one.subscribe('stays', PROGRESS, { r: runId });
+    two.subscribe('other', PROGRESS, { r: runId });
+    await waitFor(
+      () => (one.of('leaves').length + one.of('stays').length + two.of('other').length === 3 ? true : undefined),
+      30_000,
+      20,
+    );
+    const before = [publish(), publish()];
+    await waitFor(() => (one.of('leaves').length === 3 ? true : undefined), 30_000, 20);
+    one.socket.send(JSON.stringify({ id: 'leaves', type: 'complete' }));
+    // The server has read the client's complete once an operation sent after it is answered.
+    one.subscribe('probe', 'query { health { status } }', {});
+    await waitFor(() => (one.of('probe').some((m) => m.type === 'complete') ? true : undefined), 30_000, 20);
+    const after = [publish(), publish(), publish({ status: 'CANCELLED', stage: 'DONE', queuePosition: null })];
+    await waitFor(
+      () =>
+        one.of('stays').at(-1)?.type === 'complete' && two.of('other').at(-1)?.type === 'complete' ? true : undefined,
+      30_000,
+      20,
+    );
+    const seqs = (messages: RawMessage[]) =>
+      messages.filter((m) => m.type === 'next').map((m) => m.payload?.data?.trainingProgress.seq);
+    expect(seqs(one.of('leaves')).slice(1)).toEqual(before.map((e) => e.seq));
+    // No complete echoed for an operation the client completed itself.
+    expect(one.of('leaves').every((m) => m.type === 'next')).toBe(true);
+    for (const messages of [one.of('stays'), two.of('other')])
+      expect(seqs(messages).slice(1)).toEqual([...before, ...after].map((e) => e.seq));
+    one.socket.close();
+    two.socket.close();
+    await cancel();
+  });
+
+  it("another owner's subscription to a run is refused while the run's shared stream serves its owner", async () => {
+    const minted = (await server.gql('mutation { createSession { id } }')) as { extensions?: { ownerToken?: string } };
+    const token = minted.extensions?.ownerToken ?? '';
+    expect(token).not.toBe('');
+    const headers = { token };
+    // A session created with the token is the owner's alone (not shared by id).
+    const { createSession } = await server.data<{ createSession: { id: string } }>(
+      'mutation { createSession { id } }',
+      {},
+      headers,
+    );
+    await server.data(
+      'mutation ($input: ConfigureSessionInput!) { configureSession(input: $input) { id } }',
+      { input: { sessionId: createSession.id, datasetId: 'kepler', modelType: 'random_forest' } },
+      headers,
+    );
+    const { startTraining } = await server.data<{ startTraining: { id: string } }>(
+      'mutation ($s: ID!) { startTraining(sessionId: $s) { id } }',
+      { s: createSession.id },
+      headers,
+    );
+    const runId = startTraining.id;
+    const owner = await rawSocket(server, token);
+    owner.subscribe('mine', PROGRESS, { r: runId });
+    await waitFor(() => (owner.of('mine').length === 1 ? true : undefined), 30_000, 20);
+
+    const other = (await server.gql('mutation { createSession { id } }')) as { extensions?: { ownerToken?: string } };
+    for (const stranger of [await rawSocket(server), await rawSocket(server, other.extensions?.ownerToken)]) {
+      stranger.subscribe('theirs', PROGRESS, { r: runId });
+      await waitFor(() => (stranger.messages.some((m) => m.id === 'theirs') ? true : undefined), 30_000, 20);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const answer = stranger.of('theirs');
+      expect(answer.some((m) => m.payload?.data?.trainingProgress)).toBe(false);
+      expect(JSON.stringify(answer)).toContain('NOT_FOUND');
+      stranger.socket.close();
+    }
+    expect(owner.of('mine').every((m) => m.type === 'next')).toBe(true);
+    await server.data('mutation ($r: ID!) { cancelTraining(runId: $r) { id } }', { r: runId }, headers);
+    await waitFor(() => (owner.of('mine').at(-1)?.type === 'complete' ? true : undefined), 30_000, 20);
+    expect(owner.of('mine').at(-2)?.payload?.data?.trainingProgress.status).toBe('CANCELLED');
+    owner.socket.close();
+  });
+
+  it('a socket that stops reading and falls more than WS_MAX_OWED_MB behind is ended with an error; the others get everything', async () => {
+    const { runId, publish, cancel } = await queuedRun();
+    const slow = await rawSocket(server);
+    slow.subscribe('slow', PROGRESS, { r: runId });
+    const fast = watch<{ trainingProgress: { seq: number } }>(server.wsClient(), PROGRESS, { r: runId });
+    await waitFor(() => (slow.of('slow').length === 1 && fast.events.length === 1 ? true : undefined), 30_000, 20);
+    slow.socket.pause();
+    // 400 x 64 kB: far more than the 8 MB bound plus what the kernel buffers hold.
+    const big = 'x'.repeat(64 * 1024);
+    const published: TrainingProgressEvent[] = [];
+    for (let i = 0; i < 400; i++) published.push(publish({ message: `${i} ${big}` }));
+    published.push(publish({ status: 'CANCELLED', stage: 'DONE', message: 'Cancelled', queuePosition: null }));
+    await fast.done;
+    expect(fast.errors).toEqual([]);
+    expect(fast.events.slice(1).map((e) => e.trainingProgress.seq)).toEqual(published.map((e) => e.seq));
+
+    slow.socket.resume();
+    await waitFor(() => (slow.of('slow').at(-1)?.type === 'error' ? true : undefined), 60_000, 20);
+    const ended = slow.of('slow');
+    const received = ended.filter((m) => m.type === 'next').slice(1);
+    // What it got is a gap-free prefix of the events, then the error saying why.
+    expect(received.length).toBeLessThan(published.length);
+    expect(received.map((m) => m.payload?.data?.trainingProgress.seq)).toEqual(
+      published.slice(0, received.length).map((e) => e.seq),
+    );
+    expect(JSON.stringify(ended.at(-1))).toContain('SERVICE_UNAVAILABLE');
+    expect(JSON.stringify(ended.at(-1))).toContain('WS_MAX_OWED_MB');
+    slow.socket.close();
     await cancel();
   });
 });
