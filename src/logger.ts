@@ -10,6 +10,8 @@ export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
+  /** Whether a line of this level is written: callers skip gathering what a dropped line would say. */
+  enabled(level: LogLevel): boolean;
 }
 
 export function createLogger(
@@ -44,5 +46,6 @@ export function createLogger(
       emit('error', m, f);
     },
     child: (fields) => createLogger(level, { ...base, ...fields }, write),
+    enabled: (lvl) => ORDER[lvl] >= ORDER[level],
   };
 }

@@ -51,19 +51,22 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
 
   const server = http.createServer((req, res) => {
     const pathname = (req.url ?? '/').split('?')[0];
-    const started = performance.now();
     // One request id for the whole request: yoga's context and the REST layer read it from the request's header.
     const requestId = assignRequestId(req);
     res.setHeader(REQUEST_ID_HEADER, requestId);
-    res.once('finish', () => {
-      logger.info('request', {
-        requestId,
-        method: req.method,
-        path: pathname,
-        status: res.statusCode,
-        ms: Math.round((performance.now() - started) * 10) / 10,
+    // The access line, timed only when its level is written (a listener and a clock read per request otherwise).
+    if (logger.enabled('info')) {
+      const started = performance.now();
+      res.once('finish', () => {
+        logger.info('request', {
+          requestId,
+          method: req.method,
+          path: pathname,
+          status: res.statusCode,
+          ms: Math.round((performance.now() - started) * 10) / 10,
+        });
       });
-    });
+    }
     if (pathname === GRAPHQL_PATH) {
       const length = Number(req.headers['content-length'] ?? 0);
       // One limit for JSON (and any other non-file body) everywhere, MAX_JSON_BODY_MB; MAX_UPLOAD_MB only for files.

@@ -120,6 +120,56 @@ describe('the direct JSON path answers as yoga does', () => {
   });
 });
 
+describe('the memo of validated documents', () => {
+  it('answers a repeated document as yoga does, and as its first answer', async () => {
+    // A query text no other test sends: its first direct answer parses and validates it, the next ones reuse it.
+    const query = 'query MemoCheck($r: ID!) { predict(runId: $r, rows: [{}]) { label } models { id } }';
+    const body = { query, variables: { r: 'run_missing_memo' } };
+    const answers: Answer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = { ...server.app.graphqlRoutes };
+      const { direct, viaYoga, directTook, yogaTook } = await bothWays(body);
+      expect([directTook, yogaTook]).toEqual(['direct', 'yoga']);
+      expect(server.app.graphqlRoutes.reusedDocuments - before.reusedDocuments).toBe(i === 0 ? 0 : 1);
+      expect(direct.status).toBe(viaYoga.status);
+      expect(direct.contentType).toBe(viaYoga.contentType);
+      expect(JSON.parse(direct.body)).toEqual(JSON.parse(viaYoga.body));
+      answers.push(direct);
+    }
+    expect(answers.map((a) => a.body)).toEqual([answers[0].body, answers[0].body, answers[0].body]);
+    expect(JSON.parse(answers[0].body)).toMatchObject({ errors: [{ extensions: { code: 'NOT_FOUND' } }] });
+    // Other variables and another operation of the same text are read afresh: the memo holds the document only.
+    const missing = await bothWays({ query });
+    expect(missing.directTook).toBe('direct');
+    expect(missing.direct.status).toBe(missing.viaYoga.status);
+    expect(JSON.parse(missing.direct.body)).toEqual(JSON.parse(missing.viaYoga.body));
+    expect(missing.direct.body).toContain('Variable \\"$r\\" of required type');
+  });
+
+  it('never keeps a document that failed: each send goes to yoga again with the same answer', async () => {
+    for (const query of ['{ memoNope }', '{ __typename', '{ __typename models { nope } }']) {
+      const bodies: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const before = { ...server.app.graphqlRoutes };
+        const answer = await post({ query }, { accept: 'application/graphql-response+json' });
+        expect(server.app.graphqlRoutes.yoga - before.yoga, query).toBe(1);
+        expect(server.app.graphqlRoutes.reusedDocuments - before.reusedDocuments).toBe(0);
+        expect(answer.status, query).toBe(400);
+        bodies.push(answer.body);
+      }
+      expect(bodies[1]).toBe(bodies[0]);
+    }
+  });
+
+  it('checks the caller on every request, reused document or not (a forged token is refused by yoga)', async () => {
+    await post({ query: '{ __typename }' }, {});
+    const before = { ...server.app.graphqlRoutes };
+    const forged = await post({ query: '{ __typename }' }, { authorization: 'Bearer own_forged.x' });
+    expect(forged.status).toBe(401);
+    expect(server.app.graphqlRoutes.yoga - before.yoga).toBe(1);
+  });
+});
+
 describe('acceptedType reads Accept as yoga does', () => {
   it.each([
     [undefined, 'application/json'],
@@ -133,6 +183,8 @@ describe('acceptedType reads Accept as yoga does', () => {
     ['text/event-stream', null],
     ['multipart/mixed, application/json', 'application/json'],
   ])('%s → %s', (accept, type) => {
+    expect(acceptedType(accept)).toBe(type);
+    // The second read comes from the memo by header: the same answer.
     expect(acceptedType(accept)).toBe(type);
   });
 });

@@ -14,7 +14,7 @@ import { afterAll } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig, type AppConfig } from '../../src/config.js';
 import { buildApp, type App } from '../../src/http/server.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type LogLevel } from '../../src/logger.js';
 import { MISSION_IDS, isNasaTableAvailable } from '../../src/ml/data/index.js';
 import { NASA_DIR, nasaTableText } from '../fixtures/nasa.js';
 
@@ -66,8 +66,8 @@ export interface StartOptions {
   dir?: string;
   /** NASA_DATA_DIR of the server. Default: NASA_DATA_DIR when set, else an empty folder (the embedded snapshot serves). */
   nasaDir?: string;
-  /** Keep the server's log lines (level error and up) in `logs`. */
-  captureLogs?: boolean;
+  /** Keep the server's log lines (level error and up, or from the level given) in `logs`. */
+  captureLogs?: boolean | LogLevel;
   /**
    * SQLite even when the environment has DATABASE_URL (tests of the database file itself: locking, DATABASE_PATH
    * errors, an outside write lock). Giving env.DATABASE_PATH implies it.
@@ -177,7 +177,9 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   );
   const logs: Record<string, unknown>[] = [];
   const logger = options.captureLogs
-    ? createLogger('error', {}, (line) => logs.push(JSON.parse(line) as Record<string, unknown>))
+    ? createLogger(options.captureLogs === true ? 'error' : options.captureLogs, {}, (line) =>
+        logs.push(JSON.parse(line) as Record<string, unknown>),
+      )
     : createLogger(process.env.TEST_LOG === '1' ? 'debug' : 'silent');
   const app = await buildApp(config, { logger });
   const { port } = await app.start();
