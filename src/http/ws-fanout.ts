@@ -110,8 +110,9 @@ function sourceFailure(result: unknown): GraphQLError {
 class Group {
   readonly members = new Set<Member>();
   private readonly log: Entry[] = [];
-  /** Index of log[0]. */
+  /** Index of log[0], and the running payload total of the entries trimmed before it. */
   private base = 0;
+  private baseTotal = 0;
   private ended = false;
   private failure: unknown = undefined;
   private source: AsyncIterator<ExecutionResult> | null = null;
@@ -167,7 +168,7 @@ class Group {
 
   private append(result: ExecutionResult): void {
     const payload = this.options.serialise(result);
-    const total = (this.log.at(-1)?.total ?? 0) + payload.length;
+    const total = (this.log.at(-1)?.total ?? this.baseTotal) + payload.length;
     this.log.push({ seq: sharedEventSeq(result), payload, total });
   }
 
@@ -190,11 +191,12 @@ class Group {
     this.trim();
   }
 
-  /** Drops log entries every subscriber has written (or skipped). */
+  /** Drops log entries every subscriber has written (or skipped): once per result, O(subscribers). */
   private trim(): void {
     let lowest = this.end;
     for (const member of this.members) lowest = Math.min(lowest, member.cursor);
     if (lowest > this.base) {
+      this.baseTotal = this.log[lowest - this.base - 1].total;
       this.log.splice(0, lowest - this.base);
       this.base = lowest;
     }
@@ -229,7 +231,8 @@ class Group {
   }
 
   private checkOwed(member: Member): void {
-    const owed = (this.log.at(-1)?.total ?? 0) - (this.log[member.cursor - this.base - 1]?.total ?? 0);
+    const written = member.cursor > this.base ? this.log[member.cursor - this.base - 1].total : this.baseTotal;
+    const owed = (this.log.at(-1)?.total ?? this.baseTotal) - written;
     if (owed <= this.options.maxOwedBytes) return;
     const megabytes = Math.round(this.options.maxOwedBytes / 2 ** 20);
     this.leave(member);
@@ -248,8 +251,6 @@ class Group {
     if (member.finished) return;
     this.flush(member);
     this.finishIfDone(member);
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- flush() sets it when the socket fills again
-    if (!member.waiting) this.trim();
   }
 
   /** Its snapshot first (its own stream's first result, read once the source is attached), then the shared log. */
@@ -297,8 +298,8 @@ class Group {
     member.finished = true;
     member.socket.off('drain', member.onDrain);
     this.members.delete(member);
+    // What only it still needed is trimmed with the next result (not here: 10,000 completing would be quadratic).
     if (this.members.size === 0 && !this.ended) this.close();
-    else this.trim();
   }
 
   private close(): void {
