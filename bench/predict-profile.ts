@@ -9,6 +9,7 @@
  * CPU time per request, not wall latency, is the figure to compare: the machine is shared (load printed beside it).
  * Run: npm run bench:predict-profile [-- --rate 400 --seconds 4]
  */
+import './production-env.js';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { Session, type Profiler } from 'node:inspector/promises';

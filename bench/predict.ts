@@ -13,6 +13,7 @@
  * Run: npm run bench:predict [-- --seconds 4 --rates 250,500,1000,1500,2000,2500,3000]  (NASA_DATA_DIR defaults to the
  * embedded snapshot). The database and uploads live in a temporary folder, removed at the end.
  */
+import './production-env.js';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
