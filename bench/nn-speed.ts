@@ -10,7 +10,10 @@
  * logistic output unit on both sides). Information rows, ours only, one seed: our default dropout 0.2 and the
  * catalog's default layers [128, 64, 32].
  * Times: fit only, median over the seeds, wall and the process's CPU time (steadier when other jobs share the
- * cores); the ratio goal is on wall time, as measured on a quiet machine. The load average is printed with them.
+ * cores), and both per epoch; the ratio goal is on wall time, as measured on a quiet machine. The load average is
+ * printed with them, and scikit-learn's BLAS (threadpoolctl: library, kernel, threads; one thread here, as ours).
+ * Then where a batch's time goes in our loop (MlpEngine.profile): median µs per phase over the batches of a few
+ * epochs of the 3-class goal network.
  *
  *   node --import tsx bench/nn-speed.ts [--seeds 5] [--epochs 50] [--no-reference]
  * NN_BEFORE=/path/to/other/neural/index.ts adds rows for another build of the trainer (before/after comparisons).
@@ -19,7 +22,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { neuralNetworkTrainer } from '../src/ml/models/neural/index.js';
+import { resolveParams } from '../src/ml/catalog.js';
+import { BATCH_PHASES, type BatchPhase } from '../src/ml/models/neural/engine.js';
+import { buildModel, engineFromModel, neuralNetworkTrainer } from '../src/ml/models/neural/index.js';
+import { Random } from '../src/ml/random.js';
 import { initTensorflow } from '../src/ml/models/tf-backend.js';
 import type { Hyperparameters, ModelTrainer } from '../src/ml/types.js';
 import { gaussianBlobs, KEPLER_PHYSICS_30, loadKepler, macroF1, type Dataset } from '../test/unit/models-fixtures.js';
@@ -63,6 +69,11 @@ interface Run {
   cpu: number;
   f1: number;
 }
+interface Reference {
+  runs: Run[];
+  /** threadpoolctl's view of the BLAS numpy calls, or why it is unknown. */
+  blas: string;
+}
 
 // ---- scikit-learn ----------------------------------------------------------------------------------------------
 const PYTHON = '/usr/bin/python3';
@@ -81,10 +92,16 @@ for seed in config['seeds']:
     t = time.perf_counter(); c = time.process_time(); clf.fit(tr[:, :-1], tr[:, -1].astype(int))
     s = time.perf_counter() - t; cpu = time.process_time() - c
     runs.append({'seconds': s, 'cpu': cpu, 'f1': f1_score(te[:, -1].astype(int), clf.predict(te[:, :-1]), average='macro')})
-print(json.dumps(runs))
+try:
+    from threadpoolctl import threadpool_info
+    blas = '; '.join(f"{p['internal_api']} {p['version']} ({p.get('architecture', '?')}) {p['num_threads']} thread(s)"
+                     for p in threadpool_info() if p['user_api'] == 'blas') or 'no BLAS found by threadpoolctl'
+except ImportError:
+    blas = 'unknown (no threadpoolctl)'
+print(json.dumps({'runs': runs, 'blas': f"numpy {np.__version__}, {blas}"}))
 `;
 
-function reference(train: Dataset, test: Dataset, params: Hyperparameters): Run[] | string {
+function reference(train: Dataset, test: Dataset, params: Hyperparameters): Reference | string {
   if (!wantReference) return '--no-reference';
   if (!existsSync(PYTHON)) return `${PYTHON} not found`;
   const folder = mkdtempSync(path.join(tmpdir(), 'nn-speed-'));
@@ -110,7 +127,7 @@ function reference(train: Dataset, test: Dataset, params: Hyperparameters): Run[
       env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' },
     });
     if (run.status !== 0) return run.stderr.trim().split('\n').at(-1) ?? 'failed';
-    return JSON.parse(run.stdout) as Run[];
+    return JSON.parse(run.stdout) as Reference;
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
@@ -137,6 +154,8 @@ if (process.env.NN_BEFORE) {
 const mean = (values: number[]) => values.reduce((s, v) => s + v, 0) / values.length;
 const sd = (values: number[]) =>
   values.length < 2 ? 0 : Math.sqrt(values.reduce((s, v) => s + (v - mean(values)) ** 2, 0) / (values.length - 1));
+/** Milliseconds per epoch of a fit's seconds (every epoch runs: no early stopping). */
+const perEpoch = (seconds: number) => ((1000 * seconds) / epochs).toFixed(1);
 const f1Cell = (runs: Run[]) => `${mean(runs.map((r) => r.f1)).toFixed(4)}±${sd(runs.map((r) => r.f1)).toFixed(4)}`;
 
 const rows: string[][] = [
@@ -146,6 +165,8 @@ const rows: string[][] = [
     'implementation',
     'fit s',
     'CPU s',
+    'ms/epoch',
+    'CPU ms/epoch',
     'ratio',
     'CPU ratio',
     'speed ≤1.5×',
@@ -167,8 +188,9 @@ const shared: Hyperparameters = {
 for (const { name, train, test } of tasks) {
   const params: Hyperparameters = { ...shared, hidden_layers: [64, 32] };
   const theirs = reference(train, test, params);
-  const refRuns = typeof theirs === 'string' ? null : theirs;
+  const refRuns = typeof theirs === 'string' ? null : theirs.runs;
   if (typeof theirs === 'string') console.log(`scikit-learn reference skipped (${theirs})`);
+  else console.log(`${name}: scikit-learn on ${theirs.blas}`);
   if (refRuns)
     rows.push([
       name,
@@ -176,6 +198,8 @@ for (const { name, train, test } of tasks) {
       'sklearn MLPClassifier',
       median(refRuns.map((r) => r.seconds)).toFixed(2),
       median(refRuns.map((r) => r.cpu)).toFixed(2),
+      perEpoch(median(refRuns.map((r) => r.seconds))),
+      perEpoch(median(refRuns.map((r) => r.cpu))),
       '',
       '',
       '',
@@ -188,15 +212,29 @@ for (const { name, train, test } of tasks) {
     for (const seed of seeds) runs.push(await ours(trainer, train, test, params, seed));
     const wall = median(runs.map((r) => r.seconds));
     const cpu = median(runs.map((r) => r.cpu));
-    const row = [name, '(64, 32)', label, wall.toFixed(2), cpu.toFixed(2), '–', '–', '', f1Cell(runs), '–', ''];
+    const row = [
+      name,
+      '(64, 32)',
+      label,
+      wall.toFixed(2),
+      cpu.toFixed(2),
+      perEpoch(wall),
+      perEpoch(cpu),
+      '–',
+      '–',
+      '',
+      f1Cell(runs),
+      '–',
+      '',
+    ];
     if (refRuns) {
       const ratio = wall / median(refRuns.map((r) => r.seconds));
       const delta = mean(runs.map((r) => r.f1)) - mean(refRuns.map((r) => r.f1));
-      row[5] = `${ratio.toFixed(2)}×`;
-      row[6] = `${(cpu / median(refRuns.map((r) => r.cpu))).toFixed(2)}×`;
-      row[7] = ratio <= SPEED_GOAL ? '✓' : '✗';
-      row[9] = `${delta >= 0 ? '+' : ''}${delta.toFixed(4)}`;
-      row[10] = Math.abs(delta) <= F1_TOLERANCE ? '✓' : '✗';
+      row[7] = `${ratio.toFixed(2)}×`;
+      row[8] = `${(cpu / median(refRuns.map((r) => r.cpu))).toFixed(2)}×`;
+      row[9] = ratio <= SPEED_GOAL ? '✓' : '✗';
+      row[11] = `${delta >= 0 ? '+' : ''}${delta.toFixed(4)}`;
+      row[12] = Math.abs(delta) <= F1_TOLERANCE ? '✓' : '✗';
     }
     rows.push(row);
   }
@@ -214,6 +252,8 @@ for (const [label, extra] of [
     `${label}, seed ${seeds[0]}`,
     run.seconds.toFixed(2),
     run.cpu.toFixed(2),
+    perEpoch(run.seconds),
+    perEpoch(run.cpu),
     '',
     '',
     '',
@@ -231,3 +271,46 @@ console.log(
     `load average now ${load()}. scikit-learn: MLPClassifier(hidden, batch_size=32, learning_rate_init=0.001, alpha=1e-4, ` +
     `max_iter=${epochs}, n_iter_no_change=${epochs}, random_state=seed), one BLAS thread.`,
 );
+
+// ---- where a batch's time goes ---------------------------------------------------------------------------------
+// The 3-class goal network trained by the engine itself (as the trainer does), a few epochs with the phase profile
+// on; per phase the median over batches (a batch that lost the core to another process lands in the tail).
+{
+  const { tf } = await initTensorflow();
+  const { X, y } = first.train;
+  const p = resolveParams('neural_network', { ...shared, hidden_layers: [64, 32] });
+  const model = buildModel(tf, X.cols, first.train.numClasses, p, seeds[0]);
+  const engine = engineFromModel(model, p, X.cols, 1024, p.learning_rate);
+  model.dispose();
+  const profile = Object.fromEntries(BATCH_PHASES.map((phase) => [phase, 0])) as Record<BatchPhase, number>;
+  const perBatch = new Map<BatchPhase, number[]>(BATCH_PHASES.map((phase) => [phase, []]));
+  engine.profile = profile;
+  const rng = new Random(seeds[0]);
+  const order = Int32Array.from({ length: X.rows }, (_, i) => i);
+  const cpuStart = process.cpuUsage();
+  const profiledEpochs = 3;
+  for (let epoch = 0; epoch < profiledEpochs; epoch++) {
+    rng.shuffle(order);
+    for (let from = 0; from < X.rows; from += p.batch_size) {
+      for (const phase of BATCH_PHASES) profile[phase] = 0;
+      engine.trainBatch(X, y, order, from, Math.min(p.batch_size, X.rows - from), rng);
+      for (const phase of BATCH_PHASES) perBatch.get(phase)?.push(1000 * profile[phase]);
+    }
+  }
+  const cpuUsed = process.cpuUsage(cpuStart);
+  const medians = BATCH_PHASES.map((phase) => median(perBatch.get(phase) ?? [0]));
+  const total = medians.reduce((s, v) => s + v, 0);
+  const batches = Math.ceil(X.rows / p.batch_size);
+  console.log(
+    `\nOne batch of the 3-class goal network ((64, 32), batch ${p.batch_size}, ${X.cols} features), ${profiledEpochs} epochs ` +
+      `profiled: median µs per phase over ${profiledEpochs * batches} batches (wall clock, load average ${load()})`,
+  );
+  BATCH_PHASES.forEach((phase, i) => { console.log(
+      `  ${phase.padEnd(36)} ${medians[i].toFixed(1).padStart(7)} µs  ${((100 * medians[i]) / total).toFixed(1).padStart(5)} %`,
+    ); },
+  );
+  console.log(
+    `  ${'sum of the medians'.padEnd(36)} ${total.toFixed(1).padStart(7)} µs  = ${((total * batches) / 1000).toFixed(1)} ms per epoch; ` +
+      `measured with the profile on: ${((cpuUsed.user + cpuUsed.system) / 1000 / profiledEpochs).toFixed(1)} CPU-ms per epoch`,
+  );
+}

@@ -24,12 +24,13 @@ export interface FitCostEstimate {
   drivers: string;
 }
 
-// (64, 32) MLP, batch 32: 0.098 CPU-s per epoch = 3.6e-9 s per row × weight; (256, 256): 1.8e-9. Each batch
-// also walks every weight a few times whatever its rows (the Adam step, the kernel's transpose and gradient, L2):
-// 19-22 CPU-ns per weight and batch measured at batch 1 with (64, 64), (256, 256) and (512, 512) on 30 features
-// (1.55 CPU-ms per row at batch 1 against 0.16 at batch 32 for (256, 256)), so batch 1 costs ~10× batch 32.
-const NEURAL_SECONDS_PER_ROW_WEIGHT = 1.8e-9;
-const NEURAL_SECONDS_PER_BATCH_WEIGHT = 1.5e-8;
+// The network's products run in a WebAssembly SIMD kernel (src/ml/models/neural/gemm.ts). Measured on Kepler's 30
+// features, CPU time under a load average of 19 (so rounded down): (64, 32) at batch 32 0.035 CPU-s per epoch =
+// 1.25e-9 s per row × weight, (256, 256) 0.37 s = 7.5e-10; at batch 1 every batch also walks every weight a few
+// times whatever its rows (the Adam step, the kernel's transpose and gradient): 8.7e-9 s per row × weight for
+// (256, 256) and 9.1e-9 for (64, 64), so batch 1 costs ~10× batch 32.
+const NEURAL_SECONDS_PER_ROW_WEIGHT = 5e-10;
+const NEURAL_SECONDS_PER_BATCH_WEIGHT = 7e-9;
 // Boosting, depth 6, 50 rounds, 3 classes: 1.12 CPU-s = 6.1e-9 s per row × feature × tree × level.
 const BOOSTING_SECONDS_PER_ROW_FEATURE_LEVEL = 6e-9;
 // Random forest, 50 trees: 1.15 CPU-s with max_features sqrt, 1.12 s for 20 trees with all 30 features:

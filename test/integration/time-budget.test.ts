@@ -31,8 +31,8 @@ describe('MAX_TRAINING_SECONDS', () => {
     const long = await startRun(server, {
       datasetId: 'kepler',
       modelType: 'neural_network',
-      // Estimated at ~90 s (3× the budget: started, with a warning); it really takes longer than 30 s.
-      hyperparameters: { epochs: 50, hidden_layers: [256, 256], batch_size: 8, early_stopping_patience: 0 },
+      // Estimated at ~70 s (2.3× the budget: started, with a warning); it really takes longer than 30 s.
+      hyperparameters: { epochs: 100, hidden_layers: [256, 256], batch_size: 8, early_stopping_patience: 0 },
     });
     const next = await startRun(server, { datasetId: 'kepler', modelType: 'decision_tree' });
     expect(await waitForRun(server, long.runId, 90_000)).toBe('FAILED');
@@ -40,7 +40,7 @@ describe('MAX_TRAINING_SECONDS', () => {
     expect(stopped.error).toMatch(/^Stopped after 30 s: training may take at most MAX_TRAINING_SECONDS = 30 s\./);
     expect(stopped.message).toBe(stopped.error);
     expect(stopped.warnings?.join(' ')).toMatch(
-      /would take about \d+ (s|min) to train \(50 epochs × .* It will likely be stopped there\./,
+      /would take about \d+ (s|min) to train \(100 epochs × .* It will likely be stopped there\./,
     );
     const ran = Date.parse(stopped.finishedAt ?? '') - Date.parse(stopped.startedAt ?? '');
     expect(ran).toBeGreaterThanOrEqual(30_000);
@@ -89,14 +89,14 @@ describe('MAX_TRAINING_SECONDS', () => {
           datasetId: 'kepler',
           modelType: 'neural_network',
           maxTrainingSeconds: 10,
-          // Estimated at ~18 s: between 1× and 4× the session's 10 s.
-          hyperparameters: { epochs: 10, hidden_layers: [256, 256], batch_size: 8 },
+          // Estimated at ~21 s: between 1× and 4× the session's 10 s.
+          hyperparameters: { epochs: 30, hidden_layers: [256, 256], batch_size: 8 },
         },
       },
     );
     expect(configureSession.maxTrainingSeconds).toBe(10);
     expect(configureSession.warnings.join(' ')).toMatch(
-      /^This configuration would take about \d+ s to train \(10 epochs × .*\), and this session's runs may take at most 10 s \(its maxTrainingSeconds\)\. It will likely be stopped there\./,
+      /^This configuration would take about \d+ s to train \(30 epochs × .*\), and this session's runs may take at most 10 s \(its maxTrainingSeconds\)\. It will likely be stopped there\./,
     );
   });
 });
@@ -136,8 +136,8 @@ describe('maxTrainingSeconds (a per-run budget below MAX_TRAINING_SECONDS)', () 
       datasetId: 'kepler',
       modelType: 'neural_network',
       maxTrainingSeconds: 1,
-      // Estimated at ~2 s: started with a warning; loading the table and an epoch of batch 1 take longer than 1 s.
-      hyperparameters: { epochs: 1, hidden_layers: [128, 128], batch_size: 1, early_stopping_patience: 0 },
+      // Estimated at ~3 s: started with a warning; loading the table and three epochs of batch 1 take longer than 1 s.
+      hyperparameters: { epochs: 3, hidden_layers: [128, 128], batch_size: 1, early_stopping_patience: 0 },
     });
     const next = await startRun(server, { datasetId: 'kepler', modelType: 'decision_tree' });
     expect(await waitForRun(server, long.runId, 60_000)).toBe('FAILED');
@@ -167,9 +167,9 @@ describe('progress within an epoch', () => {
     const { runId } = await startRun(server, {
       datasetId: 'kepler',
       modelType: 'neural_network',
-      // One epoch of batch 1 through 256 × 256 units takes ~10 s (estimated at ~8 s); stopped at 20 s if still training.
+      // One epoch of batch 1 through 512 × 256 units takes ~9 s (estimated at ~7 s); stopped at 20 s if still training.
       maxTrainingSeconds: 20,
-      hyperparameters: { epochs: 1, hidden_layers: [256, 256], batch_size: 1, early_stopping_patience: 0 },
+      hyperparameters: { epochs: 1, hidden_layers: [512, 256], batch_size: 1, early_stopping_patience: 0 },
     });
     // The same events over graphql-ws and over SSE (yoga's default transport).
     const [ws, sse] = await Promise.all([
