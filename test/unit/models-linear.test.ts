@@ -110,6 +110,44 @@ describe('logistic regression', () => {
     }
   });
 
+  it('Newton on a row sample (hessianSampleRows; large tables) reaches the optimum, and rows the sample misrepresents send it back to every row', async () => {
+    // n = 3m: the evenly spread sample is every third row. Binary (3 features) and 3 classes (2 features).
+    const m = 2048;
+    const problem = (K: number, sampleUnlike: boolean): { X: Matrix; y: Int32Array } => {
+      const rng = new Random(21 + K);
+      const n = 3 * m;
+      const d = 5 - K;
+      const data = new Float64Array(n * d);
+      const y = Int32Array.from({ length: n }, (_, i) => (i * 7) % K);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < d; j++)
+          // The sampled rows' features shrunk 100-fold: their Hessian has ~1e-4 of the full one's curvature.
+          data[i * d + j] = (rng.normal() + (j === y[i] ? 1 : 0)) * (sampleUnlike && i % 3 === 0 ? 0.01 : 1);
+      return { X: { rows: n, cols: d, data }, y };
+    };
+    for (const K of [2, 3])
+      for (const sampleUnlike of [false, true]) {
+        const { X, y } = problem(K, sampleUnlike);
+        const fit = await fitSoftmaxRegression(X, y, K, { C: 1, maxIter: 1000, hessianSampleRows: m });
+        // The optimum as Newton with Hessians of every row finds it (L-BFGS stalls at a ~4e-9 gradient here).
+        const optimum = await fitSoftmaxRegression(X, y, K, { C: 1, maxIter: 1000, hessianSampleRows: Infinity });
+        expect(optimum.gradientNorm).toBeLessThan(1e-11);
+        expect(fit.converged).toBe(true);
+        expect(fit.hessians).toBeGreaterThan(sampleUnlike ? 1 : 0);
+        expect(fit.gradientNorm).toBeLessThan(1e-9);
+        const distance = Math.max(
+          ...fit.coef.map((w, p) => Math.abs(w - optimum.coef[p])),
+          ...fit.intercept.map((b, k) => Math.abs(b - optimum.intercept[k])),
+        );
+        expect(distance).toBeLessThan(1e-8);
+        // The reported loss (from the objective's value, the penalty taken off) is the model's mean log loss.
+        const proba = softmaxRegressionProba(fit, X);
+        let loss = 0;
+        for (let i = 0; i < X.rows; i++) loss -= Math.log(proba[i * K + y[i]]) / X.rows;
+        expect(Math.abs(fit.meanLogLoss - loss)).toBeLessThan(1e-12);
+      }
+  });
+
   it('stops at a stationary point: zero gradient (finite differences) and lower objective than perturbed points', async () => {
     const { X, y } = referenceData();
     const C = 0.5;

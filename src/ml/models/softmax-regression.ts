@@ -5,16 +5,17 @@
  * mean-scaled form (divided by n, same optimum).
  *
  * Solver: L-BFGS to max|gradient| 1e-3 (POLISH_FROM), then Newton's method with the exact Hessian (scikit-learn's
- * `newton-cholesky`) while the parameters and rows are few (≤ NEWTON_MAX_PARAMETERS, ≤ NEWTON_MAX_ROWS: the Hessian
- * costs n·p²/2 per step), else L-BFGS alone. Newton converges quadratically:
- * 6–10 iterations reach the optimum to ~1e-10 where L-BFGS took ~260 to reach max|gradient| ≤ 1e-6 on Kepler, and
- * an ill-conditioned problem (heavy-tailed columns) leaves L-BFGS's coefficients 1e-2 from the optimum there.
- * Once a full Newton step is taken, the Hessian's factor is reused for chord steps (one gradient each, ~1/15 of a
- * Hessian) while they shrink the gradient 4-fold: on Kepler 4 Hessians instead of 6, the same optimum.
+ * `newton-cholesky`) while the parameters are few (≤ NEWTON_MAX_PARAMETERS), else L-BFGS alone. Newton converges
+ * quadratically: 6–10 iterations reach the optimum to ~1e-10 where L-BFGS took ~260 to reach max|gradient| ≤ 1e-6 on
+ * Kepler, and an ill-conditioned problem (heavy-tailed columns) leaves L-BFGS's coefficients 1e-2 from the optimum
+ * there. Once a full Newton step is taken, the Hessian's factor is reused for chord steps (one gradient each, ~1/15
+ * of a Hessian) while they shrink the gradient 4-fold: on Kepler 4 Hessians instead of 6, the same optimum. Above
+ * HESSIAN_SAMPLE_ROWS rows the Hessian comes from a row sample (its cost no longer grows with n), and the chord steps
+ * with the full gradient still reach the optimum, a little more slowly.
  */
 import type { Matrix } from '../types.js';
 import { minimizeLbfgs, type DifferentiableObjective, type LbfgsOptions, type LbfgsResult } from '../optim/lbfgs.js';
-import { throwIfAborted } from '../types.js';
+import { takeLabels, throwIfAborted } from '../types.js';
 import { sharesOfMagnitude } from '../importance.js';
 
 export interface SoftmaxRegressionOptions {
@@ -26,6 +27,8 @@ export interface SoftmaxRegressionOptions {
   signal?: AbortSignal;
   /** Default: Newton while the parameters are at most NEWTON_MAX_PARAMETERS, else L-BFGS. */
   solver?: 'newton' | 'lbfgs' | 'lbfgs-newton';
+  /** Newton's Hessians on a sample of this many rows when there are more. Default HESSIAN_SAMPLE_ROWS. */
+  hessianSampleRows?: number;
   /** Called after every solver iteration; `model` is a live view of the current parameters (copy to keep). */
   onIteration?: (iteration: number, meanLogLoss: number, gradientNorm: number, model: SoftmaxRegressionModel) => void;
 }
@@ -48,6 +51,12 @@ export interface SoftmaxRegressionFit extends SoftmaxRegressionModel {
   meanLogLoss: number;
   /** max |gradient| of the mean-scaled objective at the solution. */
   gradientNorm: number;
+  /**
+   * Passes over the data: loss-and-gradient evaluations (~2·n·p multiply-adds and an exponential per row and class)
+   * and Hessians (n·p²/2 multiply-adds, or m·p²/2 on a sample of m rows).
+   */
+  evaluations: number;
+  hessians: number;
 }
 
 /**
@@ -75,10 +84,25 @@ export async function fitSoftmaxRegression(
   // Columns of very different scales (PCA components: √eigenvalue) are solved rescaled to unit size, with the
   // penalty rescaled to match (the same objective, the same optimum): the solver's problem is far better
   // conditioned (PCA + LR on Kepler: L-BFGS needed ~135 iterations unscaled).
-  const scales = columnScales(X);
+  const columns = byColumn(X);
+  const scales = columnScales(columns, X.rows);
+  if (scales) for (let j = 0; j < d; j++) divide(columns[j], scales[j]);
   const penalty = new Float64Array(d);
   for (let j = 0; j < d; j++) penalty[j] = 1 / C / (scales ? scales[j] * scales[j] : 1);
-  const objective = makeObjective(X, y, outputs, penalty, scales);
+  const objective = makeObjective(columns, y, outputs, penalty);
+  const m = Math.max(1, Math.floor(Math.min(options.hessianSampleRows ?? HESSIAN_SAMPLE_ROWS, X.rows)));
+  if (m < X.rows) {
+    // The sample's objective with the penalty scaled by m/n: its Hessian, (Σ_sample w·x̃x̃ᵀ)/m + penalty/n, estimates
+    // the full one, (Σ_all w·x̃x̃ᵀ)/n + penalty/n.
+    const rows = Int32Array.from({ length: m }, (_, r) => Math.floor((r * X.rows) / m));
+    const sampledPenalty = penalty.map((v) => (v * m) / X.rows);
+    const sampledColumns = columns.map((column) => Float64Array.from(rows, (i) => column[i]));
+    const sample = makeObjective(sampledColumns, takeLabels(y, rows), outputs, sampledPenalty);
+    objective.sampledHessian = (theta, H) => {
+      objective.hessians++;
+      sample.hessian(theta, H);
+    };
+  }
   const parameters = outputs * (d + 1);
   const unpack = (theta: Float64Array): void => {
     for (let k = 0; k < outputs; k++) {
@@ -87,8 +111,7 @@ export async function fitSoftmaxRegression(
     }
   };
   const { onIteration } = options;
-  const solver =
-    options.solver ?? (parameters <= NEWTON_MAX_PARAMETERS && X.rows <= NEWTON_MAX_ROWS ? 'lbfgs-newton' : 'lbfgs');
+  const solver = options.solver ?? (parameters <= NEWTON_MAX_PARAMETERS ? 'lbfgs-newton' : 'lbfgs');
   const solve =
     solver === 'newton' ? minimizeNewton : solver === 'lbfgs-newton' ? minimizeLbfgsThenNewton : minimizeLbfgs;
   const result = await solve(objective, new Float64Array(parameters), {
@@ -110,13 +133,14 @@ export async function fitSoftmaxRegression(
     for (const b of model.intercept) mean += b / outputs;
     for (let k = 0; k < outputs; k++) model.intercept[k] -= mean;
   }
-  objective.evaluate(result.x, new Float64Array(result.x.length));
   return {
     ...model,
     iterations: result.iterations,
     converged: result.converged,
-    meanLogLoss: objective.lastMeanLogLoss,
+    meanLogLoss: objective.meanLogLoss(result.x, result.f),
     gradientNorm: result.gradientNorm,
+    evaluations: objective.evaluations,
+    hessians: objective.hessians,
   };
 }
 
@@ -173,11 +197,16 @@ const NEWTON_GRADIENT_FLOOR = 1e-11;
  */
 const POLISH_FROM = 1e-3;
 /**
- * Rows up to which L-BFGS hands over to Newton. Beyond, a Newton step (n·p²/2) costs more than L-BFGS's whole run
- * on the tables measured (200,000 synthetic rows: L-BFGS 8 iterations, 0.23 s of CPU, to max|gradient| 7e-7;
- * with the Newton polish 0.83 s): L-BFGS alone, as before.
+ * Rows beyond which Newton's Hessians come from an evenly spread sample of this many rows: its cost, m·p²/2, no
+ * longer grows with n, and its factor, used for chord steps with the full gradient, still shrinks the gradient
+ * 10–20-fold a step. While a sampled factor fails to (an unrepresentative sample), the Hessians use every row.
+ * Counted on bench:linear's tables (20 features, 2 classes; passes over the data; by arithmetic a Hessian of n rows
+ * costs ≈ 3.7 passes):
+ * at 35,000 rows the exact Hessian took 11 passes + 1 Hessian, samples of 16,384 / 8,192 / 4,096 rows 13 / 14 / 16
+ * passes; at 140,000 rows 11 + 1 exact, 14 / 15 / 16 with those samples: 14.4 pass-equivalents with 16,384 rows
+ * against 14.7 exact, and for Kepler's 3 classes × 31 columns (p = 93) a Hessian of n rows costs ~23 passes.
  */
-const NEWTON_MAX_ROWS = 50_000;
+const HESSIAN_SAMPLE_ROWS = 16_384;
 /** Newton steps (Hessians) after L-BFGS at most (from POLISH_FROM LR on Kepler needs 6). */
 const POLISH_MAX_STEPS = 8;
 /**
@@ -189,8 +218,14 @@ const CHORD_CONTRACTION = 0.25;
 /** The mean-scaled penalised log loss; `lastMeanLogLoss` is the unpenalised mean log loss of the last evaluation. */
 interface Objective extends DifferentiableObjective {
   lastMeanLogLoss: number;
+  /** The unpenalised mean log loss at `theta` from the objective's value `f` there (no pass over the data). */
+  meanLogLoss(theta: Float64Array, f: number): number;
+  evaluations: number;
+  hessians: number;
   /** The Hessian at `theta` (parameters², row-major) into `hessian`. */
   hessian(theta: Float64Array, hessian: Float64Array): void;
+  /** The same on an evenly spread sample of rows (`hessianSampleRows`) when there are more; else null. */
+  sampledHessian: ((theta: Float64Array, hessian: Float64Array) => void) | null;
 }
 
 /**
@@ -224,20 +259,23 @@ async function minimizeLbfgsThenNewton(
     },
     // From there Newton needs 3–6 Hessians; more means a plateau the data cannot resolve (each costs n·p²/2).
     POLISH_MAX_STEPS,
+    rough,
   );
   return { ...polished, iterations: rough.iterations + polished.iterations };
 }
 
+/** `atStart`: the value and gradient at x0 when known already (where L-BFGS stopped), not evaluated again. */
 async function minimizeNewton(
   objective: Objective,
   x0: Float64Array,
   options: LbfgsOptions,
   maxHessians = options.maxIter,
+  atStart?: { f: number; gradient: Float64Array },
 ): Promise<LbfgsResult> {
   const p = x0.length;
   let x = Float64Array.from(x0);
-  let g = new Float64Array(p);
-  let f = objective.evaluate(x, g);
+  let g = atStart ? Float64Array.from(atStart.gradient) : new Float64Array(p);
+  let f = atStart ? atStart.f : objective.evaluate(x, g);
   /** The Cholesky factor of the (damped) Hessian at some earlier iterate, once `factored`. */
   const factor = new Float64Array(p * p);
   let factored = false;
@@ -249,6 +287,9 @@ async function minimizeNewton(
   let iterations = 0;
   let hessians = 0;
   let converged = false;
+  /** Hessians from the row sample while its factor keeps the chord steps contracting; all rows after one fails. */
+  let sampled = objective.sampledHessian !== null;
+  let factorSampled = false;
   let lastYield = performance.now();
   while (iterations < options.maxIter) {
     if (performance.now() - lastYield > 50) {
@@ -258,7 +299,9 @@ async function minimizeNewton(
     throwIfAborted(options.signal);
     if (!factored) {
       if (hessians === maxHessians) break;
-      objective.hessian(x, factor);
+      if (sampled && objective.sampledHessian) objective.sampledHessian(x, factor);
+      else objective.hessian(x, factor);
+      factorSampled = sampled;
       hessians++;
       if (!choleskyFactor(factor, p)) break; // not positive definite even damped: keep what we have
       factored = fresh = true;
@@ -281,6 +324,7 @@ async function minimizeNewton(
           break;
         }
         factored = false;
+        if (factorSampled) sampled = false;
         continue;
       }
       [x, trial] = [trial, x];
@@ -311,8 +355,11 @@ async function minimizeNewton(
         converged = normInf(g) <= options.gradientTol;
         break;
       }
-      // A damped step: still far from the optimum, where an old Hessian is no guide.
-      if (step < 1) factored = false;
+      // A damped step: still far from the optimum, where an old Hessian is no guide, or a sample unlike the rows.
+      if (step < 1) {
+        factored = false;
+        if (factorSampled) sampled = false;
+      }
     }
     iterations++;
     const gradientNorm = normInf(g);
@@ -324,8 +371,9 @@ async function minimizeNewton(
       break;
     }
   }
-  objective.evaluate(x, g);
-  return { x, f, gradientNorm: normInf(g), iterations, converged: converged || normInf(g) <= options.gradientTol };
+  // x, f and g agree at every exit (a rejected trial point leaves them alone): no evaluation again.
+  const gradientNorm = normInf(g);
+  return { x, f, gradient: g, gradientNorm, iterations, converged: converged || gradientNorm <= options.gradientTol };
 }
 
 /**
@@ -372,15 +420,18 @@ function normInf(x: Float64Array): number {
 /** Scales at which columns differ by more than this factor are solved rescaled. */
 const RESCALE_RATIO = 3;
 
-/** Each column's root mean square (1 for an all-zero one) when they differ by more than RESCALE_RATIO, else null. */
-function columnScales(X: Matrix): Float64Array | null {
-  const d = X.cols;
+/**
+ * Each feature column's root mean square (1 for an all-zero one) when they differ by more than RESCALE_RATIO, else
+ * null. `columns`: [X, 1] by column (the last, all ones, is not a feature).
+ */
+function columnScales(columns: Float64Array[], n: number): Float64Array | null {
+  const d = columns.length - 1;
   const scales = new Float64Array(d);
-  for (let i = 0; i < X.rows; i++) for (let j = 0; j < d; j++) scales[j] += X.data[i * d + j] ** 2;
+  for (let j = 0; j < d; j++) scales[j] = sumOfSquares(columns[j]);
   let smallest = Infinity;
   let largest = 0;
   for (let j = 0; j < d; j++) {
-    scales[j] = scales[j] > 0 ? Math.sqrt(scales[j] / X.rows) : 1;
+    scales[j] = scales[j] > 0 ? Math.sqrt(scales[j] / n) : 1;
     smallest = Math.min(smallest, scales[j]);
     largest = Math.max(largest, scales[j]);
   }
@@ -388,21 +439,14 @@ function columnScales(X: Matrix): Float64Array | null {
 }
 
 /**
- * `penalty[j]`: the L2 weight of feature j's coefficients (1/C, over its scale² when rescaled). The objective keeps
- * [X / scales, 1] by column (one copy): every pass over the data (scores, gradient, Hessian) is then a loop over
- * contiguous rows, four columns at a time, about 1.5× faster than row by row on Kepler's 30 columns.
+ * `penalty[j]`: the L2 weight of feature j's coefficients (1/C, over its scale² when rescaled). The objective reads
+ * [X / scales, 1] by column (`columns`, byColumn's one copy): every pass over the data (scores, gradient, Hessian) is
+ * then a loop over contiguous rows, four columns at a time, about 1.5× faster than row by row on Kepler's 30 columns.
  */
-function makeObjective(
-  X: Matrix,
-  y: Int32Array,
-  outputs: number,
-  penaltyOf: Float64Array,
-  scales: Float64Array | null,
-): Objective {
-  const n = X.rows;
-  const d = X.cols;
-  const stride = d + 1;
-  const columns = byColumn(X, scales);
+function makeObjective(columns: Float64Array[], y: Int32Array, outputs: number, penaltyOf: Float64Array): Objective {
+  const n = y.length;
+  const stride = columns.length;
+  const d = stride - 1;
   /** Per class: the scores of every row, then (in `evaluate`) their residuals p − [y = k]. */
   const scores = Array.from({ length: outputs }, () => new Float64Array(n));
   const probability = new Float64Array(outputs);
@@ -416,88 +460,39 @@ function makeObjective(
       const w = k * stride;
       zk.fill(theta[w + d]);
       let j = 0;
-      for (; j + 3 < d; j += 4) {
-        const w0 = theta[w + j];
-        const w1 = theta[w + j + 1];
-        const w2 = theta[w + j + 2];
-        const w3 = theta[w + j + 3];
-        const c0 = columns[j];
-        const c1 = columns[j + 1];
-        const c2 = columns[j + 2];
-        const c3 = columns[j + 3];
-        for (let i = 0; i < n; i++) zk[i] += w0 * c0[i] + w1 * c1[i] + w2 * c2[i] + w3 * c3[i];
-      }
-      for (; j < d; j++) {
-        const w0 = theta[w + j];
-        const c0 = columns[j];
-        for (let i = 0; i < n; i++) zk[i] += w0 * c0[i];
-      }
+      for (; j + 3 < d; j += 4)
+        addColumns4(zk, columns[j], columns[j + 1], columns[j + 2], columns[j + 3], theta, w + j);
+      for (; j < d; j++) addColumn(zk, columns[j], theta[w + j]);
     }
   };
   const objective: Objective = {
     lastMeanLogLoss: 0,
+    evaluations: 0,
+    hessians: 0,
+    sampledHessian: null,
+    meanLogLoss(theta, f) {
+      let penalty = 0;
+      for (let k = 0; k < outputs; k++)
+        for (let j = 0; j < d; j++) penalty += penaltyOf[j] * theta[k * stride + j] * theta[k * stride + j];
+      return f - 0.5 * penalty * (n > 0 ? 1 / n : 1);
+    },
     evaluate(theta, grad) {
+      objective.evaluations++;
       score(theta);
       // Loss and residuals, one exp per class and row; the residuals overwrite the scores.
-      let logLoss = 0;
-      if (outputs === 1) {
-        const z0 = scores[0];
-        for (let i = 0; i < n; i++) {
-          // Binary: loss = softplus(s) − t·s, residual sigmoid(s) − t, both from e = exp(−|s|).
-          const s = z0[i];
-          const t = y[i] === 1 ? 1 : 0;
-          const e = Math.exp(-Math.abs(s));
-          logLoss += (s > 0 ? s : 0) + Math.log1p(e) - t * s;
-          z0[i] = (s >= 0 ? 1 / (1 + e) : e / (1 + e)) - t;
-        }
-      } else {
-        for (let i = 0; i < n; i++) {
-          const label = y[i];
-          let max = -Infinity;
-          for (let k = 0; k < outputs; k++) max = Math.max(max, scores[k][i]);
-          let sum = 0;
-          for (let k = 0; k < outputs; k++) sum += probability[k] = Math.exp(scores[k][i] - max);
-          logLoss += Math.log(sum) + max - scores[label][i];
-          for (let k = 0; k < outputs; k++) scores[k][i] = probability[k] / sum - (k === label ? 1 : 0);
-        }
-      }
+      const logLoss = outputs === 1 ? binaryLossResiduals(scores[0], y) : softmaxLossResiduals(scores, y, probability);
       // Gradient: residuals · [X, 1], plus the penalty's; all over n.
       const scale = n > 0 ? 1 / n : 1;
       let penalty = 0;
+      grad.fill(0);
       for (let k = 0; k < outputs; k++) {
         const rk = scores[k];
         const w = k * stride;
         let j = 0;
-        for (; j + 3 < d; j += 4) {
-          const c0 = columns[j];
-          const c1 = columns[j + 1];
-          const c2 = columns[j + 2];
-          const c3 = columns[j + 3];
-          let s0 = 0;
-          let s1 = 0;
-          let s2 = 0;
-          let s3 = 0;
-          for (let i = 0; i < n; i++) {
-            const r = rk[i];
-            s0 += r * c0[i];
-            s1 += r * c1[i];
-            s2 += r * c2[i];
-            s3 += r * c3[i];
-          }
-          grad[w + j] = s0;
-          grad[w + j + 1] = s1;
-          grad[w + j + 2] = s2;
-          grad[w + j + 3] = s3;
-        }
-        for (; j < d; j++) {
-          const c0 = columns[j];
-          let s0 = 0;
-          for (let i = 0; i < n; i++) s0 += rk[i] * c0[i];
-          grad[w + j] = s0;
-        }
-        let intercept = 0;
-        for (let i = 0; i < n; i++) intercept += rk[i];
-        grad[w + d] = intercept * scale;
+        for (; j + 3 < d; j += 4)
+          dots4(rk, columns[j], columns[j + 1], columns[j + 2], columns[j + 3], 0, n, grad, w + j);
+        for (; j < d; j++) grad[w + j] = dot(rk, columns[j], 0, n);
+        grad[w + d] = sumOf(rk) * scale;
         for (let j = 0; j < d; j++) {
           penalty += penaltyOf[j] * theta[w + j] * theta[w + j];
           grad[w + j] = (grad[w + j] + penaltyOf[j] * theta[w + j]) * scale;
@@ -514,23 +509,10 @@ function makeObjective(
       const pairs = (outputs * (outputs + 1)) / 2;
       pairWeights ??= Array.from({ length: pairs }, () => new Float64Array(n));
       weighted ??= new Float64Array(n);
+      objective.hessians++;
       score(theta);
-      for (let i = 0; i < n; i++) {
-        if (outputs === 1) {
-          const p = sigmoid(scores[0][i]);
-          pairWeights[0][i] = p * (1 - p);
-          continue;
-        }
-        let max = -Infinity;
-        for (let k = 0; k < outputs; k++) max = Math.max(max, scores[k][i]);
-        let sum = 0;
-        for (let k = 0; k < outputs; k++) sum += probability[k] = Math.exp(scores[k][i] - max);
-        for (let k = 0; k < outputs; k++) probability[k] /= sum;
-        let pair = 0;
-        for (let k = 0; k < outputs; k++)
-          for (let l = k; l < outputs; l++)
-            pairWeights[pair++][i] = probability[k] * ((k === l ? 1 : 0) - probability[l]);
-      }
+      if (outputs === 1) binaryWeights(scores[0], pairWeights[0]);
+      else softmaxPairWeights(scores, pairWeights, probability);
       const scale = n > 0 ? 1 / n : 1;
       H.fill(0);
       // By blocks of HESSIAN_BLOCK_ROWS rows (the block's columns stay in cache across the p²/2 dot products) and
@@ -542,37 +524,12 @@ function makeObjective(
           for (let l = k; l < outputs; l++) {
             const weights = pairWeights[pair++];
             for (let a = 0; a < stride; a++) {
-              const column = columns[a];
-              for (let i = start; i < end; i++) weighted[i] = weights[i] * column[i];
+              multiply(weighted, weights, columns[a], start, end);
               const at = (k * stride + a) * P + l * stride;
               let b = a;
-              for (; b + 3 < stride; b += 4) {
-                const c0 = columns[b];
-                const c1 = columns[b + 1];
-                const c2 = columns[b + 2];
-                const c3 = columns[b + 3];
-                let s0 = 0;
-                let s1 = 0;
-                let s2 = 0;
-                let s3 = 0;
-                for (let i = start; i < end; i++) {
-                  const v = weighted[i];
-                  s0 += v * c0[i];
-                  s1 += v * c1[i];
-                  s2 += v * c2[i];
-                  s3 += v * c3[i];
-                }
-                H[at + b] += s0;
-                H[at + b + 1] += s1;
-                H[at + b + 2] += s2;
-                H[at + b + 3] += s3;
-              }
-              for (; b < stride; b++) {
-                const other = columns[b];
-                let s0 = 0;
-                for (let i = start; i < end; i++) s0 += weighted[i] * other[i];
-                H[at + b] += s0;
-              }
+              for (; b + 3 < stride; b += 4)
+                dots4(weighted, columns[b], columns[b + 1], columns[b + 2], columns[b + 3], start, end, H, at + b);
+              for (; b < stride; b++) H[at + b] += dot(weighted, columns[b], start, end);
             }
           }
         }
@@ -592,16 +549,166 @@ function makeObjective(
   return objective;
 }
 
-/** [X, 1] by column, column j divided by scales[j] when given (a copy; the last column all ones). */
-function byColumn(X: Matrix, scales: Float64Array | null): Float64Array[] {
+// The passes over the rows, each its own small function: V8 compiles a hot loop of a small function in a few ms
+// and with complete type feedback, where the loops inlined in one large closure cost ~20–80 ms of compilation per
+// optimisation, several times over (deoptimised at each loop not yet run): most of a cold fit's CPU at 10,000 rows.
+
+/** z[i] += θ[at]·c0[i] + θ[at+1]·c1[i] + θ[at+2]·c2[i] + θ[at+3]·c3[i] for every row. */
+function addColumns4(
+  z: Float64Array,
+  c0: Float64Array,
+  c1: Float64Array,
+  c2: Float64Array,
+  c3: Float64Array,
+  theta: Float64Array,
+  at: number,
+): void {
+  const w0 = theta[at];
+  const w1 = theta[at + 1];
+  const w2 = theta[at + 2];
+  const w3 = theta[at + 3];
+  for (let i = 0; i < z.length; i++) z[i] += w0 * c0[i] + w1 * c1[i] + w2 * c2[i] + w3 * c3[i];
+}
+
+function addColumn(z: Float64Array, c0: Float64Array, w0: number): void {
+  for (let i = 0; i < z.length; i++) z[i] += w0 * c0[i];
+}
+
+/** out[at + q] += Σ_{start ≤ i < end} v[i]·c_q[i] for the four columns c_q. */
+function dots4(
+  v: Float64Array,
+  c0: Float64Array,
+  c1: Float64Array,
+  c2: Float64Array,
+  c3: Float64Array,
+  start: number,
+  end: number,
+  out: Float64Array,
+  at: number,
+): void {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  for (let i = start; i < end; i++) {
+    const r = v[i];
+    s0 += r * c0[i];
+    s1 += r * c1[i];
+    s2 += r * c2[i];
+    s3 += r * c3[i];
+  }
+  out[at] += s0;
+  out[at + 1] += s1;
+  out[at + 2] += s2;
+  out[at + 3] += s3;
+}
+
+function dot(v: Float64Array, c0: Float64Array, start: number, end: number): number {
+  let s0 = 0;
+  for (let i = start; i < end; i++) s0 += v[i] * c0[i];
+  return s0;
+}
+
+function sumOf(v: Float64Array): number {
+  let s = 0;
+  for (const value of v) s += value;
+  return s;
+}
+
+/** out[i] = a[i]·b[i] over start ≤ i < end. */
+function multiply(out: Float64Array, a: Float64Array, b: Float64Array, start: number, end: number): void {
+  for (let i = start; i < end; i++) out[i] = a[i] * b[i];
+}
+
+/**
+ * Binary: the summed log loss of scores `z` against labels y (class 1 or not), and the residuals sigmoid(s) − t in
+ * place of the scores. loss = softplus(s) − t·s, both from e = exp(−|s|).
+ */
+function binaryLossResiduals(z: Float64Array, y: Int32Array): number {
+  let logLoss = 0;
+  // Σ log(1 + e) as the log of the product of the (1 + e) ∈ (1, 2] of LOG_PRODUCT_ROWS rows (≤ 2^512, no
+  // overflow): one logarithm per block instead of one per row (Math.log1p costs about as much as the rest of the
+  // row), with a relative rounding error of the block's sum ~1e-16, that of adding its terms one by one.
+  let product = 1;
+  for (let i = 0; i < z.length; i++) {
+    const s = z[i];
+    const t = y[i] === 1 ? 1 : 0;
+    const e = Math.exp(-Math.abs(s));
+    const onePlus = 1 + e;
+    logLoss += (s > 0 ? s : 0) - t * s;
+    product *= onePlus;
+    if ((i & (LOG_PRODUCT_ROWS - 1)) === LOG_PRODUCT_ROWS - 1) {
+      logLoss += Math.log(product);
+      product = 1;
+    }
+    z[i] = (s >= 0 ? 1 / onePlus : e / onePlus) - t;
+  }
+  return logLoss + Math.log(product);
+}
+
+/** Rows per product in binaryLossResiduals (a power of 2). */
+const LOG_PRODUCT_ROWS = 512;
+
+/** Multinomial: as binaryLossResiduals, the residuals p_k − [y = k] in place of every class's scores. */
+function softmaxLossResiduals(scores: Float64Array[], y: Int32Array, probability: Float64Array): number {
+  const outputs = scores.length;
+  let logLoss = 0;
+  for (let i = 0; i < y.length; i++) {
+    const label = y[i];
+    let max = -Infinity;
+    for (let k = 0; k < outputs; k++) max = Math.max(max, scores[k][i]);
+    let sum = 0;
+    for (let k = 0; k < outputs; k++) sum += probability[k] = Math.exp(scores[k][i] - max);
+    logLoss += Math.log(sum) + max - scores[label][i];
+    for (let k = 0; k < outputs; k++) scores[k][i] = probability[k] / sum - (k === label ? 1 : 0);
+  }
+  return logLoss;
+}
+
+/** Binary Hessian weights p(1 − p) per row, from the scores. */
+function binaryWeights(z: Float64Array, weights: Float64Array): void {
+  for (let i = 0; i < z.length; i++) {
+    const p = sigmoid(z[i]);
+    weights[i] = p * (1 - p);
+  }
+}
+
+/** Multinomial Hessian weights p_k·([k = l] − p_l) per row and class pair k ≤ l, from the scores. */
+function softmaxPairWeights(scores: Float64Array[], pairWeights: Float64Array[], probability: Float64Array): void {
+  const outputs = scores.length;
+  const n = scores[0].length;
+  for (let i = 0; i < n; i++) {
+    let max = -Infinity;
+    for (let k = 0; k < outputs; k++) max = Math.max(max, scores[k][i]);
+    let sum = 0;
+    for (let k = 0; k < outputs; k++) sum += probability[k] = Math.exp(scores[k][i] - max);
+    for (let k = 0; k < outputs; k++) probability[k] /= sum;
+    let pair = 0;
+    for (let k = 0; k < outputs; k++)
+      for (let l = k; l < outputs; l++) pairWeights[pair++][i] = probability[k] * ((k === l ? 1 : 0) - probability[l]);
+  }
+}
+
+/** [X, 1] by column (a copy; the last column all ones). */
+function byColumn(X: Matrix): Float64Array[] {
   const { rows: n, cols: d, data } = X;
   const columns = Array.from({ length: d + 1 }, () => new Float64Array(n));
   columns[d].fill(1);
   for (let i = 0; i < n; i++) {
     const row = i * d;
-    for (let j = 0; j < d; j++) columns[j][i] = scales ? data[row + j] / scales[j] : data[row + j];
+    for (let j = 0; j < d; j++) columns[j][i] = data[row + j];
   }
   return columns;
+}
+
+function sumOfSquares(v: Float64Array): number {
+  let s = 0;
+  for (const value of v) s += value ** 2;
+  return s;
+}
+
+function divide(v: Float64Array, by: number): void {
+  for (let i = 0; i < v.length; i++) v[i] /= by;
 }
 
 function sigmoid(z: number): number {

@@ -22,6 +22,8 @@ export interface LbfgsOptions {
 export interface LbfgsResult {
   x: Float64Array;
   f: number;
+  /** The gradient at `x`. */
+  gradient: Float64Array;
   gradientNorm: number;
   iterations: number;
   converged: boolean;
@@ -110,7 +112,7 @@ export async function minimizeLbfgs(
     // Safety stop when the objective no longer moves at double precision.
     if (!converged && previousF - f <= 1e-16 * Math.max(1, Math.abs(f)) && sHistory.length === 0) break;
   }
-  return { x, f, gradientNorm: normInf(g), iterations, converged };
+  return { x, f, gradient: g, gradientNorm: normInf(g), iterations, converged };
 }
 
 interface LineSearchPoint {
