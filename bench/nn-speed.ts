@@ -305,10 +305,11 @@ console.log(
     `\nOne batch of the 3-class goal network ((64, 32), batch ${p.batch_size}, ${X.cols} features), ${profiledEpochs} epochs ` +
       `profiled: median µs per phase over ${profiledEpochs * batches} batches (wall clock, load average ${load()})`,
   );
-  BATCH_PHASES.forEach((phase, i) => { console.log(
+  BATCH_PHASES.forEach((phase, i) => {
+    console.log(
       `  ${phase.padEnd(36)} ${medians[i].toFixed(1).padStart(7)} µs  ${((100 * medians[i]) / total).toFixed(1).padStart(5)} %`,
-    ); },
-  );
+    );
+  });
   console.log(
     `  ${'sum of the medians'.padEnd(36)} ${total.toFixed(1).padStart(7)} µs  = ${((total * batches) / 1000).toFixed(1)} ms per epoch; ` +
       `measured with the profile on: ${((cpuUsed.user + cpuUsed.system) / 1000 / profiledEpochs).toFixed(1)} CPU-ms per epoch`,
