@@ -36,8 +36,12 @@ async function expectSameAsWholeFile(
   const file = fileOf(bytes);
   const expected = await reference(bytes, labelColumn, maxColumns);
   for (const sliceBytes of slices) {
-    const streamed = await outcome(() => summarizeUpload(file, labelColumn, { sliceBytes, maxColumns }));
-    expect(streamed, `slice ${sliceBytes}`).toEqual(expected);
+    // headChars 8: parsing starts after the first slice that ends a line, so the rows after it are split on their
+    // bytes (the tokenizer 34 MB uploads go through) and not only by papaparse (the file's first megabyte).
+    for (const headChars of [undefined, 8]) {
+      const streamed = await outcome(() => summarizeUpload(file, labelColumn, { sliceBytes, maxColumns, headChars }));
+      expect(streamed, `slice ${sliceBytes}, head ${String(headChars)}`).toEqual(expected);
+    }
   }
   return expected;
 }
@@ -59,6 +63,18 @@ const okCases: [string, string][] = [
   ['multi-byte UTF-8 everywhere', 'naïve,größe,label\n1,2,été\n3,4,hiver\n5,6,été\n'],
   ['lone CR line endings', 'a,b,label\r1,2,x\r3,4,y\r'],
   ['no final newline', 'a,label\n1,x\n2,y'],
+  [
+    'number spellings the byte tokenizer reads and those it leaves to the text',
+    'a,b,c,label\n1.50,+3,-0,x\n.5,1e3,0.0000001,y\n007,5.,123456789012345678,x\n-0.0,1E-7,0.10,y\n' +
+      '12345678901234567890.5,-12.000,3.14159265358979323846,x\n999999999999999,1000000000000000,0.1234567890123456789012,y\n' +
+      '\t-2.5 ,\u00a07,7\u00a0,x\n \u00a0,1 \u00a0,-,y\n',
+  ],
+  [
+    'CRLF with a lone LF inside a row (a newline in a cell for papaparse) and lone CRs',
+    'a,b,label\r\n1,2,x\r\n3,4\n5,y\r\n6,7\r,x\r\n\r\n8,9,y\r\n',
+  ],
+  ['LF file with CR inside cells', 'a,b,label\n1\r,2,x\n3,\r4,y\n5,6\r,x\r\n'],
+  ['comment lines and blank lines between rows', 'a,b,label\n1,2,x\n# note\n\n3,4,y\n#x,y\n5,6,x\n'],
 ];
 
 describe('summarizeUpload (streamed) answers as the whole-file parse does', () => {
@@ -77,6 +93,24 @@ describe('summarizeUpload (streamed) answers as the whole-file parse does', () =
   it('a NASA-format upload gets its mission', async () => {
     const expected = await expectSameAsWholeFile(keplerFixture());
     expect(expected).toMatchObject({ ok: { mission: 'kepler', labelColumn: 'koi_disposition' } });
+  });
+
+  it('a 2.5 MB table with multi-byte UTF-8, quotes and CRLF, at 1 MB and odd slice sizes', async () => {
+    // Rows past the first megabyte go through the byte tokenizer; 1 MB slices end inside these cells' UTF-8 sequences.
+    const lines = ['x,y,"note, quoted",label'];
+    for (let i = 0, length = 0; length < 2.5 * 2 ** 20; i++) {
+      const note = i % 97 === 0 ? `"été, ${i}"` : i % 89 === 0 ? `"say ""${i}"""` : `größe ${i} 🪐`;
+      lines.push(
+        `${(i / 7).toFixed(4)},${i % 13 === 0 ? 'NA' : String(i % 1000)},${note},${i % 3 ? 'planète' : 'faux'}`,
+      );
+      length += lines[lines.length - 1].length + 2;
+    }
+    const expected = await expectSameAsWholeFile(lines.join('\r\n') + '\r\n', undefined, undefined, [
+      1 << 20,
+      (1 << 20) + 1,
+      65_537,
+    ]);
+    expect(expected).toMatchObject({ ok: { rowCount: lines.length - 1 } });
   });
 
   it('a larger table with quotes here and there, across many slices', async () => {
@@ -101,6 +135,16 @@ const errorCases: [string, string | Buffer, RegExp][] = [
   ['duplicate column', 'a,b,a\n1,2,3\n', /Duplicate column name "a"/],
   ['unnamed column', 'a, ,label\n1,2,3\n', /Column 2 of the header has no name/],
   ['ragged row', 'a,b,label\n1,2,x\n4,5\n6,7,y\n', /Data row 2 has 2 fields/],
+  [
+    'ragged row with too many fields, after blank and comment lines',
+    'a,b,label\n1,2,x\n\n#c\n4,5,y,z\n',
+    /Data row 2 has 4 fields/,
+  ],
+  [
+    'a quote error after quote-free rows',
+    'a,b,label\n1,2,x\n3,4,y\n5,"6,z\n7,8,x\n',
+    /Malformed quoted field in data row 3/,
+  ],
   ['unterminated quote', 'a,label\n1,"open\n2,3\n', /Malformed quoted field in data row 1/],
   ['a quote error after a ragged row wins', 'a,b,label\n1,2\n3,4,x\n5,"6\n', /Malformed quoted field/],
   ['a ragged row after a bad header loses', 'a,a,label\n1,2\n', /Duplicate column name/],

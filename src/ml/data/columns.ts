@@ -10,8 +10,8 @@
  * A column is numeric when every non-empty cell is a finite decimal number (`parseNumber`), as before.
  */
 import { createReadStream } from 'node:fs';
-import { parseNumber, type Table } from './csv.js';
-import { slicesOf, streamCsv, type StreamCsvOptions } from './csv-stream.js';
+import { RAW, decimalsOf, parseNumber, type Table } from './csv.js';
+import { CELL_MISSING, CELL_TEXT, slicesOf, streamCsv, type CsvRow, type StreamCsvOptions } from './csv-stream.js';
 
 interface NumberColumn {
   kind: 'number';
@@ -27,38 +27,6 @@ interface TextColumn {
 }
 
 type Column = NumberColumn | TextColumn;
-
-/** A number cell that `toFixed` does not write back: its text is kept as is. */
-const RAW = 255;
-
-/**
- * The d for which `(+cell).toFixed(d)` is exactly `cell`, or RAW (not a plain decimal: maybe no number at all).
- * A plain decimal (optional '-', an integer part without leading zeros, optional '.' and digits) of at most 15
- * significant digits round-trips through a double and toFixed; anything else (`+1`, `.5`, `1e3`, `-0`, `5.`, long
- * digit strings) is kept raw, which costs a map entry but is rare.
- */
-function decimalsOf(cell: string): number {
-  const n = cell.length;
-  let i = cell.charCodeAt(0) === 45 ? 1 : 0; // '-'
-  const intStart = i;
-  let ch = 0;
-  while (i < n && (ch = cell.charCodeAt(i)) >= 48 && ch <= 57) i++;
-  const intDigits = i - intStart;
-  if (intDigits === 0 || (intDigits > 1 && cell.charCodeAt(intStart) === 48)) return RAW;
-  if (i === n) return intDigits <= 15 ? 0 : RAW;
-  if (ch !== 46) return RAW; // '+' or an exponent
-  const fracStart = ++i;
-  while (i < n && (ch = cell.charCodeAt(i)) >= 48 && ch <= 57) i++;
-  const fracDigits = i - fracStart;
-  if (i !== n || fracDigits === 0) return RAW;
-  // Significant digits: all of them but the leading zeros of "0.000…".
-  let significant = intDigits + fracDigits;
-  if (cell.charCodeAt(intStart) === 48) {
-    significant--;
-    for (let k = fracStart; k < n && cell.charCodeAt(k) === 48; k++) significant--;
-  }
-  return significant <= 15 && fracDigits <= 100 ? fracDigits : RAW;
-}
 
 /** The text of row r of a number column. */
 function numberText(column: NumberColumn, r: number): string {
@@ -76,12 +44,30 @@ class ColumnBuilder {
   private texts: string[] | null = null;
   private length = 0;
 
-  add(cell: string): void {
-    const r = this.length++;
+  /** Cell c of a streamed row, read from its bytes when it is a plain decimal. */
+  addCell(row: CsvRow, c: number): void {
     if (this.texts !== null) {
-      this.texts.push(cell);
+      this.length++;
+      this.texts.push(row.cell(c));
       return;
     }
+    const kind = row.read(c);
+    if (kind === CELL_TEXT) {
+      this.add(row.text);
+      return;
+    }
+    const r = this.reserve();
+    if (kind === CELL_MISSING) {
+      this.values[r] = NaN;
+      return;
+    }
+    this.values[r] = row.value;
+    this.decimals[r] = row.decimals;
+  }
+
+  /** The next row's index in the number arrays, grown as needed. */
+  private reserve(): number {
+    const r = this.length++;
     if (r === this.values.length) {
       const values = new Float64Array(r * 2);
       values.set(this.values);
@@ -90,6 +76,16 @@ class ColumnBuilder {
       decimals.set(this.decimals);
       this.decimals = decimals;
     }
+    return r;
+  }
+
+  add(cell: string): void {
+    if (this.texts !== null) {
+      this.length++;
+      this.texts.push(cell);
+      return;
+    }
+    const r = this.reserve();
     if (cell === '') {
       this.values[r] = NaN;
       return;
@@ -294,8 +290,8 @@ export class ColumnTable {
           columns = names;
           builders = names.map(() => new ColumnBuilder());
         },
-        row(cells) {
-          for (let c = 0; c < cells.length; c++) builders[c].add(cells[c]);
+        row(row) {
+          for (let c = 0; c < row.width; c++) builders[c].addCell(row, c);
         },
       },
       options,

@@ -181,14 +181,49 @@ export const NOT_UTF8_MESSAGE = 'The file is not valid UTF-8 text; save it as a 
 
 /** Trims cells and turns missing-value spellings into ''. In place; cheap because most cells need nothing. */
 export function normaliseCells(row: string[]): void {
-  for (let c = 0; c < row.length; c++) {
-    let cell = row[c];
-    const n = cell.length;
-    if (n === 0) continue;
-    if (cell.charCodeAt(0) <= 32 || cell.charCodeAt(n - 1) <= 32) cell = row[c] = cell.trim();
-    // Every missing-value spelling starts with N or n: one comparison for the other cells.
-    if ((cell.charCodeAt(0) | 32) === 110 && cell.length <= 4 && MISSING_TOKENS.has(cell)) row[c] = '';
+  for (let c = 0; c < row.length; c++) row[c] = normaliseCell(row[c]);
+}
+
+/** One cell as `normaliseCells` leaves it. */
+export function normaliseCell(cell: string): string {
+  const n = cell.length;
+  if (n === 0) return cell;
+  if (cell.charCodeAt(0) <= 32 || cell.charCodeAt(n - 1) <= 32) cell = cell.trim();
+  // Every missing-value spelling starts with N or n: one comparison for the other cells.
+  if ((cell.charCodeAt(0) | 32) === 110 && cell.length <= 4 && MISSING_TOKENS.has(cell)) return '';
+  return cell;
+}
+
+/** A number cell that `toFixed` does not write back (decimalsOf): its text must be kept as is. */
+export const RAW = 255;
+
+/**
+ * The d for which `(+cell).toFixed(d)` is exactly `cell`, or RAW (not a plain decimal: maybe no number at all).
+ * A plain decimal (optional '-', an integer part without leading zeros, optional '.' and digits) of at most 15
+ * significant digits round-trips through a double and toFixed; anything else (`+1`, `.5`, `1e3`, `-0`, `5.`, long
+ * digit strings) is kept raw, which costs a map entry but is rare.
+ */
+export function decimalsOf(cell: string): number {
+  const n = cell.length;
+  let i = cell.charCodeAt(0) === 45 ? 1 : 0; // '-'
+  const intStart = i;
+  let ch = 0;
+  while (i < n && (ch = cell.charCodeAt(i)) >= 48 && ch <= 57) i++;
+  const intDigits = i - intStart;
+  if (intDigits === 0 || (intDigits > 1 && cell.charCodeAt(intStart) === 48)) return RAW;
+  if (i === n) return intDigits <= 15 ? 0 : RAW;
+  if (ch !== 46) return RAW; // '+' or an exponent
+  const fracStart = ++i;
+  while (i < n && (ch = cell.charCodeAt(i)) >= 48 && ch <= 57) i++;
+  const fracDigits = i - fracStart;
+  if (i !== n || fracDigits === 0) return RAW;
+  // Significant digits: all of them but the leading zeros of "0.000…".
+  let significant = intDigits + fracDigits;
+  if (cell.charCodeAt(intStart) === 48) {
+    significant--;
+    for (let k = fracStart; k < n && cell.charCodeAt(k) === 48; k++) significant--;
   }
+  return significant <= 15 && fracDigits <= 100 ? fracDigits : RAW;
 }
 
 /** The first line that is neither empty nor a '#' comment, or null. */
@@ -291,17 +326,28 @@ export class ColumnAccumulator {
   private cells = 0;
 
   add(cell: string): void {
-    this.cells++;
     if (cell === '') {
-      this.missing++;
+      this.addMissing();
       return;
     }
     const number = parseNumber(cell);
     if (number !== number) {
+      this.cells++;
       this.texts ??= new Set();
       if (this.texts.size <= DISTINCT_LIMIT) this.texts.add(cell);
       return;
     }
+    this.addNumber(number);
+  }
+
+  addMissing(): void {
+    this.cells++;
+    this.missing++;
+  }
+
+  /** A number cell already read (`parseNumber` of its text). */
+  addNumber(number: number): void {
+    this.cells++;
     if (number < this.min) this.min = number;
     if (number > this.max) this.max = number;
     if (this.numbers <= DISTINCT_LIMIT) this.insert(number + 0); // -0 and 0 are one value

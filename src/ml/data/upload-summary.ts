@@ -11,7 +11,7 @@
 import type { StoredColumn, StoredDatasetDetails, StoredPreview } from '../../domain/dataset-store.js';
 import { ColumnAccumulator, type ColumnProfile } from './csv.js';
 import { ColumnTable } from './columns.js';
-import { streamCsvFile, type StreamCsvOptions } from './csv-stream.js';
+import { CELL_MISSING, CELL_NUMBER, streamCsvFile, type StreamCsvOptions } from './csv-stream.js';
 import {
   checkedClasses,
   customIdColumns,
@@ -53,7 +53,8 @@ export function storedColumn(column: ColumnProfile): StoredColumn {
 class PreviewCollector {
   readonly rows: (string | null)[][] = [];
   private bytes = 0;
-  private done = false;
+  /** Full: rows need not be made for it any more. */
+  done = false;
 
   add(cells: readonly string[]): void {
     if (this.done) return;
@@ -127,14 +128,20 @@ export async function summarizeUpload(
           found.labelError = error; // reported once the file is known to parse
         }
       },
-      row(cells) {
+      row(row) {
         if (labelIndex === -1) return;
-        const value = cells[labelIndex];
+        const value = row.cell(labelIndex);
         if (value === '') return;
         kept++;
         classCounts.set(value, (classCounts.get(value) ?? 0) + 1);
-        for (let c = 0; c < cells.length; c++) accumulators[c].add(cells[c]);
-        preview.add(cells);
+        for (let c = 0; c < row.width; c++) {
+          const accumulator = accumulators[c];
+          const kind = row.read(c);
+          if (kind === CELL_NUMBER) accumulator.addNumber(row.value);
+          else if (kind === CELL_MISSING) accumulator.addMissing();
+          else accumulator.add(row.text);
+        }
+        if (!preview.done) preview.add(Array.from({ length: row.width }, (_, c) => row.cell(c)));
       },
     },
     options,
