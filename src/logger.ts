@@ -19,33 +19,55 @@ export function createLogger(
   base: Record<string, unknown> = {},
   write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
 ): Logger {
-  const emit = (lvl: LogLevel, message: string, fields?: Record<string, unknown>) => {
-    if (ORDER[lvl] < ORDER[level]) return;
+  return new JsonLogger(ORDER[level], base, write);
+}
+
+/**
+ * Methods on the prototype: a child (one per GraphQL request, bound to its request id) is one object and the merged
+ * fields, not six closures (~2 µs of a single-row predict's context).
+ */
+class JsonLogger implements Logger {
+  constructor(
+    private readonly threshold: number,
+    private readonly base: Record<string, unknown>,
+    private readonly write: (line: string) => void,
+  ) {}
+
+  private emit(lvl: LogLevel, message: string, fields?: Record<string, unknown>): void {
+    if (ORDER[lvl] < this.threshold) return;
     const entry: Record<string, unknown> = {
       time: new Date().toISOString(),
       level: lvl,
       msg: message,
-      ...base,
+      ...this.base,
       ...fields,
     };
     const err = entry.err;
     if (err instanceof Error) entry.err = { name: err.name, message: err.message, stack: err.stack };
-    write(JSON.stringify(entry));
-  };
-  return {
-    debug: (m, f) => {
-      emit('debug', m, f);
-    },
-    info: (m, f) => {
-      emit('info', m, f);
-    },
-    warn: (m, f) => {
-      emit('warn', m, f);
-    },
-    error: (m, f) => {
-      emit('error', m, f);
-    },
-    child: (fields) => createLogger(level, { ...base, ...fields }, write),
-    enabled: (lvl) => ORDER[lvl] >= ORDER[level],
-  };
+    this.write(JSON.stringify(entry));
+  }
+
+  debug(message: string, fields?: Record<string, unknown>): void {
+    this.emit('debug', message, fields);
+  }
+
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.emit('info', message, fields);
+  }
+
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.emit('warn', message, fields);
+  }
+
+  error(message: string, fields?: Record<string, unknown>): void {
+    this.emit('error', message, fields);
+  }
+
+  child(fields: Record<string, unknown>): Logger {
+    return new JsonLogger(this.threshold, { ...this.base, ...fields }, this.write);
+  }
+
+  enabled(level: LogLevel): boolean {
+    return ORDER[level] >= this.threshold;
+  }
 }
