@@ -12,6 +12,10 @@
  * buffer is full waits for `drain` and then catches up from the log (holding back only itself); one that falls more
  * than `maxOwedBytes` behind ends with an error message. `complete` and errors stay graphql-ws's own messages: the
  * iterator handed to graphql-ws yields nothing and ends (or throws) once its subscriber has been written everything.
+ *
+ * Where a delivery's main-thread time goes (bench:live, 1,000 subscribers, --cpu-prof, load 10–27): before, ~45 % the
+ * socket's writev and the rest the per-subscriber bus hand-out, ProgressStream and envelop iterators (promise hops),
+ * ws's framing and garbage (32 µs CPU per extra delivery); now ~75 % the one write syscall per socket (16 µs).
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
