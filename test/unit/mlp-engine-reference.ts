@@ -486,7 +486,7 @@ export class ReferenceMlpEngine {
 /**
  * Reads the freshly initialised tfjs model into engine layers (Dense [+ BatchNormalization] [+ Activation]
  * [+ SeededDropout] per hidden layer, then the output Dense: softmax, or one sigmoid unit), with buffers for `capacity` rows.
- * Exported (with `MlpEngine`) for the test that checks it against tfjs' own training.
+ * (As the engine's own engineFromModel was at that commit.)
  */
 export function referenceEngineFromModel(
   model: tfTypes.LayersModel,
