@@ -6,7 +6,6 @@
 import type { FitOptions, HistoryPoint, Matrix, SerializedModel, TrainedClassifier } from '../../types.js';
 import { throwIfAborted } from '../../types.js';
 import { Random } from '../../random.js';
-import { binColumns, fitBinMapper } from './binning.js';
 import { GradientTreeGrower } from './grow-gradient.js';
 import { PackedTrees, leafOf, type TreeArrays } from './structure.js';
 import { StoredFields } from '../stored.js';
@@ -137,12 +136,10 @@ async function fitBoosting(
   checkTrainingData(X, y, numClasses);
   throwIfAborted(options.signal);
   const K = numClasses;
-  const n = X.rows;
-  const cols = X.cols;
   const rng = new Random(options.seed);
-  const mapper = fitBinMapper(X, p.max_bin, options.seed);
+  // The grower learns the bin edges and bins X itself, on both threads when it has a helper.
   const grower = new GradientTreeGrower(
-    { rows: n, cols, bins: binColumns(X, mapper), numBins: mapper.numBins, edges: mapper.edges },
+    { matrix: X, maxBins: p.max_bin, seed: options.seed },
     {
       maxDepth: p.max_depth,
       lambda: p.reg_lambda,

@@ -5,7 +5,9 @@
  * batches (up to a level of the tree at a time): each batch's split searches, partitions and histogram builds are
  * jobs (grow-jobs.ts) that the growing thread and, with threads ≥ 2, a helper thread take from one queue.
  */
+import type { Matrix } from '../../types.js';
 import type { BinnedData } from './grow.js';
+import { EDGE_TABLE_WIDTH, edgeSampleRows, MAX_VALUE_BINS } from './binning.js';
 import { TreeBuilder, type TreeArrays } from './structure.js';
 import type { SlotMatrix } from './histogram.js';
 import {
@@ -58,6 +60,15 @@ function sharedArray<T extends Uint8Array | Uint16Array | Uint32Array | Int32Arr
   return new make(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
 }
 
+/** A matrix the grower bins itself (binning.ts's edges and bins). */
+export interface MatrixSource {
+  matrix: Matrix;
+  /** Most value bins per feature (max_bin). */
+  maxBins: number;
+  /** Seeds the row sample bin edges are learned on (more than 200,000 rows). */
+  seed: number;
+}
+
 /** A halved build's second half, summed into the first after the batch (then subtracted from the parent's). */
 interface HalvedBuild {
   target: number;
@@ -68,6 +79,8 @@ interface HalvedBuild {
 /** Grows XGBoost trees on one binned matrix; owns its scratch memory so many trees allocate little. */
 export class GradientTreeGrower {
   private readonly arrays: JobArrays;
+  /** Raw upper edge of every value bin, per feature. */
+  private readonly edges: Float64Array[];
   /** Shared control words and the helper thread (threads ≥ 2 and enough rows), else null. */
   private readonly control: Int32Array | null = null;
   private readonly helper: HistogramHelper | null = null;
@@ -79,39 +92,61 @@ export class GradientTreeGrower {
   private jobCount = 0;
   private readonly halved: HalvedBuild[] = [];
 
-  /** `threads` ≥ 2: a helper thread takes jobs of each batch; call `close` when done. */
+  /**
+   * Grows on `source`: bins already made, or a matrix binned here (its edges and bins are jobs too, so on both
+   * threads). `threads` ≥ 2: a helper thread takes jobs of each batch; call `close` when done.
+   */
   constructor(
-    private readonly data: BinnedData,
+    source: BinnedData | MatrixSource,
     private readonly params: GradientTreeParams,
     threads = 1,
   ) {
-    const parallel = threads >= 2 && data.rows >= HALVED_BUILD_MIN_ROWS;
-    const { rows, cols } = data;
-    const offsets = new Int32Array(cols + 1);
-    for (let f = 0; f < cols; f++) offsets[f + 1] = offsets[f] + data.numBins[f] + 1;
-    this.histSize = offsets[cols] * 2;
-    // Histogram slot of every (row, feature), row-major: saves an offset lookup per update (~30 % faster).
-    // Uint16 holds 65,536 slots (≥ 256 features at 255 bins); wider data falls back to Uint32.
+    const binned = 'bins' in source ? source : null;
+    const X = 'matrix' in source ? source.matrix : null;
+    const rows = binned ? binned.rows : (X?.rows ?? 0);
+    const cols = binned ? binned.cols : (X?.cols ?? 0);
+    const parallel = threads >= 2 && rows >= HALVED_BUILD_MIN_ROWS;
     const size = rows * cols;
-    const slots: SlotMatrix =
-      offsets[cols] <= 0xffff
-        ? sharedArray(Uint16Array, 2, size, parallel)
-        : sharedArray(Uint32Array, 4, size, parallel);
-    for (let f = 0; f < cols; f++) {
-      const colBase = f * rows;
-      for (let r = 0; r < rows; r++) slots[r * cols + f] = offsets[f] + data.bins[colBase + r];
+    const numBins = sharedArray(Int32Array, 4, cols, parallel);
+    const offsets = sharedArray(Int32Array, 4, cols + 1, parallel);
+    if (binned) {
+      numBins.set(binned.numBins);
+      for (let f = 0; f < cols; f++) offsets[f + 1] = offsets[f] + numBins[f] + 1;
     }
-    let bins = data.bins;
+    // Histogram slot of every (row, feature), row-major: saves an offset lookup per update (~30 % faster).
+    // Uint16 holds 65,536 slots (≥ 256 features at 255 bins); wider data falls back to Uint32. A matrix binned
+    // here is sized for its features' most bins (the slots are allocated before the edges are known).
+    const narrow = binned ? offsets[cols] <= 0xffff : cols * (MAX_VALUE_BINS + 1) <= 0xffff;
+    const slots: SlotMatrix = narrow
+      ? sharedArray(Uint16Array, 2, size, parallel)
+      : sharedArray(Uint32Array, 4, size, parallel);
+    let bins = binned ? binned.bins : sharedArray(Uint8Array, 1, size, parallel);
     if (parallel && !(bins.buffer instanceof SharedArrayBuffer)) {
       bins = sharedArray(Uint8Array, 1, size, true);
-      bins.set(data.bins);
+      bins.set(binned?.bins ?? []);
+    }
+    let matrix: Matrix = { rows: 0, cols, data: new Float64Array(0) };
+    let sampleRows = new Uint32Array(0);
+    if (X && 'matrix' in source) {
+      let data = X.data;
+      if (parallel) {
+        // The helper bins half of the features: it reads the matrix from shared memory.
+        data = sharedArray(Float64Array, 8, size, true);
+        data.set(X.data.subarray(0, size));
+      }
+      matrix = { rows, cols, data };
+      const sample = edgeSampleRows(rows, source.seed);
+      if (sample) {
+        sampleRows = sharedArray(Uint32Array, 4, sample.length, parallel);
+        sampleRows.set(sample);
+      }
     }
     this.arrays = {
       rows,
       cols,
       bins,
       slots,
-      numBins: parallel ? Int32Array.from(data.numBins) : data.numBins,
+      numBins,
       offsets,
       idx: sharedArray(Uint32Array, 4, rows, parallel),
       scratch: sharedArray(Uint32Array, 4, rows, parallel),
@@ -122,11 +157,42 @@ export class GradientTreeGrower {
       results: sharedArray(Int32Array, 4, MAX_JOBS * RESULT_INTS, parallel),
       resultFloats: sharedArray(Float64Array, 8, MAX_JOBS * RESULT_FLOATS, parallel),
       params: { lambda: params.lambda, alpha: params.alpha, minChildWeight: params.minChildWeight },
+      matrix,
+      sampleRows,
+      maxBins: 'matrix' in source ? source.maxBins : MAX_VALUE_BINS,
+      edgeTable: sharedArray(Float64Array, 8, X ? cols * EDGE_TABLE_WIDTH : 0, parallel),
     };
     if (parallel) {
       this.control = sharedArray(Int32Array, 4, CONTROL.length, true);
       this.helper = HistogramHelper.start(this.arrays, this.control);
     }
+    if (binned) {
+      this.edges = binned.edges;
+      for (let f = 0; f < cols; f++) {
+        const colBase = f * rows;
+        for (let r = 0; r < rows; r++) slots[r * cols + f] = offsets[f] + bins[colBase + r];
+      }
+    } else this.edges = this.binMatrix();
+    this.histSize = offsets[cols] * 2;
+  }
+
+  /** Learns the matrix's bin edges and bins it (and its histogram slots), feature by feature, as jobs. */
+  private binMatrix(): Float64Array[] {
+    const { cols, numBins, offsets, edgeTable, results } = this.arrays;
+    for (let f0 = 0; f0 < cols; f0 += MAX_JOBS) {
+      const f1 = Math.min(cols, f0 + MAX_JOBS);
+      for (let f = f0; f < f1; f++) this.addJob(JOB.edges, f, 0, 0);
+      this.runJobs(0);
+      for (let f = f0; f < f1; f++) numBins[f] = results[(f - f0) * RESULT_INTS];
+    }
+    for (let f = 0; f < cols; f++) offsets[f + 1] = offsets[f] + numBins[f] + 1;
+    for (let f0 = 0; f0 < cols; f0 += MAX_JOBS) {
+      for (let f = f0; f < Math.min(cols, f0 + MAX_JOBS); f++) this.addJob(JOB.bin, f, 0, 0);
+      this.runJobs(0);
+    }
+    return Array.from({ length: cols }, (_, f) =>
+      edgeTable.slice(f * EDGE_TABLE_WIDTH, f * EDGE_TABLE_WIDTH + numBins[f]),
+    );
   }
 
   /** Lets the helper thread go (idle, for the next fit). */
@@ -203,7 +269,7 @@ export class GradientTreeGrower {
     gainByFeature: Float64Array,
     rowValue: Float64Array,
   ): TreeArrays {
-    const { edges } = this.data;
+    const edges = this.edges;
     const { maxDepth, lambda, alpha, gamma, eta } = this.params;
     const a = this.arrays;
     const { idx, scratch, jobFloats, results, resultFloats } = a;

@@ -4,7 +4,9 @@
  * subtracted from the parent's to give the sibling's; or half of a large node). A job's result depends only on its
  * inputs, never on the thread that ran it, so a model does not depend on the thread count.
  */
+import type { Matrix } from '../../types.js';
 import { buildHistogram, type SlotMatrix } from './histogram.js';
+import { binColumn, EDGE_TABLE_WIDTH, edgesOfFeature, padEdges } from './binning.js';
 
 /** XGBoost's kRtEps: a split must reduce the loss by more than this. */
 export const MIN_SPLIT_LOSS_CHANGE = 1e-6;
@@ -38,9 +40,15 @@ export interface JobArrays {
   results: Int32Array;
   resultFloats: Float64Array;
   params: SplitParams;
+  /** Binning jobs' input: the training matrix (empty when the grower was handed bins), the rows bin edges are
+   * learned on (empty: all), the value-bin limit; output: each feature's edges padded to EDGE_TABLE_WIDTH. */
+  matrix: Matrix;
+  sampleRows: Uint32Array;
+  maxBins: number;
+  edgeTable: Float64Array;
 }
 
-export const JOB = { find: 0, partition: 1, build: 2 } as const;
+export const JOB = { find: 0, partition: 1, build: 2, edges: 3, bin: 4 } as const;
 export const JOB_INTS = 6;
 export const JOB_FLOATS = 2;
 export const RESULT_INTS = 4;
@@ -216,11 +224,16 @@ export function addHistogram(a: JobArrays, into: Float64Array, other: Float64Arr
   }
 }
 
+/** Scratch column of the edges jobs on this thread. */
+let edgeColumn = new Float64Array(0);
+
 /**
  * Runs job j. Job integers: kind, then
  * - find: first feature, end feature (indexes into `features`), histogram; floats: node G, H;
  * - partition: start, end, feature, bin, flags (1: missing goes left, 2: whole node) → result: left count;
- * - build: start, end, histogram (zeroed here), parent histogram to subtract it from (−1: none).
+ * - build: start, end, histogram (zeroed here), parent histogram to subtract it from (−1: none);
+ * - edges: feature → its padded edges in edgeTable, result: its value-bin count;
+ * - bin: feature → its column of bins and of histogram slots (numBins and offsets filled in by then).
  * `hist(id)` resolves a histogram id to its array; `nf` is the tree's feature count.
  */
 export function runJob(a: JobArrays, j: number, nf: number, hist: (id: number) => Float64Array): void {
@@ -240,6 +253,21 @@ export function runJob(a: JobArrays, j: number, nf: number, hist: (id: number) =
       (flags & 1) === 1,
       (flags & 2) === 2,
     );
+  } else if (kind === JOB.edges) {
+    const f = jobs[o + 1];
+    const sample = a.sampleRows.length > 0 ? a.sampleRows : null;
+    const n = sample ? sample.length : a.rows;
+    if (edgeColumn.length < n) edgeColumn = new Float64Array(n);
+    const edges = edgesOfFeature(a.matrix, f, sample, a.maxBins, edgeColumn);
+    padEdges(edges, a.edgeTable, f * EDGE_TABLE_WIDTH);
+    a.results[j * RESULT_INTS] = edges.length;
+  } else if (kind === JOB.bin) {
+    const f = jobs[o + 1];
+    const { rows, cols, bins, slots } = a;
+    binColumn(a.matrix, f, a.edgeTable, f * EDGE_TABLE_WIDTH, a.numBins[f], bins);
+    const base = f * rows;
+    const offset = a.offsets[f];
+    for (let r = 0; r < rows; r++) slots[r * cols + f] = offset + bins[base + r];
   } else {
     const target = hist(jobs[o + 3]);
     target.fill(0);
