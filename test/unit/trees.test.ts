@@ -84,6 +84,29 @@ describe('binning', () => {
     }
   });
 
+  it("binColumns' four-row fixed-step search gives binOf's bin for every value (edges exactly, ±∞, NaN, few and 255 bins)", () => {
+    const rng = new Random(11);
+    const rows = 3001; // not a multiple of four: the tail is binned one row at a time
+    const cols = 3;
+    const data = new Float64Array(rows * cols);
+    for (let r = 0; r < rows; r++) {
+      data[r * cols] = rng.normal();
+      data[r * cols + 1] = [1, 2, 5][r % 3];
+      data[r * cols + 2] = r % 11 === 0 ? NaN : r % 13 === 0 ? Infinity : r % 17 === 0 ? -Infinity : rng.int(300);
+    }
+    const X = matrix(rows, cols, data);
+    const mapper = fitBinMapper(X);
+    // Values exactly on the edges, and just above them.
+    for (let r = 0; r < rows; r += 5) {
+      const e = mapper.edges[0];
+      const b = rng.int(e.length - 1);
+      data[r * cols] = r % 10 === 0 ? e[b] : e[b] + Math.abs(e[b]) * 1e-15;
+    }
+    const bins = binColumns(X, mapper);
+    for (let f = 0; f < cols; f++)
+      for (let r = 0; r < rows; r++) expect(bins[f * rows + r]).toBe(binOf(mapper, f, data[r * cols + f]));
+  });
+
   it("the radix sort orders finite doubles exactly as Float64Array's sort (signs, zeros, subnormals, ties)", () => {
     const rng = new Random(7);
     for (const n of [100, 5000, 50_000]) {
@@ -409,7 +432,7 @@ describe('xgboost', () => {
     expect(history[history.length - 1].loss).toBeLessThan(history[0].loss ?? NaN);
   });
 
-  it('is identical with 1 and 2 threads (large nodes are built in halves, the second on a helper thread)', async () => {
+  it('is identical with 1 and 2 threads (both threads take split searches, partitions and histogram builds of a batch of nodes)', async () => {
     const { X, y } = synthetic(3 * HALVED_BUILD_MIN_ROWS, 6, 71);
     const paramSets: Record<string, number>[] = [
       { n_estimators: 5, max_depth: 5 },
@@ -420,6 +443,45 @@ describe('xgboost', () => {
       const two = await xgboostTrainer.fit(X, y, 3, params, { seed: 2, threads: 2 });
       expect(JSON.stringify(two.toJSON())).toBe(JSON.stringify(one.toJSON()));
     }
+  });
+
+  it('a grower handed the matrix bins it as fitBinMapper + binColumns do, and grows the same trees (1 and 2 threads)', () => {
+    // Over HALVED_PARTITION_MIN_ROWS rows: the root's partition and build are halves, its split search two jobs.
+    const { X, y } = synthetic(3 * HALVED_BUILD_MIN_ROWS, 5, 73);
+    for (let r = 0; r < X.rows; r += 9) X.data[r * X.cols + 2] = NaN;
+    const mapper = fitBinMapper(X, 40, 3);
+    const params = { maxDepth: 5, lambda: 1, alpha: 0, gamma: 0.1, minChildWeight: 1, eta: 0.3 };
+    const gh = new Float64Array(2 * X.rows);
+    for (let r = 0; r < X.rows; r++) {
+      gh[2 * r] = (y[r] === 1 ? -0.6 : 0.4) + 0.01 * (r % 7);
+      gh[2 * r + 1] = 0.2 + 0.01 * (r % 5);
+    }
+    const rows = Uint32Array.from({ length: X.rows }, (_, i) => i);
+    const features = Int32Array.from([0, 1, 2, 3, 4]);
+    const grow = (grower: GradientTreeGrower): string => {
+      try {
+        const gain = new Float64Array(X.cols);
+        const rowValue = new Float64Array(X.rows);
+        const tree = grower.grow(gh, rows, features, gain, rowValue);
+        return JSON.stringify([
+          Array.from(tree.feature),
+          Array.from(tree.threshold),
+          Array.from(tree.values),
+          Array.from(gain),
+          Array.from(rowValue),
+        ]);
+      } finally {
+        grower.close();
+      }
+    };
+    const expected = grow(
+      new GradientTreeGrower(
+        { rows: X.rows, cols: X.cols, bins: binColumns(X, mapper), numBins: mapper.numBins, edges: mapper.edges },
+        params,
+      ),
+    );
+    for (const threads of [1, 2])
+      expect(grow(new GradientTreeGrower({ matrix: X, maxBins: 40, seed: 3 }, params, threads))).toBe(expected);
   });
 
   it("the split search's division-free pre-check never changes the chosen splits", async () => {
