@@ -94,11 +94,20 @@ export async function fitSoftmaxRegression(
   if (m < X.rows) {
     // The sample's objective with the penalty scaled by m/n: its Hessian, (Σ_sample w·x̃x̃ᵀ)/m + penalty/n, estimates
     // the full one, (Σ_all w·x̃x̃ᵀ)/n + penalty/n.
-    const rows = Int32Array.from({ length: m }, (_, r) => Math.floor((r * X.rows) / m));
-    const sampledPenalty = penalty.map((v) => (v * m) / X.rows);
-    const sampledColumns = columns.map((column) => Float64Array.from(rows, (i) => column[i]));
-    const sample = makeObjective(sampledColumns, takeLabels(y, rows), outputs, sampledPenalty);
+    // Made at the first sampled Hessian (L-BFGS alone never asks for one).
+    let sample: Objective | null = null;
     objective.sampledHessian = (theta, H) => {
+      if (!sample) {
+        const rows = new Int32Array(m);
+        for (let r = 0; r < m; r++) rows[r] = Math.floor((r * X.rows) / m);
+        const sampledPenalty = penalty.map((v) => (v * m) / X.rows);
+        sample = makeObjective(
+          columns.map((column) => takeValues(column, rows)),
+          takeLabels(y, rows),
+          outputs,
+          sampledPenalty,
+        );
+      }
       objective.hessians++;
       sample.hessian(theta, H);
     };
@@ -184,8 +193,8 @@ export function absoluteWeightImportance(coef: Float64Array, outputs: number, nu
 
 /** Newton's method while the Hessian (parameters²) is small: Kepler's 3 classes × 31 = 93, a 20-feature table 21. */
 const NEWTON_MAX_PARAMETERS = 400;
-/** Rows per block of the Hessian's dot products (31 Kepler columns × 1,024 rows: 250 kB, within L2). */
-const HESSIAN_BLOCK_ROWS = 1024;
+/** Rows per block of an evaluation's and the Hessian's passes (31 Kepler columns × 1,024 rows: 250 kB, within L2). */
+const BLOCK_ROWS = 1024;
 /** Newton stops once its full step moves no parameter by more than this (the optimum is then this close). */
 const NEWTON_STEP_TOL = 1e-10;
 /** Newton stops at a gradient this small (mean-scaled): the double-precision plateau of the log loss. */
@@ -427,7 +436,7 @@ const RESCALE_RATIO = 3;
 function columnScales(columns: Float64Array[], n: number): Float64Array | null {
   const d = columns.length - 1;
   const scales = new Float64Array(d);
-  for (let j = 0; j < d; j++) scales[j] = sumOfSquares(columns[j]);
+  for (let j = 0; j < d; j++) scales[j] = sumOfSquares(columns[j], n);
   let smallest = Infinity;
   let largest = 0;
   for (let j = 0; j < d; j++) {
@@ -454,15 +463,15 @@ function makeObjective(columns: Float64Array[], y: Int32Array, outputs: number, 
   let pairWeights: Float64Array[] | null = null;
   let weighted: Float64Array | null = null;
   /** `scores` = [X, 1]·θᵀ. */
-  const score = (theta: Float64Array): void => {
+  const score = (theta: Float64Array, start: number, end: number): void => {
     for (let k = 0; k < outputs; k++) {
       const zk = scores[k];
       const w = k * stride;
-      zk.fill(theta[w + d]);
+      zk.fill(theta[w + d], start, end);
       let j = 0;
       for (; j + 3 < d; j += 4)
-        addColumns4(zk, columns[j], columns[j + 1], columns[j + 2], columns[j + 3], theta, w + j);
-      for (; j < d; j++) addColumn(zk, columns[j], theta[w + j]);
+        addColumns4(zk, columns[j], columns[j + 1], columns[j + 2], columns[j + 3], theta, w + j, start, end);
+      for (; j < d; j++) addColumn(zk, columns[j], theta[w + j], start, end);
     }
   };
   const objective: Objective = {
@@ -478,21 +487,33 @@ function makeObjective(columns: Float64Array[], y: Int32Array, outputs: number, 
     },
     evaluate(theta, grad) {
       objective.evaluations++;
-      score(theta);
-      // Loss and residuals, one exp per class and row; the residuals overwrite the scores.
-      const logLoss = outputs === 1 ? binaryLossResiduals(scores[0], y) : softmaxLossResiduals(scores, y, probability);
-      // Gradient: residuals · [X, 1], plus the penalty's; all over n.
+      // By blocks of BLOCK_ROWS rows: scores, then loss and residuals (one exp per class and row; the residuals
+      // overwrite the scores), then the gradient residuals · [X, 1] while the block's columns are still in cache
+      // (one read of the table per evaluation instead of two: at 35,000 rows × 21 columns, 6 MB, it no longer fits).
+      let logLoss = 0;
+      grad.fill(0);
+      for (let start = 0; start < n; start += BLOCK_ROWS) {
+        const end = Math.min(n, start + BLOCK_ROWS);
+        score(theta, start, end);
+        logLoss +=
+          outputs === 1
+            ? binaryLossResiduals(scores[0], y, start, end)
+            : softmaxLossResiduals(scores, y, probability, start, end);
+        for (let k = 0; k < outputs; k++) {
+          const rk = scores[k];
+          const w = k * stride;
+          let j = 0;
+          for (; j + 3 < stride; j += 4)
+            dots4(rk, columns[j], columns[j + 1], columns[j + 2], columns[j + 3], start, end, grad, w + j);
+          for (; j < stride; j++) grad[w + j] += dot(rk, columns[j], start, end);
+        }
+      }
+      // Plus the penalty's; all over n.
       const scale = n > 0 ? 1 / n : 1;
       let penalty = 0;
-      grad.fill(0);
       for (let k = 0; k < outputs; k++) {
-        const rk = scores[k];
         const w = k * stride;
-        let j = 0;
-        for (; j + 3 < d; j += 4)
-          dots4(rk, columns[j], columns[j + 1], columns[j + 2], columns[j + 3], 0, n, grad, w + j);
-        for (; j < d; j++) grad[w + j] = dot(rk, columns[j], 0, n);
-        grad[w + d] = sumOf(rk) * scale;
+        grad[w + d] *= scale;
         for (let j = 0; j < d; j++) {
           penalty += penaltyOf[j] * theta[w + j] * theta[w + j];
           grad[w + j] = (grad[w + j] + penaltyOf[j] * theta[w + j]) * scale;
@@ -510,15 +531,15 @@ function makeObjective(columns: Float64Array[], y: Int32Array, outputs: number, 
       pairWeights ??= Array.from({ length: pairs }, () => new Float64Array(n));
       weighted ??= new Float64Array(n);
       objective.hessians++;
-      score(theta);
+      score(theta, 0, n);
       if (outputs === 1) binaryWeights(scores[0], pairWeights[0]);
       else softmaxPairWeights(scores, pairWeights, probability);
       const scale = n > 0 ? 1 / n : 1;
       H.fill(0);
-      // By blocks of HESSIAN_BLOCK_ROWS rows (the block's columns stay in cache across the p²/2 dot products) and
+      // By blocks of BLOCK_ROWS rows (the block's columns stay in cache across the p²/2 dot products) and
       // four columns b at a time (one load of the weighted column a per four products).
-      for (let start = 0; start < n; start += HESSIAN_BLOCK_ROWS) {
-        const end = Math.min(n, start + HESSIAN_BLOCK_ROWS);
+      for (let start = 0; start < n; start += BLOCK_ROWS) {
+        const end = Math.min(n, start + BLOCK_ROWS);
         let pair = 0;
         for (let k = 0; k < outputs; k++) {
           for (let l = k; l < outputs; l++) {
@@ -553,7 +574,7 @@ function makeObjective(columns: Float64Array[], y: Int32Array, outputs: number, 
 // and with complete type feedback, where the loops inlined in one large closure cost ~20–80 ms of compilation per
 // optimisation, several times over (deoptimised at each loop not yet run): most of a cold fit's CPU at 10,000 rows.
 
-/** z[i] += θ[at]·c0[i] + θ[at+1]·c1[i] + θ[at+2]·c2[i] + θ[at+3]·c3[i] for every row. */
+/** z[i] += θ[at]·c0[i] + θ[at+1]·c1[i] + θ[at+2]·c2[i] + θ[at+3]·c3[i] over start ≤ i < end. */
 function addColumns4(
   z: Float64Array,
   c0: Float64Array,
@@ -562,16 +583,18 @@ function addColumns4(
   c3: Float64Array,
   theta: Float64Array,
   at: number,
+  start: number,
+  end: number,
 ): void {
   const w0 = theta[at];
   const w1 = theta[at + 1];
   const w2 = theta[at + 2];
   const w3 = theta[at + 3];
-  for (let i = 0; i < z.length; i++) z[i] += w0 * c0[i] + w1 * c1[i] + w2 * c2[i] + w3 * c3[i];
+  for (let i = start; i < end; i++) z[i] += w0 * c0[i] + w1 * c1[i] + w2 * c2[i] + w3 * c3[i];
 }
 
-function addColumn(z: Float64Array, c0: Float64Array, w0: number): void {
-  for (let i = 0; i < z.length; i++) z[i] += w0 * c0[i];
+function addColumn(z: Float64Array, c0: Float64Array, w0: number, start: number, end: number): void {
+  for (let i = start; i < end; i++) z[i] += w0 * c0[i];
 }
 
 /** out[at + q] += Σ_{start ≤ i < end} v[i]·c_q[i] for the four columns c_q. */
@@ -609,12 +632,6 @@ function dot(v: Float64Array, c0: Float64Array, start: number, end: number): num
   return s0;
 }
 
-function sumOf(v: Float64Array): number {
-  let s = 0;
-  for (const value of v) s += value;
-  return s;
-}
-
 /** out[i] = a[i]·b[i] over start ≤ i < end. */
 function multiply(out: Float64Array, a: Float64Array, b: Float64Array, start: number, end: number): void {
   for (let i = start; i < end; i++) out[i] = a[i] * b[i];
@@ -624,13 +641,13 @@ function multiply(out: Float64Array, a: Float64Array, b: Float64Array, start: nu
  * Binary: the summed log loss of scores `z` against labels y (class 1 or not), and the residuals sigmoid(s) − t in
  * place of the scores. loss = softplus(s) − t·s, both from e = exp(−|s|).
  */
-function binaryLossResiduals(z: Float64Array, y: Int32Array): number {
+function binaryLossResiduals(z: Float64Array, y: Int32Array, start: number, end: number): number {
   let logLoss = 0;
   // Σ log(1 + e) as the log of the product of the (1 + e) ∈ (1, 2] of LOG_PRODUCT_ROWS rows (≤ 2^512, no
   // overflow): one logarithm per block instead of one per row (Math.log1p costs about as much as the rest of the
   // row), with a relative rounding error of the block's sum ~1e-16, that of adding its terms one by one.
   let product = 1;
-  for (let i = 0; i < z.length; i++) {
+  for (let i = start; i < end; i++) {
     const s = z[i];
     const t = y[i] === 1 ? 1 : 0;
     const e = Math.exp(-Math.abs(s));
@@ -650,10 +667,16 @@ function binaryLossResiduals(z: Float64Array, y: Int32Array): number {
 const LOG_PRODUCT_ROWS = 512;
 
 /** Multinomial: as binaryLossResiduals, the residuals p_k − [y = k] in place of every class's scores. */
-function softmaxLossResiduals(scores: Float64Array[], y: Int32Array, probability: Float64Array): number {
+function softmaxLossResiduals(
+  scores: Float64Array[],
+  y: Int32Array,
+  probability: Float64Array,
+  start: number,
+  end: number,
+): number {
   const outputs = scores.length;
   let logLoss = 0;
-  for (let i = 0; i < y.length; i++) {
+  for (let i = start; i < end; i++) {
     const label = y[i];
     let max = -Infinity;
     for (let k = 0; k < outputs; k++) max = Math.max(max, scores[k][i]);
@@ -701,10 +724,17 @@ function byColumn(X: Matrix): Float64Array[] {
   return columns;
 }
 
-function sumOfSquares(v: Float64Array): number {
+/** Σ v[i]² over the first n values (an indexed loop: for-of over a typed array is several times slower here). */
+function sumOfSquares(v: Float64Array, n: number): number {
   let s = 0;
-  for (const value of v) s += value ** 2;
+  for (let i = 0; i < n; i++) s += v[i] ** 2;
   return s;
+}
+
+function takeValues(v: Float64Array, rows: Int32Array): Float64Array {
+  const out = new Float64Array(rows.length);
+  for (let r = 0; r < rows.length; r++) out[r] = v[rows[r]];
+  return out;
 }
 
 function divide(v: Float64Array, by: number): void {
