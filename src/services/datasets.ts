@@ -7,7 +7,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
+import { createGzip, gunzip, gzip } from 'node:zlib';
 import { and, eq, desc, inArray, isNotNull, lt, or } from 'drizzle-orm';
 import { pathError } from '../db/client.js';
 import type { DatasetRow } from '../db/schema.js';
@@ -38,6 +38,12 @@ import { summarizeUploadInWorker, warmUploadWorker } from './worker-pool.js';
 import { canUse, isOwnersOwn, type Caller, type OwnerService } from './owners.js';
 
 const gzipAsync = promisify(gzip);
+
+/**
+ * gzip level of an upload's bytes in the database: level 1 compresses the 34 MB synthetic table 4× faster than the
+ * default 6 (0.5 s of CPU instead of 2.1 s) into 13 % more bytes (15.6 MB instead of 13.8 MB).
+ */
+export const UPLOAD_GZIP_LEVEL = 1;
 const gunzipAsync = promisify(gunzip);
 
 export type DatasetKind = 'NASA' | 'UPLOAD';
@@ -378,7 +384,7 @@ export class DatasetService {
         'datasetFiles',
         {
           datasetId: row.id,
-          bytes: await gzipAsync(local),
+          bytes: await gzipAsync(local, { level: UPLOAD_GZIP_LEVEL }),
           sizeBytes: local.byteLength,
           checksum: row.checksum,
           createdAt: new Date(),
@@ -528,6 +534,21 @@ export class DatasetService {
     const fileName = `${id}.csv`;
     const target = path.join(this.config.uploadDir, fileName);
     const temporary = `${target}.part`;
+    const started = performance.now();
+    const stages: Record<string, number> = {};
+    const stage = (name: string) => (stages[name] = Math.round(performance.now() - started));
+    // Compressed for the database in the same pass as the file is written, on zlib's threads (not after, from disk).
+    const gzip = createGzip({ level: UPLOAD_GZIP_LEVEL });
+    const compressedChunks: Buffer[] = [];
+    gzip.on('data', (chunk: Buffer) => compressedChunks.push(chunk));
+    const compressedDone = new Promise<Buffer>((resolve, reject) => {
+      gzip.on('end', () => {
+        resolve(Buffer.concat(compressedChunks));
+      });
+      gzip.on('error', reject);
+    });
+    // Awaited only on success: a failed upload's rejection must not go unhandled.
+    compressedDone.catch(() => undefined);
     try {
       const hash = createHash('sha256');
       const out = fs.createWriteStream(temporary, { flags: 'wx' });
@@ -538,6 +559,7 @@ export class DatasetService {
           throw uploadTooLarge(this.config.maxUploadBytes);
         }
         hash.update(chunk);
+        gzip.write(chunk);
         if (!out.write(chunk))
           await new Promise<void>((resolve) =>
             out.once('drain', () => {
@@ -545,19 +567,24 @@ export class DatasetService {
             }),
           );
       }
+      gzip.end();
       await new Promise<void>((resolve, reject) =>
         out.end((error?: Error | null) => {
           if (error) reject(error);
           else resolve();
         }),
       );
+      stage('write');
       // Validated and summarised in a worker thread, streaming: the event loop only waits (issue 12 item 4).
       const summary = await summarizeUploadInWorker(
         temporary,
         input.labelColumn?.trim() || undefined,
         this.config.workerIdleMs,
       );
+      stage('validate');
       await fsp.rename(temporary, target);
+      const compressed = await compressedDone;
+      stage('compress');
       const row: DatasetRow = {
         id,
         name: displayName(input.name, file.name || 'upload.csv'),
@@ -574,7 +601,6 @@ export class DatasetService {
         createdAt: new Date(),
       };
       // The bytes go to the database too (gzip), so a process on another machine can read the upload.
-      const compressed = await gzipAsync(await fsp.readFile(target));
       await this.store.transaction(async (tx) => {
         await tx.insert('datasets', row);
         await tx.insert('datasetFiles', {
@@ -585,10 +611,19 @@ export class DatasetService {
           createdAt: row.createdAt,
         });
       });
+      stage('store');
       this.verified.delete(id);
-      this.logger.info('dataset uploaded', { datasetId: id, rows: row.rowCount, bytes: written, mission: row.mission });
+      // stages: ms since the resolver started, at the end of each (the body had arrived before it: yoga reads it whole).
+      this.logger.info('dataset uploaded', {
+        datasetId: id,
+        rows: row.rowCount,
+        bytes: written,
+        mission: row.mission,
+        stages,
+      });
       return this.uploadSummary(row, true);
     } catch (error) {
+      gzip.destroy();
       await fsp.rm(temporary, { force: true });
       await fsp.rm(target, { force: true });
       throw error;
