@@ -1,97 +1,223 @@
 /**
- * A CSV upload through REST (POST /api/upload, multipart) against the same upload over GraphQL (POST /graphql,
- * multipart uploadDataset) on one server, in one run: wall time per upload and the process's peak RSS above its
- * idle level while uploading. REST parses the multipart body once and passes the File to the same in-process
- * operation; before, it re-encoded the body as multipart for yoga, which parsed it again.
- * Run: npm run bench:rest-upload [-- <MB> <repeats>]  (default 30 MB, 5 uploads each). Shared machine: noisy.
+ * Issue 17 goal 2: parsing and validating a 34 MB CSV (bench:scale's seeded synthetic table, 200,000 rows × 21
+ * columns) in ≤ 2 s through the server, streaming, off the event loop, memory ≤ 3× the file while parsing; pandas'
+ * read_csv of the same file measured in the same run.
+ *
+ * Prints, in one run: where an upload's time goes (the server's own stage timings from its 'dataset uploaded' log
+ * line, and each stage's function alone in this process: tokenising, the whole summary, sha256, gzip), then the
+ * upload through REST (POST /api/upload) and through GraphQL (multipart uploadDataset), sent by curl, with wall and
+ * CPU time (every thread of this process: the server, its upload thread, zlib's pool) and peak RSS above idle.
+ * Run: npm run bench:rest-upload [-- <rows> <repeats>]  (default 200,000 rows, 3 uploads each). The machine is
+ * shared: wall times are noisy, compare CPU, and read `uptime` (printed).
  */
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { print } from 'graphql';
-import { buildBenchApp } from './bench-server.js';
+import { loadConfig } from '../src/config.js';
+import { buildApp } from '../src/http/server.js';
+import { createLogger } from '../src/logger.js';
+import { streamCsvFile } from '../src/ml/data/csv-stream.js';
+import { summarizeUpload } from '../src/ml/data/upload-summary.js';
+import { UploadDatasetMutation } from '../src/rest/operations/index.js';
+import { UPLOAD_GZIP_LEVEL } from '../src/services/datasets.js';
+import { writeSyntheticCsv } from './synthetic.js';
 
-/** The operation REST runs for POST /api/upload, so both answers select the same fields. */
-const UPLOAD_QUERY = print(await uploadDocument());
+const rows = Number(process.argv[2] ?? 200_000);
+const repeats = Number(process.argv[3] ?? 3);
+const GOAL_SECONDS = 2;
+const GOAL_MEMORY = 3;
+const PYTHON = '/usr/bin/python3';
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const UPLOAD_QUERY = print(UploadDatasetMutation);
 
-async function uploadDocument() {
-  try {
-    return (await import('../src/rest/operations/index.js')).UploadDatasetMutation;
-  } catch {
-    // Before the typed documents (for a comparison run on an older checkout): the same selection as a string.
-    const { parse } = await import('graphql');
-    return parse(
-      'mutation ($file: File!, $name: String, $label: String) { uploadDataset(file: $file, name: $name, labelColumn: $label) { id name kind mission available hint rowCount labelColumn classes featureColumns classCounts { label count } createdAt originalFileName sizeBytes columns { name type missingShare } } }',
-    );
-  }
-}
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exoplanet-bench-rest-upload-'));
+const file = path.join(dir, 'synthetic.csv');
+const bytes = writeSyntheticCsv(file, rows);
+const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
+const mark = (ok: boolean) => (ok ? '✓' : '✗');
 
-const sizeMb = Number(process.argv[2] ?? 30);
-const repeats = Number(process.argv[3] ?? 5);
-
-function csvOfSize(bytes: number): string {
-  const lines = ['period,depth,duration,snr,label'];
-  let size = lines[0].length + 1;
-  for (let i = 0; size < bytes; i++) {
-    const line = `${(1 + (i % 997) / 7).toFixed(4)},${String(100 + (i % 89))},${(2 + (i % 13) / 5).toFixed(2)},${String(7 + (i % 31))},${i % 2 ? 'planet' : 'false_positive'}`;
-    lines.push(line);
-    size += line.length + 1;
-  }
-  return lines.join('\n') + '\n';
-}
-
-const { app, dir } = await buildBenchApp('rest-upload', { MAX_UPLOAD_MB: String(sizeMb + 5) });
-const { url } = await app.start();
-const csv = new Blob([csvOfSize(sizeMb * 1024 * 1024)], { type: 'text/csv' });
-
-async function viaRest(): Promise<void> {
-  const form = new FormData();
-  form.set('file', csv, 'bench.csv');
-  form.set('label_column', 'label');
-  const response = await fetch(`${url}/api/upload`, { method: 'POST', body: form });
-  if (response.status !== 201) throw new Error(`REST upload: ${String(response.status)} ${await response.text()}`);
-}
-
-async function viaGraphQL(): Promise<void> {
-  const form = new FormData();
-  form.set(
-    'operations',
-    JSON.stringify({
-      query: UPLOAD_QUERY,
-      variables: { file: null, label: 'label' },
-    }),
-  );
-  form.set('map', JSON.stringify({ 0: ['variables.file'] }));
-  form.set('0', csv, 'bench.csv');
-  const response = await fetch(`${url}/graphql`, { method: 'POST', body: form, headers: { 'graphql-preflight': '1' } });
-  const body = (await response.json()) as { errors?: unknown };
-  if (body.errors) throw new Error(`GraphQL upload: ${JSON.stringify(body.errors)}`);
-}
-
-async function measure(name: string, upload: () => Promise<void>): Promise<void> {
-  await upload(); // warm-up
+/** Wall and CPU (every thread of this process) of `run`, and the peak RSS above the level before it. */
+async function measured<T>(run: () => Promise<T> | T): Promise<{ value: T; wall: number; cpu: number; rss: number }> {
   global.gc?.();
   const idle = process.memoryUsage().rss;
   let peak = idle;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const started = performance.now();
-    await upload();
-    times.push(performance.now() - started);
-  }
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const value = await run();
+  const wall = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   clearInterval(sampler);
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)];
-  console.log(
-    `${name.padEnd(8)} ${String(sizeMb)} MB × ${String(repeats)}: median ${median.toFixed(0)} ms (min ${times[0].toFixed(0)}, max ${times[times.length - 1].toFixed(0)}), peak RSS +${((peak - idle) / 1024 / 1024).toFixed(0)} MB over idle`,
-  );
+  peak = Math.max(peak, process.memoryUsage().rss);
+  return { value, wall, cpu: (used.user + used.system) / 1e6, rss: peak - idle };
 }
 
-try {
-  for (const round of [1, 2]) {
-    console.log(`round ${String(round)}`);
-    await measure('REST', viaRest);
-    await measure('GraphQL', viaGraphQL);
+/** pandas.read_csv of the file in its own process: wall and CPU seconds. */
+async function pandas(): Promise<{ wall: number; cpu: number } | { error: string }> {
+  const script =
+    'import sys, time, json\nimport pandas as pd\nw = time.perf_counter(); c = time.process_time()\n' +
+    'pd.read_csv(sys.argv[1])\nprint(json.dumps({"wall": time.perf_counter() - w, "cpu": time.process_time() - c}))';
+  try {
+    const { stdout } = await promisify(execFile)(PYTHON, ['-c', script, file], { encoding: 'utf8' });
+    return JSON.parse(stdout) as { wall: number; cpu: number };
+  } catch (error) {
+    return { error: (error as Error).message.split('\n')[0] };
   }
+}
+
+/** The server's stage timings, read from its 'dataset uploaded' log lines. */
+const stages: Record<string, number>[] = [];
+const logger = createLogger('info', {}, (line) => {
+  const entry = JSON.parse(line) as { msg?: string; level?: string; stages?: Record<string, number> };
+  if (entry.msg === 'dataset uploaded' && entry.stages) stages.push(entry.stages);
+  else if (entry.level === 'warn' || entry.level === 'error') process.stderr.write(line + '\n');
+});
+const config = loadConfig(
+  {
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_PATH: path.join(dir, 'bench.db'),
+    UPLOAD_DIR: path.join(dir, 'uploads'),
+    LOG_LEVEL: 'info',
+    MAX_UPLOAD_MB: String(Math.ceil(bytes / 2 ** 20) + 5),
+  },
+  repoRoot,
+);
+const app = await buildApp(config, { logger });
+const { url } = await app.start();
+/** curl, in its own process, so that this process's CPU time is the server's alone. */
+async function curl(args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)('curl', ['-sS', ...args], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  return stdout;
+}
+
+async function viaRest(): Promise<void> {
+  const answer = await curl([
+    '-w',
+    '\n%{http_code}',
+    `${url}/api/upload`,
+    '-F',
+    `file=@${file};type=text/csv`,
+    '-F',
+    'label_column=label',
+  ]);
+  if (!answer.endsWith('\n201')) throw new Error(`REST upload: ${answer.slice(0, 500)}`);
+}
+
+async function viaGraphQL(): Promise<void> {
+  const operations = JSON.stringify({ query: UPLOAD_QUERY, variables: { file: null, label: 'label' } });
+  const answer = await curl([
+    `${url}/graphql`,
+    '-H',
+    'graphql-preflight: 1',
+    '-F',
+    `operations=${operations}`,
+    '-F',
+    `map=${JSON.stringify({ 0: ['variables.file'] })}`,
+    '-F',
+    `0=@${file};type=text/csv`,
+  ]);
+  if (!answer.includes('"uploadDataset":{')) throw new Error(`GraphQL upload: ${answer.slice(0, 500)}`);
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+try {
+  console.log(
+    `uptime: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (load 1/5/15 min, ${String(os.cpus().length)} cores)`,
+  );
+  console.log(`file: ${String(rows)} rows × 21 columns, ${mb(bytes)} (bench/synthetic.ts)`);
+  const reference = await pandas();
+  const pandasLine =
+    'error' in reference
+      ? `pandas: ${reference.error}`
+      : `pandas read_csv: wall ${reference.wall.toFixed(2)} s, CPU ${reference.cpu.toFixed(2)} s`;
+  console.log(pandasLine);
+
+  console.log('\nstages alone, in this thread (second of two runs):');
+  const alone: [string, () => unknown][] = [
+    [
+      'tokenise (no sink)',
+      () => {
+        let cells = 0;
+        return streamCsvFile(file, {
+          header: (names) => (cells = names.length),
+          row: (row) => (cells += row.width),
+        });
+      },
+    ],
+    ['validate + summary', () => summarizeUpload(file, 'label')],
+    ['sha256', () => createHash('sha256').update(fs.readFileSync(file)).digest('hex')],
+    [
+      `gzip level ${String(UPLOAD_GZIP_LEVEL)}`,
+      () => gzipSync(fs.readFileSync(file), { level: UPLOAD_GZIP_LEVEL }).length,
+    ],
+  ];
+  for (const [name, run] of alone) {
+    await measured(run);
+    const { wall, cpu, rss } = await measured(run);
+    console.log(`  ${name.padEnd(20)} wall ${wall.toFixed(2)} s, CPU ${cpu.toFixed(2)} s, RSS +${mb(rss)}`);
+  }
+
+  const summary = await measured(() => summarizeUpload(file, 'label'));
+  const memoryRatio = summary.rss / bytes;
+  console.log(
+    `  memory while parsing: peak RSS +${mb(summary.rss)} = ${memoryRatio.toFixed(2)}× the file (goal ≤ ${String(GOAL_MEMORY)}×) ${mark(memoryRatio <= GOAL_MEMORY)}`,
+  );
+
+  const results: Record<string, { wall: number[]; cpu: number[]; rss: number }> = {};
+  for (const [name, upload] of [
+    ['REST', viaRest],
+    ['GraphQL', viaGraphQL],
+  ] as const) {
+    await upload(); // warm-up: the upload thread, JIT
+    const wall: number[] = [];
+    const cpu: number[] = [];
+    let rss = 0;
+    stages.length = 0;
+    for (let i = 0; i < repeats; i++) {
+      const run = await measured(upload);
+      wall.push(run.wall);
+      cpu.push(run.cpu);
+      rss = Math.max(rss, run.rss);
+    }
+    results[name] = { wall, cpu, rss };
+    const keys = Object.keys(stages[0] ?? {});
+    const stageLine = keys.map((key) => `${key} ${median(stages.map((s) => s[key])).toFixed(0)} ms`).join(' · ');
+    console.log(
+      `\n${name}: ${String(repeats)} uploads, median wall ${median(wall).toFixed(2)} s (min ${Math.min(...wall).toFixed(2)}), ` +
+        `median CPU ${median(cpu).toFixed(2)} s, peak RSS +${mb(rss)} = ${(rss / bytes).toFixed(1)}× the file`,
+    );
+    console.log(`  server stages (ms since the resolver started, median): ${stageLine}`);
+    const before = median(stages.map((s, i) => wall[i] * 1000 - s.store));
+    console.log(`  before the resolver (body received, multipart parsed) + the answer: ${before.toFixed(0)} ms`);
+  }
+
+  console.log(
+    `\nuptime: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  const rest = median(results.REST.wall);
+  const restCpu = median(results.REST.cpu);
+  const vsPandas =
+    'error' in reference
+      ? ''
+      : ` · pandas ${reference.wall.toFixed(2)} s wall / ${reference.cpu.toFixed(2)} s CPU (${(rest / reference.wall).toFixed(1)}× its wall)`;
+  console.log(
+    `goal: ${mb(bytes)} parsed and validated through the server ≤ ${String(GOAL_SECONDS)} s: ${rest.toFixed(2)} s wall ${mark(rest <= GOAL_SECONDS)}, ${restCpu.toFixed(2)} s CPU ${mark(restCpu <= GOAL_SECONDS)}${vsPandas}`,
+  );
 } finally {
   await app.stop();
   fs.rmSync(dir, { recursive: true, force: true });
