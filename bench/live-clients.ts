@@ -55,6 +55,8 @@ export type ChildMessage =
       clientLoopDelayP99Ms: number;
       /** Sockets closed before their subscription completed (the server dropped them). */
       disconnects: number;
+      /** Their close codes, with how many sockets closed with each (1006: no close frame, e.g. keep-alive terminate). */
+      disconnectCodes: Partial<Record<string, number>>;
     }
   | { type: 'error'; message: string };
 
@@ -63,7 +65,7 @@ function send(message: ChildMessage): void {
 }
 
 /** `onDisconnect`: the socket closed after connecting, before the caller disposed of the client. */
-function connect(wsUrl: string, onDisconnect?: () => void): Promise<Client> {
+function connect(wsUrl: string, onDisconnect?: (code: number) => void): Promise<Client> {
   return new Promise((resolve, reject) => {
     let connected = false;
     const client = createClient({
@@ -71,6 +73,8 @@ function connect(wsUrl: string, onDisconnect?: () => void): Promise<Client> {
       webSocketImpl: WebSocket,
       retryAttempts: 0,
       lazy: false,
+      // Closes are counted (onDisconnect), not printed: graphql-ws logs the whole CloseEvent by default.
+      onNonLazyError: () => undefined,
       keepAlive: 0,
       on: {
         connected: () => {
@@ -78,7 +82,7 @@ function connect(wsUrl: string, onDisconnect?: () => void): Promise<Client> {
           resolve(client);
         },
         closed: (event) => {
-          if (connected) onDisconnect?.();
+          if (connected) onDisconnect?.(typeof event === 'object' && event && 'code' in event ? Number(event.code) : 0);
           reject(new Error(`socket closed before connecting: ${JSON.stringify(event)}`));
         },
       },
@@ -133,9 +137,12 @@ async function subscribeMany(url: string, runId: string, count: number, healthQu
   const wsUrl = url.replace('http', 'ws') + '/graphql';
   // Sockets the server closed while their subscriptions ran (until the clients are disposed of below).
   let disconnects = 0;
+  const disconnectCodes: Partial<Record<string, number>> = {};
   let disposing = false;
-  const countDisconnect = () => {
-    if (!disposing) disconnects++;
+  const countDisconnect = (code: number) => {
+    if (disposing) return;
+    disconnects++;
+    disconnectCodes[code] = (disconnectCodes[code] ?? 0) + 1;
   };
   const connectStart = Date.now();
   const clients: Client[] = [];
@@ -236,6 +243,7 @@ async function subscribeMany(url: string, runId: string, count: number, healthQu
     healthErrors,
     clientLoopDelayP99Ms: loop.percentile(99) / 1e6,
     disconnects,
+    disconnectCodes,
   });
 }
 

@@ -263,6 +263,7 @@ interface FanOutResult {
   clientLoopP99: number;
   trainingSeconds: number | null;
   disconnects: number;
+  disconnectCodes: Partial<Record<string, number>>;
   /** Server memory growth per subscriber, bytes (subscribed, before the run starts, after a full GC). */
   rssPerSubscriber: number;
   heapPerSubscriber: number;
@@ -338,6 +339,7 @@ async function measureFanOut(subscribers: number): Promise<FanOutResult> {
     clientLoopP99: done.clientLoopDelayP99Ms,
     trainingSeconds: run.timings?.fitSeconds ?? null,
     disconnects: done.disconnects,
+    disconnectCodes: done.disconnectCodes,
     rssPerSubscriber: (after.rss - before.rss) / subscribers,
     heapPerSubscriber: (after.heap - before.heap) / subscribers,
     endToEndMs: Math.max(...done.perSubscriber.map((events) => events.at(-1)?.receivedAt ?? NaN)) - released,
@@ -405,7 +407,7 @@ console.log('   |---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of fanOuts) {
   const served = r.sameSequence && r.allTerminal && r.errors.length === 0;
   console.log(
-    `   | ${r.subscribers} | ${ms(r.connectMs, 0)} | ${r.eventsPerSubscriber} | ${mark(r.sameSequence)} | ${mark(r.allTerminal)} ${r.terminalStatus} | ${r.disconnects} | ${ms(r.lag.median)} ${mark(served && r.lag.median <= 20)} | ${ms(r.lag.p99)} ${mark(served && r.lag.p99 <= 60)} | ${ms(r.lag.max)} | ${ms(r.spread.p99)} | ${(r.endToEndMs / 1000).toFixed(1)} s | ${kb(r.rssPerSubscriber)} / ${kb(r.heapPerSubscriber)} |`,
+    `   | ${r.subscribers} | ${ms(r.connectMs, 0)} | ${r.eventsPerSubscriber} | ${mark(r.sameSequence)} | ${mark(r.allTerminal)} ${r.terminalStatus} | ${r.disconnects}${r.disconnects ? ` (codes ${JSON.stringify(r.disconnectCodes)})` : ''} | ${ms(r.lag.median)} ${mark(served && r.lag.median <= 20)} | ${ms(r.lag.p99)} ${mark(served && r.lag.p99 <= 60)} | ${ms(r.lag.max)} | ${ms(r.spread.p99)} | ${(r.endToEndMs / 1000).toFixed(1)} s | ${kb(r.rssPerSubscriber)} / ${kb(r.heapPerSubscriber)} |`,
   );
   if (r.errors.length) console.log(`   errors (${r.errors.length}): ${r.errors.slice(0, 3).join(' | ')}`);
 }
