@@ -2,6 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { permutationImportance } from '../../src/ml/explain/permutation.js';
 import { forestPathLength, forestPermutationImportance } from '../../src/ml/explain/tree-permutation.js';
 import { decisionTreeTrainer, randomForestTrainer, ForestModel } from '../../src/ml/models/trees/forest.js';
+import { BoostedTreesModel, xgboostTrainer } from '../../src/ml/models/trees/boosting.js';
+import { defaultHyperparameters } from '../../src/ml/catalog.js';
 import { AbortError } from '../../src/ml/types.js';
 import { importanceDataset } from '../fixtures/importance-data.js';
 import { instanceOf } from './models-fixtures.js';
@@ -104,5 +106,68 @@ describe('forestPermutationImportance', async () => {
     forestPermutationImportance(forest.trees, test.X, test.y, 3, { seed: 1, repeats: 2 });
     expect(test.X.data).toEqual(copy);
     expect(forestPathLength(forest.trees)).toBeGreaterThan(40);
+  });
+});
+
+describe('forestPermutationImportance on boosted trees (class margins)', async () => {
+  const train = dataset(1200, 3);
+  const test = dataset(600, 4);
+  const boosted = instanceOf(
+    await xgboostTrainer.fit(train.X, train.y, 3, defaultHyperparameters('xgboost'), { seed: 9 }),
+    BoostedTreesModel,
+  );
+  const margins = { kind: 'margin' as const, base: boosted.baseScore };
+
+  it('gives what predicting every shuffled copy gives', () => {
+    const fast = forestPermutationImportance(boosted.trees, test.X, test.y, 3, { seed: 5, repeats: 4 }, margins);
+    const slow = permutationImportance((M) => boosted.predictProba(M), test.X, test.y, 3, { seed: 5, repeats: 4 });
+    expect(fast.baseline).toBe(slow.baseline);
+    for (let j = 0; j < 4; j++) {
+      expect(fast.mean[j]).toBeCloseTo(slow.mean[j], 12);
+      expect(fast.std[j]).toBeCloseTo(slow.std[j], 12);
+    }
+  });
+
+  it('refuses trees that do not fit the decision rule', () => {
+    expect(() => forestPermutationImportance(boosted.trees, test.X, test.y, 3, { seed: 1 })).toThrow(TypeError);
+  });
+});
+
+describe('sampled permutation importance states its error', async () => {
+  const train = dataset(1200, 3);
+  const test = dataset(2000, 4);
+  const forest = instanceOf(await randomForestTrainer.fit(train.X, train.y, 3, forestParams, { seed: 9 }), ForestModel);
+  const proba = forest.predictProba(test.X);
+
+  it('given the evaluation probabilities, sampled repeats are stratified and the baseline is the full split', () => {
+    const sampled = forestPermutationImportance(forest.trees, test.X, test.y, 3, {
+      seed: 5,
+      repeats: 5,
+      rowsPerRepeat: 300,
+      baselineProba: proba,
+    });
+    const full = forestPermutationImportance(forest.trees, test.X, test.y, 3, { seed: 5, repeats: 5 });
+    expect(sampled.baseline).toBe(full.baseline);
+    expect(sampled.rowsPerRepeat).toBe(300);
+  });
+
+  it('the 95 % interval shrinks as more rows are scored', () => {
+    // Many repeats, so the interval itself is steady; averaged over the features that matter.
+    const width = (rowsPerRepeat: number) => {
+      const r = forestPermutationImportance(forest.trees, test.X, test.y, 3, {
+        seed: 11,
+        repeats: 20,
+        rowsPerRepeat,
+        baselineProba: proba,
+      });
+      return (r.ci95[0] + r.ci95[1]) / 2;
+    };
+    const small = width(100);
+    const medium = width(400);
+    const large = width(1600);
+    expect(medium).toBeLessThan(small);
+    expect(large).toBeLessThan(medium);
+    // About 1/√rows: four times the rows, roughly half the width.
+    expect(large / small).toBeLessThan(0.5);
   });
 });

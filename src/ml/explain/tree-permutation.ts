@@ -1,25 +1,27 @@
 /**
- * Exact permutation importance for forests (probability = mean of the trees' leaf distributions), without
- * predicting every shuffled copy from scratch.
+ * Exact permutation importance for tree ensembles — forests (probability = mean of the trees' leaf distributions)
+ * and boosted trees (class margins = base + the trees' leaves) — without predicting every shuffled copy from scratch.
  *
  * Shuffling feature j changes a row's leaf in a tree only if j decides a split on the row's path, and even then
  * only when the new value leaves the interval that the path's j-splits allow (lo < x ≤ hi, NaN only where every
- * j-split sends NaN the way the path goes). So per tree: walk every row once, then for each (feature, repeat, row)
- * check the new value against its leaf's interval and re-walk only the rows that move, adding the difference of
- * the two leaves. The result equals predicting each shuffled copy (same permutations as `permutationImportance`,
- * same macro-F1 drops); only the order of the floating-point sums differs. Steps are trees, for live progress.
+ * j-split sends NaN the way the path goes). So per tree: walk every scored row once, then for each (feature,
+ * repeat, row) check the new value against its leaf's interval and re-walk only the rows that move, adding the
+ * difference of the two leaves. The result equals predicting each shuffled copy (same permutations as
+ * `permutationImportance`, same macro-F1 drops); only the order of the floating-point sums differs. Steps are
+ * trees, for live progress.
  *
- * With `rowsPerRepeat` below the row count, each repeat scores its own seeded random sample of rows (the same
- * sample for every feature, so features are compared on the same rows): the spread over repeats then holds the
- * row-sampling error too, and `ci95` states it.
+ * With `rowsPerRepeat` below the row count, each repeat scores its own seeded sample of rows, stratified by class
+ * (the same sample for every feature, so features are compared on the same rows): the spread over repeats then
+ * holds the row-sampling error too, and `ci95` states it. Given the evaluation's probabilities (`baselineProba`),
+ * rows no sample holds are never walked.
  */
 import { argmaxRows, macroF1 } from '../evaluate.js';
 import type { PackedTrees } from '../models/trees/structure.js';
 import { Random } from '../random.js';
 import { throwIfAborted, type Matrix } from '../types.js';
-import { dropStats, type PermutationOptions, type PermutationResult } from './permutation.js';
+import { dropStats, stratifiedSample, type PermutationOptions, type PermutationResult } from './permutation.js';
 
-/** Shuffled-copy probabilities kept at once (features × repeats × rows × classes); more features go in groups. */
+/** Shuffled-copy changes kept at once (features × repeats × sampled rows × classes); more features go in groups. */
 const MAX_ACCUMULATOR_VALUES = 8_000_000;
 
 export interface ForestPermutationOptions extends PermutationOptions {
@@ -73,8 +75,15 @@ export function featurePermutations(cols: number, rows: number, repeats: number,
 }
 
 /**
- * `trees` must hold every class in each leaf (valueWidth = numClasses, no per-tree output), as random forests and
- * decision trees do. `onProgress(done, total)` counts trees (times feature groups).
+ * How the trees' outputs make the class decision. Forests (random forest, decision tree): every leaf holds every
+ * class, probabilities are the mean over the trees. Boosted trees: each tree adds to one class's margin
+ * (`trees.treeOutput`), starting from `base`; the class is the largest margin (softmax keeps the order).
+ */
+export type TreeSum = { kind: 'mean' } | { kind: 'margin'; base: Float64Array };
+
+/**
+ * `trees` as `sum` says (default: a forest, leaves holding every class). `onProgress(done, total)` counts trees
+ * (times feature groups).
  */
 export function forestPermutationImportance(
   trees: PackedTrees,
@@ -82,33 +91,46 @@ export function forestPermutationImportance(
   y: Int32Array,
   numClasses: number,
   options: ForestPermutationOptions,
+  sum: TreeSum = { kind: 'mean' },
 ): ForestPermutationResult {
-  if (trees.treeOutput !== null || trees.valueWidth !== numClasses)
-    throw new TypeError('forestPermutationImportance needs leaves holding every class');
+  const K = numClasses;
+  const margins = sum.kind === 'margin';
+  if (
+    margins
+      ? trees.treeOutput === null || trees.valueWidth !== 1 || sum.base.length !== K
+      : trees.treeOutput !== null || trees.valueWidth !== K
+  )
+    throw new TypeError(
+      margins
+        ? 'forestPermutationImportance: margin trees have one output each and a base per class'
+        : 'forestPermutationImportance needs leaves holding every class',
+    );
   const repeats = Math.max(1, Math.trunc(options.repeats ?? 5));
   const { rows, cols, data } = X;
   if (y.length !== rows) throw new RangeError(`y has ${y.length} labels, X has ${rows} rows`);
-  const K = numClasses;
   const T = trees.treeCount;
-  const { treeStart, feature, threshold, left, right, defaultLeft, values } = trees;
-  const scale = 1 / T;
+  const { treeStart, feature, threshold, left, right, defaultLeft, values, treeOutput } = trees;
+  // Forests average (1/T, a monotone scale, kept so the probabilities are those predictProba gives); margins as summed.
+  const scale = margins ? 1 : 1 / T;
   const permutations = featurePermutations(cols, rows, repeats, options.seed);
   const perRepeat = Math.max(1, Math.min(rows, Math.trunc(options.rowsPerRepeat ?? rows)));
-  // Row samples per repeat (all rows when not sampling), from their own stream so the permutations stay the same.
-  const sampled = new Uint8Array(repeats * rows).fill(perRepeat < rows ? 0 : 1);
-  const samples: Int32Array[] = [];
+  // Row samples per repeat (all rows when not sampling), stratified by class as permutationImportance draws them,
+  // from their own stream so the permutations stay the same. position[r][i]: row i's place in repeat r's sample.
   const sampler = new Random(options.seed ^ 0x5a5a5a5a);
-  for (let r = 0; r < repeats; r++) {
-    if (perRepeat >= rows) {
-      samples.push(Int32Array.from({ length: rows }, (_, i) => i));
-      continue;
-    }
-    const order = Int32Array.from({ length: rows }, (_, i) => i);
-    sampler.shuffle(order);
-    const sample = order.subarray(0, perRepeat).sort();
-    for (const i of sample) sampled[r * rows + i] = 1;
-    samples.push(sample);
-  }
+  const samples: Int32Array[] = Array.from({ length: repeats }, () =>
+    perRepeat < rows ? stratifiedSample(y, K, perRepeat, sampler) : Int32Array.from({ length: rows }, (_, i) => i),
+  );
+  const S = perRepeat;
+  const position = new Int32Array(repeats * rows).fill(-1);
+  // Without the evaluation's probabilities every row is walked (the full-data baseline needs them all).
+  const walked = new Uint8Array(rows).fill(options.baselineProba ? 0 : 1);
+  samples.forEach((sample, r) => {
+    sample.forEach((i, a) => {
+      position[r * rows + i] = a;
+      walked[i] = 1;
+    });
+  });
+  const walkRows = Int32Array.from(walked.keys()).filter((i) => walked[i] === 1);
   const sampleLabels = samples.map((sample) => Int32Array.from(sample, (i) => y[i]));
 
   /** The leaf row `row` reaches in the tree at `s`, from node `from`, with feature j's value replaced. */
@@ -123,34 +145,16 @@ export function forestPermutationImportance(
     return n;
   };
 
-  // Baseline: every row's leaf per tree, summed.
+  // Baseline sums of the walked rows (the base margins, then every tree's leaf), added during the first group's walk.
   const baseSum = new Float64Array(rows * K);
+  if (margins) for (const i of walkRows) baseSum.set(sum.base, i * K);
   let maxNodes = 0;
   for (let t = 0; t < T; t++) maxNodes = Math.max(maxNodes, treeStart[t + 1] - treeStart[t]);
-  for (let t = 0; t < T; t++) {
-    const s = treeStart[t];
-    for (let i = 0; i < rows; i++) {
-      const v = leafOf(s, s, i, -1, 0) * K;
-      for (let k = 0; k < K; k++) baseSum[i * K + k] += values[v + k];
-    }
-  }
-  const scaled = new Float64Array(rows * K);
-  for (let i = 0; i < scaled.length; i++) scaled[i] = baseSum[i] * scale;
-  const baseline = macroF1(y, argmaxRows(scaled, K), K);
-  const basePredicted = argmaxRows(scaled, K);
-  const sampleBaseline = samples.map((sample, r) =>
-    macroF1(
-      sampleLabels[r],
-      Int32Array.from(sample, (i) => basePredicted[i]),
-      K,
-    ),
-  );
   const ci95 = new Float64Array(cols);
-  const picked = new Float64Array(perRepeat * K);
-
+  const picked = new Float64Array(S * K);
   const mean = new Float64Array(cols);
   const std = new Float64Array(cols);
-  const perFeature = repeats * rows * K;
+  const perFeature = repeats * S * K;
   const groupSize = Math.max(1, Math.min(cols, Math.floor(MAX_ACCUMULATOR_VALUES / perFeature)));
   const groups = Math.ceil(cols / groupSize);
   // Per tree: parent of each node (-1 at the root) and, per node that is a leaf, its path's interval per feature.
@@ -161,27 +165,25 @@ export function forestPermutationImportance(
   const flags = new Uint8Array(maxNodes * groupSize);
   /** Per (leaf, feature): the topmost split on the feature along the path; re-walks start there. */
   const top = new Int32Array(maxNodes * groupSize);
+  /** Per node: the (group, tree) stamp its intervals were computed for. */
+  const ready = new Int32Array(maxNodes);
   const drops = new Float64Array(repeats);
+  let sampleBaseline: number[] = [];
+  let baseline = 0;
+  if (options.baselineProba && options.baselineProba.length !== rows * K)
+    throw new RangeError('baselineProba does not match X');
 
   for (let g = 0; g < groups; g++) {
     const j0 = g * groupSize;
     const width = Math.min(groupSize, cols - j0);
-    // Shuffled values, [feature][repeat][row], and probability sums of every shuffled copy (baseline + changes).
-    const shuffled = new Float64Array(width * repeats * rows);
-    for (let jj = 0; jj < width; jj++) {
-      for (let r = 0; r < repeats; r++) {
-        const permutation = permutations[j0 + jj][r];
-        const o = (jj * repeats + r) * rows;
-        for (let i = 0; i < rows; i++) shuffled[o + i] = data[permutation[i] * cols + j0 + jj];
-      }
-    }
-    const sums = new Float64Array(width * repeats * rows * K);
-    for (let c = 0; c < width * repeats; c++) sums.set(baseSum, c * rows * K);
+    // What the shuffle changes in each sampled row's sums, [feature][repeat][sample position][class].
+    const deltas = new Float64Array(width * repeats * S * K);
 
     for (let t = 0; t < T; t++) {
       throwIfAborted(options.signal);
       const s = treeStart[t];
       const n = treeStart[t + 1] - s;
+      const out = treeOutput ? treeOutput[t] : 0;
       parent[0] = -1;
       for (let v = 0; v < n; v++) {
         if (feature[s + v] >= 0) {
@@ -189,54 +191,80 @@ export function forestPermutationImportance(
           parent[right[s + v]] = v;
         }
       }
-      for (let v = 0; v < n; v++) {
-        if (feature[s + v] >= 0) continue;
-        const b = v * groupSize;
-        lo.fill(-Infinity, b, b + width);
-        hi.fill(Infinity, b, b + width);
-        flags.fill(2, b, b + width);
-        for (let child = v, p = parent[v]; p >= 0; child = p, p = parent[p]) {
-          const f = feature[s + p] - j0;
-          if (f < 0 || f >= width) continue;
-          const wentLeft = left[s + p] === child;
-          const th = threshold[s + p];
-          if (wentLeft) {
-            if (th < hi[b + f]) hi[b + f] = th;
-          } else if (th > lo[b + f]) lo[b + f] = th;
-          const nanFollows = (defaultLeft[s + p] === 1) === wentLeft;
-          flags[b + f] = (flags[b + f] & (nanFollows ? 2 : 0)) | 1;
-          top[b + f] = p;
-        }
-      }
-      for (let i = 0; i < rows; i++) {
+      const stamp = g * T + t + 1;
+      for (const i of walkRows) {
         const leaf = leafOf(s, s, i, -1, 0);
+        if (g === 0) {
+          if (margins) baseSum[i * K + out] += values[leaf];
+          else for (let k = 0; k < K; k++) baseSum[i * K + k] += values[leaf * K + k];
+        }
         const b = (leaf - s) * groupSize;
+        if (ready[leaf - s] !== stamp) {
+          // The leaf's path intervals, the first time a scored row reaches it (most leaves of deep trees hold no
+          // scored row when the rows are sampled).
+          ready[leaf - s] = stamp;
+          lo.fill(-Infinity, b, b + width);
+          hi.fill(Infinity, b, b + width);
+          flags.fill(2, b, b + width);
+          for (let child = leaf - s, p = parent[child]; p >= 0; child = p, p = parent[p]) {
+            const f = feature[s + p] - j0;
+            if (f < 0 || f >= width) continue;
+            const wentLeft = left[s + p] === child;
+            const th = threshold[s + p];
+            if (wentLeft) {
+              if (th < hi[b + f]) hi[b + f] = th;
+            } else if (th > lo[b + f]) lo[b + f] = th;
+            const nanFollows = (defaultLeft[s + p] === 1) === wentLeft;
+            flags[b + f] = (flags[b + f] & (nanFollows ? 2 : 0)) | 1;
+            top[b + f] = p;
+          }
+        }
         for (let jj = 0; jj < width; jj++) {
           const flag = flags[b + jj];
           if ((flag & 1) === 0) continue;
           const low = lo[b + jj];
           const high = hi[b + jj];
           for (let r = 0; r < repeats; r++) {
+            const a = position[r * rows + i];
+            if (a < 0) continue;
             const c = jj * repeats + r;
-            if (sampled[r * rows + i] === 0) continue;
-            const x = shuffled[c * rows + i];
+            const x = data[permutations[j0 + jj][r][i] * cols + j0 + jj];
             if (x !== x ? (flag & 2) !== 0 : x > low && x <= high) continue;
             const moved = leafOf(s, s + top[b + jj], i, j0 + jj, x);
             if (moved === leaf) continue;
-            const o = (c * rows + i) * K;
-            for (let k = 0; k < K; k++) sums[o + k] += values[moved * K + k] - values[leaf * K + k];
+            const o = (c * S + a) * K;
+            if (margins) deltas[o + out] += values[moved] - values[leaf];
+            else for (let k = 0; k < K; k++) deltas[o + k] += values[moved * K + k] - values[leaf * K + k];
           }
         }
       }
       options.onProgress?.(g * T + t + 1, groups * T);
     }
 
+    if (g === 0) {
+      // The unshuffled decisions, complete once the first group has walked every tree.
+      const basePredicted = argmaxRows(
+        baseSum.map((v) => v * scale),
+        K,
+      );
+      baseline = options.baselineProba
+        ? macroF1(y, argmaxRows(options.baselineProba, K), K)
+        : macroF1(y, basePredicted, K);
+      sampleBaseline = samples.map((sample, r) =>
+        macroF1(
+          sampleLabels[r],
+          Int32Array.from(sample, (i) => basePredicted[i]),
+          K,
+        ),
+      );
+    }
     for (let jj = 0; jj < width; jj++) {
       for (let r = 0; r < repeats; r++) {
-        const o = (jj * repeats + r) * rows * K;
+        const o = (jj * repeats + r) * S * K;
         const sample = samples[r];
-        for (let a = 0; a < sample.length; a++) {
-          for (let k = 0; k < K; k++) picked[a * K + k] = sums[o + sample[a] * K + k] * scale;
+        for (let a = 0; a < S; a++) {
+          const row = sample[a] * K;
+          for (let k = 0; k < K; k++) picked[a * K + k] = (baseSum[row + k] + deltas[o + a * K + k]) * scale;
         }
         drops[r] = sampleBaseline[r] - macroF1(sampleLabels[r], argmaxRows(picked, K), K);
       }
