@@ -34,25 +34,43 @@ function softmaxRows(m: Float64Array, rows: number, K: number): void {
   }
 }
 
-/** Mean log loss and accuracy of margins against labels. */
+/**
+ * Softmax of `margins` into `probs` (rows × K), with the mean log loss and accuracy against `y`; with `gh`, also
+ * writes the next round's gradients of its classes from those probabilities (one pass over the rows, not four).
+ */
 function marginMetrics(
   margins: Float64Array,
   y: Int32Array,
   K: number,
   probs: Float64Array,
+  gh: Float64Array[] | null,
 ): { loss: number; accuracy: number } {
-  probs.set(margins);
-  softmaxRows(probs, y.length, K);
   let loss = 0;
   let correct = 0;
   for (let r = 0; r < y.length; r++) {
     const b = r * K;
+    let max = -Infinity;
+    for (let k = 0; k < K; k++) if (margins[b + k] > max) max = margins[b + k];
+    let sum = 0;
+    for (let k = 0; k < K; k++) {
+      const e = Math.exp(margins[b + k] - max);
+      probs[b + k] = e;
+      sum += e;
+    }
+    for (let k = 0; k < K; k++) probs[b + k] /= sum;
     loss -= Math.log(Math.max(probs[b + y[r]], PROB_EPS));
     let best = 0;
     for (let k = 1; k < K; k++) if (probs[b + k] > probs[b + best]) best = k;
     if (best === y[r]) correct++;
+    if (gh) for (let k = 0; k < gh.length; k++) setGradient(gh[k], r, probs[b + k], y[r] === k);
   }
   return { loss: loss / y.length, accuracy: correct / y.length };
+}
+
+/** Softmax cross-entropy gradient of row r for a class of probability p; XGBoost's hessian 2p(1-p). */
+function setGradient(g: Float64Array, r: number, p: number, isLabel: boolean): void {
+  g[2 * r] = p - (isLabel ? 1 : 0);
+  g[2 * r + 1] = Math.max(2 * p * (1 - p), 1e-16);
 }
 
 export class BoostedTreesModel implements TrainedClassifier {
@@ -207,19 +225,13 @@ async function boost(
 
   for (let round = 0; round < p.n_estimators; round++) {
     throwIfAborted(options.signal);
-    // Gradients of the softmax cross-entropy; XGBoost's hessian 2p(1-p). From round 1 on, `probs` already holds
-    // the softmax of the current margins (marginMetrics computed it at the end of the previous round).
+    // Gradients of the softmax cross-entropy. From round 1 on, marginMetrics wrote them at the end of the previous
+    // round, from the softmax of the current margins.
     if (round === 0) {
       probs.set(margins);
       softmaxRows(probs, n, K);
-    }
-    for (let k = 0; k < gradientClasses; k++) {
-      const g = gh[k];
-      for (let r = 0; r < n; r++) {
-        const pk = probs[r * K + k];
-        g[2 * r] = pk - (y[r] === k ? 1 : 0);
-        g[2 * r + 1] = Math.max(2 * pk * (1 - pk), 1e-16);
-      }
+      for (let k = 0; k < gradientClasses; k++)
+        for (let r = 0; r < n; r++) setGradient(gh[k], r, probs[r * K + k], y[r] === k);
     }
     let sample = allRows;
     if (p.subsample < 1) {
@@ -261,10 +273,10 @@ async function boost(
     }
     gainPerRound.push(roundGain);
 
-    const train = marginMetrics(margins, y, K, probs);
+    const train = marginMetrics(margins, y, K, probs, gh);
     const point: HistoryPoint = { step: round + 1, loss: train.loss };
     if (val && valMargins && valProbs) {
-      const v = marginMetrics(valMargins, val.y, K, valProbs);
+      const v = marginMetrics(valMargins, val.y, K, valProbs, null);
       point.valLoss = v.loss;
       point.valAccuracy = v.accuracy;
       if (v.loss < bestLoss) {
