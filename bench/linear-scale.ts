@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { fitPreprocessor } from '../src/ml/preprocess.js';
-import { fitSoftmaxRegression } from '../src/ml/models/softmax-regression.js';
+import { fitSoftmaxRegression, HESSIAN_SAMPLE_ROWS } from '../src/ml/models/softmax-regression.js';
 import { median } from './stats.js';
 import { SYNTHETIC_FEATURES, writeSyntheticCsv } from './synthetic.js';
 
@@ -177,7 +177,7 @@ for (const rows of sizes) {
         `n_iter_ ${ref.nIter}; CPU median ${refCpu.toFixed(3)} s (wall ${median(ref.wallSeconds).toFixed(3)} s); ` +
         `max |coef − optimum| ${theirDistance.toExponential(1)} (optimum: ${ref.optimum.solver}, ${ref.optimum.nIter} iterations)\n` +
         `ours: ${cold.iterations} iterations, ${cold.evaluations} loss+gradient passes, ${cold.hessians} Hessian(s)` +
-        `${cold.hessians > 0 && fitRows > 8192 ? ' on a row sample' : ''}; max|gradient| ${ours.gradientNorm.toExponential(1)}; ` +
+        `${cold.hessians > 0 && fitRows > HESSIAN_SAMPLE_ROWS ? ` on a sample of ${HESSIAN_SAMPLE_ROWS.toLocaleString('en')} rows` : ''}; max|gradient| ${ours.gradientNorm.toExponential(1)}; ` +
         `first fit (fresh process) CPU ${cold.cpuSeconds.toFixed(3)} s (wall ${cold.wallSeconds.toFixed(3)} s), ` +
         `then median CPU ${warmCpu.toFixed(3)} s (wall ${median(warm.map((f) => f.wallSeconds)).toFixed(3)} s), ` +
         `${((warmCpu / cold.evaluations) * 1000).toFixed(2)} ms per pass\n` +

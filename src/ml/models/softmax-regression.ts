@@ -215,7 +215,7 @@ const POLISH_FROM = 1e-3;
  * passes; at 140,000 rows 11 + 1 exact, 14 / 15 / 16 with those samples: 14.4 pass-equivalents with 16,384 rows
  * against 14.7 exact, and for Kepler's 3 classes × 31 columns (p = 93) a Hessian of n rows costs ~23 passes.
  */
-const HESSIAN_SAMPLE_ROWS = 16_384;
+export const HESSIAN_SAMPLE_ROWS = 16_384;
 /** Newton steps (Hessians) after L-BFGS at most (from POLISH_FROM LR on Kepler needs 6). */
 const POLISH_MAX_STEPS = 8;
 /**
