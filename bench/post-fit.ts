@@ -2,7 +2,7 @@
  * `npm run bench:post-fit`: where the time after fitting goes (issue 17 goal 4: everything after fitting ≤ 25 % of
  * the fit), step by step, for each model type, on bench:scale's seeded synthetic table. In this process, without
  * the server: the pipeline's own stages (evaluation, importance, packing the artefact) and what the training thread
- * hands to the server afterwards (the artefact gzipped, the result structured-cloned, the run's details as JSON).
+ * hands to the server afterwards (the binary artefact gzipped as src/ml/worker.ts does, the result structured-cloned, the run's details as JSON).
  * CPU time of this thread per step, steadier than wall time under load; the load average is printed beside.
  *
  *   npm run bench:post-fit -- [--rows 50000] [--models logistic_regression,pca,…]
@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { ARTIFACT_GZIP_LEVEL, encodeArtifact } from '../src/ml/artifact.js';
 import { defaultHyperparameters, MODEL_TYPE_IDS } from '../src/ml/catalog.js';
 import { loadDataLocation } from '../src/ml/data/location.js';
 import { DEFAULT_SPLIT_SIZES } from '../src/ml/data/split.js';
@@ -70,8 +71,7 @@ for (const modelType of models) {
   };
   // What the worker does next (src/ml/worker.ts) and what crosses to the server.
   let started = process.cpuUsage();
-  const json = JSON.stringify(result.artifact);
-  const gzipped = gzipSync(json, { level: 6 });
+  const gzipped = gzipSync(encodeArtifact(result.artifact), { level: ARTIFACT_GZIP_LEVEL });
   const packSeconds = cpu(started);
   const { artifact: _artifact, ...rest } = result;
   started = process.cpuUsage();
@@ -91,7 +91,7 @@ for (const modelType of models) {
     'fit CPU s': fit.toFixed(2),
     'evaluate s': evaluate.toFixed(3),
     'importance + artefact s': explain.toFixed(3),
-    'JSON + gzip s': packSeconds.toFixed(3),
+    'encode + gzip s': packSeconds.toFixed(3),
     'clone to server s': cloneSeconds.toFixed(3),
     'details JSON s': detailsSeconds.toFixed(3),
     'model MB gz': (gzipped.byteLength / 1e6).toFixed(2),

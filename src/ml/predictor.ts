@@ -10,7 +10,7 @@ import { explanationReasons, samplingShapley } from './explain/shapley.js';
 import { loadModel } from './models/registry.js';
 import { treeEnsembleOf, treeShap } from './models/trees/index.js';
 import type { PipelineArtifact } from './pipeline.js';
-import { decodeArtifact } from './artifact.js';
+import { decodeArtifact, decodeArtifactBytes } from './artifact.js';
 import { Preprocessor } from './preprocess.js';
 import { applyCalibration } from './selection/calibration.js';
 import { applyClassScales } from './selection/decision-tuning.js';
@@ -98,16 +98,21 @@ function describeValue(value: unknown): string {
 export interface SizedPredictor {
   predictor: Predictor;
   /**
-   * The artefact's JSON length: the predictor keeps the parsed artefact (arrays of numbers, ~8–16 bytes per number
-   * against ~8–20 characters of JSON) and the model built from it (typed arrays, TensorFlow.js weights) of the same order.
+   * The stored artefact's length (JSON characters, or bytes of a binary one): the predictor keeps the parsed
+   * artefact (arrays of numbers, ~8–16 bytes per number against ~8–20 characters of JSON; tree arrays as their
+   * bytes) and the model built from it (typed arrays, TensorFlow.js weights) of the same order.
    */
   bytes: number;
 }
 
-/** Parses an artefact's JSON text and loads its predictor, sized for a cache. */
-export async function loadSizedPredictor(json: string): Promise<SizedPredictor> {
-  const predictor = await Predictor.load(decodeArtifact(json));
-  return { predictor, bytes: json.length };
+/**
+ * Reads a stored artefact (decompressed: binary, or the JSON text of artefacts stored before) and loads its
+ * predictor, sized for a cache.
+ */
+export async function loadSizedPredictor(stored: string | Uint8Array): Promise<SizedPredictor> {
+  const artifact = typeof stored === 'string' ? decodeArtifact(stored) : decodeArtifactBytes(stored);
+  const predictor = await Predictor.load(artifact);
+  return { predictor, bytes: stored.length };
 }
 
 export class Predictor {

@@ -18,7 +18,7 @@ import {
 } from './pipeline.js';
 import { Predictor, loadSizedPredictor, type RowExplanation, type SizedPredictor } from './predictor.js';
 import { ByteBudgetCache, cacheBytesFromEnv } from './cache.js';
-import { decodeArtifact } from './artifact.js';
+import { ARTIFACT_GZIP_LEVEL, decodeArtifactBytes, encodeArtifact } from './artifact.js';
 import type { StepProgress } from './types.js';
 import type { CvProgress } from './selection/cross-validate.js';
 import {
@@ -47,13 +47,12 @@ export type WorkerMessage =
  */
 export type TrainPortMessage = WorkerMessage | { type: 'end' };
 
-/** The artifact is compressed in slices of this size, a progress step each (a 1,000-tree forest is ~120 MB of JSON). */
+/** The artifact is compressed in slices of this size, a progress step each (a 1,000-tree forest is ~90 MB). */
 const GZIP_SLICE_BYTES = 4 * 1024 * 1024;
 
 /** gzip on libuv's pool, slice by slice, so the thread can report each slice (one gzipSync call says nothing). */
-async function gzipInSteps(text: string, onStep: (done: number, total: number) => void): Promise<Uint8Array> {
-  const input = Buffer.from(text, 'utf8');
-  const gzip = createGzip({ level: 6 });
+async function gzipInSteps(input: Buffer, onStep: (done: number, total: number) => void): Promise<Uint8Array> {
+  const gzip = createGzip({ level: ARTIFACT_GZIP_LEVEL });
   const chunks: Buffer[] = [];
   gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
   const ended = new Promise<void>((resolve, reject) => {
@@ -89,7 +88,7 @@ export interface TrainTask {
 }
 
 export interface TrainOutput extends Omit<PipelineResult, 'artifact'> {
-  /** The artifact as gzipped JSON: stored as is, so a reload sees exactly these numbers. */
+  /** The binary artefact gzipped (artifact.ts): stored as is, so a reload sees exactly these numbers. */
   artifactGzip: Uint8Array;
   loadSeconds: number;
   /** soft_voting: its members and their weights. */
@@ -200,7 +199,7 @@ function applyEvictions(log: EvictionLog): void {
 }
 
 function readArtifact(artifactGzip: Uint8Array): PipelineArtifact {
-  return decodeArtifact(gunzipSync(artifactGzip).toString('utf8'));
+  return decodeArtifactBytes(gunzipSync(artifactGzip));
 }
 
 /** The run's predictor from this thread's cache, loaded from the shipped artefact, or null (ask for it). */
@@ -210,7 +209,7 @@ async function predictorFor(model: ModelRef): Promise<Predictor | null> {
   if (!predictors.has(model.runId) && !artifactGzip) return null;
   const loaded = await predictors.getOrLoad(model.runId, () => {
     if (!artifactGzip) throw new Error(`no artefact for run ${model.runId}`); // unreachable: checked above
-    return loadSizedPredictor(gunzipSync(artifactGzip).toString('utf8'));
+    return loadSizedPredictor(gunzipSync(artifactGzip));
   });
   return loaded.predictor;
 }
@@ -260,9 +259,9 @@ async function train(task: TrainTask): Promise<TrainOutput> {
       : await trainPipeline(table, task.config, hooks);
     const { artifact, ...rest } = result;
     send({ type: 'stage', stage: 'SAVING', message: 'Serialising and compressing the model' });
-    const json = JSON.stringify(artifact);
-    const megabytes = json.length / 1e6;
-    const artifactGzip = await gzipInSteps(json, (step, totalSteps) => {
+    const encoded = encodeArtifact(artifact);
+    const megabytes = encoded.length / 1e6;
+    const artifactGzip = await gzipInSteps(encoded, (step, totalSteps) => {
       send({
         type: 'stageStep',
         stage: 'SAVING',

@@ -1,6 +1,6 @@
 /**
- * Trained artefacts (preprocessing + model) stored in the DB as gzipped JSON, and a cache of loaded predictors
- * bounded by their estimated bytes (MODEL_CACHE_MB). Owns the `models` table.
+ * Trained artefacts (preprocessing + model) stored in the DB gzipped (binary; JSON before), and a cache of loaded
+ * predictors bounded by their estimated bytes (MODEL_CACHE_MB). Owns the `models` table.
  */
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
@@ -11,7 +11,8 @@ import { ByteBudgetCache, DEFAULT_CACHE_BYTES } from '../ml/cache.js';
 import type { EvictionLog } from '../ml/worker.js';
 
 const gunzipAsync = promisify(gunzip);
-export const ARTIFACT_FORMAT = 'pipeline+json+gzip/v1';
+/** Binary artefacts (src/ml/artifact.ts encodeArtifact); rows stored before hold gzipped JSON, still read. */
+export const ARTIFACT_FORMAT = 'pipeline+binary+gzip/v2';
 /** Forgotten run ids listed to worker threads (a thread that missed more drops its whole cache). */
 const EVICTION_LOG_LENGTH = 64;
 /** Stored sizes remembered (a few numbers per run; a stored model never changes size until it is forgotten). */
@@ -79,7 +80,7 @@ export class ModelStore {
     const loaded = await this.cache.getOrLoad(runId, async () => {
       const gzipped = await this.bytes(runId);
       if (!gzipped) throw new Error(`The model of run ${runId} was deleted while it was loading.`);
-      return loadSizedPredictor((await gunzipAsync(gzipped)).toString('utf8'));
+      return loadSizedPredictor(await gunzipAsync(gzipped));
     });
     return loaded.predictor;
   }

@@ -1,6 +1,7 @@
 /** Stored artefacts are read back field by field: a real one round-trips exactly, a malformed one is refused. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeArtifact } from '../../src/ml/artifact.js';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { ARTIFACT_GZIP_LEVEL, decodeArtifact, decodeArtifactBytes, encodeArtifact } from '../../src/ml/artifact.js';
 import { DEFAULT_SPLIT_SIZES, customLabeledTable, parseCsv } from '../../src/ml/data/index.js';
 import { trainPipeline, type PipelineArtifact } from '../../src/ml/pipeline.js';
 import { loadSizedPredictor } from '../../src/ml/predictor.js';
@@ -49,5 +50,77 @@ describe('decodeArtifact', () => {
     const spoilt = JSON.parse(text) as Record<string, unknown>;
     spoil(spoilt);
     expect(() => decodeArtifact(JSON.stringify(spoilt))).toThrow(`(${field})`);
+  });
+});
+
+describe('the binary artefact', () => {
+  let forest: PipelineArtifact;
+  let boosted: PipelineArtifact;
+  let rows: Record<string, number>[];
+
+  beforeAll(async () => {
+    const rng = new Random(5);
+    const lines = ['a,b,c,label'];
+    rows = [];
+    for (let i = 0; i < 300; i++) {
+      const k = i % 3;
+      const a = k * 2 + rng.next();
+      const b = rng.next() < 0.1 ? '' : (k + rng.next()).toFixed(4);
+      const c = rng.next() * 10;
+      lines.push(`${a.toFixed(4)},${b},${c.toFixed(4)},class${k}`);
+      // A missing cell is an absent field.
+      if (i < 40) rows.push(b ? { a, b: Number(b), c } : { a, c });
+    }
+    const table = customLabeledTable(parseCsv(lines.join('\n')), 'label');
+    const train = (modelType: 'random_forest' | 'xgboost') =>
+      trainPipeline(table, {
+        modelType,
+        hyperparameters: {},
+        features: null,
+        useVettingFeatures: false,
+        task: 'THREE_CLASS',
+        split: DEFAULT_SPLIT_SIZES,
+        seed: 3,
+      });
+    forest = (await train('random_forest')).artifact;
+    boosted = (await train('xgboost')).artifact;
+  });
+
+  it('round-trips exactly: the same JSON, the same predictions to the bit', async () => {
+    for (const original of [forest, boosted]) {
+      const stored = gunzipSync(gzipSync(encodeArtifact(original), { level: ARTIFACT_GZIP_LEVEL }));
+      const decoded = decodeArtifactBytes(stored);
+      // Typed arrays travel as bytes: written as JSON they are the base64 the JSON artefact holds.
+      expect(JSON.stringify(decoded)).toBe(JSON.stringify(original));
+      const fromBinary = await loadSizedPredictor(stored);
+      const fromJson = await loadSizedPredictor(JSON.stringify(original));
+      expect(fromBinary.bytes).toBe(stored.length);
+      const a = fromBinary.predictor.predictRows(rows);
+      const b = fromJson.predictor.predictRows(rows);
+      expect(a).toEqual(b);
+    }
+  });
+
+  it('is smaller than the JSON artefact for trees (no base64)', () => {
+    expect(encodeArtifact(forest).length).toBeLessThan(Buffer.byteLength(JSON.stringify(forest)));
+  });
+
+  it('still reads artefacts stored as JSON text before it', () => {
+    const json = JSON.stringify(forest);
+    const decoded = decodeArtifactBytes(Buffer.from(json, 'utf8'));
+    expect(JSON.stringify(decoded)).toBe(json);
+    // A linear model's artefact (no byte blocks) both ways.
+    expect(decodeArtifactBytes(encodeArtifact(artifact))).toEqual(decodeArtifact(text));
+  });
+
+  it('refuses a truncated or inconsistent binary artefact', () => {
+    const stored = encodeArtifact(forest);
+    expect(() => decodeArtifactBytes(stored.subarray(0, stored.length - 1))).toThrow('malformed (binary blocks)');
+    expect(() => decodeArtifactBytes(Buffer.concat([stored, Buffer.from([0])]))).toThrow('malformed (binary blocks)');
+    const badIndex = Buffer.from(stored);
+    const at = badIndex.indexOf('{"$bytes":0}');
+    expect(at).toBeGreaterThan(0);
+    badIndex.write('{"$bytes":9}', at);
+    expect(() => decodeArtifactBytes(badIndex)).toThrow('malformed (binary block index)');
   });
 });

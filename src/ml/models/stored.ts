@@ -8,6 +8,38 @@ import type { HistoryPoint, SerializedModel } from '../types.js';
 
 type Json = Record<string, unknown>;
 
+/**
+ * A typed array's little-endian bytes in a serialised model. Plain JSON writes them as base64 (the format every
+ * stored artefact had before), while the binary artefact (src/ml/artifact.ts `encodeArtifact`) stores the bytes
+ * themselves: no base64 to encode, compress or decode.
+ */
+export class StoredBytes {
+  readonly bytes: Uint8Array;
+
+  constructor(array: Int32Array | Float64Array | Uint8Array) {
+    this.bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+  }
+
+  toJSON(): unknown {
+    return bytesSink
+      ? bytesSink(this.bytes)
+      : Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).toString('base64');
+  }
+}
+
+/** While `encodeArtifact` stringifies (synchronously), where StoredBytes put their bytes instead of base64. */
+let bytesSink: ((bytes: Uint8Array) => unknown) | null = null;
+
+/** JSON.stringify of `value` with every StoredBytes handed to `sink` (its result written in place). */
+export function stringifyWithBytes(value: unknown, sink: (bytes: Uint8Array) => unknown): string {
+  bytesSink = sink;
+  try {
+    return JSON.stringify(value);
+  } finally {
+    bytesSink = null;
+  }
+}
+
 function isRecord(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -112,11 +144,12 @@ export class StoredFields {
   }
 
   /**
-   * Base64 of a typed array's little-endian bytes, `elements` long when given (a whole number of `bytesPerElement`
+   * A typed array's little-endian bytes (base64 in JSON, StoredBytes in a binary artefact), `elements` long when given (a whole number of `bytesPerElement`
    * otherwise), copied into a fresh, aligned buffer.
    */
   bytes(key: string, bytesPerElement: number, elements?: number): ArrayBuffer {
-    const decoded = Buffer.from(this.string(key), 'base64');
+    const v = this.value[key];
+    const decoded = v instanceof StoredBytes ? v.bytes : Buffer.from(this.string(key), 'base64');
     const ok =
       elements === undefined ? decoded.length % bytesPerElement === 0 : decoded.length === elements * bytesPerElement;
     if (!ok) this.fail(key);

@@ -5,7 +5,7 @@
  * A node goes left when `x <= threshold`; NaN goes to the side given by `defaultLeft`. Child indices are
  * relative to the tree's first node; `feature = -1` marks a leaf.
  */
-import type { StoredFields } from '../stored.js';
+import { StoredBytes, type StoredFields } from '../stored.js';
 
 /** One tree, flat arrays indexed by node (root = 0). */
 export interface FlatTree {
@@ -571,22 +571,22 @@ export class PackedTrees {
   }
 }
 
-/** Typed arrays as base64 of their little-endian bytes: compact and bit-exact through JSON. */
+/** Typed arrays as their little-endian bytes (base64 in JSON, raw in a binary artefact): compact and bit-exact. */
 export interface SerializedTrees {
-  treeStart: string;
-  feature: string;
-  threshold: string;
-  left: string;
-  right: string;
-  defaultLeft: string;
-  cover: string;
-  values: string;
+  treeStart: StoredBytes;
+  feature: StoredBytes;
+  threshold: StoredBytes;
+  left: StoredBytes;
+  right: StoredBytes;
+  defaultLeft: StoredBytes;
+  cover: StoredBytes;
+  values: StoredBytes;
   valueWidth: number;
-  treeOutput: string | null;
+  treeOutput: StoredBytes | null;
 }
 
-function encode(a: Int32Array | Float64Array | Uint8Array): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+function encode(a: Int32Array | Float64Array | Uint8Array): StoredBytes {
+  return new StoredBytes(a);
 }
 
 /** Leaf reached by the row starting at `rowBase` in row-major `data`. */
