@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { gunzipSync } from 'node:zlib';
-import { decodeArtifact } from '../src/ml/artifact.js';
+import { decodeArtifactBytes } from '../src/ml/artifact.js';
 import { parseCsvBuffer } from '../src/ml/data/csv.js';
 import { readNasaTable } from '../src/ml/data/nasa-source.js';
 import { NASA_DIR, nasaTableSource } from '../test/fixtures/nasa.js';
@@ -238,7 +238,7 @@ async function main(): Promise<void> {
   const csvS = (performance.now() - started) / 1000;
   const stored = await app.services.models.bytes(runId);
   if (!stored) throw new Error(`run ${runId} has no stored model`);
-  const forest = await Predictor.load(decodeArtifact(gunzipSync(stored).toString('utf8')));
+  const forest = await Predictor.load(decodeArtifactBytes(gunzipSync(stored)));
   const features = featureMatrix(kepler, forest.features);
   started = performance.now();
   forest.predictMatrix(features);

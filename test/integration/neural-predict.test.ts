@@ -6,7 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_KEPLER, keplerRows, startRun, startServer, waitForRun, type TestServer } from './harness.js';
 import { Predictor } from '../../src/ml/predictor.js';
-import type { PipelineArtifact } from '../../src/ml/pipeline.js';
+import { decodeArtifactBytes } from '../../src/ml/artifact.js';
 import { defined } from '../fixtures/defined.js';
 
 const PREDICT =
@@ -41,9 +41,7 @@ describe.skipIf(!HAS_KEPLER)('neural network predictions', () => {
 
     const stored = await server.app.services.models.bytes(runId);
     expect(stored).not.toBeNull();
-    const reference = await Predictor.load(
-      JSON.parse(gunzipSync(defined(stored, 'stored model')).toString('utf8')) as PipelineArtifact,
-    );
+    const reference = await Predictor.load(decodeArtifactBytes(gunzipSync(defined(stored, 'stored model'))));
     const expected = reference.predictRows(rows);
     reference.dispose();
     predict.forEach((p, i) => {
