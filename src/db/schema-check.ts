@@ -25,6 +25,8 @@ export type SchemasAgree = [
   Check<Same<(typeof sqlite.progressEvents)['$inferInsert'], (typeof pg.progressEvents)['$inferInsert']>>,
   Check<Same<(typeof sqlite.models)['$inferSelect'], (typeof pg.models)['$inferSelect']>>,
   Check<Same<(typeof sqlite.models)['$inferInsert'], (typeof pg.models)['$inferInsert']>>,
+  Check<Same<(typeof sqlite.testPredictions)['$inferSelect'], (typeof pg.testPredictions)['$inferSelect']>>,
+  Check<Same<(typeof sqlite.testPredictions)['$inferInsert'], (typeof pg.testPredictions)['$inferInsert']>>,
   Check<Same<(typeof sqlite.predictions)['$inferSelect'], (typeof pg.predictions)['$inferSelect']>>,
   Check<Same<(typeof sqlite.predictions)['$inferInsert'], (typeof pg.predictions)['$inferInsert']>>,
   Check<Same<(typeof sqlite.predictionRows)['$inferSelect'], (typeof pg.predictionRows)['$inferSelect']>>,

@@ -200,6 +200,19 @@ export const models = pgTable('models', {
   createdAt: createdAt(),
 });
 
+/**
+ * The held-out test split as a run's metrics scored it (row ids, stars, true classes, probabilities): what
+ * TrainingRun.testPredictions pages and compareRuns reads. Apart from the run row, so reading a run does not parse
+ * tens of thousands of rows (a 200,000-row table holds out 60,000). Checked field by field when read (held-out.ts).
+ */
+export const testPredictions = pgTable('test_predictions', {
+  runId: text('run_id')
+    .primaryKey()
+    .references(() => trainingRuns.id, { onDelete: 'cascade' }),
+  rowCount: integer('row_count').notNull(),
+  predictions: json('predictions').notNull(),
+});
+
 export const predictions = pgTable(
   'predictions',
   {

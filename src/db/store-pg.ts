@@ -19,6 +19,7 @@ const pgTables = {
   trainingRuns: pgSchema.trainingRuns,
   progressEvents: pgSchema.progressEvents,
   models: pgSchema.models,
+  testPredictions: pgSchema.testPredictions,
   predictions: pgSchema.predictions,
   predictionRows: pgSchema.predictionRows,
   settings: pgSchema.settings,

@@ -17,6 +17,7 @@ export const sqliteTables = {
   trainingRuns: schema.trainingRuns,
   progressEvents: schema.progressEvents,
   models: schema.models,
+  testPredictions: schema.testPredictions,
   predictions: schema.predictions,
   predictionRows: schema.predictionRows,
   settings: schema.settings,

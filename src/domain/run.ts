@@ -157,8 +157,6 @@ export interface RunDetails {
   /** decisionTuning: the fitted per-class scales and macro-F1 before / after. */
   decisionTuning?: DecisionTuningInfo;
   refit?: RefitInfo;
-  /** The test split as the run's metrics scored it (row ids, stars, true classes, probabilities): compareRuns. */
-  heldOut?: HeldOutPredictions;
   crossMission?: CrossMissionResult;
   /** soft_voting: its member runs and their weights. */
   ensemble?: EnsembleInfo;

@@ -1,7 +1,8 @@
 /**
- * A cost limit that counts list sizes, which graphql-armor's cost limit does not: `datasets` and `previewRows` cost
- * their page size times what is asked of each item, so 20 aliases of `datasets { previewRows }` are refused before
- * anything executes. Variables are not known at validation, so a page size given by a variable counts as its maximum.
+ * A cost limit that counts list sizes, which graphql-armor's cost limit does not: `datasets`, `previewRows`, run pages
+ * and `testPredictions` cost their page size times what is asked of each item, so 20 aliases of
+ * `datasets { previewRows }` are refused before anything executes. Variables are not known at validation, so a page
+ * size given by a variable counts as its maximum.
  */
 import {
   GraphQLError,
@@ -17,6 +18,8 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { MAX_DATASETS_PAGE, MAX_PREVIEW_LIMIT } from '../services/datasets.js';
+import { DEFAULT_TEST_PREDICTIONS_PAGE, MAX_TEST_PREDICTIONS_PAGE } from '../services/training/held-out.js';
+import { DEFAULT_RUNS_PAGE, MAX_RUNS_PAGE } from '../services/training/queries.js';
 import { rejectQueryLimit } from './request-errors.js';
 
 /**
@@ -25,19 +28,34 @@ import { rejectQueryLimit } from './request-errors.js';
  */
 export const MAX_LIST_COST = 5_000;
 
-/** Lists whose size a `limit` argument sets (up to the given maximum, the default when absent). */
-const PAGED_LISTS = new Map<string, { max: number; default: number }>([
-  ['Query.datasets', { max: MAX_DATASETS_PAGE, default: MAX_DATASETS_PAGE }],
-  ['Dataset.previewRows', { max: MAX_PREVIEW_LIMIT, default: 10 }],
+interface PagedList {
+  /** The argument that sets the page size. */
+  arg: 'limit' | 'first';
+  max: number;
+  default: number;
+  /** Items that count as one: a test prediction (an id, a class and K numbers) weighs far less than a raw row. */
+  itemsPerUnit: number;
+}
+
+/** Lists whose size an argument sets (up to the given maximum, the default when absent). */
+const PAGED_LISTS = new Map<string, PagedList>([
+  ['Query.datasets', { arg: 'limit', max: MAX_DATASETS_PAGE, default: MAX_DATASETS_PAGE, itemsPerUnit: 1 }],
+  ['Dataset.previewRows', { arg: 'limit', max: MAX_PREVIEW_LIMIT, default: 10, itemsPerUnit: 1 }],
+  ['Query.trainingRuns', { arg: 'first', max: MAX_RUNS_PAGE, default: DEFAULT_RUNS_PAGE, itemsPerUnit: 1 }],
+  ['Session.runs', { arg: 'first', max: MAX_RUNS_PAGE, default: DEFAULT_RUNS_PAGE, itemsPerUnit: 1 }],
+  [
+    'TrainingRun.testPredictions',
+    { arg: 'limit', max: MAX_TEST_PREDICTIONS_PAGE, default: DEFAULT_TEST_PREDICTIONS_PAGE, itemsPerUnit: 100 },
+  ],
 ]);
 
 /** Fragments nested deeper than this are refused elsewhere (max depth); stop counting rather than recurse on. */
 const MAX_WALK_DEPTH = 32;
 
-function pageSize(value: ValueNode | undefined, list: { max: number; default: number }): number {
-  if (!value) return list.default;
-  if (value.kind === Kind.INT) return Math.min(Math.max(0, Number(value.value)), list.max);
-  return list.max; // a variable: unknown until execution
+function pageSize(value: ValueNode | undefined, list: PagedList): number {
+  if (!value) return list.default / list.itemsPerUnit;
+  if (value.kind === Kind.INT) return Math.min(Math.max(0, Number(value.value)), list.max) / list.itemsPerUnit;
+  return list.max / list.itemsPerUnit; // a variable: unknown until execution
 }
 
 interface Walk {
@@ -57,7 +75,7 @@ function selectionCost(walk: Walk, parent: GraphQLNamedType, selectionSet: Selec
       const list = PAGED_LISTS.get(`${parent.name}.${selection.name.value}`);
       if (list) walk.sawList = true;
       const size = list
-        ? pageSize(selection.arguments?.find((argument) => argument.name.value === 'limit')?.value, list)
+        ? pageSize(selection.arguments?.find((argument) => argument.name.value === list.arg)?.value, list)
         : 1;
       const inner =
         field && selection.selectionSet
@@ -89,7 +107,7 @@ export function listCostRule(context: ValidationContext): ASTVisitor {
         rejectQueryLimit(
           context,
           new GraphQLError(
-            `List cost limit of ${String(MAX_LIST_COST)} exceeded, found ${String(cost)} (each list counts its page size: datasets(limit), previewRows(limit)).`,
+            `List cost limit of ${String(MAX_LIST_COST)} exceeded, found ${String(Math.ceil(cost))} (each list counts its page size: datasets(limit), previewRows(limit), trainingRuns/runs(first), testPredictions(limit) per ${String(PAGED_LISTS.get('TrainingRun.testPredictions')?.itemsPerUnit)} rows).`,
           ),
         );
     },

@@ -4,8 +4,12 @@
  * ensemble is built in the training worker (src/ml/selection/ensemble-run.ts) and stored with the run.
  */
 import { builder } from './builder.js';
-import type { HeldOutPredictions } from '../domain/run.js';
 import type { EnsembleInfo } from '../ml/selection/ensemble-run.js';
+import {
+  DEFAULT_TEST_PREDICTIONS_PAGE,
+  MAX_TEST_PREDICTIONS_PAGE,
+  type TestPredictionsPage,
+} from '../services/training/held-out.js';
 import { TrainingRun } from './training-run.js';
 
 type Member = EnsembleInfo['members'][number];
@@ -65,36 +69,49 @@ builder.objectField(TrainingRun, 'ensemble', (t) =>
   }),
 );
 
-const TestPredictions = builder
-  .objectRef<{ heldOut: HeldOutPredictions; classes: string[] }>('TestPredictions')
-  .implement({
-    description:
-      "The held-out test split as the run stored it (what compareRuns reads): every row's id, true class and " +
-      'predicted probabilities.',
-    fields: (t) => ({
-      classes: t.stringList({ resolve: (p) => p.classes }),
-      rowIds: t.stringList({ resolve: (p) => p.heldOut.rowIds }),
-      labels: t.stringList({
-        description: 'The true class of each row.',
-        resolve: (p) => p.heldOut.labels.map((y) => p.classes[y] ?? String(y)),
-      }),
-      probabilities: t.floatList({
-        description: 'rows × classes, row-major, in the order of `classes` (calibrated when `calibrated`).',
-        resolve: (p) => p.heldOut.proba,
-      }),
-      calibrated: t.boolean({ resolve: (p) => p.heldOut.calibrated }),
+const TestPredictions = builder.objectRef<TestPredictionsPage>('TestPredictions').implement({
+  description:
+    "A page of the held-out test split as the run stored it (what compareRuns reads): each row's id, true class and " +
+    'predicted probabilities.',
+  fields: (t) => ({
+    classes: t.stringList({ resolve: (p) => p.classes }),
+    totalRows: t.exposeInt('totalRows', { description: 'Rows of the whole test split.' }),
+    offset: t.exposeInt('offset', { description: 'Index of the first row of this page.' }),
+    rowIds: t.stringList({ resolve: (p) => p.rowIds }),
+    labels: t.stringList({
+      description: 'The true class of each row.',
+      resolve: (p) => p.labels.map((y) => p.classes[y] ?? String(y)),
     }),
-  });
+    probabilities: t.floatList({
+      description:
+        'rows × classes, row-major, in the order of `classes` (calibrated when `calibrated`; before decision tuning: ' +
+        'see `classScales`).',
+      resolve: (p) => p.proba,
+    }),
+    calibrated: t.exposeBoolean('calibrated'),
+    classScales: t.floatList({
+      nullable: true,
+      description:
+        "decisionTuning: the per-class scales the run's decision applies to `probabilities` (then renormalised) — " +
+        'its metrics scored that decision; null when the run is not tuned.',
+      resolve: (p) => p.classScales,
+    }),
+  }),
+});
 
 builder.objectField(TrainingRun, 'testPredictions', (t) =>
   t.field({
     type: TestPredictions,
     nullable: true,
-    description: 'Succeeded runs: the predictions of the held-out test rows its metrics scored.',
-    resolve: (r) => {
-      const heldOut = r.details?.heldOut;
-      const classes = r.metrics?.classes;
-      return heldOut && classes ? { heldOut, classes } : null;
+    description: `Succeeded runs: a page of the predictions of the held-out test rows its metrics scored, at most ${MAX_TEST_PREDICTIONS_PAGE.toLocaleString('en-US')} rows.`,
+    args: {
+      offset: t.arg.int({ defaultValue: 0, required: true }),
+      limit: t.arg.int({
+        defaultValue: DEFAULT_TEST_PREDICTIONS_PAGE,
+        required: true,
+        description: `At most ${MAX_TEST_PREDICTIONS_PAGE.toLocaleString('en-US')}.`,
+      }),
     },
+    resolve: (r, { offset, limit }, { services }) => services.runs.testPredictions(r, offset, limit),
   }),
 );

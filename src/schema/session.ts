@@ -4,7 +4,7 @@ import { badInput } from '../domain/errors.js';
 import { missingForTraining, readyToTrain } from '../domain/run.js';
 import type { StepperProgress } from '../domain/session.js';
 import type { SessionRecord, TestData, TestRow, TrainedRunRef } from '../services/sessions.js';
-import type { TrainingRunRecord } from '../services/training/index.js';
+import { DEFAULT_RUNS_PAGE, MAX_RUNS_PAGE, type TrainingRunRecord } from '../services/training/index.js';
 import { Dataset } from './dataset.js';
 import { TrainingRun, TrainingRunConnection } from './training-run.js';
 
@@ -213,8 +213,8 @@ export const Session = builder.objectRef<SessionRecord>('Session').implement({
     }),
     runs: t.field({
       type: TrainingRunConnection,
-      description: 'Training runs, newest first.',
-      args: { first: t.arg.int({ defaultValue: 20, required: true }), after: t.arg.id() },
+      description: `Training runs, newest first: a page of at most ${String(MAX_RUNS_PAGE)}.`,
+      args: { first: t.arg.int({ defaultValue: DEFAULT_RUNS_PAGE, required: true }), after: t.arg.id() },
       resolve: (s, { first, after }, { services }) => services.runs.list(s.id, first, after ?? null),
     }),
     workflow: t.field({ type: SessionWorkflow, resolve: (s) => s }),

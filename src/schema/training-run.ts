@@ -13,7 +13,12 @@ import {
 } from '../domain/run.js';
 import type { ClassMetrics, Curve } from '../ml/evaluate.js';
 import type { PermutationInfo } from '../ml/pipeline.js';
-import type { TrainingRunPage, TrainingRunRecord } from '../services/training/index.js';
+import {
+  DEFAULT_RUNS_PAGE,
+  MAX_RUNS_PAGE,
+  type TrainingRunPage,
+  type TrainingRunRecord,
+} from '../services/training/index.js';
 
 export const RunStatus = builder.enumType('RunStatus', { values: RUN_STATUSES });
 export const Stage = builder.enumType('Stage', {
@@ -354,9 +359,10 @@ builder.queryFields((t) => ({
   }),
   trainingRuns: t.field({
     type: TrainingRunConnection,
+    description: `A session's training runs, newest first: a page of at most ${String(MAX_RUNS_PAGE)}.`,
     args: {
       sessionId: t.arg.id({ required: true }),
-      first: t.arg.int({ defaultValue: 20, required: true }),
+      first: t.arg.int({ defaultValue: DEFAULT_RUNS_PAGE, required: true }),
       after: t.arg.id(),
     },
     resolve: async (_root, { sessionId, first, after }, { services, caller }) => {

@@ -5,7 +5,6 @@
  */
 import type { Piscina } from 'piscina';
 import { badInput, conflict } from '../domain/errors.js';
-import type { HeldOutPredictions } from '../domain/run.js';
 import { applyClassScales } from '../ml/selection/decision-tuning.js';
 import { differentRowsReason, type EvaluatedRows, type RunComparison } from '../ml/selection/compare.js';
 import type { CompareTask } from '../ml/worker.js';
@@ -26,13 +25,19 @@ export interface RunsComparison {
   pairs: RunComparison[];
 }
 
-/** The run's stored held-out predictions, checked (stored JSON is not trusted), as the comparison reads them. */
-export function evaluatedRows(run: TrainingRunRecord): EvaluatedRows {
+/**
+ * What a comparison reads of a run: its held-out predictions (stored apart, checked when read: held-out.ts), with a
+ * tuned run's probabilities scaled as its metrics scored them.
+ */
+export async function evaluatedRows(
+  runs: Pick<RunQueries, 'heldOut'>,
+  run: TrainingRunRecord,
+): Promise<EvaluatedRows & { groups: string[] | null }> {
   if (run.status !== 'SUCCEEDED')
     throw conflict(`Training run ${run.id} is ${run.status}; only SUCCEEDED runs can be compared.`);
   const classes = run.metrics?.classes;
-  const heldOut: HeldOutPredictions | undefined = run.details?.heldOut;
-  if (!classes || !heldOut || !validHeldOut(heldOut, classes.length))
+  const heldOut = await runs.heldOut(run);
+  if (!classes || !heldOut || heldOut.rowIds.length === 0)
     throw conflict(
       `Training run ${run.id} has no stored held-out predictions (it was trained before they were stored); train it again to compare it.`,
     );
@@ -43,31 +48,13 @@ export function evaluatedRows(run: TrainingRunRecord): EvaluatedRows {
     // A tuned run is compared on its tuned decision (what its metrics scored).
     proba: applyClassScales(Float64Array.from(heldOut.proba), heldOut.classScales),
     classes,
+    groups: heldOut.groups,
   };
-}
-
-function validHeldOut(h: HeldOutPredictions, classes: number): boolean {
-  const n = Array.isArray(h.rowIds) ? h.rowIds.length : -1;
-  return (
-    n > 0 &&
-    h.rowIds.every((id) => typeof id === 'string') &&
-    Array.isArray(h.labels) &&
-    h.labels.length === n &&
-    h.labels.every((y) => Number.isInteger(y) && y >= 0 && y < classes) &&
-    Array.isArray(h.proba) &&
-    h.proba.length === n * classes &&
-    h.proba.every((p) => typeof p === 'number') &&
-    (h.groups === null || (Array.isArray(h.groups) && h.groups.length === n)) &&
-    (h.classScales === undefined ||
-      (Array.isArray(h.classScales) &&
-        h.classScales.length === classes &&
-        h.classScales.every((s) => typeof s === 'number' && s > 0)))
-  );
 }
 
 export class ComparisonService {
   constructor(
-    private readonly runs: Pick<RunQueries, 'requireFor'>,
+    private readonly runs: Pick<RunQueries, 'requireFor' | 'heldOut'>,
     private readonly pool: Pick<Piscina, 'run'>,
   ) {}
 
@@ -86,14 +73,13 @@ export class ComparisonService {
     if (!Number.isSafeInteger(seed) || seed < 0)
       throw badInput(`seed must be a whole number ≥ 0, got ${seed}.`, 'seed');
     const runs = await Promise.all(ids.map((id) => this.runs.requireFor(caller, id)));
-    const [base, ...others] = runs.map(evaluatedRows);
+    const [base, ...others] = await Promise.all(runs.map((run) => evaluatedRows(this.runs, run)));
     // Refused before any work, with the reason (different split, seed, task or data).
     for (const other of others) {
       const reason = differentRowsReason(base, other);
       if (reason !== null) throw badInput(reason, 'runIds');
     }
-    const groups = runs[0].details?.heldOut?.groups ?? null;
-    const task: CompareTask = { kind: 'compareRuns', base, others, options: { resamples, seed, groups } };
+    const task: CompareTask = { kind: 'compareRuns', base, others, options: { resamples, seed, groups: base.groups } };
     const pairs = (await this.pool.run(task)) as RunComparison[];
     return { baseRunId: base.name, runIds: ids, rows: base.rowIds.length, resamples, seed, pairs };
   }

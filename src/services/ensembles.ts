@@ -63,7 +63,7 @@ export class EnsembleService {
           MEMBERS,
         );
     }
-    const [first, ...others] = runs.map(evaluatedRows);
+    const [first, ...others] = await Promise.all(runs.map((run) => evaluatedRows(this.runs, run)));
     for (const other of others) {
       const reason = differentRowsReason(first, other);
       if (reason !== null) throw badInput(`soft_voting members must share their test rows: ${reason}`, MEMBERS);

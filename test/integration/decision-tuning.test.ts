@@ -50,13 +50,14 @@ async function trainedRun(server: TestServer, sessionId: string): Promise<{ id: 
 }
 
 /** The run's details as stored (SQLite text or PostgreSQL json). */
-async function storedDetails(server: TestServer, runId: string): Promise<Record<string, unknown>> {
-  const [row] = (await runSql(server.config, 'SELECT details FROM training_runs WHERE id = ?', [runId])) as {
-    details: unknown;
+/** The run's held-out predictions as stored (table test_predictions), read past the API. */
+async function storedHeldOut(server: TestServer, runId: string): Promise<Record<string, unknown>> {
+  const [row] = (await runSql(server.config, 'SELECT predictions FROM test_predictions WHERE run_id = ?', [runId])) as {
+    predictions: unknown;
   }[];
-  const details: unknown = typeof row.details === 'string' ? JSON.parse(row.details) : row.details;
-  if (typeof details !== 'object' || details === null) throw new Error('no details stored');
-  return details as Record<string, unknown>;
+  const stored: unknown = typeof row.predictions === 'string' ? JSON.parse(row.predictions) : row.predictions;
+  if (typeof stored !== 'object' || stored === null) throw new Error('no held-out predictions stored');
+  return stored as Record<string, unknown>;
 }
 
 function macroF1(labels: number[], proba: number[], scales: number[]): number {
@@ -98,9 +99,20 @@ describe('decision tuning for macro-F1', () => {
     expect(tuning.description).toMatch(/the test split was not used/);
 
     // The stored held-out rows keep the untuned probabilities with the scales: the tuned macro-F1 is theirs.
-    const details = await storedDetails(server, id);
-    const heldOut = details.heldOut as { labels: number[]; proba: number[]; classScales: number[] };
+    const heldOut = (await storedHeldOut(server, id)) as { labels: number[]; proba: number[]; classScales: number[] };
     expect(heldOut.classScales).toEqual(tuning.classScales.map((s) => s.scale));
+    // The API serves the same rows and scales.
+    const { trainingRun } = await server.data<{
+      trainingRun: { testPredictions: { totalRows: number; probabilities: number[]; classScales: number[] | null } };
+    }>(
+      'query ($id: ID!) { trainingRun(id: $id) { testPredictions(limit: 10000) { totalRows probabilities classScales } } }',
+      {
+        id,
+      },
+    );
+    expect(trainingRun.testPredictions.totalRows).toBe(heldOut.labels.length);
+    expect(trainingRun.testPredictions.probabilities).toEqual(heldOut.proba);
+    expect(trainingRun.testPredictions.classScales).toEqual(heldOut.classScales);
     expect(heldOut.labels).toHaveLength(run.metrics.numSamples);
     const ones = heldOut.classScales.map(() => 1);
     expect(Math.abs(macroF1(heldOut.labels, heldOut.proba, heldOut.classScales) - run.metrics.macroF1)).toBeLessThan(

@@ -31,7 +31,7 @@ interface EnsembleRun {
 }
 
 const RUN = `query ($r: ID!) { trainingRun(id: $r) { status error modelType metrics { macroF1 accuracy }
-  testPredictions { classes rowIds labels probabilities } featureImportance { feature permutationMean }
+  testPredictions(limit: 10000) { classes rowIds labels probabilities } featureImportance { feature permutationMean }
   ensemble { weightsFrom description members { runId modelType weight run { id } } } } }`;
 
 /** Macro-F1 as scikit-learn's f1_score(average='macro'), of argmax predictions. */
@@ -239,7 +239,7 @@ describe('soft_voting runs', () => {
       };
     }>(
       `query ($r: ID!) { trainingRun(id: $r) { status error modelType metrics { macroF1 accuracy classes }
-        testPredictions { classes rowIds labels probabilities } featureImportance { feature permutationMean }
+        testPredictions(limit: 10000) { classes rowIds labels probabilities } featureImportance { feature permutationMean }
         ensemble { weightsFrom description members { runId modelType weight run { id } } }
         decisionTuning { fittedOn fittedRows classScales { label scale } fitted { before after } test { before after } } } }`,
       { r: tunedId },

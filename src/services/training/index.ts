@@ -21,7 +21,14 @@ import { EnsembleService } from '../ensembles.js';
 
 export { TrainingCommands, RESTART_MESSAGE } from './commands.js';
 export { ProgressStream } from './progress-stream.js';
-export { RunQueries, type RunState, type TrainingRunPage, type TrainingRunRecord } from './queries.js';
+export {
+  DEFAULT_RUNS_PAGE,
+  MAX_RUNS_PAGE,
+  RunQueries,
+  type RunState,
+  type TrainingRunPage,
+  type TrainingRunRecord,
+} from './queries.js';
 export { TrainingRunner } from './runner.js';
 
 export interface TrainingDeps {

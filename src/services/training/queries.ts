@@ -6,8 +6,9 @@ import { and, asc, desc, eq, gt, inArray, lt } from 'drizzle-orm';
 import type { ProgressEventRow, TrainingRunRow } from '../../db/schema.js';
 import type { Store } from '../../db/store.js';
 import { badInput, notFound } from '../../domain/errors.js';
-import type { ModelTypeId, RunStatus, TrainingProgressEvent } from '../../domain/run.js';
+import type { HeldOutPredictions, ModelTypeId, RunStatus, TrainingProgressEvent } from '../../domain/run.js';
 import { canUse, type Caller, type Owned } from '../owners.js';
+import { readHeldOut, testPredictionsPage, type TestPredictionsPage } from './held-out.js';
 
 export type TrainingRunRecord = TrainingRunRow;
 
@@ -23,6 +24,10 @@ export interface RunState {
   status: RunStatus;
   modelType: ModelTypeId;
 }
+
+/** Runs of one page of a session's runs: the default and the most. */
+export const DEFAULT_RUNS_PAGE = 20;
+export const MAX_RUNS_PAGE = 100;
 
 /** Run owners remembered (a run's session, so its owner, never changes). */
 const OWNER_CACHE_ENTRIES = 10_000;
@@ -96,10 +101,26 @@ export class RunQueries {
     });
   }
 
+  /** The held-out test predictions a succeeded run stored (null: none, e.g. a run of an older version). */
+  async heldOut(run: Pick<TrainingRunRecord, 'id' | 'metrics'>): Promise<HeldOutPredictions | null> {
+    const classes = run.metrics?.classes;
+    return classes ? readHeldOut(this.store, run.id, classes.length) : null;
+  }
+
+  /** One page of them (TrainingRun.testPredictions). */
+  async testPredictions(
+    run: Pick<TrainingRunRecord, 'id' | 'metrics'>,
+    offset: number,
+    limit: number,
+  ): Promise<TestPredictionsPage | null> {
+    const heldOut = await this.heldOut(run);
+    return heldOut && run.metrics ? testPredictionsPage(heldOut, run.metrics.classes, offset, limit) : null;
+  }
+
   /** Runs of a session, newest first; `after` is the id of the last run of the previous page. */
-  async list(sessionId: string, first = 20, after?: string | null): Promise<TrainingRunPage> {
+  async list(sessionId: string, first = DEFAULT_RUNS_PAGE, after?: string | null): Promise<TrainingRunPage> {
     const runs = this.runsTable;
-    const limit = Math.min(Math.max(first, 1), 100);
+    const limit = Math.min(Math.max(first, 1), MAX_RUNS_PAGE);
     let before: number | null = null;
     if (after) {
       const cursor = await this.get(after);

@@ -19,6 +19,7 @@ import type { ModelStore } from '../models.js';
 import { OUT_OF_FOLD_SOURCE } from '../../domain/run.js';
 import { storePredictionBatch } from '../prediction-batches.js';
 import { budgetStopMessage, runBudget } from './budget.js';
+import { saveHeldOut } from './held-out.js';
 import { FINISH_ATTEMPTS, FINISH_RETRY_MS, STAGE_START, type ProgressRecorder } from './progress.js';
 import type { RunQueries } from './queries.js';
 
@@ -178,6 +179,7 @@ export class TrainingRunner {
           ).id;
         });
       }
+      await this.whileDatabaseBusy(runId, signal, () => saveHeldOut(this.store, runId, output.heldOut));
       const finishedAt = new Date();
       const totalSeconds = (finishedAt.getTime() - startedAt.getTime()) / 1000;
       await this.progress.finish(runId, 'SUCCEEDED', {
@@ -198,7 +200,6 @@ export class TrainingRunner {
           permutationRows: output.permutationRows,
           explanation: output.explanation,
           warnings: output.warnings,
-          heldOut: output.heldOut,
           ...(output.crossValidation ? { crossValidation: output.crossValidation } : {}),
           ...(outOfFoldPredictionId ? { outOfFoldPredictionId } : {}),
           ...(output.calibration ? { calibration: output.calibration } : {}),

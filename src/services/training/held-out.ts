@@ -1,0 +1,92 @@
+/**
+ * A run's held-out test predictions (table `test_predictions`): stored once when the run succeeds, apart from the
+ * run row so that reading a run never parses them, and read back field by field — stored data is never cast.
+ * TrainingRun.testPredictions pages them; compareRuns and decision-tuning checks read them whole.
+ */
+import { eq } from 'drizzle-orm';
+import type { Store } from '../../db/store.js';
+import type { HeldOutPredictions } from '../../domain/run.js';
+import { storedJson } from '../../domain/json.js';
+
+/** Most rows of one TrainingRun.testPredictions page (a row is its id, true class and one probability per class). */
+export const MAX_TEST_PREDICTIONS_PAGE = 10_000;
+export const DEFAULT_TEST_PREDICTIONS_PAGE = 1_000;
+
+/** One page of a run's held-out predictions. */
+export interface TestPredictionsPage {
+  classes: string[];
+  totalRows: number;
+  offset: number;
+  rowIds: string[];
+  /** The true class index of each row. */
+  labels: number[];
+  /** rows × classes, row-major: the page's rows only. */
+  proba: number[];
+  calibrated: boolean;
+  classScales: number[] | null;
+}
+
+/** Stores (or, for a run trained again, replaces) a run's held-out predictions. */
+export async function saveHeldOut(store: Store, runId: string, heldOut: HeldOutPredictions): Promise<void> {
+  await store.transaction(async (tx) => {
+    await tx.delete('testPredictions', eq(tx.t.testPredictions.runId, runId));
+    await tx.insert('testPredictions', { runId, rowCount: heldOut.rowIds.length, predictions: heldOut });
+  });
+}
+
+/** The run's held-out predictions, checked against its class count; null when it has none (trained before 0.7). */
+export async function readHeldOut(store: Store, runId: string, classCount: number): Promise<HeldOutPredictions | null> {
+  const row = await store.first('testPredictions', {
+    columns: ['predictions'],
+    where: eq(store.t.testPredictions.runId, runId),
+  });
+  return row ? checkHeldOut(row.predictions, classCount) : null;
+}
+
+/** Field-by-field check of stored held-out predictions: a malformed value is a corrupt row (a server fault). */
+export function checkHeldOut(value: unknown, classCount: number): HeldOutPredictions {
+  const check = storedJson('held-out predictions');
+  const stored = check.record(value, 'predictions');
+  const rowIds = check.strings(stored.rowIds, 'rowIds');
+  const n = rowIds.length;
+  const labels = check.array(stored.labels, 'labels').map((y) => check.intIn(y, 0, classCount - 1, 'labels'));
+  const proba = check.numbers(stored.proba, 'proba');
+  const groups = stored.groups === null ? null : check.strings(stored.groups, 'groups');
+  const classScales = stored.classScales === undefined ? undefined : check.numbers(stored.classScales, 'classScales');
+  if (labels.length !== n) check.corrupt('labels');
+  if (proba.length !== n * classCount) check.corrupt('proba');
+  if (groups && groups.length !== n) check.corrupt('groups');
+  if (classScales && (classScales.length !== classCount || classScales.some((scale) => !(scale > 0))))
+    check.corrupt('classScales');
+  return {
+    rowIds,
+    groups,
+    labels,
+    proba,
+    calibrated: check.boolean(stored.calibrated, 'calibrated'),
+    ...(classScales ? { classScales } : {}),
+  };
+}
+
+/** Rows offset … offset + limit − 1 of the held-out predictions (limit clamped to 0 … MAX_TEST_PREDICTIONS_PAGE). */
+export function testPredictionsPage(
+  heldOut: HeldOutPredictions,
+  classes: string[],
+  offset: number,
+  limit: number,
+): TestPredictionsPage {
+  const totalRows = heldOut.rowIds.length;
+  const start = Math.min(Math.max(0, offset), totalRows);
+  const end = Math.min(start + Math.min(Math.max(0, limit), MAX_TEST_PREDICTIONS_PAGE), totalRows);
+  const k = classes.length;
+  return {
+    classes,
+    totalRows,
+    offset: start,
+    rowIds: heldOut.rowIds.slice(start, end),
+    labels: heldOut.labels.slice(start, end),
+    proba: heldOut.proba.slice(start * k, end * k),
+    calibrated: heldOut.calibrated,
+    classScales: heldOut.classScales ?? null,
+  };
+}
