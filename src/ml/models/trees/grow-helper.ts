@@ -48,9 +48,9 @@ export function takeJob(control: Int32Array): number {
 
 /** Runs jobs of the current batch until none is left. */
 export function serveJobs(control: Int32Array, arrays: JobArrays, hist: (id: number) => Float64Array): void {
-  const nf = Atomics.load(control, CONTROL.features);
   for (let j = takeJob(control); j >= 0; j = takeJob(control)) {
-    runJob(arrays, j, nf, hist);
+    // Read per job: a helper may go on from one tree's batches into the next tree's (another feature count).
+    runJob(arrays, j, Atomics.load(control, CONTROL.features), hist);
     const count = Atomics.load(control, CONTROL.queue) >>> 16;
     if (Atomics.add(control, CONTROL.done, 1) + 1 === count) Atomics.notify(control, CONTROL.done);
   }
