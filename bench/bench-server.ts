@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type AppConfig } from '../src/config.js';
 import { buildApp, type App } from '../src/http/server.js';
-import { createLogger } from '../src/logger.js';
+import { createLogger, type Logger } from '../src/logger.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -16,6 +16,8 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 export async function buildBenchApp(
   name: string,
   env: Record<string, string> = {},
+  /** A bench that reads the server's log lines brings its own (warn level otherwise). */
+  logger: Logger = createLogger('warn'),
 ): Promise<{ app: App; config: AppConfig; dir: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `exoplanet-bench-${name}-`));
   const config = loadConfig(
@@ -31,5 +33,5 @@ export async function buildBenchApp(
     },
     repoRoot,
   );
-  return { app: await buildApp(config, { logger: createLogger('warn') }), config, dir };
+  return { app: await buildApp(config, { logger }), config, dir };
 }

@@ -16,16 +16,14 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { print } from 'graphql';
-import { loadConfig } from '../src/config.js';
-import { buildApp } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
 import { streamCsvFile } from '../src/ml/data/csv-stream.js';
 import { summarizeUpload } from '../src/ml/data/upload-summary.js';
 import { UploadDatasetMutation } from '../src/rest/operations/index.js';
 import { UPLOAD_GZIP_LEVEL } from '../src/services/datasets.js';
+import { buildBenchApp } from './bench-server.js';
 import { writeSyntheticCsv } from './synthetic.js';
 
 const rows = Number(process.argv[2] ?? 200_000);
@@ -33,7 +31,6 @@ const repeats = Number(process.argv[3] ?? 3);
 const GOAL_SECONDS = 2;
 const GOAL_MEMORY = 3;
 const PYTHON = '/usr/bin/python3';
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const UPLOAD_QUERY = print(UploadDatasetMutation);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exoplanet-bench-rest-upload-'));
@@ -78,19 +75,11 @@ const logger = createLogger('info', {}, (line) => {
   if (entry.msg === 'dataset uploaded' && entry.stages) stages.push(entry.stages);
   else if (entry.level === 'warn' || entry.level === 'error') process.stderr.write(line + '\n');
 });
-const config = loadConfig(
-  {
-    NODE_ENV: 'test',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATABASE_PATH: path.join(dir, 'bench.db'),
-    UPLOAD_DIR: path.join(dir, 'uploads'),
-    LOG_LEVEL: 'info',
-    MAX_UPLOAD_MB: String(Math.ceil(bytes / 2 ** 20) + 5),
-  },
-  repoRoot,
+const { app, dir: serverDir } = await buildBenchApp(
+  'rest-upload',
+  { LOG_LEVEL: 'info', MAX_UPLOAD_MB: String(Math.ceil(bytes / 2 ** 20) + 5) },
+  logger,
 );
-const app = await buildApp(config, { logger });
 const { url } = await app.start();
 /** curl, in its own process, so that this process's CPU time is the server's alone. */
 async function curl(args: string[]): Promise<string> {
@@ -221,4 +210,5 @@ try {
 } finally {
   await app.stop();
   fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(serverDir, { recursive: true, force: true });
 }
