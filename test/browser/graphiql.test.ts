@@ -148,6 +148,8 @@ describe.skipIf(!HAS_CHROMIUM)('GraphiQL in headless Chromium', () => {
   const eventStreams: string[] = [];
   const webSockets: string[] = [];
   let framesReceived = 0;
+  /** Payloads the page sent over its WebSockets (graphql-ws messages). */
+  const framesSent: string[] = [];
 
   beforeAll(async () => {
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'exoplanet-chromium-'));
@@ -181,6 +183,7 @@ describe.skipIf(!HAS_CHROMIUM)('GraphiQL in headless Chromium', () => {
     await cdp.send('Network.enable');
     cdp.on('Network.webSocketCreated', (event) => webSockets.push(event.url));
     cdp.on('Network.webSocketFrameReceived', () => framesReceived++);
+    cdp.on('Network.webSocketFrameSent', (event) => framesSent.push(event.response.payloadData));
   });
 
   afterAll(async () => {
@@ -323,7 +326,8 @@ describe.skipIf(!HAS_CHROMIUM)('GraphiQL in headless Chromium', () => {
         ).startTraining;
       };
       // The run to watch waits in the queue behind a long one, so it cannot finish before GraphiQL subscribes to it
-      // (a busy machine can take seconds to open the page and paste the document).
+      // (a busy machine can take seconds to open the page and paste the document). 1,000 trees take ~10 s since the
+      // forest fit on two threads with sampled importance: the blocker may end before it is cancelled below.
       const blocker = await start(1000);
       const startTraining = await start(TREES);
 
@@ -331,37 +335,52 @@ describe.skipIf(!HAS_CHROMIUM)('GraphiQL in headless Chromium', () => {
       await page.keyboard.press('Escape'); // a menu left open by an earlier attempt would take the paste
       // Replace the document as a paste does (typing would meet the editor's auto-closing brackets).
       const document = `subscription Live {\n  trainingProgress(runId: "${startTraining.id}") {\n    status stage step totalSteps progress\n  }\n}\n`;
-      await page.click(QUERY_EDITOR);
-      await page.keyboard.down('Control');
-      await page.keyboard.press('a');
-      await page.keyboard.up('Control');
-      await page.evaluate((text) => {
-        const textarea = window.document.querySelector('.graphiql-query-editor textarea');
-        const data = new DataTransfer();
-        data.setData('text/plain', text);
-        textarea?.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
-      }, document);
+      // A retry finds the previous attempt's document and result in place; a paste that did not take is pasted again.
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        await page.click(QUERY_EDITOR);
+        await page.keyboard.down('Control');
+        await page.keyboard.press('a');
+        await page.keyboard.up('Control');
+        await page.evaluate((text) => {
+          const textarea = window.document.querySelector('.graphiql-query-editor textarea');
+          const data = new DataTransfer();
+          data.setData('text/plain', text);
+          textarea?.dispatchEvent(
+            new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }),
+          );
+        }, document);
+        if ((await editorText(QUERY_EDITOR)) === document.trimEnd()) break;
+        await page.keyboard.press('Escape');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
       expect(await editorText(QUERY_EDITOR)).toBe(document.trimEnd());
       const framesBefore = framesReceived;
       // One operation: the run button runs it at once. On a busy machine GraphiQL may not have re-parsed the pasted
       // document yet: the button is then still the menu of the example's operations, and the click opens it instead.
-      for (let attempt = 1; attempt <= 10; attempt++) {
-        await clickWhenStable('.graphiql-execute-button');
-        if (!(await page.waitForSelector('[role=menuitem]', { timeout: 700 }).catch(() => null))) break;
-        const items = await page.$$('[role=menuitem]');
-        const names = await Promise.all(items.map((item) => item.evaluate((element) => element.textContent)));
-        const live = names.indexOf('Live');
-        if (live >= 0) {
-          await items[live].click();
-          break;
+      // A click that GraphiQL did not act on (no subscribe message sent) is clicked again.
+      const subscribed = () => framesSent.some((p) => p.includes('"subscribe"') && p.includes(startTraining.id));
+      for (let round = 1; round <= 5 && !subscribed(); round++) {
+        for (let attempt = 1; attempt <= 10; attempt++) {
+          await clickWhenStable('.graphiql-execute-button');
+          if (!(await page.waitForSelector('[role=menuitem]', { timeout: 700 }).catch(() => null))) break;
+          const items = await page.$$('[role=menuitem]');
+          const names = await Promise.all(items.map((item) => item.evaluate((element) => element.textContent)));
+          const live = names.indexOf('Live');
+          if (live >= 0) {
+            await items[live].click();
+            break;
+          }
+          await page.keyboard.press('Escape'); // the old document's menu: let GraphiQL catch up
+          await new Promise((resolve) => setTimeout(resolve, 300));
         }
-        await page.keyboard.press('Escape'); // the old document's menu: let GraphiQL catch up
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        const until = Date.now() + 3000;
+        while (!subscribed() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
       }
       try {
         await waitForText(RESULT, '"QUEUED"', 30_000); // subscribed: the snapshot of the waiting run is shown
       } finally {
-        await server.data('mutation ($r: ID!) { cancelTraining(runId: $r) { id } }', { r: blocker.id });
+        // Not `data`: a blocker that ended already (CONFLICT) must not hide why the wait above failed.
+        await server.gql('mutation ($r: ID!) { cancelTraining(runId: $r) { id } }', { r: blocker.id });
       }
 
       // Watch the result pane as a person would: each distinct text it shows, until the run's last event.

@@ -115,11 +115,17 @@ describe('a client that aborts an upload', () => {
       });
       expect(response.status).toBe(201);
       await waitFor(() => (files().some((f) => f.endsWith('.part')) ? undefined : true), 30_000);
-      const added = files().filter((f) => !before.includes(f));
-      expect(added.filter((f) => f.endsWith('.part'))).toEqual([]);
       // The upload cut mid-body stored nothing; the one whose body had all arrived may have been stored whole (its
-      // file and its row) before the server saw the client go.
-      const stored = (await datasets()) - uploads;
+      // file and its row) before the server saw the client go — its file is renamed before its row is written, so
+      // wait until the two agree (an orphan file never would).
+      let added: string[] = [];
+      let stored = 0;
+      await waitFor(async () => {
+        added = files().filter((f) => !before.includes(f));
+        stored = (await datasets()) - uploads;
+        return added.length === stored ? true : undefined;
+      }, 30_000).catch(() => undefined);
+      expect(added.filter((f) => f.endsWith('.part'))).toEqual([]);
       expect(stored === 1 || stored === 2).toBe(true);
       expect(added).toHaveLength(stored);
       expect(await server.gql('{ health { status } }')).not.toHaveProperty('errors');
