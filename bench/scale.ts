@@ -340,8 +340,12 @@ const fmt = (seconds: number | null | undefined) =>
 const ratio = (ours: number | null | undefined, theirs: number | null | undefined) =>
   ours == null || theirs == null || theirs <= 0 ? '—' : `${(ours / theirs).toFixed(2)}×`;
 
-const { models } = await graphql<{ models: { id: string }[] }>('{ models { id } }');
+const { models } = await graphql<{ models: { id: string; hyperparameters: { type: string }[] }[] }>(
+  '{ models { id hyperparameters { type } } }',
+);
 const modelIds = models
+  // soft_voting averages runs already trained (a run-id list): it has no fit of its own to time on a table.
+  .filter((m) => !m.hyperparameters.some((h) => h.type === 'RUN_ID_LIST'))
   .map((m) => m.id)
   .filter((id) => !modelFilter || modelFilter.split(',').includes(id))
   .sort((a, b) => (GOAL_MODELS.indexOf(a) + 1 || 99) - (GOAL_MODELS.indexOf(b) + 1 || 99));
