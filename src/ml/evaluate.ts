@@ -124,6 +124,12 @@ export function macroF1(yTrue: Int32Array, yPred: Int32Array, numClasses: number
     predCount[p]++;
     if (t === p) tp[t]++;
   }
+  return macroF1OfCounts(tp, trueCount, predCount);
+}
+
+/** macroF1 from per-class counts of true positives, true rows and predicted rows (callers that count as they go). */
+export function macroF1OfCounts(tp: Float64Array, trueCount: Float64Array, predCount: Float64Array): number {
+  const numClasses = tp.length;
   let sum = 0;
   let present = 0;
   for (let c = 0; c < numClasses; c++) {
@@ -280,13 +286,23 @@ export interface Ranking {
  */
 export function binaryRanking(scores: Float64Array, positive: Uint8Array): Ranking {
   const n = scores.length;
-  const order = Array.from({ length: n }, (_, i) => i);
-  // NaN scores rank lowest.
-  const key = (i: number) => (Number.isNaN(scores[i]) ? -Infinity : scores[i]);
-  order.sort((a, b) => key(b) - key(a));
   let totalPositive = 0;
   for (let i = 0; i < n; i++) totalPositive += positive[i];
   const totalNegative = n - totalPositive;
+  // The positives' and the negatives' scores, each sorted natively (a typed-array sort without a comparator: ~10×
+  // faster than sorting row indices by a key, which was most of an evaluation's time), then walked from the top
+  // together: a threshold takes every row of either side with that score. NaN scores rank lowest.
+  const positives = new Float64Array(totalPositive);
+  const negatives = new Float64Array(totalNegative);
+  for (let i = 0, p = 0, q = 0; i < n; i++) {
+    const score = Number.isNaN(scores[i]) ? -Infinity : scores[i];
+    if (positive[i]) positives[p++] = score;
+    else negatives[q++] = score;
+  }
+  positives.sort();
+  negatives.sort();
+  let nextPositive = totalPositive - 1;
+  let nextNegative = totalNegative - 1;
 
   const roc: RawCurve = { x: [0], y: [0], thresholds: [null] };
   const pr: RawCurve = { x: [0], y: [1], thresholds: [null] };
@@ -297,15 +313,19 @@ export function binaryRanking(scores: Float64Array, positive: Uint8Array): Ranki
   let previousRecall = 0;
   let previousFpr = 0;
   let previousTpr = 0;
-  for (let start = 0; start < n;) {
-    const threshold = key(order[start]);
-    let end = start;
-    while (end < n && key(order[end]) === threshold) {
-      if (positive[order[end]]) tp++;
-      else fp++;
-      end++;
+  while (nextPositive >= 0 || nextNegative >= 0) {
+    const threshold =
+      nextNegative < 0 || (nextPositive >= 0 && positives[nextPositive] >= negatives[nextNegative])
+        ? positives[nextPositive]
+        : negatives[nextNegative];
+    while (nextPositive >= 0 && positives[nextPositive] === threshold) {
+      tp++;
+      nextPositive--;
     }
-    start = end;
+    while (nextNegative >= 0 && negatives[nextNegative] === threshold) {
+      fp++;
+      nextNegative--;
+    }
     const tpr = totalPositive ? tp / totalPositive : 0;
     const fpr = totalNegative ? fp / totalNegative : 0;
     auc += ((fpr - previousFpr) * (tpr + previousTpr)) / 2;

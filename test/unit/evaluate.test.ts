@@ -339,6 +339,47 @@ describe('evaluate: curves and random agreement with brute force', () => {
     }
   });
 
+  it('binaryRanking gives the curves of sorting rows by score, ties and NaN included', () => {
+    // The oracle: rows sorted by score (NaN lowest), each run of equal scores one threshold.
+    const byRows = (scores: Float64Array, positive: Uint8Array) => {
+      const key = (i: number) => (Number.isNaN(scores[i]) ? -Infinity : scores[i]);
+      const order = Array.from(scores, (_, i) => i).sort((a, b) => key(b) - key(a));
+      const totalPositive = positive.reduce((sum, p) => sum + p, 0);
+      const totalNegative = scores.length - totalPositive;
+      const roc = { x: [0], y: [0], thresholds: [null as number | null] };
+      const pr = { x: [0], y: [1], thresholds: [null as number | null] };
+      let tp = 0;
+      let fp = 0;
+      for (let start = 0; start < order.length;) {
+        const threshold = key(order[start]);
+        for (; start < order.length && key(order[start]) === threshold; start++) {
+          if (positive[order[start]]) tp++;
+          else fp++;
+        }
+        const t = Number.isFinite(threshold) ? threshold : null;
+        roc.x.push(totalNegative ? fp / totalNegative : 0);
+        roc.y.push(totalPositive ? tp / totalPositive : 0);
+        roc.thresholds.push(t);
+        pr.x.push(totalPositive ? tp / totalPositive : 0);
+        pr.y.push(tp / (tp + fp));
+        pr.thresholds.push(t);
+      }
+      return { roc, pr };
+    };
+    const random = new Random(11);
+    for (const n of [1, 7, 500]) {
+      const scores = Float64Array.from({ length: n }, () => {
+        const u = random.next();
+        return u < 0.05 ? NaN : u < 0.1 ? -Infinity : u < 0.15 ? Infinity : random.int(6) / 5;
+      });
+      const positive = Uint8Array.from({ length: n }, () => (random.next() < 0.3 ? 1 : 0));
+      const ranked = binaryRanking(scores, positive);
+      const expected = byRows(scores, positive);
+      expect(ranked.roc).toEqual(expected.roc);
+      expect(ranked.pr).toEqual(expected.pr);
+    }
+  });
+
   it('binaryRanking gives null AUC without negatives and null AP without positives', () => {
     const scores = Float64Array.from([0.2, 0.4]);
     expect(binaryRanking(scores, Uint8Array.from([1, 1])).rocAuc).toBeNull();
