@@ -293,7 +293,7 @@ const PERMUTATION_REPEATS = 5;
  * sample (issue 17: everything after fitting ≤ 25 % of the fit at 200,000 rows). 2,000 rows put the 95 % interval
  * of a feature's macro-F1 drop at about ±0.01–0.02 (stated per run, `maxCi95`); 20 features × 5 repeats × 2,000
  * rows is 200,000 predictions whatever the table's size. A kernel SVM predicts slowly (every support vector per
- * row): 500.
+ * row): 500. Tree ensembles' exact permutation scores at most as many (treePermutationRows).
  */
 const PERMUTATION_SAMPLE_ROWS = 2_000;
 const KERNEL_PERMUTATION_ROWS = 500;
@@ -311,13 +311,38 @@ const MIN_SAMPLE_ROWS = 400;
  * grow with the trees and their depth, so the ratio holds whatever the hyperparameters; it is a count, not a clock,
  * so a run stays reproducible. Measured with bench:post-fit at 50,000 rows (35,000 training rows): a default random
  * forest fits in ~5.6 CPU s and its exact permutation costs ~0.8 ms per scored row; boosting fits in ~1.6 s and
- * costs ~0.4 ms per row; a single tree fits in ~0.8 s and costs ~0.03 ms per row.
+ * costs ~0.4 ms per row; a single tree fits in ~0.8 s and costs ~0.03 ms per row. Bounded by
+ * PERMUTATION_SAMPLE_ROWS whatever the table's size: the interval depends on the rows scored, not on the rows
+ * the table has (±0.013 at 2,000 rows × 5 repeats on bench:scale's table, ±0.010 at 3,500), while the cost grows
+ * with them.
  */
 const PERMUTATION_ROWS_PER_TRAINING_ROW: Partial<Record<ModelTypeId, number>> = {
   random_forest: 0.025,
   xgboost: 0.012,
   decision_tree: 0.1,
 };
+
+/**
+ * Test rows each repeat of a tree ensemble's exact permutation scores: sized to the fit (`trainRows`, see
+ * PERMUTATION_ROWS_PER_TRAINING_ROW) and to the work budget (Σ mean leaf depth of the trees), never fewer than
+ * MIN_SAMPLE_ROWS nor more than PERMUTATION_SAMPLE_ROWS (nor than the split has).
+ */
+export function treePermutationRows(
+  modelType: ModelTypeId,
+  testRows: number,
+  features: number,
+  pathLength: number,
+  repeats: number,
+  trainRows?: number,
+): number {
+  const affordable = Math.floor(FOREST_PERMUTATION_BUDGET / Math.max(1, repeats * features * pathLength));
+  const perTrainingRow = PERMUTATION_ROWS_PER_TRAINING_ROW[modelType];
+  const sized =
+    trainRows !== undefined && perTrainingRow !== undefined
+      ? Math.floor(perTrainingRow * trainRows)
+      : Number.POSITIVE_INFINITY;
+  return Math.min(testRows, Math.max(MIN_SAMPLE_ROWS, Math.min(affordable, sized, PERMUTATION_SAMPLE_ROWS)));
+}
 
 interface ExplainedPermutation {
   result: PermutationResult & { ci95: Float64Array };
@@ -375,14 +400,14 @@ export function explainPermutation(
   }
   const ensemble = treeEnsemble(model);
   if (ensemble) {
-    const pathLength = forestPathLength(ensemble.trees);
-    const affordable = Math.floor(FOREST_PERMUTATION_BUDGET / Math.max(1, repeats * X.cols * pathLength));
-    const perTrainingRow = PERMUTATION_ROWS_PER_TRAINING_ROW[model.modelType];
-    const sized =
-      trainRows !== undefined && perTrainingRow !== undefined
-        ? Math.floor(perTrainingRow * trainRows)
-        : Number.POSITIVE_INFINITY;
-    const rowsPerRepeat = Math.min(X.rows, Math.max(MIN_SAMPLE_ROWS, Math.min(affordable, sized)));
+    const rowsPerRepeat = treePermutationRows(
+      model.modelType,
+      X.rows,
+      X.cols,
+      forestPathLength(ensemble.trees),
+      repeats,
+      trainRows,
+    );
     let total = ensemble.trees.treeCount;
     const result = forestPermutationImportance(
       ensemble.trees,
@@ -417,7 +442,7 @@ export function explainPermutation(
           `Macro-F1 drop when one feature is shuffled, ${repeats} shuffles per feature, ` +
           (sampled
             ? `each scored on its own stratified seeded sample of ${result.rowsPerRepeat} of the ${X.rows} test rows ` +
-              '(sized to the fit: about an eighth of its cost)'
+              `(sized to the fit, about an eighth of its cost, and at most ${PERMUTATION_SAMPLE_ROWS})`
             : `each scored on all ${X.rows} test rows`) +
           `; the shuffled copies are predicted exactly, re-walking only the trees whose leaf moves. ±CI95 over the shuffles` +
           (sampled

@@ -1,6 +1,13 @@
 import { describe, it, expect } from 'vitest';
-import { permutationImportance } from '../../src/ml/explain/permutation.js';
-import { forestPathLength, forestPermutationImportance } from '../../src/ml/explain/tree-permutation.js';
+import { permutationImportance, stratifiedSample } from '../../src/ml/explain/permutation.js';
+import {
+  featurePermutations,
+  forestPathLength,
+  forestPermutationImportance,
+} from '../../src/ml/explain/tree-permutation.js';
+import { argmaxRows, macroF1 } from '../../src/ml/evaluate.js';
+import { treePermutationRows } from '../../src/ml/pipeline.js';
+import { Random } from '../../src/ml/random.js';
 import { decisionTreeTrainer, randomForestTrainer, ForestModel } from '../../src/ml/models/trees/forest.js';
 import { BoostedTreesModel, xgboostTrainer } from '../../src/ml/models/trees/boosting.js';
 import { defaultHyperparameters } from '../../src/ml/catalog.js';
@@ -151,6 +158,37 @@ describe('sampled permutation importance states its error', async () => {
     expect(sampled.rowsPerRepeat).toBe(300);
   });
 
+  it('a sampled repeat gives exactly what predicting its shuffled sample gives, rows in several samples included', () => {
+    const repeats = 4;
+    const rowsPerRepeat = 1200; // of 2,000: most rows are in more than one repeat's sample
+    const fast = forestPermutationImportance(forest.trees, test.X, test.y, 3, {
+      seed: 7,
+      repeats,
+      rowsPerRepeat,
+      baselineProba: proba,
+    });
+    // The reference: the same samples and shuffled values, each copy predicted from scratch.
+    const { rows, cols, data } = test.X;
+    const permutations = featurePermutations(cols, rows, repeats, 7);
+    const sampler = new Random(7 ^ 0x5a5a5a5a);
+    const samples = Array.from({ length: repeats }, () => stratifiedSample(test.y, 3, rowsPerRepeat, sampler));
+    const predicted = argmaxRows(proba, 3);
+    for (let j = 0; j < cols; j++) {
+      const drops = samples.map((sample, r) => {
+        const copy = new Float64Array(sample.length * cols);
+        sample.forEach((i, a) => {
+          copy.set(data.subarray(i * cols, (i + 1) * cols), a * cols);
+          copy[a * cols + j] = data[permutations[j][r][i] * cols + j];
+        });
+        const labels = Int32Array.from(sample, (i) => test.y[i]);
+        const unshuffled = Int32Array.from(sample, (i) => predicted[i]);
+        const shuffled = argmaxRows(forest.predictProba({ rows: sample.length, cols, data: copy }), 3);
+        return macroF1(labels, unshuffled, 3) - macroF1(labels, shuffled, 3);
+      });
+      expect(fast.mean[j]).toBeCloseTo(drops.reduce((a, b) => a + b, 0) / repeats, 12);
+    }
+  });
+
   it('the 95 % interval shrinks as more rows are scored', () => {
     // Many repeats, so the interval itself is steady; averaged over the features that matter.
     const width = (rowsPerRepeat: number) => {
@@ -169,5 +207,27 @@ describe('sampled permutation importance states its error', async () => {
     expect(large).toBeLessThan(medium);
     // About 1/√rows: four times the rows, roughly half the width.
     expect(large / small).toBeLessThan(0.5);
+  });
+});
+
+describe("rows a tree ensemble's exact permutation scores (treePermutationRows)", () => {
+  // 20 features, 5 repeats, a 100-tree forest ~20 deep: the work budget allows ~4,500 rows.
+  const rowsFor = (trainRows: number, testRows = 1_000_000, model: 'random_forest' | 'xgboost' = 'random_forest') =>
+    treePermutationRows(model, testRows, 20, 2_000, 5, trainRows);
+
+  it('grows with the fit, from at least 400 rows to at most 2,000 whatever the table size', () => {
+    expect(rowsFor(7_000)).toBe(400); // 2.5 % is 175: the floor
+    expect(rowsFor(35_000)).toBe(875);
+    expect(rowsFor(140_000)).toBe(2_000); // 2.5 % would be 3,500
+    expect(rowsFor(700_000)).toBe(2_000);
+    expect(rowsFor(140_000, 1_000_000, 'xgboost')).toBe(1_680);
+    expect(treePermutationRows('decision_tree', 1_000_000, 20, 30, 5, 140_000)).toBe(2_000); // 10 % would be 14,000
+  });
+
+  it('never more rows than the split has, and within the work budget for huge forests', () => {
+    expect(rowsFor(140_000, 1_500)).toBe(1_500);
+    expect(rowsFor(140_000, 300)).toBe(300);
+    // Σ depth 13,400 (a 1,000-tree forest): 0.9e9 / (5 × 20 × 13,400) = 671 rows.
+    expect(treePermutationRows('random_forest', 1_000_000, 20, 13_400, 5, 140_000)).toBe(671);
   });
 });

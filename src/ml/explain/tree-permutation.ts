@@ -67,7 +67,8 @@ export function featurePermutations(cols: number, rows: number, repeats: number,
   return seeds.map((s) => {
     const random = new Random(s);
     return Array.from({ length: repeats }, () => {
-      const permutation = Int32Array.from({ length: rows }, (_, i) => i);
+      const permutation = new Int32Array(rows);
+      for (let i = 0; i < rows; i++) permutation[i] = i;
       random.shuffle(permutation);
       return permutation;
     });
@@ -115,22 +116,43 @@ export function forestPermutationImportance(
   const permutations = featurePermutations(cols, rows, repeats, options.seed);
   const perRepeat = Math.max(1, Math.min(rows, Math.trunc(options.rowsPerRepeat ?? rows)));
   // Row samples per repeat (all rows when not sampling), stratified by class as permutationImportance draws them,
-  // from their own stream so the permutations stay the same. position[r][i]: row i's place in repeat r's sample.
+  // from their own stream so the permutations stay the same.
   const sampler = new Random(options.seed ^ 0x5a5a5a5a);
   const samples: Int32Array[] = Array.from({ length: repeats }, () =>
     perRepeat < rows ? stratifiedSample(y, K, perRepeat, sampler) : Int32Array.from({ length: rows }, (_, i) => i),
   );
   const S = perRepeat;
-  const position = new Int32Array(repeats * rows).fill(-1);
+  // Each walked row's entries (repeat, place in its sample), stored by walked row so the per-tree loop visits only
+  // the repeats whose sample holds the row. entry[r * S + a]: the entry of repeat r's a-th sampled row.
+  const walked = new Uint8Array(rows);
   // Without the evaluation's probabilities every row is walked (the full-data baseline needs them all).
-  const walked = new Uint8Array(rows).fill(options.baselineProba ? 0 : 1);
-  samples.forEach((sample, r) => {
-    sample.forEach((i, a) => {
-      position[r * rows + i] = a;
+  if (!options.baselineProba) walked.fill(1);
+  const entriesOfRow = new Int32Array(rows + 1);
+  for (const sample of samples)
+    for (const i of sample) {
       walked[i] = 1;
+      entriesOfRow[i + 1]++;
+    }
+  for (let i = 0; i < rows; i++) entriesOfRow[i + 1] += entriesOfRow[i];
+  const E = repeats * S;
+  const entryRepeat = new Int32Array(E);
+  const entryRow = new Int32Array(E);
+  const entry = new Int32Array(E);
+  {
+    const next = entriesOfRow.slice(0, rows);
+    samples.forEach((sample, r) => {
+      sample.forEach((i, a) => {
+        const e = next[i]++;
+        entryRepeat[e] = r;
+        entryRow[e] = i;
+        entry[r * S + a] = e;
+      });
     });
-  });
-  const walkRows = Int32Array.from(walked.keys()).filter((i) => walked[i] === 1);
+  }
+  let walkCount = 0;
+  for (let i = 0; i < rows; i++) walkCount += walked[i];
+  const walkRows = new Int32Array(walkCount);
+  for (let i = 0, w = 0; i < rows; i++) if (walked[i] === 1) walkRows[w++] = i;
   const sampleLabels = samples.map((sample) => Int32Array.from(sample, (i) => y[i]));
 
   /** The leaf row `row` reaches in the tree at `s`, from node `from`, with feature j's value replaced. */
@@ -154,7 +176,7 @@ export function forestPermutationImportance(
   const picked = new Float64Array(S * K);
   const mean = new Float64Array(cols);
   const std = new Float64Array(cols);
-  const perFeature = repeats * S * K;
+  const perFeature = E * (K + 1);
   const groupSize = Math.max(1, Math.min(cols, Math.floor(MAX_ACCUMULATOR_VALUES / perFeature)));
   const groups = Math.ceil(cols / groupSize);
   // Per tree: parent of each node (-1 at the root) and, per node that is a leaf, its path's interval per feature.
@@ -176,8 +198,15 @@ export function forestPermutationImportance(
   for (let g = 0; g < groups; g++) {
     const j0 = g * groupSize;
     const width = Math.min(groupSize, cols - j0);
-    // What the shuffle changes in each sampled row's sums, [feature][repeat][sample position][class].
-    const deltas = new Float64Array(width * repeats * S * K);
+    // What the shuffle changes in each entry's sums, [feature][entry][class], and each entry's shuffled value
+    // [feature][entry] (read in entry order, so the per-tree loop reads them in sequence).
+    const deltas = new Float64Array(width * E * K);
+    const shuffled = new Float64Array(width * E);
+    for (let jj = 0; jj < width; jj++) {
+      const j = j0 + jj;
+      const perms = permutations[j];
+      for (let e = 0; e < E; e++) shuffled[jj * E + e] = data[perms[entryRepeat[e]][entryRow[e]] * cols + j];
+    }
 
     for (let t = 0; t < T; t++) {
       throwIfAborted(options.signal);
@@ -198,6 +227,10 @@ export function forestPermutationImportance(
           if (margins) baseSum[i * K + out] += values[leaf];
           else for (let k = 0; k < K; k++) baseSum[i * K + k] += values[leaf * K + k];
         }
+        const first = entriesOfRow[i];
+        const last = entriesOfRow[i + 1];
+        // Walked only for the full split's baseline: no repeat scores it.
+        if (first === last) continue;
         const b = (leaf - s) * groupSize;
         if (ready[leaf - s] !== stamp) {
           // The leaf's path intervals, the first time a scored row reaches it (most leaves of deep trees hold no
@@ -224,15 +257,13 @@ export function forestPermutationImportance(
           if ((flag & 1) === 0) continue;
           const low = lo[b + jj];
           const high = hi[b + jj];
-          for (let r = 0; r < repeats; r++) {
-            const a = position[r * rows + i];
-            if (a < 0) continue;
-            const c = jj * repeats + r;
-            const x = data[permutations[j0 + jj][r][i] * cols + j0 + jj];
+          const at = jj * E;
+          for (let e = first; e < last; e++) {
+            const x = shuffled[at + e];
             if (x !== x ? (flag & 2) !== 0 : x > low && x <= high) continue;
             const moved = leafOf(s, s + top[b + jj], i, j0 + jj, x);
             if (moved === leaf) continue;
-            const o = (c * S + a) * K;
+            const o = (at + e) * K;
             if (margins) deltas[o + out] += values[moved] - values[leaf];
             else for (let k = 0; k < K; k++) deltas[o + k] += values[moved * K + k] - values[leaf * K + k];
           }
@@ -260,11 +291,11 @@ export function forestPermutationImportance(
     }
     for (let jj = 0; jj < width; jj++) {
       for (let r = 0; r < repeats; r++) {
-        const o = (jj * repeats + r) * S * K;
         const sample = samples[r];
         for (let a = 0; a < S; a++) {
           const row = sample[a] * K;
-          for (let k = 0; k < K; k++) picked[a * K + k] = (baseSum[row + k] + deltas[o + a * K + k]) * scale;
+          const o = (jj * E + entry[r * S + a]) * K;
+          for (let k = 0; k < K; k++) picked[a * K + k] = (baseSum[row + k] + deltas[o + k]) * scale;
         }
         drops[r] = sampleBaseline[r] - macroF1(sampleLabels[r], argmaxRows(picked, K), K);
       }
