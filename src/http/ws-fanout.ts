@@ -3,7 +3,10 @@
  * variables) — so per run and selection — instead of an async iterator, envelop pipeline and bus queue per subscriber.
  * Each result of that source is serialised once; each subscriber's `next` message is framed (RFC 6455 header + its own
  * `{"id":…,"type":"next","payload":` prefix + the shared payload + `}`: the bytes graphql-ws would send) and written
- * synchronously to its socket, in one loop per result that yields to the event loop every WRITES_PER_TURN writes.
+ * synchronously to its socket by one delivery loop per group, which yields to the event loop every SLICE_MS. The
+ * source is read as fast as it yields: results that arrive while a pass is under way (a stage change is 2–5 events
+ * within a millisecond) are queued in the log, and each subscriber gets all it is owed as ONE write of consecutive
+ * frames — a burst costs one pass and one syscall per socket, not one pass per event.
  *
  * Per subscriber, only what must be its own: authorisation (its own subscribe ran through the enveloped pipeline
  * before it got here), and its snapshot — the first result of its own stream, read after the shared source is
@@ -17,6 +20,7 @@
  * socket's writev and the rest the per-subscriber bus hand-out, ProgressStream and envelop iterators (promise hops),
  * ws's framing and garbage (32 µs CPU per extra delivery); now ~75 % the one write syscall per socket (16 µs).
  */
+import diagnostics_channel from 'node:diagnostics_channel';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { GraphQLError, type ExecutionResult } from 'graphql';
@@ -25,10 +29,24 @@ import { AppError } from '../domain/errors.js';
 import { MASKED_MESSAGE, isGraphQLError, toGraphQLError } from './graphql-errors.js';
 import { sharedEventSeq } from './shared-subscriptions.js';
 
-/** Writes per event-loop turn (~10–30 µs each): `health` and other requests are answered between slices. */
-const WRITES_PER_TURN = 100;
+/**
+ * Longest run of writes (~10–30 µs each) in one event-loop turn: `health` and other requests are read and answered
+ * between slices (setImmediate: the poll phase runs first), so they wait at most about this long per turn they need.
+ */
+const SLICE_MS = 3;
+/** One write carries at most about this many bytes of frames; the rest of what a socket is owed stays in the log. */
+const BATCH_BYTES = 64 * 1024;
 /** `}` closing a `next` message after its payload. */
 const MESSAGE_END = 0x7d;
+
+/**
+ * Timing of the fan-out for benchmarks (bench:live): a `result` message when a shared result enters the log, a `write`
+ * message per socket write with the seqs of its first and last frame. Nothing is measured while no one subscribes.
+ */
+export const fanOutTrace = diagnostics_channel.channel('exoplanet:ws-fanout');
+export type FanOutTraceMessage =
+  | { type: 'result'; seq: number | undefined; time: number }
+  | { type: 'write'; first: number | undefined; last: number | undefined; time: number };
 
 /** A shared result, serialised once: its source event's seq (undefined: always delivered) and payload bytes. */
 interface Entry {
@@ -81,24 +99,38 @@ const yieldTurn = () =>
     setImmediate(resolve);
   });
 
-/** RFC 6455 frame of one unmasked text message: header, prefix, payload, `}`, in one buffer (one write). */
-function frame(prefix: Buffer, payload: Buffer): Buffer {
+/** Bytes of the RFC 6455 frame of one unmasked text message of `length` bytes. */
+function frameSize(length: number): number {
+  return (length < 126 ? 2 : length < 65536 ? 4 : 10) + length;
+}
+
+/** Writes one frame (header, prefix, payload, `}`) into `bytes` at `offset`; returns the offset after it. */
+function writeFrame(bytes: Buffer, offset: number, prefix: Buffer, payload: Buffer): number {
   const length = prefix.length + payload.length + 1;
-  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
-  const bytes = Buffer.allocUnsafe(header + length);
-  bytes[0] = 0x81; // FIN, text
-  if (header === 2) bytes[1] = length;
+  const header = frameSize(length) - length;
+  bytes[offset] = 0x81; // FIN, text
+  if (header === 2) bytes[offset + 1] = length;
   else if (header === 4) {
-    bytes[1] = 126;
-    bytes.writeUInt16BE(length, 2);
+    bytes[offset + 1] = 126;
+    bytes.writeUInt16BE(length, offset + 2);
   } else {
-    bytes[1] = 127;
-    bytes.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
-    bytes.writeUInt32BE(length >>> 0, 6);
+    bytes[offset + 1] = 127;
+    bytes.writeUInt32BE(Math.floor(length / 2 ** 32), offset + 2);
+    bytes.writeUInt32BE(length >>> 0, offset + 6);
   }
-  prefix.copy(bytes, header);
-  payload.copy(bytes, header + prefix.length);
-  bytes[header + length - 1] = MESSAGE_END;
+  prefix.copy(bytes, offset + header);
+  payload.copy(bytes, offset + header + prefix.length);
+  bytes[offset + header + length - 1] = MESSAGE_END;
+  return offset + header + length;
+}
+
+/** Consecutive frames of `payloads` for one subscriber, in one buffer (one write). */
+export function frames(prefix: Buffer, payloads: readonly Buffer[]): Buffer {
+  let size = 0;
+  for (const payload of payloads) size += frameSize(prefix.length + payload.length + 1);
+  const bytes = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for (const payload of payloads) offset = writeFrame(bytes, offset, prefix, payload);
   return bytes;
 }
 
@@ -121,6 +153,8 @@ class Group {
   private failure: unknown = undefined;
   private source: AsyncIterator<ExecutionResult> | null = null;
   private closed = false;
+  /** The delivery loop is running (it picks up results appended meanwhile). */
+  private delivering = false;
   /** Resolves once the source is attached (its own first result read), so snapshots read after it leave no gap. */
   readonly attached: Promise<void>;
   private onAttached: () => void = () => undefined;
@@ -158,7 +192,12 @@ class Group {
           // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may set it while next() waits
           if (next.done || this.closed) break;
           this.append(next.value);
-          await this.deliver();
+          // Not awaited, and started after this turn: results published together (a stage change, a burst on the
+          // bus) and those that arrive during a pass go out in each subscriber's next (coalesced) write.
+          if (!this.delivering) {
+            this.delivering = true;
+            setImmediate(() => void this.deliver());
+          }
         }
       }
     } catch (error) {
@@ -167,32 +206,47 @@ class Group {
     this.ended = true;
     this.onAttached();
     this.onEmpty();
+    // Those still behind are finished by the delivery loop once written.
     for (const member of this.members) this.finishIfDone(member);
   }
 
   private append(result: ExecutionResult): void {
     const payload = this.options.serialise(result);
     const total = (this.log.at(-1)?.total ?? this.baseTotal) + payload.length;
-    this.log.push({ seq: sharedEventSeq(result), payload, total });
+    const seq = sharedEventSeq(result);
+    this.log.push({ seq, payload, total });
+    if (fanOutTrace.hasSubscribers)
+      fanOutTrace.publish({ type: 'result', seq, time: Date.now() } satisfies FanOutTraceMessage);
   }
 
-  /** Writes the new entry to every subscriber that is caught up, WRITES_PER_TURN per turn, then trims the log. */
+  /**
+   * Passes over the subscribers until none is owed a result that arrived before its pass began, each pass writing
+   * every caught-up subscriber what it is owed (one write), yielding every SLICE_MS; trims the log after each pass.
+   */
   private async deliver(): Promise<void> {
-    let writes = 0;
-    // A Set's iteration sees members that join or leave during the yields.
-    for (const member of this.members) {
-      if (!member.live || member.finished) continue;
-      if (member.waiting) {
-        this.checkOwed(member);
-        continue;
+    try {
+      let sliceStart = performance.now();
+      for (let passEnd = -1; passEnd < this.end;) {
+        passEnd = this.end;
+        // A Set's iteration sees members that join or leave during the yields.
+        for (const member of this.members) {
+          if (!member.live || member.finished) continue;
+          if (member.waiting) {
+            this.checkOwed(member);
+            continue;
+          }
+          this.flush(member);
+          this.finishIfDone(member);
+          if (performance.now() - sliceStart >= SLICE_MS) {
+            await yieldTurn();
+            sliceStart = performance.now();
+          }
+        }
+        this.trim();
       }
-      writes += this.flush(member);
-      if (writes >= WRITES_PER_TURN) {
-        writes = 0;
-        await yieldTurn();
-      }
+    } finally {
+      this.delivering = false;
     }
-    this.trim();
   }
 
   /** Drops log entries every subscriber has written (or skipped): once per result, O(subscribers). */
@@ -206,31 +260,44 @@ class Group {
     }
   }
 
-  /** Writes what the member is owed until its socket buffers; returns the writes done. */
-  private flush(member: Member): number {
-    let writes = 0;
+  /** Writes what the member is owed, BATCH_BYTES of frames per write, until its socket buffers. */
+  private flush(member: Member): void {
+    const payloads: Buffer[] = [];
     while (member.cursor < this.end && !member.waiting) {
-      const entry = this.log[member.cursor - this.base];
-      member.cursor++;
-      if (entry.seq !== undefined && entry.seq <= member.after) continue;
-      if (!this.write(member, entry.payload)) break;
-      writes++;
+      let bytes = 0;
+      let first: number | undefined;
+      let last: number | undefined;
+      payloads.length = 0;
+      while (member.cursor < this.end && bytes < BATCH_BYTES) {
+        const entry = this.log[member.cursor - this.base];
+        member.cursor++;
+        if (entry.seq !== undefined && entry.seq <= member.after) continue;
+        payloads.push(entry.payload);
+        bytes += entry.payload.length;
+        if (payloads.length === 1) first = entry.seq;
+        last = entry.seq;
+      }
+      if (payloads.length === 0 || !this.write(member, frames(member.prefix, payloads), first, last)) return;
     }
-    return writes;
   }
 
-  /** One `next` message; false when the socket is no longer open (graphql-ws ends the operation on close). */
-  private write(member: Member, payload: Buffer): boolean {
+  /**
+   * One write of `next` messages (seqs `first`…`last`, for the trace); false when the socket is no longer open
+   * (graphql-ws ends the operation on close).
+   */
+  private write(member: Member, bytes: Buffer, first?: number, last?: number): boolean {
     if (member.ws.readyState !== member.ws.OPEN || !member.socket.writable) {
       member.cursor = this.end;
       return false;
     }
     // Past the socket's high-water mark (the kernel is not taking the bytes): this member waits for `drain`, its
     // further results stay in the shared log.
-    if (!member.socket.write(frame(member.prefix, payload))) {
+    if (!member.socket.write(bytes)) {
       member.waiting = true;
       member.socket.once('drain', member.onDrain);
     }
+    if (fanOutTrace.hasSubscribers)
+      fanOutTrace.publish({ type: 'write', first, last, time: Date.now() } satisfies FanOutTraceMessage);
     return true;
   }
 
@@ -278,7 +345,7 @@ class Group {
       }
       member.after = sharedEventSeq(first.value) ?? Number.NEGATIVE_INFINITY;
       member.live = true;
-      if (!this.write(member, this.options.serialise(first.value))) return;
+      if (!this.write(member, frames(member.prefix, [this.options.serialise(first.value)]))) return;
       if (!member.waiting) this.flush(member);
       this.finishIfDone(member);
     } catch (error) {

@@ -5,10 +5,12 @@
  * run stays QUEUED behind a long blocker; the events are published on the real progress bus, so every subscriber
  * sees exactly the events of the test, and the real server, ProgressStream and graphql-ws client do the rest.
  */
+import diagnostics_channel from 'node:diagnostics_channel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Client } from 'graphql-ws';
 import type { TrainingProgressEvent } from '../../src/domain/run.js';
+import { fanOutTrace, type FanOutTraceMessage } from '../../src/http/ws-fanout.js';
 import { HAS_KEPLER, startRun, startServer, waitFor, type TestServer } from './harness.js';
 
 /** A subscription watched as it goes: `events` fills live, `done` settles on complete or error. */
@@ -278,6 +280,66 @@ describe.skipIf(!HAS_KEPLER)('shared WebSocket fan-out of a run', () => {
       10_000,
       20,
     );
+  });
+
+  it('a socket that fell behind catches up in writes of consecutive graphql-ws messages (≤ 64 kB each), byte-exact and in order; complete follows the last', async () => {
+    const { runId, publish, cancel } = await queuedRun();
+    const raw = await rawSocket(server);
+    raw.subscribe('behind', PROGRESS, { r: runId });
+    await waitFor(() => (raw.of('behind').length === 1 ? true : undefined), 30_000, 20);
+
+    // The fan-out's trace (ws-fanout.ts): a message per result entering its log and per socket write (with the seqs
+    // of its first and last frame).
+    const writes: Extract<FanOutTraceMessage, { type: 'write' }>[] = [];
+    const logged = new Set<number | undefined>();
+    const onTrace = (message: unknown) => {
+      const traced = message as FanOutTraceMessage;
+      if (traced.type === 'write') writes.push(traced);
+      else logged.add(traced.seq);
+    };
+    diagnostics_channel.subscribe(fanOutTrace.name, onTrace);
+    // Big events until the kernel's buffers are full and the fan-out holds this socket's next ones in its log ...
+    raw.socket.pause();
+    const big = 'x'.repeat(64 * 1024);
+    const published: TrainingProgressEvent[] = [];
+    const lastWritten = () => writes.at(-1)?.last ?? 0;
+    for (let chunk = 0; chunk < 30 && lastWritten() === (published.at(-1)?.seq ?? 0); chunk++) {
+      for (let i = 0; i < 10; i++) published.push(publish({ message: `${published.length} ${big}` }));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    expect(lastWritten()).toBeLessThan(published.at(-1)?.seq ?? 0);
+    const bigs = published.length;
+    // ... then small ones, all owed at once when it reads again.
+    for (let i = 0; i < 50; i++) published.push(publish());
+    published.push(publish({ status: 'CANCELLED', stage: 'DONE', message: 'Cancelled', queuePosition: null }));
+    await waitFor(() => (logged.has(published.at(-1)?.seq) ? true : undefined), 30_000, 20);
+    raw.socket.resume();
+    await waitFor(() => (raw.of('behind').some((m) => m.type === 'complete') ? true : undefined), 60_000, 20);
+    diagnostics_channel.unsubscribe(fanOutTrace.name, onTrace);
+
+    // Each event its own WebSocket message, exactly the bytes graphql-ws sends, in order, then `complete`.
+    const texts = raw.texts.filter((text) => (JSON.parse(text) as RawMessage).id === 'behind');
+    expect(texts.slice(1)).toEqual([
+      ...published.map((e) =>
+        JSON.stringify({
+          id: 'behind',
+          type: 'next',
+          payload: { data: { trainingProgress: { seq: e.seq, status: e.status, message: e.message } } },
+        }),
+      ),
+      JSON.stringify({ id: 'behind', type: 'complete' }),
+    ]);
+    // The writes carried consecutive seqs, each once, in order (a big one alone: it fills a write's 64 kB); the 51
+    // small ones owed at once went out together.
+    const carried = writes.flatMap((w) =>
+      w.first === undefined || w.last === undefined
+        ? []
+        : Array.from({ length: w.last - w.first + 1 }, (_, i) => (w.first ?? 0) + i),
+    );
+    expect(carried).toEqual(published.map((e) => e.seq));
+    expect(writes.at(-1)).toEqual(expect.objectContaining({ first: published[bigs].seq, last: published.at(-1)?.seq }));
+    raw.socket.close();
+    await cancel();
   });
 
   it('a subscriber that completes mid-run gets nothing more; the others on its socket and elsewhere carry on', async () => {
