@@ -7,6 +7,7 @@ import type { FitOptions, HistoryPoint, Matrix, SerializedModel, TrainedClassifi
 import { throwIfAborted } from '../../types.js';
 import { Random } from '../../random.js';
 import { GradientTreeGrower } from './grow-gradient.js';
+import { endRoundRows, meanLogLoss, type RoundState } from './grow-jobs.js';
 import { PackedTrees, leafOf, type TreeArrays } from './structure.js';
 import { StoredFields } from '../stored.js';
 import { accumulateRows, predictThreads } from './predict-parallel.js';
@@ -16,7 +17,6 @@ import type { XgboostParams } from '../../catalog.js';
 import { defineTrainer } from '../define.js';
 
 const FORMAT_VERSION = 1;
-const PROB_EPS = 1e-15;
 
 /** Softmax of margins (rows × K) in place. */
 function softmaxRows(m: Float64Array, rows: number, K: number): void {
@@ -32,45 +32,6 @@ function softmaxRows(m: Float64Array, rows: number, K: number): void {
     }
     for (let k = 0; k < K; k++) m[b + k] /= sum;
   }
-}
-
-/**
- * Softmax of `margins` into `probs` (rows × K), with the mean log loss and accuracy against `y`; with `gh`, also
- * writes the next round's gradients of its classes from those probabilities (one pass over the rows, not four).
- */
-function marginMetrics(
-  margins: Float64Array,
-  y: Int32Array,
-  K: number,
-  probs: Float64Array,
-  gh: Float64Array[] | null,
-): { loss: number; accuracy: number } {
-  let loss = 0;
-  let correct = 0;
-  for (let r = 0; r < y.length; r++) {
-    const b = r * K;
-    let max = -Infinity;
-    for (let k = 0; k < K; k++) if (margins[b + k] > max) max = margins[b + k];
-    let sum = 0;
-    for (let k = 0; k < K; k++) {
-      const e = Math.exp(margins[b + k] - max);
-      probs[b + k] = e;
-      sum += e;
-    }
-    for (let k = 0; k < K; k++) probs[b + k] /= sum;
-    loss -= Math.log(Math.max(probs[b + y[r]], PROB_EPS));
-    let best = 0;
-    for (let k = 1; k < K; k++) if (probs[b + k] > probs[b + best]) best = k;
-    if (best === y[r]) correct++;
-    if (gh) for (let k = 0; k < gh.length; k++) setGradient(gh[k], r, probs[b + k], y[r] === k);
-  }
-  return { loss: loss / y.length, accuracy: correct / y.length };
-}
-
-/** Softmax cross-entropy gradient of row r for a class of probability p; XGBoost's hessian 2p(1-p). */
-function setGradient(g: Float64Array, r: number, p: number, isLabel: boolean): void {
-  g[2 * r] = p - (isLabel ? 1 : 0);
-  g[2 * r + 1] = Math.max(2 * p * (1 - p), 1e-16);
 }
 
 export class BoostedTreesModel implements TrainedClassifier {
@@ -155,7 +116,14 @@ async function fitBoosting(
   throwIfAborted(options.signal);
   const K = numClasses;
   const rng = new Random(options.seed);
-  // The grower learns the bin edges and bins X itself, on both threads when it has a helper.
+  // Two classes, every feature per tree: class 1's gradients are class 0's negated (p1 − [y=1] = −(p0 − [y=0]))
+  // with the same hessians, and split scores and missing-value directions depend on G only through G², so class
+  // 1's tree is class 0's with its leaf values negated. It is mirrored instead of grown (half the work; XGBoost's
+  // binary objective also grows one tree per round).
+  const featuresPerTree = Math.max(1, Math.floor(p.colsample_bytree * X.cols + 1e-9));
+  const mirror = K === 2 && featuresPerTree >= X.cols;
+  // The grower learns the bin edges and bins X itself, on both threads when it has a helper; it holds the per-row
+  // margins and gradients too, so a round's end runs on both threads.
   const grower = new GradientTreeGrower(
     { matrix: X, maxBins: p.max_bin, seed: options.seed },
     {
@@ -167,9 +135,10 @@ async function fitBoosting(
       eta: p.learning_rate,
     },
     options.threads ?? 1,
+    { labels: y, classes: K, gradientClasses: mirror ? 1 : K },
   );
   try {
-    return await boost(X, y, K, p, options, grower, rng);
+    return await boost(X, K, p, options, grower, rng, mirror, featuresPerTree);
   } finally {
     grower.close();
   }
@@ -178,18 +147,18 @@ async function fitBoosting(
 /** The boosting rounds of `fitBoosting` on its grower. */
 async function boost(
   X: Matrix,
-  y: Int32Array,
   K: number,
   p: XgboostParams,
   options: FitOptions,
   grower: GradientTreeGrower,
   rng: Random,
+  mirror: boolean,
+  featuresPerTree: number,
 ): Promise<BoostedTreesModel> {
   const n = X.rows;
   const cols = X.cols;
 
-  const margins = new Float64Array(n * K);
-  const probs = new Float64Array(n * K);
+  const { margins, gh, rowValue } = grower.round;
   const gain = new Float64Array(cols);
   const trees: TreeArrays[] = [];
   const treeOutput: number[] = [];
@@ -197,9 +166,20 @@ async function boost(
   const history: HistoryPoint[] = [];
 
   const val = options.validation;
-  const valMargins = val ? new Float64Array(val.X.rows * K) : null;
-  const valProbs = val ? new Float64Array(val.X.rows * K) : null;
   if (val) checkMatrix(val.X, cols);
+  const valRows = val?.X.rows ?? 0;
+  const valState: RoundState | null = val
+    ? {
+        labels: val.y,
+        classes: K,
+        margins: new Float64Array(valRows * K),
+        probs: new Float64Array(valRows * K),
+        gh: [],
+        rowValue: new Float64Array(0),
+        logLikelihood: new Float64Array(valRows),
+      }
+    : null;
+  const valMargins = valState?.margins;
   const patience = val && p.early_stopping_rounds !== null ? p.early_stopping_rounds : Infinity;
   let bestLoss = Infinity;
   let bestRound = -1;
@@ -207,32 +187,16 @@ async function boost(
   const allRows = new Uint32Array(n);
   for (let i = 0; i < n; i++) allRows[i] = i;
   const sampleBuffer = new Uint32Array(n);
-  const rowValue = new Float64Array(n);
   const allFeatures = new Int32Array(cols);
   for (let f = 0; f < cols; f++) allFeatures[f] = f;
-  const featuresPerTree = Math.max(1, Math.floor(p.colsample_bytree * cols + 1e-9));
   const featureBuffer = allFeatures.slice();
   const yieldNow = makeYielder();
-
-  // Two classes, every feature per tree: class 1's gradients are class 0's negated (p1 − [y=1] = −(p0 − [y=0]))
-  // with the same hessians, and split scores and missing-value directions depend on G only through G², so class
-  // 1's tree is class 0's with its leaf values negated. It is mirrored instead of grown (half the work; XGBoost's
-  // binary objective also grows one tree per round).
-  const mirror = K === 2 && featuresPerTree >= cols;
-  const gradientClasses = mirror ? 1 : K;
-  const gh: Float64Array[] = Array.from({ length: gradientClasses }, () => new Float64Array(2 * n));
   const treeGain = new Float64Array(cols);
 
+  // Gradients of the softmax cross-entropy at margins 0; from round 1 on, the previous round's end writes them.
+  grower.endRound(false);
   for (let round = 0; round < p.n_estimators; round++) {
     throwIfAborted(options.signal);
-    // Gradients of the softmax cross-entropy. From round 1 on, marginMetrics wrote them at the end of the previous
-    // round, from the softmax of the current margins.
-    if (round === 0) {
-      probs.set(margins);
-      softmaxRows(probs, n, K);
-      for (let k = 0; k < gradientClasses; k++)
-        for (let r = 0; r < n; r++) setGradient(gh[k], r, probs[r * K + k], y[r] === k);
-    }
     let sample = allRows;
     if (p.subsample < 1) {
       let m = 0;
@@ -254,11 +218,9 @@ async function boost(
         features = featureBuffer.slice(0, featuresPerTree).sort();
       }
       let tree: TreeArrays;
-      let sign = 1;
       if (mirror && k === 1) {
         const grown = trees[trees.length - 1];
         tree = { ...grown, values: grown.values.map((v) => -v) };
-        sign = -1;
       } else {
         treeGain.fill(0);
         tree = grower.grow(gh[k], sample, features, treeGain, rowValue);
@@ -266,17 +228,20 @@ async function boost(
       for (let f = 0; f < cols; f++) roundGain[f] += treeGain[f];
       trees.push(tree);
       treeOutput.push(k);
-      if (sample.length === n) for (let r = 0; r < n; r++) margins[r * K + k] += sign * rowValue[r];
-      else for (let r = 0; r < n; r++) margins[r * K + k] += tree.values[leafOf(tree, X.data, r * cols)];
+      // The mirrored pair's margins are updated by the round's end, in its pass over the rows.
+      if (sample.length === n) {
+        if (!mirror) for (let r = 0; r < n; r++) margins[r * K + k] += rowValue[r];
+      } else for (let r = 0; r < n; r++) margins[r * K + k] += tree.values[leafOf(tree, X.data, r * cols)];
       if (val && valMargins)
         for (let r = 0; r < val.X.rows; r++) valMargins[r * K + k] += tree.values[leafOf(tree, val.X.data, r * cols)];
     }
     gainPerRound.push(roundGain);
 
-    const train = marginMetrics(margins, y, K, probs, gh);
+    const train = grower.endRound(mirror && sample.length === n);
     const point: HistoryPoint = { step: round + 1, loss: train.loss };
-    if (val && valMargins && valProbs) {
-      const v = marginMetrics(valMargins, val.y, K, valProbs, null);
+    if (valState) {
+      const correct = endRoundRows(valState, 0, valRows, false);
+      const v = { loss: meanLogLoss(valState.logLikelihood, valRows), accuracy: correct / valRows };
       point.valLoss = v.loss;
       point.valAccuracy = v.accuracy;
       if (v.loss < bestLoss) {

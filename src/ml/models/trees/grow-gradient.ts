@@ -16,6 +16,7 @@ import {
   JOB_FLOATS,
   JOB_INTS,
   MAX_JOBS,
+  meanLogLoss,
   parentGain,
   RESULT_FLOATS,
   RESULT_INTS,
@@ -23,6 +24,7 @@ import {
   subtractHistogram,
   thresholded,
   type JobArrays,
+  type RoundState,
 } from './grow-jobs.js';
 import { CONTROL, HistogramHelper } from './grow-helper.js';
 
@@ -69,6 +71,33 @@ export interface MatrixSource {
   seed: number;
 }
 
+/** The training labels and classes of a boosting fit, whose per-row state (RoundState) the grower then holds. */
+export interface BoostingRows {
+  labels: Int32Array;
+  classes: number;
+  /** Classes trees are grown for (gradients kept): 1 when two classes' trees mirror each other. */
+  gradientClasses: number;
+}
+
+/** Rows a round-end job takes at most (several jobs, so both threads share a round's end). */
+const ROUND_END_JOB_ROWS = 32_768;
+
+function roundState(rows: number, boosting: BoostingRows | undefined, shared: boolean): RoundState {
+  const n = boosting ? rows : 0;
+  const K = boosting?.classes ?? 0;
+  const labels = sharedArray(Int32Array, 4, n, shared);
+  if (boosting) labels.set(boosting.labels);
+  return {
+    labels,
+    classes: K,
+    margins: sharedArray(Float64Array, 8, n * K, shared),
+    probs: sharedArray(Float64Array, 8, n * K, shared),
+    gh: Array.from({ length: boosting?.gradientClasses ?? 0 }, () => sharedArray(Float64Array, 8, 2 * n, shared)),
+    rowValue: sharedArray(Float64Array, 8, n, shared),
+    logLikelihood: sharedArray(Float64Array, 8, n, shared),
+  };
+}
+
 /** A halved build's second half, summed into the first after the batch (then subtracted from the parent's). */
 interface HalvedBuild {
   target: number;
@@ -100,6 +129,7 @@ export class GradientTreeGrower {
     source: BinnedData | MatrixSource,
     private readonly params: GradientTreeParams,
     threads = 1,
+    boosting?: BoostingRows,
   ) {
     const binned = 'bins' in source ? source : null;
     const X = 'matrix' in source ? source.matrix : null;
@@ -141,6 +171,7 @@ export class GradientTreeGrower {
         sampleRows.set(sample);
       }
     }
+    const round = roundState(rows, boosting, parallel);
     this.arrays = {
       rows,
       cols,
@@ -150,7 +181,11 @@ export class GradientTreeGrower {
       offsets,
       idx: sharedArray(Uint32Array, 4, rows, parallel),
       scratch: sharedArray(Uint32Array, 4, rows, parallel),
-      gh: sharedArray(Float64Array, 8, parallel ? 2 * rows : 0, parallel),
+      // One gradient class: its pairs are the ones trees grow on, so grow() copies nothing.
+      gh:
+        parallel && round.gh.length === 1
+          ? round.gh[0]
+          : sharedArray(Float64Array, 8, parallel ? 2 * rows : 0, parallel),
       features: sharedArray(Int32Array, 4, cols, parallel),
       jobs: sharedArray(Int32Array, 4, MAX_JOBS * JOB_INTS, parallel),
       jobFloats: sharedArray(Float64Array, 8, MAX_JOBS * JOB_FLOATS, parallel),
@@ -161,6 +196,7 @@ export class GradientTreeGrower {
       sampleRows,
       maxBins: 'matrix' in source ? source.maxBins : MAX_VALUE_BINS,
       edgeTable: sharedArray(Float64Array, 8, X ? cols * EDGE_TABLE_WIDTH : 0, parallel),
+      round,
     };
     if (parallel) {
       this.control = sharedArray(Int32Array, 4, CONTROL.length, true);
@@ -193,6 +229,27 @@ export class GradientTreeGrower {
     return Array.from({ length: cols }, (_, f) =>
       edgeTable.slice(f * EDGE_TABLE_WIDTH, f * EDGE_TABLE_WIDTH + numBins[f]),
     );
+  }
+
+  /** Boosting's per-row state (constructed with `boosting`): margins, probabilities, gradients, leaf values. */
+  get round(): RoundState {
+    return this.arrays.round;
+  }
+
+  /**
+   * Ends a boosting round on both threads (endRoundRows by blocks of rows): with `mirror`, adds the last tree's
+   * leaf values (round.rowValue) to the margins first. Returns the mean log loss and accuracy of the new margins.
+   */
+  endRound(mirror: boolean): { loss: number; accuracy: number } {
+    const { round, results } = this.arrays;
+    const n = round.labels.length;
+    const jobs = Math.min(MAX_JOBS, Math.max(1, Math.ceil(n / ROUND_END_JOB_ROWS)));
+    for (let i = 0; i < jobs; i++)
+      this.addJob(JOB.roundEnd, Math.floor((i * n) / jobs), Math.floor(((i + 1) * n) / jobs), mirror ? 1 : 0);
+    this.runJobs(0);
+    let correct = 0;
+    for (let i = 0; i < jobs; i++) correct += results[i * RESULT_INTS];
+    return { loss: meanLogLoss(round.logLikelihood, n), accuracy: correct / n };
   }
 
   /** Lets the helper thread go (idle, for the next fit). */
@@ -278,7 +335,7 @@ export class GradientTreeGrower {
     idx.set(sample);
     if (this.control) {
       // The helper reads the gradients and features from shared memory.
-      a.gh.set(gh);
+      if (gh !== a.gh) a.gh.set(gh);
       Atomics.store(this.control, CONTROL.features, nf);
     } else a.gh = gh;
     a.features.set(features);
