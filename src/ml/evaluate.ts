@@ -196,8 +196,8 @@ export function evaluate(
       rocAuc: ranking.rocAuc,
       prAuc: ranking.averagePrecision,
     });
-    rocCurves.push({ label: classes[c], ...downsampleCurve(dropCollinear(ranking.roc), maxPoints) });
-    prCurves.push({ label: classes[c], ...downsampleCurve(dropCollinear(ranking.pr), maxPoints) });
+    rocCurves.push(finishCurve(classes[c], downsampleCurve(dropCollinear(ranking.roc), maxPoints)));
+    prCurves.push(finishCurve(classes[c], downsampleCurve(dropCollinear(ranking.pr), maxPoints)));
   }
 
   // Averages follow scikit-learn's defaults: classes present in y_true or y_pred, 0/0 counted as 0.
@@ -267,10 +267,19 @@ function averageOver(perClass: ClassMetrics[], weightOf: (m: ClassMetrics) => nu
   return { precision: precision / total, recall: recall / total, f1: f1 / total };
 }
 
+/**
+ * A curve as ranked, one point per distinct score. Thresholds are NaN where a Curve says null (the artificial end,
+ * infinite scores): an array of plain doubles, so tens of thousands of points allocate no boxed numbers.
+ */
 export interface RawCurve {
   x: number[];
   y: number[];
-  thresholds: (number | null)[];
+  thresholds: number[];
+}
+
+/** The drawn curve: NaN thresholds become null (JSON has no NaN). */
+function finishCurve(label: string, curve: RawCurve): Curve {
+  return { label, x: curve.x, y: curve.y, thresholds: curve.thresholds.map((t) => (Number.isNaN(t) ? null : t)) };
 }
 
 export interface Ranking {
@@ -304,8 +313,8 @@ export function binaryRanking(scores: Float64Array, positive: Uint8Array): Ranki
   let nextPositive = totalPositive - 1;
   let nextNegative = totalNegative - 1;
 
-  const roc: RawCurve = { x: [0], y: [0], thresholds: [null] };
-  const pr: RawCurve = { x: [0], y: [1], thresholds: [null] };
+  const roc: RawCurve = { x: [0], y: [0], thresholds: [NaN] };
+  const pr: RawCurve = { x: [0], y: [1], thresholds: [NaN] };
   let tp = 0;
   let fp = 0;
   let auc = 0;
@@ -331,7 +340,7 @@ export function binaryRanking(scores: Float64Array, positive: Uint8Array): Ranki
     auc += ((fpr - previousFpr) * (tpr + previousTpr)) / 2;
     previousFpr = fpr;
     previousTpr = tpr;
-    const thresholdValue = Number.isFinite(threshold) ? threshold : null;
+    const thresholdValue = Number.isFinite(threshold) ? threshold : NaN;
     roc.x.push(fpr);
     roc.y.push(tpr);
     roc.thresholds.push(thresholdValue);

@@ -346,8 +346,8 @@ describe('evaluate: curves and random agreement with brute force', () => {
       const order = Array.from(scores, (_, i) => i).sort((a, b) => key(b) - key(a));
       const totalPositive = positive.reduce((sum, p) => sum + p, 0);
       const totalNegative = scores.length - totalPositive;
-      const roc = { x: [0], y: [0], thresholds: [null as number | null] };
-      const pr = { x: [0], y: [1], thresholds: [null as number | null] };
+      const roc = { x: [0], y: [0], thresholds: [NaN] };
+      const pr = { x: [0], y: [1], thresholds: [NaN] };
       let tp = 0;
       let fp = 0;
       for (let start = 0; start < order.length;) {
@@ -356,7 +356,7 @@ describe('evaluate: curves and random agreement with brute force', () => {
           if (positive[order[start]]) tp++;
           else fp++;
         }
-        const t = Number.isFinite(threshold) ? threshold : null;
+        const t = Number.isFinite(threshold) ? threshold : NaN;
         roc.x.push(totalNegative ? fp / totalNegative : 0);
         roc.y.push(totalPositive ? tp / totalPositive : 0);
         roc.thresholds.push(t);
