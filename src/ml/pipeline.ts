@@ -313,8 +313,8 @@ const MIN_SAMPLE_ROWS = 400;
  * forest fits in ~5.6 CPU s and its exact permutation costs ~0.8 ms per scored row; boosting fits in ~1.6 s and
  * costs ~0.4 ms per row; a single tree fits in ~0.8 s and costs ~0.03 ms per row. Bounded by
  * PERMUTATION_SAMPLE_ROWS whatever the table's size: the interval depends on the rows scored, not on the rows
- * the table has (±0.013 at 2,000 rows × 5 repeats on bench:scale's table, ±0.010 at 3,500), while the cost grows
- * with them.
+ * the table has (largest ±CI95 0.017 at 2,000 rows × 5 repeats, 0.010 at 3,500, on bench:scale's 50,000-row table,
+ * forest and boosting alike), while the cost grows with them.
  */
 const PERMUTATION_ROWS_PER_TRAINING_ROW: Partial<Record<ModelTypeId, number>> = {
   random_forest: 0.025,
