@@ -30,7 +30,15 @@ export interface Received {
 
 export type ParentMessage =
   | { type: 'first'; url: string; sessionId: string }
-  | { type: 'subscribe'; url: string; runId: string; subscribers: number; healthQueries: number };
+  | {
+      type: 'subscribe';
+      url: string;
+      runId: string;
+      subscribers: number;
+      healthQueries: number;
+      /** Handshakes in flight at once from this process (the processes together keep the server's backlog short). */
+      connectBatch: number;
+    };
 
 export type ChildMessage =
   | {
@@ -83,7 +91,11 @@ function connect(wsUrl: string, onDisconnect?: (code: number) => void): Promise<
         },
         closed: (event) => {
           if (connected) onDisconnect?.(typeof event === 'object' && event && 'code' in event ? Number(event.code) : 0);
-          reject(new Error(`socket closed before connecting: ${JSON.stringify(event)}`));
+          const { code, reason } =
+            typeof event === 'object' && event !== null && 'code' in event && 'reason' in event
+              ? { code: String(event.code), reason: String(event.reason) }
+              : { code: 'none', reason: '' };
+          reject(new Error(`socket closed before connecting: code ${code} ${reason}`));
         },
       },
     });
@@ -133,7 +145,13 @@ async function firstEvent(url: string, sessionId: string): Promise<void> {
   });
 }
 
-async function subscribeMany(url: string, runId: string, count: number, healthQueries: number): Promise<void> {
+async function subscribeMany(
+  url: string,
+  runId: string,
+  count: number,
+  healthQueries: number,
+  batch: number,
+): Promise<void> {
   const wsUrl = url.replace('http', 'ws') + '/graphql';
   // Sockets the server closed while their subscriptions ran (until the clients are disposed of below).
   let disconnects = 0;
@@ -147,9 +165,9 @@ async function subscribeMany(url: string, runId: string, count: number, healthQu
   const connectStart = Date.now();
   const clients: Client[] = [];
   // Batches, so the server's accept backlog is never the bottleneck of the set-up.
-  for (let i = 0; i < count; i += 50) {
+  for (let i = 0; i < count; i += batch) {
     clients.push(
-      ...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, () => connect(wsUrl, countDisconnect)))),
+      ...(await Promise.all(Array.from({ length: Math.min(batch, count - i) }, () => connect(wsUrl, countDisconnect)))),
     );
   }
   const perSubscriber: Received[][] = clients.map(() => []);
@@ -251,7 +269,7 @@ process.on('message', (message: ParentMessage) => {
   const task =
     message.type === 'first'
       ? firstEvent(message.url, message.sessionId)
-      : subscribeMany(message.url, message.runId, message.subscribers, message.healthQueries);
+      : subscribeMany(message.url, message.runId, message.subscribers, message.healthQueries, message.connectBatch);
   task.catch((error: unknown) => {
     send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
   });

@@ -331,7 +331,14 @@ async function measureFanOut(subscribers: number): Promise<FanOutResult> {
   const processes = [healthClient, ...subscriberClients].filter((_, i) => shares[i] > 0);
   const connectStart = Date.now();
   processes.forEach((client, i) => {
-    client.tell({ type: 'subscribe', url, runId, subscribers: shares[i], healthQueries: i === 0 ? HEALTH_QUERIES : 0 });
+    client.tell({
+      type: 'subscribe',
+      url,
+      runId,
+      subscribers: shares[i],
+      healthQueries: i === 0 ? HEALTH_QUERIES : 0,
+      connectBatch: Math.ceil(50 / CLIENT_PROCESSES),
+    });
   });
   await Promise.all(processes.map((client) => client.receive('ready')));
   const connectMs = Date.now() - connectStart;
