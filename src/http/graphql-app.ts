@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import type { AppConfig } from '../config.js';
 import type { GraphQLContext } from './context.js';
 import { useListCostLimit } from './list-cost.js';
+import { useStreamedMultipart } from './multipart-graphql.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 import { createErrorMasking, useUnexpectedErrorLogging } from './graphql-errors.js';
 import {
@@ -103,6 +104,9 @@ export function createGraphQLApp(
     plugins: [
       // Multipart requests (uploads) must carry a preflight header, so a plain HTML form cannot post them cross-site.
       useCSRFPrevention({ requestHeaders: ['graphql-preflight', 'apollo-require-preflight', 'x-requested-with'] }),
+      // Multipart requests read as they arrive: an upload is parsed while it is sent (before useRequestParseErrors,
+      // which wraps the parser set here).
+      useStreamedMultipart({ fileSize: config.maxUploadBytes, files: 1, fields: 10 }),
       // Our schema has no cycles, so only introspection can go deep; 24 leaves room for GraphiQL's introspection query (21).
       maxDepthPlugin({ n: 24, ignoreIntrospection: false, ...armor }),
       maxAliasesPlugin({ n: 30, ...armor }),

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Execute } from './graphql-client.js';
+import type { StreamedForm } from '../http/multipart-stream.js';
 
 /** What the final API keeps between requests, per app: the default model of each mission and the pretrained jobs. */
 export interface PretrainedState {
@@ -26,6 +27,11 @@ export interface RouteContext {
   isMultipart: boolean;
   /** The parsed multipart body within MAX_UPLOAD_MB; 415 naming `what` when the request is not multipart. */
   form: (what: string) => Promise<FormData>;
+  /**
+   * The multipart body read as it arrives (src/http/multipart-stream.ts), handed over when the file part named
+   * `fileField` begins: an upload is parsed while it is sent. 415 naming `what` when the request is not multipart.
+   */
+  streamForm: (what: string, fileField: string) => Promise<StreamedForm>;
   /** The final API's pretrained models and jobs (per app). */
   pretrained: PretrainedState;
 }

@@ -94,6 +94,12 @@ export async function readFields(req: IncomingMessage, limit: number): Promise<R
 /** The multipart allowance on top of MAX_UPLOAD_MB: the boundaries and the other fields of the form. */
 export const MULTIPART_ALLOWANCE = 1024 * 1024;
 
+/** Files and fields a REST form may have: the final API's training, testing and prediction files. */
+export const MULTIPART_PARTS = { files: 3, fields: 20 };
+
+export const notMultipart = (what: string) =>
+  new AppError('UNSUPPORTED_MEDIA_TYPE', `Send ${what} as multipart/form-data.`);
+
 /** Reads a multipart request's form; 415 naming `what` when the request is not multipart. */
 export type MultipartReader = (req: IncomingMessage, what: string) => Promise<FormData>;
 
@@ -104,11 +110,10 @@ export type MultipartReader = (req: IncomingMessage, what: string) => Promise<Fo
  * they are. At most three files (the final API's training, testing and prediction files) and 20 fields.
  */
 export function multipartReader(maxUploadBytes: number): MultipartReader {
-  const { Request } = createFetch({ formDataLimits: { fileSize: maxUploadBytes, files: 3, fields: 20 } });
+  const { Request } = createFetch({ formDataLimits: { fileSize: maxUploadBytes, ...MULTIPART_PARTS } });
   return async (req, what) => {
     const type = req.headers['content-type'] ?? '';
-    if (mediaType(req) !== 'multipart/form-data')
-      throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Send ${what} as multipart/form-data.`);
+    if (mediaType(req) !== 'multipart/form-data') throw notMultipart(what);
     const body = await readBody(req, maxUploadBytes + MULTIPART_ALLOWANCE, () => requestBodyTooLarge(maxUploadBytes));
     // A view, not a copy: Buffer.concat allocates an ordinary ArrayBuffer (never a shared one).
     const bytes = new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength);

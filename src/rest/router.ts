@@ -9,12 +9,24 @@ import { requestIdOf } from '../http/request-id.js';
 import type { AppConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services/container.js';
-import { AppError, badInput, notFound } from '../domain/errors.js';
+import { AppError, badInput, notFound, requestBodyTooLarge } from '../domain/errors.js';
 import { APP_VERSION } from '../version.js';
 import type { Handler, RouteContext } from './context.js';
 import { sendErrorEnvelope, appErrorFromGraphQL } from './errors.js';
 import { inProcessExecutor } from './graphql-client.js';
-import { corsHeaders, mediaType, multipartReader, readFields, sendHtml, sendJson, sendSuccess } from './http.js';
+import {
+  MULTIPART_ALLOWANCE,
+  MULTIPART_PARTS,
+  corsHeaders,
+  mediaType,
+  multipartReader,
+  notMultipart,
+  readFields,
+  sendHtml,
+  sendJson,
+  sendSuccess,
+} from './http.js';
+import { readMultipartStream } from '../http/multipart-stream.js';
 import { HOME, ORIGINAL_MODELS } from './original.js';
 import { browserOriginAllowed } from '../http/cors.js';
 import * as sessions from './routes/sessions.js';
@@ -260,6 +272,19 @@ export function createRestHandler(deps: RestDeps) {
         body: () => (cachedBody ??= readValidBody()),
         isMultipart: mediaType(req) === 'multipart/form-data',
         form: (what) => readMultipart(req, what),
+        streamForm: async (what, fileField) => {
+          if (mediaType(req) !== 'multipart/form-data') throw notMultipart(what);
+          // As the whole-form reader: a body declared too large is refused before any of it is read.
+          if (Number(req.headers['content-length'] ?? 0) > config.maxUploadBytes + MULTIPART_ALLOWANCE)
+            throw requestBodyTooLarge(config.maxUploadBytes);
+          const form = await readMultipartStream(
+            req,
+            { fileSize: config.maxUploadBytes, ...MULTIPART_PARTS },
+            fileField,
+          );
+          res.once('close', form.discard);
+          return form;
+        },
         pretrained,
       };
 

@@ -34,7 +34,8 @@ import {
 import { NASA_CLASSES } from '../ml/types.js';
 import { newId } from './ids.js';
 import { PREVIEW_ROWS, summarizeLabeledTable } from '../ml/data/upload-summary.js';
-import { summarizeUploadInWorker, warmUploadWorker } from './worker-pool.js';
+import { UploadFeed } from './upload-feed.js';
+import { ArrivingFile, fileChunks } from '../domain/arriving-file.js';
 import { canUse, isOwnersOwn, type Caller, type OwnerService } from './owners.js';
 
 const gzipAsync = promisify(gzip);
@@ -107,6 +108,8 @@ export interface UploadInput {
   name?: string | null;
   labelColumn?: string | null;
 }
+
+const EMPTY_UPLOAD_MESSAGE = 'The file is empty.';
 
 /** Longest dataset name (`name` of an upload, GraphQL or REST); longer ones are refused, not cut. */
 export const MAX_NAME_LENGTH = 120;
@@ -512,7 +515,8 @@ export class DatasetService {
 
   /**
    * Streams the upload to a server-made file name, validates it as a dataset and registers it. Any failure leaves
-   * no file and no row behind.
+   * no file and no row behind. The bytes go, as they arrive, to the .part file, sha256, gzip (on zlib's threads) and
+   * the upload thread, which parses them meanwhile (an `ArrivingFile` is still being received: issue 17 goal 2).
    */
   async upload(caller: Caller, input: UploadInput): Promise<DatasetSummary> {
     const { file } = input;
@@ -523,20 +527,22 @@ export class DatasetService {
         'name',
         `at most ${MAX_NAME_LENGTH} characters`,
       );
-    if (file.size > this.config.maxUploadBytes) {
+    // A file read whole is checked up front; an arriving one as it comes (its size is not known yet).
+    const arriving = file instanceof ArrivingFile;
+    if (!arriving && file.size > this.config.maxUploadBytes) {
       throw uploadTooLarge(this.config.maxUploadBytes, file.size);
     }
-    if (file.size === 0) throw badInput('The file is empty.', 'file');
+    if (!arriving && file.size === 0) throw badInput(EMPTY_UPLOAD_MESSAGE, 'file');
     const owner = this.owners.claim(caller, 'upload');
-    // The upload thread starts while the file arrives (issue 12 item 4: parsed off the event loop).
-    warmUploadWorker(this.config.workerIdleMs);
     const id = newId('ds');
     const fileName = `${id}.csv`;
     const target = path.join(this.config.uploadDir, fileName);
     const temporary = `${target}.part`;
     const started = performance.now();
     const stages: Record<string, number> = {};
-    const stage = (name: string) => (stages[name] = Math.round(performance.now() - started));
+    const stage = (name: string, at = performance.now()) => (stages[name] = Math.round(at - started));
+    // Validated and summarised in the upload thread as the bytes come: the event loop only hands them over.
+    const feed = new UploadFeed(temporary, input.labelColumn?.trim() || undefined, this.config.workerIdleMs);
     // Compressed for the database in the same pass as the file is written, on zlib's threads (not after, from disk).
     const gzip = createGzip({ level: UPLOAD_GZIP_LEVEL });
     const compressedChunks: Buffer[] = [];
@@ -553,20 +559,24 @@ export class DatasetService {
       const hash = createHash('sha256');
       const out = fs.createWriteStream(temporary, { flags: 'wx' });
       let written = 0;
-      for await (const chunk of file.stream() as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of fileChunks(file)) {
         written += chunk.byteLength;
         if (written > this.config.maxUploadBytes) {
           throw uploadTooLarge(this.config.maxUploadBytes);
         }
         hash.update(chunk);
         gzip.write(chunk);
-        if (!out.write(chunk))
+        const flushed = out.write(chunk);
+        await feed.write(chunk);
+        if (!flushed && out.writableNeedDrain)
           await new Promise<void>((resolve) =>
             out.once('drain', () => {
               resolve();
             }),
           );
       }
+      stage('received');
+      if (written === 0) throw badInput(EMPTY_UPLOAD_MESSAGE, 'file');
       gzip.end();
       await new Promise<void>((resolve, reject) =>
         out.end((error?: Error | null) => {
@@ -574,17 +584,14 @@ export class DatasetService {
           else resolve();
         }),
       );
-      stage('write');
-      // Validated and summarised in a worker thread, streaming: the event loop only waits (issue 12 item 4).
-      const summary = await summarizeUploadInWorker(
-        temporary,
-        input.labelColumn?.trim() || undefined,
-        this.config.workerIdleMs,
-      );
-      stage('validate');
+      stage('written');
+      feed.end();
+      const summary = await feed.summary;
+      if (feed.firstParsedAt !== null) stage('firstParsed', feed.firstParsedAt);
+      stage('validated');
       await fsp.rename(temporary, target);
       const compressed = await compressedDone;
-      stage('compress');
+      stage('compressed');
       const row: DatasetRow = {
         id,
         name: displayName(input.name, file.name || 'upload.csv'),
@@ -611,19 +618,24 @@ export class DatasetService {
           createdAt: row.createdAt,
         });
       });
-      stage('store');
+      stage('stored');
       this.verified.delete(id);
-      // stages: ms since the resolver started, at the end of each (the body had arrived before it: yoga reads it whole).
+      // stages: ms since the resolver started, at the end of each; an arriving file is received (and parsed) within
+      // the resolver, a file read whole had arrived before it.
       this.logger.info('dataset uploaded', {
         datasetId: id,
         rows: row.rowCount,
         bytes: written,
         mission: row.mission,
+        arriving,
         stages,
       });
       return this.uploadSummary(row, true);
     } catch (error) {
+      feed.abort();
       gzip.destroy();
+      // The thread may be reading the file (a NASA format): it is removed once the thread has let go of it.
+      await feed.summary.catch(() => undefined);
       await fsp.rm(temporary, { force: true });
       await fsp.rm(target, { force: true });
       throw error;

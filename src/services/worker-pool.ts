@@ -45,6 +45,8 @@ export interface WorkerPoolOptions {
   recycleAfterIdleMs?: number;
   /** The worker's entry file (default src/ml/worker.ts). */
   filename?: string;
+  /** Tasks one thread runs at once (default 1: a training task is long and busy). */
+  concurrentTasksPerWorker?: number;
 }
 
 /**
@@ -53,6 +55,8 @@ export interface WorkerPoolOptions {
  * thread that is about to go, and fail it).
  */
 export class RecyclingPool extends Piscina {
+  /** Pools not destroyed yet (liveWorkerThreadIds). */
+  private static readonly open = new Set<RecyclingPool>();
   private active = 0;
   /** A task ran since the threads were last recycled. */
   private dirty = false;
@@ -65,6 +69,12 @@ export class RecyclingPool extends Piscina {
     private readonly recycleAfterIdleMs: number,
   ) {
     super(options);
+    RecyclingPool.open.add(this);
+  }
+
+  /** The thread ids of every open pool's live threads (memory reports and tests: idle threads end). */
+  static liveThreadIds(): number[] {
+    return [...RecyclingPool.open].flatMap((pool) => pool.threads.map((thread) => thread.threadId));
   }
 
   override async run(task: unknown, options?: Parameters<Piscina['run']>[1]): Promise<unknown> {
@@ -107,6 +117,7 @@ export class RecyclingPool extends Piscina {
 
   override async destroy(): Promise<void> {
     this.closed = true;
+    RecyclingPool.open.delete(this);
     this.cancelTimer();
     await this.exiting;
     return super.destroy();
@@ -136,17 +147,24 @@ export function createWorkerPool(maxThreads: number, options: WorkerPoolOptions 
       idleTimeout: Number.isFinite(recycleAfterIdleMs) ? recycleAfterIdleMs : 60_000,
       execArgv: workerExecArgv(),
       // A training task is long; queue the rest of the jobs in our own FIFO queue, not in piscina's.
-      concurrentTasksPerWorker: 1,
+      concurrentTasksPerWorker: options.concurrentTasksPerWorker ?? 1,
     },
     recycleAfterIdleMs,
   );
 }
 
+/** Uploads the upload thread parses at once (each fed while it arrives: most of a slow one's time is waiting). */
+const UPLOAD_TASKS_PER_THREAD = 4;
+
 /** The thread that parses uploads: made on first use, its own (an upload never waits behind a training run). */
 let uploadPool: RecyclingPool | null = null;
 
 function uploadWorker(idleMs: number): RecyclingPool {
-  uploadPool ??= createWorkerPool(1, { recycleAfterIdleMs: idleMs, filename: UPLOAD_WORKER_FILE });
+  uploadPool ??= createWorkerPool(1, {
+    recycleAfterIdleMs: idleMs,
+    filename: UPLOAD_WORKER_FILE,
+    concurrentTasksPerWorker: UPLOAD_TASKS_PER_THREAD,
+  });
   return uploadPool;
 }
 
@@ -171,6 +189,20 @@ export async function summarizeUploadInWorker(
 ): Promise<UploadSummary> {
   const task: UploadWorkerTask = { kind: 'summarizeUpload', path: file, labelColumn };
   const summary = (await uploadWorker(idleMs).run(task)) as UploadSummary | null;
+  if (!summary) throw new Error('the upload worker answered no summary');
+  return summary;
+}
+
+/**
+ * Validates and summarises an upload still arriving, in the upload thread: its bytes come on the task's port
+ * (src/services/upload-feed.ts). The thread takes several such tasks at once: one fed by a slow client mostly waits
+ * for bytes, and must not hold up the uploads behind it.
+ */
+export async function summarizeUploadStreamInWorker(
+  task: Extract<UploadWorkerTask, { kind: 'summarizeStream' }>,
+  idleMs: number,
+): Promise<UploadSummary> {
+  const summary = (await uploadWorker(idleMs).run(task, { transferList: [task.port] })) as UploadSummary | null;
   if (!summary) throw new Error('the upload worker answered no summary');
   return summary;
 }

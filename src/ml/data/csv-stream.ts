@@ -225,8 +225,12 @@ interface PapaParser {
  * with the AppError `parseCsvBuffer` would throw for the same bytes (or one the sink threw).
  */
 export function streamCsvFile(path: string, sink: CsvSink, options: StreamCsvOptions = {}): Promise<number> {
-  const stream = createReadStream(path, { highWaterMark: options.sliceBytes ?? 1 << 20 });
-  return streamCsv(stream as AsyncIterable<Buffer>, sink, options);
+  return streamCsv(fileSlices(path, options), sink, options);
+}
+
+/** The file's bytes in slices of `options.sliceBytes` (1 MiB by default). */
+export function fileSlices(path: string, options: StreamCsvOptions = {}): AsyncIterable<Buffer> {
+  return createReadStream(path, { highWaterMark: options.sliceBytes ?? 1 << 20 }) as AsyncIterable<Buffer>;
 }
 
 /** Bytes already in memory (a decompressed NASA table), handed to `streamCsv` in slices. */

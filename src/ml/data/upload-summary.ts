@@ -11,7 +11,7 @@
 import type { StoredColumn, StoredDatasetDetails, StoredPreview } from '../../domain/dataset-store.js';
 import { ColumnAccumulator, type ColumnProfile } from './csv.js';
 import { ColumnTable } from './columns.js';
-import { CELL_MISSING, CELL_NUMBER, streamCsvFile, type StreamCsvOptions } from './csv-stream.js';
+import { CELL_MISSING, CELL_NUMBER, fileSlices, streamCsv, type StreamCsvOptions } from './csv-stream.js';
 import {
   checkedClasses,
   customIdColumns,
@@ -96,7 +96,16 @@ export function summarizeLabeledTable(lt: LabeledTable): UploadSummary {
 }
 
 /** Reads, validates and summarises an uploaded CSV, streaming. `labelColumn`: as `customLabeledTable`'s. */
-export async function summarizeUpload(
+export function summarizeUpload(path: string, labelColumn?: string, options: StreamCsvOptions = {}): Promise<UploadSummary> {
+  return summarizeUploadChunks(fileSlices(path, options), path, labelColumn, options);
+}
+
+/**
+ * `summarizeUpload` of the bytes `chunks` yields, as they come (an upload still arriving, src/ml/upload-worker.ts).
+ * `path` holds the same bytes once `chunks` has ended: a NASA format is labelled whole from it.
+ */
+export async function summarizeUploadChunks(
+  chunks: AsyncIterable<Uint8Array>,
   path: string,
   labelColumn?: string,
   options: StreamCsvOptions = {},
@@ -112,8 +121,8 @@ export async function summarizeUpload(
   const preview = new PreviewCollector();
   let kept = 0;
 
-  await streamCsvFile(
-    path,
+  await streamCsv(
+    chunks,
     {
       header(names) {
         columns = names;

@@ -1,0 +1,94 @@
+/**
+ * The event loop's end of an upload fed to the upload thread while it arrives (src/ml/data/port-chunks.ts): chunks
+ * are gathered into slices of SLICE_BYTES (the request's ~64 KB reads would cost a message each), copied once into
+ * a buffer of their own and transferred; at most WINDOW_BYTES may wait unparsed, beyond that `write` waits, which
+ * pauses the request (its reader pulls no more). The thread's answer is `summary`.
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { isFeedAck, type FeedMessage } from '../ml/data/port-chunks.js';
+import type { UploadSummary } from '../ml/data/upload-summary.js';
+import { summarizeUploadStreamInWorker } from './worker-pool.js';
+
+const SLICE_BYTES = 1 << 20;
+const WINDOW_BYTES = 8 << 20;
+
+export class UploadFeed {
+  readonly summary: Promise<UploadSummary>;
+  /** performance.now() when the thread had parsed its first slice (null before). */
+  firstParsedAt: number | null = null;
+  private readonly port: MessagePort;
+  private slice = new Uint8Array(SLICE_BYTES);
+  private filled = 0;
+  private unanswered = 0;
+  private waiting: (() => void) | null = null;
+  private settled = false;
+
+  /** Starts the thread's task: it parses what `write` sends, and labels a NASA format from `path` after `end`. */
+  constructor(path: string, labelColumn: string | undefined, idleMs: number) {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    port1.on('message', (message: unknown) => {
+      if (!isFeedAck(message)) return;
+      this.firstParsedAt ??= performance.now();
+      this.unanswered -= message.bytes;
+      if (this.unanswered <= WINDOW_BYTES) this.release();
+    });
+    this.summary = summarizeUploadStreamInWorker({ kind: 'summarizeStream', port: port2, path, labelColumn }, idleMs);
+    // Settled either way, the thread wants no more bytes: a writer waiting for room goes on (and sends nothing).
+    const close = () => {
+      this.close();
+    };
+    void this.summary.then(close, close);
+  }
+
+  /** Sends `chunk` (copied: the caller keeps using it); resolves once the thread is within the window. */
+  async write(chunk: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < chunk.byteLength && !this.settled) {
+      const take = Math.min(chunk.byteLength - at, SLICE_BYTES - this.filled);
+      this.slice.set(chunk.subarray(at, at + take), this.filled);
+      this.filled += take;
+      at += take;
+      if (this.filled === SLICE_BYTES) this.flush();
+    }
+    while (!this.settled && this.unanswered > WINDOW_BYTES)
+      await new Promise<void>((resolve) => (this.waiting = resolve));
+  }
+
+  /** The last bytes and the end: call once `path` holds the whole file. */
+  end(): void {
+    this.flush();
+    this.post({ type: 'end' });
+  }
+
+  /** The upload failed on this side: the thread stops and reports nothing (the caller ignores `summary`). */
+  abort(): void {
+    this.post({ type: 'abort' });
+    this.summary.catch(() => undefined);
+  }
+
+  private flush(): void {
+    if (this.filled === 0 || this.settled) return;
+    const bytes = this.filled === SLICE_BYTES ? this.slice : this.slice.slice(0, this.filled);
+    this.unanswered += bytes.byteLength;
+    this.post({ type: 'chunk', bytes }, [bytes.buffer]);
+    this.slice = new Uint8Array(SLICE_BYTES);
+    this.filled = 0;
+  }
+
+  private post(message: FeedMessage, transfer: ArrayBuffer[] = []): void {
+    if (!this.settled) this.port.postMessage(message, transfer);
+  }
+
+  private release(): void {
+    const waiting = this.waiting;
+    this.waiting = null;
+    waiting?.();
+  }
+
+  private close(): void {
+    this.settled = true;
+    this.port.close();
+    this.release();
+  }
+}
