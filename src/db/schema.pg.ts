@@ -21,23 +21,9 @@ import {
   primaryKey,
 } from 'drizzle-orm/pg-core';
 import { TASKS, type MissionId } from '../domain/data.js';
-import type { StoredDatasetDetails, StoredPreview } from '../domain/dataset-store.js';
-import type { PredictionSummary } from '../domain/prediction.js';
-import {
-  RUN_STAGES,
-  RUN_STATUSES,
-  type FeatureImportanceEntry,
-  type Hyperparameters,
-  type ModelTypeId,
-  type ProgressMetrics,
-  type RunConfig,
-  type RunDetails,
-  type RunMetrics,
-  type RunTimings,
-  type SelectionOptions,
-} from '../domain/run.js';
-import { DATA_SOURCES, type JsonObject, type StepperProgress } from '../domain/session.js';
-import { SEARCH_SCORINGS, SEARCH_STRATEGIES, type SearchConfig, type SearchTrial } from '../domain/search.js';
+import { RUN_STAGES, RUN_STATUSES, type ModelTypeId } from '../domain/run.js';
+import { DATA_SOURCES } from '../domain/session.js';
+import { SEARCH_SCORINGS, SEARCH_STRATEGIES } from '../domain/search.js';
 
 /** bytea as a Buffer, as SQLite's blob column gives it. */
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({
@@ -62,9 +48,9 @@ export const datasets = pgTable(
     sizeBytes: integer('size_bytes').notNull(),
     checksum: text('checksum').notNull(),
     /** What listing needs (row count, columns, classes…), stored at upload so no request parses the CSV; null before 0002. */
-    details: json('details').$type<StoredDatasetDetails>(),
+    details: json('details'),
     /** The first rows (column order + cells), stored at upload so previewRows within them reads no CSV; null before 0002. */
-    preview: json('preview').$type<StoredPreview>(),
+    preview: json('preview'),
     /** The owner (src/services/owners.ts) who created it; null for rows older than migration 0004. */
     ownerId: text('owner_id'),
     /**
@@ -99,8 +85,8 @@ export const sessions = pgTable(
     id: text('id').primaryKey(),
     datasetId: text('dataset_id'),
     modelType: text('model_type').$type<ModelTypeId>(),
-    hyperparameters: json('hyperparameters').$type<Hyperparameters>().notNull(),
-    features: json('features').$type<string[] | null>(),
+    hyperparameters: json('hyperparameters').notNull(),
+    features: json('features'),
     task: text('task', { enum: TASKS }).notNull(),
     trainShare: doublePrecision('train_share').notNull(),
     validationShare: doublePrecision('validation_share').notNull(),
@@ -109,14 +95,14 @@ export const sessions = pgTable(
     useVettingFeatures: boolean('use_vetting_features').notNull(),
     // The original web client's stepper (1 data → 2 model → 3 hyperparameters), persisted with the session.
     currentStep: integer('current_step').notNull().default(1),
-    stepProgress: json('step_progress').$type<StepperProgress>(),
+    stepProgress: json('step_progress'),
     /** The data source the user chose; null = the chosen dataset's kind. `user` with no upload yet has no dataset. */
     dataSource: text('data_source', { enum: DATA_SOURCES }),
-    preprocessingConfig: json('preprocessing_config').$type<JsonObject>(),
+    preprocessingConfig: json('preprocessing_config'),
     /** The data the session's results predict; null = the held-out test split of the trained run. */
     testDatasetId: text('test_dataset_id'),
     /** Model-selection options (cvFolds, calibration, refit, cross-mission); null = all off (migration SQLite 0006, PostgreSQL 0003). */
-    selection: json('selection').$type<SelectionOptions>(),
+    selection: json('selection'),
     createdAt: createdAt(),
     /** Last change or use: a session idle longer than SESSION_IDLE_HOURS is swept with its runs. */
     updatedAt: timestamp('updated_at', { mode: 'date', withTimezone: true }).notNull(),
@@ -147,15 +133,15 @@ export const trainingRuns = pgTable(
     totalSteps: integer('total_steps').notNull(),
     message: text('message'),
     /** Immutable snapshot of the session config that this run trains. */
-    config: json('config').$type<RunConfig>().notNull(),
+    config: json('config').notNull(),
     datasetId: text('dataset_id').notNull(),
     modelType: text('model_type').$type<ModelTypeId>().notNull(),
     datasetChecksum: text('dataset_checksum'),
-    versions: json('versions').$type<Record<string, string>>(),
-    metrics: json('metrics').$type<RunMetrics>(),
-    featureImportance: json('feature_importance').$type<FeatureImportanceEntry[]>(),
-    timings: json('timings').$type<RunTimings>(),
-    details: json('details').$type<RunDetails>(),
+    versions: json('versions'),
+    metrics: json('metrics'),
+    featureImportance: json('feature_importance'),
+    timings: json('timings'),
+    details: json('details'),
     error: text('error'),
     /** 1 for the first try; a queue that retries a run after its worker died counts up (migration 0003). */
     attempt: integer('attempt').notNull().default(1),
@@ -183,7 +169,7 @@ export const progressEvents = pgTable(
     progress: doublePrecision('progress').notNull(),
     step: integer('step').notNull(),
     totalSteps: integer('total_steps').notNull(),
-    metrics: json('metrics').$type<ProgressMetrics>(),
+    metrics: json('metrics'),
     message: text('message'),
   },
   (t) => [primaryKey({ columns: [t.runId, t.seq] })],
@@ -223,9 +209,9 @@ export const predictions = pgTable(
     datasetId: text('dataset_id'),
     source: text('source').notNull(),
     rowCount: integer('row_count').notNull(),
-    classes: json('classes').$type<string[]>().notNull(),
-    idColumns: json('id_columns').$type<string[]>().notNull(),
-    summary: json('summary').$type<PredictionSummary>().notNull(),
+    classes: json('classes').notNull(),
+    idColumns: json('id_columns').notNull(),
+    summary: json('summary').notNull(),
     createdAt: createdAt(),
   },
   (t) => [index('predictions_run_idx').on(t.runId)],
@@ -238,12 +224,12 @@ export const predictionRows = pgTable(
       .notNull()
       .references(() => predictions.id, { onDelete: 'cascade' }),
     rowIndex: integer('row_index').notNull(),
-    ids: json('ids').$type<Record<string, string>>().notNull(),
+    ids: json('ids').notNull(),
     label: text('label').notNull(),
     confidence: doublePrecision('confidence').notNull(),
     /** Probabilities in the run's class order. */
-    probabilities: json('probabilities').$type<number[]>().notNull(),
-    warnings: json('warnings').$type<string[]>(),
+    probabilities: json('probabilities').notNull(),
+    warnings: json('warnings'),
   },
   (t) => [primaryKey({ columns: [t.predictionId, t.rowIndex] })],
 );
@@ -269,9 +255,9 @@ export const searches = pgTable(
     strategy: text('strategy', { enum: SEARCH_STRATEGIES }).notNull(),
     scoring: text('scoring', { enum: SEARCH_SCORINGS }).notNull(),
     /** Spaces, budget, seed and the session's config, as started (immutable). */
-    config: json('config').$type<SearchConfig>().notNull(),
+    config: json('config').notNull(),
     /** Every trial in start order (the leaderboard is derived from them: leaderboardOf). */
-    trials: json('trials').$type<SearchTrial[]>().notNull(),
+    trials: json('trials').notNull(),
     /** The run refitting the best trial's parameters. */
     bestRunId: text('best_run_id'),
     message: text('message'),

@@ -1,27 +1,14 @@
 /**
- * Tables. JSON columns hold plain values (config snapshots, metrics) typed by src/domain, so no layer casts what it
- * reads back; enum columns are TypeScript-only (no CHECK constraint: the SQL is the same). Ids are server-made
+ * Tables. JSON columns hold plain values (config snapshots, metrics); they are typed `unknown` here and every row
+ * read is checked field by field into its src/domain type (stored-columns.ts, `Row` in store.ts); enum columns are TypeScript-only (no CHECK constraint: the SQL is the same). Ids are server-made
  * random strings.
  */
 import { sqliteTable, text, integer, real, blob, index, primaryKey } from 'drizzle-orm/sqlite-core';
 import { TASKS, type MissionId } from '../domain/data.js';
-import type { StoredDatasetDetails, StoredPreview } from '../domain/dataset-store.js';
-import type { PredictionSummary } from '../domain/prediction.js';
-import {
-  RUN_STAGES,
-  RUN_STATUSES,
-  type FeatureImportanceEntry,
-  type Hyperparameters,
-  type ModelTypeId,
-  type ProgressMetrics,
-  type RunConfig,
-  type RunDetails,
-  type RunMetrics,
-  type RunTimings,
-  type SelectionOptions,
-} from '../domain/run.js';
-import { DATA_SOURCES, type JsonObject, type StepperProgress } from '../domain/session.js';
-import { SEARCH_SCORINGS, SEARCH_STRATEGIES, type SearchConfig, type SearchTrial } from '../domain/search.js';
+import { RUN_STAGES, RUN_STATUSES, type ModelTypeId } from '../domain/run.js';
+import { DATA_SOURCES } from '../domain/session.js';
+import { SEARCH_SCORINGS, SEARCH_STRATEGIES } from '../domain/search.js';
+import type { Row } from './store.js';
 
 const createdAt = () => integer('created_at', { mode: 'timestamp_ms' }).notNull();
 
@@ -41,9 +28,9 @@ export const datasets = sqliteTable(
     sizeBytes: integer('size_bytes').notNull(),
     checksum: text('checksum').notNull(),
     /** What listing needs (row count, columns, classes…), stored at upload so no request parses the CSV; null before 0002. */
-    details: text('details', { mode: 'json' }).$type<StoredDatasetDetails>(),
+    details: text('details', { mode: 'json' }),
     /** The first rows (column order + cells), stored at upload so previewRows within them reads no CSV; null before 0002. */
-    preview: text('preview', { mode: 'json' }).$type<StoredPreview>(),
+    preview: text('preview', { mode: 'json' }),
     /** The owner (src/services/owners.ts) who created it; null for rows older than migration 0004. */
     ownerId: text('owner_id'),
     /**
@@ -78,8 +65,8 @@ export const sessions = sqliteTable(
     id: text('id').primaryKey(),
     datasetId: text('dataset_id'),
     modelType: text('model_type').$type<ModelTypeId>(),
-    hyperparameters: text('hyperparameters', { mode: 'json' }).$type<Hyperparameters>().notNull(),
-    features: text('features', { mode: 'json' }).$type<string[] | null>(),
+    hyperparameters: text('hyperparameters', { mode: 'json' }).notNull(),
+    features: text('features', { mode: 'json' }),
     task: text('task', { enum: TASKS }).notNull(),
     trainShare: real('train_share').notNull(),
     validationShare: real('validation_share').notNull(),
@@ -88,14 +75,14 @@ export const sessions = sqliteTable(
     useVettingFeatures: integer('use_vetting_features', { mode: 'boolean' }).notNull(),
     // The original web client's stepper (1 data → 2 model → 3 hyperparameters), persisted with the session.
     currentStep: integer('current_step').notNull().default(1),
-    stepProgress: text('step_progress', { mode: 'json' }).$type<StepperProgress>(),
+    stepProgress: text('step_progress', { mode: 'json' }),
     /** The data source the user chose; null = the chosen dataset's kind. `user` with no upload yet has no dataset. */
     dataSource: text('data_source', { enum: DATA_SOURCES }),
-    preprocessingConfig: text('preprocessing_config', { mode: 'json' }).$type<JsonObject>(),
+    preprocessingConfig: text('preprocessing_config', { mode: 'json' }),
     /** The data the session's results predict; null = the held-out test split of the trained run. */
     testDatasetId: text('test_dataset_id'),
     /** Model-selection options (cvFolds, calibration, refit, cross-mission); null = all off (migration SQLite 0006, PostgreSQL 0003). */
-    selection: text('selection', { mode: 'json' }).$type<SelectionOptions>(),
+    selection: text('selection', { mode: 'json' }),
     createdAt: createdAt(),
     /** Last change or use: a session idle longer than SESSION_IDLE_HOURS is swept with its runs. */
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
@@ -126,15 +113,15 @@ export const trainingRuns = sqliteTable(
     totalSteps: integer('total_steps').notNull(),
     message: text('message'),
     /** Immutable snapshot of the session config that this run trains. */
-    config: text('config', { mode: 'json' }).$type<RunConfig>().notNull(),
+    config: text('config', { mode: 'json' }).notNull(),
     datasetId: text('dataset_id').notNull(),
     modelType: text('model_type').$type<ModelTypeId>().notNull(),
     datasetChecksum: text('dataset_checksum'),
-    versions: text('versions', { mode: 'json' }).$type<Record<string, string>>(),
-    metrics: text('metrics', { mode: 'json' }).$type<RunMetrics>(),
-    featureImportance: text('feature_importance', { mode: 'json' }).$type<FeatureImportanceEntry[]>(),
-    timings: text('timings', { mode: 'json' }).$type<RunTimings>(),
-    details: text('details', { mode: 'json' }).$type<RunDetails>(),
+    versions: text('versions', { mode: 'json' }),
+    metrics: text('metrics', { mode: 'json' }),
+    featureImportance: text('feature_importance', { mode: 'json' }),
+    timings: text('timings', { mode: 'json' }),
+    details: text('details', { mode: 'json' }),
     error: text('error'),
     /** 1 for the first try; a queue that retries a run after its worker died counts up (migration 0003). */
     attempt: integer('attempt').notNull().default(1),
@@ -162,7 +149,7 @@ export const progressEvents = sqliteTable(
     progress: real('progress').notNull(),
     step: integer('step').notNull(),
     totalSteps: integer('total_steps').notNull(),
-    metrics: text('metrics', { mode: 'json' }).$type<ProgressMetrics>(),
+    metrics: text('metrics', { mode: 'json' }),
     message: text('message'),
   },
   (t) => [primaryKey({ columns: [t.runId, t.seq] })],
@@ -202,9 +189,9 @@ export const predictions = sqliteTable(
     datasetId: text('dataset_id'),
     source: text('source').notNull(),
     rowCount: integer('row_count').notNull(),
-    classes: text('classes', { mode: 'json' }).$type<string[]>().notNull(),
-    idColumns: text('id_columns', { mode: 'json' }).$type<string[]>().notNull(),
-    summary: text('summary', { mode: 'json' }).$type<PredictionSummary>().notNull(),
+    classes: text('classes', { mode: 'json' }).notNull(),
+    idColumns: text('id_columns', { mode: 'json' }).notNull(),
+    summary: text('summary', { mode: 'json' }).notNull(),
     createdAt: createdAt(),
   },
   (t) => [index('predictions_run_idx').on(t.runId)],
@@ -217,12 +204,12 @@ export const predictionRows = sqliteTable(
       .notNull()
       .references(() => predictions.id, { onDelete: 'cascade' }),
     rowIndex: integer('row_index').notNull(),
-    ids: text('ids', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    ids: text('ids', { mode: 'json' }).notNull(),
     label: text('label').notNull(),
     confidence: real('confidence').notNull(),
     /** Probabilities in the run's class order. */
-    probabilities: text('probabilities', { mode: 'json' }).$type<number[]>().notNull(),
-    warnings: text('warnings', { mode: 'json' }).$type<string[]>(),
+    probabilities: text('probabilities', { mode: 'json' }).notNull(),
+    warnings: text('warnings', { mode: 'json' }),
   },
   (t) => [primaryKey({ columns: [t.predictionId, t.rowIndex] })],
 );
@@ -248,9 +235,9 @@ export const searches = sqliteTable(
     strategy: text('strategy', { enum: SEARCH_STRATEGIES }).notNull(),
     scoring: text('scoring', { enum: SEARCH_SCORINGS }).notNull(),
     /** Spaces, budget, seed and the session's config, as started (immutable). */
-    config: text('config', { mode: 'json' }).$type<SearchConfig>().notNull(),
+    config: text('config', { mode: 'json' }).notNull(),
     /** Every trial in start order (the leaderboard is derived from them: leaderboardOf). */
-    trials: text('trials', { mode: 'json' }).$type<SearchTrial[]>().notNull(),
+    trials: text('trials', { mode: 'json' }).notNull(),
     /** The run refitting the best trial's parameters. */
     bestRunId: text('best_run_id'),
     message: text('message'),
@@ -262,10 +249,11 @@ export const searches = sqliteTable(
   (t) => [index('searches_session_idx').on(t.sessionId, t.createdAt), index('searches_status_idx').on(t.status)],
 );
 
-export type DatasetRow = typeof datasets.$inferSelect;
-export type SessionRow = typeof sessions.$inferSelect;
-export type TrainingRunRow = typeof trainingRuns.$inferSelect;
-export type ProgressEventRow = typeof progressEvents.$inferSelect;
-export type PredictionRow = typeof predictions.$inferSelect;
-export type PredictionRowRow = typeof predictionRows.$inferSelect;
-export type SearchRow = typeof searches.$inferSelect;
+// Rows as services see them: JSON columns checked and typed (stored-columns.ts).
+export type DatasetRow = Row<'datasets'>;
+export type SessionRow = Row<'sessions'>;
+export type TrainingRunRow = Row<'trainingRuns'>;
+export type ProgressEventRow = Row<'progressEvents'>;
+export type PredictionRow = Row<'predictions'>;
+export type PredictionRowRow = Row<'predictionRows'>;
+export type SearchRow = Row<'searches'>;

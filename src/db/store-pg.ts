@@ -6,6 +6,7 @@ import { count, getTableColumns, max, sql, type AnyColumn, type SQL } from 'driz
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import * as pgSchema from './schema.pg.js';
+import { checkStoredRow } from './stored-columns.js';
 import type { NewRow, NumericColumn, PickQuery, Query, Row, Store, TableName, Tables } from './store.js';
 
 export type PgDb = NodePgDatabase<typeof pgSchema>;
@@ -63,16 +64,20 @@ export class PgStore implements Store {
   select<N extends TableName, K extends keyof Row<N>>(table: N, query: PickQuery<K>): Promise<Pick<Row<N>, K>[]>;
   select<N extends TableName>(table: N, query?: Query): Promise<Row<N>[]>;
   async select<N extends TableName>(table: N, query: Query & { columns?: readonly PropertyKey[] } = {}) {
-    // The rows of pgTables[table] (or the picked columns of it): Row<N> by schema-check.ts.
-    return (await this.build(table, query)) as Row<N>[];
+    const rows: Record<string, unknown>[] = await this.build(table, query);
+    for (const row of rows) checkStoredRow(table, row);
+    // The rows of pgTables[table] (or the picked columns of it), JSON columns just checked: Row<N> by
+    // schema-check.ts and stored-columns.ts.
+    return rows as Row<N>[];
   }
 
   first<N extends TableName, K extends keyof Row<N>>(table: N, query: PickQuery<K>): Promise<Pick<Row<N>, K> | null>;
   first<N extends TableName>(table: N, query?: Query): Promise<Row<N> | null>;
   async first<N extends TableName>(table: N, query: Query & { columns?: readonly PropertyKey[] } = {}) {
+    const rows: Record<string, unknown>[] = await this.build(table, { ...query, limit: 1 });
+    if (rows[0]) checkStoredRow(table, rows[0]);
     // As in select.
-    const rows = (await this.build(table, { ...query, limit: 1 })) as Row<N>[];
-    return rows[0] ?? null;
+    return (rows[0] as Row<N> | undefined) ?? null;
   }
 
   async insert<N extends TableName>(

@@ -8,6 +8,7 @@ import { count, getTableColumns, max, sql, type AnyColumn, type SQL } from 'driz
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type * as schema from './schema.js';
+import { checkStoredRow } from './stored-columns.js';
 import {
   sqliteTables,
   type NewRow,
@@ -68,16 +69,20 @@ export class SqliteStore implements Store {
   select<N extends TableName>(table: N, query?: Query): Promise<Row<N>[]>;
   async select<N extends TableName>(table: N, query: Query & { columns?: readonly PropertyKey[] } = {}) {
     await this.ready();
-    // The rows of `this.t[table]` (or the picked columns of it): typed here by the table's name.
-    return this.build(table, query).all() as Row<N>[];
+    const rows: Record<string, unknown>[] = this.build(table, query).all();
+    for (const row of rows) checkStoredRow(table, row);
+    // The rows of `this.t[table]` (or the picked columns of it), JSON columns just checked: typed by the table's name.
+    return rows as Row<N>[];
   }
 
   first<N extends TableName, K extends keyof Row<N>>(table: N, query: PickQuery<K>): Promise<Pick<Row<N>, K> | null>;
   first<N extends TableName>(table: N, query?: Query): Promise<Row<N> | null>;
   async first<N extends TableName>(table: N, query: Query & { columns?: readonly PropertyKey[] } = {}) {
     await this.ready();
+    const row: Record<string, unknown> | undefined = this.build(table, { ...query, limit: 1 }).get();
+    if (row) checkStoredRow(table, row);
     // As in select: the row of `this.t[table]`.
-    return (this.build(table, { ...query, limit: 1 }).get() as Row<N> | undefined) ?? null;
+    return (row as Row<N> | undefined) ?? null;
   }
 
   async insert<N extends TableName>(

@@ -7,7 +7,9 @@
  * PostgreSQL tables have identical row types, checked at compile time in schema-check.ts.
  */
 import type { AnyColumn, SQL } from 'drizzle-orm';
+import type { Checker } from '../domain/json.js';
 import * as schema from './schema.js';
+import type { StoredJson } from './stored-columns.js';
 
 /** The domain tables by name (typed as the SQLite ones; see schema-check.ts for PostgreSQL). */
 export const sqliteTables = {
@@ -26,8 +28,15 @@ export const sqliteTables = {
 
 export type Tables = typeof sqliteTables;
 export type TableName = keyof Tables;
-export type Row<N extends TableName> = Tables[N]['$inferSelect'];
-export type NewRow<N extends TableName> = Tables[N]['$inferInsert'];
+/** A drizzle row type with each JSON column (typed `unknown` in the schemas) given its checker's type. */
+type WithJson<Raw, N extends TableName> = N extends keyof StoredJson
+  ? { [K in keyof Raw]: K extends keyof StoredJson[N] ? CheckedType<StoredJson[N][K]> : Raw[K] }
+  : Raw;
+type CheckedType<C> = C extends Checker<infer T> ? T : never;
+/** A row as read: its JSON columns checked (stored-columns.ts, applied by both stores). */
+export type Row<N extends TableName> = WithJson<Tables[N]['$inferSelect'], N>;
+/** A row as written: JSON columns take their domain types. */
+export type NewRow<N extends TableName> = WithJson<Tables[N]['$inferInsert'], N>;
 /** Columns of a table whose values are numbers (what `max` reads). */
 export type NumericColumn<N extends TableName> = {
   [K in keyof Row<N>]: Row<N>[K] extends number ? K : never;

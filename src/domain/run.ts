@@ -23,7 +23,7 @@ import type { CrossMissionResult } from '../ml/selection/cross-mission.js';
 import type { EnsembleInfo } from '../ml/selection/ensemble-run.js';
 import type { HistoryPoint, Hyperparameters, ModelTypeId } from '../ml/types.js';
 import type { SplitCounts } from './data.js';
-import { storedJson } from './json.js';
+import { integerIn, isString, nullable, objectOf, oneOf, storedColumn, withDefault, type Checker } from './json.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Status and stage
@@ -114,6 +114,20 @@ export interface RunTimings {
   evaluateSeconds?: number;
   explainSeconds?: number;
   permutationSeconds?: number;
+  /**
+   * Before the fit, outside the pipeline: from RUNNING until the training thread began the task (the dataset's
+   * checksum and location, a thread started or waited for). Not part of "after fit".
+   */
+  startSeconds?: number;
+  /** After the fit, in the training thread: the artefact encoded and gzipped. */
+  packSeconds?: number;
+  /** The training thread's result handed to the server (structured clone, its last progress messages awaited). */
+  handOffSeconds?: number;
+  /** Storing the gzipped artefact (table `models`). */
+  saveModelSeconds?: number;
+  /** Storing the held-out test predictions (table `test_predictions`). */
+  saveTestPredictionsSeconds?: number;
+  /** From RUNNING until the results were ready to write in the run's row (that last write is not in it). */
   totalSeconds?: number;
 }
 
@@ -192,45 +206,36 @@ export const DEFAULT_SELECTION: SelectionOptions = {
 
 export const MIN_CV_FOLDS = 2;
 export const MAX_CV_FOLDS = 10;
-const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['sigmoid', 'isotonic'];
-const CALIBRATE_ON_VALUES: readonly CalibrateOn[] = ['VALIDATION', 'OUT_OF_FOLD'];
-const REFIT_VALUES: readonly RefitMode[] = ['NONE', 'TRAIN_VALIDATION', 'ALL_LABELLED'];
-const DECISION_TUNING_VALUES: readonly DecisionTuning[] = ['NONE', 'MACRO_F1'];
+export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['sigmoid', 'isotonic'];
+export const CALIBRATE_ON_VALUES: readonly CalibrateOn[] = ['VALIDATION', 'OUT_OF_FOLD'];
+export const REFIT_VALUES: readonly RefitMode[] = ['NONE', 'TRAIN_VALIDATION', 'ALL_LABELLED'];
+export const DECISION_TUNING_VALUES: readonly DecisionTuning[] = ['NONE', 'MACRO_F1'];
 
 /** Why decisionTuning cannot run (the session check and the pipeline say the same). */
 export const DECISION_TUNING_NEEDS =
   'decisionTuning MACRO_F1 fits its class scales on held-out rows: set cvFolds (2–10) for out-of-fold predictions, or a validation split above 0.';
 
 /**
- * A session's stored options, checked field by field: a missing field (a row stored before the option existed) reads
- * as its default; a field that is present but not understood means a corrupt row, a server fault (a plain Error,
- * masked at the edge and logged), never silently a different configuration.
+ * A session's stored options, checked field by field (the sessions.selection column's checker): a missing field (a
+ * row stored before the option existed) reads as its default; a field that is present but not understood means a
+ * corrupt row, a server fault, never silently a different configuration.
  */
+export const checkSelection: Checker<SelectionOptions> = objectOf({
+  cvFolds: withDefault(nullable(integerIn(MIN_CV_FOLDS, MAX_CV_FOLDS)), null),
+  calibration: withDefault(nullable(oneOf(CALIBRATION_METHODS)), null),
+  calibrateOn: withDefault(oneOf(CALIBRATE_ON_VALUES), DEFAULT_SELECTION.calibrateOn),
+  refit: withDefault(oneOf(REFIT_VALUES), DEFAULT_SELECTION.refit),
+  crossMission: withDefault(nullable(isString), null),
+  decisionTuning: withDefault(oneOf(DECISION_TUNING_VALUES), DEFAULT_SELECTION.decisionTuning),
+  // Checked against the server's limit where it is used (the limit may have been lowered since).
+  maxTrainingSeconds: withDefault(nullable(integerIn(1, Number.MAX_SAFE_INTEGER)), null),
+});
+
+const checkStoredSelection = storedColumn('sessions.selection', checkSelection);
+
+/** A session's options as stored (null: a row stored before them, all off); a malformed value throws (a plain Error). */
 export function readSelection(value: unknown): SelectionOptions {
-  if (value === null || value === undefined) return DEFAULT_SELECTION;
-  const read = storedJson('session selection');
-  const v = read.record(value, 'selection');
-  const or = <T>(x: unknown, fallback: T, check: (x: unknown) => T): T => (x === undefined ? fallback : check(x));
-  return {
-    cvFolds: or(v.cvFolds, null, (x) =>
-      x === null ? null : read.intIn(x, MIN_CV_FOLDS, MAX_CV_FOLDS, 'selection.cvFolds'),
-    ),
-    calibration: or(v.calibration, null, (x) =>
-      x === null ? null : read.oneOf(x, CALIBRATION_METHODS, 'selection.calibration'),
-    ),
-    calibrateOn: or(v.calibrateOn, DEFAULT_SELECTION.calibrateOn, (x) =>
-      read.oneOf(x, CALIBRATE_ON_VALUES, 'selection.calibrateOn'),
-    ),
-    refit: or(v.refit, DEFAULT_SELECTION.refit, (x) => read.oneOf(x, REFIT_VALUES, 'selection.refit')),
-    crossMission: or(v.crossMission, null, (x) => (x === null ? null : read.string(x, 'selection.crossMission'))),
-    decisionTuning: or(v.decisionTuning, DEFAULT_SELECTION.decisionTuning, (x) =>
-      read.oneOf(x, DECISION_TUNING_VALUES, 'selection.decisionTuning'),
-    ),
-    // Checked against the server's limit where it is used (the limit may have been lowered since).
-    maxTrainingSeconds: or(v.maxTrainingSeconds, null, (x) =>
-      x === null ? null : read.intIn(x, 1, Number.MAX_SAFE_INTEGER, 'selection.maxTrainingSeconds'),
-    ),
-  };
+  return value === null || value === undefined ? DEFAULT_SELECTION : checkStoredSelection(value);
 }
 
 /**

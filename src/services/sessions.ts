@@ -12,7 +12,7 @@ import {
   MAX_CV_FOLDS,
   MIN_CV_FOLDS,
   missingForTraining,
-  readSelection,
+  DEFAULT_SELECTION,
   selectionProblem,
   type RunConfig,
   type SelectionOptions,
@@ -139,7 +139,7 @@ function toRecord(row: SessionRow): SessionRecord {
     split: { train: row.trainShare, validation: row.validationShare, test: row.testShare },
     seed: row.seed,
     useVettingFeatures: row.useVettingFeatures,
-    selection: readSelection(row.selection),
+    selection: row.selection ?? DEFAULT_SELECTION,
     workflow: {
       currentStep: row.currentStep,
       stepProgress: row.stepProgress ?? { step1: false, step2: false, step3: false },

@@ -28,17 +28,17 @@ describe('readSelection', () => {
 
   it('fails loudly on a corrupt row, naming the field, instead of reading it as another configuration', () => {
     const corrupt: [unknown, string][] = [
-      [[1, 2], 'selection'],
-      [{ cvFolds: 11 }, 'selection.cvFolds'],
-      [{ cvFolds: 2.5 }, 'selection.cvFolds'],
-      [{ calibration: 'platt' }, 'selection.calibration'],
-      [{ calibrateOn: 'TEST' }, 'selection.calibrateOn'],
-      [{ refit: 'yes' }, 'selection.refit'],
-      [{ crossMission: 3 }, 'selection.crossMission'],
-      [{ decisionTuning: 'ACCURACY' }, 'selection.decisionTuning'],
+      [[1, 2], 'the value itself'],
+      [{ cvFolds: 11 }, 'cvFolds'],
+      [{ cvFolds: 2.5 }, 'cvFolds'],
+      [{ calibration: 'platt' }, 'calibration'],
+      [{ calibrateOn: 'TEST' }, 'calibrateOn'],
+      [{ refit: 'yes' }, 'refit'],
+      [{ crossMission: 3 }, 'crossMission'],
+      [{ decisionTuning: 'ACCURACY' }, 'decisionTuning'],
     ];
     for (const [value, field] of corrupt) {
-      expect(() => readSelection(value)).toThrow(`The stored session selection is malformed (${field}).`);
+      expect(() => readSelection(value)).toThrow(`The stored sessions.selection is malformed (${field}).`);
       // A plain Error: masked at the edge and logged, not answered as the user's mistake.
       expect(() => readSelection(value)).not.toThrow(AppError);
     }

@@ -27,6 +27,7 @@
  * A pair of missions trains and evaluates on the features both of them fill (see `crossMissionFeatures`).
  */
 import { binaryTask, type LabeledTable } from '../data/dataset.js';
+import { HARMONISED_FEATURES } from './harmonised-features.js';
 import type { MissionId } from '../data/missions.js';
 import { badInput } from '../../domain/errors.js';
 import { evaluate, type Metrics } from '../evaluate.js';
@@ -34,17 +35,7 @@ import type { Hyperparameters, Matrix, ModelTypeId } from '../types.js';
 import type { Task } from '../../domain/data.js';
 import { modelFoldTrainer } from './model-folds.js';
 
-export const HARMONISED_FEATURES = [
-  'period_days',
-  'transit_duration_hours',
-  'transit_depth_ppm',
-  'planet_radius_earth',
-  'insolation_earth',
-  'equilibrium_temperature_k',
-  'stellar_teff_k',
-  'stellar_logg_cgs',
-  'stellar_radius_solar',
-] as const;
+export { HARMONISED_FEATURES };
 export type HarmonisedFeature = (typeof HARMONISED_FEATURES)[number];
 
 /** Mission → harmonised feature → its column (null: the mission has no usable column for it). */
