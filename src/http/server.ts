@@ -79,7 +79,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
         res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
         req.resume();
       };
-      // Refused before yoga buffers the body (yoga reads multipart requests whole).
+      // Refused before any of the body is read (multipart bodies are then read as they arrive: multipart-graphql.ts).
       if (length > (multipart ? config.maxUploadBytes + MULTIPART_ALLOWANCE : config.maxJsonBodyBytes)) {
         tooLarge();
         return;
