@@ -221,7 +221,37 @@ const TimingsRef = builder.objectRef<RunTimings>('Timings').implement({
       description: 'Permutation importance alone (part of explainSeconds).',
       resolve: (x) => x.permutationSeconds ?? null,
     }),
-    totalSeconds: t.float({ nullable: true, resolve: (x) => x.totalSeconds ?? null }),
+    startSeconds: t.float({
+      nullable: true,
+      description:
+        'Before the fit: from RUNNING until the training thread began (data checksum, a thread started or waited for).',
+      resolve: (x) => x.startSeconds ?? null,
+    }),
+    packSeconds: t.float({
+      nullable: true,
+      description: 'After the fit: the model encoded and gzipped in the training thread.',
+      resolve: (x) => x.packSeconds ?? null,
+    }),
+    handOffSeconds: t.float({
+      nullable: true,
+      description: "After the fit: the training thread's result handed to the server.",
+      resolve: (x) => x.handOffSeconds ?? null,
+    }),
+    saveModelSeconds: t.float({
+      nullable: true,
+      description: 'After the fit: the gzipped model stored.',
+      resolve: (x) => x.saveModelSeconds ?? null,
+    }),
+    saveTestPredictionsSeconds: t.float({
+      nullable: true,
+      description: 'After the fit: the held-out test predictions stored.',
+      resolve: (x) => x.saveTestPredictionsSeconds ?? null,
+    }),
+    totalSeconds: t.float({
+      nullable: true,
+      description: "From RUNNING until the results were ready to write in the run's row (that write excluded).",
+      resolve: (x) => x.totalSeconds ?? null,
+    }),
   }),
 });
 
