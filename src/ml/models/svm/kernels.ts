@@ -35,11 +35,22 @@ export function squaredNorms(data: Float64Array, rows: number, d: number): Float
   return norms;
 }
 
+/**
+ * Columns are carved from blocks of at least this many bytes. A column alone (4 bytes × rows: 40 KB at 10,000 rows) is
+ * below glibc's mmap threshold, so thousands of them filled the training thread's malloc arena, which keeps the
+ * pages after they are freed (a 10,000-row fit left ~250 MB in the process after its thread ended); blocks this size
+ * are mapped on their own and returned whole once the cache is garbage.
+ */
+const COLUMN_BLOCK_BYTES = 1024 * 1024;
+
 /** Kernel columns over the rows of one pair of classes, cached as float32 (as libsvm's Qfloat) with LRU eviction. */
 export class KernelColumns {
   private readonly columns: (Float32Array | undefined)[];
   private readonly recent = new Map<number, true>();
   private readonly capacity: number;
+  /** The current block's unused columns, and how many columns all blocks hold so far. */
+  private block: { data: Float32Array; next: number; count: number } | null = null;
+  private carved = 0;
   readonly diagonal: Float64Array;
 
   constructor(
@@ -65,14 +76,18 @@ export class KernelColumns {
       }
       return cached;
     }
+    let column: Float32Array | undefined;
     if (this.capacity < this.rows && this.recent.size >= this.capacity) {
       const oldest = this.recent.keys().next();
       if (!oldest.done) {
         this.recent.delete(oldest.value);
+        // The evicted column's storage takes the new one (every entry is written below). It is the least recently
+        // used, never a column the caller fetched last (capacity ≥ 2): SMO holds at most the two it just fetched.
+        column = this.columns[oldest.value];
         this.columns[oldest.value] = undefined;
       }
     }
-    const column = new Float32Array(this.rows);
+    column ??= this.newColumn();
     const { data, d, spec, norms } = this;
     const start = index * d;
     if (spec.kernel === 'rbf') {
@@ -92,6 +107,19 @@ export class KernelColumns {
     this.columns[index] = column;
     if (this.capacity < this.rows) this.recent.set(index, true);
     return column;
+  }
+
+  /** A column's storage from the current block; a new block when it is used up (never more than the cache holds). */
+  private newColumn(): Float32Array {
+    const rows = this.rows;
+    if (!this.block || this.block.next === this.block.count) {
+      const perBlock = Math.max(1, Math.floor(COLUMN_BLOCK_BYTES / (4 * Math.max(1, rows))));
+      const count = Math.max(1, Math.min(perBlock, Math.min(this.capacity, rows) - this.carved));
+      this.block = { data: new Float32Array(count * rows), next: 0, count };
+      this.carved += count;
+    }
+    const at = this.block.next++ * rows;
+    return this.block.data.subarray(at, at + rows);
   }
 }
 

@@ -10,6 +10,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
+import { idleMsFromEnv } from '../../cache.js';
 import { spawnTreeWorker } from './common.js';
 import { PackedTrees } from './structure.js';
 import type { OutputTrees } from './treeshap.js';
@@ -25,6 +26,12 @@ export const PARALLEL_PREDICT_MIN_WORK = 200_000;
 const HELPER_TIMEOUT_MS = 60_000;
 /** Models the helper keeps (oldest dropped first). */
 export const MAX_HELPER_MODELS = 8;
+/**
+ * The helper ends after this long unused (WORKER_IDLE_SECONDS): it holds up to MAX_HELPER_MODELS models' arrays, its
+ * batch buffers and its own heap, and on the event loop (predictions there) nothing else would end it. The next large
+ * batch starts a new one. Settable for tests.
+ */
+export const predictHelperIdle = { ms: idleMsFromEnv() };
 
 /** Control words: [state, ready]. */
 const STATE = 0;
@@ -145,11 +152,34 @@ interface Helper {
   row: Float64Array;
   phi: Float64Array;
   broken: boolean;
+  idleTimer: NodeJS.Timeout | null;
 }
 let helper: Helper | null = null;
 
+/** Ends the helper (idle): its models and buffers go with its thread. */
+function endHelper(h: Helper): void {
+  if (helper === h) helper = null;
+  h.broken = true;
+  void h.worker.terminate();
+}
+
+/** The helper, started if needed; every use restarts its idle timer (callers wait for it synchronously). */
 function theHelper(): Helper {
-  if (helper && !helper.broken) return helper;
+  const h = helper && !helper.broken ? helper : startHelper();
+  if (h.idleTimer) h.idleTimer.refresh();
+  else {
+    const timer = setTimeout(() => {
+      // Still starting (a loaded machine): the idle time counts from when it could first have been used.
+      if (!h.broken && Atomics.load(h.control, READY) !== 1) timer.refresh();
+      else endHelper(h);
+    }, predictHelperIdle.ms);
+    h.idleTimer = timer;
+    timer.unref();
+  }
+  return h;
+}
+
+function startHelper(): Helper {
   const worker = spawnTreeWorker('predict-worker');
   worker.unref();
   const h: Helper = {
@@ -161,6 +191,7 @@ function theHelper(): Helper {
     row: new Float64Array(0),
     phi: new Float64Array(0),
     broken: false,
+    idleTimer: null,
   };
   const fail = (): void => {
     h.broken = true;
@@ -319,6 +350,11 @@ export function explainInTwoParts(
 export function predictHelperReady(): boolean {
   if (!helper || helper.broken) return false;
   return Atomics.load(helper.control, READY) === 1;
+}
+
+/** True while a helper thread is running (tests: it ends after predictHelperIdle.ms unused). */
+export function predictHelperAlive(): boolean {
+  return helper !== null && !helper.broken;
 }
 
 /** Starts the helper thread if it is not running (the first large batch does this too). */
