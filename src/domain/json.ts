@@ -30,44 +30,6 @@ export function checkJsonShape(value: unknown, field: string, bounds: JsonBounds
   }
 }
 
-/**
- * Checkers of JSON the server stored and reads back (a session's options, a run's details): stored data is never
- * cast. A value that fails is a corrupt row, a server fault: a plain Error naming `what` and the field, masked at
- * the edge and logged, never answered as if it were fine.
- */
-export function storedJson(what: string) {
-  const corrupt = (field: string): never => {
-    throw new Error(`The stored ${what} is malformed (${field}).`);
-  };
-  const isRecord = (value: unknown): value is Record<string, unknown> =>
-    typeof value === 'object' && value !== null && !Array.isArray(value);
-  const number = (value: unknown, field: string): number => (typeof value === 'number' ? value : corrupt(field));
-  const checkers = {
-    corrupt,
-    record: (value: unknown, field: string): Record<string, unknown> => (isRecord(value) ? value : corrupt(field)),
-    number,
-    numberOrNull: (value: unknown, field: string): number | null => (value === null ? null : number(value, field)),
-    intIn: (value: unknown, min: number, max: number, field: string): number =>
-      Number.isInteger(value) && number(value, field) >= min && number(value, field) <= max
-        ? number(value, field)
-        : corrupt(field),
-    string: (value: unknown, field: string): string => (typeof value === 'string' ? value : corrupt(field)),
-    boolean: (value: unknown, field: string): boolean => (typeof value === 'boolean' ? value : corrupt(field)),
-    oneOf: <T>(value: unknown, allowed: readonly T[], field: string): T =>
-      allowed.find((a) => a === value) ?? corrupt(field),
-    array: (value: unknown, field: string): unknown[] => (Array.isArray(value) ? value : corrupt(field)),
-    numbers: (value: unknown, field: string): number[] => {
-      const list: unknown[] = Array.isArray(value) ? value : corrupt(field);
-      return list.map((v) => number(v, field));
-    },
-    strings: (value: unknown, field: string): string[] => {
-      const list: unknown[] = Array.isArray(value) ? value : corrupt(field);
-      return list.map((v) => (typeof v === 'string' ? v : corrupt(field)));
-    },
-  };
-  return checkers;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Checkers of stored JSON columns (src/domain/stored-*.ts declare one per stored type; src/db/stored-columns.ts
 // applies them to every row the Store reads). A checker returns the value as its type, rebuilt from the fields the
@@ -84,6 +46,13 @@ class MalformedField extends Error {
 const malformed = (): never => {
   throw new MalformedField('malformed stored JSON');
 };
+
+/** Fails a checker naming `field` (a check across fields, e.g. two lengths that must agree). */
+export function malformedField(field: string): never {
+  const error = new MalformedField('malformed stored JSON');
+  error.path.push(field);
+  throw error;
+}
 
 const OPTIONAL: unique symbol = Symbol('optional');
 /** A field that may be missing (a row stored before it existed). */
@@ -233,7 +202,7 @@ function pathText(path: readonly (string | number)[]): string {
 
 /**
  * The checker of one stored column (`what`: table.column): a malformed value is a corrupt row, a server fault — a
- * plain Error naming the column and the field (masked at the edge, logged), like storedJson's.
+ * plain Error naming the column and the field (masked at the edge, logged).
  */
 export function storedColumn<T>(what: string, check: Checker<T>): Checker<T> {
   return (value) => {

@@ -65,11 +65,13 @@ describe('migration 0007_test_predictions', () => {
   it('refuses malformed stored predictions as a corrupt row, naming the field', () => {
     const good = { rowIds: ['a'], groups: ['s'], labels: [1], proba: [0.3, 0.7], calibrated: true };
     expect(checkHeldOut(good, 2)).toEqual(good);
-    expect(() => checkHeldOut({ ...good, labels: [2] }, 2)).toThrow(/held-out predictions is malformed \(labels\)/);
+    expect(() => checkHeldOut({ ...good, labels: [2] }, 2)).toThrow(
+      'The stored test_predictions.predictions is malformed (labels).',
+    );
     expect(() => checkHeldOut({ ...good, proba: [0.3] }, 2)).toThrow(/\(proba\)/);
     expect(() => checkHeldOut({ ...good, groups: ['s', 't'] }, 2)).toThrow(/\(groups\)/);
     expect(() => checkHeldOut({ ...good, classScales: [1, 0] }, 2)).toThrow(/\(classScales\)/);
     expect(() => checkHeldOut({ ...good, calibrated: 'yes' }, 2)).toThrow(/\(calibrated\)/);
-    expect(() => checkHeldOut([], 2)).toThrow(/\(predictions\)/);
+    expect(() => checkHeldOut([], 2)).toThrow(/\(the value itself\)/);
   });
 });

@@ -6,7 +6,18 @@
 import { eq } from 'drizzle-orm';
 import type { Store } from '../../db/store.js';
 import type { HeldOutPredictions } from '../../domain/run.js';
-import { storedJson } from '../../domain/json.js';
+import {
+  arrayOf,
+  isBoolean,
+  isInteger,
+  isNumbers,
+  isStrings,
+  malformedField,
+  nullable,
+  objectOf,
+  optional,
+  storedColumn,
+} from '../../domain/json.js';
 
 /** Most rows of one TrainingRun.testPredictions page (a row is its id, true class and one probability per class). */
 export const MAX_TEST_PREDICTIONS_PAGE = 10_000;
@@ -43,29 +54,31 @@ export async function readHeldOut(store: Store, runId: string, classCount: numbe
   return row ? checkHeldOut(row.predictions, classCount) : null;
 }
 
-/** Field-by-field check of stored held-out predictions: a malformed value is a corrupt row (a server fault). */
+const checkHeldOutFields = objectOf({
+  rowIds: isStrings,
+  groups: nullable(isStrings),
+  labels: arrayOf(isInteger),
+  proba: isNumbers,
+  calibrated: isBoolean,
+  classScales: optional(isNumbers),
+});
+
+/**
+ * Field-by-field check of stored held-out predictions, and of their sizes against the run's class count: a malformed
+ * value is a corrupt row (a server fault).
+ */
 export function checkHeldOut(value: unknown, classCount: number): HeldOutPredictions {
-  const check = storedJson('held-out predictions');
-  const stored = check.record(value, 'predictions');
-  const rowIds = check.strings(stored.rowIds, 'rowIds');
-  const n = rowIds.length;
-  const labels = check.array(stored.labels, 'labels').map((y) => check.intIn(y, 0, classCount - 1, 'labels'));
-  const proba = check.numbers(stored.proba, 'proba');
-  const groups = stored.groups === null ? null : check.strings(stored.groups, 'groups');
-  const classScales = stored.classScales === undefined ? undefined : check.numbers(stored.classScales, 'classScales');
-  if (labels.length !== n) check.corrupt('labels');
-  if (proba.length !== n * classCount) check.corrupt('proba');
-  if (groups && groups.length !== n) check.corrupt('groups');
-  if (classScales && (classScales.length !== classCount || classScales.some((scale) => !(scale > 0))))
-    check.corrupt('classScales');
-  return {
-    rowIds,
-    groups,
-    labels,
-    proba,
-    calibrated: check.boolean(stored.calibrated, 'calibrated'),
-    ...(classScales ? { classScales } : {}),
-  };
+  return storedColumn('test_predictions.predictions', (stored): HeldOutPredictions => {
+    const heldOut = checkHeldOutFields(stored);
+    const n = heldOut.rowIds.length;
+    const { labels, proba, groups, classScales } = heldOut;
+    if (labels.length !== n || labels.some((y) => y < 0 || y >= classCount)) return malformedField('labels');
+    if (proba.length !== n * classCount) return malformedField('proba');
+    if (groups && groups.length !== n) return malformedField('groups');
+    if (classScales && (classScales.length !== classCount || classScales.some((scale) => !(scale > 0))))
+      return malformedField('classScales');
+    return heldOut;
+  })(value);
 }
 
 /** Rows offset … offset + limit − 1 of the held-out predictions (limit clamped to 0 … MAX_TEST_PREDICTIONS_PAGE). */
