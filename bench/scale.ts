@@ -8,12 +8,17 @@
  * (bench/scale-reference.py) and the ratios are printed beside ours.
  *
  *   npm run bench:scale -- [--rows 10000,50000,200000] [--million] [--models random_forest,xgboost,…] [--timeout 900]
- *                          [--budget 420] [--glibc-default]
+ *                          [--budget 420] [--glibc-default] [--memory-report] [--big-models decision_tree]
+ *                          [--no-reference]
  *
  * `--million` adds a 1,000,000-row table (minutes more, and memory). `--budget` bounds the training of a default run
  * (seconds over all sizes, 420 by default, so the whole run stays under 8 minutes on a quiet machine): at each size
- * the models with issue 17 goals go first, and a run that would start after the budget is spent is listed as
- * skipped (`--budget 0`: no bound).
+ * the models with issue 17 goals go first, a run that would start after the budget is spent is listed as
+ * skipped (`--budget 0`: no bound), and a run that starts gets at least MIN_RUN_SECONDS (240 s) to finish. `--memory-report` prints, after each size and after the settle, where the
+ * process's memory is: RSS by kind (/proc/self/smaps_rollup, status), the largest mappings, the main thread's heap and
+ * each live worker thread's own heap and caches (src/ml/memory-report.ts). `--big-models` runs only these model types
+ * at 200,000 rows and more (the smaller sizes run `--models`), to reach the 200k peak quickly;
+ * `--no-reference` skips the Python reference (memory runs need only our side).
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -24,6 +29,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBenchApp } from './bench-server.js';
 import { SYNTHETIC_FEATURES as FEATURES, writeSyntheticCsv } from './synthetic.js';
+import { watchThreadMemory } from '../src/ml/memory-report.js';
+import { RecyclingPool } from '../src/services/worker-pool.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -45,6 +52,11 @@ const mallocSettings = process.env.MALLOC_MMAP_THRESHOLD_
   : "glibc's default allocator settings";
 const PYTHON = '/usr/bin/python3';
 const PREDICT_ROWS = 10_000;
+/**
+ * A run that starts gets at least this long, whatever budget is left: the budget decides which runs start, and a run
+ * stopped half-way reports nothing (the neural network at 200,000 rows, last to start, was stopped at 30 s).
+ */
+const MIN_RUN_SECONDS = 240;
 /** The reference SVC is fitted on at most this many rows (its cost grows with the square of the rows). */
 const SVM_REFERENCE_MAX_ROWS = 20_000;
 
@@ -65,6 +77,75 @@ const budgetLeft = () => (budgetSeconds > 0 ? budgetSeconds - (performance.now()
 const modelFilter = argument('models', '');
 const timeoutSeconds = Number(argument('timeout', '900'));
 const threads = Math.min(2, os.cpus().length);
+const memoryReportWanted = process.argv.includes('--memory-report');
+const bigModelFilter = argument('big-models', '');
+const skipReference = process.argv.includes('--no-reference');
+// Worker threads answer memory reports only when this is set before they start (src/ml/memory-report.ts).
+if (memoryReportWanted) process.env.MEMORY_REPORT = '1';
+/** Each worker thread's figures as of its last task (pushed by the threads). */
+const threadMemory = memoryReportWanted ? watchThreadMemory() : null;
+
+const MB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+
+/** kB fields of a /proc file ("Name:  123 kB"), in bytes. */
+function procKb(text: string): (name: string) => number {
+  const fields = new Map<string, number>();
+  for (const match of text.matchAll(/^(\w+):\s+(\d+) kB$/gm)) fields.set(match[1], Number(match[2]) * 1024);
+  return (name) => fields.get(name) ?? 0;
+}
+
+/** The largest resident mappings of this process (/proc/self/smaps): range size, resident bytes and what it is. */
+function largestMappings(count: number): { size: number; rss: number; name: string }[] {
+  const mappings: { size: number; rss: number; name: string }[] = [];
+  let current: { size: number; rss: number; name: string } | null = null;
+  for (const line of fs.readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const header = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) {
+      current = { size: parseInt(header[2], 16) - parseInt(header[1], 16), rss: 0, name: header[3] || '[anon]' };
+      mappings.push(current);
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss && current) current.rss = Number(rss[1]) * 1024;
+  }
+  return mappings.sort((a, b) => b.rss - a.rss).slice(0, count);
+}
+
+/** Where the memory is now (--memory-report): process-wide figures, then each live worker thread's own. */
+function memoryReport(label: string): void {
+  if (!memoryReportWanted) return;
+  const rollup = procKb(fs.readFileSync('/proc/self/smaps_rollup', 'utf8'));
+  const statusText = fs.readFileSync('/proc/self/status', 'utf8');
+  const status = procKb(statusText);
+  const threadCount = /^Threads:\s+(\d+)/m.exec(statusText)?.[1] ?? '?';
+  const main = process.memoryUsage();
+  const live = RecyclingPool.liveThreadIds();
+  console.log(
+    `memory (${label}; load ${os.loadavg()[0].toFixed(2)}): RSS ${MB(status('VmRSS'))} = anon ${MB(status('RssAnon'))} + file ${MB(status('RssFile'))} + shmem ${MB(status('RssShmem'))}; ` +
+      `private dirty ${MB(rollup('Private_Dirty'))}; ${threadCount} OS threads; main thread: JS heap ${MB(main.heapUsed)} used of ${MB(main.heapTotal)}, ` +
+      `external ${MB(main.external)} (array buffers ${MB(main.arrayBuffers)})`,
+  );
+  console.log(
+    `  largest mappings: ${largestMappings(8)
+      .map((m) => `${MB(m.rss)} of ${MB(m.size)} ${m.name.replace(/^.*\//, '')}`)
+      .join(' · ')}`,
+  );
+  if (live.length === 0) console.log('  worker threads (pools): none alive');
+  for (const id of live) {
+    const w = threadMemory?.latest.get(id);
+    if (!w) {
+      console.log(`  worker thread ${id}: alive, no task finished yet`);
+      continue;
+    }
+    const caches = Object.entries(w.caches)
+      .map(([name, c]) => `${name} ${c.entries} = ${MB(c.bytes)} of ${MB(c.maxBytes)}`)
+      .join(', ');
+    console.log(
+      `  worker thread ${id} (${w.role}, as of its last task): JS heap ${MB(w.heapUsed)} used of ${MB(w.heapTotal)}, external ${MB(w.external)} ` +
+        `(array buffers ${MB(w.arrayBuffers)}), V8 malloc ${MB(w.mallocedMemory)}; caches: ${caches}`,
+    );
+  }
+}
 
 interface Timings {
   loadSeconds: number | null;
@@ -73,6 +154,11 @@ interface Timings {
   evaluateSeconds: number | null;
   explainSeconds: number | null;
   permutationSeconds: number | null;
+  startSeconds: number | null;
+  packSeconds: number | null;
+  handOffSeconds: number | null;
+  saveModelSeconds: number | null;
+  saveTestPredictionsSeconds: number | null;
   totalSeconds: number | null;
 }
 
@@ -94,8 +180,13 @@ interface ReferenceResult {
 }
 
 let peakRss = 0;
+/** The running run's stage as last polled, and the peak RSS seen in each (--memory-report). */
+const stagePeaks = { stage: '', peaks: new Map<string, number>() };
 const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  const rss = process.memoryUsage.rss();
+  peakRss = Math.max(peakRss, rss);
+  if (stagePeaks.stage)
+    stagePeaks.peaks.set(stagePeaks.stage, Math.max(stagePeaks.peaks.get(stagePeaks.stage) ?? 0, rss));
 }, 50);
 sampler.unref();
 
@@ -208,8 +299,9 @@ async function upload(file: string): Promise<UploadResult> {
   };
 }
 
-const RUN_FIELDS = `status error metrics { macroF1 }
-  timings { loadSeconds preprocessSeconds fitSeconds evaluateSeconds explainSeconds permutationSeconds totalSeconds }`;
+const RUN_FIELDS = `status stage error metrics { macroF1 }
+  timings { loadSeconds preprocessSeconds fitSeconds evaluateSeconds explainSeconds permutationSeconds totalSeconds
+    startSeconds packSeconds handOffSeconds saveModelSeconds saveTestPredictionsSeconds }`;
 
 async function trainAndPredict(
   datasetId: string,
@@ -237,6 +329,7 @@ async function trainAndPredict(
   const runId = startTraining.id;
   interface Run {
     status: string;
+    stage: string;
     error: string | null;
     metrics: { macroF1: number | null } | null;
     timings: Timings | null;
@@ -246,6 +339,7 @@ async function trainAndPredict(
     run = (
       await graphql<{ trainingRun: Run }>(`query($r: ID!) { trainingRun(id: $r) { ${RUN_FIELDS} } }`, { r: runId })
     ).trainingRun;
+    stagePeaks.stage = run.stage;
     if (!['QUEUED', 'RUNNING'].includes(run.status)) break;
     if ((performance.now() - started) / 1000 > timeoutSeconds) {
       await graphql('mutation($r: ID!) { cancelTraining(runId: $r) { id } }', { r: runId });
@@ -263,6 +357,7 @@ async function trainAndPredict(
   }
   const wallSeconds = (performance.now() - started) / 1000;
   const cpuUsed = process.cpuUsage(cpuStarted);
+  stagePeaks.stage = 'PREDICT';
   let predictSeconds: number | null = null;
   if (run.status === 'SUCCEEDED') {
     // `predict` takes at most 1,000 rows per call (its documented limit): ten calls, one after the other.
@@ -275,6 +370,13 @@ async function trainAndPredict(
     }
     predictSeconds = (performance.now() - predictStarted) / 1000;
   }
+  stagePeaks.stage = '';
+  if (memoryReportWanted) {
+    console.log(
+      `  ${modelType}: peak RSS by stage (polled every 250 ms) ${[...stagePeaks.peaks].map(([stage, rss]) => `${stage} ${MB(rss)}`).join(' · ')}`,
+    );
+  }
+  stagePeaks.peaks.clear();
   return {
     status: run.status,
     error: run.error,
@@ -337,6 +439,8 @@ const mark = (ok: boolean) => (ok ? '✓' : '✗');
 
 const fmt = (seconds: number | null | undefined) =>
   seconds == null ? '—' : seconds < 10 ? seconds.toFixed(2) : seconds.toFixed(1);
+/** Milliseconds matter in the steps after a 0.1 s fit. */
+const fine = (seconds: number | null | undefined) => (seconds == null ? '—' : seconds.toFixed(3));
 const ratio = (ours: number | null | undefined, theirs: number | null | undefined) =>
   ours == null || theirs == null || theirs <= 0 ? '—' : `${(ours / theirs).toFixed(2)}×`;
 
@@ -347,7 +451,7 @@ const modelIds = models
   // soft_voting averages runs already trained (a run-id list): it has no fit of its own to time on a table.
   .filter((m) => !m.hyperparameters.some((h) => h.type === 'RUN_ID_LIST'))
   .map((m) => m.id)
-  .filter((id) => !modelFilter || modelFilter.split(',').includes(id))
+  .filter((id) => !modelFilter || modelFilter.split(',').includes(id) || bigModelFilter.split(',').includes(id))
   .sort((a, b) => (GOAL_MODELS.indexOf(a) + 1 || 99) - (GOAL_MODELS.indexOf(b) + 1 || 99));
 
 console.log(
@@ -370,7 +474,15 @@ const growth: string[] = [];
 for (const rows of sizes) {
   const file = path.join(dir, `synthetic-${rows}.csv`);
   const bytes = writeSyntheticCsv(file, rows);
-  const ref = await reference(file, modelIds);
+  // --big-models: only these at 200,000 rows and more; --models at the smaller sizes.
+  const modelsAtSize = modelIds.filter((id) =>
+    bigModelFilter && rows >= 200_000
+      ? bigModelFilter.split(',').includes(id)
+      : !modelFilter || modelFilter.split(',').includes(id),
+  );
+  const ref: ReferenceResult = skipReference
+    ? { error: 'skipped (--no-reference)' }
+    : await reference(file, modelsAtSize);
   const rssBefore = process.memoryUsage.rss();
   peakRss = rssBefore;
   const uploaded = await upload(file);
@@ -389,7 +501,7 @@ for (const rows of sizes) {
   );
   const predictRows = predictRowsOf(file);
   const table: Record<string, string | number>[] = [];
-  for (const modelType of modelIds) {
+  for (const modelType of modelsAtSize) {
     if (budgetLeft() <= 0) {
       table.push({ model: modelType, status: `skipped: --budget ${budgetSeconds} s spent` });
       continue;
@@ -399,15 +511,17 @@ for (const rows of sizes) {
       uploaded.id,
       modelType,
       predictRows,
-      Math.max(30, Math.min(timeoutSeconds, budgetLeft())),
+      Math.max(MIN_RUN_SECONDS, Math.min(timeoutSeconds, budgetLeft())),
     );
     const theirs = ref.models?.[modelType];
     const t = ours.timings;
-    // Everything after fitting: evaluation, importance, explanations, packing and storing the model.
+    // Everything after fitting: evaluation, importance, explanations, packing and storing the model. Starting the
+    // training thread (startSeconds) comes before the fit.
     const afterFit =
       t?.totalSeconds != null && t.fitSeconds != null
-        ? t.totalSeconds - (t.loadSeconds ?? 0) - (t.preprocessSeconds ?? 0) - t.fitSeconds
+        ? t.totalSeconds - (t.startSeconds ?? 0) - (t.loadSeconds ?? 0) - (t.preprocessSeconds ?? 0) - t.fitSeconds
         : null;
+    const saved = (t?.packSeconds ?? 0) + (t?.handOffSeconds ?? 0) + (t?.saveModelSeconds ?? 0);
     const afterShare = afterFit !== null && t?.fitSeconds ? afterFit / t.fitSeconds : null;
     const fitRatio = t?.fitSeconds != null && theirs?.fitSeconds ? t.fitSeconds / theirs.fitSeconds : null;
     const linear = modelType === 'logistic_regression' || modelType === 'pca';
@@ -420,11 +534,25 @@ for (const rows of sizes) {
         ratio(t?.fitSeconds, theirs?.fitSeconds) +
         (linear && fitRatio !== null ? ` ${mark(fitRatio <= LINEAR_GOAL_RATIO)}` : ''),
       'preprocess s': fmt(t?.preprocessSeconds),
-      'evaluate s': fmt(t?.evaluateSeconds),
-      'explain s': fmt(t?.explainSeconds),
-      // The rest of the run outside load, preprocessing, fit, evaluation and explanation: starting a training thread
-      // (when none is idle), packing and storing the model and the run's results.
-      'start + save s': fmt(afterFit !== null ? afterFit - (t?.evaluateSeconds ?? 0) - (t?.explainSeconds ?? 0) : null),
+      'evaluate s': fine(t?.evaluateSeconds),
+      'explain s': fine(t?.explainSeconds),
+      // Before the fit: the dataset's checksum, a training thread started (when none is idle) or waited for.
+      'start s': fine(t?.startSeconds),
+      // After it: the model packed (encode + gzip), handed to the server and stored; the test predictions stored;
+      // 'other' is what remains (out-of-fold predictions, run-state reads).
+      'pack s': fine(t?.packSeconds),
+      'hand-off s': fine(t?.handOffSeconds),
+      'store model s': fine(t?.saveModelSeconds),
+      'store test preds s': fine(t?.saveTestPredictionsSeconds),
+      'other after fit s': fine(
+        afterFit !== null
+          ? afterFit -
+              (t?.evaluateSeconds ?? 0) -
+              (t?.explainSeconds ?? 0) -
+              saved -
+              (t?.saveTestPredictionsSeconds ?? 0)
+          : null,
+      ),
       'after fit / fit':
         afterShare !== null ? `${(afterShare * 100).toFixed(0)}% ${mark(afterShare <= AFTER_FIT_GOAL)}` : '—',
       'whole run s': fmt(ours.wallSeconds),
@@ -442,6 +570,7 @@ for (const rows of sizes) {
   }
   console.table(table);
   fs.rmSync(file, { force: true });
+  memoryReport(`after ${rows.toLocaleString('en')} rows`);
 }
 
 console.log('\ngrowth (model, rows, fit s, whole run s):');
@@ -460,6 +589,8 @@ console.log(
     `external ${inMb(settled.external)} MB (array buffers ${inMb(settled.arrayBuffers)} MB); the rest is code, thread stacks and ` +
     'memory the allocator keeps',
 );
+memoryReport('settled');
+threadMemory?.close();
 clearInterval(sampler);
 await app.stop();
 fs.rmSync(dir, { recursive: true, force: true });
