@@ -28,6 +28,8 @@ import {
   type RunComparison,
 } from './selection/compare.js';
 import { lowerThisThreadPriority } from './thread-priority.js';
+import { memoryReporter } from './memory-report.js';
+import { tableCacheStats } from './data/table-cache.js';
 import { trainSoftVoting, type EnsembleInfo } from './selection/ensemble-run.js';
 
 lowerThisThreadPriority();
@@ -91,6 +93,12 @@ export interface TrainOutput extends Omit<PipelineResult, 'artifact'> {
   /** The binary artefact gzipped (artifact.ts): stored as is, so a reload sees exactly these numbers. */
   artifactGzip: Uint8Array;
   loadSeconds: number;
+  /** When this thread began the task and when it finished it (epoch ms, comparable across threads): the runner
+   * tells thread start-up (before the fit) and the hand-off of this result (after it) from the rest. */
+  taskStartedAt: number;
+  taskEndedAt: number;
+  /** The artefact encoded and gzipped. */
+  packSeconds: number;
   /** soft_voting: its members and their weights. */
   ensemble?: EnsembleInfo;
 }
@@ -186,6 +194,9 @@ const predictors = new ByteBudgetCache<SizedPredictor>({
   },
 });
 
+/** MEMORY_REPORT=1 (benchmarks, tests): this thread's heap and caches after each task. */
+const reportMemory = memoryReporter('worker', { predictors: () => predictors.stats(), tables: tableCacheStats });
+
 /** How many evictions this thread has applied (null: none seen yet, a new thread has nothing to evict). */
 let evictionsSeen: number | null = null;
 
@@ -219,10 +230,14 @@ async function withModel<T>(model: ModelRef, use: (predictor: Predictor) => T): 
   return predictor ? { needArtifact: false, value: use(predictor) } : { needArtifact: true };
 }
 
+/** Wall-clock milliseconds since the epoch, with performance.now()'s resolution (every thread's origin agrees). */
+const epochMs = () => performance.timeOrigin + performance.now();
+
 async function train(task: TrainTask): Promise<TrainOutput> {
   const send = (message: WorkerMessage) => {
     task.port.postMessage(message);
   };
+  const taskStartedAt = epochMs();
   try {
     send({ type: 'stage', stage: 'LOADING', message: 'Loading the dataset' });
     const started = performance.now();
@@ -259,6 +274,7 @@ async function train(task: TrainTask): Promise<TrainOutput> {
       : await trainPipeline(table, task.config, hooks);
     const { artifact, ...rest } = result;
     send({ type: 'stage', stage: 'SAVING', message: 'Serialising and compressing the model' });
+    const packStarted = performance.now();
     const encoded = encodeArtifact(artifact);
     const megabytes = encoded.length / 1e6;
     const artifactGzip = await gzipInSteps(encoded, (step, totalSteps) => {
@@ -272,7 +288,8 @@ async function train(task: TrainTask): Promise<TrainOutput> {
         },
       });
     });
-    return { ...rest, artifactGzip, loadSeconds };
+    const packSeconds = (performance.now() - packStarted) / 1000;
+    return { ...rest, artifactGzip, loadSeconds, packSeconds, taskStartedAt, taskEndedAt: epochMs() };
   } finally {
     const end: TrainPortMessage = { type: 'end' };
     task.port.postMessage(end);
@@ -359,5 +376,7 @@ export default async function run(task: WorkerTask): Promise<WorkerAnswer> {
   } catch (error) {
     // Structured clone drops an AppError's code and field: the pool's `fromWorkerError` restores them.
     throw toWorkerError(error);
+  } finally {
+    reportMemory();
   }
 }

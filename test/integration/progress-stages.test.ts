@@ -21,7 +21,9 @@ interface Progress {
 const PROGRESS =
   'subscription ($r: ID!) { trainingProgress(runId: $r) { seq status stage progress step totalSteps etaSeconds message } }';
 const RUN = `query ($r: ID!) { trainingRun(id: $r) {
-  status splitCounts { test } timings { explainSeconds permutationSeconds }
+  status splitCounts { test }
+  timings { explainSeconds permutationSeconds startSeconds loadSeconds preprocessSeconds fitSeconds evaluateSeconds
+    packSeconds handOffSeconds saveModelSeconds saveTestPredictionsSeconds totalSeconds }
   explanation { permutation { method description metric rowsPerRepeat rowsTotal sampling repeats seed maxCi95 seconds } }
   featureImportance { feature permutationMean permutationCi95 }
   events { stage step totalSteps }
@@ -30,7 +32,19 @@ const RUN = `query ($r: ID!) { trainingRun(id: $r) {
 interface RunView {
   status: string;
   splitCounts: { test: number };
-  timings: { explainSeconds: number; permutationSeconds: number | null };
+  timings: { explainSeconds: number; permutationSeconds: number | null } & Record<
+    | 'startSeconds'
+    | 'loadSeconds'
+    | 'preprocessSeconds'
+    | 'fitSeconds'
+    | 'evaluateSeconds'
+    | 'packSeconds'
+    | 'handOffSeconds'
+    | 'saveModelSeconds'
+    | 'saveTestPredictionsSeconds'
+    | 'totalSeconds',
+    number | null
+  >;
   explanation: {
     permutation: {
       method: string;
@@ -152,5 +166,23 @@ describe.skipIf(!HAS_KEPLER)('progress through every stage after fitting', () =>
     // The interval over the shuffles is stated for every model now.
     expect(run.explanation?.permutation.maxCi95).toBeGreaterThanOrEqual(0);
     expect(run.featureImportance.every((f) => f.permutationCi95 !== null && f.permutationCi95 >= 0)).toBe(true);
+    // The run's time itemised: thread start before the fit; packing, hand-off and both stores after it; the parts
+    // fit inside the total (one clock in the thread, another in the server: a few ms of slack).
+    const t = run.timings;
+    const parts = [
+      t.startSeconds,
+      t.loadSeconds,
+      t.preprocessSeconds,
+      t.fitSeconds,
+      t.evaluateSeconds,
+      t.explainSeconds,
+      t.packSeconds,
+      t.handOffSeconds,
+      t.saveModelSeconds,
+      t.saveTestPredictionsSeconds,
+    ];
+    for (const part of parts) expect(part).toBeGreaterThanOrEqual(0);
+    const sum = parts.reduce<number>((total, part) => total + (part ?? 0), 0);
+    expect(sum).toBeLessThanOrEqual((t.totalSeconds ?? 0) + 0.01);
   });
 });

@@ -23,6 +23,9 @@ import { saveHeldOut } from './held-out.js';
 import { FINISH_ATTEMPTS, FINISH_RETRY_MS, STAGE_START, type ProgressRecorder } from './progress.js';
 import type { RunQueries } from './queries.js';
 
+/** Wall-clock milliseconds since the epoch, comparable with the training thread's (src/ml/worker.ts). */
+const epochMs = () => performance.timeOrigin + performance.now();
+
 /** A run that was training when the server stopped gracefully: back in the queue, it starts again on the next start. */
 const STOPPED_MESSAGE =
   'The server stopped while this run was training; it starts again from the beginning when the server is back.';
@@ -153,6 +156,7 @@ export class TrainingRunner {
       let drainTimer: NodeJS.Timeout | undefined;
       await Promise.race([portClosed, new Promise((resolve) => (drainTimer = setTimeout(resolve, PORT_DRAIN_MS)))]);
       clearTimeout(drainTimer);
+      const handOffSeconds = (epochMs() - output.taskEndedAt) / 1000;
       this.progress.flushStep(runId);
       if ((await this.runs.state(runId))?.status !== 'RUNNING') return;
       // Writing a large model (a 1,000-tree forest is ~23 MB gzipped) holds this thread: say so first.
@@ -168,7 +172,9 @@ export class TrainingRunner {
           message: `Storing the model (${megabytes} MB)`,
         });
       }
+      let saveStarted = performance.now();
       await this.whileDatabaseBusy(runId, signal, () => this.models.save(runId, output.artifactGzip));
+      const saveModelSeconds = (performance.now() - saveStarted) / 1000;
       // Out-of-fold predictions: a prediction batch of the run, paged like any other (before the run reads SUCCEEDED).
       let outOfFoldPredictionId: string | undefined;
       const { outOfFold } = output;
@@ -179,7 +185,9 @@ export class TrainingRunner {
           ).id;
         });
       }
+      saveStarted = performance.now();
       await this.whileDatabaseBusy(runId, signal, () => saveHeldOut(this.store, runId, output.heldOut));
+      const saveTestPredictionsSeconds = (performance.now() - saveStarted) / 1000;
       const finishedAt = new Date();
       const totalSeconds = (finishedAt.getTime() - startedAt.getTime()) / 1000;
       await this.progress.finish(runId, 'SUCCEEDED', {
@@ -188,8 +196,13 @@ export class TrainingRunner {
         featureImportance: output.featureImportance,
         timings: {
           queuedSeconds: (startedAt.getTime() - run.createdAt.getTime()) / 1000,
+          startSeconds: (output.taskStartedAt - startedAt.getTime()) / 1000,
           loadSeconds: output.loadSeconds,
           ...output.timings,
+          packSeconds: output.packSeconds,
+          handOffSeconds,
+          saveModelSeconds,
+          saveTestPredictionsSeconds,
           totalSeconds,
         },
         details: {
