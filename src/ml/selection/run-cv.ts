@@ -20,10 +20,18 @@ export interface RunCrossValidation extends CrossValidationResult {
 /** Id of each row: its id columns joined with " / ", else its row number (what run comparisons pair rows by). */
 export function rowIdsOf(data: LabeledTable, rows: Int32Array): string[] {
   const idIndex = data.idColumns.map((c) => data.table.indexOf(c)).filter((c) => c !== -1);
-  return Array.from(rows, (r) => {
-    const parts = idIndex.map((c) => data.table.cell(r, c)).filter((v) => v !== '');
-    return parts.length > 0 ? parts.join(' / ') : `row ${r + 1}`;
-  });
+  // Plain loops, no arrays per row: a 200,000-row table holds out 40,000 test rows, named after every fit.
+  const ids = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    let id = '';
+    for (const c of idIndex) {
+      const value = data.table.cell(r, c);
+      if (value !== '') id = id === '' ? value : `${id} / ${value}`;
+    }
+    ids[i] = id === '' ? `row ${r + 1}` : id;
+  }
+  return ids;
 }
 
 export async function crossValidateRun(
