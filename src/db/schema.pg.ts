@@ -4,9 +4,9 @@
  * with the same types (not jsonb: the text, so an object's key order, comes back as written, as from SQLite); reals
  * are double precision, blobs bytea as Buffer, booleans native.
  *
- * Tables. JSON columns hold plain values (config snapshots, metrics) typed by src/domain, so no layer casts what it
- * reads back; enum columns are TypeScript-only (no CHECK constraint: the SQL is the same). Ids are server-made
- * random strings.
+ * Tables. JSON columns hold plain values (config snapshots, metrics); they are typed `unknown` here and every row
+ * read is checked field by field into its src/domain type (stored-columns.ts, `Row` in store.ts). Enum columns have
+ * no CHECK constraint (the SQL is the same) and are checked when read. Ids are server-made random strings.
  */
 import {
   pgTable,
@@ -20,8 +20,8 @@ import {
   index,
   primaryKey,
 } from 'drizzle-orm/pg-core';
-import { TASKS, type MissionId } from '../domain/data.js';
-import { RUN_STAGES, RUN_STATUSES, type ModelTypeId } from '../domain/run.js';
+import { TASKS } from '../domain/data.js';
+import { RUN_STAGES, RUN_STATUSES } from '../domain/run.js';
 import { DATA_SOURCES } from '../domain/session.js';
 import { SEARCH_SCORINGS, SEARCH_STRATEGIES } from '../domain/search.js';
 
@@ -42,7 +42,7 @@ export const datasets = pgTable(
     fileName: text('file_name').notNull(),
     originalName: text('original_name'),
     /** NASA mission whose format the upload has, or null for a custom CSV. */
-    mission: text('mission').$type<MissionId>(),
+    mission: text('mission'),
     labelColumn: text('label_column').notNull(),
     rowCount: integer('row_count').notNull(),
     sizeBytes: integer('size_bytes').notNull(),
@@ -84,7 +84,7 @@ export const sessions = pgTable(
   {
     id: text('id').primaryKey(),
     datasetId: text('dataset_id'),
-    modelType: text('model_type').$type<ModelTypeId>(),
+    modelType: text('model_type'),
     hyperparameters: json('hyperparameters').notNull(),
     features: json('features'),
     task: text('task', { enum: TASKS }).notNull(),
@@ -135,7 +135,7 @@ export const trainingRuns = pgTable(
     /** Immutable snapshot of the session config that this run trains. */
     config: json('config').notNull(),
     datasetId: text('dataset_id').notNull(),
-    modelType: text('model_type').$type<ModelTypeId>().notNull(),
+    modelType: text('model_type').notNull(),
     datasetChecksum: text('dataset_checksum'),
     versions: json('versions'),
     metrics: json('metrics'),

@@ -1,11 +1,11 @@
 /**
  * Tables. JSON columns hold plain values (config snapshots, metrics); they are typed `unknown` here and every row
- * read is checked field by field into its src/domain type (stored-columns.ts, `Row` in store.ts); enum columns are TypeScript-only (no CHECK constraint: the SQL is the same). Ids are server-made
- * random strings.
+ * read is checked field by field into its src/domain type (stored-columns.ts, `Row` in store.ts). Enum columns have
+ * no CHECK constraint (the SQL is the same) and are checked when read. Ids are server-made random strings.
  */
 import { sqliteTable, text, integer, real, blob, index, primaryKey } from 'drizzle-orm/sqlite-core';
-import { TASKS, type MissionId } from '../domain/data.js';
-import { RUN_STAGES, RUN_STATUSES, type ModelTypeId } from '../domain/run.js';
+import { TASKS } from '../domain/data.js';
+import { RUN_STAGES, RUN_STATUSES } from '../domain/run.js';
 import { DATA_SOURCES } from '../domain/session.js';
 import { SEARCH_SCORINGS, SEARCH_STRATEGIES } from '../domain/search.js';
 import type { Row } from './store.js';
@@ -22,7 +22,7 @@ export const datasets = sqliteTable(
     fileName: text('file_name').notNull(),
     originalName: text('original_name'),
     /** NASA mission whose format the upload has, or null for a custom CSV. */
-    mission: text('mission').$type<MissionId>(),
+    mission: text('mission'),
     labelColumn: text('label_column').notNull(),
     rowCount: integer('row_count').notNull(),
     sizeBytes: integer('size_bytes').notNull(),
@@ -64,7 +64,7 @@ export const sessions = sqliteTable(
   {
     id: text('id').primaryKey(),
     datasetId: text('dataset_id'),
-    modelType: text('model_type').$type<ModelTypeId>(),
+    modelType: text('model_type'),
     hyperparameters: text('hyperparameters', { mode: 'json' }).notNull(),
     features: text('features', { mode: 'json' }),
     task: text('task', { enum: TASKS }).notNull(),
@@ -115,7 +115,7 @@ export const trainingRuns = sqliteTable(
     /** Immutable snapshot of the session config that this run trains. */
     config: text('config', { mode: 'json' }).notNull(),
     datasetId: text('dataset_id').notNull(),
-    modelType: text('model_type').$type<ModelTypeId>().notNull(),
+    modelType: text('model_type').notNull(),
     datasetChecksum: text('dataset_checksum'),
     versions: text('versions', { mode: 'json' }),
     metrics: text('metrics', { mode: 'json' }),

@@ -1,17 +1,23 @@
 /**
  * Every JSON column's checker (src/domain/stored-*.ts), applied by the Store to each row it reads: what a service
- * gets from a JSON column is its domain type, checked field by field, never a cast. A corrupt or unreadable value
+ * gets from a JSON column is its domain type, checked field by field, never a cast. Text columns holding one of a
+ * fixed set of values (status, stage, model type, mission…: TypeScript-only, no CHECK constraint) are checked too. A corrupt or unreadable value
  * fails the read with an Error naming table.column and the field (a masked server fault, logged). The columns are
  * typed `unknown` in both schemas; `Row`/`NewRow` (store.ts) put the checked types on them, for reads and writes.
  * test_predictions.predictions is checked where it is read, against the run's class count (held-out.ts).
  */
 import { getTableColumns, getTableName } from 'drizzle-orm';
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
-import { checkSelection } from '../domain/run.js';
-import { arrayOf, isNumbers, isStrings, nullable, storedColumn, type Checker } from '../domain/json.js';
+import { TASKS } from '../domain/data.js';
+import { RUN_STAGES, RUN_STATUSES, checkSelection } from '../domain/run.js';
+import { SEARCH_SCORINGS, SEARCH_STRATEGIES } from '../domain/search.js';
+import { DATA_SOURCES } from '../domain/session.js';
+import { MISSION_IDS } from '../ml/data/missions.js';
+import { arrayOf, isNumbers, isStrings, nullable, oneOf, storedColumn, type Checker } from '../domain/json.js';
 import {
   checkFeatureImportance,
   checkHyperparameters,
+  checkModelTypeId,
   checkProgressMetrics,
   checkRunConfig,
   checkRunDetails,
@@ -43,10 +49,20 @@ function named<C extends Checks>(table: SQLiteTable, checks: C): C {
   return out as C;
 }
 
-/** Table (Store name) → JSON column → its checker; nullable columns allow null. */
+const status = oneOf(RUN_STATUSES);
+const stage = oneOf(RUN_STAGES);
+
+/** Table (Store name) → checked column → its checker; nullable columns allow null. */
 export const STORED_JSON = {
-  datasets: named(schema.datasets, { details: nullable(checkDatasetDetails), preview: nullable(checkPreview) }),
+  datasets: named(schema.datasets, {
+    mission: nullable(oneOf(MISSION_IDS)),
+    details: nullable(checkDatasetDetails),
+    preview: nullable(checkPreview),
+  }),
   sessions: named(schema.sessions, {
+    modelType: nullable(checkModelTypeId),
+    task: oneOf(TASKS),
+    dataSource: nullable(oneOf(DATA_SOURCES)),
     hyperparameters: checkHyperparameters,
     features: nullable(isStrings),
     stepProgress: nullable(checkStepperProgress),
@@ -54,6 +70,9 @@ export const STORED_JSON = {
     selection: nullable(checkSelection),
   }),
   trainingRuns: named(schema.trainingRuns, {
+    status,
+    stage,
+    modelType: checkModelTypeId,
     config: checkRunConfig,
     versions: nullable(checkVersions),
     metrics: nullable(checkRunMetrics),
@@ -61,7 +80,7 @@ export const STORED_JSON = {
     timings: nullable(checkRunTimings),
     details: nullable(checkRunDetails),
   }),
-  progressEvents: named(schema.progressEvents, { metrics: nullable(checkProgressMetrics) }),
+  progressEvents: named(schema.progressEvents, { status, stage, metrics: nullable(checkProgressMetrics) }),
   predictions: named(schema.predictions, {
     classes: isStrings,
     idColumns: isStrings,
@@ -72,7 +91,13 @@ export const STORED_JSON = {
     probabilities: isNumbers,
     warnings: nullable(isStrings),
   }),
-  searches: named(schema.searches, { config: checkSearchConfig, trials: arrayOf(checkSearchTrial) }),
+  searches: named(schema.searches, {
+    status,
+    strategy: oneOf(SEARCH_STRATEGIES),
+    scoring: oneOf(SEARCH_SCORINGS),
+    config: checkSearchConfig,
+    trials: arrayOf(checkSearchTrial),
+  }),
 };
 
 export type StoredJson = typeof STORED_JSON;

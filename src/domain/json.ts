@@ -172,6 +172,15 @@ export function objectOf<S extends Shape>(shape: S): Checker<ObjectOf<S>> {
   };
 }
 
+/**
+ * objectOf for a declared type: the shape must name every field of T (optional ones included), so a field added to
+ * the type later fails the typecheck here instead of being dropped from every row read.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T is the type whose fields the shape must name
+export function fieldsOf<T>() {
+  return <S extends { [K in keyof Required<T>]: Checker<unknown> }>(shape: S): Checker<ObjectOf<S>> => objectOf(shape);
+}
+
 /** The first of two checkers that accepts the value (the second one's failure is the one reported). */
 export function either<A, B>(a: Checker<A>, b: Checker<B>): Checker<A | B> {
   return (value) => {

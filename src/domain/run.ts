@@ -23,7 +23,7 @@ import type { CrossMissionResult } from '../ml/selection/cross-mission.js';
 import type { EnsembleInfo } from '../ml/selection/ensemble-run.js';
 import type { HistoryPoint, Hyperparameters, ModelTypeId } from '../ml/types.js';
 import type { SplitCounts } from './data.js';
-import { integerIn, isString, nullable, objectOf, oneOf, storedColumn, withDefault, type Checker } from './json.js';
+import { fieldsOf, integerIn, isString, nullable, oneOf, storedColumn, withDefault, type Checker } from './json.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Status and stage
@@ -220,7 +220,7 @@ export const DECISION_TUNING_NEEDS =
  * row stored before the option existed) reads as its default; a field that is present but not understood means a
  * corrupt row, a server fault, never silently a different configuration.
  */
-export const checkSelection: Checker<SelectionOptions> = objectOf({
+export const checkSelection: Checker<SelectionOptions> = fieldsOf<SelectionOptions>()({
   cvFolds: withDefault(nullable(integerIn(MIN_CV_FOLDS, MAX_CV_FOLDS)), null),
   calibration: withDefault(nullable(oneOf(CALIBRATION_METHODS)), null),
   calibrateOn: withDefault(oneOf(CALIBRATE_ON_VALUES), DEFAULT_SELECTION.calibrateOn),

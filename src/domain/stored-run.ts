@@ -16,6 +16,7 @@ import type { HyperparameterValue } from '../ml/types.js';
 import { TASKS, type SplitCounts, type SplitSizes } from './data.js';
 import {
   arrayOf,
+  fieldsOf,
   either,
   isBoolean,
   isInteger,
@@ -68,8 +69,16 @@ export const checkHyperparameterValue: Checker<HyperparameterValue> = (value) =>
 /** Any model's hyperparameters (checked against the catalog where they are used: it may have changed since). */
 export const checkHyperparameters: Checker<Hyperparameters> = recordOf(checkHyperparameterValue);
 
-const checkSplitSizes: Checker<SplitSizes> = objectOf({ train: number, validation: number, test: number });
-const checkSplitCounts: Checker<SplitCounts> = objectOf({ train: isInteger, validation: isInteger, test: isInteger });
+const checkSplitSizes: Checker<SplitSizes> = fieldsOf<SplitSizes>()({
+  train: number,
+  validation: number,
+  test: number,
+});
+const checkSplitCounts: Checker<SplitCounts> = fieldsOf<SplitCounts>()({
+  train: isInteger,
+  validation: isInteger,
+  test: isInteger,
+});
 
 /** A run config's fields beside the model (what a search's trials share). */
 const runConfigFields = {
@@ -88,7 +97,7 @@ const runConfigFields = {
 };
 
 /** Run config: runs stored before model selection (issue 14) lack its options (= off). */
-export const checkRunConfig: Checker<RunConfig> = objectOf({
+export const checkRunConfig: Checker<RunConfig> = fieldsOf<RunConfig>()({
   modelType: checkModelTypeId,
   hyperparameters: checkHyperparameters,
   ...runConfigFields,
@@ -101,7 +110,7 @@ export const checkSearchRunConfig: Checker<Omit<RunConfig, 'modelType' | 'hyperp
 /** Library name → version the run was trained with. */
 export const checkVersions: Checker<Record<string, string>> = recordOf(isString);
 
-const checkClassMetrics: Checker<ClassMetrics> = objectOf({
+const checkClassMetrics: Checker<ClassMetrics> = fieldsOf<ClassMetrics>()({
   label: isString,
   precision: numberOrNull,
   recall: numberOrNull,
@@ -110,20 +119,20 @@ const checkClassMetrics: Checker<ClassMetrics> = objectOf({
   rocAuc: numberOrNull,
   prAuc: numberOrNull,
 });
-const checkCurve: Checker<Curve> = objectOf({
+const checkCurve: Checker<Curve> = fieldsOf<Curve>()({
   label: isString,
   x: isNumbers,
   y: isNumbers,
   thresholds: arrayOf(numberOrNull),
 });
-const checkCalibrationBin: Checker<CalibrationBin> = objectOf({
+const checkCalibrationBin: Checker<CalibrationBin> = fieldsOf<CalibrationBin>()({
   lower: number,
   upper: number,
   count: number,
   meanPredicted: numberOrNull,
   observed: numberOrNull,
 });
-const checkCalibration: Checker<Calibration> = objectOf({
+const checkCalibration: Checker<Calibration> = fieldsOf<Calibration>()({
   topClass: arrayOf(checkCalibrationBin),
   expectedCalibrationError: numberOrNull,
   perClass: arrayOf(objectOf({ label: isString, bins: arrayOf(checkCalibrationBin) })),
@@ -131,7 +140,7 @@ const checkCalibration: Checker<Calibration> = objectOf({
 const averaged = objectOf({ precision: numberOrNull, recall: numberOrNull, f1: numberOrNull });
 
 /** Test-split metrics of a run (also a cross-mission result's). */
-export const checkRunMetrics: Checker<RunMetrics> = objectOf({
+export const checkRunMetrics: Checker<RunMetrics> = fieldsOf<RunMetrics>()({
   numSamples: number,
   classes: isStrings,
   accuracy: numberOrNull,
@@ -163,7 +172,7 @@ export const checkFeatureImportance: Checker<FeatureImportanceEntry[]> = arrayOf
 );
 
 /** Timings: every part is optional (older runs lack the newer parts). */
-export const checkRunTimings: Checker<RunTimings> = objectOf({
+export const checkRunTimings: Checker<RunTimings> = fieldsOf<RunTimings>()({
   queuedSeconds: optional(number),
   loadSeconds: optional(number),
   preprocessSeconds: optional(number),
@@ -180,14 +189,14 @@ export const checkRunTimings: Checker<RunTimings> = objectOf({
 });
 
 /** A non-finite figure is stored as null (jsonSafe): read as not measured. */
-const checkHistoryPoint: Checker<HistoryPoint> = objectOf({
+const checkHistoryPoint: Checker<HistoryPoint> = fieldsOf<HistoryPoint>()({
   step: number,
   loss: optionalOrNull(number),
   valLoss: optionalOrNull(number),
   valAccuracy: optionalOrNull(number),
 });
 
-const checkPermutationInfo: Checker<PermutationInfo> = objectOf({
+const checkPermutationInfo: Checker<PermutationInfo> = fieldsOf<PermutationInfo>()({
   method: oneOf(['FOREST_EXACT', 'LINEAR_EXACT', 'MODEL_PREDICT'] as const),
   description: isString,
   metric: oneOf(['macro-F1'] as const),
@@ -199,17 +208,17 @@ const checkPermutationInfo: Checker<PermutationInfo> = objectOf({
   maxCi95: numberOrNull,
   seconds: number,
 });
-const checkExplanation: Checker<ExplanationInfo> = objectOf({ permutation: checkPermutationInfo });
+const checkExplanation: Checker<ExplanationInfo> = fieldsOf<ExplanationInfo>()({ permutation: checkPermutationInfo });
 
 const checkScalarMetrics: Checker<ScalarMetrics> = recordOf(numberOrNull);
-const checkMetricSummary: Checker<MetricSummary> = objectOf({
+const checkMetricSummary: Checker<MetricSummary> = fieldsOf<MetricSummary>()({
   mean: numberOrNull,
   sd: numberOrNull,
   min: numberOrNull,
   max: numberOrNull,
   definedFolds: number,
 });
-const checkFoldResult: Checker<FoldResult> = objectOf({
+const checkFoldResult: Checker<FoldResult> = fieldsOf<FoldResult>()({
   fold: number,
   trainRows: number,
   testRows: number,
@@ -218,7 +227,7 @@ const checkFoldResult: Checker<FoldResult> = objectOf({
   fitSeconds: number,
   predictSeconds: number,
 });
-const checkCrossValidation: Checker<CrossValidationInfo> = objectOf({
+const checkCrossValidation: Checker<CrossValidationInfo> = fieldsOf<CrossValidationInfo>()({
   folds: number,
   seed: numberOrNull,
   rows: number,
@@ -230,13 +239,13 @@ const checkCrossValidation: Checker<CrossValidationInfo> = objectOf({
   fitSeconds: number,
 });
 
-const checkReliabilityCurve: Checker<ReliabilityCurve> = objectOf({
+const checkReliabilityCurve: Checker<ReliabilityCurve> = fieldsOf<ReliabilityCurve>()({
   observed: isNumbers,
   predicted: isNumbers,
   counts: isNumbers,
   edges: isNumbers,
 });
-const checkCalibrationMeasures: Checker<CalibrationMeasures> = objectOf({
+const checkCalibrationMeasures: Checker<CalibrationMeasures> = fieldsOf<CalibrationMeasures>()({
   brierScore: number,
   binaryBrierScore: numberOrNull,
   logLoss: number,
@@ -244,7 +253,7 @@ const checkCalibrationMeasures: Checker<CalibrationMeasures> = objectOf({
   reliability: arrayOf(objectOf({ label: isString, curve: checkReliabilityCurve })),
 });
 const beforeAfterMeasures = objectOf({ before: checkCalibrationMeasures, after: checkCalibrationMeasures });
-const checkCalibrationInfo: Checker<CalibrationInfo> = objectOf({
+const checkCalibrationInfo: Checker<CalibrationInfo> = fieldsOf<CalibrationInfo>()({
   method: oneOf(CALIBRATION_METHODS),
   fittedOn: oneOf(CALIBRATE_ON_VALUES),
   fittedRows: number,
@@ -254,7 +263,7 @@ const checkCalibrationInfo: Checker<CalibrationInfo> = objectOf({
 });
 
 const beforeAfter = objectOf({ before: number, after: number });
-const checkDecisionTuningInfo: Checker<DecisionTuningInfo> = objectOf({
+const checkDecisionTuningInfo: Checker<DecisionTuningInfo> = fieldsOf<DecisionTuningInfo>()({
   objective: oneOf(['MACRO_F1'] as const),
   fittedOn: oneOf(['OUT_OF_FOLD', 'VALIDATION'] as const),
   fittedRows: number,
@@ -264,19 +273,19 @@ const checkDecisionTuningInfo: Checker<DecisionTuningInfo> = objectOf({
   description: isString,
 });
 
-const checkRefitInfo: Checker<RefitInfo> = objectOf({
+const checkRefitInfo: Checker<RefitInfo> = fieldsOf<RefitInfo>()({
   on: oneOf(['TRAIN_VALIDATION', 'ALL_LABELLED'] as const),
   rows: number,
   seconds: number,
   description: isString,
 });
 
-const checkClassBalance: Checker<ClassBalance> = objectOf({
+const checkClassBalance: Checker<ClassBalance> = fieldsOf<ClassBalance>()({
   mission: oneOf(MISSION_IDS),
   rows: number,
   counts: arrayOf(objectOf({ label: isString, count: number, share: number })),
 });
-const checkCrossMission: Checker<CrossMissionResult> = objectOf({
+const checkCrossMission: Checker<CrossMissionResult> = fieldsOf<CrossMissionResult>()({
   trainMission: oneOf(MISSION_IDS),
   testMission: oneOf(MISSION_IDS),
   task: oneOf(TASKS),
@@ -287,7 +296,7 @@ const checkCrossMission: Checker<CrossMissionResult> = objectOf({
   fitSeconds: number,
 });
 
-const checkEnsembleInfo: Checker<EnsembleInfo> = objectOf({
+const checkEnsembleInfo: Checker<EnsembleInfo> = fieldsOf<EnsembleInfo>()({
   members: arrayOf(objectOf({ runId: isString, modelType: checkModelTypeId, weight: number })),
   weightsFrom: oneOf(['EQUAL', 'GIVEN', 'OUT_OF_FOLD'] as const),
   outOfFold: nullable(objectOf({ rows: number, macroF1: number, equalWeightsMacroF1: number })),
@@ -295,7 +304,7 @@ const checkEnsembleInfo: Checker<EnsembleInfo> = objectOf({
 });
 
 /** What a run learnt beyond its metrics: every part optional (older runs lack the newer parts). */
-export const checkRunDetails: Checker<RunDetails> = objectOf({
+export const checkRunDetails: Checker<RunDetails> = fieldsOf<RunDetails>()({
   warnings: optional(isStrings),
   history: optional(arrayOf(checkHistoryPoint)),
   splitCounts: optional(checkSplitCounts),
@@ -313,7 +322,7 @@ export const checkRunDetails: Checker<RunDetails> = objectOf({
 });
 
 /** A progress event's figures. */
-export const checkProgressMetrics: Checker<ProgressMetrics> = objectOf({
+export const checkProgressMetrics: Checker<ProgressMetrics> = fieldsOf<ProgressMetrics>()({
   loss: optionalOrNull(number),
   valLoss: optionalOrNull(number),
   valAccuracy: optionalOrNull(number),

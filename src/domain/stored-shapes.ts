@@ -6,6 +6,7 @@ import type { Dimension, Resource, SearchSpace } from '../ml/selection/search-sp
 import type { StoredColumn, StoredDatasetDetails, StoredPreview } from './dataset-store.js';
 import {
   arrayOf,
+  fieldsOf,
   byTag,
   isBoolean,
   isInteger,
@@ -33,7 +34,7 @@ import {
 
 // Datasets
 
-const checkStoredColumn: Checker<StoredColumn> = objectOf({
+const checkStoredColumn: Checker<StoredColumn> = fieldsOf<StoredColumn>()({
   name: isString,
   type: oneOf(['numeric', 'text'] as const),
   missingShare: isNumber,
@@ -43,7 +44,7 @@ const checkStoredColumn: Checker<StoredColumn> = objectOf({
 });
 
 /** An upload's summary (rows stored before migration 0002 have none: the column is null). */
-export const checkDatasetDetails: Checker<StoredDatasetDetails> = objectOf({
+export const checkDatasetDetails: Checker<StoredDatasetDetails> = fieldsOf<StoredDatasetDetails>()({
   rowCount: isInteger,
   columns: arrayOf(checkStoredColumn),
   labelColumn: isString,
@@ -56,14 +57,14 @@ export const checkDatasetDetails: Checker<StoredDatasetDetails> = objectOf({
   idColumns: isStrings,
 });
 
-export const checkPreview: Checker<StoredPreview> = objectOf({
+export const checkPreview: Checker<StoredPreview> = fieldsOf<StoredPreview>()({
   columns: isStrings,
   rows: arrayOf(arrayOf(nullable(isString))),
 });
 
 // Sessions
 
-export const checkStepperProgress: Checker<StepperProgress> = objectOf({
+export const checkStepperProgress: Checker<StepperProgress> = fieldsOf<StepperProgress>()({
   step1: isBoolean,
   step2: isBoolean,
   step3: isBoolean,
@@ -74,7 +75,7 @@ export const checkJsonObject: Checker<JsonObject> = recordOf(isJson);
 
 // Prediction batches
 
-export const checkPredictionSummary: Checker<PredictionSummary> = objectOf({
+export const checkPredictionSummary: Checker<PredictionSummary> = fieldsOf<PredictionSummary>()({
   rowCount: isInteger,
   counts: arrayOf(objectOf({ label: isString, count: isInteger })),
   meanConfidence: isNumber,
@@ -104,7 +105,7 @@ const checkResource: Checker<Resource> = byTag('kind', {
   }),
   rows: objectOf({ kind: oneOf(['rows'] as const) }),
 });
-const checkSearchSpace: Checker<SearchSpace> = objectOf({
+const checkSearchSpace: Checker<SearchSpace> = fieldsOf<SearchSpace>()({
   modelType: checkModelTypeId,
   dimensions: arrayOf(checkDimension),
   fixed: checkHyperparameters,
@@ -112,7 +113,7 @@ const checkSearchSpace: Checker<SearchSpace> = objectOf({
 });
 
 /** A search as started: searches stored before decision tuning lack it (= NONE, left missing as they were). */
-export const checkSearchConfig: Checker<SearchConfig> = objectOf({
+export const checkSearchConfig: Checker<SearchConfig> = fieldsOf<SearchConfig>()({
   strategy: oneOf(SEARCH_STRATEGIES),
   scoring: oneOf(SEARCH_SCORINGS),
   cvFolds: isInteger,
@@ -125,7 +126,7 @@ export const checkSearchConfig: Checker<SearchConfig> = objectOf({
   decisionTuning: optional(oneOf(DECISION_TUNING_VALUES)),
 });
 
-export const checkSearchTrial: Checker<SearchTrial> = objectOf({
+export const checkSearchTrial: Checker<SearchTrial> = fieldsOf<SearchTrial>()({
   trial: isInteger,
   candidate: isInteger,
   modelType: checkModelTypeId,

@@ -42,6 +42,7 @@ const balance = { mission: 'kepler', rows: 10, counts: [{ label: 'planet', count
 /** A valid value of every JSON column, with every optional part present. */
 const SAMPLES: Record<string, Record<string, unknown>> = {
   datasets: {
+    mission: 'k2',
     details: {
       rowCount: 3,
       columns: [{ name: 'koi_period', type: 'numeric', missingShare: 0, min: 1, max: 9, distinct: 3 }],
@@ -57,12 +58,18 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
     preview: { columns: ['kepid', 'label'], rows: [['1', null]] },
   },
   sessions: {
+    modelType: 'neural_network',
+    task: 'BINARY',
+    dataSource: 'user',
     hyperparameters: { n_estimators: 10, members: ['run-a'] },
     features: ['koi_period'],
     stepProgress: { step1: true, step2: false, step3: false },
     selection: { ...DEFAULT_SELECTION, cvFolds: 5, calibration: 'isotonic' },
   },
   trainingRuns: {
+    status: 'SUCCEEDED',
+    stage: 'DONE',
+    modelType: 'soft_voting',
     config: runConfig,
     versions: { node: '20.0.0' },
     metrics,
@@ -84,6 +91,11 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
       evaluateSeconds: 0.1,
       explainSeconds: 0.1,
       permutationSeconds: 0.1,
+      startSeconds: 0.1,
+      packSeconds: 0.1,
+      handOffSeconds: 0.1,
+      saveModelSeconds: 0.1,
+      saveTestPredictionsSeconds: 0.1,
       totalSeconds: 2,
     },
     details: {
@@ -165,7 +177,11 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
       },
     },
   },
-  progressEvents: { metrics: { loss: 0.5, valLoss: 0.6, valAccuracy: 0.7, fold: 1, folds: 3 } },
+  progressEvents: {
+    status: 'RUNNING',
+    stage: 'CROSS_VALIDATING',
+    metrics: { loss: 0.5, valLoss: 0.6, valAccuracy: 0.7, fold: 1, folds: 3 },
+  },
   predictions: {
     classes: ['planet'],
     idColumns: ['kepid'],
@@ -180,6 +196,9 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
   },
   predictionRows: { ids: { kepid: '1' }, probabilities: [0.1, 0.9], warnings: ['imputed'] },
   searches: {
+    status: 'QUEUED',
+    strategy: 'RANDOM',
+    scoring: 'VALIDATION_MACRO_F1',
     config: {
       strategy: 'SUCCESSIVE_HALVING',
       scoring: 'CV_MACRO_F1',
