@@ -168,40 +168,12 @@ function uploadWorker(idleMs: number): RecyclingPool {
   return uploadPool;
 }
 
-/** Starts the upload thread while a file is still arriving, so that it is ready when the file is (≈0.3–1 s). */
-export function warmUploadWorker(idleMs: number): void {
-  const task: UploadWorkerTask = { kind: 'warm' };
-  uploadWorker(idleMs)
-    .run(task)
-    .catch(() => {
-      // A thread that cannot start fails the upload that needs it, with its error.
-    });
-}
-
-/**
- * Validates and summarises an uploaded CSV in a worker thread, streaming it (src/ml/data/upload-summary.ts): the
- * event loop only waits. Rejects with the AppError the file deserves. The thread ends after `idleMs` unused.
- */
-export async function summarizeUploadInWorker(
-  file: string,
-  labelColumn: string | undefined,
-  idleMs: number,
-): Promise<UploadSummary> {
-  const task: UploadWorkerTask = { kind: 'summarizeUpload', path: file, labelColumn };
-  const summary = (await uploadWorker(idleMs).run(task)) as UploadSummary | null;
-  if (!summary) throw new Error('the upload worker answered no summary');
-  return summary;
-}
-
 /**
  * Validates and summarises an upload still arriving, in the upload thread: its bytes come on the task's port
  * (src/services/upload-feed.ts). The thread takes several such tasks at once: one fed by a slow client mostly waits
  * for bytes, and must not hold up the uploads behind it.
  */
-export async function summarizeUploadStreamInWorker(
-  task: Extract<UploadWorkerTask, { kind: 'summarizeStream' }>,
-  idleMs: number,
-): Promise<UploadSummary> {
+export async function summarizeUploadStreamInWorker(task: UploadWorkerTask, idleMs: number): Promise<UploadSummary> {
   const summary = (await uploadWorker(idleMs).run(task, { transferList: [task.port] })) as UploadSummary | null;
   if (!summary) throw new Error('the upload worker answered no summary');
   return summary;

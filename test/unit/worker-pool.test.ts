@@ -3,14 +3,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  closeUploadWorker,
-  createWorkerPool,
-  summarizeUploadInWorker,
-  warmUploadWorker,
-  type RecyclingPool,
-} from '../../src/services/worker-pool.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeUploadWorker, createWorkerPool, type RecyclingPool } from '../../src/services/worker-pool.js';
+import { UploadFeed } from '../../src/services/upload-feed.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
@@ -108,6 +103,17 @@ describe('errors across the worker boundary', () => {
   });
 });
 
+/** Feeds `file` to the upload thread as an upload arriving in two parts would be (src/services/upload-feed.ts). */
+async function summarizeFed(file: string) {
+  const feed = new UploadFeed(file, undefined, 60_000);
+  const bytes = readFileSync(file);
+  const half = Math.floor(bytes.byteLength / 2);
+  await feed.write(bytes.subarray(0, half));
+  await feed.write(bytes.subarray(half));
+  feed.end();
+  return feed.summary;
+}
+
 describe('the upload thread', () => {
   afterEach(async () => {
     await closeUploadWorker();
@@ -118,8 +124,7 @@ describe('the upload thread', () => {
     try {
       const good = path.join(dir, 'good.csv');
       writeFileSync(good, 'a,b,label\n1,2,x\n3,,y\n5,6,x\n');
-      warmUploadWorker(60_000);
-      const summary = await summarizeUploadInWorker(good, undefined, 60_000);
+      const summary = await summarizeFed(good);
       expect(summary).toMatchObject({ mission: null, labelColumn: 'label', rowCount: 3 });
       expect(summary.details.classCounts).toEqual([
         { label: 'x', count: 2 },
@@ -127,7 +132,7 @@ describe('the upload thread', () => {
       ]);
       const ragged = path.join(dir, 'ragged.csv');
       writeFileSync(ragged, 'a,b,label\n1,2,x\n3,y\n');
-      const error: unknown = await summarizeUploadInWorker(ragged, undefined, 60_000).catch((e: unknown) => e);
+      const error: unknown = await summarizeFed(ragged).catch((e: unknown) => e);
       if (!(error instanceof AppError)) throw new Error(`expected an AppError, got ${String(error)}`);
       expect([error.code, error.field]).toEqual(['BAD_USER_INPUT', 'file']);
       expect(error.message).toMatch(/Data row 2 has 2 fields/);
