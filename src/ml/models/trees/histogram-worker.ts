@@ -4,6 +4,10 @@
  */
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { CONTROL, serveJobs, type HistogramJob, type HistogramMessage } from './grow-helper.js';
+import { lowerThisThreadPriority } from '../../thread-priority.js';
+
+// A training thread like the growing thread it helps: it yields the CPU to the server's event loop.
+lowerThisThreadPriority();
 
 const port = parentPort;
 if (!port) throw new Error('histogram-worker must run in a worker thread');
