@@ -210,47 +210,40 @@ const HistoryPointRef = builder.objectRef<HistoryPoint>('HistoryPoint').implemen
 
 const TimingsRef = builder.objectRef<RunTimings>('Timings').implement({
   fields: (t) => ({
-    queuedSeconds: t.float({ nullable: true, resolve: (x) => x.queuedSeconds ?? null }),
-    loadSeconds: t.float({ nullable: true, resolve: (x) => x.loadSeconds ?? null }),
-    preprocessSeconds: t.float({ nullable: true, resolve: (x) => x.preprocessSeconds ?? null }),
-    fitSeconds: t.float({ nullable: true, resolve: (x) => x.fitSeconds ?? null }),
-    evaluateSeconds: t.float({ nullable: true, resolve: (x) => x.evaluateSeconds ?? null }),
-    explainSeconds: t.float({ nullable: true, resolve: (x) => x.explainSeconds ?? null }),
-    permutationSeconds: t.float({
+    queuedSeconds: t.exposeFloat('queuedSeconds', { nullable: true }),
+    loadSeconds: t.exposeFloat('loadSeconds', { nullable: true }),
+    preprocessSeconds: t.exposeFloat('preprocessSeconds', { nullable: true }),
+    fitSeconds: t.exposeFloat('fitSeconds', { nullable: true }),
+    evaluateSeconds: t.exposeFloat('evaluateSeconds', { nullable: true }),
+    explainSeconds: t.exposeFloat('explainSeconds', { nullable: true }),
+    permutationSeconds: t.exposeFloat('permutationSeconds', {
       nullable: true,
       description: 'Permutation importance alone (part of explainSeconds).',
-      resolve: (x) => x.permutationSeconds ?? null,
     }),
-    startSeconds: t.float({
+    startSeconds: t.exposeFloat('startSeconds', {
       nullable: true,
       description:
         'Before the fit: from RUNNING until the training thread began (data checksum, a thread started or waited for).',
-      resolve: (x) => x.startSeconds ?? null,
     }),
-    packSeconds: t.float({
+    packSeconds: t.exposeFloat('packSeconds', {
       nullable: true,
       description: 'After the fit: the model encoded and gzipped in the training thread.',
-      resolve: (x) => x.packSeconds ?? null,
     }),
-    handOffSeconds: t.float({
+    handOffSeconds: t.exposeFloat('handOffSeconds', {
       nullable: true,
       description: "After the fit: the training thread's result handed to the server.",
-      resolve: (x) => x.handOffSeconds ?? null,
     }),
-    saveModelSeconds: t.float({
+    saveModelSeconds: t.exposeFloat('saveModelSeconds', {
       nullable: true,
       description: 'After the fit: the gzipped model stored.',
-      resolve: (x) => x.saveModelSeconds ?? null,
     }),
-    saveTestPredictionsSeconds: t.float({
+    saveTestPredictionsSeconds: t.exposeFloat('saveTestPredictionsSeconds', {
       nullable: true,
       description: 'After the fit: the held-out test predictions stored.',
-      resolve: (x) => x.saveTestPredictionsSeconds ?? null,
     }),
-    totalSeconds: t.float({
+    totalSeconds: t.exposeFloat('totalSeconds', {
       nullable: true,
       description: "From RUNNING until the results were ready to write in the run's row (that write excluded).",
-      resolve: (x) => x.totalSeconds ?? null,
     }),
   }),
 });
