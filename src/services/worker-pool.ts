@@ -174,9 +174,7 @@ function uploadWorker(idleMs: number): RecyclingPool {
  * for bytes, and must not hold up the uploads behind it.
  */
 export async function summarizeUploadStreamInWorker(task: UploadWorkerTask, idleMs: number): Promise<UploadSummary> {
-  const summary = (await uploadWorker(idleMs).run(task, { transferList: [task.port] })) as UploadSummary | null;
-  if (!summary) throw new Error('the upload worker answered no summary');
-  return summary;
+  return (await uploadWorker(idleMs).run(task, { transferList: [task.port] })) as UploadSummary;
 }
 
 /** Ends the upload thread (tests; a server stopping). */
