@@ -398,7 +398,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_KEPLER)('the dashboard in headless Chromiu
   it('starts again from the snapshot when the live connection drops, and loses no event', async () => {
     await page.select('#model', 'random_forest');
     await page.$eval('input[name="n_estimators"]', (input) => {
-      input.value = '150';
+      input.value = '400';
     });
     const previous = (await page.$eval('#results', (r) => (r as HTMLElement).dataset.runId)) ?? '';
     await page.click('#start');
