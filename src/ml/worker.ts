@@ -28,6 +28,7 @@ import {
   type RunComparison,
 } from './selection/compare.js';
 import { lowerThisThreadPriority } from './thread-priority.js';
+import { processClockMs } from './clock.js';
 import { memoryReporter } from './memory-report.js';
 import { tableCacheStats } from './data/table-cache.js';
 import { trainSoftVoting, type EnsembleInfo } from './selection/ensemble-run.js';
@@ -93,7 +94,7 @@ export interface TrainOutput extends Omit<PipelineResult, 'artifact'> {
   /** The binary artefact gzipped (artifact.ts): stored as is, so a reload sees exactly these numbers. */
   artifactGzip: Uint8Array;
   loadSeconds: number;
-  /** When this thread began the task and when it finished it (epoch ms, comparable across threads): the runner
+  /** When this thread began the task and when it finished it (processClockMs: the same clock in every thread): the runner
    * tells thread start-up (before the fit) and the hand-off of this result (after it) from the rest. */
   taskStartedAt: number;
   taskEndedAt: number;
@@ -231,13 +232,12 @@ async function withModel<T>(model: ModelRef, use: (predictor: Predictor) => T): 
 }
 
 /** Wall-clock milliseconds since the epoch, with performance.now()'s resolution (every thread's origin agrees). */
-const epochMs = () => performance.timeOrigin + performance.now();
 
 async function train(task: TrainTask): Promise<TrainOutput> {
   const send = (message: WorkerMessage) => {
     task.port.postMessage(message);
   };
-  const taskStartedAt = epochMs();
+  const taskStartedAt = processClockMs();
   try {
     send({ type: 'stage', stage: 'LOADING', message: 'Loading the dataset' });
     const started = performance.now();
@@ -289,7 +289,7 @@ async function train(task: TrainTask): Promise<TrainOutput> {
       });
     });
     const packSeconds = (performance.now() - packStarted) / 1000;
-    return { ...rest, artifactGzip, loadSeconds, packSeconds, taskStartedAt, taskEndedAt: epochMs() };
+    return { ...rest, artifactGzip, loadSeconds, packSeconds, taskStartedAt, taskEndedAt: processClockMs() };
   } finally {
     const end: TrainPortMessage = { type: 'end' };
     task.port.postMessage(end);

@@ -22,9 +22,9 @@ import { budgetStopMessage, runBudget } from './budget.js';
 import { saveHeldOut } from './held-out.js';
 import { FINISH_ATTEMPTS, FINISH_RETRY_MS, STAGE_START, type ProgressRecorder } from './progress.js';
 import type { RunQueries } from './queries.js';
+import { processClockMs } from '../../ml/clock.js';
 
 /** Wall-clock milliseconds since the epoch, comparable with the training thread's (src/ml/worker.ts). */
-const epochMs = () => performance.timeOrigin + performance.now();
 
 /** A run that was training when the server stopped gracefully: back in the queue, it starts again on the next start. */
 const STOPPED_MESSAGE =
@@ -92,6 +92,7 @@ export class TrainingRunner {
     const run = await this.runs.get(runId);
     if (run?.status !== 'QUEUED') return;
     const startedAt = new Date();
+    const startedClock = processClockMs();
     const byId = eq(this.store.t.trainingRuns.id, runId);
     try {
       await this.whileDatabaseBusy(runId, signal, () =>
@@ -156,7 +157,7 @@ export class TrainingRunner {
       let drainTimer: NodeJS.Timeout | undefined;
       await Promise.race([portClosed, new Promise((resolve) => (drainTimer = setTimeout(resolve, PORT_DRAIN_MS)))]);
       clearTimeout(drainTimer);
-      const handOffSeconds = (epochMs() - output.taskEndedAt) / 1000;
+      const handOffSeconds = (processClockMs() - output.taskEndedAt) / 1000;
       this.progress.flushStep(runId);
       if ((await this.runs.state(runId))?.status !== 'RUNNING') return;
       // Writing a large model (a 1,000-tree forest is ~23 MB gzipped) holds this thread: say so first.
@@ -196,7 +197,7 @@ export class TrainingRunner {
         featureImportance: output.featureImportance,
         timings: {
           queuedSeconds: (startedAt.getTime() - run.createdAt.getTime()) / 1000,
-          startSeconds: (output.taskStartedAt - startedAt.getTime()) / 1000,
+          startSeconds: (output.taskStartedAt - startedClock) / 1000,
           loadSeconds: output.loadSeconds,
           ...output.timings,
           packSeconds: output.packSeconds,
