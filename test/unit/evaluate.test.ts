@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { binaryRanking, evaluate, jsonSafe, macroF1, type Metrics } from '../../src/ml/evaluate.js';
+import { binaryRanking, evaluate, jsonSafe, macroF1, type Metrics, type RawCurve } from '../../src/ml/evaluate.js';
 import { Random } from '../../src/ml/random.js';
 
 /** Probabilities for a binary problem from P(class 1). */
@@ -375,8 +375,13 @@ describe('evaluate: curves and random agreement with brute force', () => {
       const positive = Uint8Array.from({ length: n }, () => (random.next() < 0.3 ? 1 : 0));
       const ranked = binaryRanking(scores, positive);
       const expected = byRows(scores, positive);
-      expect(ranked.roc).toEqual(expected.roc);
-      expect(ranked.pr).toEqual(expected.pr);
+      const plain = (curve: RawCurve) => ({
+        x: Array.from(curve.x),
+        y: Array.from(curve.y),
+        thresholds: Array.from(curve.thresholds),
+      });
+      expect(plain(ranked.roc)).toEqual(expected.roc);
+      expect(plain(ranked.pr)).toEqual(expected.pr);
     }
   });
 
