@@ -81,6 +81,57 @@ function binaryShuffledF1(
   return macroF1OfCounts(Float64Array.of(tpZero, tpOne), trueCount, predicted);
 }
 
+/**
+ * Several outputs (or one output scoring more than two classes): per-class counts of true positives and predicted
+ * rows for a shuffled column, each moved row's class decided in locals (a separate function keeps the loop
+ * monomorphic; its cost is what a linear model's permutation importance costs).
+ */
+function multiClassShuffled(
+  permutation: Int32Array,
+  column: Float64Array,
+  z: Float64Array,
+  jWeights: Float64Array,
+  basePredicted: Int32Array,
+  y: Int32Array,
+  tp: Float64Array,
+  predCount: Float64Array,
+): void {
+  const outputs = jWeights.length;
+  const w0 = jWeights[0];
+  const w1 = outputs === 3 ? jWeights[1] : 0;
+  const w2 = outputs === 3 ? jWeights[2] : 0;
+  tp.fill(0);
+  predCount.fill(0);
+  for (let a = 0; a < permutation.length; a++) {
+    const delta = column[permutation[a]] - column[a];
+    let c = basePredicted[a];
+    if (delta !== 0) {
+      const at = a * outputs;
+      if (outputs === 1) c = z[at] + delta * jWeights[0] > 0 ? 1 : 0;
+      else if (outputs === 3) {
+        const s0 = z[at] + delta * w0;
+        const s1 = z[at + 1] + delta * w1;
+        const s2 = z[at + 2] + delta * w2;
+        c = s1 > s0 ? (s2 > s1 ? 2 : 1) : s2 > s0 ? 2 : 0;
+      } else {
+        // decide()'s argmax (first on ties) of the moved scores.
+        c = 0;
+        let best = z[at] + delta * jWeights[0];
+        for (let k = 1; k < outputs; k++) {
+          const score = z[at + k] + delta * jWeights[k];
+          if (score > best) {
+            best = score;
+            c = k;
+          }
+        }
+      }
+    }
+    predCount[c]++;
+    // 1 when c = y[a], else 0, without a branch (which of the two is a coin flip to the branch predictor).
+    tp[c] += ((c ^ y[a]) - 1) >>> 31;
+  }
+}
+
 export function linearPermutationImportance(
   scores: LinearScores,
   X: Matrix,
@@ -113,7 +164,6 @@ export function linearPermutationImportance(
   const root = new Random(options.seed);
   const seeds = Array.from({ length: cols }, () => root.int(0x7fffffff));
   const permutation = new Int32Array(rows);
-  const moved = new Float64Array(outputs);
   const drops = new Float64Array(repeats);
   // One pass per shuffle: the feature's column read contiguously, each row's class counted as it is decided (no
   // array of predictions, no second pass for macro-F1).
@@ -135,20 +185,7 @@ export function linearPermutationImportance(
         drops[r] = baseline - binaryShuffledF1(permutation, column, z, w0, basePredicted, y, trueCount);
         continue;
       }
-      tp.fill(0);
-      predCount.fill(0);
-      for (let a = 0; a < rows; a++) {
-        const delta = column[permutation[a]] - column[a];
-        let c: number;
-        if (delta === 0) c = basePredicted[a];
-        else if (outputs === 1) c = z[a] + delta * w0 > 0 ? 1 : 0;
-        else {
-          for (let k = 0; k < outputs; k++) moved[k] = z[a * outputs + k] + delta * jWeights[k];
-          c = decide(moved, 0, outputs);
-        }
-        predCount[c]++;
-        if (c === y[a]) tp[c]++;
-      }
+      multiClassShuffled(permutation, column, z, jWeights, basePredicted, y, tp, predCount);
       drops[r] = baseline - macroF1OfCounts(tp, trueCount, predCount);
     }
     ({ mean: mean[j], std: std[j], ci95: ci95[j] } = dropStats(drops));
