@@ -136,6 +136,15 @@ export const ARTIFACT_GZIP_LEVEL = 1;
 
 /** The artefact as stored (before compression): binary, typed arrays as their bytes. */
 export function encodeArtifact(artifact: PipelineArtifact): Buffer {
+  return Buffer.concat(encodeArtifactParts(artifact));
+}
+
+/**
+ * The binary artefact as its parts in order (prefix, header, then the blocks as views of the model's arrays): their
+ * concatenation is `encodeArtifact`. The training thread compresses them one after another, so a large forest's
+ * node arrays are not copied into one buffer first (151 MB at 200,000 rows).
+ */
+export function encodeArtifactParts(artifact: PipelineArtifact): Uint8Array[] {
   const blocks: Uint8Array[] = [];
   const header = Buffer.from(
     stringifyWithBytes(artifact, (bytes) => {
@@ -149,7 +158,7 @@ export function encodeArtifact(artifact: PipelineArtifact): Buffer {
   prefix.writeUInt32LE(header.length, MAGIC.length);
   prefix.writeUInt32LE(blocks.length, MAGIC.length + 4);
   blocks.forEach((block, i) => prefix.writeUInt32LE(block.byteLength, MAGIC.length + 8 + 4 * i));
-  return Buffer.concat([prefix, header, ...blocks]);
+  return [prefix, header, ...blocks];
 }
 
 /** Reads a stored artefact (decompressed): the binary one, or the JSON text of artefacts stored before it. */

@@ -18,7 +18,7 @@ import {
 } from './pipeline.js';
 import { Predictor, loadSizedPredictor, type RowExplanation, type SizedPredictor } from './predictor.js';
 import { ByteBudgetCache, cacheBytesFromEnv } from './cache.js';
-import { ARTIFACT_GZIP_LEVEL, decodeArtifactBytes, encodeArtifact } from './artifact.js';
+import { ARTIFACT_GZIP_LEVEL, decodeArtifactBytes, encodeArtifactParts } from './artifact.js';
 import type { StepProgress } from './types.js';
 import type { CvProgress } from './selection/cross-validate.js';
 import {
@@ -53,8 +53,11 @@ export type TrainPortMessage = WorkerMessage | { type: 'end' };
 /** The artifact is compressed in slices of this size, a progress step each (a 1,000-tree forest is ~90 MB). */
 const GZIP_SLICE_BYTES = 4 * 1024 * 1024;
 
-/** gzip on libuv's pool, slice by slice, so the thread can report each slice (one gzipSync call says nothing). */
-async function gzipInSteps(input: Buffer, onStep: (done: number, total: number) => void): Promise<Uint8Array> {
+/**
+ * gzip on libuv's pool, slice by slice, so the thread can report each slice (one gzipSync call says nothing). The
+ * artefact's parts are compressed in turn, never joined: the same stream of bytes, the same gzip output.
+ */
+async function gzipInSteps(parts: Uint8Array[], onStep: (done: number, total: number) => void): Promise<Uint8Array> {
   const gzip = createGzip({ level: ARTIFACT_GZIP_LEVEL });
   const chunks: Buffer[] = [];
   gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -62,20 +65,38 @@ async function gzipInSteps(input: Buffer, onStep: (done: number, total: number) 
     gzip.on('end', resolve);
     gzip.on('error', reject);
   });
-  const total = Math.max(1, Math.ceil(input.length / GZIP_SLICE_BYTES));
-  for (let step = 0; step < total; step++) {
-    const slice = input.subarray(step * GZIP_SLICE_BYTES, (step + 1) * GZIP_SLICE_BYTES);
-    await new Promise<void>((resolve, reject) =>
+  const write = (slice: Uint8Array) =>
+    new Promise<void>((resolve, reject) =>
       gzip.write(slice, (error) => {
         if (error) reject(error);
         else resolve();
       }),
     );
-    onStep(step + 1, total);
+  const length = parts.reduce((sum, part) => sum + part.byteLength, 0);
+  const total = Math.max(1, Math.ceil(length / GZIP_SLICE_BYTES));
+  let step = 0;
+  let written = 0;
+  for (const part of parts) {
+    for (let at = 0; at < part.byteLength;) {
+      // A slice ends at the next multiple of GZIP_SLICE_BYTES of the whole, so the steps are those of one buffer.
+      const take = Math.min(part.byteLength - at, (step + 1) * GZIP_SLICE_BYTES - written);
+      await write(part.subarray(at, at + take));
+      at += take;
+      written += take;
+      if (written === (step + 1) * GZIP_SLICE_BYTES) onStep(++step, total);
+    }
   }
+  if (step < total) onStep(total, total);
   gzip.end();
   await ended;
-  return new Uint8Array(Buffer.concat(chunks));
+  // One copy into a buffer of its own (Buffer.concat then new Uint8Array held the compressed bytes three times).
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
 
 export interface TrainTask {
@@ -275,8 +296,8 @@ async function train(task: TrainTask): Promise<TrainOutput> {
     const { artifact, ...rest } = result;
     send({ type: 'stage', stage: 'SAVING', message: 'Serialising and compressing the model' });
     const packStarted = performance.now();
-    const encoded = encodeArtifact(artifact);
-    const megabytes = encoded.length / 1e6;
+    const encoded = encodeArtifactParts(artifact);
+    const megabytes = encoded.reduce((sum, part) => sum + part.byteLength, 0) / 1e6;
     const artifactGzip = await gzipInSteps(encoded, (step, totalSteps) => {
       send({
         type: 'stageStep',

@@ -95,18 +95,21 @@ const sharedModels = new WeakMap<PackedTrees, SharedTrees>();
 function sharedTrees(trees: PackedTrees): SharedTrees {
   let s = sharedModels.get(trees);
   if (!s) {
+    // A model's arrays never change: those already on shared memory (PackedTrees.pack) are sent as they are.
+    const share = <T extends Int32Array | Float64Array | Uint8Array>(a: T): T =>
+      a.buffer instanceof SharedArrayBuffer ? a : shared(a);
     s = {
       id: nextModelId++,
-      treeStart: shared(trees.treeStart),
-      feature: shared(trees.feature),
-      threshold: shared(trees.threshold),
-      left: shared(trees.left),
-      right: shared(trees.right),
-      defaultLeft: shared(trees.defaultLeft),
-      cover: shared(trees.cover),
-      values: shared(trees.values),
+      treeStart: share(trees.treeStart),
+      feature: share(trees.feature),
+      threshold: share(trees.threshold),
+      left: share(trees.left),
+      right: share(trees.right),
+      defaultLeft: share(trees.defaultLeft),
+      cover: share(trees.cover),
+      values: share(trees.values),
       valueWidth: trees.valueWidth,
-      treeOutput: trees.treeOutput ? shared(trees.treeOutput) : null,
+      treeOutput: trees.treeOutput ? share(trees.treeOutput) : null,
     };
     sharedModels.set(trees, s);
   }

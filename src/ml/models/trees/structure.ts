@@ -186,19 +186,23 @@ export class PackedTrees {
     return this.treeStart.length - 1;
   }
 
+  /**
+   * The trees concatenated, on SharedArrayBuffers: predict-parallel's helper thread then reads these arrays instead
+   * of a copy (a 100-tree forest at 200,000 rows is 151 MB of nodes).
+   */
   static pack(trees: TreeArrays[], valueWidth: number, treeOutput: Int32Array | null): PackedTrees {
-    const treeStart = new Int32Array(trees.length + 1);
+    const treeStart = new Int32Array(new SharedArrayBuffer((trees.length + 1) * 4));
     for (let t = 0; t < trees.length; t++) treeStart[t + 1] = treeStart[t] + trees[t].nodeCount;
     const n = treeStart[trees.length];
     const packed = new PackedTrees(
       treeStart,
-      new Int32Array(n),
-      new Float64Array(n),
-      new Int32Array(n),
-      new Int32Array(n),
-      new Uint8Array(n),
-      new Float64Array(n),
-      new Float64Array(n * valueWidth),
+      new Int32Array(new SharedArrayBuffer(n * 4)),
+      new Float64Array(new SharedArrayBuffer(n * 8)),
+      new Int32Array(new SharedArrayBuffer(n * 4)),
+      new Int32Array(new SharedArrayBuffer(n * 4)),
+      new Uint8Array(new SharedArrayBuffer(n)),
+      new Float64Array(new SharedArrayBuffer(n * 8)),
+      new Float64Array(new SharedArrayBuffer(n * valueWidth * 8)),
       valueWidth,
       treeOutput,
     );
