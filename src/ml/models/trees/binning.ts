@@ -188,7 +188,9 @@ export function padEdges(edges: Float64Array, table: Float64Array, at: number): 
 /**
  * Bins feature f of X into out[f * rows, (f + 1) * rows): `binOf`'s bins, from the feature's padded edges at
  * table[at, …). A fixed-step binary search on four rows at a time: four independent chains of loads in flight
- * (~20 % quicker than `binOf` row by row on 140,000 rows × 20 features).
+ * (~20 % quicker than `binOf` row by row on 140,000 rows × 20 features). Each step adds `step × (x > edge)`, not a
+ * conditional: a value goes either way about as often, and the mispredicted branches made it ~5× slower (~140 vs
+ * ~28 ms of CPU for 140,000 rows × 20 features).
  */
 export function binColumn(
   X: Matrix,
@@ -211,10 +213,10 @@ export function binColumn(
     let l2 = at;
     let l3 = at;
     for (let step = EDGE_TABLE_WIDTH >> 1; step > 0; step >>= 1) {
-      l0 = x0 > table[l0 + step - 1] ? l0 + step : l0;
-      l1 = x1 > table[l1 + step - 1] ? l1 + step : l1;
-      l2 = x2 > table[l2 + step - 1] ? l2 + step : l2;
-      l3 = x3 > table[l3 + step - 1] ? l3 + step : l3;
+      l0 += step * +(x0 > table[l0 + step - 1]);
+      l1 += step * +(x1 > table[l1 + step - 1]);
+      l2 += step * +(x2 > table[l2 + step - 1]);
+      l3 += step * +(x3 > table[l3 + step - 1]);
     }
     // NaN compares false throughout (bin 0), then takes the missing bin.
     out[base + r] = x0 !== x0 ? missingBin : l0 - at;
@@ -225,7 +227,7 @@ export function binColumn(
   for (; r < rows; r++) {
     const x = data[r * cols + f];
     let l = at;
-    for (let step = EDGE_TABLE_WIDTH >> 1; step > 0; step >>= 1) l = x > table[l + step - 1] ? l + step : l;
+    for (let step = EDGE_TABLE_WIDTH >> 1; step > 0; step >>= 1) l += step * +(x > table[l + step - 1]);
     out[base + r] = x !== x ? missingBin : l - at;
   }
 }
