@@ -8,6 +8,8 @@ import { checkedSplit, type SplitSizes } from './data/split.js';
 import { evaluate, jsonSafe, type Metrics } from './evaluate.js';
 import { permutationImportance, type PermutationResult } from './explain/permutation.js';
 import { hasLinearScores, linearPermutationImportance } from './explain/linear-permutation.js';
+import { svmPermutationImportance } from './explain/svm-permutation.js';
+import { SvmClassifier } from './models/svm/model.js';
 import { sharesOfPositiveDrops } from './importance.js';
 import { forestPathLength, forestPermutationImportance, type TreeSum } from './explain/tree-permutation.js';
 import { ForestModel } from './models/trees/forest.js';
@@ -461,21 +463,27 @@ export function explainPermutation(
   }
   // Other models predict every shuffled copy, of a bounded stratified sample of rows per repeat.
   const sampleRows = family === 'kernel' ? KERNEL_PERMUTATION_ROWS : PERMUTATION_SAMPLE_ROWS;
-  const result = permutationImportance((M) => model.predictProba(M), X, y, numClasses, {
-    repeats,
-    seed,
-    signal,
-    rowsPerRepeat: sampleRows,
-    baselineProba: proba,
-    onProgress: (done, total) => {
-      onStep(done, total, `Permutation importance: feature ${done} of ${total} (${repeats} shuffles each)`);
-    },
-  });
+  const options = { repeats, seed, signal, rowsPerRepeat: sampleRows, baselineProba: proba };
+  // The SVM predicts a shuffled copy by moving each row's kernel dots by the one changed coordinate (same figures).
+  const result =
+    model instanceof SvmClassifier
+      ? svmPermutationImportance(model, X, y, numClasses, {
+          ...options,
+          onProgress: (done, total) => {
+            onStep(done, total, `Permutation importance: shuffle ${done} of ${total} (all ${X.cols} features)`);
+          },
+        })
+      : permutationImportance((M) => model.predictProba(M), X, y, numClasses, {
+          ...options,
+          onProgress: (done, total) => {
+            onStep(done, total, `Permutation importance: feature ${done} of ${total} (${repeats} shuffles each)`);
+          },
+        });
   const sampled = result.rowsPerRepeat < X.rows;
   const maxCi95 = result.ci95.length > 0 ? Math.max(...result.ci95) : null;
   return {
     result,
-    totalSteps: X.cols,
+    totalSteps: model instanceof SvmClassifier ? repeats : X.cols,
     info: {
       method: 'MODEL_PREDICT',
       description:

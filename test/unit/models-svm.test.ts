@@ -10,7 +10,8 @@ import { fitSoftmaxRegression } from '../../src/ml/models/softmax-regression.js'
 import { resolveParams } from '../../src/ml/catalog.js';
 import { Random } from '../../src/ml/random.js';
 import { AbortError, type Matrix, type TrainedClassifier } from '../../src/ml/types.js';
-import { accuracy, gaussianBlobs, stored } from './models-fixtures.js';
+import { SvmClassifier } from '../../src/ml/models/svm/model.js';
+import { accuracy, gaussianBlobs, instanceOf, stored } from './models-fixtures.js';
 
 type Svm = TrainedClassifier & {
   decisionFunction(X: Matrix): Float64Array;
@@ -90,6 +91,46 @@ describe('svm', () => {
       const proba = model.predictProba(train.X);
       expect(accuracy(proba, train.y, 3)).toBeGreaterThan(kernel === 'poly' ? 0.9 : 0.8);
       for (let i = 0; i < train.X.rows; i++) expect(proba[i * 3 + 2]).toBe(0);
+    }
+  });
+
+  it('predicts each kernel as the kernel formula row by row gives, whatever the block of rows (37 rows: 32 + 4 + 1)', async () => {
+    const train = gaussianBlobs(21, 240, 5, 3, 2);
+    const test = gaussianBlobs(22, 37, 5, 3, 2);
+    for (const kernel of ['rbf', 'linear', 'poly', 'sigmoid'] as const) {
+      const model = instanceOf(
+        await svmTrainer.fit(train.X, train.y, 3, { kernel, gamma: 0.2 }, { seed: 2 }),
+        SvmClassifier,
+      );
+      const { supportVectors: sv, pairs, spec } = model.state;
+      const { gamma, degree, coef0 } = spec;
+      const d = test.X.cols;
+      const f = model.decisionFunction(test.X);
+      for (let i = 0; i < test.X.rows; i++) {
+        const x = test.X.data.subarray(i * d, i * d + d);
+        pairs.forEach((pair, q) => {
+          let sum = 0;
+          pair.supportIndices.forEach((s, t) => {
+            const v = sv.subarray(s * d, s * d + d);
+            let dot = 0;
+            let distance = 0;
+            for (let j = 0; j < d; j++) {
+              dot += v[j] * x[j];
+              distance += (v[j] - x[j]) ** 2;
+            }
+            const k =
+              kernel === 'rbf'
+                ? Math.exp(-gamma * distance)
+                : kernel === 'linear'
+                  ? dot
+                  : kernel === 'poly'
+                    ? (gamma * dot + coef0) ** degree
+                    : Math.tanh(gamma * dot + coef0);
+            sum += pair.coefficients[t] * k;
+          });
+          expect(Math.abs(f[i * pairs.length + q] - (sum - pair.rho))).toBeLessThan(1e-12 * Math.max(1, Math.abs(sum)));
+        });
+      }
     }
   });
 

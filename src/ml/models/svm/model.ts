@@ -36,63 +36,123 @@ export interface SvmState {
   trainRows: number;
 }
 
-/** Decision value of every pair for one input row, into `out` (length pairs). */
-function decisionValues(
-  state: SvmState,
-  x: Float64Array,
-  xStart: number,
-  kernelRow: Float64Array,
-  svNorms: Float64Array,
-  out: Float64Array,
-): void {
-  const d = state.numFeatures;
-  const xNorm = dotRows(x, xStart, x, xStart, d);
-  const sv = state.supportVectors;
-  if (state.spec.kernel === 'rbf') {
-    const gamma = state.spec.gamma;
-    for (let s = 0, start = 0; s < state.numSupportVectors; s++, start += d) {
-      let dot = 0;
-      for (let j = 0; j < d; j++) dot += sv[start + j] * x[xStart + j];
-      const distance = svNorms[s] + xNorm - 2 * dot;
-      kernelRow[s] = Math.exp(-gamma * (distance > 0 ? distance : 0));
-    }
-  } else {
-    for (let s = 0; s < state.numSupportVectors; s++)
-      kernelRow[s] = kernelValue(state.spec, dotRows(sv, s * d, x, xStart, d), svNorms[s], xNorm);
-  }
-  for (let p = 0; p < state.pairs.length; p++) {
-    const pair = state.pairs[p];
-    let sum = 0;
-    for (let s = 0; s < pair.supportIndices.length; s++)
-      sum += pair.coefficients[s] * kernelRow[pair.supportIndices[s]];
-    out[p] = sum - pair.rho;
-  }
-}
+/** Rows whose kernel values are computed together: their dots and kernel values (rows × nSV) stay in cache. */
+const BLOCK_ROWS = 32;
 
-export function predictProbaState(state: SvmState, X: Matrix): Float64Array {
-  if (X.cols !== state.numFeatures) throw new RangeError(`expected ${state.numFeatures} features, got ${X.cols}`);
-  const K = state.numClasses;
-  const present = state.presentClasses;
-  const k = present.length;
-  const out = new Float64Array(X.rows * K);
-  const svNorms = squaredNorms(state.supportVectors, state.numSupportVectors, state.numFeatures);
-  const kernelRow = new Float64Array(state.numSupportVectors);
-  const decisions = new Float64Array(state.pairs.length);
-  const position = new Int32Array(K).fill(-1);
-  present.forEach((c, index) => (position[c] = index));
-  const r = new Float64Array(k * k);
-  const p = new Float64Array(k);
-  for (let i = 0; i < X.rows; i++) {
-    if (k === 1) {
-      out[i * K + present[0]] = 1;
-      continue;
+/**
+ * What predicting needs beside the state, computed once per call: the support vectors' squared norms, and the steps
+ * from rows to kernel values, to decision values, to probabilities (shared with the SVM's permutation importance).
+ */
+export class SvmPredictor {
+  readonly svNorms: Float64Array;
+  readonly numSupportVectors: number;
+  readonly numPairs: number;
+  /** Class → its place among the present classes (-1: absent). */
+  private readonly position: Int32Array;
+  private readonly r: Float64Array;
+  private readonly p: Float64Array;
+
+  constructor(readonly state: SvmState) {
+    this.numSupportVectors = state.numSupportVectors;
+    this.numPairs = state.pairs.length;
+    this.svNorms = squaredNorms(state.supportVectors, state.numSupportVectors, state.numFeatures);
+    this.position = new Int32Array(state.numClasses).fill(-1);
+    state.presentClasses.forEach((c, index) => (this.position[c] = index));
+    const k = state.presentClasses.length;
+    this.r = new Float64Array(k * k);
+    this.p = new Float64Array(k);
+  }
+
+  /**
+   * Dot products of `count` consecutive rows of `x` (row-major, from row `first`) with every support vector, into
+   * `out` (count × nSV). Four rows at a time share each support vector's loads; every dot still sums its features in
+   * order from 0, as one row alone would (the same bits whatever the block).
+   */
+  dots(x: Float64Array, first: number, count: number, out: Float64Array): void {
+    const d = this.state.numFeatures;
+    const n = this.numSupportVectors;
+    const sv = this.state.supportVectors;
+    let i = 0;
+    for (; i + 4 <= count; i += 4) {
+      const a0 = (first + i) * d;
+      const a1 = a0 + d;
+      const a2 = a1 + d;
+      const a3 = a2 + d;
+      const o = i * n;
+      for (let s = 0, start = 0; s < n; s++, start += d) {
+        let d0 = 0;
+        let d1 = 0;
+        let d2 = 0;
+        let d3 = 0;
+        for (let j = 0; j < d; j++) {
+          const v = sv[start + j];
+          d0 += v * x[a0 + j];
+          d1 += v * x[a1 + j];
+          d2 += v * x[a2 + j];
+          d3 += v * x[a3 + j];
+        }
+        out[o + s] = d0;
+        out[o + n + s] = d1;
+        out[o + 2 * n + s] = d2;
+        out[o + 3 * n + s] = d3;
+      }
     }
-    decisionValues(state, X.data, i * X.cols, kernelRow, svNorms, decisions);
-    for (let q = 0; q < state.pairs.length; q++) {
-      const pair = state.pairs[q];
+    for (; i < count; i++) {
+      const a = (first + i) * d;
+      const o = i * n;
+      for (let s = 0, start = 0; s < n; s++, start += d) {
+        let dot = 0;
+        for (let j = 0; j < d; j++) dot += sv[start + j] * x[a + j];
+        out[o + s] = dot;
+      }
+    }
+  }
+
+  /** Kernel values of one row from its dots with the support vectors (at `at` in `dots`) and its squared norm. */
+  kernelOfDots(dots: Float64Array, at: number, xNorm: number, out: Float64Array, outAt: number): void {
+    const { spec } = this.state;
+    const svNorms = this.svNorms;
+    const n = this.numSupportVectors;
+    if (spec.kernel === 'rbf') {
+      // The hot path: inlined so V8 does not dispatch on the kernel per entry.
+      const gamma = spec.gamma;
+      for (let s = 0; s < n; s++) {
+        const distance = svNorms[s] + xNorm - 2 * dots[at + s];
+        out[outAt + s] = Math.exp(-gamma * (distance > 0 ? distance : 0));
+      }
+    } else {
+      for (let s = 0; s < n; s++) out[outAt + s] = kernelValue(spec, dots[at + s], svNorms[s], xNorm);
+    }
+  }
+
+  /** Decision value of every pair for one row's kernel values (at `at`), into `out` from `outAt`. */
+  pairDecisions(kernel: Float64Array, at: number, out: Float64Array, outAt: number): void {
+    const pairs = this.state.pairs;
+    for (let q = 0; q < pairs.length; q++) {
+      const { supportIndices, coefficients, rho } = pairs[q];
+      let sum = 0;
+      for (let s = 0; s < supportIndices.length; s++) sum += coefficients[s] * kernel[at + supportIndices[s]];
+      out[outAt + q] = sum - rho;
+    }
+  }
+
+  /**
+   * Class probabilities (numClasses entries from `outAt`) from one row's pair decisions (at `at`): each pair's Platt
+   * sigmoid, then pairwise coupling over the classes present; absent classes get 0.
+   */
+  probabilities(decisions: Float64Array, at: number, out: Float64Array, outAt: number): void {
+    const { pairs, presentClasses: present } = this.state;
+    const k = present.length;
+    if (k === 1) {
+      out[outAt + present[0]] = 1;
+      return;
+    }
+    const { r, p, position } = this;
+    for (let q = 0; q < pairs.length; q++) {
+      const pair = pairs[q];
       const a = position[pair.positiveClass];
       const b = position[pair.negativeClass];
-      const rab = Math.min(Math.max(sigmoidPredict(decisions[q], pair.probA, pair.probB), MIN_PROB), 1 - MIN_PROB);
+      const rab = Math.min(Math.max(sigmoidPredict(decisions[at + q], pair.probA, pair.probB), MIN_PROB), 1 - MIN_PROB);
       r[a * k + b] = rab;
       r[b * k + a] = 1 - rab;
     }
@@ -104,8 +164,36 @@ export function predictProbaState(state: SvmState, X: Matrix): Float64Array {
     }
     let sum = 0;
     for (let c = 0; c < k; c++) sum += p[c];
-    for (let c = 0; c < k; c++) out[i * K + present[c]] = p[c] / sum;
+    for (let c = 0; c < k; c++) out[outAt + present[c]] = p[c] / sum;
   }
+
+  /**
+   * Every row's pair decisions (rows × pairs, into `decisions`) and, given `proba`, its probabilities (rows ×
+   * numClasses), BLOCK_ROWS rows at a time.
+   */
+  predict(X: Matrix, decisions: Float64Array, proba: Float64Array | null): void {
+    const { numFeatures: d, numClasses } = this.state;
+    if (X.cols !== d) throw new RangeError(`expected ${d} features, got ${X.cols}`);
+    const n = this.numSupportVectors;
+    const P = this.numPairs;
+    const kernel = new Float64Array(Math.min(BLOCK_ROWS, X.rows) * n);
+    for (let first = 0; first < X.rows; first += BLOCK_ROWS) {
+      const count = Math.min(BLOCK_ROWS, X.rows - first);
+      this.dots(X.data, first, count, kernel);
+      for (let i = 0; i < count; i++) {
+        const row = first + i;
+        const xNorm = dotRows(X.data, row * d, X.data, row * d, d);
+        this.kernelOfDots(kernel, i * n, xNorm, kernel, i * n);
+        this.pairDecisions(kernel, i * n, decisions, row * P);
+        if (proba) this.probabilities(decisions, row * P, proba, row * numClasses);
+      }
+    }
+  }
+}
+
+export function predictProbaState(state: SvmState, X: Matrix): Float64Array {
+  const out = new Float64Array(X.rows * state.numClasses);
+  new SvmPredictor(state).predict(X, new Float64Array(X.rows * state.pairs.length), out);
   return out;
 }
 
@@ -172,7 +260,8 @@ export class SvmClassifier implements TrainedClassifier {
 
   constructor(
     readonly params: SvmParams,
-    private readonly state: SvmState,
+    /** Read by the SVM's permutation importance (src/ml/explain/svm-permutation.ts). */
+    readonly state: SvmState,
     private readonly steps: HistoryPoint[],
   ) {
     this.numClasses = state.numClasses;
@@ -190,15 +279,8 @@ export class SvmClassifier implements TrainedClassifier {
 
   /** Pairwise decision values (pairs in order (0,1), (0,2), …, (1,2), … over the classes present). */
   decisionFunction(X: Matrix): Float64Array {
-    const state = this.state;
-    const out = new Float64Array(X.rows * state.pairs.length);
-    const svNorms = squaredNorms(state.supportVectors, state.numSupportVectors, state.numFeatures);
-    const kernelRow = new Float64Array(state.numSupportVectors);
-    const row = new Float64Array(state.pairs.length);
-    for (let i = 0; i < X.rows; i++) {
-      decisionValues(state, X.data, i * X.cols, kernelRow, svNorms, row);
-      out.set(row, i * state.pairs.length);
-    }
+    const out = new Float64Array(X.rows * this.state.pairs.length);
+    new SvmPredictor(this.state).predict(X, out, null);
     return out;
   }
 

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { permutationImportance } from '../../src/ml/explain/permutation.js';
+import { svmPermutationImportance } from '../../src/ml/explain/svm-permutation.js';
+import { svmTrainer } from '../../src/ml/models/svm/index.js';
+import { SvmClassifier } from '../../src/ml/models/svm/model.js';
+import { AbortError, type Matrix } from '../../src/ml/types.js';
+import { gaussianBlobs, instanceOf } from './models-fixtures.js';
+
+/** The generic routine (predicting every shuffled copy) and the SVM's, with the same options. */
+function both(model: SvmClassifier, X: Matrix, y: Int32Array, rowsPerRepeat?: number) {
+  const options = { seed: 11, repeats: 4, rowsPerRepeat };
+  return {
+    fast: svmPermutationImportance(model, X, y, 3, options),
+    slow: permutationImportance((M) => model.predictProba(M), X, y, 3, options),
+  };
+}
+
+describe('svmPermutationImportance', () => {
+  // Overlapping blobs: shuffles move many predictions, so equal drops say the shuffled copies' classes are equal.
+  const train = gaussianBlobs(31, 300, 4, 3, 1.2);
+  const test = gaussianBlobs(32, 150, 4, 3, 1.2);
+
+  it('gives what predicting every shuffled copy gives, for every kernel, sampled or not', async () => {
+    for (const kernel of ['rbf', 'linear', 'poly', 'sigmoid'] as const) {
+      const model = instanceOf(
+        await svmTrainer.fit(train.X, train.y, 3, { kernel, gamma: 0.3 }, { seed: 3 }),
+        SvmClassifier,
+      );
+      for (const rows of [undefined, 60]) {
+        const { fast, slow } = both(model, test.X, test.y, rows);
+        expect(fast.baseline).toBe(slow.baseline);
+        expect(fast.rowsPerRepeat).toBe(slow.rowsPerRepeat);
+        expect(Math.max(...slow.mean)).toBeGreaterThan(0.05);
+        for (let j = 0; j < test.X.cols; j++) {
+          expect(fast.mean[j]).toBeCloseTo(slow.mean[j], 9);
+          expect(fast.std[j]).toBeCloseTo(slow.std[j], 9);
+          expect(fast.ci95[j]).toBeCloseTo(slow.ci95[j], 9);
+        }
+      }
+    }
+  });
+
+  it('recomputes copies with a missing value from scratch (the same figures)', async () => {
+    const model = instanceOf(await svmTrainer.fit(train.X, train.y, 3, {}, { seed: 3 }), SvmClassifier);
+    const data = Float64Array.from(test.X.data);
+    for (let i = 0; i < test.X.rows; i += 7) data[i * test.X.cols + (i % test.X.cols)] = NaN;
+    const { fast, slow } = both(model, { ...test.X, data }, test.y);
+    expect(fast.baseline).toBe(slow.baseline);
+    for (let j = 0; j < test.X.cols; j++) expect(fast.mean[j]).toBeCloseTo(slow.mean[j], 9);
+  });
+
+  it('reports each repeat and stops when the signal is aborted', async () => {
+    const model = instanceOf(await svmTrainer.fit(train.X, train.y, 3, {}, { seed: 3 }), SvmClassifier);
+    const seen: number[] = [];
+    svmPermutationImportance(model, test.X, test.y, 3, {
+      seed: 1,
+      repeats: 3,
+      onProgress: (done) => {
+        seen.push(done);
+      },
+    });
+    expect(seen).toEqual([1, 2, 3]);
+    const controller = new AbortController();
+    const run = () =>
+      svmPermutationImportance(model, test.X, test.y, 3, {
+        seed: 1,
+        repeats: 3,
+        signal: controller.signal,
+        onProgress: () => {
+          controller.abort();
+        },
+      });
+    expect(run).toThrow(AbortError);
+  });
+});
