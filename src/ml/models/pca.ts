@@ -137,6 +137,12 @@ class PcaClassifier implements TrainedClassifier, LinearScored {
   readonly modelType = 'pca' as const;
   readonly numClasses: number;
   readonly numFeatures: number;
+  /**
+   * The projection and the logistic regression folded into one linear model on the inputs (linearScores): a row
+   * costs outputs × features instead of components × features + outputs × components, the same probabilities to
+   * rounding (the evaluation's and every prediction's cost, issue 17 goal 4).
+   */
+  private readonly folded: SoftmaxRegressionModel;
 
   constructor(
     readonly params: PcaParams,
@@ -146,10 +152,12 @@ class PcaClassifier implements TrainedClassifier, LinearScored {
   ) {
     this.numClasses = logistic.numClasses;
     this.numFeatures = projection.numFeatures;
+    const { outputs, weights, intercept } = this.linearScores();
+    this.folded = { numClasses: this.numClasses, numFeatures: this.numFeatures, outputs, coef: weights, intercept };
   }
 
   predictProba(X: Matrix): Float64Array {
-    return softmaxRegressionProba(this.logistic, pcaTransform(this.projection, X));
+    return softmaxRegressionProba(this.folded, X);
   }
 
   /**
