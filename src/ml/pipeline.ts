@@ -15,6 +15,7 @@ import { forestPathLength, forestPermutationImportance, type TreeSum } from './e
 import { ForestModel } from './models/trees/forest.js';
 import { BoostedTreesModel } from './models/trees/boosting.js';
 import type { PackedTrees } from './models/trees/structure.js';
+import { predictThreads, startPredictHelper } from './models/trees/predict-parallel.js';
 import { sampleBackground } from './explain/shapley.js';
 import { trainerFor } from './models/registry.js';
 import { badInput } from '../domain/errors.js';
@@ -366,6 +367,8 @@ export function explainPermutation(
   onStep: (done: number, total: number, message: string) => void,
   /** Rows the model was fitted on: tree ensembles size their sample to the fit. */
   trainRows?: number,
+  /** Tree ensembles: 2 permutes half of the trees on the prediction helper thread. */
+  threads = 1,
 ): ExplainedPermutation {
   const started = performance.now();
   const repeats = PERMUTATION_REPEATS;
@@ -422,6 +425,7 @@ export function explainPermutation(
         signal,
         rowsPerRepeat,
         baselineProba: proba,
+        threads,
         onProgress: (done, all) => {
           total = all;
           onStep(
@@ -678,6 +682,9 @@ export async function trainPipeline(
 
   stage('EVALUATING', `Evaluating on ${split.test.length} held-out rows`);
   started = performance.now();
+  const threads = Math.min(hooks.threads ?? 1, predictThreads.count);
+  // Tree ensembles predict and permute on two threads: the helper starts while the first slices are predicted.
+  if (threads >= 2 && treeEnsemble(model)) startPredictHelper();
   const proba = predictInSteps(model, Xtest, data.classes.length, signal, (step, totalSteps, rows) =>
     hooks.onStageStep?.('EVALUATING', {
       step,
@@ -770,6 +777,7 @@ export async function trainPipeline(
       // One step more than the permutation's own: the artifact below.
       hooks.onStageStep?.('EXPLAINING', { step: done, totalSteps: total + 1, message }),
     split.train.length,
+    threads,
   );
   const { result: permutation, info: permutationInfo } = explained;
   const permutationShare = sharesOfPositiveDrops(permutation.mean);

@@ -12,6 +12,7 @@ import { decisionTreeTrainer, randomForestTrainer, ForestModel } from '../../src
 import { BoostedTreesModel, xgboostTrainer } from '../../src/ml/models/trees/boosting.js';
 import { defaultHyperparameters } from '../../src/ml/catalog.js';
 import { AbortError } from '../../src/ml/types.js';
+import { helperStats, predictHelperReady, startPredictHelper } from '../../src/ml/models/trees/predict-parallel.js';
 import { importanceDataset } from '../fixtures/importance-data.js';
 import { instanceOf } from './models-fixtures.js';
 
@@ -113,6 +114,54 @@ describe('forestPermutationImportance', async () => {
     forestPermutationImportance(forest.trees, test.X, test.y, 3, { seed: 1, repeats: 2 });
     expect(test.X.data).toEqual(copy);
     expect(forestPathLength(forest.trees)).toBeGreaterThan(40);
+  });
+});
+
+describe('forestPermutationImportance on two threads (half of the trees on the prediction helper)', async () => {
+  const train = dataset(1200, 3);
+  const test = dataset(600, 4);
+  const forest = instanceOf(await randomForestTrainer.fit(train.X, train.y, 3, forestParams, { seed: 9 }), ForestModel);
+  const boosted = instanceOf(
+    await xgboostTrainer.fit(train.X, train.y, 3, defaultHyperparameters('xgboost'), { seed: 9 }),
+    BoostedTreesModel,
+  );
+  startPredictHelper();
+  for (let waited = 0; !predictHelperReady() && waited < 400; waited++) await new Promise((r) => setTimeout(r, 50));
+
+  it('gives the one-thread figures (forest and boosting, every row or sampled)', () => {
+    expect(predictHelperReady()).toBe(true);
+    const cases = [
+      { trees: forest.trees, sum: { kind: 'mean' as const }, proba: forest.predictProba(test.X) },
+      {
+        trees: boosted.trees,
+        sum: { kind: 'margin' as const, base: boosted.baseScore },
+        proba: boosted.predictProba(test.X),
+      },
+    ];
+    for (const { trees, sum, proba } of cases) {
+      for (const rowsPerRepeat of [600, 300]) {
+        const options = { seed: 5, repeats: 4, rowsPerRepeat, baselineProba: proba };
+        const before = helperStats.permuteParts;
+        const steps: number[] = [];
+        const two = forestPermutationImportance(
+          trees,
+          test.X,
+          test.y,
+          3,
+          { ...options, threads: 2, onProgress: (done, total) => steps.push(done / total) },
+          sum,
+        );
+        expect(helperStats.permuteParts).toBe(before + 1);
+        expect(steps.at(-1)).toBe(1);
+        expect(steps.every((step, i) => i === 0 || step >= steps[i - 1])).toBe(true);
+        const one = forestPermutationImportance(trees, test.X, test.y, 3, options, sum);
+        expect(two.baseline).toBe(one.baseline);
+        for (let j = 0; j < 4; j++) {
+          expect(two.mean[j]).toBeCloseTo(one.mean[j], 12);
+          expect(two.std[j]).toBeCloseTo(one.std[j], 12);
+        }
+      }
+    }
   });
 });
 

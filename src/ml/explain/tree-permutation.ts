@@ -18,6 +18,7 @@
 import { argmaxRows, macroF1 } from '../evaluate.js';
 import type { PackedTrees } from '../models/trees/structure.js';
 import { Random } from '../random.js';
+import { permuteInTwoParts } from '../models/trees/predict-parallel.js';
 import { throwIfAborted, type Matrix } from '../types.js';
 import { dropStats, stratifiedSample, type PermutationOptions, type PermutationResult } from './permutation.js';
 
@@ -27,6 +28,8 @@ const MAX_ACCUMULATOR_VALUES = 8_000_000;
 export interface ForestPermutationOptions extends PermutationOptions {
   /** Rows each repeat scores (default: all). */
   rowsPerRepeat?: number;
+  /** 2: half of the trees on the prediction helper thread when the work is large enough (default 1). */
+  threads?: number;
 }
 
 export interface ForestPermutationResult extends PermutationResult {
@@ -110,7 +113,6 @@ export function forestPermutationImportance(
   const { rows, cols, data } = X;
   if (y.length !== rows) throw new RangeError(`y has ${y.length} labels, X has ${rows} rows`);
   const T = trees.treeCount;
-  const { treeStart, feature, threshold, left, right, defaultLeft, values, treeOutput } = trees;
   // Forests average (1/T, a monotone scale, kept so the probabilities are those predictProba gives); margins as summed.
   const scale = margins ? 1 : 1 / T;
   const permutations = featurePermutations(cols, rows, repeats, options.seed);
@@ -155,23 +157,9 @@ export function forestPermutationImportance(
   for (let i = 0, w = 0; i < rows; i++) if (walked[i] === 1) walkRows[w++] = i;
   const sampleLabels = samples.map((sample) => Int32Array.from(sample, (i) => y[i]));
 
-  /** The leaf row `row` reaches in the tree at `s`, from node `from`, with feature j's value replaced. */
-  const leafOf = (s: number, from: number, row: number, j: number, replacement: number): number => {
-    let n = from;
-    const base = row * cols;
-    while (feature[n] >= 0) {
-      const f = feature[n];
-      const x = f === j ? replacement : data[base + f];
-      n = s + (x !== x ? (defaultLeft[n] === 1 ? left[n] : right[n]) : x > threshold[n] ? right[n] : left[n]);
-    }
-    return n;
-  };
-
   // Baseline sums of the walked rows (the base margins, then every tree's leaf), added during the first group's walk.
   const baseSum = new Float64Array(rows * K);
   if (margins) for (const i of walkRows) baseSum.set(sum.base, i * K);
-  let maxNodes = 0;
-  for (let t = 0; t < T; t++) maxNodes = Math.max(maxNodes, treeStart[t + 1] - treeStart[t]);
   const ci95 = new Float64Array(cols);
   const picked = new Float64Array(S * K);
   const mean = new Float64Array(cols);
@@ -179,16 +167,6 @@ export function forestPermutationImportance(
   const perFeature = E * (K + 1);
   const groupSize = Math.max(1, Math.min(cols, Math.floor(MAX_ACCUMULATOR_VALUES / perFeature)));
   const groups = Math.ceil(cols / groupSize);
-  // Per tree: parent of each node (-1 at the root) and, per node that is a leaf, its path's interval per feature.
-  const parent = new Int32Array(maxNodes);
-  const lo = new Float64Array(maxNodes * groupSize);
-  const hi = new Float64Array(maxNodes * groupSize);
-  /** Per (leaf, feature): bit 0 = the feature splits on the path, bit 1 = NaN would follow the path. */
-  const flags = new Uint8Array(maxNodes * groupSize);
-  /** Per (leaf, feature): the topmost split on the feature along the path; re-walks start there. */
-  const top = new Int32Array(maxNodes * groupSize);
-  /** Per node: the (group, tree) stamp its intervals were computed for. */
-  const ready = new Int32Array(maxNodes);
   const drops = new Float64Array(repeats);
   let sampleBaseline: number[] = [];
   let baseline = 0;
@@ -207,70 +185,24 @@ export function forestPermutationImportance(
       const perms = permutations[j];
       for (let e = 0; e < E; e++) shuffled[jj * E + e] = data[perms[entryRepeat[e]][entryRow[e]] * cols + j];
     }
-
-    for (let t = 0; t < T; t++) {
+    const work: PermuteWork = {
+      data,
+      cols,
+      K,
+      margins,
+      walkRows,
+      entriesOfRow,
+      shuffled,
+      j0,
+      width,
+      E,
+      withBase: g === 0,
+    };
+    throwIfAborted(options.signal);
+    permuteInTwoParts(trees, work, deltas, baseSum, options.threads ?? 1, (done) => {
+      options.onProgress?.(g * T + done, groups * T);
       throwIfAborted(options.signal);
-      const s = treeStart[t];
-      const n = treeStart[t + 1] - s;
-      const out = treeOutput ? treeOutput[t] : 0;
-      parent[0] = -1;
-      for (let v = 0; v < n; v++) {
-        if (feature[s + v] >= 0) {
-          parent[left[s + v]] = v;
-          parent[right[s + v]] = v;
-        }
-      }
-      const stamp = g * T + t + 1;
-      for (const i of walkRows) {
-        const leaf = leafOf(s, s, i, -1, 0);
-        if (g === 0) {
-          if (margins) baseSum[i * K + out] += values[leaf];
-          else for (let k = 0; k < K; k++) baseSum[i * K + k] += values[leaf * K + k];
-        }
-        const first = entriesOfRow[i];
-        const last = entriesOfRow[i + 1];
-        // Walked only for the full split's baseline: no repeat scores it.
-        if (first === last) continue;
-        const b = (leaf - s) * groupSize;
-        if (ready[leaf - s] !== stamp) {
-          // The leaf's path intervals, the first time a scored row reaches it (most leaves of deep trees hold no
-          // scored row when the rows are sampled).
-          ready[leaf - s] = stamp;
-          lo.fill(-Infinity, b, b + width);
-          hi.fill(Infinity, b, b + width);
-          flags.fill(2, b, b + width);
-          for (let child = leaf - s, p = parent[child]; p >= 0; child = p, p = parent[p]) {
-            const f = feature[s + p] - j0;
-            if (f < 0 || f >= width) continue;
-            const wentLeft = left[s + p] === child;
-            const th = threshold[s + p];
-            if (wentLeft) {
-              if (th < hi[b + f]) hi[b + f] = th;
-            } else if (th > lo[b + f]) lo[b + f] = th;
-            const nanFollows = (defaultLeft[s + p] === 1) === wentLeft;
-            flags[b + f] = (flags[b + f] & (nanFollows ? 2 : 0)) | 1;
-            top[b + f] = p;
-          }
-        }
-        for (let jj = 0; jj < width; jj++) {
-          const flag = flags[b + jj];
-          if ((flag & 1) === 0) continue;
-          const low = lo[b + jj];
-          const high = hi[b + jj];
-          const at = jj * E;
-          for (let e = first; e < last; e++) {
-            const x = shuffled[at + e];
-            if (x !== x ? (flag & 2) !== 0 : x > low && x <= high) continue;
-            const moved = leafOf(s, s + top[b + jj], i, j0 + jj, x);
-            if (moved === leaf) continue;
-            const o = (at + e) * K;
-            if (margins) deltas[o + out] += values[moved] - values[leaf];
-            else for (let k = 0; k < K; k++) deltas[o + k] += values[moved * K + k] - values[leaf * K + k];
-          }
-        }
-      }
-      options.onProgress?.(g * T + t + 1, groups * T);
-    }
+    });
 
     if (g === 0) {
       // The unshuffled decisions, complete once the first group has walked every tree.
@@ -303,4 +235,135 @@ export function forestPermutationImportance(
     }
   }
   return { mean, std, baseline, ci95, rowsPerRepeat: perRepeat };
+}
+
+/**
+ * One feature group's share of the permutation, as plain typed arrays (shared memory when the helper thread of
+ * predict-parallel.ts permutes half of the trees): the scored rows' entries and each entry's shuffled values.
+ */
+export interface PermuteWork {
+  /** The test rows, row-major. */
+  data: Float64Array;
+  cols: number;
+  K: number;
+  /** Boosting: each tree adds its one value to its output's margin; forests: leaves hold every class. */
+  margins: boolean;
+  /** Rows walked through every tree (those some repeat scores, or every row without the evaluation's baseline). */
+  walkRows: Int32Array;
+  /** Row i's entries are [entriesOfRow[i], entriesOfRow[i + 1]). */
+  entriesOfRow: Int32Array;
+  /** [feature of the group][entry]: the value the shuffle gives the entry. */
+  shuffled: Float64Array;
+  /** The group's first feature and its width. */
+  j0: number;
+  width: number;
+  /** Entries (repeats × rows per repeat). */
+  E: number;
+  /** Also add every walked row's leaf values into the baseline sums (the first group). */
+  withBase: boolean;
+}
+
+/**
+ * Trees [from, to) of a permutation: each walked row's leaf (added into `baseSum` when `work.withBase`), then for
+ * each of its entries and each feature of the group, the change its shuffled value makes, added into `deltas`
+ * ([feature][entry][class]). `onTree(done)` after each tree, `done` counted from `from`.
+ */
+export function permuteTrees(
+  trees: PackedTrees,
+  work: PermuteWork,
+  from: number,
+  to: number,
+  deltas: Float64Array,
+  baseSum: Float64Array,
+  onTree?: (done: number) => void,
+): void {
+  const { data, cols, K, margins, walkRows, entriesOfRow, shuffled, j0, width, E, withBase } = work;
+  const { treeStart, feature, threshold, left, right, defaultLeft, values, treeOutput } = trees;
+
+  /** The leaf row `row` reaches in the tree at `s`, from node `start`, with feature j's value replaced. */
+  const leafOf = (s: number, start: number, row: number, j: number, replacement: number): number => {
+    let n = start;
+    const base = row * cols;
+    while (feature[n] >= 0) {
+      const f = feature[n];
+      const x = f === j ? replacement : data[base + f];
+      n = s + (x !== x ? (defaultLeft[n] === 1 ? left[n] : right[n]) : x > threshold[n] ? right[n] : left[n]);
+    }
+    return n;
+  };
+
+  let maxNodes = 0;
+  for (let t = from; t < to; t++) maxNodes = Math.max(maxNodes, treeStart[t + 1] - treeStart[t]);
+  // Per tree: parent of each node (-1 at the root) and, per node that is a leaf, its path's interval per feature.
+  const parent = new Int32Array(maxNodes);
+  const lo = new Float64Array(maxNodes * width);
+  const hi = new Float64Array(maxNodes * width);
+  /** Per (leaf, feature): bit 0 = the feature splits on the path, bit 1 = NaN would follow the path. */
+  const flags = new Uint8Array(maxNodes * width);
+  /** Per (leaf, feature): the topmost split on the feature along the path; re-walks start there. */
+  const top = new Int32Array(maxNodes * width);
+  /** Per node: the tree its intervals were computed for (t + 1). */
+  const ready = new Int32Array(maxNodes);
+  for (let t = from; t < to; t++) {
+    const s = treeStart[t];
+    const n = treeStart[t + 1] - s;
+    const out = treeOutput ? treeOutput[t] : 0;
+    parent[0] = -1;
+    for (let v = 0; v < n; v++) {
+      if (feature[s + v] >= 0) {
+        parent[left[s + v]] = v;
+        parent[right[s + v]] = v;
+      }
+    }
+    const stamp = t + 1;
+    for (const i of walkRows) {
+      const leaf = leafOf(s, s, i, -1, 0);
+      if (withBase) {
+        if (margins) baseSum[i * K + out] += values[leaf];
+        else for (let k = 0; k < K; k++) baseSum[i * K + k] += values[leaf * K + k];
+      }
+      const first = entriesOfRow[i];
+      const last = entriesOfRow[i + 1];
+      // Walked only for the full split's baseline: no repeat scores it.
+      if (first === last) continue;
+      const b = (leaf - s) * width;
+      if (ready[leaf - s] !== stamp) {
+        // The leaf's path intervals, the first time a scored row reaches it (most leaves of deep trees hold no
+        // scored row when the rows are sampled).
+        ready[leaf - s] = stamp;
+        lo.fill(-Infinity, b, b + width);
+        hi.fill(Infinity, b, b + width);
+        flags.fill(2, b, b + width);
+        for (let child = leaf - s, p = parent[child]; p >= 0; child = p, p = parent[p]) {
+          const f = feature[s + p] - j0;
+          if (f < 0 || f >= width) continue;
+          const wentLeft = left[s + p] === child;
+          const th = threshold[s + p];
+          if (wentLeft) {
+            if (th < hi[b + f]) hi[b + f] = th;
+          } else if (th > lo[b + f]) lo[b + f] = th;
+          const nanFollows = (defaultLeft[s + p] === 1) === wentLeft;
+          flags[b + f] = (flags[b + f] & (nanFollows ? 2 : 0)) | 1;
+          top[b + f] = p;
+        }
+      }
+      for (let jj = 0; jj < width; jj++) {
+        const flag = flags[b + jj];
+        if ((flag & 1) === 0) continue;
+        const low = lo[b + jj];
+        const high = hi[b + jj];
+        const at = jj * E;
+        for (let e = first; e < last; e++) {
+          const x = shuffled[at + e];
+          if (x !== x ? (flag & 2) !== 0 : x > low && x <= high) continue;
+          const moved = leafOf(s, s + top[b + jj], i, j0 + jj, x);
+          if (moved === leaf) continue;
+          const o = (at + e) * K;
+          if (margins) deltas[o + out] += values[moved] - values[leaf];
+          else for (let k = 0; k < K; k++) deltas[o + k] += values[moved * K + k] - values[leaf * K + k];
+        }
+      }
+    }
+    onTree?.(t - from + 1);
+  }
 }

@@ -6,7 +6,8 @@
  * The helper gets a model's arrays once (copied to shared memory, cached per model) and each call's rows through a
  * shared buffer; the calling thread waits for it on a shared control word (predictProba is synchronous). A helper
  * that has not finished starting is not waited for: that call runs on one thread.
- * The same helper walks half of a large forest's trees for TreeSHAP (explainInTwoParts, used by treeShap).
+ * The same helper walks half of a large forest's trees for TreeSHAP (explainInTwoParts, used by treeShap) and for
+ * the exact permutation importance (permuteInTwoParts, used by forestPermutationImportance).
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
@@ -14,12 +15,13 @@ import { idleMsFromEnv } from '../../cache.js';
 import { spawnTreeWorker } from './common.js';
 import { PackedTrees } from './structure.js';
 import type { OutputTrees } from './treeshap.js';
+import { permuteTrees, type PermuteWork } from '../../explain/tree-permutation.js';
 
 /** Threads a large batch is predicted on (1 or 2); tests and benchmarks compare both. */
 export const predictThreads = { count: Math.min(2, availableParallelism()) };
 
 /** Work the helper thread did (tests check that the two-thread paths were taken). */
-export const helperStats = { batches: 0, explainParts: 0 };
+export const helperStats = { batches: 0, explainParts: 0, permuteParts: 0 };
 
 /** Below this many rows × trees a batch runs on the calling thread (a handshake costs ~0.1 ms). */
 export const PARALLEL_PREDICT_MIN_WORK = 200_000;
@@ -79,6 +81,29 @@ export interface ExplainJob {
   from: number;
   to: number;
 }
+
+/**
+ * main → helper: trees [from, to) of one feature group of an exact permutation (explain/tree-permutation.ts), added
+ * into `deltas` and `baseSum` (zeroed); `work`'s arrays are shared memory.
+ */
+export interface PermuteJob {
+  kind: 'permute';
+  control: Int32Array;
+  modelId: number;
+  trees: SharedTrees | null;
+  work: PermuteWork;
+  from: number;
+  to: number;
+  deltas: Float64Array;
+  baseSum: Float64Array;
+}
+
+/**
+ * Below this many walked rows × trees a permutation runs on the calling thread alone. A row's step through a tree
+ * there is a walk plus a check per feature (and re-walks), so 20,000 is already ~20 ms of work; copying the rows and
+ * entries to shared memory costs well under a millisecond.
+ */
+export const PARALLEL_PERMUTE_MIN_WORK = 20_000;
 
 /** Below this many nodes (~2 ms of TreeSHAP) a row is explained on the calling thread alone. */
 export const PARALLEL_EXPLAIN_MIN_NODES = 20_000;
@@ -347,6 +372,65 @@ export function explainInTwoParts(
   }
   for (let j = 0; j < M; j++) phi[j] += second[j];
   return phi;
+}
+
+/**
+ * An exact permutation's trees as two parts, [0, half) on this thread and [half, T) on the helper, when `threads` ≥ 2,
+ * the work is large enough and the helper is free; the helper's sums are added to this thread's at the end (so sums
+ * differ from one thread's only in the order of floating-point additions). `onTree(done)` counts trees of T.
+ */
+export function permuteInTwoParts(
+  trees: PackedTrees,
+  work: PermuteWork,
+  deltas: Float64Array,
+  baseSum: Float64Array,
+  threads: number,
+  onTree: (done: number) => void,
+): void {
+  const T = trees.treeCount;
+  const h = threads >= 2 && T >= 2 && work.walkRows.length * T >= PARALLEL_PERMUTE_MIN_WORK ? theHelper() : null;
+  if (!h || Atomics.load(h.control, READY) !== 1 || Atomics.load(h.control, STATE) === WORK) {
+    permuteTrees(trees, work, 0, T, deltas, baseSum, onTree);
+    return;
+  }
+  const half = T >>> 1;
+  const model = sharedTrees(trees);
+  const helperDeltas = new Float64Array(new SharedArrayBuffer(deltas.byteLength));
+  const helperBase = new Float64Array(new SharedArrayBuffer(baseSum.byteLength));
+  const job: PermuteJob = {
+    kind: 'permute',
+    control: h.control,
+    modelId: model.id,
+    trees: h.known.has(model.id) ? null : model,
+    work: {
+      ...work,
+      data: shared(work.data),
+      walkRows: shared(work.walkRows),
+      entriesOfRow: shared(work.entriesOfRow),
+      shuffled: shared(work.shuffled),
+    },
+    from: half,
+    to: T,
+    deltas: helperDeltas,
+    baseSum: helperBase,
+  };
+  remember(h, model.id);
+  Atomics.store(h.control, STATE, WORK);
+  h.worker.postMessage(job);
+  // This thread's half reports its trees scaled to all T; the last step waits for the helper.
+  permuteTrees(trees, work, 0, half, deltas, baseSum, (done) => {
+    if (done < half) onTree(Math.floor((done * T) / half));
+  });
+  if (helperFinished(h)) {
+    helperStats.permuteParts++;
+    for (let i = 0; i < deltas.length; i++) deltas[i] += helperDeltas[i];
+    if (work.withBase) for (let i = 0; i < baseSum.length; i++) baseSum[i] += helperBase[i];
+    Atomics.store(h.control, STATE, IDLE);
+  } else {
+    h.broken = true;
+    permuteTrees(trees, work, half, T, deltas, baseSum);
+  }
+  onTree(T);
 }
 
 /** True once the helper thread has started (tests wait for it before checking the two-thread path). */

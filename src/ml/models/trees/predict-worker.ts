@@ -1,10 +1,11 @@
 /**
- * Helper thread of predict-parallel.ts: walks the second half of a large batch's rows through the trees, or the
- * second part of a row's TreeSHAP walk.
+ * Helper thread of predict-parallel.ts: walks the second half of a large batch's rows through the trees, the
+ * second part of a row's TreeSHAP walk, or the second half of the trees of an exact permutation.
  */
 import { parentPort } from 'node:worker_threads';
 import type { PackedTrees } from './structure.js';
-import { MAX_HELPER_MODELS, treesOf, type ExplainJob, type PredictJob } from './predict-parallel.js';
+import { MAX_HELPER_MODELS, treesOf, type ExplainJob, type PermuteJob, type PredictJob } from './predict-parallel.js';
+import { permuteTrees } from '../../explain/tree-permutation.js';
 import { explainOutput, type OutputTrees } from './treeshap.js';
 
 const port = parentPort;
@@ -18,7 +19,7 @@ function keep(id: number, model: { packed: PackedTrees } | { output: OutputTrees
   models.set(id, model);
 }
 
-port.on('message', (job: PredictJob | ExplainJob) => {
+port.on('message', (job: PredictJob | ExplainJob | PermuteJob) => {
   const control = job.control;
   if (job.modelId === 0) {
     Atomics.store(control, 1, 1); // ready
@@ -32,6 +33,13 @@ port.on('message', (job: PredictJob | ExplainJob) => {
       if (model && 'packed' in model) {
         model.packed.accumulate(job.input, job.rows, job.cols, job.output, job.outWidth);
         state = 2; // done
+      }
+    } else if (job.kind === 'permute') {
+      if (job.trees) keep(job.modelId, { packed: treesOf(job.trees) });
+      const model = models.get(job.modelId);
+      if (model && 'packed' in model) {
+        permuteTrees(model.packed, job.work, job.from, job.to, job.deltas, job.baseSum);
+        state = 2;
       }
     } else {
       if (job.trees) keep(job.modelId, { output: job.trees });
