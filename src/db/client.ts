@@ -11,6 +11,7 @@ import * as schema from './schema.js';
 import { lockDatabase } from './lock.js';
 import { ConfigError } from '../config.js';
 import { SqliteStore } from './store-sqlite.js';
+import { SqliteWriter } from './sqlite-writer.js';
 import type { StoreHandle } from './store.js';
 
 /** A file-system failure at start-up, named by the variable that chose the path. */
@@ -46,6 +47,10 @@ export interface DbHandle {
   close(): void;
 }
 
+const BUSY_TIMEOUT_MS = 100;
+/** SQLite's default: the main connection checkpoints by itself only while there is no writer thread. */
+const AUTO_CHECKPOINT_PAGES = 1000;
+
 const MIGRATIONS_FOLDER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 export function openDatabase(databasePath: string): DbHandle {
@@ -69,7 +74,7 @@ export function openDatabase(databasePath: string): DbHandle {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   // Waiting for a lock blocks the event loop (better-sqlite3 is synchronous): wait briefly, then answer 503.
-  sqlite.pragma('busy_timeout = 100');
+  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   const db = drizzle(sqlite, { schema });
   try {
     migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
@@ -78,11 +83,20 @@ export function openDatabase(databasePath: string): DbHandle {
     unlock();
     throw error;
   }
+  // A file database gets a writer thread for large rows and checkpoints; this connection never checkpoints then
+  // (a checkpoint copies every page written since the last: tens of ms after a big model, on the event loop).
+  const writer = inMemory
+    ? null
+    : new SqliteWriter(databasePath, BUSY_TIMEOUT_MS, () => {
+        if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
+      });
+  if (writer) sqlite.pragma('wal_autocheckpoint = 0');
   return {
     db,
     sqlite,
-    store: new SqliteStore(db, sqlite),
+    store: new SqliteStore(db, sqlite, writer),
     close: () => {
+      writer?.close();
       if (sqlite.open) sqlite.close();
       unlock();
     },

@@ -7,7 +7,7 @@ import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import * as pgSchema from './schema.pg.js';
 import { checkStoredRow } from './stored-columns.js';
-import type { NewRow, NumericColumn, PickQuery, Query, Row, Store, TableName, Tables } from './store.js';
+import type { Insert, NewRow, NumericColumn, PickQuery, Query, Row, Store, TableName, Tables } from './store.js';
 
 export type PgDb = NodePgDatabase<typeof pgSchema>;
 /** The database or a transaction on it: both build and run the same statements. */
@@ -90,6 +90,15 @@ export class PgStore implements Store {
     const statement = this.db.insert(this.table(table)).values(rows);
     const result = options.onConflictDoNothing ? await statement.onConflictDoNothing() : await statement;
     return result.rowCount ?? 0;
+  }
+
+  insertAll(writes: readonly Insert[]): Promise<number> {
+    // The driver is asynchronous already: one transaction is all a row and its bytes need.
+    return this.transaction(async (tx) => {
+      let total = 0;
+      for (const write of writes) total += await tx.insert(write.table, write.values);
+      return total;
+    });
   }
 
   async update<N extends TableName>(table: N, set: Partial<NewRow<N>>, where: SQL | undefined): Promise<number> {

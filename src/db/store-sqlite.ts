@@ -1,16 +1,19 @@
 /**
  * The Store on SQLite (better-sqlite3 + drizzle). better-sqlite3 is synchronous: each primitive runs at once and
  * resolves. A transaction is BEGIN … COMMIT on the one connection; while its work awaits, every other caller's
- * primitive waits for it to end (the gate), so no unrelated write lands inside it or in its rollback.
+ * primitive waits for it to end (the gate), so no unrelated write lands inside it or in its rollback. Rows with
+ * large blobs are inserted by the writer thread's connection (sqlite-writer.ts), the gate held the same way.
  */
 import type Database from 'better-sqlite3';
 import { count, getTableColumns, max, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type * as schema from './schema.js';
+import type { SqliteWriter, TableRows } from './sqlite-writer.js';
 import { checkStoredRow } from './stored-columns.js';
 import {
   sqliteTables,
+  type Insert,
   type NewRow,
   type NumericColumn,
   type PickQuery,
@@ -22,6 +25,24 @@ import {
 } from './store.js';
 
 export type SqliteDb = BetterSQLite3Database<typeof schema>;
+
+/**
+ * Blob bytes from which an insert goes to the writer thread: below, writing on this thread costs the event loop
+ * under a millisecond, less than copying the rows to the thread and back.
+ */
+export const OFF_THREAD_BLOB_BYTES = 256 * 1024;
+
+function blobBytes(writes: readonly TableRows[]): number {
+  let bytes = 0;
+  for (const { rows } of writes)
+    for (const row of rows)
+      for (const value of Object.values(row)) if (value instanceof Uint8Array) bytes += value.byteLength;
+  return bytes;
+}
+
+function tableRows(write: Insert): TableRows {
+  return { table: write.table, rows: Array.isArray(write.values) ? write.values : [write.values] };
+}
 
 /** Serialises transactions against the other callers of one connection. */
 interface Gate {
@@ -40,6 +61,7 @@ export class SqliteStore implements Store {
   constructor(
     private readonly db: SqliteDb,
     private readonly sqlite: Database.Database,
+    private readonly writer: SqliteWriter | null = null,
     private readonly gate: Gate = { open: null },
     private readonly inTransaction = false,
   ) {}
@@ -90,12 +112,34 @@ export class SqliteStore implements Store {
     values: NewRow<N> | readonly NewRow<N>[],
     options: { onConflictDoNothing?: boolean } = {},
   ): Promise<number> {
-    await this.ready();
     const rows = Array.isArray(values) ? values : [values];
     if (rows.length === 0) return 0;
+    const offThread = options.onConflictDoNothing ? null : this.offThread([{ table, rows }]);
+    if (offThread) return offThread;
+    await this.ready();
     const statement = this.db.insert(this.table(table)).values(rows);
     const result = options.onConflictDoNothing ? statement.onConflictDoNothing().run() : statement.run();
     return result.changes;
+  }
+
+  async insertAll(writes: readonly Insert[]): Promise<number> {
+    const offThread = this.offThread(writes.map(tableRows));
+    if (offThread) return offThread;
+    return this.transaction(async (tx) => {
+      let total = 0;
+      for (const write of writes) total += await tx.insert(write.table, write.values);
+      return total;
+    });
+  }
+
+  /**
+   * Inserts large rows through the writer thread, the gate held; null for small ones, and inside a transaction of
+   * this connection (the thread's connection would wait for its lock).
+   */
+  private offThread(writes: readonly TableRows[]): Promise<number> | null {
+    const writer = this.writer;
+    if (this.inTransaction || !writer?.alive || blobBytes(writes) < OFF_THREAD_BLOB_BYTES) return null;
+    return this.exclusive(() => writer.insert(writes));
   }
 
   async update<N extends TableName>(table: N, set: Partial<NewRow<N>>, where: SQL | undefined): Promise<number> {
@@ -126,19 +170,28 @@ export class SqliteStore implements Store {
 
   async transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
     if (this.inTransaction) return work(this);
+    return this.exclusive(async () => {
+      try {
+        this.sqlite.exec('BEGIN');
+        const result = await work(new SqliteStore(this.db, this.sqlite, this.writer, this.gate, true));
+        this.sqlite.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (this.sqlite.inTransaction) this.sqlite.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  /** Runs `work` with the gate held: the other callers' primitives wait (asynchronously) until it settles. */
+  private async exclusive<T>(work: () => Promise<T>): Promise<T> {
     await this.ready();
     let release = () => {
       // set below
     };
     this.gate.open = new Promise<void>((resolve) => (release = resolve));
     try {
-      this.sqlite.exec('BEGIN');
-      const result = await work(new SqliteStore(this.db, this.sqlite, this.gate, true));
-      this.sqlite.exec('COMMIT');
-      return result;
-    } catch (error) {
-      if (this.sqlite.inTransaction) this.sqlite.exec('ROLLBACK');
-      throw error;
+      return await work();
     } finally {
       this.gate.open = null;
       release();

@@ -42,6 +42,9 @@ export type NumericColumn<N extends TableName> = {
   [K in keyof Row<N>]: Row<N>[K] extends number ? K : never;
 }[keyof Row<N>];
 
+/** Rows for one table, as `Store.insertAll` takes them. */
+export type Insert = { [N in TableName]: { table: N; values: NewRow<N> | readonly NewRow<N>[] } }[TableName];
+
 export interface Query {
   where?: SQL | undefined;
   /** `asc(column)` / `desc(column)` terms, first one first. */
@@ -73,6 +76,12 @@ export interface Store {
     values: NewRow<N> | readonly NewRow<N>[],
     options?: { onConflictDoNothing?: boolean },
   ): Promise<number>;
+  /**
+   * Inserts rows into one or more tables in one transaction (a row with its bytes); returns the rows inserted. On
+   * SQLite, rows with large blobs are written by a connection in another thread (sqlite-writer.ts) while this
+   * store's other callers wait their turn, so the event loop does not wait for the disk.
+   */
+  insertAll(writes: readonly Insert[]): Promise<number>;
   /** Sets columns of the rows matching `where`; returns how many rows changed. */
   update<N extends TableName>(table: N, set: Partial<NewRow<N>>, where: SQL | undefined): Promise<number>;
   /** Deletes the rows matching `where`; returns how many. */

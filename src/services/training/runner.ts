@@ -160,7 +160,8 @@ export class TrainingRunner {
       const handOffSeconds = (processClockMs() - output.taskEndedAt) / 1000;
       this.progress.flushStep(runId);
       if ((await this.runs.state(runId))?.status !== 'RUNNING') return;
-      // Writing a large model (a 1,000-tree forest is ~23 MB gzipped) holds this thread: say so first.
+      // Writing a large model (a 1,000-tree forest is ~23 MB gzipped) takes a while, off the event loop on SQLite
+      // (src/db/sqlite-writer.ts) as on PostgreSQL: say so first.
       const live = this.progress.liveState(runId);
       if (live) {
         const megabytes = (output.artifactGzip.byteLength / 1e6).toFixed(1);
