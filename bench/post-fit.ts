@@ -7,8 +7,11 @@
  * which the server writes to SQLite or PostgreSQL: the run's saveTestPredictionsSeconds holds that and the write).
  * Starting a training thread comes before the fit and is not here (bench:scale's `start s`).
  * CPU time of this thread per step, steadier than wall time under load; the load average is printed beside.
+ * `--repeat n` trains every model n times in this one process: run 1 is cold (a fresh training thread's first run:
+ * bench:scale's case), later runs show the same steps with their code optimised, so the two tell apart the work
+ * and the JIT's warm-up (at 10,000 rows most of a linear model's after-fit time is the latter).
  *
- *   npm run bench:post-fit -- [--rows 50000] [--models logistic_regression,pca,…]
+ *   npm run bench:post-fit -- [--rows 50000] [--models logistic_regression,pca,…] [--repeat 1]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,6 +33,7 @@ function argument(name: string, fallback: string): string {
 const rows = Number(argument('rows', '50000'));
 const wanted = argument('models', 'logistic_regression,pca,decision_tree,random_forest,xgboost');
 const models = wanted.split(',').filter((m): m is ModelTypeId => (MODEL_TYPE_IDS as readonly string[]).includes(m));
+const repeat = Math.max(1, Number(argument('repeat', '1')));
 const GOAL = 0.25;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exoplanet-bench-post-fit-'));
@@ -48,71 +52,73 @@ console.log(
     `CPU seconds per step (load average beside each model); goal: after fitting ≤ ${GOAL * 100}% of the fit\n`,
 );
 const table_: Record<string, string>[] = [];
-for (const modelType of models) {
-  const marks: { stage: Stage | 'END'; cpu: NodeJS.CpuUsage }[] = [];
-  const result = await trainPipeline(
-    table,
-    {
-      modelType,
-      hyperparameters: defaultHyperparameters(modelType),
-      features: null,
-      useVettingFeatures: false,
-      task: 'THREE_CLASS',
-      split: DEFAULT_SPLIT_SIZES,
-      seed: 42,
-    },
-    {
-      threads: 1,
-      onStage: (stage) => marks.push({ stage, cpu: process.cpuUsage() }),
-    },
-  );
-  marks.push({ stage: 'END', cpu: process.cpuUsage() });
-  const step = (stage: Stage) => {
-    const at = marks.findIndex((m) => m.stage === stage);
-    if (at === -1 || at + 1 >= marks.length) return 0;
-    return cpu(marks[at].cpu) - cpu(marks[at + 1].cpu);
-  };
-  // What the worker does next (src/ml/worker.ts) and what crosses to the server.
-  let started = process.cpuUsage();
-  const gzipped = gzipSync(encodeArtifact(result.artifact), { level: ARTIFACT_GZIP_LEVEL });
-  const packSeconds = cpu(started);
-  const { artifact: _artifact, ...rest } = result;
-  started = process.cpuUsage();
-  const cloned = structuredClone(rest);
-  const cloneSeconds = cpu(started);
-  // The run row's JSON (metrics, importance, explanation); the held-out predictions go to their own table
-  // (test_predictions), serialised apart.
-  started = process.cpuUsage();
-  const details = JSON.stringify({
-    metrics: cloned.metrics,
-    featureImportance: cloned.featureImportance,
-    explanation: cloned.explanation,
-  });
-  const detailsSeconds = cpu(started);
-  started = process.cpuUsage();
-  const testPredictions = JSON.stringify(cloned.heldOut);
-  const testPredictionsSeconds = cpu(started);
-  const fit = step('TRAINING');
-  const evaluate = step('EVALUATING');
-  // The artefact (model JSON, background) is built at the end of the EXPLAINING stage.
-  const explain = step('EXPLAINING');
-  const after = evaluate + explain + packSeconds + cloneSeconds + detailsSeconds + testPredictionsSeconds;
-  table_.push({
-    model: modelType,
-    load: load(),
-    'fit CPU s': fit.toFixed(2),
-    'evaluate s': evaluate.toFixed(3),
-    'importance + artefact s': explain.toFixed(3),
-    'encode + gzip s': packSeconds.toFixed(3),
-    'clone to server s': cloneSeconds.toFixed(3),
-    'run row JSON s': detailsSeconds.toFixed(3),
-    'test preds JSON s': testPredictionsSeconds.toFixed(3),
-    'model MB gz': (gzipped.byteLength / 1e6).toFixed(2),
-    'run row MB': (details.length / 1e6).toFixed(2),
-    'test preds MB': (testPredictions.length / 1e6).toFixed(2),
-    'after fit / fit': `${((after / Math.max(fit, 1e-9)) * 100).toFixed(0)}% ${after <= GOAL * fit ? '✓' : '✗'}`,
-    permutation: `${result.explanation.permutation.method} ${result.explanation.permutation.rowsPerRepeat} rows × ${result.explanation.permutation.repeats}`,
-  });
-}
+for (let run = 1; run <= repeat; run++)
+  for (const modelType of models) {
+    const marks: { stage: Stage | 'END'; cpu: NodeJS.CpuUsage }[] = [];
+    const result = await trainPipeline(
+      table,
+      {
+        modelType,
+        hyperparameters: defaultHyperparameters(modelType),
+        features: null,
+        useVettingFeatures: false,
+        task: 'THREE_CLASS',
+        split: DEFAULT_SPLIT_SIZES,
+        seed: 42,
+      },
+      {
+        threads: 1,
+        onStage: (stage) => marks.push({ stage, cpu: process.cpuUsage() }),
+      },
+    );
+    marks.push({ stage: 'END', cpu: process.cpuUsage() });
+    const step = (stage: Stage) => {
+      const at = marks.findIndex((m) => m.stage === stage);
+      if (at === -1 || at + 1 >= marks.length) return 0;
+      return cpu(marks[at].cpu) - cpu(marks[at + 1].cpu);
+    };
+    // What the worker does next (src/ml/worker.ts) and what crosses to the server.
+    let started = process.cpuUsage();
+    const gzipped = gzipSync(encodeArtifact(result.artifact), { level: ARTIFACT_GZIP_LEVEL });
+    const packSeconds = cpu(started);
+    const { artifact: _artifact, ...rest } = result;
+    started = process.cpuUsage();
+    const cloned = structuredClone(rest);
+    const cloneSeconds = cpu(started);
+    // The run row's JSON (metrics, importance, explanation); the held-out predictions go to their own table
+    // (test_predictions), serialised apart.
+    started = process.cpuUsage();
+    const details = JSON.stringify({
+      metrics: cloned.metrics,
+      featureImportance: cloned.featureImportance,
+      explanation: cloned.explanation,
+    });
+    const detailsSeconds = cpu(started);
+    started = process.cpuUsage();
+    const testPredictions = JSON.stringify(cloned.heldOut);
+    const testPredictionsSeconds = cpu(started);
+    const fit = step('TRAINING');
+    const evaluate = step('EVALUATING');
+    // The artefact (model JSON, background) is built at the end of the EXPLAINING stage.
+    const explain = step('EXPLAINING');
+    const after = evaluate + explain + packSeconds + cloneSeconds + detailsSeconds + testPredictionsSeconds;
+    table_.push({
+      model: modelType,
+      ...(repeat > 1 ? { run: String(run) } : {}),
+      load: load(),
+      'fit CPU s': fit.toFixed(2),
+      'evaluate s': evaluate.toFixed(3),
+      'importance + artefact s': explain.toFixed(3),
+      'encode + gzip s': packSeconds.toFixed(3),
+      'clone to server s': cloneSeconds.toFixed(3),
+      'run row JSON s': detailsSeconds.toFixed(3),
+      'test preds JSON s': testPredictionsSeconds.toFixed(3),
+      'model MB gz': (gzipped.byteLength / 1e6).toFixed(2),
+      'run row MB': (details.length / 1e6).toFixed(2),
+      'test preds MB': (testPredictions.length / 1e6).toFixed(2),
+      'after fit / fit': `${((after / Math.max(fit, 1e-9)) * 100).toFixed(0)}% ${after <= GOAL * fit ? '✓' : '✗'}`,
+      permutation: `${result.explanation.permutation.method} ${result.explanation.permutation.rowsPerRepeat} rows × ${result.explanation.permutation.repeats}`,
+    });
+  }
 console.table(table_);
 fs.rmSync(dir, { recursive: true, force: true });
