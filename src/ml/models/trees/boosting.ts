@@ -232,8 +232,13 @@ async function boost(
       if (sample.length === n) {
         if (!mirror) for (let r = 0; r < n; r++) margins[r * K + k] += rowValue[r];
       } else for (let r = 0; r < n; r++) margins[r * K + k] += tree.values[leafOf(tree, X.data, r * cols)];
-      if (val && valMargins)
-        for (let r = 0; r < val.X.rows; r++) valMargins[r * K + k] += tree.values[leafOf(tree, val.X.data, r * cols)];
+      // A mirrored pair's validation margins are updated with the grown tree's walk (the other's leaves are its negation).
+      if (val && valMargins && !(mirror && k === 1))
+        for (let r = 0; r < val.X.rows; r++) {
+          const v = tree.values[leafOf(tree, val.X.data, r * cols)];
+          valMargins[r * K + k] += v;
+          if (mirror) valMargins[r * K + 1] += -v;
+        }
     }
     gainPerRound.push(roundGain);
 
