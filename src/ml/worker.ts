@@ -28,6 +28,7 @@ import {
   type RunComparison,
 } from './selection/compare.js';
 import { lowerThisThreadPriority } from './thread-priority.js';
+import { prestartHistogramHelper } from './models/trees/grow-helper.js';
 import { processClockMs } from './clock.js';
 import { memoryReporter } from './memory-report.js';
 import { tableCacheStats } from './data/table-cache.js';
@@ -259,6 +260,8 @@ async function train(task: TrainTask): Promise<TrainOutput> {
     task.port.postMessage(message);
   };
   const taskStartedAt = processClockMs();
+  // Boosting's helper thread starts while the data loads, not inside the fit (grow-helper.ts).
+  if (task.config.modelType === 'xgboost' && task.threads >= 2) prestartHistogramHelper();
   try {
     send({ type: 'stage', stage: 'LOADING', message: 'Loading the dataset' });
     const started = performance.now();

@@ -18,6 +18,7 @@ import {
 } from '../../src/ml/models/trees/index.js';
 import { binColumns, binOf, fitBinMapper, sortFinite } from '../../src/ml/models/trees/binning.js';
 import { GradientTreeGrower, HALVED_BUILD_MIN_ROWS } from '../../src/ml/models/trees/grow-gradient.js';
+import { prestartHistogramHelper } from '../../src/ml/models/trees/grow-helper.js';
 import { buildHistogram } from '../../src/ml/models/trees/histogram.js';
 import { ensembleOf, instanceOf, stored } from './models-fixtures.js';
 
@@ -443,6 +444,15 @@ describe('xgboost', () => {
       const two = await xgboostTrainer.fit(X, y, 3, params, { seed: 2, threads: 2 });
       expect(JSON.stringify(two.toJSON())).toBe(JSON.stringify(one.toJSON()));
     }
+  });
+
+  it('a helper thread started ahead of the fit (as a training task does) serves it: the same model as 1 thread', async () => {
+    const { X, y } = synthetic(2 * HALVED_BUILD_MIN_ROWS, 5, 72);
+    const params = { n_estimators: 4, max_depth: 4 };
+    const one = await xgboostTrainer.fit(X, y, 3, params, { seed: 6, threads: 1 });
+    prestartHistogramHelper();
+    const two = await xgboostTrainer.fit(X, y, 3, params, { seed: 6, threads: 2 });
+    expect(JSON.stringify(two.toJSON())).toBe(JSON.stringify(one.toJSON()));
   });
 
   it('a grower handed the matrix bins it as fitBinMapper + binColumns do, and grows the same trees (1 and 2 threads)', () => {
