@@ -855,7 +855,8 @@ export async function trainPipeline(
     artifact,
     features,
     usesVettingFeatures,
-    metrics: jsonSafe(metrics) as unknown as Metrics,
+    // evaluate() already answers JSON-safe figures: no second deep copy.
+    metrics,
     featureImportance: jsonSafe(featureImportance) as unknown as FeatureImportanceEntry[],
     history: jsonSafe(model.history()) as unknown as HistoryPoint[],
     splitCounts: { train: split.train.length, validation: split.validation.length, test: split.test.length },
