@@ -176,7 +176,7 @@ async function boost(
         probs: new Float64Array(valRows * K),
         gh: [],
         rowValue: new Float64Array(0),
-        logLikelihood: new Float64Array(valRows),
+        likelihood: new Float64Array(valRows),
       }
     : null;
   const valMargins = valState?.margins;
@@ -246,7 +246,7 @@ async function boost(
     const point: HistoryPoint = { step: round + 1, loss: train.loss };
     if (valState) {
       const correct = endRoundRows(valState, 0, valRows, false);
-      const v = { loss: meanLogLoss(valState.logLikelihood, valRows), accuracy: correct / valRows };
+      const v = { loss: meanLogLoss(valState.likelihood, valRows), accuracy: correct / valRows };
       point.valLoss = v.loss;
       point.valAccuracy = v.accuracy;
       if (v.loss < bestLoss) {

@@ -94,7 +94,7 @@ function roundState(rows: number, boosting: BoostingRows | undefined, shared: bo
     probs: sharedArray(Float64Array, 8, n * K, shared),
     gh: Array.from({ length: boosting?.gradientClasses ?? 0 }, () => sharedArray(Float64Array, 8, 2 * n, shared)),
     rowValue: sharedArray(Float64Array, 8, n, shared),
-    logLikelihood: sharedArray(Float64Array, 8, n, shared),
+    likelihood: sharedArray(Float64Array, 8, n, shared),
   };
 }
 
@@ -249,7 +249,7 @@ export class GradientTreeGrower {
     this.runJobs(0);
     let correct = 0;
     for (let i = 0; i < jobs; i++) correct += results[i * RESULT_INTS];
-    return { loss: meanLogLoss(round.logLikelihood, n), accuracy: correct / n };
+    return { loss: meanLogLoss(round.likelihood, n), accuracy: correct / n };
   }
 
   /** Lets the helper thread go (idle, for the next fit). */

@@ -52,7 +52,7 @@ export interface JobArrays {
 
 /**
  * Per training row: the class margins and probabilities (rows × classes), the gradient pairs of each class a tree is
- * grown for (g at 2r, h at 2r + 1), the last tree's leaf value and the row's log-likelihood log p(label).
+ * grown for (g at 2r, h at 2r + 1), the last tree's leaf value and the row's likelihood p(label) (≥ PROB_EPS).
  */
 export interface RoundState {
   labels: Int32Array;
@@ -61,7 +61,7 @@ export interface RoundState {
   probs: Float64Array;
   gh: Float64Array[];
   rowValue: Float64Array;
-  logLikelihood: Float64Array;
+  likelihood: Float64Array;
 }
 
 export const JOB = { find: 0, partition: 1, build: 2, edges: 3, bin: 4, roundEnd: 5 } as const;
@@ -256,13 +256,13 @@ const PROB_EPS = 1e-15;
 /**
  * The end of a boosting round for rows [start, end) of `s`: with `mirror` (two classes, one tree per round), first
  * adds the last tree's leaf values to class 0's margins and subtracts them from class 1's. Then the softmax of the
- * margins into probs, log p(label) into logLikelihood (summed in row order by `meanLogLoss`, so the loss does not
+ * margins into probs, p(label) into likelihood (its logs summed in row order by `meanLogLoss`, so the loss does not
  * depend on how the rows were split into jobs), and the next round's gradients of the classes in `s.gh` (XGBoost's
  * softmax cross-entropy: g = p − [label], h = 2p(1 − p)). Returns how many rows' most probable class is the label.
  * Two classes take a path with one exp per row (the larger margin's exp(0) is exactly 1), bit for bit the same.
  */
 export function endRoundRows(s: RoundState, start: number, end: number, mirror: boolean): number {
-  const { labels, margins, probs, gh, rowValue, logLikelihood } = s;
+  const { labels, margins, probs, gh, rowValue, likelihood } = s;
   const K = s.classes;
   let correct = 0;
   if (K === 2) {
@@ -283,7 +283,7 @@ export function endRoundRows(s: RoundState, start: number, end: number, mirror: 
       probs[2 * r] = p0;
       probs[2 * r + 1] = p1;
       const label = labels[r];
-      logLikelihood[r] = Math.log(Math.max(label === 0 ? p0 : p1, PROB_EPS));
+      likelihood[r] = Math.max(label === 0 ? p0 : p1, PROB_EPS);
       if ((p1 > p0 ? 1 : 0) === label) correct++;
       if (g0) setGradient(g0, r, p0, label === 0);
       if (g1) setGradient(g1, r, p1, label === 1);
@@ -302,7 +302,7 @@ export function endRoundRows(s: RoundState, start: number, end: number, mirror: 
     }
     for (let k = 0; k < K; k++) probs[b + k] /= sum;
     const label = labels[r];
-    logLikelihood[r] = Math.log(Math.max(probs[b + label], PROB_EPS));
+    likelihood[r] = Math.max(probs[b + label], PROB_EPS);
     let best = 0;
     for (let k = 1; k < K; k++) if (probs[b + k] > probs[b + best]) best = k;
     if (best === label) correct++;
@@ -317,10 +317,23 @@ function setGradient(g: Float64Array, r: number, p: number, isLabel: boolean): v
   g[2 * r + 1] = Math.max(2 * p * (1 - p), 1e-16);
 }
 
-/** Mean log loss of rows [0, rows) from their log-likelihoods, summed in row order. */
-export function meanLogLoss(logLikelihood: Float64Array, rows: number): number {
+/**
+ * Likelihoods multiplied before one log is taken: 16 of them ≥ PROB_EPS stay above the smallest normal double. A log
+ * per row was ~12 ns, a sixth of a round's end (~0.17 s of CPU over 100 rounds of 140,000 rows).
+ */
+const LOG_BLOCK_ROWS = 16;
+
+/**
+ * Mean log loss of rows [0, rows) from their likelihoods, in row order (the log of each block's product; equal to the
+ * sum of the rows' logs up to rounding).
+ */
+export function meanLogLoss(likelihood: Float64Array, rows: number): number {
   let loss = 0;
-  for (let r = 0; r < rows; r++) loss -= logLikelihood[r];
+  for (let r = 0; r < rows; r += LOG_BLOCK_ROWS) {
+    let product = 1;
+    for (let i = r, end = Math.min(rows, r + LOG_BLOCK_ROWS); i < end; i++) product *= likelihood[i];
+    loss -= Math.log(product);
+  }
   return loss / rows;
 }
 
