@@ -1,7 +1,8 @@
 /**
  * Issue 17 goal 6: what a fit or a prediction holds is bounded and goes when idle. The SVM's kernel-column cache
  * keeps its bound and its values while carving columns from large blocks (which the allocator returns whole); the
- * tree-prediction helper thread ends after its idle time and a later batch predicts the same bits.
+ * tree-prediction helper thread ends after its idle time and a later batch predicts the same bits; a packed or
+ * loaded tree model is on shared memory, so the helper reads its nodes without a copy.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { KernelColumns, dotRows, kernelValue, squaredNorms, type KernelSpec } from '../../src/ml/models/svm/kernels.js';
@@ -14,6 +15,8 @@ import {
 } from '../../src/ml/models/trees/predict-parallel.js';
 import { PackedTrees, type TreeArrays } from '../../src/ml/models/trees/structure.js';
 import { Random } from '../../src/ml/random.js';
+import { StoredFields } from '../../src/ml/models/stored.js';
+import type { SerializedModel } from '../../src/ml/types.js';
 
 function randomData(rows: number, d: number, seed: number): Float64Array {
   const rng = new Random(seed);
@@ -110,5 +113,75 @@ describe('tree prediction helper thread', () => {
     const again = new Float64Array(rows * 2);
     accumulateRows(trees, data, rows, 2, again, 2, 2);
     expect(Buffer.from(again.buffer).equals(Buffer.from(single.buffer))).toBe(true);
+  }, 60_000);
+});
+
+describe('tree models on shared memory', () => {
+  /** A complete tree of `depth` levels in pre-order (left child next), split thresholds varied by node. */
+  function completeTree(depth: number, seed: number): TreeArrays {
+    const n = 2 ** (depth + 1) - 1;
+    const rng = new Random(seed);
+    const tree: TreeArrays = {
+      nodeCount: n,
+      feature: new Int32Array(n),
+      threshold: new Float64Array(n),
+      left: new Int32Array(n),
+      right: new Int32Array(n),
+      defaultLeft: new Uint8Array(n),
+      cover: new Float64Array(n).fill(1),
+      values: new Float64Array(n * 2),
+    };
+    let next = 0;
+    const grow = (d: number): number => {
+      const id = next++;
+      if (d === depth) {
+        tree.feature[id] = tree.left[id] = tree.right[id] = -1;
+        const p = rng.next();
+        tree.values.set([p, 1 - p], id * 2);
+        return id;
+      }
+      tree.feature[id] = d % 2;
+      tree.threshold[id] = rng.next() * 2 - 1;
+      tree.defaultLeft[id] = d % 2;
+      tree.left[id] = grow(d + 1);
+      tree.right[id] = grow(d + 1);
+      return id;
+    };
+    grow(0);
+    return tree;
+  }
+
+  it('a packed and a loaded model go to the prediction helper without a copy, and predict the same bits', async () => {
+    const packed = PackedTrees.pack(
+      [0, 1, 2, 3].map((t) => completeTree(14, t)),
+      2,
+      null,
+    );
+    // As the binary artefact hands them over: each array's bytes (StoredBytes), read back by the loader.
+    const serialized: SerializedModel = { modelType: 'random_forest', formatVersion: 1, trees: packed.toJSON() };
+    const loaded = PackedTrees.fromStored(StoredFields.of(serialized, 1).record('trees'), 2, 2);
+    const modelBytes = packed.feature.length * (4 + 8 + 4 + 4 + 1 + 8 + 2 * 8);
+    expect(modelBytes).toBeGreaterThan(5 * 2 ** 20);
+    for (const trees of [packed, loaded])
+      for (const a of [trees.feature, trees.threshold, trees.left, trees.right, trees.defaultLeft, trees.values])
+        expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
+
+    const rows = 50_000;
+    const data = randomData(rows, 2, 9);
+    const single = new Float64Array(rows * 2);
+    accumulateRows(packed, data, rows, 2, single, 2, 1);
+    startPredictHelper();
+    for (let waited = 0; !predictHelperReady() && waited < 200; waited++) await new Promise((r) => setTimeout(r, 50));
+    expect(predictHelperReady()).toBe(true);
+    for (const trees of [packed, loaded]) {
+      // Its prediction layout built first (on this thread, once per model), so only the hand-over is measured.
+      accumulateRows(trees, data, 1, 2, new Float64Array(2), 2, 1);
+      const two = new Float64Array(rows * 2);
+      const before = process.memoryUsage().arrayBuffers;
+      accumulateRows(trees, data, rows, 2, two, 2, 2);
+      // The rows and outputs cross on shared buffers (~1.2 MB); a copy of the model would be modelBytes more.
+      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(modelBytes / 4);
+      expect(Buffer.from(two.buffer).equals(Buffer.from(single.buffer))).toBe(true);
+    }
   }, 60_000);
 });

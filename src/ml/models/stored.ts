@@ -148,14 +148,27 @@ export class StoredFields {
    * otherwise), copied into a fresh, aligned buffer.
    */
   bytes(key: string, bytesPerElement: number, elements?: number): ArrayBuffer {
+    const decoded = this.checkedBytes(key, bytesPerElement, elements);
+    const copy = new Uint8Array(decoded.length);
+    copy.set(decoded);
+    return copy.buffer;
+  }
+
+  /** `bytes` copied to shared memory (tree nodes: predict-parallel's helper thread reads them without a copy). */
+  sharedBytes(key: string, bytesPerElement: number, elements?: number): SharedArrayBuffer {
+    const decoded = this.checkedBytes(key, bytesPerElement, elements);
+    const copy = new Uint8Array(new SharedArrayBuffer(decoded.length));
+    copy.set(decoded);
+    return copy.buffer;
+  }
+
+  private checkedBytes(key: string, bytesPerElement: number, elements: number | undefined): Uint8Array {
     const v = this.value[key];
     const decoded = v instanceof StoredBytes ? v.bytes : Buffer.from(this.string(key), 'base64');
     const ok =
       elements === undefined ? decoded.length % bytesPerElement === 0 : decoded.length === elements * bytesPerElement;
     if (!ok) this.fail(key);
-    const copy = new Uint8Array(decoded.length);
-    copy.set(decoded);
-    return copy.buffer;
+    return decoded;
   }
 
   /**

@@ -535,18 +535,19 @@ export class PackedTrees {
 
   /**
    * Reads stored trees, checked: array lengths agree, tree offsets ascend, split features are < `numFeatures` and
-   * children lie within their tree (tree-relative), tree outputs are < `numOutputs`. One pass over the nodes.
+   * children lie within their tree (tree-relative), tree outputs are < `numOutputs`. One pass over the nodes. On shared
+   * memory, as `pack` (a loaded 200,000-row forest is not copied again for the prediction helper).
    */
   static fromStored(stored: StoredFields, numFeatures: number, numOutputs: number): PackedTrees {
-    const treeStart = new Int32Array(stored.bytes('treeStart', 4));
+    const treeStart = new Int32Array(stored.sharedBytes('treeStart', 4));
     const treeCount = treeStart.length - 1;
     if (treeCount < 0 || treeStart[0] !== 0) stored.fail('treeStart');
     for (let t = 0; t < treeCount; t++) if (treeStart[t + 1] <= treeStart[t]) stored.fail('treeStart');
     const n = treeStart[treeCount];
     const valueWidth = stored.integer('valueWidth', 1);
-    const feature = new Int32Array(stored.bytes('feature', 4, n));
-    const left = new Int32Array(stored.bytes('left', 4, n));
-    const right = new Int32Array(stored.bytes('right', 4, n));
+    const feature = new Int32Array(stored.sharedBytes('feature', 4, n));
+    const left = new Int32Array(stored.sharedBytes('left', 4, n));
+    const right = new Int32Array(stored.sharedBytes('right', 4, n));
     for (let t = 0; t < treeCount; t++) {
       const size = treeStart[t + 1] - treeStart[t];
       for (let node = treeStart[t]; node < treeStart[t + 1]; node++) {
@@ -557,18 +558,18 @@ export class PackedTrees {
     }
     let treeOutput: Int32Array | null = null;
     if (stored.has('treeOutput')) {
-      treeOutput = new Int32Array(stored.bytes('treeOutput', 4, treeCount));
+      treeOutput = new Int32Array(stored.sharedBytes('treeOutput', 4, treeCount));
       for (const output of treeOutput) if (output < 0 || output >= numOutputs) stored.fail('treeOutput');
     }
     return new PackedTrees(
       treeStart,
       feature,
-      new Float64Array(stored.bytes('threshold', 8, n)),
+      new Float64Array(stored.sharedBytes('threshold', 8, n)),
       left,
       right,
-      new Uint8Array(stored.bytes('defaultLeft', 1, n)),
-      new Float64Array(stored.bytes('cover', 8, n)),
-      new Float64Array(stored.bytes('values', 8, n * valueWidth)),
+      new Uint8Array(stored.sharedBytes('defaultLeft', 1, n)),
+      new Float64Array(stored.sharedBytes('cover', 8, n)),
+      new Float64Array(stored.sharedBytes('values', 8, n * valueWidth)),
       valueWidth,
       treeOutput,
     );
