@@ -4,7 +4,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { loadDataLocation, type DataLocation } from './data/location.js';
-import { createGzip, gunzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { ColumnTable } from './data/columns.js';
 import { badInput, toWorkerError } from '../domain/errors.js';
 import {
@@ -18,7 +18,7 @@ import {
 } from './pipeline.js';
 import { Predictor, loadSizedPredictor, type RowExplanation, type SizedPredictor } from './predictor.js';
 import { ByteBudgetCache, cacheBytesFromEnv } from './cache.js';
-import { ARTIFACT_GZIP_LEVEL, decodeArtifactBytes, encodeArtifactParts } from './artifact.js';
+import { GZIP_SLICE_BYTES, decodeArtifactBytes, encodeArtifactParts, gzipArtifactParts } from './artifact.js';
 import type { StepProgress } from './types.js';
 import type { CvProgress } from './selection/cross-validate.js';
 import {
@@ -50,55 +50,6 @@ export type WorkerMessage =
  * result travels another way and can overtake the last progress messages.
  */
 export type TrainPortMessage = WorkerMessage | { type: 'end' };
-
-/** The artifact is compressed in slices of this size, a progress step each (a 1,000-tree forest is ~90 MB). */
-const GZIP_SLICE_BYTES = 4 * 1024 * 1024;
-
-/**
- * gzip on libuv's pool, slice by slice, so the thread can report each slice (one gzipSync call says nothing). The
- * artefact's parts are compressed in turn, never joined: the same stream of bytes, the same gzip output.
- */
-async function gzipInSteps(parts: Uint8Array[], onStep: (done: number, total: number) => void): Promise<Uint8Array> {
-  const gzip = createGzip({ level: ARTIFACT_GZIP_LEVEL });
-  const chunks: Buffer[] = [];
-  gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const ended = new Promise<void>((resolve, reject) => {
-    gzip.on('end', resolve);
-    gzip.on('error', reject);
-  });
-  const write = (slice: Uint8Array) =>
-    new Promise<void>((resolve, reject) =>
-      gzip.write(slice, (error) => {
-        if (error) reject(error);
-        else resolve();
-      }),
-    );
-  const length = parts.reduce((sum, part) => sum + part.byteLength, 0);
-  const total = Math.max(1, Math.ceil(length / GZIP_SLICE_BYTES));
-  let step = 0;
-  let written = 0;
-  for (const part of parts) {
-    for (let at = 0; at < part.byteLength;) {
-      // A slice ends at the next multiple of GZIP_SLICE_BYTES of the whole, so the steps are those of one buffer.
-      const take = Math.min(part.byteLength - at, (step + 1) * GZIP_SLICE_BYTES - written);
-      await write(part.subarray(at, at + take));
-      at += take;
-      written += take;
-      if (written === (step + 1) * GZIP_SLICE_BYTES) onStep(++step, total);
-    }
-  }
-  if (step < total) onStep(total, total);
-  gzip.end();
-  await ended;
-  // One copy into a buffer of its own (Buffer.concat then new Uint8Array held the compressed bytes three times).
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
 
 export interface TrainTask {
   kind: 'train';
@@ -301,7 +252,7 @@ async function train(task: TrainTask): Promise<TrainOutput> {
     const packStarted = performance.now();
     const encoded = encodeArtifactParts(artifact);
     const megabytes = encoded.reduce((sum, part) => sum + part.byteLength, 0) / 1e6;
-    const artifactGzip = await gzipInSteps(encoded, (step, totalSteps) => {
+    const artifactGzip = await gzipArtifactParts(encoded, (step, totalSteps) => {
       send({
         type: 'stageStep',
         stage: 'SAVING',
