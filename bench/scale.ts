@@ -201,6 +201,7 @@ const { app, dir } = await buildBenchApp('scale', {
 const { url } = await app.start();
 await new Promise((resolve) => setTimeout(resolve, 1000));
 const idleRss = process.memoryUsage.rss();
+memoryReport('idle at start');
 const endpoint = `${url}/graphql`;
 
 async function graphql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
@@ -508,6 +509,8 @@ for (const rows of sizes) {
       `(goal max ≤ ${HEALTH_GOAL_MS} ms ${mark(uploaded.healthMax <= HEALTH_GOAL_MS)}); ` +
       `RSS ${(rssBefore / 2 ** 20).toFixed(0)} → peak ${(uploadPeak / 2 ** 20).toFixed(0)} MB (+${((uploadPeak - rssBefore) / 2 ** 20).toFixed(0)} MB = ${((uploadPeak - rssBefore) / bytes).toFixed(1)}× the file: the multipart body, the upload thread and its parse)`,
   );
+  // What the upload left behind, before any run (issue 17 goal 6: the settle).
+  memoryReport(`after the ${rows.toLocaleString('en')}-row upload`);
   const predictRows = predictRowsOf(file);
   const table: Record<string, string | number>[] = [];
   for (const modelType of modelsAtSize) {
