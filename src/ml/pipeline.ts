@@ -473,6 +473,7 @@ export function explainPermutation(
     model instanceof SvmClassifier
       ? svmPermutationImportance(model, X, y, numClasses, {
           ...options,
+          threads,
           onProgress: (done, total) => {
             onStep(done, total, `Permutation importance: shuffle ${done} of ${total} (all ${X.cols} features)`);
           },
@@ -683,8 +684,9 @@ export async function trainPipeline(
   stage('EVALUATING', `Evaluating on ${split.test.length} held-out rows`);
   started = performance.now();
   const threads = Math.min(hooks.threads ?? 1, predictThreads.count);
-  // Tree ensembles predict and permute on two threads: the helper starts while the first slices are predicted.
-  if (threads >= 2 && treeEnsemble(model)) startPredictHelper();
+  // Tree ensembles predict and permute on two threads, the SVM permutes on two: the helper starts while the first
+  // slices are predicted.
+  if (threads >= 2 && (treeEnsemble(model) || model instanceof SvmClassifier)) startPredictHelper();
   const proba = predictInSteps(model, Xtest, data.classes.length, signal, (step, totalSteps, rows) =>
     hooks.onStageStep?.('EVALUATING', {
       step,

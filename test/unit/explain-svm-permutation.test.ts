@@ -3,6 +3,7 @@ import { permutationImportance } from '../../src/ml/explain/permutation.js';
 import { svmPermutationImportance } from '../../src/ml/explain/svm-permutation.js';
 import { svmTrainer } from '../../src/ml/models/svm/index.js';
 import { SvmClassifier } from '../../src/ml/models/svm/model.js';
+import { helperStats, predictHelperReady, startPredictHelper } from '../../src/ml/models/trees/predict-parallel.js';
 import { AbortError, type Matrix } from '../../src/ml/types.js';
 import { gaussianBlobs, instanceOf } from './models-fixtures.js';
 
@@ -71,5 +72,26 @@ describe('svmPermutationImportance', () => {
         },
       });
     expect(run).toThrow(AbortError);
+  });
+  it('gives the one-thread figures with half of each sample on the helper thread', async () => {
+    const model = instanceOf(await svmTrainer.fit(train.X, train.y, 3, {}, { seed: 3 }), SvmClassifier);
+    startPredictHelper();
+    for (let waited = 0; !predictHelperReady() && waited < 400; waited++) await new Promise((r) => setTimeout(r, 50));
+    expect(predictHelperReady()).toBe(true);
+    const options = { seed: 5, repeats: 3, rowsPerRepeat: 101 };
+    const one = svmPermutationImportance(model, test.X, test.y, 3, options);
+    const parts = helperStats.svmPermuteParts;
+    const seen: number[] = [];
+    const two = svmPermutationImportance(model, test.X, test.y, 3, {
+      ...options,
+      threads: 2,
+      onProgress: (done) => {
+        seen.push(done);
+      },
+    });
+    expect(helperStats.svmPermuteParts).toBe(parts + 1);
+    expect(seen).toEqual([1, 2, 3]);
+    expect(Array.from(two.mean)).toEqual(Array.from(one.mean));
+    expect(Array.from(two.ci95)).toEqual(Array.from(one.ci95));
   });
 });

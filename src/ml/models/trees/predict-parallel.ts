@@ -16,12 +16,13 @@ import { spawnTreeWorker } from './common.js';
 import { PackedTrees } from './structure.js';
 import type { OutputTrees } from './treeshap.js';
 import { permuteTrees, type PermuteWork } from '../../explain/tree-permutation.js';
+import { svmShuffledProba, type SvmPermuteWork } from '../../explain/svm-permutation.js';
 
 /** Threads a large batch is predicted on (1 or 2); tests and benchmarks compare both. */
 export const predictThreads = { count: Math.min(2, availableParallelism()) };
 
 /** Work the helper thread did (tests check that the two-thread paths were taken). */
-export const helperStats = { batches: 0, explainParts: 0, permuteParts: 0 };
+export const helperStats = { batches: 0, explainParts: 0, permuteParts: 0, svmPermuteParts: 0 };
 
 /** Below this many rows × trees a batch runs on the calling thread (a handshake costs ~0.1 ms). */
 export const PARALLEL_PREDICT_MIN_WORK = 200_000;
@@ -96,6 +97,17 @@ export interface PermuteJob {
   to: number;
   deltas: Float64Array;
   baseSum: Float64Array;
+}
+
+/** main → helper: an SVM permutation's shuffled copies of sample places [from, to) (svm-permutation.ts). */
+export interface SvmPermuteJob {
+  kind: 'svm-permute';
+  control: Int32Array;
+  modelId: number;
+  work: SvmPermuteWork;
+  from: number;
+  to: number;
+  out: Float64Array;
 }
 
 /**
@@ -431,6 +443,52 @@ export function permuteInTwoParts(
     permuteTrees(trees, work, half, T, deltas, baseSum);
   }
   onTree(T);
+}
+
+/**
+ * An SVM permutation's shuffled copies (svmShuffledProba), the second half of each repeat's sample on the helper
+ * thread when `threads` ≥ 2 and the helper is free: every copy is scored by the same code either way (same bits).
+ * The model goes with the job (structured clone: its support vectors, a few MB at most). `onRepeat` counts this
+ * thread's repeats.
+ */
+export function svmPermuteInTwoParts(
+  work: SvmPermuteWork,
+  out: Float64Array,
+  threads: number,
+  signal: AbortSignal | undefined,
+  onRepeat: (r: number) => void,
+): void {
+  const S = work.samples[0].length;
+  const h = threads >= 2 && S >= 2 ? theHelper() : null;
+  if (!h || Atomics.load(h.control, READY) !== 1 || Atomics.load(h.control, STATE) === WORK) {
+    svmShuffledProba(work, 0, S, out, signal, onRepeat);
+    return;
+  }
+  const half = S >>> 1;
+  const helperOut = new Float64Array(new SharedArrayBuffer(out.byteLength));
+  const job: SvmPermuteJob = {
+    kind: 'svm-permute',
+    control: h.control,
+    modelId: -1,
+    work,
+    from: half,
+    to: S,
+    out: helperOut,
+  };
+  Atomics.store(h.control, STATE, WORK);
+  h.worker.postMessage(job);
+  svmShuffledProba(work, 0, half, out, signal, onRepeat);
+  if (helperFinished(h)) {
+    helperStats.svmPermuteParts++;
+    // The helper wrote places [half, S) of every (repeat, feature); this thread the others.
+    const K = work.numClasses;
+    for (let at = 0; at < out.length; at += S * K)
+      out.set(helperOut.subarray(at + half * K, at + S * K), at + half * K);
+    Atomics.store(h.control, STATE, IDLE);
+  } else {
+    h.broken = true;
+    svmShuffledProba(work, half, S, out, signal);
+  }
 }
 
 /** True once the helper thread has started (tests wait for it before checking the two-thread path). */

@@ -4,7 +4,15 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { PackedTrees } from './structure.js';
-import { MAX_HELPER_MODELS, treesOf, type ExplainJob, type PermuteJob, type PredictJob } from './predict-parallel.js';
+import {
+  MAX_HELPER_MODELS,
+  treesOf,
+  type ExplainJob,
+  type PermuteJob,
+  type PredictJob,
+  type SvmPermuteJob,
+} from './predict-parallel.js';
+import { svmShuffledProba } from '../../explain/svm-permutation.js';
 import { permuteTrees } from '../../explain/tree-permutation.js';
 import { explainOutput, type OutputTrees } from './treeshap.js';
 
@@ -19,7 +27,7 @@ function keep(id: number, model: { packed: PackedTrees } | { output: OutputTrees
   models.set(id, model);
 }
 
-port.on('message', (job: PredictJob | ExplainJob | PermuteJob) => {
+port.on('message', (job: PredictJob | ExplainJob | PermuteJob | SvmPermuteJob) => {
   const control = job.control;
   if (job.modelId === 0) {
     Atomics.store(control, 1, 1); // ready
@@ -34,6 +42,9 @@ port.on('message', (job: PredictJob | ExplainJob | PermuteJob) => {
         model.packed.accumulate(job.input, job.rows, job.cols, job.output, job.outWidth);
         state = 2; // done
       }
+    } else if (job.kind === 'svm-permute') {
+      svmShuffledProba(job.work, job.from, job.to, job.out);
+      state = 2;
     } else if (job.kind === 'permute') {
       if (job.trees) keep(job.modelId, { packed: treesOf(job.trees) });
       const model = models.get(job.modelId);
