@@ -25,6 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
@@ -36,6 +37,29 @@ import { fanOutTrace, type FanOutTraceMessage } from '../src/http/ws-fanout.js';
 import { NASA_DIR } from '../test/fixtures/nasa.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * BENCH_DETAIL=1, Linux: the entry file of the Worker each server thread runs, by thread id (the OS thread exists
+ * once the Worker constructor returns), so the CPU timeline below can name the threads.
+ */
+const workerOfTid = new Map<string, string>();
+if (process.env.BENCH_DETAIL === '1' && process.platform === 'linux') {
+  const threads = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
+  const Original = threads.Worker;
+  threads.Worker = class extends Original {
+    constructor(...args: ConstructorParameters<typeof Original>) {
+      const before = new Set(fs.readdirSync('/proc/self/task'));
+      super(...args);
+      const label =
+        String(args[0])
+          .match(/[\w-]+\.[jt]s\b/g)
+          ?.at(-1) ?? 'eval';
+      for (const tid of fs.readdirSync('/proc/self/task')) if (!before.has(tid)) workerOfTid.set(tid, label);
+    }
+  };
+  // ESM imports of node:worker_threads (src/ml/models/trees/common.ts) see the replaced class too.
+  syncBuiltinESMExports();
+}
 const nasaDir = NASA_DIR;
 const trees = Number(process.env.BENCH_TREES ?? 300);
 const subscriberCounts = (process.env.BENCH_SUBSCRIBERS ?? '1,100,1000').split(',').map(Number);
@@ -203,6 +227,82 @@ function mainThreadCpuMs(): number {
   }
 }
 
+/** Linux: a thread's cumulative time on a CPU and waiting for one (ns, /proc schedstat); zeros elsewhere. */
+function schedstat(taskDir: string): { run: number; wait: number } {
+  try {
+    const [run, wait] = fs.readFileSync(`${taskDir}/schedstat`, 'utf8').split(' ').map(Number);
+    return { run, wait };
+  } catch {
+    return { run: 0, wait: 0 };
+  }
+}
+
+/** Thread ids of process `pid` (none once it has ended). */
+function tasksOf(pid: number | undefined): string[] {
+  try {
+    return pid === undefined ? [] : fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Who had the CPUs during a fan-out run (BENCH_DETAIL=1, Linux): every 20 ms, the server main thread's time on a CPU,
+ * waiting for one (run queue) and its involuntary context switches; each other server thread's CPU time with its
+ * niceness, and each client process thread's CPU time. Cumulative per thread, so a late sample (the main thread
+ * busy) only widens its interval, and a thread that ends keeps its last reading.
+ */
+interface SchedSample {
+  time: number;
+  mainRun: number;
+  mainWait: number;
+  mainPreempted: number;
+  /** Server threads other than the main one: tid → [CPU ns, niceness]. */
+  threads: Map<string, [number, number]>;
+  /** Client process threads: "pid/tid" → CPU ns. */
+  clients: Map<string, number>;
+}
+function sampleSched(clientPids: readonly (number | undefined)[]): SchedSample {
+  const self = `/proc/self/task/${process.pid}`;
+  const main = schedstat(self);
+  let mainPreempted = 0;
+  try {
+    mainPreempted = Number(/nonvoluntary_ctxt_switches:\s*(\d+)/.exec(fs.readFileSync(`${self}/status`, 'utf8'))?.[1]);
+  } catch {
+    // Not Linux.
+  }
+  const threads = new Map<string, [number, number]>();
+  for (const tid of tasksOf(process.pid)) {
+    if (tid === String(process.pid)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // niceness: field 19 of stat(5).
+      const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      threads.set(tid, [schedstat(`/proc/self/task/${tid}`).run, nice]);
+    } catch {
+      // The thread has ended.
+    }
+  }
+  const clients = new Map<string, number>();
+  for (const pid of clientPids)
+    for (const tid of tasksOf(pid)) clients.set(`${pid}/${tid}`, schedstat(`/proc/${pid}/task/${tid}`).run);
+  return { time: Date.now(), mainRun: main.run, mainWait: main.wait, mainPreempted, threads, clients };
+}
+
+/** CPU ms between two samples: server threads at nice 0, server threads niced, client processes. */
+function schedDelta(a: SchedSample, b: SchedSample): { normal: number; niced: number; clients: number } {
+  let normal = 0;
+  let niced = 0;
+  for (const [tid, [run, nice]] of b.threads) {
+    const delta = run - (a.threads.get(tid)?.[0] ?? 0);
+    if (nice > 0) niced += delta;
+    else normal += delta;
+  }
+  let clients = 0;
+  for (const [key, run] of b.clients) clients += run - (a.clients.get(key) ?? 0);
+  return { normal: normal / 1e6, niced: niced / 1e6, clients: clients / 1e6 };
+}
+
 /** The server's event-loop delay (a 1 ms timer's actual interval, so an idle loop reads ≈1 ms) and utilisation. */
 class LoopMonitor {
   private readonly histogram = monitorEventLoopDelay({ resolution: 1 });
@@ -350,11 +450,17 @@ async function measureFanOut(subscribers: number): Promise<FanOutResult> {
   sampleEvery = Math.max(1, Math.round(subscribers / 1000));
   writeCount = 0;
   tracing = true;
+  const clientPids = processes.map((client) => client.child.pid);
+  const sched: SchedSample[] = [];
+  const sampler =
+    process.env.BENCH_DETAIL === '1' ? setInterval(() => sched.push(sampleSched(clientPids)), 20) : undefined;
   loop.start();
   const released = Date.now();
+  sched.push(sampleSched(clientPids));
   await gql('mutation ($id: ID!) { cancelTraining(runId: $id) { status } }', { id: blockerRun });
   const dones = await Promise.all(processes.map((client) => client.receive('done')));
   const loopFigures = loop.stop();
+  clearInterval(sampler);
   tracing = false;
   const [healthDone] = dones;
   const done = {
@@ -417,13 +523,67 @@ async function measureFanOut(subscribers: number): Promise<FanOutResult> {
   }
   const health = summary(done.healthMs);
   if (process.env.BENCH_DETAIL === '1') {
-    console.log(`per event, ${subscribers} subscribers (seq stage/status: lag median / max, ms):`);
+    // Per seq: the writes that carried it (time after its `at`, and each write's own duration).
+    const writesOfSeq = new Map<number, { after: number[]; writeMs: number[] }>();
+    for (const write of trace.writes) {
+      if (write.first === undefined || write.last === undefined) continue;
+      for (let seq = write.first; seq <= write.last; seq++) {
+        let entry = writesOfSeq.get(seq);
+        if (!entry) writesOfSeq.set(seq, (entry = { after: [], writeMs: [] }));
+        entry.after.push(write.time - (atOfSeq.get(seq) ?? NaN));
+        entry.writeMs.push(write.writeMs);
+      }
+    }
+    console.log(
+      `per event, ${subscribers} subscribers (seq stage/status at: lag median / max | at → log | at → first / last write | µs per write median / mean, ms):`,
+    );
     for (const [index, first] of done.perSubscriber[0].entries()) {
       const lagsOfEvent = summary(done.perSubscriber.map((events) => events[index].receivedAt - events[index].at));
+      const logged = trace.results.get(first.seq);
+      const writes = writesOfSeq.get(first.seq);
+      const after = summary(writes?.after ?? []);
+      const writeMs = writes?.writeMs ?? [];
+      const meanWrite = writeMs.reduce((sum, value) => sum + value, 0) / writeMs.length;
       console.log(
-        `  ${first.seq} ${first.stage}/${first.status} at +${first.at - released} ms: ${lagsOfEvent.median} / ${lagsOfEvent.max}`,
+        `  ${first.seq} ${first.stage}/${first.status} at +${first.at - released} ms: ${lagsOfEvent.median} / ${lagsOfEvent.max} | ${logged === undefined ? 'n/a' : logged - first.at} | ${Math.min(...(writes?.after ?? [NaN]))} / ${after.max} | ${(summary(writeMs).median * 1000).toFixed(0)} / ${(meanWrite * 1000).toFixed(0)}`,
       );
     }
+    // The CPUs in the run's first 3 s, per 100 ms (sampled every 20 ms; ms of CPU time in each interval).
+    console.log(
+      '  CPU per 100 ms from the release (ms): main thread on CPU / waiting for one / preempted (times) | other server threads at nice 0 / niced | client processes | frames written, write ms',
+    );
+    const at = (time: number) => sched.findLast((sample) => sample.time <= time) ?? sched[0];
+    for (let t = 0; t < 3000 && sched.length > 0; t += 100) {
+      const [a, b] = [at(released + t), at(released + t + 100)];
+      const inWindow = trace.writes.filter((w) => w.time >= released + t && w.time < released + t + 100);
+      const frames = inWindow.reduce(
+        (sum, w) => sum + (w.first !== undefined && w.last !== undefined ? w.last - w.first + 1 : 1),
+        0,
+      );
+      const writeMs = inWindow.reduce((sum, w) => sum + w.writeMs, 0);
+      const other = schedDelta(a, b);
+      console.log(
+        `  +${t}: ${((b.mainRun - a.mainRun) / 1e6).toFixed(0)} / ${((b.mainWait - a.mainWait) / 1e6).toFixed(0)} / ${b.mainPreempted - a.mainPreempted} | ${other.normal.toFixed(0)} / ${other.niced.toFixed(0)} | ${other.clients.toFixed(0)} | ${frames}, ${writeMs.toFixed(1)}`,
+      );
+    }
+    // Each server thread's CPU in the run's first 2 s at nice 0 and niced (by the niceness read at the end of each
+    // 20 ms interval), and when it was first seen: which threads compete with the main thread at its priority.
+    const perThread = new Map<string, { normal: number; niced: number; seen: number }>();
+    for (let i = 1; i < sched.length && sched[i].time <= released + 2000; i++) {
+      for (const [tid, [run, nice]] of sched[i].threads) {
+        let entry = perThread.get(tid);
+        if (!entry) perThread.set(tid, (entry = { normal: 0, niced: 0, seen: sched[i].time - released }));
+        const delta = (run - (sched[i - 1].threads.get(tid)?.[0] ?? 0)) / 1e6;
+        if (nice > 0) entry.niced += delta;
+        else entry.normal += delta;
+      }
+    }
+    const busy = [...perThread]
+      .filter(([, entry]) => entry.normal + entry.niced >= 5)
+      .sort((x, y) => y[1].normal - x[1].normal);
+    console.log(
+      `  server threads in the first 2 s (pid+n: ms CPU at nice 0 / niced, first seen): ${busy.map(([tid, e]) => `pid+${Number(tid) - process.pid}${workerOfTid.has(tid) ? ` ${workerOfTid.get(tid)}` : ''}: ${e.normal.toFixed(0)} / ${e.niced.toFixed(0)} (+${e.seen} ms)`).join(', ')}`,
+    );
   }
   const events0 = done.perSubscriber[0];
   const trainingEvents = events0.filter((e) => e.stage === 'TRAINING');

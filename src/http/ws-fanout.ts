@@ -46,7 +46,14 @@ const MESSAGE_END = 0x7d;
 export const fanOutTrace = diagnostics_channel.channel('exoplanet:ws-fanout');
 export type FanOutTraceMessage =
   | { type: 'result'; seq: number | undefined; time: number }
-  | { type: 'write'; first: number | undefined; last: number | undefined; time: number };
+  | {
+      type: 'write';
+      first: number | undefined;
+      last: number | undefined;
+      time: number;
+      bytes: number;
+      writeMs: number;
+    };
 
 /** A shared result, serialised once: its source event's seq (undefined: always delivered) and payload bytes. */
 interface Entry {
@@ -290,14 +297,23 @@ class Group {
       member.cursor = this.end;
       return false;
     }
+    const tracing = fanOutTrace.hasSubscribers;
+    const start = tracing ? performance.now() : 0;
     // Past the socket's high-water mark (the kernel is not taking the bytes): this member waits for `drain`, its
     // further results stay in the shared log.
     if (!member.socket.write(bytes)) {
       member.waiting = true;
       member.socket.once('drain', member.onDrain);
     }
-    if (fanOutTrace.hasSubscribers)
-      fanOutTrace.publish({ type: 'write', first, last, time: Date.now() } satisfies FanOutTraceMessage);
+    if (tracing)
+      fanOutTrace.publish({
+        type: 'write',
+        first,
+        last,
+        time: Date.now(),
+        bytes: bytes.length,
+        writeMs: performance.now() - start,
+      } satisfies FanOutTraceMessage);
     return true;
   }
 
