@@ -9,14 +9,50 @@ import { isMainThread } from 'node:worker_threads';
 
 const BACKGROUND_NICENESS = 10;
 
+/** setpriority on a thread id changes that thread alone. */
+function lowerPriority(tid: number): void {
+  try {
+    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, Math.max(os.getPriority(tid), BACKGROUND_NICENESS));
+  } catch {
+    // Not permitted, not available, or the thread has ended: it runs at normal priority.
+  }
+}
+
 export function lowerThisThreadPriority(): void {
   // Never the main thread: its tid is the process id, and the event loop must keep its priority.
   if (isMainThread || process.platform !== 'linux') return;
   try {
-    // /proc/thread-self → "<pid>/task/<tid>": setpriority on a tid changes that thread alone.
-    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, Math.max(os.getPriority(tid), BACKGROUND_NICENESS));
+    // /proc/thread-self → "<pid>/task/<tid>".
+    lowerPriority(Number(fs.readlinkSync('/proc/thread-self').split('/').pop()));
   } catch {
-    // Not permitted or not available: training still runs, at normal priority.
+    // Not available: training still runs, at normal priority.
   }
+}
+
+function threadIds(): Set<string> {
+  try {
+    return isMainThread && process.platform === 'linux' ? new Set(fs.readdirSync('/proc/self/task')) : new Set();
+  } catch {
+    return new Set();
+  }
+}
+
+let seenThreads = threadIds();
+
+/** The thread ids of this process that appeared since the previous call (Linux, main thread; none elsewhere). */
+export function threadsStartedSinceLastCall(): number[] {
+  const now = threadIds();
+  const started = [...now].filter((tid) => !seenThreads.has(tid)).map(Number);
+  seenThreads = now;
+  return started;
+}
+
+/**
+ * From the main thread, for a Worker it has just started (its `process.on('worker')` event: the OS thread exists, its
+ * bootstrap has barely begun): that thread's own lowerThisThreadPriority() runs only after Node's worker bootstrap,
+ * tsx and its imports — 0.1–0.3 s of CPU at the event loop's priority each time a pool starts a thread, e.g. at the
+ * start of the run after a cancelled one (bench:live, the run's first second). The threads it starts inherit this.
+ */
+export function lowerThreadsPriority(tids: readonly number[]): void {
+  for (const tid of tids) if (tid !== process.pid) lowerPriority(tid);
 }

@@ -8,10 +8,12 @@
  */
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { fromWorkerError } from '../domain/errors.js';
 import type { UploadSummary } from '../ml/data/upload-summary.js';
 import type { UploadWorkerTask } from '../ml/upload-worker.js';
+import { lowerThreadsPriority, threadsStartedSinceLastCall } from '../ml/thread-priority.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const compiled = path.extname(fileURLToPath(import.meta.url)) === '.js';
@@ -67,10 +69,19 @@ export class RecyclingPool extends Piscina {
   constructor(
     options: ConstructorParameters<typeof Piscina>[0],
     private readonly recycleAfterIdleMs: number,
+    /** Its threads run below the event loop's priority from their start (the training entry lowers it anyway). */
+    readonly background = false,
   ) {
     super(options);
     RecyclingPool.open.add(this);
   }
+
+  /** A Worker just started (process 'worker' event) by a background pool: lowers the new threads' priority. */
+  static readonly onWorkerStarted = (worker: Worker): void => {
+    const started = threadsStartedSinceLastCall();
+    if ([...RecyclingPool.open].some((pool) => pool.background && pool.threads.includes(worker)))
+      lowerThreadsPriority(started);
+  };
 
   /** The thread ids of every open pool's live threads (memory reports and tests: idle threads end). */
   static liveThreadIds(): number[] {
@@ -136,6 +147,8 @@ export class RecyclingPool extends Piscina {
   }
 }
 
+process.on('worker', RecyclingPool.onWorkerStarted);
+
 export function createWorkerPool(maxThreads: number, options: WorkerPoolOptions = {}): RecyclingPool {
   const recycleAfterIdleMs = options.recycleAfterIdleMs ?? DEFAULT_RECYCLE_AFTER_IDLE_MS;
   return new RecyclingPool(
@@ -150,6 +163,7 @@ export function createWorkerPool(maxThreads: number, options: WorkerPoolOptions 
       concurrentTasksPerWorker: options.concurrentTasksPerWorker ?? 1,
     },
     recycleAfterIdleMs,
+    (options.filename ?? WORKER_FILE) === WORKER_FILE,
   );
 }
 

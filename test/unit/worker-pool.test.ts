@@ -3,10 +3,16 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closeUploadWorker, createWorkerPool, type RecyclingPool } from '../../src/services/worker-pool.js';
+import {
+  UPLOAD_WORKER_FILE,
+  closeUploadWorker,
+  createWorkerPool,
+  type RecyclingPool,
+} from '../../src/services/worker-pool.js';
 import { UploadFeed } from '../../src/services/upload-feed.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
+import fs from 'node:fs';
 import path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { AppError } from '../../src/domain/errors.js';
@@ -63,6 +69,33 @@ describe('worker pool recycling', () => {
     // The task's own error (bad gzip), not piscina's "worker exited" or a terminated thread.
     await expect(pool.run(failingTask)).rejects.toThrow(/header|gzip|incorrect/i);
     await recycled;
+  });
+});
+
+describe.skipIf(process.platform !== 'linux')('thread priority', () => {
+  it("a training pool's new thread runs below the event loop's priority from its start, an upload thread does not", async () => {
+    // Read on the main thread's `worker` event (after the pool's own listener): the OS thread exists, but its
+    // bootstrap (tens of ms) has not reached worker.ts's own lowerThisThreadPriority().
+    let known = new Set(fs.readdirSync('/proc/self/task'));
+    const started: number[][] = [];
+    const onWorker = () => {
+      const now = fs.readdirSync('/proc/self/task');
+      started.push(now.filter((tid) => !known.has(tid)).map((tid) => os.getPriority(Number(tid))));
+      known = new Set(now);
+    };
+    process.on('worker', onWorker);
+    try {
+      pool = createWorkerPool(1, { warm: true });
+      await waitFor(() => started.length === 1, 5000);
+      const upload = createWorkerPool(1, { warm: true, filename: UPLOAD_WORKER_FILE });
+      await waitFor(() => started.length === 2, 5000);
+      await upload.destroy();
+    } finally {
+      process.off('worker', onWorker);
+    }
+    expect(started[0].length).toBeGreaterThan(0);
+    expect(started[0].every((niceness) => niceness === 10)).toBe(true);
+    expect(started[1]).toEqual([0]);
   });
 });
 
