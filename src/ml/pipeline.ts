@@ -590,6 +590,9 @@ export async function trainPipeline(
   const { signal } = hooks;
   const stage = (name: Stage, message: string) => hooks.onStage?.(name, message);
   const spec = getModelSpec(config.modelType);
+  const threads = Math.min(hooks.threads ?? 1, predictThreads.count);
+  // Tree ensembles evaluate and permute on two threads: their prediction helper starts now, ready by the evaluation.
+  if (threads >= 2 && (config.modelType === 'random_forest' || config.modelType === 'xgboost')) startPredictHelper();
 
   stage('PREPROCESSING', 'Selecting features and splitting by star');
   let started = performance.now();
@@ -683,9 +686,8 @@ export async function trainPipeline(
 
   stage('EVALUATING', `Evaluating on ${split.test.length} held-out rows`);
   started = performance.now();
-  const threads = Math.min(hooks.threads ?? 1, predictThreads.count);
   // Tree ensembles predict and permute on two threads, the SVM permutes on two: the helper starts while the first
-  // slices are predicted.
+  // slices are predicted (restarted if it ended idle during a long fit).
   if (threads >= 2 && (treeEnsemble(model) || model instanceof SvmClassifier)) startPredictHelper();
   const proba = predictInSteps(model, Xtest, data.classes.length, signal, (step, totalSteps, rows) =>
     hooks.onStageStep?.('EVALUATING', {
