@@ -66,9 +66,13 @@ export class SqliteStore implements Store {
     private readonly inTransaction = false,
   ) {}
 
-  private async ready(): Promise<void> {
-    if (this.inTransaction) return;
-    while (this.gate.open) await this.gate.open;
+  /**
+   * Runs `work` (synchronous) once no transaction of another caller is open. The check and the work share one
+   * synchronous stretch: after an `await`, another caller could have opened one meanwhile.
+   */
+  private async turn<T>(work: () => T): Promise<T> {
+    while (!this.inTransaction && this.gate.open) await this.gate.open;
+    return work();
   }
 
   private table(name: TableName): SQLiteTable {
@@ -90,8 +94,7 @@ export class SqliteStore implements Store {
   select<N extends TableName, K extends keyof Row<N>>(table: N, query: PickQuery<K>): Promise<Pick<Row<N>, K>[]>;
   select<N extends TableName>(table: N, query?: Query): Promise<Row<N>[]>;
   async select<N extends TableName>(table: N, query: Query & { columns?: readonly PropertyKey[] } = {}) {
-    await this.ready();
-    const rows: Record<string, unknown>[] = this.build(table, query).all();
+    const rows: Record<string, unknown>[] = await this.turn(() => this.build(table, query).all());
     for (const row of rows) checkStoredRow(table, row);
     // The rows of `this.t[table]` (or the picked columns of it), JSON columns just checked: typed by the table's name.
     return rows as Row<N>[];
@@ -100,8 +103,9 @@ export class SqliteStore implements Store {
   first<N extends TableName, K extends keyof Row<N>>(table: N, query: PickQuery<K>): Promise<Pick<Row<N>, K> | null>;
   first<N extends TableName>(table: N, query?: Query): Promise<Row<N> | null>;
   async first<N extends TableName>(table: N, query: Query & { columns?: readonly PropertyKey[] } = {}) {
-    await this.ready();
-    const row: Record<string, unknown> | undefined = this.build(table, { ...query, limit: 1 }).get();
+    const row: Record<string, unknown> | undefined = await this.turn(() =>
+      this.build(table, { ...query, limit: 1 }).get(),
+    );
     if (row) checkStoredRow(table, row);
     // As in select: the row of `this.t[table]`.
     return (row as Row<N> | undefined) ?? null;
@@ -116,10 +120,10 @@ export class SqliteStore implements Store {
     if (rows.length === 0) return 0;
     const offThread = options.onConflictDoNothing ? null : this.offThread([{ table, rows }]);
     if (offThread) return offThread;
-    await this.ready();
-    const statement = this.db.insert(this.table(table)).values(rows);
-    const result = options.onConflictDoNothing ? statement.onConflictDoNothing().run() : statement.run();
-    return result.changes;
+    return this.turn(() => {
+      const statement = this.db.insert(this.table(table)).values(rows);
+      return (options.onConflictDoNothing ? statement.onConflictDoNothing().run() : statement.run()).changes;
+    });
   }
 
   async insertAll(writes: readonly Insert[]): Promise<number> {
@@ -143,28 +147,26 @@ export class SqliteStore implements Store {
   }
 
   async update<N extends TableName>(table: N, set: Partial<NewRow<N>>, where: SQL | undefined): Promise<number> {
-    await this.ready();
-    return this.db.update(this.table(table)).set(set).where(where).run().changes;
+    return this.turn(() => this.db.update(this.table(table)).set(set).where(where).run().changes);
   }
 
   async delete(table: TableName, where: SQL | undefined): Promise<number> {
-    await this.ready();
-    return this.db.delete(this.table(table)).where(where).run().changes;
+    return this.turn(() => this.db.delete(this.table(table)).where(where).run().changes);
   }
 
   async count(table: TableName, where?: SQL): Promise<number> {
-    await this.ready();
-    return this.db.select({ value: count() }).from(this.table(table)).where(where).get()?.value ?? 0;
+    return this.turn(() => this.db.select({ value: count() }).from(this.table(table)).where(where).get()?.value ?? 0);
   }
 
   async max<N extends TableName>(table: N, column: NumericColumn<N>, where?: SQL): Promise<number | null> {
-    await this.ready();
     const target = columnsOf(this.table(table), [column])[String(column)];
-    const row = this.db
-      .select({ value: max(target) })
-      .from(this.table(table))
-      .where(where)
-      .get();
+    const row = await this.turn(() =>
+      this.db
+        .select({ value: max(target) })
+        .from(this.table(table))
+        .where(where)
+        .get(),
+    );
     return typeof row?.value === 'number' ? row.value : null;
   }
 
@@ -185,7 +187,8 @@ export class SqliteStore implements Store {
 
   /** Runs `work` with the gate held: the other callers' primitives wait (asynchronously) until it settles. */
   private async exclusive<T>(work: () => Promise<T>): Promise<T> {
-    await this.ready();
+    // No await between this check and taking the gate (see turn).
+    while (this.gate.open) await this.gate.open;
     let release = () => {
       // set below
     };

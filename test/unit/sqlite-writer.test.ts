@@ -12,26 +12,27 @@ import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase, type DbHandle } from '../../src/db/client.js';
 import { isDatabaseBusy } from '../../src/db/errors.js';
-import type { Insert } from '../../src/db/store.js';
+import type { Insert, NewRow } from '../../src/db/store.js';
 
 const MB = 1 << 20;
+
+function datasetRow(id: string, createdAt = new Date()): NewRow<'datasets'> {
+  return {
+    id,
+    name: id,
+    fileName: `${id}.csv`,
+    labelColumn: 'label',
+    rowCount: 1,
+    sizeBytes: 1,
+    checksum: 'c',
+    createdAt,
+  };
+}
 
 function upload(id: string, bytes: Buffer): Insert[] {
   const createdAt = new Date();
   return [
-    {
-      table: 'datasets',
-      values: {
-        id,
-        name: id,
-        fileName: `${id}.csv`,
-        labelColumn: 'label',
-        rowCount: 1,
-        sizeBytes: 1,
-        checksum: 'c',
-        createdAt,
-      },
-    },
+    { table: 'datasets', values: datasetRow(id, createdAt) },
     { table: 'datasetFiles', values: { datasetId: id, bytes, sizeBytes: 1, checksum: 'c', createdAt } },
   ];
 }
@@ -105,10 +106,18 @@ describe('the SQLite writer thread', () => {
     }
   });
 
-  it('lets other callers wait for a large write instead of writing inside it', async () => {
-    const big = handle.store.insertAll(upload('first', randomBytes(4 * MB)));
-    const small = handle.store.insertAll(upload('second', randomBytes(100)));
-    await Promise.all([big, small]);
-    expect(await handle.store.count('datasetFiles')).toBe(2);
+  it('takes turns with transactions of the main connection, whichever starts first', async () => {
+    await handle.store.insertAll(upload('warm', randomBytes(MB))); // the thread is up
+    // A transaction holding the write lock across an await: the large write waits for it instead of failing busy.
+    const slow = handle.store.transaction(async (tx) => {
+      await tx.insert('datasets', datasetRow('slow'));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    });
+    const big = handle.store.insertAll(upload('big', randomBytes(4 * MB)));
+    // And a transaction asked for while the large write runs waits for it.
+    const after = handle.store.insertAll(upload('after', randomBytes(100)));
+    await Promise.all([slow, big, after]);
+    expect(await handle.store.count('datasets')).toBe(4);
+    expect(await handle.store.count('datasetFiles')).toBe(3);
   });
 });
