@@ -72,7 +72,14 @@ export function featurePermutations(cols: number, rows: number, repeats: number,
     return Array.from({ length: repeats }, () => {
       const permutation = new Int32Array(rows);
       for (let i = 0; i < rows; i++) permutation[i] = i;
-      random.shuffle(permutation);
+      // Random.shuffle's draws and swaps, on an Int32Array only: the generic shuffle is called with arrays of every
+      // kind in a server process, so its element accesses are megamorphic (~2.5× slower here, 20 × 5 × 15,000).
+      for (let i = rows - 1; i > 0; i--) {
+        const j = random.int(i + 1);
+        const t = permutation[i];
+        permutation[i] = permutation[j];
+        permutation[j] = t;
+      }
       return permutation;
     });
   });
