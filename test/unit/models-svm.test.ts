@@ -10,7 +10,13 @@ import { fitSoftmaxRegression } from '../../src/ml/models/softmax-regression.js'
 import { resolveParams } from '../../src/ml/catalog.js';
 import { Random } from '../../src/ml/random.js';
 import { AbortError, type Matrix, type TrainedClassifier } from '../../src/ml/types.js';
-import { SvmClassifier } from '../../src/ml/models/svm/model.js';
+import { SvmClassifier, predictProbaState } from '../../src/ml/models/svm/model.js';
+import {
+  PARALLEL_SVM_MIN_WORK,
+  helperStats,
+  predictHelperReady,
+  startPredictHelper,
+} from '../../src/ml/models/trees/predict-parallel.js';
 import { accuracy, gaussianBlobs, instanceOf, stored } from './models-fixtures.js';
 
 type Svm = TrainedClassifier & {
@@ -132,6 +138,20 @@ describe('svm', () => {
         });
       }
     }
+  });
+
+  it('predicts a large batch with half of the rows on the helper thread, the same bits', async () => {
+    const train = gaussianBlobs(23, 600, 5, 3, 1);
+    const model = instanceOf(await svmTrainer.fit(train.X, train.y, 3, {}, { seed: 2 }), SvmClassifier);
+    const rows = Math.ceil(PARALLEL_SVM_MIN_WORK / model.numSupportVectors) + 1;
+    const test = gaussianBlobs(24, rows, 5, 3, 1);
+    startPredictHelper();
+    for (let waited = 0; !predictHelperReady() && waited < 400; waited++) await new Promise((r) => setTimeout(r, 50));
+    expect(predictHelperReady()).toBe(true);
+    const batches = helperStats.svmBatches;
+    const proba = model.predictProba(test.X);
+    expect(helperStats.svmBatches).toBe(batches + 1);
+    expect(Array.from(proba)).toEqual(Array.from(predictProbaState(model.state, test.X)));
   });
 
   it("resolves gamma as scikit-learn: 'scale' = 1/(d·Var X), 'auto' = 1/d, numbers as given", () => {

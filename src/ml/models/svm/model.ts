@@ -5,6 +5,7 @@ import type { Random } from '../../random.js';
 import type { HistoryPoint, Matrix, SerializedModel, TrainedClassifier } from '../../types.js';
 import { dotRows, kernelValue, squaredNorms, type KernelSpec } from './kernels.js';
 import { MIN_PROB, coupleProbabilities, sigmoidPredict } from './probability.js';
+import { predictThreads, svmPredictRows } from '../trees/predict-parallel.js';
 
 const IMPORTANCE_SAMPLE_ROWS = 200;
 
@@ -284,8 +285,9 @@ export class SvmClassifier implements TrainedClassifier {
     return out;
   }
 
+  /** Large batches: half of the rows on the prediction helper thread (svmPredictRows), same bits. */
   predictProba(X: Matrix): Float64Array {
-    return predictProbaState(this.state, X);
+    return svmPredictRows(this.state, X, predictThreads.count);
   }
 
   featureImportance(): Float64Array {

@@ -15,14 +15,16 @@ import { idleMsFromEnv } from '../../cache.js';
 import { spawnTreeWorker } from './common.js';
 import { PackedTrees } from './structure.js';
 import type { OutputTrees } from './treeshap.js';
+import type { Matrix } from '../../types.js';
 import { permuteTrees, type PermuteWork } from '../../explain/tree-permutation.js';
 import { svmShuffledProba, type SvmPermuteWork } from '../../explain/svm-permutation.js';
+import { predictProbaState, type SvmState } from '../svm/model.js';
 
 /** Threads a large batch is predicted on (1 or 2); tests and benchmarks compare both. */
 export const predictThreads = { count: Math.min(2, availableParallelism()) };
 
 /** Work the helper thread did (tests check that the two-thread paths were taken). */
-export const helperStats = { batches: 0, explainParts: 0, permuteParts: 0, svmPermuteParts: 0 };
+export const helperStats = { batches: 0, explainParts: 0, permuteParts: 0, svmPermuteParts: 0, svmBatches: 0 };
 
 /**
  * Below this many rows × trees a batch runs on the calling thread (a handshake costs ~0.1 ms; 50,000 rows × trees
@@ -102,6 +104,20 @@ export interface PermuteJob {
   deltas: Float64Array;
   baseSum: Float64Array;
 }
+
+/** main → helper: an SVM's probabilities of `rows` rows (svmPredictRows). */
+export interface SvmPredictJob {
+  kind: 'svm-predict';
+  control: Int32Array;
+  modelId: number;
+  state: SvmState;
+  input: Float64Array;
+  rows: number;
+  output: Float64Array;
+}
+
+/** Below this many rows × support vectors an SVM batch runs on the calling thread (~20 ms of kernel values). */
+export const PARALLEL_SVM_MIN_WORK = 2_000_000;
 
 /** main → helper: an SVM permutation's shuffled copies of sample places [from, to) (svm-permutation.ts). */
 export interface SvmPermuteJob {
@@ -447,6 +463,38 @@ export function permuteInTwoParts(
     permuteTrees(trees, work, half, T, deltas, baseSum);
   }
   onTree(T);
+}
+
+/**
+ * An SVM's probabilities (predictProbaState), the second half of the rows on the helper thread when `threads` ≥ 2,
+ * the batch is large enough and the helper is free; each row is predicted by the same code either way (same bits).
+ * The model goes with the job (structured clone of its support vectors: ~1 ms per MB, against tens of ms of work).
+ */
+export function svmPredictRows(state: SvmState, X: Matrix, threads: number): Float64Array {
+  const h =
+    threads >= 2 && X.rows >= 2 && X.rows * state.numSupportVectors >= PARALLEL_SVM_MIN_WORK ? theHelper() : null;
+  if (!h || Atomics.load(h.control, READY) !== 1 || Atomics.load(h.control, STATE) === WORK)
+    return predictProbaState(state, X);
+  const K = state.numClasses;
+  const mid = X.rows >>> 1;
+  const rest = X.rows - mid;
+  const input = new Float64Array(new SharedArrayBuffer(rest * X.cols * 8));
+  input.set(X.data.subarray(mid * X.cols, X.rows * X.cols));
+  const output = new Float64Array(new SharedArrayBuffer(rest * K * 8));
+  const job: SvmPredictJob = { kind: 'svm-predict', control: h.control, modelId: -1, state, input, rows: rest, output };
+  Atomics.store(h.control, STATE, WORK);
+  h.worker.postMessage(job);
+  const out = new Float64Array(X.rows * K);
+  out.set(predictProbaState(state, { rows: mid, cols: X.cols, data: X.data.subarray(0, mid * X.cols) }));
+  if (helperFinished(h)) {
+    helperStats.svmBatches++;
+    out.set(output, mid * K);
+    Atomics.store(h.control, STATE, IDLE);
+  } else {
+    h.broken = true;
+    out.set(predictProbaState(state, { rows: rest, cols: X.cols, data: input }), mid * K);
+  }
+  return out;
 }
 
 /**

@@ -11,7 +11,9 @@ import {
   type PermuteJob,
   type PredictJob,
   type SvmPermuteJob,
+  type SvmPredictJob,
 } from './predict-parallel.js';
+import { predictProbaState } from '../svm/model.js';
 import { svmShuffledProba } from '../../explain/svm-permutation.js';
 import { permuteTrees } from '../../explain/tree-permutation.js';
 import { explainOutput, type OutputTrees } from './treeshap.js';
@@ -27,7 +29,7 @@ function keep(id: number, model: { packed: PackedTrees } | { output: OutputTrees
   models.set(id, model);
 }
 
-port.on('message', (job: PredictJob | ExplainJob | PermuteJob | SvmPermuteJob) => {
+port.on('message', (job: PredictJob | ExplainJob | PermuteJob | SvmPermuteJob | SvmPredictJob) => {
   const control = job.control;
   if (job.modelId === 0) {
     Atomics.store(control, 1, 1); // ready
@@ -42,6 +44,9 @@ port.on('message', (job: PredictJob | ExplainJob | PermuteJob | SvmPermuteJob) =
         model.packed.accumulate(job.input, job.rows, job.cols, job.output, job.outWidth);
         state = 2; // done
       }
+    } else if (job.kind === 'svm-predict') {
+      job.output.set(predictProbaState(job.state, { rows: job.rows, cols: job.state.numFeatures, data: job.input }));
+      state = 2;
     } else if (job.kind === 'svm-permute') {
       svmShuffledProba(job.work, job.from, job.to, job.out);
       state = 2;
