@@ -53,6 +53,20 @@ export interface TreeArrays {
   values: Float64Array;
 }
 
+/** A tree of `nodeCount` nodes, every array zeroed, `valueWidth` values per node. */
+export function emptyTreeArrays(nodeCount: number, valueWidth: number): TreeArrays {
+  return {
+    nodeCount,
+    feature: new Int32Array(nodeCount),
+    threshold: new Float64Array(nodeCount),
+    left: new Int32Array(nodeCount),
+    right: new Int32Array(nodeCount),
+    defaultLeft: new Uint8Array(nodeCount),
+    cover: new Float64Array(nodeCount),
+    values: new Float64Array(nodeCount * valueWidth),
+  };
+}
+
 /** Growable node store used while a tree is grown. */
 export class TreeBuilder {
   nodeCount = 0;
@@ -124,16 +138,7 @@ export class TreeBuilder {
     const newIndex = new Int32Array(this.nodeCount).fill(-1);
     for (let i = 0; i < n; i++) newIndex[order[i]] = i;
     const w = this.valueWidth;
-    const out: TreeArrays = {
-      nodeCount: n,
-      feature: new Int32Array(n),
-      threshold: new Float64Array(n),
-      left: new Int32Array(n),
-      right: new Int32Array(n),
-      defaultLeft: new Uint8Array(n),
-      cover: new Float64Array(n),
-      values: new Float64Array(n * w),
-    };
+    const out = emptyTreeArrays(n, w);
     for (let i = 0; i < n; i++) {
       const id = order[i];
       const leaf = this.feature[id] < 0;
