@@ -13,7 +13,7 @@ import {
   predictHelperReady,
   startPredictHelper,
 } from '../../src/ml/models/trees/predict-parallel.js';
-import { PackedTrees, type TreeArrays } from '../../src/ml/models/trees/structure.js';
+import { PackedTrees, emptyTreeArrays, type TreeArrays } from '../../src/ml/models/trees/structure.js';
 import { Random } from '../../src/ml/random.js';
 import { StoredFields } from '../../src/ml/models/stored.js';
 import type { SerializedModel } from '../../src/ml/types.js';
@@ -32,8 +32,8 @@ function expectedColumn(data: Float64Array, rows: number, d: number, spec: Kerne
 }
 
 /**
- * Waits for the prediction helper to answer its first message. It starts in ~0.15 s through tsx when quiet, but the
- * engines CI run (PostgreSQL, Redis and the suite on two cores) once took over 10 s; a helper that died fails at once.
+ * Waits for the prediction helper to answer its first message (~0.15 s through tsx when quiet, seconds on a loaded
+ * CI machine). Its idle time counts from when its timer first saw it ready, so this poll has a whole idle period.
  */
 async function helperReady(): Promise<void> {
   for (let waited = 0; !predictHelperReady() && waited < 1_000; waited++) {
@@ -116,7 +116,8 @@ describe('tree prediction helper thread', () => {
     expect(Buffer.from(two.buffer).equals(Buffer.from(single.buffer))).toBe(true);
     expect(predictHelperAlive()).toBe(true);
 
-    await new Promise((r) => setTimeout(r, 1000));
+    // Idle 300 ms from its last use, or from when its idle timer first saw it ready: ended well within 2 s.
+    await new Promise((r) => setTimeout(r, 2000));
     expect(predictHelperAlive()).toBe(false);
 
     startPredictHelper();
@@ -132,16 +133,8 @@ describe('tree models on shared memory', () => {
   function completeTree(depth: number, seed: number): TreeArrays {
     const n = 2 ** (depth + 1) - 1;
     const rng = new Random(seed);
-    const tree: TreeArrays = {
-      nodeCount: n,
-      feature: new Int32Array(n),
-      threshold: new Float64Array(n),
-      left: new Int32Array(n),
-      right: new Int32Array(n),
-      defaultLeft: new Uint8Array(n),
-      cover: new Float64Array(n).fill(1),
-      values: new Float64Array(n * 2),
-    };
+    const tree = emptyTreeArrays(n, 2);
+    tree.cover.fill(1);
     let next = 0;
     const grow = (d: number): number => {
       const id = next++;

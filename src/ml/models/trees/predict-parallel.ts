@@ -213,6 +213,8 @@ interface Helper {
   phi: Float64Array;
   broken: boolean;
   idleTimer: NodeJS.Timeout | null;
+  /** The idle timer has seen it ready once: the idle time counts from then. */
+  seenReady: boolean;
 }
 let helper: Helper | null = null;
 
@@ -229,9 +231,13 @@ function theHelper(): Helper {
   if (h.idleTimer) h.idleTimer.refresh();
   else {
     const timer = setTimeout(() => {
-      // Still starting (a loaded machine): the idle time counts from when it could first have been used.
-      if (!h.broken && Atomics.load(h.control, READY) !== 1) timer.refresh();
-      else endHelper(h);
+      // Still starting (a loaded machine), or ready only since the last tick: the idle time counts from when it
+      // could first have been used (a helper that became ready just before the tick was ended unused).
+      const ready = Atomics.load(h.control, READY) === 1;
+      if (!h.broken && (!ready || !h.seenReady)) {
+        h.seenReady = ready;
+        timer.refresh();
+      } else endHelper(h);
     }, predictHelperIdle.ms);
     h.idleTimer = timer;
     timer.unref();
@@ -252,6 +258,7 @@ function startHelper(): Helper {
     phi: new Float64Array(0),
     broken: false,
     idleTimer: null,
+    seenReady: false,
   };
   const fail = (): void => {
     h.broken = true;
