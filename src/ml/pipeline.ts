@@ -367,7 +367,7 @@ export function explainPermutation(
   onStep: (done: number, total: number, message: string) => void,
   /** Rows the model was fitted on: tree ensembles size their sample to the fit. */
   trainRows?: number,
-  /** Tree ensembles: 2 permutes half of the trees on the prediction helper thread. */
+  /** Tree ensembles and the SVM: 2 shares the permutation with the prediction helper thread (trees or sample rows). */
   threads = 1,
 ): ExplainedPermutation {
   const started = performance.now();
