@@ -4,6 +4,8 @@
  * received (issue 17 goal 2). Read it once, with `fileChunks`; `arrayBuffer`/`bytes`/`text` wait for all of it (the
  * services that want a file whole: batch predictions). `size` is what has arrived so far.
  */
+import { concatBytes } from './bytes.js';
+
 export class ArrivingFile extends File {
   private read = false;
   private received = 0;
@@ -31,13 +33,7 @@ export class ArrivingFile extends File {
   override async bytes(): Promise<Uint8Array<ArrayBuffer>> {
     const parts: Uint8Array[] = [];
     for await (const chunk of this.chunks()) parts.push(chunk);
-    const whole = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-    let at = 0;
-    for (const part of parts) {
-      whole.set(part, at);
-      at += part.byteLength;
-    }
-    return whole;
+    return concatBytes(parts);
   }
 
   override async arrayBuffer(): Promise<ArrayBuffer> {

@@ -4,6 +4,7 @@
  * at the edge and logged.
  */
 import { createGzip } from 'node:zlib';
+import { concatBytes } from '../domain/bytes.js';
 import { TASKS } from '../domain/data.js';
 import { MODEL_TYPE_IDS } from './catalog.js';
 import type { PipelineArtifact } from './pipeline.js';
@@ -194,14 +195,7 @@ export async function gzipArtifactParts(
   );
   if (step < total) onStep(total, total);
   // One copy into a buffer of its own (Buffer.concat then new Uint8Array held the compressed bytes three times).
-  const chunks = compressed.flat();
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  return concatBytes(compressed.flat());
 }
 
 /** The artefact as stored (before compression): binary, typed arrays as their bytes. */
