@@ -245,6 +245,18 @@ function theHelper(): Helper {
   return h;
 }
 
+/** The helper (started if needed) when it is ready and not busy with another batch; null: the caller works alone. */
+function freeHelper(): Helper | null {
+  const h = theHelper();
+  return Atomics.load(h.control, READY) === 1 && Atomics.load(h.control, STATE) !== WORK ? h : null;
+}
+
+/** Marks the helper busy and hands it the job; the caller then waits with helperFinished. */
+function post(h: Helper, job: PredictJob | ExplainJob | PermuteJob | SvmPredictJob | SvmPermuteJob): void {
+  Atomics.store(h.control, STATE, WORK);
+  h.worker.postMessage(job);
+}
+
 function startHelper(): Helper {
   const worker = spawnTreeWorker('predict-worker');
   worker.unref();
@@ -300,8 +312,8 @@ export function accumulateRows(
     trees.accumulate(data, rows, cols, out, outWidth);
     return;
   }
-  const h = theHelper();
-  if (Atomics.load(h.control, READY) !== 1 || Atomics.load(h.control, STATE) === WORK) {
+  const h = freeHelper();
+  if (!h) {
     trees.accumulate(data, rows, cols, out, outWidth);
     return;
   }
@@ -326,8 +338,7 @@ export function accumulateRows(
     outWidth,
   };
   remember(h, model.id);
-  Atomics.store(h.control, STATE, WORK);
-  h.worker.postMessage(job);
+  post(h, job);
   trees.accumulate(data.subarray(0, mid * cols), mid, cols, out.subarray(0, mid * outWidth), outWidth);
   if (helperFinished(h)) helperStats.batches++;
   else {
@@ -374,8 +385,8 @@ export function explainInTwoParts(
   const end = trees.points.length;
   const phi = new Float64Array(M);
   let second: Float64Array | null = null;
-  const h = threads >= 2 && trees.treeStart[end] >= PARALLEL_EXPLAIN_MIN_NODES ? theHelper() : null;
-  if (h && Atomics.load(h.control, READY) === 1 && Atomics.load(h.control, STATE) !== WORK) {
+  const h = threads >= 2 && trees.treeStart[end] >= PARALLEL_EXPLAIN_MIN_NODES ? freeHelper() : null;
+  if (h) {
     if (h.row.length < M) {
       h.row = new Float64Array(new SharedArrayBuffer(M * 8));
       h.phi = new Float64Array(new SharedArrayBuffer(M * 8));
@@ -396,8 +407,7 @@ export function explainInTwoParts(
       to: end,
     };
     remember(h, id);
-    Atomics.store(h.control, STATE, WORK);
-    h.worker.postMessage(job);
+    post(h, job);
     walk(trees, row, phi, 0, trees.half);
     if (helperFinished(h)) {
       second = output.slice();
@@ -427,8 +437,8 @@ export function permuteInTwoParts(
   onTree: (done: number) => void,
 ): void {
   const T = trees.treeCount;
-  const h = threads >= 2 && T >= 2 && work.walkRows.length * T >= PARALLEL_PERMUTE_MIN_WORK ? theHelper() : null;
-  if (!h || Atomics.load(h.control, READY) !== 1 || Atomics.load(h.control, STATE) === WORK) {
+  const h = threads >= 2 && T >= 2 && work.walkRows.length * T >= PARALLEL_PERMUTE_MIN_WORK ? freeHelper() : null;
+  if (!h) {
     permuteTrees(trees, work, 0, T, deltas, baseSum, onTree);
     return;
   }
@@ -454,8 +464,7 @@ export function permuteInTwoParts(
     baseSum: helperBase,
   };
   remember(h, model.id);
-  Atomics.store(h.control, STATE, WORK);
-  h.worker.postMessage(job);
+  post(h, job);
   // This thread's half reports its trees scaled to all T; the last step waits for the helper.
   permuteTrees(trees, work, 0, half, deltas, baseSum, (done) => {
     if (done < half) onTree(Math.floor((done * T) / half));
@@ -479,9 +488,8 @@ export function permuteInTwoParts(
  */
 export function svmPredictRows(state: SvmState, X: Matrix, threads: number): Float64Array {
   const h =
-    threads >= 2 && X.rows >= 2 && X.rows * state.numSupportVectors >= PARALLEL_SVM_MIN_WORK ? theHelper() : null;
-  if (!h || Atomics.load(h.control, READY) !== 1 || Atomics.load(h.control, STATE) === WORK)
-    return predictProbaState(state, X);
+    threads >= 2 && X.rows >= 2 && X.rows * state.numSupportVectors >= PARALLEL_SVM_MIN_WORK ? freeHelper() : null;
+  if (!h) return predictProbaState(state, X);
   const K = state.numClasses;
   const mid = X.rows >>> 1;
   const rest = X.rows - mid;
@@ -489,8 +497,7 @@ export function svmPredictRows(state: SvmState, X: Matrix, threads: number): Flo
   input.set(X.data.subarray(mid * X.cols, X.rows * X.cols));
   const output = new Float64Array(new SharedArrayBuffer(rest * K * 8));
   const job: SvmPredictJob = { kind: 'svm-predict', control: h.control, modelId: -1, state, input, rows: rest, output };
-  Atomics.store(h.control, STATE, WORK);
-  h.worker.postMessage(job);
+  post(h, job);
   const out = new Float64Array(X.rows * K);
   out.set(predictProbaState(state, { rows: mid, cols: X.cols, data: X.data.subarray(0, mid * X.cols) }));
   if (helperFinished(h)) {
@@ -518,8 +525,8 @@ export function svmPermuteInTwoParts(
   onRepeat: (r: number) => void,
 ): void {
   const S = work.samples[0].length;
-  const h = threads >= 2 && S >= 2 ? theHelper() : null;
-  if (!h || Atomics.load(h.control, READY) !== 1 || Atomics.load(h.control, STATE) === WORK) {
+  const h = threads >= 2 && S >= 2 ? freeHelper() : null;
+  if (!h) {
     svmShuffledProba(work, 0, S, out, signal, onRepeat);
     return;
   }
@@ -534,8 +541,7 @@ export function svmPermuteInTwoParts(
     to: S,
     out: helperOut,
   };
-  Atomics.store(h.control, STATE, WORK);
-  h.worker.postMessage(job);
+  post(h, job);
   svmShuffledProba(work, 0, half, out, signal, onRepeat);
   if (helperFinished(h)) {
     helperStats.svmPermuteParts++;
