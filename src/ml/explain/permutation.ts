@@ -102,6 +102,22 @@ export function stratifiedSample(y: Int32Array, numClasses: number, count: numbe
   return Int32Array.from(sample).sort();
 }
 
+/**
+ * Each repeat's rows: its own seeded stratified sample of `perRepeat` rows (stratifiedSample), or every row when
+ * `perRepeat` covers them. Drawn from a stream of their own, so the shuffles stay those of the unsampled routine; the
+ * model-specific permutations (tree-permutation.ts, svm-permutation.ts) draw the same samples as permutationImportance.
+ */
+export function repeatSamples(
+  y: Int32Array,
+  numClasses: number,
+  perRepeat: number,
+  repeats: number,
+  seed: number,
+): Int32Array[] {
+  const sampler = new Random(seed ^ 0x5a5a5a5a);
+  return Array.from({ length: repeats }, () => stratifiedSample(y, numClasses, perRepeat, sampler));
+}
+
 export function permutationImportance(
   predictProba: (X: Matrix) => Float64Array,
   X: Matrix,
@@ -119,11 +135,10 @@ export function permutationImportance(
   if (baseProba.length !== rows * numClasses) throw new RangeError('baselineProba does not match X');
   const basePredicted = argmaxRows(baseProba, numClasses);
   const baseline = macroF1(y, basePredicted, numClasses);
-  // Row samples per repeat, from their own stream so the permutations stay those of the full-data routine.
-  const sampler = new Random(options.seed ^ 0x5a5a5a5a);
-  const samples = Array.from({ length: repeats }, () =>
-    sampling ? stratifiedSample(y, numClasses, perRepeat, sampler) : null,
-  );
+  // Row samples per repeat (null: every row).
+  const samples = sampling
+    ? repeatSamples(y, numClasses, perRepeat, repeats, options.seed)
+    : Array.from({ length: repeats }, () => null);
   const sampleLabels = samples.map((sample) => (sample ? Int32Array.from(sample, (i) => y[i]) : y));
   const sampleBaseline = samples.map((sample, r) =>
     sample

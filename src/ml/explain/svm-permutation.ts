@@ -10,9 +10,8 @@ import { argmaxRows, macroF1 } from '../evaluate.js';
 import { dotRows } from '../models/svm/kernels.js';
 import { SvmPredictor, type SvmClassifier, type SvmState } from '../models/svm/model.js';
 import { svmPermuteInTwoParts } from '../models/trees/predict-parallel.js';
-import { Random } from '../random.js';
 import { throwIfAborted, type Matrix } from '../types.js';
-import { dropStats, stratifiedSample, type PermutationOptions, type SampledPermutationResult } from './permutation.js';
+import { dropStats, repeatSamples, type PermutationOptions, type SampledPermutationResult } from './permutation.js';
 import { featurePermutations } from './tree-permutation.js';
 
 /** Sampled rows whose dots with the support vectors are computed together (BLOCK × nSV values stay in cache). */
@@ -127,11 +126,8 @@ export function svmPermutationImportance(
   if (baseProba.length !== rows * K) throw new RangeError('baselineProba does not match X');
   const basePredicted = argmaxRows(baseProba, K);
   const baseline = macroF1(y, basePredicted, K);
-  // Row samples per repeat, drawn as permutationImportance draws them (their own stream, stratified).
-  const sampler = new Random(options.seed ^ 0x5a5a5a5a);
-  const samples = Array.from({ length: repeats }, () =>
-    S < rows ? stratifiedSample(y, K, S, sampler) : Int32Array.from({ length: rows }, (_, i) => i),
-  );
+  // Row samples per repeat (all rows when not sampling), as permutationImportance draws them.
+  const samples = repeatSamples(y, K, S, repeats, options.seed);
   const sampleLabels = samples.map((sample) => Int32Array.from(sample, (i) => y[i]));
   const sampleBaseline = samples.map((sample, r) =>
     S < rows

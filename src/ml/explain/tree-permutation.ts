@@ -20,7 +20,7 @@ import type { PackedTrees } from '../models/trees/structure.js';
 import { Random } from '../random.js';
 import { permuteInTwoParts } from '../models/trees/predict-parallel.js';
 import { throwIfAborted, type Matrix } from '../types.js';
-import { dropStats, stratifiedSample, type PermutationOptions, type PermutationResult } from './permutation.js';
+import { dropStats, repeatSamples, type PermutationOptions, type PermutationResult } from './permutation.js';
 
 /** Shuffled-copy changes kept at once (features × repeats × sampled rows × classes); more features go in groups. */
 const MAX_ACCUMULATOR_VALUES = 8_000_000;
@@ -124,12 +124,8 @@ export function forestPermutationImportance(
   const scale = margins ? 1 : 1 / T;
   const permutations = featurePermutations(cols, rows, repeats, options.seed);
   const perRepeat = Math.max(1, Math.min(rows, Math.trunc(options.rowsPerRepeat ?? rows)));
-  // Row samples per repeat (all rows when not sampling), stratified by class as permutationImportance draws them,
-  // from their own stream so the permutations stay the same.
-  const sampler = new Random(options.seed ^ 0x5a5a5a5a);
-  const samples: Int32Array[] = Array.from({ length: repeats }, () =>
-    perRepeat < rows ? stratifiedSample(y, K, perRepeat, sampler) : Int32Array.from({ length: rows }, (_, i) => i),
-  );
+  // Row samples per repeat (all rows when not sampling), as permutationImportance draws them.
+  const samples = repeatSamples(y, K, perRepeat, repeats, options.seed);
   const S = perRepeat;
   // Each walked row's entries (repeat, place in its sample), stored by walked row so the per-tree loop visits only
   // the repeats whose sample holds the row. entry[r * S + a]: the entry of repeat r's a-th sampled row.
