@@ -38,6 +38,22 @@ describe('linearPermutationImportance', () => {
         // The signal features matter, the never-used one hardly.
         expect(fast.mean[0]).toBeGreaterThan(0.1);
       });
+
+      it(`${modelType}, ${classes} classes: a sample per repeat, as permutationImportance draws it`, async () => {
+        const { X, y } = data(classes);
+        const model = await trainerFor(modelType).fit(X, y, classes, params, { seed: 1 });
+        if (!hasLinearScores(model)) throw new Error(`${modelType} states no linear scores`);
+        const baselineProba = model.predictProba(X);
+        const options = { repeats: 4, seed: 9, rowsPerRepeat: 300, baselineProba };
+        const fast = linearPermutationImportance(model.linearScores(), X, y, classes, options);
+        const full = permutationImportance((M) => model.predictProba(M), X, y, classes, options);
+        expect(fast.rowsPerRepeat).toBe(300);
+        expect(fast.baseline).toBe(full.baseline);
+        for (let j = 0; j < X.cols; j++) {
+          expect(fast.mean[j]).toBeCloseTo(full.mean[j], 12);
+          expect(fast.ci95[j]).toBeCloseTo(full.ci95[j], 12);
+        }
+      });
     }
   }
 

@@ -2,13 +2,13 @@
  * Permutation importance of a model whose class scores are linear in its inputs (logistic regression; PCA + logistic
  * regression through its loadings): shuffling feature j moves row i's scores by (x_perm − x_ij)·w_j, so a shuffled
  * copy's predicted classes cost O(rows × outputs) instead of a full predict (O(rows × features × outputs)). The
- * shuffles are those of `permutationImportance` without sampling (same seeds, same order): the figures are the ones
- * predicting every shuffled copy of every test row gives, at a fraction of the cost (issue 17 goal 4).
+ * shuffles and row samples are those of `permutationImportance` (same seeds, same order): the figures are the ones
+ * predicting every shuffled copy gives, at a fraction of the cost (issue 17 goal 4).
  */
 import { argmaxRows, macroF1, macroF1OfCounts } from '../evaluate.js';
 import { Random } from '../random.js';
 import { throwIfAborted, type Matrix } from '../types.js';
-import { dropStats, type PermutationOptions, type SampledPermutationResult } from './permutation.js';
+import { dropStats, repeatSamples, type PermutationOptions, type SampledPermutationResult } from './permutation.js';
 
 /**
  * Scores W·x + b per output. One output: two classes, class 1 when its score is above 0 (the sigmoid above ½);
@@ -36,6 +36,10 @@ function decide(z: Float64Array, at: number, outputs: number): number {
   let best = 0;
   for (let k = 1; k < outputs; k++) if (z[at + k] > z[at + best]) best = k;
   return best;
+}
+
+function decideAll(z: Float64Array, rows: number, outputs: number): Int32Array {
+  return Int32Array.from({ length: rows }, (_, i) => decide(z, i * outputs, outputs));
 }
 
 /**
@@ -132,64 +136,91 @@ function multiClassShuffled(
   }
 }
 
+/** W·x + b of the first `count` rows of X, or of X's rows `rows`: `outputs` scores per row. */
+function scoresOf({ outputs, weights, intercept }: LinearScores, X: Matrix, rows: Int32Array | null, count: number) {
+  const { cols } = X;
+  const z = new Float64Array(count * outputs);
+  for (let a = 0; a < count; a++) {
+    const at = (rows ? rows[a] : a) * cols;
+    for (let k = 0; k < outputs; k++) {
+      let s = intercept[k];
+      for (let j = 0; j < cols; j++) s += weights[k * cols + j] * X.data[at + j];
+      z[a * outputs + k] = s;
+    }
+  }
+  return z;
+}
+
 export function linearPermutationImportance(
   scores: LinearScores,
   X: Matrix,
   y: Int32Array,
   numClasses: number,
-  options: Omit<PermutationOptions, 'rowsPerRepeat'>,
+  options: PermutationOptions,
 ): SampledPermutationResult {
   const repeats = Math.max(1, Math.trunc(options.repeats ?? 5));
   const { rows, cols } = X;
-  const { outputs, weights, intercept } = scores;
+  const { outputs, weights } = scores;
   if (y.length !== rows) throw new RangeError(`y has ${y.length} labels, X has ${rows} rows`);
   if (weights.length !== outputs * cols) throw new RangeError(`expected ${outputs} × ${cols} weights`);
-  // Unshuffled scores, once.
-  const z = new Float64Array(rows * outputs);
-  for (let i = 0; i < rows; i++) {
-    for (let k = 0; k < outputs; k++) {
-      let s = intercept[k];
-      for (let j = 0; j < cols; j++) s += weights[k * cols + j] * X.data[i * cols + j];
-      z[i * outputs + k] = s;
-    }
-  }
+  const S = Math.max(1, Math.min(rows, Math.trunc(options.rowsPerRepeat ?? rows)));
   const basePredicted = options.baselineProba
     ? argmaxRows(options.baselineProba, numClasses)
-    : Int32Array.from({ length: rows }, (_, i) => decide(z, i * outputs, outputs));
+    : decideAll(scoresOf(scores, X, null, rows), rows, outputs);
   const baseline = macroF1(y, basePredicted, numClasses);
+  // Each repeat's rows (permutationImportance's samples: same stream, same draws), gathered once with their
+  // unshuffled scores, classes and labels. Without sampling every repeat shares one gathering of every row.
+  const samples = S < rows ? repeatSamples(y, numClasses, S, repeats, options.seed) : null;
+  const gathered = (samples ?? [null]).map((sample) => {
+    const predicted = sample ? Int32Array.from(sample, (i) => basePredicted[i]) : basePredicted;
+    const z = scoresOf(scores, X, sample, S);
+    const labels = sample ? Int32Array.from(sample, (i) => y[i]) : y;
+    const trueCount = new Float64Array(numClasses);
+    for (let a = 0; a < S; a++) trueCount[labels[a]]++;
+    return {
+      sample,
+      z,
+      predicted,
+      labels,
+      trueCount,
+      baseline: sample ? macroF1(labels, predicted, numClasses) : baseline,
+    };
+  });
 
   const mean = new Float64Array(cols);
   const std = new Float64Array(cols);
   const ci95 = new Float64Array(cols);
   const root = new Random(options.seed);
   const seeds = Array.from({ length: cols }, () => root.int(0x7fffffff));
-  const permutation = new Int32Array(rows);
+  const permutation = new Int32Array(S);
   const drops = new Float64Array(repeats);
-  // One pass per shuffle: the feature's column read contiguously, each row's class counted as it is decided (no
-  // array of predictions, no second pass for macro-F1).
-  const column = new Float64Array(rows);
-  const trueCount = new Float64Array(numClasses);
-  for (let a = 0; a < rows; a++) trueCount[y[a]]++;
+  // One pass per shuffle: the feature's column (of the repeat's rows) read contiguously, each row's class counted as
+  // it is decided (no array of predictions, no second pass for macro-F1).
+  const column = new Float64Array(S);
   const tp = new Float64Array(numClasses);
   const predCount = new Float64Array(numClasses);
   const jWeights = new Float64Array(outputs);
   for (let j = 0; j < cols; j++) {
     throwIfAborted(options.signal);
     const random = new Random(seeds[j]);
-    for (let a = 0; a < rows; a++) column[a] = X.data[a * cols + j];
     for (let k = 0; k < outputs; k++) jWeights[k] = weights[k * cols + j];
     const w0 = jWeights[0];
     for (let r = 0; r < repeats; r++) {
+      const g = gathered[samples ? r : 0];
+      if (r === 0 || samples) {
+        const sample = g.sample;
+        for (let a = 0; a < S; a++) column[a] = X.data[(sample ? sample[a] : a) * cols + j];
+      }
       shuffleIdentity(permutation, random);
       if (outputs === 1 && numClasses === 2) {
-        drops[r] = baseline - binaryShuffledF1(permutation, column, z, w0, basePredicted, y, trueCount);
+        drops[r] = g.baseline - binaryShuffledF1(permutation, column, g.z, w0, g.predicted, g.labels, g.trueCount);
         continue;
       }
-      multiClassShuffled(permutation, column, z, jWeights, basePredicted, y, tp, predCount);
-      drops[r] = baseline - macroF1OfCounts(tp, trueCount, predCount);
+      multiClassShuffled(permutation, column, g.z, jWeights, g.predicted, g.labels, tp, predCount);
+      drops[r] = g.baseline - macroF1OfCounts(tp, g.trueCount, predCount);
     }
     ({ mean: mean[j], std: std[j], ci95: ci95[j] } = dropStats(drops));
     options.onProgress?.(j + 1, cols);
   }
-  return { mean, std, baseline, ci95, rowsPerRepeat: rows };
+  return { mean, std, baseline, ci95, rowsPerRepeat: S };
 }
