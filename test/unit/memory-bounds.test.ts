@@ -178,8 +178,12 @@ describe('tree models on shared memory', () => {
     await helperReady();
     expect(predictHelperReady()).toBe(true);
     for (const trees of [packed, loaded]) {
-      // Its prediction layout built first (on this thread, once per model), so only the hand-over is measured.
+      // Its prediction layout built first (on this thread, once per model), so only the hand-over is measured; the
+      // helper reads this layout too instead of building its own.
       accumulateRows(trees, data, 1, 2, new Float64Array(2), 2, 1);
+      const layout = trees.predictLayout();
+      for (const a of [layout.rec, layout.splitKey, layout.splitThreshold, layout.leafNode])
+        expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
       const two = new Float64Array(rows * 2);
       const before = process.memoryUsage().arrayBuffers;
       accumulateRows(trees, data, rows, 2, two, 2, 2);

@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { idleMsFromEnv } from '../../cache.js';
 import { spawnTreeWorker } from './common.js';
-import { PackedTrees } from './structure.js';
+import { PackedTrees, type CompiledTrees } from './structure.js';
 import type { OutputTrees } from './treeshap.js';
 import type { Matrix } from '../../types.js';
 import { permuteTrees, type PermuteWork } from '../../explain/tree-permutation.js';
@@ -62,6 +62,8 @@ export interface SharedTrees {
   values: Float64Array;
   valueWidth: number;
   treeOutput: Int32Array | null;
+  /** The calling thread's prediction layout: the helper uses it instead of building a copy of its own. */
+  layout: CompiledTrees;
 }
 
 /** main → helper. `trees` only when the helper has not seen the model `modelId` yet. */
@@ -167,6 +169,7 @@ function sharedTrees(trees: PackedTrees): SharedTrees {
       values: share(trees.values),
       valueWidth: trees.valueWidth,
       treeOutput: trees.treeOutput ? share(trees.treeOutput) : null,
+      layout: trees.predictLayout(),
     };
     sharedModels.set(trees, s);
   }
@@ -175,7 +178,7 @@ function sharedTrees(trees: PackedTrees): SharedTrees {
 
 /** Rebuilds the model on the helper's side. */
 export function treesOf(s: SharedTrees): PackedTrees {
-  return new PackedTrees(
+  const trees = new PackedTrees(
     s.treeStart,
     s.feature,
     s.threshold,
@@ -187,6 +190,8 @@ export function treesOf(s: SharedTrees): PackedTrees {
     s.valueWidth,
     s.treeOutput,
   );
+  trees.adoptPredictLayout(s.layout);
+  return trees;
 }
 
 const outputModelIds = new WeakMap<OutputTrees, number>();
