@@ -539,17 +539,35 @@ export class PackedTrees {
     return trees;
   }
 
+  /**
+   * The stored form: split nodes' values are left out (`leafValues`, leaves in node order) and so is `left` when
+   * every split's left child is the next node (the pre-order layout TreeBuilder.finish writes): both are derived on
+   * loading. A 100-tree forest at 35,000 rows: 36.3 → 26.6 MB to gzip (its CPU goes with the bytes, ~5 ms a MB).
+   */
   toJSON(): SerializedTrees {
+    const { treeStart, feature, left, values, valueWidth: w } = this;
+    let leaves = 0;
+    let preorder = true;
+    for (let t = 0; t < this.treeCount; t++) {
+      const s = treeStart[t];
+      for (let v = s; v < treeStart[t + 1]; v++) {
+        if (feature[v] < 0) leaves++;
+        else if (left[v] !== v - s + 1) preorder = false;
+      }
+    }
+    const leafValues = new Float64Array(leaves * w);
+    for (let v = 0, at = 0; v < feature.length; v++)
+      if (feature[v] < 0) for (let k = 0; k < w; k++) leafValues[at++] = values[v * w + k];
     return {
-      treeStart: encode(this.treeStart),
-      feature: encode(this.feature),
+      treeStart: encode(treeStart),
+      feature: encode(feature),
       threshold: encode(this.threshold),
-      left: encode(this.left),
+      ...(preorder ? {} : { left: encode(left) }),
       right: encode(this.right),
       defaultLeft: encode(this.defaultLeft),
       cover: encode(this.cover),
-      values: encode(this.values),
-      valueWidth: this.valueWidth,
+      leafValues: encode(leafValues),
+      valueWidth: w,
       treeOutput: this.treeOutput ? encode(this.treeOutput) : null,
     };
   }
@@ -567,7 +585,9 @@ export class PackedTrees {
     const n = treeStart[treeCount];
     const valueWidth = stored.integer('valueWidth', 1);
     const feature = new Int32Array(stored.sharedBytes('feature', 4, n));
-    const left = new Int32Array(stored.sharedBytes('left', 4, n));
+    const left = stored.has('left')
+      ? new Int32Array(stored.sharedBytes('left', 4, n))
+      : preorderLeft(feature, treeStart);
     const right = new Int32Array(stored.sharedBytes('right', 4, n));
     for (let t = 0; t < treeCount; t++) {
       const size = treeStart[t + 1] - treeStart[t];
@@ -590,25 +610,54 @@ export class PackedTrees {
       right,
       new Uint8Array(stored.sharedBytes('defaultLeft', 1, n)),
       new Float64Array(stored.sharedBytes('cover', 8, n)),
-      new Float64Array(stored.sharedBytes('values', 8, n * valueWidth)),
+      stored.has('leafValues')
+        ? leafValuesAt(feature, new Float64Array(stored.bytes('leafValues', 8)), valueWidth, () =>
+            stored.fail('leafValues'),
+          )
+        : new Float64Array(stored.sharedBytes('values', 8, n * valueWidth)),
       valueWidth,
       treeOutput,
     );
   }
 }
 
-/** Typed arrays as their little-endian bytes (base64 in JSON, raw in a binary artefact): compact and bit-exact. */
+/**
+ * Typed arrays as their little-endian bytes (base64 in JSON, raw in a binary artefact): compact and bit-exact.
+ * Stored before: `left` always, and `values` of every node instead of `leafValues`; both still load.
+ */
 export interface SerializedTrees {
   treeStart: StoredBytes;
   feature: StoredBytes;
   threshold: StoredBytes;
-  left: StoredBytes;
+  /** Absent when every split's left child is the node after it. */
+  left?: StoredBytes;
   right: StoredBytes;
   defaultLeft: StoredBytes;
   cover: StoredBytes;
-  values: StoredBytes;
+  leafValues: StoredBytes;
   valueWidth: number;
   treeOutput: StoredBytes | null;
+}
+
+/** Each split's left child as the pre-order layout places it: the next node (tree-relative); -1 at leaves. */
+function preorderLeft(feature: Int32Array, treeStart: Int32Array): Int32Array {
+  const left = sharedInts(feature.length);
+  for (let t = 0; t + 1 < treeStart.length; t++)
+    for (let v = treeStart[t]; v < treeStart[t + 1]; v++) left[v] = feature[v] >= 0 ? v - treeStart[t] + 1 : -1;
+  return left;
+}
+
+/** Every node's values (shared memory) from the leaves' in node order; split nodes hold zeros, as when grown. */
+function leafValuesAt(feature: Int32Array, leafValues: Float64Array, w: number, fail: () => never): Float64Array {
+  const values = new Float64Array(new SharedArrayBuffer(feature.length * w * 8));
+  let at = 0;
+  for (let v = 0; v < feature.length; v++) {
+    if (feature[v] >= 0) continue;
+    if (at + w > leafValues.length) fail();
+    for (let k = 0; k < w; k++) values[v * w + k] = leafValues[at++];
+  }
+  if (at !== leafValues.length) fail();
+  return values;
 }
 
 function encode(a: Int32Array | Float64Array | Uint8Array): StoredBytes {
