@@ -242,7 +242,11 @@ export function decodeArtifactBytes(raw: Uint8Array): PipelineArtifact {
   for (let i = 0; i < count; i++) {
     const length = buffer.readUInt32LE(fixed + 4 * i);
     if (offset + length > buffer.length) corrupt('binary blocks');
-    blocks.push(new StoredBytes(buffer.subarray(offset, offset + length)));
+    // Each block in shared memory of its own: a loaded tree model's arrays are these bytes (StoredFields.sharedBytes),
+    // not a second copy, and the predictor holding the artefact does not keep the whole decompressed buffer alive.
+    const block = new Uint8Array(new SharedArrayBuffer(length));
+    block.set(buffer.subarray(offset, offset + length));
+    blocks.push(new StoredBytes(block));
     offset += length;
   }
   if (offset !== buffer.length) corrupt('binary blocks');

@@ -4,7 +4,9 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { ARTIFACT_GZIP_LEVEL, decodeArtifact, decodeArtifactBytes, encodeArtifact } from '../../src/ml/artifact.js';
 import { DEFAULT_SPLIT_SIZES, customLabeledTable, parseCsv } from '../../src/ml/data/index.js';
 import { trainPipeline, type PipelineArtifact } from '../../src/ml/pipeline.js';
-import { loadSizedPredictor } from '../../src/ml/predictor.js';
+import { Predictor, loadSizedPredictor } from '../../src/ml/predictor.js';
+import { StoredBytes } from '../../src/ml/models/stored.js';
+import { ForestModel } from '../../src/ml/models/trees/forest.js';
 import { Random } from '../../src/ml/random.js';
 
 let artifact: PipelineArtifact;
@@ -98,6 +100,24 @@ describe('the binary artefact', () => {
       const a = fromBinary.predictor.predictRows(rows);
       const b = fromJson.predictor.predictRows(rows);
       expect(a).toEqual(b);
+    }
+  });
+
+  it("a loaded forest's node arrays are the decoded blocks themselves (shared memory, no second copy)", async () => {
+    const decoded = decodeArtifactBytes(encodeArtifact(forest));
+    const blocks = new Set<ArrayBufferLike>();
+    const collect = (value: unknown): void => {
+      if (value instanceof StoredBytes) blocks.add(value.bytes.buffer);
+      else if (Array.isArray(value)) value.forEach(collect);
+      else if (typeof value === 'object' && value !== null) Object.values(value).forEach(collect);
+    };
+    collect(decoded);
+    const { model } = await Predictor.load(decoded);
+    expect(model).toBeInstanceOf(ForestModel);
+    if (!(model instanceof ForestModel)) return;
+    for (const a of [model.trees.feature, model.trees.threshold, model.trees.right, model.trees.cover]) {
+      expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(blocks.has(a.buffer)).toBe(true);
     }
   });
 

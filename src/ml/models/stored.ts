@@ -154,9 +154,15 @@ export class StoredFields {
     return copy.buffer;
   }
 
-  /** `bytes` copied to shared memory (tree nodes: predict-parallel's helper thread reads them without a copy). */
+  /**
+   * `bytes` on shared memory (tree nodes: predict-parallel's helper thread reads them without a copy): a binary
+   * artefact's block as it is (decodeArtifactBytes puts each in a SharedArrayBuffer of its own; read-only), else a copy.
+   */
   sharedBytes(key: string, bytesPerElement: number, elements?: number): SharedArrayBuffer {
     const decoded = this.checkedBytes(key, bytesPerElement, elements);
+    const { buffer } = decoded;
+    if (buffer instanceof SharedArrayBuffer && decoded.byteOffset === 0 && decoded.byteLength === buffer.byteLength)
+      return buffer;
     const copy = new Uint8Array(new SharedArrayBuffer(decoded.length));
     copy.set(decoded);
     return copy.buffer;
