@@ -8,11 +8,13 @@ import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 
 const BACKGROUND_NICENESS = 10;
+/** Threads shared by the event loop and training (lowerSharedThreadsPriority). */
+const SHARED_NICENESS = 5;
 
-/** setpriority on a thread id changes that thread alone. */
-function lowerPriority(tid: number): void {
+/** setpriority on a thread id changes that thread alone; never raises it. */
+function lowerPriority(tid: number, niceness: number): void {
   try {
-    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, Math.max(os.getPriority(tid), BACKGROUND_NICENESS));
+    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, Math.max(os.getPriority(tid), niceness));
   } catch {
     // Not permitted, not available, or the thread has ended: it runs at normal priority.
   }
@@ -23,7 +25,7 @@ export function lowerThisThreadPriority(): void {
   if (isMainThread || process.platform !== 'linux') return;
   try {
     // /proc/thread-self → "<pid>/task/<tid>".
-    lowerPriority(Number(fs.readlinkSync('/proc/thread-self').split('/').pop()));
+    lowerPriority(Number(fs.readlinkSync('/proc/thread-self').split('/').pop()), BACKGROUND_NICENESS);
   } catch {
     // Not available: training still runs, at normal priority.
   }
@@ -38,6 +40,12 @@ function threadIds(): Set<string> {
 }
 
 let seenThreads = threadIds();
+/**
+ * The threads other than the main one that exist when this module loads, before the app starts any Worker: V8's
+ * platform threads, Node's delayed-task scheduler (and its module loader's thread, idle once loaded). libuv's pool
+ * starts on first use and is not among them (7–11 ms of CPU per thread in a run's first 2 s, left at nice 0).
+ */
+const startupThreads = [...seenThreads].filter((tid) => Number(tid) !== process.pid);
 
 /** The thread ids of this process that appeared since the previous call (Linux, main thread; none elsewhere). */
 export function threadsStartedSinceLastCall(): number[] {
@@ -54,5 +62,16 @@ export function threadsStartedSinceLastCall(): number[] {
  * start of the run after a cancelled one (bench:live, the run's first second). The threads it starts inherit this.
  */
 export function lowerThreadsPriority(tids: readonly number[]): void {
-  for (const tid of tids) if (tid !== process.pid) lowerPriority(tid);
+  for (const tid of tids) if (tid !== process.pid) lowerPriority(tid, BACKGROUND_NICENESS);
+  lowerSharedThreadsPriority();
+}
+
+/**
+ * V8's platform threads run concurrent optimising compilation and GC for every isolate: a training run's new isolates
+ * (forest helpers, a new training thread) compile their hot code there, ~1 s of CPU in a run's first 2 s at nice 0,
+ * while the event loop waited for a CPU 20–50 ms of every 100 ms (bench:live, 1,000 subscribers, perf: ~65 % of those
+ * threads' samples in TurboFan). They serve the event loop too, so they go between the two, not down with training.
+ */
+function lowerSharedThreadsPriority(): void {
+  for (const tid of startupThreads) lowerPriority(Number(tid), SHARED_NICENESS);
 }
