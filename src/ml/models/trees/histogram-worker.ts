@@ -39,3 +39,6 @@ port.on('message', (job: HistogramJob) => {
   histograms.close();
   Atomics.store(control, CONTROL.ready, 0);
 });
+
+// prestartedHistogramHelper (grow-helper.ts) waits for this.
+port.postMessage('loaded');
