@@ -60,6 +60,11 @@ if (process.env.BENCH_DETAIL === '1' && process.platform === 'linux') {
   // ESM imports of node:worker_threads (src/ml/models/trees/common.ts) see the replaced class too.
   syncBuiltinESMExports();
 }
+/**
+ * The threads this process had before the server was built: V8's platform threads (concurrent compilation and GC
+ * for every isolate; Node 20 names no thread, so comm is "node" for all) and Node's delayed-task scheduler.
+ */
+const startupThreads = new Set(process.platform === 'linux' ? fs.readdirSync('/proc/self/task') : []);
 const nasaDir = NASA_DIR;
 const trees = Number(process.env.BENCH_TREES ?? 300);
 const subscriberCounts = (process.env.BENCH_SUBSCRIBERS ?? '1,100,1000').split(',').map(Number);
@@ -567,7 +572,8 @@ async function measureFanOut(subscribers: number): Promise<FanOutResult> {
       );
     }
     // Each server thread's CPU in the run's first 2 s at nice 0 and niced (by the niceness read at the end of each
-    // 20 ms interval), and when it was first seen: which threads compete with the main thread at its priority.
+    // 20 ms interval), and when it was first seen: which threads compete with the main thread at its priority
+    // ("startup": there before the server was built, V8's platform threads among them).
     const perThread = new Map<string, { normal: number; niced: number; seen: number }>();
     for (let i = 1; i < sched.length && sched[i].time <= released + 2000; i++) {
       for (const [tid, [run, nice]] of sched[i].threads) {
@@ -582,7 +588,7 @@ async function measureFanOut(subscribers: number): Promise<FanOutResult> {
       .filter(([, entry]) => entry.normal + entry.niced >= 5)
       .sort((x, y) => y[1].normal - x[1].normal);
     console.log(
-      `  server threads in the first 2 s (pid+n: ms CPU at nice 0 / niced, first seen): ${busy.map(([tid, e]) => `pid+${Number(tid) - process.pid}${workerOfTid.has(tid) ? ` ${workerOfTid.get(tid)}` : ''}: ${e.normal.toFixed(0)} / ${e.niced.toFixed(0)} (+${e.seen} ms)`).join(', ')}`,
+      `  server threads in the first 2 s (pid+n: ms CPU at nice 0 / niced, first seen): ${busy.map(([tid, e]) => `pid+${Number(tid) - process.pid}${workerOfTid.has(tid) ? ` ${workerOfTid.get(tid)}` : startupThreads.has(tid) ? ' startup' : ''}: ${e.normal.toFixed(0)} / ${e.niced.toFixed(0)} (+${e.seen} ms)`).join(', ')}`,
     );
   }
   const events0 = done.perSubscriber[0];

@@ -42,8 +42,8 @@ function threadIds(): Set<string> {
 let seenThreads = threadIds();
 /**
  * The threads other than the main one that exist when this module loads, before the app starts any Worker: V8's
- * platform threads, Node's delayed-task scheduler (and its module loader's thread, idle once loaded). libuv's pool
- * starts on first use and is not among them (7–11 ms of CPU per thread in a run's first 2 s, left at nice 0).
+ * platform threads, Node's delayed-task scheduler, and libuv's pool if it has started (under `--import tsx` it has:
+ * bench:live sees 4 more threads there; 7–11 ms of CPU each in a run's first 2 s). Node 20 names none of them.
  */
 const startupThreads = [...seenThreads].filter((tid) => Number(tid) !== process.pid);
 
@@ -70,7 +70,8 @@ export function lowerThreadsPriority(tids: readonly number[]): void {
  * V8's platform threads run concurrent optimising compilation and GC for every isolate: a training run's new isolates
  * (forest helpers, a new training thread) compile their hot code there, ~1 s of CPU in a run's first 2 s at nice 0,
  * while the event loop waited for a CPU 20–50 ms of every 100 ms (bench:live, 1,000 subscribers, perf: ~65 % of those
- * threads' samples in TurboFan). They serve the event loop too, so they go between the two, not down with training.
+ * threads' samples in TurboFan). They serve the event loop too (as does libuv's pool, lowered with them when it
+ * started first), so they go between the two, not down with training.
  */
 function lowerSharedThreadsPriority(): void {
   for (const tid of startupThreads) lowerPriority(Number(tid), SHARED_NICENESS);
