@@ -43,6 +43,11 @@ export interface AppConfig {
   /** Worker threads that ran a task end after this long idle, returning their memory: WORKER_IDLE_SECONDS. */
   workerIdleMs: number;
   /**
+   * One training thread is kept, started at boot and after each recycle, and runs the JIT warm-up before its first
+   * task (src/ml/warm-up.ts), so a run's first fit and evaluation run optimised code: TRAINING_WARM_UP.
+   */
+  trainingWarmUp: boolean;
+  /**
    * Most estimated event-loop time of one `predict` call, model load included (PREDICT_LOOP_MS); costlier calls go
    * to the inference worker (src/ml/predict-cost.ts).
    */
@@ -256,6 +261,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     maxTrainingMs: readInt(env, 'MAX_TRAINING_SECONDS', 1800, 1, 7 * 86400) * 1000,
     modelCacheBytes: readInt(env, 'MODEL_CACHE_MB', DEFAULT_CACHE_BYTES / (1024 * 1024), 0, 65536) * 1024 * 1024,
     workerIdleMs: readInt(env, 'WORKER_IDLE_SECONDS', 10, 1, 86400) * 1000,
+    trainingWarmUp: readSwitch(env, 'TRAINING_WARM_UP', true),
     predictLoopMs: readInt(env, 'PREDICT_LOOP_MS', 2, 0, 60_000),
     predictLoadMs: readInt(env, 'PREDICT_LOAD_MS', 250, 0, 60_000),
     ...scaleOut(env),

@@ -33,6 +33,7 @@ import { processClockMs } from './clock.js';
 import { memoryReporter } from './memory-report.js';
 import { tableCacheStats } from './data/table-cache.js';
 import { trainSoftVoting, type EnsembleInfo } from './selection/ensemble-run.js';
+import { warmUp } from './warm-up.js';
 
 lowerThisThreadPriority();
 
@@ -157,7 +158,14 @@ export interface CompareTask {
   options: ComparisonOptions;
 }
 
-export type WorkerTask = TrainTask | BatchTask | ExplainTask | PredictRowsTask | CompareTask;
+/** A fresh training thread's JIT warm-up (src/ml/warm-up.ts), stopped early once `stop[0]` is set. */
+export interface WarmUpTask {
+  kind: 'warmUp';
+  /** On a SharedArrayBuffer: the pool sets it when a real task arrives. */
+  stop: Int32Array;
+}
+
+export type WorkerTask = TrainTask | BatchTask | ExplainTask | PredictRowsTask | CompareTask | WarmUpTask;
 
 /** Loaded predictors by run id; the thread itself ends when idle (src/services/worker-pool.ts). */
 const predictors = new ByteBudgetCache<SizedPredictor>({
@@ -328,9 +336,18 @@ async function predictBatch(task: BatchTask): Promise<BatchOutput> {
 }
 
 export type WorkerAnswer =
-  TrainOutput | BatchOutput | ModelAnswer<RowExplanation> | ModelAnswer<string> | NeedArtifact | RunComparison[];
+  | TrainOutput
+  | BatchOutput
+  | ModelAnswer<RowExplanation>
+  | ModelAnswer<string>
+  | NeedArtifact
+  | RunComparison[]
+  | number;
 
 export default async function run(task: WorkerTask): Promise<WorkerAnswer> {
+  // Not a task: it holds nothing afterwards (only tasks' leftovers are reported: memory-settle counts them), and the
+  // pool ignores its failure.
+  if (task.kind === 'warmUp') return warmUp(task.stop);
   try {
     switch (task.kind) {
       case 'train':

@@ -73,7 +73,11 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
   const progressBus: ProgressBus = cluster?.bus ?? createInMemoryProgressBus();
   // No thread waits at start (one costs ~18 MB idle; the first run after an idle spell waits ~0.5–1 s for it), and
   // threads that ran a task end after workerIdleMs idle: they hold what the task loaded (see worker-pool.ts).
-  const trainingPool = createWorkerPool(config.trainingConcurrency, { recycleAfterIdleMs: config.workerIdleMs });
+  const trainingPool = createWorkerPool(config.trainingConcurrency, {
+    recycleAfterIdleMs: config.workerIdleMs,
+    warm: config.trainingWarmUp,
+    warmUp: config.trainingWarmUp,
+  });
   // Explanations and batch predictions get their own worker, so they never wait behind a long training.
   const inferencePool = createWorkerPool(1, { recycleAfterIdleMs: config.workerIdleMs });
   const training = createTraining({

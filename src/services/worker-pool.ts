@@ -43,6 +43,11 @@ function workerExecArgv(): string[] {
 export interface WorkerPoolOptions {
   /** Keep one thread alive, so a run's first progress event does not wait for a thread to start (~0.5–1 s). */
   warm?: boolean;
+  /**
+   * The kept thread (warm) runs the training JIT warm-up (src/ml/warm-up.ts) as it starts, at boot and after each
+   * recycle, so a run's first fit and evaluation run optimised code. A task that arrives meanwhile stops it.
+   */
+  warmUp?: boolean;
   /** End threads that ran a task after this long with no task in the pool (default 10 s; Infinity: never). */
   recycleAfterIdleMs?: number;
   /** The worker's entry file (default src/ml/worker.ts). */
@@ -65,15 +70,59 @@ export class RecyclingPool extends Piscina {
   private timer: NodeJS.Timeout | null = null;
   private exiting: Promise<void> | null = null;
   private closed = false;
+  /** The warm-up running on the kept thread: its stop flag (shared with the thread) and its end. */
+  private warming: { stop: Int32Array; done: Promise<void> } | null = null;
+  /** Warm-ups run, and what stopping them cost the tasks that arrived meanwhile (bench:scale, tests). */
+  readonly warmUps = { started: 0, stopped: 0, waitedMs: 0 };
 
   constructor(
     options: ConstructorParameters<typeof Piscina>[0],
     private readonly recycleAfterIdleMs: number,
     /** Its threads run below the event loop's priority from their start (the training entry lowers it anyway). */
     readonly background = false,
+    /** Run the training warm-up on the kept thread at start and after each recycle (WorkerPoolOptions.warmUp). */
+    private readonly warmsUp = false,
   ) {
     super(options);
     RecyclingPool.open.add(this);
+    this.startWarmUp();
+  }
+
+  /**
+   * Sends the warm-up task; piscina gives it to the kept thread (minThreads 1), starting it if need be. Not counted
+   * as a task: the pool stays clean, so the warmed thread is not recycled for it.
+   */
+  private startWarmUp(): void {
+    if (!this.warmsUp || this.closed) return;
+    const stop = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+    this.warmUps.started++;
+    const done = super
+      .run({ kind: 'warmUp', stop })
+      .then(
+        () => undefined,
+        // A warm-up that fails (or whose thread is terminated) costs nothing but its warmth.
+        () => undefined,
+      )
+      .finally(() => {
+        if (this.warming?.stop === stop) this.warming = null;
+      });
+    this.warming = { stop, done };
+  }
+
+  /** Resolves once no warm-up is running (bench:scale's idle RSS, tests). */
+  warmedUp(): Promise<void> {
+    return this.warming?.done ?? Promise.resolve();
+  }
+
+  /** Stops a running warm-up between its steps and waits for it: the task then gets the warmed thread. */
+  private async stopWarmUp(): Promise<void> {
+    const warming = this.warming;
+    if (!warming) return;
+    const started = performance.now();
+    Atomics.store(warming.stop, 0, 1);
+    await warming.done;
+    this.warmUps.stopped++;
+    this.warmUps.waitedMs += performance.now() - started;
   }
 
   /** A Worker just started (process 'worker' event) by a background pool: lowers the new threads' priority. */
@@ -94,6 +143,7 @@ export class RecyclingPool extends Piscina {
     this.dirty = true;
     try {
       if (this.exiting) await this.exiting;
+      await this.stopWarmUp();
       return await super.run(task, options);
     } catch (error) {
       // A worker's AppError arrives as a plain Error carrying it (toWorkerError): callers get the AppError back.
@@ -121,6 +171,8 @@ export class RecyclingPool extends Piscina {
     for (const thread of threads) void thread.terminate();
     const exiting = Promise.all(exits).then(() => {
       if (this.exiting === exiting) this.exiting = null;
+      // The fresh thread piscina starts in their place warms up again.
+      if (this.active === 0) this.startWarmUp();
     });
     this.exiting = exiting;
     return exiting;
@@ -128,6 +180,7 @@ export class RecyclingPool extends Piscina {
 
   override async destroy(): Promise<void> {
     this.closed = true;
+    if (this.warming) Atomics.store(this.warming.stop, 0, 1);
     RecyclingPool.open.delete(this);
     this.cancelTimer();
     await this.exiting;
@@ -164,6 +217,7 @@ export function createWorkerPool(maxThreads: number, options: WorkerPoolOptions 
     },
     recycleAfterIdleMs,
     (options.filename ?? WORKER_FILE) === WORKER_FILE,
+    options.warmUp === true && options.warm === true,
   );
 }
 

@@ -62,6 +62,25 @@ describe('worker pool recycling', () => {
     await waitFor(() => pool?.threads.length === 1 && pool.threads[0].threadId !== first, 10_000);
   });
 
+  it('a warming pool warms its kept thread at start and after each recycle, and a task stops the warm-up', async () => {
+    pool = createWorkerPool(1, { warm: true, warmUp: true, recycleAfterIdleMs: 200 });
+    expect(pool.warmUps.started).toBe(1);
+    // A task arriving during the warm-up stops it and runs on the same (kept) thread, with its own answer.
+    await expect(pool.run(failingTask)).rejects.toThrow(/header|gzip|incorrect/i);
+    expect(pool.warmUps.stopped).toBe(1);
+    const used = pool.threads[0].threadId;
+    // Recycled after 200 ms idle: the fresh thread warms up in its turn, to the end, and is kept.
+    await waitFor(() => pool?.warmUps.started === 2, 10_000);
+    await pool.warmedUp();
+    expect(pool.threads).toHaveLength(1);
+    expect(pool.threads[0].threadId).not.toBe(used);
+    const warmed = pool.threads[0].threadId;
+    await sleep(400);
+    // The warm-up is not a task: the warmed thread is not recycled for it.
+    expect(pool.threads[0].threadId).toBe(warmed);
+    expect(pool.warmUps).toMatchObject({ started: 2, stopped: 1 });
+  }, 60_000);
+
   it('a task that arrives while the threads exit waits for them and runs on a new thread', async () => {
     pool = createWorkerPool(1, { recycleAfterIdleMs: 60_000 });
     await expect(pool.run(failingTask)).rejects.toThrow();
