@@ -16,7 +16,10 @@
  * on a quiet machine; the artefact is gzipped as the training thread does (gzipArtifactParts, two members at once
  * when large), its wall time beside.
  *
- *   npm run bench:post-fit -- [--rows 50000] [--models logistic_regression,pca,…] [--repeat 1] [--threads 1]
+ * `--warm-up` first runs the training thread's JIT warm-up (src/ml/warm-up.ts, what the server's kept training thread
+ * runs before its first task), so run 1 is the first run the service gives a warmed thread; its CPU is printed.
+ *
+ *   npm run bench:post-fit -- [--rows 50000] [--models logistic_regression,pca,…] [--repeat 1] [--threads 1] [--warm-up]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,6 +29,7 @@ import { defaultHyperparameters, MODEL_TYPE_IDS } from '../src/ml/catalog.js';
 import { loadDataLocation } from '../src/ml/data/location.js';
 import { DEFAULT_SPLIT_SIZES } from '../src/ml/data/split.js';
 import { trainPipeline, type Stage } from '../src/ml/pipeline.js';
+import { warmUp } from '../src/ml/warm-up.js';
 import type { ModelTypeId } from '../src/ml/types.js';
 import { writeSyntheticCsv } from './synthetic.js';
 
@@ -65,6 +69,11 @@ console.log(
   `bench:post-fit — ${rows.toLocaleString('en')} rows × 20 features, ${os.cpus().length} cores, Node ${process.version}, ${threads} thread(s); ` +
     `CPU seconds per step (load average beside each model); goal: after fitting ≤ ${GOAL * 100}% of the fit\n`,
 );
+if (process.argv.includes('--warm-up')) {
+  const started = process.cpuUsage();
+  const warmed = await warmUp(new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)));
+  console.log(`warm-up: ${warmed} model families, ${cpu(started).toFixed(2)} CPU s (load ${load()})\n`);
+}
 const table_: Record<string, string>[] = [];
 for (let run = 1; run <= repeat; run++)
   for (const modelType of models) {

@@ -5,7 +5,7 @@
 import { getModelSpec } from './catalog.js';
 import { binaryTask, featureMatrix, selectFeatures, type LabeledTable } from './data/dataset.js';
 import { checkedSplit, type SplitSizes } from './data/split.js';
-import { evaluate, jsonSafe, type Metrics } from './evaluate.js';
+import { evaluate, jsonSafe, plainNumbers, type Metrics } from './evaluate.js';
 import { permutationImportance, type PermutationResult } from './explain/permutation.js';
 import { hasLinearScores, linearPermutationImportance } from './explain/linear-permutation.js';
 import { svmPermutationImportance } from './explain/svm-permutation.js';
@@ -747,7 +747,7 @@ export async function trainPipeline(
     rowIds: rowIdsOf(data, split.test),
     groups: data.groups ? Array.from(split.test, (r) => data.groups?.[r] ?? String(r)) : null,
     labels: Array.from(ytest),
-    proba: Array.from(probabilities),
+    proba: plainNumbers(probabilities),
     calibrated: calibrated !== undefined,
     ...(tuned ? { classScales: tuned.classScales } : {}),
   };
