@@ -199,6 +199,8 @@ const { app, dir } = await buildBenchApp('scale', {
   WORKER_IDLE_SECONDS: '5',
 });
 const { url } = await app.start();
+// The kept training thread's JIT warm-up (TRAINING_WARM_UP) is part of the idle server: measured once it is done.
+await RecyclingPool.allWarmedUp();
 await new Promise((resolve) => setTimeout(resolve, 1000));
 const idleRss = process.memoryUsage.rss();
 memoryReport('idle at start');
@@ -589,6 +591,8 @@ console.log('\ngrowth (model, rows, fit s, whole run s):');
 for (const line of growth) console.log(line);
 // Issue 17 goal 6: back to idle. Worker threads end after WORKER_IDLE_SECONDS (5 here) and take their tables along.
 await new Promise((resolve) => setTimeout(resolve, 8000));
+// The fresh kept thread that replaced the recycled ones warms up as the idle one did.
+await RecyclingPool.allWarmedUp();
 // Garbage goes first (npm run bench:scale passes --expose-gc), so what remains is retained or held by the allocator.
 global.gc?.();
 // V8 frees dead array buffers' memory on a background thread after the collection: measured at once, the settle

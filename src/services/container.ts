@@ -71,8 +71,9 @@ export async function createServices(config: AppConfig, logger: Logger): Promise
   const sessions = new SessionService(store, datasets, owners, { maxTrainingMs: config.maxTrainingMs });
   const models = new ModelStore(store, { cacheBytes: config.modelCacheBytes });
   const progressBus: ProgressBus = cluster?.bus ?? createInMemoryProgressBus();
-  // No thread waits at start (one costs ~18 MB idle; the first run after an idle spell waits ~0.5–1 s for it), and
-  // threads that ran a task end after workerIdleMs idle: they hold what the task loaded (see worker-pool.ts).
+  // With TRAINING_WARM_UP one fresh thread waits, warmed up (~48 MB idle; without it the first run after an idle spell
+  // waits ~0.5–1 s for a thread and runs cold code); threads that ran a task end after workerIdleMs idle: they hold
+  // what the task loaded (see worker-pool.ts).
   const trainingPool = createWorkerPool(config.trainingConcurrency, {
     recycleAfterIdleMs: config.workerIdleMs,
     warm: config.trainingWarmUp,

@@ -114,6 +114,11 @@ export class RecyclingPool extends Piscina {
     return this.warming?.done ?? Promise.resolve();
   }
 
+  /** Resolves once no open pool runs a warm-up (bench:scale measures idle and settled RSS with the warmed thread). */
+  static async allWarmedUp(): Promise<void> {
+    await Promise.all([...RecyclingPool.open].map((pool) => pool.warmedUp()));
+  }
+
   /** Stops a running warm-up between its steps and waits for it: the task then gets the warmed thread. */
   private async stopWarmUp(): Promise<void> {
     const warming = this.warming;
