@@ -1,42 +1,15 @@
 /**
- * bench:scale's seeded synthetic table, shared with bench:post-fit: 20 numeric features, two overlapping classes (a few
- * informative features, linear and not, the rest noise), 0.5 % of cells missing.
+ * bench:scale's seeded synthetic table (src/ml/data/synthetic-table.ts), shared with bench:post-fit, written to a file.
  */
 import fs from 'node:fs';
+import { syntheticCsv } from '../src/ml/data/synthetic-table.js';
 
-export const SYNTHETIC_FEATURES = 20;
-
-/** mulberry32: a small seeded generator, so every run sees the same table. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { SYNTHETIC_FEATURES } from '../src/ml/data/synthetic-table.js';
 
 /** Writes the `rows`-row table (seeded by its size) to `file`; returns its size in bytes. */
 export function writeSyntheticCsv(file: string, rows: number): number {
-  const random = seeded(rows);
-  const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  const header = [...Array.from({ length: SYNTHETIC_FEATURES }, (_, j) => `f${j + 1}`), 'label'].join(',');
   const out = fs.openSync(file, 'w');
-  fs.writeSync(out, `${header}\n`);
-  let chunk = '';
-  for (let i = 0; i < rows; i++) {
-    const x = Array.from({ length: SYNTHETIC_FEATURES }, gaussian);
-    const score = 1.2 * x[0] - 0.8 * x[1] + 0.6 * x[2] * x[3] + 0.5 * Math.sin(2 * x[4]) + 0.9 * gaussian();
-    const cells = x.map((v) => (random() < 0.005 ? '' : v.toFixed(5)));
-    chunk += `${cells.join(',')},${score > 0 ? 'planet' : 'false_positive'}\n`;
-    if (chunk.length > 1 << 20) {
-      fs.writeSync(out, chunk);
-      chunk = '';
-    }
-  }
-  fs.writeSync(out, chunk);
+  for (const piece of syntheticCsv(rows)) fs.writeSync(out, piece);
   fs.closeSync(out);
   return fs.statSync(file).size;
 }

@@ -10,13 +10,12 @@ import { defaultHyperparameters } from './catalog.js';
 import { ColumnTable } from './data/columns.js';
 import { customLabeledTable } from './data/dataset.js';
 import { DEFAULT_SPLIT_SIZES } from './data/split.js';
+import { syntheticCsv } from './data/synthetic-table.js';
 import { trainPipeline } from './pipeline.js';
-import { Random } from './random.js';
 import type { Hyperparameters, ModelTypeId } from './types.js';
 
 /** Rows of the warm-up table: enough loop iterations for V8 to optimise the hot loops, each step tens of ms cold. */
 const WARM_UP_ROWS = 400;
-const WARM_UP_FEATURES = 20;
 
 /** The families warmed, smallest first; the ensembles with few trees (their per-tree code is what gets optimised). */
 const WARM_UP_MODELS: readonly { modelType: ModelTypeId; hyperparameters?: Hyperparameters }[] = [
@@ -27,18 +26,9 @@ const WARM_UP_MODELS: readonly { modelType: ModelTypeId; hyperparameters?: Hyper
   { modelType: 'xgboost', hyperparameters: { n_estimators: 8 } },
 ];
 
-/** bench:scale's kind of table (two overlapping classes, a few informative features, 0.5 % missing), as CSV bytes. */
+/** A small synthetic table (bench:scale's kind) as CSV bytes. */
 function warmUpCsv(): Uint8Array {
-  const random = new Random(17);
-  const gaussian = () => random.normal();
-  const lines = [[...Array.from({ length: WARM_UP_FEATURES }, (_, j) => `f${j + 1}`), 'label'].join(',')];
-  for (let i = 0; i < WARM_UP_ROWS; i++) {
-    const x = Array.from({ length: WARM_UP_FEATURES }, gaussian);
-    const score = 1.2 * x[0] - 0.8 * x[1] + 0.6 * x[2] * x[3] + 0.9 * gaussian();
-    const cells = x.map((v) => (random.next() < 0.005 ? '' : v.toFixed(5)));
-    lines.push(`${cells.join(',')},${score > 0 ? 'planet' : 'false_positive'}`);
-  }
-  return new TextEncoder().encode(`${lines.join('\n')}\n`);
+  return new TextEncoder().encode([...syntheticCsv(WARM_UP_ROWS)].join(''));
 }
 
 /** Thrown from the pipeline's progress hooks to end a warm-up a real task is waiting for. */
