@@ -162,6 +162,10 @@ function sharedInts(length: number): Int32Array {
   return new Int32Array(new SharedArrayBuffer(length * 4));
 }
 
+function sharedFloats(length: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(length * 8));
+}
+
 /** Trees at most this deep also get the complete-binary-tree layout (2^depth leaf slots each). */
 const IMPLICIT_MAX_DEPTH = 10;
 
@@ -205,18 +209,18 @@ export class PackedTrees {
    * of a copy (a 100-tree forest at 200,000 rows is 151 MB of nodes).
    */
   static pack(trees: TreeArrays[], valueWidth: number, treeOutput: Int32Array | null): PackedTrees {
-    const treeStart = new Int32Array(new SharedArrayBuffer((trees.length + 1) * 4));
+    const treeStart = sharedInts(trees.length + 1);
     for (let t = 0; t < trees.length; t++) treeStart[t + 1] = treeStart[t] + trees[t].nodeCount;
     const n = treeStart[trees.length];
     const packed = new PackedTrees(
       treeStart,
-      new Int32Array(new SharedArrayBuffer(n * 4)),
-      new Float64Array(new SharedArrayBuffer(n * 8)),
-      new Int32Array(new SharedArrayBuffer(n * 4)),
-      new Int32Array(new SharedArrayBuffer(n * 4)),
+      sharedInts(n),
+      sharedFloats(n),
+      sharedInts(n),
+      sharedInts(n),
       new Uint8Array(new SharedArrayBuffer(n)),
-      new Float64Array(new SharedArrayBuffer(n * 8)),
-      new Float64Array(new SharedArrayBuffer(n * valueWidth * 8)),
+      sharedFloats(n),
+      sharedFloats(n * valueWidth),
       valueWidth,
       treeOutput,
     );
@@ -299,7 +303,7 @@ export class PackedTrees {
       leaves += 1 << depth[t];
     }
     const splitKey = sharedInts(splits);
-    const splitThreshold = new Float64Array(new SharedArrayBuffer(splits * 8));
+    const splitThreshold = sharedFloats(splits);
     const leafNode = sharedInts(leaves);
     for (let t = 0; t < T; t++) {
       if (splitStart[t] < 0) continue;
@@ -649,7 +653,7 @@ function preorderLeft(feature: Int32Array, treeStart: Int32Array): Int32Array {
 
 /** Every node's values (shared memory) from the leaves' in node order; split nodes hold zeros, as when grown. */
 function leafValuesAt(feature: Int32Array, leafValues: Float64Array, w: number, fail: () => never): Float64Array {
-  const values = new Float64Array(new SharedArrayBuffer(feature.length * w * 8));
+  const values = sharedFloats(feature.length * w);
   let at = 0;
   for (let v = 0; v < feature.length; v++) {
     if (feature[v] >= 0) continue;
