@@ -72,10 +72,22 @@ export function dropStats(drops: Float64Array): { mean: number; std: number; ci9
  * first, ties to the lower class), drawn uniformly within the class. Ascending row indices.
  */
 export function stratifiedSample(y: Int32Array, numClasses: number, count: number, random: Random): Int32Array {
-  const total = y.length;
-  if (count >= total) return Int32Array.from({ length: total }, (_, i) => i);
-  const members: number[][] = Array.from({ length: numClasses }, () => []);
-  for (let i = 0; i < total; i++) members[y[i]].push(i);
+  if (count >= y.length) return Int32Array.from({ length: y.length }, (_, i) => i);
+  return drawStratified(classMembers(y, numClasses), y.length, count, random);
+}
+
+/** Each class's row indices, ascending, in typed arrays (counted first: no growing arrays of 60,000 pushes). */
+function classMembers(y: Int32Array, numClasses: number): Int32Array[] {
+  const sizes = new Int32Array(numClasses);
+  for (const label of y) sizes[label]++;
+  const members = Array.from({ length: numClasses }, (_, c) => new Int32Array(sizes[c]));
+  const filled = new Int32Array(numClasses);
+  for (let i = 0; i < y.length; i++) members[y[i]][filled[y[i]]++] = i;
+  return members;
+}
+
+/** stratifiedSample's draw from `members` (each class's rows ascending; shuffled in place), `count` < `total`. */
+function drawStratified(members: Int32Array[], total: number, count: number, random: Random): Int32Array {
   const quota = members.map((m) => Math.floor((count * m.length) / total));
   let left = count - quota.reduce((s, q) => s + q, 0);
   const byRemainder = members
@@ -88,7 +100,8 @@ export function stratifiedSample(y: Int32Array, numClasses: number, count: numbe
       left--;
     }
   }
-  const sample: number[] = [];
+  const sample = new Int32Array(quota.reduce((s, q) => s + q, 0));
+  let s = 0;
   members.forEach((m, c) => {
     // Partial Fisher–Yates: the first quota[c] entries become a uniform draw.
     for (let a = 0; a < quota[c]; a++) {
@@ -96,16 +109,17 @@ export function stratifiedSample(y: Int32Array, numClasses: number, count: numbe
       const t = m[a];
       m[a] = m[b];
       m[b] = t;
-      sample.push(m[a]);
+      sample[s++] = m[a];
     }
   });
-  return Int32Array.from(sample).sort();
+  return sample.sort();
 }
 
 /**
  * Each repeat's rows: its own seeded stratified sample of `perRepeat` rows (stratifiedSample), or every row when
  * `perRepeat` covers them. Drawn from a stream of their own, so the shuffles stay those of the unsampled routine; the
  * model-specific permutations (tree-permutation.ts, svm-permutation.ts) draw the same samples as permutationImportance.
+ * The classes' rows are listed once and copied per repeat (each draw starts from them ascending, as stratifiedSample).
  */
 export function repeatSamples(
   y: Int32Array,
@@ -115,7 +129,17 @@ export function repeatSamples(
   seed: number,
 ): Int32Array[] {
   const sampler = new Random(seed ^ 0x5a5a5a5a);
-  return Array.from({ length: repeats }, () => stratifiedSample(y, numClasses, perRepeat, sampler));
+  if (perRepeat >= y.length)
+    return Array.from({ length: repeats }, () => stratifiedSample(y, numClasses, perRepeat, sampler));
+  const members = classMembers(y, numClasses);
+  return Array.from({ length: repeats }, () =>
+    drawStratified(
+      members.map((m) => m.slice()),
+      y.length,
+      perRepeat,
+      sampler,
+    ),
+  );
 }
 
 export function permutationImportance(
