@@ -3,7 +3,7 @@
  * prediction path reads), never cast. A malformed artefact is a server fault, not user input: a plain Error, masked
  * at the edge and logged.
  */
-import { createGzip } from 'node:zlib';
+import { createGunzip, createGzip } from 'node:zlib';
 import { concatBytes } from '../domain/bytes.js';
 import { TASKS } from '../domain/data.js';
 import { MODEL_TYPE_IDS } from './catalog.js';
@@ -230,31 +230,135 @@ export function decodeArtifactBytes(raw: Uint8Array): PipelineArtifact {
   const buffer = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   if (buffer.length < MAGIC.length || !buffer.subarray(0, MAGIC.length).equals(MAGIC))
     return decodeArtifact(buffer.toString('utf8'));
-  const fixed = MAGIC.length + 8;
-  if (buffer.length < fixed) corrupt('binary header');
-  const headerLength = buffer.readUInt32LE(MAGIC.length);
-  const count = buffer.readUInt32LE(MAGIC.length + 4);
-  let offset = fixed + 4 * count;
-  if (offset + headerLength > buffer.length) corrupt('binary header');
-  const header = buffer.toString('utf8', offset, offset + headerLength);
-  offset += headerLength;
-  const blocks: StoredBytes[] = [];
-  for (let i = 0; i < count; i++) {
-    const length = buffer.readUInt32LE(fixed + 4 * i);
+  const layout = binaryLayout(buffer);
+  if (!layout) corrupt('binary header');
+  let offset = layout.blocksAt;
+  const blocks = layout.lengths.map((length) => {
     if (offset + length > buffer.length) corrupt('binary blocks');
     // Each block in shared memory of its own: a loaded tree model's arrays are these bytes (StoredFields.sharedBytes),
     // not a second copy, and the predictor holding the artefact does not keep the whole decompressed buffer alive.
     const block = new Uint8Array(new SharedArrayBuffer(length));
     block.set(buffer.subarray(offset, offset + length));
-    blocks.push(new StoredBytes(block));
     offset += length;
-  }
+    return block;
+  });
   if (offset !== buffer.length) corrupt('binary blocks');
+  return parseBinary(layout.header, blocks);
+}
+
+/** Output chunks of the streaming gunzip: above glibc's mmap threshold, so each is returned to the system when freed. */
+const INFLATE_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * A stored (gzipped) artefact read as it inflates: each binary block is written straight into its shared buffer, so
+ * the whole decompressed artefact, which `decodeArtifactBytes(gunzipSync(…))` holds beside the blocks, never exists
+ * (a 100-tree forest at 200,000 rows: ~130 MB). `bytes` is the decompressed length (cache sizes). The JSON artefacts
+ * stored before are gathered and parsed whole.
+ */
+export async function decodeGzippedArtifact(
+  gzipped: Uint8Array,
+): Promise<{ artifact: PipelineArtifact; bytes: number }> {
+  let head: Buffer = Buffer.alloc(0);
+  // What the first bytes said (an object: TypeScript does not see the callback below assign it): the binary layout
+  // once the prefix and header have arrived, or the chunks of a JSON artefact.
+  const read: { layout: BinaryLayout | null; text: Buffer[] | null } = { layout: null, text: null };
+  const blocks: Uint8Array[] = [];
+  let filled = 0;
+  let bytes = 0;
+  // Allocates the next blocks once the current one is full (a zero-length block is full at once).
+  const advance = (lengths: number[]): void => {
+    while (blocks.length < lengths.length && (blocks.length === 0 || filled === blocks[blocks.length - 1].length)) {
+      blocks.push(new Uint8Array(new SharedArrayBuffer(lengths[blocks.length])));
+      filled = 0;
+    }
+  };
+  const take = (chunk: Buffer): void => {
+    bytes += chunk.length;
+    if (read.text) {
+      read.text.push(chunk);
+      return;
+    }
+    let rest = chunk;
+    let { layout } = read;
+    if (!layout) {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      if (head.length < MAGIC.length) return;
+      if (!head.subarray(0, MAGIC.length).equals(MAGIC)) {
+        read.text = [head];
+        return;
+      }
+      layout = read.layout = binaryLayout(head);
+      if (!layout) return;
+      rest = head.subarray(layout.blocksAt);
+      head = Buffer.alloc(0);
+      advance(layout.lengths);
+    }
+    for (let at = 0; at < rest.length;) {
+      const current = blocks.at(-1);
+      if (!current || filled === current.length) corrupt('binary blocks');
+      const n = Math.min(rest.length - at, current.length - filled);
+      current.set(rest.subarray(at, at + n), filled);
+      filled += n;
+      at += n;
+      advance(layout.lengths);
+    }
+  };
+  await new Promise<void>((resolve, reject) => {
+    const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
+    gunzip.on('data', (chunk: Buffer) => {
+      try {
+        take(chunk);
+      } catch (error) {
+        gunzip.destroy();
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+    gunzip.on('end', resolve);
+    gunzip.on('error', reject);
+    gunzip.end(gzipped);
+  });
+  const { layout, text } = read;
+  if (text) return { artifact: decodeArtifact(Buffer.concat(text).toString('utf8')), bytes };
+  if (!layout) {
+    if (head.length >= MAGIC.length) corrupt('binary header');
+    return { artifact: decodeArtifact(head.toString('utf8')), bytes };
+  }
+  const last = blocks.at(-1);
+  if (blocks.length !== layout.lengths.length || (last !== undefined && filled !== last.length))
+    corrupt('binary blocks');
+  return { artifact: parseBinary(layout.header, blocks), bytes };
+}
+
+/** The binary artefact's prefix and header: block lengths, the header's JSON, where the blocks begin. */
+interface BinaryLayout {
+  lengths: number[];
+  header: string;
+  blocksAt: number;
+}
+
+/** The layout read from the artefact's first bytes, or null when they do not hold all of it yet. */
+function binaryLayout(buffer: Buffer): BinaryLayout | null {
+  const fixed = MAGIC.length + 8;
+  if (buffer.length < fixed) return null;
+  const headerLength = buffer.readUInt32LE(MAGIC.length);
+  const count = buffer.readUInt32LE(MAGIC.length + 4);
+  const headerAt = fixed + 4 * count;
+  if (headerAt + headerLength > buffer.length) return null;
+  return {
+    lengths: Array.from({ length: count }, (_, i) => buffer.readUInt32LE(fixed + 4 * i)),
+    header: buffer.toString('utf8', headerAt, headerAt + headerLength),
+    blocksAt: headerAt + headerLength,
+  };
+}
+
+/** The artefact from its header's JSON, whose `{ $bytes: i }` stand for block i. */
+function parseBinary(header: string, blocks: Uint8Array[]): PipelineArtifact {
+  const stored = blocks.map((block) => new StoredBytes(block));
   const parsed: unknown = JSON.parse(header, (_key, value: unknown) => {
     if (!isRecord(value) || !('$bytes' in value)) return value;
     const index = value.$bytes;
-    return typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < count
-      ? blocks[index]
+    return typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < stored.length
+      ? stored[index]
       : corrupt('binary block index');
   });
   return checkArtifact(parsed);

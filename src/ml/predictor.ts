@@ -10,7 +10,7 @@ import { explanationReasons, samplingShapley } from './explain/shapley.js';
 import { loadModel } from './models/registry.js';
 import { treeEnsembleOf, treeShap } from './models/trees/index.js';
 import type { PipelineArtifact } from './pipeline.js';
-import { decodeArtifact, decodeArtifactBytes } from './artifact.js';
+import { decodeArtifact, decodeArtifactBytes, decodeGzippedArtifact } from './artifact.js';
 import { Preprocessor } from './preprocess.js';
 import { applyCalibration } from './selection/calibration.js';
 import { applyClassScales } from './selection/decision-tuning.js';
@@ -113,6 +113,12 @@ export async function loadSizedPredictor(stored: string | Uint8Array): Promise<S
   const artifact = typeof stored === 'string' ? decodeArtifact(stored) : decodeArtifactBytes(stored);
   const predictor = await Predictor.load(artifact);
   return { predictor, bytes: stored.length };
+}
+
+/** `loadSizedPredictor` of a stored (gzipped) artefact, decoded as it inflates (decodeGzippedArtifact). */
+export async function loadGzippedPredictor(gzipped: Uint8Array): Promise<SizedPredictor> {
+  const { artifact, bytes } = await decodeGzippedArtifact(gzipped);
+  return { predictor: await Predictor.load(artifact), bytes };
 }
 
 export class Predictor {

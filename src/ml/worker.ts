@@ -4,7 +4,6 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { loadDataLocation, type DataLocation } from './data/location.js';
-import { gunzipSync } from 'node:zlib';
 import { ColumnTable } from './data/columns.js';
 import { badInput, toWorkerError } from '../domain/errors.js';
 import {
@@ -16,9 +15,9 @@ import {
   type PostFitStage,
   type Stage,
 } from './pipeline.js';
-import { Predictor, loadSizedPredictor, type RowExplanation, type SizedPredictor } from './predictor.js';
+import { Predictor, loadGzippedPredictor, type RowExplanation, type SizedPredictor } from './predictor.js';
 import { ByteBudgetCache, cacheBytesFromEnv } from './cache.js';
-import { GZIP_SLICE_BYTES, decodeArtifactBytes, encodeArtifactParts, gzipArtifactParts } from './artifact.js';
+import { GZIP_SLICE_BYTES, decodeGzippedArtifact, encodeArtifactParts, gzipArtifactParts } from './artifact.js';
 import type { StepProgress } from './types.js';
 import type { CvProgress } from './selection/cross-validate.js';
 import {
@@ -191,8 +190,8 @@ function applyEvictions(log: EvictionLog): void {
   else for (const runId of log.recent.slice(-unseen)) predictors.delete(runId);
 }
 
-function readArtifact(artifactGzip: Uint8Array): PipelineArtifact {
-  return decodeArtifactBytes(gunzipSync(artifactGzip));
+async function readArtifact(artifactGzip: Uint8Array): Promise<PipelineArtifact> {
+  return (await decodeGzippedArtifact(artifactGzip)).artifact;
 }
 
 /** The run's predictor from this thread's cache, loaded from the shipped artefact, or null (ask for it). */
@@ -202,7 +201,7 @@ async function predictorFor(model: ModelRef): Promise<Predictor | null> {
   if (!predictors.has(model.runId) && !artifactGzip) return null;
   const loaded = await predictors.getOrLoad(model.runId, () => {
     if (!artifactGzip) throw new Error(`no artefact for run ${model.runId}`); // unreachable: checked above
-    return loadSizedPredictor(gunzipSync(artifactGzip));
+    return loadGzippedPredictor(artifactGzip);
   });
   return loaded.predictor;
 }
@@ -247,11 +246,13 @@ async function train(task: TrainTask): Promise<TrainOutput> {
       ? await trainSoftVoting(
           table,
           task.config,
-          task.members.map((m) => ({
-            runId: m.runId,
-            artifact: readArtifact(m.artifactGzip),
-            ...(m.outOfFold ? { outOfFold: m.outOfFold } : {}),
-          })),
+          await Promise.all(
+            task.members.map(async (m) => ({
+              runId: m.runId,
+              artifact: await readArtifact(m.artifactGzip),
+              ...(m.outOfFold ? { outOfFold: m.outOfFold } : {}),
+            })),
+          ),
           hooks,
         )
       : await trainPipeline(table, task.config, hooks);
@@ -281,7 +282,7 @@ async function train(task: TrainTask): Promise<TrainOutput> {
 }
 
 async function predictBatch(task: BatchTask): Promise<BatchOutput> {
-  const artifact = readArtifact(task.artifactGzip);
+  const artifact = await readArtifact(task.artifactGzip);
   const predictor = await Predictor.load(artifact);
   let table: ColumnTable;
   if (task.location.kind === 'nasa') {

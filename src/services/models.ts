@@ -2,15 +2,12 @@
  * Trained artefacts (preprocessing + model) stored in the DB gzipped (binary; JSON before), and a cache of loaded
  * predictors bounded by their estimated bytes (MODEL_CACHE_MB). Owns the `models` table.
  */
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import { eq } from 'drizzle-orm';
 import type { Store } from '../db/store.js';
-import { loadSizedPredictor, type Predictor, type SizedPredictor } from '../ml/predictor.js';
+import { loadGzippedPredictor, type Predictor, type SizedPredictor } from '../ml/predictor.js';
 import { ByteBudgetCache, DEFAULT_CACHE_BYTES } from '../ml/cache.js';
 import type { EvictionLog } from '../ml/worker.js';
 
-const gunzipAsync = promisify(gunzip);
 /** Binary artefacts (src/ml/artifact.ts encodeArtifact); rows stored before hold gzipped JSON, still read. */
 export const ARTIFACT_FORMAT = 'pipeline+binary+gzip/v2';
 /** Forgotten run ids listed to worker threads (a thread that missed more drops its whole cache). */
@@ -80,7 +77,7 @@ export class ModelStore {
     const loaded = await this.cache.getOrLoad(runId, async () => {
       const gzipped = await this.bytes(runId);
       if (!gzipped) throw new Error(`The model of run ${runId} was deleted while it was loading.`);
-      return loadSizedPredictor(await gunzipAsync(gzipped));
+      return loadGzippedPredictor(gzipped);
     });
     return loaded.predictor;
   }

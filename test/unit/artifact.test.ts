@@ -1,10 +1,18 @@
 /** Stored artefacts are read back field by field: a real one round-trips exactly, a malformed one is refused. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { ARTIFACT_GZIP_LEVEL, decodeArtifact, decodeArtifactBytes, encodeArtifact } from '../../src/ml/artifact.js';
+import {
+  ARTIFACT_GZIP_LEVEL,
+  decodeArtifact,
+  decodeArtifactBytes,
+  decodeGzippedArtifact,
+  encodeArtifact,
+  encodeArtifactParts,
+  gzipArtifactParts,
+} from '../../src/ml/artifact.js';
 import { DEFAULT_SPLIT_SIZES, customLabeledTable, parseCsv } from '../../src/ml/data/index.js';
 import { trainPipeline, type PipelineArtifact } from '../../src/ml/pipeline.js';
-import { Predictor, loadSizedPredictor } from '../../src/ml/predictor.js';
+import { Predictor, loadGzippedPredictor, loadSizedPredictor } from '../../src/ml/predictor.js';
 import { StoredBytes } from '../../src/ml/models/stored.js';
 import { ForestModel } from '../../src/ml/models/trees/forest.js';
 import { Random } from '../../src/ml/random.js';
@@ -142,5 +150,45 @@ describe('the binary artefact', () => {
     expect(at).toBeGreaterThan(0);
     badIndex.write('{"$bytes":9}', at);
     expect(() => decodeArtifactBytes(badIndex)).toThrow('malformed (binary block index)');
+  });
+
+  it('decodes as it inflates: the same artefact, blocks in shared memory, spanning output chunks and gzip members', async () => {
+    // A block of 3 MB of incompressible bytes spans several 1 MB output chunks; gzipArtifactParts writes it as two
+    // gzip members (more than two 4 MB slices).
+    const noise = new Uint8Array(9_000_000);
+    const rng = new Random(11);
+    for (let i = 0; i < noise.length; i++) noise[i] = Math.floor(rng.next() * 256);
+    const padded = { ...forest, model: { ...forest.model, padding: new StoredBytes(noise) } };
+    for (const original of [forest, boosted, artifact, padded]) {
+      const raw = encodeArtifact(original);
+      const gzipped = await gzipArtifactParts(encodeArtifactParts(original), () => undefined);
+      const { artifact: decoded, bytes } = await decodeGzippedArtifact(gzipped);
+      expect(bytes).toBe(raw.length);
+      expect(JSON.stringify(decoded)).toBe(JSON.stringify(decodeArtifactBytes(gunzipSync(gzipped))));
+    }
+    const { predictor, bytes } = await loadGzippedPredictor(gzipSync(encodeArtifact(forest)));
+    expect(bytes).toBe(encodeArtifact(forest).length);
+    const { model } = predictor;
+    expect(model).toBeInstanceOf(ForestModel);
+    if (model instanceof ForestModel) expect(model.trees.threshold.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const fromJson = await loadSizedPredictor(JSON.stringify(forest));
+    expect(predictor.predictRows(rows)).toEqual(fromJson.predictor.predictRows(rows));
+  });
+
+  it('decoding as it inflates reads JSON artefacts and refuses truncated or inconsistent ones', async () => {
+    const json = JSON.stringify(forest);
+    const fromJson = await decodeGzippedArtifact(gzipSync(json));
+    expect(JSON.stringify(fromJson.artifact)).toBe(json);
+    expect(fromJson.bytes).toBe(Buffer.byteLength(json));
+    const stored = encodeArtifact(forest);
+    await expect(decodeGzippedArtifact(gzipSync(stored.subarray(0, stored.length - 1)))).rejects.toThrow(
+      'malformed (binary blocks)',
+    );
+    await expect(decodeGzippedArtifact(gzipSync(Buffer.concat([stored, Buffer.from([0])])))).rejects.toThrow(
+      'malformed (binary blocks)',
+    );
+    await expect(decodeGzippedArtifact(gzipSync(stored.subarray(0, 20)))).rejects.toThrow('malformed (binary header)');
+    const gzipped = gzipSync(stored);
+    await expect(decodeGzippedArtifact(gzipped.subarray(0, gzipped.length - 10))).rejects.toThrow();
   });
 });
