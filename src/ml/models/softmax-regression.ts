@@ -8,10 +8,10 @@
  * `newton-cholesky`) while the parameters are few (≤ NEWTON_MAX_PARAMETERS), else L-BFGS alone. Newton converges
  * quadratically: 6–10 iterations reach the optimum to ~1e-10 where L-BFGS took ~260 to reach max|gradient| ≤ 1e-6 on
  * Kepler, and an ill-conditioned problem (heavy-tailed columns) leaves L-BFGS's coefficients 1e-2 from the optimum
- * there. Once a full Newton step is taken, the Hessian's factor is reused for chord steps (one gradient each, ~1/15
- * of a Hessian) while they shrink the gradient 4-fold: on Kepler 4 Hessians instead of 6, the same optimum. Above
- * HESSIAN_SAMPLE_ROWS rows the Hessian comes from a row sample (its cost no longer grows with n), and the chord steps
- * with the full gradient still reach the optimum, a little more slowly.
+ * there. Once a full Newton step is taken, the Hessian's factor is reused for chord steps (one gradient each, ~1/8
+ * of a Hessian on Kepler) while they shrink the gradient 4-fold: on Kepler 4 Hessians instead of 6, the same optimum.
+ * Above HESSIAN_SAMPLE_ROWS rows the Hessian comes from a row sample (its cost no longer grows with n), and the chord
+ * steps with the full gradient still reach the optimum, a little more slowly.
  */
 import type { Matrix } from '../types.js';
 import { minimizeLbfgs, type DifferentiableObjective, type LbfgsOptions, type LbfgsResult } from '../optim/lbfgs.js';
@@ -213,7 +213,8 @@ const POLISH_FROM = 1e-3;
  * costs ≈ 3.7 passes):
  * at 35,000 rows the exact Hessian took 11 passes + 1 Hessian, samples of 16,384 / 8,192 / 4,096 rows 13 / 14 / 16
  * passes; at 140,000 rows 11 + 1 exact, 14 / 15 / 16 with those samples: 14.4 pass-equivalents with 16,384 rows
- * against 14.7 exact, and for Kepler's 3 classes × 31 columns (p = 93) a Hessian of n rows costs ~23 passes.
+ * against 14.7 exact, and for Kepler's 3 classes × 31 columns (p = 93) a Hessian of n rows costs ~8 passes
+ * (measured; 23 before its diagonal blocks came from the others).
  */
 export const HESSIAN_SAMPLE_ROWS = 16_384;
 /** Newton steps (Hessians) after L-BFGS at most (from POLISH_FROM LR on Kepler needs 6). */
@@ -235,6 +236,12 @@ interface Objective extends DifferentiableObjective {
   hessian(theta: Float64Array, hessian: Float64Array): void;
   /** The same on an evenly spread sample of rows (`hessianSampleRows`) when there are more; else null. */
   sampledHessian: ((theta: Float64Array, hessian: Float64Array) => void) | null;
+  /**
+   * Removes from a step its part along the directions that change nothing (multinomial: one constant added to every
+   * intercept). The damped solve sends it there as (rounding noise of the gradient) / μ, ~1e-6 near the optimum,
+   * which would keep Newton's step above NEWTON_STEP_TOL long after the coefficients stopped moving.
+   */
+  removeFlat(step: Float64Array): void;
 }
 
 /**
@@ -317,6 +324,7 @@ async function minimizeNewton(
     }
     for (let a = 0; a < p; a++) direction[a] = -g[a];
     choleskySubstitute(factor, p, direction);
+    objective.removeFlat(direction);
     if (normInf(direction) <= NEWTON_STEP_TOL) {
       converged = true;
       break;
@@ -450,7 +458,8 @@ function columnScales(columns: Float64Array[], n: number): Float64Array | null {
 /**
  * `penalty[j]`: the L2 weight of feature j's coefficients (1/C, over its scale² when rescaled). The objective reads
  * [X / scales, 1] by column (`columns`, byColumn's one copy): every pass over the data (scores, gradient, Hessian) is
- * then a loop over contiguous rows, four columns at a time, about 1.5× faster than row by row on Kepler's 30 columns.
+ * then a loop over contiguous rows, four columns at a time, about 1.5× faster than row by row on Kepler's 30 columns,
+ * and with three classes each column is read once for the three (scores, gradient, Hessian ~1.6× faster again).
  */
 function makeObjective(columns: Float64Array[], y: Int32Array, outputs: number, penaltyOf: Float64Array): Objective {
   const n = y.length;
@@ -459,14 +468,31 @@ function makeObjective(columns: Float64Array[], y: Int32Array, outputs: number, 
   /** Per class: the scores of every row, then (in `evaluate`) their residuals p − [y = k]. */
   const scores = Array.from({ length: outputs }, () => new Float64Array(n));
   const probability = new Float64Array(outputs);
-  /** For the Hessian, made at its first call: a weight per row and class pair, a scratch column. */
+  /** Where each class's gradient starts in θ. */
+  const classAt = Array.from({ length: outputs }, (_, k) => k * stride);
+  /** For the Hessian, made at its first call: a weight per row and class pair, and that times one column. */
   let pairWeights: Float64Array[] | null = null;
-  let weighted: Float64Array | null = null;
-  /** `scores` = [X, 1]·θᵀ. */
+  let weighted: Float64Array[] | null = null;
+  /** `scores` = [X, 1]·θᵀ: three classes at a time (each column read once for the three), then one. */
   const score = (theta: Float64Array, start: number, end: number): void => {
-    for (let k = 0; k < outputs; k++) {
+    let k = 0;
+    for (; k + 2 < outputs; k += 3) {
+      const [z0, z1, z2] = [scores[k], scores[k + 1], scores[k + 2]];
+      const [w0, w1, w2] = [classAt[k], classAt[k + 1], classAt[k + 2]];
+      z0.fill(theta[w0 + d], start, end);
+      z1.fill(theta[w1 + d], start, end);
+      z2.fill(theta[w2 + d], start, end);
+      let j = 0;
+      for (; j + 3 < d; j += 4) addColumns4x3(z0, z1, z2, columns, j, theta, w0 + j, w1 + j, w2 + j, start, end);
+      for (; j < d; j++) {
+        addColumn(z0, columns[j], theta[w0 + j], start, end);
+        addColumn(z1, columns[j], theta[w1 + j], start, end);
+        addColumn(z2, columns[j], theta[w2 + j], start, end);
+      }
+    }
+    for (; k < outputs; k++) {
       const zk = scores[k];
-      const w = k * stride;
+      const w = classAt[k];
       zk.fill(theta[w + d], start, end);
       let j = 0;
       for (; j + 3 < d; j += 4)
@@ -479,6 +505,12 @@ function makeObjective(columns: Float64Array[], y: Int32Array, outputs: number, 
     evaluations: 0,
     hessians: 0,
     sampledHessian: null,
+    removeFlat(step) {
+      if (outputs === 1) return;
+      let mean = 0;
+      for (let k = 0; k < outputs; k++) mean += step[classAt[k] + d] / outputs;
+      for (let k = 0; k < outputs; k++) step[classAt[k] + d] -= mean;
+    },
     meanLogLoss(theta, f) {
       let penalty = 0;
       for (let k = 0; k < outputs; k++)
@@ -498,15 +530,10 @@ function makeObjective(columns: Float64Array[], y: Int32Array, outputs: number, 
         logLoss +=
           outputs === 1
             ? binaryLossResiduals(scores[0], y, start, end)
-            : softmaxLossResiduals(scores, y, probability, start, end);
-        for (let k = 0; k < outputs; k++) {
-          const rk = scores[k];
-          const w = k * stride;
-          let j = 0;
-          for (; j + 3 < stride; j += 4)
-            dots4(rk, columns[j], columns[j + 1], columns[j + 2], columns[j + 3], start, end, grad, w + j);
-          for (; j < stride; j++) grad[w + j] += dot(rk, columns[j], start, end);
-        }
+            : outputs === 3
+              ? softmax3LossResiduals(scores[0], scores[1], scores[2], y, start, end)
+              : softmaxLossResiduals(scores, y, probability, start, end);
+        addCrossProducts(scores, classAt, columns, 0, start, end, grad);
       }
       // Plus the penalty's; all over n.
       const scale = n > 0 ? 1 / n : 1;
@@ -525,35 +552,48 @@ function makeObjective(columns: Float64Array[], y: Int32Array, outputs: number, 
     hessian(theta, H) {
       // Σ_i (diag(p) − p·pᵀ) ⊗ x̃x̃ᵀ with x̃ = [x, 1], upper triangle, then /n and the penalty's diagonal. Block
       // (k, l) is X̃ᵀ·diag(w_kl)·X̃, symmetric in its own indices too: each entry is one dot product over the rows of
-      // two contiguous columns (about 3× faster than adding each row's outer product into H).
+      // two contiguous columns (about 3× faster than adding each row's outer product into H). Multinomial: a row's
+      // weights sum to 0 over l (p_k·Σ_l([k = l] − p_l) = 0), so only the blocks k < l are summed over the rows,
+      // with weights p_k·p_l, and each diagonal block is the sum of its row's others: half the products for 3 classes.
       const P = outputs * stride;
-      const pairs = (outputs * (outputs + 1)) / 2;
-      pairWeights ??= Array.from({ length: pairs }, () => new Float64Array(n));
-      weighted ??= new Float64Array(n);
+      const blocks = outputs === 1 ? 1 : (outputs * (outputs - 1)) / 2;
+      pairWeights ??= Array.from({ length: blocks }, () => new Float64Array(n));
+      weighted ??= Array.from({ length: blocks }, () => new Float64Array(n));
+      const blockAt = new Array<number>(blocks);
       objective.hessians++;
       score(theta, 0, n);
       if (outputs === 1) binaryWeights(scores[0], pairWeights[0]);
       else softmaxPairWeights(scores, pairWeights, probability);
       const scale = n > 0 ? 1 / n : 1;
       H.fill(0);
-      // By blocks of BLOCK_ROWS rows (the block's columns stay in cache across the p²/2 dot products) and
-      // four columns b at a time (one load of the weighted column a per four products).
+      // By blocks of BLOCK_ROWS rows (the block's columns stay in cache across the p²/2 dot products); per column
+      // a, every pair's weights times it, then their dot products with the columns b ≥ a.
       for (let start = 0; start < n; start += BLOCK_ROWS) {
         const end = Math.min(n, start + BLOCK_ROWS);
-        let pair = 0;
-        for (let k = 0; k < outputs; k++) {
-          for (let l = k; l < outputs; l++) {
-            const weights = pairWeights[pair++];
-            for (let a = 0; a < stride; a++) {
-              multiply(weighted, weights, columns[a], start, end);
-              const at = (k * stride + a) * P + l * stride;
-              let b = a;
-              for (; b + 3 < stride; b += 4)
-                dots4(weighted, columns[b], columns[b + 1], columns[b + 2], columns[b + 3], start, end, H, at + b);
-              for (; b < stride; b++) H[at + b] += dot(weighted, columns[b], start, end);
+        for (let a = 0; a < stride; a++) {
+          let pair = 0;
+          for (let k = 0; k < outputs; k++)
+            for (let l = outputs === 1 ? k : k + 1; l < outputs; l++) {
+              multiply(weighted[pair], pairWeights[pair], columns[a], start, end);
+              blockAt[pair++] = (k * stride + a) * P + l * stride;
             }
-          }
+          addCrossProducts(weighted, blockAt, columns, a, start, end, H);
         }
+      }
+      if (outputs > 1) {
+        // Block (k, k) = Σ_{l ≠ k} X̃ᵀ·diag(p_k·p_l)·X̃ (upper triangles; block (l, k) of a pair is stored as (k, l));
+        // then the blocks k < l change sign: their weights are −p_k·p_l.
+        for (let k = 0; k < outputs; k++)
+          for (let l = 0; l < outputs; l++) {
+            if (l === k) continue;
+            const from = Math.min(k, l) * stride * P + Math.max(k, l) * stride;
+            const to = k * stride * P + k * stride;
+            for (let a = 0; a < stride; a++) for (let b = a; b < stride; b++) H[to + a * P + b] += H[from + a * P + b];
+          }
+        for (let k = 0; k < outputs; k++)
+          for (let l = k + 1; l < outputs; l++)
+            for (let a = 0; a < stride; a++)
+              for (let b = a; b < stride; b++) H[(k * stride + a) * P + l * stride + b] *= -1;
       }
       // Scaled, and block (l, k) of H as block (k, l) transposed (the solver reads the upper triangle only).
       for (let k = 0; k < outputs; k++)
@@ -593,8 +633,116 @@ function addColumns4(
   for (let i = start; i < end; i++) z[i] += w0 * c0[i] + w1 * c1[i] + w2 * c2[i] + w3 * c3[i];
 }
 
+/** z_q[i] += Σ_{c < 4} θ[at_q + c]·columns[j + c][i] for the three classes q, over start ≤ i < end. */
+function addColumns4x3(
+  z0: Float64Array,
+  z1: Float64Array,
+  z2: Float64Array,
+  columns: Float64Array[],
+  j: number,
+  theta: Float64Array,
+  at0: number,
+  at1: number,
+  at2: number,
+  start: number,
+  end: number,
+): void {
+  const [c0, c1, c2, c3] = [columns[j], columns[j + 1], columns[j + 2], columns[j + 3]];
+  const [a0, a1, a2, a3] = [theta[at0], theta[at0 + 1], theta[at0 + 2], theta[at0 + 3]];
+  const [b0, b1, b2, b3] = [theta[at1], theta[at1 + 1], theta[at1 + 2], theta[at1 + 3]];
+  const [e0, e1, e2, e3] = [theta[at2], theta[at2 + 1], theta[at2 + 2], theta[at2 + 3]];
+  for (let i = start; i < end; i++) {
+    const x0 = c0[i];
+    const x1 = c1[i];
+    const x2 = c2[i];
+    const x3 = c3[i];
+    z0[i] += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3;
+    z1[i] += b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3;
+    z2[i] += e0 * x0 + e1 * x1 + e2 * x2 + e3 * x3;
+  }
+}
+
 function addColumn(z: Float64Array, c0: Float64Array, w0: number, start: number, end: number): void {
   for (let i = start; i < end; i++) z[i] += w0 * c0[i];
+}
+
+/**
+ * out[at[v] + j] += Σ_{start ≤ i < end} vectors[v][i]·columns[j][i] for every vector v and from ≤ j < columns.length
+ * (the gradient: residuals by class; the Hessian: class pairs' weights times one column): three vectors at a time
+ * against two columns, each column read once for the three (~1.6× faster than one vector against four columns).
+ */
+function addCrossProducts(
+  vectors: Float64Array[],
+  at: readonly number[],
+  columns: Float64Array[],
+  from: number,
+  start: number,
+  end: number,
+  out: Float64Array,
+): void {
+  const count = columns.length;
+  let v = 0;
+  for (; v + 2 < vectors.length; v += 3) {
+    const [r0, r1, r2] = [vectors[v], vectors[v + 1], vectors[v + 2]];
+    const [at0, at1, at2] = [at[v], at[v + 1], at[v + 2]];
+    let j = from;
+    for (; j + 1 < count; j += 2)
+      dots2x3(r0, r1, r2, columns[j], columns[j + 1], start, end, out, at0 + j, at1 + j, at2 + j);
+    for (; j < count; j++) {
+      out[at0 + j] += dot(r0, columns[j], start, end);
+      out[at1 + j] += dot(r1, columns[j], start, end);
+      out[at2 + j] += dot(r2, columns[j], start, end);
+    }
+  }
+  for (; v < vectors.length; v++) {
+    const r = vectors[v];
+    const to = at[v];
+    let j = from;
+    for (; j + 3 < count; j += 4)
+      dots4(r, columns[j], columns[j + 1], columns[j + 2], columns[j + 3], start, end, out, to + j);
+    for (; j < count; j++) out[to + j] += dot(r, columns[j], start, end);
+  }
+}
+
+/** out[at_q + c] += Σ_{start ≤ i < end} r_q[i]·c_c[i] for the three vectors r_q and two columns c_c. */
+function dots2x3(
+  r0: Float64Array,
+  r1: Float64Array,
+  r2: Float64Array,
+  c0: Float64Array,
+  c1: Float64Array,
+  start: number,
+  end: number,
+  out: Float64Array,
+  at0: number,
+  at1: number,
+  at2: number,
+): void {
+  let s00 = 0;
+  let s01 = 0;
+  let s10 = 0;
+  let s11 = 0;
+  let s20 = 0;
+  let s21 = 0;
+  for (let i = start; i < end; i++) {
+    const x0 = c0[i];
+    const x1 = c1[i];
+    const a = r0[i];
+    const b = r1[i];
+    const c = r2[i];
+    s00 += a * x0;
+    s01 += a * x1;
+    s10 += b * x0;
+    s11 += b * x1;
+    s20 += c * x0;
+    s21 += c * x1;
+  }
+  out[at0] += s00;
+  out[at0 + 1] += s01;
+  out[at1] += s10;
+  out[at1 + 1] += s11;
+  out[at2] += s20;
+  out[at2 + 1] += s21;
 }
 
 /** out[at + q] += Σ_{start ≤ i < end} v[i]·c_q[i] for the four columns c_q. */
@@ -688,6 +836,34 @@ function softmaxLossResiduals(
   return logLoss;
 }
 
+/** softmaxLossResiduals for three classes (Kepler's): the same arithmetic, the classes' arrays and values unrolled. */
+function softmax3LossResiduals(
+  z0: Float64Array,
+  z1: Float64Array,
+  z2: Float64Array,
+  y: Int32Array,
+  start: number,
+  end: number,
+): number {
+  let logLoss = 0;
+  for (let i = start; i < end; i++) {
+    const label = y[i];
+    const s0 = z0[i];
+    const s1 = z1[i];
+    const s2 = z2[i];
+    const max = Math.max(Math.max(s0, s1), s2);
+    const e0 = Math.exp(s0 - max);
+    const e1 = Math.exp(s1 - max);
+    const e2 = Math.exp(s2 - max);
+    const sum = e0 + e1 + e2;
+    logLoss += Math.log(sum) + max - (label === 0 ? s0 : label === 1 ? s1 : s2);
+    z0[i] = e0 / sum - (label === 0 ? 1 : 0);
+    z1[i] = e1 / sum - (label === 1 ? 1 : 0);
+    z2[i] = e2 / sum - (label === 2 ? 1 : 0);
+  }
+  return logLoss;
+}
+
 /** Binary Hessian weights p(1 − p) per row, from the scores. */
 function binaryWeights(z: Float64Array, weights: Float64Array): void {
   for (let i = 0; i < z.length; i++) {
@@ -696,7 +872,7 @@ function binaryWeights(z: Float64Array, weights: Float64Array): void {
   }
 }
 
-/** Multinomial Hessian weights p_k·([k = l] − p_l) per row and class pair k ≤ l, from the scores. */
+/** Multinomial Hessian weights p_k·p_l per row and class pair k < l, from the scores. */
 function softmaxPairWeights(scores: Float64Array[], pairWeights: Float64Array[], probability: Float64Array): void {
   const outputs = scores.length;
   const n = scores[0].length;
@@ -708,7 +884,7 @@ function softmaxPairWeights(scores: Float64Array[], pairWeights: Float64Array[],
     for (let k = 0; k < outputs; k++) probability[k] /= sum;
     let pair = 0;
     for (let k = 0; k < outputs; k++)
-      for (let l = k; l < outputs; l++) pairWeights[pair++][i] = probability[k] * ((k === l ? 1 : 0) - probability[l]);
+      for (let l = k + 1; l < outputs; l++) pairWeights[pair++][i] = probability[k] * probability[l];
   }
 }
 
