@@ -28,6 +28,7 @@ import {
 } from './selection/compare.js';
 import { lowerThisThreadPriority } from './thread-priority.js';
 import { prestartHistogramHelper } from './models/trees/grow-helper.js';
+import { endPredictHelper } from './models/trees/predict-parallel.js';
 import { processClockMs } from './clock.js';
 import { memoryReporter } from './memory-report.js';
 import { tableCacheStats } from './data/table-cache.js';
@@ -275,6 +276,8 @@ async function train(task: TrainTask): Promise<TrainOutput> {
     const packSeconds = (performance.now() - packStarted) / 1000;
     return { ...rest, artifactGzip, loadSeconds, packSeconds, taskStartedAt, taskEndedAt: processClockMs() };
   } finally {
+    // Its models and buffers are this run's: gone with the run, not at the thread's idle timeout.
+    endPredictHelper();
     const end: TrainPortMessage = { type: 'end' };
     task.port.postMessage(end);
     task.port.close();

@@ -1,13 +1,15 @@
 /**
  * Issue 17 goal 6: what a fit or a prediction holds is bounded and goes when idle. The SVM's kernel-column cache
  * keeps its bound and its values while carving columns from large blocks (which the allocator returns whole); the
- * tree-prediction helper thread ends after its idle time and a later batch predicts the same bits; a packed or
- * loaded tree model is on shared memory, so the helper reads its nodes without a copy.
+ * tree-prediction helper thread ends after its idle time (or at once, when a training task ends) and a later batch
+ * predicts the same bits; a packed or loaded tree model is on shared memory, so the helper reads its nodes without a
+ * copy.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { KernelColumns, dotRows, kernelValue, squaredNorms, type KernelSpec } from '../../src/ml/models/svm/kernels.js';
 import {
   accumulateRows,
+  endPredictHelper,
   predictHelperAlive,
   predictHelperIdle,
   predictHelperReady,
@@ -125,6 +127,10 @@ describe('tree prediction helper thread', () => {
     const again = new Float64Array(rows * 2);
     accumulateRows(trees, data, rows, 2, again, 2, 2);
     expect(Buffer.from(again.buffer).equals(Buffer.from(single.buffer))).toBe(true);
+
+    // A training task ends it at once (src/ml/worker.ts), with the run's models and buffers.
+    endPredictHelper();
+    expect(predictHelperAlive()).toBe(false);
   }, 120_000);
 });
 
