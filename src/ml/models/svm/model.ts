@@ -66,7 +66,8 @@ export class SvmPredictor {
 
   /**
    * Dot products of `count` consecutive rows of `x` (row-major, from row `first`) with every support vector, into
-   * `out` (count × nSV). Four rows at a time share each support vector's loads; every dot still sums its features in
+   * `out` (count × nSV). Four rows and two support vectors at a time share their loads (10k rows × 3,459 SVs: 0.77 →
+   * 0.65 CPU s with the kernel values, against one support vector at a time); every dot still sums its features in
    * order from 0, as one row alone would (the same bits whatever the block).
    */
   dots(x: Float64Array, first: number, count: number, out: Float64Array): void {
@@ -80,7 +81,45 @@ export class SvmPredictor {
       const a2 = a1 + d;
       const a3 = a2 + d;
       const o = i * n;
-      for (let s = 0, start = 0; s < n; s++, start += d) {
+      let s = 0;
+      let start = 0;
+      // Two support vectors at a time: eight sums share each feature's six loads.
+      for (; s + 2 <= n; s += 2, start += 2 * d) {
+        const next = start + d;
+        let d0 = 0;
+        let d1 = 0;
+        let d2 = 0;
+        let d3 = 0;
+        let e0 = 0;
+        let e1 = 0;
+        let e2 = 0;
+        let e3 = 0;
+        for (let j = 0; j < d; j++) {
+          const v = sv[start + j];
+          const w = sv[next + j];
+          const x0 = x[a0 + j];
+          const x1 = x[a1 + j];
+          const x2 = x[a2 + j];
+          const x3 = x[a3 + j];
+          d0 += v * x0;
+          d1 += v * x1;
+          d2 += v * x2;
+          d3 += v * x3;
+          e0 += w * x0;
+          e1 += w * x1;
+          e2 += w * x2;
+          e3 += w * x3;
+        }
+        out[o + s] = d0;
+        out[o + n + s] = d1;
+        out[o + 2 * n + s] = d2;
+        out[o + 3 * n + s] = d3;
+        out[o + s + 1] = e0;
+        out[o + n + s + 1] = e1;
+        out[o + 2 * n + s + 1] = e2;
+        out[o + 3 * n + s + 1] = e3;
+      }
+      for (; s < n; s++, start += d) {
         let d0 = 0;
         let d1 = 0;
         let d2 = 0;
@@ -173,23 +212,48 @@ export class SvmPredictor {
    * numClasses), BLOCK_ROWS rows at a time.
    */
   predict(X: Matrix, decisions: Float64Array, proba: Float64Array | null): void {
-    const { numFeatures: d, numClasses } = this.state;
+    const { numFeatures: d, numClasses, spec } = this.state;
     if (X.cols !== d) throw new RangeError(`expected ${d} features, got ${X.cols}`);
     const n = this.numSupportVectors;
     const P = this.numPairs;
     const kernel = new Float64Array(Math.min(BLOCK_ROWS, X.rows) * n);
+    // RBF with one pair over every support vector in order (two classes): each kernel value goes straight into the
+    // decision's sum, in the order pairDecisions sums them (same bits), without a pass to store and read it back.
+    const single =
+      P === 1 && spec.kernel === 'rbf' && isEverySupportVector(this.state.pairs[0], n) ? this.state.pairs[0] : null;
+    const { svNorms } = this;
+    const gamma = spec.gamma;
     for (let first = 0; first < X.rows; first += BLOCK_ROWS) {
       const count = Math.min(BLOCK_ROWS, X.rows - first);
       this.dots(X.data, first, count, kernel);
       for (let i = 0; i < count; i++) {
         const row = first + i;
         const xNorm = dotRows(X.data, row * d, X.data, row * d, d);
-        this.kernelOfDots(kernel, i * n, xNorm, kernel, i * n);
-        this.pairDecisions(kernel, i * n, decisions, row * P);
+        if (single) {
+          const { coefficients, rho } = single;
+          const at = i * n;
+          let sum = 0;
+          for (let s = 0; s < n; s++) {
+            const distance = svNorms[s] + xNorm - 2 * kernel[at + s];
+            sum += coefficients[s] * Math.exp(-gamma * (distance > 0 ? distance : 0));
+          }
+          decisions[row] = sum - rho;
+        } else {
+          this.kernelOfDots(kernel, i * n, xNorm, kernel, i * n);
+          this.pairDecisions(kernel, i * n, decisions, row * P);
+        }
         if (proba) this.probabilities(decisions, row * P, proba, row * numClasses);
       }
     }
   }
+}
+
+/** True when `pair` uses the support vectors 0..n−1 in order (the one pair of a two-class model). */
+function isEverySupportVector(pair: PairModel, n: number): boolean {
+  const indices = pair.supportIndices;
+  if (indices.length !== n) return false;
+  for (let s = 0; s < n; s++) if (indices[s] !== s) return false;
+  return true;
 }
 
 export function predictProbaState(state: SvmState, X: Matrix): Float64Array {
