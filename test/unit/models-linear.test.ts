@@ -110,6 +110,30 @@ describe('logistic regression', () => {
     }
   });
 
+  it('the multinomial Hessian (diagonal blocks from the others; classes three at a time, then one) gives Newton quadratic steps to the optimum, 4 and 5 classes', async () => {
+    for (const K of [4, 5]) {
+      const rng = new Random(K);
+      const n = 2000;
+      const d = 5;
+      const data = new Float64Array(n * d);
+      const y = Int32Array.from({ length: n }, () => rng.int(K));
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < d; j++) data[i * d + j] = rng.normal() * (j === 0 ? 20 : 1) + (y[i] === j % K ? 0.8 : 0);
+      const X = { rows: n, cols: d, data };
+      const newton = await fitSoftmaxRegression(X, y, K, { C: 1, maxIter: 100, solver: 'newton' });
+      expect(newton.converged).toBe(true);
+      // From zero, an exact Hessian needs a handful (a wrong block would make them linear, or fail).
+      expect(newton.hessians).toBeLessThanOrEqual(8);
+      expect(newton.gradientNorm).toBeLessThan(1e-11);
+      const lbfgs = await fitSoftmaxRegression(X, y, K, { C: 1, maxIter: 5000, solver: 'lbfgs', tol: 1e-10 });
+      const distance = Math.max(
+        ...newton.coef.map((w, p) => Math.abs(w - lbfgs.coef[p])),
+        ...newton.intercept.map((b, k) => Math.abs(b - lbfgs.intercept[k])),
+      );
+      expect(distance).toBeLessThan(1e-6);
+    }
+  });
+
   it('Newton on a row sample (hessianSampleRows; large tables) reaches the optimum, and rows the sample misrepresents send it back to every row', async () => {
     // n = 3m: the evenly spread sample is every third row. Binary (3 features) and 3 classes (2 features).
     const m = 2048;
