@@ -63,25 +63,32 @@ export function forestPathLength(trees: PackedTrees): number {
   return total;
 }
 
+/** The per-feature streams `permutationImportance` shuffles with: feature j's is seeded by the root's j-th draw. */
+function featureSeeds(cols: number, seed: number): number[] {
+  const root = new Random(seed);
+  return Array.from({ length: cols }, () => root.int(0x7fffffff));
+}
+
+/** The next shuffle of 0..into.length-1 from `random`, written into `into` (Random.shuffle's draws and swaps). */
+function nextPermutation(random: Random, into: Int32Array): Int32Array {
+  const rows = into.length;
+  for (let i = 0; i < rows; i++) into[i] = i;
+  // On an Int32Array only: the generic shuffle is called with arrays of every kind in a server process, so its
+  // element accesses are megamorphic (~2.5× slower here, 20 × 5 × 15,000).
+  for (let i = rows - 1; i > 0; i--) {
+    const j = random.int(i + 1);
+    const t = into[i];
+    into[i] = into[j];
+    into[j] = t;
+  }
+  return into;
+}
+
 /** The permutations `permutationImportance` uses: one stream per feature, `repeats` shuffles of 0..rows-1 each. */
 export function featurePermutations(cols: number, rows: number, repeats: number, seed: number): Int32Array[][] {
-  const root = new Random(seed);
-  const seeds = Array.from({ length: cols }, () => root.int(0x7fffffff));
-  return seeds.map((s) => {
+  return featureSeeds(cols, seed).map((s) => {
     const random = new Random(s);
-    return Array.from({ length: repeats }, () => {
-      const permutation = new Int32Array(rows);
-      for (let i = 0; i < rows; i++) permutation[i] = i;
-      // Random.shuffle's draws and swaps, on an Int32Array only: the generic shuffle is called with arrays of every
-      // kind in a server process, so its element accesses are megamorphic (~2.5× slower here, 20 × 5 × 15,000).
-      for (let i = rows - 1; i > 0; i--) {
-        const j = random.int(i + 1);
-        const t = permutation[i];
-        permutation[i] = permutation[j];
-        permutation[j] = t;
-      }
-      return permutation;
-    });
+    return Array.from({ length: repeats }, () => nextPermutation(random, new Int32Array(rows)));
   });
 }
 
@@ -122,7 +129,7 @@ export function forestPermutationImportance(
   const T = trees.treeCount;
   // Forests average (1/T, a monotone scale, kept so the probabilities are those predictProba gives); margins as summed.
   const scale = margins ? 1 : 1 / T;
-  const permutations = featurePermutations(cols, rows, repeats, options.seed);
+  const seeds = featureSeeds(cols, options.seed);
   const perRepeat = Math.max(1, Math.min(rows, Math.trunc(options.rowsPerRepeat ?? rows)));
   // Row samples per repeat (all rows when not sampling), as permutationImportance draws them.
   const samples = repeatSamples(y, K, perRepeat, repeats, options.seed);
@@ -140,17 +147,12 @@ export function forestPermutationImportance(
     }
   for (let i = 0; i < rows; i++) entriesOfRow[i + 1] += entriesOfRow[i];
   const E = repeats * S;
-  const entryRepeat = new Int32Array(E);
-  const entryRow = new Int32Array(E);
   const entry = new Int32Array(E);
   {
     const next = entriesOfRow.slice(0, rows);
     samples.forEach((sample, r) => {
       sample.forEach((i, a) => {
-        const e = next[i]++;
-        entryRepeat[e] = r;
-        entryRow[e] = i;
-        entry[r * S + a] = e;
+        entry[r * S + a] = next[i]++;
       });
     });
   }
@@ -158,6 +160,7 @@ export function forestPermutationImportance(
   for (let i = 0; i < rows; i++) walkCount += walked[i];
   const walkRows = new Int32Array(walkCount);
   for (let i = 0, w = 0; i < rows; i++) if (walked[i] === 1) walkRows[w++] = i;
+  const permutation = new Int32Array(rows);
   const sampleLabels = samples.map((sample) => Int32Array.from(sample, (i) => y[i]));
 
   // Baseline sums of the walked rows (the base margins, then every tree's leaf), added during the first group's walk.
@@ -179,14 +182,20 @@ export function forestPermutationImportance(
   for (let g = 0; g < groups; g++) {
     const j0 = g * groupSize;
     const width = Math.min(groupSize, cols - j0);
-    // What the shuffle changes in each entry's sums, [feature][entry][class], and each entry's shuffled value
-    // [feature][entry] (read in entry order, so the per-tree loop reads them in sequence).
+    // What the shuffle changes in each entry's sums, [entry][feature][class], and each entry's shuffled value
+    // [entry][feature]: a scored row's features sit together, as the per-tree loop (row by row) reads them.
     const deltas = new Float64Array(width * E * K);
     const shuffled = new Float64Array(width * E);
+    // Each feature's shuffles are drawn here, one at a time into one array, and only the scored rows' values kept:
+    // the repeats × features shuffles of every test row, kept at once, were 24 MB at 200,000 rows.
     for (let jj = 0; jj < width; jj++) {
       const j = j0 + jj;
-      const perms = permutations[j];
-      for (let e = 0; e < E; e++) shuffled[jj * E + e] = data[perms[entryRepeat[e]][entryRow[e]] * cols + j];
+      const random = new Random(seeds[j]);
+      for (let r = 0; r < repeats; r++) {
+        nextPermutation(random, permutation);
+        const sample = samples[r];
+        for (let a = 0; a < S; a++) shuffled[entry[r * S + a] * width + jj] = data[permutation[sample[a]] * cols + j];
+      }
     }
     const work: PermuteWork = {
       data,
@@ -229,7 +238,7 @@ export function forestPermutationImportance(
         const sample = samples[r];
         for (let a = 0; a < S; a++) {
           const row = sample[a] * K;
-          const o = (jj * E + entry[r * S + a]) * K;
+          const o = (entry[r * S + a] * width + jj) * K;
           for (let k = 0; k < K; k++) picked[a * K + k] = (baseSum[row + k] + deltas[o + k]) * scale;
         }
         drops[r] = sampleBaseline[r] - macroF1(sampleLabels[r], argmaxRows(picked, K), K);
@@ -255,7 +264,7 @@ export interface PermuteWork {
   walkRows: Int32Array;
   /** Row i's entries are [entriesOfRow[i], entriesOfRow[i + 1]). */
   entriesOfRow: Int32Array;
-  /** [feature of the group][entry]: the value the shuffle gives the entry. */
+  /** [entry][feature of the group]: the value the shuffle gives the entry. */
   shuffled: Float64Array;
   /** The group's first feature and its width. */
   j0: number;
@@ -269,7 +278,11 @@ export interface PermuteWork {
 /**
  * Trees [from, to) of a permutation: each walked row's leaf (added into `baseSum` when `work.withBase`), then for
  * each of its entries and each feature of the group, the change its shuffled value makes, added into `deltas`
- * ([feature][entry][class]). `onTree(done)` after each tree, `done` counted from `from`.
+ * ([entry][feature][class]). `onTree(done)` after each tree, `done` counted from `from`.
+ *
+ * Scored rows are taken leaf by leaf, so a leaf's path is read once. A shuffled value that leaves the path's
+ * interval re-walks from the first split on the feature where it turns the other way (above it the path is the
+ * row's own), not from the feature's topmost split. Each entry's sums still add the trees in order (same bits).
  */
 export function permuteTrees(
   trees: PackedTrees,
@@ -280,10 +293,10 @@ export function permuteTrees(
   baseSum: Float64Array,
   onTree?: (done: number) => void,
 ): void {
-  const { data, cols, K, margins, walkRows, entriesOfRow, shuffled, j0, width, E, withBase } = work;
+  const { data, cols, K, margins, walkRows, entriesOfRow, shuffled, j0, width, withBase } = work;
   const { treeStart, feature, threshold, left, right, defaultLeft, values, treeOutput } = trees;
 
-  /** The leaf row `row` reaches in the tree at `s`, from node `start`, with feature j's value replaced. */
+  /** The leaf row `row` reaches from node `start` (of the tree at `s`), with feature j's value replaced. */
   const leafOf = (s: number, start: number, row: number, j: number, replacement: number): number => {
     let n = start;
     const base = row * cols;
@@ -297,22 +310,27 @@ export function permuteTrees(
 
   let maxNodes = 0;
   for (let t = from; t < to; t++) maxNodes = Math.max(maxNodes, treeStart[t + 1] - treeStart[t]);
-  // Per tree: parent of each node (-1 at the root) and, per node that is a leaf, its path's interval per feature.
+  const W = walkRows.length;
+  /** Per node: its parent (-1 at the root). */
   const parent = new Int32Array(maxNodes);
-  const lo = new Float64Array(maxNodes * width);
-  const hi = new Float64Array(maxNodes * width);
-  /** Per (leaf, feature): bit 0 = the feature splits on the path, bit 1 = NaN would follow the path. */
-  const flags = new Uint8Array(maxNodes * width);
-  /** Per (leaf, feature): the topmost split on the feature along the path; re-walks start there. */
-  const top = new Int32Array(maxNodes * width);
-  /**
-   * Per leaf: the group's features that split on its path (onPath[b, b + pathCount)), so a row's checks skip the
-   * rest: a boosted tree of depth 6 splits on at most 6 of 20 features.
-   */
-  const onPath = new Int32Array(maxNodes * width);
-  const pathCount = new Int32Array(maxNodes);
-  /** Per node: the tree its intervals were computed for (t + 1). */
-  const ready = new Int32Array(maxNodes);
+  /** Scored walked rows (their place in walkRows) grouped by leaf: leaf v's are byLeaf[atLeaf[v], atLeaf[v + 1]). */
+  const leafOfWalked = new Int32Array(W);
+  const atLeaf = new Int32Array(maxNodes + 1);
+  const cursor = new Int32Array(maxNodes);
+  const byLeaf = new Int32Array(W);
+  /** The current leaf's path, root first: each split node and whether the path went left there. */
+  const pathNode = new Int32Array(maxNodes);
+  const pathLeft = new Uint8Array(maxNodes);
+  /** Per feature of the group on the path: its interval (lo < x ≤ hi) and whether NaN would follow the path. */
+  const lo = new Float64Array(width);
+  const hi = new Float64Array(width);
+  const nanFollows = new Uint8Array(width);
+  /** The group's features that split on the path, and each one's splits (depths), root first. */
+  const onPath = new Int32Array(width);
+  const seen = new Int32Array(width).fill(-1);
+  const splitCount = new Int32Array(width);
+  const splitStart = new Int32Array(width + 1);
+  const splitDepth = new Int32Array(maxNodes);
   for (let t = from; t < to; t++) {
     const s = treeStart[t];
     const n = treeStart[t + 1] - s;
@@ -324,55 +342,91 @@ export function permuteTrees(
         parent[right[s + v]] = v;
       }
     }
-    const stamp = t + 1;
-    for (const i of walkRows) {
+    atLeaf.fill(0, 0, n + 1);
+    for (let w = 0; w < W; w++) {
+      const i = walkRows[w];
       const leaf = leafOf(s, s, i, -1, 0);
       if (withBase) {
         if (margins) baseSum[i * K + out] += values[leaf];
         else for (let k = 0; k < K; k++) baseSum[i * K + k] += values[leaf * K + k];
       }
-      const first = entriesOfRow[i];
-      const last = entriesOfRow[i + 1];
-      // Walked only for the full split's baseline: no repeat scores it.
-      if (first === last) continue;
-      const b = (leaf - s) * width;
-      if (ready[leaf - s] !== stamp) {
-        // The leaf's path intervals, the first time a scored row reaches it (most leaves of deep trees hold no
-        // scored row when the rows are sampled).
-        ready[leaf - s] = stamp;
-        lo.fill(-Infinity, b, b + width);
-        hi.fill(Infinity, b, b + width);
-        flags.fill(2, b, b + width);
-        let count = 0;
-        for (let child = leaf - s, p = parent[child]; p >= 0; child = p, p = parent[p]) {
-          const f = feature[s + p] - j0;
-          if (f < 0 || f >= width) continue;
-          if ((flags[b + f] & 1) === 0) onPath[b + count++] = f;
-          const wentLeft = left[s + p] === child;
-          const th = threshold[s + p];
-          if (wentLeft) {
-            if (th < hi[b + f]) hi[b + f] = th;
-          } else if (th > lo[b + f]) lo[b + f] = th;
-          const nanFollows = (defaultLeft[s + p] === 1) === wentLeft;
-          flags[b + f] = (flags[b + f] & (nanFollows ? 2 : 0)) | 1;
-          top[b + f] = p;
-        }
-        pathCount[leaf - s] = count;
+      // Rows walked only for the full split's baseline (no repeat scores them) stop here.
+      leafOfWalked[w] = entriesOfRow[i] < entriesOfRow[i + 1] ? leaf - s : -1;
+      if (leafOfWalked[w] >= 0) atLeaf[leaf - s + 1]++;
+    }
+    for (let v = 0; v < n; v++) atLeaf[v + 1] += atLeaf[v];
+    cursor.set(atLeaf.subarray(0, n));
+    for (let w = 0; w < W; w++) if (leafOfWalked[w] >= 0) byLeaf[cursor[leafOfWalked[w]]++] = w;
+
+    for (let v = 0; v < n; v++) {
+      if (atLeaf[v] === atLeaf[v + 1]) continue;
+      const leaf = s + v;
+      let depth = 0;
+      for (let c = v; parent[c] >= 0; c = parent[c]) depth++;
+      for (let c = v, d = depth - 1; d >= 0; c = parent[c], d--) {
+        pathNode[d] = parent[c];
+        pathLeft[d] = left[s + parent[c]] === c ? 1 : 0;
       }
-      for (let c = 0; c < pathCount[leaf - s]; c++) {
-        const jj = onPath[b + c];
-        const flag = flags[b + jj];
-        const low = lo[b + jj];
-        const high = hi[b + jj];
-        const at = jj * E;
-        for (let e = first; e < last; e++) {
-          const x = shuffled[at + e];
-          if (x !== x ? (flag & 2) !== 0 : x > low && x <= high) continue;
-          const moved = leafOf(s, s + top[b + jj], i, j0 + jj, x);
-          if (moved === leaf) continue;
-          const o = (at + e) * K;
-          if (margins) deltas[o + out] += values[moved] - values[leaf];
-          else for (let k = 0; k < K; k++) deltas[o + k] += values[moved * K + k] - values[leaf * K + k];
+      let count = 0;
+      for (let d = 0; d < depth; d++) {
+        const p = s + pathNode[d];
+        const f = feature[p] - j0;
+        if (f < 0 || f >= width) continue;
+        if (seen[f] !== leaf) {
+          seen[f] = leaf;
+          onPath[count++] = f;
+          lo[f] = -Infinity;
+          hi[f] = Infinity;
+          nanFollows[f] = 1;
+          splitCount[f] = 0;
+        }
+        splitCount[f]++;
+        const th = threshold[p];
+        if (pathLeft[d] === 1) {
+          if (th < hi[f]) hi[f] = th;
+        } else if (th > lo[f]) lo[f] = th;
+        if ((defaultLeft[p] === 1) !== (pathLeft[d] === 1)) nanFollows[f] = 0;
+      }
+      if (count === 0) continue;
+      splitStart[onPath[0]] = 0;
+      for (let c = 1; c < count; c++) splitStart[onPath[c]] = splitStart[onPath[c - 1]] + splitCount[onPath[c - 1]];
+      for (let c = 0; c < count; c++) splitCount[onPath[c]] = 0;
+      for (let d = 0; d < depth; d++) {
+        const f = feature[s + pathNode[d]] - j0;
+        if (f >= 0 && f < width) splitDepth[splitStart[f] + splitCount[f]++] = d;
+      }
+
+      for (let q = atLeaf[v]; q < atLeaf[v + 1]; q++) {
+        const i = walkRows[byLeaf[q]];
+        const first = entriesOfRow[i];
+        const last = entriesOfRow[i + 1];
+        for (let c = 0; c < count; c++) {
+          const jj = onPath[c];
+          const nanStays = nanFollows[jj] === 1;
+          const low = lo[jj];
+          const high = hi[jj];
+          const splitsFrom = splitStart[jj];
+          const splitsTo = splitsFrom + splitCount[jj];
+          for (let e = first; e < last; e++) {
+            const x = shuffled[e * width + jj];
+            if (x !== x ? nanStays : x > low && x <= high) continue;
+            // The first of the feature's splits where x turns away from the path: the walk goes on from there.
+            let start = leaf;
+            for (let a = splitsFrom; a < splitsTo; a++) {
+              const d = splitDepth[a];
+              const p = s + pathNode[d];
+              const goesLeft = x !== x ? defaultLeft[p] === 1 : !(x > threshold[p]);
+              if (goesLeft !== (pathLeft[d] === 1)) {
+                start = s + (goesLeft ? left[p] : right[p]);
+                break;
+              }
+            }
+            const moved = leafOf(s, start, i, j0 + jj, x);
+            if (moved === leaf) continue;
+            const o = (e * width + jj) * K;
+            if (margins) deltas[o + out] += values[moved] - values[leaf];
+            else for (let k = 0; k < K; k++) deltas[o + k] += values[moved * K + k] - values[leaf * K + k];
+          }
         }
       }
     }
