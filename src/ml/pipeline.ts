@@ -756,8 +756,8 @@ export async function trainPipeline(
   const metrics = evaluate(ytest, scored, data.classes, { majorityClass });
   const heldOut: HeldOutPredictions = {
     rowIds: rowIdsOf(data, split.test),
-    groups: data.groups ? Array.from(split.test, (r) => data.groups?.[r] ?? String(r)) : null,
-    labels: Array.from(ytest),
+    groups: data.groups ? testGroups(data.groups, split.test) : null,
+    labels: plainNumbers(ytest),
     proba: plainNumbers(probabilities),
     calibrated: calibrated !== undefined,
     ...(tuned ? { classScales: tuned.classScales } : {}),
@@ -905,6 +905,13 @@ export async function trainPipeline(
       permutationSeconds: permutationInfo.seconds,
     },
   };
+}
+
+/** The star of each test row (its row number where it has none), by a counted loop (Array.from iterates slowly). */
+function testGroups(groups: readonly string[], rows: Int32Array): string[] {
+  const out = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = groups[rows[i]] ?? String(rows[i]);
+  return out;
 }
 
 /** Stars (groups) of `rows` that `foldOf` (in the order of `rows`) puts in more than one fold. */
