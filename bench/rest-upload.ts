@@ -9,7 +9,8 @@
  * alone in this process: tokenising, the whole summary, sha256, gzip), then the
  * upload through REST (POST /api/upload) and through GraphQL (multipart uploadDataset), sent by curl, with wall and
  * CPU time (every thread of this process: the server, its upload thread, zlib's pool) and peak RSS above idle; first
- * the upload into a new upload thread (bench:scale's case), then `repeats` into the warm one.
+ * the upload into a new upload thread (UPLOAD_WARM_UP off), then into the kept, warmed one (the server's default and
+ * bench:scale's case), then `repeats` into the thread the last upload used.
  * Run: npm run bench:rest-upload [-- <rows> <repeats>]  (default 200,000 rows, 3 uploads each). The machine is
  * shared: wall times are noisy, compare CPU, and read `uptime` (printed).
  */
@@ -19,6 +20,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { print } from 'graphql';
 import { createLogger } from '../src/logger.js';
@@ -26,7 +28,7 @@ import { streamCsvFile } from '../src/ml/data/csv-stream.js';
 import { summarizeUpload } from '../src/ml/data/upload-summary.js';
 import { UploadDatasetMutation } from '../src/rest/operations/index.js';
 import { UPLOAD_GZIP_LEVEL } from '../src/services/datasets.js';
-import { closeUploadWorker } from '../src/services/worker-pool.js';
+import { closeUploadWorker, keepUploadThread, RecyclingPool } from '../src/services/worker-pool.js';
 import { buildBenchApp } from './bench-server.js';
 import { writeSyntheticCsv } from './synthetic.js';
 
@@ -79,7 +81,11 @@ const logger = createLogger('info', {}, (line) => {
   if (entry.msg === 'dataset uploaded' && entry.stages) stages.push(entry.stages);
   else if (entry.level === 'warn' || entry.level === 'error') process.stderr.write(line + '\n');
 });
-const { app, dir: serverDir } = await buildBenchApp(
+const {
+  app,
+  config,
+  dir: serverDir,
+} = await buildBenchApp(
   'rest-upload',
   { LOG_LEVEL: 'info', MAX_UPLOAD_MB: String(Math.ceil(bytes / 2 ** 20) + 5) },
   logger,
@@ -174,15 +180,32 @@ try {
     ['REST', viaRest],
     ['GraphQL', viaGraphQL],
   ] as const) {
-    // The first upload into a new upload thread, as bench:scale's every upload is (its thread ended while it trained):
-    // the thread's start and its parser's cold JIT come on top of the warm figure below.
+    const stageText = () =>
+      Object.entries(stages.at(-1) ?? {})
+        .map(([key, ms]) => `${key} ${ms.toFixed(0)} ms`)
+        .join(' · ');
+    // The first upload into a new upload thread (UPLOAD_WARM_UP off): the thread's start and its parser's cold JIT
+    // come on top of the warm figure below.
     await closeUploadWorker();
     const cold = await measured(upload);
     console.log(
-      `\n${name}: first upload into a new upload thread: wall ${cold.wall.toFixed(2)} s, CPU ${cold.cpu.toFixed(2)} s; ` +
-        `server stages: ${Object.entries(stages.at(-1) ?? {})
-          .map(([key, ms]) => `${key} ${ms.toFixed(0)} ms`)
-          .join(' · ')}`,
+      `\n${name}: first upload into a new upload thread (UPLOAD_WARM_UP off): wall ${cold.wall.toFixed(2)} s, CPU ${cold.cpu.toFixed(2)} s; ` +
+        `server stages: ${stageText()}`,
+    );
+    // The server's own case (bench:scale's every upload: its used thread ended while it trained): the kept thread,
+    // started and warmed up beforehand.
+    await closeUploadWorker();
+    await sleep(500);
+    const withoutThread = process.memoryUsage.rss();
+    keepUploadThread(config.workerIdleMs);
+    await RecyclingPool.allWarmedUp();
+    await sleep(500);
+    // What the idle server pays for the kept thread (UPLOAD_WARM_UP), in this process's RSS.
+    const keptCost = process.memoryUsage.rss() - withoutThread;
+    const kept = await measured(upload);
+    console.log(
+      `${name}: first upload into the kept, warmed upload thread (UPLOAD_WARM_UP on; idle RSS +${mb(keptCost)} for it): ` +
+        `wall ${kept.wall.toFixed(2)} s, CPU ${kept.cpu.toFixed(2)} s; server stages: ${stageText()}`,
     );
     const wall: number[] = [];
     const cpu: number[] = [];

@@ -48,6 +48,11 @@ export interface AppConfig {
    */
   trainingWarmUp: boolean;
   /**
+   * An HTTP server keeps one upload thread, started with the server and after each recycle, which parses a small
+   * table first (src/ml/upload-worker.ts), so an upload meets a started thread and optimised code: UPLOAD_WARM_UP.
+   */
+  uploadWarmUp: boolean;
+  /**
    * Most estimated event-loop time of one `predict` call, model load included (PREDICT_LOOP_MS); costlier calls go
    * to the inference worker (src/ml/predict-cost.ts).
    */
@@ -262,6 +267,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     modelCacheBytes: readInt(env, 'MODEL_CACHE_MB', DEFAULT_CACHE_BYTES / (1024 * 1024), 0, 65536) * 1024 * 1024,
     workerIdleMs: readInt(env, 'WORKER_IDLE_SECONDS', 10, 1, 86400) * 1000,
     trainingWarmUp: readSwitch(env, 'TRAINING_WARM_UP', true),
+    uploadWarmUp: readSwitch(env, 'UPLOAD_WARM_UP', true),
     predictLoopMs: readInt(env, 'PREDICT_LOOP_MS', 2, 0, 60_000),
     predictLoadMs: readInt(env, 'PREDICT_LOAD_MS', 250, 0, 60_000),
     ...scaleOut(env),

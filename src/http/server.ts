@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { AppConfig } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createServices, type Services } from '../services/container.js';
+import { closeUploadWorker, keepUploadThread } from '../services/worker-pool.js';
 import { createRestHandler } from '../rest/router.js';
 import { createDashboardHandler } from '../dashboard/handler.js';
 import { requestBodyTooLarge } from '../domain/errors.js';
@@ -153,6 +154,8 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
           server.off('error', reject);
+          // Only a serving process takes uploads (a training worker, src/worker.ts, keeps no upload thread).
+          if (config.uploadWarmUp) keepUploadThread(config.workerIdleMs);
           const address = server.address() as AddressInfo;
           const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
           logger.info('server listening', { url: `http://${host}:${address.port}${GRAPHQL_PATH}` });
@@ -174,6 +177,7 @@ export async function buildApp(config: AppConfig, options: BuildOptions = {}): P
         await closed;
         clearTimeout(force);
         await services.close();
+        await closeUploadWorker();
         logger.info('server stopped');
       })();
       return stopping;

@@ -44,8 +44,9 @@ export interface WorkerPoolOptions {
   /** Keep one thread alive, so a run's first progress event does not wait for a thread to start (~0.5–1 s). */
   warm?: boolean;
   /**
-   * The kept thread (warm) runs the training JIT warm-up (src/ml/warm-up.ts) as it starts, at boot and after each
-   * recycle, so a run's first fit and evaluation run optimised code. A task that arrives meanwhile stops it.
+   * The kept thread (warm) runs its entry's JIT warm-up (a `warmUp` task: training's is src/ml/warm-up.ts, uploads'
+   * src/ml/upload-worker.ts) as it starts, at boot and after each recycle, so the first task runs optimised code. A
+   * task that arrives meanwhile stops it.
    */
   warmUp?: boolean;
   /** End threads that ran a task after this long with no task in the pool (default 10 s; Infinity: never). */
@@ -229,16 +230,32 @@ export function createWorkerPool(maxThreads: number, options: WorkerPoolOptions 
 /** Uploads the upload thread parses at once (each fed while it arrives: most of a slow one's time is waiting). */
 const UPLOAD_TASKS_PER_THREAD = 4;
 
-/** The thread that parses uploads: made on first use, its own (an upload never waits behind a training run). */
+/** The thread that parses uploads: its own (an upload never waits behind a training run). */
 let uploadPool: RecyclingPool | null = null;
 
-function uploadWorker(idleMs: number): RecyclingPool {
-  uploadPool ??= createWorkerPool(1, {
+function createUploadPool(idleMs: number, keep: boolean): RecyclingPool {
+  return createWorkerPool(1, {
     recycleAfterIdleMs: idleMs,
     filename: UPLOAD_WORKER_FILE,
     concurrentTasksPerWorker: UPLOAD_TASKS_PER_THREAD,
+    warm: keep,
+    warmUp: keep,
   });
+}
+
+/** The upload pool; made on first use (no thread kept) unless keepUploadThread made it first. */
+function uploadWorker(idleMs: number): RecyclingPool {
+  uploadPool ??= createUploadPool(idleMs, false);
   return uploadPool;
+}
+
+/**
+ * UPLOAD_WARM_UP: one upload thread is kept, started now and again after each recycle, and summarises a small
+ * synthetic table first (src/ml/upload-worker.ts), so an upload meets a started thread running optimised parsing
+ * code instead of waiting for a thread and parsing its first slices cold. No-op once the pool exists.
+ */
+export function keepUploadThread(idleMs: number): void {
+  uploadPool ??= createUploadPool(idleMs, true);
 }
 
 /**

@@ -7,7 +7,8 @@ import {
   UPLOAD_WORKER_FILE,
   closeUploadWorker,
   createWorkerPool,
-  type RecyclingPool,
+  keepUploadThread,
+  RecyclingPool,
 } from '../../src/services/worker-pool.js';
 import { UploadFeed } from '../../src/services/upload-feed.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -188,6 +189,26 @@ describe('the upload thread', () => {
       if (!(error instanceof AppError)) throw new Error(`expected an AppError, got ${String(error)}`);
       expect([error.code, error.field]).toEqual(['BAD_USER_INPUT', 'file']);
       expect(error.message).toMatch(/Data row 2 has 2 fields/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a thread that warms up (UPLOAD_WARM_UP) and then takes the upload, answering as a new thread does', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'upload-worker-'));
+    try {
+      const good = path.join(dir, 'good.csv');
+      writeFileSync(good, 'a,b,label\n1,2,x\n3,,y\n5,6,x\n');
+      const fresh = await summarizeFed(good);
+      await closeUploadWorker();
+      const before = RecyclingPool.liveThreadIds();
+      keepUploadThread(60_000);
+      await RecyclingPool.allWarmedUp();
+      const kept = RecyclingPool.liveThreadIds().filter((id) => !before.includes(id));
+      expect(kept).toHaveLength(1);
+      expect(await summarizeFed(good)).toEqual(fresh);
+      // The upload ran on the kept, warmed thread: no other was started for it.
+      expect(RecyclingPool.liveThreadIds().filter((id) => !before.includes(id))).toEqual(kept);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -105,7 +105,7 @@ export function summarizeUpload(path: string, labelColumn?: string, options: Str
  * `path` holds the same bytes once `chunks` has ended: a NASA format is labelled whole from it.
  */
 export async function summarizeUploadChunks(
-  chunks: AsyncIterable<Uint8Array>,
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   path: string,
   labelColumn?: string,
   options: StreamCsvOptions = {},
