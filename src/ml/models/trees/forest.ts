@@ -9,7 +9,7 @@ import { AbortError, throwIfAborted } from '../../types.js';
 import { Random } from '../../random.js';
 import { binColumns, fitBinMapper } from './binning.js';
 import { growClassTree, type BinnedData, type ClassTreeParams, type GrownClassTree } from './grow.js';
-import { PackedTrees, type TreeArrays } from './structure.js';
+import { PackedTrees, copyTreeInto, type TreeArrays } from './structure.js';
 import { StoredFields } from '../stored.js';
 import { accumulateRows, predictThreads } from './predict-parallel.js';
 import { sharesOfMagnitude } from '../../importance.js';
@@ -342,15 +342,7 @@ class ForestPacker {
       const estimate = Math.ceil((end / (this.next + 1)) * this.trees * CAPACITY_MARGIN);
       this.reserve(Math.max(end, estimate));
     }
-    const a = this.arrays;
-    const w = this.valueWidth;
-    a.feature.set(tree.feature, s);
-    a.threshold.set(tree.threshold, s);
-    a.left.set(tree.left, s);
-    a.right.set(tree.right, s);
-    a.defaultLeft.set(tree.defaultLeft, s);
-    a.cover.set(tree.cover, s);
-    a.values.set(tree.values, s * w);
+    copyTreeInto(this.arrays, tree, s, this.valueWidth);
     this.treeStart[this.next + 1] = end;
   }
 

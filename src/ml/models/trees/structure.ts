@@ -69,6 +69,22 @@ export function emptyTreeArrays(nodeCount: number, valueWidth: number): TreeArra
   };
 }
 
+/** One tree's nodes copied into concatenated node arrays from node `start` (its values from `start × valueWidth`). */
+export function copyTreeInto(
+  into: Omit<TreeArrays, 'nodeCount'>,
+  tree: TreeArrays,
+  start: number,
+  valueWidth: number,
+): void {
+  into.feature.set(tree.feature, start);
+  into.threshold.set(tree.threshold, start);
+  into.left.set(tree.left, start);
+  into.right.set(tree.right, start);
+  into.defaultLeft.set(tree.defaultLeft, start);
+  into.cover.set(tree.cover, start);
+  into.values.set(tree.values, start * valueWidth);
+}
+
 /** Growable node store used while a tree is grown. */
 export class TreeBuilder {
   nodeCount = 0;
@@ -224,17 +240,7 @@ export class PackedTrees {
       valueWidth,
       treeOutput,
     );
-    for (let t = 0; t < trees.length; t++) {
-      const s = treeStart[t];
-      const tree = trees[t];
-      packed.feature.set(tree.feature, s);
-      packed.threshold.set(tree.threshold, s);
-      packed.left.set(tree.left, s);
-      packed.right.set(tree.right, s);
-      packed.defaultLeft.set(tree.defaultLeft, s);
-      packed.cover.set(tree.cover, s);
-      packed.values.set(tree.values, s * valueWidth);
-    }
+    for (let t = 0; t < trees.length; t++) copyTreeInto(packed, trees[t], treeStart[t], valueWidth);
     return packed;
   }
 
