@@ -93,6 +93,57 @@ export function featurePermutations(cols: number, rows: number, repeats: number,
 }
 
 /**
+ * Feature j's shuffles, drawn one at a time into `permutation` from its stream (seed `seed`): each repeat's sampled
+ * rows' shuffled values, into `shuffled` ([entry][feature of the group], the feature at `jj` of `width`). Only the
+ * scored rows' values are kept: the repeats × features shuffles of every test row, kept at once, were 24 MB at
+ * 200,000 rows. A function of its own, as permuteTrees' steps are, so V8 compiles each loop small.
+ */
+function shuffleFeature(
+  X: Matrix,
+  j: number,
+  seed: number,
+  samples: readonly Int32Array[],
+  S: number,
+  entry: Int32Array,
+  permutation: Int32Array,
+  shuffled: Float64Array,
+  jj: number,
+  width: number,
+): void {
+  const { cols, data } = X;
+  const random = new Random(seed);
+  for (let r = 0; r < samples.length; r++) {
+    nextPermutation(random, permutation);
+    const sample = samples[r];
+    for (let a = 0; a < S; a++) shuffled[entry[r * S + a] * width + jj] = data[permutation[sample[a]] * cols + j];
+  }
+}
+
+/**
+ * The probabilities (or margins) of one repeat's sampled rows with the group's feature at `jj` shuffled, into
+ * `picked` ([sampled row][class]): baseline sums plus the entries' deltas, scaled. `first`: the repeat's first entry.
+ */
+function pickShuffled(
+  sample: Int32Array,
+  S: number,
+  entry: Int32Array,
+  first: number,
+  baseSum: Float64Array,
+  deltas: Float64Array,
+  jj: number,
+  width: number,
+  K: number,
+  scale: number,
+  picked: Float64Array,
+): void {
+  for (let a = 0; a < S; a++) {
+    const row = sample[a] * K;
+    const o = (entry[first + a] * width + jj) * K;
+    for (let k = 0; k < K; k++) picked[a * K + k] = (baseSum[row + k] + deltas[o + k]) * scale;
+  }
+}
+
+/**
  * How the trees' outputs make the class decision. Forests (random forest, decision tree): every leaf holds every
  * class, probabilities are the mean over the trees. Boosted trees: each tree adds to one class's margin
  * (`trees.treeOutput`), starting from `base`; the class is the largest margin (softmax keeps the order).
@@ -186,17 +237,8 @@ export function forestPermutationImportance(
     // [entry][feature]: a scored row's features sit together, as the per-tree loop (row by row) reads them.
     const deltas = new Float64Array(width * E * K);
     const shuffled = new Float64Array(width * E);
-    // Each feature's shuffles are drawn here, one at a time into one array, and only the scored rows' values kept:
-    // the repeats × features shuffles of every test row, kept at once, were 24 MB at 200,000 rows.
-    for (let jj = 0; jj < width; jj++) {
-      const j = j0 + jj;
-      const random = new Random(seeds[j]);
-      for (let r = 0; r < repeats; r++) {
-        nextPermutation(random, permutation);
-        const sample = samples[r];
-        for (let a = 0; a < S; a++) shuffled[entry[r * S + a] * width + jj] = data[permutation[sample[a]] * cols + j];
-      }
-    }
+    for (let jj = 0; jj < width; jj++)
+      shuffleFeature(X, j0 + jj, seeds[j0 + jj], samples, S, entry, permutation, shuffled, jj, width);
     const work: PermuteWork = {
       data,
       cols,
@@ -235,12 +277,7 @@ export function forestPermutationImportance(
     }
     for (let jj = 0; jj < width; jj++) {
       for (let r = 0; r < repeats; r++) {
-        const sample = samples[r];
-        for (let a = 0; a < S; a++) {
-          const row = sample[a] * K;
-          const o = (entry[r * S + a] * width + jj) * K;
-          for (let k = 0; k < K; k++) picked[a * K + k] = (baseSum[row + k] + deltas[o + k]) * scale;
-        }
+        pickShuffled(samples[r], S, entry, r * S, baseSum, deltas, jj, width, K, scale, picked);
         drops[r] = sampleBaseline[r] - macroF1(sampleLabels[r], argmaxRows(picked, K), K);
       }
       ({ mean: mean[j0 + jj], std: std[j0 + jj], ci95: ci95[j0 + jj] } = dropStats(drops));
@@ -275,6 +312,218 @@ export interface PermuteWork {
   withBase: boolean;
 }
 
+/** The leaf row `row` of `data` reaches from node `start` (of the tree at `s`), with feature j's value replaced. */
+function leafOf(
+  trees: PackedTrees,
+  data: Float64Array,
+  cols: number,
+  s: number,
+  start: number,
+  row: number,
+  j: number,
+  replacement: number,
+): number {
+  const { feature, threshold, left, right, defaultLeft } = trees;
+  let n = start;
+  const base = row * cols;
+  while (feature[n] >= 0) {
+    const f = feature[n];
+    const x = f === j ? replacement : data[base + f];
+    n = s + (x !== x ? (defaultLeft[n] === 1 ? left[n] : right[n]) : x > threshold[n] ? right[n] : left[n]);
+  }
+  return n;
+}
+
+/**
+ * permuteTrees' working arrays, sized to the largest tree. Its steps are small functions of their own, not one body:
+ * V8 compiled the one body (Turbofan, ~50–400 ms of CPU on a loaded machine) and recompiled it after deopts in each
+ * of a fresh thread's first runs, which was most of a single tree's importance at 10,000 rows.
+ */
+class PermuteScratch {
+  /** Per node: its parent (-1 at the root). */
+  readonly parent: Int32Array;
+  /** Scored walked rows' leaves (-1: walked only for the baseline), by place in walkRows. */
+  readonly leafOfWalked: Int32Array;
+  /** Scored walked rows (their place in walkRows) grouped by leaf: leaf v's are byLeaf[atLeaf[v], atLeaf[v + 1]). */
+  readonly atLeaf: Int32Array;
+  readonly cursor: Int32Array;
+  readonly byLeaf: Int32Array;
+  /** The current leaf's path, root first: each split node and whether the path went left there. */
+  readonly pathNode: Int32Array;
+  readonly pathLeft: Uint8Array;
+  /** Per feature of the group on the path: its interval (lo < x ≤ hi) and whether NaN would follow the path. */
+  readonly lo: Float64Array;
+  readonly hi: Float64Array;
+  readonly nanFollows: Uint8Array;
+  /** The group's features that split on the path, and each one's splits (depths), root first. */
+  readonly onPath: Int32Array;
+  readonly seen: Int32Array;
+  readonly splitCount: Int32Array;
+  readonly splitStart: Int32Array;
+  readonly splitDepth: Int32Array;
+
+  constructor(maxNodes: number, walked: number, width: number) {
+    this.parent = new Int32Array(maxNodes);
+    this.leafOfWalked = new Int32Array(walked);
+    this.atLeaf = new Int32Array(maxNodes + 1);
+    this.cursor = new Int32Array(maxNodes);
+    this.byLeaf = new Int32Array(walked);
+    this.pathNode = new Int32Array(maxNodes);
+    this.pathLeft = new Uint8Array(maxNodes);
+    this.lo = new Float64Array(width);
+    this.hi = new Float64Array(width);
+    this.nanFollows = new Uint8Array(width);
+    this.onPath = new Int32Array(width);
+    this.seen = new Int32Array(width).fill(-1);
+    this.splitCount = new Int32Array(width);
+    this.splitStart = new Int32Array(width + 1);
+    this.splitDepth = new Int32Array(maxNodes);
+  }
+}
+
+/**
+ * Tree t's walk of every walked row: each row's leaf (added into `baseSum` when `work.withBase`), and the scored rows
+ * grouped by leaf (scratch.atLeaf, scratch.byLeaf); also each node's parent.
+ */
+function walkTree(
+  trees: PackedTrees,
+  work: PermuteWork,
+  t: number,
+  baseSum: Float64Array,
+  scratch: PermuteScratch,
+): void {
+  const { data, cols, K, margins, walkRows, entriesOfRow, withBase } = work;
+  const { treeStart, feature, left, right, values, treeOutput } = trees;
+  const { parent, leafOfWalked, atLeaf, cursor, byLeaf } = scratch;
+  const s = treeStart[t];
+  const n = treeStart[t + 1] - s;
+  const out = treeOutput ? treeOutput[t] : 0;
+  const W = walkRows.length;
+  parent[0] = -1;
+  for (let v = 0; v < n; v++) {
+    if (feature[s + v] >= 0) {
+      parent[left[s + v]] = v;
+      parent[right[s + v]] = v;
+    }
+  }
+  atLeaf.fill(0, 0, n + 1);
+  for (let w = 0; w < W; w++) {
+    const i = walkRows[w];
+    const leaf = leafOf(trees, data, cols, s, s, i, -1, 0);
+    if (withBase) {
+      if (margins) baseSum[i * K + out] += values[leaf];
+      else for (let k = 0; k < K; k++) baseSum[i * K + k] += values[leaf * K + k];
+    }
+    // Rows walked only for the full split's baseline (no repeat scores them) stop here.
+    leafOfWalked[w] = entriesOfRow[i] < entriesOfRow[i + 1] ? leaf - s : -1;
+    if (leafOfWalked[w] >= 0) atLeaf[leaf - s + 1]++;
+  }
+  for (let v = 0; v < n; v++) atLeaf[v + 1] += atLeaf[v];
+  cursor.set(atLeaf.subarray(0, n));
+  for (let w = 0; w < W; w++) if (leafOfWalked[w] >= 0) byLeaf[cursor[leafOfWalked[w]]++] = w;
+}
+
+/**
+ * Leaf v's path (of the tree at `s`) read into the scratch: its split nodes, and per feature of the group on it the
+ * interval, NaN's way and the splits' depths. Answers how many of the group's features split on the path.
+ */
+function readPath(trees: PackedTrees, work: PermuteWork, s: number, v: number, scratch: PermuteScratch): number {
+  const { j0, width } = work;
+  const { feature, threshold, left, defaultLeft } = trees;
+  const { parent, pathNode, pathLeft, lo, hi, nanFollows, onPath, seen, splitCount, splitStart, splitDepth } = scratch;
+  const leaf = s + v;
+  let depth = 0;
+  for (let c = v; parent[c] >= 0; c = parent[c]) depth++;
+  for (let c = v, d = depth - 1; d >= 0; c = parent[c], d--) {
+    pathNode[d] = parent[c];
+    pathLeft[d] = left[s + parent[c]] === c ? 1 : 0;
+  }
+  let count = 0;
+  for (let d = 0; d < depth; d++) {
+    const p = s + pathNode[d];
+    const f = feature[p] - j0;
+    if (f < 0 || f >= width) continue;
+    if (seen[f] !== leaf) {
+      seen[f] = leaf;
+      onPath[count++] = f;
+      lo[f] = -Infinity;
+      hi[f] = Infinity;
+      nanFollows[f] = 1;
+      splitCount[f] = 0;
+    }
+    splitCount[f]++;
+    const th = threshold[p];
+    if (pathLeft[d] === 1) {
+      if (th < hi[f]) hi[f] = th;
+    } else if (th > lo[f]) lo[f] = th;
+    if ((defaultLeft[p] === 1) !== (pathLeft[d] === 1)) nanFollows[f] = 0;
+  }
+  if (count === 0) return 0;
+  splitStart[onPath[0]] = 0;
+  for (let c = 1; c < count; c++) splitStart[onPath[c]] = splitStart[onPath[c - 1]] + splitCount[onPath[c - 1]];
+  for (let c = 0; c < count; c++) splitCount[onPath[c]] = 0;
+  for (let d = 0; d < depth; d++) {
+    const f = feature[s + pathNode[d]] - j0;
+    if (f >= 0 && f < width) splitDepth[splitStart[f] + splitCount[f]++] = d;
+  }
+  return count;
+}
+
+/**
+ * The scored rows at leaf v (of tree t, at `s`), whose path readPath has read (`count` of the group's features on
+ * it): for each of their entries and each such feature, the change the entry's shuffled value makes, into `deltas`.
+ */
+function permuteLeafRows(
+  trees: PackedTrees,
+  work: PermuteWork,
+  t: number,
+  s: number,
+  v: number,
+  count: number,
+  deltas: Float64Array,
+  scratch: PermuteScratch,
+): void {
+  const { data, cols, K, margins, walkRows, entriesOfRow, shuffled, j0, width } = work;
+  const { threshold, left, right, defaultLeft, values, treeOutput } = trees;
+  const { atLeaf, byLeaf, pathNode, pathLeft, lo, hi, nanFollows, onPath, splitCount, splitStart, splitDepth } =
+    scratch;
+  const out = treeOutput ? treeOutput[t] : 0;
+  const leaf = s + v;
+  for (let q = atLeaf[v]; q < atLeaf[v + 1]; q++) {
+    const i = walkRows[byLeaf[q]];
+    const first = entriesOfRow[i];
+    const last = entriesOfRow[i + 1];
+    for (let c = 0; c < count; c++) {
+      const jj = onPath[c];
+      const nanStays = nanFollows[jj] === 1;
+      const low = lo[jj];
+      const high = hi[jj];
+      const splitsFrom = splitStart[jj];
+      const splitsTo = splitsFrom + splitCount[jj];
+      for (let e = first; e < last; e++) {
+        const x = shuffled[e * width + jj];
+        if (x !== x ? nanStays : x > low && x <= high) continue;
+        // The first of the feature's splits where x turns away from the path: the walk goes on from there.
+        let start = leaf;
+        for (let a = splitsFrom; a < splitsTo; a++) {
+          const d = splitDepth[a];
+          const p = s + pathNode[d];
+          const goesLeft = x !== x ? defaultLeft[p] === 1 : !(x > threshold[p]);
+          if (goesLeft !== (pathLeft[d] === 1)) {
+            start = s + (goesLeft ? left[p] : right[p]);
+            break;
+          }
+        }
+        const moved = leafOf(trees, data, cols, s, start, i, j0 + jj, x);
+        if (moved === leaf) continue;
+        const o = (e * width + jj) * K;
+        if (margins) deltas[o + out] += values[moved] - values[leaf];
+        else for (let k = 0; k < K; k++) deltas[o + k] += values[moved * K + k] - values[leaf * K + k];
+      }
+    }
+  }
+}
+
 /**
  * Trees [from, to) of a permutation: each walked row's leaf (added into `baseSum` when `work.withBase`), then for
  * each of its entries and each feature of the group, the change its shuffled value makes, added into `deltas`
@@ -293,142 +542,19 @@ export function permuteTrees(
   baseSum: Float64Array,
   onTree?: (done: number) => void,
 ): void {
-  const { data, cols, K, margins, walkRows, entriesOfRow, shuffled, j0, width, withBase } = work;
-  const { treeStart, feature, threshold, left, right, defaultLeft, values, treeOutput } = trees;
-
-  /** The leaf row `row` reaches from node `start` (of the tree at `s`), with feature j's value replaced. */
-  const leafOf = (s: number, start: number, row: number, j: number, replacement: number): number => {
-    let n = start;
-    const base = row * cols;
-    while (feature[n] >= 0) {
-      const f = feature[n];
-      const x = f === j ? replacement : data[base + f];
-      n = s + (x !== x ? (defaultLeft[n] === 1 ? left[n] : right[n]) : x > threshold[n] ? right[n] : left[n]);
-    }
-    return n;
-  };
-
+  const { treeStart } = trees;
   let maxNodes = 0;
   for (let t = from; t < to; t++) maxNodes = Math.max(maxNodes, treeStart[t + 1] - treeStart[t]);
-  const W = walkRows.length;
-  /** Per node: its parent (-1 at the root). */
-  const parent = new Int32Array(maxNodes);
-  /** Scored walked rows (their place in walkRows) grouped by leaf: leaf v's are byLeaf[atLeaf[v], atLeaf[v + 1]). */
-  const leafOfWalked = new Int32Array(W);
-  const atLeaf = new Int32Array(maxNodes + 1);
-  const cursor = new Int32Array(maxNodes);
-  const byLeaf = new Int32Array(W);
-  /** The current leaf's path, root first: each split node and whether the path went left there. */
-  const pathNode = new Int32Array(maxNodes);
-  const pathLeft = new Uint8Array(maxNodes);
-  /** Per feature of the group on the path: its interval (lo < x ≤ hi) and whether NaN would follow the path. */
-  const lo = new Float64Array(width);
-  const hi = new Float64Array(width);
-  const nanFollows = new Uint8Array(width);
-  /** The group's features that split on the path, and each one's splits (depths), root first. */
-  const onPath = new Int32Array(width);
-  const seen = new Int32Array(width).fill(-1);
-  const splitCount = new Int32Array(width);
-  const splitStart = new Int32Array(width + 1);
-  const splitDepth = new Int32Array(maxNodes);
+  const scratch = new PermuteScratch(maxNodes, work.walkRows.length, work.width);
+  const { atLeaf } = scratch;
   for (let t = from; t < to; t++) {
+    walkTree(trees, work, t, baseSum, scratch);
     const s = treeStart[t];
     const n = treeStart[t + 1] - s;
-    const out = treeOutput ? treeOutput[t] : 0;
-    parent[0] = -1;
-    for (let v = 0; v < n; v++) {
-      if (feature[s + v] >= 0) {
-        parent[left[s + v]] = v;
-        parent[right[s + v]] = v;
-      }
-    }
-    atLeaf.fill(0, 0, n + 1);
-    for (let w = 0; w < W; w++) {
-      const i = walkRows[w];
-      const leaf = leafOf(s, s, i, -1, 0);
-      if (withBase) {
-        if (margins) baseSum[i * K + out] += values[leaf];
-        else for (let k = 0; k < K; k++) baseSum[i * K + k] += values[leaf * K + k];
-      }
-      // Rows walked only for the full split's baseline (no repeat scores them) stop here.
-      leafOfWalked[w] = entriesOfRow[i] < entriesOfRow[i + 1] ? leaf - s : -1;
-      if (leafOfWalked[w] >= 0) atLeaf[leaf - s + 1]++;
-    }
-    for (let v = 0; v < n; v++) atLeaf[v + 1] += atLeaf[v];
-    cursor.set(atLeaf.subarray(0, n));
-    for (let w = 0; w < W; w++) if (leafOfWalked[w] >= 0) byLeaf[cursor[leafOfWalked[w]]++] = w;
-
     for (let v = 0; v < n; v++) {
       if (atLeaf[v] === atLeaf[v + 1]) continue;
-      const leaf = s + v;
-      let depth = 0;
-      for (let c = v; parent[c] >= 0; c = parent[c]) depth++;
-      for (let c = v, d = depth - 1; d >= 0; c = parent[c], d--) {
-        pathNode[d] = parent[c];
-        pathLeft[d] = left[s + parent[c]] === c ? 1 : 0;
-      }
-      let count = 0;
-      for (let d = 0; d < depth; d++) {
-        const p = s + pathNode[d];
-        const f = feature[p] - j0;
-        if (f < 0 || f >= width) continue;
-        if (seen[f] !== leaf) {
-          seen[f] = leaf;
-          onPath[count++] = f;
-          lo[f] = -Infinity;
-          hi[f] = Infinity;
-          nanFollows[f] = 1;
-          splitCount[f] = 0;
-        }
-        splitCount[f]++;
-        const th = threshold[p];
-        if (pathLeft[d] === 1) {
-          if (th < hi[f]) hi[f] = th;
-        } else if (th > lo[f]) lo[f] = th;
-        if ((defaultLeft[p] === 1) !== (pathLeft[d] === 1)) nanFollows[f] = 0;
-      }
-      if (count === 0) continue;
-      splitStart[onPath[0]] = 0;
-      for (let c = 1; c < count; c++) splitStart[onPath[c]] = splitStart[onPath[c - 1]] + splitCount[onPath[c - 1]];
-      for (let c = 0; c < count; c++) splitCount[onPath[c]] = 0;
-      for (let d = 0; d < depth; d++) {
-        const f = feature[s + pathNode[d]] - j0;
-        if (f >= 0 && f < width) splitDepth[splitStart[f] + splitCount[f]++] = d;
-      }
-
-      for (let q = atLeaf[v]; q < atLeaf[v + 1]; q++) {
-        const i = walkRows[byLeaf[q]];
-        const first = entriesOfRow[i];
-        const last = entriesOfRow[i + 1];
-        for (let c = 0; c < count; c++) {
-          const jj = onPath[c];
-          const nanStays = nanFollows[jj] === 1;
-          const low = lo[jj];
-          const high = hi[jj];
-          const splitsFrom = splitStart[jj];
-          const splitsTo = splitsFrom + splitCount[jj];
-          for (let e = first; e < last; e++) {
-            const x = shuffled[e * width + jj];
-            if (x !== x ? nanStays : x > low && x <= high) continue;
-            // The first of the feature's splits where x turns away from the path: the walk goes on from there.
-            let start = leaf;
-            for (let a = splitsFrom; a < splitsTo; a++) {
-              const d = splitDepth[a];
-              const p = s + pathNode[d];
-              const goesLeft = x !== x ? defaultLeft[p] === 1 : !(x > threshold[p]);
-              if (goesLeft !== (pathLeft[d] === 1)) {
-                start = s + (goesLeft ? left[p] : right[p]);
-                break;
-              }
-            }
-            const moved = leafOf(s, start, i, j0 + jj, x);
-            if (moved === leaf) continue;
-            const o = (e * width + jj) * K;
-            if (margins) deltas[o + out] += values[moved] - values[leaf];
-            else for (let k = 0; k < K; k++) deltas[o + k] += values[moved * K + k] - values[leaf * K + k];
-          }
-        }
-      }
+      const count = readPath(trees, work, s, v, scratch);
+      if (count > 0) permuteLeafRows(trees, work, t, s, v, count, deltas, scratch);
     }
     onTree?.(t - from + 1);
   }
