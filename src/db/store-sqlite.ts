@@ -5,7 +5,7 @@
  * large blobs are inserted by the writer thread's connection (sqlite-writer.ts), the gate held the same way.
  */
 import type Database from 'better-sqlite3';
-import { count, getTableColumns, max, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import { SQL, count, getTableColumns, is, max, sql, type AnyColumn } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type * as schema from './schema.js';
@@ -32,11 +32,15 @@ export type SqliteDb = BetterSQLite3Database<typeof schema>;
  */
 export const OFF_THREAD_BLOB_BYTES = 256 * 1024;
 
+/** Blob bytes of the rows; 0 when a value is SQL (`jsonText`), which cannot be sent to the writer thread. */
 function blobBytes(writes: readonly TableRows[]): number {
   let bytes = 0;
   for (const { rows } of writes)
     for (const row of rows)
-      for (const value of Object.values(row)) if (value instanceof Uint8Array) bytes += value.byteLength;
+      for (const value of Object.values(row)) {
+        if (is(value, SQL)) return 0;
+        if (value instanceof Uint8Array) bytes += value.byteLength;
+      }
   return bytes;
 }
 

@@ -6,7 +6,7 @@
  * (a Date as milliseconds in SQLite, as a timestamp in PostgreSQL). `t` is typed as the SQLite tables: the
  * PostgreSQL tables have identical row types, checked at compile time in schema-check.ts.
  */
-import type { AnyColumn, SQL } from 'drizzle-orm';
+import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Checker } from '../domain/json.js';
 import * as schema from './schema.js';
 import type { StoredJson } from './stored-columns.js';
@@ -28,15 +28,27 @@ export const sqliteTables = {
 
 export type Tables = typeof sqliteTables;
 export type TableName = keyof Tables;
-/** A drizzle row type with each JSON column (typed `unknown` in the schemas) given its checker's type. */
-type WithJson<Raw, N extends TableName> = N extends keyof StoredJson
-  ? { [K in keyof Raw]: K extends keyof StoredJson[N] ? CheckedType<StoredJson[N][K]> : Raw[K] }
+/** A drizzle row type with each JSON column (typed `unknown` in the schemas) given its checker's type (or `Also`). */
+type WithJson<Raw, N extends TableName, Also = never> = N extends keyof StoredJson
+  ? { [K in keyof Raw]: K extends keyof StoredJson[N] ? CheckedType<StoredJson[N][K]> | Also : Raw[K] }
   : Raw;
 type CheckedType<C> = C extends Checker<infer T> ? T : never;
 /** A row as read: its JSON columns checked (stored-columns.ts, applied by both stores). */
 export type Row<N extends TableName> = WithJson<Tables[N]['$inferSelect'], N>;
-/** A row as written: JSON columns take their domain types. */
-export type NewRow<N extends TableName> = WithJson<Tables[N]['$inferInsert'], N>;
+/** A row as written: JSON columns take their domain types, or their text already serialised (`jsonText`). */
+export type NewRow<N extends TableName> = WithJson<Tables[N]['$inferInsert'], N, JsonText>;
+
+/** A JSON column's value given as its JSON text: written as is, as the column would have serialised the value. */
+export type JsonText = SQL;
+
+/**
+ * `text` (JSON.stringify of a value of the column's type) as a JSON column's value: a large value serialised off the
+ * event loop (the training thread's held-out predictions) is stored without being parsed and serialised again.
+ * Such a row is written on the store's own connection (SQL does not cross to SQLite's writer thread).
+ */
+export function jsonText(text: string): JsonText {
+  return sql`${text}`;
+}
 /** Columns of a table whose values are numbers (what `max` reads). */
 export type NumericColumn<N extends TableName> = {
   [K in keyof Row<N>]: Row<N>[K] extends number ? K : never;

@@ -97,6 +97,13 @@ describe.skipIf(unavailable !== null)('the server on PostgreSQL', () => {
                 (select count(*) from models) as models`,
       );
       expect(counted.rows[0]).toEqual({ runs: '1', files: '1', models: '1' });
+      // The held-out predictions, handed over as JSON text, are stored as a JSON object (not a JSON string).
+      const heldOut = await client.query<{ type: string; rows: number }>(
+        'select json_typeof(predictions) as type, row_count as rows from test_predictions',
+      );
+      expect(heldOut.rows).toHaveLength(1);
+      expect(heldOut.rows[0].type).toBe('object');
+      expect(heldOut.rows[0].rows).toBeGreaterThan(0);
     } finally {
       await client.end();
     }
@@ -106,13 +113,26 @@ describe.skipIf(unavailable !== null)('the server on PostgreSQL', () => {
     await server.stop();
     server = await startServer({ dir: folder(), env });
     const again = await server.data<{
-      trainingRun: { status: string; attempt: number; sessionId: string };
+      trainingRun: {
+        status: string;
+        attempt: number;
+        sessionId: string;
+        metrics: { numSamples: number };
+        testPredictions: { totalRows: number; rowIds: string[]; probabilities: number[] };
+      };
       dataset: { id: string; available: boolean; rowCount: number };
     }>(
-      'query ($r: ID!, $d: ID!) { trainingRun(id: $r) { status attempt sessionId } dataset(id: $d) { id available rowCount } }',
+      `query ($r: ID!, $d: ID!) {
+        trainingRun(id: $r) { status attempt sessionId metrics { numSamples } testPredictions(limit: 2) { totalRows rowIds probabilities } }
+        dataset(id: $d) { id available rowCount }
+      }`,
       { r: runId, d: datasetId },
     );
-    expect(again.trainingRun).toEqual({ status: 'SUCCEEDED', attempt: 1, sessionId: createSession.id });
+    const { testPredictions, metrics, ...run } = again.trainingRun;
+    expect(run).toEqual({ status: 'SUCCEEDED', attempt: 1, sessionId: createSession.id });
+    expect(testPredictions.totalRows).toBe(metrics.numSamples);
+    expect(testPredictions.rowIds).toHaveLength(2);
+    expect(testPredictions.probabilities).toHaveLength(4);
     expect(again.dataset).toEqual({ id: datasetId, available: true, rowCount: 160 });
     const second = await server.data<{ predict: { label: string; probabilities: { probability: number }[] }[] }>(
       PREDICT,
