@@ -5,7 +5,13 @@
  * step's time comes from the run's own `timings` (load, preprocess, fit, evaluate, explain); the process's peak
  * RSS is sampled throughout. The CSV is uploaded from another process (curl), while this one asks for `health` every
  * 50 ms and watches its event loop. pandas / scikit-learn / XGBoost run the same CSV in the same invocation
- * (bench/scale-reference.py) and the ratios are printed beside ours.
+ * (bench/scale-reference.py) and the ratios are printed beside ours. Boosting's fit is marked against issue 17
+ * goal 3 (≤ 1.5× XGBoost hist) from 20,000 rows on; both sides train 100 rounds of depth 6, learning rate 0.1, on
+ * 2 threads, the same 70 % of the rows with their missing cells left missing (native missing values), and time the
+ * fit including binning. Ours' fit also tracks the 10 % validation split's loss each round (the run's curves, as
+ * the service does) and runs on the server's lowered-priority training threads. This table has no 20,000-row size
+ * by default (20,000 more rows of every model would add ~30 s): bench:trees is the authority at 20,000 rows (the
+ * ML layer alone, medians of 3 fits on each side, the same table and settings), `--rows 20000` measures it here.
  *
  *   npm run bench:scale -- [--rows 10000,50000,200000] [--million] [--models random_forest,xgboost,…] [--timeout 900]
  *                          [--budget 420] [--glibc-default] [--memory-report] [--big-models decision_tree]
@@ -442,6 +448,9 @@ const UPLOAD_GOAL_SECONDS = 2;
 const HEALTH_GOAL_MS = 100;
 const AFTER_FIT_GOAL = 0.25;
 const LINEAR_GOAL_RATIO = 2;
+/** Issue 17 goal 3: boosting's fit ≤ 1.5× XGBoost hist, at 20,000 and 200,000 rows. */
+const BOOSTING_GOAL_RATIO = 1.5;
+const BOOSTING_GOAL_MIN_ROWS = 20_000;
 const PEAK_GOAL_BYTES = 2 ** 30;
 /** Settled: the idle RSS plus the bounded caches the event loop keeps (loaded models: MODEL_CACHE_MB, 96 MB). */
 const SETTLE_ALLOWANCE_BYTES = 96 * 2 ** 20;
@@ -478,6 +487,7 @@ console.log(
 console.log(
   `goals (issue 17): reading a 200,000-row CSV ≤ ${UPLOAD_GOAL_SECONDS} s with health answering within ${HEALTH_GOAL_MS} ms meanwhile; ` +
     `everything after fitting ≤ ${AFTER_FIT_GOAL * 100}% of the fit; logistic regression and PCA + LR fit ≤ ${LINEAR_GOAL_RATIO}× scikit-learn; ` +
+    `boosting fit ≤ ${BOOSTING_GOAL_RATIO}× XGBoost hist from ${BOOSTING_GOAL_MIN_ROWS.toLocaleString('en')} rows; ` +
     `a 200,000-row run peaks ≤ 1 GB RSS; afterwards the server settles to its idle RSS + ${SETTLE_ALLOWANCE_BYTES / 2 ** 20} MB of caches; ` +
     `training budget ${budgetSeconds > 0 ? `${budgetSeconds} s` : 'none'}\n`,
 );
@@ -539,6 +549,11 @@ for (const rows of sizes) {
     const afterShare = afterFit !== null && t?.fitSeconds ? afterFit / t.fitSeconds : null;
     const fitRatio = t?.fitSeconds != null && theirs?.fitSeconds ? t.fitSeconds / theirs.fitSeconds : null;
     const linear = modelType === 'logistic_regression' || modelType === 'pca';
+    const goalRatio = linear
+      ? LINEAR_GOAL_RATIO
+      : modelType === 'xgboost' && rows >= BOOSTING_GOAL_MIN_ROWS
+        ? BOOSTING_GOAL_RATIO
+        : null;
     table.push({
       model: modelType,
       status: ours.status,
@@ -546,7 +561,7 @@ for (const rows of sizes) {
       'ref fit s': fmt(theirs?.fitSeconds),
       'fit ratio':
         ratio(t?.fitSeconds, theirs?.fitSeconds) +
-        (linear && fitRatio !== null ? ` ${mark(fitRatio <= LINEAR_GOAL_RATIO)}` : ''),
+        (goalRatio !== null && fitRatio !== null ? ` ${mark(fitRatio <= goalRatio)}` : ''),
       'preprocess s': fmt(t?.preprocessSeconds),
       'evaluate s': fine(t?.evaluateSeconds),
       'explain s': fine(t?.explainSeconds),
