@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type AppConfig } from '../src/config.js';
 import { buildApp, type App } from '../src/http/server.js';
 import { createLogger, type Logger } from '../src/logger.js';
+import { RecyclingPool } from '../src/services/worker-pool.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -34,4 +35,16 @@ export async function buildBenchApp(
     repoRoot,
   );
   return { app: await buildApp(config, { logger }), config, dir };
+}
+
+/**
+ * Ends the worker threads that ran a task now (a training run's: their idle timer would, WORKER_IDLE_SECONDS later)
+ * and waits for the fresh kept thread's warm-up: a measurement that follows a training run then meets a settled server.
+ * Otherwise the thread's teardown, the new thread's isolate and its training warm-up (below the event loop's priority,
+ * but on its core when pinned) land in whichever window runs ~10 s after the training: perf found them in
+ * bench:predict-profile's windows at 500 req/s.
+ */
+export async function settleWorkerThreads(): Promise<void> {
+  await RecyclingPool.recycleAll();
+  await RecyclingPool.allWarmedUp();
 }

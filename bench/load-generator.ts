@@ -8,6 +8,8 @@
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import diagnostics_channel from 'node:diagnostics_channel';
+import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +41,13 @@ export interface OpenLoopReport {
   achievedRate: number;
   /** How late the scheduler sent (p99), ms: a generator that cannot keep up says so here. */
   sendLagP99: number;
+  /**
+   * Latency from the intended send time (p50, p99): the actual-send latency plus the generator's own lag. The goal
+   * reads the actual-send figures (p50, p99): the server's queueing happens after the send, so they hide none of it,
+   * while these add the generator's scheduling error (timers, its own GC, another process on its core).
+   */
+  fromIntendedP50: number;
+  fromIntendedP99: number;
 }
 
 export interface HealthDuringJob {
@@ -111,6 +120,9 @@ function post(
   });
 }
 
+/** Within this many ms of a send the scheduler polls (setImmediate) instead of sleeping (setTimeout). */
+const IMMEDIATE_WITHIN_MS = 1.2;
+
 const isOk = (answer: { status: number; text: string }) => answer.status === 200 && !answer.text.includes('"errors"');
 
 async function openLoop(job: OpenLoopJob): Promise<OpenLoopReport> {
@@ -121,6 +133,7 @@ async function openLoop(job: OpenLoopJob): Promise<OpenLoopReport> {
   const interval = 1000 / job.rate;
   const total = Math.round(job.rate * job.durationS);
   const latencies: number[] = [];
+  const fromIntended: number[] = [];
   const lags: number[] = [];
   let errors = 0;
   const pending: Promise<void>[] = [];
@@ -130,17 +143,27 @@ async function openLoop(job: OpenLoopJob): Promise<OpenLoopReport> {
     const tick = () => {
       const now = performance.now();
       while (next < total && start + next * interval <= now) {
-        lags.push(now - (start + next * interval));
+        const intended = start + next * interval;
+        lags.push(now - intended);
         pending.push(
           post(agent, url, body, job.headers).then((answer) => {
-            if (isOk(answer)) latencies.push(answer.ms);
-            else errors++;
+            if (isOk(answer)) {
+              latencies.push(answer.ms);
+              fromIntended.push(answer.sentAt + answer.ms - intended);
+            } else errors++;
           }),
         );
         next++;
       }
-      if (next < total) setTimeout(tick, Math.max(0, start + next * interval - performance.now() - 0.3));
-      else resolve();
+      if (next >= total) {
+        resolve();
+        return;
+      }
+      // Timers fire on libuv's millisecond clock (up to ~1 ms late): sleep until ~1 ms before the send, then poll
+      // with setImmediate, which still reads answers between polls (a spin would delay their timestamps).
+      const wait = start + next * interval - performance.now();
+      if (wait > IMMEDIATE_WITHIN_MS) setTimeout(tick, wait - IMMEDIATE_WITHIN_MS);
+      else setImmediate(tick);
     };
     tick();
   });
@@ -148,6 +171,7 @@ async function openLoop(job: OpenLoopJob): Promise<OpenLoopReport> {
   const seconds = (performance.now() - start) / 1000;
   agent.destroy();
   const sorted = Float64Array.from(latencies).sort();
+  const sortedIntended = Float64Array.from(fromIntended).sort();
   return {
     rate: job.rate,
     sent: total,
@@ -158,6 +182,8 @@ async function openLoop(job: OpenLoopJob): Promise<OpenLoopReport> {
     max: sorted.length > 0 ? sorted[sorted.length - 1] : NaN,
     achievedRate: latencies.length / seconds,
     sendLagP99: percentile(Float64Array.from(lags).sort(), 99),
+    fromIntendedP50: percentile(sortedIntended, 50),
+    fromIntendedP99: percentile(sortedIntended, 99),
   };
 }
 
@@ -279,4 +305,89 @@ function execFileSafe(pid: number, cores: number): void {
 export function loadLabel(): string {
   const [one, five, fifteen] = os.loadavg();
   return `load ${one.toFixed(1)}/${five.toFixed(1)}/${fifteen.toFixed(1)} (${CORES} cores)`;
+}
+
+/** CPU ticks (user, system) of each thread of this process, from /proc (Linux); empty elsewhere. */
+export function threadTicks(): Map<string, { name: string; user: number; system: number }> {
+  const ticks = new Map<string, { name: string; user: number; system: number }>();
+  const base = `/proc/${process.pid}/task`;
+  if (!fs.existsSync(base)) return ticks;
+  for (const tid of fs.readdirSync(base)) {
+    try {
+      const stat = fs.readFileSync(`${base}/${tid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const name = stat.slice(stat.indexOf('(') + 1, close);
+      const fields = stat.slice(close + 2).split(' ');
+      // Fields 14 and 15 of stat (utime, stime), counted from the state field (3rd).
+      ticks.set(tid, {
+        name: tid === String(process.pid) ? MAIN_THREAD : name,
+        user: Number(fields[11]),
+        system: Number(fields[12]),
+      });
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return ticks;
+}
+
+/** threadTicks' name for the event loop's thread. */
+export const MAIN_THREAD = 'main (event loop)';
+
+/**
+ * µs per request by thread name over a window, from two threadTicks readings (100 ticks a second on Linux), busiest
+ * first. Threads that ended within the window are missing: their CPU is only in process.cpuUsage's total.
+ */
+export function cpuByThread(
+  before: ReturnType<typeof threadTicks>,
+  after: ReturnType<typeof threadTicks>,
+  answered: number,
+): { name: string; us: number; userUs: number; systemUs: number }[] {
+  const tickUs = 1e6 / 100;
+  const byName = new Map<string, { user: number; system: number }>();
+  for (const [tid, now] of after) {
+    const then = before.get(tid) ?? { user: 0, system: 0 };
+    const sum = byName.get(now.name) ?? { user: 0, system: 0 };
+    sum.user += now.user - then.user;
+    sum.system += now.system - then.system;
+    byName.set(now.name, sum);
+  }
+  return [...byName]
+    .filter(([, { user, system }]) => user + system > 0)
+    .map(([name, { user, system }]) => ({
+      name,
+      us: ((user + system) * tickUs) / answered,
+      userUs: (user * tickUs) / answered,
+      systemUs: (system * tickUs) / answered,
+    }))
+    .sort((a, b) => b.us - a.us);
+}
+
+/**
+ * Server-side latency of this process's HTTP server (the bench's server runs in it), from Node's diagnostics
+ * channels: from the request's headers parsed to the response handed to the socket. It leaves out what the generator
+ * adds (its send and read) and the time a request waits in the socket while the event loop is busy with others.
+ */
+export function recordServerLatency(): { stop(): { count: number; p50: number; p99: number } } {
+  const started = new WeakMap<object, number>();
+  const times: number[] = [];
+  const onStart = (message: unknown) => {
+    if (typeof message === 'object' && message !== null && 'response' in message && message.response)
+      started.set(message.response, performance.now());
+  };
+  const onFinish = (message: unknown) => {
+    if (typeof message !== 'object' || message === null || !('response' in message) || !message.response) return;
+    const at = started.get(message.response);
+    if (at !== undefined) times.push(performance.now() - at);
+  };
+  diagnostics_channel.subscribe('http.server.request.start', onStart);
+  diagnostics_channel.subscribe('http.server.response.finish', onFinish);
+  return {
+    stop: () => {
+      diagnostics_channel.unsubscribe('http.server.request.start', onStart);
+      diagnostics_channel.unsubscribe('http.server.response.finish', onFinish);
+      const sorted = Float64Array.from(times).sort();
+      return { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+    },
+  };
 }

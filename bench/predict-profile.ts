@@ -16,9 +16,9 @@ import { Session, type Profiler } from 'node:inspector/promises';
 import { parseCsvBuffer } from '../src/ml/data/csv.js';
 import { readNasaTable } from '../src/ml/data/nasa-source.js';
 import { NASA_DIR, nasaTableSource } from '../test/fixtures/nasa.js';
-import { buildBenchApp } from './bench-server.js';
+import { buildBenchApp, settleWorkerThreads } from './bench-server.js';
 import { gql as postGql, trainKeplerForest } from './graphql-http.js';
-import { loadLabel, startLoadGenerator } from './load-generator.js';
+import { MAIN_THREAD, cpuByThread, loadLabel, startLoadGenerator, threadTicks } from './load-generator.js';
 
 const PREDICT_QUERY =
   'query ($r: ID!, $rows: [JSON!]!) { predict(runId: $r, rows: $rows) { label confidence probabilities { label probability } warnings } }';
@@ -80,50 +80,15 @@ function stageOf(frame: Profiler.ProfileNode['callFrame']): string | null {
   return null;
 }
 
-/** CPU ticks (user, system) of each thread of this process, from /proc (Linux); empty elsewhere. */
-function threadTicks(): Map<string, { name: string; user: number; system: number }> {
-  const ticks = new Map<string, { name: string; user: number; system: number }>();
-  const base = `/proc/${process.pid}/task`;
-  if (!fs.existsSync(base)) return ticks;
-  for (const tid of fs.readdirSync(base)) {
-    try {
-      const stat = fs.readFileSync(`${base}/${tid}/stat`, 'utf8');
-      const close = stat.lastIndexOf(')');
-      const name = stat.slice(stat.indexOf('(') + 1, close);
-      const fields = stat.slice(close + 2).split(' ');
-      // Fields 14 and 15 of stat (utime, stime), counted from the state field (3rd).
-      ticks.set(tid, {
-        name: tid === String(process.pid) ? 'main (event loop)' : name,
-        user: Number(fields[11]),
-        system: Number(fields[12]),
-      });
-    } catch {
-      // The thread ended meanwhile.
-    }
-  }
-  return ticks;
-}
-
-/** µs per request by thread kind over a window, from two threadTicks readings (100 ticks a second on Linux). */
+/** µs per request by thread name, as text for the tables. */
 function perThread(
   before: ReturnType<typeof threadTicks>,
   after: ReturnType<typeof threadTicks>,
   answered: number,
 ): Record<string, string> {
-  const tickUs = 1e6 / 100;
-  const byName = new Map<string, { user: number; system: number }>();
-  for (const [tid, now] of after) {
-    const then = before.get(tid) ?? { user: 0, system: 0 };
-    const sum = byName.get(now.name) ?? { user: 0, system: 0 };
-    sum.user += now.user - then.user;
-    sum.system += now.system - then.system;
-    byName.set(now.name, sum);
-  }
   const out: Record<string, string> = {};
-  for (const [name, { user, system }] of [...byName].sort((a, b) => b[1].user + b[1].system - a[1].user - a[1].system))
-    if (user + system > 0)
-      out[name] =
-        `${Math.round(((user + system) * tickUs) / answered)} µs/req (user ${Math.round((user * tickUs) / answered)}, system ${Math.round((system * tickUs) / answered)})`;
+  for (const { name, us, userUs, systemUs } of cpuByThread(before, after, answered))
+    out[name] = `${Math.round(us)} µs/req (user ${Math.round(userUs)}, system ${Math.round(systemUs)})`;
   return out;
 }
 
@@ -187,6 +152,7 @@ try {
   const row = Object.fromEntries(table.columns.map((c, i) => [c, table.rows[17][i]]));
   const body = JSON.stringify({ query: PREDICT_QUERY, variables: { r: runId, rows: [row] } });
   await postGql(url, PREDICT_QUERY, { r: runId, rows: [row] });
+  await settleWorkerThreads();
 
   const generator = startLoadGenerator({ pinServer: true });
   const session = new Session();
@@ -249,7 +215,12 @@ try {
         'p50 ms': Number(w.report.p50.toFixed(2)),
         'p99 ms': Number(w.report.p99.toFixed(2)),
         'server CPU µs/req': Math.round(w.cpuUs),
-        'main thread': w.byThread['main (event loop)'] ?? '',
+        'main thread': w.byThread[MAIN_THREAD] ?? '',
+        // Worker threads and V8's helper threads share core 0 with the event loop: their CPU is in the total.
+        'other threads': Object.entries(w.byThread)
+          .filter(([name]) => name !== MAIN_THREAD)
+          .map(([name, figure]) => `${name} ${figure.split(' ')[0]}`)
+          .join(', '),
         routed: w.routed,
         load: w.load,
       })),

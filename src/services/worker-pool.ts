@@ -120,6 +120,11 @@ export class RecyclingPool extends Piscina {
     await Promise.all([...RecyclingPool.open].map((pool) => pool.warmedUp()));
   }
 
+  /** Recycles every open pool now, as their idle timers would later (benchmarks settle the server before measuring). */
+  static async recycleAll(): Promise<void> {
+    await Promise.all([...RecyclingPool.open].map((pool) => pool.recycle()));
+  }
+
   /** Stops a running warm-up between its steps and waits for it: the task then gets the warmed thread. */
   private async stopWarmUp(): Promise<void> {
     const warming = this.warming;

@@ -82,6 +82,14 @@ describe('worker pool recycling', () => {
     expect(pool.warmUps).toMatchObject({ started: 2, stopped: 1 });
   }, 60_000);
 
+  it('recycleAll ends the used threads of every open pool now, not after their idle time', async () => {
+    pool = createWorkerPool(1, { recycleAfterIdleMs: 60_000 });
+    await expect(pool.run(failingTask)).rejects.toThrow();
+    expect(pool.threads).toHaveLength(1);
+    await RecyclingPool.recycleAll();
+    expect(pool.threads).toHaveLength(0);
+  });
+
   it('a task that arrives while the threads exit waits for them and runs on a new thread', async () => {
     pool = createWorkerPool(1, { recycleAfterIdleMs: 60_000 });
     await expect(pool.run(failingTask)).rejects.toThrow();
