@@ -27,7 +27,7 @@ import { createLogger } from '../src/logger.js';
 import { streamCsvFile } from '../src/ml/data/csv-stream.js';
 import { summarizeUpload } from '../src/ml/data/upload-summary.js';
 import { UploadDatasetMutation } from '../src/rest/operations/index.js';
-import { UPLOAD_GZIP_LEVEL } from '../src/services/datasets.js';
+import { UPLOAD_GZIP_LEVEL } from '../src/ml/data/upload-copy.js';
 import { closeUploadWorker, keepUploadThread, RecyclingPool } from '../src/services/worker-pool.js';
 import { buildBenchApp } from './bench-server.js';
 import { writeSyntheticCsv } from './synthetic.js';

@@ -8,6 +8,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { toWorkerError } from '../domain/errors.js';
 import { chunksFromPort } from './data/port-chunks.js';
 import { syntheticCsv } from './data/synthetic-table.js';
+import { UploadCopier, type UploadCopy } from './data/upload-copy.js';
 import { summarizeUploadChunks, type UploadSummary } from './data/upload-summary.js';
 
 /** A file still arriving: its chunks come on `port` (port-chunks.ts) while `path` is written beside. */
@@ -16,6 +17,12 @@ export interface UploadWorkerTask {
   port: MessagePort;
   path: string;
   labelColumn?: string;
+}
+
+/** The thread's answer to an upload: its summary, and its bytes as the database stores them. */
+export interface ArrivedUpload {
+  summary: UploadSummary;
+  copy: UploadCopy;
 }
 
 /** The kept thread's warm-up (UPLOAD_WARM_UP), sent by the pool (RecyclingPool); `stop[0]` set: a task is waiting. */
@@ -47,14 +54,26 @@ async function warmUp(stop: Int32Array): Promise<void> {
   await summarizeUploadChunks(warmUpChunks(stop), '', 'label').catch(() => undefined);
 }
 
-export default async function run(task: UploadWorkerTask | UploadWarmUpTask): Promise<UploadSummary | null> {
+/** `chunks`, each handed to `copier` as it is parsed (the next one is taken once zlib is ready for it). */
+async function* copied(chunks: AsyncIterable<Uint8Array>, copier: UploadCopier): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) {
+    const ready = copier.add(chunk);
+    yield chunk;
+    await ready;
+  }
+}
+
+export default async function run(task: UploadWorkerTask | UploadWarmUpTask): Promise<ArrivedUpload | null> {
   if (task.kind === 'warmUp') {
     await warmUp(task.stop);
     return null;
   }
+  const copier = new UploadCopier();
   try {
-    return await summarizeUploadChunks(chunksFromPort(task.port), task.path, task.labelColumn);
+    const summary = await summarizeUploadChunks(copied(chunksFromPort(task.port), copier), task.path, task.labelColumn);
+    return { summary, copy: await copier.finish() };
   } catch (error) {
+    copier.discard();
     // Structured clone drops an AppError's code and field: the pool's `fromWorkerError` restores them.
     throw toWorkerError(error);
   } finally {

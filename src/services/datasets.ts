@@ -7,7 +7,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { createGzip, gunzip, gzip } from 'node:zlib';
+import { gunzip, gzip } from 'node:zlib';
 import { and, eq, desc, inArray, isNotNull, lt, or } from 'drizzle-orm';
 import { pathError } from '../db/client.js';
 import type { DatasetRow } from '../db/schema.js';
@@ -34,24 +34,12 @@ import {
 import { NASA_CLASSES } from '../ml/types.js';
 import { newId } from './ids.js';
 import { PREVIEW_ROWS, summarizeLabeledTable } from '../ml/data/upload-summary.js';
+import { UPLOAD_GZIP_LEVEL } from '../ml/data/upload-copy.js';
 import { UploadFeed } from './upload-feed.js';
 import { ArrivingFile, fileChunks } from '../domain/arriving-file.js';
 import { canUse, isOwnersOwn, type Caller, type OwnerService } from './owners.js';
 
 const gzipAsync = promisify(gzip);
-
-/**
- * gzip level of an upload's bytes in the database: level 1 compresses the 34 MB synthetic table 4× faster than the
- * default 6 (0.5 s of CPU instead of 2.1 s) into 13 % more bytes (15.6 MB instead of 13.8 MB).
- */
-export const UPLOAD_GZIP_LEVEL = 1;
-/**
- * zlib's output buffer while an upload is compressed. Its 16 KB default made the ~1,000 pieces of a 34 MB upload
- * (kept until the end) small mallocs in the main thread's heap, interleaved with the request's reads: the heap grew
- * 8 → 57 MB over three 200,000-row uploads and stayed. 1 MB buffers are mmap'd (README's MALLOC_MMAP_THRESHOLD_) and
- * go back to the system when freed: 8 → 8 MB.
- */
-const UPLOAD_GZIP_CHUNK_BYTES = 1 << 20;
 const gunzipAsync = promisify(gunzip);
 
 export type DatasetKind = 'NASA' | 'UPLOAD';
@@ -522,8 +510,8 @@ export class DatasetService {
 
   /**
    * Streams the upload to a server-made file name, validates it as a dataset and registers it. Any failure leaves
-   * no file and no row behind. The bytes go, as they arrive, to the .part file, sha256, gzip (on zlib's threads) and
-   * the upload thread, which parses them meanwhile (an `ArrivingFile` is still being received: issue 17 goal 2).
+   * no file and no row behind. The bytes go, as they arrive, to the .part file and to the upload thread, which parses,
+   * hashes and compresses them meanwhile (an `ArrivingFile` is still being received: issue 17 goal 2).
    */
   async upload(caller: Caller, input: UploadInput): Promise<DatasetSummary> {
     const { file } = input;
@@ -550,20 +538,7 @@ export class DatasetService {
     const stage = (name: string, at = performance.now()) => (stages[name] = Math.round(at - started));
     // Validated and summarised in the upload thread as the bytes come: the event loop only hands them over.
     const feed = new UploadFeed(temporary, input.labelColumn?.trim() || undefined, this.config.workerIdleMs);
-    // Compressed for the database in the same pass as the file is written, on zlib's threads (not after, from disk).
-    const gzip = createGzip({ level: UPLOAD_GZIP_LEVEL, chunkSize: UPLOAD_GZIP_CHUNK_BYTES });
-    const compressedChunks: Buffer[] = [];
-    gzip.on('data', (chunk: Buffer) => compressedChunks.push(chunk));
-    const compressedDone = new Promise<Buffer>((resolve, reject) => {
-      gzip.on('end', () => {
-        resolve(Buffer.concat(compressedChunks));
-      });
-      gzip.on('error', reject);
-    });
-    // Awaited only on success: a failed upload's rejection must not go unhandled.
-    compressedDone.catch(() => undefined);
     try {
-      const hash = createHash('sha256');
       const out = fs.createWriteStream(temporary, { flags: 'wx' });
       let written = 0;
       for await (const chunk of fileChunks(file)) {
@@ -571,8 +546,6 @@ export class DatasetService {
         if (written > this.config.maxUploadBytes) {
           throw uploadTooLarge(this.config.maxUploadBytes);
         }
-        hash.update(chunk);
-        gzip.write(chunk);
         const flushed = out.write(chunk);
         await feed.write(chunk);
         if (!flushed && out.writableNeedDrain)
@@ -584,7 +557,6 @@ export class DatasetService {
       }
       stage('received');
       if (written === 0) throw badInput(EMPTY_UPLOAD_MESSAGE, 'file');
-      gzip.end();
       await new Promise<void>((resolve, reject) =>
         out.end((error?: Error | null) => {
           if (error) reject(error);
@@ -597,7 +569,9 @@ export class DatasetService {
       if (feed.firstParsedAt !== null) stage('firstParsed', feed.firstParsedAt);
       stage('validated');
       await fsp.rename(temporary, target);
-      const compressed = await compressedDone;
+      // Compressed and hashed by the thread as it parsed (src/ml/data/upload-copy.ts): the same bytes as the file's.
+      const copy = await feed.copy;
+      if (copy.bytes !== written) throw new Error(`The upload thread saw ${copy.bytes} of ${written} bytes.`);
       stage('compressed');
       const row: DatasetRow = {
         id,
@@ -608,21 +582,22 @@ export class DatasetService {
         labelColumn: summary.labelColumn,
         rowCount: summary.rowCount,
         sizeBytes: written,
-        checksum: hash.digest('hex'),
+        checksum: copy.sha256,
         details: summary.details,
         preview: summary.preview,
         ...owner,
         createdAt: new Date(),
       };
       // The bytes go to the database too (gzip), so a process on another machine can read the upload; with the row,
-      // in one transaction (written off the event loop on SQLite: they are megabytes).
+      // in one transaction (written off the event loop on SQLite: they are megabytes, shared with its writer thread,
+      // not copied: a SharedArrayBuffer).
       await this.store.insertAll([
         { table: 'datasets', values: row },
         {
           table: 'datasetFiles',
           values: {
             datasetId: id,
-            bytes: compressed,
+            bytes: Buffer.from(copy.gzip.buffer, copy.gzip.byteOffset, copy.gzip.byteLength),
             sizeBytes: written,
             checksum: row.checksum,
             createdAt: row.createdAt,
@@ -644,7 +619,6 @@ export class DatasetService {
       return this.uploadSummary(row, true);
     } catch (error) {
       feed.abort();
-      gzip.destroy();
       // The thread may be reading the file (a NASA format): it is removed once the thread has let go of it.
       await feed.summary.catch(() => undefined);
       await fsp.rm(temporary, { force: true });

@@ -2,10 +2,12 @@
  * The event loop's end of an upload fed to the upload thread while it arrives (src/ml/data/port-chunks.ts): chunks
  * are gathered into slices of SLICE_BYTES (the request's ~64 KB reads would cost a message each), copied once into
  * a buffer of their own and transferred; at most WINDOW_BYTES may wait unparsed, beyond that `write` waits, which
- * pauses the request (its reader pulls no more). The thread's answer is `summary`.
+ * pauses the request (its reader pulls no more). The thread's answer is `summary`, with `copy`, the bytes as the
+ * database stores them (compressed and hashed in the thread too: src/ml/data/upload-copy.ts).
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { isFeedAck, type FeedMessage } from '../ml/data/port-chunks.js';
+import type { UploadCopy } from '../ml/data/upload-copy.js';
 import type { UploadSummary } from '../ml/data/upload-summary.js';
 import { summarizeUploadStreamInWorker } from './worker-pool.js';
 
@@ -14,6 +16,8 @@ const WINDOW_BYTES = 8 << 20;
 
 export class UploadFeed {
   readonly summary: Promise<UploadSummary>;
+  /** Settles with `summary`; read only after it (a failed upload's rejection is handled here). */
+  readonly copy: Promise<UploadCopy>;
   /** performance.now() when the thread had parsed its first slice (null before). */
   firstParsedAt: number | null = null;
   private readonly port: MessagePort;
@@ -33,7 +37,10 @@ export class UploadFeed {
       this.unanswered -= message.bytes;
       if (this.unanswered <= WINDOW_BYTES) this.release();
     });
-    this.summary = summarizeUploadStreamInWorker({ kind: 'summarizeStream', port: port2, path, labelColumn }, idleMs);
+    const arrived = summarizeUploadStreamInWorker({ kind: 'summarizeStream', port: port2, path, labelColumn }, idleMs);
+    this.summary = arrived.then((answer) => answer.summary);
+    this.copy = arrived.then((answer) => answer.copy);
+    this.copy.catch(() => undefined);
     // Settled either way, the thread wants no more bytes: a writer waiting for room goes on (and sends nothing).
     const close = () => {
       this.close();

@@ -11,8 +11,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { fromWorkerError } from '../domain/errors.js';
-import type { UploadSummary } from '../ml/data/upload-summary.js';
-import type { UploadWorkerTask } from '../ml/upload-worker.js';
+import type { ArrivedUpload, UploadWorkerTask } from '../ml/upload-worker.js';
 import { lowerThreadsPriority, threadsStartedSinceLastCall } from '../ml/thread-priority.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -268,8 +267,8 @@ export function keepUploadThread(idleMs: number): void {
  * (src/services/upload-feed.ts). The thread takes several such tasks at once: one fed by a slow client mostly waits
  * for bytes, and must not hold up the uploads behind it.
  */
-export async function summarizeUploadStreamInWorker(task: UploadWorkerTask, idleMs: number): Promise<UploadSummary> {
-  return (await uploadWorker(idleMs).run(task, { transferList: [task.port] })) as UploadSummary;
+export async function summarizeUploadStreamInWorker(task: UploadWorkerTask, idleMs: number): Promise<ArrivedUpload> {
+  return (await uploadWorker(idleMs).run(task, { transferList: [task.port] })) as ArrivedUpload;
 }
 
 /** Ends the upload thread (tests; a server stopping). */

@@ -16,6 +16,8 @@ import os, { tmpdir } from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { AppError } from '../../src/domain/errors.js';
 import { DEFAULT_SPLIT_SIZES } from '../../src/ml/data/index.js';
 import type { ExplainTask, TrainTask } from '../../src/ml/worker.js';
@@ -197,6 +199,30 @@ describe('the upload thread', () => {
       if (!(error instanceof AppError)) throw new Error(`expected an AppError, got ${String(error)}`);
       expect([error.code, error.field]).toEqual(['BAD_USER_INPUT', 'file']);
       expect(error.message).toMatch(/Data row 2 has 2 fields/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers with the bytes as the database stores them: gzip and sha256 of exactly what it was fed', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'upload-worker-'));
+    try {
+      // ~2.6 MB: three of the feed's 1 MB slices, the last one partial.
+      const lines = ['a,b,label'];
+      for (let i = 0; i < 120_000; i++) lines.push(`${i},${(i * 7) % 1000},${i % 3 === 0 ? 'x' : 'y'}`);
+      const file = path.join(dir, 'three-slices.csv');
+      writeFileSync(file, lines.join('\n') + '\n');
+      const bytes = readFileSync(file);
+      const feed = new UploadFeed(file, undefined, 60_000);
+      for (let at = 0; at < bytes.byteLength; at += 65_536) await feed.write(bytes.subarray(at, at + 65_536));
+      feed.end();
+      expect((await feed.summary).rowCount).toBe(120_000);
+      const copy = await feed.copy;
+      expect(copy.bytes).toBe(bytes.byteLength);
+      expect(copy.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+      expect(gunzipSync(copy.gzip).equals(bytes)).toBe(true);
+      // Shared with the event loop (and SQLite's writer thread), not copied to it.
+      expect(copy.gzip.buffer).toBeInstanceOf(SharedArrayBuffer);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
