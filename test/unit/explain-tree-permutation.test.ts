@@ -280,3 +280,15 @@ describe("rows a tree ensemble's exact permutation scores (treePermutationRows)"
     expect(treePermutationRows('random_forest', 1_000_000, 20, 13_400, 5, 140_000)).toBe(671);
   });
 });
+
+describe('Random.permutation', () => {
+  it('is shuffle of 0..n-1: same order, same state after (n = 0, 1, 2, 1,000)', () => {
+    for (const n of [0, 1, 2, 1_000]) {
+      const a = new Random(99);
+      const b = new Random(99);
+      const into = new Int32Array(n).fill(-1);
+      expect(Array.from(a.permutation(into))).toEqual(b.shuffle(Array.from({ length: n }, (_, i) => i)));
+      expect(a.next()).toBe(b.next());
+    }
+  });
+});
