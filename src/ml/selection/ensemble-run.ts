@@ -14,6 +14,7 @@ import { sharesOfPositiveDrops } from '../importance.js';
 import { buildSoftVoting, unionFeatures } from '../models/soft-voting.js';
 import {
   explainPermutation,
+  heldOutPredictions,
   packArtifact,
   predictInSteps,
   taskTable,
@@ -28,7 +29,6 @@ import { fitPreprocessor } from '../preprocess.js';
 import { takeLabels, takeRows, throwIfAborted, type ModelTypeId } from '../types.js';
 import { tuneDecision } from './decision-tuning.js';
 import { fitVotingWeights, softVote } from './ensemble.js';
-import { rowIdsOf } from './run-cv.js';
 
 /** Weights "oof" search a 0.1-step grid over the simplex: 6 members are 3,003 weightings, 10 would be 92,378. */
 export const MAX_OOF_WEIGHTED_MEMBERS = 6;
@@ -252,14 +252,7 @@ export async function trainSoftVoting(
     warnings,
     permutationRows: permutationInfo.rowsPerRepeat,
     explanation: { permutation: permutationInfo },
-    heldOut: {
-      rowIds: rowIdsOf(data, split.test),
-      groups: data.groups ? Array.from(split.test, (r) => data.groups?.[r] ?? String(r)) : null,
-      labels: Array.from(ytest),
-      proba: Array.from(proba),
-      calibrated: false,
-      ...(tuned ? { classScales: tuned.classScales } : {}),
-    },
+    heldOut: heldOutPredictions(data, split.test, ytest, proba, { calibrated: false, classScales: tuned?.classScales }),
     ...(tuned ? { decisionTuning: tuned.info } : {}),
     ensemble: {
       members: memberInfo,
