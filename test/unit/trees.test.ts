@@ -566,6 +566,22 @@ describe('xgboost', () => {
     expect(Array.from(trees[1].defaultLeft)).toEqual(Array.from(grown.defaultLeft));
     expect(Array.from(trees[1].values, (v) => v + 0)).toEqual(Array.from(grown.values, (v) => v + 0));
   });
+
+  it("two classes predict through class 0's trees alone, with the margins of every tree summed", async () => {
+    const { X, y } = synthetic(600, 4, 63);
+    for (let i = 0; i < X.data.length; i += 7) X.data[i] = NaN;
+    const y2 = y.map((v) => (v === 2 ? 1 : 0));
+    for (const colsample_bytree of [1, 0.5]) {
+      // colsample_bytree 0.5: class 1's trees are grown (not mirrored), and every tree is walked.
+      const model = await xgboostTrainer.fit(X, y2, 2, { n_estimators: 12, colsample_bytree }, { seed: 1 });
+      if (!(model instanceof BoostedTreesModel)) throw new Error('not a boosting model');
+      const every = new Float64Array(X.rows * 2);
+      model.trees.accumulate(X.data, X.rows, X.cols, every, 2);
+      const margins = model.predictMargins(X);
+      expect(margins.every((m, i) => Object.is(m, every[i]))).toBe(true);
+      expect(margins.some((m) => m !== 0)).toBe(true);
+    }
+  });
 });
 
 it('rejects bad training data', async () => {

@@ -49,11 +49,22 @@ export class BoostedTreesModel implements TrainedClassifier {
     readonly rounds: number,
   ) {}
 
+  /** Class 0's trees when the model is a mirrored pair per round (mirroredClassZero), else null; built once. */
+  private classZero: PackedTrees | null | undefined;
+
   /** Raw softmax margins, rows × numClasses. */
   predictMargins(X: Matrix): Float64Array {
     checkMatrix(X, this.numFeatures);
     const K = this.numClasses;
     const out = new Float64Array(X.rows * K);
+    if (this.classZero === undefined) this.classZero = mirroredClassZero(this.trees, this.baseScore);
+    if (this.classZero) {
+      // Half the trees walked, as XGBoost's binary model walks one tree per round. Class 1's margin, the same sums
+      // with every sign flipped, is exactly class 0's negated (0 − m: a zero margin stays +0, as its sum gives).
+      accumulateRows(this.classZero, X.data, X.rows, X.cols, out, K, predictThreads.count);
+      for (let r = 0; r < X.rows; r++) out[2 * r + 1] = 0 - out[2 * r];
+      return out;
+    }
     for (let r = 0; r < X.rows; r++) out.set(this.baseScore, r * K);
     accumulateRows(this.trees, X.data, X.rows, X.cols, out, K, predictThreads.count);
     return out;
@@ -103,6 +114,47 @@ export class BoostedTreesModel implements TrainedClassifier {
       stored.integer('rounds'),
     );
   }
+}
+
+/**
+ * Two classes fitted with every feature per tree (fitBoosting) hold, per round, class 0's tree then its mirror:
+ * the same nodes with leaf values negated. Then class 0's trees alone (packed apart) give both margins, from zero
+ * base scores (stored models have them). Null for any other model, which predicts through all its trees.
+ */
+function mirroredClassZero(trees: PackedTrees, baseScore: Float64Array): PackedTrees | null {
+  const { treeStart, treeOutput, feature, threshold, left, right, defaultLeft, values } = trees;
+  const T = trees.treeCount;
+  if (baseScore.length !== 2 || !Object.is(baseScore[0], 0) || !Object.is(baseScore[1], 0)) return null;
+  if (!treeOutput || T % 2 !== 0 || trees.valueWidth !== 1) return null;
+  const half: TreeArrays[] = [];
+  for (let t = 0; t < T; t += 2) {
+    const a = treeStart[t];
+    const b = treeStart[t + 1];
+    const n = b - a;
+    if (treeOutput[t] !== 0 || treeOutput[t + 1] !== 1 || treeStart[t + 2] - b !== n) return null;
+    for (let i = 0; i < n; i++) {
+      if (
+        feature[a + i] !== feature[b + i] ||
+        !Object.is(threshold[a + i], threshold[b + i]) ||
+        left[a + i] !== left[b + i] ||
+        right[a + i] !== right[b + i] ||
+        defaultLeft[a + i] !== defaultLeft[b + i] ||
+        values[b + i] !== -values[a + i]
+      )
+        return null;
+    }
+    half.push({
+      nodeCount: n,
+      feature: feature.subarray(a, b),
+      threshold: threshold.subarray(a, b),
+      left: left.subarray(a, b),
+      right: right.subarray(a, b),
+      defaultLeft: defaultLeft.subarray(a, b),
+      cover: trees.cover.subarray(a, b),
+      values: values.subarray(a, b),
+    });
+  }
+  return PackedTrees.pack(half, 1, new Int32Array(half.length));
 }
 
 async function fitBoosting(
