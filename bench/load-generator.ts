@@ -12,6 +12,7 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const FLAG = '--load-generator';
@@ -367,10 +368,23 @@ export function cpuByThread(
  * Server-side latency of this process's HTTP server (the bench's server runs in it), from Node's diagnostics
  * channels: from the request's headers parsed to the response handed to the socket. It leaves out what the generator
  * adds (its send and read) and the time a request waits in the socket while the event loop is busy with others.
+ * Also the main thread's GC pauses over the same window (perf_hooks 'gc' entries).
  */
-export function recordServerLatency(): { stop(): { count: number; p50: number; p99: number } } {
+export function recordServerLatency(): {
+  stop(): { count: number; p50: number; p99: number; gc: { count: number; totalMs: number; maxMs: number } };
+} {
   const started = new WeakMap<object, number>();
   const times: number[] = [];
+  // The event loop's GC pauses in the window: a request that meets one waits for it (a tail source of its own).
+  const gc = { count: 0, totalMs: 0, maxMs: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gc.count++;
+      gc.totalMs += entry.duration;
+      gc.maxMs = Math.max(gc.maxMs, entry.duration);
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const onStart = (message: unknown) => {
     if (typeof message === 'object' && message !== null && 'response' in message && message.response)
       started.set(message.response, performance.now());
@@ -386,8 +400,9 @@ export function recordServerLatency(): { stop(): { count: number; p50: number; p
     stop: () => {
       diagnostics_channel.unsubscribe('http.server.request.start', onStart);
       diagnostics_channel.unsubscribe('http.server.response.finish', onFinish);
+      gcObserver.disconnect();
       const sorted = Float64Array.from(times).sort();
-      return { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+      return { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), gc };
     },
   };
 }

@@ -170,6 +170,7 @@ async function main(): Promise<void> {
       'send lag p99 ms': Number(r.sendLagP99.toFixed(2)),
       'from intended p50/p99 ms': `${r.fromIntendedP50.toFixed(2)} / ${r.fromIntendedP99.toFixed(2)}`,
       'in server p50/p99 ms': `${r.server.p50.toFixed(2)} / ${r.server.p99.toFixed(2)}`,
+      'GC pauses n / ms / max': `${r.server.gc.count} / ${Math.round(r.server.gc.totalMs)} / ${r.server.gc.maxMs.toFixed(1)}`,
       'server CPU µs/req': Math.round(r.cpuUs),
       'main / other threads µs/req': `${Math.round(r.mainUs)} / ${Math.round(r.otherUs)}`,
       [`p99 ≤ ${P99_GOAL_MS} ms`]: mark(r.p99 <= P99_GOAL_MS && r.achievedRate >= 0.95 * r.rate),
@@ -180,6 +181,7 @@ async function main(): Promise<void> {
     "   p50/p99: from the actual send to the answer read (the goal's figure: the server's queueing comes after the\n" +
       "   send, so it hides none of it); from intended send: plus the generator's lag (its timers, GC, other processes on\n" +
       "   its core); in server: headers parsed to response handed to the socket (Node's http diagnostics channels).\n" +
+      "   GC pauses: the event loop's, in the window (count, total ms, longest ms).\n" +
       "   server CPU: the whole process (process.cpuUsage), split into the event loop's thread and all others\n" +
       `   (/proc, 10 ms ticks). Worker threads ${NO_SETTLE ? 'NOT settled (--no-settle): the used training thread is recycled and its successor warms up ~10 s after the training, inside the curve' : 'settled first: the used training thread recycled and the kept one warmed up before the curve'};\n` +
       `   an unreported 2 s window at ${RATES[0]} req/s warms the request path up first.`,
