@@ -20,6 +20,11 @@ export const UPLOAD_GZIP_LEVEL = 1;
  * when freed: 8 → 8 MB.
  */
 const UPLOAD_GZIP_CHUNK_BYTES = 1 << 20;
+/**
+ * Bytes zlib may have waiting before the next slice waits for it: parsing runs ahead of a compression that lags a
+ * little (on a loaded machine its thread gets the CPU late), without piling the whole file up behind it.
+ */
+const UPLOAD_GZIP_AHEAD_BYTES = 4 << 20;
 
 /** An upload's bytes as the database stores them. */
 export interface UploadCopy {
@@ -51,13 +56,13 @@ export class UploadCopier {
 
   /**
    * Hashes `chunk` and starts compressing it (on zlib's threads: `chunk` must not change afterwards). Resolves once
-   * zlib is ready for more: waited for before the next chunk, so a compression that falls behind holds the feed's
-   * window (src/services/upload-feed.ts) rather than piling slices up.
+   * zlib has at most UPLOAD_GZIP_AHEAD_BYTES waiting: waited for before the next chunk, so a compression that falls
+   * behind holds the feed's window (src/services/upload-feed.ts) rather than piling slices up.
    */
   add(chunk: Uint8Array): Promise<void> {
     this.bytes += chunk.byteLength;
     this.hash.update(chunk);
-    if (this.zip.write(chunk)) return Promise.resolve();
+    if (this.zip.write(chunk) || this.zip.writableLength <= UPLOAD_GZIP_AHEAD_BYTES) return Promise.resolve();
     return new Promise((resolve) => {
       const ready = () => {
         this.zip.off('drain', ready);
