@@ -419,7 +419,7 @@ export function explainPermutation(
       model.modelType,
       X.rows,
       X.cols,
-      forestPathLength(ensemble.trees),
+      forestPathLength(ensemble.allTrees),
       repeats,
       trainRows,
     );
@@ -519,10 +519,18 @@ export function explainPermutation(
   };
 }
 
-/** A tree ensemble's trees and how their outputs decide the class (exact permutation), or null. */
-function treeEnsemble(model: TrainedClassifier): { trees: PackedTrees; sum: TreeSum } | null {
-  if (model instanceof ForestModel) return { trees: model.trees, sum: { kind: 'mean' } };
-  if (model instanceof BoostedTreesModel) return { trees: model.trees, sum: { kind: 'margin', base: model.baseScore } };
+/**
+ * A tree ensemble's trees to walk and how their outputs decide the class (exact permutation), or null. `allTrees`:
+ * every tree of the model, whose path length sizes the row sample (the same sample whichever trees are walked).
+ */
+function treeEnsemble(model: TrainedClassifier): { trees: PackedTrees; sum: TreeSum; allTrees: PackedTrees } | null {
+  if (model instanceof ForestModel) return { trees: model.trees, sum: { kind: 'mean' }, allTrees: model.trees };
+  if (model instanceof BoostedTreesModel) {
+    const classZero = model.mirroredTrees();
+    return classZero
+      ? { trees: classZero, sum: { kind: 'mirrored' }, allTrees: model.trees }
+      : { trees: model.trees, sum: { kind: 'margin', base: model.baseScore }, allTrees: model.trees };
+  }
   return null;
 }
 

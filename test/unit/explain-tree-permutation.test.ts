@@ -163,6 +163,41 @@ describe('forestPermutationImportance on two threads (half of the trees on the p
       }
     }
   });
+
+  it("two-class boosting through class 0's trees alone gives the bits of walking every tree (1 and 2 threads)", async () => {
+    const y2 = (y: Int32Array) => y.map((v) => (v === 2 ? 1 : 0));
+    const testY = y2(test.y);
+    // 24 rounds, and 25: an odd count, whose two-thread split falls inside a round's pair.
+    for (const n_estimators of [24, 25]) {
+      const params = { ...defaultHyperparameters('xgboost'), n_estimators };
+      const model = instanceOf(
+        await xgboostTrainer.fit(train.X, y2(train.y), 2, params, { seed: 4 }),
+        BoostedTreesModel,
+      );
+      const classZero = model.mirroredTrees();
+      if (!classZero) throw new Error('a two-class model with every feature per tree is mirrored');
+      expect(classZero.treeCount).toBe(n_estimators);
+      for (const threads of [1, 2]) {
+        for (const rowsPerRepeat of [600, 300]) {
+          const options = { seed: 5, repeats: 4, rowsPerRepeat, threads, baselineProba: model.predictProba(test.X) };
+          const before = helperStats.permuteParts;
+          const half = forestPermutationImportance(classZero, test.X, testY, 2, options, { kind: 'mirrored' });
+          expect(helperStats.permuteParts).toBe(before + (threads === 2 ? 1 : 0));
+          const every = forestPermutationImportance(model.trees, test.X, testY, 2, options, {
+            kind: 'margin',
+            base: model.baseScore,
+          });
+          expect(half.baseline).toBe(every.baseline);
+          for (const key of ['mean', 'std', 'ci95'] as const)
+            expect(Array.from(half[key]).every((v, j) => Object.is(v, every[key][j]))).toBe(true);
+          expect(half.mean.some((v) => v !== 0)).toBe(true);
+        }
+      }
+    }
+    expect(() =>
+      forestPermutationImportance(boosted.trees, test.X, test.y, 3, { seed: 1 }, { kind: 'mirrored' }),
+    ).toThrow(TypeError);
+  });
 });
 
 describe('forestPermutationImportance on boosted trees (class margins)', async () => {

@@ -128,12 +128,25 @@ function pickShuffled(
   }
 }
 
+/** Two-class margins [m, 0 − m] from class 0's alone (`m`, one per row): what a mirrored model predicts. */
+function mirroredMargins(m: Float64Array): Float64Array {
+  const out = new Float64Array(m.length * 2);
+  for (let i = 0; i < m.length; i++) {
+    out[2 * i] = m[i];
+    out[2 * i + 1] = 0 - m[i];
+  }
+  return out;
+}
+
 /**
  * How the trees' outputs make the class decision. Forests (random forest, decision tree): every leaf holds every
  * class, probabilities are the mean over the trees. Boosted trees: each tree adds to one class's margin
  * (`trees.treeOutput`), starting from `base`; the class is the largest margin (softmax keeps the order).
+ * Mirrored: a two-class boosting model's class 0 trees alone (BoostedTreesModel.mirroredTrees), zero bases; class
+ * 1's margin is class 0's negated, as predict takes it. Its sums and shuffle changes, the full model's with every sign
+ * flipped for class 1, are exactly class 0's negated, so the drops are those of walking every tree, in half the walks.
  */
-export type TreeSum = { kind: 'mean' } | { kind: 'margin'; base: Float64Array };
+export type TreeSum = { kind: 'mean' } | { kind: 'margin'; base: Float64Array } | { kind: 'mirrored' };
 
 /**
  * `trees` as `sum` says (default: a forest, leaves holding every class). `onProgress(done, total)` counts trees
@@ -148,17 +161,24 @@ export function forestPermutationImportance(
   sum: TreeSum = { kind: 'mean' },
 ): ForestPermutationResult {
   const K = numClasses;
-  const margins = sum.kind === 'margin';
+  const margins = sum.kind !== 'mean';
+  const mirrored = sum.kind === 'mirrored';
   if (
-    margins
+    sum.kind === 'margin'
       ? trees.treeOutput === null || trees.valueWidth !== 1 || sum.base.length !== K
-      : trees.treeOutput !== null || trees.valueWidth !== K
+      : mirrored
+        ? K !== 2 || trees.treeOutput === null || trees.valueWidth !== 1 || trees.treeOutput.some((o) => o !== 0)
+        : trees.treeOutput !== null || trees.valueWidth !== K
   )
     throw new TypeError(
-      margins
-        ? 'forestPermutationImportance: margin trees have one output each and a base per class'
-        : 'forestPermutationImportance needs leaves holding every class',
+      mirrored
+        ? "forestPermutationImportance: mirrored trees are two classes' class 0 trees"
+        : margins
+          ? 'forestPermutationImportance: margin trees have one output each and a base per class'
+          : 'forestPermutationImportance needs leaves holding every class',
     );
+  // Sums kept per row: class 0's alone when mirrored (class 1's is its negation, taken when deciding).
+  const M = mirrored ? 1 : K;
   const repeats = Math.max(1, Math.trunc(options.repeats ?? 5));
   const { rows, cols, data } = X;
   if (y.length !== rows) throw new RangeError(`y has ${y.length} labels, X has ${rows} rows`);
@@ -200,13 +220,13 @@ export function forestPermutationImportance(
   const sampleLabels = samples.map((sample) => Int32Array.from(sample, (i) => y[i]));
 
   // Baseline sums of the walked rows (the base margins, then every tree's leaf), added during the first group's walk.
-  const baseSum = new Float64Array(rows * K);
-  if (margins) for (const i of walkRows) baseSum.set(sum.base, i * K);
+  const baseSum = new Float64Array(rows * M);
+  if (sum.kind === 'margin') for (const i of walkRows) baseSum.set(sum.base, i * K);
   const ci95 = new Float64Array(cols);
-  const picked = new Float64Array(S * K);
+  const picked = new Float64Array(S * M);
   const mean = new Float64Array(cols);
   const std = new Float64Array(cols);
-  const perFeature = E * (K + 1);
+  const perFeature = E * (M + 1);
   const groupSize = Math.max(1, Math.min(cols, Math.floor(MAX_ACCUMULATOR_VALUES / perFeature)));
   const groups = Math.ceil(cols / groupSize);
   const drops = new Float64Array(repeats);
@@ -220,14 +240,14 @@ export function forestPermutationImportance(
     const width = Math.min(groupSize, cols - j0);
     // What the shuffle changes in each entry's sums, [entry][feature][class], and each entry's shuffled value
     // [entry][feature]: a scored row's features sit together, as the per-tree loop (row by row) reads them.
-    const deltas = new Float64Array(width * E * K);
+    const deltas = new Float64Array(width * E * M);
     const shuffled = new Float64Array(width * E);
     for (let jj = 0; jj < width; jj++)
       shuffleFeature(X, j0 + jj, seeds[j0 + jj], samples, S, entry, permutation, shuffled, jj, width);
     const work: PermuteWork = {
       data,
       cols,
-      K,
+      K: M,
       margins,
       walkRows,
       entriesOfRow,
@@ -238,17 +258,23 @@ export function forestPermutationImportance(
       withBase: g === 0,
     };
     throwIfAborted(options.signal);
-    permuteInTwoParts(trees, work, deltas, baseSum, options.threads ?? 1, (done) => {
-      options.onProgress?.(g * T + done, groups * T);
-      throwIfAborted(options.signal);
-    });
+    permuteInTwoParts(
+      trees,
+      work,
+      deltas,
+      baseSum,
+      options.threads ?? 1,
+      (done) => {
+        options.onProgress?.(g * T + done, groups * T);
+        throwIfAborted(options.signal);
+      },
+      mirrored ? 2 : 1,
+    );
 
     if (g === 0) {
       // The unshuffled decisions, complete once the first group has walked every tree.
-      const basePredicted = argmaxRows(
-        baseSum.map((v) => v * scale),
-        K,
-      );
+      const scaled = baseSum.map((v) => v * scale);
+      const basePredicted = argmaxRows(mirrored ? mirroredMargins(scaled) : scaled, K);
       baseline = options.baselineProba
         ? macroF1(y, argmaxRows(options.baselineProba, K), K)
         : macroF1(y, basePredicted, K);
@@ -262,8 +288,9 @@ export function forestPermutationImportance(
     }
     for (let jj = 0; jj < width; jj++) {
       for (let r = 0; r < repeats; r++) {
-        pickShuffled(samples[r], S, entry, r * S, baseSum, deltas, jj, width, K, scale, picked);
-        drops[r] = sampleBaseline[r] - macroF1(sampleLabels[r], argmaxRows(picked, K), K);
+        pickShuffled(samples[r], S, entry, r * S, baseSum, deltas, jj, width, M, scale, picked);
+        const decided = argmaxRows(mirrored ? mirroredMargins(picked) : picked, K);
+        drops[r] = sampleBaseline[r] - macroF1(sampleLabels[r], decided, K);
       }
       ({ mean: mean[j0 + jj], std: std[j0 + jj], ci95: ci95[j0 + jj] } = dropStats(drops));
     }

@@ -52,16 +52,25 @@ export class BoostedTreesModel implements TrainedClassifier {
   /** Class 0's trees when the model is a mirrored pair per round (mirroredClassZero), else null; built once. */
   private classZero: PackedTrees | null | undefined;
 
+  /**
+   * Class 0's trees alone when the model is two classes of mirrored pairs (class 1's margin is then exactly class
+   * 0's negated), else null. Predict and the exact permutation importance walk these instead of every tree.
+   */
+  mirroredTrees(): PackedTrees | null {
+    if (this.classZero === undefined) this.classZero = mirroredClassZero(this.trees, this.baseScore);
+    return this.classZero;
+  }
+
   /** Raw softmax margins, rows × numClasses. */
   predictMargins(X: Matrix): Float64Array {
     checkMatrix(X, this.numFeatures);
     const K = this.numClasses;
     const out = new Float64Array(X.rows * K);
-    if (this.classZero === undefined) this.classZero = mirroredClassZero(this.trees, this.baseScore);
-    if (this.classZero) {
+    const classZero = this.mirroredTrees();
+    if (classZero) {
       // Half the trees walked, as XGBoost's binary model walks one tree per round. Class 1's margin, the same sums
       // with every sign flipped, is exactly class 0's negated (0 − m: a zero margin stays +0, as its sum gives).
-      accumulateRows(this.classZero, X.data, X.rows, X.cols, out, K, predictThreads.count);
+      accumulateRows(classZero, X.data, X.rows, X.cols, out, K, predictThreads.count);
       for (let r = 0; r < X.rows; r++) out[2 * r + 1] = 0 - out[2 * r];
       return out;
     }

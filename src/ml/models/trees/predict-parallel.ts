@@ -432,6 +432,7 @@ export function explainInTwoParts(
  * An exact permutation's trees as two parts, [0, half) on this thread and [half, T) on the helper, when `threads` ≥ 2,
  * the work is large enough and the helper is free; the helper's sums are added to this thread's at the end (so sums
  * differ from one thread's only in the order of floating-point additions). `onTree(done)` counts trees of T.
+ * `treeWeight`: how many of the model's trees each of `trees` stands for (where the split falls).
  */
 export function permuteInTwoParts(
   trees: PackedTrees,
@@ -440,14 +441,20 @@ export function permuteInTwoParts(
   baseSum: Float64Array,
   threads: number,
   onTree: (done: number) => void,
+  treeWeight = 1,
 ): void {
   const T = trees.treeCount;
-  const h = threads >= 2 && T >= 2 && work.walkRows.length * T >= PARALLEL_PERMUTE_MIN_WORK ? freeHelper() : null;
+  // Split where the model's whole tree list splits (each tree here stands for `treeWeight` of its trees: 2 for a
+  // mirrored model's class 0 trees), so every sum is added in the same groups as when walking every tree (same bits).
+  const half = Math.ceil(((T * treeWeight) >>> 1) / treeWeight);
+  const h =
+    threads >= 2 && half > 0 && half < T && work.walkRows.length * T * treeWeight >= PARALLEL_PERMUTE_MIN_WORK
+      ? freeHelper()
+      : null;
   if (!h) {
     permuteTrees(trees, work, 0, T, deltas, baseSum, onTree);
     return;
   }
-  const half = T >>> 1;
   const model = sharedTrees(trees);
   const helperDeltas = new Float64Array(new SharedArrayBuffer(deltas.byteLength));
   const helperBase = new Float64Array(new SharedArrayBuffer(baseSum.byteLength));
