@@ -288,6 +288,23 @@ describe.each(trainers)('%s', (name, trainer, params) => {
     }
   });
 
+  it('one to three rows at a time (walked tree beside tree) predict the bits of the whole batch (deep trees too)', async () => {
+    for (const depth of name === 'xgboost' ? [4, 16] : [undefined]) {
+      const model = await trainer.fit(X, y, 3, depth === undefined ? params : { ...params, max_depth: depth }, {
+        seed: 3,
+      });
+      const whole = model.predictProba(test.X);
+      for (const rows of [1, 2, 3]) {
+        for (let r = 0; r + rows <= test.X.rows; r += rows) {
+          const part = model.predictProba(matrix(rows, 6, test.X.data.subarray(r * 6, (r + rows) * 6)));
+          expect(bytesOf(part).equals(bytesOf(whole.subarray(r * 3, (r + rows) * 3))), `row ${r} of ${rows}`).toBe(
+            true,
+          );
+        }
+      }
+    }
+  });
+
   it('a cancelled training stops promptly with AbortError', async () => {
     const pre = new AbortController();
     pre.abort();
