@@ -12,6 +12,7 @@ import { customLabeledTable } from './data/dataset.js';
 import { DEFAULT_SPLIT_SIZES } from './data/split.js';
 import { syntheticCsv } from './data/synthetic-table.js';
 import { evaluate } from './evaluate.js';
+import { linearPermutationImportance } from './explain/linear-permutation.js';
 import { trainPipeline } from './pipeline.js';
 import { Random } from './random.js';
 import type { Hyperparameters, ModelTypeId } from './types.js';
@@ -87,7 +88,14 @@ export async function warmUp(stop: Int32Array): Promise<number> {
   return warmed;
 }
 
-/** evaluate() on WARM_UP_TEST_ROWS seeded rows of two and of three classes, checking the stop flag between them. */
+/** Features of the test-split-sized warm-up of the linear permutation. */
+const WARM_UP_FEATURES = 20;
+
+/**
+ * evaluate() and a linear model's sampled permutation importance on WARM_UP_TEST_ROWS seeded rows of two and of three
+ * classes, checking the stop flag between them. The warm-up table's 80 test rows are below the permutation's row
+ * sample, so its sampled path (the stratified draws, the gathering) stayed cold for a run's first linear model.
+ */
 function warmUpTestSplit(stopped: () => boolean): void {
   const random = new Random(1);
   for (const k of [2, 3]) {
@@ -105,5 +113,21 @@ function warmUpTestSplit(stopped: () => boolean): void {
       Array.from({ length: k }, (_, c) => `class ${c}`),
       { majorityClass: 0 },
     );
+    if (stopped()) return;
+    const outputs = k === 2 ? 1 : k;
+    const X = {
+      rows: WARM_UP_TEST_ROWS,
+      cols: WARM_UP_FEATURES,
+      data: new Float64Array(WARM_UP_TEST_ROWS * WARM_UP_FEATURES),
+    };
+    // A stream of its own: the evaluation's rows stay those drawn before.
+    const draws = new Random(k);
+    for (let i = 0; i < X.data.length; i++) X.data[i] = draws.next() - 0.5;
+    const weights = Float64Array.from({ length: outputs * WARM_UP_FEATURES }, () => draws.next() - 0.5);
+    linearPermutationImportance({ outputs, weights, intercept: new Float64Array(outputs) }, X, y, k, {
+      seed: 1,
+      rowsPerRepeat: WARM_UP_TEST_ROWS / 3,
+      baselineProba: proba,
+    });
   }
 }

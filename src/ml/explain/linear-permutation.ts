@@ -39,21 +39,9 @@ function decide(z: Float64Array, at: number, outputs: number): number {
 }
 
 function decideAll(z: Float64Array, rows: number, outputs: number): Int32Array {
-  return Int32Array.from({ length: rows }, (_, i) => decide(z, i * outputs, outputs));
-}
-
-/**
- * `permutation` set to 0 … n − 1 then shuffled: the same permutation as Random.shuffle gives (the same draws in the
- * same order), written for an Int32Array so the hot loop stays monomorphic.
- */
-function shuffleIdentity(permutation: Int32Array, random: Random): void {
-  for (let a = 0; a < permutation.length; a++) permutation[a] = a;
-  for (let i = permutation.length - 1; i > 0; i--) {
-    const j = random.int(i + 1);
-    const tmp = permutation[i];
-    permutation[i] = permutation[j];
-    permutation[j] = tmp;
-  }
+  const out = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) out[i] = decide(z, i * outputs, outputs);
+  return out;
 }
 
 /**
@@ -136,16 +124,60 @@ function multiClassShuffled(
   }
 }
 
-/** W·x + b of the first `count` rows of X, or of X's rows `rows`: `outputs` scores per row. */
-function scoresOf({ outputs, weights, intercept }: LinearScores, X: Matrix, rows: Int32Array | null, count: number) {
-  const { cols } = X;
+/**
+ * One repeat's rows, gathered once: their unshuffled scores, classes and labels, and their features column by column
+ * (`columns[j * count + a]`). Each sampled row of X is read once, whole, in row order: reading feature j of the
+ * sampled rows straight from X, for each feature, cost a cache miss per value once the test split outgrew the cache.
+ */
+interface Gathered {
+  z: Float64Array;
+  predicted: Int32Array;
+  labels: Int32Array;
+  trueCount: Float64Array;
+  columns: Float64Array;
+  baseline: number;
+}
+
+function gather(
+  { outputs, weights, intercept }: LinearScores,
+  X: Matrix,
+  y: Int32Array,
+  basePredicted: Int32Array,
+  numClasses: number,
+  rows: Int32Array | null,
+  count: number,
+): Omit<Gathered, 'baseline'> {
+  const { cols, data } = X;
   const z = new Float64Array(count * outputs);
+  const predicted = new Int32Array(count);
+  const labels = new Int32Array(count);
+  const trueCount = new Float64Array(numClasses);
+  const columns = new Float64Array(cols * count);
   for (let a = 0; a < count; a++) {
-    const at = (rows ? rows[a] : a) * cols;
+    const row = rows ? rows[a] : a;
+    const at = row * cols;
+    for (let j = 0; j < cols; j++) columns[j * count + a] = data[at + j];
     for (let k = 0; k < outputs; k++) {
       let s = intercept[k];
-      for (let j = 0; j < cols; j++) s += weights[k * cols + j] * X.data[at + j];
+      for (let j = 0; j < cols; j++) s += weights[k * cols + j] * data[at + j];
       z[a * outputs + k] = s;
+    }
+    predicted[a] = basePredicted[row];
+    labels[a] = y[row];
+    trueCount[y[row]]++;
+  }
+  return { z, predicted, labels, trueCount, columns };
+}
+
+/** W·x + b of every row of X: `outputs` scores per row. */
+function scoresOf({ outputs, weights, intercept }: LinearScores, X: Matrix): Float64Array {
+  const { rows, cols } = X;
+  const z = new Float64Array(rows * outputs);
+  for (let i = 0; i < rows; i++) {
+    for (let k = 0; k < outputs; k++) {
+      let s = intercept[k];
+      for (let j = 0; j < cols; j++) s += weights[k * cols + j] * X.data[i * cols + j];
+      z[i * outputs + k] = s;
     }
   }
   return z;
@@ -166,25 +198,14 @@ export function linearPermutationImportance(
   const S = Math.max(1, Math.min(rows, Math.trunc(options.rowsPerRepeat ?? rows)));
   const basePredicted = options.baselineProba
     ? argmaxRows(options.baselineProba, numClasses)
-    : decideAll(scoresOf(scores, X, null, rows), rows, outputs);
+    : decideAll(scoresOf(scores, X), rows, outputs);
   const baseline = macroF1(y, basePredicted, numClasses);
-  // Each repeat's rows (permutationImportance's samples: same stream, same draws), gathered once with their
-  // unshuffled scores, classes and labels. Without sampling every repeat shares one gathering of every row.
+  // Each repeat's rows (permutationImportance's samples: same stream, same draws), gathered once. Without sampling
+  // every repeat shares one gathering of every row.
   const samples = S < rows ? repeatSamples(y, numClasses, S, repeats, options.seed) : null;
-  const gathered = (samples ?? [null]).map((sample) => {
-    const predicted = sample ? Int32Array.from(sample, (i) => basePredicted[i]) : basePredicted;
-    const z = scoresOf(scores, X, sample, S);
-    const labels = sample ? Int32Array.from(sample, (i) => y[i]) : y;
-    const trueCount = new Float64Array(numClasses);
-    for (let a = 0; a < S; a++) trueCount[labels[a]]++;
-    return {
-      sample,
-      z,
-      predicted,
-      labels,
-      trueCount,
-      baseline: sample ? macroF1(labels, predicted, numClasses) : baseline,
-    };
+  const gathered: Gathered[] = (samples ?? [null]).map((sample) => {
+    const g = gather(scores, X, y, basePredicted, numClasses, sample, S);
+    return { ...g, baseline: sample ? macroF1(g.labels, g.predicted, numClasses) : baseline };
   });
 
   const mean = new Float64Array(cols);
@@ -196,7 +217,6 @@ export function linearPermutationImportance(
   const drops = new Float64Array(repeats);
   // One pass per shuffle: the feature's column (of the repeat's rows) read contiguously, each row's class counted as
   // it is decided (no array of predictions, no second pass for macro-F1).
-  const column = new Float64Array(S);
   const tp = new Float64Array(numClasses);
   const predCount = new Float64Array(numClasses);
   const jWeights = new Float64Array(outputs);
@@ -207,11 +227,9 @@ export function linearPermutationImportance(
     const w0 = jWeights[0];
     for (let r = 0; r < repeats; r++) {
       const g = gathered[samples ? r : 0];
-      if (r === 0 || samples) {
-        const sample = g.sample;
-        for (let a = 0; a < S; a++) column[a] = X.data[(sample ? sample[a] : a) * cols + j];
-      }
-      shuffleIdentity(permutation, random);
+      const column = g.columns.subarray(j * S, (j + 1) * S);
+      // Random.shuffle's draws and swaps on 0 … S − 1: permutationImportance's shuffle.
+      random.permutation(permutation);
       if (outputs === 1 && numClasses === 2) {
         drops[r] = g.baseline - binaryShuffledF1(permutation, column, g.z, w0, g.predicted, g.labels, g.trueCount);
         continue;
