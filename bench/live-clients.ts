@@ -3,6 +3,8 @@
  * Opens graphql-ws clients (official `graphql-ws` client over `ws`, one socket each), subscribes them to a run,
  * records when each event arrives, and times `health` queries. Talks to the parent over the IPC channel.
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import { gql } from './graphql-http.js';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -67,6 +69,15 @@ export type ChildMessage =
       disconnectCodes: Partial<Record<string, number>>;
     }
   | { type: 'error'; message: string };
+
+/**
+ * BENCH_CLIENT_NICE (set by bench/live.ts for the subscriber processes only): every thread of this process at that
+ * niceness (Linux: setpriority on a thread id renices that thread; threads started later inherit it), so the
+ * subscribers, which in production run on other machines, do not take the server's CPU at its own priority.
+ */
+const clientNice = Number(process.env.BENCH_CLIENT_NICE ?? 0);
+if (clientNice > 0 && process.platform === 'linux')
+  for (const tid of fs.readdirSync('/proc/self/task')) os.setPriority(Number(tid), clientNice);
 
 function send(message: ChildMessage): void {
   process.send?.(message);

@@ -18,7 +18,9 @@
  * minutes more. NASA_DATA_DIR overrides the embedded snapshot; BENCH_TREES overrides 300 trees;
  * BENCH_SUBSCRIBERS=1,100,1000 the subscriber counts; BENCH_DETAIL=1 prints per-event lags; BENCH_NICE_WORKERS=1 is an
  * experiment: every thread of this process but the main one gets nice +10, as training threads could do themselves;
- * BENCH_CLIENT_PROF=<dir> writes a CPU profile of the client process there.)
+ * BENCH_CLIENT_PROF=<dir> writes a CPU profile of the client process there; BENCH_CLIENT_NICE=5 runs the subscriber
+ * processes (not the health one) at that niceness: an experiment, for how much of the lag is the bench's own clients
+ * taking the server's 2 cores at its priority, which remote clients in production do not.)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -122,8 +124,10 @@ class ClientProcess {
   readonly child: ChildProcess;
   private readonly inbox: ChildMessage[] = [];
   private wake: (() => void) | null = null;
-  constructor() {
+  /** `nice`: the niceness of every thread of the process (BENCH_CLIENT_NICE, subscriber processes only). */
+  constructor(nice = 0) {
     this.child = fork(path.join(here, 'live-clients.ts'), [], {
+      env: { ...process.env, BENCH_CLIENT_NICE: String(nice) },
       execArgv: [
         '--import',
         'tsx',
@@ -166,7 +170,8 @@ class ClientProcess {
 }
 /** The health process (one subscriber, the `health` queries, the first-event measurements) and the subscribers'. */
 const healthClient = new ClientProcess();
-const subscriberClients = Array.from({ length: CLIENT_PROCESSES }, () => new ClientProcess());
+const CLIENT_NICE = Math.max(0, Number(process.env.BENCH_CLIENT_NICE ?? 0));
+const subscriberClients = Array.from({ length: CLIENT_PROCESSES }, () => new ClientProcess(CLIENT_NICE));
 
 // The fan-out's own timing (see ws-fanout.ts): recorded only while a fan-out measurement runs.
 const trace: { results: Map<number, number>; writes: Extract<FanOutTraceMessage, { type: 'write' }>[] } = {
@@ -650,6 +655,7 @@ console.log(
 );
 if (process.env.BENCH_NICE_WORKERS === '1')
   console.log('EXPERIMENT: non-main threads of the server process at nice +10.');
+if (CLIENT_NICE > 0) console.log(`EXPERIMENT: the subscriber client processes at nice +${CLIENT_NICE}.`);
 console.log(
   `server in this process (TRAINING_CONCURRENCY ${config.trainingConcurrency}, TRAINING_THREADS ${config.trainingThreads}), subscribers in ${CLIENT_PROCESSES} client processes + 1 for health; ${Math.round((Date.now() - started) / 1000)} s.`,
 );

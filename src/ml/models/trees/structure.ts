@@ -533,13 +533,13 @@ export class PackedTrees {
     }
   }
 
-  /** accumulateFew's leaf per tree of the row it walks, and the deep trees' indices, kept with the model. */
-  private fewScratch: { leafOf: Int32Array; deepTrees: Int32Array } | null = null;
+  /** accumulateFew's leaf per tree of the row it walks, the deep trees' indices and the others' by depth. */
+  private fewScratch: { leafOf: Int32Array; deepTrees: Int32Array; shallowTrees: Int32Array } | null = null;
 
   /**
-   * accumulate for fewer rows than the row lanes (a single-row predict): one row at a time, its deep trees walked
-   * four side by side (lanes over trees instead of rows, so their node reads overlap), then the leaves' values added
-   * in tree order as accumulate adds them: the same sums, bit for bit.
+   * accumulate for fewer rows than the row lanes (a single-row predict): one row at a time, its trees walked four
+   * side by side (lanes over trees instead of rows, so their node reads overlap; complete layouts four of one depth),
+   * then the leaves' values added in tree order as accumulate adds them: the same sums, bit for bit.
    */
   private accumulateFew(data: Float64Array, rows: number, cols: number, out: Float64Array, outWidth: number): void {
     const { threshold: th, values, valueWidth, treeOutput, feature, treeStart } = this;
@@ -547,15 +547,62 @@ export class PackedTrees {
     const T = this.treeCount;
     if (!this.fewScratch) {
       const deep: number[] = [];
-      for (let t = 0; t < T; t++) if (splitStart[t] < 0) deep.push(t);
-      this.fewScratch = { leafOf: new Int32Array(T), deepTrees: Int32Array.from(deep) };
+      const shallow: number[] = [];
+      for (let t = 0; t < T; t++) (splitStart[t] < 0 ? deep : shallow).push(t);
+      // By depth, so that runs of four trees of one depth walk side by side (a stable sort: tree order within).
+      shallow.sort((a, c) => depth[a] - depth[c]);
+      this.fewScratch = {
+        leafOf: new Int32Array(T),
+        deepTrees: Int32Array.from(deep),
+        shallowTrees: Int32Array.from(shallow),
+      };
     }
-    const { leafOf, deepTrees } = this.fewScratch;
+    const { leafOf, deepTrees, shallowTrees } = this.fewScratch;
     const D = deepTrees.length;
+    const S = shallowTrees.length;
     for (let r = 0; r < rows; r++) {
       const b = r * cols;
-      for (let t = 0; t < T; t++) {
-        if (splitStart[t] < 0) continue;
+      let i = 0;
+      // Complete layouts of one depth, four trees at once: exactly `steps` steps each, the final slot names the leaf.
+      while (i < S) {
+        // (Sorted by depth: the first and fourth of a run of one depth share it with the two between.)
+        for (; i + 4 <= S && depth[shallowTrees[i]] === depth[shallowTrees[i + 3]]; i += 4) {
+          const t0 = shallowTrees[i],
+            t1 = shallowTrees[i + 1],
+            t2 = shallowTrees[i + 2],
+            t3 = shallowTrees[i + 3];
+          const steps = depth[t0];
+          const k0 = splitStart[t0],
+            k1 = splitStart[t1],
+            k2 = splitStart[t2],
+            k3 = splitStart[t3];
+          let n0 = 0,
+            n1 = 0,
+            n2 = 0,
+            n3 = 0;
+          for (let d = 0; d < steps; d++) {
+            let k = key[k0 + n0];
+            let x = data[b + (k >> 1)];
+            n0 = 2 * n0 + 1 + (+(x > sth[k0 + n0]) | (k & +(x !== x)));
+            k = key[k1 + n1];
+            x = data[b + (k >> 1)];
+            n1 = 2 * n1 + 1 + (+(x > sth[k1 + n1]) | (k & +(x !== x)));
+            k = key[k2 + n2];
+            x = data[b + (k >> 1)];
+            n2 = 2 * n2 + 1 + (+(x > sth[k2 + n2]) | (k & +(x !== x)));
+            k = key[k3 + n3];
+            x = data[b + (k >> 1)];
+            n3 = 2 * n3 + 1 + (+(x > sth[k3 + n3]) | (k & +(x !== x)));
+          }
+          const firstLeaf = (1 << steps) - 1;
+          leafOf[t0] = leafNode[leafStart[t0] - firstLeaf + n0];
+          leafOf[t1] = leafNode[leafStart[t1] - firstLeaf + n1];
+          leafOf[t2] = leafNode[leafStart[t2] - firstLeaf + n2];
+          leafOf[t3] = leafNode[leafStart[t3] - firstLeaf + n3];
+        }
+        if (i === S) break;
+        // A tree left over before the next depth's run walks alone.
+        const t = shallowTrees[i++];
         const k0 = splitStart[t];
         let n = 0;
         for (let d = 0; d < depth[t]; d++) {
