@@ -112,20 +112,31 @@ describe('the binary artefact', () => {
   });
 
   it("a loaded forest's node arrays are the decoded blocks themselves (shared memory, no second copy)", async () => {
-    const decoded = decodeArtifactBytes(encodeArtifact(forest));
-    const blocks = new Set<ArrayBufferLike>();
-    const collect = (value: unknown): void => {
+    const blocksOf = (value: unknown, blocks = new Set<ArrayBufferLike>()): Set<ArrayBufferLike> => {
       if (value instanceof StoredBytes) blocks.add(value.bytes.buffer);
-      else if (Array.isArray(value)) value.forEach(collect);
-      else if (typeof value === 'object' && value !== null) Object.values(value).forEach(collect);
+      else if (Array.isArray(value)) value.forEach((v) => blocksOf(v, blocks));
+      else if (typeof value === 'object' && value !== null) Object.values(value).forEach((v) => blocksOf(v, blocks));
+      return blocks;
     };
-    collect(decoded);
-    const { model } = await Predictor.load(decoded);
-    expect(model).toBeInstanceOf(ForestModel);
-    if (!(model instanceof ForestModel)) return;
-    for (const a of [model.trees.feature, model.trees.threshold, model.trees.right, model.trees.cover]) {
+    const loaded = await Predictor.load(decodeArtifactBytes(encodeArtifact(forest)));
+    if (!(loaded.model instanceof ForestModel)) throw new Error('not a forest');
+    // Stored now (format 2): the derived arrays are shared memory of their own, treeStart is its block.
+    const now = loaded.model.trees;
+    for (const a of [now.feature, now.threshold, now.right, now.cover])
       expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
-      expect(blocks.has(a.buffer)).toBe(true);
+    const decoded = decodeArtifactBytes(encodeArtifact(forest));
+    const { model } = await Predictor.load(decoded);
+    if (!(model instanceof ForestModel)) throw new Error('not a forest');
+    expect(blocksOf(decoded).has(model.trees.treeStart.buffer)).toBe(true);
+    // Stored before (format 1, every node array whole): those arrays are the blocks.
+    const before = decodeArtifactBytes(
+      encodeArtifact({ ...forest, model: { ...forest.model, formatVersion: 1, trees: now.toJSON() } }),
+    );
+    const old = (await Predictor.load(before)).model;
+    if (!(old instanceof ForestModel)) throw new Error('not a forest');
+    for (const a of [old.trees.feature, old.trees.threshold, old.trees.right, old.trees.cover]) {
+      expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(blocksOf(before).has(a.buffer)).toBe(true);
     }
   });
 

@@ -51,10 +51,11 @@ export class StoredFields {
     private readonly path: string,
   ) {}
 
-  /** The model's fields, after checking it is stored in the format its loader reads. */
-  static of(json: SerializedModel, formatVersion: number): StoredFields {
+  /** The model's fields, after checking it is stored in a format its loader reads (one, or any of a list). */
+  static of(json: SerializedModel, formatVersion: number | readonly number[]): StoredFields {
     const fields = new StoredFields(json.modelType, json, 'model.');
-    if (json.formatVersion !== formatVersion) fields.fail('formatVersion');
+    const readable = typeof formatVersion === 'number' ? [formatVersion] : formatVersion;
+    if (!readable.includes(json.formatVersion)) fields.fail('formatVersion');
     return fields;
   }
 

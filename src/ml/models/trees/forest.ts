@@ -18,7 +18,8 @@ import type { DecisionTreeParams, MaxFeatures, RandomForestParams } from '../../
 import { defineTrainer } from '../define.js';
 import type { ForestWorkerData, TreeResult, WorkerMessage } from './forest-protocol.js';
 
-const FORMAT_VERSION = 1;
+/** 2: trees in PackedTrees.toCompactJSON's form; 1 (toJSON's) still loads. */
+const FORMAT_VERSION = 2;
 type ForestModelType = Extract<ModelTypeId, 'random_forest' | 'decision_tree'>;
 type ForestParams = RandomForestParams | DecisionTreeParams;
 
@@ -66,12 +67,12 @@ export class ForestModel implements TrainedClassifier {
       params: { ...this.params },
       featureImportance: Array.from(this.importance),
       history: this.history(),
-      trees: this.trees.toJSON(),
+      trees: this.trees.toCompactJSON(this.numFeatures),
     };
   }
 
   static fromJSON(json: SerializedModel, expected: ForestModelType, params: ForestParams): ForestModel {
-    const stored = StoredFields.of(json, FORMAT_VERSION);
+    const stored = StoredFields.of(json, [1, FORMAT_VERSION]);
     const K = stored.integer('numClasses', 1);
     const F = stored.integer('numFeatures');
     return new ForestModel(
