@@ -534,6 +534,27 @@ function treeEnsemble(model: TrainedClassifier): { trees: PackedTrees; sum: Tree
   return null;
 }
 
+/**
+ * Boosting evaluates on two threads from this many tree steps (test rows × Σ mean leaf depth of the trees walked).
+ * The prediction helper is a fresh thread in every run (endPredictHelper) and its first walks run unoptimised code:
+ * at 50,000 rows (10,000 test rows × 100 depth-6 trees, ~6 M steps) its half cost it ~0.04 CPU s while this thread
+ * waited, and this thread alone, warmed (warm-up.ts), predicts every row in ~0.025 s. At 200,000 rows (~24 M steps;
+ * 0.08–0.14 s on this thread alone) half the walks outweigh the helper's cold start.
+ */
+export const PARALLEL_EVALUATION_MIN_STEPS = 20_000_000;
+
+/** The model as the evaluation predicts with it: boosting on this thread alone when its test split is small. */
+function evaluationPredictor(
+  model: TrainedClassifier,
+  rows: number,
+  threads: number,
+): Pick<TrainedClassifier, 'predictProba'> {
+  if (!(model instanceof BoostedTreesModel) || threads < 2) return model;
+  const walked = model.mirroredTrees() ?? model.trees;
+  if (rows * forestPathLength(walked) >= PARALLEL_EVALUATION_MIN_STEPS) return model;
+  return { predictProba: (X) => model.predictProba(X, 1) };
+}
+
 /** Test-split predictions go in this many slices, each one a progress step (the last step is the metrics). */
 const EVALUATION_CHUNKS = 10;
 
@@ -723,12 +744,17 @@ export async function trainPipeline(
   // slices stay on this thread, and starting an unused thread (~0.15 s of CPU) took a 10k-row tree's explain 0.03 → 0.1 s.
   const ensembleTrees = treeEnsemble(model)?.trees.treeCount ?? 0;
   if (threads >= 2 && (ensembleTrees >= 2 || model instanceof SvmClassifier)) startPredictHelper();
-  const proba = predictInSteps(model, Xtest, data.classes.length, signal, (step, totalSteps, rows) =>
-    hooks.onStageStep?.('EVALUATING', {
-      step,
-      totalSteps,
-      message: `Predicted ${rows} of ${Xtest.rows} held-out rows`,
-    }),
+  const proba = predictInSteps(
+    evaluationPredictor(model, Xtest.rows, threads),
+    Xtest,
+    data.classes.length,
+    signal,
+    (step, totalSteps, rows) =>
+      hooks.onStageStep?.('EVALUATING', {
+        step,
+        totalSteps,
+        message: `Predicted ${rows} of ${Xtest.rows} held-out rows`,
+      }),
   );
   // The validation split's predictions, made once for calibration and decision tuning alike.
   let validationProba: Float64Array | undefined;

@@ -13,9 +13,10 @@ import { DEFAULT_SPLIT_SIZES } from './data/split.js';
 import { syntheticCsv } from './data/synthetic-table.js';
 import { evaluate } from './evaluate.js';
 import { linearPermutationImportance } from './explain/linear-permutation.js';
+import { loadModel } from './models/registry.js';
 import { trainPipeline } from './pipeline.js';
 import { Random } from './random.js';
-import type { Hyperparameters, ModelTypeId } from './types.js';
+import type { Hyperparameters, Matrix, ModelTypeId, TrainedClassifier } from './types.js';
 
 /** Rows of the warm-up table: enough loop iterations for V8 to optimise the hot loops, each step tens of ms cold. */
 const WARM_UP_ROWS = 400;
@@ -26,6 +27,15 @@ const WARM_UP_ROWS = 400;
  * bench:scale's logistic regression: evaluate 0.117 s for a 0.22 s fit). Costs ~0.1 CPU s more per warm-up.
  */
 const WARM_UP_TEST_ROWS = 6_000;
+
+/** The tree families, whose evaluation walks a test split through every tree (warmUpTreePredict). */
+const TREE_MODELS: ReadonlySet<ModelTypeId> = new Set(['decision_tree', 'random_forest', 'xgboost']);
+
+/**
+ * Rows per predict call of warmUpTreePredict: the warm-up ensembles' few trees × these stay below
+ * PARALLEL_PREDICT_MIN_WORK, so the warm-up never starts the prediction helper thread.
+ */
+const WARM_UP_PREDICT_SLICE = 1_000;
 
 /** The families warmed, smallest first; the ensembles with few trees (their per-tree code is what gets optimised). */
 const WARM_UP_MODELS: readonly { modelType: ModelTypeId; hyperparameters?: Hyperparameters }[] = [
@@ -81,11 +91,24 @@ export async function warmUp(stop: Int32Array): Promise<number> {
       throw error;
     }
     await gzipArtifactParts(encodeArtifactParts(result.artifact), () => undefined);
+    if (TREE_MODELS.has(modelType)) warmUpTreePredict(await loadModel(result.artifact.model), result.features.length);
     warmed++;
   }
   await new Promise((resolve) => setImmediate(resolve));
   if (!stopped()) warmUpTestSplit(stopped);
   return warmed;
+}
+
+/**
+ * WARM_UP_TEST_ROWS seeded rows (5 % missing) predicted by a warm-up tree model. The warm-up table's 80 test rows
+ * left the tree walks cold: a 50,000-row boosting run's first evaluation (10,000 rows, 100 trees) then took
+ * 0.08-0.09 CPU s of this thread against ~0.02 s warm (bench:post-fit's table, load 9-15).
+ */
+function warmUpTreePredict(model: TrainedClassifier, cols: number): void {
+  const random = new Random(2);
+  const slice: Matrix = { rows: WARM_UP_PREDICT_SLICE, cols, data: new Float64Array(WARM_UP_PREDICT_SLICE * cols) };
+  for (let i = 0; i < slice.data.length; i++) slice.data[i] = random.next() < 0.05 ? Number.NaN : 4 * random.next() - 2;
+  for (let done = 0; done < WARM_UP_TEST_ROWS; done += WARM_UP_PREDICT_SLICE) model.predictProba(slice);
 }
 
 /** Features of the test-split-sized warm-up of the linear permutation. */

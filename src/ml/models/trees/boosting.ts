@@ -61,8 +61,11 @@ export class BoostedTreesModel implements TrainedClassifier {
     return this.classZero;
   }
 
-  /** Raw softmax margins, rows × numClasses. */
-  predictMargins(X: Matrix): Float64Array {
+  /**
+   * Raw softmax margins, rows × numClasses. `threads`: 1 keeps a large batch on this thread (the training pipeline's
+   * small evaluations, where the helper thread's cold start costs more than it saves); each row's sum is the same.
+   */
+  predictMargins(X: Matrix, threads = predictThreads.count): Float64Array {
     checkMatrix(X, this.numFeatures);
     const K = this.numClasses;
     const out = new Float64Array(X.rows * K);
@@ -70,17 +73,17 @@ export class BoostedTreesModel implements TrainedClassifier {
     if (classZero) {
       // Half the trees walked, as XGBoost's binary model walks one tree per round. Class 1's margin, the same sums
       // with every sign flipped, is exactly class 0's negated (0 − m: a zero margin stays +0, as its sum gives).
-      accumulateRows(classZero, X.data, X.rows, X.cols, out, K, predictThreads.count);
+      accumulateRows(classZero, X.data, X.rows, X.cols, out, K, threads);
       for (let r = 0; r < X.rows; r++) out[2 * r + 1] = 0 - out[2 * r];
       return out;
     }
     for (let r = 0; r < X.rows; r++) out.set(this.baseScore, r * K);
-    accumulateRows(this.trees, X.data, X.rows, X.cols, out, K, predictThreads.count);
+    accumulateRows(this.trees, X.data, X.rows, X.cols, out, K, threads);
     return out;
   }
 
-  predictProba(X: Matrix): Float64Array {
-    const out = this.predictMargins(X);
+  predictProba(X: Matrix, threads = predictThreads.count): Float64Array {
+    const out = this.predictMargins(X, threads);
     softmaxRows(out, X.rows, this.numClasses);
     return out;
   }
