@@ -93,8 +93,10 @@ describe('malformed stored models', () => {
     const now = stored(model);
     expect(now.formatVersion).toBe(2);
     const compact = now.trees as Record<string, unknown>;
-    for (const left of ['feature', 'threshold', 'left', 'right', 'defaultLeft', 'cover', 'values'])
+    for (const left of ['feature', 'threshold', 'left', 'right', 'defaultLeft', 'cover', 'values', 'leafValues'])
       expect(compact[left]).toBeUndefined();
+    // The leaves as class counts: values and covers both come from them.
+    expect(compact.leafCounts).toBeDefined();
     const before: SerializedModel = {
       ...now,
       formatVersion: 1,

@@ -716,19 +716,12 @@ export class PackedTrees {
    * loading. A 100-tree forest at 35,000 rows: 36.3 → 26.6 MB to gzip (its CPU goes with the bytes, ~5 ms a MB).
    */
   toJSON(): SerializedTrees {
-    const { treeStart, feature, left, values, valueWidth: w } = this;
-    let leaves = 0;
+    const { treeStart, feature, left, valueWidth: w } = this;
     let preorder = true;
     for (let t = 0; t < this.treeCount; t++) {
       const s = treeStart[t];
-      for (let v = s; v < treeStart[t + 1]; v++) {
-        if (feature[v] < 0) leaves++;
-        else if (left[v] !== v - s + 1) preorder = false;
-      }
+      for (let v = s; v < treeStart[t + 1]; v++) if (feature[v] >= 0 && left[v] !== v - s + 1) preorder = false;
     }
-    const leafValues = new Float64Array(leaves * w);
-    for (let v = 0, at = 0; v < feature.length; v++)
-      if (feature[v] < 0) for (let k = 0; k < w; k++) leafValues[at++] = values[v * w + k];
     return {
       treeStart: encode(treeStart),
       feature: encode(feature),
@@ -737,7 +730,7 @@ export class PackedTrees {
       right: encode(this.right),
       defaultLeft: encode(this.defaultLeft),
       cover: encode(this.cover),
-      leafValues: encode(leafValues),
+      leafValues: encode(leafValuesOf(this)),
       valueWidth: w,
       treeOutput: this.treeOutput ? encode(this.treeOutput) : null,
     };
@@ -748,30 +741,33 @@ export class PackedTrees {
    * as `toJSON` writes it: `right` derived from the pre-order layout too (a split's right child follows its left
    * subtree), features as one byte (feature + 1), thresholds as a byte indexing the feature's distinct thresholds
    * (bin edges: ≤ 255 each), defaultLeft at splits only, covers at leaves only when each split's is the sum of its
-   * children's (bootstrap counts), as int32 when whole. A 100-tree forest at 35,000 rows: 26.7 → 9.7 MB to gzip,
-   * 5.8 → 1.6 MB gzipped (pack, hand-off and store scale with these).
+   * children's (bootstrap counts), as int32 when whole, and a forest's leaves as their class counts (`leafCounts`:
+   * value = count / cover, cover = Σ counts) when those give back the values. A 100-tree forest at 35,000 rows:
+   * 26.7 → 6.5 MB to gzip, 5.8 → 1.6 MB gzipped (pack, hand-off and store scale with these). Fresh memory is dear
+   * here (~4 ms per MB of first-touched pages on the 2-core VM), so nothing is allocated that is not stored.
    */
   toCompactJSON(numFeatures: number): SerializedTrees {
-    const { treeStart, feature, threshold, left, right, defaultLeft, cover } = this;
+    const { treeStart, feature, threshold, left, right, defaultLeft, cover, values, valueWidth: w } = this;
     const n = feature.length;
-    const full = this.toJSON();
+    let splits = 0;
+    for (let v = 0; v < n; v++) if (feature[v] >= 0) splits++;
+    const leaves = n - splits;
     // One pass over the nodes: each part's compact form, and whether it gives back these bits.
     const feature8 = new Uint8Array(n);
     let byteFeatures = numFeatures < 255;
     const thresholds = new ThresholdTable(numFeatures);
-    const thresholdIndex = new Uint8Array(n);
+    const thresholdIndex = new Uint8Array(splits);
     let indexed = true;
-    const splitDefaultLeft = new Uint8Array(n);
+    const splitDefaultLeft = new Uint8Array(splits);
     let leavesDefaultRight = true;
-    const leafCover = new Float64Array(n);
+    const leafCover = new Int32Array(leaves);
     let summedCover = true;
     let intCover = true;
-    let sameRight = full.left === undefined;
+    let preorder = true;
+    let sameRight = true;
     // Splits whose right child comes next once the current left subtree ends (preorderRight's walk).
     const open = new Int32Array(n);
-    let splits = 0;
-    let leaves = 0;
-    for (let t = 0; t < this.treeCount; t++) {
+    for (let t = 0, at = 0, leaf = 0; t < this.treeCount; t++) {
       const s = treeStart[t];
       let top = 0;
       for (let v = s; v < treeStart[t + 1]; v++) {
@@ -781,12 +777,13 @@ export class PackedTrees {
         }
         if (f >= 0) {
           open[top++] = v;
+          if (left[v] !== v - s + 1) preorder = false;
           if (f >= 254) byteFeatures = false;
           feature8[v] = f + 1;
           const i = indexed ? thresholds.indexOf(f, threshold[v]) : -1;
           if (i < 0) indexed = false;
-          else thresholdIndex[splits] = i;
-          splitDefaultLeft[splits++] = defaultLeft[v];
+          else thresholdIndex[at] = i;
+          splitDefaultLeft[at++] = defaultLeft[v];
           if (!Object.is(cover[s + left[v]] + cover[s + right[v]], cover[v])) summedCover = false;
         } else {
           if (f !== -1) byteFeatures = false;
@@ -795,31 +792,35 @@ export class PackedTrees {
           if (defaultLeft[v] !== 0) leavesDefaultRight = false;
           const c = cover[v];
           if (!(Number.isInteger(c) && c >= 0 && c <= 0x7fffffff && !Object.is(c, -0))) intCover = false;
-          leafCover[leaves++] = c;
+          leafCover[leaf++] = c;
         }
       }
       if (top !== 0) sameRight = false;
     }
-    const { feature: _f, threshold: _t, right: _r, defaultLeft: _d, cover: _c, ...rest } = full;
+    if (!preorder) return this.toJSON();
+    const counts = summedCover && intCover && this.treeOutput === null ? leafCountsOf(feature, values, cover, w) : null;
+    const leafCoverParts = (): Partial<SerializedTrees> => {
+      if (!summedCover) return { cover: encode(cover) };
+      if (intCover) return { leafCoverInt: encode(leafCover) };
+      const floats = new Float64Array(leaves);
+      for (let v = 0, at = 0; v < n; v++) if (feature[v] < 0) floats[at++] = cover[v];
+      return { leafCover: encode(floats) };
+    };
     return {
-      ...rest,
-      ...(byteFeatures ? { feature8: encode(feature8) } : { feature: full.feature }),
+      treeStart: encode(treeStart),
+      ...(byteFeatures ? { feature8: encode(feature8) } : { feature: encode(feature) }),
       ...(indexed
         ? {
             thresholdStart: encode(thresholds.start()),
             thresholdTable: encode(thresholds.table()),
-            thresholdIndex: encode(thresholdIndex.subarray(0, splits)),
+            thresholdIndex: encode(thresholdIndex),
           }
-        : { threshold: full.threshold }),
-      ...(sameRight ? {} : { right: full.right }),
-      ...(leavesDefaultRight
-        ? { splitDefaultLeft: encode(splitDefaultLeft.subarray(0, splits)) }
-        : { defaultLeft: full.defaultLeft }),
-      ...(!summedCover
-        ? { cover: full.cover }
-        : intCover
-          ? { leafCoverInt: encode(Int32Array.from(leafCover.subarray(0, leaves))) }
-          : { leafCover: encode(leafCover.subarray(0, leaves)) }),
+        : { threshold: encode(threshold) }),
+      ...(sameRight ? {} : { right: encode(right) }),
+      ...(leavesDefaultRight ? { splitDefaultLeft: encode(splitDefaultLeft) } : { defaultLeft: encode(defaultLeft) }),
+      ...(counts ? { leafCounts: encode(counts) } : { ...leafCoverParts(), leafValues: encode(leafValuesOf(this)) }),
+      valueWidth: w,
+      treeOutput: this.treeOutput ? encode(this.treeOutput) : null,
     };
   }
 
@@ -859,6 +860,21 @@ export class PackedTrees {
       for (const output of treeOutput) if (output < 0 || output >= numOutputs) stored.fail('treeOutput');
     }
     const splits = n - countLeaves(feature);
+    const fromCounts = stored.has('leafCounts')
+      ? fromLeafCounts(
+          feature,
+          new Int32Array(stored.bytes('leafCounts', 4, (n - splits) * valueWidth)),
+          valueWidth,
+          () => stored.fail('leafCounts'),
+        )
+      : null;
+    const leafCover = fromCounts
+      ? fromCounts.leafCover
+      : stored.has('leafCoverInt')
+        ? new Int32Array(stored.bytes('leafCoverInt', 4, n - splits))
+        : stored.has('leafCover')
+          ? new Float64Array(stored.bytes('leafCover', 8, n - splits))
+          : null;
     return new PackedTrees(
       treeStart,
       feature,
@@ -876,22 +892,16 @@ export class PackedTrees {
       stored.has('splitDefaultLeft')
         ? atSplits(feature, new Uint8Array(stored.bytes('splitDefaultLeft', 1, splits)))
         : new Uint8Array(stored.sharedBytes('defaultLeft', 1, n)),
-      stored.has('leafCoverInt') || stored.has('leafCover')
-        ? summedCovers(
-            feature,
-            treeStart,
-            left,
-            right,
-            stored.has('leafCoverInt')
-              ? new Int32Array(stored.bytes('leafCoverInt', 4, n - splits))
-              : new Float64Array(stored.bytes('leafCover', 8, n - splits)),
-          )
+      leafCover
+        ? summedCovers(feature, treeStart, left, right, leafCover)
         : new Float64Array(stored.sharedBytes('cover', 8, n)),
-      stored.has('leafValues')
-        ? leafValuesAt(feature, new Float64Array(stored.bytes('leafValues', 8)), valueWidth, () =>
-            stored.fail('leafValues'),
-          )
-        : new Float64Array(stored.sharedBytes('values', 8, n * valueWidth)),
+      fromCounts
+        ? fromCounts.values
+        : stored.has('leafValues')
+          ? leafValuesAt(feature, new Float64Array(stored.bytes('leafValues', 8)), valueWidth, () =>
+              stored.fail('leafValues'),
+            )
+          : new Float64Array(stored.sharedBytes('values', 8, n * valueWidth)),
       valueWidth,
       treeOutput,
     );
@@ -918,11 +928,13 @@ export interface SerializedTrees {
   right?: StoredBytes;
   /** Or `splitDefaultLeft`, splits only (toCompactJSON). */
   defaultLeft?: StoredBytes;
-  /** Or the leaves' only (toCompactJSON): `leafCoverInt` when whole, else `leafCover`. */
+  /** Or the leaves' only (toCompactJSON): `leafCoverInt` when whole, else `leafCover`; or summed from leafCounts. */
   cover?: StoredBytes;
   leafCover?: StoredBytes;
   leafCoverInt?: StoredBytes;
-  leafValues: StoredBytes;
+  /** Or (toCompactJSON, a forest) `leafCounts`: each leaf's class counts, value = count / Σ counts. */
+  leafValues?: StoredBytes;
+  leafCounts?: StoredBytes;
   valueWidth: number;
   treeOutput: StoredBytes | null;
 }
@@ -962,6 +974,65 @@ function featureOf(feature8: Uint8Array): Int32Array {
   const feature = sharedInts(feature8.length);
   for (let v = 0; v < feature8.length; v++) feature[v] = feature8[v] - 1;
   return feature;
+}
+
+/** The leaves' values in node order (valueWidth each). */
+function leafValuesOf(trees: PackedTrees): Float64Array {
+  const { feature, values, valueWidth: w } = trees;
+  let leaves = 0;
+  for (const f of feature) if (f < 0) leaves++;
+  const leafValues = new Float64Array(leaves * w);
+  for (let v = 0, at = 0; v < feature.length; v++)
+    if (feature[v] < 0) for (let k = 0; k < w; k++) leafValues[at++] = values[v * w + k];
+  return leafValues;
+}
+
+/**
+ * A forest's leaves as whole class counts (w per leaf, node order): count / cover gives back each value and the
+ * counts sum to the cover, bit for bit (grow.ts divides the bootstrap-weighted counts by their sum); else null.
+ */
+function leafCountsOf(feature: Int32Array, values: Float64Array, cover: Float64Array, w: number): Int32Array | null {
+  let leaves = 0;
+  for (const f of feature) if (f < 0) leaves++;
+  const counts = new Int32Array(leaves * w);
+  for (let v = 0, at = 0; v < feature.length; v++) {
+    if (feature[v] >= 0) continue;
+    const c = cover[v];
+    let sum = 0;
+    for (let k = 0; k < w; k++) {
+      const x = values[v * w + k];
+      const count = Math.round(x * c);
+      // === with the bits of a zero checked apart (count / c is never -0): faster than Object.is here.
+      if (!(count >= 0 && count <= 0x7fffffff && count / c === x) || (x === 0 && 1 / x < 0)) return null;
+      counts[at++] = count;
+      sum += count;
+    }
+    if (sum !== c || (c === 0 && 1 / c < 0)) return null;
+  }
+  return counts;
+}
+
+/** Each leaf's cover (Σ of its counts) and every node's values (shared memory; zeros at splits) from leafCounts. */
+function fromLeafCounts(
+  feature: Int32Array,
+  counts: Int32Array,
+  w: number,
+  fail: () => never,
+): { leafCover: Float64Array; values: Float64Array } {
+  const leaves = counts.length / w;
+  if (!Number.isInteger(leaves)) fail();
+  const leafCover = new Float64Array(leaves);
+  const values = sharedFloats(feature.length * w);
+  for (let v = 0, at = 0; v < feature.length; v++) {
+    if (feature[v] >= 0) continue;
+    if (at >= leaves) fail();
+    let sum = 0;
+    for (let k = 0; k < w; k++) sum += counts[at * w + k];
+    leafCover[at] = sum;
+    for (let k = 0; k < w; k++) values[v * w + k] = counts[at * w + k] / sum;
+    at++;
+  }
+  return { leafCover, values };
 }
 
 /** Slots per feature in ThresholdTable's hash: 4 × its 256 thresholds at most. */
