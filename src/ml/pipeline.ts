@@ -624,6 +624,16 @@ export function checkTrainable(
   };
 }
 
+/**
+ * Tree ensembles evaluate and permute on two threads: their prediction helper starts early, ready by the evaluation.
+ * The training thread calls this as a task begins, while the data loads (src/ml/worker.ts); this pipeline calls it
+ * again (a no-op then) for its other callers.
+ */
+export function prestartPredictHelper(modelType: ModelTypeId, threads: number): void {
+  if (Math.min(threads, predictThreads.count) >= 2 && (modelType === 'random_forest' || modelType === 'xgboost'))
+    startPredictHelper();
+}
+
 export async function trainPipeline(
   table: LabeledTable,
   config: PipelineConfig,
@@ -633,8 +643,7 @@ export async function trainPipeline(
   const stage = (name: Stage, message: string) => hooks.onStage?.(name, message);
   const spec = getModelSpec(config.modelType);
   const threads = Math.min(hooks.threads ?? 1, predictThreads.count);
-  // Tree ensembles evaluate and permute on two threads: their prediction helper starts now, ready by the evaluation.
-  if (threads >= 2 && (config.modelType === 'random_forest' || config.modelType === 'xgboost')) startPredictHelper();
+  prestartPredictHelper(config.modelType, threads);
 
   stage('PREPROCESSING', 'Selecting features and splitting by star');
   let started = performance.now();

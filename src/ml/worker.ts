@@ -7,6 +7,7 @@ import { loadDataLocation, type DataLocation } from './data/location.js';
 import { ColumnTable } from './data/columns.js';
 import { badInput, toWorkerError } from '../domain/errors.js';
 import {
+  prestartPredictHelper,
   trainPipeline,
   type PipelineArtifact,
   type PipelineConfig,
@@ -28,7 +29,7 @@ import {
 } from './selection/compare.js';
 import { lowerThisThreadPriority } from './thread-priority.js';
 import { prestartHistogramHelper } from './models/trees/grow-helper.js';
-import { endPredictHelper, predictThreads, startPredictHelper } from './models/trees/predict-parallel.js';
+import { endPredictHelper } from './models/trees/predict-parallel.js';
 import { processClockMs } from './clock.js';
 import { memoryReporter } from './memory-report.js';
 import { tableCacheStats } from './data/table-cache.js';
@@ -231,9 +232,7 @@ async function train(task: TrainTask): Promise<TrainOutput> {
   // ran beside a short fit's two threads (the pipeline's own start is then a no-op; the finally below ends it).
   if (task.config.modelType === 'xgboost' && task.threads >= 2) prestartHistogramHelper();
   try {
-    const { modelType } = task.config;
-    if (Math.min(task.threads, predictThreads.count) >= 2 && (modelType === 'xgboost' || modelType === 'random_forest'))
-      startPredictHelper();
+    prestartPredictHelper(task.config.modelType, task.threads);
     send({ type: 'stage', stage: 'LOADING', message: 'Loading the dataset' });
     const started = performance.now();
     const table = await loadDataLocation(task.location);
