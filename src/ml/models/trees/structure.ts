@@ -979,9 +979,7 @@ function featureOf(feature8: Uint8Array): Int32Array {
 /** The leaves' values in node order (valueWidth each). */
 function leafValuesOf(trees: PackedTrees): Float64Array {
   const { feature, values, valueWidth: w } = trees;
-  let leaves = 0;
-  for (const f of feature) if (f < 0) leaves++;
-  const leafValues = new Float64Array(leaves * w);
+  const leafValues = new Float64Array(countLeaves(feature) * w);
   for (let v = 0, at = 0; v < feature.length; v++)
     if (feature[v] < 0) for (let k = 0; k < w; k++) leafValues[at++] = values[v * w + k];
   return leafValues;
@@ -992,9 +990,7 @@ function leafValuesOf(trees: PackedTrees): Float64Array {
  * counts sum to the cover, bit for bit (grow.ts divides the bootstrap-weighted counts by their sum); else null.
  */
 function leafCountsOf(feature: Int32Array, values: Float64Array, cover: Float64Array, w: number): Int32Array | null {
-  let leaves = 0;
-  for (const f of feature) if (f < 0) leaves++;
-  const counts = new Int32Array(leaves * w);
+  const counts = new Int32Array(countLeaves(feature) * w);
   for (let v = 0, at = 0; v < feature.length; v++) {
     if (feature[v] >= 0) continue;
     const c = cover[v];
