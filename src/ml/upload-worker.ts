@@ -6,7 +6,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { toWorkerError } from '../domain/errors.js';
-import { chunksFromPort } from './data/port-chunks.js';
+import { chunksFromPort, giveBack } from './data/port-chunks.js';
 import { syntheticCsv } from './data/synthetic-table.js';
 import { UploadCopier, type UploadCopy } from './data/upload-copy.js';
 import { summarizeUploadChunks, type UploadSummary } from './data/upload-summary.js';
@@ -54,11 +54,23 @@ async function warmUp(stop: Int32Array): Promise<void> {
   await summarizeUploadChunks(warmUpChunks(stop), '', 'label').catch(() => undefined);
 }
 
-/** `chunks`, each handed to `copier` as it is parsed (the next one is taken once zlib is ready for it). */
-async function* copied(chunks: AsyncIterable<Uint8Array>, copier: UploadCopier): AsyncGenerator<Uint8Array> {
+/**
+ * `chunks`, each handed to `copier` as it is parsed (the next one is taken once zlib is ready for it), and handed to
+ * `done` once both have finished with it: parsed (the parser asked for the next chunk) and compressed.
+ */
+async function* copied(
+  chunks: AsyncIterable<Uint8Array>,
+  copier: UploadCopier,
+  done: (chunk: Uint8Array) => void,
+): AsyncGenerator<Uint8Array> {
   for await (const chunk of chunks) {
-    const ready = copier.add(chunk);
+    let users = 2;
+    const release = () => {
+      if (--users === 0) done(chunk);
+    };
+    const ready = copier.add(chunk, release);
     yield chunk;
+    release();
     await ready;
   }
 }
@@ -70,7 +82,10 @@ export default async function run(task: UploadWorkerTask | UploadWarmUpTask): Pr
   }
   const copier = new UploadCopier();
   try {
-    const summary = await summarizeUploadChunks(copied(chunksFromPort(task.port), copier), task.path, task.labelColumn);
+    const chunks = copied(chunksFromPort(task.port), copier, (chunk) => {
+      giveBack(task.port, chunk);
+    });
+    const summary = await summarizeUploadChunks(chunks, task.path, task.labelColumn);
     return { summary, copy: await copier.finish() };
   } catch (error) {
     copier.discard();

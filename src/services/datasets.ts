@@ -615,6 +615,7 @@ export class DatasetService {
         mission: row.mission,
         arriving,
         stages,
+        reusedSlices: feed.reusedSlices,
       });
       return this.uploadSummary(row, true);
     } catch (error) {

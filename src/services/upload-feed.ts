@@ -2,17 +2,21 @@
  * The event loop's end of an upload fed to the upload thread while it arrives (src/ml/data/port-chunks.ts): chunks
  * are gathered into slices of SLICE_BYTES (the request's ~64 KB reads would cost a message each), copied once into
  * a buffer of their own and transferred; at most WINDOW_BYTES may wait unparsed, beyond that `write` waits, which
- * pauses the request (its reader pulls no more). The thread's answer is `summary`, with `copy`, the bytes as the
- * database stores them (compressed and hashed in the thread too: src/ml/data/upload-copy.ts).
+ * pauses the request (its reader pulls no more). The thread gives each slice back once it has parsed and compressed
+ * it, and later bytes fill it again (a fresh 1 MB buffer per slice cost an mmap and its page faults each). The
+ * thread's answer is `summary`, with `copy`, the bytes as the database stores them (compressed and hashed in the
+ * thread too: src/ml/data/upload-copy.ts).
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { isFeedAck, type FeedMessage } from '../ml/data/port-chunks.js';
+import { isFeedAck, isFeedReturn, type FeedMessage } from '../ml/data/port-chunks.js';
 import type { UploadCopy } from '../ml/data/upload-copy.js';
 import type { UploadSummary } from '../ml/data/upload-summary.js';
 import { summarizeUploadStreamInWorker } from './worker-pool.js';
 
 const SLICE_BYTES = 1 << 20;
 const WINDOW_BYTES = 8 << 20;
+/** Slices the thread gave back, kept for the next bytes (the window's worth: more would only wait unused). */
+const SPARE_SLICES = WINDOW_BYTES / SLICE_BYTES;
 
 export class UploadFeed {
   readonly summary: Promise<UploadSummary>;
@@ -20,8 +24,11 @@ export class UploadFeed {
   readonly copy: Promise<UploadCopy>;
   /** performance.now() when the thread had parsed its first slice (null before). */
   firstParsedAt: number | null = null;
+  /** Slices filled again after the thread gave them back (the log's `reusedSlices`). */
+  reusedSlices = 0;
   private readonly port: MessagePort;
   private slice = new Uint8Array(SLICE_BYTES);
+  private readonly spare: Uint8Array<ArrayBuffer>[] = [];
   private filled = 0;
   private unanswered = 0;
   private waiting: (() => void) | null = null;
@@ -32,6 +39,11 @@ export class UploadFeed {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     port1.on('message', (message: unknown) => {
+      if (isFeedReturn(message)) {
+        if (message.slice.byteLength === SLICE_BYTES && this.spare.length < SPARE_SLICES)
+          this.spare.push(message.slice);
+        return;
+      }
       if (!isFeedAck(message)) return;
       this.firstParsedAt ??= performance.now();
       this.unanswered -= message.bytes;
@@ -79,7 +91,10 @@ export class UploadFeed {
     const bytes = this.filled === SLICE_BYTES ? this.slice : this.slice.slice(0, this.filled);
     this.unanswered += bytes.byteLength;
     this.post({ type: 'chunk', bytes }, [bytes.buffer]);
-    this.slice = new Uint8Array(SLICE_BYTES);
+    // A slice given back is overwritten whole before it is sent again (a part is sent as a copy).
+    const spare = this.spare.pop();
+    if (spare) this.reusedSlices++;
+    this.slice = spare ?? new Uint8Array(SLICE_BYTES);
     this.filled = 0;
   }
 

@@ -427,7 +427,8 @@ export async function streamCsv(
     carry = null;
     if (!last) {
       const end = data.lastIndexOf(10) + 1;
-      carry = data.subarray(end);
+      // A copy: the slice may be reused once parsed (src/ml/data/port-chunks.ts giveBack).
+      carry = Buffer.from(data.subarray(end));
       data = data.subarray(0, end);
     }
     if (!isUtf8(data)) {

@@ -55,14 +55,18 @@ export class UploadCopier {
   }
 
   /**
-   * Hashes `chunk` and starts compressing it (on zlib's threads: `chunk` must not change afterwards). Resolves once
-   * zlib has at most UPLOAD_GZIP_AHEAD_BYTES waiting: waited for before the next chunk, so a compression that falls
-   * behind holds the feed's window (src/services/upload-feed.ts) rather than piling slices up.
+   * Hashes `chunk` and starts compressing it (on zlib's threads: `chunk` must not change until `compressed` is called,
+   * which it is once zlib has read it, unless the compression fails). Resolves once zlib has at most
+   * UPLOAD_GZIP_AHEAD_BYTES waiting: waited for before the next chunk, so a compression that falls behind holds the
+   * feed's window (src/services/upload-feed.ts) rather than piling slices up.
    */
-  add(chunk: Uint8Array): Promise<void> {
+  add(chunk: Uint8Array, compressed?: () => void): Promise<void> {
     this.bytes += chunk.byteLength;
     this.hash.update(chunk);
-    if (this.zip.write(chunk) || this.zip.writableLength <= UPLOAD_GZIP_AHEAD_BYTES) return Promise.resolve();
+    const written = this.zip.write(chunk, (error) => {
+      if (!error) compressed?.();
+    });
+    if (written || this.zip.writableLength <= UPLOAD_GZIP_AHEAD_BYTES) return Promise.resolve();
     return new Promise((resolve) => {
       const ready = () => {
         this.zip.off('drain', ready);
