@@ -1,11 +1,12 @@
 /**
  * The event loop's end of an upload fed to the upload thread while it arrives (src/ml/data/port-chunks.ts): chunks
  * are gathered into slices of SLICE_BYTES (the request's ~64 KB reads would cost a message each), copied once into
- * a buffer of their own and transferred; at most WINDOW_BYTES may wait unparsed, beyond that `write` waits, which
- * pauses the request (its reader pulls no more). The thread gives each slice back once it has parsed and compressed
- * it, and later bytes fill it again (a fresh 1 MB buffer per slice cost an mmap and its page faults each). The
- * thread's answer is `summary`, with `copy`, the bytes as the database stores them (compressed and hashed in the
- * thread too: src/ml/data/upload-copy.ts).
+ * a buffer of their own and transferred. The thread gives each slice back once it has parsed and compressed it, and
+ * later bytes fill it again (a fresh 1 MB buffer per slice cost an mmap and its page faults each). At most
+ * WINDOW_BYTES may be in the thread's hands: beyond that `write` waits for a slice to come back, which pauses the
+ * request (its reader pulls no more). So a thread that falls behind holds the file's memory to the window, and past
+ * the window every slice is one given back. The thread's answer is `summary`, with `copy`, the bytes as the database
+ * stores them (compressed and hashed in the thread too: src/ml/data/upload-copy.ts).
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { isFeedAck, isFeedReturn, type FeedMessage } from '../ml/data/port-chunks.js';
@@ -30,7 +31,8 @@ export class UploadFeed {
   private slice = new Uint8Array(SLICE_BYTES);
   private readonly spare: Uint8Array<ArrayBuffer>[] = [];
   private filled = 0;
-  private unanswered = 0;
+  /** Bytes sent that the thread has not given back yet. */
+  private held = 0;
   private waiting: (() => void) | null = null;
   private settled = false;
 
@@ -39,15 +41,12 @@ export class UploadFeed {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     port1.on('message', (message: unknown) => {
-      if (isFeedReturn(message)) {
-        if (message.slice.byteLength === SLICE_BYTES && this.spare.length < SPARE_SLICES)
-          this.spare.push(message.slice);
-        return;
-      }
-      if (!isFeedAck(message)) return;
-      this.firstParsedAt ??= performance.now();
-      this.unanswered -= message.bytes;
-      if (this.unanswered <= WINDOW_BYTES) this.release();
+      if (isFeedAck(message)) this.firstParsedAt ??= performance.now();
+      if (!isFeedReturn(message)) return;
+      this.held -= message.bytes;
+      const slice = message.slice;
+      if (slice?.byteLength === SLICE_BYTES && this.spare.length < SPARE_SLICES) this.spare.push(slice);
+      if (this.held <= WINDOW_BYTES) this.release();
     });
     const arrived = summarizeUploadStreamInWorker({ kind: 'summarizeStream', port: port2, path, labelColumn }, idleMs);
     this.summary = arrived.then((answer) => answer.summary);
@@ -70,8 +69,7 @@ export class UploadFeed {
       at += take;
       if (this.filled === SLICE_BYTES) this.flush();
     }
-    while (!this.settled && this.unanswered > WINDOW_BYTES)
-      await new Promise<void>((resolve) => (this.waiting = resolve));
+    while (!this.settled && this.held > WINDOW_BYTES) await new Promise<void>((resolve) => (this.waiting = resolve));
   }
 
   /** The last bytes and the end: call once `path` holds the whole file. */
@@ -89,7 +87,7 @@ export class UploadFeed {
   private flush(): void {
     if (this.filled === 0 || this.settled) return;
     const bytes = this.filled === SLICE_BYTES ? this.slice : this.slice.slice(0, this.filled);
-    this.unanswered += bytes.byteLength;
+    this.held += bytes.byteLength;
     this.post({ type: 'chunk', bytes }, [bytes.buffer]);
     // A slice given back is overwritten whole before it is sent again (a part is sent as a copy).
     const spare = this.spare.pop();

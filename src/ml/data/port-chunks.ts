@@ -1,10 +1,11 @@
 /**
  * An upload's bytes handed to the upload thread as they arrive (issue 17 goal 2: parsing overlaps receiving): the
  * event loop posts each chunk on a MessagePort (its ArrayBuffer transferred, not copied), the thread answers how many
- * bytes it has parsed, and the sender keeps at most a window of bytes unanswered (src/services/upload-feed.ts), so a
- * thread that falls behind pauses the request instead of piling the file up in memory. A slice the thread is done
- * with (parsed and compressed) goes back for the next bytes: a fresh 1 MB slice each time is a fresh mmap under
- * README's MALLOC_MMAP_THRESHOLD_, page faults to fill it and a munmap to free it, ~130–210 ms of CPU per 36 MB.
+ * bytes it has parsed, and gives each chunk back once it is done with it (parsed and compressed). The sender keeps at
+ * most a window of bytes not given back (src/services/upload-feed.ts), so a thread that falls behind pauses the
+ * request instead of piling the file up in memory, and fills the slices it gets back with the next bytes: a fresh
+ * 1 MB slice each time is a fresh mmap under README's MALLOC_MMAP_THRESHOLD_, page faults to fill it and a munmap to
+ * free it, ~130–210 ms of CPU per 36 MB.
  */
 import type { MessagePort } from 'node:worker_threads';
 
@@ -16,10 +17,14 @@ export interface FeedAck {
   bytes: number;
 }
 
-/** Upload thread → event loop: a slice `chunksFromPort` yielded, transferred back to be filled again. */
+/**
+ * Upload thread → event loop: the thread is done with a chunk of `bytes` bytes; `slice` is its buffer, transferred
+ * back to be filled again (null for a view on part of a buffer: nothing to reuse).
+ */
 export interface FeedReturn {
   type: 'returned';
-  slice: Uint8Array<ArrayBuffer>;
+  bytes: number;
+  slice: Uint8Array<ArrayBuffer> | null;
 }
 
 export function isFeedMessage(value: unknown): value is FeedMessage {
@@ -45,22 +50,23 @@ export function isFeedReturn(value: unknown): value is FeedReturn {
     value !== null &&
     'type' in value &&
     value.type === 'returned' &&
+    'bytes' in value &&
+    typeof value.bytes === 'number' &&
     'slice' in value &&
-    value.slice instanceof Uint8Array &&
-    value.slice.buffer instanceof ArrayBuffer
+    (value.slice === null || (value.slice instanceof Uint8Array && value.slice.buffer instanceof ArrayBuffer))
   );
 }
 
 /**
- * Gives `slice` (a chunk `chunksFromPort` yielded) back to the sender, which fills it again: call it only once nothing
- * reads it any more (parsed, compressed); it is detached here. A view on part of a buffer stays (nothing to reuse).
+ * Gives `slice` (a chunk `chunksFromPort` yielded) back to the sender, which counts it out of its window and fills it
+ * again: call it once for every chunk, once nothing reads it any more (parsed, compressed); it is detached here. A
+ * view on part of a buffer is only counted (nothing to reuse).
  */
 export function giveBack(port: MessagePort, slice: Uint8Array): void {
   const buffer = slice.buffer;
-  if (!(buffer instanceof ArrayBuffer) || slice.byteOffset !== 0 || slice.byteLength !== buffer.byteLength) return;
-  if (buffer.byteLength === 0) return;
-  const answer: FeedReturn = { type: 'returned', slice: new Uint8Array(buffer) };
-  port.postMessage(answer, [buffer]);
+  const whole = buffer instanceof ArrayBuffer && slice.byteOffset === 0 && slice.byteLength === buffer.byteLength;
+  const answer: FeedReturn = { type: 'returned', bytes: slice.byteLength, slice: whole ? new Uint8Array(buffer) : null };
+  port.postMessage(answer, whole ? [buffer] : []);
 }
 
 /** The sender gave up (the client went away, or the edge refused the body): nothing is to be reported. */
