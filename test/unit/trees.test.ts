@@ -193,6 +193,28 @@ describe('hand-checked trees', () => {
   });
 });
 
+describe('prediction walks', () => {
+  // Fewer than four rows walk each row's trees side by side (PackedTrees.accumulateFew) instead of rows side by side:
+  // deep trees (unbounded depth, 4 lanes refilled as trees end) and complete layouts (boosting), with missing values.
+  for (const [name, trainer, params] of [
+    ['random_forest', randomForestTrainer, { n_estimators: 11 }],
+    ['xgboost', xgboostTrainer, { n_estimators: 9, max_depth: 5 }],
+  ] as const) {
+    it(`${name}: 1, 2 and 3 rows at a time give the batch's probabilities, bit for bit`, async () => {
+      const { X, y } = synthetic(1500, 6, 17, 0.1);
+      const model = await trainer.fit(X, y, 3, params, { seed: 5 });
+      const test = synthetic(60, 6, 18, 0.2).X;
+      const batch = model.predictProba(test);
+      for (const size of [1, 2, 3]) {
+        for (let r = 0; r + size <= test.rows; r += size) {
+          const part = model.predictProba(matrix(size, 6, test.data.slice(r * 6, (r + size) * 6)));
+          expect(Array.from(part)).toEqual(Array.from(batch.subarray(r * 3, (r + size) * 3)));
+        }
+      }
+    });
+  }
+});
+
 describe('missing values', () => {
   // x ∈ {1..4} → class 0, x ∈ {7..10} → class 1; NaN rows are labelled `nanClass`.
   function data(nanClass: number): { X: Matrix; y: Int32Array } {
