@@ -9,7 +9,7 @@
  * stores them (compressed and hashed in the thread too: src/ml/data/upload-copy.ts).
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { isFeedAck, isFeedReturn, type FeedMessage } from '../ml/data/port-chunks.js';
+import { isFeedFirstParsed, isFeedReturn, type FeedMessage } from '../ml/data/port-chunks.js';
 import type { UploadCopy } from '../ml/data/upload-copy.js';
 import type { UploadSummary } from '../ml/data/upload-summary.js';
 import { summarizeUploadStreamInWorker } from './worker-pool.js';
@@ -41,7 +41,7 @@ export class UploadFeed {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     port1.on('message', (message: unknown) => {
-      if (isFeedAck(message)) this.firstParsedAt ??= performance.now();
+      if (isFeedFirstParsed(message)) this.firstParsedAt = performance.now();
       if (!isFeedReturn(message)) return;
       this.held -= message.bytes;
       const slice = message.slice;

@@ -1,7 +1,8 @@
 /**
  * An upload's bytes handed to the upload thread as they arrive (issue 17 goal 2: parsing overlaps receiving): the
- * event loop posts each chunk on a MessagePort (its ArrayBuffer transferred, not copied), the thread answers how many
- * bytes it has parsed, and gives each chunk back once it is done with it (parsed and compressed). The sender keeps at
+ * event loop posts each chunk on a MessagePort (its ArrayBuffer transferred, not copied), the thread says when it has
+ * parsed the first one (the upload's `firstParsed` stage), and gives each chunk back once it is done with it (parsed
+ * and compressed). The sender keeps at
  * most a window of bytes not given back (src/services/upload-feed.ts), so a thread that falls behind pauses the
  * request instead of piling the file up in memory, and fills the slices it gets back with the next bytes: a fresh
  * 1 MB slice each time is a fresh mmap under README's MALLOC_MMAP_THRESHOLD_, page faults to fill it and a munmap to
@@ -11,10 +12,9 @@ import type { MessagePort } from 'node:worker_threads';
 
 /** Event loop → upload thread. `end` comes once the whole file is also on disk (a NASA format re-reads it). */
 export type FeedMessage = { type: 'chunk'; bytes: Uint8Array } | { type: 'end' } | { type: 'abort' };
-/** Upload thread → event loop: bytes parsed since the last answer. */
-export interface FeedAck {
-  type: 'consumed';
-  bytes: number;
+/** Upload thread → event loop, once: the first chunk is parsed (the window counts FeedReturn's bytes). */
+export interface FeedFirstParsed {
+  type: 'firstParsed';
 }
 
 /**
@@ -33,15 +33,8 @@ export function isFeedMessage(value: unknown): value is FeedMessage {
   return value.type === 'end' || value.type === 'abort';
 }
 
-export function isFeedAck(value: unknown): value is FeedAck {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    'type' in value &&
-    value.type === 'consumed' &&
-    'bytes' in value &&
-    typeof value.bytes === 'number'
-  );
+export function isFeedFirstParsed(value: unknown): value is FeedFirstParsed {
+  return typeof value === 'object' && value !== null && 'type' in value && value.type === 'firstParsed';
 }
 
 export function isFeedReturn(value: unknown): value is FeedReturn {
@@ -75,8 +68,8 @@ export class FeedAborted extends Error {
 }
 
 /**
- * The chunks posted on `port`, in order, until `end`; each is acknowledged once the consumer asks for the next one
- * (it has been parsed). Throws FeedAborted on `abort` or when the port closes first. Closes the port when done.
+ * The chunks posted on `port`, in order, until `end`; once the consumer asks for the second one (the first has been
+ * parsed), FeedFirstParsed is posted back. Throws FeedAborted on `abort` or when the port closes first. Closes the port when done.
  */
 export async function* chunksFromPort(port: MessagePort): AsyncGenerator<Uint8Array> {
   const queue: (FeedMessage | null)[] = [];
@@ -94,6 +87,7 @@ export async function* chunksFromPort(port: MessagePort): AsyncGenerator<Uint8Ar
   });
   try {
     let head = 0;
+    let parsed = 0;
     for (;;) {
       if (head === queue.length) {
         await new Promise<void>((resolve) => (wake = resolve));
@@ -108,8 +102,10 @@ export async function* chunksFromPort(port: MessagePort): AsyncGenerator<Uint8Ar
       if (message === null || message.type === 'abort') throw new FeedAborted('The upload was abandoned.');
       if (message.type === 'end') return;
       yield message.bytes;
-      const ack: FeedAck = { type: 'consumed', bytes: message.bytes.byteLength };
-      port.postMessage(ack);
+      if (parsed++ === 0) {
+        const first: FeedFirstParsed = { type: 'firstParsed' };
+        port.postMessage(first);
+      }
     }
   } finally {
     port.close();
