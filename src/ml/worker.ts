@@ -9,6 +9,8 @@ import { badInput, toWorkerError } from '../domain/errors.js';
 import {
   prestartPredictHelper,
   trainPipeline,
+  heldOutForStorage,
+  type HeldOutForStorage,
   type PipelineArtifact,
   type PipelineConfig,
   type PipelineHooks,
@@ -66,13 +68,8 @@ export interface TrainTask {
 }
 
 export interface TrainOutput extends Omit<PipelineResult, 'artifact' | 'heldOut'> {
-  /**
-   * The held-out predictions as the UTF-8 bytes of the JSON text test_predictions stores (JSON.stringify here): the
-   * server stores the text as is. Cloning 40,000 rows' ids and probabilities as array elements (~20 ms each side)
-   * and serialising them again (~20 ms) held its event loop; bytes clone as one copy (a 3 MB string clones at
-   * ~20 ms each side too).
-   */
-  heldOut: { rows: number; json: Uint8Array };
+  /** The held-out predictions as test_predictions stores them, serialised by this thread. */
+  heldOut: HeldOutForStorage;
   /** The binary artefact gzipped (artifact.ts): stored as is, so a reload sees exactly these numbers. */
   artifactGzip: Uint8Array;
   loadSeconds: number;
@@ -289,7 +286,7 @@ async function train(task: TrainTask): Promise<TrainOutput> {
     const taskEndedAt = processClockMs();
     return {
       ...rest,
-      heldOut: { rows: heldOut.rowIds.length, json: Buffer.from(JSON.stringify(heldOut), 'utf8') },
+      heldOut: heldOutForStorage(heldOut),
       artifactGzip,
       loadSeconds,
       packSeconds,

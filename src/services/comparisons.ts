@@ -46,7 +46,7 @@ export async function evaluatedRows(
     rowIds: heldOut.rowIds,
     labels: Int32Array.from(heldOut.labels),
     // A tuned run is compared on its tuned decision (what its metrics scored).
-    proba: applyClassScales(Float64Array.from(heldOut.proba), heldOut.classScales),
+    proba: applyClassScales(heldOut.proba, heldOut.classScales),
     classes,
     groups: heldOut.groups,
   };

@@ -52,12 +52,16 @@ async function trainedRun(server: TestServer, sessionId: string): Promise<{ id: 
 /** The run's details as stored (SQLite text or PostgreSQL json). */
 /** The run's held-out predictions as stored (table test_predictions), read past the API. */
 async function storedHeldOut(server: TestServer, runId: string): Promise<Record<string, unknown>> {
-  const [row] = (await runSql(server.config, 'SELECT predictions FROM test_predictions WHERE run_id = ?', [runId])) as {
-    predictions: unknown;
-  }[];
+  const [row] = (await runSql(server.config, 'SELECT predictions, proba FROM test_predictions WHERE run_id = ?', [
+    runId,
+  ])) as { predictions: unknown; proba: unknown }[];
   const stored: unknown = typeof row.predictions === 'string' ? JSON.parse(row.predictions) : row.predictions;
   if (typeof stored !== 'object' || stored === null) throw new Error('no held-out predictions stored');
-  return stored as Record<string, unknown>;
+  // The probabilities: little-endian float64s in their own column.
+  if (!Buffer.isBuffer(row.proba)) throw new Error('no held-out probabilities stored');
+  const bytes = row.proba;
+  const proba = Array.from({ length: bytes.byteLength / 8 }, (_, i) => bytes.readDoubleLE(i * 8));
+  return { ...stored, proba };
 }
 
 function macroF1(labels: number[], proba: number[], scales: number[]): number {

@@ -1,12 +1,16 @@
 /**
  * A run's held-out test predictions (table `test_predictions`): stored once when the run succeeds, apart from the
- * run row so that reading a run never parses them, and read back field by field — stored data is never cast.
+ * run row so that reading a run never parses them, the probabilities as float64 bytes beside the JSON of the rest,
+ * and read back field by field — stored data is never cast.
  * TrainingRun.testPredictions pages them; compareRuns and decision-tuning checks read them whole.
  */
 import { isAscii } from 'node:buffer';
+import os from 'node:os';
 import { eq } from 'drizzle-orm';
 import { jsonText, type Store } from '../../db/store.js';
 import type { HeldOutPredictions } from '../../domain/run.js';
+import { plainNumbers } from '../../ml/evaluate.js';
+import type { HeldOutForStorage } from '../../ml/pipeline.js';
 import {
   arrayOf,
   isBoolean,
@@ -38,58 +42,78 @@ export interface TestPredictionsPage {
   classScales: number[] | null;
 }
 
-/**
- * Stores (or, for a run trained again, replaces) a run's held-out predictions, given as the UTF-8 bytes of their JSON
- * text (serialised by the training thread: the same text the column would write for the HeldOutPredictions).
- */
-export async function saveHeldOut(
-  store: Store,
-  runId: string,
-  heldOut: { rows: number; json: Uint8Array },
-): Promise<void> {
+/** Stores (or, for a run trained again, replaces) a run's held-out predictions. */
+export async function saveHeldOut(store: Store, runId: string, heldOut: HeldOutForStorage): Promise<void> {
   const bytes = Buffer.from(heldOut.json.buffer, heldOut.json.byteOffset, heldOut.json.byteLength);
-  // ASCII (row numbers, probabilities) decodes as Latin-1 in a copy (~0.1 ms for 3 MB); Node's UTF-8 decoding of the
-  // same 3 MB took ~16 ms. Ids or stars with other characters take the UTF-8 way.
+  // ASCII (row numbers) decodes as Latin-1 in a copy (~0.1 ms for 3 MB); Node's UTF-8 decoding of the same 3 MB
+  // took ~16 ms. Ids or stars with other characters take the UTF-8 way.
   const text = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+  const { proba } = heldOut;
+  const probaBytes = Buffer.from(proba.buffer, proba.byteOffset, proba.byteLength);
   await store.transaction(async (tx) => {
     await tx.delete('testPredictions', eq(tx.t.testPredictions.runId, runId));
-    await tx.insert('testPredictions', { runId, rowCount: heldOut.rows, predictions: jsonText(text) });
+    await tx.insert('testPredictions', {
+      runId,
+      rowCount: heldOut.rows,
+      predictions: jsonText(text),
+      proba: littleEndian ? probaBytes : swapped(probaBytes),
+    });
   });
 }
 
 /** The run's held-out predictions, checked against its class count; null when it has none (trained before 0.7). */
 export async function readHeldOut(store: Store, runId: string, classCount: number): Promise<HeldOutPredictions | null> {
   const row = await store.first('testPredictions', {
-    columns: ['predictions'],
+    columns: ['predictions', 'proba'],
     where: eq(store.t.testPredictions.runId, runId),
   });
-  return row ? checkHeldOut(row.predictions, classCount) : null;
+  return row ? checkHeldOut(row.predictions, row.proba, classCount) : null;
+}
+
+const littleEndian = os.endianness() === 'LE';
+
+/** A copy of float64 bytes in the other byte order (the column is little-endian whatever the machine). */
+function swapped(bytes: Buffer): Buffer {
+  return Buffer.from(bytes).swap64();
+}
+
+/** Stored float64 bytes as a Float64Array of its own (a Buffer read from the database need not be 8-byte aligned). */
+function float64s(bytes: Uint8Array): Float64Array {
+  const out = new Float64Array(bytes.byteLength / 8);
+  new Uint8Array(out.buffer).set(bytes);
+  if (!littleEndian) Buffer.from(out.buffer).swap64();
+  return out;
 }
 
 const checkHeldOutFields = objectOf({
   rowIds: isStrings,
   groups: nullable(isStrings),
   labels: arrayOf(isInteger),
-  proba: isNumbers,
+  // Only in rows stored before the proba column.
+  proba: optional(isNumbers),
   calibrated: isBoolean,
   classScales: optional(isNumbers),
 });
 
 /**
- * Field-by-field check of stored held-out predictions, and of their sizes against the run's class count: a malformed
+ * Field-by-field check of stored held-out predictions (the `predictions` JSON and the `proba` bytes; null: a row
+ * stored before that column, whose JSON holds them), and of their sizes against the run's class count: a malformed
  * value is a corrupt row (a server fault).
  */
-export function checkHeldOut(value: unknown, classCount: number): HeldOutPredictions {
+export function checkHeldOut(value: unknown, probaBytes: Uint8Array | null, classCount: number): HeldOutPredictions {
   return storedColumn('test_predictions.predictions', (stored): HeldOutPredictions => {
-    const heldOut = checkHeldOutFields(stored);
-    const n = heldOut.rowIds.length;
-    const { labels, proba, groups, classScales } = heldOut;
+    const { proba: probaJson, ...fields } = checkHeldOutFields(stored);
+    const n = fields.rowIds.length;
+    const { labels, groups, classScales } = fields;
+    if (probaBytes ? probaBytes.byteLength % 8 !== 0 || probaJson !== undefined : probaJson === undefined)
+      return malformedField('proba');
+    const proba = probaBytes ? float64s(probaBytes) : Float64Array.from(probaJson ?? []);
     if (labels.length !== n || labels.some((y) => y < 0 || y >= classCount)) return malformedField('labels');
     if (proba.length !== n * classCount) return malformedField('proba');
     if (groups && groups.length !== n) return malformedField('groups');
     if (classScales && (classScales.length !== classCount || classScales.some((scale) => !(scale > 0))))
       return malformedField('classScales');
-    return heldOut;
+    return { ...fields, proba };
   })(value);
 }
 
@@ -110,7 +134,7 @@ export function testPredictionsPage(
     offset: start,
     rowIds: heldOut.rowIds.slice(start, end),
     labels: heldOut.labels.slice(start, end),
-    proba: heldOut.proba.slice(start * k, end * k),
+    proba: plainNumbers(heldOut.proba.subarray(start * k, end * k)),
     calibrated: heldOut.calibrated,
     classScales: heldOut.classScales ?? null,
   };

@@ -1,0 +1,1 @@
+ALTER TABLE `test_predictions` ADD `proba` blob;
