@@ -1,5 +1,13 @@
 import { describe, it, expect } from 'vitest';
-import { binaryRanking, evaluate, jsonSafe, macroF1, type Metrics, type RawCurve } from '../../src/ml/evaluate.js';
+import {
+  binaryRanking,
+  evaluate,
+  jsonSafe,
+  macroF1,
+  sortNumbers,
+  type Metrics,
+  type RawCurve,
+} from '../../src/ml/evaluate.js';
 import { Random } from '../../src/ml/random.js';
 
 /** Probabilities for a binary problem from P(class 1). */
@@ -390,5 +398,37 @@ describe('evaluate: curves and random agreement with brute force', () => {
     expect(binaryRanking(scores, Uint8Array.from([1, 1])).rocAuc).toBeNull();
     expect(binaryRanking(scores, Uint8Array.from([1, 1])).averagePrecision).toBe(1);
     expect(binaryRanking(scores, Uint8Array.from([0, 0])).averagePrecision).toBeNull();
+  });
+});
+
+describe('sortNumbers', () => {
+  const bits = (values: Float64Array) =>
+    Array.from(new BigUint64Array(values.buffer, values.byteOffset, values.length));
+  /** The first index where the two differ in their bits (-1: none), a short message where a diff would be long. */
+  const firstDifference = (a: Float64Array, b: Float64Array) => {
+    const [x, y] = [bits(a), bits(b)];
+    return x.findIndex((value, i) => value !== y[i]);
+  };
+  it('sorts as Float64Array#sort does, bit for bit: signs, zeros, infinities, subnormals, ties', () => {
+    const random = new Random(7);
+    const special = [0, -0, Infinity, -Infinity, Number.MIN_VALUE, -Number.MIN_VALUE, Number.MAX_VALUE, -1, 1, 0.5];
+    for (const size of [0, 1, 2, 3, 100, 5_000]) {
+      const values = Float64Array.from({ length: size }, (_, i) =>
+        i % 7 === 0
+          ? special[random.int(special.length)]
+          : i % 5 === 0
+            ? Math.round(random.next() * 4) / 4
+            : (random.next() - 0.3) * 10 ** random.int(12),
+      );
+      const expected = values.slice().sort();
+      sortNumbers(values);
+      expect(firstDifference(values, expected)).toBe(-1);
+    }
+  });
+
+  it('sorts a view into a larger buffer and leaves the rest of the buffer alone', () => {
+    const buffer = Float64Array.of(9, 3, -2, 0.5, -0, 7);
+    sortNumbers(buffer.subarray(1, 5));
+    expect(bits(buffer)).toEqual(bits(Float64Array.of(9, -2, -0, 0.5, 3, 7)));
   });
 });
