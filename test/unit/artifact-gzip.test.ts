@@ -33,6 +33,8 @@ describe('gzipArtifactParts', () => {
     const S = GZIP_SLICE_BYTES;
     const cases: Uint8Array[][] = [
       [bytes(1000, 1)],
+      // One slice or less in several parts: joined and compressed at once (gzipSync).
+      [bytes(700, 6), new Uint8Array(0), bytes(S - 700, 7)],
       [bytes(2 * S, 2)],
       // Parts crossing the members' boundary and the slice boundaries, an empty part among them.
       [bytes(3 * S + 123, 3), new Uint8Array(0), bytes(S / 2 + 7, 4), bytes(11, 5)],
@@ -44,6 +46,8 @@ describe('gzipArtifactParts', () => {
       expect(gunzipSync(gz).equals(whole)).toBe(true);
       expect(steps.at(-1)).toBe(1);
       expect(steps.every((s, i) => i === 0 || s >= steps[i - 1])).toBe(true);
+      // Its own buffer (a small Buffer can be a view into Node's pool, which would be cloned whole to the server).
+      expect(gz.byteOffset === 0 && gz.buffer.byteLength === gz.byteLength).toBe(true);
       if (whole.length > 2 * S) expect(members(gz)).toBe(2);
       else expect(Buffer.from(gz).equals(gzipSync(whole, { level: ARTIFACT_GZIP_LEVEL }))).toBe(true);
     }
