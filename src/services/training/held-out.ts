@@ -5,7 +5,6 @@
  * TrainingRun.testPredictions pages them; compareRuns and decision-tuning checks read them whole.
  */
 import { isAscii } from 'node:buffer';
-import os from 'node:os';
 import { eq } from 'drizzle-orm';
 import { jsonText, type Store } from '../../db/store.js';
 import type { HeldOutPredictions } from '../../domain/run.js';
@@ -56,7 +55,7 @@ export async function saveHeldOut(store: Store, runId: string, heldOut: HeldOutF
       runId,
       rowCount: heldOut.rows,
       predictions: jsonText(text),
-      proba: littleEndian ? probaBytes : swapped(probaBytes),
+      proba: probaBytes,
     });
   });
 }
@@ -70,18 +69,13 @@ export async function readHeldOut(store: Store, runId: string, classCount: numbe
   return row ? checkHeldOut(row.predictions, row.proba, classCount) : null;
 }
 
-const littleEndian = os.endianness() === 'LE';
-
-/** A copy of float64 bytes in the other byte order (the column is little-endian whatever the machine). */
-function swapped(bytes: Buffer): Buffer {
-  return Buffer.from(bytes).swap64();
-}
-
-/** Stored float64 bytes as a Float64Array of its own (a Buffer read from the database need not be 8-byte aligned). */
+/**
+ * Stored float64 bytes as a Float64Array of its own (a Buffer read from the database need not be 8-byte aligned).
+ * Little-endian, the machine's order, as every typed array a stored model holds (models/stored.ts StoredBytes).
+ */
 function float64s(bytes: Uint8Array): Float64Array {
   const out = new Float64Array(bytes.byteLength / 8);
   new Uint8Array(out.buffer).set(bytes);
-  if (!littleEndian) Buffer.from(out.buffer).swap64();
   return out;
 }
 
