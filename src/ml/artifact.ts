@@ -145,9 +145,9 @@ export const GZIP_SLICE_BYTES = 4 * 1024 * 1024;
  * anyway: it is joined and compressed here with gzipSync, ~0.1-1 ms, where the stream's round trips through the
  * pool took 1-12 ms and up to ~25 ms as a fresh training thread's first (bench:scale's `pack s` at 10,000 rows:
  * 0.003-0.028 s, most of a linear model's after-fit time). Larger artefacts' parts are compressed in turn, never
- * joined. Above two slices the byte stream is compressed as two gzip
- * members at once, its first and second half, one on each core (zlib's pool has four threads; gunzip reads the
- * members as one stream, so every reader sees the same artefact bytes): the pack takes about half the time.
+ * joined. Above two slices the byte stream is compressed as two gzip members at once, its first and second half,
+ * one on each core (zlib's pool has four threads; gunzip reads the members as one stream, so every reader sees the
+ * same artefact bytes): the pack takes about half the time.
  */
 export async function gzipArtifactParts(
   parts: Uint8Array[],
