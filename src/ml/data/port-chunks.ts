@@ -2,11 +2,10 @@
  * An upload's bytes handed to the upload thread as they arrive (issue 17 goal 2: parsing overlaps receiving): the
  * event loop posts each chunk on a MessagePort (its ArrayBuffer transferred, not copied), the thread says when it has
  * parsed the first one (the upload's `firstParsed` stage), and gives each chunk back once it is done with it (parsed
- * and compressed). The sender keeps at
- * most a window of bytes not given back (src/services/upload-feed.ts), so a thread that falls behind pauses the
- * request instead of piling the file up in memory, and fills the slices it gets back with the next bytes: a fresh
- * 1 MB slice each time is a fresh mmap under README's MALLOC_MMAP_THRESHOLD_, page faults to fill it and a munmap to
- * free it, ~130–210 ms of CPU per 36 MB.
+ * and compressed). The sender keeps at most a window of bytes not given back (src/services/upload-feed.ts), so a
+ * thread that falls behind pauses the request instead of piling the file up in memory, and fills the slices it gets
+ * back with the next bytes: a fresh 1 MB slice each time is a fresh mmap under README's MALLOC_MMAP_THRESHOLD_, page
+ * faults to fill it and a munmap to free it, ~130–210 ms of CPU per 36 MB.
  */
 import type { MessagePort } from 'node:worker_threads';
 
@@ -69,7 +68,8 @@ export class FeedAborted extends Error {
 
 /**
  * The chunks posted on `port`, in order, until `end`; once the consumer asks for the second one (the first has been
- * parsed), FeedFirstParsed is posted back. Throws FeedAborted on `abort` or when the port closes first. Closes the port when done.
+ * parsed), FeedFirstParsed is posted back. Throws FeedAborted on `abort` or when the port closes first. Closes the
+ * port when done.
  */
 export async function* chunksFromPort(port: MessagePort): AsyncGenerator<Uint8Array> {
   const queue: (FeedMessage | null)[] = [];
